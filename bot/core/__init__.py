@@ -1,0 +1,1 @@
+"""Pure core: event model, actions, arithmetic. No I/O lives here."""

@@ -1,0 +1,224 @@
+"""Actions: what a feature decided, as plain data.
+
+Features never call GitHub. They return these frozen dataclasses and one executor
+(bot/executor.py) performs them, so every decision can be dry-run, replayed,
+explained and retried without repeating what already succeeded.
+
+Every action names the repository (``owner/name``) it applies to; ``number`` is the
+issue or pull request number when the action targets one.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar, Mapping
+
+
+@dataclass(frozen=True)
+class Action:
+    repo: str
+    # Actions that create something on GitHub set this so the executor can find
+    # the object again after an ambiguous failure (request sent, answer lost).
+    creates: ClassVar[bool] = False
+    # Local (store) actions still run in GitHub dry-run mode.
+    local: ClassVar[bool] = False
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = self.kind
+        return data
+
+    def describe(self) -> str:
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, str) and len(value) > 60:
+                value = value[:57] + "..."
+            parts.append(f"{f.name}={value!r}")
+        return f"{self.kind}({', '.join(parts)})"
+
+
+# --- issues and pull requests -------------------------------------------------
+
+@dataclass(frozen=True)
+class AddLabels(Action):
+    number: int = 0
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RemoveLabel(Action):
+    """Remove a label. Features only emit this for labels the bot itself added
+    (see bot.labels_ledger); the executor also refuses otherwise."""
+    number: int = 0
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Comment(Action):
+    """A one-off comment. The executor embeds a hidden idempotence marker."""
+    number: int = 0
+    body: str = ""
+    creates: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class UpsertComment(Action):
+    """One comment per purpose: found again by ``marker`` (a hidden HTML comment),
+    created if absent, edited only when the body changed."""
+    number: int = 0
+    marker: str = ""
+    body: str = ""
+    creates: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class UpsertBodySection(Action):
+    """A section of the issue/PR body between two markers; text outside is untouched."""
+    number: int = 0
+    marker: str = ""
+    body: str = ""
+
+
+@dataclass(frozen=True)
+class React(Action):
+    """Reaction on an issue comment (``comment_id``), a review comment
+    (``review_comment_id``) or the issue/PR itself (neither set)."""
+    number: int = 0
+    content: str = "+1"
+    comment_id: int | None = None
+    review_comment_id: int | None = None
+    remove: tuple[str, ...] = ()  # own reactions to withdraw first (e.g. "eyes")
+
+
+@dataclass(frozen=True)
+class Assign(Action):
+    number: int = 0
+    assignees: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Unassign(Action):
+    number: int = 0
+    assignees: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RequestReviewers(Action):
+    number: int = 0
+    reviewers: tuple[str, ...] = ()
+    team_reviewers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RemoveReviewers(Action):
+    number: int = 0
+    reviewers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Close(Action):
+    number: int = 0
+    reason: str = "completed"  # completed | not_planned (issues only)
+
+
+@dataclass(frozen=True)
+class Reopen(Action):
+    number: int = 0
+
+
+# --- checks -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UpsertCheckRun(Action):
+    """Create the check run ``name`` on ``head_sha``, or update the one the bot
+    already made there. ``conclusion`` set means completed."""
+    name: str = ""
+    head_sha: str = ""
+    status: str = "completed"  # queued | in_progress | completed
+    conclusion: str | None = None
+    title: str = ""
+    summary: str = ""
+    text: str = ""
+    details_url: str | None = None
+    started_at: str | None = None
+    completed_at: str | None = None
+    creates: ClassVar[bool] = True
+
+
+# --- projects, discussions, workflows -----------------------------------------
+
+@dataclass(frozen=True)
+class AddToProject(Action):
+    """Put the issue/PR on a Projects (v2) board and set its single-select field
+    (normally Status). Board and field are named; ids are looked up and cached."""
+    number: int = 0
+    project_owner: str = ""
+    project_number: int = 0
+    field: str = "Status"
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateDiscussion(Action):
+    """Create a discussion once: ``dedupe_key`` identifies it (e.g. the ISO week)."""
+    category: str = ""
+    title: str = ""
+    body: str = ""
+    dedupe_key: str = ""
+    creates: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class DispatchWorkflow(Action):
+    workflow: str = ""
+    ref: str = ""
+    inputs: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RepositoryDispatch(Action):
+    event_type: str = ""
+    client_payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --- local state ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Record(Action):
+    """Persist feature state through a writer the feature registered
+    (``Feature.writers[op]``). Runs even when GitHub calls are dry-run."""
+    feature: str = ""
+    op: str = ""
+    args: Mapping[str, Any] = field(default_factory=dict)
+    local: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class Note(Action):
+    """A decision worth explaining later (/explain) that changes nothing on GitHub."""
+    feature: str = ""
+    number: int = 0
+    text: str = ""
+    local: ClassVar[bool] = True
+
+
+ACTION_TYPES: dict[str, type[Action]] = {
+    cls.__name__: cls
+    for cls in (AddLabels, RemoveLabel, Comment, UpsertComment, UpsertBodySection, React,
+                Assign, Unassign, RequestReviewers, RemoveReviewers, Close, Reopen,
+                UpsertCheckRun, AddToProject, CreateDiscussion, DispatchWorkflow,
+                RepositoryDispatch, Record, Note)
+}
+
+
+def action_from_dict(data: Mapping[str, Any]) -> Action:
+    data = dict(data)
+    cls = ACTION_TYPES[data.pop("kind")]
+    for f in fields(cls):
+        if isinstance(data.get(f.name), list):
+            data[f.name] = tuple(data[f.name])
+    return cls(**data)

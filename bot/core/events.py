@@ -1,0 +1,99 @@
+"""The event model: one GitHub delivery, with the few facts every feature asks for."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str                      # X-GitHub-Event, e.g. "issues"
+    payload: Mapping[str, Any]
+    delivery_id: str = ""
+    received_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def action(self) -> str:
+        return str(self.payload.get("action") or "")
+
+    @property
+    def qualified(self) -> str:
+        """``issues.opened``, or just the event name when there is no action."""
+        return f"{self.name}.{self.action}" if self.action else self.name
+
+    @property
+    def repo(self) -> str:
+        repo = self.payload.get("repository") or {}
+        return str(repo.get("full_name") or "")
+
+    @property
+    def owner(self) -> str:
+        return self.repo.split("/", 1)[0] if self.repo else ""
+
+    @property
+    def installation_id(self) -> int | None:
+        inst = self.payload.get("installation") or {}
+        return inst.get("id")
+
+    @property
+    def sender(self) -> Mapping[str, Any]:
+        return self.payload.get("sender") or {}
+
+    @property
+    def sender_login(self) -> str:
+        return str(self.sender.get("login") or "")
+
+    @property
+    def sender_is_bot(self) -> bool:
+        return is_bot_account(self.sender)
+
+    @property
+    def item(self) -> Mapping[str, Any] | None:
+        """The issue or pull request the event is about, if any."""
+        for key in ("pull_request", "issue"):
+            if isinstance(self.payload.get(key), Mapping):
+                return self.payload[key]
+        return None
+
+    @property
+    def number(self) -> int | None:
+        item = self.item
+        if item and item.get("number") is not None:
+            return int(item["number"])
+        if self.payload.get("number") is not None:
+            return int(self.payload["number"])
+        return None
+
+    @property
+    def is_pull_request(self) -> bool:
+        if isinstance(self.payload.get("pull_request"), Mapping):
+            return True
+        issue = self.payload.get("issue") or {}
+        return bool(issue.get("pull_request"))
+
+    @property
+    def subject(self) -> str:
+        """What ordering is kept for: one issue/PR, or the repository, or the installation."""
+        if self.repo and self.number is not None:
+            return f"{self.repo}#{self.number}"
+        if self.repo:
+            return self.repo
+        if self.installation_id is not None:
+            return f"installation:{self.installation_id}"
+        return self.name
+
+
+def is_bot_account(user: Mapping[str, Any] | None) -> bool:
+    if not user:
+        return False
+    return user.get("type") == "Bot" or str(user.get("login", "")).endswith("[bot]")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """GitHub timestamps (ISO 8601, ``Z``) to aware datetimes."""
+    if not value:
+        return None
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, timezone.utc)
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

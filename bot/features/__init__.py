@@ -1,0 +1,10 @@
+"""Every feature, listed in one place. Order is the order handlers run in."""
+from __future__ import annotations
+
+from .base import Feature
+
+
+def all_features() -> list[Feature]:
+    # Imported here, not at module import, so `python -m bot --help` stays fast.
+    features: list[Feature] = []
+    return features

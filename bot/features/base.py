@@ -1,0 +1,74 @@
+"""What a feature is: handlers, commands, periodic jobs, state writers, rules section.
+
+A handler is ``async (event, ctx) -> list[Action]``: it reads only through ``ctx``
+and returns actions as data. Commands plug into the one command registry (the
+commands feature parses comments, checks permissions and calls them). Jobs are run
+by the scheduler once per period, whatever the number of replicas.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    import argparse
+
+    from ..context import Context, JobContext
+    from ..core.actions import Action
+    from ..core.events import Event
+    from ..store.db import Database
+
+Handler = Callable[["Event", "Context"], Awaitable[Sequence["Action"]]]
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One parsed slash command: ``/name arg1 arg2``."""
+    name: str
+    args: tuple[str, ...]
+    line: str
+
+
+CommandHandler = Callable[[Invocation, "Event", "Context"], Awaitable[Sequence["Action"]]]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str                    # without the slash
+    usage: str                   # e.g. "/assign [@user ...]"
+    help: str
+    roles: tuple[str, ...]       # default roles allowed; rules/commands.yml may override
+    handler: CommandHandler
+    on_prs: bool = True
+    on_issues: bool = True
+
+
+JobRunner = Callable[["JobContext"], Awaitable[Sequence["Action"]]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    every: timedelta
+    run: JobRunner
+
+
+Writer = Callable[..., Awaitable[Any]]  # (db, **args) -> Any
+
+
+@dataclass
+class Feature:
+    name: str
+    handlers: Mapping[str, Sequence[Handler]] = field(default_factory=dict)
+    commands: Sequence[CommandSpec] = ()
+    jobs: Sequence[JobSpec] = ()
+    writers: Mapping[str, Writer] = field(default_factory=dict)
+    # Package holding this feature's SQL migrations (see bot.store.migrate), if any.
+    migrations: str | None = None
+    # Registers extra CLI sub-commands: (subparsers) -> None.
+    cli: Callable[["argparse._SubParsersAction"], None] | None = None
+
+    def handlers_for(self, event: "Event") -> Sequence[Handler]:
+        return [*self.handlers.get(event.qualified, ()),
+                *(self.handlers.get(event.name, ()) if event.action else ())]

@@ -1,0 +1,165 @@
+"""The deliveries table: intake writes, the worker claims, operators list and retry."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .db import Database
+
+STATUSES = ("pending", "processing", "done", "failed", "dead")
+# A failed delivery waits for its retry and still holds its subject's place in line.
+BLOCKING = ("pending", "processing", "failed")
+
+
+@dataclass(frozen=True)
+class StoredDelivery:
+    seq: int
+    delivery_id: str
+    event: str
+    action: str
+    repo: str
+    subject: str
+    installation_id: int | None
+    status: str
+    attempts: int
+    received_at: float
+    body: str
+    last_error: str | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "StoredDelivery":
+        return cls(**{k: row[k] for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class InsertResult:
+    stored: bool          # a new row
+    requeued: bool = False  # a redelivery of a failed/dead one, queued again
+    status: str = "pending"
+
+
+async def insert(db: Database, *, delivery_id: str, event: str, action: str, repo: str,
+                 subject: str, installation_id: int | None, body: str,
+                 now: float | None = None) -> InsertResult:
+    """Store a delivery once. A redelivery of one already stored is acknowledged
+    without a second row; if that one had ended failed or dead, it is queued again
+    (someone asked GitHub to redeliver it: they want it processed)."""
+    now = time.time() if now is None else now
+    async with db.transaction():
+        existing = await db.fetchone(
+            "SELECT status FROM deliveries WHERE delivery_id = ?", (delivery_id,))
+        if existing is None:
+            await db.execute(
+                "INSERT INTO deliveries (delivery_id, event, action, repo, subject, installation_id,"
+                " status, attempts, received_at, updated_at, next_attempt_at, body)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, 0, ?)",
+                (delivery_id, event, action, repo, subject, installation_id, now, now, body))
+            return InsertResult(stored=True)
+        if existing["status"] in ("dead", "failed"):
+            await db.execute(
+                "UPDATE deliveries SET status = 'pending', next_attempt_at = 0, updated_at = ?"
+                " WHERE delivery_id = ?", (now, delivery_id))
+            return InsertResult(stored=False, requeued=True, status="pending")
+        return InsertResult(stored=False, status=existing["status"])
+
+
+_ELIGIBLE = (
+    "SELECT d.* FROM deliveries d"
+    " WHERE d.status IN ('pending', 'failed') AND d.next_attempt_at <= ?"
+    " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.subject = d.subject"
+    "   AND e.seq < d.seq AND e.status IN ('pending', 'processing', 'failed'))"
+)
+
+
+async def claim(db: Database, *, worker: str, busy_subjects: set[str], limit: int,
+                now: float | None = None) -> list[StoredDelivery]:
+    """Claim up to ``limit`` deliveries that are first in line for their subject."""
+    now = time.time() if now is None else now
+    lock = " FOR UPDATE SKIP LOCKED" if db.dialect == "postgresql" else ""
+    claimed: list[StoredDelivery] = []
+    async with db.transaction():
+        rows = await db.fetchall(_ELIGIBLE + " ORDER BY d.seq LIMIT ?" + lock,
+                                 (now, limit + len(busy_subjects)))
+        seen: set[str] = set(busy_subjects)
+        for row in rows:
+            if row["subject"] in seen or len(claimed) >= limit:
+                continue
+            seen.add(row["subject"])
+            await db.execute(
+                "UPDATE deliveries SET status = 'processing', locked_by = ?, updated_at = ?"
+                " WHERE seq = ?", (worker, now, row["seq"]))
+            row = dict(row, status="processing")
+            claimed.append(StoredDelivery.from_row(row))
+    return claimed
+
+
+async def finish(db: Database, seq: int, *, now: float | None = None) -> None:
+    now = time.time() if now is None else now
+    await db.execute(
+        "UPDATE deliveries SET status = 'done', attempts = attempts + 1, locked_by = NULL,"
+        " last_error = NULL, updated_at = ? WHERE seq = ?", (now, seq))
+
+
+async def fail(db: Database, seq: int, *, error: str, max_attempts: int, retry_at: float,
+               now: float | None = None) -> str:
+    """Record a failed attempt; returns the new status (``failed`` or ``dead``)."""
+    now = time.time() if now is None else now
+    row = await db.fetchone("SELECT attempts FROM deliveries WHERE seq = ?", (seq,))
+    attempts = (row["attempts"] if row else 0) + 1
+    status = "dead" if attempts >= max_attempts else "failed"
+    await db.execute(
+        "UPDATE deliveries SET status = ?, attempts = ?, locked_by = NULL, last_error = ?,"
+        " next_attempt_at = ?, updated_at = ? WHERE seq = ?",
+        (status, attempts, error[:2000], retry_at, now, seq))
+    return status
+
+
+async def release_stale(db: Database, *, worker: str | None = None,
+                        older_than: float | None = None) -> int:
+    """Put 'processing' rows back in line: those of a worker that restarted, or
+    (several replicas) those whose worker stopped updating them."""
+    if worker is not None:
+        return await db.execute(
+            "UPDATE deliveries SET status = 'pending', locked_by = NULL"
+            " WHERE status = 'processing' AND (locked_by = ? OR locked_by IS NULL)", (worker,))
+    return await db.execute(
+        "UPDATE deliveries SET status = 'pending', locked_by = NULL"
+        " WHERE status = 'processing' AND updated_at < ?", (older_than or 0,))
+
+
+async def get(db: Database, delivery_id: str) -> StoredDelivery | None:
+    row = await db.fetchone("SELECT * FROM deliveries WHERE delivery_id = ?", (delivery_id,))
+    return StoredDelivery.from_row(row) if row else None
+
+
+async def listing(db: Database, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    where, params = ("WHERE status = ?", [status]) if status else ("", [])
+    return await db.fetchall(
+        "SELECT delivery_id, event, action, repo, subject, status, attempts, received_at,"
+        f" last_error FROM deliveries {where} ORDER BY seq DESC LIMIT ?", (*params, limit))
+
+
+async def requeue(db: Database, *, delivery_id: str | None = None, dead: bool = False) -> int:
+    now = time.time()
+    if dead:
+        return await db.execute(
+            "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = 0,"
+            " updated_at = ? WHERE status = 'dead'", (now,))
+    return await db.execute(
+        "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = 0,"
+        " updated_at = ? WHERE delivery_id = ? AND status IN ('dead', 'failed', 'done')",
+        (now, delivery_id))
+
+
+async def queue_depth(db: Database) -> int:
+    return int(await db.fetchval(
+        "SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'processing', 'failed')") or 0)
+
+
+async def known_ids(db: Database, ids: list[str]) -> set[str]:
+    if not ids:
+        return set()
+    marks = ",".join("?" * len(ids))
+    rows = await db.fetchall(f"SELECT delivery_id FROM deliveries WHERE delivery_id IN ({marks})", ids)
+    return {r["delivery_id"] for r in rows}

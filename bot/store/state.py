@@ -1,0 +1,107 @@
+"""Small core tables: installations, last good config, bot-added labels, decisions,
+executed actions and created objects."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .db import Database
+
+
+def _upsert(db: Database, table: str, key_cols: tuple[str, ...], cols: dict[str, Any]) -> str:
+    names = ", ".join(cols)
+    marks = ", ".join("?" * len(cols))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in key_cols)
+    return (f"INSERT INTO {table} ({names}) VALUES ({marks})"
+            f" ON CONFLICT ({', '.join(key_cols)}) DO UPDATE SET {updates}")
+
+
+async def remember_installation(db: Database, repo: str, installation_id: int) -> None:
+    cols = {"repo": repo, "installation_id": installation_id, "updated_at": time.time()}
+    await db.execute(_upsert(db, "repo_installations", ("repo",), cols), tuple(cols.values()))
+
+
+async def forget_installation(db: Database, installation_id: int) -> None:
+    await db.execute("DELETE FROM repo_installations WHERE installation_id = ?", (installation_id,))
+
+
+async def installations(db: Database) -> list[dict[str, Any]]:
+    return await db.fetchall("SELECT repo, installation_id FROM repo_installations ORDER BY repo")
+
+
+async def installation_for(db: Database, repo: str) -> int | None:
+    return await db.fetchval("SELECT installation_id FROM repo_installations WHERE repo = ?", (repo,))
+
+
+class ConfigStore:
+    """Persistence of the last good repo override (bot.rules.repo's protocol)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def load_last_good(self, repo: str) -> str | None:
+        return await self.db.fetchval("SELECT text FROM repo_config WHERE repo = ?", (repo,))
+
+    async def save_last_good(self, repo: str, text: str, sha: str | None) -> None:
+        cols = {"repo": repo, "text": text, "sha": sha, "saved_at": time.time()}
+        await self.db.execute(_upsert(self.db, "repo_config", ("repo",), cols), tuple(cols.values()))
+
+
+async def record_bot_label(db: Database, repo: str, number: int, label: str, feature: str) -> None:
+    cols = {"repo": repo, "number": number, "label": label, "feature": feature, "added_at": time.time()}
+    await db.execute(_upsert(db, "bot_labels", ("repo", "number", "label"), cols), tuple(cols.values()))
+
+
+async def forget_bot_label(db: Database, repo: str, number: int, label: str) -> None:
+    await db.execute("DELETE FROM bot_labels WHERE repo = ? AND number = ? AND label = ?",
+                     (repo, number, label))
+
+
+async def bot_added(db: Database, repo: str, number: int, label: str) -> bool:
+    return await db.fetchval(
+        "SELECT 1 FROM bot_labels WHERE repo = ? AND number = ? AND label = ?",
+        (repo, number, label)) is not None
+
+
+async def bot_labels(db: Database, repo: str, number: int) -> set[str]:
+    rows = await db.fetchall("SELECT label FROM bot_labels WHERE repo = ? AND number = ?", (repo, number))
+    return {r["label"] for r in rows}
+
+
+async def add_decision(db: Database, *, repo: str, number: int, feature: str, delivery_id: str,
+                       summary: str) -> None:
+    await db.execute(
+        "INSERT INTO decisions (repo, number, feature, delivery_id, summary, at) VALUES (?, ?, ?, ?, ?, ?)",
+        (repo, number, feature, delivery_id, summary, time.time()))
+
+
+async def decisions_for(db: Database, repo: str, number: int, limit: int = 20) -> list[dict[str, Any]]:
+    rows = await db.fetchall(
+        "SELECT feature, summary, at, delivery_id FROM decisions WHERE repo = ? AND number = ?"
+        " ORDER BY id DESC LIMIT ?", (repo, number, limit))
+    return list(reversed(rows))
+
+
+async def action_done(db: Database, delivery_id: str, fingerprint: str) -> bool:
+    return await db.fetchval(
+        "SELECT 1 FROM executed_actions WHERE delivery_id = ? AND fingerprint = ?",
+        (delivery_id, fingerprint)) is not None
+
+
+async def mark_action_done(db: Database, delivery_id: str, fingerprint: str, kind: str,
+                           result: str | None) -> None:
+    await db.execute(
+        "INSERT INTO executed_actions (delivery_id, fingerprint, kind, result, done_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (delivery_id, fingerprint) DO NOTHING",
+        (delivery_id, fingerprint, kind, result, time.time()))
+
+
+async def created_object(db: Database, fingerprint: str) -> str | None:
+    return await db.fetchval("SELECT object_id FROM created_objects WHERE fingerprint = ?", (fingerprint,))
+
+
+async def remember_created(db: Database, fingerprint: str, repo: str, kind: str, object_id: str) -> None:
+    await db.execute(
+        "INSERT INTO created_objects (fingerprint, repo, kind, object_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING",
+        (fingerprint, repo, kind, object_id, time.time()))
