@@ -95,6 +95,15 @@ class React(Action):
 
 
 @dataclass(frozen=True)
+class ReportOutcome(Action):
+    """Ends a command batch: +1 if every earlier action of the batch succeeded,
+    confused otherwise; the bot's own "eyes" reaction is withdrawn either way."""
+    number: int = 0
+    comment_id: int | None = None
+    review_comment_id: int | None = None
+
+
+@dataclass(frozen=True)
 class Assign(Action):
     number: int = 0
     assignees: tuple[str, ...] = ()
@@ -208,7 +217,7 @@ class Note(Action):
 
 ACTION_TYPES: dict[str, type[Action]] = {
     cls.__name__: cls
-    for cls in (AddLabels, RemoveLabel, Comment, UpsertComment, UpsertBodySection, React,
+    for cls in (AddLabels, RemoveLabel, Comment, UpsertComment, UpsertBodySection, React, ReportOutcome,
                 Assign, Unassign, RequestReviewers, RemoveReviewers, Close, Reopen,
                 UpsertCheckRun, AddToProject, CreateDiscussion, DispatchWorkflow,
                 RepositoryDispatch, Record, Note)
