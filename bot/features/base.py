@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..context import Context, JobContext
     from ..core.actions import Action
     from ..core.events import Event
+    from ..rules.registry import Section
     from ..store.db import Database
 
 Handler = Callable[["Event", "Context"], Awaitable[Sequence["Action"]]]
@@ -68,6 +69,7 @@ class Feature:
     migrations: str | None = None
     # Registers extra CLI sub-commands: (subparsers) -> None.
     cli: Callable[["argparse._SubParsersAction"], None] | None = None
+    rules: "Section | None" = None
 
     def handlers_for(self, event: "Event") -> Sequence[Handler]:
         return [*self.handlers.get(event.qualified, ()),

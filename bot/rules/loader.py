@@ -1,0 +1,141 @@
+"""Loading rules: bundled defaults from ``rules/*.yml``, then a repository's override.
+
+Both steps return ``(rules, problems)`` rather than raising: the bundled files are
+checked by CI and at start-up (the caller decides to refuse to start), and a broken
+override must never take a repository's bot down: the caller keeps the rules it had
+and tells the repository what is wrong.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode
+
+from .registry import Section, with_core
+from .schema import Field, Obj, Problem, validate
+
+RULES_SUFFIXES = (".yml", ".yaml")
+
+
+class Rules(Mapping[str, dict]):
+    """Validated rules, section name -> plain dict with every default filled in.
+
+    Reads hand out deep copies: one Rules object is shared by every event of a
+    repository (and the bundled one by all repositories), so a feature that edits the
+    dict it was given must not change what the next event sees.
+    """
+
+    def __init__(self, values: Mapping[str, dict]) -> None:
+        self._values = copy.deepcopy(dict(values))
+
+    @classmethod
+    def defaults(cls, sections: Iterable[Section]) -> "Rules":
+        return cls({name: s.schema.defaults() or {} for name, s in with_core(sections).items()})
+
+    def __getitem__(self, name: str) -> dict:
+        return copy.deepcopy(self._values[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Rules({self._values!r})"
+
+    def section(self, name: str) -> dict:
+        return self[name]
+
+    def enabled(self, name: str) -> bool:
+        """Whether a feature runs: its own switch, and the bot-wide ``core.enabled``."""
+        own = bool(self._values[name]["enabled"])
+        return own and (name == "core" or bool(self._values["core"]["enabled"]))
+
+    def as_dict(self) -> dict[str, dict]:
+        return copy.deepcopy(self._values)
+
+
+def parse_yaml(text: str, source: str) -> tuple[Node | None, list[Problem]]:
+    """The node tree of one YAML document (None when empty), or the syntax error as a Problem."""
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader), []
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        message = " ".join(part for part in (exc.context, exc.problem) if part)
+        return None, [Problem(source, "", line, f"invalid YAML: {message}")]
+    except yaml.YAMLError as exc:
+        return None, [Problem(source, "", None, f"invalid YAML: {exc}")]
+
+
+def load_bundled(rules_dir: str | Path, sections: Iterable[Section]) -> tuple[Rules, list[Problem]]:
+    """Rules from ``<rules_dir>/<section>.yml``. A missing file means that section's
+    defaults; a broken one is reported and its section falls back to the defaults too."""
+    indexed = with_core(sections)
+    directory = Path(rules_dir)
+    values = dict(Rules.defaults(indexed.values()).as_dict())
+    if not directory.is_dir():
+        return Rules(values), [Problem(str(directory), "", None, "rules directory not found")]
+    problems: list[Problem] = []
+    seen: dict[str, Path] = {}
+    for path in sorted(p for p in directory.iterdir() if p.suffix in RULES_SUFFIXES and p.is_file()):
+        name, source = path.stem, str(path)
+        section = indexed.get(name)
+        if section is None:
+            known = ", ".join(sorted(indexed))
+            problems.append(Problem(source, "", None, f"no feature reads a section named {name!r} "
+                                                      f"(known sections: {known})"))
+            continue
+        if name in seen:
+            problems.append(Problem(source, "", None, f"section {name!r} is also in {seen[name]}"))
+            continue
+        seen[name] = path
+        value, found = validate_section_text(path.read_text(encoding="utf-8"), section, source)
+        problems += found
+        if not found:
+            values[name] = value
+    return Rules(values), problems
+
+
+def validate_section_text(text: str, section: Section, source: str) -> tuple[dict, list[Problem]]:
+    """One bundled file: the section's own keys at the top level."""
+    node, problems = parse_yaml(text, source)
+    if problems:
+        return {}, problems
+    value, problems = validate(node if node is not None else {}, section.schema, source, section.name)
+    return value, problems
+
+
+def merge_repo_override(bundled: Rules, text: str, source: str,
+                        sections: Iterable[Section]) -> tuple[Rules, list[Problem]]:
+    """``bundled`` with a repository's config file laid over it (top-level keys are
+    section names). With any problem the result is ``bundled`` itself, untouched: a
+    half-applied override is worse than none."""
+    indexed = with_core(sections)
+    node, problems = parse_yaml(text, source)
+    if problems:
+        return bundled, problems
+    if node is None:  # an empty (or all-comments) file changes nothing
+        return bundled, []
+    whole_file = Obj({name: Field(section.schema) for name, section in indexed.items()})
+    base: dict[str, Any] = bundled.as_dict()
+    value, problems = validate(_empty_sections_as_mappings(node), whole_file, source, base=base)
+    if problems:
+        return bundled, problems
+    return Rules(value), []
+
+
+def _empty_sections_as_mappings(node: Node) -> Node:
+    """``cla:`` with every line under it commented out means "no change", not an error."""
+    if not isinstance(node, MappingNode):
+        return node
+    pairs = []
+    for key, value in node.value:
+        if isinstance(value, ScalarNode) and value.tag == "tag:yaml.org,2002:null":
+            value = MappingNode("tag:yaml.org,2002:map", [], value.start_mark, value.end_mark)
+        pairs.append((key, value))
+    return MappingNode(node.tag, pairs, node.start_mark, node.end_mark, node.flow_style)
