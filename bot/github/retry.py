@@ -1,0 +1,90 @@
+"""Pure retry decisions: which responses to retry, and how long to wait before the next try.
+
+Kept free of I/O so the rules GitHub documents (retry-after, x-ratelimit-reset, "wait at least a
+minute" for secondary limits) are tested as a table.
+"""
+from __future__ import annotations
+
+import email.utils
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+__all__ = ["Kind", "Verdict", "classify", "backoff_delay", "parse_retry_after",
+           "SECONDARY_DEFAULT_WAIT"]
+
+# GitHub: on a secondary limit without retry-after or reset headers, "wait at least one minute".
+SECONDARY_DEFAULT_WAIT = 60.0
+# Reset instants are whole seconds; a small margin avoids arriving a moment too early.
+RESET_MARGIN = 1.0
+
+
+class Kind(Enum):
+    DONE = "done"        # hand the response to gidgethub (success or a permanent error)
+    RETRY = "retry"      # send again after a wait
+    REAUTH = "reauth"    # 401: the token may have been revoked early; mint a new one once
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: Kind
+    reason: str = ""
+    # Wait the server asked for (retry-after or until reset); None means "use backoff".
+    wait: float | None = None
+    # Lower bound for a computed backoff (secondary limits without instructions).
+    floor: float = 0.0
+    # Whether the wait applies to every call of the installation, not just this one.
+    installation_wide: bool = False
+
+
+def parse_retry_after(value: str | None, now_epoch: float) -> float | None:
+    """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now_epoch)
+
+
+def classify(status: int, headers: Mapping[str, str], body: bytes, *, now_epoch: float) -> Verdict:
+    """Decide what to do with one HTTP response."""
+    if status < 400:
+        return Verdict(Kind.DONE)
+    if status == 401:
+        return Verdict(Kind.REAUTH, "unauthorized")
+    retry_after = parse_retry_after(headers.get("retry-after"), now_epoch)
+    if status in (403, 429) and headers.get("x-ratelimit-remaining") == "0":
+        if retry_after is None:
+            try:
+                reset = float(headers.get("x-ratelimit-reset", ""))
+            except ValueError:
+                reset = now_epoch + SECONDARY_DEFAULT_WAIT
+            retry_after = max(0.0, reset - now_epoch) + RESET_MARGIN
+        return Verdict(Kind.RETRY, "primary rate limit exhausted", retry_after, installation_wide=True)
+    if status == 429 or (status == 403 and (retry_after is not None or _mentions_secondary(body))):
+        return Verdict(Kind.RETRY, "secondary rate limit", retry_after,
+                       floor=SECONDARY_DEFAULT_WAIT, installation_wide=True)
+    if status >= 500:
+        return Verdict(Kind.RETRY, f"server error {status}", retry_after,
+                       installation_wide=retry_after is not None)
+    return Verdict(Kind.DONE)
+
+
+def _mentions_secondary(body: bytes) -> bool:
+    text = body[:4096].lower()
+    return b"secondary rate limit" in text or b"abuse detection" in text
+
+
+def backoff_delay(attempt: int, rng: random.Random, *, base: float = 1.0, cap: float = 30.0) -> float:
+    """Exponential backoff with "equal jitter": half fixed, half random, so retries spread out
+    while never collapsing to zero. `attempt` is 1 for the first retry."""
+    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
+    return ceiling / 2 + rng.uniform(0, ceiling / 2)

@@ -1,0 +1,58 @@
+"""Which responses are retried, and how long we wait (pure rules, table-driven)."""
+import random
+
+import pytest
+
+from bot.github.retry import (SECONDARY_DEFAULT_WAIT, Kind, backoff_delay, classify,
+                              parse_retry_after)
+
+NOW = 1_700_000_000.0
+SECONDARY = b'{"message": "You have exceeded a secondary rate limit. Please wait."}'
+
+
+@pytest.mark.parametrize("status, headers, body, kind, wait, wide", [
+    (200, {}, b"{}", Kind.DONE, None, False),
+    (304, {}, b"", Kind.DONE, None, False),
+    (404, {}, b'{"message": "Not Found"}', Kind.DONE, None, False),
+    (422, {}, b'{"message": "Validation Failed"}', Kind.DONE, None, False),
+    (403, {"x-ratelimit-remaining": "12"}, b'{"message": "Resource not accessible"}', Kind.DONE, None, False),
+    (401, {}, b'{"message": "Bad credentials"}', Kind.REAUTH, None, False),
+    (502, {}, b"", Kind.RETRY, None, False),
+    (503, {"retry-after": "7"}, b"", Kind.RETRY, 7.0, True),
+    (429, {"retry-after": "3"}, b"", Kind.RETRY, 3.0, True),
+    (403, {"retry-after": "2"}, SECONDARY, Kind.RETRY, 2.0, True),
+    (403, {}, SECONDARY, Kind.RETRY, None, True),
+    # Primary limit: wait until reset (plus a second's margin), installation-wide.
+    (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW + 30))}, b"{}", Kind.RETRY, 31.0, True),
+    (429, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW + 900))}, b"{}", Kind.RETRY, 901.0, True),
+    # Retry-After wins over the reset instant.
+    (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW + 900)), "retry-after": "5"}, b"{}", Kind.RETRY, 5.0, True),
+])
+def test_classify(status, headers, body, kind, wait, wide):
+    verdict = classify(status, headers, body, now_epoch=NOW)
+    assert verdict.kind is kind
+    assert verdict.wait == wait
+    assert verdict.installation_wide is wide
+
+
+def test_secondary_limit_without_instructions_waits_at_least_a_minute():
+    verdict = classify(403, {}, SECONDARY, now_epoch=NOW)
+    assert verdict.floor == SECONDARY_DEFAULT_WAIT
+    assert classify(429, {}, b"", now_epoch=NOW).floor == SECONDARY_DEFAULT_WAIT
+    assert classify(502, {}, b"", now_epoch=NOW).floor == 0.0
+
+
+def test_retry_after_as_http_date():
+    assert parse_retry_after("Tue, 14 Nov 2023 22:14:00 GMT", 1_700_000_000.0) == pytest.approx(40.0)
+    assert parse_retry_after("Tue, 14 Nov 2023 22:00:00 GMT", 1_700_000_000.0) == 0.0  # in the past
+    assert parse_retry_after("soon", NOW) is None
+    assert parse_retry_after(None, NOW) is None
+
+
+def test_backoff_grows_exponentially_with_bounded_jitter():
+    rng = random.Random(4)
+    for attempt, ceiling in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (10, 30.0)]:
+        delays = [backoff_delay(attempt, rng) for _ in range(200)]
+        assert min(delays) >= ceiling / 2
+        assert max(delays) <= ceiling
+        assert len(set(delays)) > 1  # jittered, so concurrent retries spread out
