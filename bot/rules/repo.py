@@ -1,0 +1,203 @@
+"""The rules in effect for one repository: bundled rules + its ``.github/contributor-flow.yml``.
+
+Why a broken override does not simply fall back to the bundled rules: a maintainer who
+pushes a typo would silently turn features back on (or off) for everyone. So the last
+override that validated is kept, in memory and in the store (a restart must not lose
+it), and the problems are returned for the caller to report to the repository.
+
+Results are cached for a short TTL; revalidation is cheap because the GitHub client
+sends the ETag and a 304 costs no rate limit. An unchanged blob sha skips re-parsing.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Literal, Mapping, Protocol
+
+from .loader import Rules, merge_repo_override
+from .registry import Section
+from .schema import Problem
+
+log = logging.getLogger(__name__)
+
+# `{+path}`: reserved expansion keeps the slashes of `.github/...` instead of sending `%2F`.
+CONTENTS_URL = "/repos/{owner}/{repo}/contents/{+path}"
+Origin = Literal["bundled", "override", "last-good"]
+
+
+class LastGoodStore(Protocol):
+    """Persistence of the last override text that validated, per repository."""
+
+    async def load_last_good(self, repo: str) -> str | None: ...
+
+    async def save_last_good(self, repo: str, text: str, sha: str) -> None: ...
+
+
+class ContentsReader(Protocol):
+    """The one GitHub call this service makes (an installation client satisfies it)."""
+
+    async def getitem(self, url: str, url_vars: Mapping[str, Any] | None = None) -> Any: ...
+
+
+class MemoryLastGoodStore:
+    """LastGoodStore in a dict: for tests and for runs without a database."""
+
+    def __init__(self) -> None:
+        self.saved: dict[str, tuple[str, str]] = {}
+
+    async def load_last_good(self, repo: str) -> str | None:
+        return self.saved[repo][0] if repo in self.saved else None
+
+    async def save_last_good(self, repo: str, text: str, sha: str) -> None:
+        self.saved[repo] = (text, sha)
+
+
+@dataclass(frozen=True)
+class RepoRulesResult:
+    rules: Rules
+    problems: tuple[Problem, ...] = ()  # non-empty: the override is broken and was not applied
+    source_sha: str | None = None       # blob sha of the override read now; None: no override
+    origin: Origin = "bundled"          # where ``rules`` came from
+
+
+@dataclass
+class _Entry:
+    result: RepoRulesResult
+    expires_at: float
+    good: Rules | None = None       # rules from the last override that validated
+    good_sha: str | None = None     # its blob sha, once saved to the store
+
+
+class RepoRules:
+    def __init__(self, bundled: Rules, sections: Iterable[Section], store: LastGoodStore, *,
+                 ttl: float = 60.0, clock: Callable[[], float] = time.monotonic,
+                 max_repos: int = 10_000) -> None:
+        self._bundled = bundled
+        self._sections = list(sections)
+        self._store = store
+        self._ttl = ttl
+        self._clock = clock
+        self._max_repos = max_repos
+        self._path: str = bundled["core"]["config_path"]
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._inflight: dict[str, asyncio.Future[RepoRulesResult]] = {}
+
+    @property
+    def config_path(self) -> str:
+        return self._path
+
+    def invalidate(self, repo: str) -> None:
+        """Forget the cached result (e.g. on a push that touched the config file); the last
+        good rules are kept."""
+        entry = self._entries.get(repo)
+        if entry is not None:
+            entry.expires_at = float("-inf")
+
+    async def get(self, repo: str, api: ContentsReader) -> RepoRulesResult:
+        entry = self._entries.get(repo)
+        if entry is not None and entry.expires_at > self._clock():
+            return entry.result
+        # One fetch per repository at a time: a burst of events must not mean a burst of reads.
+        pending = self._inflight.get(repo)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[RepoRulesResult] = asyncio.get_running_loop().create_future()
+        self._inflight[repo] = future
+        try:
+            result = await self._refresh(repo, api)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: nobody else may be waiting, and that is fine
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            del self._inflight[repo]
+
+    async def _refresh(self, repo: str, api: ContentsReader) -> RepoRulesResult:
+        entry = self._entries.get(repo)
+        owner, _, name = repo.partition("/")
+        try:
+            data = await api.getitem(CONTENTS_URL, {"owner": owner, "repo": name, "path": self._path})
+        except Exception as exc:
+            if getattr(exc, "status", None) == 404:
+                return self._remember(repo, RepoRulesResult(self._bundled), entry).result
+            if entry is not None:  # GitHub trouble: what we had beats failing the event
+                log.warning("reading %s of %s failed (%s); using the cached rules", self._path, repo, exc)
+                return entry.result
+            raise
+        text, sha, problems = _decode(data, self._path)
+        if entry is not None and sha is not None and entry.result.source_sha == sha:
+            entry = self._remember(repo, entry.result, entry)  # same blob: same answer
+            if entry.result.origin == "override":
+                await self._save(repo, text, sha, entry)  # only if an earlier save failed
+            return entry.result
+        if not problems:
+            rules, problems = merge_repo_override(self._bundled, text, self._path, self._sections)
+        if not problems:
+            entry = self._remember(repo, RepoRulesResult(rules, (), sha, "override"), entry, good=rules)
+            await self._save(repo, text, sha, entry)
+            return entry.result
+        fallback = await self._last_good(repo, entry)
+        result = RepoRulesResult(fallback or self._bundled, tuple(problems), sha,
+                                 "last-good" if fallback is not None else "bundled")
+        return self._remember(repo, result, entry, good=fallback).result
+
+    def _remember(self, repo: str, result: RepoRulesResult, entry: _Entry | None,
+                  good: Rules | None = None) -> _Entry:
+        expires_at = self._clock() + self._ttl
+        if entry is None:
+            entry = _Entry(result, expires_at)
+        entry.result, entry.expires_at = result, expires_at
+        if good is not None:
+            entry.good = good
+        self._entries[repo] = entry
+        self._entries.move_to_end(repo)
+        while len(self._entries) > self._max_repos:
+            self._entries.popitem(last=False)
+        return entry
+
+    async def _save(self, repo: str, text: str, sha: str | None, entry: _Entry) -> None:
+        if sha is not None and entry.good_sha == sha:
+            return
+        try:
+            await self._store.save_last_good(repo, text, sha or "")
+        except Exception:  # the rules are valid either way; try to persist again next time
+            log.exception("could not save the last good rules of %s", repo)
+            return
+        entry.good_sha = sha
+
+    async def _last_good(self, repo: str, entry: _Entry | None) -> Rules | None:
+        if entry is not None and entry.good is not None:
+            return entry.good
+        text = await self._store.load_last_good(repo)
+        if text is None:
+            return None
+        rules, problems = merge_repo_override(self._bundled, text, f"{self._path} (last good)",
+                                              self._sections)
+        if problems:  # valid once, not under today's schemas: the bundled rules it is
+            log.warning("the last good rules of %s no longer validate: %s", repo, problems[0])
+            return None
+        return rules
+
+
+def _decode(data: Any, path: str) -> tuple[str, str | None, list[Problem]]:
+    """(text, blob sha, problems) from a contents API answer."""
+    if not isinstance(data, dict) or data.get("type", "file") != "file":
+        return "", None, [Problem(path, "", None, "expected a file, found a directory or a link")]
+    sha = data.get("sha")
+    if data.get("encoding") != "base64":  # "none": the file is over 1 MB
+        return "", sha, [Problem(path, "", None, "file too large to read (over 1 MB)")]
+    try:
+        return base64.b64decode(data.get("content") or "").decode("utf-8"), sha, []
+    except (binascii.Error, UnicodeDecodeError):
+        return "", sha, [Problem(path, "", None, "not UTF-8 text")]
