@@ -62,7 +62,7 @@ class Rules(Mapping[str, dict]):
 def parse_yaml(text: str, source: str) -> tuple[Node | None, list[Problem]]:
     """The node tree of one YAML document (None when empty), or the syntax error as a Problem."""
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader), []
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -70,6 +70,29 @@ def parse_yaml(text: str, source: str) -> tuple[Node | None, list[Problem]]:
         return None, [Problem(source, "", line, f"invalid YAML: {message}")]
     except yaml.YAMLError as exc:
         return None, [Problem(source, "", None, f"invalid YAML: {exc}")]
+    if node is not None and _expands_beyond(node, MAX_VALUES):
+        return None, [Problem(source, "", None, f"more than {MAX_VALUES} values once aliases are "
+                                                "expanded; rules files are never that large")]
+    return node, []
+
+
+# Validation walks aliases as many times as they are used, so nested aliases ("billion
+# laughs") in a repository's file could otherwise keep the bot busy indefinitely.
+MAX_VALUES = 100_000
+
+
+def _expands_beyond(root: Node, limit: int) -> bool:
+    stack, seen = [root], 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > limit:
+            return True
+        if isinstance(node, MappingNode):
+            stack.extend(part for pair in node.value for part in pair)
+        elif not isinstance(node, ScalarNode):
+            stack.extend(node.value)
+    return False
 
 
 def load_bundled(rules_dir: str | Path, sections: Iterable[Section]) -> tuple[Rules, list[Problem]]:

@@ -15,109 +15,20 @@ from __future__ import annotations
 import copy
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any as AnyValue, Mapping, Sequence
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from .nodes import (
+    MISSING, Ctx, Problem, construct, describe_node, join_path, mapping_pairs, to_node,
+)
+
 __all__ = [
     "Problem", "Schema", "Str", "Int", "Float", "Bool", "Duration", "List", "Map", "Obj",
     "Field", "OneOf", "Any", "MISSING", "validate", "to_node",
 ]
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    path: str          # e.g. "routing.bug.rotation[2].login"; "" for the whole file
-    line: int | None   # 1-based; None when the value did not come from YAML text
-    message: str
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING: AnyValue = _Missing()
-
-_constructor = yaml.constructor.SafeConstructor()
-
-
-class _Representer(yaml.representer.SafeRepresenter):
-    pass
-
-
-# Defaults written in Python are often tuples; they mean lists.
-_Representer.add_representer(tuple, yaml.representer.SafeRepresenter.represent_list)
-
-
-def to_node(value: AnyValue) -> Node:
-    """A node for a plain value, so values and YAML text validate the same way."""
-    if isinstance(value, Node):
-        return value
-    # A fresh representer each time: it remembers objects by id(), which is reused.
-    return _Representer(sort_keys=False).represent_data(value)
-
-
-def _line(node: Node) -> int | None:
-    return node.start_mark.line + 1 if node.start_mark is not None else None
-
-
-def _construct(node: Node) -> AnyValue:
-    # construct_document, not construct_object: it forgets the nodes it has seen afterwards.
-    return _constructor.construct_document(node)
-
-
-def _kind(node: Node) -> str:
-    """How a node reads in a message: 'a list', 'a string ('abc')', ..."""
-    if isinstance(node, MappingNode):
-        return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    try:
-        value = _construct(node)
-    except yaml.YAMLError:
-        return f"a value tagged {node.tag}"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    if isinstance(value, int):
-        return f"an integer ({value})"
-    if isinstance(value, float):
-        return f"a number ({value})"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"a string ({shown!r})"
-    return f"a {type(value).__name__} ({value})"  # dates and timestamps
-
-
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-]+")
-
-
-def _join(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    if not _PLAIN_KEY.fullmatch(key):
-        key_text = f"[{key!r}]"
-        return f"{path}{key_text}"
-    return f"{path}.{key}" if path else key
-
-
-@dataclass
-class _Ctx:
-    source: str
-    problems: list[Problem] = field(default_factory=list)
-
-    def fail(self, path: str, node: Node, message: str) -> AnyValue:
-        self.problems.append(Problem(self.source, path, _line(node), message))
-        return MISSING
 
 
 class Schema:
@@ -128,24 +39,24 @@ class Schema:
     def describe(self) -> str:
         raise NotImplementedError
 
-    def check(self, node: Node, path: str, ctx: _Ctx, base: AnyValue) -> AnyValue:
+    def check(self, node: Node, path: str, ctx: Ctx, base: AnyValue) -> AnyValue:
         raise NotImplementedError
 
-    def _expect(self, node: Node, path: str, ctx: _Ctx) -> AnyValue:
-        return ctx.fail(path, node, f"expected {self.describe()}, got {_kind(node)}")
+    def _expect(self, node: Node, path: str, ctx: Ctx) -> AnyValue:
+        return ctx.fail(path, node, f"expected {self.describe()}, got {describe_node(node)}")
 
 
 class _Scalar(Schema):
-    def check(self, node: Node, path: str, ctx: _Ctx, base: AnyValue) -> AnyValue:
+    def check(self, node: Node, path: str, ctx: Ctx, base: AnyValue) -> AnyValue:
         if not isinstance(node, ScalarNode):
             return self._expect(node, path, ctx)
         try:
-            value = _construct(node)
+            value = construct(node)
         except yaml.YAMLError as exc:
             return ctx.fail(path, node, f"unreadable value: {getattr(exc, 'problem', exc)}")
         return self.convert(value, node, path, ctx)
 
-    def convert(self, value: AnyValue, node: Node, path: str, ctx: _Ctx) -> AnyValue:
+    def convert(self, value: AnyValue, node: Node, path: str, ctx: Ctx) -> AnyValue:
         raise NotImplementedError
 
 
@@ -157,7 +68,7 @@ class Str(_Scalar):
     def describe(self) -> str:
         return "a string"
 
-    def convert(self, value: AnyValue, node: Node, path: str, ctx: _Ctx) -> AnyValue:
+    def convert(self, value: AnyValue, node: Node, path: str, ctx: Ctx) -> AnyValue:
         if not isinstance(value, str):
             return self._expect(node, path, ctx)
         if self.choices is not None and value not in self.choices:
@@ -168,7 +79,7 @@ class Str(_Scalar):
 
 
 def _bounded(value: float, lo: float | None, hi: float | None, node: Node, path: str,
-             ctx: _Ctx, shown: str) -> AnyValue:
+             ctx: Ctx, shown: str) -> AnyValue:
     if lo is not None and value < lo:
         return ctx.fail(path, node, f"{shown} is below the minimum {lo}")
     if hi is not None and value > hi:
@@ -184,7 +95,7 @@ class Int(_Scalar):
     def describe(self) -> str:
         return "an integer"
 
-    def convert(self, value: AnyValue, node: Node, path: str, ctx: _Ctx) -> AnyValue:
+    def convert(self, value: AnyValue, node: Node, path: str, ctx: Ctx) -> AnyValue:
         if isinstance(value, bool) or not isinstance(value, int):
             return self._expect(node, path, ctx)
         return _bounded(value, self.min, self.max, node, path, ctx, str(value))
@@ -198,7 +109,7 @@ class Float(_Scalar):
     def describe(self) -> str:
         return "a number"
 
-    def convert(self, value: AnyValue, node: Node, path: str, ctx: _Ctx) -> AnyValue:
+    def convert(self, value: AnyValue, node: Node, path: str, ctx: Ctx) -> AnyValue:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return self._expect(node, path, ctx)
         return _bounded(float(value), self.min, self.max, node, path, ctx, str(value))
@@ -209,7 +120,7 @@ class Bool(_Scalar):
     def describe(self) -> str:
         return "true or false"
 
-    def convert(self, value: AnyValue, node: Node, path: str, ctx: _Ctx) -> AnyValue:
+    def convert(self, value: AnyValue, node: Node, path: str, ctx: Ctx) -> AnyValue:
         return value if isinstance(value, bool) else self._expect(node, path, ctx)
 
 
@@ -235,7 +146,7 @@ class Duration(_Scalar):
     def describe(self) -> str:
         return "a duration such as 90s, 5m, 72h or 2d"
 
-    def convert(self, value: AnyValue, node: Node, path: str, ctx: _Ctx) -> AnyValue:
+    def convert(self, value: AnyValue, node: Node, path: str, ctx: Ctx) -> AnyValue:
         seconds = parse_duration(value) if isinstance(value, str) else None
         if seconds is None:
             return self._expect(node, path, ctx)
@@ -249,9 +160,9 @@ class Any(Schema):
     def describe(self) -> str:
         return "any value"
 
-    def check(self, node: Node, path: str, ctx: _Ctx, base: AnyValue) -> AnyValue:
+    def check(self, node: Node, path: str, ctx: Ctx, base: AnyValue) -> AnyValue:
         try:
-            return _construct(node)
+            return construct(node)
         except yaml.YAMLError as exc:
             return ctx.fail(path, node, f"unreadable value: {getattr(exc, 'problem', exc)}")
 
@@ -265,31 +176,13 @@ class List(Schema):
     def describe(self) -> str:
         return "a list"
 
-    def check(self, node: Node, path: str, ctx: _Ctx, base: AnyValue) -> AnyValue:
+    def check(self, node: Node, path: str, ctx: Ctx, base: AnyValue) -> AnyValue:
         if not isinstance(node, SequenceNode):
             return self._expect(node, path, ctx)
         if len(node.value) < self.min_len:
             return ctx.fail(path, node, f"expected at least {self.min_len} item(s), got {len(node.value)}")
-        items = [self.item.check(child, _join(path, i), ctx, MISSING) for i, child in enumerate(node.value)]
+        items = [self.item.check(child, join_path(path, i), ctx, MISSING) for i, child in enumerate(node.value)]
         return MISSING if any(v is MISSING for v in items) else items
-
-
-def _pairs(node: MappingNode, path: str, ctx: _Ctx) -> list[tuple[str, Node, Node]]:
-    """(key, key node, value node) with string keys; bad and duplicate keys are problems."""
-    _constructor.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
-    seen: dict[str, Node] = {}
-    pairs = []
-    for key_node, value_node in node.value:
-        if not isinstance(key_node, ScalarNode):
-            ctx.fail(path, key_node, f"keys must be strings, got {_kind(key_node)}")
-            continue
-        key = key_node.value  # the text as written: `2024:` is the key "2024"
-        if key in seen:
-            ctx.fail(_join(path, key), key_node, f"duplicate key (first on line {_line(seen[key])})")
-            continue
-        seen[key] = key_node
-        pairs.append((key, key_node, value_node))
-    return pairs
 
 
 @dataclass(frozen=True)
@@ -301,13 +194,13 @@ class Map(Schema):
     def describe(self) -> str:
         return "a mapping"
 
-    def check(self, node: Node, path: str, ctx: _Ctx, base: AnyValue) -> AnyValue:
+    def check(self, node: Node, path: str, ctx: Ctx, base: AnyValue) -> AnyValue:
         if not isinstance(node, MappingNode):
             return self._expect(node, path, ctx)
         result = copy.deepcopy(base) if isinstance(base, dict) else {}
         failed = False
-        for key, _, value_node in _pairs(node, path, ctx):
-            value = self.value.check(value_node, _join(path, key), ctx, result.get(key, MISSING))
+        for key, _, value_node in mapping_pairs(node, path, ctx):
+            value = self.value.check(value_node, join_path(path, key), ctx, result.get(key, MISSING))
             failed |= value is MISSING
             result[key] = value
         return MISSING if failed else result
@@ -357,21 +250,21 @@ class Obj(Schema):
             return None
         return {name: _default(spec) for name, spec in self.fields.items()}
 
-    def check(self, node: Node, path: str, ctx: _Ctx, base: AnyValue) -> AnyValue:
+    def check(self, node: Node, path: str, ctx: Ctx, base: AnyValue) -> AnyValue:
         if not isinstance(node, MappingNode):
             return self._expect(node, path, ctx)
         base = base if isinstance(base, dict) else {}
         result: dict = {}
         failed = False
         present = set()
-        for key, key_node, value_node in _pairs(node, path, ctx):
+        for key, key_node, value_node in mapping_pairs(node, path, ctx):
             spec = self.fields.get(key)
             if spec is None:
-                ctx.fail(_join(path, key), key_node, _unknown_key(key, self.fields))
+                ctx.fail(join_path(path, key), key_node, _unknown_key(key, self.fields))
                 failed = True
                 continue
             present.add(key)
-            result[key] = spec.type.check(value_node, _join(path, key), ctx, base.get(key, MISSING))
+            result[key] = spec.type.check(value_node, join_path(path, key), ctx, base.get(key, MISSING))
             failed |= result[key] is MISSING
         for name, spec in self.fields.items():
             if name in present:
@@ -379,7 +272,7 @@ class Obj(Schema):
             if name in base:
                 result[name] = copy.deepcopy(base[name])
             elif spec.required:
-                ctx.fail(_join(path, name), node, "required key is missing")
+                ctx.fail(join_path(path, name), node, "required key is missing")
                 failed = True
             else:
                 result[name] = _default(spec)
@@ -416,10 +309,10 @@ class OneOf(Schema):
     def describe(self) -> str:
         return " or ".join(option.describe() for option in self.options)
 
-    def check(self, node: Node, path: str, ctx: _Ctx, base: AnyValue) -> AnyValue:
+    def check(self, node: Node, path: str, ctx: Ctx, base: AnyValue) -> AnyValue:
         fitting = [o for o in self.options if isinstance(node, o.accepts)]
         for option in fitting:
-            trial = _Ctx(ctx.source)
+            trial = Ctx(ctx.source)
             value = option.check(node, path, trial, base)
             if not trial.problems:
                 return value
@@ -433,7 +326,7 @@ def validate(node_or_value: AnyValue, schema: Schema, source: str, path: str = "
     """(value with defaults filled, problems). The value is None whenever there are problems.
 
     ``base``: an already validated value to merge over (see the module docstring)."""
-    ctx = _Ctx(source)
+    ctx = Ctx(source)
     value = schema.check(to_node(node_or_value), path, ctx, base)
     if ctx.problems:
         return None, sorted(ctx.problems, key=lambda p: p.line or 0)  # stable: file order

@@ -123,3 +123,12 @@ def test_rules_hand_out_copies():
     rules = Rules.defaults(SECTIONS)
     rules.section("cla")["exempt"].append("mutated")
     assert rules.section("cla")["exempt"] == ["dependabot[bot]"]
+
+
+def test_alias_bombs_are_refused_quickly():
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [*a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, "
+              f"*a{i-1}, *a{i-1}]" for i in range(1, 10)]
+    rules, problems = merge_repo_override(Rules.defaults(SECTIONS), "\n".join(lines), "f", SECTIONS)
+    assert [p.message for p in problems] == [
+        "more than 100000 values once aliases are expanded; rules files are never that large"]
