@@ -1,0 +1,170 @@
+"""Rekor material carried by a key-based bundle, checked without the network.
+
+sigstore-python refuses bundles without a certificate, so for cosign key bundles we
+check what the log entry promises ourselves:
+- the entry body (hashedrekord 0.0.1) names the same digest, signature and key;
+- the Merkle inclusion proof (RFC 6962) leads from that body to the proof's root hash;
+- the checkpoint carried with the proof commits to that root and tree size, and is
+  signed by a log the trust root knows;
+- the inclusion promise (signed entry timestamp), when present, is the log's signature.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from .errors import SignatureInvalid
+from .trust import LogKey
+
+
+def _b64(value: Any, what: str) -> bytes:
+    try:
+        return base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise SignatureInvalid(f"log entry: {what} is not base64") from exc
+
+
+def spki(key: ec.EllipticCurvePublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+# --- RFC 6962 Merkle inclusion ----------------------------------------------------
+
+def leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def root_from_inclusion_proof(index: int, size: int, leaf: bytes, proof: list[bytes]) -> bytes:
+    """The root a proof leads to (RFC 9162 2.1.3.2); raises when the proof has the wrong shape."""
+    if not 0 <= index < size:
+        raise SignatureInvalid(f"log entry: inclusion proof index {index} outside tree of size {size}")
+    inner = (index ^ (size - 1)).bit_length()
+    border = bin(index >> inner).count("1")
+    if len(proof) != inner + border:
+        raise SignatureInvalid(
+            f"log entry: inclusion proof has {len(proof)} hashes, a tree of size {size} needs {inner + border}")
+    node = leaf
+    for i, sibling in enumerate(proof[:inner]):
+        node = node_hash(node, sibling) if (index >> i) & 1 == 0 else node_hash(sibling, node)
+    for sibling in proof[inner:]:
+        node = node_hash(sibling, node)
+    return node
+
+
+# --- checkpoints (signed notes) ------------------------------------------------------
+
+@dataclass(frozen=True)
+class Checkpoint:
+    origin: str
+    size: int
+    root: bytes
+    note: bytes                                # the signed text
+    signatures: tuple[tuple[str, bytes], ...]  # (name, key hint + signature)
+
+
+def parse_checkpoint(envelope: str) -> Checkpoint:
+    if envelope.count("\n\n") != 1 or not envelope.endswith("\n"):
+        raise SignatureInvalid("log entry: checkpoint is not a signed note")
+    note, _, sigblock = envelope.partition("\n\n")
+    lines = note.split("\n")
+    if len(lines) < 3 or not lines[0]:
+        raise SignatureInvalid("log entry: checkpoint needs origin, size and root hash")
+    try:
+        size = int(lines[1])
+    except ValueError as exc:
+        raise SignatureInvalid("log entry: checkpoint size is not a number") from exc
+    signatures = []
+    for line in sigblock.splitlines():
+        parts = line.split(" ")
+        if len(parts) != 3 or parts[0] != "\u2014":
+            raise SignatureInvalid("log entry: malformed checkpoint signature line")
+        signatures.append((parts[1], _b64(parts[2], "checkpoint signature")))
+    return Checkpoint(lines[0], size, _b64(lines[2], "checkpoint root hash"),
+                      (note + "\n").encode(), tuple(signatures))
+
+
+def _verify_log_signature(log: LogKey, signature: bytes, data: bytes, what: str) -> None:
+    try:
+        log.key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature as exc:
+        raise SignatureInvalid(f"log entry: {what} is not signed by the log") from exc
+
+
+# --- the entry ----------------------------------------------------------------------
+
+def check_log_entry(entry: Mapping[str, Any], *, digest: bytes, signature: bytes,
+                    key: ec.EllipticCurvePublicKey, logs: Mapping[bytes, LogKey]) -> int:
+    """Check one ``tlogEntries`` item of a key-based bundle; returns its log index."""
+    kind = entry.get("kindVersion") or {}
+    if (kind.get("kind"), kind.get("version")) != ("hashedrekord", "0.0.1"):
+        raise SignatureInvalid(
+            f"log entry: unsupported kind {kind.get('kind')}/{kind.get('version')} (hashedrekord/0.0.1 expected)")
+    body_raw = _b64(entry.get("canonicalizedBody", ""), "body")
+    try:
+        body = json.loads(body_raw)
+        spec = body["spec"]
+        data_hash = spec["data"]["hash"]
+        sig = spec["signature"]
+        body_key_pem = _b64(sig["publicKey"]["content"], "public key")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SignatureInvalid("log entry: body is not a hashedrekord entry") from exc
+    if (body.get("kind"), body.get("apiVersion")) != ("hashedrekord", "0.0.1"):
+        raise SignatureInvalid("log entry: body kind differs from the entry's kind")
+    if data_hash.get("algorithm") != "sha256" or data_hash.get("value") != digest.hex():
+        raise SignatureInvalid("log entry: body records another artifact digest")
+    if _b64(sig.get("content", ""), "signature") != signature:
+        raise SignatureInvalid("log entry: body records another signature")
+    try:
+        body_key = serialization.load_pem_public_key(body_key_pem)
+    except ValueError as exc:
+        raise SignatureInvalid("log entry: body public key is unreadable") from exc
+    if not isinstance(body_key, ec.EllipticCurvePublicKey) or spki(body_key) != spki(key):
+        raise SignatureInvalid("log entry: body records another public key")
+
+    log_id = _b64((entry.get("logId") or {}).get("keyId", ""), "log id")
+    log = logs.get(log_id)
+    if log is None:
+        raise SignatureInvalid(f"log entry: log {log_id.hex()[:16]}... is not in the trusted root")
+
+    proof = entry.get("inclusionProof")
+    if not proof or not (proof.get("checkpoint") or {}).get("envelope"):
+        raise SignatureInvalid("log entry: inclusion proof with checkpoint is missing")
+    try:
+        index, size = int(proof["logIndex"]), int(proof["treeSize"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise SignatureInvalid("log entry: inclusion proof index or size is missing") from exc
+    root = _b64(proof.get("rootHash", ""), "root hash")
+    computed = root_from_inclusion_proof(index, size, leaf_hash(body_raw),
+                                         [_b64(h, "proof hash") for h in proof.get("hashes") or []])
+    if computed != root:
+        raise SignatureInvalid("log entry: inclusion proof does not lead to its root hash")
+    checkpoint = parse_checkpoint(proof["checkpoint"]["envelope"])
+    if checkpoint.root != root or checkpoint.size != size:
+        raise SignatureInvalid("log entry: checkpoint does not commit to the proof's root hash and size")
+    hinted = [s for name, s in checkpoint.signatures if s[:4] == log.log_id[:4]]
+    if not hinted:
+        raise SignatureInvalid("log entry: checkpoint carries no signature of the log")
+    _verify_log_signature(log, hinted[0][4:], checkpoint.note, "checkpoint")
+
+    promise = (entry.get("inclusionPromise") or {}).get("signedEntryTimestamp")
+    if promise and entry.get("integratedTime") is not None:
+        # Rekor signs the RFC 8785 form; with these four plain values that is sorted compact JSON.
+        payload = json.dumps({"body": base64.b64encode(body_raw).decode(),
+                              "integratedTime": int(entry["integratedTime"]),
+                              "logID": log_id.hex(), "logIndex": int(entry.get("logIndex", 0))},
+                             sort_keys=True, separators=(",", ":")).encode()
+        _verify_log_signature(log, _b64(promise, "signed entry timestamp"), payload,
+                              "inclusion promise")
+    return int(entry.get("logIndex", index))
