@@ -1,0 +1,294 @@
+"""Slash commands in comment text: which lines are commands, and their arguments.
+
+A command is a line whose first character (after at most three spaces) is ``/``
+followed by a name, then whitespace or the end of the line: ``/label "good first
+issue" docs``. Several commands may share a comment, one per line.
+
+Only text a reader sees as the commenter's own prose counts, so the parser follows
+the markdown block structure (CommonMark, as GitHub renders it):
+
+- fenced code (```` ``` ```` and ``~~~``, also inside list items) and indented code;
+- block quotes, including their lazy continuation lines (``> quoted`` followed
+  directly by ``/close`` renders as one quoted paragraph, so it is quoted);
+- HTML comments, on one line or many, as blocks or inline;
+- inline code spans, which may span lines inside a paragraph.
+
+Paths such as ``/usr/bin`` or ``/close.`` are not commands: the name must end at
+whitespace. Line ends may be ``\\n``, ``\\r\\n`` or ``\\r``. The module is pure.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+__all__ = ["ParsedCommand", "parse_commands", "new_commands", "split_args"]
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    name: str               # lower case, without the slash
+    args: tuple[str, ...]
+    line: str               # the visible command line, stripped
+
+    @property
+    def key(self) -> tuple[str, tuple[str, ...]]:
+        return (self.name, self.args)
+
+
+_COMMAND = re.compile(r" {0,3}/([A-Za-z][A-Za-z0-9_-]*)(?=\s|$)(.*)")
+_FENCE_OPEN = re.compile(r"( {0,3})(`{3,}|~{3,})(.*)")
+_FENCE_CLOSE = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*")
+_LIST_MARKER = re.compile(r"( {0,3})([-*+]|\d{1,9}[.)])( {1,4}|$)")
+_QUOTE_PREFIX = re.compile(r"(?: {0,3}> ?)+")
+_BLANK = re.compile(r"[ \t]*")
+
+
+@dataclass
+class _Fence:
+    char: str
+    length: int
+    base: int    # column of the container's content (a list item's), 0 at top level
+
+
+def _expand_tabs(line: str) -> str:
+    """Leading tabs count as tab stops of four, as in CommonMark."""
+    if "\t" not in line:
+        return line
+    lead = len(line) - len(line.lstrip(" \t"))
+    return line[:lead].expandtabs(4) + line[lead:]
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _closes(fence: _Fence, line: str) -> bool:
+    rest = line[fence.base:] if _indent(line) >= fence.base else line
+    m = _FENCE_CLOSE.fullmatch(rest)
+    return bool(m) and m.group(1)[0] == fence.char and len(m.group(1)) >= fence.length
+
+
+def _opens_fence(content: str) -> _Fence | None:
+    m = _FENCE_OPEN.fullmatch(content)
+    if not m:
+        return None
+    marker, info = m.group(2), m.group(3)
+    if marker[0] == "`" and "`" in info:  # not a fence: an inline code span
+        return None
+    return _Fence(marker[0], len(marker), 0)
+
+
+def _paragraphs(text: str) -> list[list[str]]:
+    """The paragraph text of ``text``: lines outside code, quotes and HTML comment blocks,
+    grouped into paragraphs (inline code and inline comments may span their lines)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    paragraphs: list[list[str]] = []
+    para: list[str] = []
+    fence: _Fence | None = None
+    quote_fence: _Fence | None = None
+    in_comment = False
+    quote_lazy = False          # the last line was a quoted paragraph line
+    after_blank = True
+    lists: list[int] = []       # content columns of the open list items
+
+    def flush() -> None:
+        nonlocal para
+        if para:
+            paragraphs.append(para)
+        para = []
+
+    i = 0
+    while i < len(lines):
+        line = _expand_tabs(lines[i])
+        i += 1
+        blank = _BLANK.fullmatch(line) is not None
+        if fence is not None:
+            # A list item's fence also ends where the item ends (a less indented line).
+            if not blank and fence.base and _indent(line) < fence.base:
+                fence = None
+            elif _closes(fence, line):
+                fence = None
+                continue
+            else:
+                continue
+        if in_comment:
+            in_comment = "-->" not in line
+            continue
+        if blank:
+            flush()
+            quote_lazy, quote_fence, after_blank = False, None, True
+            continue
+        indent = _indent(line)
+        if after_blank:
+            while lists and indent < lists[-1]:
+                lists.pop()
+        base = lists[-1] if lists and indent >= lists[-1] else 0
+        content = line[base:]
+        marker = _LIST_MARKER.match(content)
+        if marker:
+            column = base + marker.end() if marker.group(3) else base + marker.end() + 1
+            lists.append(column)
+            base, content = column, line[column:] if len(line) > column else ""
+        after_blank = False
+
+        quote = _QUOTE_PREFIX.match(content)
+        if quote:
+            flush()
+            inner = content[quote.end():]
+            if quote_fence is not None:
+                if _FENCE_CLOSE.fullmatch(inner) and inner.strip()[0] == quote_fence.char \
+                        and len(inner.strip()) >= quote_fence.length:
+                    quote_fence = None
+                quote_lazy = False
+                continue
+            quote_fence = _opens_fence(inner)
+            quote_lazy = quote_fence is None and _BLANK.fullmatch(inner) is None \
+                and not inner.lstrip().startswith("<!--")
+            continue
+        quote_fence = None
+        if quote_lazy and not para:
+            # Lazy continuation: still the quoted paragraph, unless a new block starts.
+            if not (_opens_fence(content) or content.lstrip().startswith(("<!--", "#"))):
+                continue
+        quote_lazy = False
+
+        opened = _opens_fence(content) if _indent(content) <= 3 else None
+        if opened is not None:
+            flush()
+            opened.base = base
+            fence = opened
+            continue
+        if _indent(content) >= 4 and not para:
+            # Indented code (it cannot interrupt a paragraph; then it is a continuation).
+            continue
+        if content.lstrip().startswith("<!--") and _indent(content) <= 3:
+            flush()
+            in_comment = "-->" not in content
+            continue
+        para.append(line)
+    flush()
+    return paragraphs
+
+
+def _hidden_spans(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(code spans, HTML comments) in paragraph text, as [start, end) offsets."""
+    code: list[tuple[int, int]] = []
+    comments: list[tuple[int, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "`":
+            j = i
+            while j < n and text[j] == "`":
+                j += 1
+            run = j - i
+            close = re.compile(r"(?<!`)`{%d}(?!`)" % run).search(text, j)
+            if close:
+                code.append((i, close.end()))
+                i = close.end()
+            else:
+                i = j  # an unmatched run is literal backticks
+            continue
+        if text.startswith("<!--", i):
+            end = text.find("-->", i + 4)
+            if end >= 0:
+                comments.append((i, end + 3))
+                i = end + 3
+                continue
+        i += 1
+    return code, comments
+
+
+def _inside(offset: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= offset < end for start, end in spans)
+
+
+def _without(line_start: int, line: str, spans: list[tuple[int, int]]) -> str:
+    """``line`` with the parts covered by ``spans`` (paragraph offsets) removed."""
+    kept = [ch for k, ch in enumerate(line) if not _inside(line_start + k, spans)]
+    return "".join(kept)
+
+
+def parse_commands(text: str | None) -> list[ParsedCommand]:
+    """Every command in ``text``, in order."""
+    found: list[ParsedCommand] = []
+    for para in _paragraphs(text or ""):
+        joined = "\n".join(para)
+        code, comments = _hidden_spans(joined)
+        offset = 0
+        for line in para:
+            first = offset + _indent(line)
+            start = offset
+            offset += len(line) + 1
+            if _inside(first, code) or _inside(first, comments):
+                continue
+            visible = _without(start, line, comments)
+            m = _COMMAND.match(visible)
+            if not m:
+                continue
+            found.append(ParsedCommand(m.group(1).lower(), split_args(m.group(2)), visible.strip()))
+    return found
+
+
+def new_commands(text: str | None, previous: str | None) -> list[ParsedCommand]:
+    """Commands of an edited comment that its previous version did not have
+    (compared as name and arguments, counting repeats)."""
+    before = Counter(c.key for c in parse_commands(previous))
+    fresh = []
+    for command in parse_commands(text):
+        if before[command.key] > 0:
+            before[command.key] -= 1
+        else:
+            fresh.append(command)
+    return fresh
+
+
+def split_args(text: str) -> tuple[str, ...]:
+    """Whitespace-separated arguments; "double" or 'single' quotes group words, and a
+    backslash escapes a quote inside double quotes. An unmatched quote is literal, so
+    ``/hold can't merge yet`` still reads as three words."""
+    args: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        word: list[str] = []
+        quoted = False
+        while i < n and not text[i].isspace():
+            c = text[i]
+            if c in "\"'":
+                end = _closing_quote(text, i)
+                if end is None:
+                    word.append(c)
+                    i += 1
+                    continue
+                inner = text[i + 1:end]
+                if c == '"':
+                    inner = re.sub(r'\\(["\\])', r"\1", inner)
+                word.append(inner)
+                quoted = True
+                i = end + 1
+                continue
+            word.append(c)
+            i += 1
+        if word or quoted:
+            args.append("".join(word))
+    return tuple(args)
+
+
+def _closing_quote(text: str, start: int) -> int | None:
+    quote = text[start]
+    i = start + 1
+    while i < len(text):
+        if quote == '"' and text[i] == "\\" and i + 1 < len(text):
+            i += 2
+            continue
+        if text[i] == quote:
+            return i
+        i += 1
+    return None
