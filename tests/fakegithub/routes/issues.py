@@ -1,0 +1,124 @@
+"""Issues: create, read, update, list; assignees and lock."""
+
+from __future__ import annotations
+
+from ..context import Ctx, GitHubError, Reply, not_found, paginate
+from ..state import now_iso
+from . import route
+
+
+def _issue_list(ctx: Ctx, pulls_too: bool = True) -> list:
+    repo = ctx.repo()
+    state = ctx.query.get("state", "open")
+    wanted = {n.strip().lower() for n in ctx.query.get("labels", "").split(",") if n.strip()} \
+        if isinstance(ctx.query.get("labels"), str) else \
+        {n.lower() for n in ctx.query.get("labels", [])}
+    out = []
+    for issue in repo.issues.values():
+        if state != "all" and issue.state != state:
+            continue
+        if wanted and not wanted <= {n.lower() for n in issue.labels}:
+            continue
+        if "creator" in ctx.query and issue.user != ctx.query["creator"]:
+            continue
+        assignee = ctx.query.get("assignee")
+        if assignee == "none" and issue.assignees or assignee not in (None, "*", "none") and \
+                assignee not in issue.assignees:
+            continue
+        if "since" in ctx.query and issue.updated_at < ctx.query["since"]:
+            continue
+        out.append(issue)
+    key = {"created": "created_at", "updated": "updated_at", "comments": "comments"}[
+        ctx.query.get("sort", "created")]
+    out.sort(key=lambda i: (len(i.comments) if key == "comments" else getattr(i, key), i.number),
+             reverse=ctx.query.get("direction", "desc") == "desc")
+    return out
+
+
+@route("GET", "/repos/{owner}/{repo}/issues")
+def list_issues(ctx: Ctx) -> Reply:
+    return paginate(ctx, [ctx.ser.issue(i) for i in _issue_list(ctx)])
+
+
+@route("POST", "/repos/{owner}/{repo}/issues")
+def create_issue(ctx: Ctx) -> Reply:
+    repo = ctx.repo()
+    author = ctx.fake.bot_login
+    issue = ctx.fake.add_issue(repo.full_name, title=str(ctx.body["title"]), body=ctx.body.get("body"),
+                               user=author, labels=ctx.body.get("labels", []),
+                               assignees=ctx.body.get("assignees", []))
+    return Reply(status=201, json=ctx.ser.issue(issue))
+
+
+@route("GET", "/repos/{owner}/{repo}/issues/{issue_number}")
+def get_issue(ctx: Ctx) -> Reply:
+    return Reply(json=ctx.ser.issue(ctx.issue()))
+
+
+@route("PATCH", "/repos/{owner}/{repo}/issues/{issue_number}")
+def update_issue(ctx: Ctx) -> Reply:
+    issue = ctx.issue()
+    body = ctx.body or {}
+    if "title" in body and body["title"] is not None:
+        issue.title = str(body["title"])
+    if "body" in body:
+        issue.body = body["body"]
+    if "state" in body and body["state"] != issue.state:
+        issue.state = body["state"]
+        if issue.state == "closed":
+            issue.closed_at, issue.closed_by = now_iso(), ctx.fake.bot_login
+            issue.state_reason = body.get("state_reason") or "completed"
+        else:
+            issue.closed_at, issue.state_reason = None, "reopened"
+    elif body.get("state_reason") and issue.state == "closed":
+        issue.state_reason = body["state_reason"]
+    if "labels" in body:
+        issue.labels = []
+        for label in body["labels"]:
+            name = label["name"] if isinstance(label, dict) else label
+            issue.labels.append(ctx.fake.add_label(issue.repo, name).name)
+    if "assignees" in body:
+        issue.assignees = list(body["assignees"])
+    issue.updated_at = now_iso()
+    return Reply(json=ctx.ser.issue(issue))
+
+
+@route("POST", "/repos/{owner}/{repo}/issues/{issue_number}/assignees")
+def add_assignees(ctx: Ctx) -> Reply:
+    issue = ctx.issue()
+    for login in (ctx.body or {}).get("assignees", []):
+        # GitHub silently ignores people who cannot be assigned.
+        if login in ctx.state.users and login not in issue.assignees:
+            issue.assignees.append(login)
+    return Reply(status=201, json=ctx.ser.issue(issue))
+
+
+@route("DELETE", "/repos/{owner}/{repo}/issues/{issue_number}/assignees")
+def remove_assignees(ctx: Ctx) -> Reply:
+    issue = ctx.issue()
+    drop = set((ctx.body or {}).get("assignees", []))
+    issue.assignees = [a for a in issue.assignees if a not in drop]
+    return Reply(json=ctx.ser.issue(issue))
+
+
+@route("GET", "/repos/{owner}/{repo}/issues/{issue_number}/assignees/{assignee}")
+def check_assignee(ctx: Ctx) -> Reply:
+    ctx.issue()
+    if ctx.params["assignee"] not in ctx.state.users:
+        raise not_found()
+    return Reply(status=204)
+
+
+@route("PUT", "/repos/{owner}/{repo}/issues/{issue_number}/lock")
+def lock(ctx: Ctx) -> Reply:
+    ctx.issue().locked = True
+    return Reply(status=204)
+
+
+@route("DELETE", "/repos/{owner}/{repo}/issues/{issue_number}/lock")
+def unlock(ctx: Ctx) -> Reply:
+    issue = ctx.issue()
+    if not issue.locked:
+        raise GitHubError(404, "Not Found")
+    issue.locked = False
+    return Reply(status=204)

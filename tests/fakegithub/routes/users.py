@@ -1,0 +1,28 @@
+"""Users and the rate-limit endpoint."""
+
+from __future__ import annotations
+
+from ..context import Ctx, GitHubError, Reply, not_found
+from ..server import RATE_LIMIT
+from . import route
+
+
+@route("GET", "/users/{username}")
+def get_user(ctx: Ctx) -> Reply:
+    if ctx.params["username"] not in ctx.state.users:
+        raise not_found()
+    return Reply(json=ctx.ser.user(ctx.params["username"]))
+
+
+@route("GET", "/user")
+def get_authenticated(ctx: Ctx) -> Reply:
+    # Installation tokens act as the app, not as a user.
+    raise GitHubError(403, "Resource not accessible by integration")
+
+
+@route("GET", "/rate_limit")
+def rate_limit(ctx: Ctx) -> Reply:
+    used = ctx.fake.rate_used.get(ctx.headers.get("authorization", ""), 0)
+    core = {"limit": RATE_LIMIT, "used": used, "remaining": RATE_LIMIT - used,
+            "reset": ctx.fake.rate_reset}
+    return Reply(json={"resources": {"core": core, "graphql": core, "search": core}, "rate": core})
