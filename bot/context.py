@@ -63,6 +63,8 @@ class Context:
     roles_of: RoleLookup
     bot_login: str
     clock: Callable[[], datetime] = utcnow
+    # Problems of the repo's override, when it is broken (the last good rules apply).
+    rules_problems: tuple[Any, ...] = ()
     # Per-delivery memo so two features asking the same question hit GitHub once.
     memo: dict[str, Any] = field(default_factory=dict)
 

@@ -70,6 +70,9 @@ class Feature:
     # Registers extra CLI sub-commands: (subparsers) -> None.
     cli: Callable[["argparse._SubParsersAction"], None] | None = None
     rules: "Section | None" = None
+    # Adds web pages to the app at creation: (app) -> None; handlers find the
+    # runtime at request time in request.app[bot.web.app.RUNTIME].
+    web: Callable[[Any], None] | None = None
 
     def handlers_for(self, event: "Event") -> Sequence[Handler]:
         return [*self.handlers.get(event.qualified, ()),

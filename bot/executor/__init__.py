@@ -1,0 +1,168 @@
+"""The one executor: performs actions decided by features.
+
+One place for idempotence (what succeeded for a delivery is not done again),
+dry-run, the bot-label ledger, error classification and metrics.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence
+
+from ..core import actions as A
+from ..store import state
+from . import checks, issues, projects, workflows
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..features.base import Feature
+    from ..metrics import Metrics
+    from ..store.db import Database
+
+log = logging.getLogger("bot.executor")
+
+
+def _is_transient(exc: BaseException) -> bool:
+    from ..github import TransientGitHubError
+
+    return isinstance(exc, TransientGitHubError)
+
+
+def fingerprint(delivery_id: str, feature: str, index: int, action: A.Action) -> str:
+    raw = json.dumps([delivery_id, feature, index, action.to_dict()], sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+@dataclass
+class Outcome:
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    dry_run: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ActionEnv:
+    """What an action implementation gets: the API for the repo's installation, the
+    store, and who the bot is."""
+    api: Any
+    db: "Database"
+    bot_login: str
+    fingerprint: str
+    retrying: bool
+    feature: str
+
+
+ApiFactory = Callable[[int], Awaitable[Any]]
+
+
+class Executor:
+    def __init__(self, db: "Database", *, api_for: ApiFactory | None, dry_run: bool,
+                 features: Mapping[str, "Feature"], bot_login: str,
+                 metrics: "Metrics | None" = None) -> None:
+        self.db = db
+        self.api_for = api_for
+        self.dry_run = dry_run or api_for is None
+        self.features = features
+        self.bot_login = bot_login
+        self.metrics = metrics
+        self.projects = projects.ProjectCache()
+
+    async def run(self, *, delivery_id: str, installation_id: int | None,
+                  batches: Sequence[tuple[str, Sequence[A.Action]]], retrying: bool = False) -> Outcome:
+        """Perform each feature's batch. Transient GitHub errors propagate (the delivery
+        is retried later and what succeeded is skipped); permanent ones fail one action."""
+        outcome = Outcome()
+        apis: dict[int, Any] = {}
+        for feature, batch in batches:
+            batch_ok = True
+            for index, action in enumerate(batch):
+                fp = fingerprint(delivery_id, feature, index, action)
+                if await state.action_done(self.db, delivery_id, fp):
+                    outcome.skipped.append(action.describe())
+                    continue
+                if isinstance(action, A.ReportOutcome):
+                    action = _outcome_reaction(action, batch_ok)
+                if not action.local and self.dry_run:
+                    log.info("dry-run: %s", action.describe(),
+                             extra={"delivery_id": delivery_id, "feature": feature})
+                    outcome.dry_run.append(action.describe())
+                    await state.mark_action_done(self.db, delivery_id, fp, action.kind, "dry-run")
+                    continue
+                api = None
+                if not action.local:
+                    inst = installation_id or await state.installation_for(self.db, action.repo)
+                    if inst is None:
+                        raise LookupError(f"no installation known for {action.repo}")
+                    if int(inst) not in apis:
+                        apis[int(inst)] = await self.api_for(int(inst))
+                    api = apis[int(inst)]
+                env = ActionEnv(api=api, db=self.db, bot_login=self.bot_login, fingerprint=fp,
+                                retrying=retrying, feature=feature)
+                try:
+                    result = await self._perform(action, env, delivery_id)
+                except Exception as exc:
+                    if _is_transient(exc):
+                        self._count(action, "transient")
+                        raise
+                    batch_ok = False
+                    self._count(action, "failed")
+                    log.warning("action failed: %s: %s", action.describe(), exc,
+                                extra={"delivery_id": delivery_id, "feature": feature})
+                    outcome.failed.append((action.describe(), str(exc)))
+                    await state.mark_action_done(self.db, delivery_id, fp, action.kind, f"failed: {exc}"[:500])
+                    continue
+                self._count(action, "done")
+                outcome.done.append(action.describe())
+                await state.mark_action_done(self.db, delivery_id, fp, action.kind,
+                                             None if result is None else str(result)[:500])
+        return outcome
+
+    def _count(self, action: A.Action, outcome: str) -> None:
+        if self.metrics:
+            self.metrics.actions_executed.labels(kind=action.kind, outcome=outcome).inc()
+
+    async def _perform(self, action: A.Action, env: ActionEnv, delivery_id: str) -> Any:
+        if isinstance(action, A.Record):
+            feature = self.features.get(action.feature)
+            if feature is None or action.op not in feature.writers:
+                raise LookupError(f"no writer {action.feature}.{action.op}")
+            return await feature.writers[action.op](self.db, **dict(action.args))
+        if isinstance(action, A.Note):
+            await state.add_decision(self.db, repo=action.repo, number=action.number,
+                                     feature=action.feature, delivery_id=delivery_id, summary=action.text)
+            return None
+        handler = _HANDLERS.get(type(action))
+        if handler is None:
+            raise TypeError(f"no executor for {action.kind}")
+        if isinstance(action, A.AddToProject):
+            return await projects.add_to_project(action, env, self.projects)
+        return await handler(action, env)
+
+
+def _outcome_reaction(action: A.ReportOutcome, ok: bool) -> A.React:
+    return A.React(repo=action.repo, number=action.number, comment_id=action.comment_id,
+                   review_comment_id=action.review_comment_id,
+                   content="+1" if ok else "confused", remove=("eyes",))
+
+
+_HANDLERS: dict[type, Callable[[Any, ActionEnv], Awaitable[Any]]] = {
+    A.AddLabels: issues.add_labels,
+    A.RemoveLabel: issues.remove_label,
+    A.Comment: issues.comment,
+    A.UpsertComment: issues.upsert_comment,
+    A.UpsertBodySection: issues.upsert_body_section,
+    A.React: issues.react,
+    A.Assign: issues.assign,
+    A.Unassign: issues.unassign,
+    A.RequestReviewers: issues.request_reviewers,
+    A.RemoveReviewers: issues.remove_reviewers,
+    A.Close: issues.close,
+    A.Reopen: issues.reopen,
+    A.UpsertCheckRun: checks.upsert_check_run,
+    A.AddToProject: projects.add_to_project,
+    A.CreateDiscussion: projects.create_discussion,
+    A.DispatchWorkflow: workflows.dispatch_workflow,
+    A.RepositoryDispatch: workflows.repository_dispatch,
+}

@@ -1,0 +1,190 @@
+"""Issue and pull-request actions: labels, comments, reactions, people, state."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..core import actions as A
+from ..store import state
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import ActionEnv
+
+
+def _split(repo: str) -> dict[str, str]:
+    owner, name = repo.split("/", 1)
+    return {"owner": owner, "repo": name}
+
+
+def _status(exc: BaseException) -> int | None:
+    return getattr(exc, "status", None)
+
+
+async def add_labels(action: A.AddLabels, env: "ActionEnv") -> Any:
+    uv = {**_split(action.repo), "issue_number": action.number}
+    current = {l["name"] async for l in env.api.getiter(
+        "/repos/{owner}/{repo}/issues/{issue_number}/labels", uv)}
+    new = [l for l in action.labels if l not in current]
+    if not new:
+        return "present"
+    await env.api.post("/repos/{owner}/{repo}/issues/{issue_number}/labels", uv,
+                       data={"labels": new})
+    # Only what the bot itself added goes in the ledger: a label a human had set
+    # before stays theirs.
+    for label in new:
+        await state.record_bot_label(env.db, action.repo, action.number, label, env.feature)
+    return ",".join(new)
+
+
+async def remove_label(action: A.RemoveLabel, env: "ActionEnv") -> Any:
+    if not await state.bot_added(env.db, action.repo, action.number, action.label):
+        return "not-ours"
+    uv = {**_split(action.repo), "issue_number": action.number, "name": action.label}
+    try:
+        await env.api.delete("/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}", uv)
+    except Exception as exc:
+        if _status(exc) != 404:
+            raise
+    await state.forget_bot_label(env.db, action.repo, action.number, action.label)
+    return "removed"
+
+
+def _marker_line(marker: str) -> str:
+    return marker if marker.startswith("<!--") else f"<!-- {marker} -->"
+
+
+async def _find_comment(env: "ActionEnv", repo: str, number: int, marker: str) -> dict | None:
+    uv = {**_split(repo), "issue_number": number}
+    async for c in env.api.getiter("/repos/{owner}/{repo}/issues/{issue_number}/comments", uv):
+        if marker in (c.get("body") or "") and (c.get("user") or {}).get("login") in (env.bot_login, None):
+            return c
+    return None
+
+
+async def comment(action: A.Comment, env: "ActionEnv") -> Any:
+    marker = f"<!-- contributor-flow:{env.fingerprint[:16]} -->"
+    if env.retrying:
+        # The first attempt may have posted it and lost the answer.
+        found = await _find_comment(env, action.repo, action.number, marker)
+        if found:
+            return found["id"]
+    uv = {**_split(action.repo), "issue_number": action.number}
+    made = await env.api.post("/repos/{owner}/{repo}/issues/{issue_number}/comments", uv,
+                              data={"body": f"{action.body}\n\n{marker}"})
+    return made.get("id")
+
+
+async def upsert_comment(action: A.UpsertComment, env: "ActionEnv") -> Any:
+    marker = _marker_line(action.marker)
+    body = f"{marker}\n{action.body}"
+    key = f"comment:{action.repo}#{action.number}:{marker}"
+    found = None
+    cached = await state.created_object(env.db, key)
+    if cached:
+        try:
+            found = await env.api.getitem("/repos/{owner}/{repo}/issues/comments/{comment_id}",
+                                          {**_split(action.repo), "comment_id": cached})
+        except Exception as exc:
+            if _status(exc) != 404:
+                raise
+            await env.db.execute("DELETE FROM created_objects WHERE fingerprint = ?", (key,))
+    if found is None:
+        found = await _find_comment(env, action.repo, action.number, marker)
+    if found is None:
+        made = await env.api.post("/repos/{owner}/{repo}/issues/{issue_number}/comments",
+                                  {**_split(action.repo), "issue_number": action.number},
+                                  data={"body": body})
+        await state.remember_created(env.db, key, action.repo, "comment", str(made["id"]))
+        return f"created {made['id']}"
+    if not cached:
+        await state.remember_created(env.db, key, action.repo, "comment", str(found["id"]))
+    if (found.get("body") or "").strip() == body.strip():
+        return "unchanged"
+    await env.api.patch("/repos/{owner}/{repo}/issues/comments/{comment_id}",
+                        {**_split(action.repo), "comment_id": found["id"]}, data={"body": body})
+    return f"edited {found['id']}"
+
+
+def replace_section(text: str, marker: str, section: str) -> str:
+    """Put ``section`` between start/end markers, leaving the author's text alone."""
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    block = f"{start}\n{section}\n{end}"
+    text = text or ""
+    i, j = text.find(start), text.find(end)
+    if i != -1 and j > i:
+        return text[:i] + block + text[j + len(end):]
+    sep = "\n\n" if text.strip() else ""
+    return text.rstrip("\n") + sep + block
+
+
+async def upsert_body_section(action: A.UpsertBodySection, env: "ActionEnv") -> Any:
+    uv = {**_split(action.repo), "issue_number": action.number}
+    item = await env.api.getitem("/repos/{owner}/{repo}/issues/{issue_number}", uv)
+    new = replace_section(item.get("body") or "", action.marker, action.body)
+    if new == (item.get("body") or ""):
+        return "unchanged"
+    await env.api.patch("/repos/{owner}/{repo}/issues/{issue_number}", uv, data={"body": new})
+    return "edited"
+
+
+def _reaction_url(action: A.React) -> tuple[str, dict[str, Any]]:
+    uv: dict[str, Any] = _split(action.repo)
+    if action.comment_id:
+        uv["comment_id"] = action.comment_id
+        return "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", uv
+    if action.review_comment_id:
+        uv["comment_id"] = action.review_comment_id
+        return "/repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions", uv
+    uv["issue_number"] = action.number
+    return "/repos/{owner}/{repo}/issues/{issue_number}/reactions", uv
+
+
+async def react(action: A.React, env: "ActionEnv") -> Any:
+    url, uv = _reaction_url(action)
+    if action.remove:
+        async for r in env.api.getiter(url, uv):
+            if r.get("content") in action.remove and (r.get("user") or {}).get("login") == env.bot_login:
+                try:
+                    await env.api.delete(url + "/{reaction_id}", {**uv, "reaction_id": r["id"]})
+                except Exception as exc:
+                    if _status(exc) != 404:
+                        raise
+    await env.api.post(url, uv, data={"content": action.content})
+    return action.content
+
+
+async def assign(action: A.Assign, env: "ActionEnv") -> Any:
+    await env.api.post("/repos/{owner}/{repo}/issues/{issue_number}/assignees",
+                       {**_split(action.repo), "issue_number": action.number},
+                       data={"assignees": list(action.assignees)})
+
+
+async def unassign(action: A.Unassign, env: "ActionEnv") -> Any:
+    await env.api.delete("/repos/{owner}/{repo}/issues/{issue_number}/assignees",
+                         {**_split(action.repo), "issue_number": action.number},
+                         data={"assignees": list(action.assignees)})
+
+
+async def request_reviewers(action: A.RequestReviewers, env: "ActionEnv") -> Any:
+    data: dict[str, Any] = {"reviewers": list(action.reviewers)}
+    if action.team_reviewers:
+        data["team_reviewers"] = list(action.team_reviewers)
+    await env.api.post("/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
+                       {**_split(action.repo), "pull_number": action.number}, data=data)
+
+
+async def remove_reviewers(action: A.RemoveReviewers, env: "ActionEnv") -> Any:
+    await env.api.delete("/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
+                         {**_split(action.repo), "pull_number": action.number},
+                         data={"reviewers": list(action.reviewers)})
+
+
+async def close(action: A.Close, env: "ActionEnv") -> Any:
+    await env.api.patch("/repos/{owner}/{repo}/issues/{issue_number}",
+                        {**_split(action.repo), "issue_number": action.number},
+                        data={"state": "closed", "state_reason": action.reason})
+
+
+async def reopen(action: A.Reopen, env: "ActionEnv") -> Any:
+    await env.api.patch("/repos/{owner}/{repo}/issues/{issue_number}",
+                        {**_split(action.repo), "issue_number": action.number},
+                        data={"state": "open"})

@@ -1,0 +1,137 @@
+"""Projects (v2) and Discussions: GraphQL only, ids looked up by name and cached."""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..core import actions as A
+from ..store import state
+from .issues import _split
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import ActionEnv
+
+
+class ConfigurationError(Exception):
+    """A board, field, option or category named in the rules does not exist."""
+
+
+PROJECT_QUERY = """
+query($owner: String!, $number: Int!) {
+  organization(login: $owner) { projectV2(number: $number) { ...board } }
+}
+fragment board on ProjectV2 {
+  id title
+  fields(first: 50) {
+    nodes {
+      ... on ProjectV2FieldCommon { id name }
+      ... on ProjectV2SingleSelectField { id name options { id name } }
+    }
+  }
+}
+"""
+USER_PROJECT_QUERY = PROJECT_QUERY.replace("organization(login: $owner)", "user(login: $owner)")
+
+ADD_ITEM = """
+mutation($project: ID!, $content: ID!) {
+  addProjectV2ItemById(input: {projectId: $project, contentId: $content}) { item { id } }
+}
+"""
+SET_FIELD = """
+mutation($project: ID!, $item: ID!, $field: ID!, $option: String!) {
+  updateProjectV2ItemFieldValue(input: {projectId: $project, itemId: $item, fieldId: $field,
+                                        value: {singleSelectOptionId: $option}}) {
+    projectV2Item { id }
+  }
+}
+"""
+CATEGORIES = """
+query($owner: String!, $name: String!) {
+  repository(owner: $owner, name: $name) {
+    id
+    discussionCategories(first: 50) { nodes { id name } }
+  }
+}
+"""
+CREATE_DISCUSSION = """
+mutation($repo: ID!, $category: ID!, $title: String!, $body: String!) {
+  createDiscussion(input: {repositoryId: $repo, categoryId: $category, title: $title, body: $body}) {
+    discussion { id url number }
+  }
+}
+"""
+
+
+class ProjectCache:
+    """Board and field ids change rarely: cache them for ten minutes."""
+
+    def __init__(self, ttl: float = 600.0) -> None:
+        self.ttl = ttl
+        self._items: dict[tuple, tuple[float, Any]] = {}
+
+    def get(self, key: tuple) -> Any:
+        hit = self._items.get(key)
+        if hit and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        return None
+
+    def put(self, key: tuple, value: Any) -> None:
+        self._items[key] = (time.monotonic(), value)
+
+
+async def _board(env: "ActionEnv", cache: ProjectCache, owner: str, number: int) -> dict:
+    key = ("board", owner, number)
+    board = cache.get(key)
+    if board is None:
+        data = await env.api.graphql(PROJECT_QUERY, owner=owner, number=number)
+        board = ((data or {}).get("organization") or {}).get("projectV2")
+        if board is None:
+            data = await env.api.graphql(USER_PROJECT_QUERY, owner=owner, number=number)
+            board = ((data or {}).get("user") or {}).get("projectV2")
+        if board is None:
+            raise ConfigurationError(f"project board {owner}#{number} not found")
+        cache.put(key, board)
+    return board
+
+
+async def add_to_project(action: A.AddToProject, env: "ActionEnv", cache: ProjectCache) -> Any:
+    board = await _board(env, cache, action.project_owner, action.project_number)
+    field_id = option_id = None
+    if action.value is not None:
+        for node in board["fields"]["nodes"]:
+            if node and node.get("name") == action.field:
+                field_id = node["id"]
+                for opt in node.get("options") or []:
+                    if opt["name"].casefold() == action.value.casefold():
+                        option_id = opt["id"]
+        if field_id is None or option_id is None:
+            raise ConfigurationError(
+                f"board {board.get('title')!r} has no field {action.field!r} with option {action.value!r}")
+    item = await env.api.getitem("/repos/{owner}/{repo}/issues/{issue_number}",
+                                 {**_split(action.repo), "issue_number": action.number})
+    # addProjectV2ItemById returns the existing item when the content is already there.
+    added = await env.api.graphql(ADD_ITEM, project=board["id"], content=item["node_id"])
+    item_id = added["addProjectV2ItemById"]["item"]["id"]
+    if field_id:
+        await env.api.graphql(SET_FIELD, project=board["id"], item=item_id, field=field_id,
+                              option=option_id)
+    return item_id
+
+
+async def create_discussion(action: A.CreateDiscussion, env: "ActionEnv") -> Any:
+    key = f"discussion:{action.repo}:{action.category}:{action.dedupe_key or env.fingerprint}"
+    existing = await state.created_object(env.db, key)
+    if existing:
+        return f"exists {existing}"
+    owner, name = action.repo.split("/", 1)
+    data = await env.api.graphql(CATEGORIES, owner=owner, name=name)
+    repo = (data or {}).get("repository") or {}
+    category = next((c for c in repo.get("discussionCategories", {}).get("nodes", [])
+                     if c["name"].casefold() == action.category.casefold()), None)
+    if category is None:
+        raise ConfigurationError(f"discussion category {action.category!r} not found in {action.repo}")
+    made = await env.api.graphql(CREATE_DISCUSSION, repo=repo["id"], category=category["id"],
+                                 title=action.title, body=action.body)
+    disc = made["createDiscussion"]["discussion"]
+    await state.remember_created(env.db, key, action.repo, "discussion", str(disc.get("url") or disc["id"]))
+    return disc.get("url")

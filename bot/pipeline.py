@@ -1,0 +1,139 @@
+"""From a stored delivery to actions performed: parse, filter, decide, act.
+
+Deciding is separate from acting so ``replay`` can print what would be done, and so a
+handler that raises does not stop the others: their actions are performed, and the
+delivery is retried for the failed one (already-performed actions are skipped then).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Sequence
+
+from .context import Context, ReadOnlyGitHub
+from .core.actions import Action
+from .core.events import Event, is_bot_account
+from .log import delivery_context
+from .store import state
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .runtime import Runtime
+    from .store.deliveries import StoredDelivery
+
+log = logging.getLogger("bot.pipeline")
+
+# Conversation events: here the bot's own and other bots' events are ignored.
+# Status events (workflow runs, check runs, installations, pushes) are kept: the bot
+# itself dispatches the workflows whose progress it tracks.
+CONVERSATION_EVENTS = frozenset({
+    "issues", "issue_comment", "pull_request", "pull_request_review",
+    "pull_request_review_comment", "discussion", "discussion_comment",
+})
+
+
+class HandlersFailed(Exception):
+    """One or more handlers raised; the others' actions were performed."""
+
+
+@dataclass
+class Decision:
+    batches: list[tuple[str, list[Action]]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    ignored: str | None = None
+
+
+def parse_delivery(delivery: "StoredDelivery") -> Event:
+    payload = json.loads(delivery.body)
+    return Event(name=delivery.event, payload=payload, delivery_id=delivery.delivery_id,
+                 received_at=datetime.fromtimestamp(delivery.received_at, timezone.utc))
+
+
+def ignore_reason(event: Event, *, bot_login: str, allowed_bots: Sequence[str]) -> str | None:
+    if event.name not in CONVERSATION_EVENTS:
+        return None
+    login = event.sender_login
+    if login and login.casefold() == bot_login.casefold():
+        return "caused by the bot itself"
+    if is_bot_account(event.sender) and login not in allowed_bots:
+        return f"sent by bot {login}"
+    return None
+
+
+async def decide(runtime: "Runtime", event: Event) -> Decision:
+    inst = event.installation_id
+    result = await runtime.rules_for(event.repo, inst)
+    rules = result.rules
+    if result.problems:
+        log.warning("repository rules are broken, using the last good ones: %s",
+                    "; ".join(str(p) for p in result.problems))
+    core = rules.section("core")
+    reason = ignore_reason(event, bot_login=core["bot_login"], allowed_bots=core["allowed_bots"])
+    if reason:
+        return Decision(ignored=reason)
+    if event.repo and not rules.enabled("core"):
+        return Decision(ignored="bot disabled for this repository")
+    api = await runtime.api(inst) if (runtime.github is not None and inst is not None) else None
+    reader = ReadOnlyGitHub(api) if api is not None else _NoGitHub()
+    ctx = Context(event=event, rules=rules, gh=reader, db=runtime.db,
+                  roles_of=runtime.roles_for(event.repo, rules, reader),
+                  bot_login=core["bot_login"], rules_problems=tuple(result.problems))
+    decision = Decision()
+    for feature in runtime.features:
+        if feature.rules is not None and not rules.enabled(feature.name):
+            continue
+        for handler in feature.handlers_for(event):
+            started = time.perf_counter()
+            try:
+                actions = list(await handler(event, ctx))
+            except Exception as exc:
+                from .github import TransientGitHubError
+
+                if isinstance(exc, TransientGitHubError):
+                    raise
+                log.exception("handler %s.%s failed", feature.name, handler.__name__,
+                              extra={"feature": feature.name})
+                decision.errors.append((f"{feature.name}.{handler.__name__}", repr(exc)))
+                continue
+            finally:
+                runtime.metrics.handler_seconds.labels(feature=feature.name).observe(
+                    time.perf_counter() - started)
+            if actions:
+                decision.batches.append((f"{feature.name}.{handler.__name__}", actions))
+    return decision
+
+
+async def process(runtime: "Runtime", delivery: "StoredDelivery") -> Decision:
+    event = parse_delivery(delivery)
+    with delivery_context(delivery_id=delivery.delivery_id, event=event.qualified,
+                          repo=event.repo, subject=delivery.subject):
+        if event.repo and event.installation_id:
+            await state.remember_installation(runtime.db, event.repo, int(event.installation_id))
+        decision = await decide(runtime, event)
+        if decision.ignored:
+            log.info("ignored: %s", decision.ignored)
+            return decision
+        assert runtime.executor is not None
+        outcome = await runtime.executor.run(
+            delivery_id=delivery.delivery_id, installation_id=event.installation_id,
+            batches=decision.batches, retrying=delivery.attempts > 0)
+        log.info("processed: %d done, %d skipped, %d failed, %d dry-run", len(outcome.done),
+                 len(outcome.skipped), len(outcome.failed), len(outcome.dry_run))
+        if decision.errors:
+            raise HandlersFailed("; ".join(f"{name}: {err}" for name, err in decision.errors))
+        return decision
+
+
+class _NoGitHub:
+    """Reader for events with no installation (e.g. replayed without one)."""
+
+    async def getitem(self, *a: Any, **kw: Any) -> Any:
+        raise LookupError("no GitHub access for this event (no installation)")
+
+    async def getiter(self, *a: Any, **kw: Any):  # pragma: no cover - same refusal
+        raise LookupError("no GitHub access for this event (no installation)")
+        yield
+
+    get_text = graphql = getitem

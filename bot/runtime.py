@@ -1,0 +1,152 @@
+"""The assembled services of one process: database, rules, GitHub client, executor.
+
+Entry points (``serve``, the CLI, tests) open one Runtime and share it; nothing here
+reads the environment: settings come in.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, AsyncIterator
+
+import aiohttp
+import cachetools
+
+from .context import ReadOnlyGitHub, RepoHandle, RoleLookup
+from .executor import Executor
+from .metrics import Metrics
+from .rules.loader import Rules, load_bundled
+from .rules.registry import sections_of
+from .rules.repo import RepoRules, RepoRulesResult
+from .settings import Settings
+from .store import state
+from .store.db import Database, connect
+from .store.migrate import migrate
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .features.base import Feature
+    from .github import GitHub
+
+log = logging.getLogger("bot.runtime")
+
+
+class RulesError(Exception):
+    """The bundled rules are invalid: the bot refuses to start."""
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    metrics: Metrics
+    features: list["Feature"]
+    bundled: Rules
+    repo_rules: RepoRules
+    session: aiohttp.ClientSession | None = None
+    github: "GitHub | None" = None
+    executor: Executor | None = None
+    role_cache: cachetools.TTLCache = field(default_factory=lambda: cachetools.TTLCache(4096, 300))
+
+    @property
+    def features_by_name(self) -> dict[str, "Feature"]:
+        return {f.name: f for f in self.features}
+
+    @property
+    def bot_login(self) -> str:
+        return self.bundled["core"]["bot_login"]
+
+    @property
+    def dry_run(self) -> bool:
+        return (self.github is None or self.github.dry_run or bool(self.bundled["core"]["dry_run"]))
+
+    async def api(self, installation_id: int | None) -> Any:
+        if self.github is None:
+            raise RuntimeError("this runtime has no GitHub client")
+        if installation_id is None:
+            raise LookupError("no installation for this repository")
+        return await self.github.installation(int(installation_id))
+
+    async def rules_for(self, repo: str, installation_id: int | None) -> RepoRulesResult:
+        if not repo or self.github is None or installation_id is None:
+            return RepoRulesResult(self.bundled)
+        from .github import PermanentGitHubError
+
+        try:
+            return await self.repo_rules.get(repo, await self.api(installation_id))
+        except PermanentGitHubError as exc:
+            # No access to the file (e.g. dry-run against a private repo): bundled rules.
+            log.warning("repo rules unavailable for %s: %s", repo, exc)
+            return RepoRulesResult(self.bundled)
+
+    def roles_for(self, repo: str, rules: Rules, reader: Any) -> RoleLookup:
+        try:
+            from .permissions import make_role_lookup
+        except ImportError:  # the permissions module is being introduced
+            async def only_self(login: str, *, item_author: str | None = None) -> frozenset[str]:
+                return frozenset({"anyone", *(["author"] if login == item_author else [])})
+            return only_self
+        section = rules.section("commands") if "commands" in rules else {}
+        return make_role_lookup(reader, repo, section, self.role_cache)
+
+    async def repo_handles(self) -> list[RepoHandle]:
+        handles = []
+        for row in await state.installations(self.db):
+            api = await self.api(row["installation_id"])
+            result = await self.rules_for(row["repo"], row["installation_id"])
+            reader = ReadOnlyGitHub(api)
+            handles.append(RepoHandle(repo=row["repo"], installation_id=row["installation_id"],
+                                      rules=result.rules, gh=reader,
+                                      roles_of=self.roles_for(row["repo"], result.rules, reader)))
+        return handles
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+        await self.db.close()
+
+
+def load_features() -> list["Feature"]:
+    from .features import all_features
+
+    return all_features()
+
+
+def migration_namespaces(features: list["Feature"]) -> list[tuple[str, str]]:
+    return [("core", "bot.store.migrations"),
+            *((f.name, f.migrations) for f in features if f.migrations)]
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings, *, with_github: bool = True,
+                       metrics: Metrics | None = None) -> AsyncIterator[Runtime]:
+    """Connect, migrate, load rules; with_github also builds the client and executor."""
+    features = load_features()
+    sections = sections_of(features)
+    bundled, problems = load_bundled(settings.rules_dir, sections)
+    if problems:
+        raise RulesError("bundled rules are invalid:\n" + "\n".join(str(p) for p in problems))
+    db = await connect(settings.database_url)
+    runtime: Runtime | None = None
+    try:
+        await migrate(db, migration_namespaces(features))
+        repo_rules = RepoRules(bundled, sections, state.ConfigStore(db))
+        runtime = Runtime(settings=settings, db=db, metrics=metrics or Metrics(), features=features,
+                          bundled=bundled, repo_rules=repo_rules)
+        if with_github:
+            from .github import GitHub
+
+            runtime.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+            runtime.github = GitHub(runtime.session, api_url=settings.api_url,
+                                    app_id=settings.app_id, private_key=settings.private_key,
+                                    metrics=runtime.metrics,
+                                    mutation_interval=settings.mutation_interval)
+            runtime.executor = Executor(db, api_for=runtime.api, dry_run=runtime.dry_run,
+                                        features=runtime.features_by_name,
+                                        bot_login=runtime.bot_login, metrics=runtime.metrics)
+        yield runtime
+    finally:
+        if runtime is not None:
+            await runtime.close()
+        else:
+            await db.close()

@@ -1,0 +1,105 @@
+"""Periodic jobs, once per period whatever the number of replicas.
+
+A period is ``floor(now / every)``. The first replica to insert the (job, period) row
+runs it; a row whose holder died (lease expired, not finished) is taken over. No
+in-memory timers carry state: a restart simply looks at the table again.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Callable
+
+from .context import JobContext
+from .log import delivery_context
+from .store.db import DatabaseUnavailable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .features.base import JobSpec
+    from .runtime import Runtime
+
+log = logging.getLogger("bot.scheduler")
+
+LEASE = 300.0
+
+
+def period_key(every_seconds: float, now: float) -> str:
+    return str(int(now // every_seconds))
+
+
+async def claim_period(db, job: str, key: str, holder: str, now: float, lease: float = LEASE) -> bool:
+    inserted = await db.execute(
+        "INSERT INTO job_runs (job, period_key, holder, started_at, lease_until)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (job, period_key) DO NOTHING",
+        (job, key, holder, now, now + lease))
+    if inserted == 1:
+        return True
+    taken = await db.execute(
+        "UPDATE job_runs SET holder = ?, started_at = ?, lease_until = ?"
+        " WHERE job = ? AND period_key = ? AND finished_at IS NULL AND lease_until < ?",
+        (holder, now, now + lease, job, key, now))
+    return taken == 1
+
+
+async def finish_period(db, job: str, key: str, outcome: str) -> None:
+    await db.execute("UPDATE job_runs SET finished_at = ?, outcome = ? WHERE job = ? AND period_key = ?",
+                     (time.time(), outcome[:500], job, key))
+
+
+async def run_job(runtime: "Runtime", job: "JobSpec", *, key: str,
+                  clock: Callable[[], datetime] | None = None) -> int:
+    """Run one job now and perform its actions; returns the number of actions."""
+    jctx = JobContext(db=runtime.db, bot_login=runtime.bot_login, repos=runtime.repo_handles,
+                      clock=clock or (lambda: datetime.now(timezone.utc)), period_key=key)
+    with delivery_context(job=job.name):
+        actions = list(await job.run(jctx))
+        if actions:
+            assert runtime.executor is not None
+            # The period is the idempotence key: a taken-over run skips what was done.
+            await runtime.executor.run(delivery_id=f"job:{job.name}:{key}", installation_id=None,
+                                       batches=[(job.name, actions)])
+    return len(actions)
+
+
+class Scheduler:
+    def __init__(self, runtime: "Runtime", *, holder: str, tick: float = 10.0) -> None:
+        self.runtime = runtime
+        self.holder = holder
+        self.tick = tick
+
+    def jobs(self) -> list["JobSpec"]:
+        return [job for f in self.runtime.features for job in f.jobs]
+
+    async def run_due(self, now: float | None = None) -> list[str]:
+        now = time.time() if now is None else now
+        ran = []
+        for job in self.jobs():
+            key = period_key(job.every.total_seconds(), now)
+            if not await claim_period(self.runtime.db, job.name, key, self.holder, now):
+                continue
+            try:
+                n = await run_job(self.runtime, job, key=key)
+            except Exception as exc:
+                log.exception("job %s failed", job.name, extra={"job": job.name})
+                self.runtime.metrics.jobs_run.labels(job=job.name, outcome="failed").inc()
+                # Let the lease run out so this replica or another tries again.
+                continue
+            await finish_period(self.runtime.db, job.name, key, f"ok: {n} actions")
+            self.runtime.metrics.jobs_run.labels(job=job.name, outcome="ok").inc()
+            ran.append(job.name)
+        return ran
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.run_due()
+            except DatabaseUnavailable as exc:
+                log.warning("database unavailable, scheduler waiting: %s", exc)
+            except Exception:
+                log.exception("scheduler tick failed")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.tick)
+            except asyncio.TimeoutError:
+                pass

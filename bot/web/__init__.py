@@ -1,0 +1,1 @@
+"""HTTP entry point: webhook intake, health, metrics (and feature pages)."""

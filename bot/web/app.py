@@ -1,0 +1,88 @@
+"""The aiohttp application factory: one ClientSession and one Runtime for the app's life."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from typing import AsyncIterator
+
+from aiohttp import web
+
+from ..metrics import CONTENT_TYPE_LATEST
+from ..runtime import Runtime, load_features, open_runtime
+from ..scheduler import Scheduler
+from ..settings import Settings
+from ..worker import Worker
+from .intake import MAX_BODY, make_handler
+
+log = logging.getLogger("bot.web")
+
+RUNTIME = web.AppKey("runtime", Runtime)
+WORKER = web.AppKey("worker", Worker)
+INTAKE = web.AppKey("intake", object)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "alive"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    try:
+        await asyncio.wait_for(runtime.db.ping(), timeout=3)
+    except Exception as exc:
+        return web.json_response({"status": "unavailable", "database": type(exc).__name__}, status=503)
+    return web.json_response({"status": "ready", "database": runtime.db.dialect,
+                              "dry_run": runtime.dry_run})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[RUNTIME].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def create_app(settings: Settings, *, run_worker: bool = True, run_scheduler: bool = True,
+               worker_id: str | None = None) -> web.Application:
+    if not settings.webhook_secret:
+        raise SystemExit("GITHUB_WEBHOOK_SECRET is required: set it to the App's webhook secret")
+    # Room for GitHub's largest payloads plus form encoding overhead.
+    app = web.Application(client_max_size=MAX_BODY + 1024 * 1024)
+    holder = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        async with open_runtime(settings) as runtime:
+            app[RUNTIME] = runtime
+            if runtime.dry_run:
+                log.warning("DRY-RUN: no GitHub App credentials (GITHUB_APP_ID and GITHUB_PRIVATE_KEY"
+                            " or GITHUB_PRIVATE_KEY_FILE): every action is logged, none is sent")
+            worker = Worker(runtime, concurrency=settings.worker_concurrency, worker_id=worker_id)
+            app[WORKER] = worker
+            stop = asyncio.Event()
+            tasks = []
+            if run_worker:
+                tasks.append(asyncio.create_task(worker.run(stop), name="worker"))
+            if run_scheduler:
+                tasks.append(asyncio.create_task(Scheduler(runtime, holder=holder).run(stop),
+                                                 name="scheduler"))
+            app[INTAKE] = make_handler(secret=settings.webhook_secret, db=runtime.db,
+                                       metrics=runtime.metrics, notify=worker.wake.set)
+            yield
+            stop.set()
+            for task in tasks:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(task, timeout=30)
+
+    async def webhook(request: web.Request) -> web.StreamResponse:
+        return await request.app[INTAKE](request)
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_post("/webhook", webhook)
+    for feature in load_features():
+        if feature.web is not None:
+            feature.web(app)  # pages read the runtime from request.app[RUNTIME]
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return app

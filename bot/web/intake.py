@@ -1,0 +1,91 @@
+"""POST /webhook: verify, store, acknowledge. Nothing here waits on GitHub.
+
+Order matters: the signature is checked over the raw body before anything else is
+looked at, so an unsigned request learns nothing and stores nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from typing import TYPE_CHECKING, Callable
+from urllib.parse import parse_qs
+
+from aiohttp import web
+
+from ..core.events import Event
+from ..store import deliveries
+from ..store.db import DatabaseUnavailable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..metrics import Metrics
+    from ..store.db import Database
+
+log = logging.getLogger("bot.intake")
+
+MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+
+
+def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
+    if not header or not header.startswith("sha256="):
+        return False
+    expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header.strip().encode())
+
+
+def _payload_text(body: bytes, content_type: str) -> str:
+    """GitHub sends JSON, or a form with a ``payload`` field when so configured."""
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        fields = parse_qs(body.decode("utf-8"), strict_parsing=False)
+        if "payload" not in fields:
+            raise ValueError("form body without a payload field")
+        return fields["payload"][0]
+    return body.decode("utf-8")
+
+
+def make_handler(*, secret: str, db: "Database", metrics: "Metrics",
+                 notify: Callable[[], None]) -> Callable[[web.Request], object]:
+    key = secret.encode()
+
+    def reject(status: int, reason: str, message: str) -> web.Response:
+        metrics.deliveries_rejected.labels(reason=reason).inc()
+        return web.json_response({"error": message}, status=status)
+
+    async def webhook(request: web.Request) -> web.Response:
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return reject(413, "too_large", "payload larger than 25 MB")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return reject(413, "too_large", "payload larger than 25 MB")
+        if not signature_ok(key, body, request.headers.get("X-Hub-Signature-256")):
+            return reject(401, "signature", "missing or invalid X-Hub-Signature-256")
+        event_name = request.headers.get("X-GitHub-Event", "").strip()
+        delivery_id = request.headers.get("X-GitHub-Delivery", "").strip()
+        if not event_name or not delivery_id:
+            return reject(400, "headers", "X-GitHub-Event and X-GitHub-Delivery are required")
+        try:
+            text = _payload_text(body, request.content_type or "")
+            payload = json.loads(text)
+        except (ValueError, UnicodeDecodeError):
+            return reject(400, "malformed", "body is not valid JSON")
+        if not isinstance(payload, dict):
+            return reject(400, "malformed", "body must be a JSON object")
+        event = Event(name=event_name, payload=payload, delivery_id=delivery_id)
+        try:
+            result = await deliveries.insert(
+                db, delivery_id=delivery_id, event=event_name, action=event.action, repo=event.repo,
+                subject=event.subject, installation_id=event.installation_id, body=text)
+        except DatabaseUnavailable:
+            # GitHub marks the delivery failed; recovery asks for it again later.
+            return reject(503, "database", "storage unavailable, try again later")
+        if result.stored or result.requeued:
+            metrics.deliveries_received.labels(event=event_name).inc()
+            notify()
+            return web.json_response({"status": "queued", "delivery": delivery_id}, status=202)
+        metrics.deliveries_duplicate.inc()
+        return web.json_response({"status": "duplicate", "delivery": delivery_id,
+                                  "state": result.status}, status=202)
+
+    return webhook

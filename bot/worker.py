@@ -1,0 +1,147 @@
+"""The worker: takes stored deliveries in order per subject and processes them.
+
+Deliveries about one issue/PR run one at a time in arrival order; different subjects
+run concurrently. Claims are rows in the deliveries table (``FOR UPDATE SKIP LOCKED``
+on PostgreSQL), refreshed by a heartbeat, so a replica killed mid-delivery leaves a
+row that another replica takes back once the heartbeat stops.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from typing import TYPE_CHECKING, Awaitable, Callable
+
+from .store import deliveries
+from .store.db import DatabaseUnavailable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .runtime import Runtime
+    from .store.deliveries import StoredDelivery
+
+log = logging.getLogger("bot.worker")
+
+HEARTBEAT = 15.0
+STALE_AFTER = 90.0
+MAX_BACKOFF = 900.0
+
+
+def retry_delay(attempts: int, base: float, exc: BaseException, now: float) -> float:
+    """When to try again: GitHub's own word if it gave one, else exponential backoff."""
+    retry_at = getattr(exc, "retry_at", None)
+    if retry_at:
+        return max(float(retry_at) - now, 1.0)
+    delay = min(base * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    return delay * random.uniform(0.8, 1.2)
+
+
+class Worker:
+    def __init__(self, runtime: "Runtime", *, concurrency: int = 8, poll: float = 1.0,
+                 process: Callable[["Runtime", "StoredDelivery"], Awaitable[object]] | None = None,
+                 worker_id: str | None = None) -> None:
+        from .pipeline import process as default_process
+
+        self.runtime = runtime
+        self.concurrency = concurrency
+        self.poll = poll
+        self.process = process or default_process
+        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.wake = asyncio.Event()
+        self._inflight: dict[int, str] = {}  # seq -> subject
+        self._tasks: set[asyncio.Task] = set()
+
+    @property
+    def db(self):
+        return self.runtime.db
+
+    async def recover(self) -> None:
+        """At start: SQLite has one owner, so every 'processing' row was ours; on
+        PostgreSQL only rows whose heartbeat stopped are taken back."""
+        if self.db.dialect == "sqlite":
+            n = await deliveries.release_stale(self.db, older_than=float("inf"))
+        else:
+            n = await deliveries.release_stale(self.db, older_than=time.time() - STALE_AFTER)
+        if n:
+            log.info("resumed %d unfinished deliveries", n)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.recover()
+        last_beat = last_stale = time.monotonic()
+        while not stop.is_set():
+            try:
+                await self.fill()
+                now = time.monotonic()
+                if now - last_beat > HEARTBEAT:
+                    last_beat = now
+                    await self.heartbeat()
+                if self.db.dialect != "sqlite" and now - last_stale > STALE_AFTER / 3:
+                    last_stale = now
+                    await deliveries.release_stale(self.db, older_than=time.time() - STALE_AFTER)
+                self.runtime.metrics.queue_depth.set(await deliveries.queue_depth(self.db))
+            except DatabaseUnavailable as exc:
+                log.warning("database unavailable, worker waiting: %s", exc)
+            except Exception:
+                log.exception("worker loop error")
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout=self.poll)
+            except asyncio.TimeoutError:
+                pass
+            self.wake.clear()
+        await self.drain()
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def fill(self) -> int:
+        free = self.concurrency - len(self._inflight)
+        if free <= 0:
+            return 0
+        claimed = await deliveries.claim(self.db, worker=self.id,
+                                         busy_subjects=set(self._inflight.values()), limit=free)
+        for d in claimed:
+            self._inflight[d.seq] = d.subject
+            task = asyncio.create_task(self._handle(d))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(claimed)
+
+    async def heartbeat(self) -> None:
+        if self._inflight:
+            marks = ",".join("?" * len(self._inflight))
+            await self.db.execute(
+                f"UPDATE deliveries SET updated_at = ? WHERE seq IN ({marks}) AND status = 'processing'",
+                (time.time(), *self._inflight))
+
+    async def _handle(self, d: "StoredDelivery") -> None:
+        metrics = self.runtime.metrics
+        try:
+            await self.process(self.runtime, d)
+        except Exception as exc:
+            now = time.time()
+            max_attempts = int(self.runtime.bundled["core"]["max_attempts"])
+            delay = retry_delay(d.attempts + 1, self.runtime.settings.retry_base, exc, now)
+            try:
+                status = await deliveries.fail(self.db, d.seq, error=f"{type(exc).__name__}: {exc}",
+                                               max_attempts=max_attempts, retry_at=now + delay)
+            except Exception:
+                log.exception("could not record the failure of %s", d.delivery_id)
+                return
+            metrics.deliveries_failed.labels(event=d.event).inc()
+            if status == "dead":
+                metrics.deliveries_dead.labels(event=d.event).inc()
+                log.error("delivery %s is dead after %d attempts: %s", d.delivery_id,
+                          d.attempts + 1, exc, extra={"delivery_id": d.delivery_id})
+            else:
+                log.warning("delivery %s failed (attempt %d), retry in %.0fs: %s", d.delivery_id,
+                            d.attempts + 1, delay, exc, extra={"delivery_id": d.delivery_id})
+        else:
+            await deliveries.finish(self.db, d.seq)
+            metrics.deliveries_processed.labels(event=d.event).inc()
+        finally:
+            self._inflight.pop(d.seq, None)
+            self.wake.set()
