@@ -1,0 +1,115 @@
+"""The role resolver against the shared fake GitHub (real HTTP, validated requests)."""
+from __future__ import annotations
+
+import pytest
+from cachetools import TTLCache
+
+from bot.features.commands.rules import SECTION
+from bot.permissions import make_role_lookup, role_from_permission
+from bot.rules.loader import load_bundled
+from tests.fakegithub.server import FakeGitHub
+
+from .conftest import REPO
+
+PERMISSION = "/repos/{owner}/{repo}/collaborators/{username}/permission"
+
+
+def bundled_rules(**changes) -> dict:
+    rules, _ = load_bundled("rules", [SECTION])
+    section = rules.section("commands")
+    section.update(changes)
+    return section
+
+
+@pytest.mark.parametrize("role_name,permission,write_is_maintainer,expected", [
+    ("admin", "admin", True, {"maintainer"}),
+    ("maintain", "write", True, {"maintainer"}),
+    ("write", "write", True, {"maintainer"}),
+    ("write", "write", False, {"triager"}),
+    ("triage", "read", True, {"triager"}),
+    ("read", "read", True, set()),
+    ("", "none", True, set()),
+    ("custom-release-manager", "write", True, {"maintainer"}),  # custom role based on write
+])
+def test_role_from_permission(role_name, permission, write_is_maintainer, expected):
+    data = {"role_name": role_name, "permission": permission}
+    assert role_from_permission(data, write_is_maintainer=write_is_maintainer) == expected
+
+
+async def test_roles_from_every_source(fake: FakeGitHub, reader):
+    for login in ("stranger", "writer", "admin", "triage", "listed", "teamed", "owner1", "reviewer1",
+                  "aliased", "codeowner", "codeteam"):
+        fake.add_user(login)
+    fake.set_permission(REPO, "writer", "write")
+    fake.set_permission(REPO, "admin", "admin")
+    fake.set_permission(REPO, "triage", "triage")
+    fake.add_team("octo", "triagers", members=["teamed"])
+    fake.add_team("octo", "core", members=["codeteam"])
+    fake.put_file(REPO, "OWNERS", "approvers: [Owner1, docs]\nreviewers: [reviewer1]\n")
+    fake.put_file(REPO, "OWNERS_ALIASES", "aliases:\n  docs: [aliased]\n")
+    fake.put_file(REPO, ".github/CODEOWNERS", "* @codeowner @octo/core\n")
+    rules = bundled_rules(roles={
+        "triager": {"logins": [], "teams": ["triagers"]},
+        "maintainer": {"logins": ["Listed"], "teams": []},
+        "approver": {"logins": [], "teams": []},
+    })
+    roles_of = make_role_lookup(reader, REPO, rules, TTLCache(100, ttl=300))
+    expected = {
+        "stranger": {"anyone"},
+        "writer": {"anyone", "maintainer", "triager"},
+        "admin": {"anyone", "maintainer", "triager"},
+        "triage": {"anyone", "triager"},
+        "listed": {"anyone", "maintainer", "triager"},
+        "teamed": {"anyone", "triager"},
+        "owner1": {"anyone", "approver"},
+        "reviewer1": {"anyone", "triager"},
+        "aliased": {"anyone", "approver"},
+        "codeowner": {"anyone", "approver"},
+        "codeteam": {"anyone", "approver"},
+        "ghost-of-nobody": {"anyone"},  # not a user at all: 404 means no access
+    }
+    got = {login: set(await roles_of(login)) for login in expected}
+    assert got == expected
+
+
+async def test_author_and_case_insensitive_logins(fake: FakeGitHub, reader):
+    fake.set_permission(REPO, "Writer", "write")
+    roles_of = make_role_lookup(reader, REPO, bundled_rules(), TTLCache(100, ttl=300))
+    assert await roles_of("Writer", item_author="writer") == {"anyone", "author", "maintainer", "triager"}
+    assert await roles_of("Writer", item_author="someone") == {"anyone", "maintainer", "triager"}
+
+
+async def test_lookups_are_cached_per_repo_and_login(fake: FakeGitHub, reader):
+    fake.set_permission(REPO, "writer", "write")
+    cache: TTLCache = TTLCache(100, ttl=300)
+    roles_of = make_role_lookup(reader, REPO, bundled_rules(), cache)
+    for _ in range(3):
+        assert "maintainer" in await roles_of("writer")
+    assert len(fake.calls_to("GET", PERMISSION)) == 1
+    # Owner files are read once per repository, not once per login.
+    fake.add_user("other")
+    await roles_of("other")
+    assert len(fake.calls_to("GET", PERMISSION)) == 2
+    assert len(fake.calls_to("GET", "/repos/{owner}/{repo}/contents/{path}")) == 5  # OWNERS_ALIASES,
+    # OWNERS and the three CODEOWNERS places, all absent
+
+
+async def test_changed_access_shows_once_the_cache_expires(fake: FakeGitHub, reader):
+    fake.set_permission(REPO, "writer", "write")
+    now = [0.0]
+    cache: TTLCache = TTLCache(100, ttl=300, timer=lambda: now[0])
+    roles_of = make_role_lookup(reader, REPO, bundled_rules(), cache)
+    assert "maintainer" in await roles_of("writer")
+    fake.set_permission(REPO, "writer", "read")
+    now[0] = 299
+    assert "maintainer" in await roles_of("writer")
+    now[0] = 301
+    assert await roles_of("writer") == {"anyone"}
+
+
+async def test_owner_files_can_be_switched_off(fake: FakeGitHub, reader):
+    fake.add_user("owner1")
+    fake.put_file(REPO, "OWNERS", "approvers: [owner1]\n")
+    roles_of = make_role_lookup(reader, REPO, bundled_rules(owners_files=False), TTLCache(100, ttl=300))
+    assert await roles_of("owner1") == {"anyone"}
+    assert fake.calls_to("GET", "/repos/{owner}/{repo}/contents/{path}") == []
