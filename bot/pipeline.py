@@ -82,7 +82,7 @@ async def decide(runtime: "Runtime", event: Event) -> Decision:
                   bot_login=core["bot_login"], rules_problems=tuple(result.problems))
     decision = Decision()
     for feature in runtime.features:
-        if feature.rules is not None and not rules.enabled(feature.name):
+        if feature.rules is not None and not rules.enabled(feature.rules.name):
             continue
         for handler in feature.handlers_for(event):
             started = time.perf_counter()
