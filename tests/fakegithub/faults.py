@@ -57,7 +57,13 @@ class Faults:
         self.rng = random.Random(seed)
 
     def off(self) -> None:
+        """Stop injecting; pending Retry-After deadlines still apply (see reset)."""
         self.plan = FaultPlan()
+
+    def reset(self) -> None:
+        """Stop injecting and forget Retry-After deadlines."""
+        self.plan = FaultPlan()
+        self.not_before.clear()
 
     def check_retry_after(self, credential: str) -> str | None:
         """A violation message if this credential came back before its Retry-After expired."""

@@ -1,0 +1,278 @@
+"""Tests of the fake GitHub itself: if these fail, every end-to-end test is suspect."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import time
+from typing import Any, AsyncIterator
+
+import aiohttp
+import jwt
+import pytest
+import pytest_asyncio
+from aiohttp import web
+
+from tests.fakegithub import FakeGitHub
+from tests.fakegithub.pytest_plugin import fake_github  # noqa: F401  (fixture)
+from tests.fixtures.webhooks import load_example
+
+
+class Client:
+    """A bare HTTP client, so these tests exercise the fake and not the bot's client."""
+
+    def __init__(self, fake: FakeGitHub, session: aiohttp.ClientSession) -> None:
+        self.fake, self.session = fake, session
+        self.auth = f"token {fake.installation_token()}"
+
+    async def request(self, method: str, path: str, *, headers: dict[str, str] | None = None,
+                      **kw: Any) -> tuple[int, Any, "aiohttp.typedefs.LooseHeaders"]:
+        url = path if path.startswith("http") else self.fake.url + path
+        async with self.session.request(method, url, headers={"Authorization": self.auth,
+                                                              **(headers or {})}, **kw) as resp:
+            text = await resp.text()
+            body = await resp.json(content_type=None) if "json" in resp.content_type and text else text
+            return resp.status, body, resp.headers
+
+    def app_jwt(self, **overrides: Any) -> str:
+        now = int(time.time())
+        claims = {"iat": now - 30, "exp": now + 540, "iss": str(self.fake.app_id), **overrides}
+        return jwt.encode(claims, self.fake.private_key_pem, algorithm="RS256")
+
+
+@pytest_asyncio.fixture
+async def gh(fake_github: FakeGitHub) -> AsyncIterator[Client]:  # noqa: F811
+    async with aiohttp.ClientSession() as session:
+        yield Client(fake_github, session)
+
+
+async def test_valid_comment_is_created_and_recorded(gh: Client) -> None:
+    gh.fake.add_issue("o/r", title="Crash", user="alice")
+    status, body, _ = await gh.request("POST", "/repos/o/r/issues/1/comments", json={"body": "hi"})
+    assert status == 201 and body["user"]["login"] == gh.fake.bot_login
+    assert [c.body for c in gh.fake.issue("o/r", 1).comments] == ["hi"]
+    calls = gh.fake.calls_to("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments")
+    assert len(calls) == 1 and calls[0].json == {"body": "hi"}
+    assert "authorization" not in calls[0].headers
+
+
+async def test_invalid_body_is_rejected_and_reported(gh: Client) -> None:
+    gh.fake.add_issue("o/r", user="alice")
+    status, body, _ = await gh.request("POST", "/repos/o/r/issues/1/labels", json={"labels": "bug"})
+    assert status == 422
+    assert gh.fake.issue("o/r", 1).labels == []
+    assert len(gh.fake.violations) == 1 and "labels" in gh.fake.violations[0]
+    gh.fake.violations.clear()
+
+
+async def test_unknown_and_unimplemented_operations_are_violations(gh: Client) -> None:
+    gh.fake.add_repo("o/r")
+    assert (await gh.request("GET", "/repos/o/r/not-a-thing"))[0] == 404
+    assert (await gh.request("GET", "/repos/o/r/issues/1/timeline"))[0] == 501
+    assert (await gh.request("GET", "/repos/o/r/issues?bogus=1"))[0] == 422
+    assert (await gh.request("GET", "/repos/o/r/issues/abc"))[0] == 422
+    assert len(gh.fake.violations) == 4
+    assert "fake does not implement GET /repos/{owner}/{repo}/issues/{issue_number}/timeline" in gh.fake.violations
+    gh.fake.violations.clear()
+
+
+async def test_pagination_links_and_listing_caps(gh: Client) -> None:
+    gh.fake.add_pull("o/r", user="alice", files=[f"f{i}.py" for i in range(3005)],
+                     commits=[f"commit {i}" for i in range(260)])
+    names: list[str] = []
+    url = "/repos/o/r/pulls/1/files?per_page=100"
+    while url:
+        status, page, headers = await gh.request("GET", url)
+        assert status == 200
+        names += [f["filename"] for f in page]
+        links = {part.split(";")[1].strip(): part.split(";")[0].strip(" <>")
+                 for part in headers.get("Link", "").split(",") if part}
+        url = links.get('rel="next"')
+    assert len(names) == 3000 and names[0] == "f0.py"
+    status, page, headers = await gh.request("GET", "/repos/o/r/pulls/1/commits?per_page=100&page=3")
+    assert len(page) == 50 and 'rel="prev"' in headers["Link"] and 'rel="next"' not in headers["Link"]
+
+
+async def test_etag_304_does_not_count_against_rate_limit(gh: Client) -> None:
+    gh.fake.add_issue("o/r", user="alice")
+    _, _, first = await gh.request("GET", "/repos/o/r/issues/1")
+    remaining = int(first["x-ratelimit-remaining"])
+    status, _, second = await gh.request("GET", "/repos/o/r/issues/1",
+                                         headers={"If-None-Match": first["ETag"]})
+    assert status == 304 and int(second["x-ratelimit-remaining"]) == remaining
+    gh.fake.issue("o/r", 1).title = "changed"
+    status, body, _ = await gh.request("GET", "/repos/o/r/issues/1", headers={"If-None-Match": first["ETag"]})
+    assert status == 200 and body["title"] == "changed"
+
+
+async def test_jwt_to_installation_token_flow(gh: Client) -> None:
+    gh.fake.add_repo("o/r")
+    gh.auth = "Bearer not.a.jwt"
+    assert (await gh.request("POST", "/app/installations/1/access_tokens"))[0] == 401
+    gh.auth = "Bearer " + gh.app_jwt(iss="999")
+    assert (await gh.request("POST", "/app/installations/1/access_tokens"))[0] == 401
+    gh.auth = "Bearer " + gh.app_jwt()
+    status, body, _ = await gh.request("POST", "/app/installations/1/access_tokens")
+    assert status == 201 and body["expires_at"].endswith("Z") and gh.fake.tokens_minted == 1
+    gh.auth = f"token {body['token']}"
+    assert (await gh.request("GET", "/repos/o/r"))[0] == 200
+    assert (await gh.request("GET", "/app"))[0] == 401  # /app wants the JWT
+    gh.auth = "token " + gh.fake.installation_token(ttl=-1)
+    assert (await gh.request("GET", "/repos/o/r"))[0] == 401
+
+
+async def test_permission_roles_map_like_github(gh: Client) -> None:
+    for login, role in [("a", "admin"), ("m", "maintain"), ("w", "write"), ("t", "triage"), ("r", "read")]:
+        gh.fake.set_permission("o/r", login, role)
+    gh.fake.add_user("n")
+    seen = {}
+    for login in "amwtrn":
+        _, body, _ = await gh.request("GET", f"/repos/o/r/collaborators/{login}/permission")
+        seen[login] = (body["permission"], body["role_name"])
+    assert seen == {"a": ("admin", "admin"), "m": ("write", "maintain"), "w": ("write", "write"),
+                    "t": ("read", "triage"), "r": ("read", "read"), "n": ("none", "none")}
+
+
+async def test_reactions_labels_contents_patch_and_search(gh: Client) -> None:
+    fake = gh.fake
+    fake.put_file("o/r", ".github/contributor-flow.yml", "sla: {days: 2}\n")
+    fake.set_permission("o/r", "bob", "write")
+    fake.add_pull("o/r", title="Fix", user="alice", requested_reviewers=["bob"], files=["a.py"])
+    fake.add_issue("o/r", title="Bug", user="carol")
+    assert (await gh.request("POST", "/repos/o/r/issues/1/reactions", json={"content": "eyes"}))[0] == 201
+    assert (await gh.request("POST", "/repos/o/r/issues/1/reactions", json={"content": "eyes"}))[0] == 200
+    _, labels, _ = await gh.request("POST", "/repos/o/r/issues/2/labels", json={"labels": ["kind/bug"]})
+    assert [lb["name"] for lb in labels] == ["kind/bug"]
+    assert (await gh.request("DELETE", "/repos/o/r/issues/2/labels/kind%2Fbug"))[0] == 200
+    _, content, _ = await gh.request("GET", "/repos/o/r/contents/.github/contributor-flow.yml")
+    assert base64.b64decode(content["content"]).decode() == "sla: {days: 2}\n"
+    _, patch, _ = await gh.request("GET", "/repos/o/r/pulls/1",
+                                   headers={"Accept": "application/vnd.github.patch"})
+    assert patch.startswith("From ") and "Subject: [PATCH 1/1] Fix" in patch
+    _, found, _ = await gh.request("GET", "/search/issues",
+                                   params={"q": "repo:o/r is:pr is:open review-requested:bob"})
+    assert [i["number"] for i in found["items"]] == [1]
+    _, found, _ = await gh.request("GET", "/search/issues", params={"q": "org:o is:issue author:carol"})
+    assert [i["number"] for i in found["items"]] == [2]
+
+
+async def test_commit_author_is_null_for_unlinked_email(gh: Client) -> None:
+    gh.fake.add_user("alice", emails=["alice@example.org"])
+    gh.fake.add_pull("o/r", user="alice", commits=[
+        {"message": "linked", "author": "alice@example.org"},
+        {"message": "unlinked", "author": "stranger@example.net"}])
+    _, commits, _ = await gh.request("GET", "/repos/o/r/pulls/1/commits")
+    assert commits[0]["author"]["login"] == "alice" and commits[1]["author"] is None
+
+
+async def test_graphql_invalid_document_is_a_violation(gh: Client) -> None:
+    gh.fake.add_repo("o/r")
+    status, body, _ = await gh.request("POST", "/graphql", json={"query": "{ repository(owner: \"o\") { id } }"})
+    assert status == 200 and body["errors"] and "data" not in body
+    assert gh.fake.violations and "GraphQL document invalid" in gh.fake.violations[0]
+    gh.fake.violations.clear()
+
+
+async def test_graphql_project_flow(gh: Client) -> None:
+    fake = gh.fake
+    issue = fake.add_issue("o/r", user="alice")
+    project = fake.add_project("o", 7, "Triage", fields={"Status": ["Todo", "Done"]})
+    query = """query { organization(login: "o") { projectV2(number: 7) { id
+        fields(first: 20) { nodes { ... on ProjectV2SingleSelectField { id name options { id name } } } } } } }"""
+    _, body, _ = await gh.request("POST", "/graphql", json={"query": query})
+    field = body["data"]["organization"]["projectV2"]["fields"]["nodes"][0]
+    add = """mutation($p: ID!, $c: ID!) { addProjectV2ItemById(input: {projectId: $p, contentId: $c}) { item { id } } }"""
+    ids = []
+    for _ in range(2):
+        _, body, _ = await gh.request("POST", "/graphql", json={
+            "query": add, "variables": {"p": project.id, "c": issue.node_id}})
+        ids.append(body["data"]["addProjectV2ItemById"]["item"]["id"])
+    assert ids[0] == ids[1] and len(project.items) == 1
+    done = next(o["id"] for o in field["options"] if o["name"] == "Done")
+    update = """mutation($p: ID!, $i: ID!, $f: ID!, $o: String!) { updateProjectV2ItemFieldValue(
+        input: {projectId: $p, itemId: $i, fieldId: $f, value: {singleSelectOptionId: $o}}) { projectV2Item { id } } }"""
+    _, body, _ = await gh.request("POST", "/graphql", json={
+        "query": update, "variables": {"p": project.id, "i": ids[0], "f": field["id"], "o": done}})
+    assert "errors" not in body and project.items[0].values == {field["id"]: done}
+    assert len(fake.graphql_calls("addProjectV2ItemById")) == 2
+
+
+async def test_faults_change_no_state_and_retry_after_is_enforced(gh: Client) -> None:
+    fake = gh.fake
+    fake.add_issue("o/r", user="alice")
+    fake.faults.configure(share=1.0, kinds=("429",), retry_after=1)
+    status, _, headers = await gh.request("POST", "/repos/o/r/issues/1/comments", json={"body": "x"})
+    assert status == 429 and headers["Retry-After"] == "1"
+    assert fake.issue("o/r", 1).comments == []
+    fake.faults.off()
+    await gh.request("GET", "/repos/o/r/issues/1")  # too early
+    assert fake.violations and fake.violations[0].startswith("request before Retry-After")
+    fake.violations.clear()
+    fake.faults.reset()
+    fake.faults.configure(share=1.0, kinds=("secondary_403",), retry_after=0, after_effect=True)
+    status, _, _ = await gh.request("POST", "/repos/o/r/issues/1/comments", json={"body": "y"})
+    assert status == 502 and [c.body for c in fake.issue("o/r", 1).comments] == ["y"]
+    fake.faults.configure(share=1.0, kinds=("secondary_403",), retry_after=0)
+    status, body, _ = await gh.request("GET", "/repos/o/r/issues/1")
+    assert status == 403 and "secondary rate limit" in body["message"]
+
+
+async def test_faults_are_deterministic_for_a_seed(gh: Client) -> None:
+    gh.fake.add_repo("o/r")
+    outcomes = []
+    for _ in range(2):
+        gh.fake.faults.configure(share=0.5, kinds=("502",), seed=7)
+        outcomes.append([(await gh.request("GET", "/repos/o/r"))[0] for _ in range(20)])
+    assert outcomes[0] == outcomes[1] and {200, 502} == set(outcomes[0])
+
+
+async def test_deliveries_are_signed_listed_and_redelivered(gh: Client) -> None:
+    received: list[tuple[dict[str, str], bytes]] = []
+    arrived = asyncio.Event()
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append((dict(request.headers), await request.read()))
+        arrived.set()
+        return web.Response(status=202)
+
+    app = web.Application()
+    app.router.add_post("/webhook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        payload = load_example("issues", "opened")
+        delivery = await gh.fake.deliver(f"http://{host}:{port}/webhook", "issues", payload, "s3cret")
+        headers, raw = received[0]
+        expected = "sha256=" + hmac.new(b"s3cret", raw, hashlib.sha256).hexdigest()
+        assert headers["X-Hub-Signature-256"] == expected and headers["X-GitHub-Event"] == "issues"
+        assert headers["User-Agent"].startswith("GitHub-Hookshot/") and delivery.status_code == 202
+        await gh.fake.deliver(f"http://{host}:{port}/webhook", "ping", load_example("ping"), "s3cret")
+        gh.auth = "Bearer " + gh.app_jwt()
+        _, first, hdrs = await gh.request("GET", "/app/hook/deliveries?per_page=1")
+        assert first[0]["event"] == "ping" and 'rel="next"' in hdrs["Link"]
+        next_url = hdrs["Link"].split(";")[0].strip("<>")
+        _, second, _ = await gh.request("GET", next_url)
+        assert second[0]["guid"] == delivery.guid and second[0]["action"] == "opened"
+        arrived.clear()
+        status, _, _ = await gh.request("POST", f"/app/hook/deliveries/{delivery.id}/attempts")
+        assert status == 202
+        await asyncio.wait_for(arrived.wait(), 5)
+        await gh.fake.wait_redeliveries()
+        assert received[-1][0]["X-GitHub-Delivery"] == delivery.guid
+        _, newest, _ = await gh.request("GET", "/app/hook/deliveries")
+        assert newest[0]["redelivery"] is True and newest[0]["guid"] == delivery.guid
+    finally:
+        await runner.cleanup()
+
+
+def test_webhook_examples_load_as_fresh_copies() -> None:
+    a = load_example("pull_request", "opened")
+    a["action"] = "mutated"
+    assert load_example("pull_request", "opened")["action"] == "opened"
+    with pytest.raises(KeyError):
+        load_example("issues", "no-such-action")
