@@ -60,7 +60,7 @@ class InstallationAPI(gidgethub.aiohttp.GitHubAPI):
     async def getitem(self, url: str, url_vars: UrlVars = None, *, accept: str = JSON_ACCEPT,
                       **kwargs: Any) -> Any:
         client = self if _wants_json(accept) else self._uncached
-        with self._translated(url):
+        with self._translated(url, url_vars):
             return await gidgethub.aiohttp.GitHubAPI.getitem(client, url, url_vars, accept=accept,
                                                              **kwargs)
 
@@ -70,7 +70,7 @@ class InstallationAPI(gidgethub.aiohttp.GitHubAPI):
         pages = gidgethub.aiohttp.GitHubAPI.getiter(client, url, url_vars, accept=accept, **kwargs)
         try:
             while True:
-                with self._translated(url):
+                with self._translated(url, url_vars):
                     try:
                         item = await pages.__anext__()
                     except StopAsyncIteration:
@@ -90,26 +90,26 @@ class InstallationAPI(gidgethub.aiohttp.GitHubAPI):
         if isinstance(data, str):
             return data
         raise PermanentGitHubError(f"expected text for {accept}, got JSON",
-                                   status=200, endpoint=endpoint_label(url))
+                                   status=200, endpoint=endpoint_label(url, self.base_url))
 
     async def post(self, url: str, url_vars: UrlVars = None, *, data: Any,
                    accept: str = JSON_ACCEPT, **kwargs: Any) -> Any:
-        with self._translated(url):
+        with self._translated(url, url_vars):
             return await super().post(url, url_vars, data=data, accept=accept, **kwargs)
 
     async def patch(self, url: str, url_vars: UrlVars = None, *, data: Any,
                     accept: str = JSON_ACCEPT, **kwargs: Any) -> Any:
-        with self._translated(url):
+        with self._translated(url, url_vars):
             return await super().patch(url, url_vars, data=data, accept=accept, **kwargs)
 
     async def put(self, url: str, url_vars: UrlVars = None, *, data: Any = b"",
                   accept: str = JSON_ACCEPT, **kwargs: Any) -> Any:
-        with self._translated(url):
+        with self._translated(url, url_vars):
             return await super().put(url, url_vars, data=data, accept=accept, **kwargs)
 
     async def delete(self, url: str, url_vars: UrlVars = None, *, data: Any = b"",
                      accept: str = JSON_ACCEPT, **kwargs: Any) -> None:
-        with self._translated(url):
+        with self._translated(url, url_vars):
             await super().delete(url, url_vars, data=data, accept=accept, **kwargs)
 
     async def graphql(self, query: str, *, endpoint: str | None = None,  # type: ignore[override]
@@ -120,14 +120,16 @@ class InstallationAPI(gidgethub.aiohttp.GitHubAPI):
 
     # Errors ----------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def _translated(self, url: str) -> Iterator[None]:
+    def _translated(self, url: str, url_vars: UrlVars = None) -> Iterator[None]:
         try:
             yield
         except GitHubError:
             raise
         except (gidgethub.GitHubException, json.JSONDecodeError, UnicodeDecodeError) as exc:
             reset = self.rate_limit.reset_datetime.timestamp() if self.rate_limit else None
-            raise translate(exc, endpoint_label(url, self.base_url),
+            # Label the filled URL, as the metrics do, so templates and f-strings agree.
+            filled = sansio.format_url(url, url_vars, base_url=self.base_url)
+            raise translate(exc, endpoint_label(filled, self.base_url),
                             rate_limit_reset=reset) from exc
 
 

@@ -143,3 +143,10 @@ async def test_app_client_uses_a_jwt(fake: FakeGitHub, github: GitHub):
     info = await app.getitem("/app")
     assert info["id"] == fake.app_id
     assert fake.tokens_minted == 0
+
+
+async def test_unknown_installation_fails_permanently(fake: FakeGitHub, github: GitHub):
+    with pytest.raises(PermanentGitHubError) as caught:
+        await github.installation(999)
+    assert caught.value.status == 404
+    assert caught.value.endpoint == "/app/installations/{n}/access_tokens"

@@ -160,3 +160,28 @@ async def test_retries_of_mutations_are_paced_too():
     await transport.send("POST", URL + "/comments", {}, b"{}")
     await transport.send("POST", URL + "/comments", {}, b"{}")
     assert all(b - a >= 3.0 for a, b in zip(sent, sent[1:]))
+
+
+async def test_concurrency_per_installation_is_capped():
+    clock = FakeClock(0.0)
+    transport, _, _ = make([], clock)
+    transport.state.slots = asyncio.Semaphore(3)
+    in_flight = peak = 0
+    release = asyncio.Event()
+
+    async def send_once(method, url, headers, body):
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await release.wait()
+        in_flight -= 1
+        return ok()
+
+    transport._send_once = send_once  # type: ignore[method-assign]
+    calls = [asyncio.create_task(transport.send("GET", URL, {}, b"")) for _ in range(10)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert in_flight == 3
+    release.set()
+    await asyncio.gather(*calls)
+    assert peak == 3
