@@ -55,6 +55,7 @@ class Ctx:
     body: Any
     headers: dict[str, str]
     installation: Installation | None
+    raw_query: dict[str, str] = field(default_factory=dict)  # as sent, for Link headers
 
     @property
     def state(self) -> State:
@@ -89,7 +90,9 @@ class Ctx:
         return issue
 
     def accepts(self, media: str) -> bool:
-        return media in self.headers.get("accept", "")
+        """media like "application/vnd.github.patch"; the ".v3" spelling counts too."""
+        accept = self.headers.get("accept", "").replace("vnd.github.v3.", "vnd.github.")
+        return media in accept
 
 
 def page_args(ctx: Ctx, default: int = 30) -> tuple[int, int]:
@@ -100,7 +103,7 @@ def page_args(ctx: Ctx, default: int = 30) -> tuple[int, int]:
 
 def link_header(ctx: Ctx, page: int, last: int, extra: dict[str, Any] | None = None) -> str:
     links = []
-    base_query = {k: v for k, v in ctx.query.items() if k != "page"}
+    base_query = {k: v for k, v in ctx.raw_query.items() if k != "page"}
 
     def url(n: int) -> str:
         q = {**base_query, **(extra or {}), "page": n}

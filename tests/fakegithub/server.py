@@ -41,6 +41,7 @@ class FakeGitHub(StateBuilders, Deliveries):
         self.strict_query = strict_query  # unknown query parameters are violations
         self.url = ""
         self.serializer = Serializer(self.state, "")
+        self.rate_limit = RATE_LIMIT  # lower it to exercise primary rate-limit handling
         self.rate_used: dict[str, int] = {}
         self.rate_reset = int(time.time()) + 3600
         self._runner: web.AppRunner | None = None
@@ -130,6 +131,9 @@ class FakeGitHub(StateBuilders, Deliveries):
         if early:
             self.violation(f"{early} ({request.method} {request.path})")
         try:
+            if self.rate_used.get(credential, 0) >= self.rate_limit and request.path != "/rate_limit":
+                raise GitHubError(403, "API rate limit exceeded for installation. If you reach out to "
+                                       "GitHub Support for help, please include the request ID.")
             reply, resource = await self._dispatch(request, raw, authorization, credential, call)
         except GitHubError as err:
             reply, resource = Reply(status=err.status, json=err.body(), headers=err.headers), "core"
@@ -180,7 +184,7 @@ class FakeGitHub(StateBuilders, Deliveries):
                 raise GitHubError(501, f"fake does not implement {method} {op.template}")
             ctx = Ctx(fake=self, method=method, path=path, template=op.template, params=params,
                       query=query, body=body, headers={k.lower(): v for k, v in request.headers.items()},
-                      installation=installation)
+                      installation=installation, raw_query=dict(request.query))
             result = handler(ctx)
             return await result if inspect.isawaitable(result) else result
 
@@ -234,8 +238,8 @@ class FakeGitHub(StateBuilders, Deliveries):
         if counts:
             self.rate_used[credential] = self.rate_used.get(credential, 0) + 1
         used = self.rate_used.get(credential, 0)
-        headers.update({"x-ratelimit-limit": str(RATE_LIMIT),
-                        "x-ratelimit-remaining": str(max(RATE_LIMIT - used, 0)),
+        headers.update({"x-ratelimit-limit": str(self.rate_limit),
+                        "x-ratelimit-remaining": str(max(self.rate_limit - used, 0)),
                         "x-ratelimit-used": str(used), "x-ratelimit-reset": str(self.rate_reset),
                         "x-ratelimit-resource": resource})
         if status in (204, 304):

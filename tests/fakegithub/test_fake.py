@@ -276,3 +276,62 @@ def test_webhook_examples_load_as_fresh_copies() -> None:
     assert load_example("pull_request", "opened")["action"] == "opened"
     with pytest.raises(KeyError):
         load_example("issues", "no-such-action")
+
+
+async def test_gidgethub_client_works_against_the_fake(fake_github: FakeGitHub) -> None:  # noqa: F811
+    from gidgethub import apps
+    from gidgethub.aiohttp import GitHubAPI
+
+    fake = fake_github
+    fake.add_issue("o/r", user="alice")
+    for i in range(35):
+        fake.add_comment("o/r", 1, f"c{i}", "alice")
+    async with aiohttp.ClientSession() as session:
+        app_client = GitHubAPI(session, "contributor-flow-tests", base_url=fake.url)
+        token = await apps.get_installation_access_token(
+            app_client, installation_id="1", app_id=str(fake.app_id), private_key=fake.private_key_pem)
+        gh = GitHubAPI(session, "contributor-flow-tests", oauth_token=token["token"],
+                       base_url=fake.url, cache={})
+        bodies = [c["body"] async for c in gh.getiter("/repos/o/r/issues/1/comments")]
+        assert bodies == [f"c{i}" for i in range(35)]
+        first = await gh.getitem("/repos/o/r/issues/1")
+        again = await gh.getitem("/repos/o/r/issues/1")
+        assert first == again
+        statuses = [c.status for c in fake.calls_to("GET", "/repos/{owner}/{repo}/issues/{issue_number}")]
+        assert statuses == [200, 304]
+        data = await gh.graphql('query { repository(owner: "o", name: "r") { id } }',
+                                endpoint=f"{fake.url}/graphql")
+        assert data["repository"]["id"] == fake.repo("o/r").node_id
+        await gh.post("/repos/o/r/issues/1/labels", data={"labels": ["triage"]})
+        assert fake.issue("o/r", 1).labels == ["triage"]
+    assert fake.tokens_minted == 1
+
+
+async def test_rate_limit_exhaustion_answers_403_with_zero_remaining(gh: Client) -> None:
+    gh.fake.add_repo("o/r")
+    gh.fake.rate_limit = 2
+    assert (await gh.request("GET", "/repos/o/r"))[0] == 200
+    assert (await gh.request("GET", "/repos/o/r"))[0] == 200
+    status, body, headers = await gh.request("GET", "/repos/o/r")
+    assert status == 403 and headers["x-ratelimit-remaining"] == "0"
+    assert "rate limit exceeded" in body["message"]
+
+
+async def test_stalled_requests_are_answered_late(gh: Client) -> None:
+    gh.fake.add_repo("o/r")
+    gh.fake.faults.configure(share=0.0, stall_share=1.0, stall_seconds=0.3)
+    started = time.monotonic()
+    status, _, _ = await gh.request("GET", "/repos/o/r")
+    assert status == 200 and time.monotonic() - started >= 0.3
+
+
+async def test_hundreds_of_validated_requests_are_fast(gh: Client) -> None:
+    gh.fake.add_issue("o/r", user="alice")
+    started = time.monotonic()
+    for i in range(300):
+        status, _, _ = await gh.request("POST", "/repos/o/r/check-runs", json={
+            "name": f"cla-{i}", "head_sha": "a" * 40, "status": "completed", "conclusion": "success",
+            "output": {"title": "CLA", "summary": "signed"}})
+        assert status == 201
+    assert time.monotonic() - started < 10
+    assert len(gh.fake.state.check_runs) == 300

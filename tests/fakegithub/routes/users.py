@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..context import Ctx, GitHubError, Reply, not_found
-from ..server import RATE_LIMIT
 from . import route
 
 
@@ -23,6 +22,7 @@ def get_authenticated(ctx: Ctx) -> Reply:
 @route("GET", "/rate_limit")
 def rate_limit(ctx: Ctx) -> Reply:
     used = ctx.fake.rate_used.get(ctx.headers.get("authorization", ""), 0)
-    core = {"limit": RATE_LIMIT, "used": used, "remaining": RATE_LIMIT - used,
+    limit = ctx.fake.rate_limit
+    core = {"limit": limit, "used": used, "remaining": max(limit - used, 0),
             "reset": ctx.fake.rate_reset}
     return Reply(json={"resources": {"core": core, "graphql": core, "search": core}, "rate": core})
