@@ -9,7 +9,7 @@ import json
 import re
 import urllib.parse
 
-__all__ = ["endpoint_label", "is_content_creating", "is_graphql_mutation"]
+__all__ = ["endpoint_label", "is_content_creating", "is_graphql_mutation", "resource_of"]
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 # Segment after which one path segment is a name rather than part of the route.
@@ -77,3 +77,14 @@ def is_content_creating(method: str, url: str, body: bytes, graphql_url: str) ->
     except (ValueError, AttributeError):
         return True  # unknown GraphQL payload: pacing it is the safe side
     return is_graphql_mutation(query) if isinstance(query, str) else True
+
+
+def resource_of(url: str, graphql_url: str) -> str:
+    """The primary rate-limit budget a request draws on (GitHub's x-ratelimit-resource)."""
+    if url.split("?", 1)[0].rstrip("/") == graphql_url.rstrip("/"):
+        return "graphql"
+    path = urllib.parse.urlsplit(url).path
+    base_path = urllib.parse.urlsplit(graphql_url).path.rsplit("/graphql", 1)[0]
+    if path.removeprefix(base_path).startswith("/search/"):
+        return "search"
+    return "core"

@@ -19,20 +19,29 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class Gate:
-    """The instant before which no request of this installation may be sent (monotonic time).
+    """Instants before which no request of this installation may be sent (monotonic time):
+    one for the whole installation, and one per rate-limit budget ("core", "search", "graphql").
 
     Shared by concurrent calls: when one call learns a Retry-After, the others wait too.
     """
 
     def __init__(self) -> None:
         self.not_before = 0.0
+        self.resource_not_before: dict[str, float] = {}
 
-    def hold_until(self, instant: float) -> None:
+    def hold_until(self, instant: float, resource: str | None = None) -> None:
         # Never shorten a wait another call already learned about.
-        self.not_before = max(self.not_before, instant)
+        if resource is None:
+            self.not_before = max(self.not_before, instant)
+        else:
+            current = self.resource_not_before.get(resource, 0.0)
+            self.resource_not_before[resource] = max(current, instant)
 
-    def remaining(self, now: float) -> float:
-        return max(0.0, self.not_before - now)
+    def remaining(self, now: float, resource: str | None = None) -> float:
+        until = self.not_before
+        if resource is not None:
+            until = max(until, self.resource_not_before.get(resource, 0.0))
+        return max(0.0, until - now)
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-__all__ = ["Kind", "Verdict", "classify", "backoff_delay", "parse_retry_after",
-           "SECONDARY_DEFAULT_WAIT"]
+__all__ = ["Hold", "Kind", "Verdict", "classify", "exhausted_until", "backoff_delay",
+           "parse_retry_after", "SECONDARY_DEFAULT_WAIT"]
 
 # GitHub: on a secondary limit without retry-after or reset headers, "wait at least one minute".
 SECONDARY_DEFAULT_WAIT = 60.0
 # Reset instants are whole seconds; a small margin avoids arriving a moment too early.
 RESET_MARGIN = 1.0
+
+
+class Hold(Enum):
+    """Who else must wait: nobody, every call of the installation, or calls to one budget."""
+    NONE = "none"
+    INSTALLATION = "installation"  # Retry-After, secondary limits: GitHub applies them overall
+    RESOURCE = "resource"          # primary limit: core, search and graphql budgets are separate
 
 
 class Kind(Enum):
@@ -34,8 +41,7 @@ class Verdict:
     wait: float | None = None
     # Lower bound for a computed backoff (secondary limits without instructions).
     floor: float = 0.0
-    # Whether the wait applies to every call of the installation, not just this one.
-    installation_wide: bool = False
+    hold: Hold = Hold.NONE
 
 
 def parse_retry_after(value: str | None, now_epoch: float) -> float | None:
@@ -68,14 +74,28 @@ def classify(status: int, headers: Mapping[str, str], body: bytes, *, now_epoch:
             except ValueError:
                 reset = now_epoch + SECONDARY_DEFAULT_WAIT
             retry_after = max(0.0, reset - now_epoch) + RESET_MARGIN
-        return Verdict(Kind.RETRY, "primary rate limit exhausted", retry_after, installation_wide=True)
+        return Verdict(Kind.RETRY, "primary rate limit exhausted", retry_after, hold=Hold.RESOURCE)
     if status == 429 or (status == 403 and (retry_after is not None or _mentions_secondary(body))):
         return Verdict(Kind.RETRY, "secondary rate limit", retry_after,
-                       floor=SECONDARY_DEFAULT_WAIT, installation_wide=True)
+                       floor=SECONDARY_DEFAULT_WAIT, hold=Hold.INSTALLATION)
     if status >= 500:
         return Verdict(Kind.RETRY, f"server error {status}", retry_after,
-                       installation_wide=retry_after is not None)
+                       hold=Hold.INSTALLATION if retry_after is not None else Hold.NONE)
     return Verdict(Kind.DONE)
+
+
+def exhausted_until(headers: Mapping[str, str], now_epoch: float) -> float | None:
+    """Seconds until reset when a successful answer says the budget is now empty.
+
+    The next call to that budget would only earn a 403, so we hold it back ourselves.
+    """
+    if headers.get("x-ratelimit-remaining") != "0":
+        return None
+    try:
+        reset = float(headers.get("x-ratelimit-reset", ""))
+    except ValueError:
+        return None
+    return max(0.0, reset - now_epoch) + RESET_MARGIN if reset > now_epoch else None
 
 
 def _mentions_secondary(body: bytes) -> bool:

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import aiohttp
 from cachetools import LRUCache
 
-from .endpoints import endpoint_label, is_content_creating
+from .endpoints import endpoint_label, is_content_creating, resource_of
 from .errors import PermanentGitHubError, RateLimited, TransientGitHubError
 from .pacing import Gate, MutationPacer
-from .retry import Kind, backoff_delay, classify
+from .retry import Hold, Kind, backoff_delay, classify, exhausted_until
 
 __all__ = ["Policy", "InstallationState", "Transport"]
 
@@ -77,6 +77,7 @@ class Transport:
         p, state = self.policy, self.state
         endpoint = endpoint_label(url, p.api_url)
         mutation = is_content_creating(method, url, body, p.graphql_url)
+        resource = resource_of(url, p.graphql_url)
         if mutation and state.read_only:
             raise PermanentGitHubError("dry run: content-creating requests are disabled",
                                        endpoint=endpoint)
@@ -84,7 +85,7 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
-            await self._pass_gate(endpoint)
+            await self._pass_gate(endpoint, resource)
             if mutation and state.pacer is not None:
                 await state.pacer.acquire()
             request_headers = dict(headers)
@@ -109,6 +110,9 @@ class Transport:
             self._observe_rate_limit(response_headers)
             verdict = classify(status, response_headers, response_body, now_epoch=p.wall_clock())
             if verdict.kind is Kind.DONE:
+                empty_for = exhausted_until(response_headers, p.wall_clock())
+                if empty_for is not None:
+                    state.gate.hold_until(p.clock() + empty_for, resource)
                 return status, response_headers, response_body
             if verdict.kind is Kind.REAUTH:
                 if reauthed or self._invalidate is None or auth is None:
@@ -118,8 +122,10 @@ class Transport:
                 continue
             wait = verdict.wait if verdict.wait is not None else max(
                 verdict.floor, backoff_delay(attempt, p.rng))
-            if verdict.installation_wide:
+            if verdict.hold is Hold.INSTALLATION:
                 state.gate.hold_until(p.clock() + wait)
+            elif verdict.hold is Hold.RESOURCE:
+                state.gate.hold_until(p.clock() + wait, resource)
             if wait > p.max_wait:
                 raise RateLimited(f"{verdict.reason}: retry in {wait:.0f}s",
                                   retry_at=p.wall_clock() + wait, status=status, endpoint=endpoint)
@@ -127,12 +133,12 @@ class Transport:
                 raise TransientGitHubError(f"gave up after {attempt} attempts: {verdict.reason}",
                                            status=status, endpoint=endpoint)
             log.info("github: %s on %s %s; retrying in %.1fs", verdict.reason, method, endpoint, wait)
-            if not verdict.installation_wide:
+            if verdict.hold is Hold.NONE:
                 await p.sleep(wait)  # otherwise the gate makes us (and everyone else) wait
 
-    async def _pass_gate(self, endpoint: str) -> None:
+    async def _pass_gate(self, endpoint: str, resource: str) -> None:
         p = self.policy
-        while (wait := self.state.gate.remaining(p.clock())) > 0:
+        while (wait := self.state.gate.remaining(p.clock(), resource)) > 0:
             if wait > p.max_wait:
                 raise RateLimited(f"installation held back for {wait:.0f}s",
                                   retry_at=p.wall_clock() + wait, endpoint=endpoint)

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from bot.github.endpoints import endpoint_label, is_content_creating, is_graphql_mutation
+from bot.github.endpoints import endpoint_label, is_content_creating, is_graphql_mutation, resource_of
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -51,3 +51,11 @@ def test_content_creating():
     assert not is_content_creating("GET", "http://h/repos/o/r/issues", b"", gql)
     assert is_content_creating("POST", gql, body, gql)
     assert not is_content_creating("POST", gql, json.dumps({"query": "{ viewer { id } }"}).encode(), gql)
+
+
+def test_resource_of():
+    gql = "http://h/api/v3/graphql"
+    assert resource_of("http://h/api/v3/graphql", gql) == "graphql"
+    assert resource_of("http://h/api/v3/search/issues?q=1", gql) == "search"
+    assert resource_of("http://h/api/v3/repos/o/r/issues", gql) == "core"
+    assert resource_of("https://api.github.com/search/code", "https://api.github.com/graphql") == "search"

@@ -3,36 +3,36 @@ import random
 
 import pytest
 
-from bot.github.retry import (SECONDARY_DEFAULT_WAIT, Kind, backoff_delay, classify,
-                              parse_retry_after)
+from bot.github.retry import (SECONDARY_DEFAULT_WAIT, Hold, Kind, backoff_delay, classify,
+                              exhausted_until, parse_retry_after)
 
 NOW = 1_700_000_000.0
 SECONDARY = b'{"message": "You have exceeded a secondary rate limit. Please wait."}'
 
 
-@pytest.mark.parametrize("status, headers, body, kind, wait, wide", [
-    (200, {}, b"{}", Kind.DONE, None, False),
-    (304, {}, b"", Kind.DONE, None, False),
-    (404, {}, b'{"message": "Not Found"}', Kind.DONE, None, False),
-    (422, {}, b'{"message": "Validation Failed"}', Kind.DONE, None, False),
-    (403, {"x-ratelimit-remaining": "12"}, b'{"message": "Resource not accessible"}', Kind.DONE, None, False),
-    (401, {}, b'{"message": "Bad credentials"}', Kind.REAUTH, None, False),
-    (502, {}, b"", Kind.RETRY, None, False),
-    (503, {"retry-after": "7"}, b"", Kind.RETRY, 7.0, True),
-    (429, {"retry-after": "3"}, b"", Kind.RETRY, 3.0, True),
-    (403, {"retry-after": "2"}, SECONDARY, Kind.RETRY, 2.0, True),
-    (403, {}, SECONDARY, Kind.RETRY, None, True),
+@pytest.mark.parametrize("status, headers, body, kind, wait, hold", [
+    (200, {}, b"{}", Kind.DONE, None, Hold.NONE),
+    (304, {}, b"", Kind.DONE, None, Hold.NONE),
+    (404, {}, b'{"message": "Not Found"}', Kind.DONE, None, Hold.NONE),
+    (422, {}, b'{"message": "Validation Failed"}', Kind.DONE, None, Hold.NONE),
+    (403, {"x-ratelimit-remaining": "12"}, b'{"message": "Resource not accessible"}', Kind.DONE, None, Hold.NONE),
+    (401, {}, b'{"message": "Bad credentials"}', Kind.REAUTH, None, Hold.NONE),
+    (502, {}, b"", Kind.RETRY, None, Hold.NONE),
+    (503, {"retry-after": "7"}, b"", Kind.RETRY, 7.0, Hold.INSTALLATION),
+    (429, {"retry-after": "3"}, b"", Kind.RETRY, 3.0, Hold.INSTALLATION),
+    (403, {"retry-after": "2"}, SECONDARY, Kind.RETRY, 2.0, Hold.INSTALLATION),
+    (403, {}, SECONDARY, Kind.RETRY, None, Hold.INSTALLATION),
     # Primary limit: wait until reset (plus a second's margin), installation-wide.
-    (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW + 30))}, b"{}", Kind.RETRY, 31.0, True),
-    (429, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW + 900))}, b"{}", Kind.RETRY, 901.0, True),
+    (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW + 30))}, b"{}", Kind.RETRY, 31.0, Hold.RESOURCE),
+    (429, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW + 900))}, b"{}", Kind.RETRY, 901.0, Hold.RESOURCE),
     # Retry-After wins over the reset instant.
-    (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW + 900)), "retry-after": "5"}, b"{}", Kind.RETRY, 5.0, True),
+    (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW + 900)), "retry-after": "5"}, b"{}", Kind.RETRY, 5.0, Hold.RESOURCE),
 ])
-def test_classify(status, headers, body, kind, wait, wide):
+def test_classify(status, headers, body, kind, wait, hold):
     verdict = classify(status, headers, body, now_epoch=NOW)
     assert verdict.kind is kind
     assert verdict.wait == wait
-    assert verdict.installation_wide is wide
+    assert verdict.hold is hold
 
 
 def test_secondary_limit_without_instructions_waits_at_least_a_minute():
@@ -56,3 +56,9 @@ def test_backoff_grows_exponentially_with_bounded_jitter():
         assert min(delays) >= ceiling / 2
         assert max(delays) <= ceiling
         assert len(set(delays)) > 1  # jittered, so concurrent retries spread out
+
+
+def test_an_emptied_budget_is_noticed_on_success():
+    assert exhausted_until({"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW + 10))}, NOW) == 11.0
+    assert exhausted_until({"x-ratelimit-remaining": "3", "x-ratelimit-reset": str(int(NOW + 10))}, NOW) is None
+    assert exhausted_until({"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW - 5))}, NOW) is None

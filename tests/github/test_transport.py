@@ -185,3 +185,16 @@ async def test_concurrency_per_installation_is_capped():
     release.set()
     await asyncio.gather(*calls)
     assert peak == 3
+
+
+async def test_an_exhausted_budget_holds_only_that_budget():
+    clock = FakeClock(0.0)
+    reset = str(int(WALL0 + 30))
+    search = "https://api.github.com/search/issues?q=x"
+    transport, sent, _ = make([(200, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}, b"{}"),
+                               ok(), ok()], clock)
+    await transport.send("GET", search, {}, b"")  # the last search call of this minute
+    await transport.send("GET", URL, {}, b"")      # core budget: goes at once
+    assert sent == [0.0, 0.0]
+    await transport.send("GET", search, {}, b"")   # waits for the search reset, without a 403 first
+    assert sent == [0.0, 0.0, 31.0]
