@@ -6,5 +6,9 @@ from .base import Feature
 
 def all_features() -> list[Feature]:
     # Imported here, not at module import, so `python -m bot --help` stays fast.
-    features: list[Feature] = []
+    from . import cla
+
+    features: list[Feature] = [
+        cla.FEATURE,
+    ]
     return features

@@ -1,0 +1,50 @@
+"""CLA / DCO check on every pull request (issue 6).
+
+A ``cla`` check run passes only when everyone whose work is in the PR (commit authors,
+``Co-authored-by:`` people, committers if the rules say so) has signed the current CLA, or is
+allowlisted; in DCO mode every commit needs a ``Signed-off-by:`` with its author's email.
+Signing is a comment with the phrase from the rules; it re-checks every waiting PR at once.
+"""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from ...core import cla_report
+from ...store.db import Database
+from ..base import CommandSpec, Feature, JobSpec
+from . import cli, handlers, store
+from .rules import SECTION
+
+
+async def status_line(db: Database, repo: str, head_sha: str) -> str | None:
+    """One line for the PR context card, or None when this head was never checked."""
+    row = await store.status_by_head(db, repo, head_sha)
+    if row is None:
+        return None
+    missing = [m["login"] for m in json.loads(row["missing"] or "[]")]
+    return cla_report.status_line(row["state"], missing, int(row["unlinked"]), int(row["dco"]))
+
+
+FEATURE = Feature(
+    name="cla",
+    handlers={
+        "pull_request.opened": [handlers.on_pull_request],
+        "pull_request.synchronize": [handlers.on_pull_request],
+        "pull_request.reopened": [handlers.on_pull_request],
+        "pull_request.closed": [handlers.on_pull_request_closed],
+        "issue_comment.created": [handlers.on_comment],
+    },
+    commands=[CommandSpec(
+        name="cla", usage=handlers.USAGE,
+        help="`/cla recheck` runs the CLA check again; `/cla record @user` (maintainers) records "
+             "a signature made elsewhere.",
+        roles=("anyone",), handler=handlers.cla_command)],
+    jobs=[JobSpec(name="cla-recheck-signed", every=timedelta(minutes=10), run=handlers.recheck_signed)],
+    writers=store.WRITERS,
+    migrations="bot.features.cla.migrations",
+    cli=cli.register,
+    rules=SECTION,
+)
+
+__all__ = ["FEATURE", "status_line"]

@@ -1,0 +1,160 @@
+"""One CLA/DCO check of one pull request: read, decide (bot.core.cla), return the actions.
+
+Used by the pull_request handlers, by signing (every waiting PR of the signer), by the
+``/cla`` commands and by the periodic re-check, so it takes a small environment rather than
+an event context.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Awaitable, Callable, Mapping
+
+from ...context import Context, GitHubReader, RepoHandle
+from ...core import cla_report
+from ...core.actions import Action, AddLabels, Note, Record, RemoveLabel, UpsertCheckRun, UpsertComment
+from ...core.cla import Allowlist, Verdict, commit_from_api, contributions, emails_to_resolve, evaluate
+from ...store.db import Database
+from ...store.state import bot_labels
+from . import lookups, store
+
+FEATURE_NAME = "cla"
+COMMENT_MARKER = "cla"
+
+
+@dataclass
+class CheckEnv:
+    repo: str
+    cfg: dict
+    gh: GitHubReader
+    db: Database
+    clock: Callable[[], datetime]
+    memo: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_context(cls, ctx: Context) -> "CheckEnv":
+        return cls(ctx.repo, ctx.rules.section(FEATURE_NAME), ctx.gh, ctx.db, ctx.now, ctx.memo)
+
+    @classmethod
+    def from_handle(cls, handle: RepoHandle, db: Database, clock: Callable[[], datetime]) -> "CheckEnv":
+        return cls(handle.repo, handle.rules.section(FEATURE_NAME), handle.gh, db, clock)
+
+    async def cached(self, key: str, load: Callable[[], Awaitable[Any]]) -> Any:
+        if key not in self.memo:
+            self.memo[key] = await load()
+        return self.memo[key]
+
+    @property
+    def agreement(self) -> str:
+        return agreement_key(self.repo, self.cfg)
+
+    @property
+    def version(self) -> str:
+        return str(self.cfg["version"])
+
+
+def agreement_key(repo: str, cfg: Mapping[str, Any]) -> str:
+    return str(cfg.get("agreement") or repo.split("/", 1)[0]).lower()
+
+
+def _base_allowlist(cfg: Mapping[str, Any]) -> Allowlist:
+    allow = cfg["allowlist"]
+    return Allowlist(bots=bool(allow["bots"]),
+                     logins=frozenset(login.lower() for login in allow["logins"]),
+                     email_domains=tuple(d.lower().lstrip("@") for d in allow["email_domains"]))
+
+
+async def decide(env: CheckEnv, pr: Mapping[str, Any],
+                 just_signed: Mapping[int, str] | None = None) -> Verdict:
+    cfg = env.cfg
+    raw = await env.cached(f"cla:commits:{env.repo}#{pr['number']}@{pr['head']['sha']}",
+                           lambda: lookups.pr_commits(env.gh, env.repo, pr))
+    commits = [commit_from_api(c) for c in raw]
+    resolved = await lookups.resolve_emails(env.gh, emails_to_resolve(commits))
+    allow = _base_allowlist(cfg)
+    version = env.version
+    accounts = {item.account.id: item.account
+                for item in contributions(commits, committer_required=cfg["committer_required"],
+                                          resolved=resolved)
+                if item.account is not None and allow.reason(item) is None}
+    signatures = await store.signed_versions(env.db, env.agreement, list(accounts), version)
+    signatures.update(just_signed or {})
+    unsigned = [a for uid, a in accounts.items() if signatures.get(uid) != version]
+    if unsigned and (cfg["allowlist"]["orgs"] or cfg["allowlist"]["teams"]):
+        members = await lookups.covered_members(env.gh, unsigned, cfg["allowlist"]["orgs"],
+                                                cfg["allowlist"]["teams"])
+        allow = replace(allow, member_ids=members)
+    return evaluate(commits, mode=cfg["mode"], version=version,
+                    committer_required=cfg["committer_required"], allow=allow,
+                    signatures=signatures, resolved=resolved)
+
+
+def _label_actions(env: CheckEnv, number: int, passed: bool, current: set[str],
+                   ours: set[str]) -> list[Action]:
+    labels = env.cfg["labels"]
+    want, other = (labels["signed"], labels["missing"]) if passed else (labels["missing"], labels["signed"])
+    out: list[Action] = []
+    if want and want.lower() not in current:
+        out.append(AddLabels(env.repo, number=number, labels=(want,)))
+    if other and other.lower() in current and other.lower() in ours:
+        out.append(RemoveLabel(env.repo, number=number, label=other))
+    return out
+
+
+async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
+                             just_signed: Mapping[int, str] | None = None) -> list[Action]:
+    """Every action for one PR: check run, labels, the single comment, stored status."""
+    number, head = int(pr["number"]), str(pr["head"]["sha"])
+    try:
+        verdict = await decide(env, pr, just_signed)
+    except lookups.IncompleteCommits as exc:
+        # Better no verdict than a green check that skipped commits; the next event retries.
+        return [Note(env.repo, feature=FEATURE_NAME, number=number, text=f"CLA check postponed: {exc}")]
+    cfg = env.cfg
+    ins = cla_report.Instructions(cfg["phrase"], cfg["document_url"],
+                                  str((pr.get("base") or {}).get("ref") or "main"))
+    conclusion = verdict.conclusion
+    actions: list[Action] = [UpsertCheckRun(
+        env.repo, name=cfg["check_name"], head_sha=head, status="completed", conclusion=conclusion,
+        title=cla_report.title(verdict), summary=cla_report.summary(verdict, ins),
+        details_url=cfg["document_url"] or None)]
+
+    current = {str(label.get("name", "")).lower() for label in pr.get("labels") or []}
+    ours = {label.lower() for label in await bot_labels(env.db, env.repo, number)}
+    actions += _label_actions(env, number, verdict.passed, current, ours)
+
+    previous = await store.status_of(env.db, env.repo, number)
+    commented = bool(previous and previous["commented"])
+    if cfg["comment"] and (not verdict.passed or commented):
+        actions.append(UpsertComment(env.repo, number=number, marker=COMMENT_MARKER,
+                                     body=cla_report.comment(verdict, ins)))
+        commented = True
+
+    missing = [{"id": s.account.id, "login": s.account.login} for s in verdict.missing]
+    actions.append(Record(env.repo, feature=FEATURE_NAME, op="pr_status", args={
+        "repo": env.repo, "number": number, "head_sha": head, "state": "yes" if verdict.passed else "no",
+        "conclusion": conclusion, "missing": missing, "unlinked": len(verdict.unlinked),
+        "dco": len(verdict.dco_failures), "commented": commented,
+        "updated_at": env.clock().timestamp()}))
+    waiting = ", ".join(m["login"] for m in missing[:10])
+    actions.append(Note(env.repo, feature=FEATURE_NAME, number=number,
+                        text=f"CLA check on {head[:7]}: {conclusion} ({verdict.commits} commits"
+                             + (f"; waiting for {waiting}" if waiting else "")
+                             + (f"; {len(verdict.unlinked)} unlinked" if verdict.unlinked else "")
+                             + (f"; {len(verdict.dco_failures)} without sign-off" if verdict.dco_failures else "")
+                             + ")"))
+    return actions
+
+
+async def recheck_numbers(env: CheckEnv, numbers: list[int],
+                          just_signed: Mapping[int, str] | None = None) -> list[Action]:
+    """Re-check several PRs by number (fresh reads; closed ones are skipped)."""
+    actions: list[Action] = []
+    for number in sorted(set(numbers)):
+        pr = await lookups.get_pull(env.gh, env.repo, number)
+        if pr.get("state") != "open":
+            actions.append(Record(env.repo, feature=FEATURE_NAME, op="pr_closed",
+                                  args={"repo": env.repo, "number": number}))
+            continue
+        actions += await check_pull_request(env, pr, just_signed)
+    return actions

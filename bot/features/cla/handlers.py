@@ -1,0 +1,129 @@
+"""Event handlers, slash commands and the periodic re-check of the CLA feature."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ...context import Context, JobContext
+from ...core.actions import Action, Comment, Note, React, Record
+from ...core.cla import Account, account_from_api, is_signature
+from ...core.events import Event, parse_time
+from ...core.markdown import code, mention
+from ..base import Invocation
+from . import lookups, store
+from .check import FEATURE_NAME, CheckEnv, agreement_key, check_pull_request, recheck_numbers
+
+
+def _signs_cla(cfg: Mapping[str, Any]) -> bool:
+    return cfg["mode"] in ("cla", "both")
+
+
+async def on_pull_request(event: Event, ctx: Context) -> list[Action]:
+    """opened / synchronize / reopened: check the PR's head."""
+    pr = event.payload.get("pull_request") or {}
+    if pr.get("state", "open") != "open":
+        return []
+    return await check_pull_request(CheckEnv.from_context(ctx), pr)
+
+
+async def on_pull_request_closed(event: Event, ctx: Context) -> list[Action]:
+    number = event.number
+    if number is None:
+        return []
+    return [Record(ctx.repo, feature=FEATURE_NAME, op="pr_closed", args={"repo": ctx.repo, "number": number})]
+
+
+async def _prs_to_recheck(env: CheckEnv, signer: Account, here: int | None,
+                          is_pr_here: bool) -> list[int]:
+    numbers = set(await store.waiting_for(env.db, env.repo, signer.id))
+    numbers.update(await lookups.open_prs_by(env.gh, env.repo, signer.login))
+    if here is not None and is_pr_here:
+        numbers.add(here)
+    return sorted(numbers)
+
+
+def _sign_record(env: CheckEnv, signer: Account, *, at: float, url: str, recorded_by: str = "") -> Record:
+    return Record(env.repo, feature=FEATURE_NAME, op="sign", args={
+        "agreement": env.agreement, "user_id": signer.id, "login": signer.login,
+        "version": env.version, "signed_at": at, "comment_url": url, "repo": env.repo,
+        "recorded_by": recorded_by})
+
+
+async def on_comment(event: Event, ctx: Context) -> list[Action]:
+    """A comment that is the signing phrase signs, then re-checks every waiting PR of the signer."""
+    env = CheckEnv.from_context(ctx)
+    comment = event.payload.get("comment") or {}
+    if not _signs_cla(env.cfg) or not is_signature(str(comment.get("body") or ""), env.cfg["phrase"]):
+        return []
+    signer = account_from_api(comment.get("user"))
+    if signer is None or signer.is_bot or signer.login == ctx.bot_login:
+        return []
+    created = parse_time(comment.get("created_at")) or ctx.now()
+    actions: list[Action] = [
+        _sign_record(env, signer, at=created.timestamp(), url=str(comment.get("html_url") or "")),
+        Note(env.repo, feature=FEATURE_NAME, number=event.number or 0,
+             text=f"{signer.login} signed CLA version {env.version}"),
+    ]
+    if comment.get("id") is not None and event.number is not None:
+        actions.append(React(env.repo, number=event.number, content="+1", comment_id=int(comment["id"])))
+    numbers = await _prs_to_recheck(env, signer, event.number, event.is_pull_request)
+    actions += await recheck_numbers(env, numbers, just_signed={signer.id: env.version})
+    return actions
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+USAGE = "/cla recheck | /cla record @user"
+
+
+async def cla_command(inv: Invocation, event: Event, ctx: Context) -> list[Action]:
+    env = CheckEnv.from_context(ctx)
+    sub = inv.args[0].lower() if inv.args else ""
+    number = event.number
+    if sub == "recheck" and number is not None and event.is_pull_request:
+        return await recheck_numbers(env, [number])
+    if sub == "record" and len(inv.args) == 2 and number is not None:
+        return await _record(env, inv, event, ctx, number)
+    return [Comment(env.repo, number=number or 0,
+                    body=f"Usage: {code(USAGE)} (`recheck` works on pull requests).")]
+
+
+async def _record(env: CheckEnv, inv: Invocation, event: Event, ctx: Context, number: int) -> list[Action]:
+    """A maintainer records a signature made elsewhere (paper, another system)."""
+    comment = event.payload.get("comment") or {}
+    sender = str((comment.get("user") or {}).get("login") or event.sender_login)
+    roles = await ctx.roles_of(sender)
+    if "maintainer" not in roles:
+        return [Comment(env.repo, number=number,
+                        body=f"{mention(sender)} only maintainers can record a CLA signature.")]
+    login = inv.args[1].lstrip("@")
+    account = await lookups.user_account(env.gh, login)
+    if account is None:
+        return [Comment(env.repo, number=number, body=f"There is no GitHub user {code(login)}.")]
+    actions: list[Action] = [
+        _sign_record(env, account, at=ctx.now().timestamp(), url=str(comment.get("html_url") or ""),
+                     recorded_by=sender),
+        Note(env.repo, feature=FEATURE_NAME, number=number,
+             text=f"{sender} recorded CLA version {env.version} for {account.login}"),
+    ]
+    numbers = await _prs_to_recheck(env, account, number, event.is_pull_request)
+    actions += await recheck_numbers(env, numbers, just_signed={account.id: env.version})
+    return actions
+
+
+# --- periodic re-check ---------------------------------------------------------------------------
+
+async def recheck_signed(jctx: JobContext) -> list[Action]:
+    """Catch-all for signatures that arrived in another repository sharing the agreement (or
+    while a delivery was lost): PRs still waiting for someone who has now signed."""
+    actions: list[Action] = []
+    for handle in await jctx.repos():
+        env = CheckEnv.from_handle(handle, jctx.db, jctx.clock)
+        if not handle.rules.enabled(FEATURE_NAME) or not _signs_cla(env.cfg):
+            continue
+        rows = await jctx.db.fetchall(
+            "SELECT DISTINCT w.number FROM cla_waiting w JOIN cla_signatures s"
+            " ON s.user_id = w.user_id AND s.agreement = ? AND s.version = ? WHERE w.repo = ?",
+            (agreement_key(handle.repo, env.cfg), env.version, handle.repo))
+        if rows:
+            actions += await recheck_numbers(env, [int(r["number"]) for r in rows])
+    return actions

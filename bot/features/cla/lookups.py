@@ -1,0 +1,137 @@
+"""What the CLA check reads from GitHub: every commit of a PR, email owners, memberships.
+
+Decisions (documented in README "CLA"):
+- Commits: ``/pulls/{n}/commits`` stops at 250 without saying so, so when the PR reports more
+  commits we walk ``/compare/{base_sha}...{head_sha}`` page by page (it pages through all of
+  them) and refuse to conclude if the walk still comes up short.
+- Co-author emails: a ``ID+login@users.noreply.github.com`` address names its account directly;
+  an email already linked on one of the PR's own commits is reused; otherwise commit search
+  (``author-email:``) finds the account GitHub links that email to. Old-style
+  ``login@users.noreply.github.com`` addresses are looked up by login. Anything else is
+  reported as unlinked, with the two ways out.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+from ...context import GitHubReader
+from ...core.cla import Account, account_from_api, noreply_login
+from ...github.errors import PermanentGitHubError
+
+log = logging.getLogger("bot.features.cla")
+
+PR_COMMITS_LIMIT = 250
+# Search allows 30 requests a minute: a PR naming more unknown co-author emails than this
+# reports the rest as unlinked rather than stalling every other feature's searches.
+MAX_EMAIL_LOOKUPS = 20
+
+
+class IncompleteCommits(Exception):
+    """The commit walk returned fewer commits than the PR has: concluding would be unsafe."""
+
+
+def _split(repo: str) -> dict[str, str]:
+    owner, name = repo.split("/", 1)
+    return {"owner": owner, "repo": name}
+
+
+async def get_pull(gh: GitHubReader, repo: str, number: int) -> Mapping[str, Any]:
+    return await gh.getitem("/repos/{owner}/{repo}/pulls/{number}", {**_split(repo), "number": number})
+
+
+async def pr_commits(gh: GitHubReader, repo: str, pr: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    expected = int(pr.get("commits") or 0)
+    if 0 < expected <= PR_COMMITS_LIMIT:
+        return [c async for c in gh.getiter("/repos/{owner}/{repo}/pulls/{number}/commits?per_page=100",
+                                            {**_split(repo), "number": pr["number"]})]
+    basehead = f"{pr['base']['sha']}...{pr['head']['sha']}"
+    commits = [c async for c in gh.getiter("/repos/{owner}/{repo}/compare/{basehead}?per_page=100",
+                                           {**_split(repo), "basehead": basehead},
+                                           iterable_key="commits")]
+    if len(commits) < expected:
+        raise IncompleteCommits(f"{repo}#{pr['number']}: {len(commits)} of {expected} commits listed")
+    return commits
+
+
+async def _user(gh: GitHubReader, login: str) -> Account | None:
+    try:
+        return account_from_api(await gh.getitem("/users/{username}", {"username": login}))
+    except PermanentGitHubError:
+        return None
+
+
+async def user_account(gh: GitHubReader, login: str) -> Account | None:
+    return await _user(gh, login)
+
+
+async def email_account(gh: GitHubReader, email: str) -> Account | None:
+    """The account GitHub links ``email`` to, or None."""
+    login = noreply_login(email)
+    if login:
+        return await _user(gh, login)
+    try:
+        found = await gh.getitem("/search/commits{?q,per_page}",
+                                 {"q": f"author-email:{email}", "per_page": 1})
+    except PermanentGitHubError as exc:
+        log.info("commit search for a co-author email failed: %s", exc)
+        return None
+    for item in (found or {}).get("items") or []:
+        account = account_from_api(item.get("author"))
+        if account is not None:
+            return account
+    return None
+
+
+async def resolve_emails(gh: GitHubReader, emails: list[str]) -> dict[str, Account | None]:
+    out: dict[str, Account | None] = {}
+    for i, email in enumerate(emails):
+        out[email] = await email_account(gh, email) if i < MAX_EMAIL_LOOKUPS else None
+    return out
+
+
+async def is_org_member(gh: GitHubReader, org: str, login: str) -> bool:
+    """204 means member; 404 (or 302 for a requester who may not see members) means not."""
+    try:
+        await gh.getitem("/orgs/{org}/members/{username}", {"org": org, "username": login})
+        return True
+    except PermanentGitHubError:
+        return False
+
+
+async def is_team_member(gh: GitHubReader, team: str, login: str) -> bool:
+    org, slug = team.split("/", 1)
+    try:
+        data = await gh.getitem("/orgs/{org}/teams/{team_slug}/memberships/{username}",
+                                {"org": org, "team_slug": slug, "username": login})
+    except PermanentGitHubError:
+        return False
+    return (data or {}).get("state") == "active"
+
+
+async def covered_members(gh: GitHubReader, accounts: list[Account], orgs: list[str],
+                          teams: list[str]) -> frozenset[int]:
+    """Ids of the accounts covered by an organisation or team (corporate CLA)."""
+    covered = set()
+    for account in accounts:
+        for org in orgs:
+            if await is_org_member(gh, org, account.login):
+                covered.add(account.id)
+                break
+        else:
+            for team in teams:
+                if await is_team_member(gh, team, account.login):
+                    covered.add(account.id)
+                    break
+    return frozenset(covered)
+
+
+async def open_prs_by(gh: GitHubReader, repo: str, login: str) -> list[int]:
+    """Open PRs authored by ``login`` (covers PRs opened before the bot kept track)."""
+    try:
+        found = await gh.getitem("/search/issues{?q,per_page}",
+                                 {"q": f"repo:{repo} is:pr is:open author:{login}", "per_page": 100})
+    except PermanentGitHubError as exc:
+        log.info("search for open PRs by a signer failed: %s", exc)
+        return []
+    return [int(i["number"]) for i in (found or {}).get("items") or []]

@@ -1,0 +1,92 @@
+"""The CLA feature's tables: writers (run by the executor through ``Record``) and reads."""
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping, Sequence
+
+from ...store.db import Database
+
+
+async def sign(db: Database, *, agreement: str, user_id: int, login: str, version: str,
+               signed_at: float, comment_url: str = "", repo: str = "", recorded_by: str = "") -> None:
+    """Store a signature; signing the same version again keeps the first one."""
+    await db.execute(
+        "INSERT INTO cla_signatures (agreement, user_id, version, login, signed_at, comment_url,"
+        " repo, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (agreement, user_id, version) DO NOTHING",
+        (agreement, int(user_id), str(version), login, float(signed_at), comment_url, repo, recorded_by))
+
+
+async def pr_status(db: Database, *, repo: str, number: int, head_sha: str, state: str,
+                    conclusion: str, missing: Sequence[Mapping[str, Any]], unlinked: int, dco: int,
+                    commented: bool, updated_at: float) -> None:
+    """The latest verdict of a PR and who it waits for (replaces the previous one)."""
+    async with db.transaction():
+        await db.execute(
+            "INSERT INTO cla_pr_status (repo, number, head_sha, state, conclusion, missing, unlinked,"
+            " dco, commented, is_open, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)"
+            " ON CONFLICT (repo, number) DO UPDATE SET head_sha = excluded.head_sha,"
+            " state = excluded.state, conclusion = excluded.conclusion, missing = excluded.missing,"
+            " unlinked = excluded.unlinked, dco = excluded.dco, is_open = 1,"
+            " commented = CASE WHEN excluded.commented = 1 THEN 1 ELSE cla_pr_status.commented END,"
+            " updated_at = excluded.updated_at",
+            (repo, number, head_sha, state, conclusion, json.dumps(list(missing)), unlinked, dco,
+             1 if commented else 0, float(updated_at)))
+        await db.execute("DELETE FROM cla_waiting WHERE repo = ? AND number = ?", (repo, number))
+        for person in missing:
+            await db.execute(
+                "INSERT INTO cla_waiting (repo, number, user_id) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING", (repo, number, int(person["id"])))
+
+
+async def pr_closed(db: Database, *, repo: str, number: int) -> None:
+    async with db.transaction():
+        await db.execute("UPDATE cla_pr_status SET is_open = 0 WHERE repo = ? AND number = ?",
+                         (repo, number))
+        await db.execute("DELETE FROM cla_waiting WHERE repo = ? AND number = ?", (repo, number))
+
+
+WRITERS = {"sign": sign, "pr_status": pr_status, "pr_closed": pr_closed}
+
+
+# --- reads ---------------------------------------------------------------------------------------
+
+async def signed_versions(db: Database, agreement: str, user_ids: Sequence[int],
+                          version: str) -> dict[int, str]:
+    """User id -> the current version if signed, else the latest older version signed."""
+    out: dict[int, str] = {}
+    ids = sorted({int(i) for i in user_ids})
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = await db.fetchall(
+            f"SELECT user_id, version FROM cla_signatures WHERE agreement = ? AND user_id IN ({marks})"
+            " ORDER BY signed_at", (agreement, *chunk))
+        for row in rows:
+            uid = int(row["user_id"])
+            if out.get(uid) != str(version):
+                out[uid] = str(row["version"])
+    return out
+
+
+async def waiting_for(db: Database, repo: str, user_id: int) -> list[int]:
+    rows = await db.fetchall(
+        "SELECT number FROM cla_waiting WHERE repo = ? AND user_id = ? ORDER BY number",
+        (repo, int(user_id)))
+    return [int(r["number"]) for r in rows]
+
+
+async def status_of(db: Database, repo: str, number: int) -> dict[str, Any] | None:
+    return await db.fetchone("SELECT * FROM cla_pr_status WHERE repo = ? AND number = ?", (repo, number))
+
+
+async def status_by_head(db: Database, repo: str, head_sha: str) -> dict[str, Any] | None:
+    return await db.fetchone(
+        "SELECT * FROM cla_pr_status WHERE repo = ? AND head_sha = ? ORDER BY updated_at DESC",
+        (repo, head_sha))
+
+
+async def all_signatures(db: Database) -> list[dict[str, Any]]:
+    return await db.fetchall(
+        "SELECT agreement, login, user_id, version, signed_at, comment_url, repo, recorded_by"
+        " FROM cla_signatures ORDER BY agreement, signed_at, user_id")

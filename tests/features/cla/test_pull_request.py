@@ -1,0 +1,177 @@
+"""pull_request events in, CLA actions out (real database on both back ends)."""
+from __future__ import annotations
+
+import json
+
+from bot.core.actions import AddLabels, Note, Record, RemoveLabel, UpsertCheckRun, UpsertComment
+from bot.features.cla import handlers, status_line, store
+from bot.store.state import record_bot_label
+from .conftest import (COMMITS_URL, COMPARE_URL, HEAD, REPO, SEARCH_COMMITS, apply_records, api_commit,
+                       make_context, pr_payload, reader_for)
+from .conftest import cla_rules
+
+
+def of(actions, kind):
+    return [a for a in actions if isinstance(a, kind)]
+
+
+async def run(db, payload, commits, *, rules=None, action="opened", **items):
+    pr = payload["pull_request"]
+    reader = reader_for({pr["number"]: pr}, {pr["number"]: commits}, **items)
+    event, ctx = make_context("pull_request", payload, db=db, rules=rules, reader=reader)
+    handler = handlers.on_pull_request
+    actions = await handler(event, ctx)
+    return actions, reader
+
+
+async def sign(db, user_id, login, version="1", agreement="codertocat"):
+    await store.sign(db, agreement=agreement, user_id=user_id, login=login, version=version,
+                     signed_at=1_700_000_000.0, comment_url="https://example/c/1")
+
+
+async def test_unsigned_author_gets_action_required_label_comment_and_waiting_row(db):
+    actions, _ = await run(db, pr_payload(), [api_commit("a" * 40)])
+    check = of(actions, UpsertCheckRun)[0]
+    assert (check.name, check.head_sha, check.conclusion) == ("cla", HEAD, "action_required")
+    assert check.title == "1 person needs to sign the CLA"
+    assert "`alice`" in check.summary and "I have read the CLA Document" in check.summary
+    assert of(actions, AddLabels)[0].labels == ("cla: no",)
+    comment = of(actions, UpsertComment)[0]
+    assert comment.marker == "cla" and "@alice" in comment.body
+    await apply_records(db, actions)
+    assert await store.waiting_for(db, REPO, 101) == [2]
+    assert await status_line(db, REPO, HEAD) == "CLA: ❌ waiting for `alice` to sign"
+
+
+async def test_signed_author_passes_without_a_comment(db):
+    await sign(db, 101, "alice")
+    actions, _ = await run(db, pr_payload(), [api_commit("a" * 40)])
+    assert of(actions, UpsertCheckRun)[0].conclusion == "success"
+    assert of(actions, AddLabels)[0].labels == ("cla: yes",)
+    assert not of(actions, UpsertComment)
+    await apply_records(db, actions)
+    assert await status_line(db, REPO, HEAD) == "CLA: ✅ everyone is covered"
+
+
+async def test_co_authors_resolved_by_commit_search_must_sign(db):
+    await sign(db, 101, "alice")
+    msg = "Pair\n\nCo-authored-by: Bob <bob@corp.example>\nCo-authored-by: Carol <103+carol@users.noreply.github.com>"
+    search = lambda v: {"items": [{"author": {"login": "bob", "id": 102, "type": "User"}}]} \
+        if v["q"] == "author-email:bob@corp.example" else {"items": []}
+    actions, reader = await run(db, pr_payload(), [api_commit("a" * 40, message=msg)],
+                                **{SEARCH_COMMITS: search})
+    check = of(actions, UpsertCheckRun)[0]
+    assert check.conclusion == "action_required"
+    assert "`bob`" in check.summary and "`carol`" in check.summary
+    # the noreply address needed no lookup
+    assert [v["q"] for u, v in reader.calls if u == SEARCH_COMMITS] == ["author-email:bob@corp.example"]
+    record = [a for a in of(actions, Record) if a.op == "pr_status"][0]
+    assert {m["login"] for m in record.args["missing"]} == {"bob", "carol"}
+
+
+async def test_unlinked_email_fails_naming_commit_email_and_the_two_ways_out(db):
+    actions, _ = await run(db, pr_payload(), [api_commit("c0ffee" + "0" * 34, author=None,
+                                                         email="me@laptop.local", name="Me")])
+    check = of(actions, UpsertCheckRun)[0]
+    assert check.conclusion == "failure"
+    assert "1 commit email not linked" in check.title
+    for text in (check.summary, of(actions, UpsertComment)[0].body):
+        assert "`c0ffee0`" in text and "`me@laptop.local`" in text
+        assert "add the email to your GitHub account" in text and "amend the commit" in text
+
+
+async def test_allowlisted_bot_passes(db):
+    actions, _ = await run(db, pr_payload(author="dependabot[bot]"),
+                           [api_commit("b" * 40, author="dependabot[bot]",
+                                       email="49699333+dependabot[bot]@users.noreply.github.com")])
+    assert of(actions, UpsertCheckRun)[0].conclusion == "success"
+
+
+async def test_org_members_are_covered_by_a_corporate_cla(db):
+    rules = cla_rules({"allowlist": {"orgs": ["acme"], "teams": ["other/devs"]}})
+    actions, reader = await run(db, pr_payload(), [api_commit("a" * 40)], rules=rules,
+                                **{"/orgs/{org}/members/{username}": None})
+    assert of(actions, UpsertCheckRun)[0].conclusion == "success"
+    assert ("/orgs/{org}/members/{username}", {"org": "acme", "username": "alice"}) in reader.calls
+    # not a member of the org, but an active member of the team
+    actions, _ = await run(db, pr_payload(), [api_commit("a" * 40)], rules=rules,
+                           **{"/orgs/{org}/teams/{team_slug}/memberships/{username}": {"state": "active"}})
+    assert of(actions, UpsertCheckRun)[0].conclusion == "success"
+    actions, _ = await run(db, pr_payload(), [api_commit("a" * 40)], rules=rules)
+    assert of(actions, UpsertCheckRun)[0].conclusion == "action_required"
+
+
+async def test_version_bump_asks_for_a_new_signature(db):
+    await sign(db, 101, "alice", version="1")
+    rules = cla_rules({"version": 2})
+    actions, _ = await run(db, pr_payload(), [api_commit("a" * 40)], rules=rules)
+    check = of(actions, UpsertCheckRun)[0]
+    assert check.conclusion == "action_required"
+    assert "signed version 1; the CLA is now version 2" in check.summary
+    await sign(db, 101, "alice", version="2")
+    actions, _ = await run(db, pr_payload(), [api_commit("a" * 40)], rules=rules)
+    assert of(actions, UpsertCheckRun)[0].conclusion == "success"
+
+
+async def test_dco_mode_pass_and_fail(db):
+    rules = cla_rules({"mode": "dco"})
+    good = api_commit("a" * 40, message="Fix\n\nSigned-off-by: Alice <alice@example.com>")
+    bad = api_commit("b" * 40, message="Fix\n\nSigned-off-by: Bob <bob@example.com>")
+    actions, _ = await run(db, pr_payload(), [good], rules=rules)
+    assert of(actions, UpsertCheckRun)[0].conclusion == "success"   # no CLA signature needed
+    actions, _ = await run(db, pr_payload(), [good, bad], rules=rules)
+    check = of(actions, UpsertCheckRun)[0]
+    assert check.conclusion == "failure" and check.title == "1 commit without a matching Signed-off-by"
+    assert "`bbbbbbb`" in check.summary and "git rebase --signoff origin/main" in check.summary
+
+
+async def test_more_than_250_commits_walks_the_comparison(db):
+    await sign(db, 101, "alice")
+    commits = [api_commit(f"{i:040x}") for i in range(299)]
+    commits.append(api_commit("f" * 40, author="bob"))  # the 300th commit, beyond the PR listing
+    actions, reader = await run(db, pr_payload(commits=300), commits)
+    check = of(actions, UpsertCheckRun)[0]
+    assert check.conclusion == "action_required" and "`bob`" in check.summary
+    assert "300 commits checked" in check.summary
+    urls = [u for u, _ in reader.calls]
+    assert COMPARE_URL in urls and COMMITS_URL not in urls
+
+
+async def test_short_commit_walk_postpones_instead_of_passing(db):
+    await sign(db, 101, "alice")
+    actions, _ = await run(db, pr_payload(commits=300), [api_commit("a" * 40)])
+    assert not of(actions, UpsertCheckRun)
+    assert "postponed" in of(actions, Note)[0].text
+
+
+async def test_labels_flip_and_only_bot_added_ones_are_removed(db):
+    await sign(db, 101, "alice")
+    actions, _ = await run(db, pr_payload(labels=["cla: no"]), [api_commit("a" * 40)])
+    assert not of(actions, RemoveLabel)  # a human put it there
+    await record_bot_label(db, REPO, 2, "cla: no", "cla")
+    actions, _ = await run(db, pr_payload(labels=["cla: no"]), [api_commit("a" * 40)])
+    assert of(actions, RemoveLabel)[0].label == "cla: no"
+    assert of(actions, AddLabels)[0].labels == ("cla: yes",)
+    actions, _ = await run(db, pr_payload(labels=["cla: yes"]), [api_commit("a" * 40)])
+    assert not of(actions, AddLabels)
+
+
+async def test_comment_is_edited_to_passing_once_it_exists(db):
+    actions, _ = await run(db, pr_payload(), [api_commit("a" * 40)])
+    await apply_records(db, actions)
+    await sign(db, 101, "alice")
+    actions, _ = await run(db, pr_payload("synchronize"), [api_commit("a" * 40)])
+    comment = of(actions, UpsertComment)[0]
+    assert comment.marker == "cla" and "CLA check passed" in comment.body
+    await apply_records(db, actions)
+    row = await store.status_of(db, REPO, 2)
+    assert row["state"] == "yes" and row["commented"] == 1 and json.loads(row["missing"]) == []
+    assert await store.waiting_for(db, REPO, 101) == []
+
+
+async def test_closed_pr_stops_waiting(db):
+    actions, _ = await run(db, pr_payload(), [api_commit("a" * 40)])
+    await apply_records(db, actions)
+    event, ctx = make_context("pull_request", pr_payload("closed"), db=db)
+    await apply_records(db, await handlers.on_pull_request_closed(event, ctx))
+    assert await store.waiting_for(db, REPO, 101) == []

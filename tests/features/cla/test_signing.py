@@ -1,0 +1,156 @@
+"""Signing by comment, /cla commands, the periodic re-check and the export."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timezone
+
+from bot.context import JobContext, RepoHandle
+from bot.core.actions import Comment, React, Record, UpsertCheckRun
+from bot.features.base import Invocation
+from bot.features.cla import cli, handlers, store
+from tests.fixtures.webhooks import load_example
+
+from .conftest import (HEAD, REPO, SEARCH_ISSUES, USERS, api_commit, apply_records, cla_rules,
+                       make_context, pr_payload, reader_for)
+
+PHRASE = "I have read the CLA Document and I hereby sign the CLA"
+
+
+def of(actions, kind):
+    return [a for a in actions if isinstance(a, kind)]
+
+
+def comment_payload(body: str, *, user: str = "alice", number: int = 9, on_pr: bool = True) -> dict:
+    p = load_example("issue_comment", "created")
+    p["issue"]["number"] = number
+    if on_pr:
+        p["issue"]["pull_request"] = {"url": f"https://api.github.com/repos/{REPO}/pulls/{number}"}
+    p["sender"] = dict(USERS[user])
+    p["comment"].update(body=body, user=dict(USERS[user]), id=555,
+                        created_at="2026-11-26T11:00:00Z",
+                        html_url=f"https://github.com/{REPO}/pull/{number}#issuecomment-555")
+    return p
+
+
+async def open_pr(db, number=2, commits=None, author="alice"):
+    """A PR checked once (so its waiting rows exist); returns (pr, commits)."""
+    payload = pr_payload(number=number, author=author, head=f"{number:040x}")
+    pr = payload["pull_request"]
+    commits = commits or [api_commit(f"{number:x}" * 40, author=author)]
+    event, ctx = make_context("pull_request", payload, db=db, reader=reader_for({number: pr}, {number: commits}))
+    await apply_records(db, await handlers.on_pull_request(event, ctx))
+    return pr, commits
+
+
+async def test_signature_after_the_pr_rechecks_every_waiting_pr_without_a_push(db):
+    pr2, c2 = await open_pr(db, 2)
+    pr3, c3 = await open_pr(db, 3)
+    assert await store.waiting_for(db, REPO, 101) == [2, 3]
+    # the signer comments on another PR of theirs, one the search finds
+    pr9 = pr_payload(number=9, head="9" * 40)["pull_request"]
+    reader = reader_for({2: pr2, 3: pr3, 9: pr9}, {2: c2, 3: c3, 9: [api_commit("9" * 40)]},
+                        **{SEARCH_ISSUES: {"items": [{"number": 9}]}})
+    event, ctx = make_context("issue_comment", comment_payload(f"  {PHRASE.lower()}.\n"), db=db, reader=reader)
+    actions = await handlers.on_comment(event, ctx)
+    sign = [a for a in of(actions, Record) if a.op == "sign"][0]
+    assert sign.args["user_id"] == 101 and sign.args["version"] == "1"
+    assert sign.args["comment_url"].endswith("#issuecomment-555")
+    assert sign.args["signed_at"] == datetime(2026, 11, 26, 11, tzinfo=timezone.utc).timestamp()
+    assert of(actions, React)[0].comment_id == 555
+    checks = of(actions, UpsertCheckRun)
+    assert sorted(c.head_sha for c in checks) == sorted([pr2["head"]["sha"], pr3["head"]["sha"], "9" * 40])
+    assert {c.conclusion for c in checks} == {"success"}
+    q = [v["q"] for u, v in reader.calls if u == SEARCH_ISSUES]
+    assert q == [f"repo:{REPO} is:pr is:open author:alice"]
+    await apply_records(db, actions)
+    assert await store.signed_versions(db, "codertocat", [101], "1") == {101: "1"}
+    assert await store.waiting_for(db, REPO, 101) == []
+
+
+async def test_other_comments_and_quotes_do_not_sign(db):
+    for body in (f"> {PHRASE}", f"{PHRASE} -- but I disagree", "LGTM"):
+        event, ctx = make_context("issue_comment", comment_payload(body), db=db, reader=reader_for({}, {}))
+        assert await handlers.on_comment(event, ctx) == []
+
+
+async def test_dco_only_mode_ignores_the_phrase(db):
+    event, ctx = make_context("issue_comment", comment_payload(PHRASE), db=db,
+                              rules=cla_rules({"mode": "dco"}), reader=reader_for({}, {}))
+    assert await handlers.on_comment(event, ctx) == []
+
+
+async def test_closed_pr_found_waiting_is_dropped_not_checked(db):
+    pr2, c2 = await open_pr(db, 2)
+    closed = dict(pr2, state="closed")
+    event, ctx = make_context("issue_comment", comment_payload(PHRASE, on_pr=False), db=db,
+                              reader=reader_for({2: closed}, {2: c2}))
+    actions = await handlers.on_comment(event, ctx)
+    assert not of(actions, UpsertCheckRun)
+    await apply_records(db, actions)
+    assert await store.waiting_for(db, REPO, 101) == []
+
+
+async def test_recheck_command(db):
+    pr2, c2 = await open_pr(db, 2)
+    await store.sign(db, agreement="codertocat", user_id=101, login="alice", version="1", signed_at=1.0)
+    event, ctx = make_context("issue_comment", comment_payload("/cla recheck", number=2), db=db,
+                              reader=reader_for({2: pr2}, {2: c2}))
+    actions = await handlers.cla_command(Invocation("cla", ("recheck",), "/cla recheck"), event, ctx)
+    assert of(actions, UpsertCheckRun)[0].conclusion == "success"
+
+
+async def test_record_command_is_for_maintainers_and_rechecks_the_users_prs(db):
+    pr2, c2 = await open_pr(db, 2, author="bob", commits=[api_commit("2" * 40, author="bob")])
+    reader = reader_for({2: pr2}, {2: c2}, **{"/users/{username}": USERS["bob"]})
+    inv = Invocation("cla", ("record", "@bob"), "/cla record @bob")
+    event, ctx = make_context("issue_comment", comment_payload("/cla record @bob", user="carol", number=2),
+                              db=db, reader=reader)
+    refused = await handlers.cla_command(inv, event, ctx)
+    assert "only maintainers" in of(refused, Comment)[0].body and not of(refused, Record)
+    event, ctx = make_context("issue_comment", comment_payload("/cla record @bob", user="carol", number=2),
+                              db=db, reader=reader, roles={"carol": ["maintainer"]})
+    actions = await handlers.cla_command(inv, event, ctx)
+    sign = [a for a in of(actions, Record) if a.op == "sign"][0]
+    assert (sign.args["login"], sign.args["user_id"], sign.args["recorded_by"]) == ("bob", 102, "carol")
+    assert of(actions, UpsertCheckRun)[0].conclusion == "success"
+
+
+async def test_unknown_subcommand_answers_usage(db):
+    event, ctx = make_context("issue_comment", comment_payload("/cla what", number=2), db=db,
+                              reader=reader_for({}, {}))
+    actions = await handlers.cla_command(Invocation("cla", ("what",), "/cla what"), event, ctx)
+    assert "/cla recheck" in of(actions, Comment)[0].body
+
+
+async def test_periodic_recheck_catches_signatures_from_elsewhere(db):
+    pr2, c2 = await open_pr(db, 2)
+    reader = reader_for({2: pr2}, {2: c2})
+    rules = cla_rules()
+
+    async def repos():
+        return [RepoHandle(REPO, 1, rules, reader, None)]
+
+    jctx = JobContext(db=db, bot_login="bot", repos=repos,
+                      clock=lambda: datetime(2026, 11, 26, tzinfo=timezone.utc))
+    assert await handlers.recheck_signed(jctx) == []     # nobody signed yet: nothing to do
+    # signed in another repository of the same organisation (same agreement key)
+    await store.sign(db, agreement="codertocat", user_id=101, login="alice", version="1",
+                     signed_at=2.0, repo="Codertocat/other")
+    actions = await handlers.recheck_signed(jctx)
+    assert of(actions, UpsertCheckRun)[0].conclusion == "success"
+
+
+async def test_export_csv_and_json(db):
+    await store.sign(db, agreement="codertocat", user_id=101, login="alice", version="1",
+                     signed_at=1_764_151_200.0, comment_url="https://github.com/x#c", repo=REPO)
+    await store.sign(db, agreement="codertocat", user_id=101, login="alice", version="1",
+                     signed_at=1_800_000_000.0)  # signing again keeps the first signature
+    rows = await store.all_signatures(db)
+    data = json.loads(cli.render(rows, "json"))
+    assert data == [{"agreement": "codertocat", "login": "alice", "user_id": 101, "version": "1",
+                     "signed_at": "2025-11-26T10:00:00Z", "comment_url": "https://github.com/x#c",
+                     "repo": REPO, "recorded_by": ""}]
+    parsed = list(csv.DictReader(io.StringIO(cli.render(rows, "csv"))))
+    assert parsed[0]["login"] == "alice" and parsed[0]["signed_at"] == "2025-11-26T10:00:00Z"
