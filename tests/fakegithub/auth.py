@@ -61,9 +61,9 @@ class AppAuth:
                                 options={"require": ["exp", "iat", "iss"]}, leeway=60)
         except jwt.ExpiredSignatureError:
             raise GitHubError(401, "'Expiration time' claim ('exp') must be a numeric value "
-                                   "representing the future time at which the assertion expires")
+                                   "representing the future time at which the assertion expires") from None
         except jwt.PyJWTError as exc:
-            raise GitHubError(401, f"A JSON web token could not be decoded ({exc})")
+            raise GitHubError(401, f"A JSON web token could not be decoded ({exc})") from None
         if str(claims["iss"]) != str(self.app_id):
             raise GitHubError(401, "'Issuer' claim ('iss') must be an Integer")
         if claims["exp"] - claims["iat"] > 660:

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from .server import FakeGitHub
 
 View = dict[str, Any]
+CHANGE_TYPES = {"added": "ADDED", "removed": "DELETED", "modified": "MODIFIED", "renamed": "RENAMED",
+                "copied": "COPIED", "changed": "CHANGED"}
 
 
 def not_found(kind: str, what: str) -> GraphQLError:
@@ -47,7 +49,7 @@ def connection(items: Sequence[Any], render: Callable[[Any], View]) -> Callable[
         nodes = [render(items[i]) for i in window]
         return {
             "nodes": nodes, "totalCount": len(items),
-            "edges": [{"node": n, "cursor": _cursor(i)} for n, i in zip(nodes, window)],
+            "edges": [{"node": n, "cursor": _cursor(i)} for n, i in zip(nodes, window, strict=True)],
             "pageInfo": {"hasNextPage": bool(window) and window[-1] < len(items) - 1,
                          "hasPreviousPage": bool(window) and window[0] > 0,
                          "startCursor": _cursor(window[0]) if window else None,
@@ -132,13 +134,40 @@ class Views:
             "labels": connection([repo.labels[n.lower()] for n in i.labels], lambda lb: {
                 "id": lb.node_id, "name": lb.name, "color": lb.color, "description": lb.description}),
             "assignees": connection([self.actor(a) for a in i.assignees], lambda a: a),
+            "comments": connection(i.comments, lambda c: {
+                "id": c.node_id, "databaseId": c.id, "body": c.body, "author": self.actor(c.user),
+                "createdAt": c.created_at, "updatedAt": c.updated_at,
+                "url": f"https://github.com/{i.repo}/issues/{i.number}#issuecomment-{c.id}"}),
         }
         if i.pull:
-            view.update({"isDraft": i.pull.draft, "merged": i.pull.merged, "mergedAt": i.pull.merged_at,
-                         "headRefOid": i.pull.head_sha, "headRefName": i.pull.head_ref,
-                         "baseRefName": i.pull.base_ref, "baseRefOid": i.pull.base_sha,
-                         "changedFiles": len(i.pull.files)})
+            p = i.pull
+            view.update({
+                "isDraft": p.draft, "merged": p.merged, "mergedAt": p.merged_at,
+                "headRefOid": p.head_sha, "headRefName": p.head_ref, "baseRefName": p.base_ref,
+                "baseRefOid": p.base_sha, "changedFiles": len(p.files),
+                "additions": sum(f.additions for f in p.files),
+                "deletions": sum(f.deletions for f in p.files),
+                "files": connection(p.files, lambda f: {
+                    "path": f.filename, "additions": f.additions, "deletions": f.deletions,
+                    "changeType": CHANGE_TYPES.get(f.status, "MODIFIED")}),
+                "commits": connection(p.commits, lambda c: {"id": f"PRC_{c.sha[:12]}", "commit": {
+                    "oid": c.sha, "message": c.message, "messageHeadline": c.message.split("\n")[0],
+                    "author": {"name": c.author_name, "email": c.author_email, "date": c.date,
+                               "user": self._user_by_email(c.author_email)},
+                    "committer": {"name": c.committer_name, "email": c.committer_email, "date": c.date,
+                                  "user": self._user_by_email(c.committer_email)}}}),
+                "reviews": connection(p.reviews, lambda r: {
+                    "id": r.node_id, "databaseId": r.id, "state": r.state, "body": r.body,
+                    "author": self.actor(r.user), "submittedAt": r.submitted_at}),
+                "reviewRequests": connection(p.requested_reviewers, lambda login: {
+                    "requestedReviewer": self.actor(login)}),
+            })
         return view
+
+    def _user_by_email(self, email: str) -> View | None:
+        user = next((u for u in self.state.users.values()
+                     if email.lower() in (e.lower() for e in u.emails)), None)
+        return self.actor(user.login) if user else None
 
     def project(self, p: Project) -> View:
         return {

@@ -150,7 +150,7 @@ class FakeGitHub(StateBuilders, Deliveries):
         except ValueError:
             call.json = raw.decode(errors="replace")
             self.violation(f"{method} {path}: body is not JSON")
-            raise GitHubError(400, "Problems parsing JSON")
+            raise GitHubError(400, "Problems parsing JSON") from None
         call.json = body
         if path == "/graphql" and method == "POST":
             call.template = "/graphql"

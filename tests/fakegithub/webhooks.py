@@ -29,6 +29,8 @@ class Deliveries:
         self._session: aiohttp.ClientSession | None = None
         self._delivery_ids = iter(range(10_000_001, 10**12))
         self.pending_redeliveries: set[asyncio.Task[HookDelivery]] = set()
+        # The app's webhook URL: the last one delivered to, as GitHub keeps one URL per app.
+        self.hook_url: str | None = None
 
     async def wait_redeliveries(self) -> None:
         """Wait until redeliveries requested through the API have been sent."""
@@ -46,10 +48,12 @@ class Deliveries:
         """POST `payload` to `url` the way GitHub does; returns the recorded delivery."""
         action = action if action is not None else payload.get("action")
         guid = delivery_id or str(uuid.uuid4())
+        self.hook_url = url
         return await self._send(url, event, action, payload, secret, guid, redelivery=False)
 
     async def redeliver(self, delivery: HookDelivery) -> HookDelivery:
-        return await self._send(delivery.url, delivery.event, delivery.action, delivery.payload,
+        """Send a recorded delivery again, same GUID, to the app's current webhook URL."""
+        return await self._send(self.hook_url or delivery.url, delivery.event, delivery.action, delivery.payload,
                                 delivery.secret, delivery.guid, redelivery=True)
 
     async def _send(self, url: str, event: str, action: str | None, payload: dict[str, Any],
