@@ -62,8 +62,21 @@ def ignore_reason(event: Event, *, bot_login: str, allowed_bots: Sequence[str]) 
     return None
 
 
+def touches_config(event: Event, config_path: str) -> bool:
+    """A push to the default branch that changed the repo's override file."""
+    if event.name != "push":
+        return False
+    repo = event.payload.get("repository") or {}
+    if event.payload.get("ref") != f"refs/heads/{repo.get('default_branch')}":
+        return False
+    return any(config_path in (*c.get("added", []), *c.get("modified", []), *c.get("removed", []))
+               for c in event.payload.get("commits") or [])
+
+
 async def decide(runtime: "Runtime", event: Event) -> Decision:
     inst = event.installation_id
+    if touches_config(event, runtime.repo_rules.config_path):
+        runtime.repo_rules.invalidate(event.repo)
     result = await runtime.rules_for(event.repo, inst)
     rules = result.rules
     if result.problems:

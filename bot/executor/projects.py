@@ -12,6 +12,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import ActionEnv
 
 
+def _is_transient(exc: BaseException) -> bool:
+    from ..github import TransientGitHubError
+
+    return isinstance(exc, TransientGitHubError)
+
+
 class ConfigurationError(Exception):
     """A board, field, option or category named in the rules does not exist."""
 
@@ -83,11 +89,17 @@ async def _board(env: "ActionEnv", cache: ProjectCache, owner: str, number: int)
     key = ("board", owner, number)
     board = cache.get(key)
     if board is None:
-        data = await env.api.graphql(PROJECT_QUERY, owner=owner, number=number)
-        board = ((data or {}).get("organization") or {}).get("projectV2")
-        if board is None:
-            data = await env.api.graphql(USER_PROJECT_QUERY, owner=owner, number=number)
-            board = ((data or {}).get("user") or {}).get("projectV2")
+        for query, root in ((PROJECT_QUERY, "organization"), (USER_PROJECT_QUERY, "user")):
+            try:
+                data = await env.api.graphql(query, owner=owner, number=number)
+            except Exception as exc:
+                # GitHub answers NOT_FOUND errors for an unknown owner or board number.
+                if _is_transient(exc):
+                    raise
+                continue
+            board = ((data or {}).get(root) or {}).get("projectV2")
+            if board is not None:
+                break
         if board is None:
             raise ConfigurationError(f"project board {owner}#{number} not found")
         cache.put(key, board)

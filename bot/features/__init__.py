@@ -6,9 +6,17 @@ from .base import Feature
 
 def all_features() -> list[Feature]:
     # Imported here, not at module import, so `python -m bot --help` stays fast.
+    from . import config_check
+    from . import pr_context
     from . import cla
+    from . import patch_pipeline
+    from . import commands
 
     features: list[Feature] = [
+        config_check.FEATURE,
+        pr_context.FEATURE,
         cla.FEATURE,
+        patch_pipeline.FEATURE,
+        commands.FEATURE,
     ]
     return features

@@ -1,0 +1,97 @@
+"""Tells a repository when its .github/contributor-flow.yml is broken.
+
+A broken override never silences the bot (the last good rules stay in force); this
+feature says why, where people look: a check run on the commit or pull request that
+changed the file. A push to the default branch also drops the cached rules so the
+new file applies at once.
+"""
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from ..context import Context
+from ..core.actions import Action, UpsertCheckRun
+from ..core.events import Event
+from ..core.markdown import code
+from ..rules.loader import merge_repo_override
+from ..rules.registry import sections_of
+from .base import Feature
+
+CHECK_NAME = "contributor-flow/config"
+
+
+def _touched(paths: list[str], config_path: str) -> bool:
+    return config_path in paths
+
+
+async def _read(ctx: Context, path: str, ref: str) -> str | None:
+    owner, repo = ctx.repo.split("/", 1)
+    try:
+        data = await ctx.gh.getitem("/repos/{owner}/{repo}/contents/{+path}{?ref}",
+                                    {"owner": owner, "repo": repo, "path": path, "ref": ref})
+    except Exception as exc:
+        if getattr(exc, "status", None) == 404:
+            return None
+        raise
+    return base64.b64decode(data.get("content") or "").decode("utf-8", "replace")
+
+
+def report(sha: str, repo: str, path: str, text: str | None) -> list[Action]:
+    from . import all_features
+
+    if text is None:
+        return [UpsertCheckRun(repo=repo, name=CHECK_NAME, head_sha=sha, conclusion="neutral",
+                               title="No configuration file", summary=f"{code(path)} was removed: "
+                               "the bundled rules apply.")]
+    from ..rules.loader import Rules
+
+    sections = sections_of(all_features())
+    _, problems = merge_repo_override(Rules.defaults(sections), text, path, sections)
+    if not problems:
+        return [UpsertCheckRun(repo=repo, name=CHECK_NAME, head_sha=sha, conclusion="success",
+                               title="Configuration is valid", summary=f"{code(path)} validates.")]
+    lines = "\n".join(f"- {code(str(p))}" for p in problems[:50])
+    return [UpsertCheckRun(
+        repo=repo, name=CHECK_NAME, head_sha=sha, conclusion="failure",
+        title=f"{len(problems)} problem(s) in {path}",
+        summary=(f"{code(path)} does not validate, so the bot keeps using the last good "
+                 f"configuration until it is fixed.\n\n{lines}"))]
+
+
+async def on_push(event: Event, ctx: Context) -> list[Action]:
+    payload = event.payload
+    repo = payload.get("repository") or {}
+    if payload.get("ref") != f"refs/heads/{repo.get('default_branch')}" or payload.get("deleted"):
+        return []
+    path = ctx.rules.section("core")["config_path"]
+    paths = [p for c in payload.get("commits") or []
+             for p in (*c.get("added", []), *c.get("modified", []), *c.get("removed", []))]
+    if not _touched(paths, path):
+        return []
+    sha = payload.get("after") or ""
+    return report(sha, ctx.repo, path, await _read(ctx, path, sha))
+
+
+async def on_pull_request(event: Event, ctx: Context) -> list[Action]:
+    pr: dict[str, Any] = event.payload.get("pull_request") or {}
+    path = ctx.rules.section("core")["config_path"]
+    owner, repo = ctx.repo.split("/", 1)
+    files = [f["filename"] async for f in ctx.gh.getiter(
+        "/repos/{owner}/{repo}/pulls/{pull_number}/files",
+        {"owner": owner, "repo": repo, "pull_number": pr["number"]})]
+    if not _touched(files, path):
+        return []
+    sha = pr["head"]["sha"]
+    return report(sha, ctx.repo, path, await _read(ctx, path, sha))
+
+
+FEATURE = Feature(
+    name="config_check",
+    handlers={
+        "push": [on_push],
+        "pull_request.opened": [on_pull_request],
+        "pull_request.synchronize": [on_pull_request],
+        "pull_request.reopened": [on_pull_request],
+    },
+)

@@ -1,0 +1,131 @@
+"""BotHarness: the real app (intake, worker, executor, GitHub client) over real HTTP,
+pointed at the shared fake GitHub."""
+from __future__ import annotations
+
+import asyncio
+import copy
+import os
+import time
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from bot.runtime import Runtime
+from bot.settings import BUNDLED_RULES, Settings
+from bot.store import deliveries
+from bot.web.app import RUNTIME, WORKER, create_app
+from tests.fixtures.webhooks import load_example
+
+SECRET = "e2e-webhook-secret"
+FINAL = ("done", "dead")
+
+
+def retarget(payload: dict[str, Any], repo: str, installation_id: int = 1) -> dict[str, Any]:
+    """Point an example payload at ``repo`` and the fake's installation."""
+    payload = copy.deepcopy(payload)
+    owner, name = repo.split("/", 1)
+    if "repository" in payload and payload["repository"]:
+        payload["repository"].update(full_name=repo, name=name)
+        payload["repository"].setdefault("owner", {})["login"] = owner
+    payload["installation"] = {"id": installation_id, "node_id": f"MDIz{installation_id}"}
+    return payload
+
+
+class BotHarness:
+    def __init__(self, fake, *, database_url: str, rules_dir: str | None = None,
+                 with_credentials: bool = True, worker: bool = True, scheduler: bool = False,
+                 **settings: Any) -> None:
+        self.fake = fake
+        self.settings = Settings(
+            webhook_secret=SECRET,
+            app_id=str(fake.app_id) if with_credentials else None,
+            private_key=fake.private_key_pem if with_credentials else None,
+            api_url=fake.url, database_url=database_url,
+            # Like the bot itself, the tests honour BOT_RULES_DIR.
+            rules_dir=rules_dir or os.environ.get("BOT_RULES_DIR") or BUNDLED_RULES,
+            mutation_interval=0.0, retry_base=0.05, **settings)
+        self.run_worker = worker
+        self.run_scheduler = scheduler
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+        self.app: web.Application | None = None
+
+    @property
+    def runtime(self) -> Runtime:
+        assert self.app is not None
+        return self.app[RUNTIME]
+
+    @property
+    def worker(self):
+        assert self.app is not None
+        return self.app[WORKER]
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.url}/webhook"
+
+    async def start(self) -> "BotHarness":
+        self.app = create_app(self.settings, run_worker=self.run_worker,
+                              run_scheduler=self.run_scheduler)
+        self._runner = web.AppRunner(self.app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> "BotHarness":
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def deliver(self, event: str, payload: dict[str, Any], *, delivery_id: str | None = None,
+                      wait: bool = True, timeout: float = 15.0) -> str:
+        """Send a signed delivery through the fake (as GitHub would) and, by default,
+        wait until the bot has finished with it."""
+        delivery_id = delivery_id or str(uuid.uuid4())
+        sent = await self.fake.deliver(self.webhook_url, event, payload, SECRET, delivery_id=delivery_id)
+        assert sent.status_code == 202, f"webhook answered {sent.status_code}"
+        if wait:
+            await self.wait_for(delivery_id, timeout=timeout)
+        return delivery_id
+
+    async def deliver_example(self, event: str, action: str | None = None, *, repo: str = "octo/repo",
+                              patch: Any = None, **kw: Any) -> str:
+        payload = retarget(load_example(event, action), repo)
+        if patch is not None:
+            patch(payload)
+        return await self.deliver(event, payload, **kw)
+
+    async def wait_for(self, delivery_id: str, *, timeout: float = 15.0, states=FINAL) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            d = await deliveries.get(self.runtime.db, delivery_id)
+            if d is not None and d.status in states:
+                return d.status
+            if time.monotonic() > deadline:
+                raise AssertionError(f"delivery {delivery_id} not finished in {timeout}s: "
+                                     f"{d.status if d else 'not stored'} {d.last_error if d else ''}")
+            self.worker.wake.set()
+            await asyncio.sleep(0.02)
+
+    async def settle(self, timeout: float = 15.0) -> None:
+        """Wait until no delivery is pending, processing or waiting for a retry."""
+        deadline = time.monotonic() + timeout
+        while await deliveries.queue_depth(self.runtime.db):
+            if time.monotonic() > deadline:
+                raise AssertionError("deliveries still queued")
+            self.worker.wake.set()
+            await asyncio.sleep(0.02)
+
+    async def status(self, delivery_id: str) -> str | None:
+        d = await deliveries.get(self.runtime.db, delivery_id)
+        return d.status if d else None

@@ -1,0 +1,157 @@
+"""The executor against the fake GitHub over real HTTP: idempotence, the label ledger,
+sticky comments, check runs, projects, discussions, reactions."""
+from __future__ import annotations
+
+import os
+
+import pytest_asyncio
+
+from bot.core import actions as A
+from bot.runtime import open_runtime
+from bot.settings import BUNDLED_RULES, Settings
+
+REPO = "octo/repo"
+RULES = os.environ.get("BOT_RULES_DIR") or BUNDLED_RULES
+
+
+@pytest_asyncio.fixture
+async def rt(fake_github, tmp_path):
+    fake_github.add_repo(REPO)
+    settings = Settings(webhook_secret="x", app_id=str(fake_github.app_id),
+                        private_key=fake_github.private_key_pem, api_url=fake_github.url,
+                        database_url=f"sqlite:///{tmp_path}/db.sqlite3", mutation_interval=0.0,
+                        rules_dir=RULES)
+    async with open_runtime(settings) as runtime:
+        yield runtime
+
+
+async def run(rt, delivery, *actions, feature="test", retrying=False):
+    return await rt.executor.run(delivery_id=delivery, installation_id=1,
+                                 batches=[(feature, list(actions))], retrying=retrying)
+
+
+async def test_sticky_comment_found_past_100_comments_and_edited_only_on_change(rt, fake_github):
+    issue = fake_github.add_issue(REPO, title="t")
+    for i in range(120):
+        fake_github.add_comment(REPO, issue.number, f"chatter {i}")
+    card = A.UpsertComment(repo=REPO, number=issue.number, marker="<!-- card -->", body="v1")
+    await run(rt, "d1", card)
+    await run(rt, "d2", card)  # same content, new delivery: nothing to do
+    await run(rt, "d3", A.UpsertComment(repo=REPO, number=issue.number, marker="<!-- card -->", body="v2"))
+    posts = fake_github.calls_to("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments")
+    edits = fake_github.calls_to("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}")
+    assert len(posts) == 1 and len(edits) == 1
+    bodies = [c.body for c in fake_github.issue(REPO, issue.number).comments if "<!-- card -->" in c.body]
+    assert len(bodies) == 1 and bodies[0].endswith("v2")
+
+
+async def test_sticky_comment_is_found_by_marker_after_cache_loss(rt, fake_github):
+    issue = fake_github.add_issue(REPO)
+    await run(rt, "d1", A.UpsertComment(repo=REPO, number=issue.number, marker="<!-- m -->", body="a"))
+    await rt.db.execute("DELETE FROM created_objects")
+    for i in range(105):
+        fake_github.add_comment(REPO, issue.number, f"x{i}")
+    await run(rt, "d2", A.UpsertComment(repo=REPO, number=issue.number, marker="<!-- m -->", body="b"))
+    assert len(fake_github.calls_to("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments")) == 1
+
+
+async def test_bot_removes_only_labels_it_added(rt, fake_github):
+    issue = fake_github.add_issue(REPO, labels=["help wanted"])
+    await run(rt, "d1", A.AddLabels(repo=REPO, number=issue.number, labels=("bug", "help wanted")))
+    await run(rt, "d2", A.RemoveLabel(repo=REPO, number=issue.number, label="help wanted"),
+              A.RemoveLabel(repo=REPO, number=issue.number, label="bug"))
+    names = {l.name for l in fake_github.issue(REPO, issue.number).labels} \
+        if hasattr(fake_github.issue(REPO, issue.number).labels[0], "name") \
+        else set(fake_github.issue(REPO, issue.number).labels)
+    assert names == {"help wanted"}
+    deletes = fake_github.calls_to("DELETE", "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}")
+    assert len(deletes) == 1 and deletes[0].path.endswith("/bug")
+
+
+async def test_a_retried_delivery_skips_what_succeeded(rt, fake_github):
+    issue = fake_github.add_issue(REPO)
+    batch = [A.AddLabels(repo=REPO, number=issue.number, labels=("x",)),
+             A.Comment(repo=REPO, number=issue.number, body="hello")]
+    await run(rt, "d1", *batch)
+    out = await run(rt, "d1", *batch, retrying=True)
+    assert len(out.skipped) == 2
+    assert len(fake_github.calls_to("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments")) == 1
+
+
+async def test_comment_posted_but_answer_lost_is_not_posted_twice(rt, fake_github):
+    issue = fake_github.add_issue(REPO)
+    action = A.Comment(repo=REPO, number=issue.number, body="once")
+    # The first attempt's POST reached GitHub but its answer was a 502 every time.
+    fake_github.faults.configure(share=1.0, kinds=("502",), only_methods=["POST"], after_effect=True)
+    try:
+        await run(rt, "d1", action)
+    except Exception:
+        pass
+    fake_github.faults.configure(share=0.0)
+    await run(rt, "d1", action, retrying=True)
+    onces = [c for c in fake_github.issue(REPO, issue.number).comments if c.body.startswith("once")]
+    assert len(onces) == 1
+
+
+async def test_check_run_is_created_once_then_updated(rt, fake_github):
+    sha = "a" * 40
+    await run(rt, "d1", A.UpsertCheckRun(repo=REPO, name="cla", head_sha=sha, status="in_progress",
+                                          title="checking", summary="…"))
+    await run(rt, "d2", A.UpsertCheckRun(repo=REPO, name="cla", head_sha=sha, conclusion="success",
+                                          title="ok", summary="all signed"))
+    runs = [r for r in fake_github.state.check_runs.values() if r.head_sha == sha]
+    assert len(runs) == 1 and runs[0].conclusion == "success" and runs[0].status == "completed"
+
+
+async def test_project_item_and_status_via_graphql(rt, fake_github):
+    project = fake_github.add_project("octo", 3, "RFC Draft Board",
+                                      fields={"Status": ["Draft", "Review", "Accepted"]})
+    issue = fake_github.add_issue(REPO)
+    await run(rt, "d1", A.AddToProject(repo=REPO, number=issue.number, project_owner="octo",
+                                       project_number=3, value="Draft"))
+    ops = [c.json.get("query", "") for c in fake_github.graphql_calls()]
+    assert any("addProjectV2ItemById" in q for q in ops)
+    assert any("updateProjectV2ItemFieldValue" in q for q in ops)
+    assert len(project.items) == 1
+
+
+async def test_missing_board_is_a_clear_permanent_failure(rt, fake_github):
+    issue = fake_github.add_issue(REPO)
+    out = await run(rt, "d1", A.AddToProject(repo=REPO, number=issue.number, project_owner="octo",
+                                             project_number=99, value="Draft"))
+    assert out.failed and "octo#99 not found" in out.failed[0][1]
+
+
+async def test_discussion_created_once_per_dedupe_key(rt, fake_github):
+    fake_github.add_discussion_category(REPO, "Reports")
+    for d in ("d1", "d2"):
+        await run(rt, d, A.CreateDiscussion(repo=REPO, category="Reports", title="Week 48",
+                                            body="…", dedupe_key="2026-W48"))
+    creates = [c for c in fake_github.graphql_calls() if "createDiscussion" in c.json.get("query", "")]
+    assert len(creates) == 1
+
+
+async def test_report_outcome_reacts_confused_after_a_failure(rt, fake_github):
+    issue = fake_github.add_issue(REPO)
+    comment = fake_github.add_comment(REPO, issue.number, "/assign @nobody", user="alice")
+    await run(rt, "d1",
+              A.React(repo=REPO, number=issue.number, comment_id=comment.id, content="eyes"),
+              A.Close(repo=REPO, number=99999),  # 404: fails permanently
+              A.ReportOutcome(repo=REPO, number=issue.number, comment_id=comment.id))
+    reactions = {(r.content, r.user) for r in comment.reactions}
+    assert ("confused", fake_github.bot_login) in reactions
+    assert ("eyes", fake_github.bot_login) not in reactions
+
+
+async def test_dry_run_sends_nothing_but_records_local_state(fake_github, tmp_path):
+    settings = Settings(webhook_secret="x", api_url=fake_github.url, rules_dir=RULES,
+                        database_url=f"sqlite:///{tmp_path}/db.sqlite3")
+    async with open_runtime(settings) as rt:
+        assert rt.dry_run
+        out = await rt.executor.run(delivery_id="d", installation_id=1, batches=[("t", [
+            A.Comment(repo=REPO, number=1, body="x"),
+            A.Note(repo=REPO, feature="t", number=1, text="decided")])])
+        assert out.dry_run and out.done
+        from bot.store.state import decisions_for
+        assert [d["summary"] for d in await decisions_for(rt.db, REPO, 1)] == ["decided"]
+    assert [c for c in fake_github.calls if c.method != "GET"] == []

@@ -1,0 +1,23 @@
+from bot.runtime import load_features, migration_namespaces
+from bot.store.migrate import discover, migrate, split_statements
+
+
+async def test_migrations_apply_once(db):
+    # The fixture migrated already: a second run applies nothing and keeps the data.
+    await db.execute("INSERT INTO repo_installations (repo, installation_id, updated_at) VALUES (?, ?, ?)",
+                     ("o/r", 1, 0.0))
+    assert await migrate(db, migration_namespaces(load_features())) == []
+    assert await db.fetchval("SELECT COUNT(*) FROM repo_installations") == 1
+    versions = await db.fetchall("SELECT namespace, version FROM schema_migrations WHERE namespace = 'core'")
+    assert versions == [{"namespace": "core", "version": 1}]
+
+
+def test_dialect_placeholders():
+    sqlite = discover("core", "bot.store.migrations", "sqlite")[0].sql
+    pg = discover("core", "bot.store.migrations", "postgresql")[0].sql
+    assert "AUTOINCREMENT" in sqlite and "BIGSERIAL" in pg and "{{" not in sqlite + pg
+
+
+def test_split_statements_ignores_comments():
+    assert split_statements("-- a; b\nCREATE TABLE x (a INT);\n\nCREATE INDEX i ON x (a);") == [
+        "CREATE TABLE x (a INT)", "CREATE INDEX i ON x (a)"]
