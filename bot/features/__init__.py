@@ -11,6 +11,7 @@ def all_features() -> list[Feature]:
     from . import cla
     from . import patch_pipeline
     from . import commands
+    from . import sla
 
     features: list[Feature] = [
         config_check.FEATURE,
@@ -18,5 +19,6 @@ def all_features() -> list[Feature]:
         cla.FEATURE,
         patch_pipeline.FEATURE,
         commands.FEATURE,
+        sla.FEATURE,
     ]
     return features

@@ -1,0 +1,55 @@
+"""Signed patch verification pipeline (issue 7).
+
+Patches (rules/pipeline.yml ``patches``) are accepted only when signed: each one's
+Sigstore bundle is verified keyless first (accepted identities and issuers), with
+configured cosign public keys as the fallback; the verdict is the ``patch-signature``
+check run. Only when every patch verifies is the pipeline dispatched (patch-apply ->
+kselftest -> boot-to-initrd), and its stages are followed on the ``patch-pipeline``
+check run from workflow_run/workflow_job events, with a periodic timeout sweep.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ...core import pipeline as P
+from ...core.markdown import neutralize
+from ...store.db import Database
+from ..base import CommandSpec, Feature, JobSpec
+from . import cli, handlers, store
+from .rules import SECTION
+
+
+async def status_line(db: Database, repo: str, number: int) -> str | None:
+    """One line for the PR context card, or None when no patch of this PR was checked."""
+    found = await store.latest_for_pr(db, repo, number)
+    if found is None:
+        return None
+    row, run = found
+    if row["status"] == store.REJECTED:
+        return f"Patch signatures: ❌ not verified ({neutralize(row['reason'], max_len=160)})"
+    signers = f" (signed by {neutralize(row['signers'], max_len=120)})" if row["signers"] else ""
+    return f"Patch pipeline{signers}: {P.one_line(run)}"
+
+
+FEATURE = Feature(
+    name="patch_pipeline",
+    handlers={
+        "pull_request.opened": [handlers.on_pull_request],
+        "pull_request.synchronize": [handlers.on_pull_request],
+        "pull_request.reopened": [handlers.on_pull_request],
+        "workflow_run": [handlers.on_workflow_run],
+        "workflow_job": [handlers.on_workflow_job],
+    },
+    commands=[CommandSpec(
+        name="verify-patch", usage=handlers.USAGE,
+        help="Verify the signatures of this pull request's patches again and, if they all verify, "
+             "dispatch the verification pipeline (patch-apply, kselftest, boot-to-initrd).",
+        roles=("maintainer",), handler=handlers.verify_command, on_issues=False)],
+    jobs=[JobSpec(name="patch-pipeline-timeouts", every=timedelta(seconds=30), run=handlers.sweep_timeouts)],
+    writers=store.WRITERS,
+    migrations="bot.features.patch_pipeline.migrations",
+    cli=cli.register,
+    rules=SECTION,
+)
+
+__all__ = ["FEATURE", "status_line"]

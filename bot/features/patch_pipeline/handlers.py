@@ -1,0 +1,164 @@
+"""Event handlers, the ``/verify-patch`` command and the timeout sweep."""
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping, Sequence
+
+from ...context import Context, JobContext
+from ...core import pipeline as P
+from ...core.actions import (Action, Comment, DispatchWorkflow, Note, Record, RepositoryDispatch,
+                             UpsertCheckRun)
+from ...core.events import Event
+from ..base import Invocation
+from . import lookups, store, tracking
+from .tracking import FEATURE_NAME, changed, check, save, specs
+from .verification import SIGNATURE_CHECK, render, signers_text, touched_patches, verify_patches
+
+SECTION = "pipeline"
+USAGE = "/verify-patch"
+
+
+def _now(ctx: Context | JobContext) -> float:
+    return ctx.now().timestamp()
+
+
+def dispatch_action(repo: str, section: Mapping[str, Any], number: int, head_sha: str,
+                    patches: Sequence[str], signers: str) -> Action:
+    trigger = section["trigger"]
+    if trigger["kind"] == "repository_dispatch":
+        return RepositoryDispatch(repo, event_type=trigger["event_type"], client_payload={
+            "pr_number": number, "head_sha": head_sha, "patches": list(patches), "signer": signers})
+    return DispatchWorkflow(repo, workflow=trigger["workflow"], ref=trigger["ref"], inputs={
+        "pr_number": str(number), "head_sha": head_sha, "patches": json.dumps(list(patches)),
+        "signer": signers})
+
+
+async def _supersede_others(ctx: Context, section: Mapping[str, Any], number: int,
+                            head_sha: str) -> list[Action]:
+    actions: list[Action] = []
+    for row, run in await store.live_runs(ctx.db, ctx.repo, number=number):
+        if run.head_sha == head_sha:
+            continue
+        gone = P.supersede(run, head_sha, _now(ctx))
+        actions += [save(ctx.repo, number, gone, _now(ctx)),
+                    check(ctx.repo, gone, section, signers=row.get("signers") or "", run_url=row.get("run_url")),
+                    Note(ctx.repo, feature=FEATURE_NAME, number=number,
+                         text=f"patch pipeline for {run.head_sha[:7]} superseded by {head_sha[:7]}")]
+    return actions
+
+
+async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str]) -> list[Action]:
+    """Verify the patches of one head; dispatch the pipeline only if every one verifies."""
+    section = ctx.rules.section(SECTION)
+    repo, now = ctx.repo, _now(ctx)
+    actions = await _supersede_others(ctx, section, number, head_sha)
+    patches = touched_patches(section, filenames)
+    if not patches:
+        return actions
+    verdicts = await verify_patches(ctx.gh, repo, head_sha, section, patches)
+    if not verdicts:  # every touched patch was deleted
+        return actions
+    conclusion, title, summary = render(verdicts)
+    actions.append(UpsertCheckRun(repo, name=SIGNATURE_CHECK, head_sha=head_sha, conclusion=conclusion,
+                                  title=title, summary=summary))
+    verified = [v.path for v in verdicts]
+    if conclusion != "success":
+        reasons = "; ".join(f"{v.path}: {v.reason}" for v in verdicts if not v.ok)
+        return actions + [
+            Record(repo, feature=FEATURE_NAME, op="record_rejection",
+                   args={"repo": repo, "number": number, "head_sha": head_sha, "reason": reasons,
+                         "patches": verified, "at": now}),
+            Note(repo, feature=FEATURE_NAME, number=number,
+                 text=f"not dispatched: {head_sha[:7]} has unverified patches ({reasons[:300]})")]
+    signers = signers_text(verdicts)
+    run = P.new_run(head_sha, specs(section), now)
+    return actions + [
+        dispatch_action(repo, section, number, head_sha, verified, signers),
+        save(repo, number, run, now, signers=signers, patches=verified),
+        check(repo, run, section, signers=signers),
+        Note(repo, feature=FEATURE_NAME, number=number,
+             text=f"dispatched the patch pipeline for {head_sha[:7]} ({len(verified)} patches, {signers})"),
+    ]
+
+
+async def on_pull_request(event: Event, ctx: Context) -> list[Action]:
+    pr = event.payload["pull_request"]
+    number, head_sha = int(pr["number"]), str(pr["head"]["sha"])
+    if await store.run_for_head(ctx.db, ctx.repo, head_sha) is not None:
+        return []  # this head was decided already; /verify-patch decides again
+    files = await lookups.pr_files(ctx.gh, ctx.repo, number)
+    return await gate(ctx, number, head_sha, [f["filename"] for f in files])
+
+
+async def verify_command(inv: Invocation, event: Event, ctx: Context) -> list[Action]:
+    number = event.number
+    if number is None:
+        return []
+    pr = await lookups.get_pull(ctx.gh, ctx.repo, number)
+    if pr.get("state") != "open":
+        return [Comment(ctx.repo, number=number, body="`/verify-patch` works on open pull requests only.")]
+    files = [f["filename"] for f in await lookups.pr_files(ctx.gh, ctx.repo, number)]
+    if not touched_patches(ctx.rules.section(SECTION), files):
+        return [Comment(ctx.repo, number=number,
+                        body="This pull request changes no patch files, so there is nothing to verify.")]
+    return await gate(ctx, number, str(pr["head"]["sha"]), files)
+
+
+async def on_workflow_run(event: Event, ctx: Context) -> list[Action]:
+    section = ctx.rules.section(SECTION)
+    wr = event.payload.get("workflow_run") or {}
+    if not tracking.is_pipeline_workflow(section, wr):
+        return []
+    found = await tracking.find_run(ctx.db, ctx.repo, wr)
+    if found is None:
+        return []
+    row, run = found
+    new = run
+    stage_specs = specs(section)
+    if wr.get("status") == "completed":
+        # Job events may still be on their way: the run's job list is the truth now.
+        for job in await lookups.run_jobs(ctx.gh, ctx.repo, int(wr["id"])):
+            new = tracking.apply_job_payload(new, stage_specs, job)
+    new = P.apply_workflow_run(new, status=str(wr.get("status") or ""), conclusion=wr.get("conclusion"),
+                               run_id=int(wr["id"]), now=_now(ctx))
+    return changed(ctx.repo, int(row["number"]), row, run, new, section, _now(ctx), run_url=wr.get("html_url"))
+
+
+async def on_workflow_job(event: Event, ctx: Context) -> list[Action]:
+    section = ctx.rules.section(SECTION)
+    job = event.payload.get("workflow_job") or {}
+    stage_specs = specs(section)
+    if P.stage_for_job(stage_specs, str(job.get("name") or "")) is None or job.get("run_id") is None:
+        return []
+    found = await store.run_for_workflow_run(ctx.db, ctx.repo, int(job["run_id"]))
+    run_url = None
+    if found is None:  # the job came before its run's first event: ask GitHub which run it is
+        wr = await lookups.workflow_run(ctx.gh, ctx.repo, int(job["run_id"]))
+        if wr is None or not tracking.is_pipeline_workflow(section, wr):
+            return []
+        found = await tracking.find_run(ctx.db, ctx.repo, wr)
+        run_url = wr.get("html_url")
+    if found is None:
+        return []
+    row, run = found
+    new = tracking.apply_job_payload(run, stage_specs, job)
+    return changed(ctx.repo, int(row["number"]), row, run, new, section, _now(ctx), run_url=run_url)
+
+
+async def sweep_timeouts(jctx: JobContext) -> list[Action]:
+    """Conclude stages past their timeout. Cheap when nothing is running: one query."""
+    live = await jctx.db.fetchall("SELECT DISTINCT repo FROM patch_pipeline_runs WHERE status IN (?, ?)",
+                                  store.LIVE)
+    if not live:
+        return []
+    wanted = {r["repo"] for r in live}
+    actions: list[Action] = []
+    now = _now(jctx)
+    for handle in await jctx.repos():
+        if handle.repo not in wanted or SECTION not in handle.rules or not handle.rules.enabled(SECTION):
+            continue
+        section = handle.rules.section(SECTION)
+        for row, run in await store.live_runs(jctx.db, handle.repo):
+            new = P.sweep(run, specs(section), now, queue_grace=float(section["queue_grace"]))
+            actions += changed(handle.repo, int(row["number"]), row, run, new, section, now)
+    return actions

@@ -1,0 +1,61 @@
+"""What the feature reads from GitHub: the PR's files, and files at the head SHA."""
+from __future__ import annotations
+
+import base64
+from typing import Any, Mapping
+
+from ...context import GitHubReader
+from ...github.errors import PermanentGitHubError
+
+CONTENTS = "/repos/{owner}/{repo}/contents/{+path}{?ref}"
+BLOB = "/repos/{owner}/{repo}/git/blobs/{file_sha}"
+PR_FILES = "/repos/{owner}/{repo}/pulls/{number}/files?per_page=100"
+PULL = "/repos/{owner}/{repo}/pulls/{number}"
+WORKFLOW_RUN = "/repos/{owner}/{repo}/actions/runs/{run_id}"
+RUN_JOBS = "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs?per_page=100"
+
+
+def split(repo: str) -> dict[str, str]:
+    owner, name = repo.split("/", 1)
+    return {"owner": owner, "repo": name}
+
+
+async def pr_files(gh: GitHubReader, repo: str, number: int) -> list[Mapping[str, Any]]:
+    """Every file of the PR (GitHub lists at most 3,000)."""
+    return [f async for f in gh.getiter(PR_FILES, {**split(repo), "number": number})]
+
+
+async def get_pull(gh: GitHubReader, repo: str, number: int) -> Mapping[str, Any]:
+    return await gh.getitem(PULL, {**split(repo), "number": number})
+
+
+async def file_at(gh: GitHubReader, repo: str, path: str, ref: str) -> bytes | None:
+    """A file's bytes at ``ref``, None when it does not exist there. The contents API
+    leaves ``content`` empty above 1 MB; the blob API then gives it (up to 100 MB)."""
+    try:
+        item = await gh.getitem(CONTENTS, {**split(repo), "path": path, "ref": ref})
+    except PermanentGitHubError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    if not isinstance(item, Mapping) or item.get("type", "file") != "file":
+        return None  # a directory, symlink or submodule is not a signature
+    if item.get("encoding") == "base64" and item.get("content"):
+        return base64.b64decode(item["content"])
+    if item.get("size", 0) == 0:
+        return b""
+    blob = await gh.getitem(BLOB, {**split(repo), "file_sha": item["sha"]})
+    return base64.b64decode(blob.get("content") or "")
+
+
+async def workflow_run(gh: GitHubReader, repo: str, run_id: int) -> Mapping[str, Any] | None:
+    try:
+        return await gh.getitem(WORKFLOW_RUN, {**split(repo), "run_id": run_id})
+    except PermanentGitHubError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+async def run_jobs(gh: GitHubReader, repo: str, run_id: int) -> list[Mapping[str, Any]]:
+    return [j async for j in gh.getiter(RUN_JOBS, {**split(repo), "run_id": run_id}, iterable_key="jobs")]

@@ -1,0 +1,96 @@
+"""Following the dispatched pipeline through workflow_run / workflow_job events and the
+periodic timeout sweep; every change is saved and shown on the ``patch-pipeline`` check."""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from ...core import pipeline as P
+from ...core.actions import Action, Note, Record, UpsertCheckRun
+from ...core.events import parse_time
+from ...core.markdown import neutralize
+from ...store.db import Database
+from . import store
+from .store import run_to_args
+
+FEATURE_NAME = "patch_pipeline"
+PIPELINE_CHECK = "patch-pipeline"
+# A workflow run created this long before our dispatch is someone else's (clock skew allowance).
+DISPATCH_SKEW = 120.0
+
+
+def specs(section: Mapping[str, Any]) -> tuple[P.StageSpec, ...]:
+    return P.specs_from_rules(section["stages"])
+
+
+def _ts(value: Any) -> float | None:
+    parsed = parse_time(value) if value else None
+    return parsed.timestamp() if parsed else None
+
+
+def save(repo: str, number: int, run: P.Run, now: float, **extra: Any) -> Record:
+    return Record(repo, feature=FEATURE_NAME, op="save_run",
+                  args={"repo": repo, "number": number, "run": run_to_args(run), "at": now, **extra})
+
+
+def check(repo: str, run: P.Run, section: Mapping[str, Any], *, signers: str = "",
+          run_url: str | None = None) -> UpsertCheckRun:
+    status, conclusion = P.check_status(run)
+    lines = []
+    if signers:
+        lines.append(f"Patches signed by {neutralize(signers)}.")
+    if run_url:
+        lines.append(f"Workflow run: {run_url}")
+    lines.append(P.summary_table(run, specs(section)))
+    if run.status == P.SUPERSEDED:
+        lines.append(f"A newer push ({run.superseded_by or 'unknown'}) starts the pipeline over.")
+    return UpsertCheckRun(repo, name=PIPELINE_CHECK, head_sha=run.head_sha, status=status,
+                          conclusion=conclusion, title=P.check_title(run), summary="\n\n".join(lines),
+                          details_url=run_url if run_url and run_url.startswith("https://") else None)
+
+
+def changed(repo: str, number: int, row: Mapping[str, Any], old: P.Run, new: P.Run,
+            section: Mapping[str, Any], now: float, *, run_url: str | None = None) -> list[Action]:
+    url = run_url or row.get("run_url")
+    if new == old and url == row.get("run_url"):
+        return []
+    actions: list[Action] = [save(repo, number, new, now, run_url=url),
+                             check(repo, new, section, signers=row.get("signers") or "", run_url=url)]
+    if new.finished and not old.finished:
+        actions.append(Note(repo, feature=FEATURE_NAME, number=number,
+                            text=f"patch pipeline for {new.head_sha[:7]}: {P.check_title(new)}"))
+    return actions
+
+
+def apply_job_payload(run: P.Run, stage_specs: Sequence[P.StageSpec], job: Mapping[str, Any]) -> P.Run:
+    status = str(job.get("status") or "")
+    return P.apply_job(run, stage_specs, job_name=str(job.get("name") or ""), status=status,
+                       conclusion=job.get("conclusion"),
+                       # a queued job's started_at is its queueing time, not a start
+                       started_at=_ts(job.get("started_at")) if status in ("in_progress", "completed") else None,
+                       completed_at=_ts(job.get("completed_at")), url=job.get("html_url"),
+                       run_id=job.get("run_id"))
+
+
+def is_pipeline_workflow(section: Mapping[str, Any], workflow_run: Mapping[str, Any]) -> bool:
+    path = str(workflow_run.get("path") or "")
+    return path.split("@", 1)[0].rsplit("/", 1)[-1] == section["trigger"]["workflow"]
+
+
+async def find_run(db: Database, repo: str, workflow_run: Mapping[str, Any]
+                   ) -> tuple[dict[str, Any], P.Run] | None:
+    """The pipeline run a workflow run belongs to: linked already by its id, or a live run
+    whose head SHA the workflow names (its run-name, or its own head for PR-triggered runs)
+    and that was dispatched before the workflow run was created."""
+    run_id = workflow_run.get("id")
+    if run_id is not None:
+        found = await store.run_for_workflow_run(db, repo, int(run_id))
+        if found:
+            return found
+    title = str(workflow_run.get("display_title") or "")
+    created = _ts(workflow_run.get("created_at"))
+    candidates = [
+        (row, run) for row, run in await store.live_runs(db, repo)
+        if run.run_id is None and (run.head_sha in title or workflow_run.get("head_sha") == run.head_sha)
+        and (created is None or created >= run.dispatched_at - DISPATCH_SKEW)
+    ]
+    return max(candidates, key=lambda pair: pair[1].dispatched_at) if candidates else None
