@@ -133,7 +133,7 @@ class CodeOwners:
         return ()
 
 
-_OWNER = re.compile(r"@[A-Za-z0-9](?:[A-Za-z0-9-]*)(?:/[A-Za-z0-9_.-]+)?|[^@\s]+@[^@\s]+\.[^@\s]+")
+_OWNER = re.compile(r"@[A-Za-z0-9](?:[A-Za-z0-9-]*)(?:/[A-Za-z0-9_.-]+)?|[^@\s|`]+@[^@\s|`]+\.[^@\s|`]+")
 
 
 def parse_codeowners(text: str) -> CodeOwners:

@@ -1,0 +1,25 @@
+"""Pull-request context card: what a PR touches, who owns it, what is expected of it.
+
+One card per PR (a bot comment found again by its marker, or a section of the PR body),
+area labels for the components touched directly, and review requests to their owners
+within a per-PR cap and each reviewer's load. See rules/components.yml.
+"""
+from __future__ import annotations
+
+from bot.features.base import Feature
+
+from . import handlers, store
+from .rules import SECTION
+
+FEATURE = Feature(
+    name=store.FEATURE,
+    handlers={
+        **{f"pull_request.{action}": [handlers.on_pull_request] for action in sorted(handlers.CARD_ACTIONS)},
+        "pull_request.closed": [handlers.on_closed],
+        "pull_request.review_request_removed": [handlers.on_review_request_removed],
+        "pull_request_review.submitted": [handlers.on_review_submitted],
+    },
+    writers=store.WRITERS,
+    migrations="bot.features.pr_context.migrations",
+    rules=SECTION,
+)

@@ -1,0 +1,202 @@
+"""Handlers: keep one context card per PR, its area labels, and its review requests."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from bot.core import actions as A
+from bot.core.events import parse_time
+from bot.core.impact import Component, Impact, compute_impact, owners_by_component
+
+from . import lookups, reviewers, status, store
+from .card import CardData, checked_items, render_card
+from .first_timer import is_first_timer
+from .rules import BODY_MARKER, CARD_MARKER, SECTION
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.context import Context
+    from bot.core.events import Event
+
+FEATURE = store.FEATURE
+CARD_ACTIONS = frozenset({"opened", "reopened", "synchronize", "edited", "ready_for_review"})
+
+
+def components_from(rules: Mapping[str, Any]) -> list[Component]:
+    return [Component(name=c["name"], paths=tuple(c["paths"]), owners=tuple(c.get("owners") or ()),
+                      depends_on=tuple(c.get("depends_on") or ())) for c in rules["components"]]
+
+
+def guide_links(rules: Mapping[str, Any], repo: str) -> tuple[dict[str, str], str]:
+    """Component -> URL of its contributing-guide section, and the decision tree's URL."""
+    base = (rules["guide"].get("url") or "").replace("{repo}", repo)
+
+    def resolve(ref: str) -> str:
+        if not ref:
+            return ""
+        if ref.startswith(("https://", "http://")):
+            return ref
+        return base + ref if base and ref.startswith("#") else ""
+
+    links = {c["name"]: resolve(c.get("guide") or "") for c in rules["components"]}
+    return {k: v for k, v in links.items() if v}, resolve(rules["guide"].get("decision_tree") or "")
+
+
+def checklist_for(rules: Mapping[str, Any], impact: Impact) -> tuple[str, ...]:
+    """The PR template's items for every PR, then those of each impacted component, once each."""
+    by_name = {c["name"]: c for c in rules["components"]}
+    items: dict[str, None] = dict.fromkeys(rules["checklist"])
+    for name in impact.all:
+        items.update(dict.fromkeys(by_name.get(name, {}).get("checklist") or ()))
+    return tuple(items)
+
+
+def _body_section(body: str) -> str:
+    start, end = f"<!-- {BODY_MARKER}:start -->", f"<!-- {BODY_MARKER}:end -->"
+    i, j = body.find(start), body.find(end)
+    return body[i + len(start):j] if i != -1 and j > i else ""
+
+
+async def _first_timer(ctx: "Context", pr: Mapping[str, Any], scope: str
+                       ) -> tuple[bool, list[A.Action]]:
+    """Decided once per PR and remembered, so later pushes cost no search call."""
+    number = int(pr["number"])
+    author_id = int((pr.get("user") or {}).get("id") or 0)
+    known = await store.first_timer_decision(ctx.db, ctx.repo, number)
+    if known is not None and int(known["author_id"]) == author_id:
+        return bool(known["first_timer"]), []
+    first, reason = await is_first_timer(ctx, pr, scope=scope)
+    record = A.Record(ctx.repo, feature=FEATURE, op="remember_first_timer",
+                      args={"repo": ctx.repo, "number": number, "author_id": author_id,
+                            "first_timer": first, "reason": reason})
+    note = A.Note(ctx.repo, feature=FEATURE, number=number,
+                  text=f"first-time contributor: {'yes' if first else 'no'} ({reason})")
+    return first, [record, note]
+
+
+def label_actions(repo: str, number: int, impact: Impact, *, prefix: str, current: set[str],
+                  ours: set[str]) -> list[A.Action]:
+    """Add area labels for direct components; remove only area labels this feature added.
+    A label the bot added that is gone now was removed by a person: it is not put back."""
+    desired = [f"{prefix}{name}" for name in impact.direct]
+    add = tuple(label for label in desired if label not in current and label not in ours)
+    out: list[A.Action] = [A.AddLabels(repo, number=number, labels=add)] if add else []
+    for label in sorted((ours & current) - set(desired)):
+        out.append(A.RemoveLabel(repo, number=number, label=label))
+    return out
+
+
+async def _reviewer_actions(ctx: "Context", pr: Mapping[str, Any], impact: Impact,
+                            owners: Mapping[str, Sequence[str]], cfg: Mapping[str, Any]
+                            ) -> list[A.Action]:
+    number = int(pr["number"])
+    owner_info = (ctx.event.payload.get("repository") or {}).get("owner") or {}
+    owner = str(owner_info.get("login") or ctx.repo.split("/", 1)[0])
+    names = reviewers.candidates(impact, owners)
+    if not names:
+        return []
+    already = {u.get("login", "") for u in pr.get("requested_reviewers") or ()}
+    already |= {f"{owner}/{t.get('slug', '')}" for t in pr.get("requested_teams") or ()}
+    already |= await store.requested_before(ctx.db, ctx.repo, number)
+    pending = [n for n in names if n.lower() not in {a.lower() for a in already}]
+    loads = await reviewers.review_loads(ctx, pending, source=cfg["load_source"], owner=owner,
+                                         owner_is_org=owner_info.get("type") == "Organization")
+    choice = reviewers.choose_reviewers(
+        names, repo_owner=owner, author=str((pr.get("user") or {}).get("login") or ""),
+        already=already, cap=cfg["max_per_pr"], load_cap=cfg["max_open_reviews"], loads=loads)
+    out: list[A.Action] = []
+    if choice.users or choice.teams:
+        out.append(A.RequestReviewers(ctx.repo, number=number, reviewers=choice.users,
+                                      team_reviewers=choice.teams))
+        asked = [*choice.users, *(f"{owner}/{t}" for t in choice.teams)]
+        out.append(A.Record(ctx.repo, feature=FEATURE, op="record_review_requests",
+                            args={"repo": ctx.repo, "number": number, "logins": asked}))
+    skipped = {k: v for k, v in choice.skipped.items() if v not in ("already requested", "author")}
+    if choice.users or choice.teams or skipped:
+        asked_text = ", ".join([*choice.users, *choice.teams]) or "nobody"
+        why = "; ".join(f"{k}: {v}" for k, v in skipped.items())
+        out.append(A.Note(ctx.repo, feature=FEATURE, number=number,
+                          text=f"review requested from {asked_text}" + (f" (skipped {why})" if why else "")))
+    return out
+
+
+async def on_pull_request(event: "Event", ctx: "Context") -> list[A.Action]:
+    if event.action not in CARD_ACTIONS:
+        return []
+    rules = ctx.rules.section(SECTION.name)
+    pr = event.payload.get("pull_request") or {}
+    if not rules["enabled"] or not pr or pr.get("state") == "closed":
+        return []
+    draft = bool(pr.get("draft"))
+    if draft and not rules["drafts"]:
+        return []
+    number = int(pr["number"])
+    components = components_from(rules)
+    files = await lookups.changed_files(ctx, number)
+    impact = compute_impact(components, files)
+    co = await lookups.codeowners(ctx, str((pr.get("base") or {}).get("ref") or "")) \
+        if rules["codeowners"] else None
+    owners = owners_by_component(components, impact, co)
+    first, first_actions = await _first_timer(ctx, pr, rules["first_timers"]["scope"])
+    links, decision_tree = guide_links(rules, ctx.repo)
+    body_mode = rules["card"] == "body"
+    data = CardData(
+        impact=impact, owners=owners, guide_links=links, decision_tree=decision_tree,
+        checklist=checklist_for(rules, impact), first_timer=first,
+        author=str((pr.get("user") or {}).get("login") or ""),
+        welcome=tuple(rules["first_timers"]["welcome"]),
+        cla_line=await status.cla_line(ctx, ctx.repo, str((pr.get("head") or {}).get("sha") or "")),
+        patch_line=await status.patch_line(ctx, ctx.repo, number),
+        response_time=status.response_time(ctx, rules["response_time"], frozenset(
+            str(label.get("name")) for label in pr.get("labels") or ())),
+        files_listed=len(files), files_total=int(pr.get("changed_files") or 0),
+        max_files_listed=rules["max_files_listed"], draft=draft, checkboxes=body_mode,
+        checked=checked_items(_body_section(str(pr.get("body") or ""))) if body_mode else frozenset(),
+    )
+    card = render_card(data)
+    out: list[A.Action] = [
+        A.UpsertBodySection(ctx.repo, number=number, marker=BODY_MARKER, body=card) if body_mode
+        else A.UpsertComment(ctx.repo, number=number, marker=CARD_MARKER, body=card)]
+    if rules["labels"]["enabled"]:
+        prefix = rules["labels"]["prefix"]
+        current = {str(label.get("name")) for label in pr.get("labels") or ()}
+        ours = await store.area_labels_added(ctx.db, ctx.repo, number, prefix)
+        out += label_actions(ctx.repo, number, impact, prefix=prefix, current=current, ours=ours)
+    if rules["reviewers"]["enabled"] and not draft:
+        out += await _reviewer_actions(ctx, pr, impact, owners, rules["reviewers"])
+    return out + first_actions
+
+
+async def on_closed(event: "Event", ctx: "Context") -> list[A.Action]:
+    """Closing ends the PR's review requests; merging makes its author a past contributor."""
+    pr = event.payload.get("pull_request") or {}
+    if not pr:
+        return []
+    number = int(pr["number"])
+    out: list[A.Action] = [A.Record(ctx.repo, feature=FEATURE, op="review_finished",
+                                    args={"repo": ctx.repo, "number": number})]
+    user = pr.get("user") or {}
+    if pr.get("merged") and user.get("id"):
+        merged_at = parse_time(pr.get("merged_at")) or ctx.now()
+        out.append(A.Record(ctx.repo, feature=FEATURE, op="record_merged", args={
+            "repo": ctx.repo, "owner": event.owner, "number": number, "user_id": int(user["id"]),
+            "login": str(user.get("login") or ""), "merged_at": merged_at.timestamp()}))
+    return out
+
+
+async def on_review_request_removed(event: "Event", ctx: "Context") -> list[A.Action]:
+    pr = event.payload.get("pull_request") or {}
+    who = (event.payload.get("requested_reviewer") or {}).get("login")
+    team = (event.payload.get("requested_team") or {}).get("slug")
+    login = who or (f"{event.owner}/{team}" if team else None)
+    if not pr or not login:
+        return []
+    return [A.Record(ctx.repo, feature=FEATURE, op="review_finished",
+                     args={"repo": ctx.repo, "number": int(pr["number"]), "login": login})]
+
+
+async def on_review_submitted(event: "Event", ctx: "Context") -> list[A.Action]:
+    pr = event.payload.get("pull_request") or {}
+    login = ((event.payload.get("review") or {}).get("user") or {}).get("login")
+    if not pr or not login:
+        return []
+    return [A.Record(ctx.repo, feature=FEATURE, op="review_finished",
+                     args={"repo": ctx.repo, "number": int(pr["number"]), "login": login})]

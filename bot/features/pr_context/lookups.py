@@ -1,0 +1,54 @@
+"""GitHub reads the card needs: the PR's changed files and the CODEOWNERS file."""
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import TYPE_CHECKING, Any
+
+from bot.core.impact import ChangedFile, CodeOwners, parse_codeowners
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.context import Context
+
+# Where GitHub looks for CODEOWNERS, in its order; the first file found is the only one used.
+CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
+
+
+def _status(exc: BaseException) -> int | None:
+    return getattr(exc, "status", None) or getattr(exc, "status_code", None)
+
+
+async def changed_files(ctx: "Context", number: int) -> list[ChangedFile]:
+    """Every page of the files API (GitHub stops listing at 3,000 files)."""
+    owner, name = ctx.repo.split("/", 1)
+    files: list[ChangedFile] = []
+    async for f in ctx.gh.getiter("/repos/{owner}/{repo}/pulls/{pull_number}/files{?per_page}",
+                                  {"owner": owner, "repo": name, "pull_number": number, "per_page": 100}):
+        files.append(ChangedFile(path=str(f.get("filename") or ""), status=str(f.get("status") or ""),
+                                 previous_path=f.get("previous_filename")))
+    return files
+
+
+async def codeowners(ctx: "Context", ref: str) -> CodeOwners | None:
+    """The CODEOWNERS of the base branch (the one GitHub applies to the PR), or None."""
+    owner, name = ctx.repo.split("/", 1)
+
+    async def load() -> CodeOwners | None:
+        for path in CODEOWNERS_PATHS:
+            try:
+                item: Any = await ctx.gh.getitem("/repos/{owner}/{repo}/contents/{+path}{?ref}",
+                                                 {"owner": owner, "repo": name, "path": path, "ref": ref})
+            except Exception as exc:
+                if _status(exc) == 404:
+                    continue
+                raise
+            if not isinstance(item, dict) or item.get("type") != "file":
+                continue
+            try:
+                text = base64.b64decode(item.get("content") or "").decode("utf-8", "replace")
+            except (binascii.Error, ValueError):
+                return None
+            return parse_codeowners(text)
+        return None
+
+    return await ctx.cached(f"pr_context:codeowners:{ctx.repo}@{ref}", load)

@@ -1,0 +1,81 @@
+"""This feature's tables: writers (run by the executor through Record) and reads.
+
+Every writer is idempotent: a retried delivery may run it again.
+"""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.store.db import Database
+
+FEATURE = "pr_context"
+
+
+async def remember_first_timer(db: "Database", *, repo: str, number: int, author_id: int,
+                               first_timer: bool, reason: str = "") -> None:
+    await db.execute(
+        "INSERT INTO pr_context_prs (repo, number, author_id, first_timer, reason, decided_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo, number) DO NOTHING",
+        (repo, number, author_id, 1 if first_timer else 0, reason[:300], time.time()))
+
+
+async def record_merged(db: "Database", *, repo: str, owner: str, number: int, user_id: int,
+                        login: str, merged_at: float) -> None:
+    await db.execute(
+        "INSERT INTO pr_context_merged (repo, owner, number, user_id, login, merged_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo, number) DO NOTHING",
+        (repo, owner.lower(), number, user_id, login, merged_at))
+
+
+async def record_review_requests(db: "Database", *, repo: str, number: int,
+                                 logins: Sequence[str]) -> None:
+    now = time.time()
+    for login in logins:
+        await db.execute(
+            "INSERT INTO pr_context_review_requests (repo, number, login, requested_at, active)"
+            " VALUES (?, ?, ?, ?, 1) ON CONFLICT (repo, number, login) DO NOTHING",
+            (repo, number, login, now))
+
+
+async def review_finished(db: "Database", *, repo: str, number: int, login: str | None = None) -> None:
+    """A request stops counting as load once answered, withdrawn, or its PR closed
+    (``login`` None: every request of the PR)."""
+    if login is None:
+        await db.execute("UPDATE pr_context_review_requests SET active = 0 WHERE repo = ? AND number = ?",
+                         (repo, number))
+    else:
+        await db.execute("UPDATE pr_context_review_requests SET active = 0"
+                         " WHERE repo = ? AND number = ? AND login = ?", (repo, number, login))
+
+
+WRITERS = {
+    "remember_first_timer": remember_first_timer,
+    "record_merged": record_merged,
+    "record_review_requests": record_review_requests,
+    "review_finished": review_finished,
+}
+
+
+# --- reads -----------------------------------------------------------------------
+
+async def first_timer_decision(db: "Database", repo: str, number: int) -> dict[str, Any] | None:
+    return await db.fetchone(
+        "SELECT author_id, first_timer, reason FROM pr_context_prs WHERE repo = ? AND number = ?",
+        (repo, number))
+
+
+async def requested_before(db: "Database", repo: str, number: int) -> set[str]:
+    rows = await db.fetchall(
+        "SELECT login FROM pr_context_review_requests WHERE repo = ? AND number = ?", (repo, number))
+    return {r["login"] for r in rows}
+
+
+async def area_labels_added(db: "Database", repo: str, number: int, prefix: str) -> set[str]:
+    """Area labels this feature added (the executor's ledger); others' labels stay theirs.
+    The ledger names the batch, which is the feature or "<feature>.<handler>"."""
+    rows = await db.fetchall(
+        "SELECT label FROM bot_labels WHERE repo = ? AND number = ? AND (feature = ? OR feature LIKE ?)",
+        (repo, number, FEATURE, FEATURE + ".%"))
+    return {r["label"] for r in rows if r["label"].startswith(prefix)}

@@ -1,0 +1,256 @@
+"""pull_request events in, actions out: card, labels, review requests, first-timers."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from bot.core import actions as A
+from bot.features.pr_context import FEATURE, status
+from bot.features.pr_context.rules import BODY_MARKER, CARD_MARKER
+from bot.github import PermanentGitHubError
+from bot.store import state
+from tests.helpers import RecordingReader, make_context
+
+from .payloads import CONTENTS_URL, FILES_URL, RULES, SEARCH_URL, files, pr_payload
+from .payloads import rules_with as bundled_rules
+
+
+@pytest.fixture(autouse=True)
+def no_borrowed_status(monkeypatch):
+    """Other features' status lines are tested in test_status; keep cards deterministic here."""
+    async def nothing(*args, **kwargs):
+        return None
+    monkeypatch.setattr(status, "_borrowed_line", nothing)
+
+
+def search(merged_by: dict[int, list[int]] | None = None, loads: dict[str, int] | None = None):
+    """A search API answering merged-PR and review-load queries."""
+    def answer(url_vars):
+        q = url_vars["q"]
+        if "is:merged" in q:
+            items = [{"number": n, "user": {"id": uid}, "repository_url": "x/repos/Codertocat/Hello-World"}
+                     for uid, numbers in (merged_by or {}).items() for n in numbers]
+            return {"total_count": len(items), "items": items}
+        login = q.split("review-requested:", 1)[1].split()[0]
+        return {"total_count": (loads or {}).get(login, 0), "items": []}
+    return answer
+
+
+def reader(changed, *, codeowners: str | None = None, merged_by=None, loads=None):
+    def contents(url_vars):
+        if codeowners is None or url_vars["path"] != ".github/CODEOWNERS":
+            raise PermanentGitHubError("Not Found", status=404)
+        return {"type": "file", "encoding": "base64",
+                "content": base64.b64encode(codeowners.encode()).decode()}
+    return RecordingReader(items={SEARCH_URL: search(merged_by, loads), CONTENTS_URL: contents},
+                           lists={FILES_URL: changed})
+
+
+async def run(db, payload, gh, rules=None, event="pull_request"):
+    ev, ctx = make_context(event, payload, db=db, reader=gh, rules=rules or bundled_rules(RULES))
+    out = []
+    for handler in FEATURE.handlers_for(ev):
+        out += await handler(ev, ctx)
+    return out
+
+
+def only(actions, kind):
+    found = [a for a in actions if isinstance(a, kind)]
+    assert len(found) == 1, actions
+    return found[0]
+
+
+def records(actions, op):
+    return [a for a in actions if isinstance(a, A.Record) and a.op == op]
+
+
+async def test_opened_keeps_one_card_labels_and_requests_owners(db):
+    gh = reader(files("src/core/a.py", "src/core/b.py", "setup.py"),
+                codeowners="src/core/ @core-team-lead\nsetup.py @release\n")
+    out = await run(db, pr_payload("opened", author="bob"), gh)
+
+    card = only(out, A.UpsertComment)
+    assert card.marker == CARD_MARKER and card.number == 7
+    body = card.body
+    assert "**Components touched**" in body and "[**core**](https://example.test/Codertocat/Hello-World/CONTRIBUTING.md#core)" in body
+    assert "[alice](https://github.com/alice)" in body and "[core-team-lead](https://github.com/core-team-lead)" in body
+    assert "| **parser** | [carol](https://github.com/carol) | core |" in body
+    assert "| **cli** | [dave](https://github.com/dave) | parser |" in body
+    assert "1 changed file(s) belong to no component; CODEOWNERS: [release](https://github.com/release)." in body
+    assert "- Tests prove the change.\n- Core stays pure.\n- Grammar tests updated." in body
+    assert "[Architecture decision tree](https://example.test/Codertocat/Hello-World/CONTRIBUTING.md#tree)" in body
+    assert "within 2 days" in body
+    assert "@" not in body  # nobody is pinged by the card
+
+    assert only(out, A.AddLabels).labels == ("area/core",)
+    request = only(out, A.RequestReviewers)
+    assert request.reviewers == ("alice", "core-team-lead")   # the author bob is skipped
+    assert records(out, "record_review_requests")[0].args["logins"] == ["alice", "core-team-lead"]
+    first = records(out, "remember_first_timer")[0].args
+    assert first["first_timer"] is True and first["author_id"] == 501
+
+
+@pytest.mark.parametrize("action", ["reopened", "synchronize", "edited", "ready_for_review"])
+async def test_every_card_event_renders_the_same_card(db, action):
+    gh = reader(files("docs/guide.md"))
+    opened = only(await run(db, pr_payload("opened"), gh), A.UpsertComment)
+    again = only(await run(db, pr_payload(action), gh), A.UpsertComment)
+    assert again == opened
+
+
+async def test_other_actions_and_closed_prs_get_no_card(db):
+    gh = reader(files("docs/guide.md"))
+    assert await run(db, pr_payload("labeled"), gh) == []
+    payload = pr_payload("edited")
+    payload["pull_request"]["state"] = "closed"
+    assert await run(db, payload, gh) == []
+    assert gh.calls == []
+
+
+async def test_drafts_wait_unless_the_rules_say_otherwise(db):
+    gh = reader(files("src/core/a.py"))
+    assert await run(db, pr_payload("opened", draft=True), gh) == []
+    rules = bundled_rules({"components": {**RULES["components"], "drafts": True}})
+    out = await run(db, pr_payload("opened", draft=True), gh, rules)
+    assert "_Draft: reviewers are requested once it is marked ready for review._" in only(out, A.UpsertComment).body
+    assert not [a for a in out if isinstance(a, A.RequestReviewers)]
+    ready = await run(db, pr_payload("ready_for_review"), gh, rules)
+    assert only(ready, A.RequestReviewers).reviewers == ("alice", "bob")
+
+
+async def test_body_mode_keeps_author_ticks(db):
+    rules = bundled_rules({"components": {**RULES["components"], "card": "body"}})
+    previous = (f"My change.\n\n<!-- {BODY_MARKER}:start -->\n- [x] Tests prove the change.\n"
+                f"- [ ] Core stays pure.\n<!-- {BODY_MARKER}:end -->\n- [x] Core stays pure.")
+    out = await run(db, pr_payload("edited", body=previous), reader(files("src/core/a.py")), rules)
+    section = only(out, A.UpsertBodySection)
+    assert section.marker == BODY_MARKER
+    # ticked inside the card stays ticked; a tick in the author's own text is not the card's
+    assert "- [x] Tests prove the change.\n- [ ] Core stays pure." in section.body
+    assert not [a for a in out if isinstance(a, A.UpsertComment)]
+
+
+async def test_area_labels_only_removes_its_own(db):
+    await state.record_bot_label(db, "Codertocat/Hello-World", 7, "area/docs", "pr_context.on_pull_request")
+    await state.record_bot_label(db, "Codertocat/Hello-World", 7, "area/cli", "pr_context.on_pull_request")
+    await state.record_bot_label(db, "Codertocat/Hello-World", 7, "area/parser", "classify")
+    payload = pr_payload("synchronize", labels=["area/docs", "area/parser", "area/legacy"])
+    out = await run(db, payload, reader(files("src/core/a.py", "src/cli/main.py")))
+    # area/cli was added by the bot and is gone: a person removed it, so it stays removed
+    assert only(out, A.AddLabels).labels == ("area/core",)
+    assert [a.label for a in out if isinstance(a, A.RemoveLabel)] == ["area/docs"]
+
+
+async def test_review_cap_counts_existing_requests_and_never_asks_twice(db):
+    gh = reader(files("src/core/a.py", "src/parser/p.py", "docs/x.md"))
+    out = await run(db, pr_payload("opened", requested=["zed"]), gh)
+    assert only(out, A.RequestReviewers).reviewers == ("alice",)   # cap 2, zed already requested
+    await FEATURE.writers["record_review_requests"](db, **records(out, "record_review_requests")[0].args)
+    # alice was removed by a maintainer; the next push must not ask her again
+    out = await run(db, pr_payload("synchronize", requested=["zed"]), gh)
+    assert not [a for a in out if isinstance(a, A.RequestReviewers)]
+
+
+async def test_busy_reviewers_are_skipped_and_least_loaded_go_first(db):
+    gh = reader(files("src/core/a.py", "src/parser/p.py"), loads={"alice": 5, "bob": 3, "carol": 0})
+    out = await run(db, pr_payload("opened"), gh)
+    assert only(out, A.RequestReviewers).reviewers == ("carol", "bob")
+    note = [a.text for a in out if isinstance(a, A.Note) and "review requested" in a.text][0]
+    assert "alice: 5 open review requests (limit 5)" in note
+    queries = [v["q"] for url, v in gh.calls if url == SEARCH_URL and "review-requested" in v["q"]]
+    assert "is:pr is:open review-requested:alice user:Codertocat" in queries
+
+
+async def test_store_load_counts_the_bots_active_requests(db):
+    for n in range(5):
+        await FEATURE.writers["record_review_requests"](db, repo="o/r", number=n, logins=["alice"])
+    await FEATURE.writers["review_finished"](db, repo="o/r", number=0, login="alice")
+    rules = bundled_rules({"components": {**RULES["components"], "reviewers": {
+        "max_per_pr": 1, "max_open_reviews": 4, "load_source": "store"}}})
+    gh = reader(files("src/core/a.py"))
+    out = await run(db, pr_payload("opened"), gh, rules)
+    assert only(out, A.RequestReviewers).reviewers == ("bob",)   # alice has 4 active
+    assert not [c for c in gh.calls if "review-requested" in str(c)]
+
+
+async def test_first_timer_by_user_id_and_decided_once(db):
+    # a merged PR by someone else who once had this login does not count
+    gh = reader(files("docs/a.md"), merged_by={999: [1]})
+    out = await run(db, pr_payload("opened", association="CONTRIBUTOR"), gh)
+    body = only(out, A.UpsertComment).body
+    assert "**Welcome ann, and thanks for your first pull request here!** Next steps:" in body
+    assert "1. Sign the CLA.\n2. Run the tests." in body
+    await FEATURE.writers["remember_first_timer"](db, **records(out, "remember_first_timer")[0].args)
+    gh2 = reader(files("docs/a.md"), merged_by={501: [3]})
+    again = await run(db, pr_payload("synchronize"), gh2)
+    assert "Welcome" in only(again, A.UpsertComment).body   # remembered, not searched again
+    assert not [c for c in gh2.calls if c[0] == SEARCH_URL and "is:merged" in c[1]["q"]]
+    assert not records(again, "remember_first_timer")
+
+
+async def test_earlier_merged_pr_means_not_a_first_timer(db):
+    gh = reader(files("docs/a.md"), merged_by={501: [3]})
+    out = await run(db, pr_payload("opened", association="FIRST_TIME_CONTRIBUTOR"), gh)
+    assert "Welcome" not in only(out, A.UpsertComment).body
+    assert "is:pr is:merged author:ann repo:Codertocat/Hello-World" in [
+        v["q"] for url, v in gh.calls if url == SEARCH_URL]
+
+
+async def test_merged_pr_on_record_counts_across_the_org(db):
+    closed = pr_payload("closed", number=3, merged=True, org=True)
+    closed["pull_request"]["merged_at"] = "2026-01-02T03:04:05Z"
+    closed["repository"]["full_name"] = "Codertocat/Other"
+    out = await run(db, closed, reader([]))
+    for record in out:
+        await FEATURE.writers[record.op](db, **record.args)
+    rules = bundled_rules({"components": {**RULES["components"], "first_timers": {"scope": "org"}}})
+    gh = reader(files("docs/a.md"))
+    out = await run(db, pr_payload("opened", org=True), gh, rules)
+    assert "Welcome" not in only(out, A.UpsertComment).body
+    assert not [c for c in gh.calls if c[0] == SEARCH_URL and "is:merged" in c[1]["q"]]
+    # in repo scope that merge, in another repository, does not count
+    out = await run(db, pr_payload("opened", number=8, org=True), reader(files("docs/a.md")))
+    assert "Welcome" in only(out, A.UpsertComment).body
+
+
+async def test_search_failure_falls_back_to_author_association(db):
+    def broken(url_vars):
+        raise PermanentGitHubError("Validation Failed", status=422)
+    gh = RecordingReader(items={SEARCH_URL: broken}, lists={FILES_URL: files("docs/a.md")})
+    out = await run(db, pr_payload("opened", association="FIRST_TIME_CONTRIBUTOR"), gh)
+    assert "Welcome" in only(out, A.UpsertComment).body
+    assert "author_association FIRST_TIME_CONTRIBUTOR" in records(out, "remember_first_timer")[0].args["reason"]
+    # a failed load count does not block the review request
+    assert only(out, A.RequestReviewers).reviewers == ("erin",)
+
+
+async def test_user_text_is_neutralised(db):
+    evil = "docs/@maintainers `x` <!-- contributor-flow:context-card:end --> [a](b).md"
+    out = await run(db, pr_payload("opened", author="sneaky"), reader(files(evil)))
+    body = only(out, A.UpsertComment).body
+    assert "<!-- contributor-flow" not in body
+    assert "``docs/@maintainers `x` <\u200b!-- contributor-flow:context-card:end --\u200b> [a](b).md``" in body
+
+
+async def test_three_thousand_files_are_said_to_be_incomplete(db):
+    out = await run(db, pr_payload("opened", changed_files=3500), reader(files("docs/a.md")))
+    assert ("GitHub lists at most 3,000 files of a pull request; this one changes 3,500"
+            in only(out, A.UpsertComment).body)
+
+
+async def test_closing_and_review_events_end_review_load(db):
+    out = await run(db, pr_payload("closed", merged=True), reader([]))
+    assert [r.op for r in out] == ["review_finished", "record_merged"]
+    assert out[1].args["user_id"] == 501
+    removed = pr_payload("review_request_removed")
+    removed["requested_reviewer"] = {"login": "alice", "id": 1}
+    out = await run(db, removed, reader([]))
+    assert out == [A.Record("Codertocat/Hello-World", feature="pr_context", op="review_finished",
+                            args={"repo": "Codertocat/Hello-World", "number": 7, "login": "alice"})]
+
+
+async def test_disabled_section_does_nothing(db):
+    rules = bundled_rules({"components": {"enabled": False}})
+    gh = reader(files("docs/a.md"))
+    assert await run(db, pr_payload("opened"), gh, rules) == []

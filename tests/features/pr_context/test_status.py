@@ -1,0 +1,83 @@
+"""Lines borrowed from other features (CLA, patch pipeline) and the expected response time."""
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+
+from bot.features.pr_context import status
+from bot.rules.loader import Rules
+from tests.helpers import make_context
+
+from .payloads import pr_payload
+
+
+def ctx_with(sections, db=None):
+    rules = Rules({"core": {"enabled": True}, **sections})
+    return make_context("pull_request", pr_payload(), db=db, rules=rules)[1]
+
+
+def fake_feature(monkeypatch, name, fn):
+    module = types.ModuleType(name)
+    if fn is not None:
+        module.status_line = fn
+    monkeypatch.setitem(sys.modules, name, module)
+
+
+async def test_cla_line_is_borrowed_with_repo_and_sha(monkeypatch):
+    seen = []
+
+    async def status_line(db, repo, sha):
+        seen.append((db, repo, sha))
+        return "CLA: signed by everyone"
+    fake_feature(monkeypatch, "bot.features.cla", status_line)
+    ctx = ctx_with({"cla": {"enabled": True}}, db="DB")
+    assert await status.cla_line(ctx, "o/r", "abc") == "CLA: signed by everyone"
+    assert seen == [("DB", "o/r", "abc")]
+
+
+async def test_patch_line_may_be_a_plain_function(monkeypatch):
+    fake_feature(monkeypatch, "bot.features.patch_pipeline", lambda db, repo, number: f"Patch #{number}: ok")
+    ctx = ctx_with({"patch_pipeline": {"enabled": True}})
+    assert await status.patch_line(ctx, "o/r", 7) == "Patch #7: ok"
+
+
+@pytest.mark.parametrize("sections, fn", [
+    ({}, lambda *a: "never"),                                   # feature not installed
+    ({"patch_pipeline": {"enabled": False}}, lambda *a: "never"),  # switched off
+    ({"patch_pipeline": {"enabled": True}}, None),              # no status_line exported yet
+    ({"patch_pipeline": {"enabled": True}}, lambda *a: None),   # nothing to say
+    ({"patch_pipeline": {"enabled": True}}, lambda *a: 1 / 0),  # its bug is not the card's
+])
+async def test_no_patch_line(monkeypatch, sections, fn):
+    fake_feature(monkeypatch, "bot.features.patch_pipeline", fn)
+    assert await status.patch_line(ctx_with(sections), "o/r", 7) is None
+
+
+async def test_missing_module_shows_nothing(monkeypatch):
+    monkeypatch.setitem(sys.modules, "bot.features.patch_pipeline", None)  # import raises
+    ctx = ctx_with({"patch_pipeline": {"enabled": True}})
+    assert await status.patch_line(ctx, "o/r", 7) is None
+
+
+def policy(**kw):
+    return {"name": "p", "item_types": ["pull_request"], "kinds": [], "labels": [], "target": 86400.0, **kw}
+
+
+@pytest.mark.parametrize("name, sla, labels, expected", [
+    ("no sla section: own value", None, (), "3 days"),
+    ("sla off", {"enabled": False, "policies": [policy()]}, (), "3 days"),
+    ("policy for PRs", {"enabled": True, "policies": [policy()]}, (), "1 day"),
+    ("issues only", {"enabled": True, "policies": [policy(item_types=["issue"])]}, (), "3 days"),
+    ("kind policies wait for the classifier", {"enabled": True, "policies": [policy(kinds=["bug"])]},
+     (), "3 days"),
+    ("label policy, label absent", {"enabled": True, "policies": [policy(labels=["security"])]},
+     (), "3 days"),
+    ("label policy, label present", {"enabled": True, "policies": [policy(labels=["security"], target=3600.0)]},
+     ("security",), "1 hour"),
+    ("tightest wins", {"enabled": True, "policies": [policy(), policy(target=43200.0)]}, (), "12 hours"),
+])
+def test_response_time(name, sla, labels, expected):
+    ctx = ctx_with({"sla": sla} if sla else {})
+    assert status.response_time(ctx, 259200.0, frozenset(labels)) == expected, name
