@@ -8,14 +8,13 @@ import pytest
 
 from bot.context import ReadOnlyGitHub
 from bot.github import GitHub
-from tests.fakegithub.pytest_plugin import fake_github  # noqa: F401  (the shared fixture)
 from tests.fakegithub.server import FakeGitHub
 
 REPO = "octo/widgets"
 
 
 @pytest.fixture
-def fake(fake_github: FakeGitHub) -> FakeGitHub:  # noqa: F811
+def fake(fake_github: FakeGitHub) -> FakeGitHub:
     fake_github.add_repo(REPO)
     return fake_github
 

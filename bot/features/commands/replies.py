@@ -1,0 +1,74 @@
+"""Texts of the bot's replies to commands: refusals, typos, help. Kept short and quiet."""
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+from ...core.markdown import code, mention
+from .registry import RegisteredCommand, Registry
+
+ROLE_ORDER = ("anyone", "author", "triager", "maintainer", "approver")
+_DEFAULT_HOW = {
+    "author": "Only the author of this issue or pull request can do that.",
+    "triager": "Ask a maintainer of this repository for triage access.",
+    "maintainer": "Maintainers have write access to this repository.",
+    "approver": "Approvers are listed in OWNERS or CODEOWNERS.",
+}
+
+
+def _ordered(roles: Iterable[str]) -> list[str]:
+    return sorted(set(roles), key=lambda r: ROLE_ORDER.index(r) if r in ROLE_ORDER else 99)
+
+
+def role_list(roles: Iterable[str]) -> str:
+    names = [f"**{r}**" for r in _ordered(roles)]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def refusal(command: RegisteredCommand, line: str, have: Iterable[str],
+            how_to_get: Mapping[str, str]) -> str:
+    needed = _ordered(command.roles)
+    hows = [how_to_get.get(r) or _DEFAULT_HOW.get(r, "") for r in needed if r != "anyone"]
+    have_text = ", ".join(_ordered(have)) or "anyone"
+    text = (f"{code(line)} needs the {role_list(needed)} role (you have: {have_text})."
+            if len(needed) == 1 else
+            f"{code(line)} needs one of the roles {role_list(needed)} (you have: {have_text}).")
+    hows = [h for h in dict.fromkeys(hows) if h]
+    return text + (" " + " ".join(hows) if hows else "")
+
+
+def wrong_item(command: RegisteredCommand, line: str) -> str:
+    where = "pull requests" if command.spec.on_prs else "issues"
+    return f"{code(line)} works on {where} only."
+
+
+def did_you_mean(name: str, suggestion: str) -> str:
+    return f"{code('/' + name)} is not a command I know. Did you mean {code('/' + suggestion)}? (see `/help`)"
+
+
+def reply(actor: str, problems: list[str]) -> str:
+    """One reply per comment, however many of its commands went wrong."""
+    try:
+        who = mention(actor) + " "
+    except ValueError:
+        who = ""
+    if len(problems) == 1:
+        return who + problems[0]
+    return who.rstrip() + "\n\n" + "\n".join(f"- {p}" for p in problems)
+
+
+def help_text(registry: Registry, *, is_pr: bool, only: str | None = None) -> str:
+    commands = [c for c in registry if c.applies_to(is_pr)]
+    if only:
+        found = registry.get(only.lstrip("/"))
+        if found is None:
+            return f"{code('/' + only.lstrip('/'))} is not a command I know; `/help` lists them all."
+        commands = [found]
+    rows = ["| Command | What it does | Who may use it |", "| --- | --- | --- |"]
+    for c in commands:
+        # Help texts are the features' own words: only the table syntax needs escaping.
+        what = " ".join(c.spec.help.split()).replace("|", "\\|")
+        rows.append(f"| {code(c.spec.usage)} | {what} | "
+                    f"{', '.join(_ordered(c.roles))} |")
+    kind = "pull request" if is_pr else "issue"
+    intro = f"Commands on this {kind} (one per line, at the start of the line):"
+    return intro + "\n\n" + "\n".join(rows)
