@@ -22,7 +22,7 @@ log = logging.getLogger("bot.features.pr_context")
 
 def _feature_on(ctx: "Context", section: str) -> bool:
     rules = ctx.rules
-    if section not in rules:
+    if section not in rules:  # not registered in this deployment
         return False
     try:
         return bool(rules.enabled(section))
@@ -30,12 +30,15 @@ def _feature_on(ctx: "Context", section: str) -> bool:
         return bool(rules.section(section).get("enabled", True))
 
 
-async def _borrowed_line(ctx: "Context", module: str, section: str, *args: Any) -> str | None:
-    if not _feature_on(ctx, section):
-        return None
+async def _borrowed_line(ctx: "Context", module: str, *args: Any) -> str | None:
     try:
-        reader = getattr(importlib.import_module(module), "status_line")
+        feature = importlib.import_module(module)
+        reader = getattr(feature, "status_line")
     except (ImportError, AttributeError):
+        return None
+    # The switch is the feature's own rules section, whatever it is named ("pipeline"...).
+    section = getattr(getattr(getattr(feature, "FEATURE", None), "rules", None), "name", None)
+    if section is not None and not _feature_on(ctx, section):
         return None
     try:
         line = reader(ctx.db, *args)
@@ -49,11 +52,11 @@ async def _borrowed_line(ctx: "Context", module: str, section: str, *args: Any) 
 
 
 async def cla_line(ctx: "Context", repo: str, sha: str) -> str | None:
-    return await _borrowed_line(ctx, "bot.features.cla", "cla", repo, sha)
+    return await _borrowed_line(ctx, "bot.features.cla", repo, sha)
 
 
 async def patch_line(ctx: "Context", repo: str, number: int) -> str | None:
-    return await _borrowed_line(ctx, "bot.features.patch_pipeline", "patch_pipeline", repo, number)
+    return await _borrowed_line(ctx, "bot.features.patch_pipeline", repo, number)
 
 
 def _sla_target(sla: Mapping[str, Any], labels: frozenset[str]) -> float | None:

@@ -18,10 +18,11 @@ def ctx_with(sections, db=None):
     return make_context("pull_request", pr_payload(), db=db, rules=rules)[1]
 
 
-def fake_feature(monkeypatch, name, fn):
+def fake_feature(monkeypatch, name, fn, section="pipeline"):
     module = types.ModuleType(name)
     if fn is not None:
         module.status_line = fn
+    module.FEATURE = types.SimpleNamespace(rules=types.SimpleNamespace(name=section))
     monkeypatch.setitem(sys.modules, name, module)
 
 
@@ -31,7 +32,7 @@ async def test_cla_line_is_borrowed_with_repo_and_sha(monkeypatch):
     async def status_line(db, repo, sha):
         seen.append((db, repo, sha))
         return "CLA: signed by everyone"
-    fake_feature(monkeypatch, "bot.features.cla", status_line)
+    fake_feature(monkeypatch, "bot.features.cla", status_line, section="cla")
     ctx = ctx_with({"cla": {"enabled": True}}, db="DB")
     assert await status.cla_line(ctx, "o/r", "abc") == "CLA: signed by everyone"
     assert seen == [("DB", "o/r", "abc")]
@@ -39,16 +40,16 @@ async def test_cla_line_is_borrowed_with_repo_and_sha(monkeypatch):
 
 async def test_patch_line_may_be_a_plain_function(monkeypatch):
     fake_feature(monkeypatch, "bot.features.patch_pipeline", lambda db, repo, number: f"Patch #{number}: ok")
-    ctx = ctx_with({"patch_pipeline": {"enabled": True}})
+    ctx = ctx_with({"pipeline": {"enabled": True}})
     assert await status.patch_line(ctx, "o/r", 7) == "Patch #7: ok"
 
 
 @pytest.mark.parametrize("sections, fn", [
-    ({}, lambda *a: "never"),                                   # feature not installed
-    ({"patch_pipeline": {"enabled": False}}, lambda *a: "never"),  # switched off
-    ({"patch_pipeline": {"enabled": True}}, None),              # no status_line exported yet
-    ({"patch_pipeline": {"enabled": True}}, lambda *a: None),   # nothing to say
-    ({"patch_pipeline": {"enabled": True}}, lambda *a: 1 / 0),  # its bug is not the card's
+    ({}, lambda *a: "never"),                                   # feature not registered
+    ({"pipeline": {"enabled": False}}, lambda *a: "never"),     # switched off (its own section)
+    ({"pipeline": {"enabled": True}}, None),                    # no status_line exported
+    ({"pipeline": {"enabled": True}}, lambda *a: None),         # nothing to say
+    ({"pipeline": {"enabled": True}}, lambda *a: 1 / 0),        # its bug is not the card's
 ])
 async def test_no_patch_line(monkeypatch, sections, fn):
     fake_feature(monkeypatch, "bot.features.patch_pipeline", fn)
@@ -57,7 +58,7 @@ async def test_no_patch_line(monkeypatch, sections, fn):
 
 async def test_missing_module_shows_nothing(monkeypatch):
     monkeypatch.setitem(sys.modules, "bot.features.patch_pipeline", None)  # import raises
-    ctx = ctx_with({"patch_pipeline": {"enabled": True}})
+    ctx = ctx_with({"pipeline": {"enabled": True}})
     assert await status.patch_line(ctx, "o/r", 7) is None
 
 
@@ -81,3 +82,20 @@ def policy(**kw):
 def test_response_time(name, sla, labels, expected):
     ctx = ctx_with({"sla": sla} if sla else {})
     assert status.response_time(ctx, 259200.0, frozenset(labels)) == expected, name
+
+
+async def test_real_features_lines_reach_the_card_module(db):
+    """The CLA and patch features' own readers, fed through their own writers."""
+    from bot.features import cla, patch_pipeline
+
+    from .payloads import rules_with
+
+    ctx = make_context("pull_request", pr_payload(), db=db, rules=rules_with())[1]
+    assert await status.cla_line(ctx, "o/r", "a" * 40) is None    # never checked: no line
+    await cla.FEATURE.writers["pr_status"](
+        db, repo="o/r", number=7, head_sha="a" * 40, state="yes", conclusion="success", missing=[],
+        unlinked=0, dco=0, commented=False, updated_at=1.0)
+    assert await status.cla_line(ctx, "o/r", "a" * 40) == "CLA: ✅ everyone is covered"
+    await patch_pipeline.FEATURE.writers["record_rejection"](
+        db, repo="o/r", number=7, head_sha="a" * 40, reason="no signature", patches=["x.patch"], at=1.0)
+    assert (await status.patch_line(ctx, "o/r", 7)).startswith("Patch signatures: ❌ not verified")
