@@ -8,7 +8,7 @@ from typing import Any, Iterable
 from .state import (
     CheckRun, Comment, Commit, DiscussionCategory, Installation, Issue, Label, Org, Project,
     ProjectField, Pull, PullFile, Reaction, Repo, Review, State, Team, User, Workflow,
-    make_node_id, now_iso,
+    WorkflowRun, make_node_id, now_iso,
 )
 
 ROLES = ("admin", "maintain", "write", "triage", "read", "none")
@@ -110,6 +110,23 @@ class StateBuilders:
         repo.workflows[file] = wf
         repo.files[repo.default_branch].setdefault(wf.path, f"name: {wf.name}\non: workflow_dispatch\n")
         return wf
+
+    def add_workflow_run(self, full_name: str, workflow_file: str, *, head_sha: str | None = None,
+                         head_branch: str | None = None, event: str = "workflow_dispatch",
+                         status: str = "queued", conclusion: str | None = None,
+                         actor: str | None = None) -> WorkflowRun:
+        repo = self.add_repo(full_name)
+        if workflow_file not in repo.workflows:
+            self.add_workflow(full_name, workflow_file)
+        branch = head_branch or repo.default_branch
+        rid = self.state.next_id()
+        run = WorkflowRun(id=rid, node_id=make_node_id("WFR", rid), repo=full_name,
+                          workflow_file=workflow_file,
+                          head_sha=head_sha or repo.branches.get(branch, fake_sha(full_name, branch)),
+                          head_branch=branch, event=event, status=status, conclusion=conclusion,
+                          actor=actor)
+        self.state.workflow_runs[rid] = self.state.register(run)
+        return run
 
     def add_installation(self, account: str | None = None, repos: Iterable[str] | None = None,
                          installation_id: int | None = None) -> Installation:

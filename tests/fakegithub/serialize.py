@@ -8,7 +8,7 @@ from typing import Any
 
 from .state import (
     CheckRun, Comment, Commit, Issue, Label, PullFile, Reaction, Repo, Review, ReviewComment,
-    State, Team, Workflow,
+    State, Team, Workflow, WorkflowRun,
 )
 
 GHOST = {"login": "ghost", "id": 10137, "node_id": "MDQ6VXNlcjEwMTM3", "type": "User",
@@ -193,6 +193,21 @@ class Serializer:
     def workflow(self, full_name: str, wf: Workflow) -> dict[str, Any]:
         return {"id": wf.id, "node_id": wf.node_id, "name": wf.name, "path": wf.path,
                 "state": wf.state, "url": f"{self.base}/repos/{full_name}/actions/workflows/{wf.id}"}
+
+    def workflow_run(self, run: WorkflowRun) -> dict[str, Any]:
+        repo = self.state.repos[run.repo]
+        wf = repo.workflows.get(run.workflow_file)
+        url = f"{self.base}/repos/{run.repo}/actions/runs/{run.id}"
+        return {"id": run.id, "node_id": run.node_id, "name": wf.name if wf else run.workflow_file,
+                "path": wf.path if wf else run.workflow_file, "workflow_id": wf.id if wf else None,
+                "head_sha": run.head_sha, "head_branch": run.head_branch, "event": run.event,
+                "status": run.status, "conclusion": run.conclusion, "run_attempt": run.run_attempt,
+                "run_number": run.id, "created_at": run.created_at, "updated_at": run.updated_at,
+                "actor": self.user(run.actor), "triggering_actor": self.user(run.actor),
+                "repository": self.repo(repo), "head_repository": self.repo(repo),
+                "pull_requests": [], "url": url, "jobs_url": f"{url}/jobs",
+                "artifacts_url": f"{url}/artifacts",
+                "html_url": f"https://github.com/{run.repo}/actions/runs/{run.id}"}
 
     def content(self, full_name: str, path: str, text: str, ref: str) -> dict[str, Any]:
         raw = text.encode()

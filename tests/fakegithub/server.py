@@ -28,6 +28,9 @@ from .state import Installation, State
 from .webhooks import Deliveries
 
 RATE_LIMIT = 5000
+# Endpoints outside /app that authenticate as the app (JWT) rather than as an installation.
+JWT_TEMPLATES = {"/repos/{owner}/{repo}/installation", "/orgs/{org}/installation",
+                 "/users/{username}/installation"}
 
 
 class FakeGitHub(StateBuilders, Deliveries):
@@ -191,7 +194,7 @@ class FakeGitHub(StateBuilders, Deliveries):
         return await self._faulted(method, credential, call, run), "core"
 
     def _authenticate(self, template: str, authorization: str) -> Installation | None:
-        if template == "/app" or template.startswith("/app/"):
+        if template == "/app" or template.startswith("/app/") or template in JWT_TEMPLATES:
             self.auth.check_jwt(authorization)
             return None
         token: Token = self.auth.check_token(authorization)

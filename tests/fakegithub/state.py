@@ -178,6 +178,24 @@ class Workflow:
 
 
 @dataclass
+class WorkflowRun:
+    id: int
+    node_id: str
+    repo: str
+    workflow_file: str
+    head_sha: str
+    head_branch: str | None
+    event: str = "workflow_dispatch"
+    status: str = "queued"  # queued|in_progress|completed|...
+    conclusion: str | None = None
+    run_attempt: int = 1
+    actor: str | None = None
+    created_at: str = field(default_factory=now_iso)
+    updated_at: str = field(default_factory=now_iso)
+    jobs: list[dict[str, Any]] = field(default_factory=list)  # REST job objects, as given
+
+
+@dataclass
 class Dispatch:
     """A workflow_dispatch or repository_dispatch the fake received."""
 
@@ -188,6 +206,7 @@ class Dispatch:
     inputs: dict[str, Any]
     event_type: str | None = None
     at: str = field(default_factory=now_iso)
+    run_id: int | None = None  # the run a workflow dispatch started
 
 
 @dataclass
@@ -312,6 +331,9 @@ class State:
     orgs: dict[str, Org] = field(default_factory=dict)
     installations: dict[int, Installation] = field(default_factory=dict)
     check_runs: dict[int, CheckRun] = field(default_factory=dict)
+    workflow_runs: dict[int, WorkflowRun] = field(default_factory=dict)
+    # "owner/repo" -> sha -> commit statuses, oldest first
+    statuses: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
     projects: dict[tuple[str, int], Project] = field(default_factory=dict)
     dispatches: list[Dispatch] = field(default_factory=list)
     deliveries: list[HookDelivery] = field(default_factory=list)

@@ -335,3 +335,27 @@ async def test_hundreds_of_validated_requests_are_fast(gh: Client) -> None:
         assert status == 201
     assert time.monotonic() - started < 10
     assert len(gh.fake.state.check_runs) == 300
+
+
+async def test_workflow_dispatch_creates_a_run_and_is_recorded(gh: Client) -> None:
+    fake = gh.fake
+    fake.add_workflow("o/r", "patch.yml", name="Signed patch")
+    status, body, _ = await gh.request("POST", "/repos/o/r/actions/workflows/patch.yml/dispatches", json={
+        "ref": "main", "inputs": {"pr": "7"}, "return_run_details": True})
+    assert status == 200 and fake.state.dispatches[0].inputs == {"pr": "7"}
+    run_id = body["workflow_run_id"]
+    fake.state.workflow_runs[run_id].status = "completed"
+    fake.state.workflow_runs[run_id].conclusion = "success"
+    _, runs, _ = await gh.request("GET", "/repos/o/r/actions/runs?event=workflow_dispatch&status=success")
+    assert [r["id"] for r in runs["workflow_runs"]] == [run_id] and runs["total_count"] == 1
+    status, _, _ = await gh.request("POST", "/repos/o/r/actions/workflows/patch.yml/dispatches",
+                                    json={"ref": "no-such-branch"})
+    assert status == 422
+
+
+async def test_repo_installation_needs_the_app_jwt(gh: Client) -> None:
+    gh.fake.add_repo("o/r")
+    assert (await gh.request("GET", "/repos/o/r/installation"))[0] == 401
+    gh.auth = "Bearer " + gh.app_jwt()
+    status, body, _ = await gh.request("GET", "/repos/o/r/installation")
+    assert status == 200 and body["id"] == 1 and body["app_id"] == gh.fake.app_id

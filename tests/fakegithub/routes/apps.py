@@ -57,6 +57,36 @@ def create_token(ctx: Ctx) -> Reply:
         "repository_selection": "all" if inst.repos is None else "selected"})
 
 
+def _installation_for(ctx: Ctx, account: str, full_name: str | None = None) -> Reply:
+    for inst in ctx.state.installations.values():
+        if inst.account.lower() == account.lower() and (
+                full_name is None or ctx.fake.installation_covers(inst, full_name)):
+            return Reply(json=_installation(ctx, inst))
+    # The default installation (no account) covers every repository of the fake.
+    default = ctx.state.installations.get(1)
+    if default is not None and not default.account and account in ctx.state.users:
+        return Reply(json=_installation(ctx, default))
+    raise not_found()
+
+
+@route("GET", "/repos/{owner}/{repo}/installation")
+def repo_installation(ctx: Ctx) -> Reply:
+    full = f"{ctx.params['owner']}/{ctx.params['repo']}"
+    if full not in ctx.state.repos:
+        raise not_found()
+    return _installation_for(ctx, ctx.params["owner"], full)
+
+
+@route("GET", "/orgs/{org}/installation")
+def org_installation(ctx: Ctx) -> Reply:
+    return _installation_for(ctx, ctx.params["org"])
+
+
+@route("GET", "/users/{username}/installation")
+def user_installation(ctx: Ctx) -> Reply:
+    return _installation_for(ctx, ctx.params["username"])
+
+
 @route("GET", "/installation/repositories")
 def installation_repos(ctx: Ctx) -> Reply:
     repos = [r for r in ctx.state.repos.values()

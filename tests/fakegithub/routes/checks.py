@@ -82,6 +82,42 @@ def list_for_ref(ctx: Ctx) -> Reply:
     return paginate(ctx, [ctx.ser.check_run(r) for r in runs], wrap="check_runs")
 
 
+@route("POST", "/repos/{owner}/{repo}/statuses/{sha}")
+def create_status(ctx: Ctx) -> Reply:
+    repo = ctx.repo()
+    status = {"id": ctx.state.next_id(), "state": ctx.body["state"],
+              "context": ctx.body.get("context") or "default",
+              "description": ctx.body.get("description"), "target_url": ctx.body.get("target_url"),
+              "creator": ctx.ser.user(ctx.fake.bot_login), "created_at": now_iso(), "updated_at": now_iso()}
+    ctx.state.statuses.setdefault(repo.full_name, {}).setdefault(ctx.params["sha"], []).append(status)
+    return Reply(status=201, json=status)
+
+
+def _statuses(ctx: Ctx) -> list[dict[str, Any]]:
+    repo = ctx.repo()
+    sha = repo.branches.get(ctx.params["ref"], ctx.params["ref"])
+    return list(reversed(ctx.state.statuses.get(repo.full_name, {}).get(sha, [])))
+
+
+@route("GET", "/repos/{owner}/{repo}/commits/{ref}/statuses")
+def list_statuses(ctx: Ctx) -> Reply:
+    return paginate(ctx, _statuses(ctx))
+
+
+@route("GET", "/repos/{owner}/{repo}/commits/{ref}/status")
+def combined_status(ctx: Ctx) -> Reply:
+    latest: dict[str, dict[str, Any]] = {}
+    for s in _statuses(ctx):
+        latest.setdefault(s["context"], s)
+    states = {s["state"] for s in latest.values()}
+    state = ("failure" if states & {"failure", "error"} else "pending" if "pending" in states or not states
+             else "success")
+    repo = ctx.repo()
+    return Reply(json={"state": state, "statuses": list(latest.values()), "total_count": len(latest),
+                       "sha": repo.branches.get(ctx.params["ref"], ctx.params["ref"]),
+                       "repository": ctx.ser.repo(repo)})
+
+
 @route("POST", "/repos/{owner}/{repo}/check-runs/{check_run_id}/rerequest")
 def rerequest(ctx: Ctx) -> Reply:
     _run(ctx)

@@ -45,6 +45,15 @@ def list_pulls(ctx: Ctx) -> Reply:
     return paginate(ctx, [ctx.ser.pull(i) for i in pulls])
 
 
+@route("GET", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls")
+def pulls_for_commit(ctx: Ctx) -> Reply:
+    repo = ctx.repo()
+    sha = ctx.params["commit_sha"]
+    pulls = [i for i in repo.issues.values() if i.pull and (
+        i.pull.head_sha == sha or i.pull.merge_commit_sha == sha or any(c.sha == sha for c in i.pull.commits))]
+    return paginate(ctx, [ctx.ser.pull(i) for i in pulls])
+
+
 @route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}")
 def get_pull(ctx: Ctx) -> Reply:
     issue = ctx.pull()
