@@ -1,0 +1,235 @@
+"""SLA state: writers (run by the executor through ``Record``) and reads.
+
+Every writer is idempotent and order-tolerant: a retried delivery runs it again,
+and deliveries may arrive out of order, so "first response" keeps the earliest
+instant seen and flags are only set when still empty.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+from ...core import sla
+from ...store.db import Database
+
+FEATURE = "sla"
+ITEM_WIDE = ""  # pauses of every clock of the item
+
+
+def ts(t: datetime) -> float:
+    return t.timestamp()
+
+
+def dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(float(value), timezone.utc)
+
+
+async def _event(db: Database, repo: str, number: int, policy: str, kind: str, at: float,
+                 detail: str = "") -> None:
+    await db.execute(
+        "INSERT INTO sla_events (repo, number, policy, kind, at, detail) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (repo, number, policy, kind, at) DO NOTHING",
+        (repo, number, policy, kind, at, detail[:500]))
+
+
+# --- writers ------------------------------------------------------------------------
+
+async def track_item(db: Database, *, repo: str, number: int, is_pr: bool, author_id: int,
+                     author_login: str, opened_at: float) -> None:
+    await db.execute(
+        "INSERT INTO sla_items (repo, number, is_pr, author_id, author_login, opened_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo, number) DO NOTHING",
+        (repo, number, int(is_pr), author_id, author_login, opened_at))
+
+
+async def start_clock(db: Database, *, repo: str, number: int, policy: str, started_at: float,
+                      target: float, warn: float, calendar: dict | None = None) -> None:
+    """Start a clock once; entering the policy again keeps the first start and ends
+    the pause that leaving it had opened."""
+    async with db.transaction():
+        inserted = await db.execute(
+            "INSERT INTO sla_clocks (repo, number, policy, started_at, target_seconds, warn_seconds,"
+            " calendar) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repo, number, policy) DO NOTHING",
+            (repo, number, policy, started_at, target, warn, json.dumps(calendar or {})))
+        if inserted:
+            await _event(db, repo, number, policy, "started", started_at)
+        else:
+            await _end_pauses(db, repo, number, ["policy"], started_at, policy=policy)
+
+
+async def open_pause(db: Database, *, repo: str, number: int, reason: str, at: float,
+                     policy: str = ITEM_WIDE) -> None:
+    """Open a pause unless one with the same reason is already open."""
+    async with db.transaction():
+        open_one = await db.fetchval(
+            "SELECT 1 FROM sla_pauses WHERE repo = ? AND number = ? AND policy = ? AND reason = ?"
+            " AND ended_at IS NULL", (repo, number, policy, reason))
+        if open_one:
+            return
+        await db.execute(
+            "INSERT INTO sla_pauses (repo, number, policy, reason, started_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (repo, number, policy, reason, started_at) DO NOTHING",
+            (repo, number, policy, reason, at))
+        await _event(db, repo, number, policy, "paused", at, reason)
+
+
+async def _end_pauses(db: Database, repo: str, number: int, reasons: Sequence[str], at: float,
+                      policy: str = ITEM_WIDE) -> int:
+    ended = 0
+    for reason in reasons:
+        match = "reason LIKE ?" if reason.endswith("*") else "reason = ?"
+        value = reason[:-1] + "%" if reason.endswith("*") else reason
+        # A pause never ends before it began (late or out-of-order deliveries).
+        ended += await db.execute(
+            "UPDATE sla_pauses SET ended_at = CASE WHEN started_at > ? THEN started_at ELSE ? END"
+            f" WHERE repo = ? AND number = ? AND policy = ? AND ended_at IS NULL AND {match}",
+            (at, at, repo, number, policy, value))
+    if ended:
+        await _event(db, repo, number, policy, "resumed", at, ",".join(reasons))
+    return ended
+
+
+async def end_pauses(db: Database, *, repo: str, number: int, reasons: Sequence[str], at: float,
+                     policy: str = ITEM_WIDE) -> None:
+    """End the open pauses with these reasons (``label:*`` ends every label pause)."""
+    async with db.transaction():
+        await _end_pauses(db, repo, number, reasons, at, policy)
+
+
+async def record_response(db: Database, *, repo: str, number: int, at: float, responder: str,
+                          kind: str) -> None:
+    """The first qualifying response stops every clock of the item; the earliest wins."""
+    async with db.transaction():
+        await db.execute(
+            "UPDATE sla_items SET first_response_at = ?, first_responder = ?, first_response_kind = ?"
+            " WHERE repo = ? AND number = ? AND (first_response_at IS NULL OR first_response_at > ?)",
+            (at, responder, kind, repo, number, at))
+        clocks = await db.fetchall(
+            "SELECT policy, started_at FROM sla_clocks WHERE repo = ? AND number = ?"
+            " AND (answered_at IS NULL OR answered_at > ?)", (repo, number, at))
+        for row in clocks:
+            answered = max(at, float(row["started_at"]))
+            await db.execute(
+                "UPDATE sla_clocks SET answered_at = ? WHERE repo = ? AND number = ? AND policy = ?",
+                (answered, repo, number, row["policy"]))
+            await _event(db, repo, number, row["policy"], "answered", answered, f"{kind} by {responder}")
+
+
+async def set_closed(db: Database, *, repo: str, number: int, closed: bool, at: float) -> None:
+    """Closing pauses the clocks (nobody owes a closed item an answer); reopening
+    resumes them with their original start."""
+    async with db.transaction():
+        await db.execute("UPDATE sla_items SET closed_at = ? WHERE repo = ? AND number = ?",
+                         (at if closed else None, repo, number))
+        if closed:
+            await open_pause(db, repo=repo, number=number, reason="closed", at=at)
+        else:
+            await _end_pauses(db, repo, number, ["closed"], at)
+
+
+async def mark_warned(db: Database, *, repo: str, number: int, policy: str, at: float) -> None:
+    async with db.transaction():
+        if await db.execute(
+                "UPDATE sla_clocks SET warned_at = ? WHERE repo = ? AND number = ? AND policy = ?"
+                " AND warned_at IS NULL", (at, repo, number, policy)):
+            await _event(db, repo, number, policy, "warned", at)
+
+
+async def mark_breached(db: Database, *, repo: str, number: int, policy: str, at: float,
+                        due: float) -> None:
+    async with db.transaction():
+        if await db.execute(
+                "UPDATE sla_clocks SET breached_at = ?, due_at = ? WHERE repo = ? AND number = ?"
+                " AND policy = ? AND breached_at IS NULL", (at, due, repo, number, policy)):
+            await _event(db, repo, number, policy, "breached", at, f"due {dt(due).isoformat()}")
+
+
+WRITERS = {
+    "track_item": track_item,
+    "start_clock": start_clock,
+    "open_pause": open_pause,
+    "end_pauses": end_pauses,
+    "record_response": record_response,
+    "set_closed": set_closed,
+    "mark_warned": mark_warned,
+    "mark_breached": mark_breached,
+}
+
+
+# --- reads --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StoredClock:
+    repo: str
+    number: int
+    policy: str
+    clock: sla.Clock
+    warned_at: float | None
+    breached_at: float | None
+    is_pr: bool
+    closed: bool
+
+    @property
+    def started(self) -> datetime:
+        return self.clock.started
+
+
+async def item(db: Database, repo: str, number: int) -> dict[str, Any] | None:
+    return await db.fetchone("SELECT * FROM sla_items WHERE repo = ? AND number = ?", (repo, number))
+
+
+async def _pauses(db: Database, repo: str, numbers: Sequence[int] | None) -> dict[tuple, list]:
+    sql = "SELECT number, policy, started_at, ended_at FROM sla_pauses WHERE repo = ?"
+    params: list[Any] = [repo]
+    if numbers is not None:
+        if not numbers:
+            return {}
+        sql += f" AND number IN ({', '.join('?' * len(numbers))})"
+        params += list(numbers)
+    found: dict[tuple, list] = {}
+    for row in await db.fetchall(sql, params):
+        found.setdefault((row["number"], row["policy"]), []).append(
+            sla.Pause(dt(row["started_at"]), dt(row["ended_at"])))
+    return found
+
+
+async def clocks(db: Database, repo: str, *, number: int | None = None, open_only: bool = False,
+                 started_before: float | None = None) -> list[StoredClock]:
+    sql = ("SELECT c.*, i.is_pr, i.closed_at FROM sla_clocks c LEFT JOIN sla_items i"
+           " ON i.repo = c.repo AND i.number = c.number WHERE c.repo = ?")
+    params: list[Any] = [repo]
+    if number is not None:
+        sql += " AND c.number = ?"
+        params.append(number)
+    if open_only:
+        sql += " AND c.answered_at IS NULL"
+    if started_before is not None:
+        sql += " AND c.started_at < ?"
+        params.append(started_before)
+    rows = await db.fetchall(sql + " ORDER BY c.number, c.policy", params)
+    pauses = await _pauses(db, repo, [number] if number is not None else None)
+    out = []
+    for row in rows:
+        item_pauses = pauses.get((row["number"], ITEM_WIDE), []) + pauses.get((row["number"], row["policy"]), [])
+        clock = sla.Clock(
+            started=dt(row["started_at"]), target=float(row["target_seconds"]),
+            warn=float(row["warn_seconds"]), calendar=sla.calendar_from_spec(json.loads(row["calendar"] or "{}")),
+            pauses=tuple(item_pauses), answered=dt(row["answered_at"]))
+        out.append(StoredClock(row["repo"], row["number"], row["policy"], clock, row["warned_at"],
+                               row["breached_at"], bool(row["is_pr"]), row["closed_at"] is not None))
+    return out
+
+
+async def open_pause_reasons(db: Database, repo: str, number: int) -> set[str]:
+    rows = await db.fetchall(
+        "SELECT reason FROM sla_pauses WHERE repo = ? AND number = ? AND ended_at IS NULL",
+        (repo, number))
+    return {r["reason"] for r in rows}
+
+
+async def events(db: Database, repo: str, number: int) -> list[dict[str, Any]]:
+    return await db.fetchall(
+        "SELECT policy, kind, at, detail FROM sla_events WHERE repo = ? AND number = ? ORDER BY at",
+        (repo, number))

@@ -1,0 +1,142 @@
+"""The periodic sweep: warn at the warning point, mark breaches, once each.
+
+It keeps no timers: every run recomputes every open clock from the store at
+``now``, and the ``warned_at`` / ``breached_at`` marks (written by the same batch)
+make a second run a no-op. The comments are ``UpsertComment``s with one marker per
+policy and purpose, so even a run whose marks were lost makes no second comment.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Mapping
+
+from ...core import sla
+from ...core.actions import Action, AddLabels, Note, Record, UpsertComment
+from ...store.db import Database
+from . import store
+from .policy import current_rotation, matching, mentions, policies_from
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...context import JobContext
+    from ...rules.loader import Rules
+
+log = logging.getLogger("bot.features.sla")
+
+# A kind label the bot put on within this long of the opening means "in the policy
+# since it was opened" (the classifier labels during the opening delivery).
+AT_OPENING = 600.0
+
+
+def _routing(rules: "Rules") -> Mapping[str, Any] | None:
+    try:
+        return rules.section("routing") if "routing" in rules else None
+    except Exception:  # another feature's section: never let it break the sweep
+        return None
+
+
+def audience(section: Mapping[str, Any], policy_team: str, routing: Mapping[str, Any] | None,
+             now: datetime) -> list[str]:
+    rotation = current_rotation(routing, now)
+    if rotation:
+        return rotation
+    team = policy_team or section["team"]
+    return [team] if team else []
+
+
+async def reconcile(db: Database, repo: str, section: Mapping[str, Any]) -> list[Action]:
+    """Labels the bot added itself (the classifier's kind labels, a triage command's
+    needs-info) never come back as webhooks, since the bot's own events are ignored:
+    read them from the executor's ledger instead."""
+    rows = await db.fetchall(
+        "SELECT b.number, b.label, b.added_at, i.is_pr, i.opened_at FROM bot_labels b"
+        " JOIN sla_items i ON i.repo = b.repo AND i.number = b.number"
+        " WHERE b.repo = ? AND i.closed_at IS NULL AND i.first_response_at IS NULL", (repo,))
+    by_item: dict[int, list[dict]] = {}
+    for row in rows:
+        by_item.setdefault(row["number"], []).append(row)
+    policies = policies_from(section)
+    pause_labels = {p.casefold() for p in section["pause_labels"]}
+    actions: list[Action] = []
+    for number, labels in by_item.items():
+        have = {c.policy for c in await store.clocks(db, repo, number=number)}
+        opened = float(labels[0]["opened_at"])
+        for policy in matching(policies, is_pr=bool(labels[0]["is_pr"]), labels=[r["label"] for r in labels]):
+            if policy.name in have:
+                continue
+            added = min(float(r["added_at"]) for r in labels if r["label"].casefold() in policy.labels)
+            start = opened if added - opened <= AT_OPENING else added
+            actions.append(Record(repo, feature="sla", op="start_clock", args={
+                "repo": repo, "number": number, "policy": policy.name, "started_at": start,
+                "target": policy.target, "warn": policy.warn, "calendar": policy.calendar}))
+        for row in labels:
+            reason = f"label:{row['label'].casefold()}"
+            if row["label"].casefold() in pause_labels and not await db.fetchval(
+                    "SELECT 1 FROM sla_pauses WHERE repo = ? AND number = ? AND reason = ?"
+                    " AND started_at >= ?", (repo, number, reason, float(row["added_at"]) - 1)):
+                actions.append(Record(repo, feature="sla", op="open_pause", args={
+                    "repo": repo, "number": number, "reason": reason, "at": float(row["added_at"])}))
+    return actions
+
+
+def _warning(clock: store.StoredClock, who: list[str], due: datetime | None) -> str:
+    kind = "pull request" if clock.is_pr else "issue"
+    when = due.strftime("%Y-%m-%d %H:%M UTC") if due else "soon"
+    lead = f"{mentions(who)}: this" if who else "This"
+    return (f"{lead} {kind} has had no response from the project yet. Its first response is due "
+            f"by {when} ({clock.clock.target / 3600:g} h policy `{clock.policy}`).")
+
+
+def _breach(clock: store.StoredClock, who: list[str]) -> str:
+    kind = "pull request" if clock.is_pr else "issue"
+    lead = f"{mentions(who)}: this" if who else "This"
+    return (f"{lead} {kind} has waited longer than {clock.clock.target / 3600:g} h for a first "
+            f"response (policy `{clock.policy}`). Please answer the author, or pause the clock "
+            f"with `/sla pause` if it waits on them.")
+
+
+async def sweep_repo(db: Database, repo: str, rules: "Rules", now: datetime) -> list[Action]:
+    section = rules.section("sla")
+    actions = await reconcile(db, repo, section)
+    # The reconciled clocks start with this batch; the next run enforces them.
+    routing = _routing(rules)
+    teams = {p.name: p.team for p in policies_from(section)}
+    for clock in await store.clocks(db, repo, open_only=True):
+        if clock.closed:
+            continue
+        state = sla.state(clock.clock, now)
+        who = audience(section, teams.get(clock.policy, ""), routing, now)
+        args = {"repo": repo, "number": clock.number, "policy": clock.policy, "at": now.timestamp()}
+        if state == sla.BREACHED and clock.breached_at is None:
+            due = sla.due_at(clock.clock, now)
+            escalate = [section["escalate_to"]] if section["escalate_to"] else who
+            actions += [
+                AddLabels(repo, number=clock.number, labels=(section["breach_label"],)),
+                UpsertComment(repo, number=clock.number, marker=f"contributor-flow:sla-breach:{clock.policy}",
+                              body=_breach(clock, escalate)),
+                Record(repo, feature="sla", op="mark_breached",
+                       args={**args, "due": due.timestamp() if due else now.timestamp()}),
+                Record(repo, feature="sla", op="mark_warned", args=args),
+                Note(repo, feature="sla", number=clock.number, text=f"SLA breached ({clock.policy})"),
+            ]
+        elif state == sla.WARNING and clock.warned_at is None:
+            actions += [
+                UpsertComment(repo, number=clock.number, marker=f"contributor-flow:sla-warning:{clock.policy}",
+                              body=_warning(clock, who, sla.due_at(clock.clock, now))),
+                Record(repo, feature="sla", op="mark_warned", args=args),
+                Note(repo, feature="sla", number=clock.number, text=f"SLA warning ({clock.policy})"),
+            ]
+    return actions
+
+
+async def run_sweep(jctx: "JobContext") -> list[Action]:
+    now = jctx.now()
+    actions: list[Action] = []
+    for handle in await jctx.repos():
+        if not handle.rules.enabled("sla"):
+            continue
+        try:
+            actions += await sweep_repo(jctx.db, handle.repo, handle.rules, now)
+        except Exception:  # one repository's bad state must not stop the others
+            log.exception("SLA sweep failed for %s", handle.repo)
+    return actions

@@ -1,0 +1,174 @@
+"""Webhooks in, clocks out: start, pause, resume, stop, on both databases."""
+from __future__ import annotations
+
+import pytest
+
+from bot.core import sla
+from bot.core.actions import Note, Record, RemoveLabel
+from bot.features.sla import store
+from bot.store.state import record_bot_label
+from tests.helpers import bundled_rules
+
+from .conftest import REPO, T0, comment_event, deliver, hours, issue_event, review_event
+
+
+async def clock_of(db, number: int = 7, policy: str = "bugs"):
+    found = [c for c in await store.clocks(db, REPO, number=number) if c.policy == policy]
+    return found[0] if found else None
+
+
+async def test_bug_opened_starts_clock_at_creation(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0.1))
+    c = await clock_of(db)
+    assert c.clock.started == T0 and c.clock.target == 72 * 3600 and c.clock.warn == 48 * 3600
+    assert sla.state(c.clock, hours(50)) == sla.WARNING
+
+
+async def test_issue_outside_every_policy_has_no_clock_but_is_tracked(db):
+    await deliver(db, issue_event("opened", labels=["question"]), now=hours(0))
+    assert await store.clocks(db, REPO) == []
+    assert (await store.item(db, REPO, 7))["author_id"] == 501
+
+
+@pytest.mark.parametrize("user, at_h, counts", [
+    ("maint", 5, True),
+    ("triage", 5, True),
+    ("reporter", 5, False),          # the author
+    ("renamed", 5, False),           # the author under a new login: compared by id
+    ("visitor", 5, False),           # no responder role
+    ("ci[bot]", 5, False),           # a bot, whatever its role
+    ("contributor-flow[bot]", 5, False),
+    ("maint", 20 / 3600, False),     # within 30 s of opening: automation
+])
+async def test_who_answers(db, user, at_h, counts):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, comment_event(user=user, at=hours(at_h)), now=hours(at_h))
+    c = await clock_of(db)
+    assert (c.clock.answered == hours(at_h)) if counts else c.clock.answered is None
+    tracked = await store.item(db, REPO, 7)
+    assert (tracked["first_responder"] == USERS_LOGIN.get(user, user)) if counts else tracked["first_response_at"] is None
+
+
+USERS_LOGIN = {"renamed": "renamed-reporter"}
+
+
+async def test_first_response_is_kept_and_late_one_is_met(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, comment_event(user="maint", at=hours(80)), now=hours(80))
+    await deliver(db, comment_event(user="triage", at=hours(90)), now=hours(90))
+    c = await clock_of(db)
+    assert c.clock.answered == hours(80)
+    assert sla.state(c.clock, hours(100)) == sla.MISSED
+
+
+async def test_sla_command_only_comment_is_not_an_answer(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, comment_event(user="maint", at=hours(3), body="/sla status"), now=hours(3))
+    assert (await clock_of(db)).clock.answered is None
+
+
+async def test_review_answers_a_pull_request(db):
+    rules = bundled_rules({"sla": {"policies": [{"name": "prs", "item_types": ["pull_request"]}]}})
+    await deliver(db, issue_event("opened", pr=True), now=hours(0), rules=rules)
+    await deliver(db, review_event(user="maint", at=hours(4)), now=hours(4), rules=rules)
+    c = await clock_of(db, policy="prs")
+    assert c.is_pr and c.clock.answered == hours(4)
+
+
+async def test_needs_info_pauses_until_the_author_answers(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, issue_event("labeled", labels=["bug", "needs-info"], label="needs-info", at=hours(2),
+                                  sender="triage"), now=hours(2))
+    c = await clock_of(db)
+    assert sla.state(c.clock, hours(100)) == sla.PAUSED
+    await deliver(db, comment_event(user="reporter", at=hours(10), body="Here are the logs"), now=hours(10))
+    c = await clock_of(db)
+    assert sla.paused_seconds(c.clock, hours(20)) == 8 * 3600
+    assert sla.due_at(c.clock, hours(20)) == hours(80)
+    assert c.clock.answered is None  # the author's comment is not a response
+
+
+async def test_removing_the_pause_label_resumes(db):
+    await deliver(db, issue_event("opened", labels=["bug", "needs-info"]), now=hours(0))
+    await deliver(db, issue_event("unlabeled", labels=["bug"], label="needs-info", at=hours(24),
+                                  sender="triage"), now=hours(24))
+    c = await clock_of(db)
+    assert sla.counted(c.clock, hours(30)) == 6 * 3600
+
+
+async def test_reopened_item_keeps_its_start_and_closed_time_does_not_count(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, issue_event("closed", labels=["bug"], at=hours(1)), now=hours(1))  # by the author
+    await deliver(db, issue_event("reopened", labels=["bug"], at=hours(25)), now=hours(25))
+    c = await clock_of(db)
+    assert c.clock.started == T0 and c.clock.answered is None
+    assert sla.counted(c.clock, hours(30)) == 6 * 3600
+
+
+async def test_close_by_maintainer_is_a_response(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, issue_event("closed", labels=["bug"], at=hours(3), sender="maint"), now=hours(3))
+    assert (await clock_of(db)).clock.answered == hours(3)
+
+
+async def test_entering_the_policy_later_starts_then(db):
+    await deliver(db, issue_event("opened"), now=hours(0))
+    await deliver(db, issue_event("labeled", labels=["bug"], label="bug", at=hours(5), sender="triage"),
+                  now=hours(5))
+    assert (await clock_of(db)).clock.started == hours(5)
+
+
+async def test_already_answered_item_entering_a_policy_gets_no_clock(db):
+    await deliver(db, issue_event("opened"), now=hours(0))
+    await deliver(db, comment_event(user="maint", at=hours(1), labels=()), now=hours(1))
+    actions = await deliver(db, issue_event("labeled", labels=["bug"], label="bug", at=hours(5),
+                                            sender="maint"), now=hours(5))
+    assert await clock_of(db) is None
+    assert any(isinstance(a, Note) and "already answered" in a.text for a in actions)
+
+
+async def test_leaving_the_policy_pauses_its_clock_and_coming_back_resumes(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, issue_event("unlabeled", labels=[], label="bug", at=hours(10), sender="triage"),
+                  now=hours(10))
+    assert sla.state((await clock_of(db)).clock, hours(200)) == sla.PAUSED
+    await deliver(db, issue_event("labeled", labels=["bug"], label="bug", at=hours(20), sender="triage"),
+                  now=hours(20))
+    c = await clock_of(db)
+    assert c.clock.started == T0 and sla.counted(c.clock, hours(30)) == 20 * 3600
+
+
+async def test_label_change_counts_only_when_the_rules_say_so(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    event = issue_event("labeled", labels=["bug", "area/ui"], label="area/ui", at=hours(2), sender="triage")
+    await deliver(db, event, now=hours(2))
+    assert (await clock_of(db)).clock.answered is None
+    await deliver(db, event, now=hours(2), rules=bundled_rules({"sla": {"label_change_counts": True}}))
+    assert (await clock_of(db)).clock.answered == hours(2)
+
+
+async def test_breach_label_removed_on_answer_only_when_configured(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await record_bot_label(db, REPO, 7, "sla/breached", "sla")
+    keep = await deliver(db, comment_event(user="maint", at=hours(80)), now=hours(80))
+    assert not any(isinstance(a, RemoveLabel) for a in keep)
+    await deliver(db, issue_event("opened", number=8, labels=["bug"]), now=hours(0))
+    await record_bot_label(db, REPO, 8, "sla/breached", "sla")
+    rules = bundled_rules({"sla": {"remove_breach_label_on_response": True}})
+    removed = await deliver(db, comment_event(number=8, user="maint", at=hours(80)), now=hours(80), rules=rules)
+    assert RemoveLabel(REPO, number=8, label="sla/breached") in removed
+
+
+async def test_redelivery_is_idempotent(db):
+    event = issue_event("opened", labels=["bug", "needs-info"])
+    await deliver(db, event, now=hours(0))
+    await deliver(db, event, now=hours(0))
+    assert len(await store.clocks(db, REPO)) == 1
+    rows = await db.fetchall("SELECT * FROM sla_pauses WHERE repo = ?", (REPO,))
+    assert len(rows) == 1
+    records = [a for a in await deliver(db, comment_event(user="maint", at=hours(3)), now=hours(3))
+               if isinstance(a, Record)]
+    for r in records:  # a retried delivery runs its writers again
+        from bot.features.sla import FEATURE
+        await FEATURE.writers[r.op](db, **r.args)
+    assert (await clock_of(db)).clock.answered == hours(3)
