@@ -1,0 +1,192 @@
+"""Builders for patch pipeline feature tests: a repository whose files a reader serves at
+each ref, real webhook payload shapes, self-made keys and the real Sigstore vectors."""
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Mapping
+
+import pytest
+
+from bot.context import JobContext, RepoHandle
+from bot.core.actions import Action, Record
+from bot.features import all_features
+from bot.features.patch_pipeline import FEATURE
+from bot.features.patch_pipeline import lookups as L
+from bot.rules.loader import Rules, load_bundled, merge_repo_override
+from bot.rules.registry import sections_of
+from bot.settings import BUNDLED_RULES
+from tests.fixtures.webhooks import load_example
+from tests.helpers import RecordingReader, make_context as _make_context
+from tests.signing.conftest import GITHUB_OAUTH, VECTORS
+from tests.signing.cosign_fake import KeyPair
+
+REPO = "Codertocat/Hello-World"
+HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+HEAD2 = "4a2b6c8d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f7"
+MAIN = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+MAINTAINER = "maint"
+
+
+@pytest.fixture(autouse=True)
+def sigstore_cache(tmp_path_factory, monkeypatch):
+    base = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
+
+
+@pytest.fixture
+def vectors():
+    if not (VECTORS / "bundle_v3.txt.sigstore").is_file():
+        pytest.fail(f"Sigstore test vectors are missing from {VECTORS.resolve()}")
+    return VECTORS
+
+
+@pytest.fixture(scope="session")
+def key() -> KeyPair:
+    return KeyPair()
+
+
+def rules(key: KeyPair | None = None, **pipeline: Any) -> Rules:
+    """Bundled rules with a ``pipeline`` override (staging keyless signer + one key by default)."""
+    import yaml
+
+    sections = sections_of(all_features())
+    bundled, problems = load_bundled(BUNDLED_RULES, sections)
+    assert not [p for p in problems if "pipeline" in str(p)], problems
+    trust = {"instance": "staging",
+             "identities": [{"identity": "william@yossarian.net", "issuer": GITHUB_OAUTH}],
+             "keys": [{"name": "release-key", "pem": key.public_pem}] if key else []}
+    trust.update(pipeline.pop("trust", {}))
+    override = {"pipeline": {"trust": trust, **pipeline}}
+    merged, problems = merge_repo_override(bundled, yaml.safe_dump(override), "test", sections)
+    assert not problems, [str(p) for p in problems]
+    return merged
+
+
+class Repo:
+    """Files per ref, PR file lists, workflow runs and jobs, answered like GitHub's REST API."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, dict[str, bytes]] = {}
+        self.pr_files: dict[int, list[str]] = {}
+        self.pulls: dict[int, dict[str, Any]] = {}
+        self.runs: dict[int, dict[str, Any]] = {}
+        self.jobs: dict[int, list[dict[str, Any]]] = {}
+        self.blobs: dict[str, bytes] = {}
+        self.big_files: set[str] = set()
+
+    def put(self, ref: str, path: str, data: bytes | str) -> None:
+        self.files.setdefault(ref, {})[path] = data.encode() if isinstance(data, str) else data
+
+    def _contents(self, v: Mapping[str, Any]) -> Any:
+        data = self.files.get(v["ref"], {}).get(v["path"])
+        if data is None:
+            from bot.github import PermanentGitHubError
+            raise PermanentGitHubError("Not Found", status=404)
+        sha = f"blob-{abs(hash((v['ref'], v['path'])))}"
+        if v["path"] in self.big_files:  # over 1 MB: GitHub leaves content empty
+            self.blobs[sha] = data
+            return {"type": "file", "encoding": "none", "content": "", "size": len(data), "sha": sha}
+        return {"type": "file", "encoding": "base64", "size": len(data), "sha": sha,
+                "content": base64.encodebytes(data).decode()}
+
+    def _run(self, v):
+        run = self.runs.get(int(v["run_id"]))
+        if run is None:
+            from bot.github import PermanentGitHubError
+            raise PermanentGitHubError("Not Found", status=404)
+        return run
+
+    def reader(self) -> RecordingReader:
+        reader = RecordingReader(items={
+            L.CONTENTS: self._contents,
+            L.BLOB: lambda v: {"content": base64.b64encode(self.blobs[v["file_sha"]]).decode(), "encoding": "base64"},
+            L.PULL: lambda v: self.pulls[int(v["number"])],
+            L.WORKFLOW_RUN: self._run,
+        })
+        reader.lists.update({
+            L.PR_FILES: lambda v: [{"filename": f, "status": "modified"} for f in self.pr_files[int(v["number"])]],
+            L.RUN_JOBS: lambda v: self.jobs.get(int(v["run_id"]), []),
+        })
+        return reader
+
+
+def pr_payload(action: str = "opened", *, number: int = 7, head: str = HEAD) -> dict[str, Any]:
+    p = load_example("pull_request", action)
+    p["pull_request"].update(number=number, state="open")
+    p["pull_request"]["head"]["sha"] = head
+    p["number"] = number
+    return p
+
+
+def comment_payload(body: str = "/verify-patch", *, number: int = 7, login: str = MAINTAINER) -> dict[str, Any]:
+    p = load_example("issue_comment", "created")
+    p["issue"]["number"] = number
+    p["issue"]["pull_request"] = {"url": f"https://api.github.com/repos/{REPO}/pulls/{number}"}
+    p["comment"]["body"] = body
+    p["comment"]["user"]["login"] = login
+    return p
+
+
+def workflow_run_payload(action: str, *, run_id: int, head: str = HEAD, status: str | None = None,
+                         conclusion: str | None = None, path: str = ".github/workflows/patch-pipeline.yml",
+                         created: datetime = NOW + timedelta(seconds=5)) -> dict[str, Any]:
+    p = load_example("workflow_run", "completed" if action == "completed" else "requested")
+    p["action"] = action
+    wr = p["workflow_run"]
+    wr.update(id=run_id, path=path, display_title=f"patch pipeline {head}", head_sha=MAIN,
+              event="workflow_dispatch", status=status or ("completed" if action == "completed" else "queued"),
+              conclusion=conclusion, created_at=created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+              html_url=f"https://github.com/{REPO}/actions/runs/{run_id}")
+    return p
+
+
+def job_json(name: str, status: str, conclusion: str | None = None, *, run_id: int, job_id: int = 1,
+             started: datetime | None = None, completed: datetime | None = None) -> dict[str, Any]:
+    job = load_example("workflow_job", "completed" if status == "completed" else
+                       "in_progress" if status == "in_progress" else "queued")["workflow_job"]
+    iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ") if t else None  # noqa: E731
+    job.update(id=job_id, run_id=run_id, name=name, status=status, conclusion=conclusion,
+               started_at=iso(started or NOW), completed_at=iso(completed), head_sha=MAIN,
+               html_url=f"https://github.com/{REPO}/actions/runs/{run_id}/job/{job_id}")
+    return job
+
+
+def job_payload(name: str, status: str, conclusion: str | None = None, **kw) -> dict[str, Any]:
+    p = load_example("workflow_job", "completed" if status == "completed" else
+                     "in_progress" if status == "in_progress" else "queued")
+    p["workflow_job"] = job_json(name, status, conclusion, **kw)
+    p["action"] = status
+    return p
+
+
+def with_repo(payload: dict[str, Any]) -> dict[str, Any]:
+    payload["repository"]["full_name"] = REPO
+    payload["repository"]["name"], payload["repository"]["owner"]["login"] = REPO.split("/")[1], REPO.split("/")[0]
+    return payload
+
+
+def context(event: str, payload: dict[str, Any], *, db, repo: Repo, rules: Rules, now: datetime = NOW):
+    return _make_context(event, with_repo(payload), db=db, rules=rules, reader=repo.reader(),
+                         roles={MAINTAINER: ["maintainer"]}, now=now)
+
+
+async def apply_records(db, actions: Iterable[Action]) -> None:
+    """What the executor does with Record actions."""
+    for action in actions:
+        if isinstance(action, Record):
+            await FEATURE.writers[action.op](db, **action.args)
+
+
+def job_context(db, repo_rules: Rules, reader, now: datetime) -> JobContext:
+    async def repos():
+        async def roles_of(login, *, item_author=None):
+            return frozenset({"anyone"})
+        return [RepoHandle(REPO, 1, repo_rules, reader, roles_of)]
+    return JobContext(db=db, bot_login="contributor-flow[bot]", repos=repos, clock=lambda: now)
+
+
+def of(actions, kind):
+    return [a for a in actions if type(a).__name__ == kind]
