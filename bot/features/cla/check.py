@@ -19,7 +19,7 @@ from ...store.state import bot_labels
 from . import lookups, store
 
 FEATURE_NAME = "cla"
-COMMENT_MARKER = "cla"
+COMMENT_MARKER = "contributor-flow:cla"
 
 
 @dataclass

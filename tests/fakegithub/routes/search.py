@@ -85,3 +85,38 @@ def search_issues(ctx: Ctx) -> Reply:
                      wrap="items", total=len(results))
     reply.json["incomplete_results"] = False
     return reply
+
+
+_COMMIT_QUALIFIERS = ("author-email", "committer-email", "author-name", "repo", "org", "user")
+
+
+@route("GET", "/search/commits")
+def search_commits(ctx: Ctx) -> Reply:
+    """Commit search with author-email:, committer-email:, author-name:, repo:, org:/user:.
+    Each result's `author` is the account GitHub links the email to (or null), as on GitHub."""
+    terms = [t.partition(":") for t in shlex.split(ctx.query["q"])]
+    for key, sep, _ in terms:
+        if not sep or key not in _COMMIT_QUALIFIERS:
+            ctx.fake.violation(f"commit search term {key!r} is not supported by the fake")
+    results = []
+    for repo in ctx.state.repos.values():
+        if not ctx.fake.installation_covers(ctx.installation, repo.full_name):
+            continue
+        for c in repo.commits.values():
+            fields = {"author-email": c.author_email, "committer-email": c.committer_email,
+                      "author-name": c.author_name, "repo": repo.full_name,
+                      "org": repo.owner, "user": repo.owner}
+            if all(fields.get(key, "").lower() == value.lower() for key, _, value in terms if key in fields):
+                results.append((repo, c))
+    results.sort(key=lambda rc: rc[1].date, reverse=True)
+    items = []
+    for repo, c in results:
+        item = ctx.ser.commit(repo.full_name, c)
+        item["commit"].update(comment_count=0, url=item["url"],
+                              tree={"sha": c.sha, "url": f"{item['url']}/tree"})
+        items.append({**item, "html_url": f"https://github.com/{repo.full_name}/commit/{c.sha}",
+                      "comments_url": f"{item['url']}/comments", "repository": ctx.ser.repo(repo),
+                      "score": 1.0})
+    reply = paginate(ctx, items, cap=1000, wrap="items", total=len(items))
+    reply.json["incomplete_results"] = False
+    return reply

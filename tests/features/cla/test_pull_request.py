@@ -37,7 +37,7 @@ async def test_unsigned_author_gets_action_required_label_comment_and_waiting_ro
     assert "`alice`" in check.summary and "I have read the CLA Document" in check.summary
     assert of(actions, AddLabels)[0].labels == ("cla: no",)
     comment = of(actions, UpsertComment)[0]
-    assert comment.marker == "cla" and "@alice" in comment.body
+    assert comment.marker == "contributor-flow:cla" and "@alice" in comment.body
     await apply_records(db, actions)
     assert await store.waiting_for(db, REPO, 101) == [2]
     assert await status_line(db, REPO, HEAD) == "CLA: ❌ waiting for `alice` to sign"
@@ -162,7 +162,7 @@ async def test_comment_is_edited_to_passing_once_it_exists(db):
     await sign(db, 101, "alice")
     actions, _ = await run(db, pr_payload("synchronize"), [api_commit("a" * 40)])
     comment = of(actions, UpsertComment)[0]
-    assert comment.marker == "cla" and "CLA check passed" in comment.body
+    assert comment.marker == "contributor-flow:cla" and "CLA check passed" in comment.body
     await apply_records(db, actions)
     row = await store.status_of(db, REPO, 2)
     assert row["state"] == "yes" and row["commented"] == 1 and json.loads(row["missing"]) == []

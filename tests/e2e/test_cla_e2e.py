@@ -1,0 +1,198 @@
+"""CLA end to end: the real bot over real HTTP against the fake GitHub, which validates every
+request (check runs included) against GitHub's OpenAPI description."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.features.cla import store
+from bot.settings import BUNDLED_RULES
+from tests.conftest import BOTH_BACKENDS
+from tests.fixtures.webhooks import load_example
+
+from .harness import BotHarness, retarget
+
+REPO = "octo/repo"
+PHRASE = "I have read the CLA Document and I hereby sign the CLA"
+MARKER = "<!-- contributor-flow:cla -->"
+
+
+@pytest.fixture
+def rules_dir(tmp_path) -> str:
+    """Only core.yml and cla.yml, so rule files of features being built elsewhere do not
+    matter; dependabot's events are processed (a bot PR still needs its cla check)."""
+    out = tmp_path / "rules"
+    out.mkdir()
+    shutil.copy(Path(BUNDLED_RULES) / "cla.yml", out / "cla.yml")
+    core = yaml.safe_load((Path(BUNDLED_RULES) / "core.yml").read_text())
+    core["allowed_bots"] = ["dependabot[bot]"]
+    (out / "core.yml").write_text(yaml.safe_dump(core))
+    return str(out)
+
+
+@pytest.fixture
+async def bot(fake_github, database_url, rules_dir):
+    fake_github.add_repo(REPO)
+    fake_github.add_user("bob", emails=["bob@corp.example"])
+    for login in ("alice", "carol"):
+        fake_github.add_user(login)
+    fake_github.add_user("dependabot[bot]", type="Bot", emails=["dependabot@github.example"])
+    async with BotHarness(fake_github, database_url=database_url, rules_dir=rules_dir) as harness:
+        yield harness
+
+
+def pr_event(fake, number: int, action: str = "opened", sender: str | None = None) -> dict:
+    issue = fake.issue(REPO, number)
+    payload = retarget(load_example("pull_request", action), REPO)
+    payload["pull_request"] = fake.serializer.pull(issue)
+    payload["number"] = number
+    payload["sender"] = fake.serializer.user(sender or issue.user)
+    return payload
+
+
+async def comment(bot, number: int, body: str, user: str) -> None:
+    fake = bot.fake
+    c = fake.add_comment(REPO, number, body, user)
+    payload = retarget(load_example("issue_comment", "created"), REPO)
+    payload["issue"] = fake.serializer.issue(fake.issue(REPO, number))
+    payload["comment"] = fake.serializer.comment(fake.repo(REPO), c, number)
+    payload["sender"] = fake.serializer.user(user)
+    await bot.deliver("issue_comment", payload)
+
+
+def runs(fake, head_sha: str):
+    return [r for r in fake.state.check_runs.values() if r.head_sha == head_sha and r.name == "cla"]
+
+
+def labels(fake, number: int) -> set[str]:
+    return set(fake.issue(REPO, number).labels)
+
+
+def bot_comments(fake, number: int):
+    return [c for c in fake.issue(REPO, number).comments if MARKER in c.body]
+
+
+@BOTH_BACKENDS
+async def test_co_author_flow_signatures_after_the_pr_recheck_without_a_push(bot):
+    fake = bot.fake
+    fake.add_pull("octo/elsewhere", user="bob", commits=[{"message": "Bob's own work", "author": "bob"}])
+    pr = fake.add_pull(REPO, user="alice", commits=[
+        {"message": "Pair work\n\nCo-authored-by: Bob <bob@corp.example>", "author": "alice"}])
+    head = pr.pull.head_sha
+    await bot.deliver("pull_request", pr_event(fake, pr.number))
+
+    [run] = runs(fake, head)
+    assert (run.status, run.conclusion) == ("completed", "action_required")
+    assert "`alice`" in run.output["summary"] and "`bob`" in run.output["summary"]
+    assert labels(fake, pr.number) == {"cla: no"}
+    [card] = bot_comments(fake, pr.number)
+    assert "@alice" in card.body and "@bob" in card.body and PHRASE in card.body
+
+    await comment(bot, pr.number, PHRASE.upper() + "!", "alice")
+    [run] = runs(fake, head)
+    assert run.conclusion == "action_required" and "`alice`" not in run.output["summary"].split("### Covered")[0]
+    signing = fake.issue(REPO, pr.number).comments[-1]
+    assert [r.content for r in signing.reactions] == ["+1"]
+
+    # bob signs on another PR of the repository: this one is re-checked anyway
+    other = fake.add_pull(REPO, user="carol", head_ref="other", commits=[{"message": "x", "author": "carol"}])
+    await comment(bot, other.number, PHRASE, "bob")
+    [run] = runs(fake, head)
+    assert run.conclusion == "success" and run.output["title"] == "Everyone has signed the CLA"
+    assert labels(fake, pr.number) == {"cla: yes"}
+    [card] = bot_comments(fake, pr.number)          # one comment, edited in place
+    assert "CLA check passed" in card.body
+    created = [c for c in fake.calls_to("POST", "/repos/{owner}/{repo}/check-runs") if c.json["head_sha"] == head]
+    assert len(created) == 1                        # created once, then updated
+    assert fake.calls_to("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}")
+    assert fake.calls_to("GET", "/search/commits")
+
+    rows = await store.all_signatures(bot.runtime.db)
+    assert {(r["login"], r["version"]) for r in rows} == {("alice", "1"), ("bob", "1")}
+    assert all(r["comment_url"].startswith(f"https://github.com/{REPO}/issues/") for r in rows)
+
+
+async def test_unlinked_email_and_allowlisted_bot(bot):
+    fake = bot.fake
+    pr = fake.add_pull(REPO, user="alice", commits=[
+        {"message": "From my laptop", "author": "me@laptop.local"}])
+    await bot.deliver("pull_request", pr_event(fake, pr.number))
+    [run] = runs(fake, pr.pull.head_sha)
+    assert run.conclusion == "failure"
+    sha = pr.pull.commits[0].sha[:7]
+    for text in (run.output["summary"], bot_comments(fake, pr.number)[0].body):
+        assert f"`{sha}`" in text and "`me@laptop.local`" in text
+        assert "add the email to your GitHub account" in text and "amend the commit" in text
+
+    bump = fake.add_pull(REPO, user="dependabot[bot]", head_ref="deps",
+                         commits=[{"message": "Bump x", "author": "dependabot[bot]"}])
+    await bot.deliver("pull_request", pr_event(fake, bump.number))
+    [run] = runs(fake, bump.pull.head_sha)
+    assert run.conclusion == "success" and labels(fake, bump.number) == {"cla: yes"}
+    assert not bot_comments(fake, bump.number)
+
+
+async def test_version_bump_in_the_repo_override_asks_again(bot):
+    fake = bot.fake
+    await store.sign(bot.runtime.db, agreement="octo", user_id=fake.state.users["alice"].id,
+                     login="alice", version="1", signed_at=1.0)
+    fake.put_file(REPO, ".github/contributor-flow.yml", "cla:\n  version: 2\n")
+    pr = fake.add_pull(REPO, user="alice", commits=[{"message": "x", "author": "alice"}])
+    await bot.deliver("pull_request", pr_event(fake, pr.number))
+    [run] = runs(fake, pr.pull.head_sha)
+    assert run.conclusion == "action_required"
+    assert "signed version 1; the CLA is now version 2" in run.output["summary"]
+    await comment(bot, pr.number, PHRASE, "alice")
+    assert runs(fake, pr.pull.head_sha)[0].conclusion == "success"
+
+
+async def test_dco_pass_and_fail(bot):
+    fake = bot.fake
+    fake.put_file(REPO, ".github/contributor-flow.yml", "cla:\n  mode: dco\n")
+    good = fake.add_pull(REPO, user="alice", head_ref="good", commits=[
+        {"message": "Fix\n\nSigned-off-by: Alice <alice@example.com>", "author": "alice"}])
+    bad = fake.add_pull(REPO, user="alice", head_ref="bad", commits=[
+        {"message": "Fix\n\nSigned-off-by: Alice <alice@example.com>", "author": "alice"},
+        {"message": "Oops", "author": "alice"}])
+    await bot.deliver("pull_request", pr_event(fake, good.number))
+    await bot.deliver("pull_request", pr_event(fake, bad.number))
+    assert runs(fake, good.pull.head_sha)[0].conclusion == "success"
+    [run] = runs(fake, bad.pull.head_sha)
+    assert run.conclusion == "failure" and run.output["title"] == "1 commit without a matching Signed-off-by"
+    assert f"`{bad.pull.commits[1].sha[:7]}`" in run.output["summary"]
+
+
+async def test_300_commit_pr_is_walked_past_the_250_listing(bot):
+    fake = bot.fake
+    await store.sign(bot.runtime.db, agreement="octo", user_id=fake.state.users["alice"].id,
+                     login="alice", version="1", signed_at=1.0)
+    commits = [{"message": f"step {i}", "author": "alice"} for i in range(299)]
+    commits.append({"message": "the last one", "author": "bob@corp.example"})
+    pr = fake.add_pull(REPO, user="alice", commits=commits)
+    await bot.deliver("pull_request", pr_event(fake, pr.number), timeout=30)
+    [run] = runs(fake, pr.pull.head_sha)
+    assert run.conclusion == "action_required"
+    assert "`bob`" in run.output["summary"] and "300 commits checked" in run.output["summary"]
+    assert len(fake.calls_to("GET", "/repos/{owner}/{repo}/compare/{basehead}")) == 3  # 100 a page
+    await comment(bot, pr.number, PHRASE, "bob")
+    assert runs(fake, pr.pull.head_sha)[0].conclusion == "success"
+
+
+async def test_fake_commit_search_links_emails_like_github(fake_github):
+    import aiohttp
+
+    fake_github.add_user("bob", emails=["bob@corp.example"])
+    fake_github.add_pull("o/r", user="bob", commits=[{"message": "x", "author": "bob"},
+                                                     {"message": "y", "author": "x@nowhere.example"}])
+    token = fake_github.installation_token()
+    async with aiohttp.ClientSession(headers={"Authorization": f"token {token}"}) as s:
+        async with s.get(f"{fake_github.url}/search/commits",
+                         params={"q": "author-email:BOB@corp.example", "per_page": "1"}) as r:
+            data = await r.json()
+        assert data["total_count"] == 1 and data["items"][0]["author"]["login"] == "bob"
+        async with s.get(f"{fake_github.url}/search/commits", params={"q": "author-email:x@nowhere.example"}) as r:
+            data = await r.json()
+        assert data["items"][0]["author"] is None
