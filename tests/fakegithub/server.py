@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from . import spec, validate
+from . import events, spec, validate
 from .auth import AppAuth, Token
 from .builders import StateBuilders
 from .context import Ctx, GitHubError, Reply
@@ -188,10 +188,23 @@ class FakeGitHub(StateBuilders, Deliveries):
             ctx = Ctx(fake=self, method=method, path=path, template=op.template, params=params,
                       query=query, body=body, headers={k.lower(): v for k, v in request.headers.items()},
                       installation=installation, raw_query=dict(request.query))
+            issue = self._issue_for_events(ctx)
+            before = events.snapshot(issue) if issue is not None else None
             result = handler(ctx)
-            return await result if inspect.isawaitable(result) else result
+            reply = await result if inspect.isawaitable(result) else result
+            if issue is not None and before is not None:
+                events.record_changes(self, issue, before)
+            return reply
 
         return await self._faulted(method, credential, call, run), "core"
+
+    def _issue_for_events(self, ctx: Ctx) -> Any:
+        """The issue a writing request targets, so its changes are logged as issue events."""
+        number = ctx.params.get("issue_number", ctx.params.get("pull_number"))
+        if ctx.method == "GET" or not isinstance(number, int) or "repo" not in ctx.params:
+            return None
+        repo = self.state.repos.get(f"{ctx.params['owner']}/{ctx.params['repo']}")
+        return repo.issues.get(number) if repo else None
 
     def _authenticate(self, template: str, authorization: str) -> Installation | None:
         if template == "/app" or template.startswith("/app/") or template in JWT_TEMPLATES:

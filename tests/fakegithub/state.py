@@ -148,6 +148,8 @@ class Issue:
     closed_at: str | None = None
     closed_by: str | None = None
     pull: Pull | None = None
+    # Issue events ("labeled", "closed", ...) made through the API, as REST event objects.
+    events: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

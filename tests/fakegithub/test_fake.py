@@ -70,11 +70,11 @@ async def test_invalid_body_is_rejected_and_reported(gh: Client) -> None:
 async def test_unknown_and_unimplemented_operations_are_violations(gh: Client) -> None:
     gh.fake.add_repo("o/r")
     assert (await gh.request("GET", "/repos/o/r/not-a-thing"))[0] == 404
-    assert (await gh.request("GET", "/repos/o/r/issues/1/timeline"))[0] == 501
+    assert (await gh.request("GET", "/repos/o/r/issues/1/sub_issues"))[0] == 501
     assert (await gh.request("GET", "/repos/o/r/issues?bogus=1"))[0] == 422
     assert (await gh.request("GET", "/repos/o/r/issues/abc"))[0] == 422
     assert len(gh.fake.violations) == 4
-    assert "fake does not implement GET /repos/{owner}/{repo}/issues/{issue_number}/timeline" in gh.fake.violations
+    assert "fake does not implement GET /repos/{owner}/{repo}/issues/{issue_number}/sub_issues" in gh.fake.violations
     gh.fake.violations.clear()
 
 
@@ -156,6 +156,21 @@ async def test_reactions_labels_contents_patch_and_search(gh: Client) -> None:
     assert [i["number"] for i in found["items"]] == [1]
     _, found, _ = await gh.request("GET", "/search/issues", params={"q": "org:o is:issue author:carol"})
     assert [i["number"] for i in found["items"]] == [2]
+
+
+async def test_changes_through_the_api_are_logged_as_issue_events(gh: Client) -> None:
+    gh.fake.add_issue("o/r", user="alice", labels=["old"])
+    gh.fake.add_user("bob")
+    await gh.request("POST", "/repos/o/r/issues/1/labels", json={"labels": ["triaged"]})
+    await gh.request("DELETE", "/repos/o/r/issues/1/labels/old")
+    await gh.request("POST", "/repos/o/r/issues/1/assignees", json={"assignees": ["bob"]})
+    await gh.request("POST", "/repos/o/r/issues/1/comments", json={"body": "thanks"})
+    await gh.request("PATCH", "/repos/o/r/issues/1", json={"state": "closed", "state_reason": "not_planned"})
+    _, events, _ = await gh.request("GET", "/repos/o/r/issues/1/events")
+    assert [e["event"] for e in events] == ["labeled", "unlabeled", "assigned", "closed"]
+    assert events[0]["label"]["name"] == "triaged" and events[3]["state_reason"] == "not_planned"
+    _, timeline, _ = await gh.request("GET", "/repos/o/r/issues/1/timeline")
+    assert "commented" in [e["event"] for e in timeline]
 
 
 async def test_commit_author_is_null_for_unlinked_email(gh: Client) -> None:

@@ -122,3 +122,27 @@ def unlock(ctx: Ctx) -> Reply:
         raise GitHubError(404, "Not Found")
     issue.locked = False
     return Reply(status=204)
+
+
+@route("GET", "/repos/{owner}/{repo}/issues/{issue_number}/events")
+def list_events(ctx: Ctx) -> Reply:
+    return paginate(ctx, ctx.issue().events)
+
+
+@route("GET", "/repos/{owner}/{repo}/issues/events")
+def list_repo_events(ctx: Ctx) -> Reply:
+    repo = ctx.repo()
+    out = [{**e, "issue": ctx.ser.issue(i)} for i in repo.issues.values() for e in i.events]
+    out.sort(key=lambda e: e["id"], reverse=True)
+    return paginate(ctx, out)
+
+
+@route("GET", "/repos/{owner}/{repo}/issues/{issue_number}/timeline")
+def timeline(ctx: Ctx) -> Reply:
+    """Events and comments in order (reviews and commits are left out)."""
+    issue = ctx.issue()
+    repo = ctx.repo()
+    comments = [{**ctx.ser.comment(repo, c, issue.number), "event": "commented",
+                 "actor": ctx.ser.user(c.user)} for c in issue.comments]
+    items = sorted([*issue.events, *comments], key=lambda e: (e["created_at"], e["id"]))
+    return paginate(ctx, items)
