@@ -1,0 +1,106 @@
+"""The sweep: one warning, one breach, nothing more on later runs; reconciliation
+of the bot's own labels; mentions of the triage rotation or the team."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from bot.context import JobContext, RepoHandle
+from bot.core.actions import AddLabels, Record, UpsertComment
+from bot.features.sla import SWEEP, store
+from bot.features.sla.policy import current_rotation
+from tests.helpers import bundled_rules, fixed_roles
+
+from .conftest import REPO, T0, apply, comment_event, deliver, hours, issue_event
+
+
+async def sweep(db, now: datetime, rules=None) -> list:
+    handle = RepoHandle(repo=REPO, installation_id=1, rules=rules or bundled_rules(), gh=None,
+                        roles_of=fixed_roles({}))
+
+    async def repos():
+        return [handle]
+
+    actions = list(await SWEEP.run(JobContext(db=db, bot_login="contributor-flow[bot]", repos=repos,
+                                              clock=lambda: now)))
+    await apply(db, actions)
+    return actions
+
+
+def comments(actions):
+    return [a for a in actions if isinstance(a, UpsertComment)]
+
+
+async def test_two_sweeps_one_warning_then_one_breach(db):
+    rules = bundled_rules({"sla": {"team": "org/triagers"}})
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    assert await sweep(db, hours(47), rules) == []
+    first = await sweep(db, hours(49), rules)
+    [warning] = comments(first)
+    assert warning.marker == "contributor-flow:sla-warning:bugs" and warning.number == 7
+    assert "@org/triagers" in warning.body and "2026-03-05 10:00 UTC" in warning.body
+    assert await sweep(db, hours(50), rules) == []
+    breach = await sweep(db, hours(73), rules)
+    assert AddLabels(REPO, number=7, labels=("sla/breached",)) in breach
+    [escalation] = comments(breach)
+    assert escalation.marker == "contributor-flow:sla-breach:bugs" and "@org/triagers" in escalation.body
+    assert await sweep(db, hours(90), rules) == []
+    [c] = await store.clocks(db, REPO)
+    assert c.warned_at == hours(49).timestamp() and c.breached_at == hours(73).timestamp()
+    kinds = [e["kind"] for e in await store.events(db, REPO, 7)]
+    assert kinds == ["started", "warned", "breached"]
+
+
+async def test_straight_to_breach_makes_no_separate_warning(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    actions = await sweep(db, hours(100))
+    assert [a.marker for a in comments(actions)] == ["contributor-flow:sla-breach:bugs"]
+    assert await sweep(db, hours(101)) == []
+
+
+async def test_answered_paused_and_closed_items_are_left_alone(db):
+    await deliver(db, issue_event("opened", number=1, labels=["bug"]), now=hours(0))
+    await deliver(db, comment_event(number=1, user="maint", at=hours(2)), now=hours(2))
+    await deliver(db, issue_event("opened", number=2, labels=["bug", "needs-info"]), now=hours(0))
+    await deliver(db, issue_event("opened", number=3, labels=["bug"]), now=hours(0))
+    await deliver(db, issue_event("closed", number=3, labels=["bug"], at=hours(1)), now=hours(1))
+    assert await sweep(db, hours(100)) == []
+
+
+async def test_escalate_to_and_rotation(db):
+    routing = {"triage_rotation": ["alice", "bob"]}
+    assert current_rotation(routing, hours(0)) in (["alice"], ["bob"])
+    assert current_rotation({"rotation": {"team": "org/t"}}, hours(0)) == ["org/t"]
+    assert current_rotation({"triage_rotation": "nope!"}, hours(0)) == ["nope!"]
+    assert current_rotation(None, hours(0)) == []
+    rules = bundled_rules({"sla": {"escalate_to": "org/leads", "team": "org/triagers"}})
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    [escalation] = comments(await sweep(db, hours(80), rules))
+    assert "@org/leads" in escalation.body and "@org/triagers" not in escalation.body
+
+
+async def test_kind_label_added_by_the_bot_starts_the_clock_from_the_ledger(db):
+    # The classifier labels during the opening delivery; its labeled webhook is the bot's own
+    # and never reaches the features.
+    await deliver(db, issue_event("opened"), now=hours(0))
+    await db.execute("INSERT INTO bot_labels (repo, number, label, feature, added_at) VALUES (?, ?, ?, ?, ?)",
+                     (REPO, 7, "bug", "classify", hours(0.01).timestamp()))
+    first = await sweep(db, hours(1))
+    assert any(isinstance(a, Record) and a.op == "start_clock" for a in first)
+    [c] = await store.clocks(db, REPO)
+    assert c.clock.started == T0
+    assert await sweep(db, hours(2)) == []
+    assert [a.marker for a in comments(await sweep(db, hours(49)))] == ["contributor-flow:sla-warning:bugs"]
+
+
+async def test_bot_added_needs_info_pauses(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await db.execute("INSERT INTO bot_labels (repo, number, label, feature, added_at) VALUES (?, ?, ?, ?, ?)",
+                     (REPO, 7, "needs-info", "commands", hours(1).timestamp()))
+    await sweep(db, hours(1.5))
+    [c] = await store.clocks(db, REPO)
+    assert c.clock.pauses and await sweep(db, hours(100)) == []
+
+
+async def test_disabled_feature_sweeps_nothing(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    assert await sweep(db, hours(100), bundled_rules({"sla": {"enabled": False}})) == []
