@@ -7,6 +7,7 @@ retry-after). Whatever reaches gidgethub afterwards is either a success or a fin
 from __future__ import annotations
 
 import asyncio
+import re
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -64,6 +65,20 @@ AuthHeader = Callable[[], Awaitable[str | None]]
 Invalidate = Callable[[str], None]
 
 
+# POSTs that are safe to send again when the first answer was lost: adding what is
+# already there changes nothing. Any other POST (a comment, a check run, a dispatch,
+# a discussion) might have been applied; resending could duplicate it, so the call
+# fails at once and the executor, on the delivery's retry, looks for what it made.
+_IDEMPOTENT_POSTS = re.compile(
+    r"/(labels|reactions|assignees|requested_reviewers|access_tokens)(\?.*)?$")
+
+
+def resend_is_safe(method: str, url: str, *, graphql_url: str, mutation: bool) -> bool:
+    if url.split("?", 1)[0] == graphql_url:
+        return not mutation  # a query may be sent again; a mutation may have been applied
+    return method.upper() != "POST" or bool(_IDEMPOTENT_POSTS.search(url.split("?", 1)[0]))
+
+
 class Transport:
     def __init__(self, session: aiohttp.ClientSession, state: InstallationState, policy: Policy,
                  auth: AuthHeader, invalidate: Invalidate | None = None) -> None:
@@ -81,6 +96,7 @@ class Transport:
         if mutation and state.read_only:
             raise PermanentGitHubError("dry run: content-creating requests are disabled",
                                        endpoint=endpoint)
+        safe = resend_is_safe(method, url, graphql_url=p.graphql_url, mutation=mutation)
         reauthed = False
         attempt = 0
         while True:
@@ -99,7 +115,7 @@ class Transport:
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 self._count(endpoint, "error")
                 reason = f"{type(exc).__name__} on {method} {endpoint}"
-                if attempt >= p.max_attempts:
+                if attempt >= p.max_attempts or not safe:
                     raise TransientGitHubError(f"gave up after {attempt} attempts: {reason}",
                                                endpoint=endpoint) from None
                 wait = backoff_delay(attempt, p.rng)
@@ -129,7 +145,7 @@ class Transport:
             if wait > p.max_wait:
                 raise RateLimited(f"{verdict.reason}: retry in {wait:.0f}s",
                                   retry_at=p.wall_clock() + wait, status=status, endpoint=endpoint)
-            if attempt >= p.max_attempts:
+            if attempt >= p.max_attempts or (status >= 500 and not safe):
                 raise TransientGitHubError(f"gave up after {attempt} attempts: {verdict.reason}",
                                            status=status, endpoint=endpoint)
             log.info("github: %s on %s %s; retrying in %.1fs", verdict.reason, method, endpoint, wait)

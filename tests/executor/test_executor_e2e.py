@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import pytest_asyncio
+
+from bot.github import TransientGitHubError
 
 from bot.core import actions as A
 from bot.runtime import open_runtime
@@ -81,16 +84,17 @@ async def test_a_retried_delivery_skips_what_succeeded(rt, fake_github):
 async def test_comment_posted_but_answer_lost_is_not_posted_twice(rt, fake_github):
     issue = fake_github.add_issue(REPO)
     action = A.Comment(repo=REPO, number=issue.number, body="once")
-    # The first attempt's POST reached GitHub but its answer was a 502 every time.
+    await rt.api(1)  # token minted before the fault
+    # The POST reached GitHub but its answer was lost (a 502): the client must not send it
+    # again blindly; the delivery's retry finds the comment by its marker instead.
     fake_github.faults.configure(share=1.0, kinds=("502",), only_methods=["POST"], after_effect=True)
-    try:
+    with pytest.raises(TransientGitHubError):
         await run(rt, "d1", action)
-    except Exception:
-        pass
     fake_github.faults.configure(share=0.0)
     await run(rt, "d1", action, retrying=True)
     onces = [c for c in fake_github.issue(REPO, issue.number).comments if c.body.startswith("once")]
     assert len(onces) == 1
+    assert len(fake_github.calls_to("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments")) == 1
 
 
 async def test_check_run_is_created_once_then_updated(rt, fake_github):

@@ -56,13 +56,34 @@ async def test_calls_started_after_a_retry_after_all_wait_it_out(fake: FakeGitHu
 async def test_mutations_retried_through_faults(fake: FakeGitHub, github: GitHub):
     issue = fake.add_issue(REPO)
     api = await github.installation(1)
-    fake.faults.configure(share=0.4, retry_after=1, seed=2, only_methods=("POST",))
+    # Rate-limit answers mean "not applied": those are retried. (A 502 on a POST is not: see below.)
+    fake.faults.configure(share=0.4, kinds=("429", "secondary_403"), retry_after=1, seed=2,
+                          only_methods=("POST",))
     for n in range(4):
         await api.post("/repos/{owner}/{repo}/issues/{n}/comments", {**REPO_VARS, "n": issue.number},
                        data={"body": f"c{n}"})
     assert [c.body for c in fake.issue(REPO, issue.number).comments] == ["c0", "c1", "c2", "c3"]
     assert fake.faults.injected
     assert fake.violations == []
+
+
+async def test_a_comment_whose_answer_was_lost_is_not_sent_again(fake: FakeGitHub, github: GitHub):
+    issue = fake.add_issue(REPO)
+    api = await github.installation(1)
+    fake.faults.configure(share=1.0, kinds=("502",), only_methods=("POST",), after_effect=True)
+    with pytest.raises(TransientGitHubError):
+        await api.post("/repos/{owner}/{repo}/issues/{n}/comments", {**REPO_VARS, "n": issue.number},
+                       data={"body": "once"})
+    assert [c.body for c in fake.issue(REPO, issue.number).comments] == ["once"]
+
+
+async def test_idempotent_posts_are_retried_through_502(fake: FakeGitHub, github: GitHub):
+    issue = fake.add_issue(REPO)
+    api = await github.installation(1)
+    fake.faults.configure(share=0.5, kinds=("502",), seed=3, only_methods=("POST",))
+    await api.post("/repos/{owner}/{repo}/issues/{n}/labels", {**REPO_VARS, "n": issue.number},
+                   data={"labels": ["bug"]})
+    assert [l.name if hasattr(l, "name") else l for l in fake.issue(REPO, issue.number).labels] == ["bug"]
 
 
 async def test_gives_up_after_max_attempts(fake: FakeGitHub, make_github):

@@ -156,7 +156,7 @@ async def test_secondary_limit_without_instructions_waits_a_minute():
 async def test_retries_of_mutations_are_paced_too():
     clock = FakeClock(0.0)
     pacer = MutationPacer(clock=clock, sleep=clock.sleep, interval=3.0)
-    transport, sent, _ = make([(502, {}, b""), ok(), ok()], clock, pacer=pacer)
+    transport, sent, _ = make([(429, {"retry-after": "1"}, b""), ok(), ok()], clock, pacer=pacer)
     await transport.send("POST", URL + "/comments", {}, b"{}")
     await transport.send("POST", URL + "/comments", {}, b"{}")
     assert all(b - a >= 3.0 for a, b in zip(sent, sent[1:]))
