@@ -1,0 +1,187 @@
+"""PR context card end to end: the real bot over real HTTP against the fake GitHub, which
+validates every request against GitHub's OpenAPI description, with real pull_request payloads."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.features import all_features
+from bot.rules.registry import sections_of
+from bot.settings import BUNDLED_RULES
+from tests.conftest import BOTH_BACKENDS
+from tests.fixtures.webhooks import load_example
+
+from .harness import BotHarness, retarget
+
+REPO = "octo/repo"
+MARKER = "<!-- contributor-flow:context-card -->"
+COMMENTS_URL = "/repos/{owner}/{repo}/issues/{issue_number}/comments"
+EDIT_URL = "/repos/{owner}/{repo}/issues/comments/{comment_id}"
+ISSUE_URL = "/repos/{owner}/{repo}/issues/{issue_number}"
+
+COMPONENTS = {
+    "components": [
+        {"name": "core", "paths": ["src/core/"], "owners": ["alice", "bob"], "guide": "#core",
+         "checklist": ["Core stays pure."]},
+        {"name": "cli", "paths": ["src/cli/"], "owners": ["carol"], "depends_on": ["core"]},
+        {"name": "docs", "paths": ["docs/"], "owners": ["dora"]},
+    ],
+    "checklist": ["Tests prove the change."],
+    "guide": {"url": "https://example.test/{repo}/CONTRIBUTING.md", "decision_tree": "#tree"},
+    "first_timers": {"welcome": ["Sign the CLA.", "Run the tests."]},
+    "response_time": "2d",
+}
+
+
+def write_rules(directory: Path, **components) -> str:
+    """Bundled core plus this feature's section; every other feature switched off so the
+    requests counted here are the card's own."""
+    directory.mkdir(exist_ok=True)
+    (directory / "core.yml").write_text((Path(BUNDLED_RULES) / "core.yml").read_text())
+    (directory / "components.yml").write_text(yaml.safe_dump({**COMPONENTS, **components}))
+    for section in sections_of(all_features()):
+        if section.name not in ("core", "components"):
+            (directory / f"{section.name}.yml").write_text("enabled: false\n")
+    return str(directory)
+
+
+@pytest.fixture
+async def bot(fake_github, database_url, tmp_path):
+    fake_github.add_repo(REPO, files={".github/CODEOWNERS": "src/core/ @erin\n"})
+    for login in ("alice", "bob", "carol", "dora", "erin", "ann", "zoe"):
+        fake_github.add_user(login)
+        fake_github.set_permission(REPO, login, "write" if login not in ("ann", "zoe") else "read")
+    fake_github.add_user(fake_github.bot_login, type="Bot")
+    async with BotHarness(fake_github, database_url=database_url,
+                          rules_dir=write_rules(tmp_path / "rules")) as harness:
+        yield harness
+
+
+async def send(bot, number: int, action: str) -> None:
+    """A real example payload for ``action``, carrying the PR as the fake now has it."""
+    fake = bot.fake
+    issue = fake.issue(REPO, number)
+    payload = retarget(load_example("pull_request", action), REPO)
+    payload["pull_request"] = fake.serializer.pull(issue)
+    payload["repository"] = {**payload["repository"], **fake.serializer.repo(fake.repo(REPO))}
+    payload["number"] = number
+    payload["sender"] = fake.serializer.user(issue.user)
+    await bot.deliver("pull_request", payload)
+
+
+def cards(fake, number: int):
+    return [c for c in fake.issue(REPO, number).comments if MARKER in c.body]
+
+
+def edits(fake):
+    return fake.calls_to("PATCH", EDIT_URL)
+
+
+@BOTH_BACKENDS
+async def test_card_found_past_a_hundred_comments_and_synchronize_twice_edits_at_most_once(bot):
+    fake = bot.fake
+    pr = fake.add_pull(REPO, user="ann", files=["src/core/engine.py", "docs/guide.md"])
+    for i in range(120):  # earlier discussion fills four pages of 30 (GitHub's default page)
+        fake.add_comment(REPO, pr.number, f"comment {i}", "zoe" if i % 2 else fake.bot_login)
+
+    await send(bot, pr.number, "opened")
+    assert len(cards(fake, pr.number)) == 1
+    card = cards(fake, pr.number)[0].body
+    assert "**Components touched**" in card and "**Also affected**" in card
+    assert "[erin](https://github.com/erin)" in card            # merged from CODEOWNERS
+    assert "Welcome ann" in card                                 # no earlier merged PR
+    assert sorted(fake.issue(REPO, pr.number).labels) == ["area/core", "area/docs"]
+    assert fake.issue(REPO, pr.number).pull.requested_reviewers == ["alice", "bob"]
+    listed = [c for c in fake.calls_to("GET", COMMENTS_URL) if c.status == 200]
+    per_page = int(listed[0].query.get("per_page", 30))
+    assert len(listed) == -(-120 // per_page)   # every page was searched before posting
+
+    fake.issue(REPO, pr.number).pull.files.append(type(pr.pull.files[0])(filename="src/cli/main.py"))
+    posts_before = len(fake.calls_to("POST", COMMENTS_URL))
+    await send(bot, pr.number, "synchronize")
+    await send(bot, pr.number, "synchronize")
+    assert len(cards(fake, pr.number)) == 1
+    assert len(fake.calls_to("POST", COMMENTS_URL)) == posts_before   # never a second card
+    assert len(edits(fake)) == 1                                       # the new file, once
+    assert "| **cli** | [carol](https://github.com/carol) | 1 |" in cards(fake, pr.number)[0].body
+    # reviewers were capped at two on opening; the push does not add a third
+    assert fake.issue(REPO, pr.number).pull.requested_reviewers == ["alice", "bob"]
+
+
+async def test_stale_card_on_a_later_page_is_edited_in_place(bot):
+    fake = bot.fake
+    pr = fake.add_pull(REPO, user="ann", files=["docs/guide.md"])
+    quoting = fake.add_comment(REPO, pr.number, f"> {MARKER}\n> quoted card", "zoe")
+    for i in range(105):
+        fake.add_comment(REPO, pr.number, f"comment {i}", "zoe")
+    stale = fake.add_comment(REPO, pr.number, f"{MARKER}\nold card", fake.bot_login)
+    await send(bot, pr.number, "synchronize")
+    assert [c.id for c in cards(fake, pr.number)] == [quoting.id, stale.id]
+    assert "docs" in stale.body and "old card" not in stale.body
+    assert quoting.body.endswith("quoted card")     # a user's comment quoting the marker is not the card
+    assert not fake.calls_to("POST", COMMENTS_URL)
+    assert [c.path for c in edits(fake)] == [f"/repos/{REPO}/issues/comments/{stale.id}"]
+
+
+async def test_busy_owners_are_skipped(fake_github, database_url, tmp_path):
+    fake = fake_github
+    fake.add_repo(REPO, files={"CODEOWNERS": "src/core/ @erin\n"})
+    for login in ("alice", "bob", "erin", "ann"):
+        fake.add_user(login)
+        fake.set_permission(REPO, login, "write")
+    fake.add_pull(REPO, user="bob", requested_reviewers=["alice"], files=["x"])
+    rules = write_rules(tmp_path / "rules", reviewers={"max_per_pr": 3, "max_open_reviews": 1})
+    async with BotHarness(fake, database_url=database_url, rules_dir=rules) as bot:
+        pr = fake.add_pull(REPO, user="ann", files=["src/core/a.py"])
+        await send(bot, pr.number, "opened")
+        # alice already has one open review request (the limit); erin comes from CODEOWNERS
+        assert fake.issue(REPO, pr.number).pull.requested_reviewers == ["bob", "erin"]
+        queries = [c.query["q"] for c in fake.calls_to("GET", "/search/issues")]
+        assert "is:pr is:open review-requested:alice org:octo" in queries
+
+
+async def test_drafts_wait_and_ready_for_review_brings_the_card(bot):
+    fake = bot.fake
+    pr = fake.add_pull(REPO, user="ann", draft=True, files=["src/core/a.py"])
+    await send(bot, pr.number, "opened")
+    assert cards(fake, pr.number) == []
+    fake.issue(REPO, pr.number).pull.draft = False
+    await send(bot, pr.number, "ready_for_review")
+    assert len(cards(fake, pr.number)) == 1
+    assert fake.issue(REPO, pr.number).pull.requested_reviewers == ["alice", "bob"]
+
+
+async def test_returning_contributor_gets_no_welcome(bot):
+    fake = bot.fake
+    fake.add_pull(REPO, user="ann", merged=True, files=["docs/old.md"])
+    pr = fake.add_pull(REPO, user="ann", files=["docs/new.md"])
+    await send(bot, pr.number, "opened")
+    assert "Welcome" not in cards(fake, pr.number)[0].body
+    assert fake.issue(REPO, pr.number).pull.requested_reviewers == ["dora"]
+
+
+async def test_body_section_mode_leaves_the_authors_text(fake_github, database_url, tmp_path):
+    fake = fake_github
+    fake.add_repo(REPO)
+    fake.add_user("ann")
+    rules = write_rules(tmp_path / "rules", card="body",
+                        reviewers={"enabled": False}, labels={"enabled": False})
+    async with BotHarness(fake, database_url=database_url, rules_dir=rules) as bot:
+        pr = fake.add_pull(REPO, user="ann", body="Fixes the @parser.\n\nDetails here.",
+                           files=["src/core/a.py"])
+        await send(bot, pr.number, "opened")
+        body = fake.issue(REPO, pr.number).body
+        assert body.startswith("Fixes the @parser.\n\nDetails here.\n\n<!-- contributor-flow:context-card:start -->")
+        assert "- [ ] Core stays pure." in body and body.rstrip().endswith(":end -->")
+        assert not fake.issue(REPO, pr.number).comments
+        # the author ticks an item and edits their own text; the card keeps the tick
+        fake.issue(REPO, pr.number).body = body.replace("- [ ] Core stays pure.", "- [x] Core stays pure.") \
+            .replace("Details here.", "More details.")
+        await send(bot, pr.number, "synchronize")
+        await send(bot, pr.number, "synchronize")
+        body = fake.issue(REPO, pr.number).body
+        assert body.startswith("Fixes the @parser.\n\nMore details.")
+        assert "- [x] Core stays pure." in body and body.count(":start -->") == 1
+        assert len(fake.calls_to("PATCH", ISSUE_URL)) == 1   # only the first rendering wrote
