@@ -199,6 +199,7 @@ class Serializer:
         wf = repo.workflows.get(run.workflow_file)
         url = f"{self.base}/repos/{run.repo}/actions/runs/{run.id}"
         return {"id": run.id, "node_id": run.node_id, "name": wf.name if wf else run.workflow_file,
+                "display_title": run.display_title or (wf.name if wf else run.workflow_file),
                 "path": wf.path if wf else run.workflow_file, "workflow_id": wf.id if wf else None,
                 "head_sha": run.head_sha, "head_branch": run.head_branch, "event": run.event,
                 "status": run.status, "conclusion": run.conclusion, "run_attempt": run.run_attempt,

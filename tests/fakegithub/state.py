@@ -195,6 +195,8 @@ class WorkflowRun:
     created_at: str = field(default_factory=now_iso)
     updated_at: str = field(default_factory=now_iso)
     jobs: list[dict[str, Any]] = field(default_factory=list)  # REST job objects, as given
+    # The run-name a workflow gives its runs (defaults to the workflow's name, as GitHub does).
+    display_title: str | None = None
 
 
 @dataclass
