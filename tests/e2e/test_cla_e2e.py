@@ -196,3 +196,54 @@ async def test_fake_commit_search_links_emails_like_github(fake_github):
         async with s.get(f"{fake_github.url}/search/commits", params={"q": "author-email:x@nowhere.example"}) as r:
             data = await r.json()
         assert data["items"][0]["author"] is None
+
+
+async def test_commands_recheck_and_record_through_the_commands_feature(bot):
+    fake = bot.fake
+    fake.set_permission(REPO, "carol", "maintain")
+    pr = fake.add_pull(REPO, user="alice", commits=[{"message": "x", "author": "alice"}])
+    await bot.deliver("pull_request", pr_event(fake, pr.number))
+    assert runs(fake, pr.pull.head_sha)[0].conclusion == "action_required"
+
+    # a signature recorded straight in the store (e.g. imported) is seen by /cla recheck
+    await store.sign(bot.runtime.db, agreement="octo", user_id=fake.state.users["alice"].id,
+                     login="alice", version="1", signed_at=1.0)
+    await comment(bot, pr.number, "/cla recheck", "alice")
+    assert runs(fake, pr.pull.head_sha)[0].conclusion == "success"
+
+    second = fake.add_pull(REPO, user="bob", head_ref="b", commits=[{"message": "y", "author": "bob"}])
+    await bot.deliver("pull_request", pr_event(fake, second.number))
+    await comment(bot, second.number, "/cla record @bob", "alice")       # not a maintainer
+    assert runs(fake, second.pull.head_sha)[0].conclusion == "action_required"
+    refusal = fake.issue(REPO, second.number).comments[-1]
+    assert refusal.user == fake.bot_login and "only maintainers" in refusal.body
+    await comment(bot, second.number, "/cla record @bob", "carol")
+    assert runs(fake, second.pull.head_sha)[0].conclusion == "success"
+    rows = {r["login"]: r for r in await store.all_signatures(bot.runtime.db)}
+    assert rows["bob"]["recorded_by"] == "carol"
+
+
+async def test_cli_export(bot, tmp_path):
+    import asyncio
+    import csv
+    import io
+    import json
+    import os
+    import sys
+
+    db = bot.runtime.db
+    await store.sign(db, agreement="octo", user_id=7, login="alice", version="1", signed_at=1_764_151_200.0,
+                     comment_url="https://github.com/octo/repo/pull/1#issuecomment-9", repo=REPO)
+    env = {**os.environ, "DATABASE_URL": bot.settings.database_url, "BOT_RULES_DIR": bot.settings.rules_dir}
+    outputs = {}
+    for fmt in ("json", "csv"):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "cla", "export", "--format", fmt, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        assert proc.returncode == 0, err.decode()
+        outputs[fmt] = out.decode()
+    [row] = json.loads(outputs["json"])
+    assert row["login"] == "alice" and row["user_id"] == 7 and row["signed_at"] == "2025-11-26T10:00:00Z"
+    assert row["comment_url"].endswith("#issuecomment-9")
+    assert list(csv.DictReader(io.StringIO(outputs["csv"])))[0]["version"] == "1"

@@ -32,7 +32,9 @@ FEATURE = Feature(
         "pull_request.opened": [handlers.on_pull_request],
         "pull_request.synchronize": [handlers.on_pull_request],
         "pull_request.reopened": [handlers.on_pull_request],
+        "pull_request.edited": [handlers.on_base_changed],
         "pull_request.closed": [handlers.on_pull_request_closed],
+        "check_run.rerequested": [handlers.on_check_rerequested],
         "issue_comment.created": [handlers.on_comment],
     },
     commands=[CommandSpec(

@@ -4,11 +4,12 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ...context import Context, JobContext
-from ...core.actions import Action, Comment, Note, React, Record
+from ...core.actions import Action, Note, React, Record
 from ...core.cla import Account, account_from_api, is_signature
 from ...core.events import Event, parse_time
-from ...core.markdown import code, mention
+from ...core.markdown import code
 from ..base import Invocation
+from ..commands.errors import CommandError, CommandRefused
 from . import lookups, store
 from .check import FEATURE_NAME, CheckEnv, agreement_key, check_pull_request, recheck_numbers
 
@@ -23,6 +24,23 @@ async def on_pull_request(event: Event, ctx: Context) -> list[Action]:
     if pr.get("state", "open") != "open":
         return []
     return await check_pull_request(CheckEnv.from_context(ctx), pr)
+
+
+async def on_base_changed(event: Event, ctx: Context) -> list[Action]:
+    """edited with a new base branch: the PR's commits are a different range now."""
+    if "base" not in (event.payload.get("changes") or {}):
+        return []
+    return await on_pull_request(event, ctx)
+
+
+async def on_check_rerequested(event: Event, ctx: Context) -> list[Action]:
+    """"Re-run" on our check in GitHub's UI: check its pull requests again."""
+    run = event.payload.get("check_run") or {}
+    env = CheckEnv.from_context(ctx)
+    if run.get("name") != env.cfg["check_name"]:
+        return []
+    numbers = [int(p["number"]) for p in run.get("pull_requests") or [] if p.get("number") is not None]
+    return await recheck_numbers(env, numbers)
 
 
 async def on_pull_request_closed(event: Event, ctx: Context) -> list[Action]:
@@ -79,26 +97,27 @@ async def cla_command(inv: Invocation, event: Event, ctx: Context) -> list[Actio
     env = CheckEnv.from_context(ctx)
     sub = inv.args[0].lower() if inv.args else ""
     number = event.number
-    if sub == "recheck" and number is not None and event.is_pull_request:
+    if sub == "recheck" and len(inv.args) == 1 and number is not None:
+        if not event.is_pull_request:
+            raise CommandError("`/cla recheck` works on pull requests only.")
         return await recheck_numbers(env, [number])
     if sub == "record" and len(inv.args) == 2 and number is not None:
         return await _record(env, inv, event, ctx, number)
-    return [Comment(env.repo, number=number or 0,
-                    body=f"Usage: {code(USAGE)} (`recheck` works on pull requests).")]
+    raise CommandError(f"usage: {code(USAGE)}")
 
 
 async def _record(env: CheckEnv, inv: Invocation, event: Event, ctx: Context, number: int) -> list[Action]:
     """A maintainer records a signature made elsewhere (paper, another system)."""
     comment = event.payload.get("comment") or {}
     sender = str((comment.get("user") or {}).get("login") or event.sender_login)
-    roles = await ctx.roles_of(sender)
-    if "maintainer" not in roles:
-        return [Comment(env.repo, number=number,
-                        body=f"{mention(sender)} only maintainers can record a CLA signature.")]
+    if "maintainer" not in await ctx.roles_of(sender):
+        raise CommandRefused("only maintainers can record a CLA signature.")
+    if not _signs_cla(env.cfg):
+        raise CommandError("this repository checks the DCO only; there is no CLA to record.")
     login = inv.args[1].lstrip("@")
     account = await lookups.user_account(env.gh, login)
     if account is None:
-        return [Comment(env.repo, number=number, body=f"There is no GitHub user {code(login)}.")]
+        raise CommandError(f"there is no GitHub user {code(login)}.")
     actions: list[Action] = [
         _sign_record(env, account, at=ctx.now().timestamp(), url=str(comment.get("html_url") or ""),
                      recorded_by=sender),

@@ -6,8 +6,11 @@ import io
 import json
 from datetime import datetime, timezone
 
+import pytest
+
 from bot.context import JobContext, RepoHandle
-from bot.core.actions import Comment, React, Record, UpsertCheckRun
+from bot.core.actions import React, Record, UpsertCheckRun
+from bot.features.commands.errors import CommandError, CommandRefused
 from bot.features.base import Invocation
 from bot.features.cla import cli, handlers, store
 from tests.fixtures.webhooks import load_example
@@ -107,8 +110,8 @@ async def test_record_command_is_for_maintainers_and_rechecks_the_users_prs(db):
     inv = Invocation("cla", ("record", "@bob"), "/cla record @bob")
     event, ctx = make_context("issue_comment", comment_payload("/cla record @bob", user="carol", number=2),
                               db=db, reader=reader)
-    refused = await handlers.cla_command(inv, event, ctx)
-    assert "only maintainers" in of(refused, Comment)[0].body and not of(refused, Record)
+    with pytest.raises(CommandRefused, match="only maintainers"):
+        await handlers.cla_command(inv, event, ctx)
     event, ctx = make_context("issue_comment", comment_payload("/cla record @bob", user="carol", number=2),
                               db=db, reader=reader, roles={"carol": ["maintainer"]})
     actions = await handlers.cla_command(inv, event, ctx)
@@ -117,11 +120,17 @@ async def test_record_command_is_for_maintainers_and_rechecks_the_users_prs(db):
     assert of(actions, UpsertCheckRun)[0].conclusion == "success"
 
 
-async def test_unknown_subcommand_answers_usage(db):
+async def test_unknown_subcommand_unknown_user_and_recheck_on_an_issue_are_errors(db):
     event, ctx = make_context("issue_comment", comment_payload("/cla what", number=2), db=db,
-                              reader=reader_for({}, {}))
-    actions = await handlers.cla_command(Invocation("cla", ("what",), "/cla what"), event, ctx)
-    assert "/cla recheck" in of(actions, Comment)[0].body
+                              reader=reader_for({}, {}), roles={"alice": ["maintainer"]})
+    with pytest.raises(CommandError, match="/cla recheck"):
+        await handlers.cla_command(Invocation("cla", ("what",), "/cla what"), event, ctx)
+    with pytest.raises(CommandError, match="no GitHub user"):
+        await handlers.cla_command(Invocation("cla", ("record", "@nobody"), ""), event, ctx)
+    event, ctx = make_context("issue_comment", comment_payload("/cla recheck", number=2, on_pr=False),
+                              db=db, reader=reader_for({}, {}))
+    with pytest.raises(CommandError, match="pull requests only"):
+        await handlers.cla_command(Invocation("cla", ("recheck",), "/cla recheck"), event, ctx)
 
 
 async def test_periodic_recheck_catches_signatures_from_elsewhere(db):
@@ -154,3 +163,25 @@ async def test_export_csv_and_json(db):
                      "repo": REPO, "recorded_by": ""}]
     parsed = list(csv.DictReader(io.StringIO(cli.render(rows, "csv"))))
     assert parsed[0]["login"] == "alice" and parsed[0]["signed_at"] == "2025-11-26T10:00:00Z"
+
+
+async def test_rerun_from_the_checks_ui_and_base_change_recheck(db):
+    pr2, c2 = await open_pr(db, 2)
+    payload = load_example("check_run", "rerequested")
+    payload["repository"]["full_name"] = REPO
+    payload["check_run"].update(name="cla", pull_requests=[{"number": 2}])
+    event, ctx = make_context("check_run", payload, db=db, reader=reader_for({2: pr2}, {2: c2}))
+    actions = await handlers.on_check_rerequested(event, ctx)
+    assert of(actions, UpsertCheckRun)[0].head_sha == pr2["head"]["sha"]
+    payload["check_run"]["name"] = "ci"
+    event, ctx = make_context("check_run", payload, db=db, reader=reader_for({2: pr2}, {2: c2}))
+    assert await handlers.on_check_rerequested(event, ctx) == []
+
+    edited = pr_payload("opened", number=2, head=pr2["head"]["sha"])
+    edited["action"] = "edited"
+    reader = reader_for({2: edited["pull_request"]}, {2: c2})
+    event, ctx = make_context("pull_request", dict(edited, changes={"title": {"from": "x"}}), db=db, reader=reader)
+    assert await handlers.on_base_changed(event, ctx) == []
+    event, ctx = make_context("pull_request", dict(edited, changes={"base": {"ref": {"from": "old"}}}),
+                              db=db, reader=reader)
+    assert of(await handlers.on_base_changed(event, ctx), UpsertCheckRun)
