@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ...core import sla
 from ...core.actions import Action, Comment, Note, Record
+from ...core.events import parse_time
 from ..base import CommandSpec, Invocation
 from . import store
 
@@ -51,7 +52,9 @@ async def run_sla(inv: Invocation, event: "Event", ctx: "Context") -> list[Actio
     if not roles & PAUSE_ROLES:
         return [Comment(ctx.repo, number=number,
                         body=f"Only triagers and maintainers can use `/sla {sub}`.")]
-    at = ctx.now().timestamp()
+    # The comment's own time: the worker may run the command a while after it was written.
+    comment = event.payload.get("comment") or {}
+    at = (parse_time(comment.get("created_at")) or ctx.now()).timestamp()
     if sub == "pause":
         record = Record(ctx.repo, feature="sla", op="open_pause",
                         args={"repo": ctx.repo, "number": number, "reason": "command", "at": at})

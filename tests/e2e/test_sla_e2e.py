@@ -1,0 +1,179 @@
+"""First-response SLA end to end: real example payloads delivered over HTTP to the real
+app, sweeps run as the scheduler runs them and through ``python -m bot sla sweep --now``,
+every request checked by the fake GitHub against GitHub's OpenAPI description."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.features.sla import SWEEP, store
+from bot.features.sla.report import sla_figures
+from bot.scheduler import run_job
+from bot.settings import BUNDLED_RULES
+from tests.conftest import BOTH_BACKENDS
+from tests.fixtures.webhooks import load_example
+
+from .harness import BotHarness, retarget
+
+REPO = "octo/repo"
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+WARNING = "contributor-flow:sla-warning:bugs"
+BREACH = "contributor-flow:sla-breach:bugs"
+
+
+def iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def rules_dir(tmp_path) -> str:
+    """core, commands and sla only (rule files of features being built elsewhere do not
+    matter here); the SLA warns a configured team."""
+    out = tmp_path / "rules"
+    out.mkdir()
+    for name in ("core.yml", "commands.yml"):
+        shutil.copy(Path(BUNDLED_RULES) / name, out / name)
+    sla = yaml.safe_load((Path(BUNDLED_RULES) / "sla.yml").read_text())
+    sla["team"] = "octo/triagers"
+    (out / "sla.yml").write_text(yaml.safe_dump(sla))
+    return str(out)
+
+
+@pytest.fixture
+async def bot(fake_github, database_url, rules_dir):
+    fake_github.add_repo(REPO)
+    fake_github.add_user("reporter")
+    fake_github.add_user("visitor")
+    fake_github.set_permission(REPO, "maint", "write")
+    async with BotHarness(fake_github, database_url=database_url, rules_dir=rules_dir) as harness:
+        yield harness
+
+
+def new_issue(fake, labels=("bug",)):
+    issue = fake.add_issue(REPO, title="It crashes", user="reporter", labels=labels)
+    issue.created_at = issue.updated_at = iso(T0)
+    return issue
+
+
+async def opened(bot, issue) -> None:
+    payload = retarget(load_example("issues", "opened"), REPO)
+    payload["issue"] = bot.fake.serializer.issue(issue)
+    payload["sender"] = bot.fake.serializer.user(issue.user)
+    await bot.deliver("issues", payload)
+
+
+async def comment(bot, number: int, body: str, user: str, at: datetime) -> None:
+    fake = bot.fake
+    c = fake.add_comment(REPO, number, body, user)
+    c.created_at = c.updated_at = iso(at)
+    payload = retarget(load_example("issue_comment", "created"), REPO)
+    payload["issue"] = fake.serializer.issue(fake.issue(REPO, number))
+    payload["comment"] = fake.serializer.comment(fake.repo(REPO), c, number)
+    payload["sender"] = fake.serializer.user(user)
+    await bot.deliver("issue_comment", payload)
+
+
+async def sweep(bot, at: datetime) -> int:
+    return await run_job(bot.runtime, SWEEP, key=f"test:{at.isoformat()}", clock=lambda: at)
+
+
+def marked(fake, number: int, marker: str):
+    return [c for c in fake.issue(REPO, number).comments if marker in c.body]
+
+
+@BOTH_BACKENDS
+async def test_warning_breach_answer_and_status(bot):
+    fake = bot.fake
+    issue = new_issue(fake)
+    await opened(bot, issue)
+
+    assert await sweep(bot, T0 + timedelta(hours=47)) == 0
+    await sweep(bot, T0 + timedelta(hours=49))
+    await sweep(bot, T0 + timedelta(hours=50))             # a second sweep: no second warning
+    [warning] = marked(fake, issue.number, WARNING)
+    assert "@octo/triagers" in warning.body and "2026-03-05 10:00 UTC" in warning.body
+    assert "sla/breached" not in fake.issue(REPO, issue.number).labels
+
+    await sweep(bot, T0 + timedelta(hours=73))
+    await sweep(bot, T0 + timedelta(hours=74))
+    assert "sla/breached" in fake.issue(REPO, issue.number).labels
+    assert len(marked(fake, issue.number, BREACH)) == 1
+    assert len(marked(fake, issue.number, WARNING)) == 1
+    assert len(fake.calls_to("POST", "/repos/{owner}/{repo}/issues/{issue_number}/labels")) == 1
+
+    # The author and a passer-by comment: the clock runs on. The maintainer answers: it stops.
+    await comment(bot, issue.number, "Any news?", "reporter", T0 + timedelta(hours=75))
+    await comment(bot, issue.number, "Same here", "visitor", T0 + timedelta(hours=76))
+    [c] = await store.clocks(bot.runtime.db, REPO, number=issue.number)
+    assert c.clock.answered is None
+    await comment(bot, issue.number, "Reproduced, fixing.", "maint", T0 + timedelta(hours=80))
+    [c] = await store.clocks(bot.runtime.db, REPO, number=issue.number)
+    assert c.clock.answered == T0 + timedelta(hours=80)
+    assert "sla/breached" in fake.issue(REPO, issue.number).labels   # kept as history
+
+    # /sla status through the commands feature, by anyone
+    await comment(bot, issue.number, "/sla status", "visitor", T0 + timedelta(hours=81))
+    status = fake.issue(REPO, issue.number).comments[-1]
+    assert status.user == fake.bot_login and "| bugs | missed | 2026-03-02 10:00 UTC |" in status.body
+
+    figures = await sla_figures(bot.runtime.db, REPO, T0 - timedelta(days=1), T0 + timedelta(days=7),
+                                T0 + timedelta(hours=100))
+    bugs = figures["policies"]["bugs"]
+    assert (bugs["items"], bugs["breaches"], bugs["within_target_share"]) == (1, 1, 0.0)
+    assert bugs["first_response_p50_hours"] == 80
+
+
+async def test_pause_by_triager_holds_the_warning(bot):
+    fake = bot.fake
+    issue = new_issue(fake)
+    await opened(bot, issue)
+    await comment(bot, issue.number, "/sla pause", "maint", T0 + timedelta(hours=1))
+    [c] = await store.clocks(bot.runtime.db, REPO, number=issue.number)
+    assert c.clock.answered is None            # a bare /sla command is not an answer
+    assert await sweep(bot, T0 + timedelta(hours=60)) == 0
+    # the refusal for someone without the role, and nothing changes
+    await comment(bot, issue.number, "/sla resume", "visitor", T0 + timedelta(hours=61))
+    assert "Only triagers and maintainers" in fake.issue(REPO, issue.number).comments[-1].body
+    # the author answers: the clock resumes
+    await comment(bot, issue.number, "Here is the trace", "reporter", T0 + timedelta(hours=62))
+    await sweep(bot, T0 + timedelta(hours=62 + 48))
+    assert len(marked(fake, issue.number, WARNING)) == 1
+
+
+async def test_sweep_from_the_command_line(bot, database_url, rules_dir):
+    fake = bot.fake
+    issue = new_issue(fake)
+    await opened(bot, issue)
+    env = {**os.environ, "GITHUB_APP_ID": str(fake.app_id), "GITHUB_PRIVATE_KEY": fake.private_key_pem,
+           "GITHUB_API_URL": fake.url, "DATABASE_URL": bot.settings.database_url,
+           "BOT_RULES_DIR": rules_dir, "BOT_MUTATION_INTERVAL": "0", "LOG_LEVEL": "WARNING"}
+
+    async def cli(*args: str) -> str:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "sla", *args, env=env, cwd=str(Path(__file__).parents[2]),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        assert proc.returncode == 0, err.decode()
+        return out.decode()
+
+    now = iso(T0 + timedelta(hours=80))
+    # label, escalation comment, breach and warning marks, note
+    assert "5 action(s)" in await cli("sweep", "--now", now)
+    assert "0 action(s)" in await cli("sweep", "--now", now)  # the same instant again
+    assert "0 action(s)" in await cli("sweep", "--now", iso(T0 + timedelta(hours=90)))
+    assert len(marked(fake, issue.number, BREACH)) == 1
+    assert "sla/breached" in fake.issue(REPO, issue.number).labels
+
+    report = json.loads(await cli("report", "--repo", REPO, "--since", "2026-03-01",
+                                  "--until", "2026-03-09", "--format", "json"))
+    assert report["policies"]["bugs"]["breaches"] == 1 and report["policies"]["bugs"]["open_past_due"] == 1
+    md = await cli("report", "--repo", REPO, "--since", "2026-03-01")
+    assert md.startswith("## First-response SLA: octo/repo") and "| bugs | 72.0 h | 1 | 0 |" in md
