@@ -185,3 +185,27 @@ async def test_body_section_mode_leaves_the_authors_text(fake_github, database_u
         assert body.startswith("Fixes the @parser.\n\nMore details.")
         assert "- [x] Core stays pure." in body and body.count(":start -->") == 1
         assert len(fake.calls_to("PATCH", ISSUE_URL)) == 1   # only the first rendering wrote
+
+
+async def test_cla_verdict_reaches_the_card_when_its_check_completes(fake_github, database_url, tmp_path):
+    """With the real CLA feature on: the card written on opening cannot know the verdict the
+    CLA feature records in the same delivery; the CLA check's completion refreshes it."""
+    fake = fake_github
+    fake.add_repo(REPO)
+    fake.add_user("ann")
+    rules = Path(write_rules(tmp_path / "rules", reviewers={"enabled": False}))
+    (rules / "cla.yml").write_text((Path(BUNDLED_RULES) / "cla.yml").read_text())
+    async with BotHarness(fake, database_url=database_url, rules_dir=str(rules)) as bot:
+        pr = fake.add_pull(REPO, user="ann", files=["docs/a.md"])
+        await send(bot, pr.number, "opened")
+        assert "CLA:" not in cards(fake, pr.number)[0].body
+        run = next(r for r in fake.state.check_runs.values() if r.name == "cla")
+        payload = retarget(load_example("check_run", "created"), REPO)
+        payload["repository"] = {**payload["repository"], **fake.serializer.repo(fake.repo(REPO))}
+        payload["check_run"] = {**fake.serializer.check_run(run), "pull_requests": [
+            {"number": pr.number, "head": {"sha": run.head_sha}, "base": {"ref": "main"}}]}
+        payload["sender"] = fake.serializer.user(fake.bot_login)
+        await bot.deliver("check_run", payload)
+        card = cards(fake, pr.number)[0].body
+        assert "- CLA: ❌ waiting for `ann` to sign" in card
+        assert len(cards(fake, pr.number)) == 1

@@ -18,6 +18,8 @@ FEATURE = Feature(
         "pull_request.closed": [handlers.on_closed],
         "pull_request.review_request_removed": [handlers.on_review_request_removed],
         "pull_request_review.submitted": [handlers.on_review_submitted],
+        "check_run.created": [handlers.on_check_run],
+        "check_run.completed": [handlers.on_check_run],
     },
     writers=store.WRITERS,
     migrations="bot.features.pr_context.migrations",

@@ -121,8 +121,29 @@ async def _reviewer_actions(ctx: "Context", pr: Mapping[str, Any], impact: Impac
 async def on_pull_request(event: "Event", ctx: "Context") -> list[A.Action]:
     if event.action not in CARD_ACTIONS:
         return []
+    return await pr_actions(ctx, event.payload.get("pull_request") or {}, full=True)
+
+
+async def on_check_run(event: "Event", ctx: "Context") -> list[A.Action]:
+    """The CLA and patch checks finish after the pull_request event that started them, so
+    the card written then could not show their verdict: refresh it when they complete."""
     rules = ctx.rules.section(SECTION.name)
-    pr = event.payload.get("pull_request") or {}
+    run = event.payload.get("check_run") or {}
+    if run.get("status") != "completed" or run.get("name") not in rules["refresh_on_checks"]:
+        return []
+    owner, name = ctx.repo.split("/", 1)
+    out: list[A.Action] = []
+    for ref in run.get("pull_requests") or ():
+        pr = await ctx.gh.getitem("/repos/{owner}/{repo}/pulls/{pull_number}",
+                                  {"owner": owner, "repo": name, "pull_number": int(ref["number"])})
+        if (pr.get("head") or {}).get("sha") == run.get("head_sha"):  # else a newer push will tell
+            out += await pr_actions(ctx, pr, full=False)
+    return out
+
+
+async def pr_actions(ctx: "Context", pr: Mapping[str, Any], *, full: bool) -> list[A.Action]:
+    """The card, and with ``full`` the area labels and review requests too."""
+    rules = ctx.rules.section(SECTION.name)
     if not rules["enabled"] or not pr or pr.get("state") == "closed":
         return []
     draft = bool(pr.get("draft"))
@@ -136,8 +157,23 @@ async def on_pull_request(event: "Event", ctx: "Context") -> list[A.Action]:
         if rules["codeowners"] else None
     owners = owners_by_component(components, impact, co)
     first, first_actions = await _first_timer(ctx, pr, rules["first_timers"]["scope"])
+    out: list[A.Action] = [await _card(ctx, pr, rules, impact, owners, first, files_listed=len(files))]
+    if full and rules["labels"]["enabled"]:
+        prefix = rules["labels"]["prefix"]
+        current = {str(label.get("name")) for label in pr.get("labels") or ()}
+        ours = await store.area_labels_added(ctx.db, ctx.repo, number, prefix)
+        out += label_actions(ctx.repo, number, impact, prefix=prefix, current=current, ours=ours)
+    if full and rules["reviewers"]["enabled"] and not draft:
+        out += await _reviewer_actions(ctx, pr, impact, owners, rules["reviewers"])
+    return out + first_actions
+
+
+async def _card(ctx: "Context", pr: Mapping[str, Any], rules: Mapping[str, Any], impact: Impact,
+                owners: Mapping[str, tuple[str, ...]], first: bool, *, files_listed: int) -> A.Action:
+    number = int(pr["number"])
     links, decision_tree = guide_links(rules, ctx.repo)
     body_mode = rules["card"] == "body"
+    labels = frozenset(str(label.get("name")) for label in pr.get("labels") or ())
     data = CardData(
         impact=impact, owners=owners, guide_links=links, decision_tree=decision_tree,
         checklist=checklist_for(rules, impact), first_timer=first,
@@ -145,24 +181,15 @@ async def on_pull_request(event: "Event", ctx: "Context") -> list[A.Action]:
         welcome=tuple(rules["first_timers"]["welcome"]),
         cla_line=await status.cla_line(ctx, ctx.repo, str((pr.get("head") or {}).get("sha") or "")),
         patch_line=await status.patch_line(ctx, ctx.repo, number),
-        response_time=status.response_time(ctx, rules["response_time"], frozenset(
-            str(label.get("name")) for label in pr.get("labels") or ())),
-        files_listed=len(files), files_total=int(pr.get("changed_files") or 0),
-        max_files_listed=rules["max_files_listed"], draft=draft, checkboxes=body_mode,
+        response_time=status.response_time(ctx, rules["response_time"], labels),
+        files_listed=files_listed, files_total=int(pr.get("changed_files") or 0),
+        max_files_listed=rules["max_files_listed"], draft=bool(pr.get("draft")), checkboxes=body_mode,
         checked=checked_items(_body_section(str(pr.get("body") or ""))) if body_mode else frozenset(),
     )
     card = render_card(data)
-    out: list[A.Action] = [
-        A.UpsertBodySection(ctx.repo, number=number, marker=BODY_MARKER, body=card) if body_mode
-        else A.UpsertComment(ctx.repo, number=number, marker=CARD_MARKER, body=card)]
-    if rules["labels"]["enabled"]:
-        prefix = rules["labels"]["prefix"]
-        current = {str(label.get("name")) for label in pr.get("labels") or ()}
-        ours = await store.area_labels_added(ctx.db, ctx.repo, number, prefix)
-        out += label_actions(ctx.repo, number, impact, prefix=prefix, current=current, ours=ours)
-    if rules["reviewers"]["enabled"] and not draft:
-        out += await _reviewer_actions(ctx, pr, impact, owners, rules["reviewers"])
-    return out + first_actions
+    if body_mode:
+        return A.UpsertBodySection(ctx.repo, number=number, marker=BODY_MARKER, body=card)
+    return A.UpsertComment(ctx.repo, number=number, marker=CARD_MARKER, body=card)
 
 
 async def on_closed(event: "Event", ctx: "Context") -> list[A.Action]:

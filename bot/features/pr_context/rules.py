@@ -71,6 +71,8 @@ SECTION = Section(
         })),
         "response_time": Field(Duration(min=60), default="72h",
                                doc="Expected first response, when the sla section sets none."),
+        "refresh_on_checks": Field(List(Str()), default=["cla", "patch-signature", "patch-pipeline"],
+                                   doc="Check runs whose completion refreshes the card's status lines."),
         "max_files_listed": Field(Int(min=0, max=100), default=5,
                                   doc="Changed files listed per component in the card."),
     }),

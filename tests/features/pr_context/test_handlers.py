@@ -254,3 +254,38 @@ async def test_disabled_section_does_nothing(db):
     rules = bundled_rules({"components": {"enabled": False}})
     gh = reader(files("docs/a.md"))
     assert await run(db, pr_payload("opened"), gh, rules) == []
+
+
+def check_run_payload(name="cla", status="completed", head_sha="h1", numbers=(7,)):
+    from tests.fixtures.webhooks import load_example
+
+    payload = load_example("check_run", "completed")
+    payload["check_run"].update(name=name, status=status, head_sha=head_sha,
+                                pull_requests=[{"number": n, "head": {"sha": head_sha}} for n in numbers])
+    return payload
+
+
+@pytest.mark.parametrize("name, status_, head, refreshed", [
+    ("cla", "completed", "h1", True),
+    ("patch-pipeline", "completed", "h1", True),
+    ("cla", "in_progress", "h1", False),      # no verdict yet
+    ("ci", "completed", "h1", False),         # not a check the card shows
+    ("cla", "completed", "old", False),       # a newer push has its own check coming
+])
+async def test_check_completion_refreshes_only_the_card(db, monkeypatch, name, status_, head, refreshed):
+    async def verdict(ctx, module, *args):
+        return "CLA: ✅ everyone is covered" if module.endswith("cla") else None
+    monkeypatch.setattr(status, "_borrowed_line", verdict)
+    pr = pr_payload("opened")["pull_request"]
+    pr["head"]["sha"] = "h1"
+    gh = reader(files("src/core/a.py"))
+    gh.items["/repos/{owner}/{repo}/pulls/{pull_number}"] = pr
+    payload = check_run_payload(name=name, status=status_, head_sha=head)
+    payload["repository"] = pr_payload()["repository"]
+    out = await run(db, payload, gh, event="check_run")
+    if not refreshed:
+        assert [a for a in out if not isinstance(a, (A.Record, A.Note))] == []
+        return
+    assert "- CLA: ✅ everyone is covered" in only(out, A.UpsertComment).body
+    # a check result changes no labels and asks no reviewers
+    assert not [a for a in out if isinstance(a, (A.AddLabels, A.RemoveLabel, A.RequestReviewers))]
