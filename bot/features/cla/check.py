@@ -81,8 +81,9 @@ async def decide(env: CheckEnv, pr: Mapping[str, Any],
     signatures.update(just_signed or {})
     unsigned = [a for uid, a in accounts.items() if signatures.get(uid) != version]
     if unsigned and (cfg["allowlist"]["orgs"] or cfg["allowlist"]["teams"]):
-        members = await lookups.covered_members(env.gh, unsigned, cfg["allowlist"]["orgs"],
-                                                cfg["allowlist"]["teams"])
+        key = "cla:members:" + ",".join(sorted(a.login for a in unsigned))
+        members = await env.cached(key, lambda: lookups.covered_members(
+            env.gh, unsigned, cfg["allowlist"]["orgs"], cfg["allowlist"]["teams"]))
         allow = replace(allow, member_ids=members)
     return evaluate(commits, mode=cfg["mode"], version=version,
                     committer_required=cfg["committer_required"], allow=allow,
