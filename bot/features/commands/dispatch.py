@@ -44,7 +44,9 @@ def make_comment_handler(features: FeaturesProvider) -> Callable[[Event, Context
 
 def _commands(source: CommandSource) -> list[ParsedCommand]:
     if source.edited:
-        return new_commands(source.body, source.previous)
+        # No previous body means the edit did not touch the text (e.g. only a review's
+        # state changed): nothing new to run.
+        return [] if source.previous is None else new_commands(source.body, source.previous)
     return parse_commands(source.body)
 
 

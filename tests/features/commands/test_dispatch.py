@@ -197,3 +197,20 @@ async def test_author_is_decided_from_github_not_from_the_text(db):
                         by="alice")
     assert kinds(actions) == ["Comment", "Note"]
     assert AUTHOR not in actions[0].body.split("\n")[0]
+
+
+async def test_edit_without_a_body_change_runs_nothing(db):
+    payload = example("pull_request_review", "submitted", "/hold", by="tri")
+    payload["action"] = "edited"  # e.g. a review edited without its text changing
+    ev, ctx = make_context("pull_request_review", payload, db=db, roles=ROLES)
+    [handler] = FEATURE.handlers_for(ev)
+    assert await handler(ev, ctx) == []
+    payload["changes"] = {"body": {"from": "LGTM"}}
+    ev, ctx = make_context("pull_request_review", payload, db=db, roles=ROLES)
+    assert AddLabels(repo=REPO, number=2, labels=("do-not-merge/hold",)) in await handler(ev, ctx)
+
+
+async def test_review_comment_edit_compares_with_the_previous_text(db):
+    actions = await run(db, "pull_request_review_comment", "edited", "nit\n/hold", previous="nit",
+                        by="tri")
+    assert AddLabels(repo=REPO, number=2, labels=("do-not-merge/hold",)) in actions
