@@ -12,7 +12,8 @@ from ...core.events import Event
 from ..base import Invocation
 from . import lookups, store, tracking
 from .tracking import FEATURE_NAME, changed, check, save, specs
-from .verification import SIGNATURE_CHECK, render, signers_text, touched_patches, verify_patches
+from .verification import (MAX_PATCHES, SIGNATURE_CHECK, Verdict, render, signers_text, touched_patches,
+                           verify_patches)
 
 SECTION = "pipeline"
 USAGE = "/verify-patch"
@@ -55,7 +56,11 @@ async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str
     patches = touched_patches(section, filenames)
     if not patches:
         return actions
-    verdicts = await verify_patches(ctx.gh, repo, head_sha, section, patches)
+    if len(patches) > MAX_PATCHES:
+        verdicts = [Verdict(f"{len(patches)} patches", reason=f"more than {MAX_PATCHES} patches in one "
+                            "pull request: split it")]
+    else:
+        verdicts = await verify_patches(ctx.gh, repo, head_sha, section, patches)
     if not verdicts:  # every touched patch was deleted
         return actions
     conclusion, title, summary = render(verdicts)

@@ -55,8 +55,13 @@ async def save_run(db: Database, *, repo: str, number: int, run: Mapping[str, An
     """Create or update a run and all its stages. A new dispatch for the same head
     (``/verify-patch`` again) replaces the previous state."""
     state = run_from_args(run)
-    existing = await db.fetchone("SELECT signers, patches, run_url FROM patch_pipeline_runs"
+    existing = await db.fetchone("SELECT signers, patches, run_url, status, dispatched_at FROM patch_pipeline_runs"
                                  " WHERE repo = ? AND head_sha = ?", (repo, state.head_sha))
+    if (existing is not None and existing["status"] in (P.COMPLETED, P.SUPERSEDED)
+            and state.status in LIVE and state.dispatched_at <= float(existing["dispatched_at"])):
+        # A job event decided on a copy read before a push superseded this run (they run
+        # on different queues): the finished state wins; only a new dispatch reopens it.
+        return
     row = {"repo": repo, "head_sha": state.head_sha, "number": number, "status": state.status,
            "conclusion": state.conclusion,
            "signers": signers if signers is not None else (existing or {}).get("signers") or "",

@@ -108,13 +108,16 @@ def signers_text(verdicts: Sequence[Verdict]) -> str:
 def render(verdicts: Sequence[Verdict]) -> tuple[str, str, str]:
     """(conclusion, title, summary) of the ``patch-signature`` check run."""
     bad = [v for v in verdicts if not v.ok]
-    lines = ["| Patch | Result | Signed by |", "|---|---|---|"]
+    lines = ["| Patch | Result | Signer | Issuer / key | Rekor log index |", "|---|---|---|---|---|"]
     for v in verdicts:
         if v.verified is not None:
             how = "keyless" if v.verified.method == "keyless" else "public key"
-            lines.append(f"| {code(v.path)} | ✅ verified ({how}) | {neutralize(v.verified.describe())} |")
+            by = v.verified.issuer if v.verified.method == "keyless" else f"key {v.verified.signer}"
+            log_index = "–" if v.verified.log_index is None else str(v.verified.log_index)
+            lines.append(f"| {code(v.path)} | ✅ verified ({how}) | {neutralize(v.verified.signer)} | "
+                         f"{neutralize(by or '')} | {log_index} |")
         else:
-            lines.append(f"| {code(v.path)} | ❌ {neutralize(v.reason, max_len=400)} | – |")
+            lines.append(f"| {code(v.path)} | ❌ {neutralize(v.reason, max_len=400)} | – | – | – |")
     table = "\n".join(lines)
     if not bad:
         n = len(verdicts)

@@ -203,3 +203,28 @@ async def test_push_with_unsigned_patch_supersedes_without_dispatching(flow):
     assert [(a.name, a.head_sha, a.conclusion) for a in of(actions, "UpsertCheckRun")] == [
         ("patch-pipeline", HEAD, "cancelled"), ("patch-signature", HEAD2, "failure")]
     assert "not verified" in await status_line(flow.db, REPO, 7)
+
+
+async def test_a_stale_live_write_does_not_reopen_a_superseded_run(flow):
+    """A job event read the run before a push superseded it (different queues): its write loses."""
+    from bot.features.patch_pipeline import store
+    from bot.core import pipeline as P
+    _, before = await flow.state(HEAD)
+    await flow.send("pull_request", pr_payload("synchronize", head=HEAD2), at=T(20))
+    stale = P.apply_job(before, P.specs_from_rules(flow.rules.section("pipeline")["stages"]),
+                        job_name="patch-apply", status="in_progress", conclusion=None, started_at=T(10).timestamp(),
+                        completed_at=None)
+    await store.save_run(flow.db, repo=REPO, number=7, run=store.run_to_args(stale), at=T(21).timestamp())
+    row, run = await flow.state(HEAD)
+    assert row["status"] == "superseded" and [s.status for s in run.stages] == ["skipped"] * 3
+
+
+async def test_too_many_patches_are_refused_not_half_checked(db, repo, rule_set, monkeypatch):
+    from bot.features.patch_pipeline import verification
+    monkeypatch.setattr("bot.features.patch_pipeline.handlers.MAX_PATCHES", 0)
+    flow = Flow(db, repo, rule_set)
+    actions = await flow.send("pull_request", pr_payload("opened"))
+    [check] = of(actions, "UpsertCheckRun")
+    assert check.conclusion == "failure" and "split it" in check.summary
+    assert not of(actions, "DispatchWorkflow")
+    assert verification.MAX_PATCHES == 100
