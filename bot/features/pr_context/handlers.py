@@ -97,6 +97,8 @@ async def _reviewer_actions(ctx: "Context", pr: Mapping[str, Any], impact: Impac
     already |= {f"{owner}/{t.get('slug', '')}" for t in pr.get("requested_teams") or ()}
     already |= await store.requested_before(ctx.db, ctx.repo, number)
     pending = [n for n in names if n.lower() not in {a.lower() for a in already}]
+    if len(already) >= cfg["max_per_pr"]:
+        pending = []  # no free slot: spare the search API (30 requests a minute)
     loads = await reviewers.review_loads(ctx, pending, source=cfg["load_source"], owner=owner,
                                          owner_is_org=owner_info.get("type") == "Organization")
     choice = reviewers.choose_reviewers(
@@ -110,7 +112,9 @@ async def _reviewer_actions(ctx: "Context", pr: Mapping[str, Any], impact: Impac
         out.append(A.Record(ctx.repo, feature=FEATURE, op="record_review_requests",
                             args={"repo": ctx.repo, "number": number, "logins": asked}))
     skipped = {k: v for k, v in choice.skipped.items() if v not in ("already requested", "author")}
-    if choice.users or choice.teams or skipped:
+    # Explain every request, and on a PR's arrival why nobody was asked; not on every push.
+    arriving = ctx.event.action in ("opened", "reopened", "ready_for_review")
+    if choice.users or choice.teams or (skipped and arriving):
         asked_text = ", ".join([*choice.users, *choice.teams]) or "nobody"
         why = "; ".join(f"{k}: {v}" for k, v in skipped.items())
         out.append(A.Note(ctx.repo, feature=FEATURE, number=number,

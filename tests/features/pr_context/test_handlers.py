@@ -148,8 +148,12 @@ async def test_review_cap_counts_existing_requests_and_never_asks_twice(db):
     assert only(out, A.RequestReviewers).reviewers == ("alice",)   # cap 2, zed already requested
     await FEATURE.writers["record_review_requests"](db, **records(out, "record_review_requests")[0].args)
     # alice was removed by a maintainer; the next push must not ask her again
+    seen = len(gh.calls)
     out = await run(db, pr_payload("synchronize", requested=["zed"]), gh)
     assert not [a for a in out if isinstance(a, A.RequestReviewers)]
+    # no free slot: no load look-ups, and no note on a mere push
+    assert not [c for c in gh.calls[seen:] if c[0] == SEARCH_URL and "review-requested" in c[1]["q"]]
+    assert not [a for a in out if isinstance(a, A.Note) and "review" in a.text]
 
 
 async def test_busy_reviewers_are_skipped_and_least_loaded_go_first(db):
