@@ -95,13 +95,13 @@ async def on_unlabeled(event: Event, ctx: "Context") -> list[Action]:
     item, number = event.item or {}, event.number
     label = str((event.payload.get("label") or {}).get("name") or "")
     at = _when(item, "updated_at", ctx)
-    actions: list[Action] = []
+    actions: list[Action] = [_record(ctx, "label_removed", number=number, label=label, at=at.timestamp())]
     if _is_pause_label(section, label):
         actions.append(_record(ctx, "end_pauses", number=number, reasons=[_pause_reason(label)],
                                at=at.timestamp()))
     labels = [name for name in label_names(item) if name.casefold() != label.casefold()]
     still_in = {p.name for p in matching(policies_from(section), is_pr=event.is_pull_request, labels=labels)}
-    for clock in await store.clocks(ctx.db, ctx.repo, number=number, open_only=True):
+    for clock in await store.clocks(ctx.db, ctx.repo, number=number, unanswered=True):
         if clock.policy not in still_in:
             # Out of the policy: its clock stops counting until the item comes back.
             actions.append(_record(ctx, "open_pause", number=number, reason="policy",

@@ -1,11 +1,16 @@
 """Which policies an item is in, and whom the bot mentions about it. Pure."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Mapping
+from zoneinfo import ZoneInfoNotFoundError
 
 from ...core.markdown import mention
+from ...core.sla import BusinessCalendar
+
+log = logging.getLogger("bot.features.sla")
 
 
 @dataclass(frozen=True)
@@ -34,16 +39,27 @@ def policies_from(section: Mapping[str, Any]) -> list[Policy]:
         labels = list(p.get("labels") or [])
         for kind in p.get("kinds") or []:
             labels += kind_labels(kind, section.get("kind_labels") or {})
-        calendar = {}
-        if p.get("calendar"):
-            # An unknown calendar name is a rules mistake; elapsed hours are the safe reading.
-            calendar = dict((section.get("calendars") or {}).get(p["calendar"]) or {})
+        calendar = usable_calendar((section.get("calendars") or {}).get(p.get("calendar") or ""))
         out.append(Policy(
             name=p["name"], item_types=frozenset(p.get("item_types") or ["issue"]),
             labels=frozenset(label.casefold() for label in labels),
             target=float(p["target"]), warn=min(float(p["warn_after"]), float(p["target"])),
             calendar=calendar, team=p.get("team") or ""))
     return out
+
+
+def usable_calendar(spec: Mapping[str, Any] | None) -> dict:
+    """The calendar spec, or {} (elapsed hours) when it names no calendar or one that
+    cannot work (an unknown time zone, hours ending before they start): a rules mistake
+    must not stop the clocks, and elapsed hours never under-count."""
+    if not spec:
+        return {}
+    try:
+        BusinessCalendar.from_spec(dict(spec))
+    except (ValueError, KeyError, ZoneInfoNotFoundError):
+        log.warning("SLA calendar %r is unusable; counting elapsed hours", spec)
+        return {}
+    return dict(spec)
 
 
 def matching(policies: Iterable[Policy], *, is_pr: bool, labels: Iterable[str]) -> list[Policy]:

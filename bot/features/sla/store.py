@@ -146,7 +146,14 @@ async def mark_breached(db: Database, *, repo: str, number: int, policy: str, at
             await _event(db, repo, number, policy, "breached", at, f"due {dt(due).isoformat()}")
 
 
+async def label_removed(db: Database, *, repo: str, number: int, label: str, at: float) -> None:
+    """Remembered so the sweep does not take a bot-added label a person removed since
+    (the bot's ledger keeps it) as still there."""
+    await _event(db, repo, number, "", "unlabeled", at, label.casefold())
+
+
 WRITERS = {
+    "label_removed": label_removed,
     "track_item": track_item,
     "start_clock": start_clock,
     "open_pause": open_pause,
@@ -180,36 +187,39 @@ async def item(db: Database, repo: str, number: int) -> dict[str, Any] | None:
     return await db.fetchone("SELECT * FROM sla_items WHERE repo = ? AND number = ?", (repo, number))
 
 
-async def _pauses(db: Database, repo: str, numbers: Sequence[int] | None) -> dict[tuple, list]:
-    sql = "SELECT number, policy, started_at, ended_at FROM sla_pauses WHERE repo = ?"
-    params: list[Any] = [repo]
-    if numbers is not None:
-        if not numbers:
-            return {}
-        sql += f" AND number IN ({', '.join('?' * len(numbers))})"
-        params += list(numbers)
+async def _pauses(db: Database, repo: str, numbers: Sequence[int]) -> dict[tuple, list]:
     found: dict[tuple, list] = {}
-    for row in await db.fetchall(sql, params):
-        found.setdefault((row["number"], row["policy"]), []).append(
-            sla.Pause(dt(row["started_at"]), dt(row["ended_at"])))
+    numbers = sorted(set(numbers))
+    for i in range(0, len(numbers), 500):  # bounded IN lists
+        chunk = numbers[i:i + 500]
+        rows = await db.fetchall(
+            "SELECT number, policy, started_at, ended_at FROM sla_pauses WHERE repo = ?"
+            f" AND number IN ({', '.join('?' * len(chunk))})", [repo, *chunk])
+        for row in rows:
+            found.setdefault((row["number"], row["policy"]), []).append(
+                sla.Pause(dt(row["started_at"]), dt(row["ended_at"])))
     return found
 
 
-async def clocks(db: Database, repo: str, *, number: int | None = None, open_only: bool = False,
-                 started_before: float | None = None) -> list[StoredClock]:
+async def clocks(db: Database, repo: str, *, number: int | None = None, unanswered: bool = False,
+                 open_items: bool = False, started_before: float | None = None) -> list[StoredClock]:
+    """Clocks with their pauses. ``unanswered``: still running (or paused);
+    ``open_items``: of items not closed now (the sweep's working set)."""
     sql = ("SELECT c.*, i.is_pr, i.closed_at FROM sla_clocks c LEFT JOIN sla_items i"
            " ON i.repo = c.repo AND i.number = c.number WHERE c.repo = ?")
     params: list[Any] = [repo]
     if number is not None:
         sql += " AND c.number = ?"
         params.append(number)
-    if open_only:
+    if unanswered:
         sql += " AND c.answered_at IS NULL"
+    if open_items:
+        sql += " AND i.closed_at IS NULL"
     if started_before is not None:
         sql += " AND c.started_at < ?"
         params.append(started_before)
     rows = await db.fetchall(sql + " ORDER BY c.number, c.policy", params)
-    pauses = await _pauses(db, repo, [number] if number is not None else None)
+    pauses = await _pauses(db, repo, [row["number"] for row in rows])
     out = []
     for row in rows:
         item_pauses = pauses.get((row["number"], ITEM_WIDE), []) + pauses.get((row["number"], row["policy"]), [])
@@ -220,6 +230,13 @@ async def clocks(db: Database, repo: str, *, number: int | None = None, open_onl
         out.append(StoredClock(row["repo"], row["number"], row["policy"], clock, row["warned_at"],
                                row["breached_at"], bool(row["is_pr"]), row["closed_at"] is not None))
     return out
+
+
+async def policies_with_clocks(db: Database, repo: str) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = {}
+    for row in await db.fetchall("SELECT number, policy FROM sla_clocks WHERE repo = ?", (repo,)):
+        found.setdefault(row["number"], set()).add(row["policy"])
+    return found
 
 
 async def open_pause_reasons(db: Database, repo: str, number: int) -> set[str]:

@@ -51,18 +51,20 @@ async def reconcile(db: Database, repo: str, section: Mapping[str, Any]) -> list
     rows = await db.fetchall(
         "SELECT b.number, b.label, b.added_at, i.is_pr, i.opened_at FROM bot_labels b"
         " JOIN sla_items i ON i.repo = b.repo AND i.number = b.number"
-        " WHERE b.repo = ? AND i.closed_at IS NULL AND i.first_response_at IS NULL", (repo,))
+        " WHERE b.repo = ? AND i.closed_at IS NULL AND i.first_response_at IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM sla_events e WHERE e.repo = b.repo AND e.number = b.number"
+        "   AND e.kind = 'unlabeled' AND e.detail = LOWER(b.label) AND e.at >= b.added_at)", (repo,))
     by_item: dict[int, list[dict]] = {}
     for row in rows:
         by_item.setdefault(row["number"], []).append(row)
     policies = policies_from(section)
     pause_labels = {p.casefold() for p in section["pause_labels"]}
+    have = await store.policies_with_clocks(db, repo)
     actions: list[Action] = []
     for number, labels in by_item.items():
-        have = {c.policy for c in await store.clocks(db, repo, number=number)}
         opened = float(labels[0]["opened_at"])
         for policy in matching(policies, is_pr=bool(labels[0]["is_pr"]), labels=[r["label"] for r in labels]):
-            if policy.name in have:
+            if policy.name in have.get(number, ()):
                 continue
             added = min(float(r["added_at"]) for r in labels if r["label"].casefold() in policy.labels)
             start = opened if added - opened <= AT_OPENING else added
@@ -101,9 +103,7 @@ async def sweep_repo(db: Database, repo: str, rules: "Rules", now: datetime) -> 
     # The reconciled clocks start with this batch; the next run enforces them.
     routing = _routing(rules)
     teams = {p.name: p.team for p in policies_from(section)}
-    for clock in await store.clocks(db, repo, open_only=True):
-        if clock.closed:
-            continue
+    for clock in await store.clocks(db, repo, unanswered=True, open_items=True):
         state = sla.state(clock.clock, now)
         who = audience(section, teams.get(clock.policy, ""), routing, now)
         args = {"repo": repo, "number": clock.number, "policy": clock.policy, "at": now.timestamp()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from bot.context import JobContext, RepoHandle
+from bot.core import sla
 from bot.core.actions import AddLabels, Record, UpsertComment
 from bot.features.sla import SWEEP, store
 from bot.features.sla.policy import current_rotation
@@ -104,3 +105,38 @@ async def test_bot_added_needs_info_pauses(db):
 async def test_disabled_feature_sweeps_nothing(db):
     await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
     assert await sweep(db, hours(100), bundled_rules({"sla": {"enabled": False}})) == []
+
+
+async def test_bot_label_removed_by_a_person_starts_nothing(db):
+    await deliver(db, issue_event("opened"), now=hours(0))
+    await db.execute("INSERT INTO bot_labels (repo, number, label, feature, added_at) VALUES (?, ?, ?, ?, ?)",
+                     (REPO, 7, "bug", "classify", hours(0.01).timestamp()))
+    await deliver(db, issue_event("unlabeled", labels=[], label="Bug", at=hours(0.5), sender="triage"),
+                  now=hours(0.5))
+    assert await sweep(db, hours(1)) == [] and await store.clocks(db, REPO) == []
+
+
+async def test_business_calendar_from_the_rules(db):
+    # Opened Friday 2026-03-06 16:00 Paris time; 8 working hours (09-17) are due Monday 16:00.
+    rules = bundled_rules({"sla": {
+        "calendars": {"office": {"timezone": "Europe/Paris"}},
+        "policies": [{"name": "bugs", "kinds": ["bug"], "target": "8h", "warn_after": "6h",
+                      "calendar": "office"}]}})
+    friday = datetime(2026, 3, 6, 15, 0, tzinfo=timezone.utc)  # 16:00 in Paris (CET)
+    name, payload = issue_event("opened", labels=["bug"])
+    payload["issue"]["created_at"] = friday.strftime("%Y-%m-%dT%H:%M:%SZ")
+    await deliver(db, (name, payload), now=friday, rules=rules)
+    [c] = await store.clocks(db, REPO)
+    monday = datetime(2026, 3, 9, tzinfo=timezone.utc)
+    assert sla.due_at(c.clock, friday) == monday.replace(hour=15)  # 16:00 Paris
+    assert await sweep(db, monday.replace(hour=12), rules) == []   # 13:00 Paris: 5 h counted
+    assert comments(await sweep(db, monday.replace(hour=14), rules))[0].marker.endswith("warning:bugs")
+    assert comments(await sweep(db, monday.replace(hour=15, minute=1), rules))[0].marker.endswith("breach:bugs")
+
+
+def test_unusable_calendar_falls_back_to_elapsed_hours():
+    from bot.features.sla.policy import policies_from
+    rules = bundled_rules({"sla": {"calendars": {"bad": {"timezone": "Mars/Olympus"}},
+                                   "policies": [{"name": "bugs", "calendar": "bad"},
+                                                {"name": "other", "calendar": "missing"}]}})
+    assert [p.calendar for p in policies_from(rules.section("sla"))] == [{}, {}]
