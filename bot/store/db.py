@@ -120,6 +120,12 @@ class SQLiteDatabase(Database):
             return await self._run(
                 lambda c: [dict(r) for r in c.execute(sql, tuple(params)).fetchall()])
 
+    async def run_sync(self, fn):
+        """Run ``fn(connection)`` on the database thread as one unit (no other statement
+        interleaves): the cheapest way to do many small writes at once."""
+        async with self._guard():
+            return await self._run(fn)
+
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator["SQLiteDatabase"]:
         if self._tx_owner is asyncio.current_task():

@@ -45,23 +45,70 @@ async def insert(db: Database, *, delivery_id: str, event: str, action: str, rep
     """Store a delivery once. A redelivery of one already stored is acknowledged
     without a second row; if that one had ended failed or dead, it is queued again
     (someone asked GitHub to redeliver it: they want it processed)."""
+    [result] = await insert_many(db, [NewDelivery(delivery_id, event, action, repo, subject,
+                                                  installation_id, body)], now)
+    return result
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    delivery_id: str
+    event: str
+    action: str
+    repo: str
+    subject: str
+    installation_id: int | None
+    body: str
+
+
+_INSERT = ("INSERT INTO deliveries (delivery_id, event, action, repo, subject, installation_id,"
+           " status, attempts, received_at, updated_at, next_attempt_at, body)"
+           " VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, 0, ?) ON CONFLICT (delivery_id) DO NOTHING")
+_REQUEUE = ("UPDATE deliveries SET status = 'pending', next_attempt_at = 0, updated_at = ?"
+            " WHERE delivery_id = ? AND status IN ('dead', 'failed')")
+
+
+def _insert_rows_sqlite(conn, items: list[NewDelivery], now: float) -> list[InsertResult]:
+    results = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for d in items:
+            cur = conn.execute(_INSERT, (d.delivery_id, d.event, d.action, d.repo, d.subject,
+                                         d.installation_id, now, now, d.body))
+            if cur.rowcount == 1:
+                results.append(InsertResult(stored=True))
+            elif conn.execute(_REQUEUE, (now, d.delivery_id)).rowcount == 1:
+                results.append(InsertResult(stored=False, requeued=True))
+            else:
+                row = conn.execute("SELECT status FROM deliveries WHERE delivery_id = ?",
+                                   (d.delivery_id,)).fetchone()
+                results.append(InsertResult(stored=False, status=row[0] if row else "unknown"))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return results
+
+
+async def insert_many(db: Database, items: list[NewDelivery], now: float | None = None) -> list[InsertResult]:
+    """Store several deliveries in one transaction (intake's group commit)."""
     now = time.time() if now is None else now
+    if db.dialect == "sqlite":
+        return await db.run_sync(lambda conn: _insert_rows_sqlite(conn, items, now))  # type: ignore[attr-defined]
+    results = []
     async with db.transaction():
-        existing = await db.fetchone(
-            "SELECT status FROM deliveries WHERE delivery_id = ?", (delivery_id,))
-        if existing is None:
-            await db.execute(
-                "INSERT INTO deliveries (delivery_id, event, action, repo, subject, installation_id,"
-                " status, attempts, received_at, updated_at, next_attempt_at, body)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, 0, ?)",
-                (delivery_id, event, action, repo, subject, installation_id, now, now, body))
-            return InsertResult(stored=True)
-        if existing["status"] in ("dead", "failed"):
-            await db.execute(
-                "UPDATE deliveries SET status = 'pending', next_attempt_at = 0, updated_at = ?"
-                " WHERE delivery_id = ?", (now, delivery_id))
-            return InsertResult(stored=False, requeued=True, status="pending")
-        return InsertResult(stored=False, status=existing["status"])
+        for d in items:
+            n = await db.execute(_INSERT, (d.delivery_id, d.event, d.action, d.repo, d.subject,
+                                           d.installation_id, now, now, d.body))
+            if n == 1:
+                results.append(InsertResult(stored=True))
+            elif await db.execute(_REQUEUE, (now, d.delivery_id)) == 1:
+                results.append(InsertResult(stored=False, requeued=True))
+            else:
+                status = await db.fetchval("SELECT status FROM deliveries WHERE delivery_id = ?",
+                                           (d.delivery_id,))
+                results.append(InsertResult(stored=False, status=status or "unknown"))
+    return results
 
 
 _ELIGIBLE = (

@@ -15,6 +15,7 @@ from ..runtime import Runtime, load_features, open_runtime
 from ..scheduler import Scheduler
 from ..settings import Settings
 from ..worker import Worker
+from ..store.group_commit import GroupCommitter
 from .intake import MAX_BODY, make_handler
 
 log = logging.getLogger("bot.web")
@@ -66,9 +67,11 @@ def create_app(settings: Settings, *, run_worker: bool = True, run_scheduler: bo
             if run_scheduler:
                 tasks.append(asyncio.create_task(Scheduler(runtime, holder=holder).run(stop),
                                                  name="scheduler"))
-            app[INTAKE] = make_handler(secret=settings.webhook_secret, db=runtime.db,
+            committer = GroupCommitter(runtime.db)
+            app[INTAKE] = make_handler(secret=settings.webhook_secret, store=committer,
                                        metrics=runtime.metrics, notify=worker.wake.set)
             yield
+            await committer.close()
             stop.set()
             for task in tasks:
                 with contextlib.suppress(Exception):

@@ -7,20 +7,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import parse_qs
 
+import orjson
 from aiohttp import web
 
 from ..core.events import Event
-from ..store import deliveries
 from ..store.db import DatabaseUnavailable
+from ..store.deliveries import NewDelivery
+from ..store.group_commit import GroupCommitter
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..metrics import Metrics
-    from ..store.db import Database
 
 log = logging.getLogger("bot.intake")
 
@@ -44,13 +44,17 @@ def _payload_text(body: bytes, content_type: str) -> str:
     return body.decode("utf-8")
 
 
-def make_handler(*, secret: str, db: "Database", metrics: "Metrics",
+def _json(data: dict, status: int) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+def make_handler(*, secret: str, store: GroupCommitter, metrics: "Metrics",
                  notify: Callable[[], None]) -> Callable[[web.Request], object]:
     key = secret.encode()
 
     def reject(status: int, reason: str, message: str) -> web.Response:
         metrics.deliveries_rejected.labels(reason=reason).inc()
-        return web.json_response({"error": message}, status=status)
+        return _json({"error": message}, status)
 
     async def webhook(request: web.Request) -> web.Response:
         if request.content_length is not None and request.content_length > MAX_BODY:
@@ -67,25 +71,24 @@ def make_handler(*, secret: str, db: "Database", metrics: "Metrics",
             return reject(400, "headers", "X-GitHub-Event and X-GitHub-Delivery are required")
         try:
             text = _payload_text(body, request.content_type or "")
-            payload = json.loads(text)
+            payload = orjson.loads(text)
         except (ValueError, UnicodeDecodeError):
             return reject(400, "malformed", "body is not valid JSON")
         if not isinstance(payload, dict):
             return reject(400, "malformed", "body must be a JSON object")
         event = Event(name=event_name, payload=payload, delivery_id=delivery_id)
         try:
-            result = await deliveries.insert(
-                db, delivery_id=delivery_id, event=event_name, action=event.action, repo=event.repo,
-                subject=event.subject, installation_id=event.installation_id, body=text)
+            result = await store.submit(NewDelivery(
+                delivery_id=delivery_id, event=event_name, action=event.action, repo=event.repo,
+                subject=event.subject, installation_id=event.installation_id, body=text))
         except DatabaseUnavailable:
             # GitHub marks the delivery failed; recovery asks for it again later.
             return reject(503, "database", "storage unavailable, try again later")
         if result.stored or result.requeued:
             metrics.deliveries_received.labels(event=event_name).inc()
             notify()
-            return web.json_response({"status": "queued", "delivery": delivery_id}, status=202)
+            return _json({"status": "queued", "delivery": delivery_id}, 202)
         metrics.deliveries_duplicate.inc()
-        return web.json_response({"status": "duplicate", "delivery": delivery_id,
-                                  "state": result.status}, status=202)
+        return _json({"status": "duplicate", "delivery": delivery_id, "state": result.status}, 202)
 
     return webhook

@@ -1,0 +1,117 @@
+"""Intake benchmark: deliveries/s and ack latency of POST /webhook with durable storage,
+side by side with a bare HMAC-checking handler, same load generator, same real payloads.
+
+    .venv/bin/python benchmarks/intake.py [--seconds 10] [--rate 200] [--concurrency 32]
+
+Prints, for each server: saturated throughput (deliveries/s) and p50/p99 ack latency at a
+fixed offered rate; then the throughput ratio (target >= 0.7) and the p99 at 200/s (target
+< 50 ms). The bot runs as `python -m bot serve --no-worker` on SQLite (intake only: the
+worker would be busy calling GitHub); set DATABASE_URL to measure PostgreSQL.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import tempfile
+import time
+import uuid
+
+import aiohttp
+
+from _common import (SECRET, example_bodies, free_port, percentile, signed_headers, spawn,
+                     wait_http)
+
+
+async def saturate(url: str, bodies, seconds: float, concurrency: int) -> float:
+    done = 0
+    stop = time.monotonic() + seconds
+    cycle = itertools.cycle(bodies)
+
+    async def client(session):
+        nonlocal done
+        while time.monotonic() < stop:
+            event, body = next(cycle)
+            async with session.post(url, data=body,
+                                    headers=signed_headers(event, body, str(uuid.uuid4()))) as r:
+                assert r.status == 202, r.status
+                await r.read()
+            done += 1
+
+    conn = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=conn) as session:
+        started = time.monotonic()
+        await asyncio.gather(*(client(session) for _ in range(concurrency)))
+        return done / (time.monotonic() - started)
+
+
+async def fixed_rate(url: str, bodies, seconds: float, rate: float) -> list[float]:
+    latencies: list[float] = []
+    cycle = itertools.cycle(bodies)
+    conn = aiohttp.TCPConnector(limit=256)
+    async with aiohttp.ClientSession(connector=conn) as session:
+        async def one(event, body):
+            headers = signed_headers(event, body, str(uuid.uuid4()))
+            t0 = time.perf_counter()
+            async with session.post(url, data=body, headers=headers) as r:
+                await r.read()
+                assert r.status == 202, r.status
+            latencies.append((time.perf_counter() - t0) * 1000)
+
+        tasks = []
+        start = time.monotonic()
+        n = int(seconds * rate)
+        for i in range(n):
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(*next(cycle))))
+        await asyncio.gather(*tasks)
+    return latencies
+
+
+async def measure(name: str, url: str, bodies, args) -> dict:
+    await saturate(url, bodies, 1.0, args.concurrency)  # warm-up
+    tput = await saturate(url, bodies, args.seconds, args.concurrency)
+    lat = await fixed_rate(url, bodies, args.seconds, args.rate)
+    row = {"name": name, "throughput": tput, "p50": percentile(lat, 50), "p99": percentile(lat, 99)}
+    print(f"{name:28} {tput:9.0f} deliveries/s   at {args.rate:.0f}/s: p50 {row['p50']:.1f} ms"
+          f"  p99 {row['p99']:.1f} ms", flush=True)
+    return row
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--rate", type=float, default=200.0)
+    ap.add_argument("--concurrency", type=int, default=32)
+    args = ap.parse_args()
+    bodies = [b for b in example_bodies() if len(b[1]) < 200_000]
+    print(f"payloads: {len(bodies)} real example deliveries; {args.seconds:.0f}s per phase; "
+          f"{os.cpu_count()} CPUs")
+
+    bare_port, bot_port = free_port(), free_port()
+    bare = spawn(["benchmarks/bare_handler.py", str(bare_port)])
+    tmp = tempfile.mkdtemp()
+    db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.sqlite3"
+    bot = spawn(["-m", "bot", "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(bot_port)],
+                env={"GITHUB_WEBHOOK_SECRET": SECRET, "DATABASE_URL": db_url, "LOG_LEVEL": "WARNING",
+                     "GITHUB_API_URL": "http://127.0.0.1:9"})
+    try:
+        await wait_http(f"http://127.0.0.1:{bare_port}/healthz", bare)
+        await wait_http(f"http://127.0.0.1:{bot_port}/healthz", bot)
+        base = await measure("bare HMAC handler", f"http://127.0.0.1:{bare_port}/webhook", bodies, args)
+        mine = await measure(f"bot intake ({db_url.split(':')[0]})",
+                             f"http://127.0.0.1:{bot_port}/webhook", bodies, args)
+    finally:
+        for p in (bare, bot):
+            p.terminate()
+            p.wait(10)
+    ratio = mine["throughput"] / base["throughput"]
+    print(f"throughput ratio bot/bare: {ratio:.2f} (target >= 0.70)")
+    print(f"bot p99 ack at {args.rate:.0f}/s: {mine['p99']:.1f} ms (target < 50 ms)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
