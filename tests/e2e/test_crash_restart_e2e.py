@@ -5,63 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 
-import aiohttp
 import pytest
 
 from bot.store import deliveries
 from bot.store.db import connect
-from tests.fixtures.webhooks import load_example
-
-from .harness import SECRET, retarget
+from .botprocess import config_push, free_port, start_bot, wait_ready
+from .harness import SECRET
 
 REPO = "octo/repo"
 N = 24
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_bot(fake, db_url: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "GITHUB_WEBHOOK_SECRET": SECRET, "GITHUB_APP_ID": str(fake.app_id),
-           "GITHUB_PRIVATE_KEY": fake.private_key_pem, "GITHUB_API_URL": fake.url,
-           "DATABASE_URL": db_url, "PORT": str(port), "BOT_MUTATION_INTERVAL": "0",
-           "BOT_RETRY_BASE": "0.1", "LOG_LEVEL": "WARNING"}
-    return subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-async def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as s:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise AssertionError("bot exited: " + proc.stderr.read().decode()[-2000:])
-            try:
-                async with s.get(url + "/readyz") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("bot not ready")
-
-
-def push_payload(i: int) -> dict:
-    payload = retarget(load_example("push"), REPO)
-    payload["ref"] = "refs/heads/main"
-    payload["repository"]["default_branch"] = "main"
-    payload["after"] = f"{i:040x}"
-    payload["commits"] = [{"id": payload["after"], "added": [], "removed": [],
-                           "modified": [".github/contributor-flow.yml"]}]
-    return payload
 
 
 @pytest.mark.timeout(180)
@@ -78,7 +32,7 @@ async def test_kill_minus_nine_mid_processing_loses_nothing_and_repeats_nothing(
     try:
         await wait_ready(url, proc)
         for i in range(N):
-            sent = await fake_github.deliver(url + "/webhook", "push", push_payload(i), SECRET,
+            sent = await fake_github.deliver(url + "/webhook", "push", config_push(REPO, i), SECRET,
                                              delivery_id=f"push-{i}")
             assert sent.status_code == 202
         # Let part of the work happen, then kill without warning.

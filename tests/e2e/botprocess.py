@@ -1,0 +1,61 @@
+"""Running the real `python -m bot serve` as a separate process (crash tests, benchmarks)."""
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+from tests.fixtures.webhooks import load_example
+
+from .harness import SECRET, retarget
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_bot(fake, db_url: str, port: int, **env: str) -> subprocess.Popen:
+    full_env = {**os.environ, "GITHUB_WEBHOOK_SECRET": SECRET, "GITHUB_APP_ID": str(fake.app_id),
+                "GITHUB_PRIVATE_KEY": fake.private_key_pem, "GITHUB_API_URL": fake.url,
+                "DATABASE_URL": db_url, "PORT": str(port), "BOT_MUTATION_INTERVAL": "0",
+                "BOT_RETRY_BASE": "0.1", "LOG_LEVEL": "WARNING", **env}
+    return subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"], env=full_env,
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+async def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as s:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise AssertionError("bot exited: " + proc.stderr.read().decode()[-2000:])
+            try:
+                async with s.get(url + "/readyz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("bot not ready")
+
+
+def config_push(repo: str, i: int) -> dict:
+    """A push that changes the repo's config file: the bot answers with one check run on
+    the pushed commit, so every delivery leaves exactly one visible trace."""
+    payload = retarget(load_example("push"), repo)
+    payload["ref"] = "refs/heads/main"
+    payload["repository"]["default_branch"] = "main"
+    payload["after"] = f"{i:040x}"
+    payload["commits"] = [{"id": payload["after"], "added": [], "removed": [],
+                           "modified": [".github/contributor-flow.yml"]}]
+    return payload
