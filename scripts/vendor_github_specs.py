@@ -42,7 +42,7 @@ KEEP_PATHS = [
     r"/orgs/\{org\}/installation",
     r"/users/\{username\}/installation",
     r"/repos/\{owner\}/\{repo\}/branches(/\{branch\})?",
-    r"/repos/\{owner\}/\{repo\}/git/(ref|matching-refs|refs|commits|trees)(/.*)?",
+    r"/repos/\{owner\}/\{repo\}/git/(ref|matching-refs|refs|commits|trees|blobs)(/.*)?",
     r"/orgs/\{org\}",
     r"/orgs/\{org\}/(teams|members|memberships|public_members)(/.*)?",
     r"/search/(issues|commits)",

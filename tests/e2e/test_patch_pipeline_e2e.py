@@ -261,3 +261,15 @@ async def test_maintainer_verify_patch_command_redispatches(bot, key):
     await bot.deliver("issue_comment", payload)
     assert one_check(fake, head, "patch-signature").conclusion == "success"
     assert [d.inputs["head_sha"] for d in fake.state.dispatches] == [head]
+
+
+async def test_patch_over_1mb_is_read_through_the_blob_api(bot, key):
+    fake = bot.fake
+    big = "Subject: [PATCH] go: vendor the runtime\n" + "+// generated\n" * 90_000
+    pr = fake.add_pull(REPO, user="contrib", head_ref="vendor", files=[KEYED, KEYED + ".sig"])
+    head = pr.pull.head_sha
+    fake.put_file(REPO, KEYED, big, ref=head)
+    fake.put_file(REPO, KEYED + ".sig", sig_file(key, big.encode()).decode(), ref=head)
+    await bot.deliver("pull_request", pr_event(fake, pr))
+    assert one_check(fake, head, "patch-signature").conclusion == "success"
+    assert fake.calls_to("GET", "/repos/{owner}/{repo}/git/blobs/{file_sha}")

@@ -212,9 +212,10 @@ class Serializer:
 
     def content(self, full_name: str, path: str, text: str, ref: str) -> dict[str, Any]:
         raw = text.encode()
-        return {"type": "file", "encoding": "base64", "size": len(raw), "name": path.rsplit("/", 1)[-1],
-                "path": path, "sha": _blob_sha(raw),
-                "content": base64.encodebytes(raw).decode(),
+        big = len(raw) > 1024 * 1024  # GitHub leaves content empty from 1 MB: use the blob API
+        return {"type": "file", "encoding": "none" if big else "base64", "size": len(raw),
+                "name": path.rsplit("/", 1)[-1], "path": path, "sha": _blob_sha(raw),
+                "content": "" if big else base64.encodebytes(raw).decode(),
                 "url": f"{self.base}/repos/{full_name}/contents/{path}?ref={ref}"}
 
 

@@ -83,6 +83,24 @@ def get_ref(ctx: Ctx) -> Reply:
     return Reply(json={"ref": f"refs/{ref}", "object": {"sha": repo.branches[ref[6:]], "type": "commit"}})
 
 
+@route("GET", "/repos/{owner}/{repo}/git/blobs/{file_sha}")
+def get_blob(ctx: Ctx) -> Reply:
+    """A file's bytes by blob sha (what the contents API sends instead above 1 MB)."""
+    import base64
+    import hashlib
+
+    repo = ctx.repo()
+    for files in repo.files.values():
+        for text in files.values():
+            raw = text.encode()
+            if hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest() == ctx.params["file_sha"]:
+                return Reply(json={"sha": ctx.params["file_sha"], "node_id": f"B_{ctx.params['file_sha'][:12]}",
+                                   "size": len(raw), "encoding": "base64",
+                                   "content": base64.encodebytes(raw).decode(),
+                                   "url": f"{ctx.fake.url}/repos/{repo.full_name}/git/blobs/{ctx.params['file_sha']}"})
+    raise not_found()
+
+
 @route("GET", "/repos/{owner}/{repo}/commits")
 def list_commits(ctx: Ctx) -> Reply:
     repo = ctx.repo()
