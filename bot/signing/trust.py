@@ -7,6 +7,7 @@ CDN. sigstore copies its embedded roots into the user cache dir first (tests poi
 """
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,10 +34,17 @@ class LogKey:
 
 @lru_cache(maxsize=4)
 def _instance_root(instance: str) -> TrustedRoot:
-    # TrustUpdater writes into the cache dir; two threads doing it at once race.
+    # TrustUpdater writes into the cache dir; two threads doing it at once race. Offline is
+    # deliberate here, so sigstore's warning about it is noise (on the CLI's stderr too).
+    tuf_log = logging.getLogger("sigstore._internal.tuf")
     with _lock:
-        config = (ClientTrustConfig.staging(offline=True) if instance == "staging"
-                  else ClientTrustConfig.production(offline=True))
+        level = tuf_log.level
+        tuf_log.setLevel(logging.ERROR)
+        try:
+            config = (ClientTrustConfig.staging(offline=True) if instance == "staging"
+                      else ClientTrustConfig.production(offline=True))
+        finally:
+            tuf_log.setLevel(level)
         return config.trusted_root
 
 

@@ -125,6 +125,7 @@ def test_as_a_real_process(vectors, tmp_path):
     ok = subprocess.run([sys.executable, "-m", "bot", "verify-bundle", *keyless_args(vectors)],
                         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stderr
+    assert ok.stderr == "" and ok.stdout.startswith("OK: signed by william@yossarian.net")
     bad = subprocess.run([sys.executable, "-m", "bot", "verify-bundle",
                           *keyless_args(vectors, identity="a@tny.town")],
                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
