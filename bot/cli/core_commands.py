@@ -98,8 +98,6 @@ def load_recording(path: str) -> tuple[str, str, str]:
 
 
 async def cmd_replay(args: argparse.Namespace) -> int:
-    import dataclasses
-
     from ..core.events import Event
     from ..pipeline import decide, process
     from ..runtime import open_runtime
@@ -108,8 +106,8 @@ async def cmd_replay(args: argparse.Namespace) -> int:
 
     settings = settings_from_env()
     configure_logging("WARNING" if not args.execute else settings.log_level, settings.log_format)
-    if not args.execute:
-        settings = dataclasses.replace(settings, app_id=None, private_key=None)
+    # Without --execute nothing is performed: decide() only reads (with the App's
+    # credentials when given, so lookups see what the live bot would see).
     status = 0
     async with open_runtime(settings) as runtime:
         for path in args.files:
