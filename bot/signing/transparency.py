@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from .errors import SignatureInvalid
 from .trust import LogKey
@@ -97,42 +97,58 @@ def parse_checkpoint(envelope: str) -> Checkpoint:
 
 def _verify_log_signature(log: LogKey, signature: bytes, data: bytes, what: str) -> None:
     try:
-        log.key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+        if isinstance(log.key, ed25519.Ed25519PublicKey):  # Rekor v2 logs sign with Ed25519
+            log.key.verify(signature, data)
+        else:
+            log.key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature as exc:
         raise SignatureInvalid(f"log entry: {what} is not signed by the log") from exc
 
 
-# --- the entry ----------------------------------------------------------------------
+# --- the entry body: does the log record *this* signature? ----------------------------
 
-def check_log_entry(entry: Mapping[str, Any], *, digest: bytes, signature: bytes,
-                    key: ec.EllipticCurvePublicKey, logs: Mapping[bytes, LogKey]) -> int:
-    """Check one ``tlogEntries`` item of a key-based bundle; returns its log index."""
-    kind = entry.get("kindVersion") or {}
-    if (kind.get("kind"), kind.get("version")) != ("hashedrekord", "0.0.1"):
-        raise SignatureInvalid(
-            f"log entry: unsupported kind {kind.get('kind')}/{kind.get('version')} (hashedrekord/0.0.1 expected)")
-    body_raw = _b64(entry.get("canonicalizedBody", ""), "body")
+def _body_v001(body: Mapping[str, Any], digest: bytes, signature: bytes) -> bytes:
+    """hashedrekord 0.0.1 (Rekor v1): returns the recorded key's SPKI DER."""
     try:
-        body = json.loads(body_raw)
-        spec = body["spec"]
-        data_hash = spec["data"]["hash"]
-        sig = spec["signature"]
-        body_key_pem = _b64(sig["publicKey"]["content"], "public key")
+        data_hash = body["spec"]["data"]["hash"]
+        sig = body["spec"]["signature"]
+        recorded_key = serialization.load_pem_public_key(_b64(sig["publicKey"]["content"], "public key"))
     except (ValueError, KeyError, TypeError) as exc:
-        raise SignatureInvalid("log entry: body is not a hashedrekord entry") from exc
-    if (body.get("kind"), body.get("apiVersion")) != ("hashedrekord", "0.0.1"):
-        raise SignatureInvalid("log entry: body kind differs from the entry's kind")
+        raise SignatureInvalid("log entry: body is not a hashedrekord 0.0.1 entry with a public key") from exc
     if data_hash.get("algorithm") != "sha256" or data_hash.get("value") != digest.hex():
         raise SignatureInvalid("log entry: body records another artifact digest")
     if _b64(sig.get("content", ""), "signature") != signature:
         raise SignatureInvalid("log entry: body records another signature")
-    try:
-        body_key = serialization.load_pem_public_key(body_key_pem)
-    except ValueError as exc:
-        raise SignatureInvalid("log entry: body public key is unreadable") from exc
-    if not isinstance(body_key, ec.EllipticCurvePublicKey) or spki(body_key) != spki(key):
+    if not isinstance(recorded_key, ec.EllipticCurvePublicKey):
         raise SignatureInvalid("log entry: body records another public key")
+    return spki(recorded_key)
 
+
+def _body_v002(body: Mapping[str, Any], digest: bytes, signature: bytes) -> bytes:
+    """hashedrekord 0.0.2 (Rekor v2): returns the recorded key's SPKI DER."""
+    try:
+        spec = body["spec"]["hashedRekordV002"]
+        data, sig = spec["data"], spec["signature"]
+        raw_key = _b64(sig["verifier"]["publicKey"]["rawBytes"], "public key")
+    except (KeyError, TypeError) as exc:
+        raise SignatureInvalid("log entry: body is not a hashedrekord 0.0.2 entry with a public key") from exc
+    if data.get("algorithm") != "SHA2_256" or _b64(data.get("digest", ""), "digest") != digest:
+        raise SignatureInvalid("log entry: body records another artifact digest")
+    if _b64(sig.get("content", ""), "signature") != signature:
+        raise SignatureInvalid("log entry: body records another signature")
+    return raw_key
+
+
+_BODY_CHECKS = {"0.0.1": _body_v001, "0.0.2": _body_v002}
+
+
+# --- the log's own material: inclusion proof, checkpoint, promise ---------------------
+
+def verify_inclusion(entry: Mapping[str, Any], logs: Mapping[bytes, LogKey]) -> int:
+    """The entry is in a log the trust root knows: its body leads through the inclusion
+    proof to a root that the log signed in the checkpoint (and, when present, the log
+    signed the entry timestamp). Returns the log index."""
+    body_raw = _b64(entry.get("canonicalizedBody", ""), "body")
     log_id = _b64((entry.get("logId") or {}).get("keyId", ""), "log id")
     log = logs.get(log_id)
     if log is None:
@@ -153,7 +169,7 @@ def check_log_entry(entry: Mapping[str, Any], *, digest: bytes, signature: bytes
     checkpoint = parse_checkpoint(proof["checkpoint"]["envelope"])
     if checkpoint.root != root or checkpoint.size != size:
         raise SignatureInvalid("log entry: checkpoint does not commit to the proof's root hash and size")
-    hinted = [s for name, s in checkpoint.signatures if s[:4] == log.log_id[:4]]
+    hinted = [s for _, s in checkpoint.signatures if s[:4] == log.log_id[:4]]
     if not hinted:
         raise SignatureInvalid("log entry: checkpoint carries no signature of the log")
     _verify_log_signature(log, hinted[0][4:], checkpoint.note, "checkpoint")
@@ -168,3 +184,22 @@ def check_log_entry(entry: Mapping[str, Any], *, digest: bytes, signature: bytes
         _verify_log_signature(log, _b64(promise, "signed entry timestamp"), payload,
                               "inclusion promise")
     return int(entry.get("logIndex", index))
+
+
+def check_log_entry(entry: Mapping[str, Any], *, digest: bytes, signature: bytes,
+                    key: ec.EllipticCurvePublicKey, logs: Mapping[bytes, LogKey]) -> int:
+    """Check one ``tlogEntries`` item of a key-based bundle; returns its log index."""
+    kind = entry.get("kindVersion") or {}
+    version = kind.get("version")
+    if kind.get("kind") != "hashedrekord" or version not in _BODY_CHECKS:
+        raise SignatureInvalid(f"log entry: unsupported kind {kind.get('kind')}/{version} "
+                               "(hashedrekord 0.0.1 or 0.0.2 expected)")
+    try:
+        body = json.loads(_b64(entry.get("canonicalizedBody", ""), "body"))
+    except ValueError as exc:
+        raise SignatureInvalid("log entry: body is not JSON") from exc
+    if not isinstance(body, dict) or (body.get("kind"), body.get("apiVersion")) != ("hashedrekord", version):
+        raise SignatureInvalid("log entry: body kind differs from the entry's kind")
+    if _BODY_CHECKS[version](body, digest, signature) != spki(key):
+        raise SignatureInvalid("log entry: body records another public key")
+    return verify_inclusion(entry, logs)

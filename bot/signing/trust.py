@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from sigstore.errors import Error as SigstoreError
 from sigstore.models import ClientTrustConfig, TrustedRoot
@@ -28,7 +28,7 @@ _lock = threading.Lock()
 class LogKey:
     """One transparency log's key, found by its log id (SHA-256 of the DER key)."""
     log_id: bytes
-    key: ec.EllipticCurvePublicKey
+    key: ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
     base_url: str
 
 
@@ -72,7 +72,7 @@ def log_keys(root: TrustedRoot) -> dict[bytes, LogKey]:
             key = load_der_public_key(raw)
         except ValueError:
             continue
-        if isinstance(key, ec.EllipticCurvePublicKey):
+        if isinstance(key, (ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)):
             keys[bytes(tlog.log_id.key_id)] = LogKey(bytes(tlog.log_id.key_id), key, tlog.base_url)
     return keys
 

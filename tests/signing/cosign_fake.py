@@ -83,7 +83,7 @@ class FakeRekor:
             "certificateAuthorities": [], "ctlogs": [], "timestampAuthorities": [],
         }).encode()
 
-    def entry(self, body: bytes, *, integrated_time: int = 1_760_000_000) -> dict:
+    def entry(self, body: bytes, *, integrated_time: int | None = 1_760_000_000, version: str = "0.0.1") -> dict:
         leaves = [leaf_hash(os.urandom(16)) for _ in range(self.others)]
         index = len(leaves) // 2
         leaves.insert(index, leaf_hash(body))
@@ -91,15 +91,19 @@ class FakeRekor:
         note = f"{self.origin}\n{len(leaves)}\n{b64(root)}\n"
         checkpoint = note + f"\n\u2014 rekor.test {b64(self.log_id[:4] + self.key.sign(note.encode()))}\n"
         log_index = 1000 + index
-        set_payload = json.dumps({"body": b64(body), "integratedTime": integrated_time,
-                                  "logID": self.log_id.hex(), "logIndex": log_index},
-                                 sort_keys=True, separators=(",", ":")).encode()
-        return {
+        entry: dict = {
             "logIndex": str(log_index),
             "logId": {"keyId": b64(self.log_id)},
-            "kindVersion": {"kind": "hashedrekord", "version": "0.0.1"},
-            "integratedTime": str(integrated_time),
-            "inclusionPromise": {"signedEntryTimestamp": b64(self.key.sign(set_payload))},
+            "kindVersion": {"kind": "hashedrekord", "version": version},
+        }
+        if integrated_time is not None:  # Rekor v1 promises; Rekor v2 logs synchronously
+            set_payload = json.dumps({"body": b64(body), "integratedTime": integrated_time,
+                                      "logID": self.log_id.hex(), "logIndex": log_index},
+                                     sort_keys=True, separators=(",", ":")).encode()
+            entry["integratedTime"] = str(integrated_time)
+            entry["inclusionPromise"] = {"signedEntryTimestamp": b64(self.key.sign(set_payload))}
+        return {
+            **entry,
             "inclusionProof": {
                 "logIndex": str(index), "rootHash": b64(root), "treeSize": str(len(leaves)),
                 "hashes": [b64(h) for h in _path(index, leaves)],
@@ -118,12 +122,28 @@ def hashedrekord_body(key: KeyPair, digest: bytes, signature: bytes) -> bytes:
     }, separators=(",", ":")).encode()
 
 
-def key_bundle(key: KeyPair, blob: bytes, rekor: FakeRekor | None = None, **mutate) -> bytes:
-    """A cosign 3 style v0.3 bundle signed with ``key``; logged in ``rekor`` when given."""
+def hashedrekord_v002_body(key: KeyPair, digest: bytes, signature: bytes) -> bytes:
+    return json.dumps({
+        "apiVersion": "0.0.2", "kind": "hashedrekord",
+        "spec": {"hashedRekordV002": {
+            "data": {"algorithm": "SHA2_256", "digest": b64(digest)},
+            "signature": {"content": b64(signature),
+                          "verifier": {"publicKey": {"rawBytes": b64(key.public_der)},
+                                       "keyDetails": "PKIX_ECDSA_P256_SHA_256"}}}},
+    }, separators=(",", ":")).encode()
+
+
+def key_bundle(key: KeyPair, blob: bytes, rekor: FakeRekor | None = None, *, rekor_v2: bool = False,
+               **mutate) -> bytes:
+    """A cosign 3 style v0.3 bundle signed with ``key``; logged in ``rekor`` when given
+    (a Rekor v2 hashedrekord 0.0.2 entry without inclusion promise with ``rekor_v2``)."""
     digest = hashlib.sha256(blob).digest()
     signature = key.sign_digest(digest)
     material: dict = {"publicKey": {"hint": b64(hashlib.sha256(key.public_der).digest())}}
-    if rekor is not None:
+    if rekor is not None and rekor_v2:
+        material["tlogEntries"] = [rekor.entry(hashedrekord_v002_body(key, digest, signature),
+                                               integrated_time=None, version="0.0.2")]
+    elif rekor is not None:
         material["tlogEntries"] = [rekor.entry(hashedrekord_body(key, digest, signature))]
     bundle = {
         "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from bot.signing import Artifact, SignatureInvalid, TrustedKey, verify_with_keys
-from bot.signing.transparency import leaf_hash, parse_checkpoint, root_from_inclusion_proof
+from bot.signing.transparency import leaf_hash, parse_checkpoint, root_from_inclusion_proof, verify_inclusion
+from bot.signing.trust import load_trusted_root, log_keys
 
 from .cosign_fake import FakeRekor, KeyPair, key_bundle, sig_file
 
@@ -167,3 +168,46 @@ def test_merkle_and_checkpoint_code_accepts_a_real_rekor_proof(vectors):
     assert base64.b64encode(root).decode() == proof["rootHash"]
     checkpoint = parse_checkpoint(proof["checkpoint"]["envelope"])
     assert checkpoint.root == root and checkpoint.size == int(proof["treeSize"])
+
+
+def test_rekor_v2_key_bundle_verifies(key, rekor):
+    bundle = key_bundle(key, BLOB, rekor, rekor_v2=True)
+    assert json.loads(bundle)["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["version"] == "0.0.2"
+    result = verify(bundle, trusted(key), trusted_root_json=rekor.trusted_root())
+    assert result.log_index == 1003
+
+
+def test_rekor_v2_body_for_another_key_is_refused(key, rekor):
+    other = KeyPair()
+    bundle = json.loads(key_bundle(key, BLOB, rekor, rekor_v2=True))
+    entry = bundle["verificationMaterial"]["tlogEntries"][0]
+    body = json.loads(base64.b64decode(entry["canonicalizedBody"]))
+    body["spec"]["hashedRekordV002"]["signature"]["verifier"]["publicKey"]["rawBytes"] = (
+        base64.b64encode(other.public_der).decode())
+    entry["canonicalizedBody"] = base64.b64encode(json.dumps(body).encode()).decode()
+    with pytest.raises(SignatureInvalid, match="another public key"):
+        verify(json.dumps(bundle).encode(), trusted(key), trusted_root_json=rekor.trusted_root())
+
+
+@pytest.mark.parametrize("bundle,index", [
+    ("bundle_v3.txt.sigstore", 25915956),              # Rekor v1: ECDSA log key, with inclusion promise
+    ("staging-rekor-v2.txt.sigstore.json", 645),       # Rekor v2: Ed25519 log key, no promise
+])
+def test_inclusion_checks_accept_real_staging_log_entries(vectors, bundle, index):
+    """The same proof, checkpoint and promise code the key path uses, on real Rekor entries."""
+    entry = json.loads((vectors / bundle).read_text())["verificationMaterial"]["tlogEntries"][0]
+    logs = log_keys(load_trusted_root("staging"))
+    assert verify_inclusion(entry, logs) == index
+    forged = json.loads(json.dumps(entry))
+    forged["canonicalizedBody"] = base64.b64encode(b"{}").decode()
+    with pytest.raises(SignatureInvalid, match="does not lead to its root hash"):
+        verify_inclusion(forged, logs)
+    with pytest.raises(SignatureInvalid, match="not in the trusted root"):
+        verify_inclusion(entry, log_keys(load_trusted_root("production")))
+
+
+def test_real_inclusion_promise_is_checked(vectors):
+    entry = json.loads((vectors / "bundle_v3.txt.sigstore").read_text())["verificationMaterial"]["tlogEntries"][0]
+    entry["integratedTime"] = str(int(entry["integratedTime"]) + 1)
+    with pytest.raises(SignatureInvalid, match="inclusion promise is not signed"):
+        verify_inclusion(entry, log_keys(load_trusted_root("staging")))
