@@ -66,23 +66,23 @@ async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str
     conclusion, title, summary = render(verdicts)
     actions.append(UpsertCheckRun(repo, name=SIGNATURE_CHECK, head_sha=head_sha, conclusion=conclusion,
                                   title=title, summary=summary))
-    verified = [v.path for v in verdicts]
+    checked = [v.path for v in verdicts]
     if conclusion != "success":
         reasons = "; ".join(f"{v.path}: {v.reason}" for v in verdicts if not v.ok)
         return actions + [
             Record(repo, feature=FEATURE_NAME, op="record_rejection",
                    args={"repo": repo, "number": number, "head_sha": head_sha, "reason": reasons,
-                         "patches": verified, "at": now}),
+                         "patches": checked, "at": now}),
             Note(repo, feature=FEATURE_NAME, number=number,
                  text=f"not dispatched: {head_sha[:7]} has unverified patches ({reasons[:300]})")]
     signers = signers_text(verdicts)
     run = P.new_run(head_sha, specs(section), now)
     return actions + [
-        dispatch_action(repo, section, number, head_sha, verified, signers),
-        save(repo, number, run, now, signers=signers, patches=verified),
+        dispatch_action(repo, section, number, head_sha, checked, signers),
+        save(repo, number, run, now, signers=signers, patches=checked),
         check(repo, run, section, signers=signers),
         Note(repo, feature=FEATURE_NAME, number=number,
-             text=f"dispatched the patch pipeline for {head_sha[:7]} ({len(verified)} patches, {signers})"),
+             text=f"dispatched the patch pipeline for {head_sha[:7]} ({len(checked)} patches, {signers})"),
     ]
 
 
@@ -90,7 +90,9 @@ async def on_pull_request(event: Event, ctx: Context) -> list[Action]:
     pr = event.payload["pull_request"]
     number, head_sha = int(pr["number"]), str(pr["head"]["sha"])
     if await store.run_for_head(ctx.db, ctx.repo, head_sha) is not None:
-        return []  # this head was decided already; /verify-patch decides again
+        # Decided already (a redelivery, a reopen, a push back to an earlier head): only
+        # what runs for another head goes; /verify-patch decides this head again.
+        return await _supersede_others(ctx, ctx.rules.section(SECTION), number, head_sha)
     files = await lookups.pr_files(ctx.gh, ctx.repo, number)
     return await gate(ctx, number, head_sha, [f["filename"] for f in files])
 

@@ -228,3 +228,11 @@ async def test_too_many_patches_are_refused_not_half_checked(db, repo, rule_set,
     assert check.conclusion == "failure" and "split it" in check.summary
     assert not of(actions, "DispatchWorkflow")
     assert verification.MAX_PATCHES == 100
+
+
+async def test_push_back_to_a_decided_head_supersedes_the_newer_run(flow):
+    await flow.send("pull_request", pr_payload("synchronize", head=HEAD2), at=T(20))
+    actions = await flow.send("pull_request", pr_payload("synchronize", head=HEAD), at=T(30))
+    assert [(a.name, a.head_sha, a.conclusion) for a in of(actions, "UpsertCheckRun")] == [
+        ("patch-pipeline", HEAD2, "cancelled")]
+    assert not of(actions, "DispatchWorkflow")
