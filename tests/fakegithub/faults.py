@@ -90,11 +90,12 @@ class Faults:
             decision.stall = plan.stall_seconds
         return decision
 
-    def error_for(self, kind: str, credential: str) -> GitHubError:
+    def error_for(self, kind: str, credential: str, retry_after: int | None = None) -> GitHubError:
         if kind == "502":
             return GitHubError(502, "Server Error")
-        self.not_before[credential] = time.monotonic() + self.plan.retry_after
-        headers = {"Retry-After": str(self.plan.retry_after)}
+        wait = self.plan.retry_after if retry_after is None else retry_after
+        self.not_before[credential] = time.monotonic() + wait
+        headers = {"Retry-After": str(wait)}
         if kind == "429":
             return GitHubError(429, "Too Many Requests", headers=headers)
         return GitHubError(403, SECONDARY_MESSAGE, headers=headers)

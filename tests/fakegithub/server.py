@@ -22,6 +22,7 @@ from .auth import AppAuth, Token
 from .builders import StateBuilders
 from .context import Ctx, GitHubError, Reply
 from .faults import Faults
+from .limits import MAX_CONCURRENT, Limits, is_content_creating
 from .recording import Call, Recorder, public_headers
 from .serialize import Serializer
 from .state import Installation, State
@@ -39,6 +40,7 @@ class FakeGitHub(StateBuilders, Deliveries):
         self.state = State()
         self.recorder = Recorder()
         self.faults = Faults()
+        self.limits = Limits()
         self.auth = AppAuth(app_id, token_ttl)
         self.app_slug = app_slug
         self.strict_query = strict_query  # unknown query parameters are violations
@@ -133,13 +135,19 @@ class FakeGitHub(StateBuilders, Deliveries):
         early = self.faults.check_retry_after(credential)
         if early:
             self.violation(f"{early} ({request.method} {request.path})")
+        if not self.limits.enter():
+            self.violation(f"more than {MAX_CONCURRENT} concurrent requests ({request.method} {request.path})")
         try:
             if self.rate_used.get(credential, 0) >= self.rate_limit and request.path != "/rate_limit":
                 raise GitHubError(403, "API rate limit exceeded for installation. If you reach out to "
                                        "GitHub Support for help, please include the request ID.")
+            if not self._content_allowed(request, raw, credential):
+                raise self.faults.error_for("secondary_403", credential, retry_after=60)
             reply, resource = await self._dispatch(request, raw, authorization, credential, call)
         except GitHubError as err:
             reply, resource = Reply(status=err.status, json=err.body(), headers=err.headers), "core"
+        finally:
+            self.limits.leave()
         response = self._finish(request, reply, credential, resource)
         call.status = response.status
         self.recorder.calls.append(call)
@@ -197,6 +205,17 @@ class FakeGitHub(StateBuilders, Deliveries):
             return reply
 
         return await self._faulted(method, credential, call, run), "core"
+
+    def _content_allowed(self, request: web.Request, raw: bytes, credential: str) -> bool:
+        if self.limits.content_per_minute is None:
+            return True
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        if not is_content_creating(request.method, request.path, body):
+            return True
+        return self.limits.content_allowed(credential)
 
     def _issue_for_events(self, ctx: Ctx) -> Any:
         """The issue a writing request targets, so its changes are logged as issue events."""

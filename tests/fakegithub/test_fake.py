@@ -374,3 +374,19 @@ async def test_repo_installation_needs_the_app_jwt(gh: Client) -> None:
     gh.auth = "Bearer " + gh.app_jwt()
     status, body, _ = await gh.request("GET", "/repos/o/r/installation")
     assert status == 200 and body["id"] == 1 and body["app_id"] == gh.fake.app_id
+
+
+async def test_content_creation_limit_answers_secondary_403_when_enabled(gh: Client) -> None:
+    gh.fake.add_issue("o/r", user="alice")
+    gh.fake.limits.content_per_minute = 2
+    statuses = [(await gh.request("POST", "/repos/o/r/issues/1/comments", json={"body": "x"}))[0]
+                for _ in range(2)]
+    status, body, headers = await gh.request("POST", "/repos/o/r/issues/1/comments", json={"body": "x"})
+    assert statuses == [201, 201] and status == 403 and headers["Retry-After"] == "60"
+    assert "secondary rate limit" in body["message"] and len(gh.fake.issue("o/r", 1).comments) == 2
+
+
+async def test_concurrent_requests_are_tracked(gh: Client) -> None:
+    gh.fake.add_repo("o/r")
+    await asyncio.gather(*(gh.request("GET", "/repos/o/r") for _ in range(20)))
+    assert 1 <= gh.fake.limits.max_in_flight <= 20 and gh.fake.limits.in_flight == 0
