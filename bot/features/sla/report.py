@@ -13,7 +13,7 @@ Definitions (CHAOSS time to first response; devstats-like percentiles):
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from ...core import sla
@@ -99,7 +99,3 @@ def to_markdown(figures: dict) -> str:
 
 def to_json(figures: dict) -> str:
     return json.dumps(figures, indent=2, sort_keys=True)
-
-
-def utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
