@@ -51,15 +51,15 @@ def parse_delivery(delivery: "StoredDelivery") -> Event:
                  received_at=datetime.fromtimestamp(delivery.received_at, timezone.utc))
 
 
-def ignore_reason(event: Event, *, bot_login: str, allowed_bots: Sequence[str]) -> str | None:
-    if event.name not in CONVERSATION_EVENTS:
-        return None
-    login = event.sender_login
-    if login and login.casefold() == bot_login.casefold():
+def ignore_reason(event: Event, *, bot_login: str) -> str | None:
+    if event.name in CONVERSATION_EVENTS and event.sender_login.casefold() == bot_login.casefold():
         return "caused by the bot itself"
-    if is_bot_account(event.sender) and login not in allowed_bots:
-        return f"sent by bot {login}"
     return None
+
+
+def from_other_bot(event: Event, allowed_bots: Sequence[str]) -> bool:
+    return (event.name in CONVERSATION_EVENTS and is_bot_account(event.sender)
+            and event.sender_login not in allowed_bots)
 
 
 def touches_config(event: Event, config_path: str) -> bool:
@@ -83,9 +83,13 @@ async def decide(runtime: "Runtime", event: Event) -> Decision:
         log.warning("repository rules are broken, using the last good ones: %s",
                     "; ".join(str(p) for p in result.problems))
     core = rules.section("core")
-    reason = ignore_reason(event, bot_login=core["bot_login"], allowed_bots=core["allowed_bots"])
+    reason = ignore_reason(event, bot_login=core["bot_login"])
     if reason:
         return Decision(ignored=reason)
+    other_bot = from_other_bot(event, core["allowed_bots"])
+    features = [f for f in runtime.features if f.accepts_bot_events or not other_bot]
+    if not features:
+        return Decision(ignored=f"sent by bot {event.sender_login}")
     if event.repo and not rules.enabled("core"):
         return Decision(ignored="bot disabled for this repository")
     api = await runtime.api(inst) if (runtime.github is not None and inst is not None) else None
@@ -94,7 +98,7 @@ async def decide(runtime: "Runtime", event: Event) -> Decision:
                   roles_of=runtime.roles_for(event.repo, rules, reader),
                   bot_login=core["bot_login"], rules_problems=tuple(result.problems))
     decision = Decision()
-    for feature in runtime.features:
+    for feature in features:
         if feature.rules is not None and not rules.enabled(feature.rules.name):
             continue
         for handler in feature.handlers_for(event):

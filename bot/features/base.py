@@ -73,6 +73,10 @@ class Feature:
     # Adds web pages to the app at creation: (app) -> None; handlers find the
     # runtime at request time in request.app[bot.web.app.RUNTIME].
     web: Callable[[Any], None] | None = None
+    # Conversation events sent by other bots (dependabot, renovate...) are dropped
+    # unless listed in core.allowed_bots; a feature that must answer them anyway (a
+    # required check like the CLA) says so here. The bot's own events never reach it.
+    accepts_bot_events: bool = False
 
     def handlers_for(self, event: "Event") -> Sequence[Handler]:
         return [*self.handlers.get(event.qualified, ()),

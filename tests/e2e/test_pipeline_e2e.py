@@ -90,6 +90,22 @@ async def test_events_of_the_bot_itself_and_of_other_bots_are_ignored(bot, fake_
     assert seen == ["alice", "renovate[bot]"]
 
 
+async def test_a_feature_that_accepts_bot_events_sees_them_but_never_its_own(bot):
+    seen = []
+
+    async def spy(event, ctx):
+        seen.append(event.sender_login)
+        return []
+
+    bot.runtime.features.append(Feature(name="botspy", handlers={"issue_comment.created": [spy]},
+                                        accepts_bot_events=True))
+    for login in ("dependabot[bot]", "contributor-flow[bot]"):
+        def patch(p, login=login):
+            p["sender"] = {"login": login, "id": 7, "type": "Bot"}
+        await bot.deliver_example("issue_comment", "created", patch=patch)
+    assert seen == ["dependabot[bot]"]
+
+
 async def test_broken_repo_config_keeps_last_good_and_says_why(bot, fake_github):
     path = ".github/contributor-flow.yml"
     good, broken = "core:\n  max_attempts: 3\n", "core:\n  max_atempts: 4\n  dry_run: maybe\n"

@@ -47,6 +47,9 @@ FEATURE = Feature(
     migrations="bot.features.cla.migrations",
     cli=cli.register,
     rules=SECTION,
+    # Bot PRs (dependabot, renovate) need the check too, or a required `cla` blocks them;
+    # the allowlist in rules/cla.yml decides whether they pass.
+    accepts_bot_events=True,
 )
 
 __all__ = ["FEATURE", "status_line"]
