@@ -204,7 +204,8 @@ class FakeGitHub(StateBuilders, Deliveries):
                 events.record_changes(self, issue, before)
             return reply
 
-        return await self._faulted(method, credential, call, run), "core"
+        resource = "search" if op.template.startswith("/search/") else "core"
+        return await self._faulted(method, credential, call, run), resource
 
     def _content_allowed(self, request: web.Request, raw: bytes, credential: str) -> bool:
         if self.limits.content_per_minute is None:
