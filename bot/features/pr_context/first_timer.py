@@ -47,8 +47,12 @@ async def merged_in_search(ctx: "Context", *, login: str, user_id: int, repo: st
     return False
 
 
+FALLBACK = "author_association"
+
+
 async def is_first_timer(ctx: "Context", pr: Mapping[str, Any], *, scope: str) -> tuple[bool, str]:
-    """(first-timer?, how it was decided) for the PR's author."""
+    """(first-timer?, how it was decided) for the PR's author. A reason starting with
+    ``FALLBACK`` is a guess the caller should not keep: the next event searches again."""
     user = pr.get("user") or {}
     if is_bot_account(user) or not user.get("id"):
         return False, "bot or unknown author"
@@ -66,5 +70,5 @@ async def is_first_timer(ctx: "Context", pr: Mapping[str, Any], *, scope: str) -
             return False, "merged pull request found by search"
     except Exception as exc:  # search has its own, tighter rate limit
         association = str(pr.get("author_association") or "")
-        return association in FIRST_ASSOCIATIONS, f"search failed ({exc}); author_association {association}"
+        return association in FIRST_ASSOCIATIONS, f"{FALLBACK} {association} (search failed: {exc})"
     return True, f"no merged pull request by user id {user_id} in the {scope}"

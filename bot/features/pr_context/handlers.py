@@ -9,7 +9,7 @@ from bot.core.impact import Component, Impact, compute_impact, owners_by_compone
 
 from . import lookups, reviewers, status, store
 from .card import CardData, checked_items, render_card
-from .first_timer import is_first_timer
+from .first_timer import FALLBACK, is_first_timer
 from .rules import BODY_MARKER, CARD_MARKER, SECTION
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,6 +64,8 @@ async def _first_timer(ctx: "Context", pr: Mapping[str, Any], scope: str
     if known is not None and int(known["author_id"]) == author_id:
         return bool(known["first_timer"]), []
     first, reason = await is_first_timer(ctx, pr, scope=scope)
+    if reason.startswith(FALLBACK):
+        return first, []  # a guess: not remembered, the next event searches again
     record = A.Record(ctx.repo, feature=FEATURE, op="remember_first_timer",
                       args={"repo": ctx.repo, "number": number, "author_id": author_id,
                             "first_timer": first, "reason": reason})

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from typing import TYPE_CHECKING, Any
 
 from bot.core.impact import ChangedFile, CodeOwners, parse_codeowners
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.context import Context
+
+log = logging.getLogger("bot.features.pr_context")
 
 # Where GitHub looks for CODEOWNERS, in its order; the first file found is the only one used.
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
@@ -39,9 +42,14 @@ async def codeowners(ctx: "Context", ref: str) -> CodeOwners | None:
                 item: Any = await ctx.gh.getitem("/repos/{owner}/{repo}/contents/{+path}{?ref}",
                                                  {"owner": owner, "repo": name, "path": path, "ref": ref})
             except Exception as exc:
-                if _status(exc) == 404:
+                status = _status(exc)
+                if status == 404:
                     continue
-                raise
+                if status is None or status >= 500 or status == 429:
+                    raise  # transient: the delivery is retried
+                # e.g. 403 without the contents permission: a card without CODEOWNERS beats none
+                log.warning("CODEOWNERS unreadable in %s: %s", ctx.repo, exc)
+                return None
             if not isinstance(item, dict) or item.get("type") != "file":
                 continue
             try:
