@@ -124,7 +124,7 @@ class StateBuilders:
                           workflow_file=workflow_file,
                           head_sha=head_sha or repo.branches.get(branch, fake_sha(full_name, branch)),
                           head_branch=branch, event=event, status=status, conclusion=conclusion,
-                          actor=actor)
+                          actor=actor or getattr(self, "bot_login", None))
         self.state.workflow_runs[rid] = self.state.register(run)
         return run
 

@@ -390,3 +390,38 @@ async def test_concurrent_requests_are_tracked(gh: Client) -> None:
     gh.fake.add_repo("o/r")
     await asyncio.gather(*(gh.request("GET", "/repos/o/r") for _ in range(20)))
     assert 1 <= gh.fake.limits.max_in_flight <= 20 and gh.fake.limits.in_flight == 0
+
+
+async def test_answers_have_the_types_github_documents(gh: Client) -> None:
+    from tests.fakegithub import spec
+    from tests.fakegithub.validate import response_problems
+
+    fake = gh.fake
+    fake.set_permission("o/r", "bob", "write")
+    fake.add_issue("o/r", user="alice", labels=["bug"], assignees=["bob"])
+    fake.add_comment("o/r", 1, "hi", "bob")
+    fake.add_reaction("o/r", 1, "+1", "bob")
+    fake.add_pull("o/r", user="alice", files=["a.py"], requested_reviewers=["bob"])
+    fake.add_review("o/r", 2, "bob")
+    run = fake.add_check_run("o/r", "cla", "a" * 40, status="completed", conclusion="success")
+    fake.add_workflow_run("o/r", "ci.yml")
+    fake.add_team("o", "core", members=["bob"])
+    fake.put_file("o/r", "README.md", "x")
+    await gh.request("POST", "/repos/o/r/issues/1/labels", json={"labels": ["triaged"]})
+    paths = ["/repos/o/r/issues/1", "/repos/o/r/issues", "/repos/o/r/issues/1/comments",
+             "/repos/o/r/issues/1/reactions", "/repos/o/r/issues/1/events", "/repos/o/r/pulls/2",
+             "/repos/o/r/pulls", "/repos/o/r/pulls/2/files", "/repos/o/r/pulls/2/commits",
+             "/repos/o/r/pulls/2/reviews", "/repos/o/r/pulls/2/requested_reviewers",
+             f"/repos/o/r/check-runs/{run.id}", f"/repos/o/r/commits/{'a' * 40}/check-runs",
+             "/repos/o/r/collaborators/bob/permission", "/repos/o/r", "/repos/o/r/contents/README.md",
+             "/repos/o/r/labels", "/repos/o/r/actions/runs", "/repos/o/r/compare/main...feature",
+             "/search/issues?q=repo:o/r", "/orgs/o/teams/core/members"]
+    problems = {}
+    for path in paths:
+        status, body, _ = await gh.request("GET", path)
+        op, _, _ = spec.match("GET", path.split("?")[0])
+        assert op is not None and status == 200, path
+        found = response_problems(op, status, body)
+        if found:
+            problems[path] = found
+    assert problems == {}

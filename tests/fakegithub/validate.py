@@ -114,6 +114,39 @@ def _typed(name: str, raw: str, param: dict[str, Any], problems: list[str], wher
     return value
 
 
+_response_validators: dict[tuple[str, str, int], jsonschema.Draft4Validator | None] = {}
+
+
+def _without_required(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _without_required(v) for k, v in node.items() if k != "required"}
+    if isinstance(node, list):
+        return [_without_required(v) for v in node]
+    return node
+
+
+def response_problems(op: spec.Operation, status: int, body: Any) -> list[str]:
+    """Type mismatches between the fake's answer and GitHub's documented response.
+
+    Required-ness is ignored: the fake renders the fields a bot reads, not all of them.
+    For tests of the fake itself (a new route should pass this too).
+    """
+    key = (op.method, op.template, status)
+    if key not in _response_validators:
+        responses = spec.openapi()["paths"][op.template][op.method.lower()].get("responses", {})
+        raw = responses.get(str(status))
+        schema = (spec.resolve(raw).get("content", {}).get("application/json") or {}).get("schema") \
+            if raw else None
+        _response_validators[key] = None if schema is None else jsonschema.Draft4Validator(
+            {**_without_required(_denullable(schema)),
+             "components": {"schemas": _without_required(_components()["schemas"])}})
+    validator = _response_validators[key]
+    if validator is None:
+        return [f"no documented JSON response {status} for {op.method} {op.template}"]
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message[:200]}"
+            for e in validator.iter_errors(body)]
+
+
 def check_body(op: spec.Operation, body: Any, has_body: bool) -> list[str]:
     required = bool((op.request_body or {}).get("required"))
     validator = body_validator(op)
