@@ -55,6 +55,13 @@ async def start_clock(db: Database, *, repo: str, number: int, policy: str, star
             (repo, number, policy, started_at, target, warn, json.dumps(calendar or {})))
         if inserted:
             await _event(db, repo, number, policy, "started", started_at)
+            # Started late from the label ledger, for an item answered in the meantime.
+            await db.execute(
+                "UPDATE sla_clocks SET answered_at = (SELECT first_response_at FROM sla_items i"
+                "  WHERE i.repo = sla_clocks.repo AND i.number = sla_clocks.number)"
+                " WHERE repo = ? AND number = ? AND policy = ? AND EXISTS (SELECT 1 FROM sla_items i"
+                "  WHERE i.repo = sla_clocks.repo AND i.number = sla_clocks.number"
+                "  AND i.first_response_at >= sla_clocks.started_at)", (repo, number, policy))
         else:
             await _end_pauses(db, repo, number, ["policy"], started_at, policy=policy)
 

@@ -49,11 +49,16 @@ async def reconcile(db: Database, repo: str, section: Mapping[str, Any]) -> list
     needs-info) never come back as webhooks, since the bot's own events are ignored:
     read them from the executor's ledger instead."""
     rows = await db.fetchall(
-        "SELECT b.number, b.label, b.added_at, i.is_pr, i.opened_at FROM bot_labels b"
-        " JOIN sla_items i ON i.repo = b.repo AND i.number = b.number"
-        " WHERE b.repo = ? AND i.closed_at IS NULL AND i.first_response_at IS NULL"
+        "SELECT b.number, b.label, b.added_at, i.is_pr, i.opened_at, i.first_response_at"
+        " FROM bot_labels b JOIN sla_items i ON i.repo = b.repo AND i.number = b.number"
+        " WHERE b.repo = ? AND i.closed_at IS NULL"
+        # An item answered before the sweep saw its opening label still gets its clock
+        # (answered), or fast answers would be missing from the figures.
+        " AND (i.first_response_at IS NULL OR (b.added_at - i.opened_at <= ? AND NOT EXISTS"
+        "   (SELECT 1 FROM sla_clocks c WHERE c.repo = b.repo AND c.number = b.number)))"
         " AND NOT EXISTS (SELECT 1 FROM sla_events e WHERE e.repo = b.repo AND e.number = b.number"
-        "   AND e.kind = 'unlabeled' AND e.detail = LOWER(b.label) AND e.at >= b.added_at)", (repo,))
+        "   AND e.kind = 'unlabeled' AND e.detail = LOWER(b.label) AND e.at >= b.added_at)",
+        (repo, AT_OPENING))
     by_item: dict[int, list[dict]] = {}
     for row in rows:
         by_item.setdefault(row["number"], []).append(row)
@@ -68,9 +73,14 @@ async def reconcile(db: Database, repo: str, section: Mapping[str, Any]) -> list
                 continue
             added = min(float(r["added_at"]) for r in labels if r["label"].casefold() in policy.labels)
             start = opened if added - opened <= AT_OPENING else added
+            answered = labels[0]["first_response_at"]
+            if answered is not None and float(answered) < start:
+                continue  # answered before it entered the policy: nothing owed
             actions.append(Record(repo, feature="sla", op="start_clock", args={
                 "repo": repo, "number": number, "policy": policy.name, "started_at": start,
                 "target": policy.target, "warn": policy.warn, "calendar": policy.calendar}))
+        if labels[0]["first_response_at"] is not None:
+            continue  # the clocks are stopped: pauses change nothing
         for row in labels:
             reason = f"label:{row['label'].casefold()}"
             if row["label"].casefold() in pause_labels and not await db.fetchval(

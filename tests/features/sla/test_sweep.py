@@ -140,3 +140,23 @@ def test_unusable_calendar_falls_back_to_elapsed_hours():
                                    "policies": [{"name": "bugs", "calendar": "bad"},
                                                 {"name": "other", "calendar": "missing"}]}})
     assert [p.calendar for p in policies_from(rules.section("sla"))] == [{}, {}]
+
+
+async def test_fast_answer_before_the_sweep_saw_the_kind_label_still_counts(db):
+    await deliver(db, issue_event("opened"), now=hours(0))
+    await db.execute("INSERT INTO bot_labels (repo, number, label, feature, added_at) VALUES (?, ?, ?, ?, ?)",
+                     (REPO, 7, "bug", "classify", hours(0.01).timestamp()))
+    await deliver(db, comment_event(user="maint", at=hours(0.05), labels=()), now=hours(0.05))
+    assert await sweep(db, hours(0.2)) != []
+    [c] = await store.clocks(db, REPO)
+    assert (c.clock.started, c.clock.answered) == (T0, hours(0.05))
+    assert sla.state(c.clock, hours(1)) == sla.MET
+    assert await sweep(db, hours(100)) == []
+
+
+async def test_kind_label_added_after_the_answer_starts_nothing(db):
+    await deliver(db, issue_event("opened"), now=hours(0))
+    await deliver(db, comment_event(user="maint", at=hours(1), labels=()), now=hours(1))
+    await db.execute("INSERT INTO bot_labels (repo, number, label, feature, added_at) VALUES (?, ?, ?, ?, ?)",
+                     (REPO, 7, "bug", "classify", hours(2).timestamp()))
+    assert await sweep(db, hours(3)) == [] and await store.clocks(db, REPO) == []
