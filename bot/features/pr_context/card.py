@@ -10,7 +10,7 @@ Text that came from users (file paths, the author's login) is neutralised; rules
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 from bot.core.impact import Impact
@@ -68,7 +68,22 @@ def _component(name: str, links: Mapping[str, str]) -> str:
     return f"[{shown}]({links[name]})" if links.get(name) else shown
 
 
+# GitHub refuses comments and bodies over 65,536 characters; keep room for markers and text.
+MAX_CARD_CHARS = 60_000
+
+
 def render_card(data: CardData) -> str:
+    """The card; a huge one first loses its file lists, then is cut with a note."""
+    text = _render(data)
+    if len(text) > MAX_CARD_CHARS and data.max_files_listed:
+        text = _render(replace(data, max_files_listed=0))
+    if len(text) > MAX_CARD_CHARS:
+        cut = text.rfind("\n", 0, MAX_CARD_CHARS - 100)
+        text = text[:cut] + "\n\n_The card is cut here: this pull request touches too much to list._\n"
+    return text
+
+
+def _render(data: CardData) -> str:
     impact = data.impact
     out: list[str] = ["### Pull request context", ""]
     if data.first_timer:

@@ -26,7 +26,8 @@ FIRST_ASSOCIATIONS = frozenset({"FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER"})
 async def merged_in_store(ctx: "Context", *, user_id: int, repo: str, owner: str, scope: str,
                           number: int) -> bool:
     if scope == "org":
-        sql = "SELECT 1 FROM pr_context_merged WHERE owner = ? AND user_id = ? AND NOT (repo = ? AND number = ?)"
+        sql = ("SELECT 1 FROM pr_context_merged"
+               " WHERE owner = ? AND user_id = ? AND NOT (repo = ? AND number = ?)")
         params: tuple[Any, ...] = (owner.lower(), user_id, repo, number)
     else:
         sql = "SELECT 1 FROM pr_context_merged WHERE repo = ? AND user_id = ? AND number <> ?"

@@ -68,3 +68,14 @@ def test_humanize(seconds, text):
 ])
 def test_people_are_shown_without_mentions(owner, shown):
     assert person(owner) == shown
+
+
+def test_huge_cards_stay_under_githubs_limit():
+    names = tuple(f"component-{i}" for i in range(2000))
+    impact = Impact(direct=names, transitive=(), files={n: (f"{n}/a.py",) for n in names})
+    text = render_card(CardData(impact=impact, owners={n: ("alice",) for n in names}))
+    assert len(text) <= 60_000
+    assert "<details>" not in text
+    assert text.endswith("_The card is cut here: this pull request touches too much to list._\n")
+    small = render_card(CardData(impact=IMPACT))
+    assert "<details>" in small and "cut here" not in small
