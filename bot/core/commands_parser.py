@@ -10,7 +10,7 @@ the markdown block structure (CommonMark, as GitHub renders it):
 - fenced code (```` ``` ```` and ``~~~``, also inside list items) and indented code;
 - block quotes, including their lazy continuation lines (``> quoted`` followed
   directly by ``/close`` renders as one quoted paragraph, so it is quoted);
-- HTML comments, on one line or many, as blocks or inline;
+- HTML comments, on one line or many, as blocks or inline, and ``<pre>``-like blocks;
 - inline code spans, which may span lines inside a paragraph.
 
 Paths such as ``/usr/bin`` or ``/close.`` are not commands: the name must end at
@@ -18,6 +18,7 @@ whitespace. Line ends may be ``\\n``, ``\\r\\n`` or ``\\r``. The module is pure.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -42,6 +43,9 @@ _FENCE_CLOSE = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*")
 _LIST_MARKER = re.compile(r"( {0,3})([-*+]|\d{1,9}[.)])( {1,4}|$)")
 _QUOTE_PREFIX = re.compile(r"(?: {0,3}> ?)+")
 _BLANK = re.compile(r"[ \t]*")
+_FAR = 1 << 62  # sorts after any end offset in (start, end) bisection
+# HTML blocks whose content is shown verbatim (CommonMark type 1): like code.
+_RAW_HTML = re.compile(r" {0,3}<(pre|script|style|textarea)(?=[\s>]|$)", re.I)
 
 
 @dataclass
@@ -88,6 +92,7 @@ def _paragraphs(text: str) -> list[list[str]]:
     fence: _Fence | None = None
     quote_fence: _Fence | None = None
     in_comment = False
+    raw_end: str | None = None  # the closing tag of an open <pre>-like block
     quote_lazy = False          # the last line was a quoted paragraph line
     after_blank = True
     lists: list[int] = []       # content columns of the open list items
@@ -114,6 +119,9 @@ def _paragraphs(text: str) -> list[list[str]]:
                 continue
         if in_comment:
             in_comment = "-->" not in line
+            continue
+        if raw_end is not None:
+            raw_end = None if raw_end in line.lower() else raw_end
             continue
         if blank:
             flush()
@@ -166,6 +174,12 @@ def _paragraphs(text: str) -> list[list[str]]:
             flush()
             in_comment = "-->" not in content
             continue
+        raw = _RAW_HTML.match(content)
+        if raw:
+            flush()
+            end = f"</{raw.group(1).lower()}>"
+            raw_end = None if end in content.lower() else end
+            continue
         para.append(line)
     flush()
     return paragraphs
@@ -204,12 +218,24 @@ def _hidden_spans(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int
 
 
 def _inside(offset: int, spans: list[tuple[int, int]]) -> bool:
-    return any(start <= offset < end for start, end in spans)
+    """Whether ``offset`` is in one of ``spans`` (sorted, not overlapping)."""
+    k = bisect.bisect_right(spans, (offset, _FAR)) - 1
+    return k >= 0 and spans[k][0] <= offset < spans[k][1]
 
 
 def _without(line_start: int, line: str, spans: list[tuple[int, int]]) -> str:
     """``line`` with the parts covered by ``spans`` (paragraph offsets) removed."""
-    kept = [ch for k, ch in enumerate(line) if not _inside(line_start + k, spans)]
+    end = line_start + len(line)
+    k = max(bisect.bisect_right(spans, (line_start, _FAR)) - 1, 0)
+    kept, pos = [], line_start
+    while k < len(spans) and spans[k][0] < end:
+        lo, hi = spans[k]
+        if hi > pos:
+            kept.append(line[max(pos, line_start) - line_start:max(lo, pos) - line_start])
+            pos = max(pos, hi)
+        k += 1
+    if pos < end:
+        kept.append(line[pos - line_start:])
     return "".join(kept)
 
 

@@ -75,6 +75,9 @@ CASES: list[tuple[str, str, list[tuple[str, ...]]]] = [
     ("template comment around a command", "Fixes #1\n<!-- Use /kind bug -->\n/kind feature",
      [("kind", "feature")]),
     ("comment inside code is code", "`<!--`\n/close", [("close",)]),
+    ("pre block", "<pre>\n/close\n</pre>\n/hold", [("hold",)]),
+    ("pre block on one line", "<PRE>/close</PRE>\n/hold", [("hold",)]),
+    ("details block keeps commands", "<details>\n\n/hold\n\n</details>", [("hold",)]),
     # --- inline code ------------------------------------------------------------------------
     ("inline code", "`/close`", []),
     ("code span across lines", "run `this\n/close\n` please\n/hold", [("hold",)]),
@@ -127,3 +130,14 @@ def test_edits_run_only_new_commands(before, after, expected):
 ])
 def test_split_args(text, expected):
     assert split_args(text) == expected
+
+
+def test_large_comments_parse_quickly():
+    """GitHub allows 65,536 characters; many lines of inline code must not go quadratic."""
+    import time
+
+    text = "`x` and <!-- y --> z\n" * 3000 + "/close <!-- a --> b `c`\n" + "`" * 7 + " tail"
+    started = time.perf_counter()
+    [cmd] = parse_commands(text)
+    assert time.perf_counter() - started < 2.0
+    assert (cmd.name, cmd.args) == ("close", ("b", "`c`"))

@@ -119,8 +119,10 @@ async def test_permission_matrix(bot, name):
 async def test_label_reacts_quietly_and_labels(bot):
     fake = bot.fake
     issue = new_item(fake, pr=False, author="someone")
-    comment = await say(bot, issue.number, "Triaged.\n/label bug", "tria")
-    assert fake.issue(REPO, issue.number).labels == ["bug"]
+    fake.add_label(REPO, "area/docs")
+    fake.add_label(REPO, "good first issue")
+    comment = await say(bot, issue.number, "Triaged.\n/label bug Area/Docs 'good first issue'", "tria")
+    assert fake.issue(REPO, issue.number).labels == ["bug", "area/docs", "good first issue"]
     assert reactions(fake, comment) == ["+1"]  # eyes withdrawn, thread left quiet
     assert bot_replies(fake, issue.number) == []
 

@@ -8,7 +8,6 @@ the reply only; unknown commands without a close match get nothing at all.
 """
 from __future__ import annotations
 
-import logging
 from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 from ...context import Context
@@ -21,8 +20,6 @@ from . import replies
 from .errors import CommandError, CommandRefused
 from .registry import Registry
 from .sources import CommandSource, ignored_author, source_of
-
-log = logging.getLogger(__name__)
 
 FEATURE_NAME = "commands"
 FeaturesProvider = Callable[[], Sequence[Feature]]

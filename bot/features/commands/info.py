@@ -50,7 +50,7 @@ async def explain(inv: Invocation, event: Event, ctx: Context) -> list[Action]:
                   f"{neutralize(d['summary'], max_len=400)}" for d in decisions]
     else:
         lines.append("- nothing yet.")
-    lines += ["", f"Your roles here: {', '.join(replies._ordered(roles))}. `/help` lists the commands."]
+    lines += ["", f"Your roles here: {', '.join(replies.ordered_roles(roles))}. `/help` lists the commands."]
     return [Comment(repo=ctx.repo, number=n, body="\n".join(lines))]
 
 

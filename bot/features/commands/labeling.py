@@ -12,6 +12,7 @@ from typing import Sequence
 from ...context import Context
 from ...core.actions import Action, AddLabels, Close, Comment, RemoveLabel
 from ...core.events import Event
+from ...github.errors import PermanentGitHubError
 from ..base import CommandSpec, Invocation
 from . import common
 from .common import shown
@@ -20,22 +21,14 @@ from .errors import CommandError
 MAX_LABELS = 10
 
 
-def _status(exc: BaseException) -> int | None:
-    value = getattr(exc, "status", None) or getattr(exc, "status_code", None)
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
 async def _repo_label(ctx: Context, name: str) -> str | None:
     """The label's name as the repository spells it, or None if it has no such label."""
     owner, repo = ctx.repo.split("/", 1)
     try:
         data = await ctx.gh.getitem("/repos/{owner}/{repo}/labels/{name}",
                                     {"owner": owner, "repo": repo, "name": name})
-    except Exception as exc:
-        if _status(exc) == 404:
+    except PermanentGitHubError as exc:
+        if exc.status == 404:
             return None
         raise
     return str(data.get("name") or name)

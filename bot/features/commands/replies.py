@@ -15,20 +15,20 @@ _DEFAULT_HOW = {
 }
 
 
-def _ordered(roles: Iterable[str]) -> list[str]:
+def ordered_roles(roles: Iterable[str]) -> list[str]:
     return sorted(set(roles), key=lambda r: ROLE_ORDER.index(r) if r in ROLE_ORDER else 99)
 
 
 def role_list(roles: Iterable[str]) -> str:
-    names = [f"**{r}**" for r in _ordered(roles)]
+    names = [f"**{r}**" for r in ordered_roles(roles)]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def refusal(command: RegisteredCommand, line: str, have: Iterable[str],
             how_to_get: Mapping[str, str]) -> str:
-    needed = _ordered(command.roles)
+    needed = ordered_roles(command.roles)
     hows = [how_to_get.get(r) or _DEFAULT_HOW.get(r, "") for r in needed if r != "anyone"]
-    have_text = ", ".join(_ordered(have)) or "anyone"
+    have_text = ", ".join(ordered_roles(have)) or "anyone"
     text = (f"{code(line)} needs the {role_list(needed)} role (you have: {have_text})."
             if len(needed) == 1 else
             f"{code(line)} needs one of the roles {role_list(needed)} (you have: {have_text}).")
@@ -68,7 +68,7 @@ def help_text(registry: Registry, *, is_pr: bool, only: str | None = None) -> st
         # Help texts are the features' own words: only the table syntax needs escaping.
         what = " ".join(c.spec.help.split()).replace("|", "\\|")
         rows.append(f"| {code(c.spec.usage)} | {what} | "
-                    f"{', '.join(_ordered(c.roles))} |")
+                    f"{', '.join(ordered_roles(c.roles))} |")
     kind = "pull request" if is_pr else "issue"
     intro = f"Commands on this {kind} (one per line, at the start of the line):"
     return intro + "\n\n" + "\n".join(rows)
