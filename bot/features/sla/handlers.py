@@ -68,7 +68,7 @@ async def on_labeled(event: Event, ctx: "Context") -> list[Action]:
     item, number = event.item or {}, event.number
     label = str((event.payload.get("label") or {}).get("name") or "")
     at = _when(item, "updated_at", ctx)
-    actions: list[Action] = [_track(ctx, event)]
+    actions: list[Action] = []
     labels = {*label_names(item), label}
     tracked = await store.item(ctx.db, ctx.repo, number)
     have = {c.policy for c in await store.clocks(ctx.db, ctx.repo, number=number)}
@@ -79,10 +79,13 @@ async def on_labeled(event: Event, ctx: "Context") -> list[Action]:
             actions.append(Note(ctx.repo, feature="sla", number=number,
                                 text=f"entered {policy.name} already answered: no clock"))
         else:
+            if tracked is None:  # opened before the bot was installed: known from now on
+                actions.append(_track(ctx, event))
+                tracked = {"first_response_at": None}
             actions.append(_start(ctx, number, policy, at))
             actions.append(Note(ctx.repo, feature="sla", number=number,
                                 text=f"SLA clock started for {policy.name} (label {label})"))
-    if _is_pause_label(section, label):
+    if tracked is not None and _is_pause_label(section, label):
         actions.append(_record(ctx, "open_pause", number=number, reason=_pause_reason(label),
                                at=at.timestamp()))
     if section["label_change_counts"]:
@@ -95,6 +98,8 @@ async def on_unlabeled(event: Event, ctx: "Context") -> list[Action]:
     item, number = event.item or {}, event.number
     label = str((event.payload.get("label") or {}).get("name") or "")
     at = _when(item, "updated_at", ctx)
+    if await store.item(ctx.db, ctx.repo, number) is None:
+        return []  # an item the bot does not follow
     actions: list[Action] = [_record(ctx, "label_removed", number=number, label=label, at=at.timestamp())]
     if _is_pause_label(section, label):
         actions.append(_record(ctx, "end_pauses", number=number, reasons=[_pause_reason(label)],
