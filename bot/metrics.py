@@ -34,6 +34,9 @@ class Metrics:
             "cf_github_rate_limit_remaining", "x-ratelimit-remaining last seen", ["installation"], registry=r)
         self.actions_executed = Counter(
             "cf_actions_executed", "Actions performed by the executor", ["kind", "outcome"], registry=r)
+        self.redeliveries = Counter(
+            "cf_redeliveries", "Redeliveries of missed deliveries asked of GitHub", ["outcome"],
+            registry=r)
         self.jobs_run = Counter(
             "cf_jobs_run", "Periodic jobs run", ["job", "outcome"], registry=r)
 

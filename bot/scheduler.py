@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from .context import JobContext
 from .log import delivery_context
@@ -64,13 +64,16 @@ async def run_job(runtime: "Runtime", job: "JobSpec", *, key: str,
 
 
 class Scheduler:
-    def __init__(self, runtime: "Runtime", *, holder: str, tick: float = 10.0) -> None:
+    def __init__(self, runtime: "Runtime", *, holder: str, tick: float = 10.0,
+                 extra_jobs: "Sequence[JobSpec]" = ()) -> None:
         self.runtime = runtime
         self.holder = holder
         self.tick = tick
+        # Jobs of the service itself (delivery recovery) that need more than a JobContext.
+        self.extra_jobs = list(extra_jobs)
 
     def jobs(self) -> list["JobSpec"]:
-        return [job for f in self.runtime.features for job in f.jobs]
+        return [*(job for f in self.runtime.features for job in f.jobs), *self.extra_jobs]
 
     async def run_due(self, now: float | None = None) -> list[str]:
         now = time.time() if now is None else now

@@ -27,6 +27,8 @@ class Settings:
     worker_concurrency: int = 8
     mutation_interval: float = 1.0
     retry_base: float = 5.0
+    # Several replicas: a 'processing' row whose heartbeat stopped this long ago is taken back.
+    stale_after: float = 90.0
 
     @property
     def has_app_credentials(self) -> bool:
@@ -60,6 +62,7 @@ class Settings:
             worker_concurrency=int(env.get("BOT_WORKER_CONCURRENCY") or 8),
             mutation_interval=float(env.get("BOT_MUTATION_INTERVAL") or 1.0),
             retry_base=float(env.get("BOT_RETRY_BASE") or 5.0),
+            stale_after=float(env.get("BOT_STALE_AFTER") or 90.0),
         )
 
 

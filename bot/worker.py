@@ -52,6 +52,9 @@ class Worker:
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.wake = asyncio.Event()
         self._inflight: dict[int, str] = {}  # seq -> subject
+        self.stale_after = float(getattr(runtime.settings, "stale_after", STALE_AFTER))
+        # Beat several times per stale interval so a live worker never looks dead.
+        self.heartbeat_every = min(HEARTBEAT, self.stale_after / 4)
         self._tasks: set[asyncio.Task] = set()
 
     @property
@@ -64,7 +67,7 @@ class Worker:
         if self.db.dialect == "sqlite":
             n = await deliveries.release_stale(self.db, older_than=float("inf"))
         else:
-            n = await deliveries.release_stale(self.db, older_than=time.time() - STALE_AFTER)
+            n = await deliveries.release_stale(self.db, older_than=time.time() - self.stale_after)
         if n:
             log.info("resumed %d unfinished deliveries", n)
 
@@ -75,12 +78,15 @@ class Worker:
             try:
                 await self.fill()
                 now = time.monotonic()
-                if now - last_beat > HEARTBEAT:
+                if now - last_beat > self.heartbeat_every:
                     last_beat = now
                     await self.heartbeat()
-                if self.db.dialect != "sqlite" and now - last_stale > STALE_AFTER / 3:
+                if self.db.dialect != "sqlite" and now - last_stale > self.stale_after / 3:
                     last_stale = now
-                    await deliveries.release_stale(self.db, older_than=time.time() - STALE_AFTER)
+                    n = await deliveries.release_stale(self.db,
+                                                       older_than=time.time() - self.stale_after)
+                    if n:
+                        log.warning("took back %d deliveries whose worker stopped", n)
                 self.runtime.metrics.queue_depth.set(await deliveries.queue_depth(self.db))
             except DatabaseUnavailable as exc:
                 log.warning("database unavailable, worker waiting: %s", exc)

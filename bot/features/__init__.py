@@ -12,6 +12,7 @@ def all_features() -> list[Feature]:
     from . import patch_pipeline
     from . import commands
     from . import sla
+    from . import recovery
 
     features: list[Feature] = [
         config_check.FEATURE,
@@ -20,5 +21,6 @@ def all_features() -> list[Feature]:
         patch_pipeline.FEATURE,
         commands.FEATURE,
         sla.FEATURE,
+        recovery.FEATURE,
     ]
     return features

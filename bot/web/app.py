@@ -10,6 +10,7 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
+from ..features.recovery.service import recover_at_startup, recovery_job
 from ..metrics import CONTENT_TYPE_LATEST
 from ..runtime import Runtime, load_features, open_runtime
 from ..scheduler import Scheduler
@@ -65,8 +66,13 @@ def create_app(settings: Settings, *, run_worker: bool = True, run_scheduler: bo
             if run_worker:
                 tasks.append(asyncio.create_task(worker.run(stop), name="worker"))
             if run_scheduler:
-                tasks.append(asyncio.create_task(Scheduler(runtime, holder=holder).run(stop),
-                                                 name="scheduler"))
+                recovery = recovery_job(runtime, holder)
+                tasks.append(asyncio.create_task(
+                    Scheduler(runtime, holder=holder, extra_jobs=[recovery]).run(stop),
+                    name="scheduler"))
+                tasks.append(asyncio.create_task(
+                    recover_at_startup(runtime, recovery, holder=holder, stop=stop),
+                    name="recovery-at-startup"))
             committer = GroupCommitter(runtime.db)
             app[INTAKE] = make_handler(secret=settings.webhook_secret, store=committer,
                                        metrics=runtime.metrics, notify=worker.wake.set)
