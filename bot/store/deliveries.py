@@ -69,20 +69,30 @@ _REQUEUE = ("UPDATE deliveries SET status = 'pending', next_attempt_at = 0, upda
 
 
 def _insert_rows_sqlite(conn, items: list[NewDelivery], now: float) -> list[InsertResult]:
-    results = []
+    # Few Python steps per row: this runs on the database thread, and every Python
+    # bytecode here competes with the event loop for the GIL.
+    marks = ",".join("?" * len(items))
     conn.execute("BEGIN IMMEDIATE")
     try:
+        known = dict(conn.execute(f"SELECT delivery_id, status FROM deliveries WHERE delivery_id IN ({marks})",
+                                  [d.delivery_id for d in items]).fetchall())
+        fresh, results, seen = [], [], set()
         for d in items:
-            cur = conn.execute(_INSERT, (d.delivery_id, d.event, d.action, d.repo, d.subject,
-                                         d.installation_id, now, now, d.body))
-            if cur.rowcount == 1:
-                results.append(InsertResult(stored=True))
-            elif conn.execute(_REQUEUE, (now, d.delivery_id)).rowcount == 1:
-                results.append(InsertResult(stored=False, requeued=True))
+            if d.delivery_id in known or d.delivery_id in seen:
+                results.append(None)
             else:
-                row = conn.execute("SELECT status FROM deliveries WHERE delivery_id = ?",
-                                   (d.delivery_id,)).fetchone()
-                results.append(InsertResult(stored=False, status=row[0] if row else "unknown"))
+                seen.add(d.delivery_id)
+                fresh.append((d.delivery_id, d.event, d.action, d.repo, d.subject, d.installation_id,
+                              now, now, d.body))
+                results.append(InsertResult(stored=True))
+        conn.executemany(_INSERT, fresh)
+        for i, d in enumerate(items):
+            if results[i] is not None:
+                continue
+            if conn.execute(_REQUEUE, (now, d.delivery_id)).rowcount == 1:
+                results[i] = InsertResult(stored=False, requeued=True)
+            else:
+                results[i] = InsertResult(stored=False, status=known.get(d.delivery_id, "pending"))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
