@@ -12,6 +12,7 @@ def all_features() -> list[Feature]:
     from . import patch_pipeline
     from . import commands
     from . import sla
+    from . import funnel
     from . import recovery
 
     features: list[Feature] = [
@@ -21,6 +22,7 @@ def all_features() -> list[Feature]:
         patch_pipeline.FEATURE,
         commands.FEATURE,
         sla.FEATURE,
+        funnel.FEATURE,
         recovery.FEATURE,
     ]
     return features
