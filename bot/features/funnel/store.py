@@ -1,0 +1,198 @@
+"""Funnel tables: writers (idempotent, batched) and the reads the funnel needs.
+
+Every write keeps ``funnel_milestones`` up to date with a min-upsert, so computing a
+funnel reads one row per contributor however long their history is. The min-upsert
+is idempotent, which makes replays, re-imports and retried deliveries harmless.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from ...core.funnel import Contributor
+from ...store.db import Database
+from .extract import Act, Grant
+
+STAGE_COLUMNS = ("contact_at", "pr_at", "merge_at", "approver_at")
+
+
+def _earliest(column: str) -> str:
+    return (f"{column} = CASE WHEN excluded.{column} IS NOT NULL AND (funnel_milestones.{column} IS NULL"
+            f" OR excluded.{column} < funnel_milestones.{column}) THEN excluded.{column}"
+            f" ELSE funnel_milestones.{column} END")
+
+
+UPSERT_MILESTONES = (
+    "INSERT INTO funnel_milestones (repo_id, user_id, contact_at, pr_at, merge_at, approver_at)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo_id, user_id) DO UPDATE SET "
+    + ", ".join(_earliest(c) for c in STAGE_COLUMNS))
+UPSERT_USER = (
+    "INSERT INTO funnel_users (user_id, login, is_bot, seen_at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (user_id) DO UPDATE SET"
+    " login = CASE WHEN excluded.seen_at >= funnel_users.seen_at THEN excluded.login ELSE funnel_users.login END,"
+    " seen_at = CASE WHEN excluded.seen_at > funnel_users.seen_at THEN excluded.seen_at ELSE funnel_users.seen_at END,"
+    " is_bot = CASE WHEN excluded.is_bot > funnel_users.is_bot THEN excluded.is_bot ELSE funnel_users.is_bot END")
+UPSERT_REPO = ("INSERT INTO funnel_repos (repo_id, name, name_key) VALUES (?, ?, ?)"
+               " ON CONFLICT (repo_id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key")
+INSERT_ACT = ("INSERT INTO funnel_acts (act_key, repo_id, user_id, kind, at) VALUES (?, ?, ?, ?, ?)"
+              " ON CONFLICT (act_key) DO NOTHING")
+UPSERT_GRANT = (
+    "INSERT INTO funnel_grants (repo_id, user_id, source, at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (repo_id, user_id, source) DO UPDATE SET"
+    " at = CASE WHEN excluded.at < funnel_grants.at THEN excluded.at ELSE funnel_grants.at END")
+UPSERT_TEAM_GRANT = (
+    "INSERT INTO funnel_team_grants (org, team, user_id, at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (org, team, user_id) DO UPDATE SET"
+    " at = CASE WHEN excluded.at < funnel_team_grants.at THEN excluded.at ELSE funnel_team_grants.at END")
+
+
+@dataclass
+class Batch:
+    """Acts and grants of many events, folded so each row is written once per batch."""
+    repos: dict[int, str] = field(default_factory=dict)
+    users: dict[int, tuple[str, int, int]] = field(default_factory=dict)   # id -> login, bot, seen
+    acts: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)  # key -> repo, user, kind, at
+    grants: dict[tuple[int, int, str], int] = field(default_factory=dict)
+    milestones: dict[tuple[int, int], list[int | None]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.acts) + len(self.grants)
+
+    def _user(self, uid: int, login: str, is_bot: bool, at: int) -> None:
+        old = self.users.get(uid)
+        if old is None or at >= old[2]:
+            self.users[uid] = (login, int(is_bot or (old is not None and old[1])), at)
+
+    def _stage(self, repo_id: int, uid: int, stage: int, at: int) -> None:
+        row = self.milestones.setdefault((repo_id, uid), [None, None, None, None])
+        if row[stage] is None or at < row[stage]:  # type: ignore[operator]
+            row[stage] = at
+
+    def add_repo(self, repo_id: int, name: str) -> None:
+        self.repos[int(repo_id)] = name
+
+    def add_acts(self, repo_id: int, acts: Iterable[Act]) -> None:
+        for a in acts:
+            self._user(a.user_id, a.login, a.is_bot, a.at)
+            self.acts[a.key] = (repo_id, a.user_id, a.kind, a.at)
+            self._stage(repo_id, a.user_id, a.stage, a.at)
+
+    def add_grants(self, repo_id: int, grants: Iterable[Grant]) -> None:
+        for g in grants:
+            self._user(g.user_id, g.login, False, g.at)
+            key = (repo_id, g.user_id, g.source)
+            self.grants[key] = min(g.at, self.grants.get(key, g.at))
+            self._stage(repo_id, g.user_id, 3, g.at)
+
+
+async def write_batch(db: Database, batch: Batch) -> None:
+    """One transaction per batch, each table written with one executemany."""
+    if not batch.repos and not batch.users:
+        return
+    async with db.transaction():
+        if batch.repos:
+            await db.executemany(UPSERT_REPO, [(i, n, n.lower()) for i, n in batch.repos.items()])
+        if batch.users:
+            await db.executemany(UPSERT_USER, [(i, *u) for i, u in sorted(batch.users.items())])
+        if batch.acts:
+            await db.executemany(INSERT_ACT, [(k, *a) for k, a in batch.acts.items()])
+        if batch.grants:
+            await db.executemany(UPSERT_GRANT, [(*k, at) for k, at in batch.grants.items()])
+        if batch.milestones:
+            # Sorted: concurrent writers on PostgreSQL then lock rows in the same order.
+            await db.executemany(UPSERT_MILESTONES,
+                                 [(*k, *v) for k, v in sorted(batch.milestones.items())])
+
+
+# --- writers (Record actions) --------------------------------------------------------
+
+async def record_acts(db: Database, *, repo_id: int, repo: str, acts: Sequence[Sequence[Any]] = (),
+                      grants: Sequence[Sequence[Any]] = ()) -> None:
+    """acts: [key, kind, user_id, login, is_bot, at]; grants: [user_id, login, source, at]."""
+    batch = Batch()
+    batch.add_repo(repo_id, repo)
+    batch.add_acts(repo_id, [Act(*a) for a in acts])
+    batch.add_grants(repo_id, [Grant(*g) for g in grants])
+    await write_batch(db, batch)
+
+
+async def record_team_grants(db: Database, *, org: str, team: str,
+                             members: Sequence[Sequence[Any]]) -> None:
+    """members: [user_id, login, at]."""
+    async with db.transaction():
+        await db.executemany(UPSERT_USER, [(int(u), login, 0, int(at)) for u, login, at in members])
+        await db.executemany(UPSERT_TEAM_GRANT, [(org.lower(), team.lower(), int(u), int(at))
+                                                 for u, _, at in members])
+
+
+async def record_report(db: Database, *, repo: str, week: str, figures: dict) -> None:
+    await db.execute("INSERT INTO funnel_reports (repo, week, figures, posted_at) VALUES (?, ?, ?, ?)"
+                     " ON CONFLICT (repo, week) DO NOTHING",
+                     (repo, week, json.dumps(figures, sort_keys=True), time.time()))
+
+
+WRITERS = {"acts": record_acts, "team_grants": record_team_grants, "report": record_report}
+
+
+# --- reads ---------------------------------------------------------------------------
+
+async def repo_ids(db: Database, scope: str) -> list[int]:
+    """Ids of ``owner/name`` (all ids it has had), or of every repository of ``owner``."""
+    scope = scope.lower().strip("/")
+    if "/" in scope:
+        rows = await db.fetchall("SELECT repo_id FROM funnel_repos WHERE name_key = ?", (scope,))
+    else:
+        rows = await db.fetchall("SELECT repo_id FROM funnel_repos WHERE name_key LIKE ? ESCAPE '\\'",
+                                 (scope.replace("_", r"\_").replace("%", r"\%") + "/%",))
+    return [int(r["repo_id"]) for r in rows]
+
+
+async def contributors(db: Database, scope: str, approver_teams: Sequence[str] = ()) -> list[Contributor]:
+    """Contributors of a repository or an organisation (earliest instants over its repos),
+    with the configured approver teams' memberships counted as approver rights."""
+    ids = await repo_ids(db, scope)
+    people: dict[int, list[Any]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = await db.fetchall(
+            "SELECT m.user_id, u.login, u.is_bot, m.contact_at, m.pr_at, m.merge_at, m.approver_at"
+            " FROM funnel_milestones m JOIN funnel_users u ON u.user_id = m.user_id"
+            f" WHERE m.repo_id IN ({marks})", chunk)
+        for r in rows:
+            _merge(people, r["user_id"], r["login"], r["is_bot"],
+                   (r["contact_at"], r["pr_at"], r["merge_at"], r["approver_at"]))
+    for team in approver_teams:
+        if "/" not in team:
+            continue
+        org, slug = team.lower().split("/", 1)
+        rows = await db.fetchall(
+            "SELECT g.user_id, u.login, u.is_bot, g.at FROM funnel_team_grants g"
+            " JOIN funnel_users u ON u.user_id = g.user_id WHERE g.org = ? AND g.team = ?", (org, slug))
+        for r in rows:
+            _merge(people, r["user_id"], r["login"], r["is_bot"], (None, None, None, r["at"]))
+    return [Contributor(uid, p[0], tuple(p[2]), bool(p[1])) for uid, p in people.items()]  # type: ignore[arg-type]
+
+
+def _merge(people: dict[int, list[Any]], uid: int, login: str, is_bot: Any,
+           raw: Sequence[int | None]) -> None:
+    entry = people.get(uid)
+    if entry is None:
+        people[uid] = [login, bool(is_bot), [None if v is None else float(v) for v in raw]]
+        return
+    for i, v in enumerate(raw):
+        if v is not None and (entry[2][i] is None or v < entry[2][i]):
+            entry[2][i] = float(v)
+
+
+async def last_report(db: Database, repo: str, before_week: str) -> tuple[str, dict] | None:
+    row = await db.fetchone("SELECT week, figures FROM funnel_reports WHERE repo = ? AND week < ?"
+                            " ORDER BY week DESC LIMIT 1", (repo, before_week))
+    return (row["week"], json.loads(row["figures"])) if row else None
+
+
+async def report_posted(db: Database, repo: str, week: str) -> bool:
+    return await db.fetchval("SELECT 1 FROM funnel_reports WHERE repo = ? AND week = ?",
+                             (repo, week)) is not None
