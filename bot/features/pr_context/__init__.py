@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.features.base import Feature
 
 from . import handlers, store
+from .cli import register
 from .rules import SECTION
 
 FEATURE = Feature(
@@ -24,4 +25,5 @@ FEATURE = Feature(
     writers=store.WRITERS,
     migrations="bot.features.pr_context.migrations",
     rules=SECTION,
+    cli=register,
 )
