@@ -51,7 +51,17 @@ def _figures(clocks: list[store.StoredClock], open_past_due: int, now: datetime)
 
 async def sla_figures(db: Database, repo: str, since: datetime, until: datetime,
                       now: datetime) -> dict:
-    """Per-policy figures (see the module docstring), plus ``all`` over every clock."""
+    """Per-policy figures (see the module docstring), plus ``all`` over every clock::
+
+        {"repo", "since", "until", "now",                      # ISO 8601 strings
+         "policies": {name: {"items", "answered", "first_response_p50_hours",
+                             "first_response_p90_hours", "windows_ended", "within_target",
+                             "within_target_share", "breaches", "open_past_due",
+                             "target_hours"}},
+         "all": {... the same keys but target_hours ...}}
+
+    Hours and shares are floats rounded to 2 places, or None when there is nothing
+    to compute them over."""
     everything = await store.clocks(db, repo, started_before=until.timestamp())
     in_window = [c for c in everything if c.clock.started >= since]
     past_due: dict[str, int] = {}
