@@ -7,6 +7,7 @@ a Discussion; ``/dashboard`` charts it.
 from __future__ import annotations
 
 from ..base import Feature
+from .cli import register
 from .handlers import HANDLERS
 from .rules import SECTION
 from .store import WRITERS
@@ -17,6 +18,7 @@ FEATURE = Feature(
     writers=WRITERS,
     migrations="bot.features.funnel.migrations",
     rules=SECTION,
+    cli=register,
     # A merge queue or bot may merge a person's PR: the author still reached first_merge.
     accepts_bot_events=True,
 )

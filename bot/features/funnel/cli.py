@@ -1,0 +1,133 @@
+"""``python -m bot funnel|backfill|import-gharchive|report weekly``."""
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, datetime, timedelta, timezone
+
+
+def _instant(text: str, *, end_of_day: bool = False) -> datetime:
+    """ISO date or instant (UTC unless it says otherwise). A bare date given as an end
+    means the end of that day, so --since 2026-01-01 --until 2026-01-31 is all of January."""
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+            return start + timedelta(days=1) if end_of_day else start
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or instant: {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _until(text: str) -> datetime:
+    return _instant(text, end_of_day=True)
+
+
+def _repo(text: str) -> str:
+    if text.count("/") != 1 or not all(text.split("/")):
+        raise argparse.ArgumentTypeError(f"expected OWNER/REPO, got {text!r}")
+    return text
+
+
+def register(sub: "argparse._SubParsersAction") -> None:
+    p = sub.add_parser("funnel", help="contributor funnel of a repository or organisation",
+                       description="New contributors first seen in the window and how many reached "
+                                   "each stage by its end (first_contact, first_pr, first_merge, "
+                                   "approver), rates, median hours between stages, monthly cohorts (UTC).")
+    p.add_argument("--repo", required=True, help="OWNER/REPO, or OWNER for the whole organisation")
+    p.add_argument("--since", type=_instant, default=None, help="start date (default: 6 months before --until)")
+    p.add_argument("--until", type=_until, default=None,
+                   help="end (a date counts whole; default: now)")
+    p.add_argument("--format", choices=("md", "json", "csv"), default="md")
+    p.set_defaults(func=cmd_funnel)
+
+    p = sub.add_parser("import-gharchive", help="import GH Archive hour files",
+                       description="Import GH Archive hour files (.json or .json.gz, one event per "
+                                   "line), streaming; importing a file twice stores nothing twice.")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--batch", type=int, default=20000, help="events per transaction")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("backfill", help="read a repository's history through the API",
+                       description="Read issues, comments, pull requests, reviews and approver "
+                                   "sources (OWNERS/CODEOWNERS history, collaborators, approver teams) "
+                                   "since DATE; resumable; waits out the rate limit.")
+    p.add_argument("--repo", required=True, type=_repo, help="OWNER/REPO")
+    p.add_argument("--since", required=True, type=_instant, help="start date")
+    p.add_argument("--restart", action="store_true", help="forget saved progress and start over")
+    p.set_defaults(func=cmd_backfill)
+
+    p = sub.add_parser("report", help="funnel reports",
+                       description="Funnel reports (see 'report weekly --help').")
+    rsub = p.add_subparsers(dest="report_command", metavar="SUBCOMMAND", required=True)
+    w = rsub.add_parser("weekly", help="print or post the weekly report",
+                        description="Render the weekly report of an ISO week; with --dry-run print "
+                                    "it, otherwise create the Discussion (once per week).")
+    w.add_argument("--repo", required=True, type=_repo, help="OWNER/REPO")
+    w.add_argument("--week", default=None, help="YYYY-Www (default: the last complete week)")
+    w.add_argument("--dry-run", action="store_true", help="print, do not post")
+    w.set_defaults(func=cmd_report_weekly)
+
+
+async def cmd_funnel(args: argparse.Namespace) -> int:
+    from ...cli.core_commands import settings_from_env
+    from ...runtime import open_runtime
+    from .query import funnel_for
+    from .render import FORMATS
+
+    until = args.until or datetime.now(timezone.utc)
+    since = args.since or until - timedelta(days=182)
+    if since >= until:
+        raise SystemExit("--since must be before --until")
+    async with open_runtime(settings_from_env(), with_github=False) as runtime:
+        section = runtime.bundled.section("funnel")
+        funnel = await funnel_for(runtime.db, args.repo, since, until, section)
+    sys.stdout.write(FORMATS[args.format](funnel, args.repo))
+    return 0
+
+
+async def cmd_import(args: argparse.Namespace) -> int:
+    from ...cli.core_commands import settings_from_env
+    from ...runtime import open_runtime
+    from .gharchive import import_files
+    from .progress import Progress
+
+    bar = Progress("import", unit="events")
+    async with open_runtime(settings_from_env(), with_github=False) as runtime:
+        try:
+            stats = await import_files(runtime.db, args.files, batch_events=args.batch,
+                                       progress=lambda s: bar.update(s.lines, f"{len(s.files)} file(s)"))
+        except FileNotFoundError as exc:
+            raise SystemExit(f"cannot read {exc.filename}") from None
+    bar.close()
+    print(f"{stats.lines} events read, {stats.relevant} relevant, {stats.acts} acts, "
+          f"{stats.bad_lines} unreadable lines, {stats.rate:.0f} events/s")
+    return 0
+
+
+async def cmd_backfill(args: argparse.Namespace) -> int:
+    from ...cli.core_commands import settings_from_env
+    from ...runtime import open_runtime
+    from .backfill import run_backfill
+
+    async with open_runtime(settings_from_env()) as runtime:
+        summary = await run_backfill(runtime, args.repo, args.since, restart=args.restart)
+    print(summary)
+    return 0
+
+
+async def cmd_report_weekly(args: argparse.Namespace) -> int:
+    from ...cli.core_commands import settings_from_env
+    from ...runtime import open_runtime
+    from .weekly import post_weekly, previous_week, week_bounds
+
+    week = args.week or previous_week(datetime.now(timezone.utc))
+    try:
+        week_bounds(week)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    async with open_runtime(settings_from_env()) as runtime:
+        text = await post_weekly(runtime, args.repo, week, dry_run=args.dry_run)
+    print(text)
+    return 0
