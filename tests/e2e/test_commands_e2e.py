@@ -178,3 +178,52 @@ async def test_remove_label_only_takes_off_what_the_bot_added(bot):
     assert fake.issue(REPO, issue.number).labels == ["bug", "priority/low"]
     await say(bot, issue.number, "/remove-label priority/low", "mary")
     assert fake.issue(REPO, issue.number).labels == ["bug"]
+
+
+def pr_payload(fake, event: str, action: str, number: int, sender: str) -> dict[str, Any]:
+    payload = retarget(load_example(event, action), REPO)
+    payload["pull_request"] = fake.serializer.pull(fake.issue(REPO, number))
+    payload["sender"] = fake.serializer.user(sender)
+    return payload
+
+
+async def test_review_comment_body_and_new_pull_request_sources(bot):
+    from tests.fakegithub.state import ReviewComment, make_node_id, now_iso
+
+    fake = bot.fake
+    pr = new_item(fake, pr=True, author="auth")
+    # A review comment: reactions go on the review comment itself.
+    cid = fake.state.next_id()
+    rc = ReviewComment(id=cid, node_id=make_node_id("PRRC", cid), user="mary", body="nit\n/hold",
+                       path="src/app.py", commit_id=pr.pull.head_sha, line=1, side="RIGHT",
+                       in_reply_to_id=None, created_at=now_iso())
+    pr.pull.review_comments.append(fake.state.register(rc))
+    payload = pr_payload(fake, "pull_request_review_comment", "created", pr.number, "mary")
+    payload["comment"] = fake.serializer.review_comment(REPO, pr.number, rc)
+    await bot.deliver("pull_request_review_comment", payload)
+    assert fake.issue(REPO, pr.number).labels == ["do-not-merge/hold"]
+    assert [r.content for r in rc.reactions if r.user == fake.bot_login] == ["+1"]
+    # A review body: GitHub has no reactions on reviews, so the label is the only answer.
+    review = fake.add_review(REPO, pr.number, "carol", state="APPROVED", body="Looks right.\n/lgtm")
+    payload = pr_payload(fake, "pull_request_review", "submitted", pr.number, "carol")
+    payload["review"] = fake.serializer.review(REPO, pr.number, review)
+    await bot.deliver("pull_request_review", payload)
+    assert set(fake.issue(REPO, pr.number).labels) == {"do-not-merge/hold", "lgtm"}
+    assert fake.issue(REPO, pr.number).reactions == []
+    # The body of a new pull request: reactions on the pull request.
+    opened = fake.add_pull(REPO, user="auth", head_ref="other", body="Adds X.\r\n\r\n/hold\r\n",
+                           files=["src/x.py"], commits=["Add X"])
+    await bot.deliver("pull_request", {**pr_payload(fake, "pull_request", "opened", opened.number, "auth"),
+                                       "number": opened.number})
+    assert "do-not-merge/hold" in fake.issue(REPO, opened.number).labels
+    assert [r.content for r in fake.issue(REPO, opened.number).reactions
+            if r.user == fake.bot_login] == ["+1"]
+
+
+async def test_failed_action_turns_the_reaction_confused(bot):
+    fake = bot.fake
+    pr = new_item(fake, pr=True, author="auth")
+    fake.add_user("outsider")
+    comment = await say(bot, pr.number, "/cc @outsider", "mary")  # GitHub refuses non-collaborators
+    assert reactions(fake, comment) == ["confused"]
+    assert fake.issue(REPO, pr.number).pull.requested_reviewers == []

@@ -23,6 +23,7 @@ from .sources import CommandSource, ignored_author, source_of
 
 FEATURE_NAME = "commands"
 FeaturesProvider = Callable[[], Sequence[Feature]]
+QUIET = frozenset({"help", "explain"})  # read-only: not worth a line in /explain
 
 
 def registry_for(ctx: Context, features: FeaturesProvider) -> Registry:
@@ -122,7 +123,8 @@ async def run_commands(event: Event, ctx: Context, registry: Registry) -> list[A
             continue
         accepted += 1
         done.extend(actions)
-        notes.append(note(f"ran {cmd.line} for @{actor} ({entry.feature})"))
+        if entry.name not in QUIET:
+            notes.append(note(f"ran {cmd.line} for @{actor} ({entry.feature})"))
 
     react = accepted > 0 and source.reactable
     target: dict[str, Any] = source.react_target()
