@@ -6,11 +6,17 @@ a Discussion; ``/dashboard`` charts it.
 """
 from __future__ import annotations
 
-from ..base import Feature
+from datetime import timedelta
+
+from ..base import Feature, JobSpec
 from .cli import register
 from .handlers import HANDLERS
 from .rules import SECTION
 from .store import WRITERS
+from .weekly import run_weekly
+
+# Checked every quarter hour; each repository's report goes out once its time has come.
+WEEKLY_REPORT = JobSpec(name="funnel-weekly-report", every=timedelta(minutes=15), run=run_weekly)
 
 FEATURE = Feature(
     name="funnel",
@@ -19,6 +25,7 @@ FEATURE = Feature(
     migrations="bot.features.funnel.migrations",
     rules=SECTION,
     cli=register,
+    jobs=(WEEKLY_REPORT,),
     # A merge queue or bot may merge a person's PR: the author still reached first_merge.
     accepts_bot_events=True,
 )

@@ -1,0 +1,106 @@
+"""The weekly report's Markdown (pure): funnel tables, change, SLA, welcomes, RFCs, chart."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from ...core.funnel import Funnel
+from ...core.markdown import neutralize
+from .render import LABELS, cohort_table, pct, stage_table
+
+MARKER = "<!-- contributor-flow:funnel-weekly -->"
+
+
+@dataclass(frozen=True)
+class RfcItem:
+    number: int
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    scope: str
+    week: str
+    week_funnel: Funnel
+    trailing_funnel: Funnel
+    trailing_months: int
+    previous: tuple[str, dict] | None = None         # (week, figures) of the last report
+    sla_markdown: str | None = None                  # None: figures unavailable
+    rfcs: Sequence[RfcItem] | None = None            # None: could not be read
+    welcome_limit: int = 30
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def figures(inputs: ReportInputs) -> dict:
+    """What the next report compares against."""
+    return {"week": [s.to_dict() for s in inputs.week_funnel.stages],
+            "trailing": [s.to_dict() for s in inputs.trailing_funnel.stages]}
+
+
+def mermaid(funnel: Funnel, caption: str) -> str:
+    """A left-to-right flow of the stages with counts and step rates; GitHub renders
+    Mermaid in Discussions, and a flowchart needs no beta chart type."""
+    lines = ["```mermaid", "flowchart LR"]
+    nodes = []
+    for i, s in enumerate(funnel.stages):
+        nodes.append(f's{i}["{LABELS[s.name]}<br/>{s.contributors}"]')
+    lines.append(f"  %% {caption}")
+    for i in range(len(nodes)):
+        lines.append(f"  {nodes[i]}")
+    for i in range(1, len(nodes)):
+        rate = pct(funnel.stages[i].rate_from_previous)
+        lines.append(f'  s{i - 1} -- "{rate}" --> s{i}')
+    lines.append("```")
+    return "\n".join(lines)
+
+
+def _welcome(logins: Sequence[str], limit: int) -> str:
+    if not logins:
+        return "No new contributors this week."
+    shown = [f"[{neutralize(l)}](https://github.com/{l})" for l in logins[:limit]
+             if l.replace("-", "").replace("[bot]", "").isalnum()]
+    more = len(logins) - len(shown)
+    text = ", ".join(shown) if shown else ""
+    if more > 0:
+        text += f"{' and' if text else ''} {more} more"
+    return f"Welcome to {text}! 🎉"
+
+
+def _rfcs(rfcs: Sequence[RfcItem] | None) -> str:
+    if rfcs is None:
+        return "RFC list unavailable."
+    if not rfcs:
+        return "No RFCs are waiting for review."
+    return "\n".join(f"- [{neutralize(r.title, max_len=120)}]({r.url}) (#\u200b{r.number})" for r in rfcs)
+
+
+def render(inputs: ReportInputs) -> tuple[str, str]:
+    """(title, body) of the week's Discussion."""
+    week, trailing = inputs.week_funnel, inputs.trailing_funnel
+    previous = inputs.previous
+    title = f"Contributor funnel: {inputs.week} ({inputs.scope})"
+    parts = [
+        MARKER,
+        f"# Contributor funnel, week {inputs.week}",
+        f"Scope: `{inputs.scope}`. New contributors are people whose first contact (comment, issue, "
+        "pull request or review) falls in the window, with nothing earlier in the stored history; "
+        "stages are counted as reached by the end of the window.",
+        f"## This week ({week.since.date().isoformat()} to {week.until.date().isoformat()}, UTC)",
+        stage_table(week.stages, previous[1].get("week") if previous else None),
+        (f"Change against the report of {previous[0]}." if previous else
+         "No earlier report to compare with."),
+        f"## Trailing {inputs.trailing_months} months",
+        stage_table(trailing.stages, previous[1].get("trailing") if previous else None),
+        mermaid(trailing, f"trailing {inputs.trailing_months} months"),
+        "### Monthly cohorts",
+        cohort_table(trailing),
+        # The SLA feature's table carries its own heading.
+        inputs.sla_markdown.strip() if inputs.sla_markdown else
+        "## First-response SLA\n\nSLA figures unavailable.",
+        "## New contributors to welcome",
+        _welcome(week.newcomers, inputs.welcome_limit),
+        "## RFCs waiting for review",
+        _rfcs(inputs.rfcs),
+    ]
+    return title, "\n\n".join(parts) + "\n"

@@ -1,0 +1,166 @@
+"""The weekly report: when it is due, what goes in it, and posting it once.
+
+The report of ISO week W (Monday 00:00 to Monday 00:00 UTC) is due at the configured
+weekday and time (UTC) of week W+1, so the week it describes is always complete. The
+job runs every quarter hour (the scheduler runs each period once across replicas) and
+acts only when a repository's report is due and not yet created; the Discussion's
+dedupe key is the ISO week, so even two overlapping runs create one.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from ...context import JobContext
+from ...core.actions import Action, CreateDiscussion, Record
+from ...store import state
+from ...store.db import Database
+from .query import funnel_for, scope_of
+from .report import ReportInputs, RfcItem, figures, render
+from .rules import WEEKDAYS
+from . import store
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...runtime import Runtime
+
+log = logging.getLogger("bot.funnel")
+UTC = timezone.utc
+
+
+def iso_week(instant: datetime) -> str:
+    year, week, _ = instant.astimezone(UTC).isocalendar()
+    return f"{year:04d}-W{week:02d}"
+
+
+def week_bounds(week: str) -> tuple[datetime, datetime]:
+    try:
+        year, number = week.split("-W")
+        start = datetime.fromisocalendar(int(year), int(number), 1).replace(tzinfo=UTC)
+    except ValueError:
+        raise ValueError(f"not an ISO week (YYYY-Www): {week!r}") from None
+    return start, start + timedelta(days=7)
+
+
+def previous_week(now: datetime) -> str:
+    return iso_week(now.astimezone(UTC) - timedelta(days=7))
+
+
+def due_at(week: str, report: Mapping[str, Any]) -> datetime:
+    """When the report of ``week`` is due: the configured day and time of the next week."""
+    _, end = week_bounds(week)
+    hh, mm = (int(x) for x in report["time"].split(":"))
+    day = end + timedelta(days=WEEKDAYS.index(report["weekday"]))
+    return datetime.combine(day.date(), time(hh, mm), UTC)
+
+
+def months_before(instant: datetime, months: int) -> datetime:
+    year, month = instant.year, instant.month - months
+    while month < 1:
+        year, month = year - 1, month + 12
+    return instant.replace(year=year, month=month, day=min(instant.day, 28))
+
+
+async def sla_markdown(db: Database, repo: str, since: datetime, until: datetime,
+                       now: datetime) -> str | None:
+    """The SLA feature's figures, if that feature is present and answers."""
+    try:
+        from ..sla.report import sla_figures, to_markdown
+    except ImportError:
+        return None
+    try:
+        return to_markdown(await sla_figures(db, repo, since, until, now))
+    except Exception:  # its tables or shape may change under us: the report goes on
+        log.warning("SLA figures unavailable for %s", repo, exc_info=True)
+        return None
+
+
+async def rfcs_waiting(gh: Any, repo: str, labels: Sequence[str]) -> list[RfcItem] | None:
+    """Open items labelled for RFC review (the classify/route feature's labels)."""
+    if gh is None:
+        return None
+    found: dict[int, RfcItem] = {}
+    try:
+        for label in labels:
+            q = f'repo:{repo} is:open label:"{label}"'
+            data = await gh.getitem("/search/issues{?q,per_page}", {"q": q, "per_page": 50})
+            for item in data.get("items") or []:
+                found[int(item["number"])] = RfcItem(int(item["number"]), str(item.get("title") or ""),
+                                                     str(item.get("html_url") or ""))
+    except Exception:
+        log.warning("RFC search failed for %s", repo, exc_info=True)
+        return None
+    return [found[n] for n in sorted(found)]
+
+
+async def build(db: Database, repo: str, week: str, section: Mapping[str, Any], gh: Any,
+                now: datetime) -> tuple[str, str, dict]:
+    """(title, body, figures) of ``repo``'s report for ``week``."""
+    report = section["report"]
+    start, end = week_bounds(week)
+    scope = scope_of(repo, section)
+    trailing_since = months_before(end, report["trailing_months"])
+    inputs = ReportInputs(
+        scope=scope, week=week,
+        week_funnel=await funnel_for(db, scope, start, end, section),
+        trailing_funnel=await funnel_for(db, scope, trailing_since, end, section),
+        trailing_months=report["trailing_months"],
+        previous=await store.last_report(db, repo, week),
+        sla_markdown=await sla_markdown(db, repo, start, end, now),
+        rfcs=await rfcs_waiting(gh, repo, report["rfc_labels"]),
+        welcome_limit=report["welcome_limit"])
+    title, body = render(inputs)
+    return title, body, figures(inputs)
+
+
+def actions_for(repo: str, week: str, category: str, title: str, body: str, figs: dict) -> list[Action]:
+    return [CreateDiscussion(repo, category=category, title=title, body=body, dedupe_key=week),
+            Record(repo, feature="funnel", op="report", args={"repo": repo, "week": week, "figures": figs})]
+
+
+async def already_posted(db: Database, repo: str, category: str, week: str) -> bool:
+    # The executor's own record of the Discussion (see executor/projects.py).
+    return await state.created_object(db, f"discussion:{repo}:{category}:{week}") is not None
+
+
+async def run_weekly(jctx: JobContext) -> list[Action]:
+    now = jctx.now()
+    week = previous_week(now)
+    actions: list[Action] = []
+    for handle in await jctx.repos():
+        section = handle.rules.section("funnel")
+        report = section["report"]
+        if not section["enabled"] or not report["enabled"] or now < due_at(week, report):
+            continue
+        if await already_posted(jctx.db, handle.repo, report["category"], week):
+            continue
+        title, body, figs = await build(jctx.db, handle.repo, week, section, handle.gh, now)
+        actions += actions_for(handle.repo, week, report["category"], title, body, figs)
+    return actions
+
+
+async def post_weekly(runtime: "Runtime", repo: str, week: str, *, dry_run: bool) -> str:
+    """``report weekly``: render, and unless dry-run create the Discussion (once)."""
+    from ...context import ReadOnlyGitHub
+
+    now = datetime.now(UTC)
+    inst = await state.installation_for(runtime.db, repo)
+    gh = None
+    if runtime.github is not None and not runtime.github.dry_run and inst is not None:
+        gh = ReadOnlyGitHub(await runtime.api(inst))
+    rules = (await runtime.rules_for(repo, inst)).rules
+    section = rules.section("funnel")
+    title, body, figs = await build(runtime.db, repo, week, section, gh, now)
+    if dry_run:
+        return f"# {title}\n\n{body}"
+    if await already_posted(runtime.db, repo, section["report"]["category"], week):
+        return f"The report of {week} for {repo} was already posted."
+    assert runtime.executor is not None
+    outcome = await runtime.executor.run(
+        delivery_id=f"cli:funnel-weekly:{repo}:{week}", installation_id=inst,
+        batches=[("funnel", actions_for(repo, week, section["report"]["category"], title, body, figs))])
+    if outcome.failed:
+        raise SystemExit(f"posting failed: {outcome.failed[0][1]}")
+    if outcome.dry_run:
+        return f"dry-run (no credentials): would post {title!r}"
+    return f"posted {title!r}"

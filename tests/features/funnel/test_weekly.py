@@ -1,0 +1,132 @@
+"""Weekly report: when it is due, what it says, and that the job asks for one Discussion
+per ISO week (the executor's created-object record closes the week)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bot.context import JobContext, RepoHandle
+from bot.core.actions import CreateDiscussion, Record
+from bot.core.funnel import Contributor, compute
+from bot.features.funnel import FEATURE
+from bot.features.funnel.report import ReportInputs, RfcItem, render
+from bot.features.funnel.weekly import due_at, iso_week, previous_week, run_weekly, week_bounds
+from bot.store import state
+from tests.helpers import RecordingReader, bundled_rules, fixed_roles
+
+from .conftest import REPO, comment_payload, issue_payload, pr_payload, run
+
+UTC = timezone.utc
+REPORT = bundled_rules().section("funnel")["report"]
+# Week 2026-W10 is Monday 2 March to Monday 9 March; its report is due Monday 9 March 09:00.
+WEEK = "2026-W10"
+MON = datetime(2026, 3, 2, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("instant, week", [
+    (datetime(2026, 3, 2, 0, 0, tzinfo=UTC), "2026-W10"),
+    (datetime(2026, 3, 8, 23, 59, tzinfo=UTC), "2026-W10"),
+    (datetime(2027, 1, 1, tzinfo=UTC), "2026-W53"),
+    (datetime(2026, 3, 2, 0, 30, tzinfo=timezone(timedelta(hours=2))), "2026-W09"),
+])
+def test_iso_week(instant, week):
+    assert iso_week(instant) == week
+
+
+@pytest.mark.parametrize("report, due", [
+    ({"weekday": "mon", "time": "09:00"}, datetime(2026, 3, 9, 9, 0, tzinfo=UTC)),
+    ({"weekday": "sun", "time": "23:45"}, datetime(2026, 3, 15, 23, 45, tzinfo=UTC)),
+])
+def test_due_at_is_the_configured_time_of_the_following_week(report, due):
+    assert week_bounds(WEEK) == (MON, MON + timedelta(days=7))
+    assert due_at(WEEK, report) == due
+    assert previous_week(due) == WEEK
+
+
+def test_week_bounds_rejects_garbage():
+    with pytest.raises(ValueError, match="ISO week"):
+        week_bounds("2026-10")
+
+
+def _funnel(people, since, until):
+    return compute(people, since, until)
+
+
+def test_render_has_every_part():
+    t = MON.timestamp()
+    people = [Contributor(1, "newbie", (t + 3600, t + 7200, None, None)),
+              Contributor(2, "old-hand", (t - 90 * 86400, t - 80 * 86400, t - 70 * 86400, None))]
+    week = _funnel(people, MON, MON + timedelta(days=7))
+    trailing = _funnel(people, MON - timedelta(days=180), MON + timedelta(days=7))
+    previous = ("2026-W09", {"week": [{"name": "first_contact", "contributors": 3}],
+                             "trailing": [{"name": "first_contact", "contributors": 0}]})
+    title, body = render(ReportInputs(
+        scope=REPO, week=WEEK, week_funnel=week, trailing_funnel=trailing, trailing_months=6,
+        previous=previous, sla_markdown="## First-response SLA: octo/widgets\n| x |",
+        rfcs=[RfcItem(7, "RFC: a @team plan", "https://github.com/octo/widgets/issues/7")]))
+    assert title == f"Contributor funnel: {WEEK} ({REPO})"
+    assert "| First contact | 1 | 100% | 100% | n/a | -2 |" in body       # against W09's 3
+    assert "| First PR | 1 | 100% | 100% | 1.0 h | new |" in body
+    assert "| First contact | 2 | 100% | 100% | n/a | +2 |" in body      # trailing window
+    assert "Change against the report of 2026-W09." in body
+    assert "```mermaid\nflowchart LR" in body and 's0 -- "100%" --> s1' in body
+    assert "| 2026-03 | 1 |" in body                                    # cohorts
+    assert "## First-response SLA: octo/widgets" in body
+    assert "Welcome to [newbie](https://github.com/newbie)!" in body
+    assert "old-hand" not in body.split("## New contributors")[1]
+    assert "RFC: a @\u200bteam plan" in body                          # no ping from a title
+
+
+def test_render_without_sla_rfcs_or_history():
+    empty = _funnel([], MON, MON + timedelta(days=7))
+    _, body = render(ReportInputs(scope=REPO, week=WEEK, week_funnel=empty, trailing_funnel=empty,
+                                  trailing_months=6))
+    assert "SLA figures unavailable." in body
+    assert "RFC list unavailable." in body
+    assert "No new contributors this week." in body
+    assert "No earlier report to compare with." in body
+
+
+def _jctx(db, now, reader, rules=None):
+    rules = rules or bundled_rules()
+
+    async def repos():
+        return [RepoHandle(repo=REPO, installation_id=1, rules=rules, gh=reader, roles_of=fixed_roles({}))]
+    return JobContext(db=db, bot_login="contributor-flow[bot]", repos=repos, clock=lambda: now)
+
+
+async def test_job_posts_once_when_due(db):
+    await run(db, [("issues", issue_payload("opened", 1, "alice", MON + timedelta(hours=3))),
+                   ("pull_request", pr_payload("opened", 2, "bob", MON + timedelta(days=2)))])
+    search = {"items": [{"number": 9, "title": "RFC: plugins", "html_url": "https://x/9"}]}
+    reader = RecordingReader(items={"/search/issues{?q,per_page}": search})
+    due = due_at(WEEK, REPORT)
+    assert await run_weekly(_jctx(db, due - timedelta(minutes=1), reader)) == []
+
+    actions = await run_weekly(_jctx(db, due, reader))
+    post, record = actions
+    assert isinstance(post, CreateDiscussion) and isinstance(record, Record)
+    assert (post.category, post.dedupe_key) == ("Reports", WEEK)
+    assert "[alice](https://github.com/alice), [bob](https://github.com/bob)" in post.body
+    assert "[RFC: plugins](https://x/9)" in post.body
+    assert reader.calls[0][1]["q"] == f'repo:{REPO} is:open label:"rfc/review"'
+
+    # The executor records the Discussion it made; from then on the week is closed.
+    await state.remember_created(db, f"discussion:{REPO}:Reports:{WEEK}", REPO, "discussion", "url")
+    await FEATURE.writers[record.op](db, **record.args)
+    assert await run_weekly(_jctx(db, due + timedelta(hours=1), reader)) == []
+
+    # The next week's report compares against this one.
+    nxt = await run_weekly(_jctx(db, due + timedelta(days=7), reader))
+    assert nxt[0].dedupe_key == "2026-W11" and "Change against the report of 2026-W10." in nxt[0].body
+
+
+async def test_job_respects_switches(db):
+    due = due_at(WEEK, REPORT)
+    off = bundled_rules({"funnel": {"report": {"enabled": False}}})
+    assert await run_weekly(_jctx(db, due, RecordingReader(), off)) == []
+    friday = bundled_rules({"funnel": {"report": {"weekday": "fri", "time": "17:30"}}})
+    assert await run_weekly(_jctx(db, due, RecordingReader(), friday)) == []
+    assert len(await run_weekly(_jctx(db, datetime(2026, 3, 13, 17, 30, tzinfo=UTC),
+                                      RecordingReader(), friday))) == 2
