@@ -1,0 +1,142 @@
+"""Funnel end to end: real example payloads delivered over HTTP record milestones; the
+weekly report is posted once through the fake's GraphQL (documents validated against
+GitHub's schema) even with two replicas' schedulers and later periods; the CLI prints
+and posts the report."""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.features.funnel.weekly import previous_week, week_bounds
+from bot.scheduler import Scheduler
+from bot.settings import BUNDLED_RULES
+from tests.fixtures.webhooks import load_example
+
+from .harness import BotHarness, retarget
+
+REPO = "octo/repo"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def rules_dir(tmp_path) -> str:
+    """Bundled rules with the report due at Monday 00:00 UTC: last week's report is due
+    whatever day the test runs."""
+    out = tmp_path / "rules"
+    shutil.copytree(BUNDLED_RULES, out)
+    funnel = yaml.safe_load((out / "funnel.yml").read_text())
+    funnel["report"].update(weekday="mon", time="00:00")
+    (out / "funnel.yml").write_text(yaml.safe_dump(funnel))
+    return str(out)
+
+
+@pytest.fixture
+async def bot(fake_github, database_url, rules_dir):
+    fake_github.add_repo(REPO)
+    fake_github.add_discussion_category(REPO, "Reports")
+    for login in ("newbie", "helper", "maint"):
+        fake_github.add_user(login)
+    fake_github.add_user("renovate[bot]", type="Bot")
+    async with BotHarness(fake_github, database_url=database_url, rules_dir=rules_dir) as harness:
+        yield harness
+
+
+def _payload(bot, event: str, action: str, **fields) -> dict:
+    payload = retarget(load_example(event, action), REPO)
+    payload["repository"]["id"] = bot.fake.repo(REPO).id
+    payload.update(fields)
+    return payload
+
+
+async def record_history(bot, start: datetime) -> None:
+    """Last week: newbie opens an issue, helper answers, newbie opens a PR that is merged;
+    a bot opens a PR too."""
+    fake, ser = bot.fake, bot.fake.serializer
+    issue = fake.add_issue(REPO, title="Crash on start", user="newbie")
+    issue.created_at = iso(start + timedelta(days=1))
+    await bot.deliver("issues", _payload(bot, "issues", "opened", issue=ser.issue(issue),
+                                         sender=ser.user("newbie")))
+    c = fake.add_comment(REPO, issue.number, "Can you share the log?", "helper")
+    c.created_at = iso(start + timedelta(days=1, hours=2))
+    await bot.deliver("issue_comment", _payload(bot, "issue_comment", "created", issue=ser.issue(issue),
+                                                comment=ser.comment(fake.repo(REPO), c, issue.number),
+                                                sender=ser.user("helper")))
+    pr = fake.add_pull(REPO, title="Fix the crash", user="newbie")
+    pr.created_at = iso(start + timedelta(days=2))
+    await bot.deliver("pull_request", _payload(bot, "pull_request", "opened", number=pr.number,
+                                               pull_request=ser.pull(pr), sender=ser.user("newbie")))
+    merged = ser.pull(pr)
+    merged.update(merged=True, merged_at=iso(start + timedelta(days=3)), state="closed")
+    await bot.deliver("pull_request", _payload(bot, "pull_request", "closed", number=pr.number,
+                                               pull_request=merged, sender=ser.user("maint")))
+    bot_pr = fake.add_pull(REPO, title="Bump deps", user="renovate[bot]", head_ref="deps")
+    bot_pr.created_at = iso(start + timedelta(days=2))
+    await bot.deliver("pull_request", _payload(bot, "pull_request", "opened", number=bot_pr.number,
+                                               pull_request=ser.pull(bot_pr),
+                                               sender=ser.user("renovate[bot]")))
+    rfc = fake.add_issue(REPO, title="RFC: plugin API", user="maint", labels=["rfc/review"])
+    assert rfc.number
+
+
+async def test_weekly_report_posted_once_by_two_replicas(bot):
+    week = previous_week(datetime.now(timezone.utc))
+    start, _ = week_bounds(week)
+    await record_history(bot, start)
+
+    replicas = [Scheduler(bot.runtime, holder="replica-a"), Scheduler(bot.runtime, holder="replica-b")]
+    now = datetime.now(timezone.utc).timestamp()
+    ran = await asyncio.gather(*(s.run_due(now=now) for s in replicas))
+    assert sum("funnel-weekly-report" in r for r in ran) == 1
+    # Later periods (another quarter hour, another replica) find the week done.
+    await replicas[1].run_due(now=now + 16 * 60)
+    await replicas[0].run_due(now=now + 32 * 60)
+
+    calls = bot.fake.graphql_calls("createDiscussion")
+    assert len(calls) == 1 and calls[0].status == 200
+    [discussion] = bot.fake.repo(REPO).discussions
+    assert discussion.title == f"Contributor funnel: {week} ({REPO})"
+    body = discussion.body
+    assert "| First contact | 2 | 100% | 100% | n/a |" in body        # newbie and helper
+    assert "| First merge | 1 | 50% | 100% | 24.0 h |" in body
+    assert "Welcome to [newbie](https://github.com/newbie), [helper](https://github.com/helper)!" in body
+    assert "renovate" not in body
+    assert "RFC: plugin API" in body
+    assert "## First-response SLA" in body
+    assert "```mermaid" in body
+    assert bot.fake.violations == []
+
+
+async def test_report_weekly_cli_prints_then_posts_once(bot, rules_dir):
+    fake = bot.fake
+    week = previous_week(datetime.now(timezone.utc))
+    await record_history(bot, week_bounds(week)[0])
+    env = {**os.environ, "GITHUB_APP_ID": str(fake.app_id), "GITHUB_PRIVATE_KEY": fake.private_key_pem,
+           "GITHUB_API_URL": fake.url, "DATABASE_URL": bot.settings.database_url,
+           "BOT_RULES_DIR": rules_dir, "BOT_MUTATION_INTERVAL": "0", "LOG_LEVEL": "WARNING"}
+
+    async def cli(*args: str) -> str:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "report", "weekly", "--repo", REPO, *args, env=env,
+            cwd=str(ROOT), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        assert proc.returncode == 0, err.decode()
+        return out.decode()
+
+    printed = await cli("--week", week, "--dry-run")
+    assert f"# Contributor funnel: {week} ({REPO})" in printed and "[newbie]" in printed
+    assert fake.graphql_calls("createDiscussion") == []
+    assert "posted" in await cli("--week", week)
+    assert "already posted" in await cli("--week", week)
+    assert len(fake.graphql_calls("createDiscussion")) == 1
+    assert len(fake.repo(REPO).discussions) == 1
