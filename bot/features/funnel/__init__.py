@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from ..base import Feature, JobSpec
 from .cli import register
+from .dashboard import register as register_web
 from .handlers import HANDLERS
 from .rules import SECTION
 from .store import WRITERS
@@ -26,6 +27,7 @@ FEATURE = Feature(
     rules=SECTION,
     cli=register,
     jobs=(WEEKLY_REPORT,),
+    web=register_web,
     # A merge queue or bot may merge a person's PR: the author still reached first_merge.
     accepts_bot_events=True,
 )

@@ -176,6 +176,15 @@ async def contributors(db: Database, scope: str, approver_teams: Sequence[str] =
     return [Contributor(uid, p[0], tuple(p[2]), bool(p[1])) for uid, p in people.items()]  # type: ignore[arg-type]
 
 
+def merge_contributors(lists: Sequence[Sequence[Contributor]]) -> list[Contributor]:
+    """One contributor per user over several scopes: the earliest instant of each stage."""
+    people: dict[int, list[Any]] = {}
+    for contributors_ in lists:
+        for c in contributors_:
+            _merge(people, c.user_id, c.login, c.is_bot, c.raw)
+    return [Contributor(uid, p[0], tuple(p[2]), bool(p[1])) for uid, p in people.items()]  # type: ignore[arg-type]
+
+
 def _merge(people: dict[int, list[Any]], uid: int, login: str, is_bot: Any,
            raw: Sequence[int | None]) -> None:
     entry = people.get(uid)

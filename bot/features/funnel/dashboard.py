@@ -1,0 +1,138 @@
+"""``GET /dashboard`` and ``GET /dashboard/{owner}/{repo}``: funnel, cohort and SLA charts
+drawn server-side as SVG, with the same figures in tables; no script, no external asset."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from html import escape
+from typing import Any, Mapping
+
+from aiohttp import web
+
+from ...core.funnel import Funnel, compute
+from ...store import state
+from . import store
+from .query import bot_policy
+from .render import LABELS, hours, pct
+from .svg import grouped_bars, hbar_chart
+from .weekly import months_before
+
+UTC = timezone.utc
+CSS = ("body{font:14px/1.4 sans-serif;margin:2em auto;max-width:900px;color:#222}"
+       "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
+       "text-align:right}th:first-child,td:first-child{text-align:left}.chart{max-width:100%;height:auto}"
+       "nav a{margin-right:1em}")
+
+
+def _window(request: web.Request) -> tuple[datetime, datetime]:
+    def day(name: str) -> datetime | None:
+        text = request.query.get(name)
+        if not text:
+            return None
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=UTC)
+        except ValueError:
+            raise web.HTTPBadRequest(text=f"{name} must be a date (YYYY-MM-DD)") from None
+    until = day("until") or datetime.now(UTC)
+    since = day("since") or months_before(until, 6)
+    if since >= until:
+        raise web.HTTPBadRequest(text="since must be before until")
+    return since, until
+
+
+def _page(title: str, body: str) -> web.Response:
+    html = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style>'
+            f'</head><body><nav><a href="/dashboard">All repositories</a></nav>{body}</body></html>')
+    return web.Response(text=html, content_type="text/html",
+                        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+
+
+def _funnel_section(funnel: Funnel) -> str:
+    labels = [LABELS[s.name] for s in funnel.stages]
+    chart = hbar_chart("funnel-chart", "Contributor funnel", labels,
+                       [s.contributors for s in funnel.stages],
+                       [f"({pct(s.rate_from_first)})" for s in funnel.stages])
+    rows = "".join(f"<tr><td>{LABELS[s.name]}</td><td>{s.contributors}</td><td>{pct(s.rate_from_first)}</td>"
+                   f"<td>{pct(s.rate_from_previous)}</td><td>{hours(s.median_hours_from_previous)}</td></tr>"
+                   for s in funnel.stages)
+    cohorts = grouped_bars("cohort-chart", "Monthly cohorts (UTC): stages reached", [c.month for c in funnel.cohorts],
+                           labels, [[s.contributors for s in c.stages] for c in funnel.cohorts])
+    return (f"<h2>Funnel</h2>{chart}<table><thead><tr><th>Stage</th><th>Contributors</th>"
+            "<th>From first contact</th><th>From previous</th><th>Median time from previous</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table><h2>Cohorts</h2>{cohorts}")
+
+
+async def _sla_section(db: Any, repo: str, since: datetime, until: datetime) -> str:
+    try:
+        from ..sla.report import sla_figures
+        figures = await sla_figures(db, repo, since, until, datetime.now(UTC))
+    except Exception:  # the SLA feature absent or its tables unreadable: the page goes on
+        return '<h2>First-response SLA</h2><p id="sla-unavailable">SLA figures unavailable.</p>'
+    policies: Mapping[str, Any] = figures.get("policies") or {}
+    names = list(policies)
+    chart = grouped_bars("sla-chart", "Time to first response (hours)", names, ["p50", "p90"],
+                         [[policies[n].get("first_response_p50_hours") or 0,
+                           policies[n].get("first_response_p90_hours") or 0] for n in names], unit=" h")
+    rows = "".join(f"<tr><td>{escape(n)}</td><td>{p['items']}</td><td>{p['answered']}</td>"
+                   f"<td>{pct(p.get('within_target_share'))}</td><td>{p['breaches']}</td></tr>"
+                   for n, p in policies.items())
+    empty = "" if names else "<p>No SLA clocks started in this window.</p>"
+    return (f"<h2>First-response SLA</h2>{chart}{empty}<table><thead><tr><th>Policy</th><th>Items</th>"
+            f"<th>Answered</th><th>Within target</th><th>Breaches</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+async def _sla_overview(db: Any, repos: list[str], since: datetime, until: datetime) -> str:
+    """One group of bars per repository (all policies together)."""
+    try:
+        from ..sla.report import sla_figures
+        now = datetime.now(UTC)
+        alls = [(r, (await sla_figures(db, r, since, until, now))["all"]) for r in repos[:20]]
+    except Exception:
+        return '<h2>First-response SLA</h2><p id="sla-unavailable">SLA figures unavailable.</p>'
+    chart = grouped_bars("sla-chart", "Time to first response (hours)", [r for r, _ in alls], ["p50", "p90"],
+                         [[f.get("first_response_p50_hours") or 0, f.get("first_response_p90_hours") or 0]
+                          for _, f in alls], unit=" h")
+    return f"<h2>First-response SLA</h2>{chart}"
+
+
+async def repo_page(request: web.Request) -> web.Response:
+    from ...web.app import RUNTIME
+
+    runtime = request.app[RUNTIME]
+    repo = f"{request.match_info['owner']}/{request.match_info['repo']}"
+    since, until = _window(request)
+    try:
+        rules = (await runtime.rules_for(repo, await state.installation_for(runtime.db, repo))).rules
+    except Exception:  # GitHub unreachable: the bundled rules still draw a useful page
+        rules = runtime.bundled
+    section = rules.section("funnel")
+    people = await store.contributors(runtime.db, repo, section.get("approver_teams") or ())
+    funnel = compute(people, since, until, bot_policy(section))
+    body = (f"<h1>Contributor flow: {escape(repo)}</h1><p>New contributors first seen from "
+            f"{since.date()} to {until.date()} (UTC); stages reached by the end.</p>"
+            f"{_funnel_section(funnel)}{await _sla_section(runtime.db, repo, since, until)}")
+    return _page(f"{repo}: contributor flow", body)
+
+
+async def index_page(request: web.Request) -> web.Response:
+    """Every installed repository together, with links to each one's page."""
+    from ...web.app import RUNTIME
+
+    runtime = request.app[RUNTIME]
+    since, until = _window(request)
+    section = runtime.bundled.section("funnel")
+    repos = [r["repo"] for r in await state.installations(runtime.db)]
+    lists = [await store.contributors(runtime.db, repo, section.get("approver_teams") or ())
+             for repo in repos]
+    funnel = compute(store.merge_contributors(lists), since, until, bot_policy(section))
+    links = "".join(f'<li><a href="/dashboard/{escape(r)}">{escape(r)}</a></li>' for r in repos)
+    sla = await _sla_overview(runtime.db, repos, since, until)
+    body = (f"<h1>Contributor flow</h1><p>{len(repos)} repositories; new contributors first seen from "
+            f"{since.date()} to {until.date()} (UTC).</p><ul>{links or '<li>none installed yet</li>'}</ul>"
+            f"{_funnel_section(funnel)}{sla}")
+    return _page("Contributor flow dashboard", body)
+
+
+def register(app: web.Application) -> None:
+    app.router.add_get("/dashboard", index_page)
+    app.router.add_get("/dashboard/{owner}/{repo}", repo_page)
