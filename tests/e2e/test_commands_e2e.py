@@ -99,18 +99,22 @@ async def test_permission_matrix(bot, name):
     got: dict[str, str] = {}
     want: dict[str, str] = {}
     for role, login in PERSONAS.items():
-        item = new_item(bot.fake, pr=not command.spec.on_issues, author=login if role == "author" else "someone")
-        await say(bot, item.number, line, login)
+        author = login if role == "author" else "someone"
+        item = new_item(bot.fake, pr=not command.spec.on_issues, author=author)
+        comment = await say(bot, item.number, line, login)
         decisions = [d["summary"] for d in await state.decisions_for(bot.runtime.db, REPO, item.number)
                      if d["feature"] == "commands"]
         refused = [d for d in decisions if d.startswith(f"refused {line}") and "needs" in d]
-        passed = [d for d in decisions if d.startswith((f"ran {line}", f"could not run {line}"))
-                  or (d.startswith(f"refused {line}") and "needs" not in d)]
+        # Through the gate: it ran (the comment got the bot's reaction) or hit a usage problem.
+        passed = reactions(bot.fake, comment) or [
+            d for d in decisions if d.startswith(f"could not run {line}")
+            or (d.startswith(f"refused {line}") and "needs" not in d)]
         got[role] = "refused" if refused else "passed" if passed else f"nothing: {decisions}"
         want[role] = "passed" if HAVE[role] & allowed_roles else "refused"
         if refused:
             [reply] = bot_replies(bot.fake, item.number)
             assert reply.startswith(f"@{login} ")
+            assert reactions(bot.fake, comment) == []
             for needed in allowed_roles:
                 assert f"**{needed}**" in reply
     assert got == want
@@ -227,3 +231,16 @@ async def test_failed_action_turns_the_reaction_confused(bot):
     comment = await say(bot, pr.number, "/cc @outsider", "mary")  # GitHub refuses non-collaborators
     assert reactions(fake, comment) == ["confused"]
     assert fake.issue(REPO, pr.number).pull.requested_reviewers == []
+
+
+async def test_repository_override_changes_who_may_do_what(bot):
+    fake = bot.fake
+    fake.put_file(REPO, ".github/contributor-flow.yml",
+                  "commands:\n  commands:\n    assign: {roles: [anyone]}\n"
+                  "  roles:\n    approver: {logins: [Mary]}\n")
+    issue = new_item(fake, pr=False, author="someone")
+    await say(bot, issue.number, "/assign", "stranger")
+    assert fake.issue(REPO, issue.number).assignees == ["stranger"]
+    pr = new_item(fake, pr=True, author="auth")
+    await say(bot, pr.number, "/approve", "mary")
+    assert fake.issue(REPO, pr.number).labels == ["approved"]

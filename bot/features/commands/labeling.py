@@ -51,7 +51,8 @@ async def label(inv: Invocation, event: Event, ctx: Context) -> list[Action]:
     return [AddLabels(repo=ctx.repo, number=common.number(event), labels=new)] if new else []
 
 
-async def _removals(ctx: Context, event: Event, names: Sequence[str], *, strict: bool) -> list[Action]:
+async def label_removals(ctx: Context, event: Event, names: Sequence[str], *,
+                         strict: bool) -> list[Action]:
     """RemoveLabel for each name on the item. ``strict``: a name the bot may not remove
     (absent, or added by a person) is an error; otherwise it is skipped."""
     bot_added = await common.bot_added(ctx, event)
@@ -75,14 +76,14 @@ async def _removals(ctx: Context, event: Event, names: Sequence[str], *, strict:
 async def remove_label(inv: Invocation, event: Event, ctx: Context) -> list[Action]:
     if not inv.args:
         raise CommandError("name at least one label: `/remove-label NAME ...`")
-    return await _removals(ctx, event, inv.args[:MAX_LABELS], strict=True)
+    return await label_removals(ctx, event, inv.args[:MAX_LABELS], strict=True)
 
 
 async def _set_exclusive(ctx: Context, event: Event, wanted: str, family: Sequence[str]) -> list[Action]:
     """Add ``wanted`` and take off the other labels of its family that the bot added."""
     others = [n for n in common.item_labels(event)
               if n.lower() != wanted.lower() and n.lower() in {f.lower() for f in family}]
-    actions = await _removals(ctx, event, others, strict=False)
+    actions = await label_removals(ctx, event, others, strict=False)
     if not common.has_label(event, wanted):
         actions.insert(0, AddLabels(repo=ctx.repo, number=common.number(event), labels=(wanted,)))
     return actions
@@ -118,7 +119,7 @@ async def triage(inv: Invocation, event: Event, ctx: Context) -> list[Action]:
     n = common.number(event)
     family = [s["label"] for s in states.values()]
     actions = await _set_exclusive(ctx, event, conf["label"], family)
-    actions += await _removals(ctx, event, rules["triage_clears"], strict=False)
+    actions += await label_removals(ctx, event, rules["triage_clears"], strict=False)
     if original is not None:
         # GitHub marks an issue as a duplicate from this exact phrase in a comment.
         actions.append(Comment(repo=ctx.repo, number=n, body=f"Duplicate of #{original}"))

@@ -12,7 +12,7 @@ from ...core.events import Event
 from ..base import CommandSpec, Invocation
 from . import common
 from .errors import CommandError, CommandRefused
-from .labeling import _removals
+from .labeling import label_removals
 
 
 def _cancel(inv: Invocation) -> bool:
@@ -30,7 +30,7 @@ async def _toggle(inv: Invocation, event: Event, ctx: Context, label: str, *, on
         return [AddLabels(repo=ctx.repo, number=common.number(event), labels=(label,))]
     if not common.has_label(event, label):
         return []
-    return await _removals(ctx, event, [label], strict=True)
+    return await label_removals(ctx, event, [label], strict=True)
 
 
 async def hold(inv: Invocation, event: Event, ctx: Context) -> list[Action]:

@@ -24,8 +24,8 @@ async def command(db, body: str, *, pr: bool = False, by: str = "maint", labels=
     number = payload["issue"]["number"]
     for label in bot_added:
         await state.record_bot_label(db, REPO, number, label, "commands")
-    ev, ctx = make_context("issue_comment", payload, db=db, roles=ROLES, reader=gh or reader("bug", "Help Wanted"),
-                           rules=rules)
+    ev, ctx = make_context("issue_comment", payload, db=db, roles=ROLES, rules=rules,
+                           reader=gh or reader("bug", "Help Wanted"))
     [handler] = FEATURE.handlers_for(ev)
     actions = [a for a in await handler(ev, ctx) if a.kind not in BOOKKEEPING]
     replies = [a.body for a in actions if isinstance(a, Comment) and a.body.startswith("@")]
