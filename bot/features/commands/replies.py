@@ -67,7 +67,8 @@ def help_text(registry: Registry, *, is_pr: bool, only: str | None = None) -> st
     for c in commands:
         # Help texts are the features' own words: only the table syntax needs escaping.
         what = " ".join(c.spec.help.split()).replace("|", "\\|")
-        rows.append(f"| {code(c.spec.usage)} | {what} | "
+        usage = code(c.spec.usage).replace("|", "\\|")  # GFM splits cells even inside code
+        rows.append(f"| {usage} | {what} | "
                     f"{', '.join(ordered_roles(c.roles))} |")
     kind = "pull request" if is_pr else "issue"
     intro = f"Commands on this {kind} (one per line, at the start of the line):"

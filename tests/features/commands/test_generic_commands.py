@@ -151,3 +151,10 @@ async def test_explain_lists_recorded_decisions_inertly(db):
 async def test_explain_with_nothing_decided(db):
     actions, _ = await command(db, "/explain", by="alice")
     assert "- nothing yet." in actions[0].body
+
+
+async def test_help_table_survives_pipes_in_usages(db):
+    actions, _ = await command(db, "/help triage")
+    row = actions[0].body.splitlines()[-1]
+    assert row.startswith("| `/triage accepted\\|needs-info\\|duplicate #N\\|wontfix` |")
+    assert row.count(" | ") == 2  # three cells
