@@ -113,3 +113,47 @@ async def test_owner_files_can_be_switched_off(fake: FakeGitHub, reader):
     roles_of = make_role_lookup(reader, REPO, bundled_rules(owners_files=False), TTLCache(100, ttl=300))
     assert await roles_of("owner1") == {"anyone"}
     assert fake.calls_to("GET", "/repos/{owner}/{repo}/contents/{path}") == []
+
+
+class ScriptedReader:
+    """Answers the permission endpoint; team memberships and files fail as told."""
+
+    def __init__(self, team_error=None, permission_error=None):
+        self.team_error = team_error
+        self.permission_error = permission_error
+        self.calls = 0
+
+    async def getitem(self, url, url_vars=None, **kw):
+        self.calls += 1
+        if "teams" in url:
+            raise self.team_error
+        if self.permission_error is not None:
+            raise self.permission_error
+        return {"permission": "write", "role_name": "write"}
+
+    async def get_text(self, url, url_vars=None, **kw):
+        from bot.github import PermanentGitHubError
+        raise PermanentGitHubError("Not Found", status=404)
+
+
+async def test_unreadable_team_grants_nothing_but_does_not_fail():
+    from bot.github import PermanentGitHubError
+
+    rules = bundled_rules(roles={"approver": {"logins": [], "teams": ["octo/core"]},
+                                 "triager": {"logins": [], "teams": []},
+                                 "maintainer": {"logins": [], "teams": []}})
+    reader = ScriptedReader(team_error=PermanentGitHubError("Forbidden", status=403))
+    roles_of = make_role_lookup(reader, REPO, rules, TTLCache(100, ttl=300))
+    assert await roles_of("writer") == {"anyone", "maintainer", "triager"}
+
+
+async def test_transient_errors_propagate_and_are_not_cached():
+    from bot.github import TransientGitHubError
+
+    cache: TTLCache = TTLCache(100, ttl=300)
+    reader = ScriptedReader(permission_error=TransientGitHubError("Bad Gateway", status=502))
+    roles_of = make_role_lookup(reader, REPO, bundled_rules(), cache)
+    with pytest.raises(TransientGitHubError):
+        await roles_of("writer")
+    reader.permission_error = None  # GitHub is back: the retried delivery asks again
+    assert "maintainer" in await roles_of("writer")
