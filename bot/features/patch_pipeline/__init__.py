@@ -37,6 +37,7 @@ FEATURE = Feature(
         "pull_request.opened": [handlers.on_pull_request],
         "pull_request.synchronize": [handlers.on_pull_request],
         "pull_request.reopened": [handlers.on_pull_request],
+        "check_run.rerequested": [handlers.on_check_rerequested],
         "workflow_run": [handlers.on_workflow_run],
         "workflow_job": [handlers.on_workflow_job],
     },

@@ -111,6 +111,28 @@ async def verify_command(inv: Invocation, event: Event, ctx: Context) -> list[Ac
     return await gate(ctx, number, str(pr["head"]["sha"]), files)
 
 
+async def on_check_rerequested(event: Event, ctx: Context) -> list[Action]:
+    """"Re-run" on one of our check runs in GitHub's UI: decide that head again, like
+    /verify-patch (the button is offered to those with write access)."""
+    check_run = event.payload.get("check_run") or {}
+    if (check_run.get("name") not in (SIGNATURE_CHECK, tracking.PIPELINE_CHECK)
+            or not str(check_run.get("external_id") or "").startswith("contributor-flow")):
+        return []
+    head_sha = str(check_run.get("head_sha") or "")
+    prs = check_run.get("pull_requests") or []
+    number = prs[0].get("number") if prs else None
+    if number is None:  # fork PRs are not listed on check runs: our own record knows the PR
+        found = await store.run_for_head(ctx.db, ctx.repo, head_sha)
+        number = found[0]["number"] if found else None
+    if number is None:
+        return []
+    pr = await lookups.get_pull(ctx.gh, ctx.repo, int(number))
+    if pr.get("state") != "open" or pr["head"]["sha"] != head_sha:
+        return []  # an outdated head: its successor is the one that counts
+    files = [f["filename"] for f in await lookups.pr_files(ctx.gh, ctx.repo, int(number))]
+    return await gate(ctx, int(number), head_sha, files)
+
+
 async def on_workflow_run(event: Event, ctx: Context) -> list[Action]:
     section = ctx.rules.section(SECTION)
     wr = event.payload.get("workflow_run") or {}

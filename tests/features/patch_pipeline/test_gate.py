@@ -188,3 +188,33 @@ def test_command_is_for_maintainers_on_prs():
     from bot.features.patch_pipeline import FEATURE
     [spec] = FEATURE.commands
     assert (spec.name, spec.roles, spec.on_issues, spec.on_prs) == ("verify-patch", ("maintainer",), False, True)
+
+
+def rerequested(name: str, *, head: str = HEAD, external_id: str = "contributor-flow:patch-signature",
+                prs=({"number": 7},)):
+    from tests.fixtures.webhooks import load_example
+    p = load_example("check_run", "rerequested")
+    p["check_run"].update(name=name, head_sha=head, external_id=external_id, pull_requests=list(prs))
+    return p
+
+
+@pytest.mark.parametrize("prs", [({"number": 7},), ()])  # fork PRs are not listed on the check run
+async def test_rerun_button_on_our_check_decides_again(db, repo, key, prs):
+    rule_set = rules(key)
+    del repo.files[HEAD][KEYED + ".sig"]
+    await opened(db, repo, rule_set)
+    from tests.signing.cosign_fake import sig_file as make_sig
+    repo.put(HEAD, KEYED + ".sig", make_sig(key, KEY_PATCH))
+    event, ctx = context("check_run", rerequested("patch-signature", prs=prs), db=db, repo=repo, rules=rule_set)
+    actions = await handlers.on_check_rerequested(event, ctx)
+    assert of(actions, "UpsertCheckRun")[0].conclusion == "success" and of(actions, "DispatchWorkflow")
+
+
+@pytest.mark.parametrize("payload", [
+    rerequested("ci"),                                            # not ours by name
+    rerequested("patch-signature", external_id=""),               # another app's check of that name
+    rerequested("patch-signature", head="0" * 40),                # an outdated head
+])
+async def test_rerun_of_other_checks_or_heads_does_nothing(db, repo, key, payload):
+    event, ctx = context("check_run", payload, db=db, repo=repo, rules=rules(key))
+    assert await handlers.on_check_rerequested(event, ctx) == []
