@@ -98,8 +98,10 @@ class Executor:
                     if int(inst) not in apis:
                         apis[int(inst)] = await self.api_for(int(inst))
                     api = apis[int(inst)]
+                # Batches are named "<feature>.<handler>" (or after a job); the ledger
+                # records the feature.
                 env = ActionEnv(api=api, db=self.db, bot_login=self.bot_login, fingerprint=fp,
-                                retrying=retrying, feature=feature)
+                                retrying=retrying, feature=feature.split(".", 1)[0])
                 try:
                     result = await self._perform(action, env, delivery_id)
                 except Exception as exc:
