@@ -106,6 +106,8 @@ async def upsert_comment(action: A.UpsertComment, env: "ActionEnv") -> Any:
 
 def replace_section(text: str, marker: str, section: str) -> str:
     """Put ``section`` between start/end markers, leaving the author's text alone."""
+    # Accept the marker bare or as a full HTML comment, like UpsertComment does.
+    marker = marker.strip().removeprefix("<!--").removesuffix("-->").strip()
     start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     block = f"{start}\n{section}\n{end}"
     text = text or ""

@@ -159,3 +159,14 @@ async def test_dry_run_sends_nothing_but_records_local_state(fake_github, tmp_pa
         from bot.store.state import decisions_for
         assert [d["summary"] for d in await decisions_for(rt.db, REPO, 1)] == ["decided"]
     assert [c for c in fake_github.calls if c.method != "GET"] == []
+
+
+def test_body_section_markers_accept_both_forms_and_keep_the_authors_text():
+    from bot.executor.issues import replace_section
+
+    body = "Author's words.\n\n- [x] their own list"
+    once = replace_section(body, "<!-- cf:card -->", "card v1")
+    assert once.startswith(body) and "<!-- cf:card:start -->\ncard v1\n<!-- cf:card:end -->" in once
+    twice = replace_section(once + "\n\nmore author text", "cf:card", "card v2")
+    assert "card v1" not in twice and "card v2" in twice
+    assert twice.startswith(body) and twice.endswith("more author text")
