@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import re
 
-_MENTION = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9])")
+# GitHub's mention filter treats only ASCII letters, digits and "_" as word characters, and an
+# escaped backtick is a literal one: anything else before "@" lets the mention through.
+_MENTION = re.compile(r"(?<![A-Za-z0-9_])@(?=[A-Za-z0-9])")
 _REF = re.compile(r"(?<![\w&])#(?=\d)")
 _ZWJ = "\u200b"  # a zero-width space breaks GitHub's mention and reference parsing
 
-_ESCAPE = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>()+!|~"})
+# "&" too: an entity such as "&#64;" would otherwise render as "@" and ping.
+_ESCAPE = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>()+!|~&"})
 
 
 def neutralize(text: str, *, max_len: int = 300, inline: bool = True) -> str:
@@ -37,8 +40,11 @@ def mention(login: str) -> str:
 
 
 def code(text: str) -> str:
-    """Inline code that cannot be broken out of (backticks in text get a longer fence)."""
-    text = " ".join((text or "").split())
+    """Inline code that cannot be broken out of (backticks in text get a longer fence).
+
+    HTML comment delimiters get a zero-width space: a code span's raw text is still searched
+    for the bot's hidden markers, so it must not carry one."""
+    text = " ".join((text or "").split()).replace("<!--", "<\u200b!--").replace("-->", "--\u200b>")
     fence = "`"
     while fence in text:
         fence += "`"

@@ -1,0 +1,48 @@
+"""Acceptance: user text echoed by the bot can neither ping nor break out of its markdown.
+
+GitHub links a mention when ``@login`` follows anything but an ASCII word character, and it
+decodes HTML entities before looking: each hostile input here pinged or injected before.
+"""
+import re
+
+import pytest
+
+from bot.core.markdown import code, neutralize
+
+_PING = re.compile(r"(?:^|[^A-Za-z0-9_\\])@[A-Za-z0-9]")
+
+
+def _renders_as(text: str) -> str:
+    """What GitHub shows for neutralised inline text: backslash escapes dropped, entities decoded."""
+    import html
+    parts = re.split(r"(\\.)", text)
+    return "".join(p[1] if p.startswith("\\") and len(p) == 2 else html.unescape(p) for p in parts)
+
+
+@pytest.mark.parametrize("hostile", [
+    "`@octocat",            # the escaped backtick is a literal one: nothing shields the mention
+    "é@octocat",            # a non-ASCII letter is not a word character to GitHub's mention filter
+    "&#64;octocat",         # the entity becomes "@" before mentions are found
+    "&#x40;org/team",
+    "(@octocat)",
+    "@org/team",
+])
+def test_no_mention_survives(hostile):
+    shown = _renders_as(neutralize(hostile))
+    assert not _PING.search(shown), shown
+
+
+def test_emails_stay_readable():
+    assert neutralize("jane@example.com") == "jane@example.com"
+
+
+@pytest.mark.parametrize("marker", [
+    "<!-- contributor-flow:context-card -->",
+    "<!--contributor-flow:cla-->",
+    "x --> <!-- y",
+])
+def test_code_span_never_carries_an_html_comment(marker):
+    # The executor finds its sticky comments by marker text in the raw body; a commit email
+    # or path shown in a code span must not make a CLA comment pass for the context card.
+    out = code(marker)
+    assert "<!--" not in out and "-->" not in out
