@@ -116,7 +116,7 @@ def _dco_help(ins: Instructions) -> list[str]:
     return [
         "Every commit needs a `Signed-off-by:` line with its author's email "
         "([Developer Certificate of Origin](https://developercertificate.org/)). Add it with "
-        f"`git rebase --signoff origin/{neutralize(ins.base_ref, max_len=100)}` (or "
+        f"{code('git rebase --signoff origin/' + ins.base_ref[:100])} (or "
         "`git commit --amend --signoff` for the last commit) and force-push.",
     ]
 
