@@ -110,6 +110,9 @@ class Transport:
                 request_headers["authorization"] = auth
             try:
                 async with state.slots:
+                    # Again, just before sending: a Retry-After may have arrived while this call
+                    # waited for its pacing slot, its token or a free slot.
+                    await self._pass_gate(endpoint, resource)
                     status, response_headers, response_body = await self._send_once(
                         method, url, request_headers, body)
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
