@@ -79,6 +79,7 @@ def create_app(settings: Settings, *, run_worker: bool = True, run_scheduler: bo
             yield
             await committer.close()
             stop.set()
+            worker.wake.set()  # do not sit out the poll interval on shutdown
             for task in tasks:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(task, timeout=30)
