@@ -16,6 +16,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Awaitable, Callable
 
+from .log import delivery_context
 from .store import deliveries
 from .store.db import DatabaseUnavailable
 
@@ -124,12 +125,21 @@ class Worker:
                 (time.time(), *self._inflight))
 
     async def _handle(self, d: "StoredDelivery") -> None:
+        # Every line about this delivery (here and below) carries its id, event, repo, subject.
+        event = f"{d.event}.{d.action}" if d.action else d.event
+        with delivery_context(delivery_id=d.delivery_id, event=event, repo=d.repo,
+                              subject=d.subject):
+            await self._handle_in_context(d)
+
+    async def _handle_in_context(self, d: "StoredDelivery") -> None:
         metrics = self.runtime.metrics
         try:
             await self.process(self.runtime, d)
         except Exception as exc:
             now = time.time()
-            max_attempts = int(self.runtime.bundled["core"]["max_attempts"])
+            # The repository may set core.max_attempts; its rules were read for this delivery.
+            rules = (self.runtime.repo_rules.known(d.repo) if d.repo else None) or self.runtime.bundled
+            max_attempts = int(rules["core"]["max_attempts"])
             delay = retry_delay(d.attempts + 1, self.runtime.settings.retry_base, exc, now)
             try:
                 status = await deliveries.fail(self.db, d.seq, error=f"{type(exc).__name__}: {exc}",
@@ -146,7 +156,13 @@ class Worker:
                 log.warning("delivery %s failed (attempt %d), retry in %.0fs: %s", d.delivery_id,
                             d.attempts + 1, delay, exc, extra={"delivery_id": d.delivery_id})
         else:
-            await deliveries.finish(self.db, d.seq)
+            try:
+                await deliveries.finish(self.db, d.seq)
+            except Exception as exc:
+                # The row stays 'processing' and is taken back later (its actions are recorded
+                # as done, so the retry repeats none of them).
+                log.warning("could not record the end of %s: %s", d.delivery_id, exc)
+                return
             metrics.deliveries_processed.labels(event=d.event).inc()
         finally:
             self._inflight.pop(d.seq, None)

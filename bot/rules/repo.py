@@ -98,6 +98,12 @@ class RepoRules:
         if entry is not None:
             entry.expires_at = float("-inf")
 
+    def known(self, repo: str) -> Rules | None:
+        """The rules last read for ``repo`` (even when due for revalidation), without a request:
+        for decisions that must not wait on GitHub, such as how often a delivery is tried."""
+        entry = self._entries.get(repo)
+        return entry.result.rules if entry is not None else None
+
     async def get(self, repo: str, api: ContentsReader) -> RepoRulesResult:
         entry = self._entries.get(repo)
         if entry is not None and entry.expires_at > self._clock():
