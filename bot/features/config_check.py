@@ -76,10 +76,12 @@ async def on_push(event: Event, ctx: Context) -> list[Action]:
 async def on_pull_request(event: Event, ctx: Context) -> list[Action]:
     pr: dict[str, Any] = event.payload.get("pull_request") or {}
     path = ctx.rules.section("core")["config_path"]
+    if event.number is None:  # a malformed payload: no request to a URL without a number
+        return []
     owner, repo = ctx.repo.split("/", 1)
     files = [f["filename"] async for f in ctx.gh.getiter(
         "/repos/{owner}/{repo}/pulls/{pull_number}/files",
-        {"owner": owner, "repo": repo, "pull_number": pr["number"]})]
+        {"owner": owner, "repo": repo, "pull_number": event.number})]
     if not _touched(files, path):
         return []
     sha = pr["head"]["sha"]
