@@ -44,6 +44,11 @@ def _payload_text(body: bytes, content_type: str) -> str:
     return body.decode("utf-8")
 
 
+def _installation_id(event: Event) -> int | None:
+    inst = event.installation_id
+    return None if inst is None else int(inst)
+
+
 def _json(data: dict, status: int) -> web.Response:
     return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
 
@@ -78,9 +83,15 @@ def make_handler(*, secret: str, store: GroupCommitter, metrics: "Metrics",
             return reject(400, "malformed", "body must be a JSON object")
         event = Event(name=event_name, payload=payload, delivery_id=delivery_id)
         try:
-            result = await store.submit(NewDelivery(
+            new = NewDelivery(
                 delivery_id=delivery_id, event=event_name, action=event.action, repo=event.repo,
-                subject=event.subject, installation_id=event.installation_id, body=text))
+                subject=event.subject, installation_id=_installation_id(event), body=text)
+        except (ValueError, TypeError, AttributeError):
+            # e.g. "repository" not an object, a number that is not one: no subject to queue it under.
+            return reject(400, "malformed", "payload fields have unexpected types "
+                                            "(repository, installation, issue or pull_request)")
+        try:
+            result = await store.submit(new)
         except DatabaseUnavailable:
             # GitHub marks the delivery failed; recovery asks for it again later.
             return reject(503, "database", "storage unavailable, try again later")
