@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from ...core.actions import Action, Note, Record
 from ...core.events import Event, parse_time
 from . import store
-from .policy import label_names, matching, policies_from
+from .policy import label_names, matching, policies_for
 from .responses import response_actions
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,7 +53,7 @@ async def on_opened(event: Event, ctx: "Context") -> list[Action]:
     opened = _when(item, "created_at", ctx)
     labels = label_names(item)
     actions: list[Action] = [_track(ctx, event)]
-    entered = matching(policies_from(section), is_pr=event.is_pull_request, labels=labels)
+    entered = matching(policies_for(ctx.rules), is_pr=event.is_pull_request, labels=labels)
     actions += [_start(ctx, number, p, opened) for p in entered]
     actions += [_record(ctx, "open_pause", number=number, reason=_pause_reason(label), at=opened.timestamp())
                 for label in labels if _is_pause_label(section, label)]
@@ -72,7 +72,7 @@ async def on_labeled(event: Event, ctx: "Context") -> list[Action]:
     labels = {*label_names(item), label}
     tracked = await store.item(ctx.db, ctx.repo, number)
     have = {c.policy for c in await store.clocks(ctx.db, ctx.repo, number=number)}
-    for policy in matching(policies_from(section), is_pr=event.is_pull_request, labels=labels):
+    for policy in matching(policies_for(ctx.rules), is_pr=event.is_pull_request, labels=labels):
         if policy.name in have:
             actions.append(_start(ctx, number, policy, at))  # re-entry: ends its "left" pause
         elif tracked is not None and tracked["first_response_at"] is not None:
@@ -105,7 +105,7 @@ async def on_unlabeled(event: Event, ctx: "Context") -> list[Action]:
         actions.append(_record(ctx, "end_pauses", number=number, reasons=[_pause_reason(label)],
                                at=at.timestamp()))
     labels = [name for name in label_names(item) if name.casefold() != label.casefold()]
-    still_in = {p.name for p in matching(policies_from(section), is_pr=event.is_pull_request, labels=labels)}
+    still_in = {p.name for p in matching(policies_for(ctx.rules), is_pr=event.is_pull_request, labels=labels)}
     for clock in await store.clocks(ctx.db, ctx.repo, number=number, unanswered=True):
         if clock.policy not in still_in:
             # Out of the policy: its clock stops counting until the item comes back.

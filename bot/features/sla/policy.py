@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfoNotFoundError
 
@@ -22,6 +21,7 @@ class Policy:
     warn: float
     calendar: dict                # a calendar spec, {} for elapsed hours
     team: str
+    kinds: tuple[str, ...] = ()
 
     def applies(self, *, is_pr: bool, labels: Iterable[str]) -> bool:
         if ("pull_request" if is_pr else "issue") not in self.item_types:
@@ -29,23 +29,44 @@ class Policy:
         return not self.labels or bool(self.labels & {label.casefold() for label in labels})
 
 
-def kind_labels(kind: str, mapping: Mapping[str, list[str]]) -> list[str]:
-    return list(mapping.get(kind) or [kind, f"kind/{kind}"])
+def other_section(rules: Any, name: str) -> Mapping[str, Any] | None:
+    """Another feature's rules section, read defensively: its shape is theirs to change,
+    and a repository may run without that feature."""
+    try:
+        return rules.section(name) if name in rules else None
+    except Exception:
+        return None
 
 
-def policies_from(section: Mapping[str, Any]) -> list[Policy]:
+def kind_labels(kind: str, mapping: Mapping[str, list[str]],
+                classify: Mapping[str, Any] | None = None) -> list[str]:
+    """The labels meaning ``kind``: ours (``kind_labels``) and the classifier's (its
+    label and aliases); ``<kind>`` and ``kind/<kind>`` when neither says."""
+    labels = list(mapping.get(kind) or [])
+    spec = ((classify or {}).get("kinds") or {}).get(kind)
+    if isinstance(spec, Mapping):
+        labels += [str(x) for x in [spec.get("label"), *(spec.get("aliases") or [])] if x]
+    return labels or [kind, f"kind/{kind}"]
+
+
+def policies_from(section: Mapping[str, Any], classify: Mapping[str, Any] | None = None) -> list[Policy]:
     out = []
     for p in section.get("policies") or []:
         labels = list(p.get("labels") or [])
         for kind in p.get("kinds") or []:
-            labels += kind_labels(kind, section.get("kind_labels") or {})
+            labels += kind_labels(kind, section.get("kind_labels") or {}, classify)
         calendar = usable_calendar((section.get("calendars") or {}).get(p.get("calendar") or ""))
         out.append(Policy(
             name=p["name"], item_types=frozenset(p.get("item_types") or ["issue"]),
             labels=frozenset(label.casefold() for label in labels),
             target=float(p["target"]), warn=min(float(p["warn_after"]), float(p["target"])),
-            calendar=calendar, team=p.get("team") or ""))
+            calendar=calendar, team=p.get("team") or "", kinds=tuple(p.get("kinds") or ())))
     return out
+
+
+def policies_for(rules: Any) -> list[Policy]:
+    """The SLA policies of a repository's rules (a ``Rules``)."""
+    return policies_from(rules.section("sla"), other_section(rules, "classify"))
 
 
 def usable_calendar(spec: Mapping[str, Any] | None) -> dict:
@@ -71,29 +92,23 @@ def label_names(item: Mapping[str, Any]) -> list[str]:
     return [str(label.get("name")) for label in item.get("labels") or [] if label.get("name")]
 
 
-def current_rotation(routing: Mapping[str, Any] | None, now: datetime) -> list[str]:
-    """The triage rotation of rules/routing.yml, read defensively: that section
-    belongs to another feature and its shape may change. Accepted shapes:
-    ``triage_rotation`` / ``rotation`` as a list of logins (one per ISO week, in
-    turn), or a mapping with ``members`` (and optional ``team``)."""
+def rotation_members(routing: Mapping[str, Any] | None, kinds: Iterable[str]) -> list[str]:
+    """Who is on the triage rotation (rules/routing.yml): the rotation the policy's
+    kinds are routed to, else the one named ``triage``; its team when it names one
+    (one mention reaches everyone on it), otherwise its people who are not away."""
     if not routing:
         return []
-    rotation = routing.get("triage_rotation") or routing.get("rotation")
-    if isinstance(rotation, Mapping):
-        if rotation.get("team"):
-            return [str(rotation["team"])]
-        rotation = rotation.get("members")
-    if isinstance(rotation, list) and rotation:
-        week = now.isocalendar()
-        pick = rotation[(week.year * 53 + week.week) % len(rotation)]
-        if isinstance(pick, Mapping):
-            pick = pick.get("login") or pick.get("team")
-        if isinstance(pick, list):
-            return [str(p) for p in pick]
-        return [str(pick)] if pick else []
-    if isinstance(rotation, str) and rotation:
-        return [rotation]
-    return []
+    rotations = routing.get("rotations") or {}
+    routes = routing.get("routes") or {}
+    names = [(routes.get(k) or {}).get("rotation") for k in kinds if isinstance(routes.get(k), Mapping)]
+    name = next((n for n in names if n), "triage")
+    rotation = rotations.get(name) if isinstance(rotations, Mapping) else None
+    if not isinstance(rotation, Mapping):
+        return []
+    if rotation.get("team"):
+        return [str(rotation["team"])]
+    away = {str(a).casefold() for a in rotation.get("away") or []}
+    return [str(p) for p in rotation.get("people") or [] if str(p).casefold() not in away]
 
 
 def mentions(logins: Iterable[str]) -> str:

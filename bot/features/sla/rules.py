@@ -33,8 +33,8 @@ POLICY = Obj({
     "calendar": Field(Str(), default="",
                       doc="Name of a business calendar (see calendars); empty: elapsed hours."),
     "team": Field(Str(), default="",
-                  doc="Who is warned for this policy (login or org/team) when there is no triage "
-                      "rotation; empty: the section's team."),
+                  doc="Who is warned for this policy (login or org/team), instead of the triage "
+                      "rotation; empty: the rotation, else the section's team."),
 })
 
 SECTION = Section(
@@ -43,9 +43,10 @@ SECTION = Section(
     schema=Obj({
         "policies": Field(List(POLICY), default=[{"name": "bugs", "kinds": ["bug"]}],
                           doc="An item may be in several policies; each has its own clock."),
-        "kind_labels": Field(Map(List(Str())), default={"bug": ["bug", "kind/bug", "type: bug"]},
-                             doc="The labels the classifier uses for each kind. A kind not "
-                                 "listed matches the labels '<kind>' and 'kind/<kind>'."),
+        "kind_labels": Field(Map(List(Str())), default={},
+                             doc="More labels meaning each kind, besides the classifier's own "
+                                 "(classify.kinds: label and aliases). A kind neither names "
+                                 "matches the labels '<kind>' and 'kind/<kind>'."),
         "calendars": Field(Map(CALENDAR), default={}, doc="Business calendars by name."),
         "responder_roles": Field(List(ROLE, min_len=1), default=["maintainer", "triager"],
                                  doc="Whose comment, review or close stops the clock."),
@@ -60,7 +61,8 @@ SECTION = Section(
             Bool(), default=False, doc="Remove the breach label once answered (default: keep it "
                                        "as history)."),
         "team": Field(Str(), default="",
-                      doc="Warned when routing names no triage rotation (login or org/team)."),
+                      doc="Warned when neither the policy's team nor a triage rotation "
+                          "(routing.rotations) names anyone (login or org/team)."),
         "escalate_to": Field(Str(), default="",
                              doc="Mentioned at the breach (login or org/team); empty: the same "
                                  "people as the warning."),

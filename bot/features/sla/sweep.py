@@ -15,7 +15,7 @@ from ...core import sla
 from ...core.actions import Action, AddLabels, Note, Record, UpsertComment
 from ...store.db import Database
 from . import store
-from .policy import current_rotation, matching, mentions, policies_from
+from .policy import Policy, matching, mentions, other_section, policies_for, rotation_members
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...context import JobContext
@@ -28,23 +28,18 @@ log = logging.getLogger("bot.features.sla")
 AT_OPENING = 600.0
 
 
-def _routing(rules: "Rules") -> Mapping[str, Any] | None:
-    try:
-        return rules.section("routing") if "routing" in rules else None
-    except Exception:  # another feature's section: never let it break the sweep
-        return None
+def audience(section: Mapping[str, Any], policy: Policy | None, routing: Mapping[str, Any] | None) -> list[str]:
+    """Whom a warning mentions: the policy's own team, else the triage rotation, else
+    the section's team."""
+    if policy is not None and policy.team:
+        return [policy.team]
+    members = rotation_members(routing, policy.kinds if policy else ())
+    if members:
+        return members
+    return [section["team"]] if section["team"] else []
 
 
-def audience(section: Mapping[str, Any], policy_team: str, routing: Mapping[str, Any] | None,
-             now: datetime) -> list[str]:
-    rotation = current_rotation(routing, now)
-    if rotation:
-        return rotation
-    team = policy_team or section["team"]
-    return [team] if team else []
-
-
-async def reconcile(db: Database, repo: str, section: Mapping[str, Any]) -> list[Action]:
+async def reconcile(db: Database, repo: str, rules: "Rules") -> list[Action]:
     """Labels the bot added itself (the classifier's kind labels, a triage command's
     needs-info) never come back as webhooks, since the bot's own events are ignored:
     read them from the executor's ledger instead."""
@@ -62,7 +57,8 @@ async def reconcile(db: Database, repo: str, section: Mapping[str, Any]) -> list
     by_item: dict[int, list[dict]] = {}
     for row in rows:
         by_item.setdefault(row["number"], []).append(row)
-    policies = policies_from(section)
+    section = rules.section("sla")
+    policies = policies_for(rules)
     pause_labels = {p.casefold() for p in section["pause_labels"]}
     have = await store.policies_with_clocks(db, repo)
     actions: list[Action] = []
@@ -109,13 +105,13 @@ def _breach(clock: store.StoredClock, who: list[str]) -> str:
 
 async def sweep_repo(db: Database, repo: str, rules: "Rules", now: datetime) -> list[Action]:
     section = rules.section("sla")
-    actions = await reconcile(db, repo, section)
+    actions = await reconcile(db, repo, rules)
     # The reconciled clocks start with this batch; the next run enforces them.
-    routing = _routing(rules)
-    teams = {p.name: p.team for p in policies_from(section)}
+    routing = other_section(rules, "routing")
+    policies = {p.name: p for p in policies_for(rules)}
     for clock in await store.clocks(db, repo, unanswered=True, open_items=True):
         state = sla.state(clock.clock, now)
-        who = audience(section, teams.get(clock.policy, ""), routing, now)
+        who = audience(section, policies.get(clock.policy), routing)
         args = {"repo": repo, "number": clock.number, "policy": clock.policy, "at": now.timestamp()}
         if state == sla.BREACHED and clock.breached_at is None:
             due = sla.due_at(clock.clock, now)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pytest
+
 from bot.context import JobContext, RepoHandle
 from bot.core import sla
 from bot.core.actions import AddLabels, Record, UpsertComment
 from bot.features.sla import SWEEP, store
-from bot.features.sla.policy import current_rotation
+from bot.features.sla.policy import kind_labels, policies_for, rotation_members
 from tests.helpers import bundled_rules, fixed_roles
 
 from .conftest import REPO, T0, apply, comment_event, deliver, hours, issue_event
@@ -67,16 +69,45 @@ async def test_answered_paused_and_closed_items_are_left_alone(db):
     assert await sweep(db, hours(100)) == []
 
 
-async def test_escalate_to_and_rotation(db):
-    routing = {"triage_rotation": ["alice", "bob"]}
-    assert current_rotation(routing, hours(0)) in (["alice"], ["bob"])
-    assert current_rotation({"rotation": {"team": "org/t"}}, hours(0)) == ["org/t"]
-    assert current_rotation({"triage_rotation": "nope!"}, hours(0)) == ["nope!"]
-    assert current_rotation(None, hours(0)) == []
-    rules = bundled_rules({"sla": {"escalate_to": "org/leads", "team": "org/triagers"}})
+@pytest.mark.parametrize("routing, kinds, expected", [
+    (None, ["bug"], []),
+    ({"routes": {"bug": {"rotation": "bugs"}}, "rotations": {"bugs": {"people": ["alice", "bob", "carol"],
+                                                                      "away": ["Bob"]}}},
+     ["bug"], ["alice", "carol"]),
+    ({"routes": {"bug": {"rotation": "bugs"}}, "rotations": {"bugs": {"team": "org/bug-squad", "people": ["x"]}}},
+     ["bug"], ["org/bug-squad"]),
+    ({"routes": {}, "rotations": {"triage": {"people": ["dave"]}}}, ["bug"], ["dave"]),
+    ({"routes": {"bug": {"rotation": "gone"}}, "rotations": {"triage": {"people": ["dave"]}}}, ["bug"], []),
+    ({"rotations": "not a mapping"}, [], []),
+])
+def test_rotation_members(routing, kinds, expected):
+    assert rotation_members(routing, kinds) == expected
+
+
+async def test_warning_mentions_the_rotation_and_escalation_goes_to_escalate_to(db):
+    rules = bundled_rules({"sla": {"escalate_to": "org/leads", "team": "org/fallback"},
+                           "routing": {"rotations": {"triage": {"people": ["alice", "bob"]}}}})
     await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    [warning] = comments(await sweep(db, hours(49), rules))
+    assert "@alice @bob:" in warning.body and "fallback" not in warning.body
     [escalation] = comments(await sweep(db, hours(80), rules))
-    assert "@org/leads" in escalation.body and "@org/triagers" not in escalation.body
+    assert "@org/leads" in escalation.body and "@alice" not in escalation.body
+
+
+async def test_policy_team_wins_over_the_rotation(db):
+    rules = bundled_rules({"sla": {"policies": [{"name": "bugs", "kinds": ["bug"], "team": "org/owners"}]},
+                           "routing": {"rotations": {"triage": {"people": ["alice"]}}}})
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0), rules=rules)
+    [warning] = comments(await sweep(db, hours(49), rules))
+    assert "@org/owners" in warning.body and "@alice" not in warning.body
+
+
+def test_kinds_follow_the_classifier_labels():
+    rules = bundled_rules({"classify": {"kinds": {"bug": {"label": "type/defect", "aliases": ["crash"]}}},
+                           "sla": {"kind_labels": {"bug": ["broken"]}}})
+    [policy] = policies_for(rules)
+    assert policy.labels == {"type/defect", "crash", "broken"}
+    assert kind_labels("docs", {}) == ["docs", "kind/docs"]
 
 
 async def test_kind_label_added_by_the_bot_starts_the_clock_from_the_ledger(db):
