@@ -80,6 +80,10 @@ class ClassifierRules:
     def label_of(self, kind: str) -> str | None:
         return next((k.label for k in self.kinds if k.name == kind), None)
 
+    def labels_of(self, kind: str) -> tuple[str, ...]:
+        """The kind's label and its aliases."""
+        return next((k.all_labels for k in self.kinds if k.name == kind), ())
+
 
 @lru_cache(maxsize=512)
 def _regex(pattern: str) -> re.Pattern[str] | None:

@@ -14,6 +14,8 @@ def all_features() -> list[Feature]:
     from . import sla
     from . import funnel
     from . import recovery
+    from . import classify
+    from . import route
 
     features: list[Feature] = [
         config_check.FEATURE,
@@ -24,5 +26,7 @@ def all_features() -> list[Feature]:
         sla.FEATURE,
         funnel.FEATURE,
         recovery.FEATURE,
+        classify.FEATURE,
+        route.FEATURE,
     ]
     return features

@@ -1,0 +1,82 @@
+"""``python -m bot classify train|eval``: train a model file, measure quality."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def _label_map(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        label, sep, kind = item.partition("=")
+        if not sep or not label or not kind:
+            raise argparse.ArgumentTypeError(f"expected LABEL=KIND, got {item!r}")
+        out[label.strip().lower()] = kind.strip()
+    return out
+
+
+def register(sub: "argparse._SubParsersAction") -> None:
+    p = sub.add_parser("classify", help="train and evaluate the issue classifier",
+                       description="Train the issue classifier's text model, or measure its quality.")
+    csub = p.add_subparsers(dest="classify_command", metavar="SUBCOMMAND", required=True)
+    t = csub.add_parser("train", help="train a model file from labelled issues",
+                        description="Train per-repository models (repositories with enough examples) and a "
+                                    "global fallback from a CSV with columns repo,created_at,label,title,body. "
+                                    "Point classify.model_path at the output.")
+    t.add_argument("--csv", required=True, metavar="FILE", help="labelled issues")
+    t.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.npz)")
+    t.add_argument("--label", action="append", default=[], metavar="LABEL=KIND",
+                   help="rename a CSV label to a kind, e.g. enhancement=feature (repeatable)")
+    t.add_argument("--per-repo-min", type=int, default=30,
+                   help="examples a repository needs for its own model (default 30)")
+    t.set_defaults(func=cmd_train)
+    e = csub.add_parser("eval", help="precision, recall, F1 per class and macro F1 per repository",
+                        description="Train per repository on --train and score on --test; without --test, "
+                                    "k-fold cross-validation per repository on --train. Prints precision, "
+                                    "recall and F1 per class, macro F1 per repository and the cross-repository "
+                                    "mean of the per-repository macro F1.")
+    e.add_argument("--train", required=True, metavar="FILE")
+    e.add_argument("--test", metavar="FILE")
+    e.add_argument("--folds", type=int, default=5, help="folds for cross-validation (default 5)")
+    e.add_argument("--label", action="append", default=[], metavar="LABEL=KIND")
+    e.set_defaults(func=cmd_eval)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ...classify import train_bundle
+    from ...classify.data import read_csv
+
+    try:
+        examples = read_csv(args.csv, label_map=_label_map(args.label))
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    try:
+        bundle = train_bundle([(ex.repo, ex.issue, ex.label) for ex in examples], per_repo_min=args.per_repo_min)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    elapsed = time.perf_counter() - started
+    bundle.save(args.out)
+    per_repo = sorted(k for k in bundle.models if k != "*")
+    print(f"trained on {len(examples)} issues in {elapsed:.1f}s: {len(per_repo)} per-repository model(s)"
+          f"{' (' + ', '.join(per_repo) + ')' if per_repo else ''} and a global fallback; wrote {args.out}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from ...classify.data import read_csv
+    from ...classify.evaluate import cross_validate, evaluate_split
+
+    try:
+        mapping = _label_map(args.label)
+        train_set = read_csv(args.train, label_map=mapping)
+        test_set = read_csv(args.test, label_map=mapping) if args.test else None
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    report = evaluate_split(train_set, test_set) if test_set is not None else cross_validate(train_set, k=args.folds)
+    print(report.format())
+    return 0

@@ -1,0 +1,33 @@
+"""``/kind KIND``: a human says what kind an issue is; that wins over the bot."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from ...context import Context
+from ...core.actions import Action
+from ...core.events import Event
+from ...core.markdown import neutralize
+from ..base import CommandSpec, Invocation
+from ..commands.errors import CommandError
+from .decide import apply_human_kind, rules_of
+
+
+async def kind_command(inv: Invocation, event: Event, ctx: Context) -> Sequence[Action]:
+    _, rules = rules_of(ctx)
+    names = ", ".join(k.name for k in rules.kinds)
+    if len(inv.args) != 1:
+        raise CommandError(f"Usage: /kind KIND, one of: {names}.")
+    wanted = inv.args[0].casefold()
+    kind = next((k.name for k in rules.kinds if wanted in (k.name.casefold(), k.label.casefold())), None) \
+        or rules.kind_of_label(inv.args[0])
+    if kind is None:
+        raise CommandError(f"Unknown kind {neutralize(inv.args[0], max_len=40)}; choose one of: {names}.")
+    issue = event.payload.get("issue") or {}
+    return await apply_human_kind(ctx, ctx.repo, issue, kind, event.sender_login, "/kind", add_label=True)
+
+
+COMMANDS = (
+    CommandSpec(name="kind", usage="/kind bug|feature|question|documentation",
+                help="Say what kind of issue this is; it replaces the bot's guess and routes the issue.",
+                roles=("author", "triager", "maintainer"), handler=kind_command, on_prs=False),
+)

@@ -1,0 +1,27 @@
+"""Routing (issue 3): each kind of issue goes where the project wants it.
+
+Bugs: triage label, an assignee from the rotation, the triage board. Feature requests:
+the RFC Draft board and ``rfc/draft``, moved on by ``/rfc``; a weekly agenda lists the
+RFCs waiting for review. Questions: a label and a pointer to the support channel, or
+nothing. The classify feature calls :func:`plan.route` once a kind is known.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ..base import Feature, JobSpec
+from .agenda import run_agenda
+from .rfc import COMMANDS
+from .rules import SECTION
+from .store import WRITERS
+
+AGENDA = JobSpec(name="rfc-review-agenda", every=timedelta(minutes=15), run=run_agenda)
+
+FEATURE = Feature(
+    name="route",
+    commands=COMMANDS,
+    jobs=(AGENDA,),
+    writers=WRITERS,
+    migrations="bot.features.route.migrations",
+    rules=SECTION,
+)

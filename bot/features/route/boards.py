@@ -1,0 +1,82 @@
+"""Checking a configured board before routing to it, so a missing board or field is
+told to the maintainers instead of failing quietly in the executor.
+
+Ids are looked up by name (read-only GraphQL) and cached for ten minutes per process.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("bot.route")
+
+BOARD_QUERY = """
+query($owner: String!, $number: Int!) {
+  repositoryOwner(login: $owner) {
+    ... on ProjectV2Owner {
+      projectV2(number: $number) {
+        id
+        title
+        fields(first: 50) {
+          nodes {
+            ... on ProjectV2FieldCommon { id name }
+            ... on ProjectV2SingleSelectField { id name options { id name } }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+TTL = 600.0
+_cache: dict[tuple[str, int], tuple[float, dict | None]] = {}
+
+
+@dataclass(frozen=True)
+class BoardCheck:
+    ok: bool
+    problem: str = ""   # a sentence for the maintainers
+    key: str = ""       # identifies the problem, so it is reported once
+
+
+async def _board(gh: Any, owner: str, number: int) -> dict | None:
+    hit = _cache.get((owner, number))
+    if hit and time.monotonic() - hit[0] < TTL:
+        return hit[1]
+    try:
+        data = await gh.graphql(BOARD_QUERY, owner=owner, number=number)
+        board = ((data or {}).get("repositoryOwner") or {}).get("projectV2")
+    except Exception as exc:
+        from ...github import TransientGitHubError
+
+        if isinstance(exc, TransientGitHubError):
+            raise
+        log.info("board %s#%s lookup failed: %s", owner, number, exc)
+        board = None
+    _cache[(owner, number)] = (time.monotonic(), board)
+    return board
+
+
+async def check(gh: Any, owner: str, number: int, field: str, value: str | None) -> BoardCheck:
+    board = await _board(gh, owner, number)
+    where = f"{owner}#{number}"
+    if board is None:
+        return BoardCheck(False, f"the project board {where} does not exist or the app cannot see it",
+                          f"board:{where}")
+    if not value:
+        return BoardCheck(True)
+    for node in (board.get("fields") or {}).get("nodes") or []:
+        if node and node.get("name") == field:
+            if any(o["name"].casefold() == value.casefold() for o in node.get("options") or []):
+                return BoardCheck(True)
+            return BoardCheck(False, f"the field {field!r} of board {board.get('title')!r} ({where}) has no "
+                                     f"option {value!r}", f"option:{where}:{field}:{value}")
+    return BoardCheck(False, f"the board {board.get('title')!r} ({where}) has no single-select field "
+                             f"{field!r}", f"field:{where}:{field}")
+
+
+def forget() -> None:
+    _cache.clear()

@@ -1,0 +1,130 @@
+"""Routing an issue whose kind is known: labels, an assignee from the rotation, a board
+item, a comment, and for RFC kinds the RFC record. Done once per issue and kind."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+from ...context import Context
+from ...core.actions import Action, AddLabels, AddToProject, Assign, Note, Record, UpsertComment
+from ...core.events import parse_time
+from ...core.markdown import neutralize
+from . import boards, store
+from .rotation import next_assignee
+
+log = logging.getLogger("bot.route")
+FEATURE = "route"
+
+
+def board_owner(board: Mapping[str, Any], repo: str) -> str:
+    return board.get("owner") or repo.split("/", 1)[0]
+
+
+async def board_actions(ctx: Context, repo: str, number: int, board: Mapping[str, Any], status: str,
+                        section: Mapping[str, Any]) -> list[Action]:
+    """AddToProject, or the report of why the board cannot be used (once per problem)."""
+    if not board.get("number"):
+        return []
+    owner = board_owner(board, repo)
+    found = await boards.check(ctx.gh, owner, int(board["number"]), board["field"], status or None)
+    if found.ok:
+        return [AddToProject(repo, number=number, project_owner=owner, project_number=int(board["number"]),
+                             field=board["field"], value=status or None)]
+    log.warning("routing %s#%s: %s", repo, number, found.problem)
+    actions: list[Action] = [Note(repo, feature=FEATURE, number=number, text=f"not put on a board: {found.problem}")]
+    if not await store.problem_reported(ctx.db, repo, found.key):
+        who = section.get("maintainers") or ""
+        mention = f"@{who} " if who else ""
+        actions += [
+            UpsertComment(repo, number=number, marker=f"route-problem:{found.key}", body=(
+                f"{mention}Routing problem: {found.problem}. Please fix the board or the `routing` "
+                "rules; issues are routed without the board until then.")),
+            Record(repo, feature=FEATURE, op="problem", args={"repo": repo, "problem": found.key}),
+        ]
+    return actions
+
+
+async def team_members(ctx: Context, team: str) -> list[str]:
+    org, _, slug = team.partition("/")
+    members = []
+    async for member in ctx.gh.getiter("/orgs/{org}/teams/{team_slug}/members", {"org": org, "team_slug": slug}):
+        members.append(member["login"])
+    return sorted(members, key=str.casefold)
+
+
+async def open_assigned(ctx: Context, repo: str, login: str) -> int:
+    data = await ctx.gh.getitem("/search/issues{?q,per_page}",
+                                {"q": f"repo:{repo} is:issue is:open assignee:{login}", "per_page": 1})
+    return int(data.get("total_count") or 0)
+
+
+async def assign_actions(ctx: Context, repo: str, number: int, issue: Mapping[str, Any], name: str,
+                         section: Mapping[str, Any]) -> tuple[list[Action], str]:
+    if issue.get("assignees"):
+        return [], "already assigned"
+    rotation = (section.get("rotations") or {}).get(name)
+    if rotation is None:
+        return [], f"no rotation named {name!r}"
+    people = list(rotation["people"]) or (await team_members(ctx, rotation["team"]) if rotation["team"] else [])
+    if not people:
+        return [], f"rotation {name!r} has nobody in it"
+    counts = {}
+    if rotation["max_open"]:
+        for login in people:
+            if login.casefold() not in {a.casefold() for a in rotation["away"]}:
+                counts[login] = await open_assigned(ctx, repo, login)
+    pick = next_assignee(people, await store.last_turn(ctx.db, repo, name), away=rotation["away"],
+                         open_counts=counts, max_open=rotation["max_open"])
+    skipped = f" (skipped {', '.join(pick.skipped)})" if pick.skipped else ""
+    if pick.login is None:
+        return [], f"nobody free in rotation {name!r}{skipped}"
+    return [Assign(repo, number=number, assignees=(pick.login,)),
+            Record(repo, feature=FEATURE, op="turn",
+                   args={"repo": repo, "rotation": name, "index": pick.index, "login": pick.login})], \
+        f"assigned {pick.login} from {name!r}{skipped}"
+
+
+async def route(kind: str, repo: str, issue: Mapping[str, Any], ctx: Context) -> list[Action]:
+    """Actions that send an issue of ``kind`` where the rules say. Empty once done."""
+    if not ctx.rules.enabled("routing"):
+        return []
+    section = ctx.rules.section("routing")
+    number = int(issue["number"])
+    spec = (section.get("routes") or {}).get(kind)
+    if spec is None:
+        return []
+    if await store.routed(ctx.db, repo, number, kind):
+        return []
+    present = {label["name"].casefold() for label in issue.get("labels") or []}
+    actions: list[Action] = []
+    summary: list[str] = []
+    rfc = section["rfc"]
+    labels = list(spec["labels"]) + ([rfc["labels"]["draft"]] if spec["rfc"] and rfc["labels"].get("draft") else [])
+    new_labels = tuple(label for label in dict.fromkeys(labels) if label.casefold() not in present)
+    if new_labels:
+        actions.append(AddLabels(repo, number=number, labels=new_labels))
+        summary.append("labels " + ", ".join(new_labels))
+    if spec["rotation"]:
+        assign, said = await assign_actions(ctx, repo, number, issue, spec["rotation"], section)
+        actions += assign
+        summary.append(said)
+    status = spec["board"]["status"] or (rfc["statuses"].get("draft", "") if spec["rfc"] else "")
+    placed = await board_actions(ctx, repo, number, spec["board"], status, section)
+    actions += placed
+    if any(isinstance(a, AddToProject) for a in placed):
+        summary.append(f"board {board_owner(spec['board'], repo)}#{spec['board']['number']} ({status or 'no status'})")
+    if spec["comment"] and ("{support_url}" not in spec["comment"] or section["support_url"]):
+        author = neutralize((issue.get("user") or {}).get("login") or "", max_len=40)
+        body = spec["comment"].replace("{support_url}", section["support_url"]).replace("{author}", author)
+        actions.append(UpsertComment(repo, number=number, marker=f"route:{kind}", body=body))
+        summary.append("comment")
+    if spec["rfc"]:
+        opened = parse_time(issue.get("created_at"))
+        actions.append(Record(repo, feature=FEATURE, op="rfc", args={
+            "repo": repo, "number": number, "state": "draft", "title": str(issue.get("title") or "")[:300],
+            "url": str(issue.get("html_url") or ""), "opened_at": opened.timestamp() if opened else 0.0}))
+    text = f"routed as {kind}: " + ("; ".join(summary) or "nothing to do")
+    actions += [Record(repo, feature=FEATURE, op="routed", args={"repo": repo, "number": number, "kind": kind,
+                                                                 "summary": text}),
+                Note(repo, feature=FEATURE, number=number, text=text)]
+    return actions

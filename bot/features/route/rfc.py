@@ -1,0 +1,82 @@
+"""``/rfc review|accept|reject|postpone``: move a feature request through the RFC states,
+updating its labels and its board status."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from ...context import Context
+from ...core.actions import Action, AddLabels, AddToProject, Close, Note, Record, RemoveLabel
+from ...core.events import Event, parse_time
+from ...store.state import bot_labels
+from ..base import CommandSpec, Invocation
+from ..commands.errors import CommandError
+from . import store
+from .plan import FEATURE, board_actions
+
+VERBS = {"review": "review", "accept": "accepted", "reject": "rejected", "postpone": "postponed"}
+
+
+def rfc_board(section) -> dict:
+    """The RFC board: ``rfc.board`` when set, else the board of the first RFC route."""
+    if section["rfc"]["board"]["number"]:
+        return section["rfc"]["board"]
+    for spec in (section.get("routes") or {}).values():
+        if spec["rfc"] and spec["board"]["number"]:
+            return spec["board"]
+    return section["rfc"]["board"]
+
+
+async def plan_rfc(verb: str, event: Event, ctx: Context) -> list[Action]:
+    if verb not in VERBS:
+        raise CommandError(f"`/rfc` takes one of: {', '.join(VERBS)}.")
+    section = ctx.rules.section("routing")
+    rfc = section["rfc"]
+    issue = event.payload.get("issue") or {}
+    repo, number = ctx.repo, int(issue["number"])
+    state = VERBS[verb]
+    known = await store.rfc(ctx.db, repo, number)
+    rfc_labels = {label.casefold(): name for name, label in rfc["labels"].items()}
+    present = [label["name"] for label in issue.get("labels") or []]
+    if known is None and not any(label.casefold() in rfc_labels for label in present):
+        raise CommandError("This issue is not an RFC (it has no RFC label); classify it as a feature request first.")
+    if known is not None and known["state"] == state:
+        raise CommandError(f"This RFC is already {state}.")
+    actions: list[Action] = []
+    label = rfc["labels"].get(state)
+    if label and label.casefold() not in {p.casefold() for p in present}:
+        actions.append(AddLabels(repo, number=number, labels=(label,)))
+    ours = {name.casefold() for name in await bot_labels(ctx.db, repo, number)}
+    kept = []
+    for existing in present:
+        if existing.casefold() in rfc_labels and existing.casefold() != (label or "").casefold():
+            if existing.casefold() in ours:
+                actions.append(RemoveLabel(repo, number=number, label=existing))
+            else:
+                kept.append(existing)  # a human put it there: only a human takes it off
+    status = rfc["statuses"].get(state, "")
+    actions += await board_actions(ctx, repo, number, rfc_board(section), status, section)
+    if state in rfc["close_on"] and issue.get("state") == "open":
+        actions.append(Close(repo, number=number, reason="not_planned"))
+    opened = parse_time(issue.get("created_at"))
+    actions.append(Record(repo, feature=FEATURE, op="rfc", args={
+        "repo": repo, "number": number, "state": state, "title": str(issue.get("title") or "")[:300],
+        "url": str(issue.get("html_url") or ""),
+        "opened_at": known["opened_at"] if known else (opened.timestamp() if opened else 0.0)}))
+    note = f"RFC {state} by @{event.sender_login}"
+    if kept:
+        note += f"; left labels a human added: {', '.join(kept)}"
+    actions.append(Note(repo, feature=FEATURE, number=number, text=note))
+    return actions
+
+
+async def rfc_command(inv: Invocation, event: Event, ctx: Context) -> Sequence[Action]:
+    if len(inv.args) != 1:
+        raise CommandError(f"Usage: /rfc {'|'.join(VERBS)}")
+    return await plan_rfc(inv.args[0].lower(), event, ctx)
+
+
+COMMANDS = (
+    CommandSpec(name="rfc", usage="/rfc review|accept|reject|postpone",
+                help="Move this RFC: to review (listed on the weekly agenda), accepted, rejected or postponed.",
+                roles=("maintainer",), handler=rfc_command, on_prs=False),
+)

@@ -1,0 +1,160 @@
+"""Classification handlers and /kind: event in, actions out (table-driven)."""
+from __future__ import annotations
+
+import pytest
+
+from bot.core.actions import AddLabels, Note, Record, RemoveLabel, UpsertComment
+from bot.features import classify
+from bot.features.classify import store
+from bot.features.commands.errors import CommandError
+
+from .conftest import REPO, apply, comment_payload, command, handle, issue_payload, of, rules
+
+
+def labels_added(actions) -> list[str]:
+    return [label for a in of(actions, AddLabels) for label in a.labels]
+
+
+@pytest.mark.parametrize("title, body, form_labels, kind, added", [
+    ("[Bug] Editor crashes on save", "### Steps to reproduce\n1. save", (), "bug", ["bug", "triage"]),
+    ("Save fails", "### Describe the bug\nx\n### Expected behavior\ny", (), "bug", ["bug", "triage"]),
+    ("feat: dark mode", "", (), "feature", ["feature", "rfc/draft"]),
+    ("Feature request: export to PDF", "It would be nice to export.", (), "feature", ["feature", "rfc/draft"]),
+    ("How do I configure the proxy?", "", (), "question", ["question"]),
+    ("docs: typo in README", "", (), "documentation", ["documentation"]),
+    ("Something", "text", ("enhancement",), "feature", ["rfc/draft"]),   # a form applied the alias label
+])
+async def test_opened_issue_gets_its_kind_and_route(db, title, body, form_labels, kind, added):
+    actions = await handle(db, "issues", issue_payload(title=title, body=body, labels=form_labels))
+    assert labels_added(actions) == added
+    assert not [a for a in of(actions, UpsertComment) if a.marker == "classify:ask-kind"]
+    item = await store.item(db, REPO, 7)
+    assert item["kind"] == kind and item["source"] == "bot" and item["confidence"] >= 0.5
+    [decision] = await store.decisions(db, REPO, 7)
+    assert decision["signals"] and all({"kind", "source", "detail", "weight"} <= set(s) for s in decision["signals"])
+    notes = [n.text for n in of(actions, Note) if n.feature == "classify"]
+    assert notes and notes[0].startswith(f"kind {kind}, confidence")
+
+
+async def test_unclear_issue_is_asked_once_and_not_routed(db):
+    actions = await handle(db, "issues", issue_payload(title="Hello", body="just saying hi"))
+    assert labels_added(actions) == ["needs-triage"]
+    [ask] = of(actions, UpsertComment)
+    assert ask.marker == "classify:ask-kind" and "`/kind bug`" in ask.body and "`/kind question`" in ask.body
+    assert not [a for a in of(actions, Record) if a.feature == "route"]
+    item = await store.item(db, REPO, 7)
+    assert item["kind"] is None
+    # An edit that still says nothing: no new comment, no new label.
+    payload = issue_payload("edited", title="Hello", body="still vague", labels=["needs-triage"])
+    assert await handle(db, "issues", payload, delivery="d2") == []
+
+
+async def test_kind_command_wins_removes_bot_labels_and_keeps_example(db):
+    await handle(db, "issues", issue_payload(title="Hello", body="vague"))
+    payload = comment_payload("/kind feature", labels=["needs-triage"])
+    actions = await command(db, classify.FEATURE, "kind", ("feature",), payload)
+    assert labels_added(actions) == ["feature", "rfc/draft"]
+    assert [a.label for a in of(actions, RemoveLabel)] == ["needs-triage"]
+    item = await store.item(db, REPO, 7)
+    assert (item["kind"], item["source"]) == ("feature", "human")
+    [example] = await store.examples(db, REPO)
+    assert example["kind"] == "feature"
+    # The bot no longer touches the issue, whatever the edit says.
+    edited = issue_payload("edited", title="[Bug] crash", body="### Steps to reproduce", labels=["feature"])
+    assert await handle(db, "issues", edited, delivery="d3") == []
+
+
+@pytest.mark.parametrize("arg, kind", [("bug", "bug"), ("Enhancement", "feature"), ("documentation", "documentation")])
+async def test_kind_command_accepts_names_and_labels(db, arg, kind):
+    actions = await command(db, classify.FEATURE, "kind", (arg,), comment_payload(f"/kind {arg}"))
+    assert (await store.item(db, REPO, 7))["kind"] == kind
+    assert any(isinstance(a, AddLabels) for a in actions)
+
+
+@pytest.mark.parametrize("args", [(), ("bogus",), ("bug", "feature")])
+async def test_kind_command_errors(db, args):
+    with pytest.raises(CommandError):
+        await command(db, classify.FEATURE, "kind", args, comment_payload("/kind"))
+
+
+async def test_maintainer_label_change_overrides_the_bot(db):
+    await handle(db, "issues", issue_payload(title="feat: dark mode"))
+    payload = issue_payload("labeled", title="feat: dark mode", labels=["feature", "rfc/draft", "bug"],
+                            sender="maint", label="bug")
+    actions = await handle(db, "issues", payload, delivery="d2")
+    assert [a.label for a in of(actions, RemoveLabel)] == ["feature"]      # the bot's own kind label only
+    assert "triage" in labels_added(actions)                                # routed as a bug now
+    assert (await store.item(db, REPO, 7))["source"] == "human"
+    [example] = await store.examples(db, REPO)
+    assert (example["kind"], example["labelled_by"]) == ("bug", "maint")
+
+
+async def test_label_change_by_someone_without_the_role_is_not_a_decision(db):
+    payload = issue_payload("labeled", title="x", labels=["bug"], sender="visitor", label="bug")
+    assert await handle(db, "issues", payload) == []
+
+
+async def test_bot_never_readds_a_kind_label_a_human_removed(db):
+    await handle(db, "issues", issue_payload(title="[Bug] crash on start", body="### Steps to reproduce"))
+    removed = issue_payload("unlabeled", title="[Bug] crash on start", labels=["triage"], sender="maint", label="bug")
+    actions = await handle(db, "issues", removed, delivery="d2")
+    assert of(actions, Record)[0].op == "removed_label"
+    assert (await store.item(db, REPO, 7))["kind"] is None
+    edited = issue_payload("edited", title="[Bug] crash on start!", body="### Steps to reproduce", labels=["triage"])
+    actions = await handle(db, "issues", edited, delivery="d3")
+    assert "bug" not in labels_added(actions)
+
+
+async def test_human_kind_label_before_the_bot_decided_is_respected_on_edit(db):
+    payload = issue_payload("edited", title="feat: x", labels=["question"])
+    assert await handle(db, "issues", payload) == []
+
+
+async def test_edit_that_changes_the_kind_swaps_the_bot_label(db):
+    await handle(db, "issues", issue_payload(title="docs: typo in README"))
+    edited = issue_payload("edited", title="[Bug] crash in the docs builder", body="### Steps to reproduce",
+                           labels=["documentation"])
+    actions = await handle(db, "issues", edited, delivery="d2")
+    assert labels_added(actions)[:1] == ["bug"]
+    assert [a.label for a in of(actions, RemoveLabel)] == ["documentation"]
+
+
+async def test_transferred_issue_is_classified_in_its_new_repository(db):
+    from tests.fixtures.webhooks import load_example
+
+    payload = load_example("issues", "transferred")
+    new = payload["changes"]["new_issue"]
+    new.update(title="[Bug] crash", body="", labels=[], state="open")
+    new.pop("pull_request", None)
+    actions = await handle(db, "issues", payload)
+    target = payload["changes"]["new_repository"]["full_name"]
+    assert {a.repo for a in of(actions, AddLabels)} == {target}
+    assert (await store.item(db, target, new["number"]))["kind"] == "bug"
+
+
+async def test_pull_requests_and_closed_issues_are_left_alone(db):
+    closed = issue_payload("reopened", title="[Bug] x")
+    closed["issue"]["state"] = "closed"
+    assert await handle(db, "issues", closed) == []
+
+
+async def test_threshold_from_the_rules(db):
+    strict = rules(classify={"threshold": 0.95})
+    actions = await handle(db, "issues", issue_payload(title="[Bug] crash"), rules_=strict)
+    assert labels_added(actions) == ["needs-triage"]
+
+
+async def test_feedback_model_is_used_once_humans_confirmed_enough(db):
+    words = {"bug": "segfault stack overflow core dump kernel panic", "question": "wondering whether anyone knows"}
+    n = 0
+    for kind, text in words.items():
+        for i in range(4):
+            n += 1
+            payload = comment_payload(f"/kind {kind}", number=100 + n, title=f"{text} {i}")
+            await command(db, classify.FEATURE, "kind", (kind,), payload, delivery=f"k{n}")
+    few = rules(classify={"feedback_min_per_kind": 4, "threshold": 0.3})
+    actions = await handle(db, "issues", issue_payload(number=200, title="segfault core dump on exit"), rules_=few)
+    [decision] = await store.decisions(db, REPO, 200)
+    assert any(s["source"] == "model" for s in decision["signals"])
+    assert decision["best"] == "bug"
+    assert "[model feedback[8 examples]]" in of(actions, Note)[0].text

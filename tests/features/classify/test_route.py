@@ -1,0 +1,237 @@
+"""Routing decisions as actions: rotation, boards (present and missing), questions,
+/rfc and the weekly agenda."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bot.context import JobContext, RepoHandle
+from bot.core.actions import (AddLabels, AddToProject, Assign, Close, CreateDiscussion, Note, Record, RemoveLabel,
+                              UpsertComment)
+from bot.features import route
+from bot.features.commands.errors import CommandError
+from bot.features.route import agenda, store
+from bot.features.route.rotation import next_assignee
+from tests.helpers import RecordingReader, fixed_roles
+
+from .conftest import REPO, apply, comment_payload, command, handle, issue_payload, of, rules
+
+BUG = dict(title="[Bug] crash on save", body="### Steps to reproduce\n1.")
+FEATURE_REQUEST = dict(title="feat: dark mode", body="")
+
+
+@pytest.mark.parametrize("people, last, away, counts, cap, expected, skipped", [
+    (["alice", "bob", "carol"], -1, [], {}, 0, "alice", ()),
+    (["alice", "bob", "carol"], 0, [], {}, 0, "bob", ()),
+    (["alice", "bob", "carol"], 2, [], {}, 0, "alice", ()),                     # wraps around
+    (["alice", "bob", "carol"], 0, ["Bob"], {}, 0, "carol", ("bob (away)",)),
+    (["alice", "bob", "carol"], 0, [], {"bob": 5}, 5, "carol", ("bob (at 5 open)",)),
+    (["alice", "bob"], 0, ["alice"], {"bob": 9}, 3, None, ("bob (at 3 open)", "alice (away)")),
+    ([], -1, [], {}, 0, None, ()),
+])
+def test_round_robin(people, last, away, counts, cap, expected, skipped):
+    pick = next_assignee(people, last, away=away, open_counts=counts, max_open=cap)
+    assert pick.login == expected and pick.skipped == skipped
+
+
+def board_reader(*, exists: bool = True, options=("Triage", "Draft", "In review", "Accepted", "Rejected"),
+                 counts: dict | None = None):
+    calls = []
+
+    def graphql(query, **variables):
+        calls.append(variables)
+        if not exists:
+            raise RuntimeError("Could not resolve to a ProjectV2 with the number 5.")
+        return {"repositoryOwner": {"projectV2": {"id": "PVT_1", "title": "Triage", "fields": {"nodes": [
+            {"id": "F_title", "name": "Title"},
+            {"id": "F_status", "name": "Status", "options": [{"id": f"O{i}", "name": o} for i, o in enumerate(options)]},
+        ]}}}}
+
+    def search(url_vars):
+        login = url_vars["q"].split("assignee:")[1]
+        return {"total_count": (counts or {}).get(login, 0), "items": []}
+
+    reader = RecordingReader(items={"/search/issues{?q,per_page}": search}, graphql=graphql)
+    reader.graphql_calls = calls
+    return reader
+
+
+ROUTING = {"routes": {"bug": {"labels": ["triage"], "rotation": "triage",
+                              "board": {"number": 5, "status": "Triage"}},
+                      "feature": {"rfc": True, "board": {"number": 6, "status": "Draft"}}},
+           "rotations": {"triage": {"people": ["alice", "bob", "carol"], "away": ["bob"], "max_open": 3}},
+           "maintainers": "octo-org/maintainers"}
+
+
+async def test_bug_is_labelled_assigned_in_turn_and_put_on_the_board(db):
+    r = rules(routing=ROUTING)
+    reader = board_reader(counts={"alice": 1})
+    first = await handle(db, "issues", issue_payload(number=1, **BUG), rules_=r, reader=reader)
+    second = await handle(db, "issues", issue_payload(number=2, **BUG), rules_=r, reader=reader, delivery="d2")
+    third = await handle(db, "issues", issue_payload(number=3, **BUG), rules_=r, reader=reader, delivery="d3")
+    assert [a.assignees for a in of(first + second + third, Assign)] == [("alice",), ("carol",), ("alice",)]
+    [placed] = of(first, AddToProject)
+    assert (placed.project_owner, placed.project_number, placed.field, placed.value) == ("Codertocat", 5, "Status", "Triage")
+    assert [a.labels for a in of(first, AddLabels)] == [("bug",), ("triage",)]
+    notes = [n.text for n in of(first + second, Note) if n.feature == "route"]
+    assert notes == ["routed as bug: labels triage; assigned alice from 'triage'; board Codertocat#5 (Triage)",
+                     "routed as bug: labels triage; assigned carol from 'triage' (skipped bob (away)); "
+                     "board Codertocat#5 (Triage)"]
+    # Board ids are looked up once and cached.
+    assert len(reader.graphql_calls) == 1
+
+
+async def test_rotation_respects_the_cap(db):
+    r = rules(routing=ROUTING)
+    actions = await handle(db, "issues", issue_payload(**BUG), rules_=r,
+                           reader=board_reader(counts={"alice": 3, "carol": 7}))
+    assert of(actions, Assign) == []
+    assert "nobody free in rotation 'triage'" in [n.text for n in of(actions, Note) if n.feature == "route"][0]
+
+
+async def test_already_assigned_issue_keeps_its_assignee(db):
+    actions = await handle(db, "issues", issue_payload(assignees=["bob"], **BUG), rules_=rules(routing=ROUTING),
+                           reader=board_reader())
+    assert of(actions, Assign) == []
+
+
+async def test_missing_board_is_reported_once_not_a_crash(db):
+    r = rules(routing=ROUTING)
+    first = await handle(db, "issues", issue_payload(number=1, **BUG), rules_=r, reader=board_reader(exists=False))
+    assert of(first, AddToProject) == []
+    [report] = [c for c in of(first, UpsertComment) if c.marker.startswith("route-problem:")]
+    assert report.body.startswith("@octo-org/maintainers Routing problem: the project board Codertocat#5")
+    assert of(first, Assign)                      # the rest of the routing still happens
+    second = await handle(db, "issues", issue_payload(number=2, **BUG), rules_=r, reader=board_reader(exists=False),
+                          delivery="d2")
+    assert not [c for c in of(second, UpsertComment) if c.marker.startswith("route-problem:")]
+    assert any("not put on a board" in n.text for n in of(second, Note))
+
+
+async def test_missing_status_option_is_reported(db):
+    actions = await handle(db, "issues", issue_payload(**BUG), rules_=rules(routing=ROUTING),
+                           reader=board_reader(options=("Todo", "Done")))
+    [report] = [c for c in of(actions, UpsertComment) if c.marker.startswith("route-problem:")]
+    assert "has no option 'Triage'" in report.body
+
+
+async def test_feature_request_goes_to_the_rfc_draft_board(db):
+    actions = await handle(db, "issues", issue_payload(**FEATURE_REQUEST), rules_=rules(routing=ROUTING),
+                           reader=board_reader())
+    assert [a.labels for a in of(actions, AddLabels)] == [("feature",), ("rfc/draft",)]
+    [placed] = of(actions, AddToProject)
+    assert (placed.project_number, placed.value) == (6, "Draft")
+    assert (await store.rfc(db, REPO, 7))["state"] == "draft"
+
+
+@pytest.mark.parametrize("support_url, comment", [("", False), ("https://forum.example.org", True)])
+async def test_question_comment_needs_a_support_channel(db, support_url, comment):
+    actions = await handle(db, "issues", issue_payload(title="How do I configure the proxy?"),
+                           rules_=rules(routing={"support_url": support_url}))
+    comments = [c for c in of(actions, UpsertComment) if c.marker == "route:question"]
+    assert bool(comments) == comment
+    if comment:
+        assert "https://forum.example.org" in comments[0].body and "@reporter" in comments[0].body
+
+
+async def test_routing_happens_once_per_kind(db):
+    r = rules(routing=ROUTING)
+    await handle(db, "issues", issue_payload(**BUG), rules_=r, reader=board_reader())
+    reopened = issue_payload("reopened", labels=["bug", "triage"], **BUG)
+    actions = await handle(db, "issues", reopened, rules_=r, reader=board_reader(), delivery="d2")
+    assert not [a for a in actions if isinstance(a, (Assign, AddToProject))]
+
+
+async def test_routing_disabled(db):
+    actions = await handle(db, "issues", issue_payload(**BUG), rules_=rules(routing={"enabled": False}))
+    assert [a.labels for a in of(actions, AddLabels)] == [("bug",)]
+    assert not [a for a in of(actions, Record) if a.feature == "route"]
+
+
+# --- /rfc ---------------------------------------------------------------------------
+
+async def _rfc(db, verb, labels, *, reader=None):
+    payload = comment_payload(f"/rfc {verb}", user="maint", labels=labels, title="feat: dark mode")
+    return await command(db, route.FEATURE, "rfc", (verb,), payload, rules_=rules(routing=ROUTING),
+                         reader=reader or board_reader(), delivery=f"rfc-{verb}")
+
+
+async def test_rfc_review_moves_labels_and_board_status(db):
+    await handle(db, "issues", issue_payload(**FEATURE_REQUEST), rules_=rules(routing=ROUTING), reader=board_reader())
+    actions = await _rfc(db, "review", ["feature", "rfc/draft"])
+    assert [a.labels for a in of(actions, AddLabels)] == [("rfc/review",)]
+    assert [a.label for a in of(actions, RemoveLabel)] == ["rfc/draft"]
+    [placed] = of(actions, AddToProject)
+    assert (placed.project_number, placed.value) == (6, "In review")
+    assert (await store.rfc(db, REPO, 7))["state"] == "review"
+    rejected = await _rfc(db, "reject", ["feature", "rfc/review"])
+    assert of(rejected, Close)[0].reason == "not_planned"
+    assert [a.label for a in of(rejected, RemoveLabel)] == ["rfc/review"]
+
+
+async def test_rfc_label_a_human_added_is_left(db):
+    actions = await _rfc(db, "accept", ["feature", "rfc/draft"])      # rfc/draft added by a person
+    assert of(actions, RemoveLabel) == []
+    assert "left labels a human added: rfc/draft" in of(actions, Note)[0].text
+
+
+@pytest.mark.parametrize("args, labels, message", [
+    (("review",), ["feature"], "not an RFC"),
+    (("merge",), ["rfc/draft"], "takes one of"),
+    ((), ["rfc/draft"], "Usage"),
+])
+async def test_rfc_errors(db, args, labels, message):
+    payload = comment_payload("/rfc", user="maint", labels=labels)
+    with pytest.raises(CommandError, match=message):
+        await command(db, route.FEATURE, "rfc", args, payload, rules_=rules(routing=ROUTING))
+
+
+# --- the weekly agenda ----------------------------------------------------------------
+
+def job_context(db, now, routing):
+    r = rules(routing=routing)
+
+    async def repos():
+        return [RepoHandle(repo=REPO, installation_id=1, rules=r, gh=RecordingReader(), roles_of=fixed_roles({}))]
+    return JobContext(db=db, bot_login="contributor-flow[bot]", repos=repos, clock=lambda: now)
+
+
+AGENDA = {"agenda": {"weekday": "wednesday", "time": "17:00", "timezone": "Europe/Berlin", "post_before": "24h",
+                     "discussion_category": "RFC reviews"}}
+CALL = datetime(2026, 11, 25, 16, 0, tzinfo=timezone.utc)   # Wednesday 17:00 in Berlin
+
+
+@pytest.mark.parametrize("now, due", [
+    (CALL - timedelta(hours=25), False),
+    (CALL - timedelta(hours=23), True),
+    (CALL - timedelta(minutes=1), True),
+    (CALL, False),
+])
+def test_agenda_due_window(now, due):
+    section = rules(routing=AGENDA).section("routing")["agenda"]
+    assert agenda.due(now, section)[0] is due
+
+
+async def test_agenda_lists_rfcs_in_review_oldest_first_once_per_week(db):
+    for number, opened, state in [(3, 300.0, "review"), (1, 100.0, "review"), (2, 200.0, "draft")]:
+        await store.write_rfc(db, repo=REPO, number=number, state=state, title=f"RFC {number}",
+                              url=f"https://github.com/{REPO}/issues/{number}", opened_at=opened)
+    actions = await agenda.run_agenda(job_context(db, CALL - timedelta(hours=2), AGENDA))
+    [post] = of(actions, CreateDiscussion)
+    assert post.dedupe_key == "rfc-agenda-2026-W48" and post.category == "RFC reviews"
+    assert post.title == "RFC review agenda, 2026-11-25"
+    assert post.body.index("RFC 1") < post.body.index("RFC 3") and "RFC 2" not in post.body
+    assert "Wednesday 2026-11-25 17:00 CET" in post.body
+    await apply(db, actions)
+    assert await agenda.run_agenda(job_context(db, CALL - timedelta(hours=1), AGENDA)) == []
+
+
+async def test_agenda_to_an_issue_and_off_when_unconfigured(db):
+    to_issue = {"agenda": {**AGENDA["agenda"], "discussion_category": "", "issue": 42}}
+    actions = await agenda.run_agenda(job_context(db, CALL - timedelta(hours=2), to_issue))
+    [post] = of(actions, UpsertComment)
+    assert (post.number, post.marker) == (42, "rfc-agenda:2026-W48")
+    assert "No RFC is waiting for review" in post.body
+    nowhere = {"agenda": {**AGENDA["agenda"], "discussion_category": ""}}
+    assert await agenda.run_agenda(job_context(db, CALL - timedelta(hours=2), nowhere)) == []
