@@ -128,6 +128,15 @@ async def on_reopened(event: Event, ctx: "Context") -> list[Action]:
     return [_record(ctx, "set_closed", number=event.number, closed=False, at=at.timestamp())]
 
 
+async def on_gone(event: Event, ctx: "Context") -> list[Action]:
+    """A deleted or transferred issue is owed nothing here any more: its clocks stay
+    paused like a closed item's, so it is never counted as open and past due."""
+    if await store.item(ctx.db, ctx.repo, event.number) is None:
+        return []
+    return [_record(ctx, "set_closed", number=event.number, closed=True, at=ctx.now().timestamp()),
+            Note(ctx.repo, feature="sla", number=event.number, text=f"issue {event.action}: clocks stopped")]
+
+
 def _only_sla_commands(body: str) -> bool:
     lines = [line.strip() for line in (body or "").splitlines() if line.strip()]
     return bool(lines) and all(line.startswith("/sla") for line in lines)
@@ -170,6 +179,8 @@ HANDLERS = {
     "issues.closed": [on_closed],
     "pull_request.closed": [on_closed],
     "issues.reopened": [on_reopened],
+    "issues.deleted": [on_gone],
+    "issues.transferred": [on_gone],
     "pull_request.reopened": [on_reopened],
     "issue_comment.created": [on_comment],
     "pull_request_review.submitted": [on_review],

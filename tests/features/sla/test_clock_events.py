@@ -172,3 +172,19 @@ async def test_redelivery_is_idempotent(db):
         from bot.features.sla import FEATURE
         await FEATURE.writers[r.op](db, **r.args)
     assert (await clock_of(db)).clock.answered == hours(3)
+
+
+@pytest.mark.parametrize("action", ["deleted", "transferred"])
+async def test_deleted_or_transferred_issue_is_no_longer_owed(db, action):
+    from tests.fixtures.webhooks import load_example
+
+    from .conftest import USERS
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    payload = load_example("issues", action)
+    payload["issue"].update(number=7, user=dict(USERS["reporter"]))
+    payload["sender"] = dict(USERS["maint"])
+    payload["repository"]["full_name"] = REPO  # the repository it left
+    await deliver(db, ("issues", payload), now=hours(5))
+    [c] = await store.clocks(db, REPO)
+    assert c.closed and sla.state(c.clock, hours(200)) == sla.PAUSED
+    assert c.clock.answered is None  # not a response
