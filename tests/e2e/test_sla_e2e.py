@@ -143,7 +143,8 @@ async def test_pause_by_triager_holds_the_warning(bot):
     assert await sweep(bot, T0 + timedelta(hours=60)) == 0
     # the refusal for someone without the role, and nothing changes
     await comment(bot, issue.number, "/sla resume", "visitor", T0 + timedelta(hours=61))
-    assert "Only triagers and maintainers" in fake.issue(REPO, issue.number).comments[-1].body
+    refusal = fake.issue(REPO, issue.number).comments[-1]
+    assert refusal.user == fake.bot_login and "only triagers and maintainers" in refusal.body
     # the author answers: the clock resumes
     await comment(bot, issue.number, "Here is the trace", "reporter", T0 + timedelta(hours=62))
     await sweep(bot, T0 + timedelta(hours=62 + 48))

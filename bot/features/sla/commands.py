@@ -1,7 +1,8 @@
 """``/sla status`` (anyone), ``/sla pause`` and ``/sla resume`` (triagers, maintainers).
 
 One command name, ``sla``, with sub-commands: the commands feature checks the
-command's roles (anyone), and pause/resume check their stricter roles here.
+command's roles (anyone), and pause/resume check their stricter roles here. Refusals
+and usage errors are raised, so the commands feature puts them in its one reply.
 """
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from typing import TYPE_CHECKING
 from ...core import sla
 from ...core.actions import Action, Comment, Note, Record
 from ...core.events import parse_time
+from ...core.markdown import code
 from ..base import CommandSpec, Invocation
+from ..commands.errors import CommandError, CommandRefused
 from . import store
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,13 +48,12 @@ async def run_sla(inv: Invocation, event: "Event", ctx: "Context") -> list[Actio
         clocks = await store.clocks(ctx.db, ctx.repo, number=number)
         return [Comment(ctx.repo, number=number, body="**First-response SLA**\n\n" + status_table(clocks, ctx.now()))]
     if sub not in ("pause", "resume"):
-        return [Comment(ctx.repo, number=number, body=f"Unknown `/sla` sub-command. Usage: `{USAGE}`")]
+        raise CommandError(f"usage: {code(USAGE)}")
     item = event.item or {}
     author = str((item.get("user") or {}).get("login") or "") or None
     roles = await ctx.roles_of(event.sender_login, item_author=author)
     if not roles & PAUSE_ROLES:
-        return [Comment(ctx.repo, number=number,
-                        body=f"Only triagers and maintainers can use `/sla {sub}`.")]
+        raise CommandRefused(f"only triagers and maintainers can use {code('/sla ' + sub)}.")
     # The comment's own time: the worker may run the command a while after it was written.
     comment = event.payload.get("comment") or {}
     at = (parse_time(comment.get("created_at")) or ctx.now()).timestamp()
