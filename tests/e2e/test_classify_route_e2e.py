@@ -1,0 +1,154 @@
+"""Classification and routing end to end: real ``issues.opened`` / ``issue_comment``
+example payloads delivered over HTTP to the real app; labels, assignees, comments and
+Projects/Discussions GraphQL calls land on the fake GitHub, which checks every REST
+request against GitHub's OpenAPI description and every GraphQL document against its
+schema (a violation fails the test at teardown)."""
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.features.route import AGENDA, boards
+from bot.scheduler import run_job
+from bot.settings import BUNDLED_RULES
+from tests.conftest import BOTH_BACKENDS
+from tests.fixtures.webhooks import load_example
+
+from .harness import BotHarness, retarget
+
+REPO = "octo/repo"
+CALL = datetime(2026, 11, 25, 16, 0, tzinfo=timezone.utc)  # a Wednesday, 16:00 UTC
+
+
+@pytest.fixture
+def rules_dir(tmp_path) -> str:
+    out = tmp_path / "rules"
+    out.mkdir()
+    for name in ("core.yml", "commands.yml", "classify.yml"):
+        shutil.copy(Path(BUNDLED_RULES) / name, out / name)
+    routing = yaml.safe_load((Path(BUNDLED_RULES) / "routing.yml").read_text())
+    routing["routes"]["bug"]["board"]["number"] = 5
+    routing["routes"]["feature"]["board"]["number"] = 6
+    routing["rotations"]["triage"].update(people=["alice", "bob", "carol"], away=["bob"])
+    routing["support_url"] = "https://forum.example.org"
+    routing["agenda"]["discussion_category"] = "RFC reviews"
+    routing["maintainers"] = "octo/maintainers"
+    (out / "routing.yml").write_text(yaml.safe_dump(routing))
+    return str(out)
+
+
+@pytest.fixture
+async def bot(fake_github, database_url, rules_dir):
+    boards.forget()  # board ids are cached per process; each test has its own fake
+    fake = fake_github
+    fake.add_repo(REPO)
+    for login in ("reporter", "alice", "bob", "carol"):
+        fake.add_user(login)
+    fake.set_permission(REPO, "maint", "write")
+    fake.add_project("octo", 5, "Triage", fields={"Status": ["Triage", "Done"]})
+    fake.add_project("octo", 6, "RFC Draft Board",
+                     fields={"Status": ["Draft", "In review", "Accepted", "Rejected", "Postponed"]})
+    fake.add_discussion_category(REPO, "RFC reviews")
+    async with BotHarness(fake, database_url=database_url, rules_dir=rules_dir) as harness:
+        yield harness
+
+
+async def open_issue(bot, title: str, body: str = "", user: str = "reporter"):
+    fake = bot.fake
+    issue = fake.add_issue(REPO, title=title, body=body, user=user)
+    issue.created_at = "2026-11-20T10:00:00Z"
+    payload = retarget(load_example("issues", "opened"), REPO)
+    payload["issue"] = fake.serializer.issue(issue)
+    payload["sender"] = fake.serializer.user(user)
+    await bot.deliver("issues", payload)
+    return issue
+
+
+async def comment(bot, number: int, body: str, user: str) -> None:
+    fake = bot.fake
+    c = fake.add_comment(REPO, number, body, user)
+    payload = retarget(load_example("issue_comment", "created"), REPO)
+    payload["issue"] = fake.serializer.issue(fake.issue(REPO, number))
+    payload["comment"] = fake.serializer.comment(fake.repo(REPO), c, number)
+    payload["sender"] = fake.serializer.user(user)
+    await bot.deliver("issue_comment", payload)
+
+
+def status_on(fake, owner: str, number: int, issue) -> str | None:
+    project = fake.state.projects[(owner, number)]
+    field = project.fields["Status"]
+    for item in project.items:
+        if item.content_id == issue.node_id:
+            option = item.values.get(field.id)
+            return next((name for name, oid in field.options.items() if oid == option), None)
+    return None
+
+
+def bot_comments(fake, number: int) -> list:
+    return [c for c in fake.issue(REPO, number).comments if c.user == fake.bot_login]
+
+
+@BOTH_BACKENDS
+async def test_bug_is_labelled_assigned_and_put_on_the_triage_board(bot):
+    fake = bot.fake
+    first = await open_issue(bot, "[Bug] Editor crashes on save", "### Steps to reproduce\n1. Save a file")
+    second = await open_issue(bot, "Crash when closing", "### Describe the bug\nIt crashes.\n### Expected behavior\nNo crash")
+    assert {"bug", "triage"} <= set(fake.issue(REPO, first.number).labels)
+    assert fake.issue(REPO, first.number).assignees == ["alice"]
+    assert fake.issue(REPO, second.number).assignees == ["carol"]          # bob is away
+    assert status_on(fake, "octo", 5, first) == "Triage"
+    assert status_on(fake, "octo", 5, second) == "Triage"
+    assert len(fake.graphql_calls("addProjectV2ItemById")) == 2
+    assert len(fake.graphql_calls("updateProjectV2ItemFieldValue")) == 2
+    assert bot_comments(fake, first.number) == []                          # nothing to ask
+
+
+async def test_feature_request_moves_through_rfc_states_and_the_agenda_is_posted_once(bot):
+    fake = bot.fake
+    issue = await open_issue(bot, "feat: dark mode for the editor", "It would be nice to have a dark theme.")
+    assert {"feature", "rfc/draft"} <= set(fake.issue(REPO, issue.number).labels)
+    assert status_on(fake, "octo", 6, issue) == "Draft"
+
+    await comment(bot, issue.number, "/rfc review", "maint")
+    labels = set(fake.issue(REPO, issue.number).labels)
+    assert "rfc/review" in labels and "rfc/draft" not in labels
+    assert status_on(fake, "octo", 6, issue) == "In review"
+
+    before = CALL - timedelta(hours=3)
+    await run_job(bot.runtime, AGENDA, key="test:1", clock=lambda: before)
+    await run_job(bot.runtime, AGENDA, key="test:2", clock=lambda: before + timedelta(minutes=15))
+    [agenda] = fake.repo(REPO).discussions
+    assert agenda.title == "RFC review agenda, 2026-11-25"
+    assert f"https://github.com/{REPO}/issues/{issue.number}" in agenda.body
+    assert len(fake.graphql_calls("createDiscussion")) == 1
+
+
+async def test_unclear_issue_is_asked_and_the_authors_kind_wins(bot):
+    fake = bot.fake
+    issue = await open_issue(bot, "Hello", "Just wanted to say something.")
+    assert fake.issue(REPO, issue.number).labels == ["needs-triage"]
+    [ask] = bot_comments(fake, issue.number)
+    assert "/kind bug" in ask.body
+    assert fake.graphql_calls("addProjectV2ItemById") == []                # nothing routed yet
+
+    await comment(bot, issue.number, "/kind question", "reporter")
+    labels = fake.issue(REPO, issue.number).labels
+    assert "question" in labels and "needs-triage" not in labels
+    routed = [c for c in bot_comments(fake, issue.number) if "https://forum.example.org" in c.body]
+    assert len(routed) == 1
+
+
+async def test_missing_board_is_reported_to_maintainers_once(bot):
+    fake = bot.fake
+    del fake.state.projects[("octo", 5)]
+    first = await open_issue(bot, "[Bug] crash one", "### Steps to reproduce")
+    second = await open_issue(bot, "[Bug] crash two", "### Steps to reproduce")
+    [report] = [c for c in bot_comments(fake, first.number) if "Routing problem" in c.body]
+    assert "@octo/maintainers Routing problem: the project board octo#5 does not exist" in report.body
+    assert not [c for c in bot_comments(fake, second.number) if "Routing problem" in c.body]
+    assert fake.issue(REPO, second.number).assignees == ["carol"]         # the rest still routed
+    assert fake.graphql_calls("addProjectV2ItemById") == []
