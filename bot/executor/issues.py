@@ -111,8 +111,12 @@ def replace_section(text: str, marker: str, section: str) -> str:
     start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     block = f"{start}\n{section}\n{end}"
     text = text or ""
-    i, j = text.find(start), text.find(end)
-    if i != -1 and j > i:
+    # The author's text may hold stray markers (pasted from elsewhere): take the first end
+    # after a start, and the start nearest to it, so nothing outside the section is touched.
+    i = text.find(start)
+    j = text.find(end, i + len(start)) if i != -1 else -1
+    if j != -1:
+        i = text.rfind(start, 0, j)
         return text[:i] + block + text[j + len(end):]
     sep = "\n\n" if text.strip() else ""
     return text.rstrip("\n") + sep + block
