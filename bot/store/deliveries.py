@@ -121,12 +121,19 @@ async def insert_many(db: Database, items: list[NewDelivery], now: float | None 
     return results
 
 
+# First in line for its subject, and nothing of that subject in flight: with several
+# replicas a row can become visible after a later one of its subject was claimed (two
+# intake transactions committing out of seq order), and must then wait for it.
 _ELIGIBLE = (
     "SELECT d.* FROM deliveries d"
     " WHERE d.status IN ('pending', 'failed') AND d.next_attempt_at <= ?"
-    " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.subject = d.subject"
-    "   AND e.seq < d.seq AND e.status IN ('pending', 'processing', 'failed'))"
+    " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.subject = d.subject AND e.seq <> d.seq"
+    "   AND (e.status = 'processing' OR (e.seq < d.seq AND e.status IN ('pending', 'failed'))))"
 )
+# PostgreSQL: claims of all replicas take turns (a few milliseconds each), so each one sees
+# every earlier claim committed; row locks alone cannot stop two replicas from claiming two
+# rows of one subject at once when neither sees the other's claim yet.
+CLAIM_LOCK = 0x6366_636C  # "cfcl"
 
 
 async def claim(db: Database, *, worker: str, busy_subjects: set[str], limit: int,
@@ -136,6 +143,8 @@ async def claim(db: Database, *, worker: str, busy_subjects: set[str], limit: in
     lock = " FOR UPDATE SKIP LOCKED" if db.dialect == "postgresql" else ""
     claimed: list[StoredDelivery] = []
     async with db.transaction():
+        if db.dialect == "postgresql":
+            await db.execute("SELECT pg_advisory_xact_lock(?)", (CLAIM_LOCK,))
         rows = await db.fetchall(_ELIGIBLE + " ORDER BY d.seq LIMIT ?" + lock,
                                  (now, limit + len(busy_subjects)))
         seen: set[str] = set(busy_subjects)
