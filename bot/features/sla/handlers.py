@@ -31,7 +31,7 @@ def _track(ctx: "Context", event: Event) -> Record:
     user = item.get("user") or {}
     return _record(ctx, "track_item", number=event.number, is_pr=event.is_pull_request,
                    author_id=int(user.get("id") or 0), author_login=str(user.get("login") or ""),
-                   opened_at=_when(item, "created_at", ctx).timestamp())
+                   opened_at=_when(item, "created_at", ctx).timestamp(), seen_at=ctx.now().timestamp())
 
 
 def _start(ctx: "Context", number: int, policy, at: datetime) -> Record:

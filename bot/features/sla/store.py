@@ -37,11 +37,11 @@ async def _event(db: Database, repo: str, number: int, policy: str, kind: str, a
 # --- writers ------------------------------------------------------------------------
 
 async def track_item(db: Database, *, repo: str, number: int, is_pr: bool, author_id: int,
-                     author_login: str, opened_at: float) -> None:
+                     author_login: str, opened_at: float, seen_at: float | None = None) -> None:
     await db.execute(
-        "INSERT INTO sla_items (repo, number, is_pr, author_id, author_login, opened_at)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo, number) DO NOTHING",
-        (repo, number, int(is_pr), author_id, author_login, opened_at))
+        "INSERT INTO sla_items (repo, number, is_pr, author_id, author_login, opened_at, seen_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repo, number) DO NOTHING",
+        (repo, number, int(is_pr), author_id, author_login, opened_at, seen_at))
 
 
 async def start_clock(db: Database, *, repo: str, number: int, policy: str, started_at: float,

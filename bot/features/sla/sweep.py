@@ -23,8 +23,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger("bot.features.sla")
 
-# A kind label the bot put on within this long of the opening means "in the policy
-# since it was opened" (the classifier labels during the opening delivery).
+# A kind label the bot put on within this long of processing the opening means "in the
+# policy since it was opened" (the classifier labels during the opening delivery, which
+# may itself run late after an outage: hence processing time, not creation time).
 AT_OPENING = 600.0
 
 
@@ -44,12 +45,14 @@ async def reconcile(db: Database, repo: str, rules: "Rules") -> list[Action]:
     needs-info) never come back as webhooks, since the bot's own events are ignored:
     read them from the executor's ledger instead."""
     rows = await db.fetchall(
-        "SELECT b.number, b.label, b.added_at, i.is_pr, i.opened_at, i.first_response_at"
+        "SELECT b.number, b.label, b.added_at, i.is_pr, i.opened_at, i.first_response_at,"
+        " COALESCE(i.seen_at, i.opened_at) AS seen_at"
         " FROM bot_labels b JOIN sla_items i ON i.repo = b.repo AND i.number = b.number"
         " WHERE b.repo = ? AND i.closed_at IS NULL"
         # An item answered before the sweep saw its opening label still gets its clock
         # (answered), or fast answers would be missing from the figures.
-        " AND (i.first_response_at IS NULL OR (b.added_at - i.opened_at <= ? AND NOT EXISTS"
+        " AND (i.first_response_at IS NULL OR (b.added_at - COALESCE(i.seen_at, i.opened_at) <= ?"
+        "   AND NOT EXISTS"
         "   (SELECT 1 FROM sla_clocks c WHERE c.repo = b.repo AND c.number = b.number)))"
         " AND NOT EXISTS (SELECT 1 FROM sla_events e WHERE e.repo = b.repo AND e.number = b.number"
         "   AND e.kind = 'unlabeled' AND e.detail = LOWER(b.label) AND e.at >= b.added_at)",
@@ -63,12 +66,12 @@ async def reconcile(db: Database, repo: str, rules: "Rules") -> list[Action]:
     have = await store.policies_with_clocks(db, repo)
     actions: list[Action] = []
     for number, labels in by_item.items():
-        opened = float(labels[0]["opened_at"])
+        opened, seen = float(labels[0]["opened_at"]), float(labels[0]["seen_at"])
         for policy in matching(policies, is_pr=bool(labels[0]["is_pr"]), labels=[r["label"] for r in labels]):
             if policy.name in have.get(number, ()):
                 continue
             added = min(float(r["added_at"]) for r in labels if r["label"].casefold() in policy.labels)
-            start = opened if added - opened <= AT_OPENING else added
+            start = opened if added - seen <= AT_OPENING else added
             answered = labels[0]["first_response_at"]
             if answered is not None and float(answered) < start:
                 continue  # answered before it entered the policy: nothing owed

@@ -191,3 +191,22 @@ async def test_kind_label_added_after_the_answer_starts_nothing(db):
     await db.execute("INSERT INTO bot_labels (repo, number, label, feature, added_at) VALUES (?, ?, ?, ?, ?)",
                      (REPO, 7, "bug", "classify", hours(2).timestamp()))
     assert await sweep(db, hours(3)) == [] and await store.clocks(db, REPO) == []
+
+
+async def test_opening_processed_late_still_counts_from_the_opening(db):
+    # The bot was down for 5 hours: the opening (and the classifier's label) ran late.
+    await deliver(db, issue_event("opened"), now=hours(5))
+    await db.execute("INSERT INTO bot_labels (repo, number, label, feature, added_at) VALUES (?, ?, ?, ?, ?)",
+                     (REPO, 7, "bug", "classify", hours(5.01).timestamp()))
+    await sweep(db, hours(5.2))
+    [c] = await store.clocks(db, REPO)
+    assert c.clock.started == T0
+
+
+async def test_kind_label_added_by_the_bot_later_counts_from_then(db):
+    await deliver(db, issue_event("opened"), now=hours(0))
+    await db.execute("INSERT INTO bot_labels (repo, number, label, feature, added_at) VALUES (?, ?, ?, ?, ?)",
+                     (REPO, 7, "bug", "commands", hours(6).timestamp()))
+    await sweep(db, hours(6.1))
+    [c] = await store.clocks(db, REPO)
+    assert c.clock.started == hours(6)
