@@ -51,8 +51,14 @@ def checklist_for(rules: Mapping[str, Any], impact: Impact) -> tuple[str, ...]:
 
 def _body_section(body: str) -> str:
     start, end = f"<!-- {BODY_MARKER}:start -->", f"<!-- {BODY_MARKER}:end -->"
-    i, j = body.find(start), body.find(end)
-    return body[i + len(start):j] if i != -1 and j > i else ""
+    # Found as the executor finds it (bot.executor.issues.replace_section): stray markers in
+    # the author's text must not hide the section and lose their ticks.
+    i = body.find(start)
+    j = body.find(end, i + len(start)) if i != -1 else -1
+    if j == -1:
+        return ""
+    i = body.rfind(start, 0, j)
+    return body[i + len(start):j]
 
 
 async def _first_timer(ctx: "Context", pr: Mapping[str, Any], scope: str
