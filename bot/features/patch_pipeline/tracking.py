@@ -72,14 +72,18 @@ def apply_job_payload(run: P.Run, stage_specs: Sequence[P.StageSpec], job: Mappi
 
 
 def is_pipeline_workflow(section: Mapping[str, Any], workflow_run: Mapping[str, Any]) -> bool:
+    """A run of the pipeline's workflow started the way the bot starts it. A pull request may
+    edit that workflow to also run on ``pull_request`` with look-alike jobs: such runs are not
+    the pipeline, whatever their head SHA."""
     path = str(workflow_run.get("path") or "")
-    return path.split("@", 1)[0].rsplit("/", 1)[-1] == section["trigger"]["workflow"]
+    return (path.split("@", 1)[0].rsplit("/", 1)[-1] == section["trigger"]["workflow"]
+            and workflow_run.get("event") == section["trigger"]["kind"])
 
 
 async def find_run(db: Database, repo: str, workflow_run: Mapping[str, Any]
                    ) -> tuple[dict[str, Any], P.Run] | None:
     """The pipeline run a workflow run belongs to: linked already by its id, or a live run
-    whose head SHA the workflow names (its run-name, or its own head for PR-triggered runs)
+    whose head SHA the workflow names (its run-name, or its own head)
     and that was dispatched before the workflow run was created."""
     run_id = workflow_run.get("id")
     if run_id is not None:
