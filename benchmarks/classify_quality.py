@@ -1,0 +1,81 @@
+"""Issue classifier quality on the NLBSE'24 training split, cross-validated by repository.
+
+    .venv/bin/python benchmarks/classify_quality.py [--csv ../shared/data/nlbse24/issues_train.csv]
+        [--folds 5] [--seeds 0 1]
+
+For each repository: k-fold stratified cross-validation trained on that repository's
+issues only (as the NLBSE'24 baselines are), predictions pooled over the seeds; prints
+precision/recall/F1 per class, macro F1 per repository and the cross-repository mean.
+Then the costs on this CPU: time to train one model per repository on all of its
+issues (all five together), and prediction latency per issue (one issue at a time,
+as the bot classifies, median and p95 over every issue).
+
+The data is read from ../shared (it is not part of this repository); without it the
+script says so and exits 2.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.classify import train  # noqa: E402
+from bot.classify.data import read_csv  # noqa: E402
+from bot.classify.evaluate import cross_validate  # noqa: E402
+
+DEFAULT_CSV = ROOT.parent / "shared" / "data" / "nlbse24" / "issues_train.csv"
+BASELINES = "published baselines on the held-out test split: fastText 0.718, RoBERTa 0.792, SetFit 0.824"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--csv", default=str(DEFAULT_CSV))
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    args = parser.parse_args(argv)
+    if not Path(args.csv).exists():
+        print(f"data not found: {args.csv} (expected ../shared/data/nlbse24/issues_train.csv)", file=sys.stderr)
+        return 2
+    examples = read_csv(args.csv)
+    by_repo: dict[str, list] = {}
+    for ex in examples:
+        by_repo.setdefault(ex.repo, []).append(ex)
+    print(f"{len(examples)} issues, {len(by_repo)} repositories; {args.folds}-fold CV per repository, "
+          f"seeds {' '.join(map(str, args.seeds))}\n")
+
+    started = time.perf_counter()
+    report = cross_validate(examples, k=args.folds, seeds=args.seeds)
+    cv_seconds = time.perf_counter() - started
+    print(report.format())
+    print(f"({BASELINES})")
+    print(f"cross-validation took {cv_seconds:.1f}s\n")
+
+    started = time.perf_counter()
+    models = {repo: train([(ex.issue, ex.label) for ex in rows]) for repo, rows in by_repo.items()}
+    train_seconds = time.perf_counter() - started
+    print(f"training one model per repository on all its issues: {train_seconds:.2f}s for "
+          f"{len(models)} repositories ({train_seconds / len(models):.2f}s each)")
+
+    latencies = []
+    for repo, rows in by_repo.items():
+        model = models[repo]
+        for ex in rows:
+            t = time.perf_counter()
+            model.probabilities(ex.issue)
+            latencies.append((time.perf_counter() - t) * 1000)
+    latencies.sort()
+    p95 = latencies[int(0.95 * (len(latencies) - 1))]
+    print(f"prediction per issue: median {statistics.median(latencies):.2f} ms, p95 {p95:.2f} ms, "
+          f"max {latencies[-1]:.2f} ms over {len(latencies)} issues")
+    print(f"\nSUMMARY mean_macro_f1={report.mean_macro_f1:.3f} train_s={train_seconds:.2f} "
+          f"predict_ms_median={statistics.median(latencies):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
