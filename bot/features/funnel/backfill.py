@@ -1,0 +1,271 @@
+"""``backfill``: a repository's history through the API, every page, resumable.
+
+Streams, each with its own saved cursor (table ``funnel_backfill``):
+- ``issues``: issues and PRs (openings, merges from ``pull_request.merged_at``);
+- ``comments`` and ``review_comments``: repository-wide lists;
+- ``reviews``: per pull request seen (the API has no repository-wide list);
+- ``approvers``: OWNERS/CODEOWNERS at each commit that changed them; collaborators with
+  write or more and approver-team members (the API gives no date for those: they count
+  as approvers from before the window).
+
+Lists are read in creation order and the cursor is the page reached, so an interrupted
+run goes on at the page it was on (writes are idempotent, so a page read twice is
+harmless). A finished backfill is not repeated for the same start date (``--restart``
+reads everything again; a different ``--since`` starts afresh). Reads go through the installation client: ETags make repeated reads free,
+and when the limit runs low the backfill waits for the reset instead of using it up.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mapping
+
+from ...github import RateLimited
+from ...store import state
+from ...store.db import Database
+from .approvers import names_in, resolve, team_members
+from .extract import COMMENT, PR_OPENED, REVIEW, REVIEW_COMMENT, Grant, _act, acts_from, epoch, object_key
+from .progress import Progress
+from .store import Batch, record_team_grants, write_batch
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...runtime import Runtime
+
+log = logging.getLogger("bot.funnel.backfill")
+PER_PAGE = 100
+RESERVE = 200          # requests left for the bot's live work while a backfill runs
+STREAMS = ("issues", "comments", "review_comments", "reviews", "approvers")
+
+
+@dataclass
+class Backfill:
+    db: Database
+    api: Any
+    repo: str
+    repo_id: int
+    since: datetime
+    section: Mapping[str, Any]
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    clock: Callable[[], float] = time.time
+    counts: dict[str, int] = field(default_factory=dict)
+    progress: Progress | None = None
+    reserve: int = RESERVE
+
+    @property
+    def owner_name(self) -> dict[str, str]:
+        owner, name = self.repo.split("/", 1)
+        return {"owner": owner, "repo": name}
+
+    # --- cursors --------------------------------------------------------------------------
+    async def cursor(self, stream: str) -> tuple[str, bool]:
+        row = await self.db.fetchone("SELECT cursor, done FROM funnel_backfill WHERE repo = ? AND stream = ?",
+                                     (self.repo, stream))
+        return (row["cursor"], bool(row["done"])) if row else ("", False)
+
+    async def save(self, stream: str, cursor: str, done: bool = False) -> None:
+        await self.db.execute(
+            "INSERT INTO funnel_backfill (repo, stream, cursor, done, updated_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (repo, stream) DO UPDATE SET cursor = excluded.cursor, done = excluded.done,"
+            " updated_at = excluded.updated_at", (self.repo, stream, cursor, int(done), self.clock()))
+
+    # --- pacing ---------------------------------------------------------------------------
+    async def pace(self) -> None:
+        """Wait for the reset rather than spend the last requests of the hour."""
+        limit = getattr(self.api, "rate_limit", None)
+        if limit is not None and limit.remaining is not None and limit.remaining < self.reserve:
+            wait = limit.reset_datetime.timestamp() - self.clock()
+            if wait > 0:
+                log.warning("rate limit low (%s left): waiting %.0f s for the reset", limit.remaining, wait)
+                await self.sleep(wait + 1)
+
+    async def pages(self, stream: str, url: str, url_vars: dict[str, Any]) -> AsyncIterator[list[Any]]:
+        """Pages of a list from the saved page on; the cursor moves after each page is used."""
+        cursor, done = await self.cursor(stream)
+        if done:
+            return
+        page = int(cursor or 1)
+        while True:
+            await self.pace()
+            items: list[Any] = []
+            # getiter follows the Link header from the page we start at; one page at a time
+            # is read so the cursor can be saved between pages.
+            async for item in self.api.getiter(url, {**url_vars, "per_page": PER_PAGE, "page": page}):
+                items.append(item)
+                if len(items) == PER_PAGE:
+                    break
+            if items:
+                yield items
+            if len(items) < PER_PAGE:
+                await self.save(stream, str(page), done=True)
+                return
+            page += 1
+            await self.save(stream, str(page))
+
+    async def write(self, stream: str, batch: Batch, n: int) -> None:
+        await write_batch(self.db, batch)
+        self.counts[stream] = self.counts.get(stream, 0) + n
+        if self.progress:
+            self.progress.update(sum(self.counts.values()), stream)
+
+    # --- streams --------------------------------------------------------------------------
+    async def issues(self) -> None:
+        url = "/repos/{owner}/{repo}/issues{?state,sort,direction,since,per_page,page}"
+        async for items in self.pages("issues", url, {**self.owner_name, "state": "all", "sort": "created",
+                                                      "direction": "asc", "since": self._since()}):
+            batch = Batch()
+            batch.add_repo(self.repo_id, self.repo)
+            for item in items:
+                batch.add_acts(self.repo_id, acts_from("issues", {"issue": item}, self.repo_id))
+            await self.write("issues", batch, len(items))
+
+    async def comments(self, stream: str, url: str, kind: int) -> None:
+        async for items in self.pages(stream, url, {**self.owner_name, "sort": "created", "direction": "asc",
+                                                    "since": self._since()}):
+            batch = Batch()
+            batch.add_repo(self.repo_id, self.repo)
+            for c in items:
+                batch.add_acts(self.repo_id, _act(object_key(c["id"], kind), kind, c.get("user"),
+                                                  c.get("created_at")))
+            await self.write(stream, batch, len(items))
+
+    async def reviews(self) -> None:
+        cursor, done = await self.cursor("reviews")
+        if done:
+            return
+        rows = await self.db.fetchall("SELECT act_key FROM funnel_acts WHERE repo_id = ? AND kind = ?",
+                                      (self.repo_id, PR_OPENED))
+        numbers = sorted({(r["act_key"] >> 3) & ((1 << 22) - 1) for r in rows})
+        last = int(cursor or 0)
+        for number in (n for n in numbers if n > last):
+            await self.pace()
+            batch = Batch()
+            batch.add_repo(self.repo_id, self.repo)
+            url = "/repos/{owner}/{repo}/pulls/{pull_number}/reviews{?per_page}"
+            n = 0
+            async for r in self.api.getiter(url, {**self.owner_name, "pull_number": number, "per_page": PER_PAGE}):
+                n += 1
+                batch.add_acts(self.repo_id, _act(object_key(r["id"], REVIEW), REVIEW, r.get("user"),
+                                                  r.get("submitted_at")))
+            await self.write("reviews", batch, n)
+            await self.save("reviews", str(number))
+        await self.save("reviews", str(numbers[-1] if numbers else last), done=True)
+
+    async def approvers(self) -> None:
+        """One step per approver file, then collaborators, then teams; the cursor is the
+        step reached, so a wait or an interruption never redoes a finished step."""
+        cursor, done = await self.cursor("approvers")
+        if done:
+            return
+        before = int(self.since.timestamp()) - 1
+        paths = [*self.section["owners_files"], *self.section["codeowners_files"]]
+        steps = [*(lambda p=p: self._file_history(p, before) for p in paths),
+                 lambda: self._collaborators(before), lambda: self._teams(before)]
+        for index in range(int(cursor or 0), len(steps)):
+            grants = await steps[index]()
+            batch = Batch()
+            batch.add_repo(self.repo_id, self.repo)
+            batch.add_grants(self.repo_id, grants)
+            await self.write("approvers", batch, len(grants))
+            await self.save("approvers", str(index + 1))
+        await self.save("approvers", str(len(steps)), done=True)
+
+    async def _collaborators(self, before: int) -> list[Grant]:
+        """Collaborators with push (write), maintain or admin: GitHub filters them."""
+        url = "/repos/{owner}/{repo}/collaborators{?affiliation,permission,per_page}"
+        return [Grant(int(c["id"]), str(c["login"]), "permission", before)
+                async for c in self.api.getiter(url, {**self.owner_name, "affiliation": "all",
+                                                      "permission": "push", "per_page": PER_PAGE})]
+
+    async def _teams(self, before: int) -> list[Grant]:
+        for team in self.section.get("approver_teams") or ():
+            members = await team_members(self.api, team)
+            if members:
+                org, slug = team.split("/", 1)
+                await record_team_grants(self.db, org=org, team=slug,
+                                         members=[[m["id"], m["login"], before] for m in members])
+        return []
+
+    async def _file_history(self, path: str, before: int) -> list[Grant]:
+        """Who the file named at each commit that changed it: a name's first appearance is
+        when its rights began (the version in force at the start counts as before it)."""
+        base = {**self.owner_name, "path": path}
+        url = "/repos/{owner}/{repo}/commits{?path,since,until,per_page}"
+        versions: list[tuple[int, str]] = []
+        async for c in self.api.getiter(url, {**base, "until": self._since(), "per_page": 1}):
+            versions.append((before, c["sha"]))
+            break
+        changed = [c async for c in self.api.getiter(url, {**base, "since": self._since(), "per_page": PER_PAGE})]
+        for c in reversed(changed):  # the API lists newest first
+            at = epoch(((c.get("commit") or {}).get("committer") or {}).get("date")) or before
+            versions.append((at, c["sha"]))
+        source = "owners" if path in self.section["owners_files"] else "codeowners"
+        seen: set[str] = set()
+        grants: list[Grant] = []
+        for at, sha in versions:
+            await self.pace()
+            logins, teams = await names_in(self.api, self.repo, path, sha, self.section)
+            fresh = logins - seen
+            seen |= logins
+            for uid, login in (await resolve(self.db, self.api, fresh)).values():
+                grants.append(Grant(uid, login, source, at))
+            for team in teams:
+                for m in await team_members(self.api, team):
+                    grants.append(Grant(int(m["id"]), str(m["login"]), source, at))
+        return grants
+
+    def _since(self) -> str:
+        return self.since.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    async def run(self) -> dict[str, int]:
+        steps = {
+            "issues": self.issues,
+            "comments": lambda: self.comments(
+                "comments", "/repos/{owner}/{repo}/issues/comments{?sort,direction,since,per_page,page}", COMMENT),
+            "review_comments": lambda: self.comments(
+                "review_comments", "/repos/{owner}/{repo}/pulls/comments{?sort,direction,since,per_page,page}",
+                REVIEW_COMMENT),
+            "reviews": self.reviews,
+            "approvers": self.approvers,
+        }
+        for name in STREAMS:
+            while True:
+                try:
+                    await steps[name]()
+                    break
+                except RateLimited as exc:
+                    # Stop and wait: the stream resumes from its saved page.
+                    wait = max(exc.retry_at - self.clock(), 1.0)
+                    log.warning("rate limited during %s: waiting %.0f s", name, wait)
+                    await self.sleep(wait)
+        return self.counts
+
+
+async def run_backfill(runtime: "Runtime", repo: str, since: datetime, *, restart: bool = False,
+                       sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> str:
+    owner, name = repo.split("/", 1)
+    if runtime.github is None or runtime.github.dry_run:
+        raise SystemExit("backfill reads GitHub: set GITHUB_APP_ID and GITHUB_PRIVATE_KEY")
+    inst = await state.installation_for(runtime.db, repo)
+    if inst is None:
+        found = await runtime.github.app().getitem("/repos/{owner}/{repo}/installation",
+                                                   {"owner": owner, "repo": name})
+        inst = int(found["id"])
+        await state.remember_installation(runtime.db, repo, inst)
+    api = await runtime.api(inst)
+    info = await api.getitem("/repos/{owner}/{repo}", {"owner": owner, "repo": name})
+    rules = (await runtime.rules_for(repo, inst)).rules
+    # Saved progress belongs to one --since: another start date is another backfill.
+    saved_since = await runtime.db.fetchval(
+        "SELECT cursor FROM funnel_backfill WHERE repo = ? AND stream = 'since'", (repo,))
+    if restart or (saved_since is not None and saved_since != since.isoformat()):
+        await runtime.db.execute("DELETE FROM funnel_backfill WHERE repo = ?", (repo,))
+    job = Backfill(runtime.db, api, repo, int(info["id"]), since, rules.section("funnel"), sleep=sleep,
+                   progress=Progress(f"backfill {repo}", unit="items"))
+    await job.save("since", since.isoformat(), done=True)
+    counts = await job.run()
+    job.progress.close()  # type: ignore[union-attr]
+    return f"backfill of {repo} since {since.date()}: " + ", ".join(
+        f"{counts.get(s, 0)} {s.replace('_', ' ')}" for s in STREAMS)
