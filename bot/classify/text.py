@@ -31,8 +31,12 @@ class IssueText:
         return cls(title=title or "", body=body or "", labels=tuple(labels))
 
 
+# Cleaning looks this far into a body at most: a pasted 1 MB log must not cost seconds.
+SCAN_CHARS = 20000
+
+
 def clean_body(body: str, limit: int = BODY_CHARS) -> str:
-    text = _HTML_COMMENT.sub(" ", body or "")
+    text = _HTML_COMMENT.sub(" ", (body or "")[:SCAN_CHARS])
     text = _FENCE.sub(" zzcodeblock ", text)
     text = _URL.sub(" zzurl ", text)
     return text[:limit]
@@ -40,7 +44,8 @@ def clean_body(body: str, limit: int = BODY_CHARS) -> str:
 
 def headings(body: str) -> list[str]:
     """Markdown headings (and bold-line headings) of a body, normalised to lower case."""
-    found = _HEADING.findall(body or "") + _BOLD_HEADING.findall(body or "")
+    head = (body or "")[:SCAN_CHARS]
+    found = _HEADING.findall(head) + _BOLD_HEADING.findall(head)
     return [normalise_heading(h) for h in found]
 
 
@@ -53,4 +58,4 @@ def has_code_block(body: str) -> bool:
 
 
 def has_stack_trace(body: str) -> bool:
-    return bool(_TRACE.search(body or ""))
+    return bool(_TRACE.search((body or "")[:SCAN_CHARS]))

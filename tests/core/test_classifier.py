@@ -194,3 +194,12 @@ def test_csv_needs_its_columns(tmp_path):
     path.write_text("title,body\nx,y\n")
     with pytest.raises(ValueError, match="missing column"):
         read_csv(path)
+
+
+def test_fast_single_issue_scores_match_the_batch_path():
+    model = train([(ex.issue, ex.label) for ex in synthetic("o/r", 15, 11)])
+    issues = [ex.issue for ex in synthetic("o/r", 3, 12)] + [
+        IssueText.of("", ""), IssueText.of("crash?", "```\nlog\n``` see https://x.y " + "error " * 500)]
+    batch = model.decision(issues)
+    for row, issue in zip(batch, issues):
+        assert model.decision_one(issue) == pytest.approx(row, abs=1e-5)
