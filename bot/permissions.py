@@ -68,7 +68,8 @@ class _Resolver:
                  cache: MutableMapping[Any, Any]) -> None:
         self.gh = gh
         self.repo = repo
-        self.owner, self.name = repo.split("/", 1)
+        # Events without a repository (ping, installation) get a lookup too: never asked.
+        self.owner, _, self.name = repo.partition("/")
         self.rules = rules
         self.cache = cache
 

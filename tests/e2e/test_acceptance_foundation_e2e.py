@@ -121,3 +121,16 @@ async def test_a_failing_handler_is_retried_as_many_times_as_the_repository_says
     listed = [json.loads(line) for line in out.stdout.splitlines() if line.strip()] \
         if not out.stdout.lstrip().startswith("[") else json.loads(out.stdout)
     assert [d["id"] if "id" in d else d["delivery_id"] for d in listed] == [did]
+
+
+@pytest.mark.parametrize("event,action", [("installation", "created"), ("installation_repositories", "added"),
+                                          ("ping", None)])
+async def test_events_without_a_repository_are_processed_not_dead(bot, event, action):
+    if event == "ping":
+        payload = {"zen": "Design for failure.", "hook_id": 1, "installation": {"id": 1}}
+    else:
+        payload = load_example(event, action)
+        payload["installation"]["id"] = 1
+    did = await bot.deliver(event, payload)
+    row = await deliveries.get(bot.runtime.db, did)
+    assert (row.status, row.attempts, row.last_error) == ("done", 1, None)  # done at the first try
