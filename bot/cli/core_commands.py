@@ -113,12 +113,18 @@ async def cmd_replay(args: argparse.Namespace) -> int:
         for path in args.files:
             try:
                 event_name, delivery_id, text = load_recording(path)
+                event = Event(name=event_name, payload=json.loads(text), delivery_id=delivery_id)
+                subject = event.subject
             except (OSError, ValueError) as exc:
                 print(f"{path}: {exc}", file=sys.stderr)
                 status = 1
                 continue
-            event = Event(name=event_name, payload=json.loads(text), delivery_id=delivery_id)
-            print(f"== {path}: {event.qualified} {event.subject}")
+            except (TypeError, AttributeError) as exc:
+                print(f"{path}: the payload is not an object with GitHub's field types ({exc})",
+                      file=sys.stderr)
+                status = 1
+                continue
+            print(f"== {path}: {event.qualified} {subject}")
             if args.execute:
                 await deliveries.insert(runtime.db, delivery_id=delivery_id, event=event_name,
                                         action=event.action, repo=event.repo, subject=event.subject,
