@@ -21,9 +21,10 @@ def _status(exc: BaseException) -> int | None:
 
 async def add_labels(action: A.AddLabels, env: "ActionEnv") -> Any:
     uv = {**_split(action.repo), "issue_number": action.number}
-    current = {l["name"] async for l in env.api.getiter(
+    # GitHub matches label names case-insensitively: "Bug" put by a person is not the bot's "bug".
+    current = {l["name"].lower() async for l in env.api.getiter(
         "/repos/{owner}/{repo}/issues/{issue_number}/labels", uv)}
-    new = [l for l in action.labels if l not in current]
+    new = [l for l in action.labels if l.lower() not in current]
     if not new:
         return "present"
     await env.api.post("/repos/{owner}/{repo}/issues/{issue_number}/labels", uv,

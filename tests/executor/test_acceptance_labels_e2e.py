@@ -1,0 +1,15 @@
+"""Acceptance (label ledger): GitHub label names are case-insensitive, so a label a person put
+as ``Bug`` is theirs even when a feature asks for ``bug``: the bot neither claims nor removes it."""
+from __future__ import annotations
+
+from bot.core import actions as A
+
+from .test_executor_e2e import REPO, rt, run  # noqa: F401  (rt is the fixture)
+
+
+async def test_a_persons_label_in_another_case_is_not_claimed_nor_removed(rt, fake_github):  # noqa: F811
+    issue = fake_github.add_issue(REPO, labels=["CLA: No"])
+    await run(rt, "d1", A.AddLabels(repo=REPO, number=issue.number, labels=("cla: no",)))
+    await run(rt, "d2", A.RemoveLabel(repo=REPO, number=issue.number, label="cla: no"))
+    assert not fake_github.calls_to("POST", "/repos/{owner}/{repo}/issues/{issue_number}/labels")
+    assert not fake_github.calls_to("DELETE", "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}")
