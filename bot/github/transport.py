@@ -46,7 +46,11 @@ class Policy:
 
     @property
     def graphql_url(self) -> str:
-        return self.api_url.rstrip("/") + "/graphql"
+        base = self.api_url.rstrip("/")
+        # GitHub Enterprise Server serves REST at /api/v3 but GraphQL at /api/graphql.
+        if base.endswith("/api/v3"):
+            base = base[: -len("/v3")]
+        return base + "/graphql"
 
 
 @dataclass
