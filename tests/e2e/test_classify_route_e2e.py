@@ -152,3 +152,34 @@ async def test_missing_board_is_reported_to_maintainers_once(bot):
     assert not [c for c in bot_comments(fake, second.number) if "Routing problem" in c.body]
     assert fake.issue(REPO, second.number).assignees == ["carol"]         # the rest still routed
     assert fake.graphql_calls("addProjectV2ItemById") == []
+
+
+async def test_train_from_the_repositorys_closed_labelled_issues(bot, rules_dir, tmp_path):
+    import asyncio
+    import os
+    import sys
+
+    from bot.classify import IssueText, ModelBundle
+
+    fake = bot.fake
+    words = {"bug": "crash error exception broken", "feature": "add support option allow",
+             "question": "how why possible explain"}
+    for kind, text in words.items():
+        for i in range(12):
+            fake.add_issue(REPO, title=f"{text} {i}", body=f"{text} body {i}", labels=[kind], state="closed")
+    fake.add_issue(REPO, title="two kinds", labels=["bug", "question"], state="closed")   # ambiguous: skipped
+    fake.add_issue(REPO, title="still open", labels=["bug"])                               # not history
+    out = tmp_path / "model.npz"
+    env = {**os.environ, "GITHUB_APP_ID": str(fake.app_id), "GITHUB_PRIVATE_KEY": fake.private_key_pem,
+           "GITHUB_API_URL": fake.url, "DATABASE_URL": bot.settings.database_url,
+           "BOT_RULES_DIR": rules_dir, "LOG_LEVEL": "WARNING"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "classify", "train", "--repo", REPO, "--out", str(out), env=env,
+        cwd=str(Path(__file__).parents[2]), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    stdout, stderr = await proc.communicate()
+    assert proc.returncode == 0, stderr.decode()
+    assert f"{REPO}: 36 labelled issues" in stdout.decode()
+    model = ModelBundle.load(out).model_for(REPO)
+    assert model.classes == ["bug", "feature", "question"]
+    probs = model.probabilities(IssueText.of("crash exception", "broken error"))
+    assert max(probs, key=probs.get) == "bug"

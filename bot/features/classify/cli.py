@@ -22,9 +22,15 @@ def register(sub: "argparse._SubParsersAction") -> None:
     csub = p.add_subparsers(dest="classify_command", metavar="SUBCOMMAND", required=True)
     t = csub.add_parser("train", help="train a model file from labelled issues",
                         description="Train per-repository models (repositories with enough examples) and a "
-                                    "global fallback from a CSV with columns repo,created_at,label,title,body. "
-                                    "Point classify.model_path at the output.")
-    t.add_argument("--csv", required=True, metavar="FILE", help="labelled issues")
+                                    "global fallback, from a CSV with columns repo,created_at,label,title,body "
+                                    "or from repositories' labelled history. Point classify.model_path at the "
+                                    "output.")
+    source = t.add_mutually_exclusive_group(required=True)
+    source.add_argument("--csv", metavar="FILE", help="labelled issues (columns repo,created_at,label,title,body)")
+    source.add_argument("--repo", metavar="OWNER/REPO", action="append",
+                        help="read the repository's closed issues with a kind label, and the kinds humans "
+                             "confirmed to the bot (repeatable; needs the App's credentials)")
+    t.add_argument("--limit", type=int, default=3000, help="closed issues read per repository (default 3000)")
     t.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.npz)")
     t.add_argument("--label", action="append", default=[], metavar="LABEL=KIND",
                    help="rename a CSV label to a kind, e.g. enhancement=feature (repeatable)")
@@ -43,12 +49,35 @@ def register(sub: "argparse._SubParsersAction") -> None:
     e.set_defaults(func=cmd_eval)
 
 
+async def _history(repos: list[str], limit: int) -> list:
+    from ...cli.core_commands import settings_from_env
+    from ...runtime import open_runtime
+    from .history import repository_history
+
+    examples = []
+    async with open_runtime(settings_from_env()) as runtime:
+        if runtime.github is None or runtime.github.dry_run:
+            raise SystemExit("reading a repository's history needs GITHUB_APP_ID and GITHUB_PRIVATE_KEY")
+        for repo in repos:
+            found = await repository_history(runtime, repo, limit=limit)
+            print(f"{repo}: {len(found)} labelled issues")
+            examples += found
+    return examples
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    import asyncio
+
     from ...classify import train_bundle
     from ...classify.data import read_csv
 
     try:
-        examples = read_csv(args.csv, label_map=_label_map(args.label))
+        if args.csv:
+            examples = read_csv(args.csv, label_map=_label_map(args.label))
+        else:
+            if any(r.count("/") != 1 for r in args.repo):
+                raise ValueError("--repo takes OWNER/REPO")
+            examples = asyncio.run(_history(args.repo, args.limit))
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
