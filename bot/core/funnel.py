@@ -16,7 +16,7 @@ import fnmatch
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 STAGES = ("first_contact", "first_pr", "first_merge", "approver")
 GHOST_ID = 10137
@@ -53,13 +53,14 @@ class BotPolicy:
         login = (login or "").lower()
         if login == GHOST_LOGIN or user_id == GHOST_ID:
             return True
-        if self._matches(login, self.allow):
+        if self.allow and self._matches(login, self.allow):
             return False
-        return is_bot or login.endswith("[bot]") or self._matches(login, self.deny)
+        return is_bot or login.endswith("[bot]") or bool(self.deny and self._matches(login, self.deny))
 
 
-@dataclass(frozen=True)
-class Contributor:
+class Contributor(NamedTuple):
+    # A named tuple, not a dataclass: a funnel over a big repository builds hundreds of
+    # thousands of these, and a tuple is several times cheaper to make.
     user_id: int
     login: str
     raw: Instants
@@ -139,6 +140,19 @@ def month_of(instant: float) -> str:
     return datetime.fromtimestamp(instant, timezone.utc).strftime("%Y-%m")
 
 
+def _months(instants: Iterable[float]) -> list[str]:
+    """UTC months of many instants, formatting each day once."""
+    by_day: dict[int, str] = {}
+    out = []
+    for t in instants:
+        day = int(t // 86400)
+        month = by_day.get(day)
+        if month is None:
+            month = by_day[day] = month_of(day * 86400)
+        out.append(month)
+    return out
+
+
 def months_between(since: datetime, until: datetime) -> list[str]:
     """Every UTC month the window [since, until) touches."""
     since, until = since.astimezone(timezone.utc), until.astimezone(timezone.utc)
@@ -156,17 +170,17 @@ def compute(contributors: Iterable[Contributor], since: datetime, until: datetim
     lo, hi = since.timestamp(), until.timestamp()
     newcomers: list[tuple[float, str, Instants]] = []
     for c in contributors:
-        if bots.excludes(c.login, c.is_bot, c.user_id):
+        # The earliest instant of all is the effective first contact: check the window
+        # before anything else, most contributors of a long history fall outside it.
+        first = min((v for v in c.raw if v is not None), default=None)
+        if first is None or not lo <= first < hi or bots.excludes(c.login, c.is_bot, c.user_id):
             continue
-        stages = c.stages
-        first = stages[0]
-        if first is not None and lo <= first < hi:
-            newcomers.append((first, c.login, stages))
+        newcomers.append((first, c.login, cumulative(c.raw)))
     newcomers.sort(key=lambda n: (n[0], n[1].lower()))
     members = [n[2] for n in newcomers]
     by_month: dict[str, list[Instants]] = {m: [] for m in months_between(since, until)}
-    for first, _, stages in newcomers:
-        by_month.setdefault(month_of(first), []).append(stages)
+    for month, (_, _, stages) in zip(_months(n[0] for n in newcomers), newcomers):
+        by_month.setdefault(month, []).append(stages)
     cohorts = tuple(Cohort(month, stage_figures(rows, hi)) for month, rows in sorted(by_month.items()))
     return Funnel(since=since, until=until, stages=stage_figures(members, hi), cohorts=cohorts,
                   newcomers=tuple(n[1] for n in newcomers))

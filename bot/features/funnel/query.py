@@ -21,5 +21,6 @@ def scope_of(repo: str, section: Mapping[str, Any]) -> str:
 
 async def funnel_for(db: Database, scope: str, since: datetime, until: datetime,
                      section: Mapping[str, Any]) -> Funnel:
-    people = await store.contributors(db, scope, section.get("approver_teams") or ())
+    people = await store.contributors(db, scope, section.get("approver_teams") or (),
+                                      since.timestamp(), until.timestamp())
     return compute(people, since, until, bot_policy(section))

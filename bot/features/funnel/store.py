@@ -149,30 +149,73 @@ async def repo_ids(db: Database, scope: str) -> list[int]:
     return [int(r["repo_id"]) for r in rows]
 
 
-async def contributors(db: Database, scope: str, approver_teams: Sequence[str] = ()) -> list[Contributor]:
+FAR = 4_000_000_000_000  # after any instant: stands for "never" inside LEAST/min
+_COLS = ("contact_at", "pr_at", "merge_at", "approver_at")
+
+
+def _least(db: Database, exprs: Sequence[str]) -> str:
+    fn = "min" if db.dialect == "sqlite" else "LEAST"  # both: the smallest of their arguments
+    return f"{fn}({', '.join(f'COALESCE({e}, {FAR})' for e in exprs)})"
+
+
+async def _tuples(db: Database, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+    if db.dialect == "sqlite":  # rows as they come: no dict per row on the hot path
+        return await db.run_sync(lambda conn: conn.execute(sql, tuple(params)).fetchall())  # type: ignore[attr-defined]
+    return [tuple(r.values()) for r in await db.fetchall(sql, params)]
+
+
+async def contributors(db: Database, scope: str, approver_teams: Sequence[str] = (),
+                       since: float | None = None, until: float | None = None) -> list[Contributor]:
     """Contributors of a repository or an organisation (earliest instants over its repos),
-    with the configured approver teams' memberships counted as approver rights."""
+    with the configured approver teams' memberships counted as approver rights.
+
+    With ``since``/``until`` (epoch seconds), only people whose earliest instant of all
+    falls in that range are read: the others cannot be new in it, and the database
+    drops them before Python sees a row."""
     ids = await repo_ids(db, scope)
     people: dict[int, list[Any]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+    chunks = [ids[i:i + 500] for i in range(0, len(ids), 500)]
+    for chunk in chunks:
         marks = ", ".join("?" * len(chunk))
-        rows = await db.fetchall(
-            "SELECT m.user_id, u.login, u.is_bot, m.contact_at, m.pr_at, m.merge_at, m.approver_at"
-            " FROM funnel_milestones m JOIN funnel_users u ON u.user_id = m.user_id"
-            f" WHERE m.repo_id IN ({marks})", chunk)
+        window = since is not None and until is not None and len(chunks) == 1
+        if len(chunk) == 1:
+            sql = ("SELECT m.user_id, u.login, u.is_bot, m.contact_at, m.pr_at, m.merge_at, m.approver_at"
+                   " FROM funnel_milestones m JOIN funnel_users u ON u.user_id = m.user_id WHERE m.repo_id = ?")
+            if window:
+                sql += f" AND {_least(db, [f'm.{c}' for c in _COLS])} >= ? AND {_least(db, [f'm.{c}' for c in _COLS])} < ?"
+        else:
+            mins = [f"MIN(m.{c})" for c in _COLS]
+            named = ", ".join(f"{m} AS {c}" for m, c in zip(mins, _COLS))  # PostgreSQL names them all "min"
+            sql = (f"SELECT m.user_id, u.login, u.is_bot, {named}"
+                   " FROM funnel_milestones m JOIN funnel_users u ON u.user_id = m.user_id"
+                   f" WHERE m.repo_id IN ({marks}) GROUP BY m.user_id, u.login, u.is_bot")
+            if window:
+                sql += f" HAVING {_least(db, mins)} >= ? AND {_least(db, mins)} < ?"
+        params = [*chunk, *((int(since), int(until)) if window else ())]  # type: ignore[arg-type]
+        rows = await _tuples(db, sql, params)
+        teams = [t.lower().split("/", 1) for t in approver_teams if "/" in t]
+        if len(chunks) == 1 and not teams:  # the common case, built straight from the rows
+            return [Contributor(r[0], r[1], (r[3], r[4], r[5], r[6]), bool(r[2])) for r in rows]
         for r in rows:
-            _merge(people, r["user_id"], r["login"], r["is_bot"],
-                   (r["contact_at"], r["pr_at"], r["merge_at"], r["approver_at"]))
-    for team in approver_teams:
-        if "/" not in team:
-            continue
-        org, slug = team.lower().split("/", 1)
-        rows = await db.fetchall(
-            "SELECT g.user_id, u.login, u.is_bot, g.at FROM funnel_team_grants g"
-            " JOIN funnel_users u ON u.user_id = g.user_id WHERE g.org = ? AND g.team = ?", (org, slug))
+            _merge(people, r[0], r[1], r[2], r[3:7])
+    teams = [t.lower().split("/", 1) for t in approver_teams if "/" in t]
+    for org, slug in teams:
+        rows = await _tuples(db, "SELECT g.user_id, u.login, u.is_bot, g.at FROM funnel_team_grants g"
+                             " JOIN funnel_users u ON u.user_id = g.user_id WHERE g.org = ? AND g.team = ?",
+                             (org, slug))
+        missing = [r[0] for r in rows if r[0] not in people]
+        for start in range(0, len(missing), 500) if ids else ():
+            # Their history in the scope, unfiltered: the team may move them into the window.
+            part = missing[start:start + 500]
+            extra = await _tuples(
+                db, "SELECT m.user_id, u.login, u.is_bot, m.contact_at, m.pr_at, m.merge_at, m.approver_at"
+                " FROM funnel_milestones m JOIN funnel_users u ON u.user_id = m.user_id"
+                f" WHERE m.repo_id IN ({', '.join('?' * len(ids[:500]))}) AND m.user_id IN ({', '.join('?' * len(part))})",
+                [*ids[:500], *part])
+            for r in extra:
+                _merge(people, r[0], r[1], r[2], r[3:7])
         for r in rows:
-            _merge(people, r["user_id"], r["login"], r["is_bot"], (None, None, None, r["at"]))
+            _merge(people, r[0], r[1], r[2], (None, None, None, r[3]))
     return [Contributor(uid, p[0], tuple(p[2]), bool(p[1])) for uid, p in people.items()]  # type: ignore[arg-type]
 
 
@@ -189,11 +232,11 @@ def _merge(people: dict[int, list[Any]], uid: int, login: str, is_bot: Any,
            raw: Sequence[int | None]) -> None:
     entry = people.get(uid)
     if entry is None:
-        people[uid] = [login, bool(is_bot), [None if v is None else float(v) for v in raw]]
+        people[uid] = [login, bool(is_bot), list(raw)]
         return
     for i, v in enumerate(raw):
         if v is not None and (entry[2][i] is None or v < entry[2][i]):
-            entry[2][i] = float(v)
+            entry[2][i] = v
 
 
 async def last_report(db: Database, repo: str, before_week: str) -> tuple[str, dict] | None:

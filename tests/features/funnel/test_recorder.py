@@ -204,3 +204,19 @@ async def test_org_mode_takes_the_earliest_over_repositories(db):
     assert org.stage("first_contact").contributors == 1
     people = await store.contributors(db, "octo")
     assert people[0].raw[0] == h(1).timestamp()
+
+
+async def test_window_filter_keeps_people_a_team_grant_moves_into_the_window(db):
+    # bob's only act is after the window; joining an approver team inside it makes him
+    # reach every stage then. carol's team grant is her only record.
+    await run(db, [("issues", issue_payload("opened", 21, "bob", datetime(2026, 5, 10, tzinfo=UTC))),
+                   ("issues", issue_payload("opened", 22, "alice", h(0)))])
+    in_march = int(h(24).timestamp())
+    await store.record_team_grants(db, org="octo", team="core", members=[[12, "bob", in_march],
+                                                                         [13, "carol", in_march]])
+    section = bundled_rules({"funnel": {"approver_teams": ["octo/core"]}}).section("funnel")
+    stages, f = await counts(db, section=section)
+    assert f.newcomers == ("alice", "bob", "carol")
+    assert stages == [3, 2, 2, 2]
+    stages, f = await counts(db)                     # without the team: bob is not new in March
+    assert f.newcomers == ("alice",)
