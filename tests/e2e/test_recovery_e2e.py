@@ -137,3 +137,23 @@ async def test_serve_recovers_what_it_missed_while_down_at_start_up(fake_github,
             proc.wait(20)
     assert len(fake_github.calls_to("POST", ATTEMPTS)) == 4
     assert check_runs_per_sha(fake_github) == {f"{i:040x}": 1 for i in range(4)}
+
+
+async def test_rate_limited_run_stops_and_the_next_one_asks(fake_github, database_url, tmp_path):
+    fake_github.add_repo(REPO)
+    await miss(fake_github, dead_url(), range(3))
+    rules = rules_dir_with(tmp_path, recovery=FAST_RECOVERY)
+    async with BotHarness(fake_github, database_url=database_url, rules_dir=rules) as bot:
+        fake_github.hook_url = bot.webhook_url
+        # GitHub asks to wait longer than a call may block: the run stops, nothing is lost.
+        fake_github.faults.configure(share=1.0, kinds=("429",), retry_after=600, only_methods=("POST",))
+        report = await recover(bot.runtime, holder="a")
+        assert report.requested == [] and report.missed == 3
+        assert len(fake_github.calls_to("POST", ATTEMPTS)) == 1  # not one more before Retry-After
+        assert await recovery_store.listing(bot.runtime.db) == []  # the claim was given back
+        fake_github.faults.reset()
+        bot.runtime.github.app()._transport.state.gate.not_before = 0.0  # as if 600 s had passed
+        assert len((await recover(bot.runtime, holder="a")).requested) == 3
+        await fake_github.wait_redeliveries()
+        await bot.settle()
+        assert [await bot.status(f"push-{i}") for i in range(3)] == ["done"] * 3
