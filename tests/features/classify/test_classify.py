@@ -158,3 +158,12 @@ async def test_feedback_model_is_used_once_humans_confirmed_enough(db):
     assert any(s["source"] == "model" for s in decision["signals"])
     assert decision["best"] == "bug"
     assert "[model feedback[8 examples]]" in of(actions, Note)[0].text
+
+
+async def test_an_edit_that_makes_the_kind_clear_routes_and_drops_needs_triage(db):
+    await handle(db, "issues", issue_payload(title="Hello", body="vague"))
+    edited = issue_payload("edited", title="[Bug] Hello crashes", body="### Steps to reproduce\n1.",
+                           labels=["needs-triage"])
+    actions = await handle(db, "issues", edited, delivery="d2")
+    assert labels_added(actions) == ["bug", "triage"]
+    assert [a.label for a in of(actions, RemoveLabel)] == ["needs-triage"]

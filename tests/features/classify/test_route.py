@@ -235,3 +235,13 @@ async def test_agenda_to_an_issue_and_off_when_unconfigured(db):
     assert "No RFC is waiting for review" in post.body
     nowhere = {"agenda": {**AGENDA["agenda"], "discussion_category": ""}}
     assert await agenda.run_agenda(job_context(db, CALL - timedelta(hours=2), nowhere)) == []
+
+
+async def test_rotation_over_a_team_skips_the_away(db):
+    routing = {"routes": {"bug": {"labels": [], "rotation": "triage"}},
+               "rotations": {"triage": {"people": [], "team": "octo-org/triagers", "away": ["alice"], "max_open": 0}}}
+    reader = RecordingReader(lists={"/orgs/{org}/teams/{team_slug}/members": [{"login": "carol"}, {"login": "alice"},
+                                                                              {"login": "bob"}]})
+    actions = await handle(db, "issues", issue_payload(**BUG), rules_=rules(routing=routing), reader=reader)
+    assert [a.assignees for a in of(actions, Assign)] == [("bob",)]          # sorted: alice (away), bob
+    assert ("/orgs/{org}/teams/{team_slug}/members", {"org": "octo-org", "team_slug": "triagers"}) in reader.calls
