@@ -2,6 +2,7 @@
 needs-triage question, the records, and routing once the kind is known."""
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Any, Mapping
 
@@ -13,6 +14,7 @@ from ..route.plan import route
 from . import models, store
 
 FEATURE = "classify"
+log = logging.getLogger("bot.classify")
 ASK_MARKER = "classify:ask-kind"
 
 
@@ -61,6 +63,7 @@ async def apply_bot_decision(ctx: Context, repo: str, issue: Mapping[str, Any], 
                              previous: Mapping[str, Any] | None) -> list[Action]:
     section, rules = rules_of(ctx)
     number = int(issue["number"])
+    log.info("classified %s#%s: %s", repo, number, decision.explain())
     present = {label["name"].casefold() for label in issue.get("labels") or []}
     actions: list[Action] = [
         Record(repo, feature=FEATURE, op="decision", args={
