@@ -118,6 +118,21 @@ async def test_weekly_report_posted_once_by_two_replicas(bot):
     assert bot.fake.violations == []
 
 
+async def test_missing_category_fails_once_per_week_not_every_quarter_hour(bot):
+    from bot.store import state
+
+    bot.fake.repo(REPO).discussion_categories.clear()
+    await state.remember_installation(bot.runtime.db, REPO, 1)
+    scheduler = Scheduler(bot.runtime, holder="only")
+    now = datetime.now(timezone.utc).timestamp()
+    await scheduler.run_due(now=now)
+    await scheduler.run_due(now=now + 15 * 60)
+    lookups = [c for c in bot.fake.graphql_calls() if "discussionCategories" in str(c.json)]
+    assert len(lookups) == 1                      # looked up once, found missing, week closed
+    assert bot.fake.graphql_calls("createDiscussion") == []
+    week = previous_week(datetime.now(timezone.utc))
+    assert await bot.runtime.db.fetchval("SELECT COUNT(*) FROM funnel_reports WHERE week = ?", (week,)) == 1
+
 async def test_report_weekly_cli_prints_then_posts_once(bot, rules_dir):
     fake = bot.fake
     week = previous_week(datetime.now(timezone.utc))

@@ -132,7 +132,10 @@ async def run_weekly(jctx: JobContext) -> list[Action]:
         report = section["report"]
         if not section["enabled"] or not report["enabled"] or now < due_at(week, report):
             continue
-        if await already_posted(jctx.db, handle.repo, report["category"], week):
+        # Done when posted, and also when the Record after the post ran although the post
+        # failed for good (no such category): retrying every quarter hour would not help.
+        if (await store.report_posted(jctx.db, handle.repo, week)
+                or await already_posted(jctx.db, handle.repo, report["category"], week)):
             continue
         title, body, figs = await build(jctx.db, handle.repo, week, section, handle.gh, now)
         actions += actions_for(handle.repo, week, report["category"], title, body, figs)

@@ -130,3 +130,12 @@ async def test_job_respects_switches(db):
     assert await run_weekly(_jctx(db, due, RecordingReader(), friday)) == []
     assert len(await run_weekly(_jctx(db, datetime(2026, 3, 13, 17, 30, tzinfo=UTC),
                                       RecordingReader(), friday))) == 2
+
+
+async def test_a_week_whose_post_failed_for_good_is_not_retried(db):
+    # The Discussion could not be created (e.g. no such category): the executor still runs
+    # the Record that follows it, and the job leaves the week alone from then on.
+    due = due_at(WEEK, REPORT)
+    post, record = await run_weekly(_jctx(db, due, RecordingReader()))
+    await FEATURE.writers[record.op](db, **record.args)
+    assert await run_weekly(_jctx(db, due + timedelta(minutes=15), RecordingReader())) == []
