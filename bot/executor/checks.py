@@ -36,7 +36,8 @@ async def _find(env: "ActionEnv", action: A.UpsertCheckRun) -> dict | None:
     async for run in env.api.getiter("/repos/{owner}/{repo}/commits/{ref}/check-runs"
                                      "?check_name={check_name}&filter=latest",
                                      {**uv, "check_name": action.name}, iterable_key="check_runs"):
-        if run.get("name") == action.name and run.get("external_id", "").startswith("contributor-flow"):
+        # Other apps' runs of the same name usually carry "external_id": null.
+        if run.get("name") == action.name and (run.get("external_id") or "").startswith("contributor-flow"):
             return run
     return None
 
