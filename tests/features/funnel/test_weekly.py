@@ -139,3 +139,16 @@ async def test_a_week_whose_post_failed_for_good_is_not_retried(db):
     post, record = await run_weekly(_jctx(db, due, RecordingReader()))
     await FEATURE.writers[record.op](db, **record.args)
     assert await run_weekly(_jctx(db, due + timedelta(minutes=15), RecordingReader())) == []
+
+
+def test_discussion_documents_are_valid_against_githubs_schema():
+    """The documents the weekly report goes out through (category look-up, creation)."""
+    import graphql as gql
+
+    from bot.executor.projects import CATEGORIES, CREATE_DISCUSSION
+    from tests.fakegithub.graphql import schema
+
+    for document in (CATEGORIES, CREATE_DISCUSSION):
+        assert gql.validate(schema(), gql.parse(document)) == []
+    broken = CREATE_DISCUSSION.replace("categoryId:", "category:")
+    assert gql.validate(schema(), gql.parse(broken))   # the check does catch a wrong argument
