@@ -131,7 +131,9 @@ async def add_to_project(action: A.AddToProject, env: "ActionEnv", cache: Projec
 
 
 async def create_discussion(action: A.CreateDiscussion, env: "ActionEnv") -> Any:
-    key = f"discussion:{action.repo}:{action.category}:{action.dedupe_key or env.fingerprint}"
+    # The key names the feature too: two features may both post weekly to one category.
+    key = (f"discussion:{action.repo}:{env.feature}:{action.category}:"
+           f"{action.dedupe_key or env.fingerprint}")
     existing = await state.created_object(env.db, key)
     if existing:
         return f"exists {existing}"
