@@ -29,9 +29,14 @@ async def get_pull(gh: GitHubReader, repo: str, number: int) -> Mapping[str, Any
     return await gh.getitem(PULL, {**split(repo), "number": number})
 
 
-async def file_at(gh: GitHubReader, repo: str, path: str, ref: str) -> bytes | None:
+class NotAFile(Exception):
+    """The path holds a directory, symlink or submodule at that ref."""
+
+
+async def file_at(gh: GitHubReader, repo: str, path: str, ref: str, *, strict: bool = False) -> bytes | None:
     """A file's bytes at ``ref``, None when it does not exist there. The contents API
-    leaves ``content`` empty above 1 MB; the blob API then gives it (up to 100 MB)."""
+    leaves ``content`` empty above 1 MB; the blob API then gives it (up to 100 MB).
+    With ``strict`` a path that exists but is no regular file raises NotAFile."""
     try:
         item = await gh.getitem(CONTENTS, {**split(repo), "path": path, "ref": ref})
     except PermanentGitHubError as exc:
@@ -39,6 +44,9 @@ async def file_at(gh: GitHubReader, repo: str, path: str, ref: str) -> bytes | N
             return None
         raise
     if not isinstance(item, Mapping) or item.get("type", "file") != "file":
+        if strict:
+            kind = item.get("type") if isinstance(item, Mapping) else "dir"
+            raise NotAFile(f"{path} is a {kind}, not a regular file")
         return None  # a directory, symlink or submodule is not a signature
     if item.get("encoding") == "base64" and item.get("content"):
         return base64.b64decode(item["content"])

@@ -75,7 +75,12 @@ async def verify_patches(gh: GitHubReader, repo: str, head_sha: str, section: Ma
         return [Verdict(p, reason=f"configuration: {exc}") for p in patches]
     verdicts = []
     for patch in patches:
-        data = await lookups.file_at(gh, repo, patch, head_sha)
+        try:
+            data = await lookups.file_at(gh, repo, patch, head_sha, strict=True)
+        except lookups.NotAFile as exc:
+            # Not "deleted": the path is still there, pointing at content nobody signed.
+            verdicts.append(Verdict(patch, reason=str(exc)))
+            continue
         if data is None:
             continue  # deleted by this change: nothing to apply, nothing to verify
         bundle_path, sig_path = signature_files(section, patch)
