@@ -115,6 +115,10 @@ async def test_weekly_report_posted_once_by_two_replicas(bot):
     assert "RFC: plugin API" in body
     assert "## First-response SLA" in body
     assert "```mermaid" in body
+    # An operator running the command afterwards does not post it a second time.
+    from bot.features.funnel.weekly import post_weekly
+    assert "already posted" in await post_weekly(bot.runtime, REPO, week, dry_run=False)
+    assert len(bot.fake.graphql_calls("createDiscussion")) == 1
     assert bot.fake.violations == []
 
 

@@ -14,10 +14,10 @@ from .dashboard import register as register_web
 from .handlers import HANDLERS
 from .rules import SECTION
 from .store import WRITERS
-from .weekly import run_weekly
+from .weekly import JOB_NAME, run_weekly
 
 # Checked every quarter hour; each repository's report goes out once its time has come.
-WEEKLY_REPORT = JobSpec(name="funnel-weekly-report", every=timedelta(minutes=15), run=run_weekly)
+WEEKLY_REPORT = JobSpec(name=JOB_NAME, every=timedelta(minutes=15), run=run_weekly)
 
 FEATURE = Feature(
     name="funnel",

@@ -118,9 +118,16 @@ def actions_for(repo: str, week: str, category: str, title: str, body: str, figs
             Record(repo, feature="funnel", op="report", args={"repo": repo, "week": week, "figures": figs})]
 
 
+JOB_NAME = "funnel-weekly-report"
+
+
 async def already_posted(db: Database, repo: str, category: str, week: str) -> bool:
-    # The executor's own record of the Discussion (see executor/projects.py).
-    return await state.created_object(db, f"discussion:{repo}:{category}:{week}") is not None
+    """The executor's own record of the Discussion (see executor/projects.py): its key is
+    the repository, category and dedupe key, and may name the batch (the job) too."""
+    for key in (f"discussion:{repo}:{category}:{week}", f"discussion:{repo}:{JOB_NAME}:{category}:{week}"):
+        if await state.created_object(db, key) is not None:
+            return True
+    return False
 
 
 async def run_weekly(jctx: JobContext) -> list[Action]:
@@ -161,7 +168,8 @@ async def post_weekly(runtime: "Runtime", repo: str, week: str, *, dry_run: bool
     assert runtime.executor is not None
     outcome = await runtime.executor.run(
         delivery_id=f"cli:funnel-weekly:{repo}:{week}", installation_id=inst,
-        batches=[("funnel", actions_for(repo, week, section["report"]["category"], title, body, figs))])
+        # The job's name as the batch, as the scheduler runs it: one idempotence key either way.
+        batches=[(JOB_NAME, actions_for(repo, week, section["report"]["category"], title, body, figs))])
     if outcome.failed:
         raise SystemExit(f"posting failed: {outcome.failed[0][1]}")
     if outcome.dry_run:
