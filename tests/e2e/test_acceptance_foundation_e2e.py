@@ -112,6 +112,11 @@ async def test_a_failing_handler_is_retried_as_many_times_as_the_repository_says
     assert await bot.status(did) == "dead"
     row = await deliveries.get(bot.runtime.db, did)
     assert row.attempts == 2 and "handler bug" in (row.last_error or "")
+    async with aiohttp.ClientSession() as s:
+        async with s.get(f"{bot.url}/metrics") as r:
+            metrics = await r.text()
+    assert 'cf_deliveries_dead_total{event="issues"} 1.0' in metrics
+    assert 'cf_deliveries_failed_total{event="issues"} 2.0' in metrics
 
     # The operator sees it with the CLI, on the same database.
     env = {**os.environ, "DATABASE_URL": bot.settings.database_url}
