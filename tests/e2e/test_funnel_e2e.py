@@ -276,6 +276,7 @@ async def test_backfill_resumes_after_an_interruption_and_paces(fake_github, mig
     counts = await _backfill(fake, migrated_db, vt)
     pages = [c.query.get("page") for c in fake.calls if c.path == f"/repos/{REPO}/issues"]
     assert pages == ["2"]                                     # resumed where it stopped
+    assert counts["issues"] == 32 and counts["comments"] == 1
     assert await migrated_db.fetchval("SELECT COUNT(*) FROM funnel_acts WHERE kind IN (1, 5)") == 132
     again = await _backfill(fake, migrated_db, vt)            # everything done: nothing read
     assert again == {}

@@ -2,7 +2,6 @@
 the feature's handlers and writers, then read back as a funnel (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
-import base64
 from datetime import datetime, timedelta, timezone
 
 from bot.features.funnel import store

@@ -15,7 +15,7 @@ from bot.features.funnel.weekly import due_at, iso_week, previous_week, run_week
 from bot.store import state
 from tests.helpers import RecordingReader, bundled_rules, fixed_roles
 
-from .conftest import REPO, comment_payload, issue_payload, pr_payload, run
+from .conftest import REPO, issue_payload, pr_payload, run
 
 UTC = timezone.utc
 REPORT = bundled_rules().section("funnel")["report"]
