@@ -4,15 +4,16 @@ Streams, each with its own saved cursor (table ``funnel_backfill``):
 - ``issues``: issues and PRs (openings, merges from ``pull_request.merged_at``);
 - ``comments`` and ``review_comments``: repository-wide lists;
 - ``reviews``: per pull request seen (the API has no repository-wide list);
-- ``approvers``: OWNERS/CODEOWNERS at each commit that changed them; collaborators with
-  write or more and approver-team members (the API gives no date for those: they count
-  as approvers from before the window).
+- ``approvers``: OWNERS (anywhere in the tree) and CODEOWNERS at each commit that changed
+  them; collaborators with write or more and approver-team members (the API gives no date
+  for those: they count as approvers from before the window).
 
 Lists are read in creation order and the cursor is the page reached, so an interrupted
 run goes on at the page it was on (writes are idempotent, so a page read twice is
 harmless). A finished backfill is not repeated for the same start date (``--restart``
-reads everything again; a different ``--since`` starts afresh). Reads go through the installation client: ETags make repeated reads free,
-and when the limit runs low the backfill waits for the reset instead of using it up.
+reads everything again; a different ``--since`` starts afresh). Reads go through the
+installation client: ETags make repeated reads free, and when the limit runs low the
+backfill waits for the reset instead of using it up.
 """
 from __future__ import annotations
 
@@ -23,10 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mapping
 
-from ...github import RateLimited
+from ...github import PermanentGitHubError, RateLimited
 from ...store import state
 from ...store.db import Database
-from .approvers import names_in, resolve, team_members
+from .approvers import approver_paths, is_owners_file, names_in, resolve, team_members
 from .extract import COMMENT, PR_OPENED, REVIEW, REVIEW_COMMENT, Grant, _act, acts_from, epoch, object_key
 from .progress import Progress
 from .store import Batch, record_team_grants, write_batch
@@ -53,6 +54,7 @@ class Backfill:
     counts: dict[str, int] = field(default_factory=dict)
     progress: Progress | None = None
     reserve: int = RESERVE
+    default_branch: str = ""
 
     @property
     def owner_name(self) -> dict[str, str]:
@@ -160,7 +162,7 @@ class Backfill:
         if done:
             return
         before = int(self.since.timestamp()) - 1
-        paths = [*self.section["owners_files"], *self.section["codeowners_files"]]
+        paths = await self._approver_paths()
         steps = [*(lambda p=p: self._file_history(p, before) for p in paths),
                  lambda: self._collaborators(before), lambda: self._teams(before)]
         for index in range(int(cursor or 0), len(steps)):
@@ -171,6 +173,25 @@ class Backfill:
             await self.write("approvers", batch, len(grants))
             await self.save("approvers", str(index + 1))
         await self.save("approvers", str(len(steps)), done=True)
+
+    async def _approver_paths(self) -> list[str]:
+        """OWNERS files anywhere in the default branch's tree (Prow puts one per folder),
+        and the CODEOWNERS locations; only the configured root names if the tree is unreadable
+        or too big to list in one answer."""
+        fallback = sorted({*self.section["owners_files"], *self.section["codeowners_files"]})
+        if not self.default_branch:
+            return fallback
+        try:
+            tree = await self.api.getitem("/repos/{owner}/{repo}/git/trees/{tree_sha}{?recursive}",
+                                          {**self.owner_name, "tree_sha": self.default_branch,
+                                           "recursive": "1"})
+        except PermanentGitHubError as exc:  # an empty repository answers 409
+            log.warning("tree of %s unreadable, reading root approver files only: %s", self.repo, exc)
+            return fallback
+        if tree.get("truncated"):
+            return fallback
+        found = [e["path"] for e in tree.get("tree") or [] if e.get("type") == "blob"]
+        return approver_paths(found, self.section) or fallback
 
     async def _collaborators(self, before: int) -> list[Grant]:
         """Collaborators with push (write), maintain or admin: GitHub filters them."""
@@ -201,7 +222,11 @@ class Backfill:
         for c in reversed(changed):  # the API lists newest first
             at = epoch(((c.get("commit") or {}).get("committer") or {}).get("date")) or before
             versions.append((at, c["sha"]))
-        source = "owners" if path in self.section["owners_files"] else "codeowners"
+        if not versions and self.default_branch:
+            # No commit listed for the file (history unavailable): what it says now counts
+            # from before the window, like collaborators.
+            versions.append((before, self.default_branch))
+        source = "owners" if is_owners_file(path, self.section) else "codeowners"
         seen: set[str] = set()
         grants: list[Grant] = []
         for at, sha in versions:
@@ -263,7 +288,8 @@ async def run_backfill(runtime: "Runtime", repo: str, since: datetime, *, restar
     if restart or (saved_since is not None and saved_since != since.isoformat()):
         await runtime.db.execute("DELETE FROM funnel_backfill WHERE repo = ?", (repo,))
     job = Backfill(runtime.db, api, repo, int(info["id"]), since, rules.section("funnel"), sleep=sleep,
-                   progress=Progress(f"backfill {repo}", unit="items"))
+                   progress=Progress(f"backfill {repo}", unit="items"),
+                   default_branch=str(info.get("default_branch") or ""))
     await job.save("since", since.isoformat(), done=True)
     counts = await job.run()
     job.progress.close()  # type: ignore[union-attr]

@@ -83,6 +83,37 @@ def get_ref(ctx: Ctx) -> Reply:
     return Reply(json={"ref": f"refs/{ref}", "object": {"sha": repo.branches[ref[6:]], "type": "commit"}})
 
 
+@route("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}")
+def get_tree(ctx: Ctx) -> Reply:
+    """The files at a branch or commit (`tree_sha` may name either, as on GitHub); with
+    `recursive`, every path with its parent directories, else the top level only."""
+    import hashlib
+
+    repo = ctx.repo()
+    ref = ctx.params["tree_sha"]
+    branch = next((b for b, sha in repo.branches.items() if sha == ref), None)
+    files = repo.files.get(ref) if ref in repo.files else repo.files.get(branch or "")
+    if files is None:
+        raise not_found()
+    recursive = ctx.query.get("recursive") not in (None, "", "0", "false")
+    entries: dict[str, dict] = {}
+    base = f"{ctx.fake.url}/repos/{repo.full_name}/git"
+    for path, text in sorted(files.items()):
+        raw = text.encode()
+        sha = hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest()
+        parts = path.split("/")
+        for depth in range(1, len(parts)):
+            folder = "/".join(parts[:depth])
+            entries.setdefault(folder, {"path": folder, "mode": "040000", "type": "tree",
+                                        "sha": hashlib.sha1(folder.encode()).hexdigest(),
+                                        "url": f"{base}/trees/{hashlib.sha1(folder.encode()).hexdigest()}"})
+        entries[path] = {"path": path, "mode": "100644", "type": "blob", "sha": sha, "size": len(raw),
+                         "url": f"{base}/blobs/{sha}"}
+    tree = [e for p, e in sorted(entries.items()) if recursive or "/" not in p]
+    tree_sha = hashlib.sha1(ref.encode()).hexdigest()
+    return Reply(json={"sha": tree_sha, "url": f"{base}/trees/{tree_sha}", "tree": tree, "truncated": False})
+
+
 @route("GET", "/repos/{owner}/{repo}/git/blobs/{file_sha}")
 def get_blob(ctx: Ctx) -> Reply:
     """A file's bytes by blob sha (what the contents API sends instead above 1 MB)."""
@@ -109,6 +140,14 @@ def list_commits(ctx: Ctx) -> Reply:
         who = ctx.query["author"]
         emails = ctx.state.users[who].emails if who in ctx.state.users else [who]
         commits = [c for c in commits if c.author_email in emails]
+    if "path" in ctx.query:
+        # The commits that touched the path: here, those whose files (put_file(ref=sha))
+        # include it. A file only on a branch has no history to list.
+        commits = [c for c in commits if ctx.query["path"] in repo.files.get(c.sha, {})]
+    if "since" in ctx.query:
+        commits = [c for c in commits if c.date >= ctx.query["since"]]
+    if "until" in ctx.query:
+        commits = [c for c in commits if c.date <= ctx.query["until"]]
     return paginate(ctx, [ctx.ser.commit(repo.full_name, c) for c in commits])
 
 
