@@ -310,3 +310,20 @@ async def test_backfill_command_finds_the_installation(fake_github, database_url
     # helper and newbie are new since 2020; maint and old-timer had rights before the window.
     assert [s["contributors"] for s in funnel["stages"]] == [2, 1, 1, 0]
     assert fake.violations == []
+
+
+async def test_member_and_membership_deliveries_record_approver_grants(bot):
+    member = _payload(bot, "member", "added")
+    member["member"] = bot.fake.serializer.user("helper")
+    member["changes"] = {"permission": {"to": "write"}}
+    await bot.deliver("member", member)
+    membership = retarget(load_example("membership", "added"), REPO)  # organisation-wide: no repository
+    membership["member"] = bot.fake.serializer.user("newbie")
+    delivery = await bot.deliver("membership", membership)
+    assert await bot.status(delivery) == "done"
+    db = bot.runtime.db
+    grants = await db.fetchall("SELECT user_id, source FROM funnel_grants")
+    assert [g["source"] for g in grants] == ["permission"]
+    teams = await db.fetchall("SELECT org, team FROM funnel_team_grants")
+    assert teams == [{"org": membership["organization"]["login"].lower(),
+                      "team": membership["team"]["slug"].lower()}]
