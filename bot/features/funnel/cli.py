@@ -83,6 +83,10 @@ async def cmd_funnel(args: argparse.Namespace) -> int:
     async with open_runtime(settings_from_env(), with_github=False) as runtime:
         section = runtime.bundled.section("funnel")
         funnel = await funnel_for(runtime.db, args.repo, since, until, section)
+        from .store import repo_ids
+        if not await repo_ids(runtime.db, args.repo):
+            print(f"no stored history for {args.repo}: run backfill or import-gharchive first",
+                  file=sys.stderr)
     sys.stdout.write(FORMATS[args.format](funnel, args.repo))
     return 0
 

@@ -115,5 +115,7 @@ def test_cli_import_and_funnel_formats(tmp_path):
     org = json.loads(_cli("funnel", "--repo", "cachethq", "--since", "2015-01-01", "--until",
                           "2015-01-01", "--format", "json", env=env).stdout)
     assert org["stages"][0]["contributors"] == 2
+    unknown = _cli("funnel", "--repo", "nobody/here", env=env)
+    assert unknown.returncode == 0 and "no stored history for nobody/here" in unknown.stderr
     bad = _cli("funnel", "--repo", "x/y", "--since", "yesterday", env=env)
     assert bad.returncode == 2 and "not an ISO 8601 date" in bad.stderr
