@@ -181,6 +181,18 @@ async def cmd_deliveries_retry(args: argparse.Namespace) -> int:
     if not args.dead and not args.delivery_id:
         print("give a delivery id or --dead", file=sys.stderr)
         return 2
-    n = await _with_db(lambda db: deliveries.requeue(db, delivery_id=args.delivery_id, dead=args.dead))
+    async def run(db):
+        n = await deliveries.requeue(db, delivery_id=args.delivery_id, dead=args.dead)
+        found = None if args.dead or n else await deliveries.get(db, args.delivery_id)
+        return n, found
+
+    n, found = await _with_db(run)
+    if not args.dead and not n:
+        if found is None:
+            print(f"no delivery {args.delivery_id!r} is stored", file=sys.stderr)
+        else:
+            print(f"delivery {args.delivery_id} is {found.status}: only failed, dead or done ones "
+                  "are re-queued", file=sys.stderr)
+        return 1
     print(f"re-queued {n} deliver{'y' if n == 1 else 'ies'}")
-    return 0 if n or args.dead else 1
+    return 0

@@ -87,6 +87,9 @@ def test_deliveries_list_json_and_retry(tmp_path):
     dead = bot("deliveries", "--status", "dead", env=env)
     assert "d0" in dead.stdout and "d1" not in dead.stdout
     assert bot("deliveries", "retry", "--dead", env=env).stdout.strip() == "re-queued 1 delivery"
-    assert bot("deliveries", "retry", "nope", env=env).returncode == 1
+    unknown = bot("deliveries", "retry", "nope", env=env)
+    assert unknown.returncode == 1 and "no delivery 'nope'" in unknown.stderr
+    busy = bot("deliveries", "retry", "d1", env=env)
+    assert busy.returncode == 1 and "is processing" in busy.stderr
     again = json.loads(bot("deliveries", "--json", env=env).stdout)
     assert {r["delivery_id"]: r["status"] for r in again}["d0"] == "pending"
