@@ -140,6 +140,8 @@ class Executor:
             raise TypeError(f"no executor for {action.kind}")
         if isinstance(action, A.AddToProject):
             return await projects.add_to_project(action, env, self.projects)
+        if isinstance(action, A.CreateDiscussion):
+            return await projects.create_discussion(action, env, self.projects)
         return await handler(action, env)
 
 

@@ -130,16 +130,27 @@ async def add_to_project(action: A.AddToProject, env: "ActionEnv", cache: Projec
     return item_id
 
 
-async def create_discussion(action: A.CreateDiscussion, env: "ActionEnv") -> Any:
+async def _categories(env: "ActionEnv", cache: ProjectCache, repo_name: str) -> dict:
+    key = ("categories", repo_name)
+    repo = cache.get(key)
+    if repo is None:
+        owner, name = repo_name.split("/", 1)
+        data = await env.api.graphql(CATEGORIES, owner=owner, name=name)
+        repo = (data or {}).get("repository") or {}
+        if repo:
+            cache.put(key, repo)
+    return repo
+
+
+async def create_discussion(action: A.CreateDiscussion, env: "ActionEnv", cache: ProjectCache) -> Any:
     # The key names the feature too: two features may both post weekly to one category.
     key = (f"discussion:{action.repo}:{env.feature}:{action.category}:"
            f"{action.dedupe_key or env.fingerprint}")
     existing = await state.created_object(env.db, key)
     if existing:
         return f"exists {existing}"
-    owner, name = action.repo.split("/", 1)
-    data = await env.api.graphql(CATEGORIES, owner=owner, name=name)
-    repo = (data or {}).get("repository") or {}
+    # Repository and category ids are looked up by name once and cached.
+    repo = await _categories(env, cache, action.repo)
     category = next((c for c in repo.get("discussionCategories", {}).get("nodes", [])
                      if c["name"].casefold() == action.category.casefold()), None)
     if category is None:

@@ -133,6 +133,10 @@ async def test_discussion_created_once_per_dedupe_key(rt, fake_github):
                                             body="…", dedupe_key="2026-W48"))
     creates = [c for c in fake_github.graphql_calls() if "createDiscussion" in c.json.get("query", "")]
     assert len(creates) == 1
+    await run(rt, "d3", A.CreateDiscussion(repo=REPO, category="Reports", title="Week 49",
+                                          body="…", dedupe_key="2026-W49"))
+    lookups = [c for c in fake_github.graphql_calls() if "discussionCategories" in c.json.get("query", "")]
+    assert len(lookups) == 1  # ids cached by name
 
 
 async def test_report_outcome_reacts_confused_after_a_failure(rt, fake_github):
