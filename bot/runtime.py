@@ -5,10 +5,11 @@ reads the environment: settings come in.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 import aiohttp
 import cachetools
@@ -20,7 +21,7 @@ from .rules.loader import Rules, load_bundled
 from .rules.registry import sections_of
 from .rules.repo import RepoRules, RepoRulesResult
 from .settings import Settings
-from .store import state
+from .store import holds, state
 from .store.db import Database, connect
 from .store.migrate import migrate
 
@@ -117,6 +118,24 @@ def migration_namespaces(features: list["Feature"]) -> list[tuple[str, str]]:
             *((f.name, f.migrations) for f in features if f.migrations)]
 
 
+def _hold_publisher(db: Database) -> Callable[[str, float], None]:
+    """Several replicas share an installation's limits: record each hold for the others."""
+    pending: set[asyncio.Task] = set()
+
+    async def publish(scope: str, until: float) -> None:
+        try:
+            await holds.publish(db, scope, until)
+        except Exception as exc:  # the hold still applies here; the others learn the next one
+            log.warning("could not share a GitHub hold with other replicas: %s", exc)
+
+    def on_hold(scope: str, until: float) -> None:
+        task = asyncio.get_running_loop().create_task(publish(scope, until))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    return on_hold
+
+
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, *, with_github: bool = True,
                        metrics: Metrics | None = None) -> AsyncIterator[Runtime]:
@@ -140,7 +159,8 @@ async def open_runtime(settings: Settings, *, with_github: bool = True,
             runtime.github = GitHub(runtime.session, api_url=settings.api_url,
                                     app_id=settings.app_id, private_key=settings.private_key,
                                     metrics=runtime.metrics,
-                                    mutation_interval=settings.mutation_interval)
+                                    mutation_interval=settings.mutation_interval,
+                                    on_hold=_hold_publisher(db) if db.dialect != "sqlite" else None)
             runtime.executor = Executor(db, api_for=runtime.api, dry_run=runtime.dry_run,
                                         features=runtime.features_by_name,
                                         bot_login=runtime.bot_login, metrics=runtime.metrics)

@@ -17,7 +17,7 @@ import uuid
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from .log import delivery_context
-from .store import deliveries
+from .store import deliveries, holds
 from .store.db import DatabaseUnavailable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,6 +29,7 @@ log = logging.getLogger("bot.worker")
 HEARTBEAT = 15.0
 STALE_AFTER = 90.0
 MAX_BACKOFF = 900.0
+HOLDS_POLL = 1.0  # seconds between looks at the holds other replicas were given
 
 
 def retry_delay(attempts: int, base: float, exc: BaseException, now: float) -> float:
@@ -74,9 +75,13 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.recover()
-        last_beat = last_stale = time.monotonic()
+        last_beat = last_stale = last_holds = time.monotonic()
         while not stop.is_set():
             try:
+                now = time.monotonic()
+                if self.db.dialect != "sqlite" and now - last_holds >= HOLDS_POLL:
+                    last_holds = now
+                    await self.apply_shared_holds()
                 await self.fill()
                 now = time.monotonic()
                 if now - last_beat > self.heartbeat_every:
@@ -99,6 +104,14 @@ class Worker:
                 pass
             self.wake.clear()
         await self.drain()
+
+    async def apply_shared_holds(self) -> None:
+        """Wait out Retry-After and secondary-limit holds other replicas were given."""
+        github = self.runtime.github
+        if github is None:
+            return
+        for scope, until in await holds.current(self.db, time.time()):
+            github.hold(scope, until)
 
     async def drain(self) -> None:
         if self._tasks:

@@ -36,7 +36,8 @@ class GitHub:
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  wall_clock: Callable[[], float] = time.time,
                  concurrency: int = 20, cache_size: int = 512, timeout: float = 30.0,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None,
+                 on_hold: Callable[[str, float], None] | None = None) -> None:
         """`clock` and `sleep` must agree (a fake sleep must advance a fake clock); `wall_clock`
         gives epoch seconds for x-ratelimit-reset and RateLimited.retry_at."""
         if (app_id is None) != (private_key is None):
@@ -45,7 +46,7 @@ class GitHub:
         self._policy = Policy(api_url=api_url.rstrip("/"), max_attempts=max_attempts,
                               max_wait=max_wait, timeout=timeout, clock=clock,
                               wall_clock=wall_clock, sleep=sleep, rng=rng or random.Random(),
-                              metrics=metrics)
+                              metrics=metrics, on_hold=on_hold)
         self._mutation_interval = mutation_interval
         self._concurrency = concurrency
         self._cache_size = cache_size
@@ -53,6 +54,7 @@ class GitHub:
         self._tokens = InstallationTokens(self._mint, clock=clock, wall_clock=wall_clock)
         self._installations: dict[int, InstallationAPI] = {}
         self._app_client: InstallationAPI | None = None
+        self._holds: dict[str, float] = {}  # learned from other replicas, monotonic instants
 
     def __repr__(self) -> str:
         return f"GitHub(api_url={self._policy.api_url!r}, dry_run={self.dry_run})"
@@ -94,6 +96,21 @@ class GitHub:
                                                Transport(self._session, state, self._policy, auth))
         return self._app_client
 
+    def hold(self, key: str, until_epoch: float) -> None:
+        """Apply a hold another replica learned (``key``: installation id or "app")."""
+        p = self._policy
+        instant = p.clock() + (until_epoch - p.wall_clock())
+        self._holds[key] = max(self._holds.get(key, 0.0), instant)
+        if key == "app":
+            client = self._app_client
+        else:
+            try:
+                client = self._installations.get(int(key))
+            except ValueError:
+                return
+        if client is not None:
+            client._transport.state.gate.hold_until(instant)
+
     def _build(self, installation_id: int) -> InstallationAPI:
         p = self._policy
         state = InstallationState(
@@ -102,6 +119,7 @@ class GitHub:
             pacer=MutationPacer(clock=p.clock, sleep=p.sleep, interval=self._mutation_interval),
             cache=LRUCache(maxsize=self._cache_size),
             read_only=self.dry_run)
+        state.gate.hold_until(self._holds.get(str(installation_id), 0.0))
         tokens = self._tokens
 
         async def auth() -> str | None:

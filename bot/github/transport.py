@@ -43,6 +43,9 @@ class Policy:
     sleep: Sleep = asyncio.sleep
     rng: random.Random = field(default_factory=random.Random)
     metrics: object | None = None  # bot.metrics.Metrics; duck-typed so tests can record calls
+    # Told of every installation-wide hold (key, until as epoch seconds) so other replicas,
+    # which share the installation's limits, can wait too (see bot.store.holds).
+    on_hold: Callable[[str, float], None] | None = None
 
     @property
     def graphql_url(self) -> str:
@@ -147,6 +150,8 @@ class Transport:
                 verdict.floor, backoff_delay(attempt, p.rng))
             if verdict.hold is Hold.INSTALLATION:
                 state.gate.hold_until(p.clock() + wait)
+                if p.on_hold is not None:
+                    p.on_hold(state.key, p.wall_clock() + wait)
             elif verdict.hold is Hold.RESOURCE:
                 state.gate.hold_until(p.clock() + wait, resource)
             if wait > p.max_wait:
