@@ -7,10 +7,11 @@ in-memory timers carry state: a restart simply looks at the table again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, AsyncIterator, Callable, Sequence
 
 from .context import JobContext
 from .log import delivery_context
@@ -43,6 +44,30 @@ async def claim_period(db, job: str, key: str, holder: str, now: float, lease: f
     return taken == 1
 
 
+@contextlib.asynccontextmanager
+async def lease_kept(db, job: str, key: str, holder: str, lease: float = LEASE) -> AsyncIterator[None]:
+    """Extend the lease while the job runs: a job longer than the lease must not be taken
+    over (and run a second time) by another replica while its holder is alive."""
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                await db.execute("UPDATE job_runs SET lease_until = ? WHERE job = ? AND period_key = ?"
+                                 " AND holder = ? AND finished_at IS NULL",
+                                 (time.time() + lease, job, key, holder))
+            except Exception as exc:  # the lease may run out; the run is idempotent anyway
+                log.warning("could not extend the lease of %s: %s", job, exc)
+
+    task = asyncio.create_task(renew())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def finish_period(db, job: str, key: str, outcome: str) -> None:
     await db.execute("UPDATE job_runs SET finished_at = ?, outcome = ? WHERE job = ? AND period_key = ?",
                      (time.time(), outcome[:500], job, key))
@@ -65,10 +90,11 @@ async def run_job(runtime: "Runtime", job: "JobSpec", *, key: str,
 
 class Scheduler:
     def __init__(self, runtime: "Runtime", *, holder: str, tick: float = 10.0,
-                 extra_jobs: "Sequence[JobSpec]" = ()) -> None:
+                 extra_jobs: "Sequence[JobSpec]" = (), lease: float = LEASE) -> None:
         self.runtime = runtime
         self.holder = holder
         self.tick = tick
+        self.lease = lease
         # Jobs of the service itself (delivery recovery) that need more than a JobContext.
         self.extra_jobs = list(extra_jobs)
 
@@ -80,10 +106,11 @@ class Scheduler:
         ran = []
         for job in self.jobs():
             key = period_key(job.every.total_seconds(), now)
-            if not await claim_period(self.runtime.db, job.name, key, self.holder, now):
+            if not await claim_period(self.runtime.db, job.name, key, self.holder, now, self.lease):
                 continue
             try:
-                n = await run_job(self.runtime, job, key=key)
+                async with lease_kept(self.runtime.db, job.name, key, self.holder, self.lease):
+                    n = await run_job(self.runtime, job, key=key)
             except Exception as exc:
                 log.exception("job %s failed", job.name, extra={"job": job.name})
                 self.runtime.metrics.jobs_run.labels(job=job.name, outcome="failed").inc()

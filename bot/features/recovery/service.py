@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ...context import JobContext
-from ...scheduler import claim_period, finish_period, run_job
+from ...scheduler import claim_period, finish_period, lease_kept, run_job
 from ...store.db import DatabaseUnavailable
 from ..base import JobSpec
 from .runner import recover
@@ -57,7 +57,8 @@ async def recover_at_startup(runtime: "Runtime", job: JobSpec, *, holder: str,
     try:
         if not await claim_period(runtime.db, job.name, key, holder, now):
             return
-        n = await run_job(runtime, job, key=key)
+        async with lease_kept(runtime.db, job.name, key, holder):
+            n = await run_job(runtime, job, key=key)
         await finish_period(runtime.db, job.name, key, f"ok: {n} actions")
     except DatabaseUnavailable as exc:
         log.warning("recovery at start-up skipped, database unavailable: %s", exc)
