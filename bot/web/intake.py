@@ -5,6 +5,7 @@ looked at, so an unsigned request learns nothing and stores nothing.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -25,6 +26,9 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("bot.intake")
 
 MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+# GitHub counts a delivery failed after 10 s anyway; with the database gone the pool would
+# wait its own 10 s for a connection: answer 503 well before.
+STORE_TIMEOUT = 5.0
 
 
 def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
@@ -91,9 +95,10 @@ def make_handler(*, secret: str, store: GroupCommitter, metrics: "Metrics",
             return reject(400, "malformed", "payload fields have unexpected types "
                                             "(repository, installation, issue or pull_request)")
         try:
-            result = await store.submit(new)
-        except DatabaseUnavailable:
-            # GitHub marks the delivery failed; recovery asks for it again later.
+            result = await asyncio.wait_for(store.submit(new), timeout=STORE_TIMEOUT)
+        except (DatabaseUnavailable, asyncio.TimeoutError):
+            # GitHub marks the delivery failed; recovery asks for it again later (if the row
+            # still gets committed after this answer, recovery finds it stored and skips it).
             return reject(503, "database", "storage unavailable, try again later")
         if result.stored or result.requeued:
             metrics.deliveries_received.labels(event=event_name).inc()
