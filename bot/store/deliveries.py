@@ -184,13 +184,16 @@ async def fail(db: Database, seq: int, *, error: str, max_attempts: int, retry_a
 async def release_stale(db: Database, *, worker: str | None = None,
                         older_than: float | None = None) -> int:
     """Put 'processing' rows back in line: those of a worker that restarted, or
-    (several replicas) those whose worker stopped updating them."""
+    (several replicas) those whose worker stopped updating them.
+
+    The interrupted run counts as an attempt: the next one then knows it is a retry
+    (and looks for what the first may have created before creating it again)."""
     if worker is not None:
         return await db.execute(
-            "UPDATE deliveries SET status = 'pending', locked_by = NULL"
+            "UPDATE deliveries SET status = 'pending', locked_by = NULL, attempts = attempts + 1"
             " WHERE status = 'processing' AND (locked_by = ? OR locked_by IS NULL)", (worker,))
     return await db.execute(
-        "UPDATE deliveries SET status = 'pending', locked_by = NULL"
+        "UPDATE deliveries SET status = 'pending', locked_by = NULL, attempts = attempts + 1"
         " WHERE status = 'processing' AND updated_at < ?", (older_than or 0,))
 
 

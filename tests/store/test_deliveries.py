@@ -68,7 +68,8 @@ async def test_processing_rows_of_a_dead_worker_are_released(db):
     await deliveries.claim(db, worker="w1", busy_subjects=set(), limit=1, now=10.0)
     assert await deliveries.release_stale(db, older_than=5.0) == 0
     assert await deliveries.release_stale(db, older_than=20.0) == 1
-    assert (await deliveries.get(db, "a")).status == "pending"
+    released = await deliveries.get(db, "a")
+    assert released.status == "pending" and released.attempts == 1  # the next run is a retry
 
 
 async def test_bot_label_ledger(db):
