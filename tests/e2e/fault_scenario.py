@@ -14,7 +14,7 @@ import aiohttp
 from tests.fixtures.webhooks import load_example
 
 from .botprocess import config_push
-from .harness import retarget
+from .harness import comment_payload, retarget
 
 REPO = "octo/repo"
 MAINTAINER, NEWCOMER = "mia", "ann"
@@ -44,11 +44,7 @@ def _pull_opened(fake, i: int) -> dict[str, Any]:
 def _label_command(fake, i: int) -> dict[str, Any]:
     issue = fake.add_issue(REPO, title=f"Bug {i}", user=NEWCOMER)
     comment = fake.add_comment(REPO, issue.number, "/label bug", MAINTAINER)
-    payload = retarget(load_example("issue_comment", "created"), REPO)
-    payload["issue"] = fake.serializer.issue(fake.issue(REPO, issue.number))
-    payload["comment"] = fake.serializer.comment(fake.repo(REPO), comment, issue.number)
-    payload["sender"] = fake.serializer.user(MAINTAINER)
-    return payload
+    return comment_payload(fake, REPO, issue.number, comment, MAINTAINER)
 
 
 def workload(fake, n: int) -> list[tuple[str, str, dict[str, Any]]]:

@@ -32,6 +32,15 @@ def retarget(payload: dict[str, Any], repo: str, installation_id: int = 1) -> di
     return payload
 
 
+def comment_payload(fake, repo: str, number: int, comment: Any, user: str) -> dict[str, Any]:
+    """An ``issue_comment.created`` delivery for a comment already added to the fake."""
+    payload = retarget(load_example("issue_comment", "created"), repo)
+    payload["issue"] = fake.serializer.issue(fake.issue(repo, number))
+    payload["comment"] = fake.serializer.comment(fake.repo(repo), comment, number)
+    payload["sender"] = fake.serializer.user(user)
+    return payload
+
+
 class BotHarness:
     def __init__(self, fake, *, database_url: str, rules_dir: str | None = None,
                  with_credentials: bool = True, worker: bool = True, scheduler: bool = False,
@@ -104,6 +113,14 @@ class BotHarness:
         if patch is not None:
             patch(payload)
         return await self.deliver(event, payload, **kw)
+
+    async def comment(self, repo: str, number: int, body: str, user: str,
+                      created_at: str | None = None) -> str:
+        """Add a comment to the fake and deliver its webhook, as GitHub would."""
+        c = self.fake.add_comment(repo, number, body, user)
+        if created_at:
+            c.created_at = c.updated_at = created_at
+        return await self.deliver("issue_comment", comment_payload(self.fake, repo, number, c, user))
 
     async def wait_for(self, delivery_id: str, *, timeout: float = 15.0, states=FINAL) -> str:
         deadline = time.monotonic() + timeout

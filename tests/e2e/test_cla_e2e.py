@@ -54,13 +54,7 @@ def pr_event(fake, number: int, action: str = "opened", sender: str | None = Non
 
 
 async def comment(bot, number: int, body: str, user: str) -> None:
-    fake = bot.fake
-    c = fake.add_comment(REPO, number, body, user)
-    payload = retarget(load_example("issue_comment", "created"), REPO)
-    payload["issue"] = fake.serializer.issue(fake.issue(REPO, number))
-    payload["comment"] = fake.serializer.comment(fake.repo(REPO), c, number)
-    payload["sender"] = fake.serializer.user(user)
-    await bot.deliver("issue_comment", payload)
+    await bot.comment(REPO, number, body, user)
 
 
 def runs(fake, head_sha: str):

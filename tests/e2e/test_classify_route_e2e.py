@@ -69,13 +69,7 @@ async def open_issue(bot, title: str, body: str = "", user: str = "reporter"):
 
 
 async def comment(bot, number: int, body: str, user: str) -> None:
-    fake = bot.fake
-    c = fake.add_comment(REPO, number, body, user)
-    payload = retarget(load_example("issue_comment", "created"), REPO)
-    payload["issue"] = fake.serializer.issue(fake.issue(REPO, number))
-    payload["comment"] = fake.serializer.comment(fake.repo(REPO), c, number)
-    payload["sender"] = fake.serializer.user(user)
-    await bot.deliver("issue_comment", payload)
+    await bot.comment(REPO, number, body, user)
 
 
 def status_on(fake, owner: str, number: int, issue) -> str | None:

@@ -11,7 +11,7 @@ import pytest
 from bot.store import deliveries
 from tests.conftest import BOTH_BACKENDS
 
-from .harness import SECRET, BotHarness, retarget
+from .harness import SECRET, retarget
 from tests.fixtures.webhooks import load_example
 
 

@@ -253,12 +253,7 @@ async def test_maintainer_verify_patch_command_redispatches(bot, key):
     assert one_check(fake, head, "patch-signature").conclusion == "failure"
     # The signature arrives on the branch without a new commit (e.g. a force-push of the same tree).
     fake.put_file(REPO, KEYED + ".sig", sig_file(key, (KEYED_TEXT + head).encode()).decode(), ref=head)
-    comment = fake.add_comment(REPO, pr.number, "/verify-patch", "mary")
-    payload = retarget(load_example("issue_comment", "created"), REPO)
-    payload["issue"] = fake.serializer.issue(fake.issue(REPO, pr.number))
-    payload["comment"] = fake.serializer.comment(fake.repo(REPO), comment, pr.number)
-    payload["sender"] = fake.serializer.user("mary")
-    await bot.deliver("issue_comment", payload)
+    await bot.comment(REPO, pr.number, "/verify-patch", "mary")
     assert one_check(fake, head, "patch-signature").conclusion == "success"
     assert [d.inputs["head_sha"] for d in fake.state.dispatches] == [head]
 

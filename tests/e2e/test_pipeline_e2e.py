@@ -13,8 +13,6 @@ from bot.features.base import Feature
 from bot.store import deliveries
 
 from .botprocess import ROOT, config_push
-from .harness import retarget
-from tests.fixtures.webhooks import load_example
 
 REPO = "octo/repo"
 

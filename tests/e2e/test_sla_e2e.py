@@ -71,14 +71,7 @@ async def opened(bot, issue) -> None:
 
 
 async def comment(bot, number: int, body: str, user: str, at: datetime) -> None:
-    fake = bot.fake
-    c = fake.add_comment(REPO, number, body, user)
-    c.created_at = c.updated_at = iso(at)
-    payload = retarget(load_example("issue_comment", "created"), REPO)
-    payload["issue"] = fake.serializer.issue(fake.issue(REPO, number))
-    payload["comment"] = fake.serializer.comment(fake.repo(REPO), c, number)
-    payload["sender"] = fake.serializer.user(user)
-    await bot.deliver("issue_comment", payload)
+    await bot.comment(REPO, number, body, user, created_at=iso(at))
 
 
 async def sweep(bot, at: datetime) -> int:
