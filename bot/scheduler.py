@@ -111,7 +111,7 @@ class Scheduler:
             try:
                 async with lease_kept(self.runtime.db, job.name, key, self.holder, self.lease):
                     n = await run_job(self.runtime, job, key=key)
-            except Exception as exc:
+            except Exception:
                 log.exception("job %s failed", job.name, extra={"job": job.name})
                 self.runtime.metrics.jobs_run.labels(job=job.name, outcome="failed").inc()
                 # Let the lease run out so this replica or another tries again.

@@ -102,7 +102,6 @@ async def cmd_replay(args: argparse.Namespace) -> int:
     from ..pipeline import decide, process
     from ..runtime import open_runtime
     from ..store import deliveries
-    from ..store.deliveries import StoredDelivery
 
     settings = settings_from_env()
     configure_logging("WARNING" if not args.execute else settings.log_level, settings.log_format)

@@ -18,7 +18,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..core.actions import Action
     from ..core.events import Event
     from ..rules.registry import Section
-    from ..store.db import Database
 
 Handler = Callable[["Event", "Context"], Awaitable[Sequence["Action"]]]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ...context import Context
-from ...core.actions import Action, AddLabels, AddToProject, Close, Note, Record, RemoveLabel
+from ...core.actions import Action, AddLabels, Close, Note, Record, RemoveLabel
 from ...core.events import Event, parse_time
 from ...store.state import bot_labels
 from ..base import CommandSpec, Invocation
