@@ -17,9 +17,8 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	@if [ -z "$$GITHUB_WEBHOOK_SECRET" ]; then \
-	  echo "GITHUB_WEBHOOK_SECRET is not set: using a throw-away local secret (dry-run demo)."; \
-	  export GITHUB_WEBHOOK_SECRET=local-dev-secret; fi; \
+	@[ -n "$$GITHUB_WEBHOOK_SECRET" ] || \
+	  echo "GITHUB_WEBHOOK_SECRET is not set: using a throw-away local secret (dry-run demo)."
 	GITHUB_WEBHOOK_SECRET=$${GITHUB_WEBHOOK_SECRET:-local-dev-secret} $(BIN)/python -m bot serve
 
 test: $(STAMP)

@@ -17,6 +17,7 @@ import cachetools
 from .context import ReadOnlyGitHub, RepoHandle, RoleLookup
 from .executor import Executor
 from .metrics import Metrics
+from .permissions import make_role_lookup
 from .rules.loader import Rules, load_bundled
 from .rules.registry import sections_of
 from .rules.repo import RepoRules, RepoRulesResult
@@ -81,12 +82,6 @@ class Runtime:
             return RepoRulesResult(self.bundled)
 
     def roles_for(self, repo: str, rules: Rules, reader: Any) -> RoleLookup:
-        try:
-            from .permissions import make_role_lookup
-        except ImportError:  # the permissions module is being introduced
-            async def only_self(login: str, *, item_author: str | None = None) -> frozenset[str]:
-                return frozenset({"anyone", *(["author"] if login == item_author else [])})
-            return only_self
         section = rules.section("commands") if "commands" in rules else {}
         return make_role_lookup(reader, repo, section, self.role_cache)
 
