@@ -19,6 +19,9 @@ from urllib.parse import urlparse
 
 Params = Sequence[Any]
 
+# How long an SQLite statement waits for another process's write lock (the CLI's).
+BUSY_TIMEOUT_MS = 10000
+
 
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached (intake answers 503, readiness fails)."""
@@ -108,7 +111,7 @@ class SQLiteDatabase(Database):
         # NORMAL in WAL mode survives a process kill (the WAL is in the OS before
         # COMMIT returns); only power loss could drop the last transactions.
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys=ON")
         if self.path != ":memory:":
             # Checkpoints (copying the WAL back into the database) run on a thread of

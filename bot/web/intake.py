@@ -5,7 +5,6 @@ looked at, so an unsigned request learns nothing and stores nothing.
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -15,10 +14,10 @@ from urllib.parse import parse_qs
 import orjson
 from aiohttp import web
 
-from ..core.events import Event
 from ..store.db import DatabaseUnavailable
 from ..store.deliveries import NewDelivery
-from ..store.group_commit import GroupCommitter
+from ..store.group_commit import GroupCommitter, StoreTimeout
+from .envelope import EnvelopeReader, MalformedBody, UnexpectedFields
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..metrics import Metrics
@@ -26,9 +25,6 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("bot.intake")
 
 MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
-# GitHub counts a delivery failed after 10 s anyway; with the database gone the pool would
-# wait its own 10 s for a connection: answer 503 well before.
-STORE_TIMEOUT = 5.0
 
 
 def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
@@ -38,19 +34,17 @@ def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected.encode(), header.strip().encode())
 
 
-def _payload_text(body: bytes, content_type: str) -> str:
-    """GitHub sends JSON, or a form with a ``payload`` field when so configured."""
+def _payload(body: bytes, content_type: str) -> tuple[str, bytes | str]:
+    """The payload as text (what is stored) and as what the JSON reader gets (the raw
+    bytes when they are the JSON). GitHub sends JSON, or a form with a ``payload`` field
+    when so configured."""
     if content_type.startswith("application/x-www-form-urlencoded"):
         fields = parse_qs(body.decode("utf-8"), strict_parsing=False)
         if "payload" not in fields:
-            raise ValueError("form body without a payload field")
-        return fields["payload"][0]
-    return body.decode("utf-8")
-
-
-def _installation_id(event: Event) -> int | None:
-    inst = event.installation_id
-    return None if inst is None else int(inst)
+            raise MalformedBody("form body without a payload field")
+        text = fields["payload"][0]
+        return text, text
+    return body.decode("utf-8"), body
 
 
 def _json(data: dict, status: int) -> web.Response:
@@ -60,6 +54,8 @@ def _json(data: dict, status: int) -> web.Response:
 def make_handler(*, secret: str, store: GroupCommitter, metrics: "Metrics",
                  notify: Callable[[], None]) -> Callable[[web.Request], object]:
     key = secret.encode()
+    envelopes = EnvelopeReader()
+    received = {}  # counter per event name: .labels() looks the child up on every call
 
     def reject(status: int, reason: str, message: str) -> web.Response:
         metrics.deliveries_rejected.labels(reason=reason).inc()
@@ -79,29 +75,30 @@ def make_handler(*, secret: str, store: GroupCommitter, metrics: "Metrics",
         if not event_name or not delivery_id:
             return reject(400, "headers", "X-GitHub-Event and X-GitHub-Delivery are required")
         try:
-            text = _payload_text(body, request.content_type or "")
-            payload = orjson.loads(text)
-        except (ValueError, UnicodeDecodeError):
-            return reject(400, "malformed", "body is not valid JSON")
-        if not isinstance(payload, dict):
-            return reject(400, "malformed", "body must be a JSON object")
-        event = Event(name=event_name, payload=payload, delivery_id=delivery_id)
-        try:
-            new = NewDelivery(
-                delivery_id=delivery_id, event=event_name, action=event.action, repo=event.repo,
-                subject=event.subject, installation_id=_installation_id(event), body=text)
-        except (ValueError, TypeError, AttributeError):
+            text, json_body = _payload(body, request.content_type or "")
+            envelope = envelopes.read(event_name, json_body)
+        except UnexpectedFields:
             # e.g. "repository" not an object, a number that is not one: no subject to queue it under.
             return reject(400, "malformed", "payload fields have unexpected types "
                                             "(repository, installation, issue or pull_request)")
+        except MalformedBody as exc:
+            return reject(400, "malformed", str(exc))
+        except UnicodeDecodeError:
+            return reject(400, "malformed", "body is not valid JSON")
+        new = NewDelivery(delivery_id=delivery_id, event=event_name, action=envelope.action,
+                          repo=envelope.repo, subject=envelope.subject,
+                          installation_id=envelope.installation_id, body=text)
         try:
-            result = await asyncio.wait_for(store.submit(new), timeout=STORE_TIMEOUT)
-        except (DatabaseUnavailable, asyncio.TimeoutError):
+            result = await store.submit(new)  # bounded: StoreTimeout after STORE_TIMEOUT
+        except (DatabaseUnavailable, StoreTimeout):
             # GitHub marks the delivery failed; recovery asks for it again later (if the row
             # still gets committed after this answer, recovery finds it stored and skips it).
             return reject(503, "database", "storage unavailable, try again later")
         if result.stored or result.requeued:
-            metrics.deliveries_received.labels(event=event_name).inc()
+            counter = received.get(event_name)
+            if counter is None:
+                counter = received[event_name] = metrics.deliveries_received.labels(event=event_name)
+            counter.inc()
             notify()
             return _json({"status": "queued", "delivery": delivery_id}, 202)
         metrics.deliveries_duplicate.inc()

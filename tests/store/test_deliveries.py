@@ -78,3 +78,22 @@ async def test_bot_label_ledger(db):
     assert not await state.bot_added(db, "o/r", 1, "help wanted")
     await state.forget_bot_label(db, "o/r", 1, "bug")
     assert await state.bot_labels(db, "o/r", 1) == set()
+
+
+async def test_batch_with_duplicates_inside_and_across_batches(db):
+    await _put(db, "old")
+    items = [deliveries.NewDelivery(did, "issues", "opened", "o/r", "o/r#1", 1, '{"n": %d}' % i)
+             for i, did in enumerate(["x", "old", "y", "x"])]
+    results = await deliveries.insert_many(db, items)
+    assert [r.stored for r in results] == [True, False, True, False]
+    rows = {d["delivery_id"] for d in await deliveries.listing(db)}
+    assert rows == {"old", "x", "y"}
+    # The body comes back as it was sent, whatever the back end stores.
+    assert (await deliveries.get(db, "y")).body == '{"n": 2}'
+
+
+async def test_stored_body_round_trips_unicode_and_large_payloads(db):
+    body = '{"title": "Crash \\u00e9 ünïcödé 🐛", "log": "%s"}' % ("x" * 300_000)
+    await deliveries.insert(db, delivery_id="big", event="issues", action="opened", repo="o/r",
+                            subject="o/r#1", installation_id=1, body=body)
+    assert (await deliveries.get(db, "big")).body == body
