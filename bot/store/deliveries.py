@@ -79,13 +79,8 @@ class NewDelivery:
     body: str
 
 
-_INSERT = ("INSERT INTO deliveries (delivery_id, event, action, repo, subject, installation_id,"
-           " status, attempts, received_at, updated_at, next_attempt_at, body)"
-           " VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, 0, ?) ON CONFLICT (delivery_id) DO NOTHING")
 _REQUEUE = ("UPDATE deliveries SET status = 'pending', next_attempt_at = 0, updated_at = ?"
             " WHERE delivery_id = ? AND status IN ('dead', 'failed')")
-
-
 _INSERT_ROWS = ("INSERT INTO deliveries (delivery_id, event, action, repo, subject, installation_id,"
                 " status, attempts, received_at, updated_at, next_attempt_at, body) VALUES ")
 _ROW = "(?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, 0, ?)"
@@ -148,12 +143,18 @@ async def insert_many(db: Database, items: list[NewDelivery], now: float | None 
             if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
                 raise
         return await db.run_sync(lambda conn: _insert_rows_sqlite(conn, items, now))  # type: ignore[attr-defined]
-    results = []
+    # PostgreSQL: the batch in one statement (one round trip, not one per row); the rare
+    # duplicates then one by one.
+    params = [v for d in items for v in (d.delivery_id, d.event, d.action, d.repo, d.subject,
+                                         d.installation_id, now, now, d.body)]
+    results: list[InsertResult] = []
     async with db.transaction():
+        rows = await db.fetchall(_INSERT_ROWS + ",".join([_ROW] * len(items))
+                                 + " ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id", params)
+        inserted = {row["delivery_id"] for row in rows}
         for d in items:
-            n = await db.execute(_INSERT, (d.delivery_id, d.event, d.action, d.repo, d.subject,
-                                           d.installation_id, now, now, d.body))
-            if n == 1:
+            if d.delivery_id in inserted:
+                inserted.discard(d.delivery_id)  # a second copy in the same batch is a duplicate
                 results.append(InsertResult(stored=True))
             elif await db.execute(_REQUEUE, (now, d.delivery_id)) == 1:
                 results.append(InsertResult(stored=False, requeued=True))

@@ -53,9 +53,20 @@ def discover(namespace: str, package: str, dialect: str) -> list[Migration]:
 
 
 def split_statements(sql: str) -> list[str]:
-    # Migrations are plain DDL/DML: no semicolons inside literals or bodies.
+    # Migrations are plain DDL/DML, plus the odd PostgreSQL DO block: a semicolon ends
+    # a statement unless it is inside a $$-quoted body. (No semicolons inside literals.)
     lines = [ln for ln in sql.splitlines() if not ln.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    statements, current, in_body = [], [], False
+    for token in re.split(r"(\$\$|;)", "\n".join(lines)):
+        if token == ";" and not in_body:
+            statements.append("".join(current))
+            current = []
+            continue
+        if token == "$$":
+            in_body = not in_body
+        current.append(token)
+    statements.append("".join(current))
+    return [s.strip() for s in statements if s.strip()]
 
 
 async def migrate(db: Database, namespaces: Iterable[tuple[str, str]]) -> list[Migration]:

@@ -23,3 +23,25 @@ def test_dialect_placeholders():
 def test_split_statements_ignores_comments():
     assert split_statements("-- a; b\nCREATE TABLE x (a INT);\n\nCREATE INDEX i ON x (a);") == [
         "CREATE TABLE x (a INT)", "CREATE INDEX i ON x (a)"]
+
+
+def test_split_statements_keeps_dollar_quoted_bodies_whole():
+    sql = "CREATE TABLE x (a INT);\nDO $$\nBEGIN\n    EXECUTE 'SELECT 1';\nEND\n$$;\nCREATE INDEX i ON x (a);"
+    assert split_statements(sql) == ["CREATE TABLE x (a INT)", "DO $$\nBEGIN\n    EXECUTE 'SELECT 1';\nEND\n$$",
+                                     "CREATE INDEX i ON x (a)"]
+
+
+async def test_postgresql_compresses_delivery_bodies_with_lz4_where_available(db):
+    if db.dialect != "postgresql":
+        # SQLite: the body is compressed by the store itself (a BLOB in the body column).
+        from bot.store import deliveries
+        await deliveries.insert(db, delivery_id="z", event="issues", action="", repo="o/r", subject="o/r",
+                                installation_id=None, body='{"x": "' + "y" * 5000 + '"}')
+        raw = await db.fetchval("SELECT body FROM deliveries WHERE delivery_id = 'z'")
+        assert isinstance(raw, bytes) and len(raw) < 500
+        return
+    lz4_built_in = await db.fetchval("SELECT count(*) FROM pg_settings WHERE name = 'default_toast_compression'"
+                                     " AND 'lz4' = ANY(enumvals)")
+    method = await db.fetchval("SELECT attcompression FROM pg_attribute"
+                               " WHERE attrelid = 'deliveries'::regclass AND attname = 'body'")
+    assert method == ("l" if lz4_built_in else "")
