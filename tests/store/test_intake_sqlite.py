@@ -71,3 +71,26 @@ async def test_group_commit_answers_each_request_and_times_out_when_storage_hang
     finally:
         await committer.close()
         await db.close()
+
+
+async def test_a_batch_of_megabytes_is_written_off_the_event_loop(tmp_path, monkeypatch):
+    db = await _database(tmp_path)
+    threads = []
+    real = deliveries._insert_rows_sqlite
+
+    def spy(conn, items, now, **kw):
+        import threading
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(conn, items, now, **kw)
+
+    monkeypatch.setattr(deliveries, "_insert_rows_sqlite", spy)
+    try:
+        small = deliveries.NewDelivery("s", "issues", "opened", "o/r", "o/r#1", 1, '{"a": 1}')
+        big = deliveries.NewDelivery("b", "issues", "opened", "o/r", "o/r#1", 1,
+                                     '{"log": "%s"}' % ("x" * (deliveries.INLINE_BYTES + 1)))
+        assert [r.stored for r in await deliveries.insert_many(db, [small])] == [True]
+        assert [r.stored for r in await deliveries.insert_many(db, [big])] == [True]
+        assert threads == [True, False]  # the small one on the loop's thread, the big one not
+        assert (await deliveries.get(db, "b")).body == big.body
+    finally:
+        await db.close()
