@@ -172,6 +172,14 @@ class AddToProject(Action):
 
 
 @dataclass(frozen=True)
+class RemoveFromProject(Action):
+    """Take an issue off a Projects (v2) board; nothing if it is not there."""
+    number: int = 0
+    project_owner: str = ""
+    project_number: int = 0
+
+
+@dataclass(frozen=True)
 class CreateDiscussion(Action):
     """Create a discussion once: ``dedupe_key`` identifies it (e.g. the ISO week)."""
     category: str = ""

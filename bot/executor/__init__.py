@@ -140,6 +140,8 @@ class Executor:
             raise TypeError(f"no executor for {action.kind}")
         if isinstance(action, A.AddToProject):
             return await projects.add_to_project(action, env, self.projects)
+        if isinstance(action, A.RemoveFromProject):
+            return await projects.remove_from_project(action, env, self.projects)
         if isinstance(action, A.CreateDiscussion):
             return await projects.create_discussion(action, env, self.projects)
         return await handler(action, env)
@@ -166,6 +168,7 @@ _HANDLERS: dict[type, Callable[[Any, ActionEnv], Awaitable[Any]]] = {
     A.Reopen: issues.reopen,
     A.UpsertCheckRun: checks.upsert_check_run,
     A.AddToProject: projects.add_to_project,
+    A.RemoveFromProject: projects.remove_from_project,
     A.CreateDiscussion: projects.create_discussion,
     A.DispatchWorkflow: workflows.dispatch_workflow,
     A.RepositoryDispatch: workflows.repository_dispatch,

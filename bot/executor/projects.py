@@ -51,6 +51,19 @@ mutation($project: ID!, $item: ID!, $field: ID!, $option: String!) {
   }
 }
 """
+ITEMS_OF = """
+query($content: ID!) {
+  node(id: $content) {
+    ... on Issue { projectItems(first: 50) { nodes { id project { id } } } }
+    ... on PullRequest { projectItems(first: 50) { nodes { id project { id } } } }
+  }
+}
+"""
+DELETE_ITEM = """
+mutation($project: ID!, $item: ID!) {
+  deleteProjectV2Item(input: {projectId: $project, itemId: $item}) { deletedItemId }
+}
+"""
 CATEGORIES = """
 query($owner: String!, $name: String!) {
   repository(owner: $owner, name: $name) {
@@ -128,6 +141,21 @@ async def add_to_project(action: A.AddToProject, env: "ActionEnv", cache: Projec
         await env.api.graphql(SET_FIELD, project=board["id"], item=item_id, field=field_id,
                               option=option_id)
     return item_id
+
+
+async def remove_from_project(action: A.RemoveFromProject, env: "ActionEnv", cache: ProjectCache) -> Any:
+    """Delete the issue's item on the board, found through the issue's own project items
+    (adding it to learn its id would put it back on a board someone cleared)."""
+    board = await _board(env, cache, action.project_owner, action.project_number)
+    issue = await env.api.getitem("/repos/{owner}/{repo}/issues/{issue_number}",
+                                  {**_split(action.repo), "issue_number": action.number})
+    data = await env.api.graphql(ITEMS_OF, content=issue["node_id"])
+    items = (((data or {}).get("node") or {}).get("projectItems") or {}).get("nodes") or []
+    for item in items:
+        if item and (item.get("project") or {}).get("id") == board["id"]:
+            await env.api.graphql(DELETE_ITEM, project=board["id"], item=item["id"])
+            return item["id"]
+    return None  # not on the board any more
 
 
 async def _categories(env: "ActionEnv", cache: ProjectCache, repo_name: str) -> dict:

@@ -121,6 +121,27 @@ async def test_feature_request_moves_through_rfc_states_and_the_agenda_is_posted
     assert len(fake.graphql_calls("createDiscussion")) == 1
 
 
+async def test_a_feature_request_a_maintainer_calls_a_bug_leaves_the_rfc_board(bot):
+    fake = bot.fake
+    issue = await open_issue(bot, "feat: dark mode for the editor", "It would be nice to have a dark theme.")
+    await comment(bot, issue.number, "/rfc review", "maint")
+    assert status_on(fake, "octo", 6, issue) == "In review"
+
+    await comment(bot, issue.number, "/kind bug", "maint")
+    labels = set(fake.issue(REPO, issue.number).labels)
+    assert {"bug", "triage"} <= labels and not {"feature", "rfc/review"} & labels
+    assert status_on(fake, "octo", 6, issue) is None                      # off the RFC board
+    assert status_on(fake, "octo", 5, issue) == "Triage"                  # on the triage board
+    assert fake.issue(REPO, issue.number).assignees == ["alice"]
+    assert len(fake.graphql_calls("deleteProjectV2Item")) == 1
+
+    # Nothing to wait for at the RFC call any more.
+    await run_job(bot.runtime, AGENDA, key="test:1", clock=lambda: CALL - timedelta(hours=3))
+    [agenda] = fake.repo(REPO).discussions
+    assert "No RFC is waiting for review" in agenda.body
+    assert f"/issues/{issue.number})" not in agenda.body
+
+
 async def test_unclear_issue_is_asked_and_the_authors_kind_wins(bot):
     fake = bot.fake
     issue = await open_issue(bot, "Hello", "Just wanted to say something.")

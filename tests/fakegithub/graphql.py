@@ -3,7 +3,7 @@
 Execution runs graphql-core against the real schema with one generic resolver over the dict views
 in graphql_views.py, so the response shape (aliases, fragments, variables) is exactly what the
 schema says. Mutations implemented: addProjectV2ItemById, updateProjectV2ItemFieldValue,
-clearProjectV2ItemFieldValue, createDiscussion.
+clearProjectV2ItemFieldValue, deleteProjectV2Item, createDiscussion.
 """
 
 from __future__ import annotations
@@ -80,6 +80,15 @@ class Mutations:
             item = ProjectItem(id=make_node_id("PVTI", self.state.next_id()), content_id=content.node_id)
             project.items.append(item)
         return {"item": self.views.item(project, item), "clientMutationId": input.get("clientMutationId")}
+
+    def delete_item(self, input: dict[str, Any]) -> dict[str, Any]:
+        project = self._project(input["projectId"])
+        item = next((it for it in project.items if it.id == input["itemId"]), None)
+        if item is None:
+            raise GraphQLError(f"Could not resolve to ProjectV2Item with the id {input['itemId']}.",
+                               extensions={"type": "NOT_FOUND"})
+        project.items.remove(item)
+        return {"deletedItemId": item.id, "clientMutationId": input.get("clientMutationId")}
 
     def _item_and_field(self, input: dict[str, Any]) -> tuple[Project, ProjectItem, Any]:
         project = self._project(input["projectId"])
@@ -162,6 +171,7 @@ def _root(fake: "FakeGitHub", views: Views) -> dict[str, Any]:
         "addProjectV2ItemById": lambda input: mutations.add_item(input),
         "updateProjectV2ItemFieldValue": lambda input: mutations.update_value(input),
         "clearProjectV2ItemFieldValue": lambda input: mutations.clear_value(input),
+        "deleteProjectV2Item": lambda input: mutations.delete_item(input),
         "createDiscussion": lambda input: mutations.create_discussion(input),
     }
 

@@ -6,9 +6,11 @@ import logging
 from typing import Any, Mapping
 
 from ...context import Context
-from ...core.actions import Action, AddLabels, AddToProject, Assign, Note, Record, UpsertComment
+from ...core.actions import (Action, AddLabels, AddToProject, Assign, Note, Record, RemoveFromProject, RemoveLabel,
+                             UpsertComment)
 from ...core.events import parse_time
 from ...core.markdown import neutralize
+from ...store.state import bot_labels
 from . import boards, store
 from .rotation import next_assignee
 
@@ -84,19 +86,75 @@ async def assign_actions(ctx: Context, repo: str, number: int, issue: Mapping[st
         f"assigned {pick.login} from {name!r}{skipped}"
 
 
+def _board_key(board: Mapping[str, Any], repo: str) -> str:
+    return f"{board_owner(board, repo)}#{board['number']}" if board.get("number") else ""
+
+
+async def unroute(kind: str, repo: str, issue: Mapping[str, Any], ctx: Context,
+                  section: Mapping[str, Any]) -> list[Action]:
+    """Undo the routing of the issue's earlier kinds, now that it is of ``kind``: the labels
+    routing added (if the bot added them and the new kind does not want them too), the
+    board item (unless the new kind uses the same board: the new status moves it), an RFC
+    not decided yet (withdrawn). Assignees and comments stay: a person was asked, and the
+    conversation is history."""
+    number = int(issue["number"])
+    earlier = [r for r in await store.routings(ctx.db, repo, number) if r["kind"] != kind]
+    if not earlier:
+        return []
+    new_spec = (section.get("routes") or {}).get(kind)
+    rfc = section["rfc"]
+    wanted = set()
+    new_board = ""
+    if new_spec is not None:
+        wanted = {label.casefold() for label in new_spec["labels"]}
+        if new_spec["rfc"] and rfc["labels"].get("draft"):
+            wanted.add(rfc["labels"]["draft"].casefold())
+        new_board = _board_key(new_spec["board"], repo)
+    present = {label["name"].casefold(): label["name"] for label in issue.get("labels") or []}
+    ours = {label.casefold() for label in await bot_labels(ctx.db, repo, number)}
+    actions: list[Action] = []
+    for old in earlier:
+        spec = (section.get("routes") or {}).get(old["kind"]) or {}
+        candidates = list(old["labels"])
+        if spec.get("rfc"):
+            candidates += [label for label in rfc["labels"].values() if label]  # whichever state it reached
+        said: list[str] = []
+        for label in dict.fromkeys(c.casefold() for c in candidates):
+            if label in present and label in ours and label not in wanted:
+                actions.append(RemoveLabel(repo, number=number, label=present[label]))
+                said.append(f"label {present[label]}")
+        if old["board"] and old["board"] != new_board:
+            owner, _, board_number = old["board"].rpartition("#")
+            actions.append(RemoveFromProject(repo, number=number, project_owner=owner,
+                                             project_number=int(board_number)))
+            said.append(f"off board {old['board']}")
+        if spec.get("rfc"):
+            known = await store.rfc(ctx.db, repo, number)
+            if known is not None and known["state"] in ("draft", "review"):
+                actions.append(Record(repo, feature=FEATURE, op="rfc", args={
+                    "repo": repo, "number": number, "state": "withdrawn", "title": known["title"],
+                    "url": known["url"], "opened_at": known["opened_at"]}))
+                said.append("RFC withdrawn")
+        actions += [Record(repo, feature=FEATURE, op="unrouted", args={"repo": repo, "number": number,
+                                                                       "kind": old["kind"]}),
+                    Note(repo, feature=FEATURE, number=number,
+                         text=f"no longer {old['kind']}: " + ("; ".join(said) or "nothing to undo"))]
+    return actions
+
+
 async def route(kind: str, repo: str, issue: Mapping[str, Any], ctx: Context) -> list[Action]:
     """Actions that send an issue of ``kind`` where the rules say. Empty once done."""
     if not ctx.rules.enabled("routing"):
         return []
     section = ctx.rules.section("routing")
     number = int(issue["number"])
+    actions: list[Action] = await unroute(kind, repo, issue, ctx, section)
     spec = (section.get("routes") or {}).get(kind)
     if spec is None:
-        return []
+        return actions
     if await store.routed(ctx.db, repo, number, kind):
-        return []
+        return actions
     present = {label["name"].casefold() for label in issue.get("labels") or []}
-    actions: list[Action] = []
     summary: list[str] = []
     rfc = section["rfc"]
     labels = list(spec["labels"]) + ([rfc["labels"]["draft"]] if spec["rfc"] and rfc["labels"].get("draft") else [])
@@ -124,7 +182,9 @@ async def route(kind: str, repo: str, issue: Mapping[str, Any], ctx: Context) ->
             "repo": repo, "number": number, "state": "draft", "title": str(issue.get("title") or "")[:300],
             "url": str(issue.get("html_url") or ""), "opened_at": opened.timestamp() if opened else 0.0}))
     text = f"routed as {kind}: " + ("; ".join(summary) or "nothing to do")
+    board = _board_key(spec["board"], repo) if any(isinstance(a, AddToProject) for a in placed) else ""
     actions += [Record(repo, feature=FEATURE, op="routed", args={"repo": repo, "number": number, "kind": kind,
-                                                                 "summary": text}),
+                                                                 "summary": text, "board": board,
+                                                                 "labels": list(new_labels)}),
                 Note(repo, feature=FEATURE, number=number, text=text)]
     return actions

@@ -7,9 +7,16 @@ from typing import Any
 from ...store.db import Database
 
 
-async def write_routed(db: Database, *, repo: str, number: int, kind: str, summary: str) -> None:
-    await db.execute("INSERT INTO route_done (repo, number, kind, summary, routed_at) VALUES (?, ?, ?, ?, ?)"
-                     " ON CONFLICT (repo, number, kind) DO NOTHING", (repo, number, kind, summary, time.time()))
+async def write_routed(db: Database, *, repo: str, number: int, kind: str, summary: str, board: str = "",
+                       labels: tuple[str, ...] | list[str] = ()) -> None:
+    await db.execute("INSERT INTO route_done (repo, number, kind, summary, routed_at, board, labels)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repo, number, kind) DO NOTHING",
+                     (repo, number, kind, summary, time.time(), board, "\n".join(labels)))
+
+
+async def write_unrouted(db: Database, *, repo: str, number: int, kind: str) -> None:
+    """The issue is no longer of ``kind``: should it become one again, it is routed again."""
+    await db.execute("DELETE FROM route_done WHERE repo = ? AND number = ? AND kind = ?", (repo, number, kind))
 
 
 async def write_turn(db: Database, *, repo: str, rotation: str, index: int, login: str) -> None:
@@ -40,13 +47,21 @@ async def write_agenda(db: Database, *, repo: str, week: str, target: str, items
                      " ON CONFLICT (repo, week) DO NOTHING", (repo, week, target, items, time.time()))
 
 
-WRITERS = {"routed": write_routed, "turn": write_turn, "problem": write_problem, "rfc": write_rfc,
+WRITERS = {"routed": write_routed, "unrouted": write_unrouted, "turn": write_turn, "problem": write_problem, "rfc": write_rfc,
            "agenda": write_agenda}
 
 
 async def routed(db: Database, repo: str, number: int, kind: str) -> bool:
     return await db.fetchval("SELECT 1 FROM route_done WHERE repo = ? AND number = ? AND kind = ?",
                              (repo, number, kind)) is not None
+
+
+async def routings(db: Database, repo: str, number: int) -> list[dict[str, Any]]:
+    """The kinds the issue was routed for, with the board and the labels routing added."""
+    rows = await db.fetchall("SELECT kind, board, labels FROM route_done WHERE repo = ? AND number = ?"
+                             " ORDER BY routed_at", (repo, number))
+    return [{"kind": r["kind"], "board": r["board"], "labels": [x for x in r["labels"].split("\n") if x]}
+            for r in rows]
 
 
 async def last_turn(db: Database, repo: str, rotation: str) -> int:

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot.context import JobContext, RepoHandle
-from bot.core.actions import (AddLabels, AddToProject, Assign, Close, CreateDiscussion, Note, Record, RemoveLabel,
-                              UpsertComment)
-from bot.features import route
+from bot.core.actions import (AddLabels, AddToProject, Assign, Close, CreateDiscussion, Note, Record,
+                              RemoveFromProject, RemoveLabel, UpsertComment)
+from bot.features import classify, route
 from bot.features.commands.errors import CommandError
 from bot.features.route import agenda, store
 from bot.features.route.rotation import next_assignee
@@ -147,6 +147,47 @@ async def test_routing_disabled(db):
     actions = await handle(db, "issues", issue_payload(**BUG), rules_=rules(routing={"enabled": False}))
     assert [a.labels for a in of(actions, AddLabels)] == [("bug",)]
     assert not [a for a in of(actions, Record) if a.feature == "route"]
+
+
+# --- a change of kind undoes the earlier routing ---------------------------------------
+
+async def _kind(db, kind, labels, *, routing=ROUTING, delivery="k1"):
+    payload = comment_payload(f"/kind {kind}", user="maint", labels=labels, title="feat: dark mode")
+    return await command(db, classify.FEATURE, "kind", (kind,), payload, rules_=rules(routing=routing),
+                         reader=board_reader(), delivery=delivery)
+
+
+async def test_feature_turned_bug_leaves_the_rfc_board_and_goes_to_triage(db):
+    await handle(db, "issues", issue_payload(**FEATURE_REQUEST), rules_=rules(routing=ROUTING), reader=board_reader())
+    actions = await _kind(db, "bug", ["feature", "rfc/draft"])
+    assert [a.label for a in of(actions, RemoveLabel)] == ["feature", "rfc/draft"]
+    [off] = of(actions, RemoveFromProject)
+    assert (off.project_owner, off.project_number) == ("Codertocat", 6)
+    [placed] = of(actions, AddToProject)
+    assert (placed.project_number, placed.value) == (5, "Triage")
+    assert [a.labels for a in of(actions, AddLabels)] == [("bug",), ("triage",)]
+    assert of(actions, Assign)
+    assert (await store.rfc(db, REPO, 7))["state"] == "withdrawn"   # off the weekly agenda
+    assert "no longer feature: label rfc/draft; off board Codertocat#6; RFC withdrawn" in [
+        n.text for n in of(actions, Note) if n.feature == "route"]
+    # Nothing left to undo the next time a kind is said; and back to feature routes it again.
+    again = await _kind(db, "feature", ["bug", "triage"], delivery="k2")
+    assert [a.label for a in of(again, RemoveLabel)] == ["bug", "triage"]
+    assert [(a.project_number, a.value) for a in of(again, AddToProject)] == [(6, "Draft")]
+    assert [a.project_number for a in of(again, RemoveFromProject)] == [5]
+    assert (await store.rfc(db, REPO, 7))["state"] == "draft"
+
+
+async def test_undoing_leaves_what_a_human_added_and_a_shared_board(db):
+    shared = {**ROUTING, "routes": {**ROUTING["routes"],
+                                    "feature": {"rfc": True, "board": {"number": 5, "status": "Draft"}}}}
+    # rfc/draft was already there (a person's doing): routing did not add it.
+    opened = issue_payload(labels=["rfc/draft"], **FEATURE_REQUEST)
+    await handle(db, "issues", opened, rules_=rules(routing=shared), reader=board_reader())
+    actions = await _kind(db, "bug", ["feature", "rfc/draft"], routing=shared)
+    assert [a.label for a in of(actions, RemoveLabel)] == ["feature"]
+    assert of(actions, RemoveFromProject) == []               # same board: the new status moves it
+    assert [(a.project_number, a.value) for a in of(actions, AddToProject)] == [(5, "Triage")]
 
 
 # --- /rfc ---------------------------------------------------------------------------
