@@ -94,9 +94,12 @@ async def decide(runtime: "Runtime", event: Event) -> Decision:
         return Decision(ignored="bot disabled for this repository")
     api = await runtime.api(inst) if (runtime.github is not None and inst is not None) else None
     reader = ReadOnlyGitHub(api) if api is not None else _NoGitHub()
+    async def rules_of(repo: str):
+        return (await runtime.rules_for(repo, inst)).rules
+
     ctx = Context(event=event, rules=rules, gh=reader, db=runtime.db,
                   roles_of=runtime.roles_for(event.repo, rules, reader),
-                  bot_login=core["bot_login"], rules_problems=tuple(result.problems))
+                  bot_login=core["bot_login"], rules_problems=tuple(result.problems), rules_for=rules_of)
     decision = Decision()
     for feature in features:
         if feature.rules is not None and not rules.enabled(feature.rules.name):

@@ -142,6 +142,28 @@ async def test_a_feature_request_a_maintainer_calls_a_bug_leaves_the_rfc_board(b
     assert f"/issues/{issue.number})" not in agenda.body
 
 
+async def test_a_transferred_issue_is_routed_by_its_new_repositorys_rules(bot):
+    fake = bot.fake
+    other = "octo/other"
+    fake.add_repo(other, files={".github/contributor-flow.yml": (
+        "routing:\n  routes:\n    bug:\n      labels: [needs-repro]\n      rotation: ''\n"
+        "      board: {number: 6, status: Draft}\n")})
+    old = fake.add_issue(REPO, title="[Bug] crash on save", body="### Steps to reproduce\n1.", user="reporter")
+    moved = fake.add_issue(other, title=old.title, body=old.body, user="reporter")
+    payload = retarget(load_example("issues", "transferred"), REPO)
+    payload["issue"] = fake.serializer.issue(old)
+    payload["changes"] = {"new_issue": fake.serializer.issue(moved),
+                          "new_repository": fake.serializer.repo(fake.state.repos[other])}
+    payload["sender"] = fake.serializer.user("reporter")
+    await bot.deliver("issues", payload)
+    labels = set(fake.issue(other, moved.number).labels)
+    assert {"bug", "needs-repro"} <= labels and "triage" not in labels
+    assert fake.issue(other, moved.number).assignees == []                # no rotation over there
+    assert status_on(fake, "octo", 6, moved) == "Draft"
+    assert status_on(fake, "octo", 5, moved) is None
+    assert fake.issue(REPO, old.number).labels == []                       # the old home is not touched
+
+
 async def test_unclear_issue_is_asked_and_the_authors_kind_wins(bot):
     fake = bot.fake
     issue = await open_issue(bot, "Hello", "Just wanted to say something.")

@@ -2,6 +2,7 @@
 change of a kind label overrides the bot."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Mapping
 
 from ...context import Context
@@ -23,10 +24,25 @@ def target(event: Event) -> tuple[str, Mapping[str, Any] | None]:
     return event.repo, event.payload.get("issue")
 
 
+async def in_new_home(ctx: Context, repo: str) -> Context | None:
+    """The context for a transferred issue: its new repository's rules (kinds, routing,
+    boards), or None if that repository has the bot or classification switched off."""
+    if ctx.rules_for is None or repo.casefold() == ctx.repo.casefold():
+        return ctx
+    rules = await ctx.rules_for(repo)
+    if not (rules.enabled("core") and rules.enabled("classify")):
+        return None
+    return dataclasses.replace(ctx, rules=rules, memo={}, rules_problems=())
+
+
 async def on_issue(event: Event, ctx: Context) -> list[Action]:
     repo, issue = target(event)
     if not issue or issue.get("pull_request") or issue.get("state") == "closed":
         return []
+    home = await in_new_home(ctx, repo)
+    if home is None:
+        return []
+    ctx = home
     number = int(issue["number"])
     previous = await store.item(ctx.db, repo, number)
     if previous and previous["source"] == "human":

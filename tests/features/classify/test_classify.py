@@ -8,7 +8,9 @@ from bot.features import classify
 from bot.features.classify import store
 from bot.features.commands.errors import CommandError
 
-from .conftest import REPO, apply, comment_payload, command, handle, issue_payload, of, rules
+from tests.helpers import make_context
+
+from .conftest import REPO, ROLES, apply, comment_payload, command, handle, issue_payload, of, rules
 
 
 def labels_added(actions) -> list[str]:
@@ -131,6 +133,41 @@ async def test_transferred_issue_is_classified_in_its_new_repository(db):
     target = payload["changes"]["new_repository"]["full_name"]
     assert {a.repo for a in of(actions, AddLabels)} == {target}
     assert (await store.item(db, target, new["number"]))["kind"] == "bug"
+
+
+async def _transfer(db, new_rules):
+    import dataclasses
+
+    from tests.fixtures.webhooks import load_example
+
+    payload = load_example("issues", "transferred")
+    new = payload["changes"]["new_issue"]
+    new.update(title="[Bug] crash", body="", labels=[], state="open")
+    new.pop("pull_request", None)
+    target = payload["changes"]["new_repository"]["full_name"]
+    asked = []
+
+    async def rules_for(repo):
+        asked.append(repo)
+        return new_rules
+
+    event, ctx = make_context("issues", payload, db=db, roles=ROLES)
+    ctx = dataclasses.replace(ctx, rules_for=rules_for)
+    actions = [a for handler in classify.FEATURE.handlers_for(event) for a in await handler(event, ctx)]
+    assert asked == [target]
+    return target, actions
+
+
+async def test_transferred_issue_is_routed_under_its_new_repositorys_rules(db):
+    theirs = rules(routing={"routes": {"bug": {"labels": ["needs-repro"]}}})
+    target, actions = await _transfer(db, theirs)
+    assert labels_added(actions) == ["bug", "needs-repro"]       # not the old repository's "triage"
+    assert {a.repo for a in of(actions, AddLabels)} == {target}
+
+
+async def test_transferred_issue_is_left_alone_where_classification_is_off(db):
+    _, actions = await _transfer(db, rules(classify={"enabled": False}))
+    assert actions == []
 
 
 async def test_pull_requests_and_closed_issues_are_left_alone(db):
