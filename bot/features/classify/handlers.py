@@ -9,6 +9,7 @@ from ...context import Context
 from ...core.actions import Action, Note, Record
 from ...core.events import Event
 from ...store.state import bot_added
+from ..route import store as route_store
 from . import store
 from .decide import FEATURE, apply_bot_decision, apply_human_kind, bot_decision, rules_of
 
@@ -47,12 +48,19 @@ async def on_issue(event: Event, ctx: Context) -> list[Action]:
     previous = await store.item(ctx.db, repo, number)
     if previous and previous["source"] == "human":
         return []  # a human's word wins
+    if previous and await _rfc_in_maintainers_hands(ctx, repo, number):
+        return []  # a maintainer moved its RFC on (/rfc review...): that settles it as a feature
     if event.action == "edited" and await _human_kind_label(ctx, repo, issue):
         return []  # someone set a kind label by hand before the bot decided anything
     decision = await bot_decision(ctx, repo, issue)
     if previous and previous.get("kind") == decision.kind and event.action == "edited":
         return []  # nothing changed that matters (still the same kind, or still asked)
     return await apply_bot_decision(ctx, repo, issue, decision, previous)
+
+
+async def _rfc_in_maintainers_hands(ctx: Context, repo: str, number: int) -> bool:
+    rfc = await route_store.rfc(ctx.db, repo, number)
+    return rfc is not None and rfc["state"] not in ("draft", "withdrawn")
 
 
 async def _human_kind_label(ctx: Context, repo: str, issue: Mapping[str, Any]) -> bool:

@@ -178,6 +178,23 @@ async def test_feature_turned_bug_leaves_the_rfc_board_and_goes_to_triage(db):
     assert (await store.rfc(db, REPO, 7))["state"] == "draft"
 
 
+async def test_an_edit_does_not_flip_an_rfc_a_maintainer_moved_on(db):
+    await handle(db, "issues", issue_payload(**FEATURE_REQUEST), rules_=rules(routing=ROUTING), reader=board_reader())
+    edited = issue_payload("edited", labels=["feature", "rfc/draft"], **BUG)
+    # While still a draft the bot may change its mind on an edit ...
+    flipped = await handle(db, "issues", edited, rules_=rules(routing=ROUTING), reader=board_reader(), delivery="e1")
+    assert of(flipped, RemoveFromProject)
+    # ... not once a maintainer has taken the RFC into review.
+    await handle(db, "issues", issue_payload(number=8, **FEATURE_REQUEST), rules_=rules(routing=ROUTING),
+                 reader=board_reader(), delivery="o8")
+    payload = comment_payload("/rfc review", number=8, user="maint", labels=["feature", "rfc/draft"])
+    await command(db, route.FEATURE, "rfc", ("review",), payload, rules_=rules(routing=ROUTING),
+                  reader=board_reader(), delivery="r8")
+    edited8 = issue_payload("edited", number=8, labels=["feature", "rfc/review"], **BUG)
+    assert await handle(db, "issues", edited8, rules_=rules(routing=ROUTING), reader=board_reader(),
+                        delivery="e8") == []
+
+
 async def test_undoing_leaves_what_a_human_added_and_a_shared_board(db):
     shared = {**ROUTING, "routes": {**ROUTING["routes"],
                                     "feature": {"rfc": True, "board": {"number": 5, "status": "Draft"}}}}
