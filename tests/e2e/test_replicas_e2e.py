@@ -18,7 +18,10 @@ from .botprocess import config_push, free_port, start_bot, wait_ready
 from .harness import SECRET
 from .recovery_helpers import rules_dir_with
 
-REPOS = [f"octo/r{k}" for k in range(4)]  # a push's subject is its repository
+# A push's subject is its repository. More subjects than one replica's worker slots
+# (BOT_WORKER_CONCURRENCY 4): with fewer, one survivor can legitimately hold every subject
+# in turn and the other find nothing it may take.
+REPOS = [f"octo/r{k}" for k in range(12)]
 N = 60
 PERIOD = 2  # seconds between delivery-recovery passes in this test
 
