@@ -94,7 +94,8 @@ async def decide(runtime: "Runtime", event: Event) -> Decision:
         return Decision(ignored="bot disabled for this repository")
     api = await runtime.api(inst) if (runtime.github is not None and inst is not None) else None
     reader = ReadOnlyGitHub(api) if api is not None else _NoGitHub()
-    async def rules_of(repo: str):
+
+    async def rules_of(repo: str):  # a transferred issue's new repository (same installation)
         return (await runtime.rules_for(repo, inst)).rules
 
     ctx = Context(event=event, rules=rules, gh=reader, db=runtime.db,
