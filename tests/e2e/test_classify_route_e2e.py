@@ -164,6 +164,22 @@ async def test_a_transferred_issue_is_routed_by_its_new_repositorys_rules(bot):
     assert fake.issue(REPO, old.number).labels == []                       # the old home is not touched
 
 
+async def test_an_rfc_a_maintainer_labels_by_hand_is_on_the_agenda(bot):
+    fake = bot.fake
+    issue = fake.add_issue(REPO, title="RFC: plugin API", body="A proposal.", user="reporter")
+    issue.created_at = "2026-11-20T10:00:00Z"
+    issue.labels.append(fake.add_label(REPO, "rfc/review").name)
+    payload = retarget(load_example("issues", "labeled"), REPO)
+    payload["issue"] = fake.serializer.issue(issue)
+    payload["label"] = {"name": "rfc/review", "color": "ededed"}
+    payload["sender"] = fake.serializer.user("maint")
+    await bot.deliver("issues", payload)
+    assert status_on(fake, "octo", 6, issue) == "In review"
+    await run_job(bot.runtime, AGENDA, key="test:1", clock=lambda: CALL - timedelta(hours=3))
+    [agenda] = fake.repo(REPO).discussions
+    assert f"https://github.com/{REPO}/issues/{issue.number}" in agenda.body
+
+
 async def test_unclear_issue_is_asked_and_the_authors_kind_wins(bot):
     fake = bot.fake
     issue = await open_issue(bot, "Hello", "Just wanted to say something.")

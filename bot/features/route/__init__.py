@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from ..base import Feature, JobSpec
 from .agenda import run_agenda
-from .rfc import COMMANDS
+from .rfc import COMMANDS, on_rfc_label
 from .rules import SECTION
 from .store import WRITERS
 
@@ -20,6 +20,7 @@ AGENDA = JobSpec(name="rfc-review-agenda", every=timedelta(minutes=15), run=run_
 FEATURE = Feature(
     name="route",
     commands=COMMANDS,
+    handlers={"issues.labeled": [on_rfc_label]},
     jobs=(AGENDA,),
     writers=WRITERS,
     migrations="bot.features.route.migrations",

@@ -75,6 +75,37 @@ async def rfc_command(inv: Invocation, event: Event, ctx: Context) -> Sequence[A
     return await plan_rfc(inv.args[0].lower(), event, ctx)
 
 
+async def on_rfc_label(event: Event, ctx: Context) -> list[Action]:
+    """A maintainer put an RFC state label on an issue by hand: the RFC record and the
+    board status follow, so the weekly agenda lists what people moved without ``/rfc``.
+    The labels are left as the person set them."""
+    issue = event.payload.get("issue") or {}
+    label = str((event.payload.get("label") or {}).get("name") or "")
+    if not issue or issue.get("pull_request") or not label:
+        return []
+    section = ctx.rules.section("routing")
+    rfc = section["rfc"]
+    state = next((s for s, name in rfc["labels"].items() if name and name.casefold() == label.casefold()), None)
+    if state is None:
+        return []
+    repo, number = ctx.repo, int(issue["number"])
+    known = await store.rfc(ctx.db, repo, number)
+    if known is not None and known["state"] == state:
+        return []
+    author = (issue.get("user") or {}).get("login")
+    if "maintainer" not in await ctx.roles_of(event.sender_login, item_author=author):
+        return []
+    opened = parse_time(issue.get("created_at"))
+    actions = await board_actions(ctx, repo, number, rfc_board(section), rfc["statuses"].get(state, ""), section)
+    return actions + [
+        Record(repo, feature=FEATURE, op="rfc", args={
+            "repo": repo, "number": number, "state": state, "title": str(issue.get("title") or "")[:300],
+            "url": str(issue.get("html_url") or ""),
+            "opened_at": known["opened_at"] if known else (opened.timestamp() if opened else 0.0)}),
+        Note(repo, feature=FEATURE, number=number, text=f"RFC {state}: label {label} added by @{event.sender_login}"),
+    ]
+
+
 COMMANDS = (
     CommandSpec(name="rfc", usage="/rfc review|accept|reject|postpone",
                 help="Move this RFC: to review (listed on the weekly agenda), accepted, rejected or postponed.",

@@ -13,9 +13,9 @@ from bot.features import classify, route
 from bot.features.commands.errors import CommandError
 from bot.features.route import agenda, store
 from bot.features.route.rotation import next_assignee
-from tests.helpers import RecordingReader, fixed_roles
+from tests.helpers import RecordingReader, fixed_roles, make_context
 
-from .conftest import REPO, apply, comment_payload, command, handle, issue_payload, of, rules
+from .conftest import REPO, ROLES, apply, comment_payload, command, handle, issue_payload, of, rules
 
 BUG = dict(title="[Bug] crash on save", body="### Steps to reproduce\n1.")
 FEATURE_REQUEST = dict(title="feat: dark mode", body="")
@@ -226,6 +226,31 @@ async def test_rfc_review_moves_labels_and_board_status(db):
     rejected = await _rfc(db, "reject", ["feature", "rfc/review"])
     assert of(rejected, Close)[0].reason == "not_planned"
     assert [a.label for a in of(rejected, RemoveLabel)] == ["rfc/review"]
+
+
+async def _labelled(db, label, sender):
+    payload = issue_payload("labeled", labels=["feature", label], label=label, sender=sender, **FEATURE_REQUEST)
+    event, ctx = make_context("issues", payload, db=db, rules=rules(routing=ROUTING), reader=board_reader(),
+                              roles=ROLES)
+    actions = [a for handler in route.FEATURE.handlers_for(event) for a in await handler(event, ctx)]
+    await apply(db, actions)
+    return actions
+
+
+async def test_an_rfc_label_a_maintainer_adds_by_hand_moves_the_rfc(db):
+    actions = await _labelled(db, "rfc/review", "maint")
+    [placed] = of(actions, AddToProject)
+    assert (placed.project_number, placed.value) == (6, "In review")
+    assert (await store.rfc(db, REPO, 7))["state"] == "review"          # on the next agenda
+    assert of(actions, AddLabels) == [] and of(actions, RemoveLabel) == []  # labels are the person's
+    assert await _labelled(db, "rfc/review", "maint") == []              # already there
+
+
+@pytest.mark.parametrize("label, sender", [("rfc/review", "visitor"), ("rfc/review", "triager"),
+                                           ("good first issue", "maint")])
+async def test_other_label_changes_leave_the_rfc_alone(db, label, sender):
+    assert await _labelled(db, label, sender) == []
+    assert await store.rfc(db, REPO, 7) is None
 
 
 async def test_rfc_label_a_human_added_is_left(db):
