@@ -84,6 +84,12 @@ _REQUEUE = ("UPDATE deliveries SET status = 'pending', next_attempt_at = 0, upda
 _INSERT_ROWS = ("INSERT INTO deliveries (delivery_id, event, action, repo, subject, installation_id,"
                 " status, attempts, received_at, updated_at, next_attempt_at, body) VALUES ")
 _ROW = "(?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, 0, ?)"
+
+
+def _values(d: NewDelivery, now: float, body: str | bytes) -> tuple:
+    """One row's parameters for ``_ROW``."""
+    return (d.delivery_id, d.event, d.action, d.repo, d.subject, d.installation_id, now, now, body)
+
 INLINE_BYTES = 1024 * 1024
 
 
@@ -110,8 +116,7 @@ def _insert_rows_sqlite(conn, items: list[NewDelivery], now: float, *, wait: boo
                 results.append(None)
             else:
                 seen.add(d.delivery_id)
-                params += (d.delivery_id, d.event, d.action, d.repo, d.subject, d.installation_id,
-                           now, now, _body_blob(d.body))
+                params += _values(d, now, _body_blob(d.body))
                 results.append(InsertResult(stored=True))
         if params:
             conn.execute(_INSERT_ROWS + ",".join([_ROW] * len(seen)), params)
@@ -149,8 +154,7 @@ async def insert_many(db: Database, items: list[NewDelivery], now: float | None 
         return await db.run_sync(lambda conn: _insert_rows_sqlite(conn, items, now))  # type: ignore[attr-defined]
     # PostgreSQL: the batch in one statement (one round trip, not one per row); the rare
     # duplicates then one by one.
-    params = [v for d in items for v in (d.delivery_id, d.event, d.action, d.repo, d.subject,
-                                         d.installation_id, now, now, d.body)]
+    params = [v for d in items for v in _values(d, now, d.body)]
     results: list[InsertResult] = []
     async with db.transaction():
         rows = await db.fetchall(_INSERT_ROWS + ",".join([_ROW] * len(items))

@@ -86,6 +86,17 @@ async def assign_actions(ctx: Context, repo: str, number: int, issue: Mapping[st
         f"assigned {pick.login} from {name!r}{skipped}"
 
 
+def rfc_record(repo: str, number: int, state: str, issue: Mapping[str, Any],
+               known: Mapping[str, Any] | None = None) -> Record:
+    """The RFC's row in a new state: title and link from the issue, the opening time kept
+    once recorded (it orders the agenda)."""
+    opened = parse_time(issue.get("created_at"))
+    return Record(repo, feature=FEATURE, op="rfc", args={
+        "repo": repo, "number": number, "state": state, "title": str(issue.get("title") or "")[:300],
+        "url": str(issue.get("html_url") or ""),
+        "opened_at": known["opened_at"] if known else (opened.timestamp() if opened else 0.0)})
+
+
 def _board_key(board: Mapping[str, Any], repo: str) -> str:
     return f"{board_owner(board, repo)}#{board['number']}" if board.get("number") else ""
 
@@ -131,9 +142,7 @@ async def unroute(kind: str, repo: str, issue: Mapping[str, Any], ctx: Context,
         if spec.get("rfc"):
             known = await store.rfc(ctx.db, repo, number)
             if known is not None and known["state"] in ("draft", "review"):
-                actions.append(Record(repo, feature=FEATURE, op="rfc", args={
-                    "repo": repo, "number": number, "state": "withdrawn", "title": known["title"],
-                    "url": known["url"], "opened_at": known["opened_at"]}))
+                actions.append(rfc_record(repo, number, "withdrawn", issue, known))
                 said.append("RFC withdrawn")
         actions += [Record(repo, feature=FEATURE, op="unrouted", args={"repo": repo, "number": number,
                                                                        "kind": old["kind"]}),
@@ -177,10 +186,7 @@ async def route(kind: str, repo: str, issue: Mapping[str, Any], ctx: Context) ->
         actions.append(UpsertComment(repo, number=number, marker=f"route:{kind}", body=body))
         summary.append("comment")
     if spec["rfc"]:
-        opened = parse_time(issue.get("created_at"))
-        actions.append(Record(repo, feature=FEATURE, op="rfc", args={
-            "repo": repo, "number": number, "state": "draft", "title": str(issue.get("title") or "")[:300],
-            "url": str(issue.get("html_url") or ""), "opened_at": opened.timestamp() if opened else 0.0}))
+        actions.append(rfc_record(repo, number, "draft", issue))
     text = f"routed as {kind}: " + ("; ".join(summary) or "nothing to do")
     board = _board_key(spec["board"], repo) if any(isinstance(a, AddToProject) for a in placed) else ""
     actions += [Record(repo, feature=FEATURE, op="routed", args={"repo": repo, "number": number, "kind": kind,

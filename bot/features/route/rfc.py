@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Sequence
 
 from ...context import Context
-from ...core.actions import Action, AddLabels, Close, Note, Record, RemoveLabel
-from ...core.events import Event, parse_time
+from ...core.actions import Action, AddLabels, Close, Note, RemoveLabel
+from ...core.events import Event
 from ...store.state import bot_labels
 from ..base import CommandSpec, Invocation
 from ..commands.errors import CommandError
 from . import store
-from .plan import FEATURE, board_actions
+from .plan import FEATURE, board_actions, rfc_record
 
 VERBS = {"review": "review", "accept": "accepted", "reject": "rejected", "postpone": "postponed"}
 
@@ -57,11 +57,7 @@ async def plan_rfc(verb: str, event: Event, ctx: Context) -> list[Action]:
     actions += await board_actions(ctx, repo, number, rfc_board(section), status, section)
     if state in rfc["close_on"] and issue.get("state") == "open":
         actions.append(Close(repo, number=number, reason="not_planned"))
-    opened = parse_time(issue.get("created_at"))
-    actions.append(Record(repo, feature=FEATURE, op="rfc", args={
-        "repo": repo, "number": number, "state": state, "title": str(issue.get("title") or "")[:300],
-        "url": str(issue.get("html_url") or ""),
-        "opened_at": known["opened_at"] if known else (opened.timestamp() if opened else 0.0)}))
+    actions.append(rfc_record(repo, number, state, issue, known))
     note = f"RFC {state} by @{event.sender_login}"
     if kept:
         note += f"; left labels a human added: {', '.join(kept)}"
@@ -95,13 +91,9 @@ async def on_rfc_label(event: Event, ctx: Context) -> list[Action]:
     author = (issue.get("user") or {}).get("login")
     if "maintainer" not in await ctx.roles_of(event.sender_login, item_author=author):
         return []
-    opened = parse_time(issue.get("created_at"))
     actions = await board_actions(ctx, repo, number, rfc_board(section), rfc["statuses"].get(state, ""), section)
     return actions + [
-        Record(repo, feature=FEATURE, op="rfc", args={
-            "repo": repo, "number": number, "state": state, "title": str(issue.get("title") or "")[:300],
-            "url": str(issue.get("html_url") or ""),
-            "opened_at": known["opened_at"] if known else (opened.timestamp() if opened else 0.0)}),
+        rfc_record(repo, number, state, issue, known),
         Note(repo, feature=FEATURE, number=number, text=f"RFC {state}: label {label} added by @{event.sender_login}"),
     ]
 
