@@ -126,7 +126,10 @@ async def unroute(kind: str, repo: str, issue: Mapping[str, Any], ctx: Context,
     actions: list[Action] = []
     for old in earlier:
         spec = (section.get("routes") or {}).get(old["kind"]) or {}
-        candidates = list(old["labels"])
+        # The labels this routing recorded, and those the old kind's rules name today: a
+        # routing stored before its labels were recorded has none, and the ledger check below
+        # keeps this to labels the bot itself put on.
+        candidates = list(old["labels"]) + list(spec.get("labels") or ())
         if spec.get("rfc"):
             candidates += [label for label in rfc["labels"].values() if label]  # whichever state it reached
         said: list[str] = []

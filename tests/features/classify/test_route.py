@@ -207,6 +207,15 @@ async def test_undoing_leaves_what_a_human_added_and_a_shared_board(db):
     assert [(a.project_number, a.value) for a in of(actions, AddToProject)] == [(5, "Triage")]
 
 
+async def test_a_routing_recorded_without_its_labels_still_loses_the_bots_labels(db):
+    # Routings stored before the labels were recorded: the rules' labels for that kind,
+    # removed only where the bot's ledger says the bot added them.
+    await handle(db, "issues", issue_payload(**BUG), rules_=rules(routing=ROUTING), reader=board_reader())
+    await db.execute("UPDATE route_done SET labels = '', board = ''")
+    actions = await _kind(db, "feature", ["bug", "triage", "help wanted"])
+    assert [a.label for a in of(actions, RemoveLabel)] == ["bug", "triage"]
+
+
 # --- /rfc ---------------------------------------------------------------------------
 
 async def _rfc(db, verb, labels, *, reader=None):
