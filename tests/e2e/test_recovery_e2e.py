@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -27,6 +28,13 @@ def check_runs_per_sha(fake) -> dict[str, int]:
     for run in fake.state.check_runs.values():
         out[run.head_sha] = out.get(run.head_sha, 0) + 1
     return out
+
+
+def age(fake, *, hours: float) -> None:
+    """Make every attempt in the fake's delivery log ``hours`` older."""
+    for d in fake.state.deliveries:
+        at = datetime.fromisoformat(d.delivered_at.replace("Z", "+00:00")) - timedelta(hours=hours)
+        d.delivered_at = at.isoformat().replace("+00:00", "Z")
 
 
 async def miss(fake, url: str, ids: range) -> None:
@@ -142,6 +150,8 @@ async def test_serve_recovers_what_it_missed_while_down_at_start_up(fake_github,
 async def test_rate_limited_run_stops_and_the_next_one_asks(fake_github, database_url, tmp_path):
     fake_github.add_repo(REPO)
     await miss(fake_github, dead_url(), range(3))
+    # An hour old: the next pass must still read back that far (the stopped one settled nothing).
+    age(fake_github, hours=1)
     rules = rules_dir_with(tmp_path, recovery=FAST_RECOVERY)
     async with BotHarness(fake_github, database_url=database_url, rules_dir=rules) as bot:
         fake_github.hook_url = bot.webhook_url
@@ -157,3 +167,33 @@ async def test_rate_limited_run_stops_and_the_next_one_asks(fake_github, databas
         await fake_github.wait_redeliveries()
         await bot.settle()
         assert [await bot.status(f"push-{i}") for i in range(3)] == ["done"] * 3
+
+
+@BOTH_BACKENDS
+async def test_after_a_complete_pass_the_next_reads_only_since_then(fake_github, database_url, tmp_path):
+    """A busy App's three days are many pages: once a pass has settled all it saw, the next
+    reads back to a little before it; ``full`` reads them all again."""
+    fake_github.add_repo(REPO)
+    down = dead_url()
+    for i in range(230):  # yesterday's noise: three pages of the log
+        await fake_github.deliver(down, "star", {"action": "created", "starred_at": None},
+                                  SECRET, delivery_id=f"star-{i}")
+    await miss(fake_github, down, range(2))
+    age(fake_github, hours=24)
+    rules = rules_dir_with(tmp_path, recovery=FAST_RECOVERY)
+    async with BotHarness(fake_github, database_url=database_url, rules_dir=rules) as bot:
+        fake_github.hook_url = bot.webhook_url
+        first = await recover(bot.runtime, holder="a")
+        assert first.looked_at == 232 and first.requested == ["push-0", "push-1"]
+        await fake_github.wait_redeliveries()
+        await bot.settle()
+        await miss(fake_github, down, range(2, 3))  # missed since (the bot "down" for it)
+        fake_github.hook_url = bot.webhook_url
+        pages_before = len(fake_github.calls_to("GET", "/app/hook/deliveries"))
+        second = await recover(bot.runtime, holder="a")
+        # push-0/1's redeliveries and push-2: one page, nothing of yesterday.
+        assert second.looked_at == 3 and second.requested == ["push-2"]
+        assert len(fake_github.calls_to("GET", "/app/hook/deliveries")) == pages_before + 1
+        await fake_github.wait_redeliveries()
+        full = await recover(bot.runtime, holder="a", full=True)
+        assert full.looked_at == 236 and full.requested == []  # with push-2's redelivery

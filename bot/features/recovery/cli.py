@@ -10,11 +10,16 @@ from datetime import datetime, timezone
 
 def register(sub: "argparse._SubParsersAction") -> None:
     p = sub.add_parser("recover", help="ask GitHub again for missed webhook deliveries",
-                       description="List the App's deliveries of the last days (JWT), find those "
+                       description="List the App's recent deliveries (JWT), find those "
                                    "that never got a 2xx answer and are not stored, and ask GitHub "
                                    "to redeliver them (needs GITHUB_APP_ID and the private key). "
-                                   "--list shows the requests made so far instead.")
+                                   "It reads back to a little before the last pass that settled "
+                                   "everything it saw (max_age the first time); --full reads the "
+                                   "whole max_age. --list shows the requests made so far instead.")
     p.add_argument("--list", action="store_true", help="show redelivery requests already made")
+    p.add_argument("--full", action="store_true",
+                   help="read the delivery log back max_age (3 days by default), e.g. after "
+                        "restoring the database from a backup")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_recover)
 
@@ -38,7 +43,8 @@ async def cmd_recover(args: argparse.Namespace) -> int:
                 when = datetime.fromtimestamp(r["requested_at"], timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
                 print(f"{r['guid']:38} {r['event'][:24]:24} {r['status']:10} {when}")
             return 0
-        report = await recover(runtime, holder=f"cli:{socket.gethostname()}:{os.getpid()}")
+        report = await recover(runtime, holder=f"cli:{socket.gethostname()}:{os.getpid()}",
+                               full=args.full)
     if args.json:
         print(json.dumps(report.__dict__, default=str))
     elif report.skipped:

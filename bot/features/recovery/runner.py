@@ -1,6 +1,7 @@
 """Recovery, acting: list the App's recent deliveries, ask again for the missed ones.
 
-Runs as a periodic job and once at start-up. Each request is claimed in the
+Runs as a periodic job and once at start-up, reading the log back to a little before the
+last pass that settled everything it saw (``recovery_progress``). Each request is claimed in the
 ``recovery_requests`` table before it is sent, so replicas running at once never ask twice,
 and requests are spaced by ``pace`` seconds (GitHub's rate limits and Retry-After are
 honoured by the client itself).
@@ -26,6 +27,9 @@ log = logging.getLogger("bot.recovery")
 
 LIST_URL = "/app/hook/deliveries{?per_page}"
 REDELIVER_URL = "/app/hook/deliveries/{delivery_id}/attempts"
+# How far before the last complete pass the next one reads: GitHub's log can list an attempt
+# a little after it happened, and its clock and ours differ.
+OVERLAP = 600.0
 
 
 @dataclass
@@ -59,8 +63,9 @@ async def _stored(runtime: "Runtime", guids: list[str]) -> set[str]:
     return found
 
 
-async def recover(runtime: "Runtime", *, holder: str, now: float | None = None,
+async def recover(runtime: "Runtime", *, holder: str, now: float | None = None, full: bool = False,
                   sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> Report:
+    """One pass: read the delivery log (from ``window_start``), ask again for what was missed."""
     rules = runtime.bundled["recovery"]
     if not rules["enabled"]:
         return Report(skipped="disabled")
@@ -69,7 +74,8 @@ async def recover(runtime: "Runtime", *, holder: str, now: float | None = None,
         return Report(skipped="dry-run")
     now = time.time() if now is None else now
     app = runtime.github.app()
-    attempts = await list_attempts(app, now - rules["max_age"])
+    since = await window_start(runtime.db, now=now, max_age=rules["max_age"], full=full)
+    attempts = await list_attempts(app, since)
     guids = sorted({a.guid for a in attempts})
     todo = missed(attempts, now=now, max_age=rules["max_age"],
                   wanted=event_filter(rules["events"], handled_events(runtime.features)),
@@ -77,8 +83,8 @@ async def recover(runtime: "Runtime", *, holder: str, now: float | None = None,
                   max_requests=rules["max_requests"])
     report = Report(looked_at=len(attempts), missed=len(todo))
     if todo:
-        log.info("recovery: %d missed deliveries among %d attempts of the last %.0fh", len(todo),
-                 len(attempts), rules["max_age"] / 3600)
+        log.info("recovery: %d missed deliveries among %d attempts of the last %.1fh", len(todo),
+                 len(attempts), (now - since) / 3600)
     if runtime.dry_run:  # credentials, but core.dry_run: say what would be asked for
         for m in todo:
             log.info("dry-run: would ask GitHub to redeliver %s (%s)", m.guid, m.event,
@@ -86,11 +92,12 @@ async def recover(runtime: "Runtime", *, holder: str, now: float | None = None,
         report.skipped = "dry-run"
         return report
     metrics = runtime.metrics
+    settled = 0  # asked for, or refused by GitHub: nothing more to do for them
     for m in todo:
         if len(report.requested) >= rules["max_per_run"]:
             break
         if not await store.claim(runtime.db, m, holder=holder, now=time.time()):
-            continue  # another replica has it, or it was refused before
+            continue  # another replica has it, or its failed request waits to be retried
         if report.requested or report.failed:
             await sleep(rules["pace"])
         context = {"delivery_id": m.guid, "event": f"{m.event}.{m.action}" if m.action else m.event}
@@ -110,11 +117,25 @@ async def recover(runtime: "Runtime", *, holder: str, now: float | None = None,
         except PermanentGitHubError as exc:
             await store.settle(runtime.db, m.attempt_id, status="refused", error=str(exc))
             report.failed.append((m.guid, str(exc)))
+            settled += 1
             metrics.redeliveries.labels(outcome="refused").inc()
             log.warning("recovery: GitHub refused the redelivery: %s", exc, extra=context)
         else:
             await store.settle(runtime.db, m.attempt_id, status="requested")
             report.requested.append(m.guid)
+            settled += 1
             metrics.redeliveries.labels(outcome="requested").inc()
             log.info("recovery: asked GitHub to redeliver", extra=context)
+    if settled == len(todo):
+        # Everything this pass saw is dealt with: the next one may start from here.
+        await store.mark_covered(runtime.db, now)
     return report
+
+
+async def window_start(db, *, now: float, max_age: float, full: bool = False) -> float:
+    """Where a pass starts reading the delivery log: ``max_age`` back the first time (or with
+    ``full``), else a little before the last pass that settled everything it saw, which
+    includes any time the bot was down."""
+    oldest = now - max_age
+    covered = None if full else await store.covered_at(db)
+    return oldest if covered is None else max(oldest, covered - OVERLAP)

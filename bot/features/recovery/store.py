@@ -18,12 +18,14 @@ async def asked(db: Database, guids: list[str]) -> dict[str, tuple[set[int], int
         chunk = guids[start:start + 500]
         marks = ",".join("?" * len(chunk))
         for row in await db.fetchall(
-                f"SELECT guid, attempt_id, status FROM recovery_requests WHERE guid IN ({marks})",
+                f"SELECT guid, attempt_id, status, tries FROM recovery_requests WHERE guid IN ({marks})",
                 chunk):
             ids, count = out.get(row["guid"], (set(), 0))
             # A POST that failed, or whose sender died before it knew, may be claimed again
             # (see claim): only accepted requests count.
-            if row["status"] in ("requested", "refused"):
+            if row["status"] in ("requested", "refused") or row["tries"] >= MAX_TRIES:
+                # Accepted, refused, or given up after MAX_TRIES failed POSTs (claim would
+                # not take it again): not to be asked for.
                 ids = ids | {int(row["attempt_id"])}
                 count += row["status"] == "requested"
             out[row["guid"]] = (ids, count)
@@ -63,3 +65,17 @@ async def listing(db: Database, limit: int = 100) -> list[dict]:
     return await db.fetchall(
         "SELECT attempt_id, guid, event, action, status, tries, requested_at, error"
         " FROM recovery_requests ORDER BY requested_at DESC LIMIT ?", (limit,))
+
+
+async def covered_at(db: Database) -> float | None:
+    """When the latest pass that settled every missed delivery it saw started (None: never)."""
+    value = await db.fetchval("SELECT covered_at FROM recovery_progress WHERE id = 1")
+    return None if value is None else float(value)
+
+
+async def mark_covered(db: Database, started_at: float) -> None:
+    # Never backwards: a pass that started earlier may finish after a later one.
+    await db.execute(
+        "INSERT INTO recovery_progress (id, covered_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE"
+        " SET covered_at = CASE WHEN recovery_progress.covered_at < excluded.covered_at"
+        " THEN excluded.covered_at ELSE recovery_progress.covered_at END", (started_at,))
