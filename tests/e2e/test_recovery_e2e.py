@@ -197,3 +197,23 @@ async def test_after_a_complete_pass_the_next_reads_only_since_then(fake_github,
         await fake_github.wait_redeliveries()
         full = await recover(bot.runtime, holder="a", full=True)
         assert full.looked_at == 236 and full.requested == []  # with push-2's redelivery
+
+
+async def test_the_start_up_pass_and_the_first_tick_take_turns(fake_github, database_url, tmp_path):
+    """They fall together at start-up: one after the other, the second reads the log only
+    after the first has asked for everything (and then only from there)."""
+    from bot.features.recovery.service import recovery_job
+
+    fake_github.add_repo(REPO)
+    await miss(fake_github, dead_url(), range(3))
+    age(fake_github, hours=1)
+    rules = rules_dir_with(tmp_path, recovery=FAST_RECOVERY)
+    async with BotHarness(fake_github, database_url=database_url, rules_dir=rules) as bot:
+        fake_github.hook_url = bot.webhook_url
+        job = recovery_job(bot.runtime, "a")
+        await asyncio.gather(job.run(None), job.run(None))
+        wanted = {("GET", "/app/hook/deliveries"), ("POST", ATTEMPTS)}
+        order = [c.method for c in fake_github.recorder.calls
+                 if (c.method, c.template) in wanted or (c.method, c.path) in wanted]
+        assert order == ["GET", "POST", "POST", "POST", "GET"]
+        assert await recovery_store.covered_at(bot.runtime.db) is not None

@@ -28,12 +28,16 @@ JOB_NAME = "delivery_recovery"
 
 def recovery_job(runtime: "Runtime", holder: str) -> JobSpec:
     ready_at = time.monotonic() + float(runtime.bundled["recovery"]["startup_delay"])
+    # The start-up pass and the scheduler's first tick fall together: one after the other, the
+    # second reads only from where the first settled everything (not the log twice over).
+    one_at_a_time = asyncio.Lock()
 
     async def run(jctx: JobContext) -> list:
         # The scheduler's first tick comes before the server listens: wait as at start-up.
         if (wait := ready_at - time.monotonic()) > 0:
             await asyncio.sleep(wait)
-        report = await recover(runtime, holder=holder)
+        async with one_at_a_time:
+            report = await recover(runtime, holder=holder)
         if report.requested or report.failed:
             log.info("recovery: %d redeliveries requested, %d failed", len(report.requested),
                      len(report.failed))
