@@ -3,6 +3,14 @@ side by side with a bare HMAC-checking handler, same load generator, same real p
 
     .venv/bin/python benchmarks/intake.py [--seconds 10] [--rounds 3] [--rate 200] [--concurrency 32]
 
+Delivery ids are made as GitHub makes its ``X-GitHub-Delivery`` GUIDs: time-based (version
+1) UUIDs, whose first field is the low 32 bits of a 100 ns clock (GitHub's documentation
+shows ``72d3162e-cc78-11e3-81ab-4c9367dc0958``, its OpenAPI examples
+``0b989ba4-242f-11e5-81e1-c7b6966d2516``), so ids that arrive together sort together and
+the delivery-id index is written near where it was last written. ``--ids random`` sends
+random (version 4) ids instead: every row then lands on a random leaf of that index, the
+worst case.
+
 Prints, for each server: saturated throughput (deliveries/s) and p50/p99 ack latency at a
 fixed offered rate; then the throughput ratio (target >= 0.7) and the p99 at 200/s (target
 < 50 ms). Throughput is measured in rounds that alternate the two servers (bare first,
@@ -27,6 +35,17 @@ from _common import (SECRET, example_bodies, free_port, percentile, signed_heade
                      wait_http)
 
 
+def github_style_id() -> str:
+    return str(uuid.uuid1())
+
+
+def random_id() -> str:
+    return str(uuid.uuid4())
+
+
+new_id = github_style_id
+
+
 async def saturate(url: str, bodies, seconds: float, concurrency: int) -> float:
     done = 0
     stop = time.monotonic() + seconds
@@ -37,7 +56,7 @@ async def saturate(url: str, bodies, seconds: float, concurrency: int) -> float:
         while time.monotonic() < stop:
             event, body = next(cycle)
             async with session.post(url, data=body,
-                                    headers=signed_headers(event, body, str(uuid.uuid4()))) as r:
+                                    headers=signed_headers(event, body, new_id())) as r:
                 assert r.status == 202, r.status
                 await r.read()
             done += 1
@@ -55,7 +74,7 @@ async def fixed_rate(url: str, bodies, seconds: float, rate: float) -> list[floa
     conn = aiohttp.TCPConnector(limit=256)
     async with aiohttp.ClientSession(connector=conn) as session:
         async def one(event, body):
-            headers = signed_headers(event, body, str(uuid.uuid4()))
+            headers = signed_headers(event, body, new_id())
             t0 = time.perf_counter()
             async with session.post(url, data=body, headers=headers) as r:
                 await r.read()
@@ -87,10 +106,14 @@ async def main() -> None:
     ap.add_argument("--rate", type=float, default=200.0)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--ids", choices=("github", "random"), default="github",
+                    help="delivery ids: time-based as GitHub's (default) or random (worst case)")
     args = ap.parse_args()
+    global new_id
+    new_id = github_style_id if args.ids == "github" else random_id
     bodies = [b for b in example_bodies() if len(b[1]) < 200_000]
-    print(f"payloads: {len(bodies)} real example deliveries; {args.seconds:.0f}s per phase; "
-          f"{os.cpu_count()} CPUs")
+    print(f"payloads: {len(bodies)} real example deliveries; {args.ids} delivery ids; "
+          f"{args.seconds:.0f}s per phase; {os.cpu_count()} CPUs")
 
     bare_port, bot_port = free_port(), free_port()
     bare = spawn(["benchmarks/bare_handler.py", str(bare_port)])
