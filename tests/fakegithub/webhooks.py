@@ -47,7 +47,7 @@ class Deliveries:
                       delivery_id: str | None = None, action: str | None = None) -> HookDelivery:
         """POST `payload` to `url` the way GitHub does; returns the recorded delivery."""
         action = action if action is not None else payload.get("action")
-        guid = delivery_id or str(uuid.uuid4())
+        guid = delivery_id or str(uuid.uuid1())  # GitHub's delivery GUIDs are time-based (version 1)
         self.hook_url = url
         return await self._send(url, event, action, payload, secret, guid, redelivery=False)
 
