@@ -74,3 +74,6 @@ def configure(level: str = "INFO", fmt: str = "text") -> None:
     root.handlers[:] = [handler]
     root.setLevel(getattr(logging, level, logging.INFO))
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # procrastinate says two lines per job at INFO; the bot's own lines already tell the story.
+    if root.level > logging.DEBUG:
+        logging.getLogger("procrastinate").setLevel(logging.WARNING)

@@ -1,8 +1,10 @@
-"""Periodic jobs, once per period whatever the number of replicas.
+"""Periodic jobs on SQLite (one process), once per period.
 
-A period is ``floor(now / every)``. The first replica to insert the (job, period) row
-runs it; a row whose holder died (lease expired, not finished) is taken over. No
-in-memory timers carry state: a restart simply looks at the table again.
+A period is ``floor(now / every)``. Inserting the (job, period) row claims it; a row whose
+holder died (lease expired, not finished) is taken over. No in-memory timers carry state:
+a restart looks at the table again and does not repeat a period already run. (On
+PostgreSQL the jobs are procrastinate periodic tasks, see ``queue_worker``; ``run_job`` and
+``period_key`` serve both.)
 """
 from __future__ import annotations
 

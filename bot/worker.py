@@ -1,9 +1,10 @@
 """The worker: takes stored deliveries in order per subject and processes them.
 
 Deliveries about one issue/PR run one at a time in arrival order; different subjects
-run concurrently. Claims are rows in the deliveries table (``FOR UPDATE SKIP LOCKED``
-on PostgreSQL), refreshed by a heartbeat, so a replica killed mid-delivery leaves a
-row that another replica takes back once the heartbeat stops.
+run concurrently. On SQLite (one process owns the file) the worker claims rows of the
+deliveries table itself and, at start-up, resumes what it left unfinished. On PostgreSQL
+the work queue is procrastinate's (``queue_worker``); both record each delivery's outcome
+through ``handle`` below.
 """
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ import random
 import socket
 import time
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from .log import delivery_context
-from .store import deliveries, holds
+from .store import deliveries
 from .store.db import DatabaseUnavailable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,10 +28,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger("bot.worker")
 
-HEARTBEAT = 15.0
-STALE_AFTER = 90.0
 MAX_BACKOFF = 900.0
-HOLDS_POLL = 1.0  # seconds between looks at the holds other replicas were given
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # done, failed (retry_at), dead, or unrecorded (the database failed us)
+    retry_at: float = 0.0
 
 
 def retry_delay(attempts: int, base: float, exc: BaseException, now: float) -> float:
@@ -54,9 +59,6 @@ class Worker:
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.wake = asyncio.Event()
         self._inflight: dict[int, str] = {}  # seq -> subject
-        self.stale_after = float(getattr(runtime.settings, "stale_after", STALE_AFTER))
-        # Beat several times per stale interval so a live worker never looks dead.
-        self.heartbeat_every = min(HEARTBEAT, self.stale_after / 4)
         self._tasks: set[asyncio.Task] = set()
 
     @property
@@ -64,35 +66,16 @@ class Worker:
         return self.runtime.db
 
     async def recover(self) -> None:
-        """At start: SQLite has one owner, so every 'processing' row was ours; on
-        PostgreSQL only rows whose heartbeat stopped are taken back."""
-        if self.db.dialect == "sqlite":
-            n = await deliveries.release_stale(self.db, older_than=float("inf"))
-        else:
-            n = await deliveries.release_stale(self.db, older_than=time.time() - self.stale_after)
+        """At start: SQLite has one owner, so every 'processing' row was ours."""
+        n = await deliveries.release_stale(self.db)
         if n:
             log.info("resumed %d unfinished deliveries", n)
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.recover()
-        last_beat = last_stale = last_holds = time.monotonic()
         while not stop.is_set():
             try:
-                now = time.monotonic()
-                if self.db.dialect != "sqlite" and now - last_holds >= HOLDS_POLL:
-                    last_holds = now
-                    await self.apply_shared_holds()
                 await self.fill()
-                now = time.monotonic()
-                if now - last_beat > self.heartbeat_every:
-                    last_beat = now
-                    await self.heartbeat()
-                if self.db.dialect != "sqlite" and now - last_stale > self.stale_after / 3:
-                    last_stale = now
-                    n = await deliveries.release_stale(self.db,
-                                                       older_than=time.time() - self.stale_after)
-                    if n:
-                        log.warning("took back %d deliveries whose worker stopped", n)
                 self.runtime.metrics.queue_depth.set(await deliveries.queue_depth(self.db))
             except DatabaseUnavailable as exc:
                 log.warning("database unavailable, worker waiting: %s", exc)
@@ -104,14 +87,6 @@ class Worker:
                 pass
             self.wake.clear()
         await self.drain()
-
-    async def apply_shared_holds(self) -> None:
-        """Wait out Retry-After and secondary-limit holds other replicas were given."""
-        github = self.runtime.github
-        if github is None:
-            return
-        for scope, until in await holds.current(self.db, time.time()):
-            github.hold(scope, until)
 
     async def drain(self) -> None:
         if self._tasks:
@@ -130,53 +105,55 @@ class Worker:
             task.add_done_callback(self._tasks.discard)
         return len(claimed)
 
-    async def heartbeat(self) -> None:
-        if self._inflight:
-            marks = ",".join("?" * len(self._inflight))
-            await self.db.execute(
-                f"UPDATE deliveries SET updated_at = ? WHERE seq IN ({marks}) AND status = 'processing'",
-                (time.time(), *self._inflight))
-
     async def _handle(self, d: "StoredDelivery") -> None:
-        # Every line about this delivery (here and below) carries its id, event, repo, subject.
-        event = f"{d.event}.{d.action}" if d.action else d.event
-        with delivery_context(delivery_id=d.delivery_id, event=event, repo=d.repo,
-                              subject=d.subject):
-            await self._handle_in_context(d)
-
-    async def _handle_in_context(self, d: "StoredDelivery") -> None:
-        metrics = self.runtime.metrics
         try:
-            await self.process(self.runtime, d)
-        except Exception as exc:
-            now = time.time()
-            # The repository may set core.max_attempts; its rules were read for this delivery.
-            rules = (self.runtime.repo_rules.known(d.repo) if d.repo else None) or self.runtime.bundled
-            max_attempts = int(rules["core"]["max_attempts"])
-            delay = retry_delay(d.attempts + 1, self.runtime.settings.retry_base, exc, now)
-            try:
-                status = await deliveries.fail(self.db, d.seq, error=f"{type(exc).__name__}: {exc}",
-                                               max_attempts=max_attempts, retry_at=now + delay)
-            except Exception:
-                log.exception("could not record the failure of %s", d.delivery_id)
-                return
-            metrics.deliveries_failed.labels(event=d.event).inc()
-            if status == "dead":
-                metrics.deliveries_dead.labels(event=d.event).inc()
-                log.error("delivery %s is dead after %d attempts: %s", d.delivery_id,
-                          d.attempts + 1, exc, extra={"delivery_id": d.delivery_id})
-            else:
-                log.warning("delivery %s failed (attempt %d), retry in %.0fs: %s", d.delivery_id,
-                            d.attempts + 1, delay, exc, extra={"delivery_id": d.delivery_id})
-        else:
-            try:
-                await deliveries.finish(self.db, d.seq)
-            except Exception as exc:
-                # The row stays 'processing' and is taken back later (its actions are recorded
-                # as done, so the retry repeats none of them).
-                log.warning("could not record the end of %s: %s", d.delivery_id, exc)
-                return
-            metrics.deliveries_processed.labels(event=d.event).inc()
+            await handle(self.runtime, d, self.process)
         finally:
             self._inflight.pop(d.seq, None)
             self.wake.set()
+
+
+async def handle(runtime: "Runtime", d: "StoredDelivery",
+                 process: Callable[["Runtime", "StoredDelivery"], Awaitable[object]]) -> Outcome:
+    """Process one claimed delivery and record how it went (both back ends)."""
+    # Every line about this delivery (here and below) carries its id, event, repo, subject.
+    event = f"{d.event}.{d.action}" if d.action else d.event
+    with delivery_context(delivery_id=d.delivery_id, event=event, repo=d.repo, subject=d.subject):
+        return await _handle_in_context(runtime, d, process)
+
+
+async def _handle_in_context(runtime: "Runtime", d: "StoredDelivery",
+                             process: Callable[["Runtime", "StoredDelivery"], Awaitable[object]]) -> Outcome:
+    metrics = runtime.metrics
+    try:
+        await process(runtime, d)
+    except Exception as exc:
+        now = time.time()
+        # The repository may set core.max_attempts; its rules were read for this delivery.
+        rules = (runtime.repo_rules.known(d.repo) if d.repo else None) or runtime.bundled
+        max_attempts = int(rules["core"]["max_attempts"])
+        delay = retry_delay(d.attempts + 1, runtime.settings.retry_base, exc, now)
+        try:
+            status = await deliveries.fail(runtime.db, d.seq, error=f"{type(exc).__name__}: {exc}",
+                                           max_attempts=max_attempts, retry_at=now + delay)
+        except Exception:
+            log.exception("could not record the failure of %s", d.delivery_id)
+            return Outcome("unrecorded", now + delay)
+        metrics.deliveries_failed.labels(event=d.event).inc()
+        if status == "dead":
+            metrics.deliveries_dead.labels(event=d.event).inc()
+            log.error("delivery %s is dead after %d attempts: %s", d.delivery_id,
+                      d.attempts + 1, exc, extra={"delivery_id": d.delivery_id})
+        else:
+            log.warning("delivery %s failed (attempt %d), retry in %.0fs: %s", d.delivery_id,
+                        d.attempts + 1, delay, exc, extra={"delivery_id": d.delivery_id})
+        return Outcome(status, now + delay)
+    try:
+        await deliveries.finish(runtime.db, d.seq)
+    except Exception as exc:
+        # The row stays 'processing' and is taken back later (its actions are recorded
+        # as done, so the retry repeats none of them).
+        log.warning("could not record the end of %s: %s", d.delivery_id, exc)
+        return Outcome("unrecorded", time.time() + runtime.settings.retry_base)
+    metrics.deliveries_processed.labels(event=d.event).inc()
+    return Outcome("done")

@@ -269,6 +269,11 @@ class PostgresDatabase(Database):
                 await cur.execute(self._sql(sql), tuple(params))
                 return list(await cur.fetchall()) if cur.description else []
 
+    async def execute_script(self, sql: str) -> None:
+        """Several statements as they are: no parameters, no placeholder rewriting."""
+        async with self._conn() as conn:
+            await conn.execute(sql)
+
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator["PostgresDatabase"]:
         task = asyncio.current_task()

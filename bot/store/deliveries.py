@@ -8,6 +8,7 @@ from typing import Any
 
 import lz4.block
 
+from . import jobqueue
 from .db import BUSY_TIMEOUT_MS, Database
 
 STATUSES = ("pending", "processing", "done", "failed", "dead")
@@ -153,52 +154,51 @@ async def insert_many(db: Database, items: list[NewDelivery], now: float | None 
                     raise
         return await db.run_sync(lambda conn: _insert_rows_sqlite(conn, items, now))  # type: ignore[attr-defined]
     # PostgreSQL: the batch in one statement (one round trip, not one per row); the rare
-    # duplicates then one by one.
+    # duplicates then one by one. Each stored row gets its job in the work queue in the
+    # same transaction.
     params = [v for d in items for v in _values(d, now, d.body)]
     results: list[InsertResult] = []
     async with db.transaction():
         rows = await db.fetchall(_INSERT_ROWS + ",".join([_ROW] * len(items))
-                                 + " ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id", params)
+                                 + " ON CONFLICT (delivery_id) DO NOTHING RETURNING seq, delivery_id, subject",
+                                 params)
         inserted = {row["delivery_id"] for row in rows}
+        requeued: list[tuple[int, str]] = []
         for d in items:
             if d.delivery_id in inserted:
                 inserted.discard(d.delivery_id)  # a second copy in the same batch is a duplicate
                 results.append(InsertResult(stored=True))
-            elif await db.execute(_REQUEUE, (now, d.delivery_id)) == 1:
+            elif again := await db.fetchall(_REQUEUE + " RETURNING seq, subject", (now, d.delivery_id)):
+                requeued += [(r["seq"], r["subject"]) for r in again]
                 results.append(InsertResult(stored=False, requeued=True))
             else:
                 status = await db.fetchval("SELECT status FROM deliveries WHERE delivery_id = ?",
                                            (d.delivery_id,))
                 results.append(InsertResult(stored=False, status=status or "unknown"))
+        await jobqueue.defer_deliveries(db, [(r["seq"], r["subject"]) for r in rows])
+        if requeued:
+            await jobqueue.requeue_deliveries(db, requeued)
     return results
 
 
-# First in line for its subject, and nothing of that subject in flight: with several
-# replicas a row can become visible after a later one of its subject was claimed (two
-# intake transactions committing out of seq order), and must then wait for it.
+# SQLite (one process): first in line for its subject, and nothing of that subject in
+# flight. (On PostgreSQL procrastinate hands out the work: see ``jobqueue``.)
 _ELIGIBLE = (
     "SELECT d.* FROM deliveries d"
     " WHERE d.status IN ('pending', 'failed') AND d.next_attempt_at <= ?"
     " AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.subject = d.subject AND e.seq <> d.seq"
     "   AND (e.status = 'processing' OR (e.seq < d.seq AND e.status IN ('pending', 'failed'))))"
 )
-# PostgreSQL: claims of all replicas take turns (a few milliseconds each), so each one sees
-# every earlier claim committed; row locks alone cannot stop two replicas from claiming two
-# rows of one subject at once when neither sees the other's claim yet.
-CLAIM_LOCK = 0x6366_636C  # "cfcl"
 
 
 async def claim(db: Database, *, worker: str, busy_subjects: set[str], limit: int,
                 now: float | None = None) -> list[StoredDelivery]:
     """Claim up to ``limit`` deliveries that are first in line for their subject."""
+    assert db.dialect == "sqlite", "on PostgreSQL the work queue hands out deliveries"
     now = time.time() if now is None else now
-    lock = " FOR UPDATE SKIP LOCKED" if db.dialect == "postgresql" else ""
     claimed: list[StoredDelivery] = []
     async with db.transaction():
-        if db.dialect == "postgresql":
-            await db.execute("SELECT pg_advisory_xact_lock(?)", (CLAIM_LOCK,))
-        rows = await db.fetchall(_ELIGIBLE + " ORDER BY d.seq LIMIT ?" + lock,
-                                 (now, limit + len(busy_subjects)))
+        rows = await db.fetchall(_ELIGIBLE + " ORDER BY d.seq LIMIT ?", (now, limit + len(busy_subjects)))
         seen: set[str] = set(busy_subjects)
         for row in rows:
             if row["subject"] in seen or len(claimed) >= limit:
@@ -210,6 +210,21 @@ async def claim(db: Database, *, worker: str, busy_subjects: set[str], limit: in
             row = dict(row, status="processing")
             claimed.append(StoredDelivery.from_row(row))
     return claimed
+
+
+async def begin(db: Database, seq: int, *, worker: str, now: float | None = None) -> StoredDelivery | None:
+    """PostgreSQL: the work queue handed this row's job to ``worker``; mark it in hand.
+
+    A row still 'processing' was in the hands of a replica that died (procrastinate runs
+    one job of a subject at a time, and gave this one back after that replica's heartbeat
+    stopped): the interrupted run counts as an attempt, so this one knows it is a retry.
+    None if there is nothing to do (the row ended already: an older job for it)."""
+    now = time.time() if now is None else now
+    rows = await db.fetchall(
+        "UPDATE deliveries SET attempts = attempts + CASE WHEN status = 'processing' THEN 1 ELSE 0 END,"
+        " status = 'processing', locked_by = ?, updated_at = ?"
+        " WHERE seq = ? AND status IN ('pending', 'failed', 'processing') RETURNING *", (worker, now, seq))
+    return StoredDelivery.from_row(rows[0]) if rows else None
 
 
 async def finish(db: Database, seq: int, *, now: float | None = None) -> None:
@@ -233,20 +248,15 @@ async def fail(db: Database, seq: int, *, error: str, max_attempts: int, retry_a
     return status
 
 
-async def release_stale(db: Database, *, worker: str | None = None,
-                        older_than: float | None = None) -> int:
-    """Put 'processing' rows back in line: those of a worker that restarted, or
-    (several replicas) those whose worker stopped updating them.
+async def release_stale(db: Database) -> int:
+    """SQLite, at start-up: put 'processing' rows back in line (one process owns the file,
+    so they were this process's before it stopped).
 
     The interrupted run counts as an attempt: the next one then knows it is a retry
     (and looks for what the first may have created before creating it again)."""
-    if worker is not None:
-        return await db.execute(
-            "UPDATE deliveries SET status = 'pending', locked_by = NULL, attempts = attempts + 1"
-            " WHERE status = 'processing' AND (locked_by = ? OR locked_by IS NULL)", (worker,))
     return await db.execute(
         "UPDATE deliveries SET status = 'pending', locked_by = NULL, attempts = attempts + 1"
-        " WHERE status = 'processing' AND updated_at < ?", (older_than or 0,))
+        " WHERE status = 'processing'")
 
 
 async def get(db: Database, delivery_id: str) -> StoredDelivery | None:
@@ -264,13 +274,18 @@ async def listing(db: Database, *, status: str | None = None, limit: int = 100) 
 async def requeue(db: Database, *, delivery_id: str | None = None, dead: bool = False) -> int:
     now = time.time()
     if dead:
-        return await db.execute(
-            "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = 0,"
-            " updated_at = ? WHERE status = 'dead'", (now,))
-    return await db.execute(
-        "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = 0,"
-        " updated_at = ? WHERE delivery_id = ? AND status IN ('dead', 'failed', 'done')",
-        (now, delivery_id))
+        sql, params = ("UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = 0,"
+                       " updated_at = ? WHERE status = 'dead'", (now,))
+    else:
+        sql, params = ("UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = 0,"
+                       " updated_at = ? WHERE delivery_id = ? AND status IN ('dead', 'failed', 'done')",
+                       (now, delivery_id))
+    if db.dialect == "sqlite":
+        return await db.execute(sql, params)
+    async with db.transaction():
+        rows = await db.fetchall(sql + " RETURNING seq, subject", params)
+        await jobqueue.requeue_deliveries(db, [(r["seq"], r["subject"]) for r in rows])
+    return len(rows)
 
 
 async def queue_depth(db: Database) -> int:

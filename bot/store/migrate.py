@@ -5,7 +5,8 @@ of files ``NNNN_name.sql``. A file may instead come as ``NNNN_name.sqlite.sql`` 
 ``NNNN_name.postgresql.sql`` when the dialects differ. Two placeholders keep most
 files portable: ``{{serial_pk}}`` (an auto-increment integer primary key) and
 ``{{blob}}``. On PostgreSQL the whole run holds an advisory lock, so replicas that
-start together apply each migration once.
+start together apply each migration once; the first run there also installs the schema of
+the work queue (procrastinate's, see ``jobqueue``).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Iterable
 
+from . import jobqueue
 from .db import Database
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+?)(?:\.(sqlite|postgresql))?\.sql$")
@@ -89,4 +91,12 @@ async def migrate(db: Database, namespaces: Iterable[tuple[str, str]]) -> list[M
                     "INSERT INTO schema_migrations (namespace, version, name, applied_at)"
                     " VALUES (?, ?, ?, ?)", (namespace, mig.version, mig.name, time.time()))
                 applied.append(mig)
+        if db.dialect == "postgresql" and (jobqueue.SCHEMA_NAMESPACE, 1) not in done:
+            # The work queue's tables and functions, as procrastinate ships them (its own
+            # script: it is not ours to split into statements).
+            await db.execute_script(jobqueue.schema_sql())  # type: ignore[attr-defined]
+            await db.execute(
+                "INSERT INTO schema_migrations (namespace, version, name, applied_at)"
+                " VALUES (?, ?, ?, ?)", (jobqueue.SCHEMA_NAMESPACE, 1,
+                                         f"schema of procrastinate {jobqueue.schema_version()}", time.time()))
     return applied

@@ -15,6 +15,7 @@ from ..metrics import CONTENT_TYPE_LATEST
 from ..runtime import Runtime, load_features, open_runtime
 from ..scheduler import Scheduler
 from ..settings import Settings
+from ..queue_worker import QueueWorker
 from ..worker import Worker
 from ..store.group_commit import GroupCommitter
 from .intake import MAX_BODY, make_handler
@@ -22,7 +23,7 @@ from .intake import MAX_BODY, make_handler
 log = logging.getLogger("bot.web")
 
 RUNTIME = web.AppKey("runtime", Runtime)
-WORKER = web.AppKey("worker", Worker)
+WORKER = web.AppKey("worker", object)  # Worker (SQLite) or QueueWorker (PostgreSQL)
 INTAKE = web.AppKey("intake", object)
 
 
@@ -59,20 +60,33 @@ def create_app(settings: Settings, *, run_worker: bool = True, run_scheduler: bo
             if runtime.dry_run:
                 log.warning("DRY-RUN: no GitHub App credentials (GITHUB_APP_ID and GITHUB_PRIVATE_KEY"
                             " or GITHUB_PRIVATE_KEY_FILE): every action is logged, none is sent")
-            worker = Worker(runtime, concurrency=settings.worker_concurrency, worker_id=worker_id)
-            app[WORKER] = worker
             stop = asyncio.Event()
             tasks = []
-            if run_worker:
-                tasks.append(asyncio.create_task(worker.run(stop), name="worker"))
-            if run_scheduler:
-                recovery = recovery_job(runtime, holder)
-                tasks.append(asyncio.create_task(
-                    Scheduler(runtime, holder=holder, extra_jobs=[recovery]).run(stop),
-                    name="scheduler"))
-                tasks.append(asyncio.create_task(
-                    recover_at_startup(runtime, recovery, holder=holder, stop=stop),
-                    name="recovery-at-startup"))
+            if runtime.db.dialect == "postgresql":
+                # Replicas share one database: procrastinate hands out deliveries and runs
+                # each periodic job once per period between them.
+                jobs, at_start = [], []
+                if run_scheduler:
+                    recovery = recovery_job(runtime, holder)
+                    jobs = [*(job for f in runtime.features for job in f.jobs), recovery]
+                    at_start = [(recovery, float(runtime.bundled["recovery"]["startup_delay"]))]
+                worker: Worker | QueueWorker = QueueWorker(
+                    runtime, concurrency=settings.worker_concurrency, deliveries=run_worker,
+                    jobs=jobs, at_start=at_start, worker_id=worker_id)
+                tasks.append(asyncio.create_task(worker.run(stop), name="queue"))
+            else:
+                worker = Worker(runtime, concurrency=settings.worker_concurrency, worker_id=worker_id)
+                if run_worker:
+                    tasks.append(asyncio.create_task(worker.run(stop), name="worker"))
+                if run_scheduler:
+                    recovery = recovery_job(runtime, holder)
+                    tasks.append(asyncio.create_task(
+                        Scheduler(runtime, holder=holder, extra_jobs=[recovery]).run(stop),
+                        name="scheduler"))
+                    tasks.append(asyncio.create_task(
+                        recover_at_startup(runtime, recovery, holder=holder, stop=stop),
+                        name="recovery-at-startup"))
+            app[WORKER] = worker
             committer = GroupCommitter(runtime.db)
             app[INTAKE] = make_handler(secret=settings.webhook_secret, store=committer,
                                        metrics=runtime.metrics, notify=worker.wake.set)

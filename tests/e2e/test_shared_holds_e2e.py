@@ -10,7 +10,7 @@ import pytest
 from bot.runtime import open_runtime
 from bot.settings import Settings
 from bot.store import holds
-from bot.worker import Worker
+from bot.queue_worker import QueueWorker
 
 from .harness import SECRET
 
@@ -47,7 +47,7 @@ async def test_a_hold_one_replica_is_given_holds_the_others(fake_github, databas
             assert time.monotonic() < deadline, "the hold was not shared"
             await asyncio.sleep(0.05)
         # Replica B's worker looks at the shared holds (about once a second)...
-        await Worker(b).apply_shared_holds()
+        await QueueWorker(b).apply_shared_holds()
         # ... and its next request waits too, although B itself was never told anything.
         await api_b.getitem("/repos/{owner}/{repo}", {"owner": "octo", "repo": "repo"})
         assert time.monotonic() - told >= WAIT - 0.1

@@ -1,8 +1,8 @@
-"""Recovery wired into the service: a periodic job for the scheduler, and one run at start-up.
+"""Recovery wired into the service: a periodic job, and one run at start-up.
 
-Both go through the scheduler's ``job_runs`` claims under one job name, so replicas that
-start together run the start-up pass once per minute between them, and the periodic pass
-once per period.
+On SQLite both go through the scheduler's ``job_runs`` claims under one job name; on
+PostgreSQL the queue worker runs the same job as a procrastinate periodic task and queues
+the start-up pass once per minute between replicas that start together.
 """
 from __future__ import annotations
 

@@ -1,0 +1,263 @@
+"""PostgreSQL: deliveries and periodic jobs run through procrastinate, shared by all replicas.
+
+- A delivery is a procrastinate job (deferred by intake in the transaction that stores it,
+  see ``store.jobqueue``) whose lock is its subject: procrastinate runs each job once, and
+  the jobs of one subject one at a time, in the order they were queued, across replicas.
+  A failed attempt goes back in line as procrastinate's retry, at the time the bot
+  decided (GitHub's ``Retry-After``, else backoff); it keeps its subject's place meanwhile.
+- Each periodic job is a procrastinate periodic task: every replica's deferrer offers
+  each cron tick, procrastinate queues it once, one replica runs it.
+- A replica killed with -9 stops its procrastinate heartbeat; a periodic sweep puts the
+  jobs it held back in line (procrastinate's stalled-jobs API), and the delivery's next
+  attempt knows it is a retry.
+
+The deliveries table still records each delivery's state, for ``deliveries`` and
+``/metrics``; this module only replaces how the work is handed out.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence
+
+from .scheduler import period_key, run_job
+from .store import deliveries, holds
+from .store.db import DatabaseUnavailable
+from .store.jobqueue import DELIVERIES_QUEUE, DELIVERY_TASK, JOBS_QUEUE
+from .worker import handle
+
+if TYPE_CHECKING:  # pragma: no cover
+    import procrastinate
+
+    from .features.base import JobSpec
+    from .runtime import Runtime
+    from .store.deliveries import StoredDelivery
+
+log = logging.getLogger("bot.queue")
+
+HOLDS_POLL = 1.0    # seconds between looks at the holds other replicas were given
+RESTART_PAUSE = 2.0  # after the queue worker stopped on an error (the database went away)
+JOB_RETRIES = 3      # attempts of a failed periodic job within its period
+_SECOND_STEPS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30)
+
+
+class RetryLater(Exception):
+    """The delivery failed and waits for another attempt at ``at`` (epoch seconds)."""
+
+    def __init__(self, at: float, reason: str) -> None:
+        super().__init__(reason)
+        self.at = at
+
+
+class DeliveryDead(Exception):
+    """The delivery used up its attempts (``deliveries retry`` brings it back)."""
+
+
+def cron_for(every: timedelta) -> str:
+    """A cron expression ticking at each multiple of ``every`` since the epoch (UTC), so a
+    tick's timestamp gives the same period key as on SQLite. ``every`` must divide a day."""
+    s = int(every.total_seconds())
+    if s != every.total_seconds() or s <= 0:
+        raise ValueError(f"period {every} is not a whole number of seconds")
+    if s < 60 and 60 % s == 0:
+        return f"* * * * * */{s}"
+    if s % 60 == 0 and s < 3600 and 3600 % s == 0:
+        return f"*/{s // 60} * * * *"
+    if s % 3600 == 0 and s <= 86400 and 86400 % s == 0:
+        return f"0 */{s // 3600} * * *" if s < 86400 else "0 0 * * *"
+    raise ValueError(f"period {every} does not divide a day evenly (cron cannot express it)")
+
+
+def sweep_every(stale_after: float) -> int:
+    """Seconds between stalled-job sweeps: a few per stale interval, dividing a minute."""
+    want = max(stale_after / 3, 1)
+    return max(s for s in _SECOND_STEPS if s <= want)
+
+
+def _delivery_retry():
+    from procrastinate.retry import BaseRetryStrategy, RetryDecision
+
+    class DeliveryRetry(BaseRetryStrategy):
+        """The bot decides when (``RetryLater``); a dead delivery is not retried; anything
+        raised around the attempt (the database went away) is tried again with backoff."""
+
+        def get_retry_decision(self, *, exception: BaseException, job: Any):
+            if isinstance(exception, DeliveryDead):
+                return None
+            if isinstance(exception, RetryLater):
+                return RetryDecision(retry_at=datetime.fromtimestamp(exception.at, timezone.utc))
+            return RetryDecision(retry_in={"seconds": min(5 * 2 ** min(job.attempts, 6), 300)})
+
+    return DeliveryRetry()
+
+
+class QueueWorker:
+    def __init__(self, runtime: "Runtime", *, concurrency: int = 8, deliveries: bool = True,
+                 jobs: "Sequence[JobSpec]" = (), at_start: "Sequence[tuple[JobSpec, float]]" = (),
+                 process: Callable[["Runtime", "StoredDelivery"], Awaitable[object]] | None = None,
+                 worker_id: str | None = None, poll: float = 1.0) -> None:
+        from .pipeline import process as default_process
+
+        self.runtime = runtime
+        self.concurrency = concurrency
+        self.run_deliveries = deliveries
+        self.jobs = list(jobs)
+        # (job, when): one run of the job soon after start-up
+        self.at_start = [(job, time.monotonic() + delay) for job, delay in at_start]
+        self.process = process or default_process
+        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.poll = poll
+        self.stale_after = float(runtime.settings.stale_after)
+        self.wake = asyncio.Event()  # the queue is woken by PostgreSQL's NOTIFY; kept for callers
+        self.app = self._build_app()
+
+    @property
+    def db(self):
+        return self.runtime.db
+
+    @property
+    def queues(self) -> list[str]:
+        return [*([DELIVERIES_QUEUE] if self.run_deliveries else []), *([JOBS_QUEUE] if self.jobs else [])]
+
+    # --- the procrastinate app --------------------------------------------------------
+
+    def _build_app(self) -> "procrastinate.App":
+        from procrastinate import App, PsycopgConnector
+
+        connector = PsycopgConnector(conninfo=self.db.url, min_size=1,
+                                     max_size=self.concurrency + 4, timeout=10)
+        app = App(connector=connector)
+        if self.run_deliveries:
+            app.task(name=DELIVERY_TASK, queue=DELIVERIES_QUEUE, retry=_delivery_retry())(
+                self._process_delivery)
+        for job in self.jobs:
+            self._register_job(app, job)
+        if self.queues:
+            sweep = app.task(name="bot.retry_stalled_jobs", queue=self.queues[0],
+                             lock="bot.retry_stalled_jobs")(self._retry_stalled)
+            app.periodic(cron=f"* * * * * */{sweep_every(self.stale_after)}")(sweep)
+        return app
+
+    async def _process_delivery(self, seq: int) -> None:
+        d = await deliveries.begin(self.db, seq, worker=self.id)
+        if d is None:
+            return  # ended already (an older job of a row queued again)
+        outcome = await handle(self.runtime, d, self.process)
+        if outcome.status == "dead":
+            raise DeliveryDead(d.delivery_id)
+        if outcome.status != "done":
+            raise RetryLater(outcome.retry_at, f"delivery {d.delivery_id}: {outcome.status}")
+
+    def _register_job(self, app: "procrastinate.App", job: "JobSpec") -> None:
+        from procrastinate import RetryStrategy
+
+        every = job.every.total_seconds()
+        metrics = self.runtime.metrics
+
+        async def run(timestamp: int, at_start: bool = False) -> None:
+            key = f"start-{timestamp // 60}" if at_start else period_key(every, timestamp)
+            try:
+                n = await run_job(self.runtime, job, key=key)
+            except Exception:
+                metrics.jobs_run.labels(job=job.name, outcome="failed").inc()
+                raise
+            metrics.jobs_run.labels(job=job.name, outcome="ok").inc()
+            log.debug("job %s: %d actions", job.name, n)
+
+        run.__name__ = job.name.replace("-", "_")
+        task = app.task(name=f"bot.job.{job.name}", queue=JOBS_QUEUE, lock=f"job:{job.name}",
+                        retry=RetryStrategy(max_attempts=JOB_RETRIES, exponential_wait=5))(run)
+        app.periodic(cron=cron_for(job.every))(task)
+
+    async def _retry_stalled(self, timestamp: int) -> None:
+        """Put back in line the jobs of workers whose heartbeat stopped (killed replicas)."""
+        manager = self.app.job_manager
+        for job in await manager.get_stalled_jobs(seconds_since_heartbeat=self.stale_after):
+            try:
+                await manager.retry_job(job)
+            except Exception as exc:  # it moved on meanwhile
+                log.info("stalled job %s not retried: %s", job.id, exc)
+            else:
+                log.warning("took back job %s (%s) whose worker stopped", job.id, job.task_name)
+
+    async def _defer_at_start(self) -> None:
+        """One run of each start-up job once its delay is over (the server must be listening
+        by then). Through procrastinate's periodic defers, keyed by the minute: replicas
+        that start together queue it once between them."""
+        for job, ready_at in sorted(self.at_start, key=lambda item: item[1]):
+            await asyncio.sleep(max(ready_at - time.monotonic(), 0))
+            minute = int(time.time() // 60 * 60)
+            deferrer = self.app.tasks[f"bot.job.{job.name}"].configure(
+                task_kwargs={"timestamp": minute, "at_start": True})
+            await deferrer.job_manager.defer_periodic_job(deferrer.job, periodic_id="at-start",
+                                                          defer_timestamp=minute)
+            self.at_start.remove((job, ready_at))
+
+    # --- running ------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if not self.queues:
+            return
+        side = asyncio.create_task(self._side_loop(stop), name="queue-side")
+        try:
+            while not stop.is_set():
+                worker = asyncio.create_task(self._run_once(), name="procrastinate-worker")
+                stopping = asyncio.create_task(stop.wait())
+                await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
+                if not worker.done():
+                    worker.cancel()  # procrastinate stops gracefully: running jobs finish
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await worker
+                    break
+                if exc := worker.exception():
+                    log.warning("work queue stopped (%s); starting again", exc)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=RESTART_PAUSE)
+        finally:
+            side.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await side
+
+    async def _run_once(self) -> None:
+        async with self.app.open_async():
+            starter = asyncio.create_task(self._defer_at_start(), name="at-start")
+            try:
+                await self.app.run_worker_async(
+                    queues=self.queues, concurrency=self.concurrency, name=self.id,
+                    install_signal_handlers=False, fetch_job_polling_interval=self.poll,
+                    abort_job_polling_interval=max(self.poll, 5.0),
+                    update_heartbeat_interval=max(self.stale_after / 4, 0.5),
+                    stalled_worker_timeout=self.stale_after, shutdown_graceful_timeout=25)
+            finally:
+                starter.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await starter
+
+    async def apply_shared_holds(self) -> None:
+        """Wait out Retry-After and secondary-limit holds other replicas were given."""
+        github = self.runtime.github
+        if github is None:
+            return
+        for scope, until in await holds.current(self.db, time.time()):
+            github.hold(scope, until)
+
+    async def _side_loop(self, stop: asyncio.Event) -> None:
+        """What the queue does not do: share GitHub holds between replicas, and the
+        queue-depth gauge."""
+        while not stop.is_set():
+            try:
+                await self.apply_shared_holds()
+                self.runtime.metrics.queue_depth.set(await deliveries.queue_depth(self.db))
+            except DatabaseUnavailable as exc:
+                log.warning("database unavailable: %s", exc)
+            except Exception:
+                log.exception("queue side loop error")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=HOLDS_POLL)
