@@ -43,6 +43,7 @@ log = logging.getLogger("bot.queue")
 
 HOLDS_POLL = 1.0    # seconds between looks at the holds other replicas were given
 RESTART_PAUSE = 2.0  # after the queue worker stopped on an error (the database went away)
+KEEP_JOBS_HOURS = 24 * 7
 JOB_RETRIES = 3      # attempts of a failed periodic job within its period
 _SECOND_STEPS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30)
 
@@ -72,6 +73,15 @@ def cron_for(every: timedelta) -> str:
     if s % 3600 == 0 and s <= 86400 and 86400 % s == 0:
         return f"0 */{s // 3600} * * *" if s < 86400 else "0 0 * * *"
     raise ValueError(f"period {every} does not divide a day evenly (cron cannot express it)")
+
+
+def tick_for(every: timedelta) -> timedelta:
+    """The longest period cron can express that is not longer than ``every`` (a rules file
+    may ask for 7 minutes: the job then runs every 6)."""
+    s = every.total_seconds()
+    steps = sorted({*_SECOND_STEPS, *(60 * m for m in (*_SECOND_STEPS, 60)),
+                    *(3600 * h for h in (1, 2, 3, 4, 6, 8, 12, 24))})
+    return timedelta(seconds=max([t for t in steps if t <= s] or [1]))
 
 
 def sweep_every(stale_after: float) -> int:
@@ -142,6 +152,9 @@ class QueueWorker:
             sweep = app.task(name="bot.retry_stalled_jobs", queue=self.queues[0],
                              lock="bot.retry_stalled_jobs")(self._retry_stalled)
             app.periodic(cron=f"* * * * * */{sweep_every(self.stale_after)}")(sweep)
+            prune = app.task(name="bot.remove_old_jobs", queue=self.queues[0],
+                             lock="bot.remove_old_jobs")(self._remove_old_jobs)
+            app.periodic(cron="17 * * * *")(prune)
         return app
 
     async def _process_delivery(self, seq: int) -> None:
@@ -157,7 +170,11 @@ class QueueWorker:
     def _register_job(self, app: "procrastinate.App", job: "JobSpec") -> None:
         from procrastinate import RetryStrategy
 
-        every = job.every.total_seconds()
+        tick = tick_for(job.every)
+        if tick != job.every:
+            log.warning("job %s: every %s is not a divisor of a day; it runs every %s",
+                        job.name, job.every, tick)
+        every = tick.total_seconds()
         metrics = self.runtime.metrics
 
         async def run(timestamp: int, at_start: bool = False) -> None:
@@ -173,7 +190,7 @@ class QueueWorker:
         run.__name__ = job.name.replace("-", "_")
         task = app.task(name=f"bot.job.{job.name}", queue=JOBS_QUEUE, lock=f"job:{job.name}",
                         retry=RetryStrategy(max_attempts=JOB_RETRIES, exponential_wait=5))(run)
-        app.periodic(cron=cron_for(job.every))(task)
+        app.periodic(cron=cron_for(tick))(task)
 
     async def _retry_stalled(self, timestamp: int) -> None:
         """Put back in line the jobs of workers whose heartbeat stopped (killed replicas)."""
@@ -185,6 +202,11 @@ class QueueWorker:
                 log.info("stalled job %s not retried: %s", job.id, exc)
             else:
                 log.warning("took back job %s (%s) whose worker stopped", job.id, job.task_name)
+
+    async def _remove_old_jobs(self, timestamp: int) -> None:
+        """Succeeded jobs are history the deliveries table already keeps: drop them after
+        a week so the queue's table stays small. Failed ones (dead deliveries) stay."""
+        await self.app.job_manager.delete_old_jobs(nb_hours=KEEP_JOBS_HOURS)
 
     async def _defer_at_start(self) -> None:
         """One run of each start-up job once its delay is over (the server must be listening

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 
 from bot.features.base import JobSpec
-from bot.queue_worker import QueueWorker, cron_for, sweep_every
+from bot.queue_worker import QueueWorker, cron_for, sweep_every, tick_for
 from bot.runtime import open_runtime
 from bot.settings import Settings
 from bot.store import deliveries
@@ -23,7 +23,7 @@ PG = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
 def settings(url: str, **kw) -> Settings:
-    return Settings(webhook_secret="s", database_url=url, retry_base=0.05, **kw)
+    return Settings(webhook_secret="s", database_url=url, **{"retry_base": 0.05, **kw})
 
 
 async def put(db, delivery_id: str, subject: str) -> None:
@@ -57,6 +57,11 @@ def test_cron_ticks_at_the_same_boundaries_as_the_period_keys():
     for bad in (timedelta(seconds=7), timedelta(minutes=7), timedelta(days=2), timedelta(seconds=1.5)):
         with pytest.raises(ValueError):
             cron_for(bad)
+    # What cron cannot express runs a little more often, never less.
+    assert tick_for(timedelta(minutes=7)) == timedelta(minutes=6)
+    assert tick_for(timedelta(days=3)) == timedelta(days=1)
+    assert tick_for(timedelta(minutes=15)) == timedelta(minutes=15)
+    assert tick_for(timedelta(seconds=0.2)) == timedelta(seconds=1)
     assert sweep_every(90) == 30 and sweep_every(3) == 1 and sweep_every(20) == 6
 
 
@@ -165,8 +170,7 @@ async def test_a_retry_asked_for_while_waiting_runs_now_and_once(database_url):
             raise RuntimeError("flaky")
 
     # A long backoff: the first failure would wait minutes for its retry.
-    async with open_runtime(Settings(webhook_secret="s", database_url=database_url, retry_base=300),
-                            with_github=False) as rt:
+    async with open_runtime(settings(database_url, retry_base=300), with_github=False) as rt:
         await put(rt.db, "a1", "o/r#1")
         async with running(QueueWorker(rt, process=process, poll=0.1)):
             await until(lambda: _status(rt.db, "a1", "failed"))
@@ -219,3 +223,24 @@ async def test_a_periodic_job_runs_once_per_tick_between_replicas(database_url):
 
 async def _after(check) -> bool:
     return check()
+
+
+@PG
+@pytest.mark.timeout(60)
+async def test_succeeded_jobs_are_dropped_after_a_week_failed_ones_kept(database_url):
+    async with open_runtime(settings(database_url), with_github=False) as rt:
+        for did in ("old", "recent", "dead"):
+            await put(rt.db, did, f"o/r#{did}")
+        await rt.db.execute("UPDATE procrastinate_jobs SET status = 'succeeded'")
+        await rt.db.execute("UPDATE procrastinate_jobs SET status = 'failed' WHERE args->>'seq' ="
+                            " (SELECT seq::text FROM deliveries WHERE delivery_id = 'dead')")
+        await rt.db.execute("UPDATE procrastinate_events SET at = now() - interval '8 days'"
+                            " WHERE job_id IN (SELECT id FROM procrastinate_jobs WHERE args->>'seq' IN"
+                            " (SELECT seq::text FROM deliveries WHERE delivery_id IN ('old', 'dead')))")
+        worker = QueueWorker(rt)
+        async with worker.app.open_async():
+            await worker._remove_old_jobs(timestamp=0)
+        left = await rt.db.fetchall(
+            "SELECT d.delivery_id FROM procrastinate_jobs j JOIN deliveries d ON j.args->>'seq' = d.seq::text"
+            " ORDER BY d.delivery_id")
+    assert [r["delivery_id"] for r in left] == ["dead", "recent"]
