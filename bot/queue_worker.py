@@ -149,8 +149,11 @@ class QueueWorker:
         for job in self.jobs:
             self._register_job(app, job)
         if self.queues:
+            # Not a `lock`: a sweep cut short by a kill would hold it, and no later sweep
+            # could then take anything back. A queueing lock keeps one waiting at a time
+            # (procrastinate's own recipe for stalled jobs).
             sweep = app.task(name="bot.retry_stalled_jobs", queue=self.queues[0],
-                             lock="bot.retry_stalled_jobs")(self._retry_stalled)
+                             queueing_lock="bot.retry_stalled_jobs")(self._retry_stalled)
             app.periodic(cron=f"* * * * * */{sweep_every(self.stale_after)}")(sweep)
             prune = app.task(name="bot.remove_old_jobs", queue=self.queues[0],
                              lock="bot.remove_old_jobs")(self._remove_old_jobs)

@@ -192,15 +192,23 @@ async def test_the_job_of_a_killed_replica_is_taken_back_and_counts_as_an_attemp
 
     async with open_runtime(settings(database_url, stale_after=2.0), with_github=False) as rt:
         await put(rt.db, "a1", "o/r#1")
-        # A replica took the job and was killed: its worker row stopped beating.
+        worker = QueueWorker(rt, process=process, poll=0.1)
+        # The killed replica was also in the middle of a sweep for stalled jobs: that must
+        # not stop the sweeps of the others.
+        async with worker.app.open_async():
+            await worker.app.tasks["bot.retry_stalled_jobs"].defer_async(timestamp=0)
+        # A replica took the jobs and was killed: its worker row stopped beating.
         dead = await rt.db.fetchval("INSERT INTO procrastinate_workers (last_heartbeat)"
                                     " VALUES (now() - interval '1 hour') RETURNING id")
         await rt.db.execute("UPDATE procrastinate_jobs SET status = 'doing', worker_id = ?", (dead,))
         await rt.db.execute("UPDATE deliveries SET status = 'processing', locked_by = 'killed'")
-        async with running(QueueWorker(rt, process=process, poll=0.1)):
+        async with running(worker):
             await until(lambda: _status(rt.db, "a1", "done"), what="the stalled job was not taken back")
         d = await deliveries.get(rt.db, "a1")
+        stalled_sweep = await rt.db.fetchval("SELECT status FROM procrastinate_jobs"
+                                             " WHERE task_name = 'bot.retry_stalled_jobs' ORDER BY id LIMIT 1")
     assert seen == [1] and d.attempts == 2  # the interrupted run, then this one
+    assert stalled_sweep == "succeeded"  # taken back and run too
 
 
 @PG
