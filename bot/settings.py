@@ -27,7 +27,7 @@ class Settings:
     worker_concurrency: int = 8
     mutation_interval: float = 1.0
     retry_base: float = 5.0
-    # Several replicas: a 'processing' row whose heartbeat stopped this long ago is taken back.
+    # PostgreSQL: the jobs of a replica whose queue heartbeat stopped this long ago are taken back.
     stale_after: float = 90.0
 
     @property
