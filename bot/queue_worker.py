@@ -241,8 +241,8 @@ class QueueWorker:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await worker
                     break
-                if exc := worker.exception():
-                    log.warning("work queue stopped (%s); starting again", exc)
+                log.warning("work queue stopped (%s); starting again",
+                            worker.exception() or "a side task of procrastinate's worker failed")
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=RESTART_PAUSE)
         finally:

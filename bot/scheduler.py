@@ -90,6 +90,11 @@ async def run_job(runtime: "Runtime", job: "JobSpec", *, key: str,
     return len(actions)
 
 
+def periodic_jobs(runtime: "Runtime", extra: "Sequence[JobSpec]" = ()) -> list["JobSpec"]:
+    """Every feature's periodic jobs, then the service's own (delivery recovery)."""
+    return [*(job for f in runtime.features for job in f.jobs), *extra]
+
+
 class Scheduler:
     def __init__(self, runtime: "Runtime", *, holder: str, tick: float = 10.0,
                  extra_jobs: "Sequence[JobSpec]" = (), lease: float = LEASE) -> None:
@@ -101,7 +106,7 @@ class Scheduler:
         self.extra_jobs = list(extra_jobs)
 
     def jobs(self) -> list["JobSpec"]:
-        return [*(job for f in self.runtime.features for job in f.jobs), *self.extra_jobs]
+        return periodic_jobs(self.runtime, self.extra_jobs)
 
     async def run_due(self, now: float | None = None) -> list[str]:
         now = time.time() if now is None else now

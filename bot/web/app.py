@@ -13,7 +13,7 @@ from aiohttp import web
 from ..features.recovery.service import recover_at_startup, recovery_job
 from ..metrics import CONTENT_TYPE_LATEST
 from ..runtime import Runtime, load_features, open_runtime
-from ..scheduler import Scheduler
+from ..scheduler import Scheduler, periodic_jobs
 from ..settings import Settings
 from ..queue_worker import QueueWorker
 from ..worker import Worker
@@ -68,7 +68,7 @@ def create_app(settings: Settings, *, run_worker: bool = True, run_scheduler: bo
                 jobs, at_start = [], []
                 if run_scheduler:
                     recovery = recovery_job(runtime, holder)
-                    jobs = [*(job for f in runtime.features for job in f.jobs), recovery]
+                    jobs = periodic_jobs(runtime, [recovery])
                     at_start = [(recovery, float(runtime.bundled["recovery"]["startup_delay"]))]
                 worker: Worker | QueueWorker = QueueWorker(
                     runtime, concurrency=settings.worker_concurrency, deliveries=run_worker,
