@@ -220,8 +220,12 @@ class QueueWorker:
             minute = int(time.time() // 60 * 60)
             deferrer = self.app.tasks[f"bot.job.{job.name}"].configure(
                 task_kwargs={"timestamp": minute, "at_start": True})
-            await deferrer.job_manager.defer_periodic_job(deferrer.job, periodic_id="at-start",
-                                                          defer_timestamp=minute)
+            try:
+                await deferrer.job_manager.defer_periodic_job(deferrer.job, periodic_id="at-start",
+                                                              defer_timestamp=minute)
+            except Exception as exc:  # the queue worker restarts and tries again
+                log.warning("start-up run of %s not queued: %s", job.name, exc)
+                return
             self.at_start.remove((job, ready_at))
 
     # --- running ------------------------------------------------------------------------
