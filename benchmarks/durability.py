@@ -3,6 +3,10 @@ while it processes them, restart each time; then count lost and duplicated work.
 
     .venv/bin/python benchmarks/durability.py [--deliveries 400] [--kills 3]
 
+SQLite by default; set DATABASE_URL to an empty PostgreSQL database to measure the
+procrastinate path (there the killed process's jobs are taken back after BOT_STALE_AFTER
+seconds, as another replica would take them back).
+
 Every delivery is a push changing the repo's config file, which the bot answers with one
 check run on the pushed commit: a delivery with no check run was lost, one with two was
 processed twice. The fake GitHub (tests/fakegithub) stalls some answers so the kills land
@@ -37,7 +41,7 @@ async def main() -> None:
     fake.add_repo(REPO)
     fake.put_file(REPO, ".github/contributor-flow.yml", "core:\n  max_attempts: 10\n")
     fake.faults.configure(share=0.0, stall_share=0.3, stall_seconds=0.2, seed=7)
-    db_url = f"sqlite:///{tempfile.mkdtemp()}/durability.sqlite3"
+    db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/durability.sqlite3"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = start_bot(fake, db_url, port)
@@ -75,7 +79,8 @@ async def main() -> None:
     expected = {f"{i:040x}" for i in range(args.deliveries)}
     lost = len(expected - set(per_sha)) + sum(1 for r in rows if r["status"] != "done")
     twice = sum(1 for n in per_sha.values() if n > 1)
-    print(f"deliveries acknowledged: {acked}/{args.deliveries}; kill -9: {kills}")
+    print(f"store: {db_url.split(':')[0]}; deliveries acknowledged: {acked}/{args.deliveries};"
+          f" kill -9: {kills}")
     print(f"done: {sum(1 for r in rows if r['status'] == 'done')}; lost: {lost}; processed twice: {twice}")
 
 

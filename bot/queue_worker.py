@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence
 
 from .scheduler import period_key, run_job
-from .store import deliveries, holds
+from .store import deliveries, holds, jobqueue
 from .store.db import DatabaseUnavailable
 from .store.jobqueue import DELIVERIES_QUEUE, DELIVERY_TASK, JOBS_QUEUE
 from .worker import handle
@@ -125,6 +125,7 @@ class QueueWorker:
         self.poll = poll
         self.stale_after = float(runtime.settings.stale_after)
         self.wake = asyncio.Event()  # the queue is woken by PostgreSQL's NOTIFY; kept for callers
+        self._wakes: set[asyncio.Task] = set()
         self.app = self._build_app()
 
     @property
@@ -144,8 +145,8 @@ class QueueWorker:
                                      max_size=self.concurrency + 4, timeout=10)
         app = App(connector=connector)
         if self.run_deliveries:
-            app.task(name=DELIVERY_TASK, queue=DELIVERIES_QUEUE, retry=_delivery_retry())(
-                self._process_delivery)
+            app.task(name=DELIVERY_TASK, queue=DELIVERIES_QUEUE, retry=_delivery_retry(),
+                     pass_context=True)(self._process_delivery)
         for job in self.jobs:
             self._register_job(app, job)
         if self.queues:
@@ -160,7 +161,11 @@ class QueueWorker:
             app.periodic(cron="17 * * * *")(prune)
         return app
 
-    async def _process_delivery(self, seq: int) -> None:
+    async def _process_delivery(self, context: "procrastinate.JobContext", seq: int) -> None:
+        # This runs inside procrastinate's task for the job, which records the job's end
+        # before it completes: from then on the subject's next job may start.
+        job_id = context.job.id
+        asyncio.current_task().add_done_callback(lambda _: self._wake_after(job_id))  # type: ignore[union-attr]
         d = await deliveries.begin(self.db, seq, worker=self.id)
         if d is None:
             return  # ended already (an older job of a row queued again)
@@ -169,6 +174,17 @@ class QueueWorker:
             raise DeliveryDead(d.delivery_id)
         if outcome.status != "done":
             raise RetryLater(outcome.retry_at, f"delivery {d.delivery_id}: {outcome.status}")
+
+    def _wake_after(self, job_id: int | None) -> None:
+        async def wake() -> None:
+            try:
+                await jobqueue.wake_workers(self.db, job_id or 0)
+            except Exception as exc:  # they poll anyway
+                log.debug("could not wake the queue workers: %s", exc)
+
+        task = asyncio.get_running_loop().create_task(wake())
+        self._wakes.add(task)
+        task.add_done_callback(self._wakes.discard)
 
     def _register_job(self, app: "procrastinate.App", job: "JobSpec") -> None:
         from procrastinate import RetryStrategy

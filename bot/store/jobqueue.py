@@ -25,6 +25,21 @@ DELIVERY_TASK = "bot.process_delivery"
 SCHEMA_NAMESPACE = "procrastinate"
 
 
+# procrastinate's workers LISTEN here for new jobs (its trigger on INSERT notifies it; the
+# channel and payload are those of the pinned procrastinate series).
+_NEW_JOB_CHANNEL = f"procrastinate_queue_v1#{DELIVERIES_QUEUE}"
+
+
+async def wake_workers(db: Database, job_id: int) -> None:
+    """Tell every replica's queue worker to look for work now.
+
+    procrastinate looks for a job when one is inserted or at its next poll, but not when a
+    job ends: the next delivery of the same subject, held back by the lock until then, would
+    wait for a poll (a second by default) however fast the first one went."""
+    await db.fetchall("SELECT pg_notify(?, ?)",
+                      (_NEW_JOB_CHANNEL, json.dumps({"type": "job_inserted", "job_id": job_id})))
+
+
 def subject_lock(subject: str) -> str:
     return f"subject:{subject}"
 

@@ -116,6 +116,27 @@ async def _count(db, status: str, n: int) -> bool:
 
 @PG
 @pytest.mark.timeout(60)
+async def test_a_subjects_next_delivery_starts_when_the_one_before_ends_not_at_the_next_poll(database_url):
+    done: list[str] = []
+
+    async def process(runtime, d) -> None:
+        done.append(d.delivery_id)
+
+    async with open_runtime(settings(database_url), with_github=False) as rt:
+        # Two replicas that would look for work only once a minute on their own: each job's
+        # end must wake them (the other replica too) for the subject's next one.
+        workers = [QueueWorker(rt, process=process, poll=60.0) for _ in range(2)]
+        async with running(*workers):
+            await asyncio.sleep(0.5)  # listening
+            for i in range(6):
+                await put(rt.db, f"d{i}", "o/r#1")
+            await until(lambda: _count(rt.db, "done", 6), timeout=20,
+                        what="the subject's next delivery waited for a poll")
+    assert done == [f"d{i}" for i in range(6)]
+
+
+@PG
+@pytest.mark.timeout(60)
 async def test_a_failing_delivery_keeps_its_subjects_line_until_dead_then_retry_brings_it_back(database_url):
     runs: list[str] = []
     broken = {"a1"}
