@@ -37,7 +37,10 @@ class Action:
             value = getattr(self, f.name)
             if isinstance(value, str) and len(value) > 60:
                 value = value[:57] + "..."
-            parts.append(f"{f.name}={value!r}")
+            shown = repr(value)
+            if len(shown) > 200:  # a Record can carry a repository's whole history: logs get the gist
+                shown = shown[:197] + "..."
+            parts.append(f"{f.name}={shown}")
         return f"{self.kind}({', '.join(parts)})"
 
 

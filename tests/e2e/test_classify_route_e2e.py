@@ -207,7 +207,21 @@ async def test_missing_board_is_reported_to_maintainers_once(bot):
     assert fake.graphql_calls("addProjectV2ItemById") == []
 
 
-async def test_train_from_the_repositorys_closed_labelled_issues(bot, rules_dir, tmp_path):
+WORDS = {"bug": "zorblat quix flange", "feature": "wibble snarf plinth", "question": "gronk mizzle fosh"}
+
+
+def add_labelled_history(fake, per_kind: int = 12) -> None:
+    """Issues people labelled with one kind each (words no rule signal knows), and the
+    ones history must leave out."""
+    for kind, text in WORDS.items():
+        for i in range(per_kind):
+            fake.add_issue(REPO, title=f"{text} {i}", body=f"{text} body {i}", labels=[kind], state="closed")
+    fake.add_issue(REPO, title="two kinds", labels=["bug", "question"], state="closed")   # ambiguous: skipped
+    fake.add_pull(REPO, title=f"{WORDS['feature']} pull", labels=["feature"], state="closed")  # not an issue
+    fake.add_issue(REPO, title=f"{WORDS['bug']} open", labels=["bug"])   # open, labelled by a person: counts
+
+
+async def test_train_from_the_repositorys_labelled_issues(bot, rules_dir, tmp_path):
     import asyncio
     import os
     import sys
@@ -215,13 +229,9 @@ async def test_train_from_the_repositorys_closed_labelled_issues(bot, rules_dir,
     from bot.classify import IssueText, ModelBundle
 
     fake = bot.fake
-    words = {"bug": "crash error exception broken", "feature": "add support option allow",
-             "question": "how why possible explain"}
-    for kind, text in words.items():
-        for i in range(12):
-            fake.add_issue(REPO, title=f"{text} {i}", body=f"{text} body {i}", labels=[kind], state="closed")
-    fake.add_issue(REPO, title="two kinds", labels=["bug", "question"], state="closed")   # ambiguous: skipped
-    fake.add_issue(REPO, title="still open", labels=["bug"])                               # not history
+    add_labelled_history(fake)
+    bots_own = await open_issue(bot, "[Bug] crash on start", "### Steps to reproduce")   # the bot labels it
+    assert "bug" in fake.issue(REPO, bots_own.number).labels
     out = tmp_path / "model.npz"
     env = {**os.environ, "GITHUB_APP_ID": str(fake.app_id), "GITHUB_PRIVATE_KEY": fake.private_key_pem,
            "GITHUB_API_URL": fake.url, "DATABASE_URL": bot.settings.database_url,
@@ -231,8 +241,43 @@ async def test_train_from_the_repositorys_closed_labelled_issues(bot, rules_dir,
         cwd=str(Path(__file__).parents[2]), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     stdout, stderr = await proc.communicate()
     assert proc.returncode == 0, stderr.decode()
-    assert f"{REPO}: 36 labelled issues" in stdout.decode()
+    # 36 closed + the open one; not the two-kind issue, the pull request or the bot's own label.
+    assert f"{REPO}: 37 labelled issues" in stdout.decode()
     model = ModelBundle.load(out).model_for(REPO)
     assert model.classes == ["bug", "feature", "question"]
-    probs = model.probabilities(IssueText.of("crash exception", "broken error"))
+    probs = model.probabilities(IssueText.of("zorblat flange", "quix"))
     assert max(probs, key=probs.get) == "bug"
+
+
+@BOTH_BACKENDS
+async def test_the_bot_learns_from_the_labelled_history_by_itself(bot):
+    from bot.features.classify import HISTORY, models, store
+    from bot.store import state
+
+    models.forget()
+    fake = bot.fake
+    add_labelled_history(fake)
+    # Before the history is read, nothing but rule signals: the issue is unclear.
+    unclear = await open_issue(bot, "zorblat quix flange", "flange")
+    assert "needs-triage" in fake.issue(REPO, unclear.number).labels
+
+    now = datetime.now(timezone.utc)
+    await run_job(bot.runtime, HISTORY, key="test:1", clock=lambda: now)
+    rows = await store.history(bot.runtime.db, REPO)
+    assert len(rows) == 37 and {r["kind"] for r in rows} == {"bug", "feature", "question"}
+    reads = len(fake.calls_to("GET", "/repos/{owner}/{repo}/issues"))
+
+    issue = await open_issue(bot, "zorblat quix flange again", "flange")
+    assert {"bug", "triage"} <= set(fake.issue(REPO, issue.number).labels)
+    [decision] = await store.decisions(bot.runtime.db, REPO, issue.number)
+    assert any(s["source"] == "model" and s["kind"] == "bug" for s in decision["signals"])
+    notes = [n["summary"] for n in await state.decisions_for(bot.runtime.db, REPO, issue.number)]
+    assert any("[model learnt[37 examples: 37 from history, 0 confirmed]]" in n for n in notes), notes
+
+    # Within history_refresh_days the history is not read again; after it, it is.
+    await run_job(bot.runtime, HISTORY, key="test:2", clock=lambda: now + timedelta(days=6))
+    assert len(fake.calls_to("GET", "/repos/{owner}/{repo}/issues")) == reads
+    await run_job(bot.runtime, HISTORY, key="test:3", clock=lambda: now + timedelta(days=7, hours=1))
+    assert len(fake.calls_to("GET", "/repos/{owner}/{repo}/issues")) > reads
+    # The issue the bot labelled itself is not part of the history it learns from.
+    assert issue.number not in {r["number"] for r in await store.history(bot.runtime.db, REPO)}

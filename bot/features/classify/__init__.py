@@ -11,6 +11,7 @@ from ..base import Feature
 from .cli import register
 from .commands import COMMANDS
 from .handlers import HANDLERS
+from .refresh import HISTORY
 from .rules import SECTION
 from .store import WRITERS
 
@@ -18,6 +19,7 @@ FEATURE = Feature(
     name="classify",
     handlers=HANDLERS,
     commands=COMMANDS,
+    jobs=(HISTORY,),
     writers=WRITERS,
     migrations="bot.features.classify.migrations",
     rules=SECTION,

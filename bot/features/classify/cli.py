@@ -28,9 +28,11 @@ def register(sub: "argparse._SubParsersAction") -> None:
     source = t.add_mutually_exclusive_group(required=True)
     source.add_argument("--csv", metavar="FILE", help="labelled issues (columns repo,created_at,label,title,body)")
     source.add_argument("--repo", metavar="OWNER/REPO", action="append",
-                        help="read the repository's closed issues with a kind label, and the kinds humans "
-                             "confirmed to the bot (repeatable; needs the App's credentials)")
-    t.add_argument("--limit", type=int, default=3000, help="closed issues read per repository (default 3000)")
+                        help="read the repository's issues that people gave one kind label (open or closed, "
+                             "not labels the bot added), and the kinds humans confirmed to the bot "
+                             "(repeatable; needs the App's credentials)")
+    t.add_argument("--limit", type=int, default=1000,
+                   help="labelled issues read per kind and repository, newest first (default 1000)")
     t.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.npz)")
     t.add_argument("--label", action="append", default=[], metavar="LABEL=KIND",
                    help="rename a CSV label to a kind, e.g. enhancement=feature (repeatable)")
@@ -59,7 +61,7 @@ async def _history(repos: list[str], limit: int) -> list:
         if runtime.github is None or runtime.github.dry_run:
             raise SystemExit("reading a repository's history needs GITHUB_APP_ID and GITHUB_PRIVATE_KEY")
         for repo in repos:
-            found = await repository_history(runtime, repo, limit=limit)
+            found = await repository_history(runtime, repo, per_kind=limit)
             print(f"{repo}: {len(found)} labelled issues")
             examples += found
     return examples

@@ -1,39 +1,101 @@
-"""Labelled history of a repository: its closed issues that carry exactly one kind
-label, plus the kinds humans confirmed to the bot. Used by ``classify train --repo``."""
+"""Labelled history of a repository: its issues that people gave exactly one kind label,
+plus the kinds humans confirmed to the bot. The ``classify-history`` job keeps a copy
+for the learnt model; ``classify train --repo`` writes it to a model file.
+
+Issues are read per kind label (and alias), newest first, so every kind gets its share
+even where most issues carry no kind at all, and open issues a triager labelled count
+as much as closed ones. A kind label the bot put on itself is its own guess, not a
+person's: training on it would only teach the model what it already thinks.
+"""
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
 
 from ...classify import ClassifierRules, IssueText
 from ...classify.data import Example
+from ...classify.text import SCAN_CHARS
 from ...store.db import Database
 from . import store
 
+ISSUES_BY_LABEL = "/repos/{owner}/{repo}/issues{?state,labels,per_page}"
 
-async def closed_issue_examples(api: Any, repo: str, rules: ClassifierRules, *, limit: int) -> list[Example]:
+
+@dataclass(frozen=True)
+class Labelled:
+    number: int
+    kind: str
+    title: str
+    body: str
+    created_at: str = ""
+
+    def example(self, repo: str) -> Example:
+        return Example(repo, self.created_at, self.kind, IssueText.of(self.title, self.body))
+
+
+BotLabelled = Callable[[int, str], Awaitable[bool]]
+
+
+async def labelled_issues(api: Any, repo: str, rules: ClassifierRules, *, per_kind: int,
+                          bot_labelled: BotLabelled | None = None) -> list[Labelled]:
+    """Up to ``per_kind`` issues of each kind, newest first. Skipped: pull requests,
+    issues with labels of two kinds (they teach nothing clear), and issues whose kind
+    label the bot added (``bot_labelled(number, label)``)."""
     owner, name = repo.split("/", 1)
-    out: list[Example] = []
-    async for item in api.getiter("/repos/{owner}/{repo}/issues{?state,per_page}",
-                                  {"owner": owner, "repo": name, "state": "closed", "per_page": 100}):
-        if item.get("pull_request"):
-            continue
-        kinds = {rules.kind_of_label(label["name"]) for label in item.get("labels") or []} - {None}
-        if len(kinds) == 1:  # an issue labelled as two kinds teaches nothing clear
-            out.append(Example(repo, str(item.get("created_at") or ""), kinds.pop(),
-                               IssueText.of(item.get("title"), item.get("body"))))
-            if len(out) >= limit:
+    found: dict[int, Labelled] = {}
+    for kind in rules.kinds:
+        taken = 0
+        for label in kind.all_labels:
+            if taken >= per_kind:
                 break
-    return out
+            if "," in label:  # the API's labels filter splits on commas: such a label cannot be asked for
+                continue
+            async for item in api.getiter(ISSUES_BY_LABEL, {"owner": owner, "repo": name, "state": "all",
+                                                            "labels": label, "per_page": 100}):
+                number = int(item["number"])
+                if item.get("pull_request") or number in found:
+                    continue
+                names = [entry["name"] for entry in item.get("labels") or []]
+                if {rules.kind_of_label(n) for n in names} - {None} != {kind.name}:
+                    continue
+                if bot_labelled is not None and await _bot_set_kind(bot_labelled, number, names, rules):
+                    continue
+                found[number] = Labelled(number, kind.name, item.get("title") or "",
+                                         (item.get("body") or "")[:SCAN_CHARS], str(item.get("created_at") or ""))
+                taken += 1
+                if taken >= per_kind:
+                    break
+    return list(found.values())
 
 
-async def confirmed_examples(db: Database, repo: str) -> list[Example]:
-    return [Example(repo, "", row["kind"], IssueText.of(row["title"], row["body"]))
+async def _bot_set_kind(bot_labelled: BotLabelled, number: int, names: list[str], rules: ClassifierRules) -> bool:
+    for label in names:
+        if rules.kind_of_label(label) and await bot_labelled(number, label):
+            return True
+    return False
+
+
+def ledger(db: Database, repo: str) -> BotLabelled:
+    from ...store import state
+
+    async def bot_labelled(number: int, label: str) -> bool:
+        return await state.bot_added(db, repo, number, label)
+    return bot_labelled
+
+
+async def confirmed_examples(db: Database, repo: str) -> list[Labelled]:
+    return [Labelled(int(row["number"]), row["kind"], row["title"], row["body"])
             for row in await store.examples(db, repo)]
 
 
-async def repository_history(runtime: Any, repo: str, *, limit: int) -> list[Example]:
-    """Closed labelled issues through the App's installation, then confirmed kinds (these
-    win for issues in both)."""
+def merged(history: list[Labelled], confirmed: list[Labelled]) -> list[Labelled]:
+    """History and confirmed kinds together; a confirmed kind wins for an issue in both."""
+    mine = {ex.number for ex in confirmed}
+    return [ex for ex in history if ex.number not in mine] + confirmed
+
+
+async def repository_history(runtime: Any, repo: str, *, per_kind: int) -> list[Example]:
+    """The labelled history through the App's installation, then confirmed kinds."""
     from ...store import state
 
     owner, name = repo.split("/", 1)
@@ -43,8 +105,5 @@ async def repository_history(runtime: Any, repo: str, *, limit: int) -> list[Exa
         inst = int(found["id"])
     api = await runtime.api(inst)
     rules = ClassifierRules.from_section((await runtime.rules_for(repo, inst)).rules.section("classify"))
-    confirmed = await confirmed_examples(runtime.db, repo)
-    titles = {(ex.issue.title, ex.issue.body) for ex in confirmed}
-    closed = [ex for ex in await closed_issue_examples(api, repo, rules, limit=limit)
-              if (ex.issue.title, ex.issue.body) not in titles]
-    return closed + confirmed
+    history = await labelled_issues(api, repo, rules, per_kind=per_kind, bot_labelled=ledger(runtime.db, repo))
+    return [ex.example(repo) for ex in merged(history, await confirmed_examples(runtime.db, repo))]

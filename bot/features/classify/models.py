@@ -1,26 +1,38 @@
 """Which text model a repository's issues are scored with, cached per process.
 
 A model file named by ``classify.model_path`` (made by ``classify train``) wins; it is
-re-read when the file changes. Otherwise, once humans have confirmed enough kinds in
-a repository, a model is trained from those examples (in a worker thread, about a
-second) and kept until the number of examples changes.
+re-read when the file changes. Otherwise the bot learns a model per repository from
+what it knows of the repository: its labelled history (read by the classify-history
+job) and the kinds humans confirmed, once two kinds have enough examples. That model
+is trained in a worker thread (about 2.5 s for a thousand issues) and kept until its
+examples change.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
-from collections import Counter
+import time
+from collections import Counter, OrderedDict
 from typing import Any, Mapping
 
 from ...classify import IssueText, ModelBundle, TextModel, train
 from ...store.db import Database
 from . import store
+from .history import Labelled, merged
 
 log = logging.getLogger("bot.classify")
 
+# Learnt models kept per process: a model of a thousand issues is a few MB of
+# vocabulary, and a bot installed on hundreds of repositories must not keep them all.
+LEARNT_CACHE = 32
+# Seconds a learnt model keeps serving after a human confirms another kind (see _still_good).
+RETRAIN_AFTER = 300.0
+
 _files: dict[str, tuple[float, ModelBundle | None]] = {}
-_feedback: dict[str, tuple[int, TextModel | None]] = {}
+# repo -> (what it was trained on, model, its name, when it was trained)
+_learnt: "OrderedDict[str, tuple[tuple, TextModel | None, str, float]]" = OrderedDict()
+_training: dict[str, asyncio.Lock] = {}
 
 
 def load_file(path: str) -> ModelBundle | None:
@@ -44,19 +56,49 @@ def load_file(path: str) -> ModelBundle | None:
     return bundle
 
 
-async def feedback_model(db: Database, repo: str, min_per_kind: int) -> TextModel | None:
-    count = await store.example_count(db, repo)
-    cached = _feedback.get(repo)
-    if cached and cached[0] == count:
-        return cached[1]
-    rows = await store.examples(db, repo)
-    per_kind = Counter(r["kind"] for r in rows)
-    model = None
-    if sum(1 for n in per_kind.values() if n >= min_per_kind) >= 2:
-        usable = [(IssueText.of(r["title"], r["body"]), r["kind"]) for r in rows if per_kind[r["kind"]] >= min_per_kind]
-        model = await asyncio.to_thread(train, usable)
-    _feedback[repo] = (count, model)
-    return model
+def _still_good(cached: tuple, key: tuple) -> bool:
+    """The cached model serves while its examples are the same. A newly confirmed kind
+    waits up to RETRAIN_AFTER while there is a model: training holds the GIL for a second
+    or two, and a busy triage session should not pay that on every /kind. New history,
+    or the first model, is trained at once."""
+    if cached[0] == key:
+        return True
+    same_history = cached[0][0] == key[0] and cached[0][2] == key[2]
+    return same_history and cached[1] is not None and time.monotonic() - cached[3] < RETRAIN_AFTER
+
+
+async def learnt_model(db: Database, repo: str, section: Mapping[str, Any]) -> tuple[TextModel | None, str]:
+    """The model learnt from the repository's history and confirmed kinds, and its name."""
+    use_history, use_feedback = bool(section.get("learn_from_history")), bool(section.get("learn_from_feedback"))
+    read = await store.history_read(db, repo) if use_history else None
+    confirmed = await store.examples_stamp(db, repo) if use_feedback else (0, 0.0)
+    key = (read and read["read_at"], confirmed, int(section.get("feedback_min_per_kind") or 10))
+    cached = _learnt.get(repo)
+    if cached and _still_good(cached, key):
+        _learnt.move_to_end(repo)
+        return cached[1], cached[2]
+    async with _training.setdefault(repo, asyncio.Lock()):  # two deliveries at once train it once
+        cached = _learnt.get(repo)
+        if cached and _still_good(cached, key):
+            return cached[1], cached[2]
+        history = [Labelled(int(r["number"]), r["kind"], r["title"], r["body"])
+                   for r in (await store.history(db, repo) if read else [])]
+        confirmed = [Labelled(int(r["number"]), r["kind"], r["title"], r["body"])
+                     for r in (await store.examples(db, repo) if use_feedback else [])]
+        rows = merged(history, confirmed)
+        per_kind = Counter(ex.kind for ex in rows)
+        model, name = None, ""
+        if sum(1 for n in per_kind.values() if n >= key[2]) >= 2:
+            usable = [(IssueText.of(ex.title, ex.body), ex.kind) for ex in rows if per_kind[ex.kind] >= key[2]]
+            model = await asyncio.to_thread(train, usable)
+            from_history = len(rows) - len(confirmed)
+            name = (f"learnt[{len(usable)} examples: {from_history} from history, {len(confirmed)} confirmed]"
+                    if read else f"feedback[{len(usable)} examples]")
+        _learnt[repo] = (key, model, name, time.monotonic())
+        _learnt.move_to_end(repo)
+        while len(_learnt) > LEARNT_CACHE:
+            _learnt.popitem(last=False)
+        return model, name
 
 
 async def model_for(db: Database, repo: str, section: Mapping[str, Any]) -> tuple[TextModel | None, str]:
@@ -69,14 +111,13 @@ async def model_for(db: Database, repo: str, section: Mapping[str, Any]) -> tupl
             if model is not None:
                 key = repo.lower() if repo.lower() in bundle.models else "*"
                 return model, f"file:{os.path.basename(path)}[{key}]"
-    if section.get("learn_from_feedback"):
-        model = await feedback_model(db, repo, int(section.get("feedback_min_per_kind") or 10))
-        if model is not None:
-            return model, f"feedback[{model.n_examples} examples]"
+    if section.get("learn_from_history") or section.get("learn_from_feedback"):
+        return await learnt_model(db, repo, section)
     return None, ""
 
 
 def forget() -> None:
     """Drop cached models (tests)."""
     _files.clear()
-    _feedback.clear()
+    _learnt.clear()
+    _training.clear()

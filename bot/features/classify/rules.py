@@ -75,12 +75,20 @@ SECTION = Section(
             doc="The one comment asking the author to pick a kind; {commands} lists the choices."),
         "model_path": Field(Str(), default="",
                             doc="A model file made with 'python -m bot classify train' (on the bot's "
-                                "host). Empty: rule signals, plus a model learnt from the kinds humans "
-                                "confirmed once there are enough of them."),
+                                "host). Empty: rule signals, plus a model learnt from the repository's "
+                                "labelled history and the kinds humans confirmed, once there are enough."),
+        "learn_from_history": Field(Bool(), default=True,
+                                    doc="Read the issues people gave a kind label (the classify-history job) "
+                                        "and learn from them."),
+        "history_per_kind": Field(Int(min=1, max=2000), default=250,
+                                  doc="Labelled issues read per kind, newest first (training time grows with it)."),
+        "history_refresh_days": Field(Int(min=1), default=7,
+                                      doc="How often the labelled history is read again."),
         "learn_from_feedback": Field(Bool(), default=True,
-                                     doc="Train a per-repository model from human-confirmed kinds."),
+                                     doc="Learn from the kinds humans confirmed (/kind, a maintainer's label)."),
         "feedback_min_per_kind": Field(Int(min=2), default=10,
-                                       doc="Confirmed examples each of two kinds needed before that model is used."),
+                                       doc="Examples (from history or confirmed) each of two kinds needs before "
+                                           "the learnt model is used."),
         "label_maintainer_roles": Field(List(Str(choices=("maintainer", "triager", "approver"))),
                                         default=["maintainer", "triager"],
                                         doc="Whose change of a kind label counts as a human decision."),

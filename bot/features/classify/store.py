@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from ...store.db import Database
 
@@ -42,7 +42,21 @@ async def write_removed_label(db: Database, *, repo: str, number: int, label: st
         (repo, number, label, removed_by, time.time()))
 
 
-WRITERS = {"decision": write_decision, "example": write_example, "removed_label": write_removed_label}
+async def write_history(db: Database, *, repo: str, examples: Sequence[Mapping[str, Any]], read_at: float) -> None:
+    """Replace the repository's copy of its labelled history (one read, all or nothing)."""
+    async with db.transaction() as tx:
+        await tx.execute("DELETE FROM classify_history WHERE repo = ?", (repo,))
+        await tx.executemany(
+            "INSERT INTO classify_history (repo, number, kind, title, body) VALUES (?, ?, ?, ?, ?)",
+            [(repo, int(ex["number"]), ex["kind"], ex["title"], ex["body"]) for ex in examples])
+        await tx.execute(
+            "INSERT INTO classify_history_reads (repo, read_at, examples) VALUES (?, ?, ?)"
+            " ON CONFLICT (repo) DO UPDATE SET read_at = excluded.read_at, examples = excluded.examples",
+            (repo, read_at, len(examples)))
+
+
+WRITERS = {"decision": write_decision, "example": write_example, "removed_label": write_removed_label,
+           "history": write_history}
 
 
 async def item(db: Database, repo: str, number: int) -> dict[str, Any] | None:
@@ -61,8 +75,25 @@ async def examples(db: Database, repo: str) -> list[dict[str, Any]]:
                              " ORDER BY number", (repo,))
 
 
-async def example_count(db: Database, repo: str) -> int:
-    return int(await db.fetchval("SELECT COUNT(*) FROM classify_examples WHERE repo = ?", (repo,)) or 0)
+async def examples_stamp(db: Database, repo: str) -> tuple[int, float]:
+    """(how many confirmed examples, when the last was set): changes whenever they do."""
+    row = await db.fetchone("SELECT COUNT(*) AS n, MAX(labelled_at) AS last FROM classify_examples WHERE repo = ?",
+                            (repo,))
+    return (int(row["n"] or 0), float(row["last"] or 0.0)) if row else (0, 0.0)
+
+
+async def history(db: Database, repo: str) -> list[dict[str, Any]]:
+    return await db.fetchall("SELECT number, kind, title, body FROM classify_history WHERE repo = ? ORDER BY number",
+                             (repo,))
+
+
+async def history_read(db: Database, repo: str) -> dict[str, Any] | None:
+    """When the repository's history was last read (``read_at``) and how many issues it gave."""
+    return await db.fetchone("SELECT read_at, examples FROM classify_history_reads WHERE repo = ?", (repo,))
+
+
+async def history_reads(db: Database) -> dict[str, float]:
+    return {r["repo"]: float(r["read_at"]) for r in await db.fetchall("SELECT repo, read_at FROM classify_history_reads")}
 
 
 async def decisions(db: Database, repo: str, number: int) -> list[dict[str, Any]]:
