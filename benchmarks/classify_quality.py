@@ -6,7 +6,10 @@
 For each repository: k-fold stratified cross-validation trained on that repository's
 issues only (as the NLBSE'24 baselines are), predictions pooled over the seeds; prints
 precision/recall/F1 per class, macro F1 per repository and the cross-repository mean.
-Then the costs on this CPU: time to train one model per repository on all of its
+Then the same for what the bot decides: the rule signals of the bundled
+rules/classify.yml (its bug, feature and question kinds) with the model at the rules'
+weight, scored on the best kind, plus how many issues clear the confidence threshold
+(the others are asked about) and how many of those are right. Then the costs on this CPU: time to train one model per repository on all of its
 issues (all five together), and prediction latency per issue (one issue at a time,
 as the bot classifies, median and p95 over every issue).
 
@@ -32,6 +35,44 @@ DEFAULT_CSV = ROOT.parent / "shared" / "data" / "nlbse24" / "issues_train.csv"
 BASELINES = "published baselines on the held-out test split: fastText 0.718, RoBERTa 0.792, SetFit 0.824"
 
 
+def decision_figures(examples, by_repo, folds: int, seeds) -> str:
+    """The bot's decision (rule signals + model), cross-validated like the model alone."""
+    from bot.classify import ClassifierRules, classify
+    from bot.classify.evaluate import class_scores, stratified_folds
+    from bot.rules.loader import load_bundled
+    from bot.rules.registry import sections_of
+    from bot.features import all_features
+    from bot.settings import BUNDLED_RULES
+
+    rules, _ = load_bundled(BUNDLED_RULES, sections_of(all_features()))
+    section = dict(rules.section("classify"))
+    labels = {ex.label for ex in examples}
+    section["kinds"] = {k: v for k, v in section["kinds"].items() if k in labels}
+    classifier = ClassifierRules.from_section(section)
+    f1s, decided, right = [], 0, 0
+    lines = []
+    for repo, rows in by_repo.items():
+        truth, best = [], []
+        for seed in seeds:
+            for fold in stratified_folds([ex.label for ex in rows], folds, seed):
+                held = set(fold)
+                model = train([(ex.issue, ex.label) for i, ex in enumerate(rows) if i not in held])
+                for i in fold:
+                    d = classify(rows[i].issue, classifier, model)
+                    truth.append(rows[i].label)
+                    best.append(d.best or "")
+                    decided += d.kind is not None
+                    right += d.kind is not None and d.kind == rows[i].label
+        scores = class_scores(truth, best)
+        f1s.append(sum(c.f1 for c in scores.values()) / len(scores))
+        lines.append(f"{repo.split('/')[-1]} {f1s[-1]:.3f}")
+    total = sum(len(rows) for rows in by_repo.values()) * len(seeds)
+    return (f"the bot's decision (rule signals + model x {classifier.weights.model:g}, threshold "
+            f"{classifier.threshold:g}): mean macro F1 {sum(f1s) / len(f1s):.3f} ({', '.join(lines)}); "
+            f"{decided / total:.0%} decided, {right / max(decided, 1):.1%} of those right, "
+            f"{1 - decided / total:.0%} asked")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--csv", default=str(DEFAULT_CSV))
@@ -54,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     print(report.format())
     print(f"({BASELINES})")
     print(f"cross-validation took {cv_seconds:.1f}s\n")
+
+    print(decision_figures(examples, by_repo, args.folds, args.seeds) + "\n")
 
     started = time.perf_counter()
     models = {repo: train([(ex.issue, ex.label) for ex in rows]) for repo, rows in by_repo.items()}

@@ -46,7 +46,7 @@ class SignalWeights:
     heading: float = 1.0
     title_prefix: float = 2.0
     phrase: float = 0.5
-    model: float = 2.0
+    model: float = 6.0
     unknown: float = 1.0   # mass of "no idea": keeps a lone weak signal from looking certain
 
 

@@ -53,7 +53,7 @@ WEIGHTS = Obj({
     "heading": Field(Float(min=0), default=1.0, doc="Each matching template heading."),
     "title_prefix": Field(Float(min=0), default=2.0, doc="A title prefix or conventional tag."),
     "phrase": Field(Float(min=0), default=0.5, doc="Each matching phrase."),
-    "model": Field(Float(min=0), default=2.0, doc="Multiplies the text model's probability."),
+    "model": Field(Float(min=0), default=6.0, doc="Multiplies the text model's probability."),
     "unknown": Field(Float(min=0), default=1.0,
                      doc="Mass of 'no idea' in the confidence: keeps one weak signal from looking certain."),
 })
