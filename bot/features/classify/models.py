@@ -89,10 +89,11 @@ async def learnt_model(db: Database, repo: str, section: Mapping[str, Any]) -> t
         per_kind = Counter(ex.kind for ex in rows)
         model, name = None, ""
         if sum(1 for n in per_kind.values() if n >= key[2]) >= 2:
-            usable = [(IssueText.of(ex.title, ex.body), ex.kind) for ex in rows if per_kind[ex.kind] >= key[2]]
-            model = await asyncio.to_thread(train, usable)
-            from_history = len(rows) - len(confirmed)
-            name = (f"learnt[{len(usable)} examples: {from_history} from history, {len(confirmed)} confirmed]"
+            usable = [ex for ex in rows if per_kind[ex.kind] >= key[2]]  # a kind with too few is left out
+            model = await asyncio.to_thread(train, [(IssueText.of(ex.title, ex.body), ex.kind) for ex in usable])
+            confirmed_set = set(confirmed)
+            mine = sum(1 for ex in usable if ex in confirmed_set)
+            name = (f"learnt[{len(usable)} examples: {len(usable) - mine} from history, {mine} confirmed]"
                     if read else f"feedback[{len(usable)} examples]")
         _learnt[repo] = (key, model, name, time.monotonic())
         _learnt.move_to_end(repo)

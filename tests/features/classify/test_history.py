@@ -175,6 +175,12 @@ async def test_the_learnt_model_uses_history_and_confirmed_kinds_and_follows_the
     model2, name2 = await models.model_for(db, REPO, section)
     assert model2 is not model and name2 == "learnt[12 examples: 11 from history, 1 confirmed]"
 
+    # A kind with too few examples is left out of the model, and out of the counts.
+    await classify.FEATURE.writers["example"](db, repo=REPO, number=99, kind="documentation", title="typo",
+                                              body="", bot_kind=None, labelled_by="maint")
+    model3, name3 = await models.model_for(db, REPO, section)
+    assert name3 == "learnt[12 examples: 11 from history, 1 confirmed]" and "documentation" not in model3.classes
+
     off = {**section, "learn_from_history": False}
     assert (await models.model_for(db, REPO, off))[0] is None           # 1 confirmed example alone
 
