@@ -7,7 +7,7 @@ that records the kind, its confidence and the signals that fired.
 from __future__ import annotations
 
 from .model import ModelBundle, TextModel, train, train_bundle
-from .scoring import Decision, decide
+from .scoring import Decision, decide, model_trust
 from .signals import ClassifierRules, KindRules, Signal, SignalWeights, detect
 from .text import IssueText
 
@@ -17,5 +17,7 @@ __all__ = ["ClassifierRules", "Decision", "IssueText", "KindRules", "ModelBundle
 
 def classify(issue: IssueText, rules: ClassifierRules, model: TextModel | None = None,
              *, model_name: str = "") -> Decision:
-    probs = model.probabilities(issue) if model is not None else None
-    return decide(detect(issue, rules), probs, rules, model_name=model_name if model else "")
+    if model is None:
+        return decide(detect(issue, rules), None, rules)
+    return decide(detect(issue, rules), model.probabilities(issue), rules, model_name=model_name,
+                  trust=model_trust(model.n_examples))

@@ -29,8 +29,23 @@ class Decision:
         return f"{verdict}, confidence {self.confidence:.2f}: {', '.join(fired)}{tail}"
 
 
+# A model learnt from a handful of confirmed kinds is little more than a guess, while one
+# trained on a few hundred of a repository's issues is better than the rule signals
+# (benchmarks/classify_quality.py). So the model's weight grows with the examples it was
+# trained on, reaching weights.model at FULL_TRUST_EXAMPLES.
+FULL_TRUST_EXAMPLES = 200
+
+
+def model_trust(n_examples: int) -> float:
+    """The share of ``weights.model`` a model trained on ``n_examples`` gets (0 = unknown:
+    a model file that did not record it is trusted fully, as it was before)."""
+    if n_examples <= 0:
+        return 1.0
+    return min(1.0, n_examples / FULL_TRUST_EXAMPLES)
+
+
 def decide(signals: Sequence[Signal], model_probs: Mapping[str, float] | None, rules: ClassifierRules,
-           *, model_name: str = "") -> Decision:
+           *, model_name: str = "", trust: float = 1.0) -> Decision:
     kinds = [k.name for k in rules.kinds]
     scores = {k: 0.0 for k in kinds}
     fired = [s for s in signals if s.kind in scores]
@@ -39,7 +54,7 @@ def decide(signals: Sequence[Signal], model_probs: Mapping[str, float] | None, r
     if model_probs:
         for kind, p in model_probs.items():
             if kind in scores and p > 0:
-                weight = rules.weights.model * p
+                weight = rules.weights.model * trust * p
                 scores[kind] += weight
                 fired.append(Signal(kind, "model", f"p={p:.2f}", weight))
     total = sum(scores.values()) + rules.weights.unknown

@@ -75,10 +75,32 @@ def test_decision_records_signals_and_explains():
 
 def test_model_probability_combines_with_signals():
     weak = decide([], {"bug": 0.5, "feature": 0.3, "question": 0.2}, RULES)
-    assert weak.kind is None and weak.best == "bug"          # 1.0 / (2.0 + 1.0) < 0.5
+    assert weak.kind is None and weak.best == "bug"          # 3.0 / (6.0 + 1.0) < 0.5
     strong = decide([Signal("bug", "heading", "steps", 1.0)], {"bug": 0.9, "feature": 0.05, "question": 0.05}, RULES)
     assert strong.kind == "bug" and strong.confidence > 0.6
     assert any(s.source == "model" for s in strong.signals)
+
+
+def test_a_model_trained_on_few_examples_counts_for_less():
+    from bot.classify.scoring import FULL_TRUST_EXAMPLES, model_trust
+
+    assert model_trust(FULL_TRUST_EXAMPLES // 10) == pytest.approx(0.1)
+    assert model_trust(FULL_TRUST_EXAMPLES * 3) == 1.0 and model_trust(0) == 1.0
+    prefix = [Signal("bug", "title_prefix", "[bug]", 2.0)]
+    leaning = {"bug": 0.2, "feature": 0.7, "question": 0.1}
+    assert decide(prefix, leaning, RULES).best == "feature"              # a well-trained model outvotes it
+    assert decide(prefix, leaning, RULES, trust=0.1).best == "bug"      # a guess from 20 examples does not
+
+
+def test_classify_weighs_the_model_by_its_training_examples():
+    few = train([(ex.issue, ex.label) for ex in synthetic("o/r", 4, 3)])
+    many = train([(ex.issue, ex.label) for ex in synthetic("o/r", 80, 3)])
+    assert few.n_examples == 12 and many.n_examples == 240
+    issue = IssueText.of("crash error broken", "")
+    for model, trust in ((few, 12 / 200), (many, 1.0)):
+        p = model.probabilities(issue)["bug"]
+        [signal] = [s for s in classify(issue, RULES, model).signals if s.source == "model" and s.kind == "bug"]
+        assert signal.weight == pytest.approx(RULES.weights.model * trust * p)
 
 
 def test_label_lookup():
