@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,8 +30,20 @@ def start_bot(fake, db_url: str, port: int, **env: str) -> subprocess.Popen:
                 "GITHUB_PRIVATE_KEY": fake.private_key_pem, "GITHUB_API_URL": fake.url,
                 "DATABASE_URL": db_url, "PORT": str(port), "BOT_MUTATION_INTERVAL": "0",
                 "BOT_RETRY_BASE": "0.1", "LOG_LEVEL": "WARNING", **env}
-    return subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"], env=full_env,
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The log goes to a file, not a pipe: nobody reads a pipe while the bot runs, and a bot
+    # that logs more than the pipe holds (64 KiB of retry warnings) would block on a write.
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"], env=full_env,
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+    proc.log = log  # type: ignore[attr-defined]
+    return proc
+
+
+def log_tail(proc: subprocess.Popen, size: int = 3000) -> str:
+    """The end of what a bot started by start_bot wrote to stderr."""
+    log = proc.log  # type: ignore[attr-defined]
+    log.seek(0)
+    return log.read().decode(errors="replace")[-size:]
 
 
 async def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
@@ -38,7 +51,7 @@ async def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30) -> N
     async with aiohttp.ClientSession() as s:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise AssertionError("bot exited: " + proc.stderr.read().decode()[-2000:])
+                raise AssertionError("bot exited: " + log_tail(proc, 2000))
             try:
                 async with s.get(url + "/readyz") as r:
                     if r.status == 200:
