@@ -1,7 +1,7 @@
 """Issue classifier quality on the NLBSE'24 training split, cross-validated by repository.
 
     .venv/bin/python benchmarks/classify_quality.py [--csv ../shared/data/nlbse24/issues_train.csv]
-        [--folds 5] [--seeds 0 1]
+        [--folds 5] [--seeds 0 1] [--curve]
 
 For each repository: k-fold stratified cross-validation trained on that repository's
 issues only (as the NLBSE'24 baselines are), predictions pooled over the seeds; prints
@@ -73,11 +73,36 @@ def decision_figures(examples, by_repo, folds: int, seeds) -> str:
             f"{1 - decided / total:.0%} asked")
 
 
+def learning_curve(examples, folds: int, seeds) -> str:
+    """Macro F1 by training-set size: how much more labelled history would buy."""
+    import random
+
+    def trainer_keeping(share: float):
+        def fit(rows):
+            by_label: dict[str, list] = {}
+            for ex in rows:
+                by_label.setdefault(ex.label, []).append(ex)
+            rng = random.Random(len(rows))
+            kept = [ex for group in by_label.values() for ex in rng.sample(group, max(1, int(len(group) * share)))]
+            return train([(ex.issue, ex.label) for ex in kept])
+        return fit
+
+    per_fold = len(examples) // len({ex.repo for ex in examples}) * (folds - 1) // folds
+    points = []
+    for share in (0.25, 0.5, 0.75, 1.0):
+        report = cross_validate(examples, k=folds, seeds=seeds, trainer=trainer_keeping(share))
+        points.append(f"{int(per_fold * share)} issues {report.mean_macro_f1:.3f}")
+    return "learning curve (training issues per repository: mean macro F1): " + ", ".join(points)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--csv", default=str(DEFAULT_CSV))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--curve", action="store_true",
+                        help="also the learning curve: the same CV trained on a quarter, half and three "
+                             "quarters of each training fold (every kind cut alike)")
     args = parser.parse_args(argv)
     if not Path(args.csv).exists():
         print(f"data not found: {args.csv} (expected ../shared/data/nlbse24/issues_train.csv)", file=sys.stderr)
@@ -97,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cross-validation took {cv_seconds:.1f}s\n")
 
     print(decision_figures(examples, by_repo, args.folds, args.seeds) + "\n")
+    if args.curve:
+        print(learning_curve(examples, args.folds, args.seeds) + "\n")
 
     started = time.perf_counter()
     models = {repo: train([(ex.issue, ex.label) for ex in rows]) for repo, rows in by_repo.items()}
