@@ -83,9 +83,17 @@ def ledger(db: Database, repo: str) -> BotLabelled:
     return bot_labelled
 
 
+def _labelled(rows: list[dict[str, Any]]) -> list[Labelled]:
+    return [Labelled(int(row["number"]), row["kind"], row["title"], row["body"]) for row in rows]
+
+
 async def confirmed_examples(db: Database, repo: str) -> list[Labelled]:
-    return [Labelled(int(row["number"]), row["kind"], row["title"], row["body"])
-            for row in await store.examples(db, repo)]
+    return _labelled(await store.examples(db, repo))
+
+
+async def stored_history(db: Database, repo: str) -> list[Labelled]:
+    """The copy the classify-history job keeps."""
+    return _labelled(await store.history(db, repo))
 
 
 def merged(history: list[Labelled], confirmed: list[Labelled]) -> list[Labelled]:

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 from ...classify import IssueText, ModelBundle, TextModel, train
 from ...store.db import Database
 from . import store
-from .history import Labelled, merged
+from .history import confirmed_examples, merged, stored_history
 
 log = logging.getLogger("bot.classify")
 
@@ -81,10 +81,8 @@ async def learnt_model(db: Database, repo: str, section: Mapping[str, Any]) -> t
         cached = _learnt.get(repo)
         if cached and _still_good(cached, key):
             return cached[1], cached[2]
-        history = [Labelled(int(r["number"]), r["kind"], r["title"], r["body"])
-                   for r in (await store.history(db, repo) if read else [])]
-        confirmed = [Labelled(int(r["number"]), r["kind"], r["title"], r["body"])
-                     for r in (await store.examples(db, repo) if use_feedback else [])]
+        history = await stored_history(db, repo) if read else []
+        confirmed = await confirmed_examples(db, repo) if use_feedback else []
         rows = merged(history, confirmed)
         per_kind = Counter(ex.kind for ex in rows)
         model, name = None, ""

@@ -17,11 +17,11 @@ from ...context import JobContext
 from ...core.actions import Action, Record
 from ..base import JobSpec
 from . import store
+from .decide import FEATURE
 from .history import labelled_issues, ledger
 
 log = logging.getLogger("bot.classify")
 
-FEATURE = "classify"
 REPOS_PER_RUN = 5
 
 
