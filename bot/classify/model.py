@@ -3,9 +3,10 @@ fixed phrase features, and a linear SVM, trained per repository.
 
 Why this and not sentence embeddings: on ~300 labelled issues per repository it trains in
 about a second on the CPU and scores an issue in about a millisecond, with no model
-download and a file of plain arrays. A frozen MiniLM encoder costs tens of milliseconds
-per issue here and adds about 0.02 macro F1 on top of this model, still short of 0.80
-(benchmarks/classify_embeddings.py). Models are stored without
+download and a file of plain arrays. A frozen MiniLM encoder beside it adds up to about
+0.02 macro F1, but only by reading 128-256 tokens at 11-30 ms per issue; quantised to int8
+and cut to what fits in 5 ms, it adds 0.003 (benchmarks/classify_embeddings.py, README).
+Models are stored without
 pickle (``numpy.savez`` of vocabularies, idf weights and coefficients, loaded with
 ``allow_pickle=False``), so a model file is data, never code.
 """
