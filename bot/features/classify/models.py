@@ -71,8 +71,8 @@ async def learnt_model(db: Database, repo: str, section: Mapping[str, Any]) -> t
     """The model learnt from the repository's history and confirmed kinds, and its name."""
     use_history, use_feedback = bool(section.get("learn_from_history")), bool(section.get("learn_from_feedback"))
     read = await store.history_read(db, repo) if use_history else None
-    confirmed = await store.examples_stamp(db, repo) if use_feedback else (0, 0.0)
-    key = (read and read["read_at"], confirmed, int(section.get("feedback_min_per_kind") or 10))
+    stamp = await store.examples_stamp(db, repo) if use_feedback else (0, 0.0)
+    key = (read and read["read_at"], stamp, int(section.get("feedback_min_per_kind") or 10))
     cached = _learnt.get(repo)
     if cached and _still_good(cached, key):
         _learnt.move_to_end(repo)
