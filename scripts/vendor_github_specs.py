@@ -47,6 +47,7 @@ KEEP_PATHS = [
     r"/orgs/\{org\}/(teams|members|memberships|public_members)(/.*)?",
     r"/search/(issues|commits)",
     r"/user",
+    r"/user/\{account_id\}",
     r"/users/\{username\}",
 ]
 METHODS = ("get", "put", "post", "patch", "delete")

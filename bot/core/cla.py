@@ -134,17 +134,29 @@ def account_from_api(user: Mapping[str, Any] | None) -> Account | None:
     return Account(str(user["login"]), int(user["id"]), str(user.get("type") or "User"))
 
 
-_NOREPLY = re.compile(r"^(?:(?P<id>\d+)\+)?(?P<login>[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?)"
+# GitHub ids are positive 64-bit integers; a longer run of digits is not one (and would overflow
+# the store).
+_MAX_ID = 2**63 - 1
+_NOREPLY = re.compile(r"^(?:(?P<id>\d{1,19})\+)?(?P<login>[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?)"
                       r"@users\.noreply\.github\.com$", re.I)
 
 
-def noreply_account(email: str) -> Account | None:
-    """The account behind ``12345+login@users.noreply.github.com`` (id known without a lookup)."""
+def noreply_id(email: str) -> int | None:
+    """The account id a ``12345+login@users.noreply.github.com`` address names.
+
+    Only a claim: anyone can write any address into a commit or a trailer, and the login part
+    may be stale (renames) or invented, so the id is looked up before it counts (see
+    ``features.cla.lookups``); the login and type are GitHub's, never read from the address."""
     m = _NOREPLY.match(email.strip())
     if not m or not m.group("id"):
         return None
-    login = m.group("login")
-    return Account(login, int(m.group("id")), "Bot" if login.endswith("[bot]") else "User")
+    value = int(m.group("id"))
+    return value if 0 < value <= _MAX_ID else None
+
+
+def is_noreply(email: str) -> bool:
+    """Whether an address is GitHub's noreply form at all (with or without an id)."""
+    return email.strip().lower().endswith("@users.noreply.github.com")
 
 
 def noreply_login(email: str) -> str | None:
@@ -210,12 +222,15 @@ def co_authors(commit: Commit) -> list[Person]:
 
 
 def emails_to_resolve(commits: Sequence[Commit]) -> list[str]:
-    """Co-author emails whose account is not known from the commits or a noreply address."""
+    """Co-author emails whose account is not known from the PR's own commits.
+
+    Commit authors and committers are not looked up: GitHub already linked (or did not link)
+    their emails, and its answer stands. A trailer is plain text GitHub never links."""
     known = known_accounts(commits)
     wanted: dict[str, None] = {}
     for c in commits:
         for p in co_authors(c):
-            if p.key not in known and noreply_account(p.key) is None:
+            if p.key not in known:
                 wanted[p.key] = None
     return list(wanted)
 
@@ -231,18 +246,14 @@ def contributions(commits: Sequence[Commit], *, committer_required: bool,
     ``resolved`` maps lower-cased co-author emails to accounts (or None) as the feature found them."""
     known = known_accounts(commits)
 
-    def account_for(person: Person, direct: Account | None) -> Account | None:
-        return (direct or noreply_account(person.key) or known.get(person.key)
-                or resolved.get(person.key))
-
     out: list[Contribution] = []
     for c in commits:
-        out.append(Contribution(c.sha, "author", c.author, account_for(c.author, c.author_account)))
+        out.append(Contribution(c.sha, "author", c.author, c.author_account or known.get(c.author.key)))
         if committer_required and not _is_web_flow(c.committer, c.committer_account):
             out.append(Contribution(c.sha, "committer", c.committer,
-                                    account_for(c.committer, c.committer_account)))
+                                    c.committer_account or known.get(c.committer.key)))
         for p in co_authors(c):
-            out.append(Contribution(c.sha, "co-author", p, account_for(p, None)))
+            out.append(Contribution(c.sha, "co-author", p, known.get(p.key) or resolved.get(p.key)))
     return out
 
 
@@ -313,6 +324,11 @@ class Verdict:
         return "failure" if self.unlinked or self.dco_failures else "action_required"
 
     @property
+    def unlinked_emails(self) -> int:
+        """Distinct unlinked emails (30 commits from one laptop are one email to fix)."""
+        return len({u.person.key for u in self.unlinked})
+
+    @property
     def missing_ids(self) -> tuple[int, ...]:
         return tuple(s.account.id for s in self.missing)
 
@@ -326,19 +342,20 @@ def _ordered_signers(items: Iterable[tuple[Account, str]]) -> list[tuple[Account
     return [(acc, tuple(shas)) for acc, shas in by_id.values()]
 
 
-def dco_failures(commits: Sequence[Commit], allow: Allowlist,
-                 resolved: Mapping[str, Account | None] = {}) -> list[DcoFailure]:
+def dco_failures(commits: Sequence[Commit], allow: Allowlist) -> list[DcoFailure]:
     """Commits without a ``Signed-off-by`` whose email is the author's (case-insensitive).
 
     Merge commits are skipped (their content is already signed off in their parents) and so
-    are allowlisted authors (bots)."""
+    are bots when the allowlist lets bots through. The rest of the allowlist (logins, email
+    domains, members) stands in for a CLA signature, not for the per-commit certificate of
+    origin: a corporate CLA does not sign off a commit."""
     known = known_accounts(commits)
     out = []
     for c in commits:
         if c.parents > 1:
             continue
-        account = c.author_account or noreply_account(c.author.key) or known.get(c.author.key)
-        if allow.reason(Contribution(c.sha, "author", c.author, account)) is not None:
+        account = c.author_account or known.get(c.author.key)
+        if allow.bots and account is not None and account.is_bot:
             continue
         values = trailer_values(c.message, "Signed-off-by")
         emails = {p.key for p in map(parse_person, values) if p is not None}
@@ -369,7 +386,7 @@ def evaluate(commits: Sequence[Commit], *, mode: str, version: str, committer_re
                 signed.append((item.account, item.sha))
             else:
                 missing.append((item.account, item.sha))
-    failures = dco_failures(commits, allow, resolved) if mode in ("dco", "both") else []
+    failures = dco_failures(commits, allow) if mode in ("dco", "both") else []
     return Verdict(
         mode=mode, version=version,
         signed=tuple(Signer(a, s, version) for a, s in _ordered_signers(signed)),

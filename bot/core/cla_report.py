@@ -41,7 +41,7 @@ def title(v: Verdict) -> str:
     if v.missing:
         parts.append(f"{_plural(len(v.missing), 'person needs', 'people need')} to sign the CLA")
     if v.unlinked:
-        parts.append(f"{_plural(len(v.unlinked), 'commit email')} not linked to a GitHub account")
+        parts.append(f"{_plural(v.unlinked_emails, 'commit email')} not linked to a GitHub account")
     if v.dco_failures:
         parts.append(f"{_plural(len(v.dco_failures), 'commit')} without a matching Signed-off-by")
     return "; ".join(parts)

@@ -32,10 +32,17 @@ def neutralize(text: str, *, max_len: int = 300, inline: bool = True) -> str:
     return text
 
 
+# A login (letters, digits, hyphens; Enterprise Managed Users add "_shortcode"), a bot's
+# "[bot]" suffix, or org/team.
+_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:_[A-Za-z0-9]{1,20})?(?:\[bot\])?(?:/[A-Za-z0-9_.-]+)?")
+
+
 def mention(login: str) -> str:
-    """A deliberate mention of a login the bot decided to ping (validated shape)."""
-    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9_.-]+)?(\[bot\])?", login):
-        raise ValueError(f"not a GitHub login: {login!r}")
+    """A deliberate mention of a login the bot decided to ping. Anything not shaped like a
+    login is shown inert in a code span instead: a reply or check must never be lost (nor
+    the work around it) because one name in it looked odd."""
+    if not _LOGIN.fullmatch(login or ""):
+        return code(login)
     return "@" + login
 
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.core.markdown import code, neutralize
+from bot.core.markdown import code, mention, neutralize
 
 _PING = re.compile(r"(?:^|[^A-Za-z0-9_\\])@[A-Za-z0-9]")
 
@@ -46,3 +46,15 @@ def test_code_span_never_carries_an_html_comment(marker):
     # or path shown in a code span must not make a CLA comment pass for the context card.
     out = code(marker)
     assert "<!--" not in out and "-->" not in out
+
+
+@pytest.mark.parametrize("login", ["octocat", "jdoe_acme", "dependabot[bot]", "kubernetes/sig-node",
+                                   "a" * 39])
+def test_real_logins_are_mentioned(login):
+    # Enterprise Managed Users' logins carry an "_shortcode": they are people to ping too.
+    assert mention(login) == "@" + login
+
+
+@pytest.mark.parametrize("odd", ["a" * 45, "-x", "x y", "x@y", "", "<b>x</b>"])
+def test_what_is_not_a_login_is_shown_inert_never_raised(odd):
+    assert mention(odd) == code(odd)

@@ -53,16 +53,33 @@ def test_parse_person(value, expected):
     assert cla.parse_person(value) == expected
 
 
-@pytest.mark.parametrize("email, account, login", [
-    ("583231+octocat@users.noreply.github.com", Account("octocat", 583231), None),
-    ("41898282+github-actions[bot]@users.noreply.github.com",
-     Account("github-actions[bot]", 41898282, "Bot"), None),
+@pytest.mark.parametrize("email, account_id, login", [
+    ("583231+octocat@users.noreply.github.com", 583231, None),
+    ("41898282+github-actions[bot]@users.noreply.github.com", 41898282, None),
     ("octocat@users.noreply.github.com", None, "octocat"),
     ("octocat@example.com", None, None),
+    # not an id GitHub can have: no lookup, and nothing that would overflow the store
+    ("99999999999999999999+bob@users.noreply.github.com", None, None),
+    ("0+bob@users.noreply.github.com", None, None),
 ])
-def test_noreply_addresses(email, account, login):
-    assert cla.noreply_account(email) == account
+def test_noreply_addresses(email, account_id, login):
+    assert cla.noreply_id(email) == account_id
     assert cla.noreply_login(email) == login
+
+
+def test_a_noreply_address_is_only_a_claim_until_looked_up():
+    # GitHub linked no account to this author: an address naming a bot (or anyone) does not
+    # make one up; the commit is unlinked. A co-author's noreply address waits for the lookup.
+    msg = "Fix\n\nCo-authored-by: Cop <175728472+Copilot@users.noreply.github.com>"
+    commit = cla.Commit("a" * 40, msg, cla.Person("M", "4242+mallory[bot]@users.noreply.github.com"),
+                        cla.Person("M", "4242+mallory[bot]@users.noreply.github.com"))
+    items = cla.contributions([commit], committer_required=False)
+    assert [(i.role, i.account) for i in items] == [("author", None), ("co-author", None)]
+    assert cla.emails_to_resolve([commit]) == ["175728472+copilot@users.noreply.github.com"]
+    copilot = Account("Copilot", 175728472, "Bot")
+    items = cla.contributions([commit], committer_required=False,
+                              resolved={"175728472+copilot@users.noreply.github.com": copilot})
+    assert items[1].account == copilot
 
 
 # --- phrase --------------------------------------------------------------------------------------
@@ -123,10 +140,12 @@ def test_co_authors_must_sign_and_resolve_through_known_commits_and_noreply():
            "Co-authored-by: Carol <3+carol@users.noreply.github.com>")
     commits = [commit("1" * 40, message=msg),
                commit("2" * 40, author=("Bob", "bob@example.com"), author_account=BOB)]
-    v = verdict(commits, signatures={1: "1"})
+    # bob is linked on the PR's own commit; carol's noreply address names id 3, looked up
+    assert cla.emails_to_resolve(commits) == ["3+carol@users.noreply.github.com"]
+    v = verdict(commits, signatures={1: "1"},
+                resolved={"3+carol@users.noreply.github.com": Account("carol", 3)})
     assert {s.account.login: s.shas for s in v.missing} == {
         "bob": ("1" * 40, "2" * 40), "carol": ("1" * 40,)}
-    assert cla.emails_to_resolve(commits) == []
 
 
 def test_unlinked_co_author_email_fails_with_the_commit_named():

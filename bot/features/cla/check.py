@@ -134,14 +134,14 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
     missing = [{"id": s.account.id, "login": s.account.login} for s in verdict.missing]
     actions.append(Record(env.repo, feature=FEATURE_NAME, op="pr_status", args={
         "repo": env.repo, "number": number, "head_sha": head, "state": "yes" if verdict.passed else "no",
-        "conclusion": conclusion, "missing": missing, "unlinked": len(verdict.unlinked),
+        "conclusion": conclusion, "missing": missing, "unlinked": verdict.unlinked_emails,
         "dco": len(verdict.dco_failures), "commented": commented,
         "updated_at": env.clock().timestamp()}))
     waiting = ", ".join(m["login"] for m in missing[:10])
     actions.append(Note(env.repo, feature=FEATURE_NAME, number=number,
                         text=f"CLA check on {head[:7]}: {conclusion} ({verdict.commits} commits"
                              + (f"; waiting for {waiting}" if waiting else "")
-                             + (f"; {len(verdict.unlinked)} unlinked" if verdict.unlinked else "")
+                             + (f"; {verdict.unlinked_emails} unlinked" if verdict.unlinked else "")
                              + (f"; {len(verdict.dco_failures)} without sign-off" if verdict.dco_failures else "")
                              + ")"))
     return actions

@@ -40,6 +40,11 @@ async def on_check_rerequested(event: Event, ctx: Context) -> list[Action]:
     if run.get("name") != env.cfg["check_name"]:
         return []
     numbers = [int(p["number"]) for p in run.get("pull_requests") or [] if p.get("number") is not None]
+    if not numbers and run.get("head_sha"):
+        # GitHub leaves pull_requests empty when the head branch is in a fork (most CLA
+        # cases); the check run is ours, so the PR we ran it for is on record by its head.
+        status = await store.status_by_head(env.db, env.repo, str(run["head_sha"]))
+        numbers = [int(status["number"])] if status else []
     return await recheck_numbers(env, numbers)
 
 

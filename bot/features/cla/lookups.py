@@ -4,11 +4,12 @@ Decisions (documented in README "CLA"):
 - Commits: ``/pulls/{n}/commits`` stops at 250 without saying so, so when the PR reports more
   commits we walk ``/compare/{base_sha}...{head_sha}`` page by page (it pages through all of
   them) and refuse to conclude if the walk still comes up short.
-- Co-author emails: a ``ID+login@users.noreply.github.com`` address names its account directly;
-  an email already linked on one of the PR's own commits is reused; otherwise commit search
-  (``author-email:``) finds the account GitHub links that email to. Old-style
-  ``login@users.noreply.github.com`` addresses are looked up by login. Anything else is
-  reported as unlinked, with the two ways out.
+- Co-author emails: an email already linked on one of the PR's own commits is reused; a
+  ``ID+login@users.noreply.github.com`` address is looked up by its id (``/user/{id}``: the
+  login part may be stale or invented, and the type, Bot or User, is GitHub's word, never the
+  address's); an old-style ``login@users.noreply.github.com`` by its login; anything else by
+  commit search (``author-email:``), which finds the account GitHub links that email to.
+  What none of these finds is reported as unlinked, with the two ways out.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import logging
 from typing import Any, Mapping
 
 from ...context import GitHubReader
-from ...core.cla import Account, account_from_api, noreply_login
+from ...core.cla import Account, account_from_api, is_noreply, noreply_id, noreply_login
 from ...github.errors import PermanentGitHubError
 
 log = logging.getLogger("bot.features.cla")
@@ -65,11 +66,24 @@ async def user_account(gh: GitHubReader, login: str) -> Account | None:
     return await _user(gh, login)
 
 
+async def _user_by_id(gh: GitHubReader, account_id: int) -> Account | None:
+    try:
+        return account_from_api(await gh.getitem("/user/{account_id}", {"account_id": account_id}))
+    except PermanentGitHubError:
+        return None
+
+
 async def email_account(gh: GitHubReader, email: str) -> Account | None:
-    """The account GitHub links ``email`` to, or None."""
+    """The account GitHub links ``email`` to, or None. Only commit search counts against
+    the search limit (see ``resolve_emails``)."""
+    account_id = noreply_id(email)
+    if account_id is not None:
+        return await _user_by_id(gh, account_id)
     login = noreply_login(email)
     if login:
         return await _user(gh, login)
+    if is_noreply(email):  # a noreply address of no valid shape: search would not link it either
+        return None
     try:
         found = await gh.getitem("/search/commits{?q,per_page}",
                                  {"q": f"author-email:{email}", "per_page": 1})
@@ -83,10 +97,20 @@ async def email_account(gh: GitHubReader, email: str) -> Account | None:
     return None
 
 
+def _needs_search(email: str) -> bool:
+    return noreply_id(email) is None and not noreply_login(email) and not is_noreply(email)
+
+
 async def resolve_emails(gh: GitHubReader, emails: list[str]) -> dict[str, Account | None]:
     out: dict[str, Account | None] = {}
-    for i, email in enumerate(emails):
-        out[email] = await email_account(gh, email) if i < MAX_EMAIL_LOOKUPS else None
+    searches = 0
+    for email in emails:
+        if _needs_search(email):
+            searches += 1
+            if searches > MAX_EMAIL_LOOKUPS:
+                out[email] = None
+                continue
+        out[email] = await email_account(gh, email)
     return out
 
 

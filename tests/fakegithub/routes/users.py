@@ -13,6 +13,15 @@ def get_user(ctx: Ctx) -> Reply:
     return Reply(json=ctx.ser.user(ctx.params["username"]))
 
 
+@route("GET", "/user/{account_id}")
+def get_user_by_id(ctx: Ctx) -> Reply:
+    wanted = ctx.params["account_id"]
+    for user in ctx.state.users.values():
+        if str(user.id) == wanted:
+            return Reply(json=ctx.ser.user(user.login))
+    raise not_found()
+
+
 @route("GET", "/user")
 def get_authenticated(ctx: Ctx) -> Reply:
     # Installation tokens act as the app, not as a user.

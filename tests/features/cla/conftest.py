@@ -18,13 +18,25 @@ COMPARE_URL = "/repos/{owner}/{repo}/compare/{basehead}?per_page=100"
 PULL_URL = "/repos/{owner}/{repo}/pulls/{number}"
 SEARCH_COMMITS = "/search/commits{?q,per_page}"
 SEARCH_ISSUES = "/search/issues{?q,per_page}"
+USER_BY_ID = "/user/{account_id}"
 
 USERS = {
     "alice": {"login": "alice", "id": 101, "type": "User"},
     "bob": {"login": "bob", "id": 102, "type": "User"},
     "carol": {"login": "carol", "id": 103, "type": "User"},
     "dependabot[bot]": {"login": "dependabot[bot]", "id": 49699333, "type": "Bot"},
+    # GitHub's "Commit suggestion" and Autofix co-author: a Bot account, though no "[bot]" suffix
+    "Copilot": {"login": "Copilot", "id": 175728472, "type": "Bot"},
 }
+
+
+def user_by_id(url_vars: dict[str, Any]) -> dict[str, Any]:
+    for user in USERS.values():
+        if user["id"] == int(url_vars["account_id"]):
+            return dict(user)
+    from bot.github import PermanentGitHubError
+
+    raise PermanentGitHubError("404 Not Found", status=404)
 
 
 def api_commit(sha: str, *, author: str | None = "alice", email: str | None = None,
@@ -64,7 +76,7 @@ def reader_for(prs: dict[int, dict[str, Any]], commits: dict[int, list[dict[str,
         return commits[by_head[head]]
 
     base_items = {PULL_URL: lambda v: prs[int(v["number"])],
-                  SEARCH_COMMITS: {"items": []}, SEARCH_ISSUES: {"items": []}}
+                  SEARCH_COMMITS: {"items": []}, SEARCH_ISSUES: {"items": []}, USER_BY_ID: user_by_id}
     base_items.update(items)
     reader = RecordingReader(items=base_items)
     reader.lists.update({COMMITS_URL: listing, COMPARE_URL: compare})  # callables: per-PR answers

@@ -6,7 +6,7 @@ import json
 from bot.core.actions import AddLabels, Note, Record, RemoveLabel, UpsertCheckRun, UpsertComment
 from bot.features.cla import handlers, status_line, store
 from bot.store.state import record_bot_label
-from .conftest import (COMMITS_URL, COMPARE_URL, HEAD, REPO, SEARCH_COMMITS, apply_records, api_commit,
+from .conftest import (COMMITS_URL, COMPARE_URL, HEAD, REPO, SEARCH_COMMITS, USER_BY_ID, USERS, apply_records, api_commit,
                        make_context, pr_payload, reader_for)
 from .conftest import cla_rules
 
@@ -175,3 +175,57 @@ async def test_closed_pr_stops_waiting(db):
     event, ctx = make_context("pull_request", pr_payload("closed"), db=db)
     await apply_records(db, await handlers.on_pull_request_closed(event, ctx))
     assert await store.waiting_for(db, REPO, 101) == []
+
+
+async def test_an_unlinked_author_is_not_vouched_for_by_a_noreply_address(db):
+    # GitHub linked no account (author: null): an address naming a "[bot]" or a signer's id
+    # proves nothing; the commit is unlinked, and nobody is asked to sign in someone's name.
+    await sign(db, 101, "alice")
+    for email in ("4242+mallory[bot]@users.noreply.github.com", "101+alice@users.noreply.github.com"):
+        actions, reader = await run(db, pr_payload(), [api_commit("a" * 40, author=None, name="M", email=email)])
+        check = of(actions, UpsertCheckRun)[0]
+        assert (check.conclusion, check.title) == ("failure", "1 commit email not linked to a GitHub account")
+        assert not [c for c in reader.calls if c[0] in (USER_BY_ID, SEARCH_COMMITS)]
+
+
+async def test_co_author_noreply_ids_are_looked_up_and_github_says_who_is_a_bot(db):
+    await sign(db, 101, "alice")
+    copilot = "Apply suggestion\n\nCo-authored-by: Copilot <175728472+Copilot@users.noreply.github.com>"
+    actions, reader = await run(db, pr_payload(), [api_commit("a" * 40, message=copilot)])
+    assert of(actions, UpsertCheckRun)[0].conclusion == "success"
+    assert (USER_BY_ID, {"account_id": 175728472}) in reader.calls
+    # an id GitHub does not know, or one too large to be an id: unlinked, and no crash storing it
+    for email in ("4242+carol@users.noreply.github.com", "99999999999999999999+bob@users.noreply.github.com"):
+        msg = f"Fix\n\nCo-authored-by: X <{email}>"
+        actions, reader = await run(db, pr_payload(), [api_commit("a" * 40, message=msg)])
+        assert of(actions, UpsertCheckRun)[0].conclusion == "failure"
+        assert not [c for c in reader.calls if c[0] == SEARCH_COMMITS]
+        await apply_records(db, actions)
+
+
+async def test_enterprise_managed_logins_are_pinged_like_any_other(db):
+    USERS["jdoe_acme"] = {"login": "jdoe_acme", "id": 555, "type": "User"}
+    try:
+        actions, _ = await run(db, pr_payload(), [api_commit("a" * 40, author="jdoe_acme")])
+    finally:
+        USERS.pop("jdoe_acme")
+    assert of(actions, UpsertCheckRun)[0].conclusion == "action_required"
+    assert "@jdoe_acme" in of(actions, UpsertComment)[0].body
+
+
+async def test_a_corporate_allowlist_does_not_sign_off_commits(db):
+    rules = cla_rules({"mode": "dco", "allowlist": {"email_domains": ["corp.example"]}})
+    no_signoff = api_commit("a" * 40, email="alice@corp.example", message="Fix")
+    actions, _ = await run(db, pr_payload(), [no_signoff], rules=rules)
+    assert of(actions, UpsertCheckRun)[0].conclusion == "failure"
+    bot_commit = api_commit("b" * 40, author="dependabot[bot]", message="Bump")
+    actions, _ = await run(db, pr_payload(), [bot_commit], rules=rules)
+    assert of(actions, UpsertCheckRun)[0].conclusion == "success"
+
+
+async def test_unlinked_emails_are_counted_once_however_many_commits_carry_them(db):
+    commits = [api_commit(f"{i:040x}", author=None, email="me@laptop.local") for i in range(30)]
+    actions, _ = await run(db, pr_payload(commits=30), commits)
+    assert of(actions, UpsertCheckRun)[0].title == "1 commit email not linked to a GitHub account"
+    await apply_records(db, actions)
+    assert "1 unlinked email" in await status_line(db, REPO, HEAD)

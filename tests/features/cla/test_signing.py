@@ -185,3 +185,30 @@ async def test_rerun_from_the_checks_ui_and_base_change_recheck(db):
     event, ctx = make_context("pull_request", dict(edited, changes={"base": {"ref": {"from": "old"}}}),
                               db=db, reader=reader)
     assert of(await handlers.on_base_changed(event, ctx), UpsertCheckRun)
+
+
+async def test_rerun_of_a_fork_pr_finds_the_pr_by_its_head(db):
+    # GitHub sends check_run.pull_requests empty when the head branch is in a fork.
+    pr2, c2 = await open_pr(db, 2)
+    payload = load_example("check_run", "rerequested")
+    payload["repository"]["full_name"] = REPO
+    payload["check_run"].update(name="cla", head_sha=pr2["head"]["sha"], pull_requests=[])
+    event, ctx = make_context("check_run", payload, db=db, reader=reader_for({2: pr2}, {2: c2}))
+    actions = await handlers.on_check_rerequested(event, ctx)
+    assert of(actions, UpsertCheckRun)[0].head_sha == pr2["head"]["sha"]
+    payload["check_run"]["head_sha"] = "f" * 40  # a head we never checked: nothing to re-run
+    event, ctx = make_context("check_run", payload, db=db, reader=reader_for({2: pr2}, {2: c2}))
+    assert await handlers.on_check_rerequested(event, ctx) == []
+
+
+async def test_a_recheck_naming_an_odd_login_still_records_the_signature(db):
+    # a co-author's old-style noreply login longer than GitHub allows: shown inert, never raised
+    msg = "Fix\n\nCo-authored-by: X <" + "b" * 45 + "@users.noreply.github.com>"
+    pr9 = pr_payload(number=9, head="9" * 40)["pull_request"]
+    reader = reader_for({9: pr9}, {9: [api_commit("9" * 40, message=msg)]},
+                        **{SEARCH_ISSUES: {"items": [{"number": 9}]},
+                           "/users/{username}": {"login": "b" * 45, "id": 77, "type": "User"}})
+    event, ctx = make_context("issue_comment", comment_payload(PHRASE), db=db, reader=reader)
+    actions = await handlers.on_comment(event, ctx)
+    assert [a for a in of(actions, Record) if a.op == "sign"]
+    assert of(actions, UpsertCheckRun)[0].conclusion == "action_required"
