@@ -37,11 +37,16 @@ def neutralize(text: str, *, max_len: int = 300, inline: bool = True) -> str:
 _LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:_[A-Za-z0-9]{1,20})?(?:\[bot\])?(?:/[A-Za-z0-9_.-]+)?")
 
 
+def is_login(text: str) -> bool:
+    """Whether ``text`` is shaped like a GitHub login (or org/team)."""
+    return bool(_LOGIN.fullmatch(text or ""))
+
+
 def mention(login: str) -> str:
     """A deliberate mention of a login the bot decided to ping. Anything not shaped like a
     login is shown inert in a code span instead: a reply or check must never be lost (nor
     the work around it) because one name in it looked odd."""
-    if not _LOGIN.fullmatch(login or ""):
+    if not is_login(login):
         return code(login)
     return "@" + login
 

@@ -58,3 +58,10 @@ def test_real_logins_are_mentioned(login):
 @pytest.mark.parametrize("odd", ["a" * 45, "-x", "x y", "x@y", "", "<b>x</b>"])
 def test_what_is_not_a_login_is_shown_inert_never_raised(odd):
     assert mention(odd) == code(odd)
+
+
+def test_escalation_mentions_keep_logins_and_teams_and_drop_the_rest():
+    from bot.features.sla.policy import mentions
+
+    assert mentions(["@alice", "org/triage", "not a login", "alice", "jdoe_acme"]) == \
+        "@alice @org/triage @jdoe_acme"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
-from ...core.markdown import code, mention
+from ...core.markdown import code, is_login, mention
 from .registry import RegisteredCommand, Registry
 
 ROLE_ORDER = ("anyone", "author", "triager", "maintainer", "approver")
@@ -47,10 +47,7 @@ def did_you_mean(name: str, suggestion: str) -> str:
 
 def reply(actor: str, problems: list[str]) -> str:
     """One reply per comment, however many of its commands went wrong."""
-    try:
-        who = mention(actor) + " "
-    except ValueError:
-        who = ""
+    who = mention(actor) + " " if is_login(actor) else ""
     if len(problems) == 1:
         return who + problems[0]
     return who.rstrip() + "\n\n" + "\n".join(f"- {p}" for p in problems)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfoNotFoundError
 
-from ...core.markdown import mention
+from ...core.markdown import is_login, mention
 from ...core.sla import BusinessCalendar
 
 log = logging.getLogger("bot.features.sla")
@@ -113,10 +113,5 @@ def rotation_members(routing: Mapping[str, Any] | None, kinds: Iterable[str]) ->
 
 def mentions(logins: Iterable[str]) -> str:
     """Deliberate mentions; anything not shaped like a login or team is dropped."""
-    out = []
-    for login in logins:
-        try:
-            out.append(mention(login.lstrip("@")))
-        except ValueError:
-            continue
+    out = [mention(login.lstrip("@")) for login in logins if is_login(login.lstrip("@"))]
     return " ".join(dict.fromkeys(out))
