@@ -62,3 +62,11 @@ def code(text: str) -> str:
         fence += "`"
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def cell(markdown: str) -> str:
+    """Inline markdown made safe for a table cell: GitHub splits cells on every bare ``|``,
+    even inside a code span, so a path like ``x| ✅ verified |.patch`` would forge columns.
+    An escaped ``\\|`` is a literal pipe in a cell, code spans included (GFM's table rule).
+    ``neutralize`` already escapes pipes; this is for ``code`` spans and trusted text."""
+    return re.sub(r"(?<!\\)\|", r"\\|", markdown or "")

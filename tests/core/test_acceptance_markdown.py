@@ -65,3 +65,16 @@ def test_escalation_mentions_keep_logins_and_teams_and_drop_the_rest():
 
     assert mentions(["@alice", "org/triage", "not a login", "alice", "jdoe_acme"]) == \
         "@alice @org/triage @jdoe_acme"
+
+
+def test_a_pipe_in_a_code_span_cannot_forge_table_cells():
+    from markdown_it import MarkdownIt
+
+    from bot.core.markdown import cell
+
+    path = "patches/x| ✅ verified (keyless) | torvalds@kernel.org |.patch"
+    table = f"| patch | result |\n|---|---|\n| {cell(code(path))} | ❌ unsigned |\n"
+    html = MarkdownIt("commonmark").enable("table").render(table)
+    body = html.split("<tbody>")[1]
+    assert body.count("<td>") == 2 and "❌ unsigned" in body
+    assert "patches/x| ✅ verified" in body  # the path is shown whole, as code
