@@ -7,7 +7,9 @@ Globs follow gitignore, the syntax CODEOWNERS already taught maintainers:
 ``*`` and ``?`` never cross ``/``; ``**`` spans directories (``**/x``, ``a/**/b``,
 ``a/**``); a leading ``/`` or a ``/`` inside the pattern anchors it to the repository
 root, otherwise it matches at any depth (``*.md``, ``docs``); a pattern that names a
-directory matches everything below it; a trailing ``/`` matches directories only.
+directory matches everything below it; a trailing ``/`` matches directories only;
+``[...]`` is a bracket expression (``[!...]`` negates, ``[[:digit:]]`` names a class). A
+malformed pattern (reversed range, unclosed bracket) matches nothing and says why.
 """
 from __future__ import annotations
 
@@ -18,13 +20,29 @@ from functools import lru_cache
 from typing import Iterable, Mapping, Sequence
 
 __all__ = [
-    "ChangedFile", "Component", "Impact", "CodeOwners", "Glob", "compile_glob", "glob_match",
-    "parse_codeowners", "touched_paths", "compute_impact", "dependents_of", "component_problems",
-    "owners_by_component",
+    "ChangedFile", "Component", "Impact", "CodeOwners", "Glob", "GlobError", "compile_glob",
+    "glob_match", "glob_problem", "parse_codeowners", "touched_paths", "compute_impact",
+    "dependents_of", "component_problems", "owners_by_component", "unique_owners",
 ]
 
 
 # --- globs ---------------------------------------------------------------------
+
+class GlobError(ValueError):
+    """A pattern that cannot mean what it says (the rules check reports it)."""
+
+
+# A pattern with a problem matches nothing, as git treats a malformed pattern: one bad
+# path in a config costs that path, never the whole delivery.
+_NEVER = re.compile(r"(?!)")
+
+# POSIX classes inside brackets ("[[:digit:]]"), as gitignore (wildmatch) reads them.
+_NAMED_CLASSES = {
+    "alnum": "a-zA-Z0-9", "alpha": "a-zA-Z", "blank": " \\t", "cntrl": "\\x00-\\x1f\\x7f",
+    "digit": "0-9", "graph": "!-~", "lower": "a-z", "print": " -~", "punct": "!-/:-@\\[-`{-~",
+    "space": " \\t\\n\\r\\f\\v", "upper": "A-Z", "xdigit": "0-9A-Fa-f",
+}
+
 
 @dataclass(frozen=True)
 class Glob:
@@ -32,6 +50,7 @@ class Glob:
     regex: re.Pattern[str]
     dir_only: bool
     covers_contents: bool = True
+    problem: str = ""           # why the pattern matches nothing; "" for a good pattern
 
     def matches(self, path: str) -> bool:
         """The path itself, or one of its parent directories (which covers the path)."""
@@ -43,6 +62,48 @@ class Glob:
             return False
         # Parent directories, shortest first; a match on a directory owns what is inside.
         return any(self.regex.fullmatch("/".join(parts[:i])) for i in range(1, len(parts)))
+
+
+def _char_class(body: str, i: int) -> tuple[str, int]:
+    """The regex for the bracket expression opening at ``body[i]``, and the index after it.
+    Read as wildmatch reads it: ``!`` or ``^`` first negates, a ``]`` first (after those) is
+    a member, ``\\`` escapes, ``a-z`` is a range, ``[:name:]`` a POSIX class; it never
+    matches ``/``."""
+    n = len(body)
+    j = i + 1
+    negate = j < n and body[j] in "!^"
+    if negate:
+        j += 1
+    members: list[str] = []
+    first = True
+    while j < n and (first or body[j] != "]"):
+        first = False
+        if body.startswith("[:", j) and body.find(":]", j + 2) != -1:
+            end = body.find(":]", j + 2)
+            name = body[j + 2:end]
+            if name not in _NAMED_CLASSES:
+                raise GlobError(f"unknown character class [:{name}:]")
+            members.append(_NAMED_CLASSES[name])
+            j = end + 2
+            continue
+        low, j = _class_char(body, j)
+        if j + 1 < n and body[j] == "-" and body[j + 1] != "]":
+            high, j = _class_char(body, j + 1)
+            if high < low:
+                raise GlobError(f"character range {low}-{high} is reversed")
+            members.append(f"{re.escape(low)}-{re.escape(high)}")
+        else:
+            members.append(re.escape(low))
+    if j >= n:
+        raise GlobError("unclosed [ (write \\[ for a literal bracket)")
+    inner = "".join(members)
+    return (f"[^/{inner}]" if negate else f"(?!/)[{inner}]"), j + 1
+
+
+def _class_char(body: str, j: int) -> tuple[str, int]:
+    if body[j] == "\\" and j + 1 < len(body):
+        return body[j + 1], j + 2
+    return body[j], j + 1
 
 
 def _translate(body: str, char_classes: bool) -> str:
@@ -74,16 +135,9 @@ def _translate(body: str, char_classes: bool) -> str:
         if c == "?":
             out.append("[^/]")
         elif c == "[" and char_classes:
-            negate = body[i + 1:i + 2] in ("!", "^")
-            start = i + 2 if negate else i + 1
-            end = body.find("]", start + 1)  # a "]" first in the class is literal
-            if end == -1:
-                out.append(re.escape(c))
-            else:
-                inner = body[start:end].replace("\\", "\\\\").replace("^", "\\^")
-                out.append(f"[^/{inner}]" if negate else f"[{inner}]")
-                i = end + 1
-                continue
+            regex, i = _char_class(body, i)
+            out.append(regex)
+            continue
         else:
             out.append(re.escape(c))
         i += 1
@@ -92,19 +146,27 @@ def _translate(body: str, char_classes: bool) -> str:
 
 @lru_cache(maxsize=4096)
 def compile_glob(pattern: str, *, char_classes: bool = True) -> Glob:
-    """A gitignore-style pattern; ``char_classes=False`` reads ``[`` literally (CODEOWNERS)."""
+    """A gitignore-style pattern; ``char_classes=False`` reads ``[`` literally (CODEOWNERS).
+    Never raises: a malformed pattern gives a Glob that matches nothing and says why."""
     text = pattern.strip()
     dir_only = text.endswith("/")
     body = text.rstrip("/")
     anchored = body.startswith("/") or "/" in body
     body = body.lstrip("/")
-    regex = _translate(body, char_classes)
-    if not anchored:
-        regex = "(?:[^/]+/)*" + regex
     # GitHub's one departure from gitignore: "docs/*" owns the files directly in docs/,
     # not those in its subdirectories.
     covers_contents = body.rsplit("/", 1)[-1] != "*" or "/" not in body
-    return Glob(pattern, re.compile(regex, re.S), dir_only, covers_contents)
+    try:
+        regex = _translate(body, char_classes)
+        compiled = re.compile(regex if anchored else "(?:[^/]+/)*" + regex, re.S)
+    except (GlobError, re.error) as exc:
+        return Glob(pattern, _NEVER, dir_only, covers_contents, problem=str(exc))
+    return Glob(pattern, compiled, dir_only, covers_contents)
+
+
+def glob_problem(pattern: str) -> str | None:
+    """Why ``pattern`` cannot be used as a component path, or None when it is fine."""
+    return compile_glob(pattern).problem or None
 
 
 def glob_match(pattern: str, path: str, *, char_classes: bool = True) -> bool:
@@ -261,22 +323,30 @@ def owners_by_component(components: Sequence[Component], impact: Impact,
     declared = {c.name: c.owners for c in components}
     result: dict[str, tuple[str, ...]] = {}
     for name in impact.all:
-        owners = dict.fromkeys(declared.get(name, ()))
+        owners = list(declared.get(name, ()))
         if codeowners is not None:
             for path in impact.files.get(name, ()):
-                owners.update(dict.fromkeys(codeowners.owners_of(path)))
-        result[name] = tuple(owners)
+                owners += codeowners.owners_of(path)
+        result[name] = unique_owners(owners)
     if codeowners is not None and impact.unmatched:
-        other: dict[str, None] = {}
-        for path in impact.unmatched:
-            other.update(dict.fromkeys(codeowners.owners_of(path)))
+        other = unique_owners(o for path in impact.unmatched for o in codeowners.owners_of(path))
         if other:
-            result[""] = tuple(other)
+            result[""] = other
     return result
 
 
+def unique_owners(owners: Iterable[str]) -> tuple[str, ...]:
+    """Each owner once, in first-seen order and spelling: GitHub logins and team slugs
+    ignore case, so "alice" in components.yml and "@Alice" in CODEOWNERS are one person."""
+    seen: dict[str, str] = {}
+    for owner in owners:
+        seen.setdefault(owner.lower(), owner)
+    return tuple(seen.values())
+
+
 def component_problems(components: Sequence[Component]) -> list[str]:
-    """Mistakes a schema cannot see: duplicate names, dependencies on unknown components."""
+    """Mistakes a schema cannot see: duplicate names, dependencies on unknown components
+    (bad globs too, which the rules schema also reports)."""
     problems: list[str] = []
     names: set[str] = set()
     for comp in components:
@@ -285,6 +355,9 @@ def component_problems(components: Sequence[Component]) -> list[str]:
         names.add(comp.name)
         if not comp.paths:
             problems.append(f"component {comp.name!r} has no paths")
+        for pattern in comp.paths:
+            if (problem := glob_problem(pattern)) is not None:
+                problems.append(f"component {comp.name!r}: path {pattern!r} is not a valid glob: {problem}")
     for comp in components:
         for dep in comp.depends_on:
             if dep not in names:

@@ -110,8 +110,10 @@ def replace_section(text: str, marker: str, section: str) -> str:
     # Accept the marker bare or as a full HTML comment, like UpsertComment does.
     marker = marker.strip().removeprefix("<!--").removesuffix("-->").strip()
     start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
-    block = f"{start}\n{section}\n{end}"
     text = text or ""
+    block = f"{start}\n{section}\n{end}"
+    if "\r\n" in text:  # saved from GitHub's web editor: write the card in its line endings
+        block = _crlf(block)
     # The author's text may hold stray markers (pasted from elsewhere): take the first end
     # after a start, and the start nearest to it, so nothing outside the section is touched.
     i = text.find(start)
@@ -119,15 +121,21 @@ def replace_section(text: str, marker: str, section: str) -> str:
     if j != -1:
         i = text.rfind(start, 0, j)
         return text[:i] + block + text[j + len(end):]
-    sep = "\n\n" if text.strip() else ""
-    return text.rstrip("\n") + sep + block
+    sep = ("\r\n\r\n" if "\r\n" in text else "\n\n") if text.strip() else ""
+    return text.rstrip("\r\n") + sep + block
+
+
+def _crlf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
 
 async def upsert_body_section(action: A.UpsertBodySection, env: "ActionEnv") -> Any:
     uv = {**_split(action.repo), "issue_number": action.number}
     item = await env.api.getitem("/repos/{owner}/{repo}/issues/{issue_number}", uv)
-    new = replace_section(item.get("body") or "", action.marker, action.body)
-    if new == (item.get("body") or ""):
+    body = item.get("body") or ""
+    new = replace_section(body, action.marker, action.body)
+    # Line endings are the editor's business, not a change of the card.
+    if new.replace("\r\n", "\n") == body.replace("\r\n", "\n"):
         return "unchanged"
     await env.api.patch("/repos/{owner}/{repo}/issues/{issue_number}", uv, data={"body": new})
     return "edited"
@@ -171,12 +179,43 @@ async def unassign(action: A.Unassign, env: "ActionEnv") -> Any:
                          data={"assignees": list(action.assignees)})
 
 
-async def request_reviewers(action: A.RequestReviewers, env: "ActionEnv") -> Any:
-    data: dict[str, Any] = {"reviewers": list(action.reviewers)}
-    if action.team_reviewers:
-        data["team_reviewers"] = list(action.team_reviewers)
+async def _ask(action: A.RequestReviewers, env: "ActionEnv", users: list[str], teams: list[str]) -> None:
+    data: dict[str, Any] = {"reviewers": users}
+    if teams:
+        data["team_reviewers"] = teams
     await env.api.post("/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
                        {**_split(action.repo), "pull_number": action.number}, data=data)
+
+
+async def request_reviewers(action: A.RequestReviewers, env: "ActionEnv") -> Any:
+    """GitHub refuses the whole request (422) when one name cannot be asked (not a
+    collaborator any more, a team without access): then each is asked on its own, so one
+    stale owner does not keep the others from being asked. Fails only if nobody was asked."""
+    owner = action.repo.split("/", 1)[0]
+    names = [(login, [login], []) for login in action.reviewers]
+    names += [(f"{owner}/{slug}", [], [slug]) for slug in action.team_reviewers]
+    refusal: Exception | None = None
+    try:
+        await _ask(action, env, list(action.reviewers), list(action.team_reviewers))
+        outcome = {who: "requested" for who, _, _ in names}
+    except Exception as exc:
+        if _status(exc) != 422:
+            raise
+        refusal, outcome = exc, {who: "refused" for who, _, _ in names}
+        if len(names) > 1:  # which name does GitHub refuse? ask each on its own
+            for who, users, teams in names:
+                try:
+                    await _ask(action, env, users, teams)
+                    outcome[who] = "requested"
+                except Exception as one:
+                    if _status(one) != 422:
+                        raise
+    await state.remember_review_requests(env.db, action.repo, action.number, outcome)
+    asked = [who for who, result in outcome.items() if result == "requested"]
+    if refusal is not None and not asked:
+        raise refusal
+    refused = [who for who, result in outcome.items() if result == "refused"]
+    return "requested " + ", ".join(asked) + (f"; refused {', '.join(refused)}" if refused else "")
 
 
 async def remove_reviewers(action: A.RemoveReviewers, env: "ActionEnv") -> Any:

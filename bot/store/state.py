@@ -1,9 +1,9 @@
 """Small core tables: installations, last good config, bot-added labels, decisions,
-executed actions and created objects."""
+executed actions, created objects and review requests."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 from .db import Database
 
@@ -105,3 +105,32 @@ async def remember_created(db: Database, fingerprint: str, repo: str, kind: str,
         "INSERT INTO created_objects (fingerprint, repo, kind, object_id, created_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING",
         (fingerprint, repo, kind, object_id, time.time()))
+
+
+# --- review requests: what GitHub answered when the executor asked someone to review -------------
+# Like bot_labels: written by the executor (which alone talks to GitHub), read by features, so a
+# feature never records as asked someone GitHub refused (a 422 for a name that cannot review).
+
+def _review_request_key(repo: str, number: int, who: str) -> str:
+    return f"review_request:{repo}#{number}:{who.lower()}"
+
+
+async def remember_review_requests(db: Database, repo: str, number: int, outcome: Mapping[str, str]) -> None:
+    """who (a login or ``owner/team-slug``, any case) -> "requested" or "refused"; the latest
+    answer wins."""
+    for who, result in outcome.items():
+        key = _review_request_key(repo, number, who)
+        await db.execute("DELETE FROM created_objects WHERE fingerprint = ?", (key,))
+        await remember_created(db, key, repo, "review_request", result)
+
+
+async def review_request_results(db: Database, repo: str, number: int, names: Iterable[str]) -> dict[str, str]:
+    """Lower-cased name -> "requested" or "refused", for the names the executor asked on this
+    PR; names never asked are absent."""
+    keys = {_review_request_key(repo, number, name): name.lower() for name in names}
+    if not keys:
+        return {}
+    rows = await db.fetchall(
+        "SELECT fingerprint, object_id FROM created_objects WHERE kind = 'review_request'"
+        f" AND fingerprint IN ({', '.join('?' * len(keys))})", tuple(keys))
+    return {keys[r["fingerprint"]]: r["object_id"] for r in rows}

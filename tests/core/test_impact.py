@@ -5,7 +5,7 @@ import pytest
 
 from bot.core.impact import (
     ChangedFile, Component, compute_impact, component_problems, dependents_of, glob_match,
-    owners_by_component, parse_codeowners, touched_paths,
+    glob_problem, owners_by_component, parse_codeowners, touched_paths,
 )
 
 
@@ -56,9 +56,39 @@ from bot.core.impact import (
     ("src/\\*.py", "src/*.py", True),
     ("src/\\*.py", "src/a.py", False),
     ("a+b(c).txt", "a+b(c).txt", True),   # regex characters are literal
+    # bracket expressions as gitignore reads them: a "]" first is a member, also negated
+    ("src/[!]x].py", "src/a.py", True),
+    ("src/[!]x].py", "src/].py", False),
+    ("src/[!]x].py", "src/x.py", False),
+    ("src/[^]x].py", "src/].py", False),
+    ("src/[]x].py", "src/].py", True),
+    ("src/[]x].py", "src/a.py", False),
+    ("src/[a-c].py", "src/b.py", True),
+    ("src/[a-].py", "src/-.py", True),     # "-" last is literal
+    ("src/[\\]].py", "src/].py", True),   # escaped inside the brackets
+    ("v[[:digit:]].txt", "v1.txt", True),
+    ("v[[:digit:]].txt", "va.txt", False),
+    ("a[&&~|]b", "a~b", True),             # never a regex set operation
+    ("a[+-0]b", "a/b", False),              # no class ever matches "/"
+    ("a[!x]b", "a/b", False),
 ])
 def test_glob(pattern, path, expected):
     assert glob_match(pattern, path) is expected
+
+
+@pytest.mark.parametrize("pattern, problem", [
+    ("gen/[z-a]*.py", "character range z-a is reversed"),
+    ("gen/[a", "unclosed ["),
+    ("gen/[]", "unclosed ["),
+    ("x[[:nope:]]", "unknown character class [:nope:]"),
+    ("gen/[a-z]*.py", None),
+    ("gen/\\[a", None),
+])
+def test_bad_globs_say_why_and_match_nothing(pattern, problem):
+    found = glob_problem(pattern)
+    assert (found is None) if problem is None else (problem in found), found
+    if problem:
+        assert glob_match(pattern, "gen/x.py") is False   # never raises
 
 
 def test_codeowners_brackets_are_literal():
@@ -181,6 +211,15 @@ def test_owners_merge_codeowners_without_duplicates():
     assert owners_by_component(COMPONENTS, impact)["core"] == ("alice",)
 
 
+def test_owners_merge_ignores_case_keeping_the_first_spelling():
+    codeowners = parse_codeowners("src/core/ @Alice @Core-Team @org/Team\nsrc/core/b.py @core-team @org/team\n"
+                                  "setup.py @Release\nMakefile @release\n")
+    impact = compute_impact(COMPONENTS, [F("src/core/x.py"), F("src/core/b.py"), F("setup.py"), F("Makefile")])
+    owners = owners_by_component(COMPONENTS, impact, codeowners)
+    assert owners["core"] == ("alice", "Core-Team", "org/Team")
+    assert owners[""] == ("Release",)
+
+
 def test_component_problems():
     comps = [Component("a", ("a/",), depends_on=("a", "ghost")), Component("a", ())]
     problems = component_problems(comps)
@@ -188,4 +227,6 @@ def test_component_problems():
     assert "component 'a' has no paths" in problems
     assert "component 'a' depends on unknown component 'ghost'" in problems
     assert "component 'a' depends on itself" in problems
+    bad = component_problems([Component("gen", ("gen/[z-a]*.py",))])
+    assert bad == ["component 'gen': path 'gen/[z-a]*.py' is not a valid glob: character range z-a is reversed"]
     assert component_problems(COMPONENTS) == []

@@ -209,3 +209,55 @@ async def test_cla_verdict_reaches_the_card_when_its_check_completes(fake_github
         card = cards(fake, pr.number)[0].body
         assert "- CLA: ❌ waiting for `ann` to sign" in card
         assert len(cards(fake, pr.number)) == 1
+
+
+async def test_one_stale_owner_does_not_block_review_requests(fake_github, database_url, tmp_path):
+    """"gone" left the project: GitHub refuses any request naming them (422). The others are
+    asked all the same; gone is not recorded as asked and does not hold a slot later."""
+    fake = fake_github
+    fake.add_repo(REPO, files={".github/CODEOWNERS": "src/core/ @erin\n"})
+    for login in ("alice", "bob", "erin", "ann", "gone"):
+        fake.add_user(login)
+    for login in ("alice", "bob", "erin"):
+        fake.set_permission(REPO, login, "write")
+    fake.add_user(fake.bot_login, type="Bot")
+    comps = [{**COMPONENTS["components"][0], "owners": ["gone", "alice"]},
+             {"name": "docs", "paths": ["docs/"], "owners": ["bob"]}]
+    rules = write_rules(tmp_path / "rules", components=comps, reviewers={"max_per_pr": 3})
+    async with BotHarness(fake, database_url=database_url, rules_dir=rules) as bot:
+        pr = fake.add_pull(REPO, user="ann", files=["src/core/a.py"])
+        await send(bot, pr.number, "opened")
+        assert fake.issue(REPO, pr.number).pull.requested_reviewers == ["alice", "erin"]
+        rows = await bot.runtime.db.fetchall("SELECT login FROM pr_context_review_requests ORDER BY login")
+        assert [r["login"] for r in rows] == ["alice", "erin"]
+        # a push touching docs: the third slot goes to bob, gone is not tried again
+        fake.issue(REPO, pr.number).pull.files.append(type(pr.pull.files[0])(filename="docs/x.md"))
+        posts = len(fake.calls_to("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"))
+        await send(bot, pr.number, "synchronize")
+        assert fake.issue(REPO, pr.number).pull.requested_reviewers == ["alice", "erin", "bob"]
+        later = fake.calls_to("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers")[posts:]
+        assert [c.json for c in later] == [{"reviewers": ["bob"]}]
+
+
+async def test_cla_verdict_reaches_the_card_of_a_fork_pr(fake_github, database_url, tmp_path):
+    """A check run on a fork's branch comes with an empty pull_requests list: the card is
+    found by the run's head commit, which the card's feature stored when it wrote the card."""
+    fake = fake_github
+    fake.add_repo(REPO)
+    fake.add_repo("ann/repo")
+    fake.add_user("ann")
+    rules = Path(write_rules(tmp_path / "rules", reviewers={"enabled": False}))
+    (rules / "cla.yml").write_text((Path(BUNDLED_RULES) / "cla.yml").read_text())
+    async with BotHarness(fake, database_url=database_url, rules_dir=str(rules)) as bot:
+        pr = fake.add_pull(REPO, user="ann", files=["docs/a.md"], head_repo="ann/repo")
+        await send(bot, pr.number, "opened")
+        assert "CLA:" not in cards(fake, pr.number)[0].body
+        run = next(r for r in fake.state.check_runs.values() if r.name == "cla")
+        payload = retarget(load_example("check_run", "completed"), REPO)
+        payload["repository"] = {**payload["repository"], **fake.serializer.repo(fake.repo(REPO))}
+        payload["check_run"] = {**fake.serializer.check_run(run), "pull_requests": []}
+        payload["sender"] = fake.serializer.user(fake.bot_login)
+        await bot.deliver("check_run", payload)
+        assert "- CLA: ❌" in cards(fake, pr.number)[0].body
+        assert len(cards(fake, pr.number)) == 1
+        assert not [c for c in fake.calls_to("GET", "/search/issues") if run.head_sha in c.query["q"]]

@@ -151,6 +151,25 @@ async def test_report_outcome_reacts_confused_after_a_failure(rt, fake_github):
     assert ("eyes", fake_github.bot_login) not in reactions
 
 
+async def test_a_retry_still_reports_an_action_that_failed_for_good_before(rt, fake_github):
+    issue = fake_github.add_issue(REPO)
+    comment = fake_github.add_comment(REPO, issue.number, "/close\n/unassign @x", user="alice")
+    batch = [A.React(repo=REPO, number=issue.number, comment_id=comment.id, content="eyes"),
+             A.Close(repo=REPO, number=99999),                              # 404: fails for good
+             A.Unassign(repo=REPO, number=issue.number, assignees=("x",)),  # 502: retried later
+             A.ReportOutcome(repo=REPO, number=issue.number, comment_id=comment.id)]
+    await rt.api(1)  # token minted before the fault
+    fake_github.faults.configure(share=1.0, kinds=("502",), only_methods=["DELETE"])
+    with pytest.raises(TransientGitHubError):
+        await run(rt, "d1", *batch)
+    fake_github.faults.configure(share=0.0)
+    out = await run(rt, "d1", *batch, retrying=True)  # the 404 is skipped, not forgotten
+    assert "Close" in " ".join(out.skipped)
+    reactions = {(r.content, r.user) for r in comment.reactions}
+    assert ("confused", fake_github.bot_login) in reactions
+    assert ("+1", fake_github.bot_login) not in reactions
+
+
 async def test_dry_run_sends_nothing_but_records_local_state(fake_github, tmp_path):
     settings = Settings(webhook_secret="x", api_url=fake_github.url, rules_dir=RULES,
                         database_url=f"sqlite:///{tmp_path}/db.sqlite3")
@@ -174,3 +193,52 @@ def test_body_section_markers_accept_both_forms_and_keep_the_authors_text():
     twice = replace_section(once + "\n\nmore author text", "cf:card", "card v2")
     assert "card v1" not in twice and "card v2" in twice
     assert twice.startswith(body) and twice.endswith("more author text")
+
+
+async def test_one_refused_reviewer_does_not_keep_the_others_from_being_asked(rt, fake_github):
+    """GitHub refuses a whole review request (422) for one name that cannot be asked; the
+    others are asked one by one, and the ledger says who GitHub accepted."""
+    from bot.store.state import review_request_results
+
+    for login in ("alice", "gone", "ann"):
+        fake_github.add_user(login)
+    fake_github.set_permission(REPO, "alice", "write")
+    pr = fake_github.add_pull(REPO, user="ann", files=["a.py"])
+    out = await run(rt, "d1", A.RequestReviewers(repo=REPO, number=pr.number, reviewers=("gone", "alice")))
+    assert out.done and not out.failed
+    assert fake_github.issue(REPO, pr.number).pull.requested_reviewers == ["alice"]
+    ledger = await review_request_results(rt.db, REPO, pr.number, ["alice", "gone"])
+    assert ledger == {"alice": "requested", "gone": "refused"}
+    # nobody accepted: the action fails, and the refusal is on record
+    out = await run(rt, "d2", A.RequestReviewers(repo=REPO, number=pr.number, reviewers=("Gone",)))
+    assert out.failed and "422" in out.failed[0][1]
+    assert len(fake_github.calls_to("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers")) == 4
+
+
+async def test_body_saved_with_crlf_is_not_patched_when_the_card_is_the_same(rt, fake_github):
+    issue = fake_github.add_issue(REPO, body="My text.")
+    card = A.UpsertBodySection(repo=REPO, number=issue.number, marker="cf:card", body="- [ ] one\n- [ ] two")
+    await run(rt, "d1", card)
+    saved = fake_github.issue(REPO, issue.number).body
+    assert "\r" not in saved
+    fake_github.issue(REPO, issue.number).body = saved.replace("\n", "\r\n")   # the web editor
+    await run(rt, "d2", card)
+    # the card as an earlier version wrote it, in "\n", into a body saved with "\r\n"
+    author, _, section = saved.partition("<!--")
+    fake_github.issue(REPO, issue.number).body = author.replace("\n", "\r\n") + "<!--" + section
+    await run(rt, "d2b", card)
+    assert len(fake_github.calls_to("PATCH", "/repos/{owner}/{repo}/issues/{issue_number}")) == 1
+    # a real change is written in the body's own line endings, the author's text untouched
+    await run(rt, "d3", A.UpsertBodySection(repo=REPO, number=issue.number, marker="cf:card", body="- [x] one"))
+    body = fake_github.issue(REPO, issue.number).body
+    assert body == "My text.\r\n\r\n<!-- cf:card:start -->\r\n- [x] one\r\n<!-- cf:card:end -->"
+
+
+def test_body_section_keeps_crlf_line_endings():
+    from bot.executor.issues import replace_section
+
+    body = "Author's words.\r\nSecond line."
+    once = replace_section(body, "cf:card", "card\nv1")
+    assert once == "Author's words.\r\nSecond line.\r\n\r\n<!-- cf:card:start -->\r\ncard\r\nv1\r\n<!-- cf:card:end -->"
+    assert replace_section(once, "cf:card", "card\nv1") == once
+    assert replace_section("a\nb", "cf:card", "c") == "a\nb\n\n<!-- cf:card:start -->\nc\n<!-- cf:card:end -->"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 from bot.core.impact import Impact
-from bot.core.markdown import code, neutralize
+from bot.core.markdown import cell, code, neutralize
 
 GITHUB_FILE_LIMIT = 3000
 _CHECKED = re.compile(r"^\s*[-*] \[[xX]\] (.+?)\s*$", re.M)
@@ -97,7 +97,7 @@ def _render(data: CardData) -> str:
     if impact.direct:
         out += ["**Components touched**", "", "| Component | Owners | Files |", "|---|---|---|"]
         for name in impact.direct:
-            out.append(f"| {_component(name, data.guide_links)} | {_people(data.owners.get(name, ()))}"
+            out.append(f"| {cell(_component(name, data.guide_links))} | {cell(_people(data.owners.get(name, ())))}"
                        f" | {len(impact.files.get(name, ()))} |")
         out.append("")
     else:
@@ -107,7 +107,7 @@ def _render(data: CardData) -> str:
                 "| Component | Owners | Through |", "|---|---|---|"]
         for name in impact.transitive:
             through = neutralize(impact.via.get(name, ""), max_len=60)
-            out.append(f"| {_component(name, data.guide_links)} | {_people(data.owners.get(name, ()))}"
+            out.append(f"| {cell(_component(name, data.guide_links))} | {cell(_people(data.owners.get(name, ())))}"
                        f" | {through} |")
         out.append("")
     if impact.unmatched:

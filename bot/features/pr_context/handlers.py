@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from bot.core import actions as A
 from bot.core.events import parse_time
 from bot.core.impact import Component, Impact, compute_impact, owners_by_component
+from bot.store.state import review_request_results
 
 from . import lookups, reviewers, status, store
 from .card import CardData, checked_items, render_card
@@ -101,21 +102,27 @@ async def _reviewer_actions(ctx: "Context", pr: Mapping[str, Any], impact: Impac
     names = reviewers.candidates(impact, owners)
     if not names:
         return []
-    already = {u.get("login", "") for u in pr.get("requested_reviewers") or ()}
-    already |= {f"{owner}/{t.get('slug', '')}" for t in pr.get("requested_teams") or ()}
+    # Lower case throughout: GitHub's "Alice" in the payload is the "alice" the bot asked.
+    already = {str(u.get("login", "")).lower() for u in pr.get("requested_reviewers") or ()}
+    already |= {f"{owner}/{t.get('slug', '')}".lower() for t in pr.get("requested_teams") or ()}
     already |= await store.requested_before(ctx.db, ctx.repo, number)
-    pending = [n for n in names if n.lower() not in {a.lower() for a in already}]
+    results = await review_request_results(ctx.db, ctx.repo, number, names)
+    refused = {name for name, result in results.items() if result == "refused"}
+    pending = [n for n in names if n.lower() not in already | refused]
     if len(already) >= cfg["max_per_pr"]:
         pending = []  # no free slot: spare the search API (30 requests a minute)
     loads = await reviewers.review_loads(ctx, pending, source=cfg["load_source"], owner=owner,
                                          owner_is_org=owner_info.get("type") == "Organization")
     choice = reviewers.choose_reviewers(
         names, repo_owner=owner, author=str((pr.get("user") or {}).get("login") or ""),
-        already=already, cap=cfg["max_per_pr"], load_cap=cfg["max_open_reviews"], loads=loads)
+        already=already, cap=cfg["max_per_pr"], load_cap=cfg["max_open_reviews"], loads=loads,
+        refused=refused)
     out: list[A.Action] = []
     if choice.users or choice.teams:
         out.append(A.RequestReviewers(ctx.repo, number=number, reviewers=choice.users,
                                       team_reviewers=choice.teams))
+        # The executor goes on after a failed action: the writer records only those GitHub
+        # accepted (one refused name must not pass for asked and hold a slot for good).
         asked = [*choice.users, *(f"{owner}/{t}" for t in choice.teams)]
         out.append(A.Record(ctx.repo, feature=FEATURE, op="record_review_requests",
                             args={"repo": ctx.repo, "number": number, "logins": asked}))
@@ -144,11 +151,18 @@ async def on_check_run(event: "Event", ctx: "Context") -> list[A.Action]:
     if run.get("status") != "completed" or run.get("name") not in rules["refresh_on_checks"]:
         return []
     owner, name = ctx.repo.split("/", 1)
+    head = str(run.get("head_sha") or "")
+    numbers = [int(ref["number"]) for ref in run.get("pull_requests") or () if ref.get("number")]
+    if not numbers and head:
+        # GitHub sends an empty list when the head branch is in a fork (most first-timers):
+        # the PR is found by its head, as this feature stored it, or by a search.
+        numbers = await store.prs_with_head(ctx.db, ctx.repo, head) or \
+            await lookups.open_prs_with_commit(ctx, head)
     out: list[A.Action] = []
-    for ref in run.get("pull_requests") or ():
+    for number in numbers:
         pr = await ctx.gh.getitem("/repos/{owner}/{repo}/pulls/{pull_number}",
-                                  {"owner": owner, "repo": name, "pull_number": int(ref["number"])})
-        if (pr.get("head") or {}).get("sha") == run.get("head_sha"):  # else a newer push will tell
+                                  {"owner": owner, "repo": name, "pull_number": number})
+        if (pr.get("head") or {}).get("sha") == head:  # else a newer push will tell
             out += await pr_actions(ctx, pr, full=False)
     return out
 
@@ -170,6 +184,7 @@ async def pr_actions(ctx: "Context", pr: Mapping[str, Any], *, full: bool) -> li
     owners = owners_by_component(components, impact, co)
     first, first_actions = await _first_timer(ctx, pr, rules["first_timers"]["scope"])
     out: list[A.Action] = [await _card(ctx, pr, rules, impact, owners, first, files_listed=len(files))]
+    out += await _head_record(ctx, number, str((pr.get("head") or {}).get("sha") or ""))
     if full and rules["labels"]["enabled"]:
         prefix = rules["labels"]["prefix"]
         current = {str(label.get("name")) for label in pr.get("labels") or ()}
@@ -178,6 +193,14 @@ async def pr_actions(ctx: "Context", pr: Mapping[str, Any], *, full: bool) -> li
     if full and rules["reviewers"]["enabled"] and not draft:
         out += await _reviewer_actions(ctx, pr, impact, owners, rules["reviewers"])
     return out + first_actions
+
+
+async def _head_record(ctx: "Context", number: int, head: str) -> list[A.Action]:
+    """Remember the PR's head when it moves: check runs on a fork's branch name no PR."""
+    if not head or await store.head_of(ctx.db, ctx.repo, number) == head:
+        return []
+    return [A.Record(ctx.repo, feature=FEATURE, op="remember_head",
+                     args={"repo": ctx.repo, "number": number, "head_sha": head})]
 
 
 async def _card(ctx: "Context", pr: Mapping[str, Any], rules: Mapping[str, Any], impact: Impact,

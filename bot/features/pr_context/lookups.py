@@ -1,4 +1,5 @@
-"""GitHub reads the card needs: the PR's changed files and the CODEOWNERS file."""
+"""GitHub reads the card needs: the PR's changed files, the CODEOWNERS file, and the
+open PRs that contain a commit."""
 from __future__ import annotations
 
 import base64
@@ -60,3 +61,19 @@ async def codeowners(ctx: "Context", ref: str) -> CodeOwners | None:
         return None
 
     return await ctx.cached(f"pr_context:codeowners:{ctx.repo}@{ref}", load)
+
+
+async def open_prs_with_commit(ctx: "Context", sha: str) -> list[int]:
+    """Open PRs of this repository containing commit ``sha``, by a search (GitHub's
+    /commits/{sha}/pulls finds none for a commit that lives in a fork). The caller checks
+    which of them has it as head. A refused search (rate limit) finds nothing."""
+    query = f"{sha} repo:{ctx.repo} is:pr is:open"
+    try:
+        found: Any = await ctx.gh.getitem("/search/issues{?q,per_page}", {"q": query, "per_page": 10})
+    except Exception as exc:
+        status = _status(exc)
+        if status is None or status >= 500 or status == 429:
+            raise  # transient: the delivery is retried
+        log.warning("search for the PRs of %s in %s failed: %s", sha, ctx.repo, exc)
+        return []
+    return [int(item["number"]) for item in found.get("items") or () if item.get("number")]

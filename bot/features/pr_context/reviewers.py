@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
-from bot.core.impact import Impact
+from bot.core.impact import Impact, unique_owners
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.context import Context
@@ -22,26 +22,26 @@ class ReviewerChoice:
 
 
 def candidates(impact: Impact, owners: Mapping[str, Sequence[str]]) -> list[str]:
-    """Owners of direct components, in component then owner order, once each."""
-    seen: dict[str, None] = {}
-    for name in impact.direct:
-        for owner in owners.get(name, ()):
-            seen.setdefault(owner, None)
-    return list(seen)
+    """Owners of direct components, in component then owner order, once each (logins
+    ignore case: one person is one candidate, however the config files spell them)."""
+    return list(unique_owners(owner for name in impact.direct for owner in owners.get(name, ())))
 
 
 def choose_reviewers(owners: Sequence[str], *, repo_owner: str, author: str,
                      already: Iterable[str], cap: int, load_cap: int,
-                     loads: Mapping[str, int | None]) -> ReviewerChoice:
+                     loads: Mapping[str, int | None], refused: Iterable[str] = ()) -> ReviewerChoice:
     """Fill the PR's free review slots (``cap`` minus reviewers already requested, by anyone)
     with the least-loaded eligible owners. Ties keep the owners' declared order.
 
     ``already`` holds logins and ``org/team`` slugs already requested or asked before by the
-    bot (a maintainer who removed a request must not see it come back on the next push)."""
+    bot (a maintainer who removed a request must not see it come back on the next push).
+    ``refused``: names GitHub refused on this PR (not collaborators): asking them again
+    would only take the slot of an owner who can review."""
     done = {a.lower() for a in already}
+    not_askable = {r.lower() for r in refused}
     skipped: dict[str, str] = {}
     eligible: list[tuple[int, int, str]] = []
-    for order, owner in enumerate(owners):
+    for order, owner in enumerate(unique_owners(owners)):
         key = owner.lower()
         if "@" in owner:
             skipped[owner] = "e-mail owners cannot be requested"
@@ -51,6 +51,8 @@ def choose_reviewers(owners: Sequence[str], *, repo_owner: str, author: str,
             skipped[owner] = "bot"
         elif key in done:
             skipped[owner] = "already requested"
+        elif key in not_askable:
+            skipped[owner] = "GitHub refused an earlier request (not a collaborator?)"
         elif "/" in owner and key.split("/", 1)[0] != repo_owner.lower():
             skipped[owner] = "team of another organisation"
         elif "/" not in owner and (loads.get(owner) or 0) >= load_cap:
@@ -77,8 +79,8 @@ async def review_loads(ctx: "Context", logins: Sequence[str], *, source: str,
             continue
         if source == "store":
             loads[login] = int(await ctx.db.fetchval(
-                "SELECT COUNT(*) FROM pr_context_review_requests WHERE login = ? AND active = 1",
-                (login,)) or 0)
+                "SELECT COUNT(*) FROM pr_context_review_requests WHERE lower(login) = ? AND active = 1",
+                (login.lower(),)) or 0)
             continue
         scope = "org" if owner_is_org else "user"
         query = f"is:pr is:open review-requested:{login} {scope}:{owner}"

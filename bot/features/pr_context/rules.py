@@ -6,11 +6,32 @@ into another's.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.impact import glob_problem
 from bot.rules import Bool, Duration, Field, Int, List, Obj, Section, Str
 
 CARD_MARKER = "<!-- contributor-flow:context-card -->"
 # UpsertBodySection wraps its marker as "<!-- {marker}:start -->" / ":end -->" itself.
 BODY_MARKER = "contributor-flow:context-card"
+
+
+@dataclass(frozen=True)
+class PathGlob(Str):
+    """A path glob that compiles. A bad one (``gen/[z-a]*.py``) is a problem of the rules
+    file, reported with its line, so the last good config stays in force."""
+
+    def describe(self) -> str:
+        return "a path glob"
+
+    def convert(self, value: Any, node: Any, path: str, ctx: Any) -> Any:
+        value = super().convert(value, node, path, ctx)
+        problem = glob_problem(value) if isinstance(value, str) else None
+        if problem:
+            return ctx.fail(path, node, f"{value!r} is not a valid path glob: {problem}")
+        return value
+
 
 _NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 _OWNER = r"[A-Za-z0-9][A-Za-z0-9-]*(/[A-Za-z0-9_.-]+)?"
@@ -18,7 +39,7 @@ _OWNER = r"[A-Za-z0-9][A-Za-z0-9-]*(/[A-Za-z0-9_.-]+)?"
 COMPONENT = Obj({
     "name": Field(Str(pattern=_NAME), required=True,
                   doc="Short name; also the label area/<name>."),
-    "paths": Field(List(Str(), min_len=1), required=True,
+    "paths": Field(List(PathGlob(), min_len=1), required=True,
                    doc="Path globs, CODEOWNERS syntax (*.md anywhere, /docs/ at the root, src/**)."),
     "owners": Field(List(Str(pattern=_OWNER)), default=[],
                     doc="Logins or org/team slugs, without @."),

@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Sequence
 
+from bot.store import state
+
 if TYPE_CHECKING:  # pragma: no cover
     from bot.store.db import Database
 
@@ -31,12 +33,18 @@ async def record_merged(db: "Database", *, repo: str, owner: str, number: int, u
 
 async def record_review_requests(db: "Database", *, repo: str, number: int,
                                  logins: Sequence[str]) -> None:
+    """Run after the RequestReviewers action it follows, whatever that action's fate: only
+    those GitHub accepted (the executor's ledger says so) are recorded as asked. Logins
+    are kept in lower case: GitHub's ignore case."""
     now = time.time()
+    accepted = await state.review_request_results(db, repo, number, logins)
     for login in logins:
+        if accepted.get(login.lower()) != "requested":
+            continue
         await db.execute(
             "INSERT INTO pr_context_review_requests (repo, number, login, requested_at, active)"
             " VALUES (?, ?, ?, ?, 1) ON CONFLICT (repo, number, login) DO NOTHING",
-            (repo, number, login, now))
+            (repo, number, login.lower(), now))
 
 
 async def review_finished(db: "Database", *, repo: str, number: int, login: str | None = None) -> None:
@@ -47,7 +55,15 @@ async def review_finished(db: "Database", *, repo: str, number: int, login: str 
                          (repo, number))
     else:
         await db.execute("UPDATE pr_context_review_requests SET active = 0"
-                         " WHERE repo = ? AND number = ? AND login = ?", (repo, number, login))
+                         " WHERE repo = ? AND number = ? AND lower(login) = ?", (repo, number, login.lower()))
+
+
+async def remember_head(db: "Database", *, repo: str, number: int, head_sha: str) -> None:
+    await db.execute(
+        "INSERT INTO pr_context_heads (repo, number, head_sha, updated_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (repo, number) DO UPDATE SET head_sha = excluded.head_sha,"
+        " updated_at = excluded.updated_at",
+        (repo, number, head_sha, time.time()))
 
 
 WRITERS = {
@@ -55,6 +71,7 @@ WRITERS = {
     "record_merged": record_merged,
     "record_review_requests": record_review_requests,
     "review_finished": review_finished,
+    "remember_head": remember_head,
 }
 
 
@@ -67,9 +84,23 @@ async def first_timer_decision(db: "Database", repo: str, number: int) -> dict[s
 
 
 async def requested_before(db: "Database", repo: str, number: int) -> set[str]:
+    """Everyone the bot asked on this PR, in lower case (rows from before logins were
+    lowered may differ in case)."""
     rows = await db.fetchall(
         "SELECT login FROM pr_context_review_requests WHERE repo = ? AND number = ?", (repo, number))
-    return {r["login"] for r in rows}
+    return {r["login"].lower() for r in rows}
+
+
+async def prs_with_head(db: "Database", repo: str, head_sha: str) -> list[int]:
+    rows = await db.fetchall(
+        "SELECT number FROM pr_context_heads WHERE repo = ? AND head_sha = ? ORDER BY number",
+        (repo, head_sha))
+    return [int(r["number"]) for r in rows]
+
+
+async def head_of(db: "Database", repo: str, number: int) -> str | None:
+    return await db.fetchval(
+        "SELECT head_sha FROM pr_context_heads WHERE repo = ? AND number = ?", (repo, number))
 
 
 async def area_labels_added(db: "Database", repo: str, number: int, prefix: str) -> set[str]:

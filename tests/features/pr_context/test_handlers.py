@@ -6,6 +6,7 @@ import base64
 import pytest
 
 from bot.core import actions as A
+from bot.store.state import remember_review_requests
 from bot.features.pr_context import FEATURE, status
 from bot.features.pr_context.rules import BODY_MARKER, CARD_MARKER
 from bot.github import PermanentGitHubError
@@ -24,10 +25,14 @@ def no_borrowed_status(monkeypatch):
     monkeypatch.setattr(status, "_borrowed_line", nothing)
 
 
-def search(merged_by: dict[int, list[int]] | None = None, loads: dict[str, int] | None = None):
-    """A search API answering merged-PR and review-load queries."""
+def search(merged_by: dict[int, list[int]] | None = None, loads: dict[str, int] | None = None,
+           by_commit: dict[str, list[int]] | None = None):
+    """A search API answering merged-PR, review-load and by-commit queries."""
     def answer(url_vars):
         q = url_vars["q"]
+        if q.split()[0] in (by_commit or {}):
+            items = [{"number": n} for n in (by_commit or {})[q.split()[0]]]
+            return {"total_count": len(items), "items": items}
         if "is:merged" in q:
             items = [{"number": n, "user": {"id": uid}, "repository_url": "x/repos/Codertocat/Hello-World"}
                      for uid, numbers in (merged_by or {}).items() for n in numbers]
@@ -37,13 +42,13 @@ def search(merged_by: dict[int, list[int]] | None = None, loads: dict[str, int] 
     return answer
 
 
-def reader(changed, *, codeowners: str | None = None, merged_by=None, loads=None):
+def reader(changed, *, codeowners: str | None = None, merged_by=None, loads=None, by_commit=None):
     def contents(url_vars):
         if codeowners is None or url_vars["path"] != ".github/CODEOWNERS":
             raise PermanentGitHubError("Not Found", status=404)
         return {"type": "file", "encoding": "base64",
                 "content": base64.b64encode(codeowners.encode()).decode()}
-    return RecordingReader(items={SEARCH_URL: search(merged_by, loads), CONTENTS_URL: contents},
+    return RecordingReader(items={SEARCH_URL: search(merged_by, loads, by_commit), CONTENTS_URL: contents},
                            lists={FILES_URL: changed})
 
 
@@ -63,6 +68,21 @@ def only(actions, kind):
 
 def records(actions, op):
     return [a for a in actions if isinstance(a, A.Record) and a.op == op]
+
+
+async def perform_records(db, actions, *, refused=()):
+    """Play the executor's part: GitHub answers each review request (accepting all but
+    ``refused``) into the ledger, then every Record runs, as the executor runs it whatever
+    became of the request before it."""
+    for a in actions:
+        if isinstance(a, A.RequestReviewers):
+            owner = a.repo.split("/", 1)[0]
+            names = [*a.reviewers, *(f"{owner}/{t}" for t in a.team_reviewers)]
+            await remember_review_requests(db, a.repo, a.number, {
+                n: "refused" if n in refused else "requested" for n in names})
+    for a in actions:
+        if isinstance(a, A.Record):
+            await FEATURE.writers[a.op](db, **a.args)
 
 
 async def test_opened_keeps_one_card_labels_and_requests_owners(db):
@@ -146,7 +166,7 @@ async def test_review_cap_counts_existing_requests_and_never_asks_twice(db):
     gh = reader(files("src/core/a.py", "src/parser/p.py", "docs/x.md"))
     out = await run(db, pr_payload("opened", requested=["zed"]), gh)
     assert only(out, A.RequestReviewers).reviewers == ("alice",)   # cap 2, zed already requested
-    await FEATURE.writers["record_review_requests"](db, **records(out, "record_review_requests")[0].args)
+    await perform_records(db, out)
     # alice was removed by a maintainer; the next push must not ask her again
     seen = len(gh.calls)
     out = await run(db, pr_payload("synchronize", requested=["zed"]), gh)
@@ -168,6 +188,7 @@ async def test_busy_reviewers_are_skipped_and_least_loaded_go_first(db):
 
 async def test_store_load_counts_the_bots_active_requests(db):
     for n in range(5):
+        await remember_review_requests(db, "o/r", n, {"alice": "requested"})
         await FEATURE.writers["record_review_requests"](db, repo="o/r", number=n, logins=["alice"])
     await FEATURE.writers["review_finished"](db, repo="o/r", number=0, login="alice")
     rules = bundled_rules({"components": {**RULES["components"], "reviewers": {
@@ -311,3 +332,136 @@ async def test_unreadable_codeowners(db, status_, card_made):
     else:
         with pytest.raises(TransientGitHubError):
             await run(db, pr_payload("opened"), gh)
+
+
+def fork_check_run(pr, head_sha):
+    """A check run on a fork's branch: GitHub names no pull request in it."""
+    payload = check_run_payload(name="cla", head_sha=head_sha, numbers=())
+    payload["repository"] = pr_payload()["repository"]
+    return payload
+
+
+def fork_pr(head_sha="f00d"):
+    pr = pr_payload("opened")["pull_request"]
+    pr["head"] = {**pr["head"], "sha": head_sha,
+                  "repo": {**pr["head"]["repo"], "full_name": "contributor/Hello-World", "fork": True}}
+    return pr
+
+
+@pytest.fixture
+def cla_verdict(monkeypatch):
+    async def verdict(ctx, module, *args):
+        return "CLA: ✅ everyone is covered" if module.endswith("cla") else None
+    monkeypatch.setattr(status, "_borrowed_line", verdict)
+
+
+async def test_fork_check_run_finds_its_pr_by_the_stored_head(db, cla_verdict):
+    pr = fork_pr()
+    gh = reader(files("src/core/a.py"))
+    gh.items["/repos/{owner}/{repo}/pulls/{pull_number}"] = pr
+    opened = await run(db, {**pr_payload("opened"), "pull_request": pr}, gh)
+    assert records(opened, "remember_head")[0].args == {
+        "repo": "Codertocat/Hello-World", "number": 7, "head_sha": "f00d"}
+    await perform_records(db, opened)
+    seen = len(gh.calls)
+    out = await run(db, fork_check_run(pr, "f00d"), gh, event="check_run")
+    assert "- CLA: ✅ everyone is covered" in only(out, A.UpsertComment).body
+    assert not records(out, "remember_head")             # the head did not move
+    assert not [c for c in gh.calls[seen:] if c[0] == SEARCH_URL]   # no search needed
+
+
+async def test_fork_check_run_without_a_stored_head_searches_by_commit(db, cla_verdict):
+    pr = fork_pr()
+    gh = reader(files("src/core/a.py"), by_commit={"f00d": [7]})
+    gh.items["/repos/{owner}/{repo}/pulls/{pull_number}"] = pr
+    out = await run(db, fork_check_run(pr, "f00d"), gh, event="check_run")
+    assert "- CLA: ✅ everyone is covered" in only(out, A.UpsertComment).body
+    assert "f00d repo:Codertocat/Hello-World is:pr is:open" in [v["q"] for u, v in gh.calls if u == SEARCH_URL]
+    # a PR that merely contains the commit (its head moved on) keeps its card as it is
+    gh = reader(files("src/core/a.py"), by_commit={"0ld": [7]})
+    gh.items["/repos/{owner}/{repo}/pulls/{pull_number}"] = pr
+    out = await run(db, fork_check_run(pr, "0ld"), gh, event="check_run")
+    assert not [a for a in out if isinstance(a, A.UpsertComment)]
+
+
+async def test_one_owner_spelled_in_two_cases_is_one_owner_and_one_slot(db):
+    gh = reader(files("src/core/a.py"), codeowners="src/core/ @Alice @BOB\n")
+    out = await run(db, pr_payload("opened"), gh)
+    body = only(out, A.UpsertComment).body
+    assert body.lower().count("[alice](") == 1 and body.lower().count("[bob](") == 1
+    assert only(out, A.RequestReviewers).reviewers == ("alice", "bob")
+
+
+async def test_requests_in_another_case_fill_the_cap_once(db):
+    """GitHub's payload says "Alice" and "Bob", the bot recorded "alice" and "bob": two of
+    three slots, so the free one is offered (its candidate's load looked up), not none."""
+    gh = reader(files("src/core/a.py", "src/parser/p.py"))
+    await perform_records(db, await run(db, pr_payload("opened", requested=[]), gh))  # asks alice, bob
+    await FEATURE.writers["review_finished"](db, repo="Codertocat/Hello-World", number=7, login="BOB")
+    rules = bundled_rules({"components": {**RULES["components"], "reviewers": {
+        "max_per_pr": 3, "max_open_reviews": 5, "load_source": "search"}}})
+    busy = reader(files("src/core/a.py", "src/parser/p.py"), loads={"carol": 5})
+    out = await run(db, pr_payload("synchronize", requested=["Alice", "Bob"]), busy, rules)
+    # a slot is free, so carol's load is looked up: she has too many reviews already
+    assert not [a for a in out if isinstance(a, A.RequestReviewers)]
+    assert "is:pr is:open review-requested:carol user:Codertocat" in [
+        v["q"] for u, v in busy.calls if u == SEARCH_URL]
+    # "BOB" ended bob's request: his load is 0 again, alice's is 1
+    assert await reviewers_load(db, "bob") == 0 and await reviewers_load(db, "ALICE") == 1
+
+
+async def reviewers_load(db, login):
+    from types import SimpleNamespace
+
+    from bot.features.pr_context.reviewers import review_loads
+
+    ctx = SimpleNamespace(db=db)
+    return (await review_loads(ctx, [login], source="store", owner="o", owner_is_org=False))[login]
+
+
+async def test_a_refused_owner_is_not_recorded_and_leaves_the_slot_to_others(db):
+    gh = reader(files("src/core/a.py"))
+    out = await run(db, pr_payload("opened"), gh)
+    assert only(out, A.RequestReviewers).reviewers == ("alice", "bob")
+    await perform_records(db, out, refused={"alice"})     # alice is no collaborator any more
+    assert await store_requested(db) == {"bob"}
+    out = await run(db, pr_payload("synchronize", requested=["bob"]), gh)
+    assert not [a for a in out if isinstance(a, A.RequestReviewers)]   # nobody else owns core
+    out = await run(db, pr_payload("opened", requested=["bob"]), reader(files("src/core/a.py", "docs/a.md")))
+    assert only(out, A.RequestReviewers).reviewers == ("erin",)
+    note = [a.text for a in out if isinstance(a, A.Note) and "review requested" in a.text][0]
+    assert "alice: GitHub refused an earlier request" in note
+
+
+async def store_requested(db):
+    from bot.features.pr_context.store import requested_before
+
+    return await requested_before(db, "Codertocat/Hello-World", 7)
+
+
+async def test_a_bad_glob_that_escaped_the_rules_check_costs_its_component_not_the_card(db):
+    """Rules are validated when loaded; should a bad pattern get through anyway (bundled
+    rules edited in place), the delivery still renders a card."""
+    from bot.rules.loader import Rules
+
+    good = bundled_rules(RULES)
+    values = {name: good.section(name) for name in good}
+    values["components"]["components"].append({"name": "gen", "paths": ["gen/[z-a]*.py", "gen/*.txt"]})
+    gh = reader(files("gen/x.py", "gen/y.txt", "src/core/a.py"))
+    body = only(await run(db, pr_payload("opened"), gh, Rules(values)), A.UpsertComment).body
+    assert "**gen**" in body and "gen/y.txt" in body and "core" in body
+    assert "1 changed file(s) belong to no component" in body    # gen/x.py: the bad glob matched nothing
+
+
+async def test_body_saved_with_crlf_is_not_rewritten_for_its_line_endings(db):
+    from bot.executor.issues import replace_section
+
+    rules = bundled_rules({"components": {**RULES["components"], "card": "body"}})
+    gh = reader(files("src/core/a.py"))
+    first = only(await run(db, pr_payload("opened", body="My change."), gh, rules), A.UpsertBodySection)
+    ticked = replace_section("My change.", first.marker, first.body).replace(
+        "- [ ] Core stays pure.", "- [x] Core stays pure.")
+    web = ticked.replace("\n", "\r\n")                     # saved from GitHub's web editor
+    again = only(await run(db, pr_payload("edited", body=web), gh, rules), A.UpsertBodySection)
+    assert "- [x] Core stays pure." in again.body
+    assert replace_section(web, again.marker, again.body) == web

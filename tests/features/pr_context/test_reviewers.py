@@ -22,6 +22,10 @@ from bot.features.pr_context.reviewers import candidates, choose_reviewers
     ("e-mail and bot owners are skipped", ["x@y.org", "dependabot[bot]"], [], 2, {}, (), (),
      {"x@y.org", "dependabot[bot]"}),
     ("cap zero asks nobody", ["a"], [], 0, {}, (), (), {"a"}),
+    ("one owner in two cases takes one slot", ["alice", "Alice", "bob"], [], 2, {}, ("alice", "bob"),
+     (), set()),
+    ("one team in two cases takes one slot", ["acme/Core", "acme/core", "a"], [], 2, {}, ("a",),
+     ("Core",), set()),
 ])
 def test_choose_reviewers(name, owners, already, cap, loads, users, teams, skipped):
     choice = choose_reviewers(owners, repo_owner="acme", author="ann", already=already, cap=cap,
@@ -35,3 +39,16 @@ def test_candidates_are_direct_owners_once_in_order():
     impact = Impact(direct=("core", "docs"), transitive=("cli",))
     owners = {"core": ("a", "b"), "docs": ("b", "c"), "cli": ("d",), "": ("e",)}
     assert candidates(impact, owners) == ["a", "b", "c"]
+
+
+def test_candidates_ignore_case():
+    impact = Impact(direct=("core", "docs"), transitive=())
+    owners = {"core": ("alice", "acme/Core"), "docs": ("Alice", "acme/core", "BOB")}
+    assert candidates(impact, owners) == ["alice", "acme/Core", "BOB"]
+
+
+def test_owners_github_refused_on_this_pr_leave_their_slot_to_others():
+    choice = choose_reviewers(["gone", "a", "b"], repo_owner="acme", author="ann", already=[],
+                              cap=2, load_cap=5, loads={}, refused=["Gone"])
+    assert choice.users == ("a", "b")
+    assert choice.skipped == {"gone": "GitHub refused an earlier request (not a collaborator?)"}

@@ -34,3 +34,19 @@ def test_unknown_keys_and_bad_values_are_problems():
     assert any(m.startswith("3: unknown key (did you mean 'paths'?") for m in messages), messages
     assert any("required key is missing" in m for m in messages), messages
     assert any(m.startswith("4: expected one of comment, body") for m in messages), messages
+
+
+def test_a_bad_path_glob_is_a_problem_and_the_override_is_not_applied():
+    from bot.features import all_features
+    from bot.rules.loader import merge_repo_override
+    from bot.rules.registry import sections_of
+
+    text = ("components:\n  components:\n    - name: gen\n"
+            "      paths: [gen/ok/, 'gen/[z-a]*.py']\n")
+    bundled = rules_with()
+    rules, problems = merge_repo_override(bundled, text, ".github/contributor-flow.yml",
+                                          sections_of(all_features()))
+    assert [str(p) for p in problems] == [
+        ".github/contributor-flow.yml:4: components.components[0].paths[1]: 'gen/[z-a]*.py'"
+        " is not a valid path glob: character range z-a is reversed"]
+    assert rules.section("components") == bundled.section("components")   # the good config stays
