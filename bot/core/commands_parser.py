@@ -9,12 +9,15 @@ the markdown block structure (CommonMark, as GitHub renders it):
 
 - fenced code (```` ``` ```` and ``~~~``, also inside list items) and indented code;
 - block quotes, including their lazy continuation lines (``> quoted`` followed
-  directly by ``/close`` renders as one quoted paragraph, so it is quoted);
+  directly by ``/close`` renders as one quoted paragraph, so it is quoted; only a
+  paragraph continues so, not a quoted heading, code block or thematic break);
 - HTML comments, on one line or many, as blocks or inline, and ``<pre>``-like blocks;
 - inline code spans, which may span lines inside a paragraph.
 
 Paths such as ``/usr/bin`` or ``/close.`` are not commands: the name must end at
-whitespace. Line ends may be ``\\n``, ``\\r\\n`` or ``\\r``. The module is pure.
+whitespace. Line ends may be ``\\n``, ``\\r\\n`` or ``\\r``. A command line longer
+than ``MAX_LINE`` is reported but not read. The module is pure, and linear in the text:
+anyone can post a comment, and it is parsed before any role is checked.
 """
 from __future__ import annotations
 
@@ -23,18 +26,28 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-__all__ = ["ParsedCommand", "parse_commands", "new_commands", "split_args"]
+__all__ = ["MAX_LINE", "ParsedCommand", "parse_commands", "new_commands", "split_args"]
+
+
+# Longer command lines are not read: no command needs this much, and one comment (GitHub
+# allows 65,536 characters) should not make the bot split and echo kilobytes.
+MAX_LINE = 1000
 
 
 @dataclass(frozen=True)
 class ParsedCommand:
     name: str               # lower case, without the slash
-    args: tuple[str, ...]
+    args: tuple[str, ...]   # empty when the line is too long to read
     line: str               # the visible command line, stripped
 
     @property
+    def too_long(self) -> bool:
+        return len(self.line) > MAX_LINE
+
+    @property
     def key(self) -> tuple[str, tuple[str, ...]]:
-        return (self.name, self.args)
+        # A line too long to read has no arguments: its text tells two such lines apart.
+        return (self.name, (self.line,) if self.too_long else self.args)
 
 
 _COMMAND = re.compile(r" {0,3}/([A-Za-z][A-Za-z0-9_-]*)(?=\s|$)(.*)")
@@ -43,6 +56,8 @@ _FENCE_CLOSE = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*")
 _LIST_MARKER = re.compile(r"( {0,3})([-*+]|\d{1,9}[.)])( {1,4}|$)")
 _QUOTE_PREFIX = re.compile(r"(?: {0,3}> ?)+")
 _BLANK = re.compile(r"[ \t]*")
+_ATX_HEADING = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
+_THEMATIC_BREAK = re.compile(r" {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})")
 _FAR = 1 << 62  # sorts after any end offset in (start, end) bisection
 # HTML blocks whose content is shown verbatim (CommonMark type 1): like code.
 _RAW_HTML = re.compile(r" {0,3}<(pre|script|style|textarea)(?=[\s>]|$)", re.I)
@@ -53,6 +68,7 @@ class _Fence:
     char: str
     length: int
     base: int    # column of the container's content (a list item's), 0 at top level
+    quotes: int = 0  # in a block quote: how deep (how many ">" before it)
 
 
 def _expand_tabs(line: str) -> str:
@@ -83,6 +99,34 @@ def _opens_fence(content: str) -> _Fence | None:
     return _Fence(marker[0], len(marker), 0)
 
 
+def _quoted_paragraph(inner: str, continuing: bool, in_list: bool) -> bool:
+    """Whether a quoted line (``inner``: what follows its ``>`` markers) is paragraph text,
+    which the next, unquoted line may continue lazily. When unsure it is: a quoted command
+    that runs is worse than a command missed."""
+    if _BLANK.fullmatch(inner):
+        return False
+    if _indent(inner) >= 4:
+        # Indented code, unless it continues the paragraph (or a list item's, whose
+        # column is not tracked inside quotes).
+        return continuing or in_list
+    return not (inner.lstrip().startswith("<!--") or _ATX_HEADING.match(inner)
+                or _THEMATIC_BREAK.fullmatch(inner) or _RAW_HTML.match(inner))
+
+
+def _interrupts_paragraph(line: str, list_item: bool) -> bool:
+    """Whether an unquoted line after a quoted paragraph starts a block (closing the quote)
+    instead of continuing that paragraph lazily. A list item always does there, even an
+    empty one or one not numbered 1 (as cmark and GitHub render it).
+
+    Judged on the whole line: which list items are still open after a quote is not tracked,
+    and a line indented four or more may only continue the paragraph."""
+    if _indent(line) > 3:
+        return False
+    return bool(list_item or _opens_fence(line) or line.lstrip().startswith("<!--")
+                or _ATX_HEADING.match(line) or _THEMATIC_BREAK.fullmatch(line)
+                or _RAW_HTML.match(line))
+
+
 def _paragraphs(text: str) -> list[list[str]]:
     """The paragraph text of ``text``: lines outside code, quotes and HTML comment blocks,
     grouped into paragraphs (inline code and inline comments may span their lines)."""
@@ -94,6 +138,7 @@ def _paragraphs(text: str) -> list[list[str]]:
     in_comment = False
     raw_end: str | None = None  # the closing tag of an open <pre>-like block
     quote_lazy = False          # the last line was a quoted paragraph line
+    quote_list = False          # the open block quote holds a list (its columns are not tracked)
     after_blank = True
     lists: list[int] = []       # content columns of the open list items
 
@@ -125,7 +170,7 @@ def _paragraphs(text: str) -> list[list[str]]:
             continue
         if blank:
             flush()
-            quote_lazy, quote_fence, after_blank = False, None, True
+            quote_lazy, quote_fence, quote_list, after_blank = False, None, False, True
             continue
         indent = _indent(line)
         if after_blank:
@@ -144,6 +189,9 @@ def _paragraphs(text: str) -> list[list[str]]:
         if quote:
             flush()
             inner = content[quote.end():]
+            depth = quote.group().count(">")
+            if quote_fence is not None and depth < quote_fence.quotes:
+                quote_fence = None  # a shallower quote line closes the deeper quote and its fence
             if quote_fence is not None:
                 if _FENCE_CLOSE.fullmatch(inner) and inner.strip()[0] == quote_fence.char \
                         and len(inner.strip()) >= quote_fence.length:
@@ -151,15 +199,15 @@ def _paragraphs(text: str) -> list[list[str]]:
                 quote_lazy = False
                 continue
             quote_fence = _opens_fence(inner)
-            quote_lazy = quote_fence is None and _BLANK.fullmatch(inner) is None \
-                and not inner.lstrip().startswith("<!--")
+            if quote_fence is not None:
+                quote_fence.quotes = depth
+            quote_list = quote_list or _LIST_MARKER.match(inner) is not None
+            quote_lazy = quote_fence is None and _quoted_paragraph(inner, quote_lazy, quote_list)
             continue
         quote_fence = None
-        if quote_lazy and not para:
-            # Lazy continuation: still the quoted paragraph, unless a new block starts.
-            if not (_opens_fence(content) or content.lstrip().startswith(("<!--", "#"))):
-                continue
-        quote_lazy = False
+        if quote_lazy and not para and not _interrupts_paragraph(line, marker is not None):
+            continue  # lazy continuation: still the quoted paragraph
+        quote_lazy = quote_list = False
 
         opened = _opens_fence(content) if _indent(content) <= 3 else None
         if opened is not None:
@@ -186,9 +234,17 @@ def _paragraphs(text: str) -> list[list[str]]:
 
 
 def _hidden_spans(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """(code spans, HTML comments) in paragraph text, as [start, end) offsets."""
+    """(code spans, HTML comments) in paragraph text, as [start, end) offsets.
+
+    No opener makes a scan to the end of the text: a code span closes at the next backtick
+    run of its length (looked up among all runs, listed once), and once one ``<!--`` has no
+    ``-->`` after it, no later one has."""
     code: list[tuple[int, int]] = []
     comments: list[tuple[int, int]] = []
+    runs: dict[int, list[int]] = {}  # length -> starts of the backtick runs that long
+    for m in re.finditer(r"`+", text):
+        runs.setdefault(m.end() - m.start(), []).append(m.start())
+    comments_close = True
     i, n = 0, len(text)
     while i < n:
         c = text[i]
@@ -200,19 +256,21 @@ def _hidden_spans(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int
             while j < n and text[j] == "`":
                 j += 1
             run = j - i
-            close = re.compile(r"(?<!`)`{%d}(?!`)" % run).search(text, j)
-            if close:
-                code.append((i, close.end()))
-                i = close.end()
+            starts = runs[run] if run in runs else []
+            k = bisect.bisect_left(starts, j)
+            if k < len(starts):
+                code.append((i, starts[k] + run))
+                i = starts[k] + run
             else:
                 i = j  # an unmatched run is literal backticks
             continue
-        if text.startswith("<!--", i):
+        if comments_close and text.startswith("<!--", i):
             end = text.find("-->", i + 4)
             if end >= 0:
                 comments.append((i, end + 3))
                 i = end + 3
                 continue
+            comments_close = False
         i += 1
     return code, comments
 
@@ -256,7 +314,9 @@ def parse_commands(text: str | None) -> list[ParsedCommand]:
             m = _COMMAND.match(visible)
             if not m:
                 continue
-            found.append(ParsedCommand(m.group(1).lower(), split_args(m.group(2)), visible.strip()))
+            stripped = visible.strip()
+            args = split_args(m.group(2)) if len(stripped) <= MAX_LINE else ()
+            found.append(ParsedCommand(m.group(1).lower(), args, stripped))
     return found
 
 
@@ -276,7 +336,11 @@ def new_commands(text: str | None, previous: str | None) -> list[ParsedCommand]:
 def split_args(text: str) -> tuple[str, ...]:
     """Whitespace-separated arguments; "double" or 'single' quotes group words, and a
     backslash escapes a quote inside double quotes. An unmatched quote is literal, so
-    ``/hold can't merge yet`` still reads as three words."""
+    ``/hold can't merge yet`` still reads as three words.
+
+    Linear in ``len(text)``: whether a quote is matched is known from the last closer of its
+    kind (found once, up front), so an unmatched quote costs no scan to the end of the line."""
+    last = {'"': _last_double_closer(text), "'": text.rfind("'")}
     args: list[str] = []
     i, n = 0, len(text)
     while i < n:
@@ -287,12 +351,10 @@ def split_args(text: str) -> tuple[str, ...]:
         quoted = False
         while i < n and not text[i].isspace():
             c = text[i]
-            if c in "\"'":
+            if c in "\"'" and i < last[c]:
+                # Matched: the scan to its closer consumes the quoted text, so no character
+                # is scanned twice.
                 end = _closing_quote(text, i)
-                if end is None:
-                    word.append(c)
-                    i += 1
-                    continue
                 inner = text[i + 1:end]
                 if c == '"':
                     inner = re.sub(r'\\(["\\])', r"\1", inner)
@@ -307,14 +369,30 @@ def split_args(text: str) -> tuple[str, ...]:
     return tuple(args)
 
 
-def _closing_quote(text: str, start: int) -> int | None:
+def _last_double_closer(text: str) -> int:
+    """Offset of the last ``"`` that can close a double-quoted argument, or -1.
+
+    A ``"`` is escaped when an odd run of backslashes precedes it. The run is the same from
+    any opening quote before it (the opening ``"`` is not a backslash, so a scan from just
+    after it pairs the run's backslashes as they are paired here): every opening ``"``
+    before this offset is matched, and none after it."""
+    end = len(text)
+    while (q := text.rfind('"', 0, end)) >= 0:
+        j = q
+        while j > 0 and text[j - 1] == "\\":
+            j -= 1
+        if (q - j) % 2 == 0:
+            return q
+        end = j  # only backslashes between j and q: no quote to look at there
+    return -1
+
+
+def _closing_quote(text: str, start: int) -> int:
+    """The offset of the quote that closes the one at ``start`` (the caller knows there is one)."""
     quote = text[start]
+    if quote == "'":
+        return text.index("'", start + 1)
     i = start + 1
-    while i < len(text):
-        if quote == '"' and text[i] == "\\" and i + 1 < len(text):
-            i += 2
-            continue
-        if text[i] == quote:
-            return i
-        i += 1
-    return None
+    while text[i] != '"':
+        i += 2 if text[i] == "\\" else 1
+    return i

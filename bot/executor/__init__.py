@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..store.db import Database
 
 log = logging.getLogger("bot.executor")
+_FAILED = "failed: "  # how the ledger records an action that failed for good
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -79,8 +80,13 @@ class Executor:
             batch_ok = True
             for index, action in enumerate(batch):
                 fp = fingerprint(delivery_id, feature, index, action)
-                if await state.action_done(self.db, delivery_id, fp):
+                recorded = await state.action_result(self.db, delivery_id, fp)
+                if recorded is not None:
                     outcome.skipped.append(action.describe())
+                    if recorded.startswith(_FAILED):
+                        # Failed for good on an earlier attempt of this delivery: a retry
+                        # skips it, but the batch still did not fully succeed.
+                        batch_ok = False
                     continue
                 if isinstance(action, A.ReportOutcome):
                     action = _outcome_reaction(action, batch_ok)
@@ -113,7 +119,8 @@ class Executor:
                     log.warning("action failed: %s: %s", action.describe(), exc,
                                 extra={"delivery_id": delivery_id, "feature": feature})
                     outcome.failed.append((action.describe(), str(exc)))
-                    await state.mark_action_done(self.db, delivery_id, fp, action.kind, f"failed: {exc}"[:500])
+                    await state.mark_action_done(self.db, delivery_id, fp, action.kind,
+                                                 f"{_FAILED}{exc}"[:500])
                     continue
                 self._count(action, "done")
                 outcome.done.append(action.describe())

@@ -82,10 +82,12 @@ async def decisions_for(db: Database, repo: str, number: int, limit: int = 20) -
     return list(reversed(rows))
 
 
-async def action_done(db: Database, delivery_id: str, fingerprint: str) -> bool:
-    return await db.fetchval(
-        "SELECT 1 FROM executed_actions WHERE delivery_id = ? AND fingerprint = ?",
-        (delivery_id, fingerprint)) is not None
+async def action_result(db: Database, delivery_id: str, fingerprint: str) -> str | None:
+    """What the ledger holds for an action already handled in this delivery ("" when it
+    stored no result), or None if it has not been handled yet."""
+    row = await db.fetchone("SELECT result FROM executed_actions WHERE delivery_id = ? AND fingerprint = ?",
+                            (delivery_id, fingerprint))
+    return None if row is None else row["result"] or ""
 
 
 async def mark_action_done(db: Database, delivery_id: str, fingerprint: str, kind: str,

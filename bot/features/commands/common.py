@@ -49,10 +49,17 @@ async def bot_added(ctx: Context, event: Event) -> set[str]:
     return {label.lower() for label in labels}
 
 
+def clipped(text: str, limit: int = 80) -> str:
+    """User text on one line, cut to ``limit`` characters: replies and notes quote it, and a
+    comment may hold 65,536 characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def shown(text: str) -> str:
     """User text inside our reply: inert as inline code (no pings, links or markup there)."""
-    text = " ".join(text.split())
-    return code(text if len(text) <= 80 else text[:79] + "…") if text else "''"
+    text = clipped(text)
+    return code(text) if text else "''"
 
 
 def logins(args: Iterable[str], *, allow_teams: bool = False) -> tuple[list[str], list[str]]:

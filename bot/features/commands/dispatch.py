@@ -17,6 +17,7 @@ from ...core.events import Event
 from ...core.markdown import code
 from ..base import Feature, Invocation
 from . import replies
+from .common import clipped, shown
 from .errors import CommandError, CommandRefused
 from .registry import Registry
 from .sources import CommandSource, ignored_author, source_of
@@ -95,13 +96,17 @@ async def run_commands(event: Event, ctx: Context, registry: Registry) -> list[A
             if suggestion:
                 problems.append(replies.did_you_mean(cmd.name, suggestion))
             continue
+        if cmd.too_long:  # not read, so neither split nor run
+            problems.append(replies.too_long(cmd.line))
+            notes.append(note(f"did not read {clipped(cmd.line)} from @{actor}: the line is too long"))
+            continue
         if not entry.applies_to(source.is_pr):
             problems.append(replies.wrong_item(entry, cmd.line))
             continue
         have = await roles()
         if not have & set(entry.roles):
             problems.append(replies.refusal(entry, cmd.line, have, rules["how_to_get"]))
-            notes.append(note(f"refused {cmd.line} from @{actor}: needs {' or '.join(entry.roles)}, "
+            notes.append(note(f"refused {clipped(cmd.line)} from @{actor}: needs {' or '.join(entry.roles)}, "
                               f"has {', '.join(sorted(have))}"))
             continue
         invocation = Invocation(entry.name, cmd.args, cmd.line)
@@ -114,17 +119,17 @@ async def run_commands(event: Event, ctx: Context, registry: Registry) -> list[A
                 raise CommandRefused(f"the label {code(label)} is restricted to the "
                                      f"{replies.role_list(needed)} role. {hows}".rstrip())
         except CommandRefused as exc:
-            problems.append(f"{code(cmd.line)}: {exc.message}")
-            notes.append(note(f"refused {cmd.line} from @{actor}: {exc.message}"))
+            problems.append(f"{shown(cmd.line)}: {exc.message}")
+            notes.append(note(f"refused {clipped(cmd.line)} from @{actor}: {exc.message}"))
             continue
         except CommandError as exc:
-            problems.append(f"{code(cmd.line)}: {exc.message}")
-            notes.append(note(f"could not run {cmd.line} from @{actor}: {exc.message}"))
+            problems.append(f"{shown(cmd.line)}: {exc.message}")
+            notes.append(note(f"could not run {clipped(cmd.line)} from @{actor}: {exc.message}"))
             continue
         accepted += 1
         done.extend(actions)
         if entry.name not in QUIET:
-            notes.append(note(f"ran {cmd.line} for @{actor} ({entry.feature})"))
+            notes.append(note(f"ran {clipped(cmd.line)} for @{actor} ({entry.feature})"))
 
     react = accepted > 0 and source.reactable
     target: dict[str, Any] = source.react_target()

@@ -3,10 +3,15 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
+from ...core.commands_parser import MAX_LINE
 from ...core.markdown import code, is_login, mention
+from .common import shown
 from .registry import RegisteredCommand, Registry
 
 ROLE_ORDER = ("anyone", "author", "triager", "maintainer", "approver")
+# GitHub refuses a comment over 65,536 characters (and the reply would be lost): a reply
+# stays far below that however many commands went wrong; what does not fit is counted.
+MAX_REPLY = 16_000
 _DEFAULT_HOW = {
     "author": "Only the author of this issue or pull request can do that.",
     "triager": "Ask a maintainer of this repository for triage access.",
@@ -29,16 +34,20 @@ def refusal(command: RegisteredCommand, line: str, have: Iterable[str],
     needed = ordered_roles(command.roles)
     hows = [how_to_get.get(r) or _DEFAULT_HOW.get(r, "") for r in needed if r != "anyone"]
     have_text = ", ".join(ordered_roles(have)) or "anyone"
-    text = (f"{code(line)} needs the {role_list(needed)} role (you have: {have_text})."
+    text = (f"{shown(line)} needs the {role_list(needed)} role (you have: {have_text})."
             if len(needed) == 1 else
-            f"{code(line)} needs one of the roles {role_list(needed)} (you have: {have_text}).")
+            f"{shown(line)} needs one of the roles {role_list(needed)} (you have: {have_text}).")
     hows = [h for h in dict.fromkeys(hows) if h]
     return text + (" " + " ".join(hows) if hows else "")
 
 
 def wrong_item(command: RegisteredCommand, line: str) -> str:
     where = "pull requests" if command.spec.on_prs else "issues"
-    return f"{code(line)} works on {where} only."
+    return f"{shown(line)} works on {where} only."
+
+
+def too_long(line: str) -> str:
+    return f"{shown(line)} is longer than {MAX_LINE:,} characters, so I did not read it."
 
 
 def did_you_mean(name: str, suggestion: str) -> str:
@@ -48,9 +57,20 @@ def did_you_mean(name: str, suggestion: str) -> str:
 def reply(actor: str, problems: list[str]) -> str:
     """One reply per comment, however many of its commands went wrong."""
     who = mention(actor) + " " if is_login(actor) else ""
-    if len(problems) == 1:
+    if len(problems) == 1 and len(problems[0]) <= MAX_REPLY:
         return who + problems[0]
-    return who.rstrip() + "\n\n" + "\n".join(f"- {p}" for p in problems)
+    items: list[str] = []
+    size = 0
+    for problem in problems:
+        # Whole items or none: a cut one could leave a code span open, and text after an
+        # unclosed backtick is markdown again (a login in it would be pinged).
+        size += len(problem) + 3
+        if size > MAX_REPLY:
+            break
+        items.append(f"- {problem}")
+    if len(items) < len(problems):
+        items.append(f"- and {len(problems) - len(items)} more.")
+    return who.rstrip() + "\n\n" + "\n".join(items)
 
 
 def help_text(registry: Registry, *, is_pr: bool, only: str | None = None) -> str:
@@ -58,7 +78,7 @@ def help_text(registry: Registry, *, is_pr: bool, only: str | None = None) -> st
     if only:
         found = registry.get(only.lstrip("/"))
         if found is None:
-            return f"{code('/' + only.lstrip('/'))} is not a command I know; `/help` lists them all."
+            return f"{shown('/' + only.lstrip('/'))} is not a command I know; `/help` lists them all."
         commands = [found]
     rows = ["| Command | What it does | Who may use it |", "| --- | --- | --- |"]
     for c in commands:

@@ -156,6 +156,36 @@ async def test_max_commands_per_comment(db):
     assert sum(isinstance(a, Note) for a in actions) == 2
 
 
+GITHUB_MAX_BODY = 65_536  # characters GitHub takes in one comment (a longer reply is lost)
+
+
+async def test_replies_quote_a_long_command_line_cut_short(db):
+    line = "/label " + "x" * 900
+    [reply, note] = await run(db, "issue_comment", "created", line, by="alice", author="bob")
+    assert "needs one of the roles" in reply.body and len(reply.body) < 400, len(reply.body)
+    assert "`/label xxx" in reply.body and "x…`" in reply.body
+    assert len(note.text) < 300
+
+
+async def test_an_overlong_command_line_is_answered_not_read(db):
+    body = "/label " + "x" * (GITHUB_MAX_BODY - len("/label "))  # a comment GitHub accepts
+    actions = await run(db, "issue_comment", "created", body, by="maint")
+    assert kinds(actions) == ["Comment", "Note"]
+    assert "is longer than 1,000 characters" in actions[0].body and len(actions[0].body) < 300
+    assert await run(db, "issue_comment", "created", "/shrug " + "x" * 2000, by="maint") == []
+
+
+async def test_the_reply_stays_far_below_githubs_limit_however_many_commands_fail(db):
+    rules = bundled_rules({"commands": {"max_per_comment": 50}})
+    labels = " ".join(f"{'n' * 48}{i}" for i in range(9))  # labels the repository lacks
+    body = "\n".join(f"/label {labels} {'m' * 48}{k}" for k in range(50))  # 26 KB
+    actions = await run(db, "issue_comment", "created", body, by="maint", rules=rules)
+    [reply] = [a for a in actions if isinstance(a, Comment)]
+    assert len(reply.body) <= 16_500, len(reply.body)  # a quarter of GitHub's limit
+    assert reply.body.endswith(" more.") and reply.body.count("has no label") < 50
+    assert sum(isinstance(a, Note) for a in actions) == 50  # /explain still has them all
+
+
 async def test_other_features_commands_plug_in_and_follow_their_switch(db):
     async def ping(inv, event, ctx):
         return [Comment(repo=ctx.repo, number=event.number, body="pong " + " ".join(inv.args))]
