@@ -84,12 +84,11 @@ async def decide(runtime: "Runtime", event: Event) -> Decision:
                     "; ".join(str(p) for p in result.problems))
     core = rules.section("core")
     reason = ignore_reason(event, bot_login=core["bot_login"])
-    if reason:
-        return Decision(ignored=reason)
     other_bot = from_other_bot(event, core["allowed_bots"])
-    features = [f for f in runtime.features if f.accepts_bot_events or not other_bot]
+    features = [f for f in runtime.features if event.qualified in f.any_sender
+                or (not reason and (f.accepts_bot_events or not other_bot))]
     if not features:
-        return Decision(ignored=f"sent by bot {event.sender_login}")
+        return Decision(ignored=reason or f"sent by bot {event.sender_login}")
     if event.repo and not rules.enabled("core"):
         return Decision(ignored="bot disabled for this repository")
     api = await runtime.api(inst) if (runtime.github is not None and inst is not None) else None

@@ -76,6 +76,9 @@ class Feature:
     # unless listed in core.allowed_bots; a feature that must answer them anyway (a
     # required check like the CLA) says so here. The bot's own events never reach it.
     accepts_bot_events: bool = False
+    # Qualified events ("issues.closed") this feature receives whoever sent them, the bot
+    # itself included: a fact such as a close is true whoever made it (the SLA clocks).
+    any_sender: frozenset[str] = frozenset()
 
     def handlers_for(self, event: "Event") -> Sequence[Handler]:
         return [*self.handlers.get(event.qualified, ()),

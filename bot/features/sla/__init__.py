@@ -1,9 +1,10 @@
 """First-response SLA (issue 8): clocks per item and policy, warnings before a
 breach, breach labels and escalations, ``/sla`` commands and figures.
 
-Handlers keep the clocks from webhooks; the periodic sweep (also ``python -m bot
-sla sweep``) enforces them; ``report.sla_figures`` feeds the report, the weekly
-report and the dashboard.
+Handlers keep the clocks from webhooks (closes, reopens, transfers and label removals
+whoever made them); the periodic sweep (also ``python -m bot sla sweep``) reads the
+labels the bot changed itself from its ledger and enforces the clocks;
+``report.sla_figures`` feeds the report, the weekly report and the dashboard.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from datetime import timedelta
 from ..base import Feature, JobSpec
 from .cli import register
 from .commands import COMMANDS
-from .handlers import HANDLERS
+from .handlers import ANY_SENDER, HANDLERS
+from .ledger import WRITERS as LEDGER_WRITERS
 from .rules import SECTION
 from .store import WRITERS
 from .sweep import run_sweep
@@ -24,8 +26,9 @@ FEATURE = Feature(
     handlers=HANDLERS,
     commands=COMMANDS,
     jobs=(SWEEP,),
-    writers=WRITERS,
+    writers={**WRITERS, **LEDGER_WRITERS},
     migrations="bot.features.sla.migrations",
     cli=register,
     rules=SECTION,
+    any_sender=ANY_SENDER,
 )

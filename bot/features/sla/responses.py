@@ -6,16 +6,45 @@ and not within the first seconds after opening (automation, templates).
 """
 from __future__ import annotations
 
+import re
+from collections import Counter
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ...core.actions import Action, Note, Record, RemoveLabel
+from ...core.commands_parser import parse_commands
 from ...core.events import is_bot_account
 from ...store.state import bot_labels
 from . import store
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...context import Context
+
+
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+
+
+def talks_to_the_bot(body: str | None, answer_commands: Iterable[str] = ()) -> bool:
+    """Whether the text is only slash commands (``/label``, ``/sla status``...): that
+    talks to the bot, it does not answer the reporter. Any other visible line (prose,
+    a quote, a code block) makes it an answer; HTML comments are not seen. So does one of
+    ``answer_commands`` (a responder's ``/close`` is their close: the close event itself
+    comes from the bot, which is never a responder)."""
+    commands = parse_commands(body)
+    if not commands:
+        return False
+    answering = {name.lstrip("/").casefold() for name in answer_commands}
+    if any(c.name in answering for c in commands):
+        return False
+    lines = Counter(c.line for c in commands)
+    for line in _HTML_COMMENT.sub("", body or "").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if lines[line] <= 0:
+            return False
+        lines[line] -= 1
+    return True
 
 
 async def why_not(ctx: "Context", section: Mapping[str, Any], tracked: Mapping[str, Any],

@@ -52,6 +52,9 @@ SECTION = Section(
                                  doc="Whose comment, review or close stops the clock."),
         "label_change_counts": Field(Bool(), default=False,
                                      doc="A label change by a responder counts as a response."),
+        "answer_commands": Field(List(Str()), default=["close"],
+                                 doc="Slash commands that answer the reporter even in a comment "
+                                     "holding nothing else (closing is an answer; /label is not)."),
         "ignore_responses_within": Field(Duration(), default="30s",
                                          doc="Responses this soon after opening are automated."),
         "pause_labels": Field(List(Str()), default=["needs-info", "waiting-for-author"],

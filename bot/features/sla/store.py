@@ -16,6 +16,7 @@ from ...store.db import Database
 
 FEATURE = "sla"
 ITEM_WIDE = ""  # pauses of every clock of the item
+AUTHOR_WAIT = ("label:*", "command")  # pause reasons the author's answer ends
 
 
 def ts(t: datetime) -> float:
@@ -66,20 +67,32 @@ async def start_clock(db: Database, *, repo: str, number: int, policy: str, star
             await _end_pauses(db, repo, number, ["policy"], started_at, policy=policy)
 
 
+def waits_on_author(reason: str) -> bool:
+    return any(reason.startswith(r[:-1]) if r.endswith("*") else reason == r for r in AUTHOR_WAIT)
+
+
 async def open_pause(db: Database, *, repo: str, number: int, reason: str, at: float,
                      policy: str = ITEM_WIDE) -> None:
-    """Open a pause unless one with the same reason is already open."""
+    """Open a pause unless one with the same reason is already open. A wait on the
+    author that is recorded after the author has answered since (a label the bot put
+    on, read by a later sweep; a late delivery) ends at that answer."""
     async with db.transaction():
         open_one = await db.fetchval(
             "SELECT 1 FROM sla_pauses WHERE repo = ? AND number = ? AND policy = ? AND reason = ?"
             " AND ended_at IS NULL", (repo, number, policy, reason))
         if open_one:
             return
+        replied = await db.fetchval(
+            "SELECT author_replied_at FROM sla_items WHERE repo = ? AND number = ?",
+            (repo, number)) if waits_on_author(reason) else None
+        ended = float(replied) if replied is not None and float(replied) > at else None
         await db.execute(
-            "INSERT INTO sla_pauses (repo, number, policy, reason, started_at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (repo, number, policy, reason, started_at) DO NOTHING",
-            (repo, number, policy, reason, at))
+            "INSERT INTO sla_pauses (repo, number, policy, reason, started_at, ended_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo, number, policy, reason, started_at) DO NOTHING",
+            (repo, number, policy, reason, at, ended))
         await _event(db, repo, number, policy, "paused", at, reason)
+        if ended is not None:
+            await _event(db, repo, number, policy, "resumed", ended, "the author had answered")
 
 
 async def _end_pauses(db: Database, repo: str, number: int, reasons: Sequence[str], at: float,
@@ -153,6 +166,19 @@ async def mark_breached(db: Database, *, repo: str, number: int, policy: str, at
             await _event(db, repo, number, policy, "breached", at, f"due {dt(due).isoformat()}")
 
 
+async def note_activity(db: Database, *, repo: str, number: int, at: float, by_author: bool = False) -> None:
+    """The latest activity on the item, and the author's latest answer; the latest
+    instant wins whatever the delivery order."""
+    async with db.transaction():
+        await db.execute(
+            "UPDATE sla_items SET activity_at = ? WHERE repo = ? AND number = ?"
+            " AND (activity_at IS NULL OR activity_at < ?)", (at, repo, number, at))
+        if by_author:
+            await db.execute(
+                "UPDATE sla_items SET author_replied_at = ? WHERE repo = ? AND number = ?"
+                " AND (author_replied_at IS NULL OR author_replied_at < ?)", (at, repo, number, at))
+
+
 async def label_removed(db: Database, *, repo: str, number: int, label: str, at: float) -> None:
     """Remembered so the sweep does not take a bot-added label a person removed since
     (the bot's ledger keeps it) as still there."""
@@ -161,6 +187,7 @@ async def label_removed(db: Database, *, repo: str, number: int, label: str, at:
 
 WRITERS = {
     "label_removed": label_removed,
+    "note_activity": note_activity,
     "track_item": track_item,
     "start_clock": start_clock,
     "open_pause": open_pause,
@@ -237,6 +264,13 @@ async def clocks(db: Database, repo: str, *, number: int | None = None, unanswer
         out.append(StoredClock(row["repo"], row["number"], row["policy"], clock, row["warned_at"],
                                row["breached_at"], bool(row["is_pr"]), row["closed_at"] is not None))
     return out
+
+
+async def pause_rows(db: Database, repo: str, number: int) -> list[dict[str, Any]]:
+    """The item's pauses as stored (with their reasons), oldest first."""
+    return await db.fetchall(
+        "SELECT policy, reason, started_at, ended_at FROM sla_pauses WHERE repo = ? AND number = ?"
+        " ORDER BY started_at", (repo, number))
 
 
 async def policies_with_clocks(db: Database, repo: str) -> dict[int, set[str]]:

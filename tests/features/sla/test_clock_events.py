@@ -61,10 +61,57 @@ async def test_first_response_is_kept_and_late_one_is_met(db):
     assert sla.state(c.clock, hours(100)) == sla.MISSED
 
 
-async def test_sla_command_only_comment_is_not_an_answer(db):
+@pytest.mark.parametrize("body", [
+    "/sla status", "/explain", "/help", "/label priority/high", "/assign", "/kind bug",
+    "/triage needs-info", "/label bug\n\n/assign @maint\r\n", "/label bug <!-- a note -->",
+])
+async def test_a_comment_of_commands_only_is_not_an_answer(db, body):
+    # Talking to the bot is not answering the reporter: the clock keeps running.
     await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
-    await deliver(db, comment_event(user="maint", at=hours(3), body="/sla status"), now=hours(3))
+    await deliver(db, comment_event(user="triage", at=hours(3), body=body), now=hours(3))
     assert (await clock_of(db)).clock.answered is None
+    assert (await store.item(db, REPO, 7))["first_response_at"] is None
+
+
+@pytest.mark.parametrize("body, rules, counts", [
+    ("/close", None, True),                       # a responder closing is their answer
+    ("/label duplicate\n/close duplicate", None, True),
+    ("/close", {"sla": {"answer_commands": []}}, False),
+    ("/label priority/high", {"sla": {"answer_commands": ["close", "label"]}}, True),
+])
+async def test_answer_commands_count_even_alone(db, body, rules, counts):
+    rules = bundled_rules(rules) if rules else None
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0), rules=rules)
+    await deliver(db, comment_event(user="triage", at=hours(3), body=body), now=hours(3), rules=rules)
+    assert (await clock_of(db)).clock.answered == (hours(3) if counts else None)
+
+
+@pytest.mark.parametrize("body", [
+    "/label bug\nThanks for the report, I can reproduce it.",
+    "Which version is this?\n/label needs-info",
+    "```\n/close\n```",          # a code block is shown to the reporter, not run
+    "> /close\nNo, this one stays open.",
+])
+async def test_commands_with_words_for_the_reporter_answer(db, body):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, comment_event(user="triage", at=hours(3), body=body), now=hours(3))
+    assert (await clock_of(db)).clock.answered == hours(3)
+
+
+@pytest.mark.parametrize("state, body, counts", [
+    ("approved", "/lgtm", True),              # the verdict answers whatever the text
+    ("changes_requested", "/hold", True),
+    ("commented", "/label area/ui", False),
+    ("commented", "Looks reasonable", True),
+])
+async def test_a_review_of_commands_only_answers_only_with_a_verdict(db, state, body, counts):
+    rules = bundled_rules({"sla": {"policies": [{"name": "prs", "item_types": ["pull_request"]}]}})
+    await deliver(db, issue_event("opened", pr=True), now=hours(0), rules=rules)
+    name, payload = review_event(user="maint", at=hours(4))
+    payload["review"].update(state=state, body=body)
+    await deliver(db, (name, payload), now=hours(4), rules=rules)
+    c = await clock_of(db, policy="prs")
+    assert c.clock.answered == (hours(4) if counts else None)
 
 
 async def test_review_answers_a_pull_request(db):

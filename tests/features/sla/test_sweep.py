@@ -11,13 +11,13 @@ from bot.core import sla
 from bot.core.actions import AddLabels, Record, UpsertComment
 from bot.features.sla import SWEEP, store
 from bot.features.sla.policy import kind_labels, policies_for, rotation_members
-from tests.helpers import bundled_rules, fixed_roles
+from tests.helpers import RecordingReader, bundled_rules, fixed_roles
 
-from .conftest import REPO, T0, apply, comment_event, deliver, hours, issue_event
+from .conftest import REPO, T0, apply, comment_event, deliver, hours, iso, issue_event
 
 
-async def sweep(db, now: datetime, rules=None) -> list:
-    handle = RepoHandle(repo=REPO, installation_id=1, rules=rules or bundled_rules(), gh=None,
+async def sweep(db, now: datetime, rules=None, gh=None) -> list:
+    handle = RepoHandle(repo=REPO, installation_id=1, rules=rules or bundled_rules(), gh=gh,
                         roles_of=fixed_roles({}))
 
     async def repos():
@@ -210,3 +210,45 @@ async def test_kind_label_added_by_the_bot_later_counts_from_then(db):
     await sweep(db, hours(6.1))
     [c] = await store.clocks(db, REPO)
     assert c.clock.started == hours(6)
+
+
+ISSUE = "/repos/{owner}/{repo}/issues/{issue_number}"
+
+
+async def test_an_item_closed_on_github_without_a_webhook_is_closed_not_escalated(db):
+    # The close never reached the SLA (a bot's, a lost delivery): the sweep asks GitHub
+    # before it calls anyone, and records the close at GitHub's instant.
+    from bot.features.sla.report import sla_figures
+
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    reader = RecordingReader({ISSUE: {"number": 7, "state": "closed", "closed_at": iso(hours(10)),
+                                      "labels": [{"name": "bug"}]}})
+    actions = await sweep(db, hours(73), gh=reader)
+    assert not comments(actions) and not [a for a in actions if isinstance(a, AddLabels)]
+    [c] = await store.clocks(db, REPO)
+    assert c.closed and c.breached_at is None and sla.counted(c.clock, hours(73)) == 10 * 3600
+    figures = await sla_figures(db, REPO, hours(-24), hours(100), hours(73))
+    assert figures["all"]["open_past_due"] == 0
+    assert await sweep(db, hours(80), gh=reader) == [] and len(reader.calls) == 1
+
+
+async def test_an_item_gone_from_github_is_closed_not_escalated(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    actions = await sweep(db, hours(49), gh=RecordingReader())  # 404: deleted (or moved: 301)
+    assert not comments(actions)
+    [c] = await store.clocks(db, REPO)
+    assert c.closed and c.warned_at is None
+
+
+async def test_an_item_github_cannot_tell_about_waits_for_the_next_run(db):
+    from bot.github import TransientGitHubError
+
+    def down(_vars):
+        raise TransientGitHubError("502 bad gateway", status=502)
+
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    assert await sweep(db, hours(73), gh=RecordingReader({ISSUE: down})) == []
+    [c] = await store.clocks(db, REPO)
+    assert not c.closed and c.breached_at is None
+    open_item = RecordingReader({ISSUE: {"number": 7, "state": "open", "labels": [{"name": "bug"}]}})
+    assert AddLabels(REPO, number=7, labels=("sla/breached",)) in await sweep(db, hours(74), gh=open_item)

@@ -1,0 +1,96 @@
+"""A transferred issue keeps its clock: GitHub opens it in the new repository
+(``issues.opened`` with ``changes.old_issue`` and ``changes.old_repository``), and
+the start, the first response and the pauses come along from the old one."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.core import sla
+from bot.core.actions import AddLabels, UpsertComment
+from bot.features.sla import store
+from bot.features.sla.sweep import sweep_repo
+from tests.helpers import bundled_rules
+
+from .conftest import REPO, T0, comment_event, deliver, hours, iso, issue_event
+
+NEW = "Codertocat/New-Home"
+
+
+def moved_in(*, at: datetime, labels=("bug",), old_issue: dict | None = None, number: int = 31):
+    """The opening GitHub sends to the new repository when issue 7 of REPO moves there."""
+    name, p = issue_event("opened", number=number, labels=labels, sender="maint", at=at)
+    p["repository"] = dict(p["repository"], full_name=NEW, name="New-Home")
+    p["issue"]["created_at"] = iso(at)
+    p["changes"] = {"old_issue": old_issue or {"number": 7, "id": 1},
+                    "old_repository": {"full_name": REPO, "name": "Hello-World"}}
+    return name, p
+
+
+async def move(db, at: datetime, **kw) -> list:
+    """The old repository hears 'transferred', the new one 'opened'."""
+    await deliver(db, issue_event("transferred", labels=["bug"], sender="maint", at=at), now=at)
+    return await deliver(db, moved_in(at=at, **kw), now=at)
+
+
+async def new_clock(db):
+    [c] = await store.clocks(db, NEW, number=31)
+    return c
+
+
+async def test_an_answer_given_before_the_move_still_counts(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, comment_event(user="maint", at=hours(2)), now=hours(2))
+    await move(db, hours(5))
+    c = await new_clock(db)
+    assert (c.clock.started, c.clock.answered) == (T0, hours(2))
+    assert (await store.item(db, NEW, 31))["first_responder"] == "maint"
+    actions = await sweep_repo(db, NEW, bundled_rules(), hours(80))
+    assert not [a for a in actions if isinstance(a, (AddLabels, UpsertComment))]
+
+
+async def test_the_clock_keeps_its_start_and_its_pauses(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, issue_event("labeled", labels=["bug", "needs-info"], label="needs-info", at=hours(1),
+                                  sender="triage"), now=hours(1))
+    await deliver(db, comment_event(user="reporter", at=hours(2), body="Logs attached"), now=hours(2))
+    # needs-info stays on (nobody took it off) but the author has answered: no new wait.
+    actions = await move(db, hours(5), labels=("bug", "needs-info"))
+    assert any("carried over (bugs)" in getattr(a, "text", "") for a in actions)
+    c = await new_clock(db)
+    assert c.clock.started == T0 and c.clock.answered is None and not c.closed
+    assert sla.state(c.clock, hours(10)) == sla.RUNNING
+    assert sla.counted(c.clock, hours(10)) == 9 * 3600       # the hour waiting on the author is left out
+    assert sla.due_at(c.clock, hours(10)) == hours(73)
+    # The old home's record stays closed (transferred): never past due there.
+    [old] = await store.clocks(db, REPO, number=7)
+    assert old.closed
+
+
+async def test_a_wait_on_the_author_comes_along_with_its_label(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, issue_event("labeled", labels=["bug", "needs-info"], label="needs-info", at=hours(1),
+                                  sender="triage"), now=hours(1))
+    await move(db, hours(5), labels=("bug", "needs-info"))
+    c = await new_clock(db)
+    assert sla.state(c.clock, hours(100)) == sla.PAUSED and sla.counted(c.clock, hours(100)) == 3600
+
+
+async def test_a_wait_whose_label_stayed_behind_ends_at_the_move(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, issue_event("labeled", labels=["bug", "needs-info"], label="needs-info", at=hours(1),
+                                  sender="triage"), now=hours(1))
+    await move(db, hours(5), labels=("bug",))
+    c = await new_clock(db)
+    assert sla.counted(c.clock, hours(10)) == 1 * 3600 + 5 * 3600
+
+
+async def test_an_item_the_old_repository_did_not_follow_counts_from_its_creation_there(db):
+    created = T0 - timedelta(hours=24)
+    actions = await deliver(db, moved_in(at=hours(5), old_issue={"number": 7, "id": 1, "created_at": iso(created)}),
+                            now=hours(5))
+    assert any("counted from its opening there" in getattr(a, "text", "") for a in actions)
+    c = await new_clock(db)
+    assert c.clock.started == created and c.clock.answered is None
+    assert (await store.item(db, NEW, 31))["opened_at"] == created.timestamp()
+    actions = await sweep_repo(db, NEW, bundled_rules(), hours(49))
+    assert [a.marker for a in actions if isinstance(a, UpsertComment)] == ["contributor-flow:sla-breach:bugs"]
