@@ -85,6 +85,15 @@ def _load_json(material: bytes) -> dict[str, Any]:
     return data
 
 
+def _b64(value: Any, what: str) -> bytes:
+    if not isinstance(value, str):  # str() of another JSON type could even decode ("None")
+        raise SignatureInvalid(f"malformed bundle: {what} is not a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise SignatureInvalid(f"malformed bundle: {what} is not base64") from exc
+
+
 def verify_key_bundle(artifact: Artifact, bundle_json: bytes, keys: Iterable[TrustedKey], *,
                       instance: str = "production", trusted_root_json: bytes | None = None) -> Verified:
     bundle = _load_json(bundle_json)
@@ -100,25 +109,21 @@ def verify_key_bundle(artifact: Artifact, bundle_json: bytes, keys: Iterable[Tru
     message = bundle.get("messageSignature")
     if not isinstance(message, Mapping):
         raise SignatureInvalid("malformed bundle: no message signature (DSSE envelopes are not patches)")
-    try:
-        signature = base64.b64decode(str(message.get("signature", "")), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise SignatureInvalid("malformed bundle: signature is not base64") from exc
+    signature = _b64(message.get("signature", ""), "signature")
     if not signature:
         raise SignatureInvalid("malformed bundle: empty signature")
     recorded = message.get("messageDigest")
     if recorded is not None:
         if not isinstance(recorded, Mapping) or recorded.get("algorithm") != "SHA2_256":
             raise SignatureInvalid("malformed bundle: message digest must be SHA2_256")
-        try:
-            recorded_digest = base64.b64decode(str(recorded.get("digest", "")), validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise SignatureInvalid("malformed bundle: message digest is not base64") from exc
+        recorded_digest = _b64(recorded.get("digest", ""), "message digest")
         if recorded_digest != artifact.digest:
             raise SignatureInvalid("message digest mismatch: the bundle was made for other content")
     signer = _verifying_key(keys, artifact.digest, signature)
 
     entries = material.get("tlogEntries") or []
+    if not isinstance(entries, list):
+        raise SignatureInvalid("malformed bundle: tlogEntries is not a list")
     log_index = None
     if entries:
         logs = log_keys(load_trusted_root(instance, trusted_root_json))

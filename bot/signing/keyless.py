@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
 from cryptography import x509
 from cryptography.x509.oid import ObjectIdentifier
@@ -92,9 +92,13 @@ def verify_keyless(artifact: Artifact, bundle_json: bytes, signers: Iterable[Sig
     return Verified("keyless", match.identity, match.issuer, int(log_index) if log_index is not None else None)
 
 
-def has_certificate(bundle: dict) -> bool:
+def has_certificate(bundle: Mapping[str, Any]) -> bool:
     """Whether a parsed bundle is keyless (certificate) rather than key-based (public key)."""
-    material = bundle.get("verificationMaterial") or {}
+    material = bundle.get("verificationMaterial")
+    # Contributor-supplied JSON: a non-object here is a malformed bundle, which the keyless
+    # path then reports as such (not an AttributeError that loses the whole decision).
+    if not isinstance(material, Mapping):
+        return False
     return bool(material.get("certificate") or material.get("x509CertificateChain"))
 
 

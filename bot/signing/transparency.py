@@ -14,6 +14,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -24,12 +25,33 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from .errors import SignatureInvalid
 from .trust import LogKey
 
+# A bundle is contributor-supplied JSON: every value is checked for its type before use, so
+# a wrong-typed one ("tlogEntries": 5, "kindVersion": "x") is a clear rejection, not a crash.
+_DECIMAL = re.compile(r"-?[0-9]{1,20}")  # int64 fits; far longer strings are not worth converting
+
 
 def _b64(value: Any, what: str) -> bytes:
+    if not isinstance(value, str):  # str(None) == "None" would even decode
+        raise SignatureInvalid(f"log entry: {what} is not a base64 string")
     try:
-        return base64.b64decode(str(value), validate=True)
+        return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise SignatureInvalid(f"log entry: {what} is not base64") from exc
+
+
+def _object(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise SignatureInvalid(f"log entry: {what} is not an object")
+    return value
+
+
+def _integer(value: Any, what: str) -> int:
+    """A JSON number, or the decimal string protobuf's JSON form uses for 64-bit integers."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _DECIMAL.fullmatch(value):
+        return int(value)
+    raise SignatureInvalid(f"log entry: {what} is not an integer")
 
 
 def spki(key: ec.EllipticCurvePublicKey) -> bytes:
@@ -75,7 +97,7 @@ class Checkpoint:
 
 
 def parse_checkpoint(envelope: str) -> Checkpoint:
-    if envelope.count("\n\n") != 1 or not envelope.endswith("\n"):
+    if not isinstance(envelope, str) or envelope.count("\n\n") != 1 or not envelope.endswith("\n"):
         raise SignatureInvalid("log entry: checkpoint is not a signed note")
     note, _, sigblock = envelope.partition("\n\n")
     lines = note.split("\n")
@@ -110,10 +132,12 @@ def _verify_log_signature(log: LogKey, signature: bytes, data: bytes, what: str)
 def _body_v001(body: Mapping[str, Any], digest: bytes, signature: bytes) -> bytes:
     """hashedrekord 0.0.1 (Rekor v1): returns the recorded key's SPKI DER."""
     try:
-        data_hash = body["spec"]["data"]["hash"]
-        sig = body["spec"]["signature"]
-        recorded_key = serialization.load_pem_public_key(_b64(sig["publicKey"]["content"], "public key"))
-    except (ValueError, KeyError, TypeError) as exc:
+        spec = _object(body["spec"], "body spec")
+        data_hash = _object(_object(spec["data"], "body data")["hash"], "body hash")
+        sig = _object(spec["signature"], "body signature")
+        recorded_key = serialization.load_pem_public_key(
+            _b64(_object(sig["publicKey"], "body public key")["content"], "public key"))
+    except (ValueError, KeyError, TypeError, SignatureInvalid) as exc:
         raise SignatureInvalid("log entry: body is not a hashedrekord 0.0.1 entry with a public key") from exc
     if data_hash.get("algorithm") != "sha256" or data_hash.get("value") != digest.hex():
         raise SignatureInvalid("log entry: body records another artifact digest")
@@ -127,10 +151,11 @@ def _body_v001(body: Mapping[str, Any], digest: bytes, signature: bytes) -> byte
 def _body_v002(body: Mapping[str, Any], digest: bytes, signature: bytes) -> bytes:
     """hashedrekord 0.0.2 (Rekor v2): returns the recorded key's SPKI DER."""
     try:
-        spec = body["spec"]["hashedRekordV002"]
-        data, sig = spec["data"], spec["signature"]
-        raw_key = _b64(sig["verifier"]["publicKey"]["rawBytes"], "public key")
-    except (KeyError, TypeError) as exc:
+        spec = _object(_object(body["spec"], "body spec")["hashedRekordV002"], "body spec")
+        data, sig = _object(spec["data"], "body data"), _object(spec["signature"], "body signature")
+        verifier = _object(_object(sig["verifier"], "body verifier")["publicKey"], "body public key")
+        raw_key = _b64(verifier["rawBytes"], "public key")
+    except (KeyError, TypeError, SignatureInvalid) as exc:
         raise SignatureInvalid("log entry: body is not a hashedrekord 0.0.2 entry with a public key") from exc
     if data.get("algorithm") != "SHA2_256" or _b64(data.get("digest", ""), "digest") != digest:
         raise SignatureInvalid("log entry: body records another artifact digest")
@@ -149,24 +174,27 @@ def verify_inclusion(entry: Mapping[str, Any], logs: Mapping[bytes, LogKey]) -> 
     proof to a root that the log signed in the checkpoint (and, when present, the log
     signed the entry timestamp). Returns the log index."""
     body_raw = _b64(entry.get("canonicalizedBody", ""), "body")
-    log_id = _b64((entry.get("logId") or {}).get("keyId", ""), "log id")
+    log_id = _b64(_object(entry.get("logId") or {}, "log id").get("keyId", ""), "log id")
     log = logs.get(log_id)
     if log is None:
         raise SignatureInvalid(f"log entry: log {log_id.hex()[:16]}... is not in the trusted root")
 
-    proof = entry.get("inclusionProof")
-    if not proof or not (proof.get("checkpoint") or {}).get("envelope"):
+    proof = _object(entry.get("inclusionProof") or {}, "inclusion proof")
+    envelope = _object(proof.get("checkpoint") or {}, "checkpoint").get("envelope")
+    if not envelope:
         raise SignatureInvalid("log entry: inclusion proof with checkpoint is missing")
-    try:
-        index, size = int(proof["logIndex"]), int(proof["treeSize"])
-    except (KeyError, ValueError, TypeError) as exc:
-        raise SignatureInvalid("log entry: inclusion proof index or size is missing") from exc
+    if "logIndex" not in proof or "treeSize" not in proof:
+        raise SignatureInvalid("log entry: inclusion proof index or size is missing")
+    index, size = _integer(proof["logIndex"], "proof index"), _integer(proof["treeSize"], "tree size")
     root = _b64(proof.get("rootHash", ""), "root hash")
+    hashes = proof.get("hashes") or []
+    if not isinstance(hashes, list):
+        raise SignatureInvalid("log entry: inclusion proof hashes are not a list")
     computed = root_from_inclusion_proof(index, size, leaf_hash(body_raw),
-                                         [_b64(h, "proof hash") for h in proof.get("hashes") or []])
+                                         [_b64(h, "proof hash") for h in hashes])
     if computed != root:
         raise SignatureInvalid("log entry: inclusion proof does not lead to its root hash")
-    checkpoint = parse_checkpoint(proof["checkpoint"]["envelope"])
+    checkpoint = parse_checkpoint(envelope)
     if checkpoint.root != root or checkpoint.size != size:
         raise SignatureInvalid("log entry: checkpoint does not commit to the proof's root hash and size")
     hinted = [s for _, s in checkpoint.signatures if s[:4] == log.log_id[:4]]
@@ -174,24 +202,26 @@ def verify_inclusion(entry: Mapping[str, Any], logs: Mapping[bytes, LogKey]) -> 
         raise SignatureInvalid("log entry: checkpoint carries no signature of the log")
     _verify_log_signature(log, hinted[0][4:], checkpoint.note, "checkpoint")
 
-    promise = (entry.get("inclusionPromise") or {}).get("signedEntryTimestamp")
+    log_index = _integer(entry.get("logIndex", index), "log index")
+    promise = _object(entry.get("inclusionPromise") or {}, "inclusion promise").get("signedEntryTimestamp")
     if promise and entry.get("integratedTime") is not None:
         # Rekor signs the RFC 8785 form; with these four plain values that is sorted compact JSON.
         payload = json.dumps({"body": base64.b64encode(body_raw).decode(),
-                              "integratedTime": int(entry["integratedTime"]),
-                              "logID": log_id.hex(), "logIndex": int(entry.get("logIndex", 0))},
+                              "integratedTime": _integer(entry["integratedTime"], "integrated time"),
+                              "logID": log_id.hex(), "logIndex": _integer(entry.get("logIndex", 0), "log index")},
                              sort_keys=True, separators=(",", ":")).encode()
         _verify_log_signature(log, _b64(promise, "signed entry timestamp"), payload,
                               "inclusion promise")
-    return int(entry.get("logIndex", index))
+    return log_index
 
 
 def check_log_entry(entry: Mapping[str, Any], *, digest: bytes, signature: bytes,
                     key: ec.EllipticCurvePublicKey, logs: Mapping[bytes, LogKey]) -> int:
     """Check one ``tlogEntries`` item of a key-based bundle; returns its log index."""
-    kind = entry.get("kindVersion") or {}
+    entry = _object(entry, "entry")
+    kind = _object(entry.get("kindVersion") or {}, "kind and version")
     version = kind.get("version")
-    if kind.get("kind") != "hashedrekord" or version not in _BODY_CHECKS:
+    if kind.get("kind") != "hashedrekord" or not isinstance(version, str) or version not in _BODY_CHECKS:
         raise SignatureInvalid(f"log entry: unsupported kind {kind.get('kind')}/{version} "
                                "(hashedrekord 0.0.1 or 0.0.2 expected)")
     try:

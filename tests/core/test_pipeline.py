@@ -160,3 +160,103 @@ def test_summary_table_shows_start_end_result_duration_and_timeout():
 def test_one_line_for_the_pr_card():
     run = job(fresh(), "patch-apply", "completed", "success", started=T0, completed=T0 + 42)
     assert p.one_line(run) == "kselftest-go pending · patch-apply ✅ 42s → kselftest-go ⏸ → boot-to-initrd ⏸"
+
+
+# --- matrix stages: every leg counts ------------------------------------------------------
+
+def test_a_matrix_stage_runs_while_a_leg_runs_and_fails_when_one_fails():
+    run = job(fresh(), "patch-apply", "completed", "success", started=T0, completed=T0 + 10)
+    run = job(run, "kselftest", "completed", "success", started=T0 + 11, completed=T0 + 60)
+    run = job(run, "boot-to-initrd (arm64)", "in_progress", started=T0 + 61)
+    run = job(run, "boot-to-initrd (x86_64)", "completed", "success", started=T0 + 61, completed=T0 + 90)
+    assert statuses(run) == ["success", "success", "in_progress"] and run.status == p.RUNNING
+    assert p.check_title(run) == "boot-to-initrd running"
+    run = job(run, "boot-to-initrd (arm64)", "completed", "failure", started=T0 + 61, completed=T0 + 100)
+    assert statuses(run) == ["success", "success", "failure"]
+    assert (run.status, run.conclusion) == (p.COMPLETED, p.FAILURE)
+    assert p.check_title(run) == "boot-to-initrd failed"
+    assert "❌ failed (1/2 legs passed)" in p.summary_table(run, SPECS)
+
+
+def test_a_matrix_stage_passes_only_when_every_leg_passed():
+    run = job(fresh(), "patch-apply (a)", "queued")
+    run = job(run, "patch-apply (b)", "queued")
+    run = job(run, "patch-apply (a)", "completed", "success", started=T0, completed=T0 + 10)
+    assert statuses(run)[0] == "in_progress"
+    run = job(run, "patch-apply (b)", "completed", "success", started=T0 + 2, completed=T0 + 20)
+    assert statuses(run)[0] == "success" and run.stages[0].duration == 20
+
+
+def test_a_failed_leg_reported_after_the_run_passed_fails_it():
+    """A leg GitHub told us about late (or only in the job list at the run's completion)."""
+    run = job(fresh(), "patch-apply", "completed", "success", started=T0, completed=T0 + 10)
+    run = job(run, "kselftest", "completed", "success", started=T0 + 11, completed=T0 + 60)
+    run = job(run, "boot-to-initrd (x86_64)", "completed", "success", started=T0 + 61, completed=T0 + 90)
+    assert run.conclusion == p.SUCCESS
+    run = job(run, "boot-to-initrd (arm64)", "completed", "failure", started=T0 + 61, completed=T0 + 100)
+    assert (run.status, run.conclusion, statuses(run)[2]) == (p.COMPLETED, p.FAILURE, "failure")
+
+
+# --- events out of order ------------------------------------------------------------------
+
+def test_facts_arriving_after_the_run_failed_are_recorded_without_undoing_the_failure():
+    run = job(fresh(), "patch-apply", "in_progress", started=T0 + 6)
+    run = job(run, "kselftest", "completed", "failure", started=T0 + 40, completed=T0 + 80)
+    assert (run.status, run.conclusion) == (p.COMPLETED, p.FAILURE)
+    assert statuses(run) == ["in_progress", "failure", "skipped"]
+    run = job(run, "patch-apply", "completed", "success", started=T0 + 6, completed=T0 + 39)
+    assert statuses(run) == ["success", "failure", "skipped"]
+    assert (run.status, run.conclusion, p.check_title(run)) == (p.COMPLETED, p.FAILURE, "kselftest-go failed")
+    # The run's completion settles nothing more and keeps the verdict.
+    done = p.apply_workflow_run(run, status="completed", conclusion="failure", run_id=9, now=T0 + 90)
+    assert statuses(done) == statuses(run) and done.conclusion == p.FAILURE
+
+
+def test_an_earlier_stage_failing_late_takes_the_blame():
+    run = job(fresh(), "patch-apply", "in_progress", started=T0)
+    run = job(run, "kselftest", "completed", "failure", started=T0 + 40, completed=T0 + 80)
+    run = job(run, "patch-apply", "completed", "failure", started=T0, completed=T0 + 39)
+    assert p.check_title(run) == "patch-apply failed" and run.conclusion == p.FAILURE
+
+
+# --- re-runs: a newer run_attempt ---------------------------------------------------------
+
+def test_rerun_of_failed_jobs_reopens_the_failed_stages_and_keeps_the_passed_ones():
+    run = job(fresh(), "patch-apply", "completed", "success", started=T0, completed=T0 + 10, attempt=1)
+    run = job(run, "kselftest", "completed", "failure", started=T0 + 11, completed=T0 + 60, attempt=1)
+    assert run.conclusion == p.FAILURE
+    run = p.apply_workflow_run(run, status="queued", conclusion=None, run_id=9, now=T0 + 300, attempt=2)
+    assert (run.status, run.conclusion, run.attempt) == (p.RUNNING, None, 2)
+    assert statuses(run) == ["success", "pending", "pending"]
+    assert p.check_status(run) == ("in_progress", None)
+    # A late report of attempt 1 changes nothing any more.
+    assert job(run, "boot-to-initrd", "completed", "skipped", completed=T0 + 61, attempt=1) == run
+    run = job(run, "kselftest", "completed", "success", started=T0 + 301, completed=T0 + 350, attempt=2)
+    run = job(run, "boot-to-initrd", "completed", "success", started=T0 + 351, completed=T0 + 400, attempt=2)
+    assert (run.status, run.conclusion) == (p.COMPLETED, p.SUCCESS)
+
+
+def test_a_job_of_a_newer_attempt_reopens_the_run_before_its_run_event():
+    run = job(fresh(), "patch-apply", "completed", "failure", started=T0, completed=T0 + 10)
+    run = job(run, "patch-apply", "in_progress", started=T0 + 300, attempt=2, now=T0 + 300)
+    assert (run.status, run.attempt, statuses(run)) == (p.RUNNING, 2, ["in_progress", "pending", "pending"])
+
+
+def test_a_reopened_run_times_out_from_the_attempt_start_not_the_dispatch():
+    run = job(fresh(), "patch-apply", "completed", "success", started=T0, completed=T0 + 10)
+    run = job(run, "kselftest", "completed", "failure", started=T0 + 11, completed=T0 + 60)
+    run = p.apply_workflow_run(run, status="queued", conclusion=None, run_id=9, now=T0 + 5000, attempt=2)
+    assert p.sweep(run, SPECS, T0 + 5100) == run
+    assert p.deadline(run, SPECS) == T0 + 5000 + 300
+
+
+def test_a_superseded_run_takes_no_report_of_any_attempt():
+    gone = p.supersede(job(fresh(), "patch-apply", "in_progress", started=T0), "b" * 40, T0 + 30)
+    assert job(gone, "patch-apply", "completed", "success", started=T0, completed=T0 + 40, attempt=2) == gone
+    assert p.apply_workflow_run(gone, status="queued", conclusion=None, run_id=9, now=T0 + 50, attempt=2) == gone
+
+
+def test_a_pipe_in_a_stage_name_stays_in_its_cell():
+    specs = (p.StageSpec("apply|x", "apply", 90),)
+    table = p.summary_table(p.new_run("a" * 40, specs, T0), specs)
+    assert table.splitlines()[2].startswith("| apply\\|x | ⏸ pending |")

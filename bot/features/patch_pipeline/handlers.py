@@ -41,7 +41,7 @@ async def _supersede_others(ctx: Context, section: Mapping[str, Any], number: in
         if run.head_sha == head_sha:
             continue
         gone = P.supersede(run, head_sha, _now(ctx))
-        actions += [save(ctx.repo, number, gone, _now(ctx)),
+        actions += [save(ctx.repo, number, gone, _now(ctx), revision=row["revision"]),
                     check(ctx.repo, gone, section, signers=row.get("signers") or "", run_url=row.get("run_url")),
                     Note(ctx.repo, feature=FEATURE_NAME, number=number,
                          text=f"patch pipeline for {run.head_sha[:7]} superseded by {head_sha[:7]}")]
@@ -89,12 +89,27 @@ async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str
 async def on_pull_request(event: Event, ctx: Context) -> list[Action]:
     pr = event.payload["pull_request"]
     number, head_sha = int(pr["number"]), str(pr["head"]["sha"])
-    if await store.run_for_head(ctx.db, ctx.repo, head_sha) is not None:
+    found = await store.run_for_head(ctx.db, ctx.repo, head_sha)
+    if found is not None:
         # Decided already (a redelivery, a reopen, a push back to an earlier head): only
         # what runs for another head goes; /verify-patch decides this head again.
-        return await _supersede_others(ctx, ctx.rules.section(SECTION), number, head_sha)
+        return [*_adopt(ctx, found[0], number),
+                *await _supersede_others(ctx, ctx.rules.section(SECTION), number, head_sha)]
     files = await lookups.pr_files(ctx.gh, ctx.repo, number)
     return await gate(ctx, number, head_sha, [f["filename"] for f in files])
+
+
+def _adopt(ctx: Context, row: Mapping[str, Any], number: int) -> list[Action]:
+    """Runs are kept per head; a head decided for another pull request (a PR closed and
+    opened again as a new one from the same branch) now belongs to this one, so that its
+    card shows the run and its next push supersedes it."""
+    if int(row["number"]) == number:
+        return []
+    head_sha = str(row["head_sha"])
+    return [Record(ctx.repo, feature=FEATURE_NAME, op="adopt_run",
+                   args={"repo": ctx.repo, "head_sha": head_sha, "number": number, "at": _now(ctx)}),
+            Note(ctx.repo, feature=FEATURE_NAME, number=number,
+                 text=f"patch pipeline of {head_sha[:7]} (decided for #{row['number']}) now follows this PR")]
 
 
 async def verify_command(inv: Invocation, event: Event, ctx: Context) -> list[Action]:
@@ -142,15 +157,16 @@ async def on_workflow_run(event: Event, ctx: Context) -> list[Action]:
     if found is None:
         return []
     row, run = found
-    new = run
+    new, now = run, _now(ctx)
     stage_specs = specs(section)
+    attempt = tracking.run_attempt(wr)
     if wr.get("status") == "completed":
         # Job events may still be on their way: the run's job list is the truth now.
         for job in await lookups.run_jobs(ctx.gh, ctx.repo, int(wr["id"])):
-            new = tracking.apply_job_payload(new, stage_specs, job)
+            new = tracking.apply_job_payload(new, stage_specs, job, now)
     new = P.apply_workflow_run(new, status=str(wr.get("status") or ""), conclusion=wr.get("conclusion"),
-                               run_id=int(wr["id"]), now=_now(ctx))
-    return changed(ctx.repo, int(row["number"]), row, run, new, section, _now(ctx), run_url=wr.get("html_url"))
+                               run_id=int(wr["id"]), now=now, attempt=attempt)
+    return changed(ctx.repo, int(row["number"]), row, run, new, section, now, run_url=wr.get("html_url"))
 
 
 async def on_workflow_job(event: Event, ctx: Context) -> list[Action]:
@@ -170,8 +186,15 @@ async def on_workflow_job(event: Event, ctx: Context) -> list[Action]:
     if found is None:
         return []
     row, run = found
-    new = tracking.apply_job_payload(run, stage_specs, job)
-    return changed(ctx.repo, int(row["number"]), row, run, new, section, _now(ctx), run_url=run_url)
+    now = _now(ctx)
+    new = tracking.apply_job_payload(run, stage_specs, job, now)
+    if new.conclusion == P.SUCCESS and run.conclusion != P.SUCCESS:
+        # About to pass: a matrix stage passes only when every leg does, and a leg whose
+        # events have not arrived yet is unseen. The run's job list has them all.
+        new = run
+        for listed in [*await lookups.run_jobs(ctx.gh, ctx.repo, int(job["run_id"])), job]:
+            new = tracking.apply_job_payload(new, stage_specs, listed, now)
+    return changed(ctx.repo, int(row["number"]), row, run, new, section, now, run_url=run_url)
 
 
 async def sweep_timeouts(jctx: JobContext) -> list[Action]:

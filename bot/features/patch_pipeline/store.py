@@ -1,19 +1,40 @@
 """The feature's tables: runs (one per PR head) and their stages. Writers are upserts,
-so a retried delivery writes the same rows again."""
+so a retried delivery writes the same rows again.
+
+A run is followed from several queues at once (the PR's events, the repository's workflow
+events, the timeout sweep), so each decision about a run carries the ``revision`` it read and
+its write is a compare-and-set: if the run changed in between, the write is refused with
+StaleDecision. That error is transient to the executor, so the delivery (or job) stops
+before its check-run update and is decided again on the current state: a run superseded by
+a push stays superseded, and its check is not turned back by a decision made before.
+"""
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict
 from typing import Any, Mapping, Sequence
 
 from ...core import pipeline as P
+from ...github import TransientGitHubError
 from ...store.db import Database
 
 LIVE = (P.DISPATCHED, P.RUNNING)
 REJECTED = "rejected"
 
 _RUN_COLS = ("repo", "head_sha", "number", "status", "conclusion", "signers", "patches", "reason",
-             "run_id", "run_url", "superseded_by", "dispatched_at", "updated_at")
+             "run_id", "run_url", "superseded_by", "dispatched_at", "updated_at", "attempt",
+             "attempt_started_at", "revision")
+_STAGE_COLS = ("repo", "head_sha", "position", "name", "status", "started_at", "completed_at", "url", "legs")
+
+
+class StaleDecision(TransientGitHubError):
+    """The run changed after the decision read it. Transient (a GitHubError only because
+    that is what the executor retries): the delivery is decided again, promptly."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.retry_at = time.time()  # no need to back off: the next decision reads the new state
 
 
 def _upsert_sql(table: str, cols: Sequence[str], keys: Sequence[str]) -> str:
@@ -25,25 +46,36 @@ def _upsert_sql(table: str, cols: Sequence[str], keys: Sequence[str]) -> str:
 # --- Run <-> plain data (Record args are JSON) ------------------------------------
 
 def run_to_args(run: P.Run) -> dict[str, Any]:
-    data = asdict(run)
-    data["stages"] = [asdict(s) for s in run.stages]
-    return data
+    return asdict(run)  # stages and their legs become nested dicts
+
+
+def _stage(data: Mapping[str, Any]) -> P.Stage:
+    legs = data.get("legs") or ()
+    if isinstance(legs, str):  # the stages table keeps them as JSON text
+        legs = json.loads(legs)
+    return P.Stage(**{**data, "legs": tuple(P.Leg(**leg) for leg in legs)})
 
 
 def run_from_args(data: Mapping[str, Any]) -> P.Run:
-    stages = tuple(P.Stage(**s) for s in data["stages"])
-    return P.Run(**{**data, "stages": stages})
+    return P.Run(**{**data, "stages": tuple(_stage(s) for s in data["stages"])})
 
 
 # --- writers -------------------------------------------------------------------------
 
+async def _next_revision(db: Database, repo: str, head_sha: str) -> int:
+    current = await db.fetchval("SELECT revision FROM patch_pipeline_runs WHERE repo = ? AND head_sha = ?",
+                                (repo, head_sha))
+    return 0 if current is None else int(current) + 1
+
+
 async def record_rejection(db: Database, *, repo: str, number: int, head_sha: str, reason: str,
                            patches: Sequence[str], at: float) -> None:
-    row = {"repo": repo, "head_sha": head_sha, "number": number, "status": REJECTED,
-           "conclusion": "failure", "signers": "", "patches": json.dumps(list(patches)),
-           "reason": reason[:2000], "run_id": None, "run_url": None, "superseded_by": None,
-           "dispatched_at": at, "updated_at": at}
     async with db.transaction():
+        row = {"repo": repo, "head_sha": head_sha, "number": number, "status": REJECTED,
+               "conclusion": "failure", "signers": "", "patches": json.dumps(list(patches)),
+               "reason": reason[:2000], "run_id": None, "run_url": None, "superseded_by": None,
+               "dispatched_at": at, "updated_at": at, "attempt": 1, "attempt_started_at": None,
+               "revision": await _next_revision(db, repo, head_sha)}
         await db.execute(_upsert_sql("patch_pipeline_runs", _RUN_COLS, ("repo", "head_sha")),
                          tuple(row[c] for c in _RUN_COLS))
         await db.execute("DELETE FROM patch_pipeline_stages WHERE repo = ? AND head_sha = ?", (repo, head_sha))
@@ -51,36 +83,55 @@ async def record_rejection(db: Database, *, repo: str, number: int, head_sha: st
 
 async def save_run(db: Database, *, repo: str, number: int, run: Mapping[str, Any], at: float,
                    signers: str | None = None, patches: Sequence[str] | None = None,
-                   run_url: str | None = None) -> None:
-    """Create or update a run and all its stages. A new dispatch for the same head
-    (``/verify-patch`` again) replaces the previous state."""
+                   run_url: str | None = None, revision: int | None = None) -> None:
+    """Save a run and all its stages.
+
+    With ``revision`` (the one the decision read) this is an update that happens only if
+    nobody wrote the run since; otherwise StaleDecision. Without it, it is a new dispatch
+    for the head (``/verify-patch`` again, a push back to it), which replaces what was there."""
     state = run_from_args(run)
-    existing = await db.fetchone("SELECT signers, patches, run_url, status, dispatched_at FROM patch_pipeline_runs"
-                                 " WHERE repo = ? AND head_sha = ?", (repo, state.head_sha))
-    if (existing is not None and existing["status"] in (P.COMPLETED, P.SUPERSEDED)
-            and state.status in LIVE and state.dispatched_at <= float(existing["dispatched_at"])):
-        # A job event decided on a copy read before a push superseded this run (they run
-        # on different queues): the finished state wins; only a new dispatch reopens it.
-        return
-    row = {"repo": repo, "head_sha": state.head_sha, "number": number, "status": state.status,
-           "conclusion": state.conclusion,
-           "signers": signers if signers is not None else (existing or {}).get("signers") or "",
-           "patches": json.dumps(list(patches)) if patches is not None else (existing or {}).get("patches") or "[]",
-           "reason": "", "run_id": state.run_id,
-           "run_url": run_url or (existing or {}).get("run_url"), "superseded_by": state.superseded_by,
-           "dispatched_at": state.dispatched_at, "updated_at": at}
+    values: dict[str, Any] = {
+        "number": number, "status": state.status, "conclusion": state.conclusion, "run_id": state.run_id,
+        "superseded_by": state.superseded_by, "dispatched_at": state.dispatched_at, "updated_at": at,
+        "attempt": state.attempt, "attempt_started_at": state.attempt_started_at}
     async with db.transaction():
-        await db.execute(_upsert_sql("patch_pipeline_runs", _RUN_COLS, ("repo", "head_sha")),
-                         tuple(row[c] for c in _RUN_COLS))
+        if revision is None:
+            row = {"repo": repo, "head_sha": state.head_sha, "signers": signers or "",
+                   "patches": json.dumps(list(patches or ())), "reason": "", "run_url": run_url, **values,
+                   "revision": await _next_revision(db, repo, state.head_sha)}
+            await db.execute(_upsert_sql("patch_pipeline_runs", _RUN_COLS, ("repo", "head_sha")),
+                             tuple(row[c] for c in _RUN_COLS))
+        else:
+            if signers is not None:
+                values["signers"] = signers
+            if patches is not None:
+                values["patches"] = json.dumps(list(patches))
+            if run_url is not None:
+                values["run_url"] = run_url
+            sets = ", ".join(f"{c} = ?" for c in values)
+            written = await db.execute(
+                f"UPDATE patch_pipeline_runs SET {sets}, revision = revision + 1"
+                " WHERE repo = ? AND head_sha = ? AND revision = ?",
+                (*values.values(), repo, state.head_sha, revision))
+            if not written:
+                raise StaleDecision(f"patch pipeline run of {state.head_sha[:7]} in {repo} changed since "
+                                    f"revision {revision} was read: deciding again")
         await db.execute("DELETE FROM patch_pipeline_stages WHERE repo = ? AND head_sha = ? AND position >= ?",
                          (repo, state.head_sha, len(state.stages)))
-        cols = ("repo", "head_sha", "position", "name", "status", "started_at", "completed_at", "url")
         for i, s in enumerate(state.stages):
-            await db.execute(_upsert_sql("patch_pipeline_stages", cols, ("repo", "head_sha", "position")),
-                             (repo, state.head_sha, i, s.name, s.status, s.started_at, s.completed_at, s.url))
+            legs = json.dumps([asdict(leg) for leg in s.legs])
+            await db.execute(_upsert_sql("patch_pipeline_stages", _STAGE_COLS, ("repo", "head_sha", "position")),
+                             (repo, state.head_sha, i, s.name, s.status, s.started_at, s.completed_at, s.url, legs))
 
 
-WRITERS = {"record_rejection": record_rejection, "save_run": save_run}
+async def adopt_run(db: Database, *, repo: str, head_sha: str, number: int, at: float) -> None:
+    """The head's run now belongs to pull request ``number`` (the same head opened again as a
+    new pull request): that PR's card shows it, and its next push supersedes it."""
+    await db.execute("UPDATE patch_pipeline_runs SET number = ?, updated_at = ?, revision = revision + 1"
+                     " WHERE repo = ? AND head_sha = ?", (number, at, repo, head_sha))
+
+
+WRITERS = {"record_rejection": record_rejection, "save_run": save_run, "adopt_run": adopt_run}
 
 
 # --- reads ---------------------------------------------------------------------------
@@ -88,13 +139,14 @@ WRITERS = {"record_rejection": record_rejection, "save_run": save_run}
 async def _with_stages(db: Database, row: dict[str, Any] | None) -> tuple[dict[str, Any], P.Run] | None:
     if row is None:
         return None
-    stages = await db.fetchall("SELECT name, status, started_at, completed_at, url FROM patch_pipeline_stages"
+    stages = await db.fetchall("SELECT name, status, started_at, completed_at, url, legs FROM patch_pipeline_stages"
                                " WHERE repo = ? AND head_sha = ? ORDER BY position",
                                (row["repo"], row["head_sha"]))
     run = P.Run(head_sha=row["head_sha"], dispatched_at=float(row["dispatched_at"]),
-                stages=tuple(P.Stage(**s) for s in stages), status=row["status"],
+                stages=tuple(_stage(s) for s in stages), status=row["status"],
                 conclusion=row["conclusion"], run_id=int(row["run_id"]) if row["run_id"] is not None else None,
-                superseded_by=row["superseded_by"])
+                superseded_by=row["superseded_by"], attempt=int(row["attempt"]),
+                attempt_started_at=row["attempt_started_at"])
     return row, run
 
 

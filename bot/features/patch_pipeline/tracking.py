@@ -28,6 +28,8 @@ def _ts(value: Any) -> float | None:
 
 
 def save(repo: str, number: int, run: P.Run, now: float, **extra: Any) -> Record:
+    """Saving a decided state; ``revision`` (of the row the decision read) makes it a
+    compare-and-set, see store.StaleDecision. Without it, it is a new dispatch."""
     return Record(repo, feature=FEATURE_NAME, op="save_run",
                   args={"repo": repo, "number": number, "run": run_to_args(run), "at": now, **extra})
 
@@ -39,7 +41,7 @@ def check(repo: str, run: P.Run, section: Mapping[str, Any], *, signers: str = "
     if signers:
         lines.append(f"Patches signed by {neutralize(signers)}.")
     if run_url:
-        lines.append(f"Workflow run: {run_url}")
+        lines.append(f"Workflow run: {run_url}" + (f" (attempt {run.attempt})" if run.attempt > 1 else ""))
     lines.append(P.summary_table(run, specs(section)))
     if run.status == P.SUPERSEDED:
         lines.append(f"A newer push ({run.superseded_by or 'unknown'}) starts the pipeline over.")
@@ -51,9 +53,9 @@ def check(repo: str, run: P.Run, section: Mapping[str, Any], *, signers: str = "
 def changed(repo: str, number: int, row: Mapping[str, Any], old: P.Run, new: P.Run,
             section: Mapping[str, Any], now: float, *, run_url: str | None = None) -> list[Action]:
     url = run_url or row.get("run_url")
-    if new == old and url == row.get("run_url"):
-        return []
-    actions: list[Action] = [save(repo, number, new, now, run_url=url),
+    if old.status == P.SUPERSEDED or (new == old and url == row.get("run_url")):
+        return []  # a superseded run's check stays "Superseded", whatever its workflow still says
+    actions: list[Action] = [save(repo, number, new, now, run_url=url, revision=row["revision"]),
                              check(repo, new, section, signers=row.get("signers") or "", run_url=url)]
     if new.finished and not old.finished:
         actions.append(Note(repo, feature=FEATURE_NAME, number=number,
@@ -61,14 +63,21 @@ def changed(repo: str, number: int, row: Mapping[str, Any], old: P.Run, new: P.R
     return actions
 
 
-def apply_job_payload(run: P.Run, stage_specs: Sequence[P.StageSpec], job: Mapping[str, Any]) -> P.Run:
+def apply_job_payload(run: P.Run, stage_specs: Sequence[P.StageSpec], job: Mapping[str, Any],
+                      now: float) -> P.Run:
     status = str(job.get("status") or "")
     return P.apply_job(run, stage_specs, job_name=str(job.get("name") or ""), status=status,
                        conclusion=job.get("conclusion"),
                        # a queued job's started_at is its queueing time, not a start
                        started_at=_ts(job.get("started_at")) if status in ("in_progress", "completed") else None,
                        completed_at=_ts(job.get("completed_at")), url=job.get("html_url"),
-                       run_id=job.get("run_id"))
+                       run_id=job.get("run_id"), attempt=run_attempt(job), now=now)
+
+
+def run_attempt(item: Mapping[str, Any]) -> int | None:
+    """A workflow run's or job's ``run_attempt`` (GitHub's "Re-run jobs" makes a new one)."""
+    value = item.get("run_attempt")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def is_pipeline_workflow(section: Mapping[str, Any], workflow_run: Mapping[str, Any]) -> bool:

@@ -7,7 +7,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ...context import GitHubReader
 from ...core.impact import glob_match
-from ...core.markdown import code, neutralize
+from ...core.markdown import cell, code, neutralize
 from ...signing import Artifact, SignatureInvalid, Signer, TrustedKey, TrustPolicy, Verified, verify_patch
 from . import lookups
 
@@ -114,15 +114,17 @@ def render(verdicts: Sequence[Verdict]) -> tuple[str, str, str]:
     """(conclusion, title, summary) of the ``patch-signature`` check run."""
     bad = [v for v in verdicts if not v.ok]
     lines = ["| Patch | Result | Signer | Issuer / key | Rekor log index |", "|---|---|---|---|---|"]
+    # A path is the contributor's text: GitHub splits cells on a bare "|" even inside a code
+    # span, so an unescaped one would forge a "verified" row (neutralize() escapes its own).
     for v in verdicts:
         if v.verified is not None:
             how = "keyless" if v.verified.method == "keyless" else "public key"
             by = v.verified.issuer if v.verified.method == "keyless" else f"key {v.verified.signer}"
             log_index = "–" if v.verified.log_index is None else str(v.verified.log_index)
-            lines.append(f"| {code(v.path)} | ✅ verified ({how}) | {neutralize(v.verified.signer)} | "
+            lines.append(f"| {cell(code(v.path))} | ✅ verified ({how}) | {neutralize(v.verified.signer)} | "
                          f"{neutralize(by or '')} | {log_index} |")
         else:
-            lines.append(f"| {code(v.path)} | ❌ {neutralize(v.reason, max_len=400)} | – | – | – |")
+            lines.append(f"| {cell(code(v.path))} | ❌ {neutralize(v.reason, max_len=400)} | – | – | – |")
     table = "\n".join(lines)
     if not bad:
         n = len(verdicts)

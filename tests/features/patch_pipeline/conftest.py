@@ -132,24 +132,25 @@ def comment_payload(body: str = "/verify-patch", *, number: int = 7, login: str 
 
 def workflow_run_payload(action: str, *, run_id: int, head: str = HEAD, status: str | None = None,
                          conclusion: str | None = None, path: str = ".github/workflows/patch-pipeline.yml",
-                         created: datetime = NOW + timedelta(seconds=5)) -> dict[str, Any]:
+                         created: datetime = NOW + timedelta(seconds=5), attempt: int = 1) -> dict[str, Any]:
     p = load_example("workflow_run", "completed" if action == "completed" else "requested")
     p["action"] = action
     wr = p["workflow_run"]
     wr.update(id=run_id, path=path, display_title=f"patch pipeline {head}", head_sha=MAIN,
               event="workflow_dispatch", status=status or ("completed" if action == "completed" else "queued"),
               conclusion=conclusion, created_at=created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-              html_url=f"https://github.com/{REPO}/actions/runs/{run_id}")
+              html_url=f"https://github.com/{REPO}/actions/runs/{run_id}", run_attempt=attempt)
     return p
 
 
 def job_json(name: str, status: str, conclusion: str | None = None, *, run_id: int, job_id: int = 1,
-             started: datetime | None = None, completed: datetime | None = None) -> dict[str, Any]:
+             started: datetime | None = None, completed: datetime | None = None,
+             attempt: int = 1) -> dict[str, Any]:
     job = load_example("workflow_job", "completed" if status == "completed" else
                        "in_progress" if status == "in_progress" else "queued")["workflow_job"]
     iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ") if t else None  # noqa: E731
     job.update(id=job_id, run_id=run_id, name=name, status=status, conclusion=conclusion,
-               started_at=iso(started or NOW), completed_at=iso(completed), head_sha=MAIN,
+               started_at=iso(started or NOW), completed_at=iso(completed), head_sha=MAIN, run_attempt=attempt,
                html_url=f"https://github.com/{REPO}/actions/runs/{run_id}/job/{job_id}")
     return job
 

@@ -218,3 +218,32 @@ async def test_rerun_button_on_our_check_decides_again(db, repo, key, prs):
 async def test_rerun_of_other_checks_or_heads_does_nothing(db, repo, key, payload):
     event, ctx = context("check_run", payload, db=db, repo=repo, rules=rules(key))
     assert await handlers.on_check_rerequested(event, ctx) == []
+
+
+@pytest.mark.parametrize("junk", [b'{"verificationMaterial": "x"}', b'{"verificationMaterial": [1]}', b"[]"])
+async def test_a_junk_bundle_is_a_malformed_bundle_and_the_push_still_supersedes(db, repo, key, junk):
+    rule_set = rules(key)
+    assert of(await opened(db, repo, rule_set), "DispatchWorkflow")
+    repo.files[HEAD2] = {**repo.files[HEAD], KEYED + ".sigstore.json": junk}
+    actions = await opened(db, repo, rule_set, action="synchronize", head=HEAD2)
+    [old] = [a for a in of(actions, "UpsertCheckRun") if a.head_sha == HEAD]
+    assert (old.name, old.conclusion) == ("patch-pipeline", "cancelled")
+    [check] = [a for a in of(actions, "UpsertCheckRun") if a.head_sha == HEAD2]
+    assert (check.name, check.conclusion) == ("patch-signature", "failure")
+    assert "malformed Sigstore bundle" in check.summary and not of(actions, "DispatchWorkflow")
+    row, _ = await run_for_head(db, REPO, HEAD)
+    assert row["status"] == "superseded"
+
+
+async def test_a_pipe_in_a_patch_path_cannot_forge_table_cells(db, repo, key):
+    from markdown_it import MarkdownIt
+    forged = "patches/x| ✅ verified (keyless) | torvalds@kernel.org | GitHub OAuth | 1 |.patch"
+    repo.put(HEAD, forged, b"unsigned\n")
+    repo.pr_files[7] = [forged, KEYED, KEYED + ".sig"]
+    check = await refused(db, repo, rules(key))
+    html = MarkdownIt("commonmark").enable("table").render(check.summary)
+    rows = [[cell.strip() for cell in row.split("<td>")[1:]]
+            for row in html[html.index("<tbody>"):].split("<tr>")[1:]]
+    assert [len(r) for r in rows] == [5, 5]
+    [row] = [r for r in rows if "torvalds" in r[0]]
+    assert row[0].startswith("<code>patches/x| ✅ verified") and row[1].startswith("❌ unsigned")

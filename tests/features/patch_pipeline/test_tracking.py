@@ -209,12 +209,14 @@ async def test_a_stale_live_write_does_not_reopen_a_superseded_run(flow):
     """A job event read the run before a push superseded it (different queues): its write loses."""
     from bot.features.patch_pipeline import store
     from bot.core import pipeline as P
-    _, before = await flow.state(HEAD)
+    read, before = await flow.state(HEAD)
     await flow.send("pull_request", pr_payload("synchronize", head=HEAD2), at=T(20))
     stale = P.apply_job(before, P.specs_from_rules(flow.rules.section("pipeline")["stages"]),
                         job_name="patch-apply", status="in_progress", conclusion=None, started_at=T(10).timestamp(),
                         completed_at=None)
-    await store.save_run(flow.db, repo=REPO, number=7, run=store.run_to_args(stale), at=T(21).timestamp())
+    with pytest.raises(store.StaleDecision):
+        await store.save_run(flow.db, repo=REPO, number=7, run=store.run_to_args(stale), at=T(21).timestamp(),
+                             revision=read["revision"])
     row, run = await flow.state(HEAD)
     assert row["status"] == "superseded" and [s.status for s in run.stages] == ["skipped"] * 3
 
