@@ -1,4 +1,5 @@
-"""Check runs: one per (name, head SHA), created once and updated in place."""
+"""Check runs: one per (name, head SHA), created once and updated in place (a new one
+when a completed check starts again)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -43,20 +44,35 @@ async def _find(env: "ActionEnv", action: A.UpsertCheckRun) -> dict | None:
 
 
 async def upsert_check_run(action: A.UpsertCheckRun, env: "ActionEnv") -> Any:
+    """One run per (name, head), updated in place, except that a completed run is never taken
+    back to queued or in_progress (GitHub refuses it): a check that starts again, such as a
+    pipeline re-run from the Actions UI, gets a new run, which GitHub then shows as the check."""
     key = f"check:{action.repo}:{action.head_sha}:{action.name}"
+    completed_key = key + ":completed"  # present while the run we last wrote is completed
     run_id = await state.created_object(env.db, key)
     if run_id is None:
         found = await _find(env, action)
         if found:
             run_id = str(found["id"])
             await state.remember_created(env.db, key, action.repo, "check_run", run_id)
+            if found.get("status") == "completed":
+                await state.remember_created(env.db, completed_key, action.repo, "check_run", run_id)
     data = _payload(action)
+    completed = data["status"] == "completed"
+    if run_id is not None and not completed and await state.created_object(env.db, completed_key):
+        run_id = None  # starting again: a new run
     if run_id is None:
         made = await env.api.post("/repos/{owner}/{repo}/check-runs", _split(action.repo),
                                   data={"name": action.name, "head_sha": action.head_sha,
                                         "external_id": f"contributor-flow:{action.name}", **data})
-        await state.remember_created(env.db, key, action.repo, "check_run", str(made["id"]))
-        return f"created {made['id']}"
-    await env.api.patch("/repos/{owner}/{repo}/check-runs/{check_run_id}",
-                        {**_split(action.repo), "check_run_id": int(run_id)}, data=data)
-    return f"updated {run_id}"
+        run_id, result = str(made["id"]), f"created {made['id']}"
+        await state.replace_created(env.db, key, action.repo, "check_run", run_id)
+    else:
+        await env.api.patch("/repos/{owner}/{repo}/check-runs/{check_run_id}",
+                            {**_split(action.repo), "check_run_id": int(run_id)}, data=data)
+        result = f"updated {run_id}"
+    if completed:
+        await state.remember_created(env.db, completed_key, action.repo, "check_run", run_id)
+    else:
+        await state.forget_created(env.db, completed_key)
+    return result

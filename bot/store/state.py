@@ -109,6 +109,19 @@ async def remember_created(db: Database, fingerprint: str, repo: str, kind: str,
         (fingerprint, repo, kind, object_id, time.time()))
 
 
+async def replace_created(db: Database, fingerprint: str, repo: str, kind: str, object_id: str) -> None:
+    """Like remember_created, but the new object takes the key's place (the latest wins)."""
+    await db.execute(
+        "INSERT INTO created_objects (fingerprint, repo, kind, object_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET object_id = excluded.object_id,"
+        " created_at = excluded.created_at",
+        (fingerprint, repo, kind, object_id, time.time()))
+
+
+async def forget_created(db: Database, fingerprint: str) -> None:
+    await db.execute("DELETE FROM created_objects WHERE fingerprint = ?", (fingerprint,))
+
+
 # --- review requests: what GitHub answered when the executor asked someone to review -------------
 # Like bot_labels: written by the executor (which alone talks to GitHub), read by features, so a
 # feature never records as asked someone GitHub refused (a 422 for a name that cannot review).
@@ -121,9 +134,7 @@ async def remember_review_requests(db: Database, repo: str, number: int, outcome
     """who (a login or ``owner/team-slug``, any case) -> "requested" or "refused"; the latest
     answer wins."""
     for who, result in outcome.items():
-        key = _review_request_key(repo, number, who)
-        await db.execute("DELETE FROM created_objects WHERE fingerprint = ?", (key,))
-        await remember_created(db, key, repo, "review_request", result)
+        await replace_created(db, _review_request_key(repo, number, who), repo, "review_request", result)
 
 
 async def review_request_results(db: Database, repo: str, number: int, names: Iterable[str]) -> dict[str, str]:

@@ -107,6 +107,20 @@ async def test_check_run_is_created_once_then_updated(rt, fake_github):
     assert len(runs) == 1 and runs[0].conclusion == "success" and runs[0].status == "completed"
 
 
+async def test_a_completed_check_that_starts_again_gets_a_new_run(rt, fake_github):
+    # GitHub does not take a completed run back to in_progress (the fake refuses it too): a
+    # pipeline re-run from the Actions UI shows as a new run, which then concludes in place.
+    sha = "b" * 40
+    check = dict(repo=REPO, name="patch-pipeline", head_sha=sha, title="t", summary="s")
+    await run(rt, "d1", A.UpsertCheckRun(**check, conclusion="failure"))
+    out = await run(rt, "d2", A.UpsertCheckRun(**check, status="in_progress"))
+    assert out.done and not out.failed
+    await run(rt, "d3", A.UpsertCheckRun(**check, conclusion="success"))
+    runs = sorted((r for r in fake_github.state.check_runs.values() if r.head_sha == sha), key=lambda r: r.id)
+    assert [(r.status, r.conclusion) for r in runs] == [("completed", "failure"), ("completed", "success")]
+    assert len(fake_github.calls_to("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}")) == 1
+
+
 async def test_project_item_and_status_via_graphql(rt, fake_github):
     project = fake_github.add_project("octo", 3, "RFC Draft Board",
                                       fields={"Status": ["Draft", "Review", "Accepted"]})

@@ -61,7 +61,13 @@ def get_check_run(ctx: Ctx) -> Reply:
 @route("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}")
 def update_check_run(ctx: Ctx) -> Reply:
     run = _run(ctx)
-    _apply(run, ctx.body or {})
+    body = ctx.body or {}
+    # GitHub does not take a completed check run back to queued or in_progress (Mergify and
+    # Atlantis switched to a new run per re-run for this reason): the fake refuses it loudly.
+    if run.status == "completed" and body.get("status") in ("queued", "in_progress"):
+        raise GitHubError(422, "Invalid request.\n\nA completed check run cannot be set back to "
+                               f"{body['status']}.")
+    _apply(run, body)
     return Reply(json=ctx.ser.check_run(run))
 
 
