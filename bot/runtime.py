@@ -23,7 +23,7 @@ from .rules.registry import sections_of
 from .rules.repo import RepoRules, RepoRulesResult
 from .settings import Settings
 from .store import holds, state
-from .store.db import Database, connect
+from .store.db import Database, DatabaseUnavailable, connect
 from .store.migrate import migrate
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,7 +72,7 @@ class Runtime:
     async def rules_for(self, repo: str, installation_id: int | None) -> RepoRulesResult:
         if not repo or self.github is None or installation_id is None:
             return RepoRulesResult(self.bundled)
-        from .github import PermanentGitHubError
+        from .github import GitHubError, PermanentGitHubError
 
         try:
             return await self.repo_rules.get(repo, await self.api(installation_id))
@@ -80,20 +80,45 @@ class Runtime:
             # No access to the file (e.g. dry-run against a private repo): bundled rules.
             log.warning("repo rules unavailable for %s: %s", repo, exc)
             return RepoRulesResult(self.bundled)
+        except (GitHubError, DatabaseUnavailable):
+            raise  # transient, nothing cached yet: the delivery is tried again later
+        except Exception:
+            # Not GitHub: a fault of the bot's own. A broken configuration never takes the
+            # repository's bot down: the last good rules (or the bundled ones) stay in force.
+            log.exception("reading the rules of %s failed; using the last good ones", repo)
+            fallback = await self.repo_rules.fallback(repo)
+            return RepoRulesResult(fallback or self.bundled,
+                                   origin="last-good" if fallback is not None else "bundled")
 
     def roles_for(self, repo: str, rules: Rules, reader: Any) -> RoleLookup:
         section = rules.section("commands") if "commands" in rules else {}
         return make_role_lookup(reader, repo, section, self.role_cache)
 
     async def repo_handles(self) -> list[RepoHandle]:
+        """Every known repository for a periodic job. One repository whose token or rules
+        cannot be had now is left out of this run (and logged): it must not stop the job
+        for all the others."""
         handles = []
         for row in await state.installations(self.db):
-            api = await self.api(row["installation_id"])
-            result = await self.rules_for(row["repo"], row["installation_id"])
+            repo, inst = row["repo"], row["installation_id"]
+            try:
+                api = await self.api(inst)
+                try:
+                    rules = (await self.rules_for(repo, inst)).rules
+                except Exception as exc:
+                    # GitHub cannot tell us now: the rules last known for it, if any. Without
+                    # them the bundled rules could turn on what the repository switched off.
+                    rules = await self.repo_rules.fallback(repo)
+                    if rules is None:
+                        raise
+                    log.warning("rules of %s unavailable (%s); using the last good ones", repo, exc)
+            except Exception as exc:
+                log.warning("repository %s left out of this job run: %s: %s", repo,
+                            type(exc).__name__, exc)
+                continue
             reader = ReadOnlyGitHub(api)
-            handles.append(RepoHandle(repo=row["repo"], installation_id=row["installation_id"],
-                                      rules=result.rules, gh=reader,
-                                      roles_of=self.roles_for(row["repo"], result.rules, reader)))
+            handles.append(RepoHandle(repo=repo, installation_id=inst, rules=rules, gh=reader,
+                                      roles_of=self.roles_for(repo, rules, reader)))
         return handles
 
     async def close(self) -> None:

@@ -15,8 +15,8 @@ import random
 import socket
 import time
 import uuid
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from .log import delivery_context
 from .store import deliveries
@@ -29,12 +29,18 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("bot.worker")
 
 MAX_BACKOFF = 900.0
+# Recording a delivery's end failed (SQLite locked past its busy timeout, disk full): the
+# write is tried again after these waits, doubling, until the database takes it.
+RECORD_RETRY_FIRST = 0.5
+RECORD_RETRY_MAX = 30.0
 
 
 @dataclass(frozen=True)
 class Outcome:
     status: str  # done, failed (retry_at), dead, or unrecorded (the database failed us)
     retry_at: float = 0.0
+    # For "unrecorded": the status write that failed, to be tried again.
+    record: Callable[[], Awaitable[Any]] | None = field(default=None, compare=False, repr=False)
 
 
 def retry_delay(attempts: int, base: float, exc: BaseException, now: float) -> float:
@@ -60,6 +66,7 @@ class Worker:
         self.wake = asyncio.Event()
         self._inflight: dict[int, str] = {}  # seq -> subject
         self._tasks: set[asyncio.Task] = set()
+        self._stop: asyncio.Event | None = None
 
     @property
     def db(self):
@@ -72,6 +79,7 @@ class Worker:
             log.info("resumed %d unfinished deliveries", n)
 
     async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
         await self.recover()
         while not stop.is_set():
             try:
@@ -107,10 +115,51 @@ class Worker:
 
     async def _handle(self, d: "StoredDelivery") -> None:
         try:
-            await handle(self.runtime, d, self.process)
+            try:
+                outcome = await handle(self.runtime, d, self.process)
+            except Exception as exc:  # a fault around the processing itself: a failed attempt
+                log.exception("handling %s failed", d.delivery_id)
+                error = f"{type(exc).__name__}: {exc}"
+                outcome = Outcome("unrecorded", record=lambda: deliveries.fail(
+                    self.db, d.seq, error=error,
+                    max_attempts=int(self.runtime.bundled["core"]["max_attempts"]),
+                    retry_at=time.time() + self.runtime.settings.retry_base))
+            if outcome.status == "unrecorded" and outcome.record is not None:
+                event = f"{d.event}.{d.action}" if d.action else d.event
+                with delivery_context(delivery_id=d.delivery_id, event=event, repo=d.repo,
+                                      subject=d.subject):
+                    await self._record_until_written(d, outcome.record)
         finally:
             self._inflight.pop(d.seq, None)
             self.wake.set()
+
+    async def _record_until_written(self, d: "StoredDelivery", record: Callable[[], Awaitable[Any]]) -> None:
+        """The row is still 'processing', and on SQLite nothing else of its subject is
+        claimed while it is: left so, the subject would wait until a restart. So the status
+        write is tried again, backing off, until the database takes it (the subject stays
+        this worker's meanwhile). On shutdown it stops trying: start-up resumes the row."""
+        delay = RECORD_RETRY_FIRST
+        while True:
+            if self._stop is not None:
+                try:
+                    await asyncio.wait_for(self._stop.wait(), timeout=delay)
+                except asyncio.TimeoutError:
+                    pass
+                else:
+                    log.warning("stopping before the end of %s was recorded; it resumes at start-up",
+                                d.delivery_id)
+                    return
+            else:
+                await asyncio.sleep(delay)
+            try:
+                await record()
+            except Exception as exc:
+                log.warning("still cannot record the end of %s (%s); trying again in %.0fs",
+                            d.delivery_id, exc, min(delay * 2, RECORD_RETRY_MAX))
+                delay = min(delay * 2, RECORD_RETRY_MAX)
+                continue
+            log.info("recorded the end of %s after all", d.delivery_id)
+            return
 
 
 async def handle(runtime: "Runtime", d: "StoredDelivery",
@@ -133,27 +182,37 @@ async def _handle_in_context(runtime: "Runtime", d: "StoredDelivery",
         rules = (runtime.repo_rules.known(d.repo) if d.repo else None) or runtime.bundled
         max_attempts = int(rules["core"]["max_attempts"])
         delay = retry_delay(d.attempts + 1, runtime.settings.retry_base, exc, now)
-        try:
-            status = await deliveries.fail(runtime.db, d.seq, error=f"{type(exc).__name__}: {exc}",
+        error = f"{type(exc).__name__}: {exc}"
+
+        async def record_failure() -> Outcome:
+            status = await deliveries.fail(runtime.db, d.seq, error=error,
                                            max_attempts=max_attempts, retry_at=now + delay)
+            metrics.deliveries_failed.labels(event=d.event).inc()
+            if status == "dead":
+                metrics.deliveries_dead.labels(event=d.event).inc()
+                log.error("delivery %s is dead after %d attempts: %s", d.delivery_id,
+                          d.attempts + 1, error, extra={"delivery_id": d.delivery_id})
+            else:
+                log.warning("delivery %s failed (attempt %d), retry in %.0fs: %s", d.delivery_id,
+                            d.attempts + 1, delay, error, extra={"delivery_id": d.delivery_id})
+            return Outcome(status, now + delay)
+
+        try:
+            return await record_failure()
         except Exception:
             log.exception("could not record the failure of %s", d.delivery_id)
-            return Outcome("unrecorded", now + delay)
-        metrics.deliveries_failed.labels(event=d.event).inc()
-        if status == "dead":
-            metrics.deliveries_dead.labels(event=d.event).inc()
-            log.error("delivery %s is dead after %d attempts: %s", d.delivery_id,
-                      d.attempts + 1, exc, extra={"delivery_id": d.delivery_id})
-        else:
-            log.warning("delivery %s failed (attempt %d), retry in %.0fs: %s", d.delivery_id,
-                        d.attempts + 1, delay, exc, extra={"delivery_id": d.delivery_id})
-        return Outcome(status, now + delay)
-    try:
+            return Outcome("unrecorded", now + delay, record=record_failure)
+
+    async def record_end() -> Outcome:
         await deliveries.finish(runtime.db, d.seq)
+        metrics.deliveries_processed.labels(event=d.event).inc()
+        return Outcome("done")
+
+    try:
+        return await record_end()
     except Exception as exc:
-        # The row stays 'processing' and is taken back later (its actions are recorded
-        # as done, so the retry repeats none of them).
+        # The row stays 'processing' until the write is made (the SQLite worker tries it
+        # again) or the row is taken back (PostgreSQL's work queue; its actions are
+        # recorded as done, so that retry repeats none of them).
         log.warning("could not record the end of %s: %s", d.delivery_id, exc)
-        return Outcome("unrecorded", time.time() + runtime.settings.retry_base)
-    metrics.deliveries_processed.labels(event=d.event).inc()
-    return Outcome("done")
+        return Outcome("unrecorded", time.time() + runtime.settings.retry_base, record=record_end)

@@ -1,6 +1,7 @@
 """Projects (v2) and Discussions: GraphQL only, ids looked up by name and cached."""
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,17 @@ query($owner: String!, $name: String!) {
   repository(owner: $owner, name: $name) {
     id
     discussionCategories(first: 50) { nodes { id name } }
+  }
+}
+"""
+# The newest discussions of a category: to find one whose creation went through although
+# the answer was lost (GitHub applied the mutation, the bot saw a 502 or a timeout).
+RECENT_DISCUSSIONS = """
+query($owner: String!, $name: String!, $category: ID!) {
+  repository(owner: $owner, name: $name) {
+    discussions(first: 50, categoryId: $category, orderBy: {field: CREATED_AT, direction: DESC}) {
+      nodes { id url body category { id } }
+    }
   }
 }
 """
@@ -170,6 +182,19 @@ async def _categories(env: "ActionEnv", cache: ProjectCache, repo_name: str) -> 
     return repo
 
 
+def discussion_marker(key: str) -> str:
+    """The hidden line that names the discussion an action creates, so it can be found."""
+    return f"<!-- contributor-flow:discussion:{hashlib.sha256(key.encode()).hexdigest()[:20]} -->"
+
+
+async def _find_discussion(env: "ActionEnv", repo_name: str, category_id: str, marker: str) -> dict | None:
+    owner, name = repo_name.split("/", 1)
+    data = await env.api.graphql(RECENT_DISCUSSIONS, owner=owner, name=name, category=category_id)
+    nodes = (((data or {}).get("repository") or {}).get("discussions") or {}).get("nodes") or []
+    return next((d for d in nodes if d and marker in (d.get("body") or "")
+                 and ((d.get("category") or {}).get("id") in (None, category_id))), None)
+
+
 async def create_discussion(action: A.CreateDiscussion, env: "ActionEnv", cache: ProjectCache) -> Any:
     # The key names the feature too: two features may both post weekly to one category.
     key = (f"discussion:{action.repo}:{env.feature}:{action.category}:"
@@ -183,8 +208,18 @@ async def create_discussion(action: A.CreateDiscussion, env: "ActionEnv", cache:
                      if c["name"].casefold() == action.category.casefold()), None)
     if category is None:
         raise ConfigurationError(f"discussion category {action.category!r} not found in {action.repo}")
+    # createDiscussion is never sent twice by the client (a lost answer fails the call), and
+    # the ledger above is written only after the answer. So before creating, one query
+    # (a weekly post's worth) looks among the category's newest for the marker the body
+    # carries: an earlier attempt whose answer was lost, or whose row was not written.
+    marker = discussion_marker(key)
+    found = await _find_discussion(env, action.repo, category["id"], marker)
+    if found is not None:
+        await state.remember_created(env.db, key, action.repo, "discussion",
+                                     str(found.get("url") or found["id"]))
+        return f"exists {found.get('url') or found['id']}"
     made = await env.api.graphql(CREATE_DISCUSSION, repo=repo["id"], category=category["id"],
-                                 title=action.title, body=action.body)
+                                 title=action.title, body=f"{action.body}\n\n{marker}")
     disc = made["createDiscussion"]["discussion"]
     await state.remember_created(env.db, key, action.repo, "discussion", str(disc.get("url") or disc["id"]))
     return disc.get("url")

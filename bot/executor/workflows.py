@@ -1,21 +1,144 @@
-"""Triggering pipelines: workflow_dispatch and repository_dispatch."""
+"""Triggering pipelines: workflow_dispatch and repository_dispatch.
+
+A dispatch is not idempotent, and its answer can be lost after GitHub acted on it (a 502, a
+timeout): the client then fails the call rather than send it again, and the delivery's retry
+comes back here. Sending blindly then would run the pipeline twice. So each dispatch records,
+before it is sent, when it was first attempted and the newest run GitHub listed then. A later
+attempt of the same action first looks for a run created since then that is this dispatch's:
+
+- of the same workflow and event (``workflow_dispatch`` on the same branch, or
+  ``repository_dispatch``), newer than the run listed before the first attempt;
+- naming the dispatch's ``head_sha`` (input or ``client_payload`` key) in its title: the
+  pipeline's workflow must put the head SHA in its ``run-name`` anyway (README), and that is
+  what tells this dispatch from another of the same workflow; a dispatch without one counts
+  a run started by the bot.
+
+Found: the dispatch went through, nothing is sent. Not found yet: GitHub may still be creating
+the run, so the action waits (a transient error asking to be retried) until ``SETTLE`` seconds
+after the first attempt; only then is it sent again. A ``repository_dispatch`` that no workflow
+listens to leaves no run, so it is sent again after ``SETTLE``: that second event starts nothing
+either.
+"""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import json
+import logging
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core import actions as A
+from ..github.errors import PermanentGitHubError, TransientGitHubError
+from ..store import state
 from .issues import _split
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import ActionEnv
+
+log = logging.getLogger("bot.executor")
+
+# How long GitHub may take to list the run of a dispatch it accepted.
+SETTLE = 60.0
+RUNS_PAGE = 50
+
+
+class DispatchUnsettled(TransientGitHubError):
+    """An earlier attempt of this dispatch may have gone through and GitHub does not list its
+    run yet: come back at ``retry_at`` (the delivery's retry honours it) and look again."""
+
+    def __init__(self, message: str, *, retry_at: float) -> None:
+        self.retry_at = retry_at
+        super().__init__(message)
+
+
+def _epoch(stamp: Any) -> float | None:
+    try:
+        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _branch(ref: str) -> str | None:
+    return None if ref.startswith("refs/tags/") else ref.removeprefix("refs/heads/")
+
+
+class _Dispatch:
+    """What tells one dispatch's run apart: where its runs are listed, and its head SHA."""
+
+    def __init__(self, env: "ActionEnv", repo: str, url: str, url_vars: Mapping[str, Any],
+                 event: str, branch: str | None, head_sha: str) -> None:
+        self.env, self.repo, self.url, self.event = env, repo, url, event
+        self.url_vars = dict(url_vars)
+        self.branch, self.head_sha = branch, head_sha
+        self.key = f"dispatch:{env.fingerprint}"
+
+    async def _runs(self, per_page: int) -> list[dict[str, Any]]:
+        query = {"event": self.event, "per_page": per_page}
+        if self.branch:
+            query["branch"] = self.branch
+        data = await self.env.api.getitem(self.url + "{?event,branch,per_page}", {**self.url_vars, **query})
+        return [r for r in (data or {}).get("workflow_runs") or [] if r.get("event") == self.event]
+
+    async def first_attempt(self) -> dict[str, Any] | None:
+        recorded = await state.created_object(self.env.db, self.key)
+        return json.loads(recorded) if recorded else None
+
+    async def record_attempt(self) -> None:
+        """Before the first send: when, and the newest run then (none of those is ours)."""
+        try:
+            newest = max((int(r["id"]) for r in await self._runs(1)), default=0)
+        except Exception as exc:
+            if not isinstance(exc, PermanentGitHubError):
+                raise  # nothing sent yet: try the whole action again later
+            newest = 0  # no runs to list (Actions off?): the dispatch itself will say
+        await state.remember_created(self.env.db, self.key, self.repo, "dispatch-attempt",
+                                     json.dumps({"at": time.time(), "newest_run": newest}))
+
+    async def run_since(self, first: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A run this dispatch started, if GitHub lists one."""
+        bot = self.env.bot_login.casefold()
+        for run in await self._runs(RUNS_PAGE):
+            created = _epoch(run.get("created_at"))
+            if int(run.get("id") or 0) <= int(first.get("newest_run") or 0):
+                continue
+            if created is not None and created < float(first["at"]) - SETTLE:
+                continue  # long before the first attempt (clocks differ a little, not a minute)
+            if self.head_sha:
+                if self.head_sha in str(run.get("display_title") or ""):
+                    return run
+            elif bot in {str((run.get(k) or {}).get("login") or "").casefold()
+                         for k in ("triggering_actor", "actor")}:
+                return run
+        return None
+
+    async def before_sending(self) -> str | None:
+        """None: send it. Otherwise what to report instead (the run it started)."""
+        first = await self.first_attempt()
+        if first is None:
+            await self.record_attempt()
+            return None
+        run = await self.run_since(first)
+        if run is not None:
+            log.info("the earlier dispatch went through (run %s); not sending it again", run.get("id"))
+            return f"dispatched (run {run.get('id')}, answer lost on an earlier attempt)"
+        ready = float(first["at"]) + SETTLE
+        if time.time() < ready:
+            raise DispatchUnsettled("an earlier attempt of this dispatch may have gone through; "
+                                    "waiting for GitHub to list its run", retry_at=ready)
+        return None
 
 
 async def dispatch_workflow(action: A.DispatchWorkflow, env: "ActionEnv") -> Any:
     inputs = {k: str(v) for k, v in dict(action.inputs).items()}
     if len(inputs) > 25:
         raise ValueError("workflow_dispatch takes at most 25 inputs")
-    await env.api.post("/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
-                       {**_split(action.repo), "workflow_id": action.workflow},
+    url_vars = {**_split(action.repo), "workflow_id": action.workflow}
+    guard = _Dispatch(env, action.repo, "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs",
+                      url_vars, "workflow_dispatch", _branch(action.ref), inputs.get("head_sha", ""))
+    already = await guard.before_sending()
+    if already:
+        return already
+    await env.api.post("/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", url_vars,
                        data={"ref": action.ref, "inputs": inputs})
     return "dispatched"
 
@@ -24,6 +147,11 @@ async def repository_dispatch(action: A.RepositoryDispatch, env: "ActionEnv") ->
     payload = dict(action.client_payload)
     if len(payload) > 10:
         raise ValueError("repository_dispatch client_payload takes at most 10 keys")
+    guard = _Dispatch(env, action.repo, "/repos/{owner}/{repo}/actions/runs", _split(action.repo),
+                      "repository_dispatch", None, str(payload.get("head_sha") or ""))
+    already = await guard.before_sending()
+    if already:
+        return already
     await env.api.post("/repos/{owner}/{repo}/dispatches", _split(action.repo),
                        data={"event_type": action.event_type[:100], "client_payload": payload})
     return "dispatched"

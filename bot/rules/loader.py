@@ -59,10 +59,44 @@ class Rules(Mapping[str, dict]):
         return copy.deepcopy(self._values)
 
 
+# Rules nest a handful of levels (section, key, list, item, key...). PyYAML composes and the
+# validator walks the tree recursively, so a repository's 2 KB file of 1,000 nested brackets
+# would otherwise end in a RecursionError, not a report.
+MAX_DEPTH = 50
+# Validation walks aliases as many times as they are used, so nested aliases ("billion
+# laughs") in a repository's file could otherwise keep the bot busy indefinitely.
+MAX_VALUES = 100_000
+
+
+class _TooDeep(yaml.MarkedYAMLError):
+    pass
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses to compose past ``MAX_DEPTH`` levels of nesting, with the
+    line where it happens."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooDeep(problem=f"nested more than {MAX_DEPTH} levels deep",
+                               problem_mark=self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def parse_yaml(text: str, source: str) -> tuple[Node | None, list[Problem]]:
     """The node tree of one YAML document (None when empty), or the syntax error as a Problem."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = _DepthLimitedLoader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -70,29 +104,32 @@ def parse_yaml(text: str, source: str) -> tuple[Node | None, list[Problem]]:
         return None, [Problem(source, "", line, f"invalid YAML: {message}")]
     except yaml.YAMLError as exc:
         return None, [Problem(source, "", None, f"invalid YAML: {exc}")]
-    if node is not None and _expands_beyond(node, MAX_VALUES):
-        return None, [Problem(source, "", None, f"more than {MAX_VALUES} values once aliases are "
-                                                "expanded; rules files are never that large")]
+    except RecursionError:  # a safety net: the depth limit above comes first
+        return None, [Problem(source, "", None, "invalid YAML: nested too deeply")]
+    if node is not None:
+        limit = _beyond_limits(node)
+        if limit:
+            return None, [Problem(source, "", None, limit)]
     return node, []
 
 
-# Validation walks aliases as many times as they are used, so nested aliases ("billion
-# laughs") in a repository's file could otherwise keep the bot busy indefinitely.
-MAX_VALUES = 100_000
-
-
-def _expands_beyond(root: Node, limit: int) -> bool:
-    stack, seen = [root], 0
+def _beyond_limits(root: Node) -> str | None:
+    """Why the tree is too big once aliases are expanded, if it is: too many values, or an
+    alias of an alias... nesting deeper than the text itself does."""
+    stack, seen = [(root, 1)], 0
     while stack:
-        node = stack.pop()
+        node, depth = stack.pop()
         seen += 1
-        if seen > limit:
-            return True
+        if seen > MAX_VALUES:
+            return (f"more than {MAX_VALUES} values once aliases are expanded; "
+                    "rules files are never that large")
+        if depth > MAX_DEPTH:
+            return f"nested more than {MAX_DEPTH} levels deep once aliases are expanded"
         if isinstance(node, MappingNode):
-            stack.extend(part for pair in node.value for part in pair)
+            stack.extend((part, depth + 1) for pair in node.value for part in pair)
         elif not isinstance(node, ScalarNode):
-            stack.extend(node.value)
-    return False
+            stack.extend((child, depth + 1) for child in node.value)
+    return None
 
 
 def load_bundled(rules_dir: str | Path, sections: Iterable[Section]) -> tuple[Rules, list[Problem]]:

@@ -104,6 +104,19 @@ class RepoRules:
         entry = self._entries.get(repo)
         return entry.result.rules if entry is not None else None
 
+    async def fallback(self, repo: str) -> Rules | None:
+        """The rules to go on with when ``get`` cannot answer now (GitHub down, no token):
+        those last read for ``repo``, else its last good override from the store; None
+        when neither is known."""
+        known = self.known(repo)
+        if known is not None:
+            return known
+        try:
+            return await self._last_good(repo, None)
+        except Exception:
+            log.exception("could not load the last good rules of %s", repo)
+            return None
+
     async def get(self, repo: str, api: ContentsReader) -> RepoRulesResult:
         entry = self._entries.get(repo)
         if entry is not None and entry.expires_at > self._clock():
@@ -148,7 +161,7 @@ class RepoRules:
                 await self._save(repo, text, sha, entry)  # only if an earlier save failed
             return entry.result
         if not problems:
-            rules, problems = merge_repo_override(self._bundled, text, self._path, self._sections)
+            rules, problems = _merge(self._bundled, text, self._path, self._sections, repo)
         if not problems:
             entry = self._remember(repo, RepoRulesResult(rules, (), sha, "override"), entry, good=rules)
             await self._save(repo, text, sha, entry)
@@ -188,12 +201,24 @@ class RepoRules:
         text = await self._store.load_last_good(repo)
         if text is None:
             return None
-        rules, problems = merge_repo_override(self._bundled, text, f"{self._path} (last good)",
-                                              self._sections)
+        rules, problems = _merge(self._bundled, text, f"{self._path} (last good)", self._sections, repo)
         if problems:  # valid once, not under today's schemas: the bundled rules it is
             log.warning("the last good rules of %s no longer validate: %s", repo, problems[0])
             return None
         return rules
+
+
+def _merge(bundled: Rules, text: str, source: str, sections: list[Section],
+           repo: str) -> tuple[Rules, list[Problem]]:
+    """``merge_repo_override``, where even a failure of the bot's own (a bug, an input no
+    check foresaw) is one more reason the file is not applied: the last good rules stay
+    and the repository is told, instead of every event of the repository failing."""
+    try:
+        return merge_repo_override(bundled, text, source, sections)
+    except Exception as exc:
+        log.exception("could not read %s of %s", source, repo)
+        return bundled, [Problem(source, "", None, f"could not be read ({type(exc).__name__}); "
+                                                   "the last good configuration stays in force")]
 
 
 def _decode(data: Any, path: str) -> tuple[str, str | None, list[Problem]]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import sqlite3
 
 from . import deliveries
-from .db import Database
+from .db import Database, DatabaseUnavailable
 from .deliveries import InsertResult, NewDelivery
 
 log = logging.getLogger("bot.intake")
@@ -23,6 +24,11 @@ STORE_TIMEOUT = 5.0
 
 class StoreTimeout(TimeoutError):
     """The row was not committed in time; it may still be (recovery then finds it stored)."""
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """The database itself failed (gone, locked, out of space, timed out), not one row."""
+    return isinstance(exc, (DatabaseUnavailable, sqlite3.OperationalError, OSError, TimeoutError))
 
 
 class GroupCommitter:
@@ -72,16 +78,31 @@ class GroupCommitter:
             # Requests that already timed out (answered 503) are still stored: GitHub may
             # retry them, and a stored one is then acknowledged as a duplicate.
             # The same delivery twice in one batch: the second is a duplicate of the first.
-            try:
-                results = await deliveries.insert_many(self.db, [item for item, _ in batch])
-            except Exception as exc:  # every waiter learns it (503 at intake)
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            for (_, fut), result in zip(batch, results):
+            await self._store(batch)
+
+    async def _store(self, batch: list[tuple[NewDelivery, asyncio.Future[InsertResult]]]) -> None:
+        """Commit ``batch`` and answer its waiters. One row the database refuses (a value it
+        cannot encode, say) must not fail the requests that happened to share its batch:
+        the batch is split in halves and each half tried again, down to the bad row alone,
+        which is the only one to get the error. The store being unavailable is everybody's
+        answer at once: trying again row by row would only multiply the wait."""
+        try:
+            results = await deliveries.insert_many(self.db, [item for item, _ in batch])
+        except Exception as exc:
+            if len(batch) > 1 and not _unavailable(exc):
+                log.warning("a batch of %d deliveries was refused (%s: %s); storing them apart",
+                            len(batch), type(exc).__name__, exc)
+                middle = len(batch) // 2
+                await self._store(batch[:middle])
+                await self._store(batch[middle:])
+                return
+            for _, fut in batch:  # intake answers 503 (unavailable) or 500 (this row)
                 if not fut.done():
-                    fut.set_result(result)
+                    fut.set_exception(exc)
+            return
+        for (_, fut), result in zip(batch, results):
+            if not fut.done():
+                fut.set_result(result)
 
     async def close(self) -> None:
         if self._sweeper is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import parse_qs
 
@@ -26,9 +27,19 @@ log = logging.getLogger("bot.intake")
 
 MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 
+# The headers intake stores. They are not covered by the signature: a captured signed body can
+# be replayed with any header values, so their shape is checked before they go near the store
+# (a value the database cannot take must be this request's 400, not a failed batch).
+# GitHub's event names are snake_case words; its delivery ids are GUIDs.
+_EVENT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}", re.ASCII)
+_DELIVERY_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}", re.ASCII)
+_INT64 = range(-(2 ** 63), 2 ** 63)  # what an INTEGER / BIGINT column holds
+
 
 def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
-    if not header or not header.startswith("sha256="):
+    # Headers are not covered by the HMAC and arrive as any bytes (aiohttp keeps what is not
+    # UTF-8 as surrogates): anything but ASCII is simply not a signature.
+    if not header or not header.isascii() or not header.startswith("sha256="):
         return False
     expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected.encode(), header.strip().encode())
@@ -43,6 +54,8 @@ def _payload(body: bytes, content_type: str) -> tuple[str, bytes | str]:
         if "payload" not in fields:
             raise MalformedBody("form body without a payload field")
         text = fields["payload"][0]
+        if "\x00" in text:  # %00 in the form: PostgreSQL text cannot hold NUL
+            raise MalformedBody("payload contains a NUL character")
         return text, text
     return body.decode("utf-8"), body
 
@@ -74,6 +87,9 @@ def make_handler(*, secret: str, store: GroupCommitter, metrics: "Metrics",
         delivery_id = request.headers.get("X-GitHub-Delivery", "").strip()
         if not event_name or not delivery_id:
             return reject(400, "headers", "X-GitHub-Event and X-GitHub-Delivery are required")
+        if not _EVENT_NAME.fullmatch(event_name) or not _DELIVERY_ID.fullmatch(delivery_id):
+            return reject(400, "headers", "X-GitHub-Event or X-GitHub-Delivery is not a GitHub "
+                                          "event name or delivery id")
         try:
             text, json_body = _payload(body, request.content_type or "")
             envelope = envelopes.read(event_name, json_body)
@@ -85,6 +101,10 @@ def make_handler(*, secret: str, store: GroupCommitter, metrics: "Metrics",
             return reject(400, "malformed", str(exc))
         except UnicodeDecodeError:
             return reject(400, "malformed", "body is not valid JSON")
+        if envelope.installation_id is not None and envelope.installation_id not in _INT64:
+            return reject(400, "malformed", "installation.id is out of range")
+        if "\x00" in envelope.repo or "\x00" in envelope.action:  # e.g. "o/r\u0000": not storable
+            return reject(400, "malformed", "repository.full_name or action contains a NUL character")
         new = NewDelivery(delivery_id=delivery_id, event=event_name, action=envelope.action,
                           repo=envelope.repo, subject=envelope.subject,
                           installation_id=envelope.installation_id, body=text)
@@ -94,6 +114,11 @@ def make_handler(*, secret: str, store: GroupCommitter, metrics: "Metrics",
             # GitHub marks the delivery failed; recovery asks for it again later (if the row
             # still gets committed after this answer, recovery finds it stored and skips it).
             return reject(503, "database", "storage unavailable, try again later")
+        except Exception:
+            # This row alone could not be stored (the batch writer retried the others
+            # without it): a value the checks above let through. Not the store's health.
+            log.exception("delivery %r could not be stored", delivery_id)
+            return reject(500, "store_error", "this delivery could not be stored")
         if result.stored or result.requeued:
             counter = received.get(event_name)
             if counter is None:

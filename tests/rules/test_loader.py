@@ -132,3 +132,32 @@ def test_alias_bombs_are_refused_quickly():
     rules, problems = merge_repo_override(Rules.defaults(SECTIONS), "\n".join(lines), "f", SECTIONS)
     assert [p.message for p in problems] == [
         "more than 100000 values once aliases are expanded; rules files are never that large"]
+
+
+@pytest.mark.parametrize("depth", [51, 1000, 5000])
+def test_a_file_nested_too_deep_is_a_problem_not_a_crash(depth):
+    # ~2 KB of brackets made PyYAML recurse past Python's limit (RecursionError escaped).
+    text = "cla:\n  exempt: " + "[" * depth + "]" * depth + "\n"
+    rules, problems = merge_repo_override(Rules.defaults(SECTIONS), text, "f", SECTIONS)
+    assert rules == Rules.defaults(SECTIONS)
+    assert [str(p) for p in problems] == ["f:2: invalid YAML: nested more than 50 levels deep"]
+
+
+def test_aliases_nesting_deeper_than_the_text_are_a_problem():
+    # Each line is shallow, but every alias holds the previous one: 200 levels once expanded.
+    lines = ["cla:", "  exempt: &a0 [x]"] + [f"a{i}: &a{i} [*a{i-1}]" for i in range(1, 200)]
+    rules, problems = merge_repo_override(Rules.defaults(SECTIONS), "\n".join(lines), "f", SECTIONS)
+    assert [p.message for p in problems] == ["nested more than 50 levels deep once aliases are expanded"]
+
+
+def test_ordinary_nesting_is_still_read():
+    text = "cla:\n  labels: {" + ", ".join(f"k{i}: v" for i in range(40)) + "}\n"
+    rules, problems = merge_repo_override(Rules.defaults(SECTIONS), text, "f", SECTIONS)
+    assert problems == [] and rules.section("cla")["labels"]["k39"] == "v"
+
+
+def test_bundled_files_nested_too_deep_are_reported(tmp_path):
+    write(tmp_path, "cla.yml", "exempt: " + "[" * 2000 + "]" * 2000 + "\n")
+    rules, problems = load_bundled(tmp_path, SECTIONS)
+    assert [p.message for p in problems] == ["invalid YAML: nested more than 50 levels deep"]
+    assert rules.section("cla")["exempt"] == ["dependabot[bot]"]

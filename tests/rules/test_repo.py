@@ -213,3 +213,45 @@ async def test_over_real_http_the_path_keeps_its_slashes(store, clock):
     assert missing.origin == "bundled"
     assert seen == ["/repos/octo/widgets/contents/.github/contributor-flow.yml",
                     "/repos/octo/gadgets/contents/.github/contributor-flow.yml"]
+
+
+DEEP = "cla:\n  exempt: " + "[" * 1000 + "]" * 1000 + "\n"
+
+
+async def test_a_file_nested_too_deep_keeps_the_last_good_rules_and_says_why(api, store, clock):
+    repo_rules = service(store, clock)
+    api.put(REPO, GOOD, "sha1")
+    good = await repo_rules.get(REPO, api)
+    api.put(REPO, DEEP, "sha2")
+    repo_rules.invalidate(REPO)
+    result = await repo_rules.get(REPO, api)
+    assert result.rules == good.rules and result.origin == "last-good"
+    assert [str(p) for p in result.problems] == [
+        ".github/contributor-flow.yml:2: invalid YAML: nested more than 50 levels deep"]
+
+
+async def test_an_unexpected_failure_reading_a_file_is_a_problem_too(api, store, clock, monkeypatch):
+    import bot.rules.repo as repo_module
+
+    repo_rules = service(store, clock)
+    api.put(REPO, GOOD, "sha1")
+    good = await repo_rules.get(REPO, api)
+
+    def broken(*args, **kwargs):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(repo_module, "merge_repo_override", broken)
+    api.put(REPO, "cla:\n  phrase: new\n", "sha2")
+    repo_rules.invalidate(REPO)
+    result = await repo_rules.get(REPO, api)
+    assert result.rules == good.rules and result.origin == "last-good"
+    assert [p.message for p in result.problems] == [
+        "could not be read (RecursionError); the last good configuration stays in force"]
+
+
+async def test_fallback_is_what_was_last_read_else_the_stored_last_good(api, store, clock):
+    api.put(REPO, GOOD, "sha1")
+    good = await service(store, clock).get(REPO, api)
+    after_restart = service(store, clock)
+    assert (await after_restart.fallback(REPO)) == good.rules  # from the store
+    assert await after_restart.fallback("octo/other") is None

@@ -1,0 +1,221 @@
+"""Content-creating calls whose answer is lost after GitHub acted on them (a 502, a timeout).
+
+The client never resends such a call; the delivery's (or job's) retry comes back to the
+executor, which must find what the first attempt made instead of making it again: a second
+discussion, or a second run of the pipeline. Against the fake GitHub over real HTTP (REST
+checked against the OpenAPI description, GraphQL against GitHub's schema).
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any, Callable
+
+import pytest
+import pytest_asyncio
+
+from bot.core import actions as A
+from bot.executor import Executor, workflows
+from bot.github import TransientGitHubError
+from bot.runtime import open_runtime
+from bot.settings import BUNDLED_RULES, Settings
+from bot.worker import retry_delay
+from tests.conftest import BOTH_BACKENDS
+
+REPO = "octo/repo"
+RULES = os.environ.get("BOT_RULES_DIR") or BUNDLED_RULES
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+pytestmark = BOTH_BACKENDS  # what was attempted is kept in the store
+DISPATCHES = "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"
+
+
+class LosesAnswers:
+    """The real installation client, except that calls ``lose`` picks reach GitHub (or not,
+    with ``applied=False``) and then fail as a lost answer does."""
+
+    def __init__(self, api: Any, lose: Callable[[str, str], bool], *, applied: bool = True,
+                 times: int = 1) -> None:
+        self._api, self._lose, self._applied, self.left = api, lose, applied, times
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._api, name)
+
+    async def _call(self, kind: str, what: str, call):
+        if self.left and self._lose(kind, what):
+            self.left -= 1
+            if self._applied:
+                await call()
+            raise TransientGitHubError(f"gave up after 1 attempts: 502 on {kind} (answer lost)", status=502)
+        return await call()
+
+    async def graphql(self, query: str, **variables: Any) -> Any:
+        return await self._call("graphql", query, lambda: self._api.graphql(query, **variables))
+
+    async def post(self, url: str, url_vars: Any = None, **kw: Any) -> Any:
+        return await self._call("post", url, lambda: self._api.post(url, url_vars or {}, **kw))
+
+
+@pytest_asyncio.fixture
+async def rt(fake_github, database_url):
+    fake_github.add_repo(REPO)
+    settings = Settings(webhook_secret="x", app_id=str(fake_github.app_id),
+                        private_key=fake_github.private_key_pem, api_url=fake_github.url,
+                        database_url=database_url, mutation_interval=0.0,
+                        rules_dir=RULES)
+    async with open_runtime(settings) as runtime:
+        yield runtime
+
+
+def executor(rt, wrap: Callable[[Any], Any]) -> Executor:
+    async def api_for(installation_id: int) -> Any:
+        return wrap(await rt.github.installation(installation_id))
+
+    return Executor(rt.db, api_for=api_for, dry_run=False, features=rt.features_by_name,
+                    bot_login=rt.bot_login)
+
+
+async def attempts(ex: Executor, delivery: str, action: A.Action, n: int = 2) -> list[str]:
+    """The job or delivery tried ``n`` times, as the worker and scheduler do after a
+    transient error; what each attempt ended with."""
+    ended = []
+    for _ in range(n):
+        try:
+            out = await ex.run(delivery_id=delivery, installation_id=1, batches=[("funnel", [action])])
+        except TransientGitHubError as exc:
+            ended.append(type(exc).__name__)
+        else:
+            ended.append("ok" if out.done or out.skipped else f"not done: {out}")
+    return ended
+
+
+# --- discussions ---------------------------------------------------------------------------------
+
+REPORT = A.CreateDiscussion(repo=REPO, category="Reports", title="Week 47", body="figures",
+                            dedupe_key="2026-W47")
+
+
+async def test_a_discussion_whose_answer_was_lost_is_not_created_again(rt, fake_github):
+    fake_github.add_discussion_category(REPO, "Reports")
+    lossy: list[LosesAnswers] = []
+
+    def wrap(api):
+        lossy.append(LosesAnswers(api, lambda kind, what: "createDiscussion" in what))
+        return lossy[0]
+
+    ex = executor(rt, wrap)
+    assert await attempts(ex, "job:funnel-weekly-report:1", REPORT) == ["TransientGitHubError", "ok"]
+    [discussion] = fake_github.repo(REPO).discussions
+    assert discussion.title == "Week 47" and discussion.body.startswith("figures")
+    assert len(fake_github.graphql_calls("createDiscussion")) == 1
+    # Found once, it is remembered: a later run (another job period) does not even look.
+    lookups = len(fake_github.graphql_calls())
+    assert await attempts(ex, "job:funnel-weekly-report:2", REPORT, n=1) == ["ok"]
+    assert len(fake_github.graphql_calls()) == lookups
+    assert fake_github.violations == []
+
+
+async def test_a_discussion_that_was_not_created_is_created_on_the_retry(rt, fake_github):
+    fake_github.add_discussion_category(REPO, "Reports")
+    lossy = LosesAnswers(None, lambda kind, what: "createDiscussion" in what, applied=False)
+
+    def wrap(api):
+        lossy._api = api
+        return lossy
+
+    ex = executor(rt, wrap)
+    assert await attempts(ex, "job:funnel-weekly-report:1", REPORT) == ["TransientGitHubError", "ok"]
+    assert len(fake_github.repo(REPO).discussions) == 1
+    assert fake_github.violations == []
+
+
+# --- workflow_dispatch ---------------------------------------------------------------------------
+
+PIPELINE = A.DispatchWorkflow(repo=REPO, workflow="patch.yml", ref="main",
+                              inputs={"pr_number": "7", "head_sha": SHA, "patches": "[]", "signer": "x"})
+
+
+def name_runs_after_their_head(fake_github) -> None:
+    """What the pipeline's run-name does on GitHub (`Patch pipeline ${{ inputs.head_sha }}`)."""
+    for d in fake_github.state.dispatches:
+        if d.run_id is not None:
+            fake_github.state.workflow_runs[d.run_id].display_title = f"Patch pipeline {d.inputs['head_sha']}"
+
+
+async def test_a_workflow_dispatch_whose_answer_was_lost_is_not_sent_again(rt, fake_github):
+    fake_github.add_workflow(REPO, "patch.yml")
+    lossy = LosesAnswers(None, lambda kind, what: kind == "post" and what == DISPATCHES)
+
+    def wrap(api):
+        lossy._api = api
+        return lossy
+
+    ex = executor(rt, wrap)
+    assert await attempts(ex, "d1", PIPELINE, n=1) == ["TransientGitHubError"]
+    name_runs_after_their_head(fake_github)
+    assert await attempts(ex, "d1", PIPELINE, n=1) == ["ok"]
+    assert len(fake_github.state.dispatches) == 1
+    assert len(fake_github.calls_to("POST", DISPATCHES)) == 1
+    assert fake_github.violations == []
+
+
+async def test_a_workflow_dispatch_that_never_arrived_is_sent_again_once_github_would_list_it(
+        rt, fake_github, monkeypatch):
+    fake_github.add_workflow(REPO, "patch.yml")
+    # An older run for the same head (an earlier /verify-patch): not this dispatch's.
+    old = fake_github.add_workflow_run(REPO, "patch.yml", head_branch="main")
+    old.display_title = f"Patch pipeline {SHA}"
+    lossy = LosesAnswers(None, lambda kind, what: kind == "post" and what == DISPATCHES, applied=False)
+
+    def wrap(api):
+        lossy._api = api
+        return lossy
+
+    monkeypatch.setattr(workflows, "SETTLE", 0.5)
+    ex = executor(rt, wrap)
+    # Lost; then too soon to tell whether GitHub has it: nothing is sent, come back later.
+    assert await attempts(ex, "d1", PIPELINE) == ["TransientGitHubError", "DispatchUnsettled"]
+    assert fake_github.state.dispatches == []
+    await asyncio.sleep(0.6)
+    assert await attempts(ex, "d1", PIPELINE, n=1) == ["ok"]
+    assert len(fake_github.state.dispatches) == 1
+    assert fake_github.violations == []
+
+
+async def test_the_wait_for_an_unsettled_dispatch_is_the_retry_time(rt, fake_github):
+    fake_github.add_workflow(REPO, "patch.yml")
+    lossy = LosesAnswers(None, lambda kind, what: kind == "post" and what == DISPATCHES, applied=False)
+
+    def wrap(api):
+        lossy._api = api
+        return lossy
+
+    ex = executor(rt, wrap)
+    await attempts(ex, "d1", PIPELINE, n=1)
+    with pytest.raises(workflows.DispatchUnsettled) as caught:
+        await ex.run(delivery_id="d1", installation_id=1, batches=[("funnel", [PIPELINE])])
+    assert 50 < retry_delay(1, 5.0, caught.value, time.time()) <= workflows.SETTLE
+
+
+# --- repository_dispatch -------------------------------------------------------------------------
+
+REPO_DISPATCH = A.RepositoryDispatch(repo=REPO, event_type="verify-patches",
+                                     client_payload={"pr_number": 7, "head_sha": SHA})
+
+
+async def test_a_repository_dispatch_whose_answer_was_lost_is_not_sent_again(rt, fake_github):
+    lossy = LosesAnswers(None, lambda kind, what: kind == "post" and what == "/repos/{owner}/{repo}/dispatches")
+
+    def wrap(api):
+        lossy._api = api
+        return lossy
+
+    ex = executor(rt, wrap)
+    assert await attempts(ex, "d1", REPO_DISPATCH, n=1) == ["TransientGitHubError"]
+    # The workflow listening for the event started; its run-name carries the head SHA.
+    run = fake_github.add_workflow_run(REPO, "pipeline.yml", event="repository_dispatch")
+    run.display_title = f"Patch pipeline {SHA}"
+    assert await attempts(ex, "d1", REPO_DISPATCH, n=1) == ["ok"]
+    assert len(fake_github.state.dispatches) == 1
+    assert fake_github.violations == []

@@ -1,0 +1,80 @@
+"""Runtime.rules_for and repo_handles: one repository whose rules cannot be read never takes
+down the bot for it, nor the periodic jobs of every other repository."""
+from __future__ import annotations
+
+import os
+
+import pytest_asyncio
+
+from bot.github import TransientGitHubError
+from bot.runtime import open_runtime
+from bot.settings import BUNDLED_RULES, Settings
+from bot.store import state
+
+RULES = os.environ.get("BOT_RULES_DIR") or BUNDLED_RULES
+CONFIG = ".github/contributor-flow.yml"
+DEEP = "core:\n  allowed_bots: " + "[" * 1000 + "]" * 1000 + "\n"
+
+
+@pytest_asyncio.fixture
+async def rt(fake_github, tmp_path):
+    settings = Settings(webhook_secret="x", app_id=str(fake_github.app_id),
+                        private_key=fake_github.private_key_pem, api_url=fake_github.url,
+                        database_url=f"sqlite:///{tmp_path}/db.sqlite3", mutation_interval=0.0,
+                        rules_dir=RULES)
+    async with open_runtime(settings) as runtime:
+        yield runtime
+
+
+async def test_a_config_nested_too_deep_is_reported_and_the_jobs_of_every_repo_run(rt, fake_github):
+    for repo in ("octo/a-deep", "octo/b-fine"):
+        fake_github.add_repo(repo)
+        await state.remember_installation(rt.db, repo, 1)
+    fake_github.put_file("octo/a-deep", CONFIG, "core:\n  allowed_bots: [renovate]\n")
+    good = await rt.rules_for("octo/a-deep", 1)
+    fake_github.put_file("octo/a-deep", CONFIG, DEEP)
+    rt.repo_rules.invalidate("octo/a-deep")
+
+    result = await rt.rules_for("octo/a-deep", 1)
+    assert result.origin == "last-good" and result.rules == good.rules
+    assert [p.message for p in result.problems] == ["invalid YAML: nested more than 50 levels deep"]
+    handles = await rt.repo_handles()
+    assert [h.repo for h in handles] == ["octo/a-deep", "octo/b-fine"]
+    assert handles[0].rules["core"]["allowed_bots"] == ["renovate"]
+
+
+async def test_a_failure_of_the_bot_own_reading_rules_falls_back_to_the_last_good(rt, fake_github,
+                                                                                    monkeypatch):
+    fake_github.add_repo("octo/a")
+    fake_github.put_file("octo/a", CONFIG, "core:\n  allowed_bots: [renovate]\n")
+    good = await rt.rules_for("octo/a", 1)
+
+    async def broken(repo, api):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(rt.repo_rules, "get", broken)
+    result = await rt.rules_for("octo/a", 1)
+    assert result.rules == good.rules and result.origin == "last-good"
+    assert (await rt.rules_for("octo/never-read", 1)).rules == rt.bundled
+
+
+async def test_one_repo_without_a_token_or_rules_is_left_out_of_a_job_run_alone(rt, fake_github,
+                                                                                 monkeypatch):
+    for repo, inst in (("octo/a", 1), ("octo/gone", 424242), ("octo/down", 1), ("octo/known", 1),
+                       ("octo/z", 1)):
+        fake_github.add_repo(repo)
+        await state.remember_installation(rt.db, repo, inst)  # 424242: uninstalled since
+    fake_github.put_file("octo/known", CONFIG, "core:\n  allowed_bots: [renovate]\n")
+    await rt.rules_for("octo/known", 1)
+    real_get = rt.repo_rules.get
+
+    async def get(repo, api):
+        if repo in ("octo/down", "octo/known"):
+            raise TransientGitHubError("gave up after 3 attempts: 502")
+        return await real_get(repo, api)
+
+    monkeypatch.setattr(rt.repo_rules, "get", get)
+    handles = {h.repo: h for h in await rt.repo_handles()}
+    # Never read and GitHub down now: left out rather than run with rules it may not want.
+    assert sorted(handles) == ["octo/a", "octo/known", "octo/z"]
+    assert handles["octo/known"].rules["core"]["allowed_bots"] == ["renovate"]
