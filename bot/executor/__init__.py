@@ -5,6 +5,7 @@ dry-run, the bot-label ledger, error classification and metrics.
 """
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import logging
@@ -35,6 +36,17 @@ def fingerprint(delivery_id: str, feature: str, index: int, action: A.Action) ->
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
+def place(delivery_id: str, feature: str, action: A.Action, ordinal: int) -> str:
+    """Where an action stands, not what it says: the delivery, the batch, its kind and
+    target, and how many of that kind and target came before it in the batch. A retry
+    decides again and may word a comment differently (an /explain that now sees the first
+    attempt's notes, a status read at another instant): its place is still the same, so
+    what the first attempt posted is found by it rather than posted twice."""
+    target = [getattr(action, "repo", ""), getattr(action, "number", None)]
+    raw = json.dumps([delivery_id, feature, action.kind, target, ordinal], default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
 @dataclass
 class Outcome:
     done: list[str] = field(default_factory=list)
@@ -53,6 +65,7 @@ class ActionEnv:
     fingerprint: str
     retrying: bool
     feature: str
+    place: str = ""   # see ``place``: what a retry that words it differently still shares
 
 
 ApiFactory = Callable[[int], Awaitable[Any]]
@@ -78,8 +91,11 @@ class Executor:
         apis: dict[int, Any] = {}
         for feature, batch in batches:
             batch_ok = True
+            seen: collections.Counter[tuple[str, str, Any]] = collections.Counter()
             for index, action in enumerate(batch):
                 fp = fingerprint(delivery_id, feature, index, action)
+                slot = (action.kind, getattr(action, "repo", ""), getattr(action, "number", None))
+                ordinal, seen[slot] = seen[slot], seen[slot] + 1
                 recorded = await state.action_result(self.db, delivery_id, fp)
                 if recorded is not None:
                     outcome.skipped.append(action.describe())
@@ -107,7 +123,8 @@ class Executor:
                 # Batches are named "<feature>.<handler>" (or after a job); the ledger
                 # records the feature.
                 env = ActionEnv(api=api, db=self.db, bot_login=self.bot_login, fingerprint=fp,
-                                retrying=retrying, feature=feature.split(".", 1)[0])
+                                retrying=retrying, feature=feature.split(".", 1)[0],
+                                place=place(delivery_id, feature, action, ordinal))
                 try:
                     result = await self._perform(action, env, delivery_id)
                 except Exception as exc:

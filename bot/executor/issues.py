@@ -62,9 +62,10 @@ async def _find_comment(env: "ActionEnv", repo: str, number: int, marker: str) -
 
 
 async def comment(action: A.Comment, env: "ActionEnv") -> Any:
-    marker = f"<!-- contributor-flow:{env.fingerprint[:16]} -->"
+    # Marked by its place in the delivery, not its text (see executor.place).
+    marker = f"<!-- contributor-flow:{(env.place or env.fingerprint)[:16]} -->"
     if env.retrying:
-        # The first attempt may have posted it and lost the answer.
+        # The first attempt may have posted it (maybe worded otherwise) and lost the answer.
         found = await _find_comment(env, action.repo, action.number, marker)
         if found:
             return found["id"]

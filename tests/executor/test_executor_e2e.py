@@ -81,6 +81,27 @@ async def test_a_retried_delivery_skips_what_succeeded(rt, fake_github):
     assert len(fake_github.calls_to("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments")) == 1
 
 
+async def test_a_retry_that_words_a_comment_differently_does_not_post_it_again(rt, fake_github):
+    # The retry decides again: an /explain now sees the first attempt's notes, a status is read
+    # at another instant. The comment is found by its place in the delivery, not its text.
+    issue = fake_github.add_issue(REPO)
+    first = [A.Comment(repo=REPO, number=issue.number, body="explain v1"),
+             A.Comment(repo=REPO, number=issue.number, body="second comment")]
+    await run(rt, "d0", A.AddLabels(repo=REPO, number=issue.number, labels=("x",)))
+    fake_github.faults.configure(share=1.0, kinds=("502",), only_methods=["DELETE"])
+    with pytest.raises(TransientGitHubError):  # after the comments: the delivery is retried
+        await run(rt, "d1", *first, A.RemoveLabel(repo=REPO, number=issue.number, label="x"))
+    fake_github.faults.configure(share=0.0)
+    again = [A.Comment(repo=REPO, number=issue.number, body="explain v2 (with a note)"),
+             A.Comment(repo=REPO, number=issue.number, body="second comment")]
+    await run(rt, "d1", *again, retrying=True)
+    bodies = [c.body for c in fake_github.issue(REPO, issue.number).comments]
+    assert len(bodies) == 2 and bodies[0].startswith("explain v1") and bodies[1].startswith("second")
+    # another delivery's comment of the same place is its own
+    await run(rt, "d2", A.Comment(repo=REPO, number=issue.number, body="explain v1"), retrying=True)
+    assert len(fake_github.issue(REPO, issue.number).comments) == 3
+
+
 async def test_comment_posted_but_answer_lost_is_not_posted_twice(rt, fake_github):
     issue = fake_github.add_issue(REPO)
     action = A.Comment(repo=REPO, number=issue.number, body="once")
