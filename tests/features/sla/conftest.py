@@ -6,10 +6,11 @@ import copy
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
+from bot.context import JobContext, RepoHandle
 from bot.core.actions import Action, Record
-from bot.features.sla import FEATURE
+from bot.features.sla import FEATURE, SWEEP
 from tests.fixtures.webhooks import load_example
-from tests.helpers import bundled_rules, make_context
+from tests.helpers import bundled_rules, fixed_roles, make_context
 
 REPO = "Codertocat/Hello-World"
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)  # a Monday
@@ -93,5 +94,19 @@ async def deliver(db, event: tuple[str, dict], *, now: datetime, rules=None) -> 
     actions: list[Action] = []
     for handler in FEATURE.handlers_for(ev):
         actions += await handler(ev, ctx)
+    await apply(db, actions)
+    return actions
+
+
+async def sweep(db, now: datetime, rules=None, gh=None) -> list:
+    """One sweep of the one repository at ``now``, its Records applied."""
+    handle = RepoHandle(repo=REPO, installation_id=1, rules=rules or bundled_rules(), gh=gh,
+                        roles_of=fixed_roles({}))
+
+    async def repos():
+        return [handle]
+
+    actions = list(await SWEEP.run(JobContext(db=db, bot_login="contributor-flow[bot]", repos=repos,
+                                              clock=lambda: now)))
     await apply(db, actions)
     return actions

@@ -6,29 +6,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.context import JobContext, RepoHandle
 from bot.core import sla
 from bot.core.actions import AddLabels, Record, UpsertComment
-from bot.features.sla import SWEEP, store
+from bot.features.sla import store
 from bot.store.state import forget_bot_label
-from tests.helpers import RecordingReader, bundled_rules, fixed_roles
+from tests.helpers import RecordingReader, bundled_rules
 
-from .conftest import REPO, T0, apply, comment_event, deliver, hours, issue_event
+from .conftest import REPO, T0, apply, comment_event, deliver, hours, issue_event, sweep
 
 ISSUE = "/repos/{owner}/{repo}/issues/{issue_number}"
-
-
-async def sweep(db, now: datetime, rules=None, gh=None) -> list:
-    handle = RepoHandle(repo=REPO, installation_id=1, rules=rules or bundled_rules(), gh=gh,
-                        roles_of=fixed_roles({}))
-
-    async def repos():
-        return [handle]
-
-    actions = list(await SWEEP.run(JobContext(db=db, bot_login="contributor-flow[bot]", repos=repos,
-                                              clock=lambda: now)))
-    await apply(db, actions)
-    return actions
 
 
 async def bot_label(db, label: str, at: datetime, number: int = 7, feature: str = "classify") -> None:

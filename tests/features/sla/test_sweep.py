@@ -6,27 +6,13 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.context import JobContext, RepoHandle
 from bot.core import sla
 from bot.core.actions import AddLabels, Record, UpsertComment
-from bot.features.sla import SWEEP, store
+from bot.features.sla import store
 from bot.features.sla.policy import kind_labels, policies_for, rotation_members
-from tests.helpers import RecordingReader, bundled_rules, fixed_roles
+from tests.helpers import RecordingReader, bundled_rules
 
-from .conftest import REPO, T0, apply, comment_event, deliver, hours, iso, issue_event
-
-
-async def sweep(db, now: datetime, rules=None, gh=None) -> list:
-    handle = RepoHandle(repo=REPO, installation_id=1, rules=rules or bundled_rules(), gh=gh,
-                        roles_of=fixed_roles({}))
-
-    async def repos():
-        return [handle]
-
-    actions = list(await SWEEP.run(JobContext(db=db, bot_login="contributor-flow[bot]", repos=repos,
-                                              clock=lambda: now)))
-    await apply(db, actions)
-    return actions
+from .conftest import REPO, T0, apply, comment_event, deliver, hours, iso, issue_event, sweep
 
 
 def comments(actions):
