@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.features.funnel.weekly import previous_week, week_bounds
+from bot.features.funnel.weekly import iso_week, previous_week, week_bounds
 from bot.scheduler import Scheduler
 from bot.settings import BUNDLED_RULES
+from tests.conftest import BOTH_BACKENDS
 from tests.fixtures.webhooks import load_example
 
 from .harness import BotHarness, retarget
@@ -145,21 +146,62 @@ async def test_report_weekly_cli_prints_then_posts_once(bot, rules_dir):
            "GITHUB_API_URL": fake.url, "DATABASE_URL": bot.settings.database_url,
            "BOT_RULES_DIR": rules_dir, "BOT_MUTATION_INTERVAL": "0", "LOG_LEVEL": "WARNING"}
 
-    async def cli(*args: str) -> str:
+    async def cli(*args: str, status: int = 0) -> str:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "report", "weekly", "--repo", REPO, *args, env=env,
             cwd=str(ROOT), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await proc.communicate()
-        assert proc.returncode == 0, err.decode()
-        return out.decode()
+        assert proc.returncode == status, err.decode()
+        return out.decode() if status == 0 else err.decode()
 
     printed = await cli("--week", week, "--dry-run")
-    assert f"# Contributor funnel: {week} ({REPO})" in printed and "[newbie]" in printed
+    assert f"# Contributor funnel: {week} ({REPO})\n" in printed and "[newbie]" in printed
     assert fake.graphql_calls("createDiscussion") == []
     assert "posted" in await cli("--week", week)
     assert "already posted" in await cli("--week", week)
+    # The same week written another way is the same report.
+    year, number = week.split("-W")
+    assert "already posted" in await cli("--week", f"{year}-w{int(number)}")
+    # The week in progress: printed marked partial, refused when asked to post.
+    current = iso_week(datetime.now(timezone.utc))
+    assert f"# Contributor funnel: {current} ({REPO}) (partial: the week ends " in await cli(
+        "--week", current, "--dry-run")
+    assert f"{current} has not ended" in await cli("--week", current, status=1)
     assert len(fake.graphql_calls("createDiscussion")) == 1
     assert len(fake.repo(REPO).discussions) == 1
+
+
+@BOTH_BACKENDS
+async def test_a_week_is_posted_once_however_it_and_the_repository_are_written(bot):
+    from bot.features.funnel.weekly import post_weekly
+    from bot.store import state
+
+    await state.remember_installation(bot.runtime.db, REPO, 1)
+    await record_history(bot, week_bounds("2026-W03")[0])
+    assert "posted" in await post_weekly(bot.runtime, REPO, "2026-W3", dry_run=False)
+    for week in ("2026-W03", "2026-w3"):
+        assert "already posted" in await post_weekly(bot.runtime, REPO, week, dry_run=False)
+    assert "already posted" in await post_weekly(bot.runtime, "Octo/Repo", "2026-W03", dry_run=False)
+    assert [d.title for d in bot.fake.repo(REPO).discussions] == [f"Contributor funnel: 2026-W03 ({REPO})"]
+    assert await bot.runtime.db.fetchall("SELECT repo, week FROM funnel_reports") == [
+        {"repo": REPO, "week": "2026-W03"}]
+    # Keys sort as weeks: 2026-W10's report compares against 2026-W03's.
+    assert "Change against the report of 2026-W03." in await post_weekly(
+        bot.runtime, REPO, "2026-W10", dry_run=True)
+    assert bot.fake.violations == []
+
+
+@BOTH_BACKENDS
+async def test_a_week_in_progress_is_printed_as_partial_and_never_posted(bot):
+    from bot.features.funnel.weekly import post_weekly
+
+    week = iso_week(datetime.now(timezone.utc))
+    with pytest.raises(SystemExit, match=f"{week} has not ended"):
+        await post_weekly(bot.runtime, REPO, week, dry_run=False)
+    printed = await post_weekly(bot.runtime, REPO, week, dry_run=True)
+    assert printed.startswith(f"# Contributor funnel: {week} ({REPO}) (partial: the week ends ")
+    assert bot.fake.graphql_calls("createDiscussion") == []
+    assert await bot.runtime.db.fetchval("SELECT COUNT(*) FROM funnel_reports") == 0
 
 
 # --- backfill ---------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 Streams, each with its own saved cursor (table ``funnel_backfill``):
 - ``issues``: issues and PRs (openings, merges from ``pull_request.merged_at``);
 - ``comments`` and ``review_comments``: repository-wide lists;
-- ``reviews``: per pull request seen (the API has no repository-wide list);
+- ``reviews``: per pull request (the API has no repository-wide list): every one the
+  ``issues`` stream listed (kept in ``funnel_backfill_prs``, even when its author does not
+  count, e.g. a deleted user), and any other the store knows of;
 - ``approvers``: OWNERS (anywhere in the tree) and CODEOWNERS at each commit that changed
   them; collaborators with write or more and approver-team members (the API gives no date
   for those: they count as approvers from before the window).
@@ -55,6 +57,7 @@ class Backfill:
     progress: Progress | None = None
     reserve: int = RESERVE
     default_branch: str = ""
+    full_name: str = ""  # the repository's current name as the API gives it (``repo`` may be an old one)
 
     @property
     def owner_name(self) -> dict[str, str]:
@@ -106,6 +109,12 @@ class Backfill:
             page += 1
             await self.save(stream, str(page))
 
+    def batch(self) -> Batch:
+        batch = Batch()
+        # Read from the API now: the repository's current name, newer than any archived one.
+        batch.add_repo(self.repo_id, self.full_name or self.repo, int(self.clock()))
+        return batch
+
     async def write(self, stream: str, batch: Batch, n: int) -> None:
         await write_batch(self.db, batch)
         self.counts[stream] = self.counts.get(stream, 0) + n
@@ -117,17 +126,21 @@ class Backfill:
         url = "/repos/{owner}/{repo}/issues{?state,sort,direction,since,per_page,page}"
         async for items in self.pages("issues", url, {**self.owner_name, "state": "all", "sort": "created",
                                                       "direction": "asc", "since": self._since()}):
-            batch = Batch()
-            batch.add_repo(self.repo_id, self.repo)
+            batch = self.batch()
             for item in items:
                 batch.add_acts(self.repo_id, acts_from("issues", {"issue": item}, self.repo_id))
             await self.write("issues", batch, len(items))
+            # Their reviews are read later, whoever the author is: a deleted author's PR has
+            # no act of its own but may have reviewers who count.
+            prs = [(self.repo_id, int(item["number"])) for item in items if item.get("pull_request")]
+            if prs:
+                await self.db.executemany("INSERT INTO funnel_backfill_prs (repo_id, number) VALUES (?, ?)"
+                                          " ON CONFLICT DO NOTHING", prs)
 
     async def comments(self, stream: str, url: str, kind: int) -> None:
         async for items in self.pages(stream, url, {**self.owner_name, "sort": "created", "direction": "asc",
                                                     "since": self._since()}):
-            batch = Batch()
-            batch.add_repo(self.repo_id, self.repo)
+            batch = self.batch()
             for c in items:
                 batch.add_acts(self.repo_id, _act(object_key(c["id"], kind), kind, c.get("user"),
                                                   c.get("created_at")))
@@ -137,14 +150,17 @@ class Backfill:
         cursor, done = await self.cursor("reviews")
         if done:
             return
-        rows = await self.db.fetchall("SELECT act_key FROM funnel_acts WHERE repo_id = ? AND kind = ?",
-                                      (self.repo_id, PR_OPENED))
-        numbers = sorted({(r["act_key"] >> 3) & ((1 << 22) - 1) for r in rows})
+        listed = await self.db.fetchall("SELECT number FROM funnel_backfill_prs WHERE repo_id = ?",
+                                        (self.repo_id,))
+        # Also PRs known from live events or imported hours but opened before --since.
+        opened = await self.db.fetchall("SELECT act_key FROM funnel_acts WHERE repo_id = ? AND kind = ?",
+                                        (self.repo_id, PR_OPENED))
+        numbers = sorted({int(r["number"]) for r in listed}
+                         | {(r["act_key"] >> 3) & ((1 << 22) - 1) for r in opened})
         last = int(cursor or 0)
         for number in (n for n in numbers if n > last):
             await self.pace()
-            batch = Batch()
-            batch.add_repo(self.repo_id, self.repo)
+            batch = self.batch()
             url = "/repos/{owner}/{repo}/pulls/{pull_number}/reviews{?per_page}"
             n = 0
             async for r in self.api.getiter(url, {**self.owner_name, "pull_number": number, "per_page": PER_PAGE}):
@@ -167,8 +183,7 @@ class Backfill:
                  lambda: self._collaborators(before), lambda: self._teams(before)]
         for index in range(int(cursor or 0), len(steps)):
             grants = await steps[index]()
-            batch = Batch()
-            batch.add_repo(self.repo_id, self.repo)
+            batch = self.batch()
             batch.add_grants(self.repo_id, grants)
             await self.write("approvers", batch, len(grants))
             await self.save("approvers", str(index + 1))
@@ -289,7 +304,8 @@ async def run_backfill(runtime: "Runtime", repo: str, since: datetime, *, restar
         await runtime.db.execute("DELETE FROM funnel_backfill WHERE repo = ?", (repo,))
     job = Backfill(runtime.db, api, repo, int(info["id"]), since, rules.section("funnel"), sleep=sleep,
                    progress=Progress(f"backfill {repo}", unit="items"),
-                   default_branch=str(info.get("default_branch") or ""))
+                   default_branch=str(info.get("default_branch") or ""),
+                   full_name=str(info.get("full_name") or repo))
     await job.save("since", since.isoformat(), done=True)
     counts = await job.run()
     job.progress.close()  # type: ignore[union-attr]

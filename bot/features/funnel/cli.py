@@ -3,21 +3,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
+
+from .dates import parse_instant
 
 
 def _instant(text: str, *, end_of_day: bool = False) -> datetime:
-    """ISO date or instant (UTC unless it says otherwise). A bare date given as an end
-    means the end of that day, so --since 2026-01-01 --until 2026-01-31 is all of January."""
     try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-            return start + timedelta(days=1) if end_of_day else start
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_instant(text, end_of_day=end_of_day)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 date or instant: {text!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _until(text: str) -> datetime:
@@ -99,15 +94,21 @@ async def cmd_import(args: argparse.Namespace) -> int:
 
     bar = Progress("import", unit="events")
     async with open_runtime(settings_from_env(), with_github=False) as runtime:
-        try:
-            stats = await import_files(runtime.db, args.files, batch_events=args.batch,
-                                       progress=lambda s: bar.update(s.lines, f"{len(s.files)} file(s)"))
-        except FileNotFoundError as exc:
-            raise SystemExit(f"cannot read {exc.filename}") from None
+        stats = await import_files(runtime.db, args.files, batch_events=args.batch,
+                                   progress=lambda s: bar.update(s.lines, f"{len(s.files)} file(s)"))
     bar.close()
+    plural = "" if stats.bad_lines == 1 else "s"
     print(f"{stats.lines} events read, {stats.relevant} relevant, {stats.acts} acts, "
-          f"{stats.bad_lines} unreadable lines, {stats.rate:.0f} events/s")
-    return 0
+          f"{stats.bad_lines} malformed line{plural} skipped, {stats.rate:.0f} events/s")
+    for example in stats.bad_examples:
+        print(f"  skipped {example}")
+    if stats.bad_lines > len(stats.bad_examples):
+        print(f"  and {stats.bad_lines - len(stats.bad_examples)} more")
+    # A skipped line is the data's fault and is reported; a file not (wholly) read means
+    # the import is incomplete, which a script running it must be able to see.
+    for problem in stats.unreadable:
+        print(f"could not read all of: {problem}", file=sys.stderr)
+    return 1 if stats.unreadable else 0
 
 
 async def cmd_backfill(args: argparse.Namespace) -> int:
@@ -124,11 +125,10 @@ async def cmd_backfill(args: argparse.Namespace) -> int:
 async def cmd_report_weekly(args: argparse.Namespace) -> int:
     from ...cli.core_commands import settings_from_env
     from ...runtime import open_runtime
-    from .weekly import post_weekly, previous_week, week_bounds
+    from .weekly import normal_week, post_weekly, previous_week
 
-    week = args.week or previous_week(datetime.now(timezone.utc))
     try:
-        week_bounds(week)
+        week = normal_week(args.week) if args.week else previous_week(datetime.now(timezone.utc))
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
     async with open_runtime(settings_from_env()) as runtime:

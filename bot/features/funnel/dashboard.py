@@ -8,9 +8,10 @@ from typing import Any, Mapping
 
 from aiohttp import web
 
-from ...core.funnel import Funnel, compute
+from ...core.funnel import BotPolicy, Funnel, compute
 from ...store import state
 from . import store
+from .dates import parse_instant, window_text
 from .query import bot_policy
 from .render import LABELS, hours, pct
 from .svg import grouped_bars, hbar_chart
@@ -24,16 +25,18 @@ CSS = ("body{font:14px/1.4 sans-serif;margin:2em auto;max-width:900px;color:#222
 
 
 def _window(request: web.Request) -> tuple[datetime, datetime]:
-    def day(name: str) -> datetime | None:
+    """``?since=&until=`` read as the CLI reads them: a bare ``until`` date counts whole."""
+    def bound(name: str, *, end_of_day: bool = False) -> datetime | None:
         text = request.query.get(name)
         if not text:
             return None
         try:
-            return datetime.fromisoformat(text).replace(tzinfo=UTC)
+            return parse_instant(text, end_of_day=end_of_day)
         except ValueError:
-            raise web.HTTPBadRequest(text=f"{name} must be a date (YYYY-MM-DD)") from None
-    until = day("until") or datetime.now(UTC)
-    since = day("since") or months_before(until, 6)
+            raise web.HTTPBadRequest(text=f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 instant"
+                                          " (write + as %2B in an offset)") from None
+    until = bound("until", end_of_day=True) or datetime.now(UTC)
+    since = bound("since") or months_before(until, 6)
     if since >= until:
         raise web.HTTPBadRequest(text="since must be before until")
     return since, until
@@ -95,21 +98,27 @@ async def _sla_overview(db: Any, repos: list[str], since: datetime, until: datet
     return f"<h2>First-response SLA</h2>{chart}"
 
 
+async def _rules_of(runtime: Any, repo: str) -> Any:
+    """The rules in force for ``repo``; when GitHub cannot say now, the last good ones the
+    bot holds for it, and only without those the bundled rules (the page is still useful)."""
+    try:
+        return (await runtime.rules_for(repo, await state.installation_for(runtime.db, repo))).rules
+    except Exception:
+        held = getattr(runtime, "repo_rules", None)
+        return (await held.fallback(repo) if held is not None else None) or runtime.bundled
+
+
 async def repo_page(request: web.Request) -> web.Response:
     from ...web.app import RUNTIME
 
     runtime = request.app[RUNTIME]
     repo = f"{request.match_info['owner']}/{request.match_info['repo']}"
     since, until = _window(request)
-    try:
-        rules = (await runtime.rules_for(repo, await state.installation_for(runtime.db, repo))).rules
-    except Exception:  # GitHub unreachable: the bundled rules still draw a useful page
-        rules = runtime.bundled
-    section = rules.section("funnel")
+    section = (await _rules_of(runtime, repo)).section("funnel")
     people = await store.contributors(runtime.db, repo, section.get("approver_teams") or ())
     funnel = compute(people, since, until, bot_policy(section))
-    body = (f"<h1>Contributor flow: {escape(repo)}</h1><p>New contributors first seen from "
-            f"{since.date()} to {until.date()} (UTC); stages reached by the end.</p>"
+    body = (f"<h1>Contributor flow: {escape(repo)}</h1><p>New contributors first seen "
+            f"{window_text(since, until)}; stages reached by the end.</p>"
             f"{_funnel_section(funnel)}{await _sla_section(runtime.db, repo, since, until)}")
     return _page(f"{repo}: contributor flow", body)
 
@@ -120,15 +129,21 @@ async def index_page(request: web.Request) -> web.Response:
 
     runtime = request.app[RUNTIME]
     since, until = _window(request)
-    section = runtime.bundled.section("funnel")
     repos = [r["repo"] for r in await state.installations(runtime.db)]
-    lists = [await store.contributors(runtime.db, repo, section.get("approver_teams") or ())
-             for repo in repos]
-    funnel = compute(store.merge_contributors(lists), since, until, bot_policy(section))
+    lists = []
+    for repo in repos:
+        # Each repository's part under its own rules: who is a bot there, which teams approve.
+        section = (await _rules_of(runtime, repo)).section("funnel")
+        policy = bot_policy(section)
+        people = await store.contributors(runtime.db, repo, section.get("approver_teams") or ())
+        lists.append([c for c in people if not policy.excludes(c.login, c.is_bot, c.user_id)])
+    # Bots are already left out, each by its repository's policy: an allow-listed bot of
+    # one repository stays in, so the merged list is taken as it is.
+    funnel = compute(store.merge_contributors(lists), since, until, BotPolicy(allow=("*",)))
     links = "".join(f'<li><a href="/dashboard/{escape(r)}">{escape(r)}</a></li>' for r in repos)
     sla = await _sla_overview(runtime.db, repos, since, until)
-    body = (f"<h1>Contributor flow</h1><p>{len(repos)} repositories; new contributors first seen from "
-            f"{since.date()} to {until.date()} (UTC).</p><ul>{links or '<li>none installed yet</li>'}</ul>"
+    body = (f"<h1>Contributor flow</h1><p>{len(repos)} repositories; new contributors first seen "
+            f"{window_text(since, until)}.</p><ul>{links or '<li>none installed yet</li>'}</ul>"
             f"{_funnel_section(funnel)}{sla}")
     return _page("Contributor flow dashboard", body)
 

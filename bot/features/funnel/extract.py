@@ -7,11 +7,15 @@ comes from, so the same act seen from two sources (or twice) is stored once:
 - items (issue or PR opened, PR merged) by repository id and number, because a comment
   on a PR carries the *issue* id while pull_request events carry the PR id;
 - comments, reviews and review comments by their own ids.
+
+A field of the wrong shape (an id that is not a number, a time that is not one) raises
+``Malformed``: the importer skips and counts such a line instead of stopping on it.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping  # typing's alias makes isinstance several times slower
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ...core.events import parse_time
 from ...core.funnel import GHOST_ID, GHOST_LOGIN
@@ -20,6 +24,11 @@ from ...core.funnel import GHOST_ID, GHOST_LOGIN
 ISSUE_OPENED, COMMENT, REVIEW, REVIEW_COMMENT, PR_OPENED, MERGED = 1, 2, 3, 4, 5, 6
 STAGE_OF_KIND = {ISSUE_OPENED: 0, COMMENT: 0, REVIEW: 0, REVIEW_COMMENT: 0, PR_OPENED: 1, MERGED: 2}
 APPROVER_PERMISSIONS = ("write", "maintain", "admin")
+# Keys are signed 64-bit: ids are shifted left 3 bits (kind), item keys pack the repository
+# id above a 22-bit number. Anything larger would break the whole batch's write, or make
+# one repository's item key collide with another's.
+MAX_ID = 1 << 38
+MAX_NUMBER = 1 << 22
 
 # GH Archive spells event types in PascalCase.
 ARCHIVE_TYPES = {
@@ -55,24 +64,63 @@ class Grant:
     at: int
 
 
+class Malformed(ValueError):
+    """A field of an event has a shape GitHub never sends."""
+
+
+def whole(value: Any, what: str, limit: int = 1 << 60) -> int:
+    """A non-negative integer id (GitHub's ids are JSON numbers, GH Archive's event id a
+    string of digits); anything else is malformed."""
+    if type(value) is int and 0 <= value < limit:  # the usual case first: this runs per act
+        return value
+    if (isinstance(value, str) and len(value) < 20 and value.isascii() and value.isdigit()
+            and int(value) < limit):
+        return int(value)
+    raise Malformed(f"{what} is not an id: {value!r:.60}")
+
+
+def mapping(value: Any, what: str) -> Mapping[str, Any]:
+    """An object, or ``{}`` for a missing one."""
+    if type(value) is dict or value is None:  # parsed JSON: the usual case, checked first
+        return value or {}
+    if not isinstance(value, Mapping):
+        raise Malformed(f"{what} is not an object: {value!r:.60}")
+    return value
+
+
+def text(value: Any, what: str) -> str:
+    if value is None:
+        return ""
+    # PostgreSQL refuses NUL in text: one such login would fail the whole batch.
+    if type(value) is not str or "\x00" in value:
+        raise Malformed(f"{what} is not a name: {value!r:.60}")
+    return value
+
+
 def item_key(repo_id: int, number: int, kind: int) -> int:
-    return (((int(repo_id) << 22) | int(number)) << 3) | kind
+    return (((whole(repo_id, "repository id", MAX_ID) << 22)
+             | whole(number, "number", MAX_NUMBER)) << 3) | kind
 
 
 def object_key(object_id: int, kind: int) -> int:
-    return (int(object_id) << 3) | kind
+    return (whole(object_id, "id") << 3) | kind
 
 
 def epoch(value: Any) -> int | None:
-    instant = parse_time(value) if value else None
-    return int(instant.timestamp()) if instant else None
+    if not value:
+        return None
+    try:
+        instant = parse_time(value)
+        return int(instant.timestamp()) if instant else None
+    except (TypeError, ValueError, AttributeError, OverflowError, OSError):
+        raise Malformed(f"not a time: {value!r:.60}") from None
 
 
 def person(user: Any) -> tuple[int, str, bool] | None:
     """(id, login, is_bot) of a real account; None for missing or deleted users."""
     if not isinstance(user, Mapping) or user.get("id") is None:
         return None
-    uid, login = int(user["id"]), str(user.get("login") or "")
+    uid, login = whole(user["id"], "user id"), text(user.get("login"), "login")
     if uid == GHOST_ID or login.lower() == GHOST_LOGIN:
         return None
     return uid, login, user.get("type") == "Bot" or login.endswith("[bot]")
@@ -129,9 +177,9 @@ def member_grant(payload: Mapping[str, Any], at: Any) -> list[Grant]:
     who, when = person(payload.get("member")), epoch(at)
     if who is None or when is None:
         return []
-    changes = payload.get("changes") or {}
-    permission = ((changes.get("permission") or {}).get("to")
-                  or ((changes.get("role_name") or {}).get("to")))
+    changes = mapping(payload.get("changes"), "changes")
+    permission = (mapping(changes.get("permission"), "changes.permission").get("to")
+                  or mapping(changes.get("role_name"), "changes.role_name").get("to"))
     # GH Archive's MemberEvent (and older webhooks) name no permission: collaborators
     # were given push then.
     if permission is None and payload.get("action") == "added":

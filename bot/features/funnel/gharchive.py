@@ -4,12 +4,17 @@ Only the event types that carry funnel acts are parsed; the type is read from th
 line first, so pushes, stars and forks (most of an hour) cost a byte search. Acts are
 keyed by the GitHub object they come from, which makes a re-import (or an event also
 seen live) store nothing twice; each batch is one transaction.
+
+Archive data is not always clean: a line that is not JSON, or whose fields have shapes
+GitHub never sends, is skipped and counted (the first few are named in the summary), and
+a file that ends early (a truncated download) gives what it holds. Either way what was
+read is written, so a re-run goes past the bad line instead of stopping at it.
 """
 from __future__ import annotations
 
 import gzip
-import io
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Iterator
@@ -17,11 +22,12 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator
 import orjson
 
 from ...store.db import Database
-from .extract import ARCHIVE_TYPES, acts_from, member_grant
+from .extract import ARCHIVE_TYPES, Malformed, acts_from, epoch, mapping, member_grant, text, whole
 from .store import Batch, write_batch
 
 _TYPE = b'"type":'
 _WANTED = {t.encode(): name for t, name in ARCHIVE_TYPES.items()}
+NOTED = 10  # malformed lines named in the summary; the rest are only counted
 
 
 @dataclass
@@ -32,10 +38,17 @@ class ImportStats:
     bad_lines: int = 0
     seconds: float = 0.0
     files: list[str] = field(default_factory=list)
+    bad_examples: list[str] = field(default_factory=list)  # "FILE:LINE: why", the first NOTED
+    unreadable: list[str] = field(default_factory=list)    # "FILE: why": not (wholly) read
 
     @property
     def rate(self) -> float:
         return self.lines / self.seconds if self.seconds else 0.0
+
+    def skip(self, source: str, number: int, why: str) -> None:
+        self.bad_lines += 1
+        if len(self.bad_examples) < NOTED:
+            self.bad_examples.append(f"{source}:{number}: {why}")
 
 
 def open_hour(path: str | Path) -> BinaryIO:
@@ -66,47 +79,82 @@ def event_type(line: bytes) -> bytes | None:
 
 
 def fold(batch: Batch, obj: dict[str, Any], name: str) -> int:
-    """Add one archive event's acts and grants to ``batch``; returns how many."""
-    repo = obj.get("repo") or {}
+    """Add one archive event's acts and grants to ``batch``; returns how many. Raises
+    ``Malformed`` (leaving ``batch`` untouched) for an event of the wrong shape."""
+    repo = mapping(obj.get("repo"), "repo")
     if repo.get("id") is None:
         return 0
-    repo_id = int(repo["id"])
-    payload = obj.get("payload") or {}
+    repo_id = whole(repo["id"], "repo.id")
+    repo_name = text(repo.get("name"), "repo.name")
+    payload = mapping(obj.get("payload"), "payload")
+    # The repository's name as of this event: a later hour may carry a newer one.
+    seen = epoch(obj.get("created_at")) or 0
     if name == "member":
         grants = member_grant(payload, obj.get("created_at"))
         if grants:
-            batch.add_repo(repo_id, str(repo.get("name") or ""))
+            batch.add_repo(repo_id, repo_name, seen)
             batch.add_grants(repo_id, grants)
         return len(grants)
     acts = acts_from(name, payload, repo_id)
     if acts:
-        batch.add_repo(repo_id, str(repo.get("name") or ""))
+        batch.add_repo(repo_id, repo_name, seen or max(a.at for a in acts))
         batch.add_acts(repo_id, acts)
     return len(acts)
 
 
-def relevant_events(lines: Iterable[bytes], stats: ImportStats) -> Iterator[tuple[dict[str, Any], str]]:
-    for line in lines:
-        stats.lines += 1
-        name = _WANTED.get(event_type(line) or b"")
-        if name is None:
-            continue
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            stats.bad_lines += 1
-            continue
-        stats.relevant += 1
-        yield obj, name
+def lines_of(stream: BinaryIO, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """The stream's lines (without their newline), split from large chunks. Each chunk is
+    one read that either returns data or fails: when a truncated ``.gz`` fails, every whole
+    line before the cut has been given out (a buffered reader would drop its unfilled buffer)."""
+    read = getattr(stream, "read1", stream.read)
+    rest = b""
+    while True:
+        data = read(chunk)
+        if not data:
+            break
+        lines = (rest + data).split(b"\n")
+        rest = lines.pop()
+        yield from lines
+    if rest:
+        yield rest
 
 
-async def import_stream(db: Database, stream: BinaryIO, stats: ImportStats, *,
+def relevant_events(lines: Iterable[bytes], stats: ImportStats,
+                    source: str = "") -> Iterator[tuple[int, dict[str, Any], str]]:
+    """(line number, event, feature event name) of the lines of funnel types. A file that
+    can no longer be read (a truncated or corrupt ``.gz``) ends here, noted in ``stats``:
+    what came before it is still imported."""
+    number = 0
+    try:
+        for number, line in enumerate(lines, 1):
+            stats.lines += 1
+            name = _WANTED.get(event_type(line) or b"")
+            if name is None:
+                continue
+            try:
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                stats.skip(source, number, "not JSON")
+                continue
+            if not isinstance(obj, dict):
+                stats.skip(source, number, "not a JSON object")
+                continue
+            yield number, obj, name
+    except (EOFError, OSError, zlib.error) as exc:
+        stats.unreadable.append(f"{source}: unreadable after line {number} ({exc or type(exc).__name__})")
+
+
+async def import_stream(db: Database, stream: BinaryIO, stats: ImportStats, *, source: str = "",
                         batch_events: int = 20000,
                         progress: Callable[[ImportStats], None] | None = None) -> None:
     batch, pending = Batch(), 0
-    for obj, name in relevant_events(io.BufferedReader(stream, 1 << 20)  # type: ignore[arg-type]
-                                     if not isinstance(stream, io.BufferedReader) else stream, stats):
-        stats.acts += fold(batch, obj, name)
+    for number, obj, name in relevant_events(lines_of(stream), stats, source):
+        try:
+            stats.acts += fold(batch, obj, name)
+        except Malformed as exc:
+            stats.skip(source, number, str(exc))
+            continue
+        stats.relevant += 1
         pending += 1
         if pending >= batch_events:
             await write_batch(db, batch)
@@ -121,8 +169,14 @@ async def import_files(db: Database, paths: Iterable[str | Path], *, batch_event
     stats = ImportStats()
     started = time.perf_counter()
     for path in paths:
-        with open_hour(path) as stream:
-            await import_stream(db, stream, stats, batch_events=batch_events, progress=progress)
+        try:
+            stream = open_hour(path)
+        except OSError as exc:  # missing, a folder, no permission: the other files go on
+            stats.unreadable.append(f"{path}: {exc.strerror or exc}")
+            continue
+        with stream:
+            await import_stream(db, stream, stats, source=str(path), batch_events=batch_events,
+                                progress=progress)
         stats.files.append(str(path))
         if progress:
             progress(stats)

@@ -23,7 +23,10 @@ def record(event: Event, acts: Sequence[Act] = (), grants: Sequence[Grant] = ())
     return [Record(event.repo, feature="funnel", op="acts", args={
         "repo_id": repo_id, "repo": event.repo,
         "acts": [[a.key, a.kind, a.user_id, a.login, a.is_bot, a.at] for a in acts],
-        "grants": [[g.user_id, g.login, g.source, g.at] for g in grants]})]
+        "grants": [[g.user_id, g.login, g.source, g.at] for g in grants],
+        # The name the delivery carries is the repository's name when it was received
+        # (a replayed old delivery must not rename the repository back).
+        "seen_at": int(event.received_at.timestamp())})]
 
 
 async def on_conversation(event: Event, ctx: Context) -> list[Action]:

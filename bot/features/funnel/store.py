@@ -34,8 +34,15 @@ UPSERT_USER = (
     " login = CASE WHEN excluded.seen_at >= funnel_users.seen_at THEN excluded.login ELSE funnel_users.login END,"
     " seen_at = CASE WHEN excluded.seen_at > funnel_users.seen_at THEN excluded.seen_at ELSE funnel_users.seen_at END,"
     " is_bot = CASE WHEN excluded.is_bot > funnel_users.is_bot THEN excluded.is_bot ELSE funnel_users.is_bot END")
-UPSERT_REPO = ("INSERT INTO funnel_repos (repo_id, name, name_key) VALUES (?, ?, ?)"
-               " ON CONFLICT (repo_id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key")
+# A repository keeps the name of the newest event seen: an older hour imported later
+# carries the name it had then, and must not rename it back.
+_NEWER_NAME = "excluded.name_seen_at >= funnel_repos.name_seen_at"
+UPSERT_REPO = (
+    "INSERT INTO funnel_repos (repo_id, name, name_key, name_seen_at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (repo_id) DO UPDATE SET"
+    f" name = CASE WHEN {_NEWER_NAME} THEN excluded.name ELSE funnel_repos.name END,"
+    f" name_key = CASE WHEN {_NEWER_NAME} THEN excluded.name_key ELSE funnel_repos.name_key END,"
+    f" name_seen_at = CASE WHEN {_NEWER_NAME} THEN excluded.name_seen_at ELSE funnel_repos.name_seen_at END")
 INSERT_ACT = ("INSERT INTO funnel_acts (act_key, repo_id, user_id, kind, at) VALUES (?, ?, ?, ?, ?)"
               " ON CONFLICT (act_key) DO NOTHING")
 UPSERT_GRANT = (
@@ -51,7 +58,7 @@ UPSERT_TEAM_GRANT = (
 @dataclass
 class Batch:
     """Acts and grants of many events, folded so each row is written once per batch."""
-    repos: dict[int, str] = field(default_factory=dict)
+    repos: dict[int, tuple[str, int]] = field(default_factory=dict)  # id -> name, seen at
     users: dict[int, tuple[str, int, int]] = field(default_factory=dict)   # id -> login, bot, seen
     acts: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)  # key -> repo, user, kind, at
     grants: dict[tuple[int, int, str], int] = field(default_factory=dict)
@@ -70,8 +77,12 @@ class Batch:
         if row[stage] is None or at < row[stage]:  # type: ignore[operator]
             row[stage] = at
 
-    def add_repo(self, repo_id: int, name: str) -> None:
-        self.repos[int(repo_id)] = name
+    def add_repo(self, repo_id: int, name: str, seen_at: int = 0) -> None:
+        """``name`` as of ``seen_at`` (epoch seconds; 0 when unknown: it then names the
+        repository only until a dated name is seen)."""
+        old = self.repos.get(int(repo_id))
+        if old is None or seen_at >= old[1]:
+            self.repos[int(repo_id)] = (name, int(seen_at))
 
     def add_acts(self, repo_id: int, acts: Iterable[Act]) -> None:
         for a in acts:
@@ -93,7 +104,7 @@ async def write_batch(db: Database, batch: Batch) -> None:
         return
     async with db.transaction():
         if batch.repos:
-            await db.executemany(UPSERT_REPO, [(i, n, n.lower()) for i, n in batch.repos.items()])
+            await db.executemany(UPSERT_REPO, [(i, n, n.lower(), at) for i, (n, at) in batch.repos.items()])
         if batch.users:
             await db.executemany(UPSERT_USER, [(i, *u) for i, u in sorted(batch.users.items())])
         if batch.acts:
@@ -109,10 +120,11 @@ async def write_batch(db: Database, batch: Batch) -> None:
 # --- writers (Record actions) --------------------------------------------------------
 
 async def record_acts(db: Database, *, repo_id: int, repo: str, acts: Sequence[Sequence[Any]] = (),
-                      grants: Sequence[Sequence[Any]] = ()) -> None:
-    """acts: [key, kind, user_id, login, is_bot, at]; grants: [user_id, login, source, at]."""
+                      grants: Sequence[Sequence[Any]] = (), seen_at: float | None = None) -> None:
+    """acts: [key, kind, user_id, login, is_bot, at]; grants: [user_id, login, source, at];
+    seen_at: when ``repo`` was the repository's name (default: now, as for a live event)."""
     batch = Batch()
-    batch.add_repo(repo_id, repo)
+    batch.add_repo(repo_id, repo, int(time.time() if seen_at is None else seen_at))
     batch.add_acts(repo_id, [Act(*a) for a in acts])
     batch.add_grants(repo_id, [Grant(*g) for g in grants])
     await write_batch(db, batch)

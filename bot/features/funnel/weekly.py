@@ -8,7 +8,9 @@ dedupe key is the ISO week, so even two overlapping runs create one.
 """
 from __future__ import annotations
 
+import calendar
 import logging
+import re
 from datetime import datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -33,12 +35,26 @@ def iso_week(instant: datetime) -> str:
     return f"{year:04d}-W{week:02d}"
 
 
-def week_bounds(week: str) -> tuple[datetime, datetime]:
+_WEEK = re.compile(r"(\d{4})-W(\d{1,2})", re.ASCII | re.IGNORECASE)
+
+
+def normal_week(week: str) -> str:
+    """The week as ``YYYY-Www``: the report's once-per-week key (Discussion, stored report)
+    and its sort order, so ``2026-W3`` and ``2026-w03`` are the same week as ``2026-W03``."""
+    found = _WEEK.fullmatch(week.strip())
     try:
-        year, number = week.split("-W")
-        start = datetime.fromisocalendar(int(year), int(number), 1).replace(tzinfo=UTC)
+        if found is None:
+            raise ValueError
+        year, number = int(found[1]), int(found[2])
+        datetime.fromisocalendar(year, number, 1)  # week 53 exists in some years only
     except ValueError:
         raise ValueError(f"not an ISO week (YYYY-Www): {week!r}") from None
+    return f"{year:04d}-W{number:02d}"
+
+
+def week_bounds(week: str) -> tuple[datetime, datetime]:
+    year, number = normal_week(week).split("-W")
+    start = datetime.fromisocalendar(int(year), int(number), 1).replace(tzinfo=UTC)
     return start, start + timedelta(days=7)
 
 
@@ -55,10 +71,11 @@ def due_at(week: str, report: Mapping[str, Any]) -> datetime:
 
 
 def months_before(instant: datetime, months: int) -> datetime:
+    """The same day ``months`` earlier, or that month's last day if it is shorter."""
     year, month = instant.year, instant.month - months
     while month < 1:
         year, month = year - 1, month + 12
-    return instant.replace(year=year, month=month, day=min(instant.day, 28))
+    return instant.replace(year=year, month=month, day=min(instant.day, calendar.monthrange(year, month)[1]))
 
 
 async def sla_markdown(db: Database, repo: str, since: datetime, until: datetime,
@@ -149,11 +166,29 @@ async def run_weekly(jctx: JobContext) -> list[Action]:
     return actions
 
 
+async def installed_name(db: Database, repo: str) -> str:
+    """``repo`` as installed: the report's key is the repository as the job spells it,
+    whatever case an operator types."""
+    for row in await state.installations(db):
+        if row["repo"].lower() == repo.lower():
+            return str(row["repo"])
+    return repo
+
+
 async def post_weekly(runtime: "Runtime", repo: str, week: str, *, dry_run: bool) -> str:
-    """``report weekly``: render, and unless dry-run create the Discussion (once)."""
+    """``report weekly``: render, and unless dry-run create the Discussion (once). A week
+    still in progress is only printed (marked partial): posted, its figures would be final
+    for good, since the week's report is posted once."""
     from ...context import ReadOnlyGitHub
 
     now = datetime.now(UTC)
+    week = normal_week(week)
+    _, end = week_bounds(week)
+    partial = now < end
+    if partial and not dry_run:
+        raise SystemExit(f"{week} has not ended (it ends {end:%Y-%m-%d %H:%M} UTC): its report can be "
+                         "posted from then on; --dry-run prints the figures so far")
+    repo = await installed_name(runtime.db, repo)
     inst = await state.installation_for(runtime.db, repo)
     gh = None
     if runtime.github is not None and not runtime.github.dry_run and inst is not None:
@@ -162,7 +197,8 @@ async def post_weekly(runtime: "Runtime", repo: str, week: str, *, dry_run: bool
     section = rules.section("funnel")
     title, body, figs = await build(runtime.db, repo, week, section, gh, now)
     if dry_run:
-        return f"# {title}\n\n{body}"
+        mark = f" (partial: the week ends {end:%Y-%m-%d %H:%M} UTC)" if partial else ""
+        return f"# {title}{mark}\n\n{body}"
     if await already_posted(runtime.db, repo, section["report"]["category"], week):
         return f"The report of {week} for {repo} was already posted."
     assert runtime.executor is not None

@@ -119,3 +119,162 @@ def test_cli_import_and_funnel_formats(tmp_path):
     assert unknown.returncode == 0 and "no stored history for nobody/here" in unknown.stderr
     bad = _cli("funnel", "--repo", "x/y", "--since", "yesterday", env=env)
     assert bad.returncode == 2 and "not an ISO 8601 date" in bad.stderr
+
+
+# --- archive data that is not clean -------------------------------------------------------
+
+def comment_event(eid: int, number: int, who: tuple[str, int], at: str = "2015-01-01T12:00:00Z",
+                  repo: dict = REPO) -> dict:
+    issue = {"number": number, "user": user(*who), "created_at": at}
+    return {"id": str(eid), "type": "IssueCommentEvent", "actor": actor(*who), "repo": repo,
+            "payload": {"action": "created", "issue": issue,
+                        "comment": {"id": 70000 + eid, "user": user(*who), "created_at": at}},
+            "public": True, "created_at": at}
+
+
+def _with(event: dict, path: tuple, value) -> dict:
+    out = json.loads(json.dumps(event))
+    node = out
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return out
+
+
+GOOD = comment_event(1, 1, ("joe", 2))
+# Lines that parse as JSON but have shapes GitHub never sends; each must be skipped.
+MALFORMED = {
+    "payload is a string": _with(GOOD, ("payload",), "oops"),
+    "repo is a string": _with(GOOD, ("repo",), "a/b"),
+    "repo id is text": _with(GOOD, ("repo", "id"), "x"),
+    "issue number is text": _with(GOOD, ("payload", "issue", "number"), "abc"),
+    "issue created_at is not a time": _with(GOOD, ("payload", "issue", "created_at"), "yesterday"),
+    "comment id is text": _with(GOOD, ("payload", "comment", "id"), "c1"),
+    "user id is text": _with(GOOD, ("payload", "issue", "user", "id"), "abc"),
+    "event created_at is a list": _with(GOOD, ("created_at",), [2015]),
+    "comment id too big for a key": _with(GOOD, ("payload", "comment", "id"), 1 << 70),
+    "login with a NUL": _with(GOOD, ("payload", "comment", "user", "login"), "jo\u0000e"),
+    "a list, not an event": [{"type": "IssuesEvent"}],
+}
+
+
+async def test_malformed_lines_are_skipped_and_counted_and_the_rest_is_written(db, tmp_path):
+    lines = [json.dumps(comment_event(1, 1, ("amy", 21)))]
+    lines += [json.dumps(bad) for bad in MALFORMED.values()]
+    lines += ['{"id": "99", "type": "IssuesEvent", "trunc', json.dumps(comment_event(2, 2, ("bea", 22)))]
+    hour = write_hour(tmp_path / "dirty.json", lines, gz=False)
+    stats = await import_files(db, [hour], batch_events=2)
+    assert stats.bad_lines == len(MALFORMED) + 1 and stats.relevant == 2 and stats.unreadable == []
+    assert stats.bad_examples[0] == f"{hour}:2: payload is not an object: 'oops'"
+    assert [int(e.split(":")[1]) for e in stats.bad_examples] == list(range(2, 12))  # the rest: counted
+    users = await db.fetchall("SELECT login FROM funnel_users ORDER BY login")
+    assert [u["login"] for u in users] == ["amy", "bea"]       # both sides of the bad lines
+    again = await import_files(db, [hour])                    # a re-run goes past them too
+    assert again.bad_lines == stats.bad_lines and again.relevant == 2
+
+
+ODD_VALUES = ["text", "", [1], {"a": 1}, -1, 1 << 70, 1.5, True, "2015-13-45T99:00:00Z", "a\u0000b"]
+
+
+def _leaves(node, path=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaves(value, (*path, key))
+    yield path
+
+
+def test_no_odd_value_anywhere_in_an_event_escapes_the_importer():
+    """Every field of real event shapes (a comment, a merged PR, a review, a member added),
+    replaced by each odd value: ``fold`` adds the acts or raises Malformed, leaving the batch
+    untouched; nothing else gets out."""
+    from bot.features.funnel.extract import Malformed
+    from bot.features.funnel.gharchive import fold
+    from bot.features.funnel.store import Batch
+
+    pr = {**PR, "merged": True, "merged_at": "2015-01-01T14:05:00Z"}
+    events = [
+        ("issue_comment", GOOD),
+        ("pull_request", json.loads(line(5, "PullRequestEvent", ("joe", 2), {
+            "action": "closed", "number": 190, "pull_request": pr}, "2015-01-01T14:05:00Z"))),
+        ("pull_request_review", json.loads(line(6, "PullRequestReviewEvent", ("amy", 21), {
+            "action": "created", "pull_request": pr, "review": {
+                "id": 5, "user": user("amy", 21), "submitted_at": "2015-01-01T13:00:00Z"}},
+            "2015-01-01T13:00:00Z"))),
+        ("member", json.loads(line(8, "MemberEvent", ("graham", 1), {
+            "action": "added", "member": user("joe", 2), "changes": {"permission": {"to": "write"}}},
+            "2015-01-01T16:05:00Z"))),
+    ]
+    tried = 0
+    for name, event in events:
+        for path in _leaves(event):
+            for value in ODD_VALUES if path else ():
+                batch = Batch()
+                try:
+                    fold(batch, _with(event, path, value), name)
+                except Malformed:
+                    assert len(batch) == 0 and not batch.repos and not batch.users
+                tried += 1
+    assert tried > 400
+
+
+async def test_a_truncated_gz_imports_what_it_holds_and_the_next_file_too(db, tmp_path):
+    lines = [json.dumps(comment_event(n, n, (f"user{n}", 100 + n))) for n in range(1, 3001)]
+    data = gzip.compress(("\n".join(lines) + "\n").encode())
+    cut = tmp_path / "cut.json.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    whole_hour = write_hour(tmp_path / "whole.json", EVENTS[:2], gz=False)
+    stats = await import_files(db, [cut, tmp_path / "missing.json.gz", whole_hour], batch_events=500)
+    read = stats.lines - 2                                      # whole.json has 2
+    assert 1000 < read < 3000 and stats.relevant == read + 2 and stats.bad_lines == 0
+    assert stats.files == [str(cut), str(whole_hour)]
+    assert stats.unreadable[0] == (f"{cut}: unreadable after line {read} (Compressed file ended before the "
+                                   "end-of-stream marker was reached)")
+    assert stats.unreadable[1] == f"{tmp_path / 'missing.json.gz'}: No such file or directory"
+    # Every whole line before the cut was written, the last (unfilled) batch included.
+    users = await db.fetchval("SELECT COUNT(*) FROM funnel_users WHERE login LIKE 'user%'")
+    assert users == read
+    assert await db.fetchval("SELECT COUNT(*) FROM funnel_users WHERE login = 'graham'") == 1
+
+
+def test_cli_names_skipped_lines_and_fails_only_when_a_file_could_not_be_read(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
+    mixed = write_hour(tmp_path / "mixed.json", [json.dumps(GOOD), json.dumps(MALFORMED["payload is a string"])],
+                       gz=False)
+    done = _cli("import-gharchive", str(mixed), env=env)
+    assert done.returncode == 0, done.stderr
+    assert "2 events read, 1 relevant, 2 acts, 1 malformed line skipped" in done.stdout
+    assert f"{mixed}:2: payload is not an object" in done.stdout
+
+    data = gzip.compress(("\n".join(json.dumps(comment_event(n, n, ("joe", 2))) for n in range(1, 2001))
+                          + "\n").encode())
+    cut = tmp_path / "cut.json.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    done = _cli("import-gharchive", str(cut), env=env)
+    assert done.returncode == 1
+    assert f"could not read all of: {cut}: unreadable after line" in done.stderr
+    assert "events read" in done.stdout                       # the summary of what was imported
+
+
+async def test_a_repository_keeps_the_name_of_its_newest_event(db, tmp_path):
+    from bot.features.funnel.store import repo_ids
+
+    def hour(repo_id: int, name: str, eid: int, at: str, who: tuple[str, int]) -> Path:
+        event = comment_event(eid, eid, who, at, repo={"id": repo_id, "name": name})
+        return write_hour(tmp_path / f"{repo_id}-{eid}.json", [json.dumps(event)], gz=False)
+
+    newer, older = hour(77, "neworg/tool", 2, "2016-06-01T10:00:00Z", ("bob", 2)), \
+        hour(77, "oldorg/tool", 1, "2015-01-01T10:00:00Z", ("amy", 1))
+    await import_files(db, [newer])
+    await import_files(db, [older])            # an older hour, imported later
+    assert await repo_ids(db, "neworg/tool") == [77] and await repo_ids(db, "oldorg/tool") == []
+    f = await funnel_for(db, "neworg/tool", datetime(2015, 1, 1, tzinfo=UTC), datetime(2017, 1, 1, tzinfo=UTC),
+                         bundled_rules().section("funnel"))
+    assert f.newcomers == ("amy", "bob")       # both hours' contributors, under the current name
+
+    # Both names in one run (one batch), the newer first.
+    await import_files(db, [hour(78, "b/new", 4, "2016-06-01T10:00:00Z", ("bob", 2)),
+                            hour(78, "b/old", 3, "2015-01-01T10:00:00Z", ("amy", 1))])
+    assert await repo_ids(db, "b/new") == [78]
+    # A name seen later still wins.
+    await import_files(db, [hour(77, "third/tool", 5, "2017-01-01T00:00:00Z", ("cy", 3))])
+    assert await repo_ids(db, "third/tool") == [77] and await repo_ids(db, "neworg/tool") == []

@@ -219,3 +219,26 @@ async def test_window_filter_keeps_people_a_team_grant_moves_into_the_window(db)
     assert stages == [3, 2, 2, 2]
     stages, f = await counts(db)                     # without the team: bob is not new in March
     assert f.newcomers == ("alice",)
+
+
+async def test_a_replayed_old_delivery_does_not_rename_the_repository_back(db):
+    """The name a delivery carries is the repository's name when it was received: a
+    delivery of 2015 replayed now must not undo the name a 2016 event gave."""
+    from dataclasses import replace
+
+    from bot.features.funnel.handlers import on_conversation
+    from tests.helpers import make_context
+
+    def delivered(name: str, received: datetime, number: int):
+        payload = issue_payload("opened", number, "alice", received)
+        payload["repository"]["full_name"] = name
+        event, ctx = make_context("issues", payload, db=db)
+        return replace(event, received_at=received), ctx
+
+    for name, received, number in (("octo/renamed", datetime(2016, 6, 1, tzinfo=UTC), 31),
+                                   ("octo/widgets", datetime(2015, 1, 1, tzinfo=UTC), 30)):
+        event, ctx = delivered(name, received, number)
+        [record] = await on_conversation(event, ctx)
+        await store.record_acts(db, **record.args)
+    assert await store.repo_ids(db, "octo/renamed") == [REPO_ID]
+    assert await store.repo_ids(db, REPO) == []

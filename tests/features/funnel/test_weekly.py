@@ -11,7 +11,8 @@ from bot.core.actions import CreateDiscussion, Record
 from bot.core.funnel import Contributor, compute
 from bot.features.funnel import FEATURE
 from bot.features.funnel.report import ReportInputs, RfcItem, render
-from bot.features.funnel.weekly import due_at, iso_week, previous_week, run_weekly, week_bounds
+from bot.features.funnel.weekly import (due_at, iso_week, months_before, normal_week, previous_week,
+                                        run_weekly, week_bounds)
 from bot.store import state
 from tests.helpers import RecordingReader, bundled_rules, fixed_roles
 
@@ -47,6 +48,57 @@ def test_due_at_is_the_configured_time_of_the_following_week(report, due):
 def test_week_bounds_rejects_garbage():
     with pytest.raises(ValueError, match="ISO week"):
         week_bounds("2026-10")
+
+
+@pytest.mark.parametrize("typed, key", [
+    ("2026-W03", "2026-W03"), ("2026-W3", "2026-W03"), ("2026-w03", "2026-W03"), (" 2026-W10 ", "2026-W10"),
+    ("2026-W53", "2026-W53"),
+])
+def test_a_week_has_one_key_however_it_is_typed(typed, key):
+    # The key names the Discussion and the stored report, and orders them: "2026-W3" once
+    # made a second report of 2026-W03 and sorted after 2026-W10.
+    assert normal_week(typed) == key
+    assert week_bounds(typed) == week_bounds(key)
+
+
+@pytest.mark.parametrize("typed", ["2026-W00", "2026-W54", "2025-W53", "2026-W+3", "2026-W\u0663", "2026-W003",
+                                   "26-W03", "2026W03", ""])
+def test_not_a_week(typed):
+    with pytest.raises(ValueError, match="ISO week"):
+        normal_week(typed)
+
+
+@pytest.mark.parametrize("instant, months, start", [
+    (datetime(2025, 12, 29, tzinfo=UTC), 6, datetime(2025, 6, 29, tzinfo=UTC)),   # week 2025-W52's trailing window
+    (datetime(2026, 7, 31, tzinfo=UTC), 6, datetime(2026, 1, 31, tzinfo=UTC)),
+    (datetime(2026, 8, 31, tzinfo=UTC), 6, datetime(2026, 2, 28, tzinfo=UTC)),    # February is shorter
+    (datetime(2024, 3, 30, 9, tzinfo=UTC), 1, datetime(2024, 2, 29, 9, tzinfo=UTC)),
+    (datetime(2026, 1, 15, tzinfo=UTC), 13, datetime(2024, 12, 15, tzinfo=UTC)),
+])
+def test_months_before_keeps_the_day_when_the_month_has_it(instant, months, start):
+    assert months_before(instant, months) == start
+
+
+async def test_weeks_stored_unpadded_are_padded_by_the_migration(db):
+    """Reports stored as typed (``2026-W3``) before weeks were normalised: padded, and where
+    the week was posted twice the padded row stays."""
+    from importlib import resources
+
+    from bot.store.migrate import split_statements
+
+    rows = [("octo/a", "2026-W3", '{"n": 1}'), ("octo/a", "2026-W03", '{"n": 2}'),
+            ("octo/a", "2026-W4", '{"n": 3}'), ("octo/b", "2026-W3", '{"n": 4}'), ("octo/a", "2026-W10", '{}')]
+    await db.executemany("INSERT INTO funnel_reports (repo, week, figures, posted_at) VALUES (?, ?, ?, 0)", rows)
+    sql = resources.files("bot.features.funnel.migrations").joinpath("0004_report_week_keys.sql").read_text()
+    for statement in split_statements(sql):
+        await db.execute(statement)
+    stored = await db.fetchall("SELECT repo, week, figures FROM funnel_reports ORDER BY repo, week")
+    assert [tuple(r.values()) for r in stored] == [
+        ("octo/a", "2026-W03", '{"n": 2}'), ("octo/a", "2026-W04", '{"n": 3}'), ("octo/a", "2026-W10", "{}"),
+        ("octo/b", "2026-W03", '{"n": 4}')]
+    # Ordered as weeks now: the report before 2026-W10 is 2026-W04.
+    from bot.features.funnel.store import last_report
+    assert (await last_report(db, "octo/a", "2026-W10"))[0] == "2026-W04"
 
 
 def _funnel(people, since, until):

@@ -1,0 +1,122 @@
+"""The dashboard's window (read like the CLI's) and its overview (each repository under its
+own rules), from handlers called in-process; tests/e2e/test_dashboard_browser.py draws the
+pages in Chromium."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+
+from bot.features.funnel import store
+from bot.features.funnel.cli import _instant, _until
+from bot.features.funnel.dashboard import _window, index_page, repo_page
+from bot.features.funnel.extract import COMMENT, object_key
+from bot.store import state
+from bot.web.app import RUNTIME
+from tests.helpers import bundled_rules
+
+UTC = timezone.utc
+
+
+def window(query: str) -> tuple[datetime, datetime]:
+    return _window(make_mocked_request("GET", f"/dashboard/o/r?{query}"))
+
+
+@pytest.mark.parametrize("query, since, until", [
+    # A bare until date counts whole, as on the command line.
+    ("since=2026-01-01&until=2026-01-31", datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)),
+    # Offsets are converted to UTC, not replaced by it.
+    ("since=2026-01-01T00:00%2B05:00&until=2026-01-02T00:00-03:00",
+     datetime(2025, 12, 31, 19, tzinfo=UTC), datetime(2026, 1, 2, 3, tzinfo=UTC)),
+    ("since=2026-01-01T10:00Z&until=2026-01-01T12:30", datetime(2026, 1, 1, 10, tzinfo=UTC),
+     datetime(2026, 1, 1, 12, 30, tzinfo=UTC)),
+])
+def test_window_is_read_like_the_cli(query, since, until):
+    assert window(query) == (since, until)
+    args = dict(p.split("=") for p in query.replace("%2B", "+").split("&"))
+    assert (_instant(args["since"]), _until(args["until"])) == (since, until)
+
+
+@pytest.mark.parametrize("query", ["since=yesterday", "until=2026-02-30", "since=2026-02-01&until=2026-01-31"])
+def test_bad_windows_are_refused(query):
+    with pytest.raises(web.HTTPBadRequest):
+        window(query)
+
+
+def test_default_window_is_the_last_six_months():
+    since, until = window("")
+    assert timedelta(days=181) <= until - since <= timedelta(days=184)
+
+
+def at(day: datetime) -> int:
+    return int(day.timestamp())
+
+
+def comment(n: int, uid: int, login: str, when: datetime, is_bot: bool = False) -> list:
+    return [object_key(n, COMMENT), COMMENT, uid, login, is_bot, at(when)]
+
+
+class Runtime:
+    """What the pages use of the runtime: the database, the rules of each repository (or
+    none when GitHub cannot be asked), and the last good rules held for each."""
+
+    def __init__(self, db, rules: dict, *, offline: bool = False, held: dict | None = None) -> None:
+        self.db, self.bundled, self.rules, self.offline = db, bundled_rules(), rules, offline
+        self.repo_rules = SimpleNamespace(fallback=self._held)
+        self.held = held or {}
+
+    async def rules_for(self, repo, installation_id):
+        if self.offline:
+            raise ConnectionError("GitHub unreachable")
+        return SimpleNamespace(rules=self.rules.get(repo, self.bundled))
+
+    async def _held(self, repo):
+        return self.held.get(repo)
+
+
+async def page(handler, runtime, path: str, owner: str = "", repo: str = "") -> str:
+    app = web.Application()
+    app[RUNTIME] = runtime
+    response = await handler(make_mocked_request("GET", path, app=app, match_info={"owner": owner, "repo": repo}))
+    assert response.status == 200
+    return response.text
+
+
+def first_contact(html: str) -> int:
+    return int(re.search(r"<td>First contact</td><td>(\d+)</td>", html).group(1))
+
+
+async def test_a_bare_until_day_counts_whole_on_the_page(db):
+    await state.remember_installation(db, "o/r", 1)
+    await store.record_acts(db, repo_id=1, repo="o/r", acts=[
+        comment(1, 5, "jan31", datetime(2026, 1, 31, 12, tzinfo=UTC)),
+        comment(2, 6, "feb1", datetime(2026, 2, 1, 0, tzinfo=UTC))])
+    html = await page(repo_page, Runtime(db, {}), "/dashboard/o/r?since=2026-01-01&until=2026-01-31", "o", "r")
+    assert first_contact(html) == 1                            # 31 January in, 1 February out
+    assert "first seen from 2026-01-01 to 2026-01-31 (UTC)" in html
+
+
+async def test_overview_counts_each_repository_under_its_own_rules(db):
+    when = datetime(2026, 1, 10, tzinfo=UTC)
+    for repo_id, repo in ((1, "o/r"), (2, "o/s")):
+        await state.remember_installation(db, repo, 1)
+    await store.record_acts(db, repo_id=1, repo="o/r", acts=[
+        comment(1, 5, "alice", when), comment(2, 6, "ci-robot", when), comment(3, 7, "helper[bot]", when, True)])
+    await store.record_acts(db, repo_id=2, repo="o/s", acts=[
+        comment(4, 8, "bob", when), comment(5, 7, "helper[bot]", when, True)])
+    rules = {"o/r": bundled_rules({"funnel": {"bots": {"deny": ["ci-robot"]}}}),
+             "o/s": bundled_rules({"funnel": {"bots": {"allow": ["helper[bot]"]}}})}
+    query = "?since=2026-01-01&until=2026-01-31"
+    assert first_contact(await page(repo_page, Runtime(db, rules), f"/dashboard/o/r{query}", "o", "r")) == 1
+    assert first_contact(await page(repo_page, Runtime(db, rules), f"/dashboard/o/s{query}", "o", "s")) == 2
+    # alice and bob; ci-robot is a bot in o/r; helper[bot] counts through o/s's allow-list.
+    overview = await page(index_page, Runtime(db, rules), f"/dashboard{query}")
+    assert first_contact(overview) == 3
+    # GitHub unreachable: the last good rules held for each repository, else the bundled ones.
+    offline = Runtime(db, {}, offline=True, held={"o/r": rules["o/r"]})
+    assert first_contact(await page(index_page, offline, f"/dashboard{query}")) == 2   # alice, bob
+    assert first_contact(await page(repo_page, offline, f"/dashboard/o/r{query}", "o", "r")) == 1
