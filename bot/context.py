@@ -67,9 +67,6 @@ class Context:
     rules_problems: tuple[Any, ...] = ()
     # Per-delivery memo so two features asking the same question hit GitHub once.
     memo: dict[str, Any] = field(default_factory=dict)
-    # Another repository's rules (same installation): a transferred issue is handled under
-    # the rules of its new repository. None where only the event's repository is known.
-    rules_for: Callable[[str], Awaitable["Rules"]] | None = None
 
     @property
     def repo(self) -> str:

@@ -94,12 +94,9 @@ async def decide(runtime: "Runtime", event: Event) -> Decision:
     api = await runtime.api(inst) if (runtime.github is not None and inst is not None) else None
     reader = ReadOnlyGitHub(api) if api is not None else _NoGitHub()
 
-    async def rules_of(repo: str):  # a transferred issue's new repository (same installation)
-        return (await runtime.rules_for(repo, inst)).rules
-
     ctx = Context(event=event, rules=rules, gh=reader, db=runtime.db,
                   roles_of=runtime.roles_for(event.repo, rules, reader),
-                  bot_login=core["bot_login"], rules_problems=tuple(result.problems), rules_for=rules_of)
+                  bot_login=core["bot_login"], rules_problems=tuple(result.problems))
     decision = Decision()
     for feature in features:
         if feature.rules is not None and not rules.enabled(feature.rules.name):

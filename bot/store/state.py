@@ -47,25 +47,36 @@ class ConfigStore:
         await self.db.execute(_upsert(self.db, "repo_config", ("repo",), cols), tuple(cols.values()))
 
 
+# --- the bot-label ledger: labels the bot itself put on an issue ------------------------------
+# GitHub matches label names ignoring case (the bot adds "bug", the repository's "Bug" is
+# applied, and events then say "Bug"), so the ledger is read and cleared ignoring case too.
+
 async def record_bot_label(db: Database, repo: str, number: int, label: str, feature: str) -> None:
     cols = {"repo": repo, "number": number, "label": label, "feature": feature, "added_at": time.time()}
     await db.execute(_upsert(db, "bot_labels", ("repo", "number", "label"), cols), tuple(cols.values()))
 
 
 async def forget_bot_label(db: Database, repo: str, number: int, label: str) -> None:
-    await db.execute("DELETE FROM bot_labels WHERE repo = ? AND number = ? AND label = ?",
-                     (repo, number, label))
+    """The label is not the bot's any more (it removed it, or someone else did)."""
+    for name in _matching(await bot_labels(db, repo, number), label):
+        await db.execute("DELETE FROM bot_labels WHERE repo = ? AND number = ? AND label = ?",
+                         (repo, number, name))
 
 
 async def bot_added(db: Database, repo: str, number: int, label: str) -> bool:
-    return await db.fetchval(
-        "SELECT 1 FROM bot_labels WHERE repo = ? AND number = ? AND label = ?",
-        (repo, number, label)) is not None
+    return bool(_matching(await bot_labels(db, repo, number), label))
 
 
 async def bot_labels(db: Database, repo: str, number: int) -> set[str]:
+    """The names as the bot recorded them: compare them ignoring case (``casefold``)."""
     rows = await db.fetchall("SELECT label FROM bot_labels WHERE repo = ? AND number = ?", (repo, number))
     return {r["label"] for r in rows}
+
+
+def _matching(recorded: Iterable[str], label: str) -> list[str]:
+    # In Python rather than SQL: SQLite's lower() folds ASCII only.
+    wanted = label.casefold()
+    return [name for name in recorded if name.casefold() == wanted]
 
 
 async def add_decision(db: Database, *, repo: str, number: int, feature: str, delivery_id: str,

@@ -142,25 +142,42 @@ async def test_a_feature_request_a_maintainer_calls_a_bug_leaves_the_rfc_board(b
     assert f"/issues/{issue.number})" not in agenda.body
 
 
-async def test_a_transferred_issue_is_routed_by_its_new_repositorys_rules(bot):
+def transfer_payloads(fake, old_repo: str, old, new_repo: str, moved, sender: str = "maint"):
+    """What GitHub sends for one transfer: ``issues.transferred`` to the old repository,
+    ``issues.opened`` with ``changes.old_issue`` / ``old_repository`` to the new one."""
+    transferred = retarget(load_example("issues", "transferred"), old_repo)
+    transferred["issue"] = fake.serializer.issue(old)
+    transferred["changes"] = {"new_issue": fake.serializer.issue(moved),
+                              "new_repository": fake.serializer.repo(fake.state.repos[new_repo])}
+    transferred["sender"] = fake.serializer.user(sender)
+    opened = retarget(load_example("issues", "opened"), new_repo)
+    opened["issue"] = fake.serializer.issue(moved)
+    opened["changes"] = {"old_issue": fake.serializer.issue(old),
+                         "old_repository": fake.serializer.repo(fake.state.repos[old_repo])}
+    opened["sender"] = fake.serializer.user(sender)
+    return transferred, opened
+
+
+async def test_a_transferred_issue_is_routed_once_by_its_new_repositorys_rules(bot):
+    import asyncio
+
     fake = bot.fake
     other = "octo/other"
     fake.add_repo(other, files={".github/contributor-flow.yml": (
-        "routing:\n  routes:\n    bug:\n      labels: [needs-repro]\n      rotation: ''\n"
+        "routing:\n  routes:\n    bug:\n      labels: [needs-repro]\n      rotation: triage\n"
         "      board: {number: 6, status: Draft}\n")})
     old = fake.add_issue(REPO, title="[Bug] crash on save", body="### Steps to reproduce\n1.", user="reporter")
     moved = fake.add_issue(other, title=old.title, body=old.body, user="reporter")
-    payload = retarget(load_example("issues", "transferred"), REPO)
-    payload["issue"] = fake.serializer.issue(old)
-    payload["changes"] = {"new_issue": fake.serializer.issue(moved),
-                          "new_repository": fake.serializer.repo(fake.state.repos[other])}
-    payload["sender"] = fake.serializer.user("reporter")
-    await bot.deliver("issues", payload)
+    transferred, opened = transfer_payloads(fake, REPO, old, other, moved)
+    await asyncio.gather(bot.deliver("issues", transferred), bot.deliver("issues", opened))
     labels = set(fake.issue(other, moved.number).labels)
     assert {"bug", "needs-repro"} <= labels and "triage" not in labels
-    assert fake.issue(other, moved.number).assignees == []                # no rotation over there
     assert status_on(fake, "octo", 6, moved) == "Draft"
     assert status_on(fake, "octo", 5, moved) is None
+    # Once, not once per event: one board item, one turn of the rotation.
+    assert len(fake.graphql_calls("addProjectV2ItemById")) == 1
+    assert fake.issue(other, moved.number).assignees == ["alice"]
+    assert len(fake.calls_to("POST", "/repos/{owner}/{repo}/issues/{issue_number}/assignees")) == 1
     assert fake.issue(REPO, old.number).labels == []                       # the old home is not touched
 
 
@@ -281,3 +298,104 @@ async def test_the_bot_learns_from_the_labelled_history_by_itself(bot):
     assert len(fake.calls_to("GET", "/repos/{owner}/{repo}/issues")) > reads
     # The issue the bot labelled itself is not part of the history it learns from.
     assert issue.number not in {r["number"] for r in await store.history(bot.runtime.db, REPO)}
+
+
+@BOTH_BACKENDS
+async def test_bugs_arriving_together_get_successive_people(bot):
+    import asyncio
+
+    fake = bot.fake
+    issues = [fake.add_issue(REPO, title=f"[Bug] crash {i}", body="### Steps to reproduce\n1.", user="reporter")
+              for i in range(2)]
+    payloads = []
+    for issue in issues:
+        payload = retarget(load_example("issues", "opened"), REPO)
+        payload["issue"] = fake.serializer.issue(issue)
+        payload["sender"] = fake.serializer.user("reporter")
+        payloads.append(payload)
+    await asyncio.gather(*(bot.deliver("issues", p, wait=False) for p in payloads))
+    await bot.settle()
+    assert sorted(fake.issue(REPO, i.number).assignees[0] for i in issues) == ["alice", "carol"]   # bob is away
+
+
+async def test_the_bots_label_is_its_own_whatever_the_case_the_repository_spells_it(bot):
+    fake = bot.fake
+    fake.add_label(REPO, "Bug")                     # GitHub applies this when the bot adds "bug"
+    issue = await open_issue(bot, "[Bug] Editor crashes on save", "### Steps to reproduce\n1. Save")
+    assert fake.issue(REPO, issue.number).labels == ["Bug", "triage"]
+    await comment(bot, issue.number, "/kind feature", "maint")
+    labels = fake.issue(REPO, issue.number).labels
+    assert "Bug" not in labels and "triage" not in labels and {"feature", "rfc/draft"} <= set(labels)
+
+
+async def label_event(bot, issue, action: str, name: str, who: str) -> None:
+    """A person adds or removes a label: the fake changes, the webhook is delivered."""
+    fake = bot.fake
+    if action == "labeled":
+        issue.labels.append(fake.add_label(REPO, name).name)
+    else:
+        issue.labels.remove(name)
+    payload = retarget(load_example("issues", action), REPO)
+    payload["issue"] = fake.serializer.issue(issue)
+    payload["label"] = {"name": name, "color": "ededed"}
+    payload["sender"] = fake.serializer.user(who)
+    await bot.deliver("issues", payload)
+
+
+async def test_a_label_a_person_took_off_and_put_back_is_theirs(bot):
+    fake = bot.fake
+    issue = await open_issue(bot, "[Bug] Editor crashes on save", "### Steps to reproduce\n1. Save")
+    assert "triage" in fake.issue(REPO, issue.number).labels
+    await label_event(bot, issue, "unlabeled", "triage", "maint")
+    await label_event(bot, issue, "labeled", "triage", "maint")
+    await comment(bot, issue.number, "/kind feature", "maint")
+    labels = fake.issue(REPO, issue.number).labels
+    assert "triage" in labels and "bug" not in labels           # the person's stays, the bot's goes
+
+
+async def test_the_author_cannot_undo_an_accepted_rfc(bot):
+    fake = bot.fake
+    issue = await open_issue(bot, "feat: dark mode for the editor", "It would be nice to have a dark theme.")
+    await comment(bot, issue.number, "/rfc accept", "maint")
+    assert status_on(fake, "octo", 6, issue) == "Accepted"
+    await comment(bot, issue.number, "/kind bug", "reporter")
+    labels = set(fake.issue(REPO, issue.number).labels)
+    assert {"feature", "rfc/accepted"} <= labels and "bug" not in labels
+    assert status_on(fake, "octo", 6, issue) == "Accepted"
+    [reply] = [c for c in bot_comments(fake, issue.number) if "/kind bug" in c.body]
+    assert "only the **maintainer** role can change its kind" in reply.body
+
+
+async def test_a_closed_rfc_is_off_the_agenda(bot):
+    fake = bot.fake
+    issue = await open_issue(bot, "feat: dark mode for the editor", "It would be nice to have a dark theme.")
+    await comment(bot, issue.number, "/rfc review", "maint")
+    issue.state = "closed"
+    payload = retarget(load_example("issues", "opened"), REPO)
+    payload["action"] = "closed"
+    payload["issue"] = fake.serializer.issue(issue)
+    payload["sender"] = fake.serializer.user("reporter")
+    await bot.deliver("issues", payload)
+    await run_job(bot.runtime, AGENDA, key="test:1", clock=lambda: CALL - timedelta(hours=3))
+    [agenda] = fake.repo(REPO).discussions
+    assert "No RFC is waiting for review" in agenda.body
+
+
+async def test_a_missing_category_is_reported_once_and_the_agenda_posted_once_it_exists(bot):
+    fake = bot.fake
+    fake.repo(REPO).discussion_categories.clear()
+    issue = await open_issue(bot, "feat: dark mode for the editor", "It would be nice to have a dark theme.")
+    await comment(bot, issue.number, "/rfc review", "maint")
+    for minutes in (0, 15):
+        await run_job(bot.runtime, AGENDA, key=f"test:{minutes}",
+                      clock=lambda: CALL - timedelta(hours=3) + timedelta(minutes=minutes))
+    assert fake.repo(REPO).discussions == []
+    [report] = [c for c in bot_comments(fake, issue.number) if "Routing problem" in c.body]
+    assert report.body.count("@octo/maintainers Routing problem: the Discussion category 'RFC reviews' "
+                             "does not exist in octo/repo") == 1
+    # Created later the same week: that week's agenda goes out, once.
+    fake.add_discussion_category(REPO, "RFC reviews")
+    await run_job(bot.runtime, AGENDA, key="test:30", clock=lambda: CALL - timedelta(hours=2))
+    [agenda] = fake.repo(REPO).discussions
+    assert f"https://github.com/{REPO}/issues/{issue.number}" in agenda.body
+    assert await run_job(bot.runtime, AGENDA, key="test:45", clock=lambda: CALL - timedelta(hours=1)) == 0

@@ -8,8 +8,8 @@ from ...core.actions import Action
 from ...core.events import Event
 from ...core.markdown import neutralize
 from ..base import CommandSpec, Invocation
-from ..commands.errors import CommandError
-from .decide import apply_human_kind, rules_of
+from ..commands.errors import CommandError, CommandRefused
+from .decide import apply_human_kind, refused_by_rfc, rules_of
 
 
 async def kind_command(inv: Invocation, event: Event, ctx: Context) -> Sequence[Action]:
@@ -23,6 +23,11 @@ async def kind_command(inv: Invocation, event: Event, ctx: Context) -> Sequence[
     if kind is None:
         raise CommandError(f"Unknown kind {neutralize(inv.args[0], max_len=40)}; choose one of: {names}.")
     issue = event.payload.get("issue") or {}
+    state = await refused_by_rfc(ctx, ctx.repo, issue, kind, event.sender_login)
+    if state:
+        how = ctx.rules.section("commands")["how_to_get"].get("maintainer") or ""
+        raise CommandRefused(f"this RFC is {state}: only the **maintainer** role can change its kind now "
+                             f"(maintainers move RFCs with `/rfc`). {how}".rstrip())
     return await apply_human_kind(ctx, ctx.repo, issue, kind, event.sender_login, "/kind", add_label=True)
 
 

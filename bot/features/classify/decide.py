@@ -11,6 +11,7 @@ from ...context import Context
 from ...core.actions import Action, AddLabels, Note, Record, RemoveLabel, UpsertComment
 from ...store.state import bot_labels
 from ..route.plan import route
+from ..route.rfc import undone_by_kind
 from . import models, store
 
 FEATURE = "classify"
@@ -119,3 +120,13 @@ async def apply_human_kind(ctx: Context, repo: str, issue: Mapping[str, Any], ki
     ]
     actions += await route(kind, repo, issue, ctx)
     return actions
+
+
+async def refused_by_rfc(ctx: Context, repo: str, issue: Mapping[str, Any], kind: str, who: str) -> str | None:
+    """The state of the issue's RFC if ``who`` may not make the issue ``kind``: a maintainer
+    moved the RFC on from draft, the new kind would undo that (its labels, board and record),
+    and only maintainers move RFCs. None if the change may go ahead."""
+    state = await undone_by_kind(ctx, repo, int(issue["number"]), kind)
+    if state is None or "maintainer" in await ctx.roles_of(who, item_author=(issue.get("user") or {}).get("login")):
+        return None
+    return state

@@ -1,55 +1,45 @@
-"""Webhook handlers: classify on opened / edited / reopened / transferred; a human's
-change of a kind label overrides the bot."""
+"""Webhook handlers: classify on opened / edited / reopened (a transferred issue arrives in
+its new repository as opened); a human's change of a kind label overrides the bot."""
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Mapping
 
 from ...context import Context
 from ...core.actions import Action, Note, Record
 from ...core.events import Event
 from ...store.state import bot_added
-from ..route import store as route_store
+from ..route.labels import released
+from ..route.rfc import moved_on
 from . import store
-from .decide import FEATURE, apply_bot_decision, apply_human_kind, bot_decision, rules_of
+from .decide import FEATURE, apply_bot_decision, apply_human_kind, bot_decision, refused_by_rfc, rules_of
 
 
-def target(event: Event) -> tuple[str, Mapping[str, Any] | None]:
-    """(repo, issue) the event is about; a transfer is about the issue in its new home."""
-    if event.action == "transferred":
-        changes = event.payload.get("changes") or {}
-        new_repo = (changes.get("new_repository") or {}).get("full_name")
-        new_issue = changes.get("new_issue")
-        if new_repo and new_issue:
-            return str(new_repo), new_issue
-    return event.repo, event.payload.get("issue")
-
-
-async def in_new_home(ctx: Context, repo: str) -> Context | None:
-    """The context for a transferred issue: its new repository's rules (kinds, routing,
-    boards), or None if that repository has the bot or classification switched off."""
-    if ctx.rules_for is None or repo.casefold() == ctx.repo.casefold():
-        return ctx
-    rules = await ctx.rules_for(repo)
-    if not (rules.enabled("core") and rules.enabled("classify")):
-        return None
-    return dataclasses.replace(ctx, rules=rules, memo={}, rules_problems=())
+def transferred_from(event: Event) -> tuple[str, int] | None:
+    """(old repository, old number) when the opening is a transfer's. GitHub sends both
+    ``issues.transferred`` to the old repository and ``issues.opened`` (with
+    ``changes.old_issue``) to the new one; only the latter is handled, so the issue is
+    classified and routed once, under its new repository's rules."""
+    changes = event.payload.get("changes") or {}
+    repo = (changes.get("old_repository") or {}).get("full_name")
+    number = (changes.get("old_issue") or {}).get("number")
+    return (str(repo), int(number)) if event.action == "opened" and repo and number else None
 
 
 async def on_issue(event: Event, ctx: Context) -> list[Action]:
-    repo, issue = target(event)
+    issue = event.payload.get("issue")
     if not issue or issue.get("pull_request") or issue.get("state") == "closed":
         return []
-    home = await in_new_home(ctx, repo)
-    if home is None:
-        return []
-    ctx = home
-    number = int(issue["number"])
+    repo, number = ctx.repo, int(issue["number"])
     previous = await store.item(ctx.db, repo, number)
     if previous and previous["source"] == "human":
         return []  # a human's word wins
-    if previous and await _rfc_in_maintainers_hands(ctx, repo, number):
+    if previous and await moved_on(ctx.db, repo, number):
         return []  # a maintainer moved its RFC on (/rfc review...): that settles it as a feature
+    came_from = transferred_from(event)
+    if came_from and not previous:
+        carried = await _kind_from_old_home(ctx, issue, *came_from)
+        if carried:
+            return carried
     if event.action == "edited" and await _human_kind_label(ctx, repo, issue):
         return []  # someone set a kind label by hand before the bot decided anything
     decision = await bot_decision(ctx, repo, issue)
@@ -58,14 +48,23 @@ async def on_issue(event: Event, ctx: Context) -> list[Action]:
     return await apply_bot_decision(ctx, repo, issue, decision, previous)
 
 
-async def _rfc_in_maintainers_hands(ctx: Context, repo: str, number: int) -> bool:
-    rfc = await route_store.rfc(ctx.db, repo, number)
-    return rfc is not None and rfc["state"] not in ("draft", "withdrawn")
+async def _kind_from_old_home(ctx: Context, issue: Mapping[str, Any], old_repo: str, old_number: int) -> list[Action]:
+    """The kind a human gave the issue before its transfer still stands (if this repository
+    has that kind): the author is not asked again."""
+    said = await store.human_kind(ctx.db, old_repo, old_number)
+    _, rules = rules_of(ctx)
+    if said is None or rules.label_of(said["kind"]) is None:
+        return []
+    number = int(issue["number"])
+    return [Note(ctx.repo, feature=FEATURE, number=number,
+                 text=f"transferred from {old_repo}#{old_number}, where @{said['who']} said {said['kind']}"),
+            *await apply_human_kind(ctx, ctx.repo, issue, said["kind"], said["who"], said["how"], add_label=True)]
 
 
 async def _human_kind_label(ctx: Context, repo: str, issue: Mapping[str, Any]) -> bool:
     _, rules = rules_of(ctx)
     for label in issue.get("labels") or []:
+        # bot_added ignores case, as GitHub does: the bot's "bug" may show as the repository's "Bug".
         if rules.kind_of_label(label["name"]) and not await bot_added(ctx.db, repo, int(issue["number"]), label["name"]):
             return True
     return False
@@ -86,6 +85,11 @@ async def on_label_change(event: Event, ctx: Context) -> list[Action]:
         return []
     repo, number, who = ctx.repo, int(issue["number"]), event.sender_login
     if event.action == "labeled":
+        state = await refused_by_rfc(ctx, repo, issue, kind, who)
+        if state:
+            return [Note(repo, feature=FEATURE, number=number,
+                         text=f"kind label {label!r} added by @{who} not taken as the kind: the RFC is {state}, "
+                              "and only maintainers change its kind now")]
         return await apply_human_kind(ctx, repo, issue, kind, who, "label", add_label=False)
     # unlabeled: never put it back; stop counting it as the issue's kind.
     previous = await store.item(ctx.db, repo, number)
@@ -101,11 +105,19 @@ async def on_label_change(event: Event, ctx: Context) -> list[Action]:
     return actions
 
 
+async def on_label_removed(event: Event, ctx: Context) -> list[Action]:
+    """Whoever took it off, a kind label or needs-triage the bot added is not the bot's any
+    more (see route.labels)."""
+    section, rules = rules_of(ctx)
+    needs_triage = section["needs_triage_label"].casefold()
+    return await released(event, ctx, FEATURE,
+                          lambda label: bool(rules.kind_of_label(label)) or label.casefold() == needs_triage)
+
+
 HANDLERS = {
     "issues.opened": [on_issue],
     "issues.edited": [on_issue],
     "issues.reopened": [on_issue],
-    "issues.transferred": [on_issue],
     "issues.labeled": [on_label_change],
-    "issues.unlabeled": [on_label_change],
+    "issues.unlabeled": [on_label_change, on_label_removed],
 }

@@ -6,6 +6,7 @@ import time
 from typing import Any, Mapping, Sequence
 
 from ...store.db import Database
+from ...store.state import forget_bot_label
 
 
 async def write_decision(db: Database, *, repo: str, number: int, delivery_id: str, kind: str | None,
@@ -56,12 +57,27 @@ async def write_history(db: Database, *, repo: str, examples: Sequence[Mapping[s
 
 
 WRITERS = {"decision": write_decision, "example": write_example, "removed_label": write_removed_label,
-           "history": write_history}
+           "history": write_history,
+           # Someone else took off a label the bot had added: it is not the bot's any more.
+           "label_released": forget_bot_label}
 
 
 async def item(db: Database, repo: str, number: int) -> dict[str, Any] | None:
     return await db.fetchone("SELECT kind, source, confidence FROM classify_items WHERE repo = ? AND number = ?",
                              (repo, number))
+
+
+async def human_kind(db: Database, repo: str, number: int) -> dict[str, str] | None:
+    """The kind a human gave the issue, if that is its kind now: ``kind``, ``who`` and
+    ``how`` (/kind, label), from the latest human decision."""
+    current = await item(db, repo, number)
+    if current is None or current["source"] != "human" or not current["kind"]:
+        return None
+    signals = await db.fetchval("SELECT signals FROM classify_decisions WHERE repo = ? AND number = ? AND source = 'human'"
+                                " ORDER BY id DESC LIMIT 1", (repo, number))
+    said = (json.loads(signals) if signals else None) or [{}]
+    return {"kind": current["kind"], "who": str(said[0].get("detail") or "someone"),
+            "how": str(said[0].get("source") or "/kind")}
 
 
 async def removed_labels(db: Database, repo: str, number: int) -> set[str]:

@@ -10,19 +10,24 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ..base import Feature, JobSpec
-from .agenda import run_agenda
-from .rfc import COMMANDS, on_rfc_label
+from . import lifecycle
+from .agenda import JOB_NAME, run_agenda
+from .labels import on_unlabeled
+from .rfc import COMMANDS, on_rfc_label, on_rfc_unlabel
 from .rules import SECTION
 from .store import WRITERS
 
-AGENDA = JobSpec(name="rfc-review-agenda", every=timedelta(minutes=15), run=run_agenda)
+AGENDA = JobSpec(name=JOB_NAME, every=timedelta(minutes=15), run=run_agenda)
 
 FEATURE = Feature(
     name="route",
     commands=COMMANDS,
-    handlers={"issues.labeled": [on_rfc_label]},
+    handlers={"issues.labeled": [on_rfc_label],
+              "issues.unlabeled": [on_unlabeled, on_rfc_unlabel],
+              **lifecycle.HANDLERS},
     jobs=(AGENDA,),
     writers=WRITERS,
     migrations="bot.features.route.migrations",
     rules=SECTION,
+    any_sender=lifecycle.ANY_SENDER,
 )

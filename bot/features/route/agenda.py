@@ -1,9 +1,11 @@
 """The weekly RFC review agenda: before the review call, one post listing the RFCs
 waiting for review, oldest first, to a Discussion category or an issue.
 
-The job runs every quarter hour; the scheduler runs each period once whatever the
-number of replicas, the agenda is recorded per ISO week, and the post itself is
-deduplicated (Discussion dedupe key / comment marker of the week), so a week gets one.
+The job runs every quarter hour and the scheduler runs each period once whatever the
+number of replicas. A week counts as posted only once the executor has made the post
+(its own record of the Discussion or comment, written after GitHub answered), so a post
+that failed is tried again on the next run, and the post itself is deduplicated
+(Discussion dedupe key / comment marker of the call's week), so a week gets one.
 """
 from __future__ import annotations
 
@@ -12,14 +14,24 @@ from datetime import datetime, time, timedelta, timezone
 from typing import Any, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ...context import JobContext
-from ...core.actions import Action, CreateDiscussion, Record, UpsertComment
+from ...context import JobContext, RepoHandle
+from ...core.actions import Action, CreateDiscussion, UpsertComment
 from ...core.markdown import neutralize
+from ...store import state
 from . import store
-from .plan import FEATURE
+from .plan import report_problem
 from .rules import WEEKDAYS
 
 log = logging.getLogger("bot.route")
+JOB_NAME = "rfc-review-agenda"
+
+CATEGORIES = """
+query($owner: String!, $name: String!) {
+  repository(owner: $owner, name: $name) {
+    discussionCategories(first: 50) { nodes { name } }
+  }
+}
+"""
 
 
 def zone(name: str) -> ZoneInfo:
@@ -30,24 +42,31 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def call_of_week(now: datetime, agenda: Mapping[str, Any]) -> datetime:
-    """The review call of the (local) ISO week ``now`` falls in."""
+def next_call(now: datetime, agenda: Mapping[str, Any]) -> datetime:
+    """The first review call after ``now`` (local day and time). Counted from now, not
+    from the current week: the window before a call early in the week (Monday 09:00,
+    24 h before) starts in the week before."""
     tz = zone(agenda["timezone"])
     local = now.astimezone(tz)
-    monday = local.date() - timedelta(days=local.weekday())
-    day = monday + timedelta(days=WEEKDAYS.index(agenda["weekday"]))
     hh, mm = (int(x) for x in agenda["time"].split(":"))
-    return datetime.combine(day, time(hh, mm), tz)
+    day = local.date() + timedelta(days=(WEEKDAYS.index(agenda["weekday"]) - local.weekday()) % 7)
+    call = datetime.combine(day, time(hh, mm), tz)
+    if call <= now:
+        call = datetime.combine(day + timedelta(days=7), time(hh, mm), tz)
+    return call
 
 
 def week_of(call: datetime) -> str:
+    """The call's (local) ISO week: what makes an agenda once a week."""
     year, week, _ = call.isocalendar()
     return f"{year:04d}-W{week:02d}"
 
 
 def due(now: datetime, agenda: Mapping[str, Any]) -> tuple[bool, datetime]:
-    call = call_of_week(now, agenda)
-    return call - timedelta(seconds=agenda["post_before"]) <= now < call, call
+    call = next_call(now, agenda)
+    # In absolute time: a window across a change of daylight saving time is as long as said.
+    opens = call.astimezone(timezone.utc) - timedelta(seconds=agenda["post_before"])
+    return now >= opens, call
 
 
 def render(call: datetime, rfcs: Sequence[Mapping[str, Any]], title_template: str) -> tuple[str, str]:
@@ -65,20 +84,66 @@ def render(call: datetime, rfcs: Sequence[Mapping[str, Any]], title_template: st
     return title, "\n".join(lines)
 
 
-def post_actions(repo: str, agenda: Mapping[str, Any], call: datetime, rfcs: Sequence[Mapping[str, Any]]) -> list[Action]:
+def _dedupe_key(week: str) -> str:
+    # Prefixed because the weekly report may post to the same category.
+    return f"rfc-agenda-{week}"
+
+
+def _marker(week: str) -> str:
+    return f"rfc-agenda:{week}"
+
+
+def post_action(repo: str, agenda: Mapping[str, Any], call: datetime, rfcs: Sequence[Mapping[str, Any]]) -> Action:
     week = week_of(call)
     title, body = render(call, rfcs, agenda["title"])
     if agenda["discussion_category"]:
-        # Keyed by the ISO week; prefixed because the executor dedupes discussions per
-        # repo, category and key, and the weekly report may use the same category.
-        post: Action = CreateDiscussion(repo, category=agenda["discussion_category"], title=title, body=body,
-                                        dedupe_key=f"rfc-agenda-{week}")
-        target = f"discussion:{agenda['discussion_category']}"
+        return CreateDiscussion(repo, category=agenda["discussion_category"], title=title, body=body,
+                                dedupe_key=_dedupe_key(week))
+    return UpsertComment(repo, number=agenda["issue"], marker=_marker(week), body=f"## {title}\n\n{body}")
+
+
+async def posted(db, repo: str, agenda: Mapping[str, Any], week: str) -> bool:
+    """Whether the week's post exists: the executor's own record of it, kept under these keys
+    (executor/projects.py for Discussions, named after the job that asked; executor/issues.py
+    for marked comments) and written only once GitHub has the post."""
+    if agenda["discussion_category"]:
+        key = f"discussion:{repo}:{JOB_NAME}:{agenda['discussion_category']}:{_dedupe_key(week)}"
     else:
-        post = UpsertComment(repo, number=agenda["issue"], marker=f"rfc-agenda:{week}", body=f"## {title}\n\n{body}")
-        target = f"issue:{agenda['issue']}"
-    return [post, Record(repo, feature=FEATURE, op="agenda",
-                         args={"repo": repo, "week": week, "target": target, "items": len(rfcs)})]
+        key = f"comment:{repo}#{agenda['issue']}:<!-- {_marker(week)} -->"
+    return await state.created_object(db, key) is not None
+
+
+async def missing_category(gh: Any, repo: str, category: str) -> str | None:
+    """Why the agenda's Discussion category cannot be used, or None if it can."""
+    from ...github import TransientGitHubError
+
+    owner, name = repo.split("/", 1)
+    try:
+        data = await gh.graphql(CATEGORIES, owner=owner, name=name)
+    except TransientGitHubError:
+        raise  # the next run asks again
+    except Exception as exc:
+        log.info("discussion categories of %s: %s", repo, exc)
+        data = None
+    nodes = (((data or {}).get("repository") or {}).get("discussionCategories") or {}).get("nodes") or []
+    if any(node and node["name"].casefold() == category.casefold() for node in nodes):
+        return None
+    return f"the Discussion category {category!r} does not exist in {repo} (or the app cannot see it)"
+
+
+async def _category_report(jctx: JobContext, handle: RepoHandle, section: Mapping[str, Any], problem: str,
+                           rfcs: Sequence[Mapping[str, Any]]) -> list[Action]:
+    """The agenda cannot be posted: logged each run, and told to the maintainers once, on
+    the agenda's issue if one is set, else on the oldest RFC waiting for review."""
+    agenda = section["agenda"]
+    log.warning("RFC review agenda of %s not posted: %s", handle.repo, problem, extra={"repo": handle.repo})
+    number = agenda["issue"] or (rfcs[0]["number"] if rfcs else 0)
+    if not number:
+        return []  # nowhere to say it (and nothing waiting): a later week reports it
+    key = f"category:{handle.repo}:{agenda['discussion_category']}"
+    return await report_problem(jctx.db, f"job:{JOB_NAME}:{jctx.period_key}", handle.repo, int(number), key, (
+        f"Routing problem: {problem}, so the weekly RFC review agenda cannot be posted. Please create "
+        "the category or fix `routing.agenda`; the agenda is posted once it can be."), section)
 
 
 async def run_agenda(jctx: JobContext) -> list[Action]:
@@ -87,11 +152,18 @@ async def run_agenda(jctx: JobContext) -> list[Action]:
     for handle in await jctx.repos():
         if not handle.rules.enabled("routing"):
             continue
-        agenda = handle.rules.section("routing")["agenda"]
+        section = handle.rules.section("routing")
+        agenda = section["agenda"]
         if not agenda["enabled"] or not (agenda["discussion_category"] or agenda["issue"]):
             continue
         is_due, call = due(now, agenda)
-        if not is_due or await store.agenda_posted(jctx.db, handle.repo, week_of(call)):
+        if not is_due or await posted(jctx.db, handle.repo, agenda, week_of(call)):
             continue
-        actions += post_actions(handle.repo, agenda, call, await store.rfcs_in(jctx.db, handle.repo, "review"))
+        rfcs = await store.rfcs_in(jctx.db, handle.repo, "review")
+        if agenda["discussion_category"]:
+            problem = await missing_category(handle.gh, handle.repo, agenda["discussion_category"])
+            if problem:
+                actions += await _category_report(jctx, handle, section, problem, rfcs)
+                continue
+        actions.append(post_action(handle.repo, agenda, call, rfcs))
     return actions

@@ -1,5 +1,10 @@
 """Routing an issue whose kind is known: labels, an assignee from the rotation, a board
-item, a comment, and for RFC kinds the RFC record. Done once per issue and kind."""
+item, a comment, and for RFC kinds the RFC record. Done once per issue and kind.
+
+Two things are claimed in the store while deciding rather than recorded with the actions:
+a rotation's turn and a problem's report. Decided at once (other subjects on one worker,
+other replicas), two routings would otherwise both see the same turn, or both see the
+problem unreported."""
 from __future__ import annotations
 
 import logging
@@ -10,9 +15,10 @@ from ...core.actions import (Action, AddLabels, AddToProject, Assign, Note, Reco
                              UpsertComment)
 from ...core.events import parse_time
 from ...core.markdown import neutralize
+from ...store.db import Database
 from ...store.state import bot_labels
 from . import boards, store
-from .rotation import next_assignee
+from .rotation import Pick, next_assignee
 
 log = logging.getLogger("bot.route")
 FEATURE = "route"
@@ -33,17 +39,21 @@ async def board_actions(ctx: Context, repo: str, number: int, board: Mapping[str
         return [AddToProject(repo, number=number, project_owner=owner, project_number=int(board["number"]),
                              field=board["field"], value=status or None)]
     log.warning("routing %s#%s: %s", repo, number, found.problem)
-    actions: list[Action] = [Note(repo, feature=FEATURE, number=number, text=f"not put on a board: {found.problem}")]
-    if not await store.problem_reported(ctx.db, repo, found.key):
-        who = section.get("maintainers") or ""
-        mention = f"@{who} " if who else ""
-        actions += [
-            UpsertComment(repo, number=number, marker=f"route-problem:{found.key}", body=(
-                f"{mention}Routing problem: {found.problem}. Please fix the board or the `routing` "
-                "rules; issues are routed without the board until then.")),
-            Record(repo, feature=FEATURE, op="problem", args={"repo": repo, "problem": found.key}),
-        ]
-    return actions
+    return [Note(repo, feature=FEATURE, number=number, text=f"not put on a board: {found.problem}"),
+            *await report_problem(ctx.db, f"delivery:{ctx.event.delivery_id}", repo, number, found.key, (
+                f"Routing problem: {found.problem}. Please fix the board or the `routing` rules; "
+                "issues are routed without the board until then."), section)]
+
+
+async def report_problem(db: Database, claimant: str, repo: str, number: int, key: str, text: str,
+                         section: Mapping[str, Any]) -> list[Action]:
+    """One comment to the maintainers per problem (``key``), on issue ``number`` if this
+    decision (``claimant``: the delivery, the job's period) is the one that claims it."""
+    if not await store.claim_problem(db, repo, key, claimant):
+        return []
+    who = section.get("maintainers") or ""
+    mention = f"@{who} " if who else ""
+    return [UpsertComment(repo, number=number, marker=f"route-problem:{key}", body=f"{mention}{text}")]
 
 
 async def team_members(ctx: Context, team: str) -> list[str]:
@@ -75,15 +85,16 @@ async def assign_actions(ctx: Context, repo: str, number: int, issue: Mapping[st
         for login in people:
             if login.casefold() not in {a.casefold() for a in rotation["away"]}:
                 counts[login] = await open_assigned(ctx, repo, login)
-    pick = next_assignee(people, await store.last_turn(ctx.db, repo, name), away=rotation["away"],
-                         open_counts=counts, max_open=rotation["max_open"])
+
+    def choose(last_index: int) -> Pick:
+        return next_assignee(people, last_index, away=rotation["away"], open_counts=counts,
+                             max_open=rotation["max_open"])
+
+    pick = await store.claim_turn(ctx.db, repo, name, number, choose)
     skipped = f" (skipped {', '.join(pick.skipped)})" if pick.skipped else ""
     if pick.login is None:
         return [], f"nobody free in rotation {name!r}{skipped}"
-    return [Assign(repo, number=number, assignees=(pick.login,)),
-            Record(repo, feature=FEATURE, op="turn",
-                   args={"repo": repo, "rotation": name, "index": pick.index, "login": pick.login})], \
-        f"assigned {pick.login} from {name!r}{skipped}"
+    return [Assign(repo, number=number, assignees=(pick.login,))], f"assigned {pick.login} from {name!r}{skipped}"
 
 
 def rfc_record(repo: str, number: int, state: str, issue: Mapping[str, Any],

@@ -7,6 +7,7 @@ from typing import Sequence
 from ...context import Context
 from ...core.actions import Action, AddLabels, Close, Note, RemoveLabel
 from ...core.events import Event
+from ...store.db import Database
 from ...store.state import bot_labels
 from ..base import CommandSpec, Invocation
 from ..commands.errors import CommandError
@@ -96,6 +97,51 @@ async def on_rfc_label(event: Event, ctx: Context) -> list[Action]:
         rfc_record(repo, number, state, issue, known),
         Note(repo, feature=FEATURE, number=number, text=f"RFC {state}: label {label} added by @{event.sender_login}"),
     ]
+
+
+async def on_rfc_unlabel(event: Event, ctx: Context) -> list[Action]:
+    """A maintainer took off the label of the RFC's state (``rfc/review`` ...): the RFC is
+    back to draft, off the weekly agenda, and its board status follows. As with adding
+    one, only a maintainer's change moves the RFC; the labels stay as the person left them."""
+    issue = event.payload.get("issue") or {}
+    label = str((event.payload.get("label") or {}).get("name") or "")
+    if not issue or issue.get("pull_request") or not label:
+        return []
+    section = ctx.rules.section("routing")
+    rfc = section["rfc"]
+    repo, number = ctx.repo, int(issue["number"])
+    known = await store.rfc(ctx.db, repo, number)
+    state = known["state"] if known is not None else None
+    if state in (None, "draft", "withdrawn") or (rfc["labels"].get(state) or "").casefold() != label.casefold():
+        return []
+    who = event.sender_login
+    if "maintainer" not in await ctx.roles_of(who, item_author=(issue.get("user") or {}).get("login")):
+        return [Note(repo, feature=FEATURE, number=number,
+                     text=f"label {label} removed by @{who}, not a maintainer: the RFC stays {state}")]
+    actions = await board_actions(ctx, repo, number, rfc_board(section), rfc["statuses"].get("draft", ""), section)
+    return actions + [
+        rfc_record(repo, number, "draft", issue, known),
+        Note(repo, feature=FEATURE, number=number, text=f"RFC back to draft: label {label} removed by @{who}"),
+    ]
+
+
+async def moved_on(db: Database, repo: str, number: int) -> str | None:
+    """The state of an RFC a maintainer has moved on from draft (review, accepted, rejected,
+    postponed), else None. From then on only maintainers change the issue's kind."""
+    known = await store.rfc(db, repo, number)
+    return known["state"] if known is not None and known["state"] not in ("draft", "withdrawn") else None
+
+
+async def undone_by_kind(ctx: Context, repo: str, number: int, kind: str) -> str | None:
+    """The state of the RFC that making the issue ``kind`` would undo: one moved on from
+    draft, unless the issue is already routed as an RFC of that very kind (nothing changes)."""
+    state = await moved_on(ctx.db, repo, number)
+    if state is None:
+        return None
+    routes = ctx.rules.section("routing").get("routes") or {}
+    if (routes.get(kind) or {}).get("rfc") and any(r["kind"] == kind for r in await store.routings(ctx.db, repo, number)):
+        return None
+    return state
 
 
 COMMANDS = (

@@ -122,52 +122,46 @@ async def test_edit_that_changes_the_kind_swaps_the_bot_label(db):
     assert [a.label for a in of(actions, RemoveLabel)] == ["documentation"]
 
 
-async def test_transferred_issue_is_classified_in_its_new_repository(db):
-    from tests.fixtures.webhooks import load_example
-
-    payload = load_example("issues", "transferred")
-    new = payload["changes"]["new_issue"]
-    new.update(title="[Bug] crash", body="", labels=[], state="open")
-    new.pop("pull_request", None)
-    actions = await handle(db, "issues", payload)
-    target = payload["changes"]["new_repository"]["full_name"]
-    assert {a.repo for a in of(actions, AddLabels)} == {target}
-    assert (await store.item(db, target, new["number"]))["kind"] == "bug"
-
-
-async def _transfer(db, new_rules):
-    import dataclasses
+def _transfer_payloads(title: str = "[Bug] crash", body: str = "", labels=()):
+    """What GitHub sends for one transfer: ``issues.transferred`` to the old repository and
+    ``issues.opened`` (with ``changes.old_issue`` / ``old_repository``) to the new one."""
+    import copy
 
     from tests.fixtures.webhooks import load_example
 
-    payload = load_example("issues", "transferred")
-    new = payload["changes"]["new_issue"]
-    new.update(title="[Bug] crash", body="", labels=[], state="open")
+    transferred = load_example("issues", "transferred")
+    old_repo, old = transferred["repository"], transferred["issue"]
+    new = transferred["changes"]["new_issue"]
+    new.update(number=21, title=title, body=body, labels=[{"name": n} for n in labels], state="open")
     new.pop("pull_request", None)
-    target = payload["changes"]["new_repository"]["full_name"]
-    asked = []
-
-    async def rules_for(repo):
-        asked.append(repo)
-        return new_rules
-
-    event, ctx = make_context("issues", payload, db=db, roles=ROLES)
-    ctx = dataclasses.replace(ctx, rules_for=rules_for)
-    actions = [a for handler in classify.FEATURE.handlers_for(event) for a in await handler(event, ctx)]
-    assert asked == [target]
-    return target, actions
+    opened = issue_payload(number=21, title=title, body=body, labels=labels)
+    opened["changes"] = {"old_issue": copy.deepcopy(old), "old_repository": copy.deepcopy(old_repo)}
+    return transferred, opened, (old_repo["full_name"], int(old["number"]))
 
 
-async def test_transferred_issue_is_routed_under_its_new_repositorys_rules(db):
-    theirs = rules(routing={"routes": {"bug": {"labels": ["needs-repro"]}}})
-    target, actions = await _transfer(db, theirs)
-    assert labels_added(actions) == ["bug", "needs-repro"]       # not the old repository's "triage"
-    assert {a.repo for a in of(actions, AddLabels)} == {target}
+async def test_a_transfer_is_classified_and_routed_once_from_its_new_repository(db):
+    transferred, opened, _ = _transfer_payloads()
+    # The old repository's event is not the one acted on: the new repository's opening is.
+    assert await handle(db, "issues", transferred, delivery="t1") == []
+    actions = await handle(db, "issues", opened, delivery="o1")
+    assert labels_added(actions) == ["bug", "triage"]
+    assert {a.repo for a in of(actions, AddLabels)} == {REPO}
+    assert (await store.item(db, REPO, 21))["kind"] == "bug"
 
 
-async def test_transferred_issue_is_left_alone_where_classification_is_off(db):
-    _, actions = await _transfer(db, rules(classify={"enabled": False}))
-    assert actions == []
+async def test_a_transferred_issue_keeps_the_kind_a_human_gave_it(db):
+    transferred, opened, (old_repo, old_number) = _transfer_payloads(title="[Bug] crash when I do X?")
+    said = comment_payload("/kind question", number=old_number, user="maint", title="[Bug] crash when I do X?")
+    said["repository"]["full_name"] = old_repo
+    await command(db, classify.FEATURE, "kind", ("question",), said)
+    await handle(db, "issues", transferred, delivery="t1")
+    actions = await handle(db, "issues", opened, delivery="o1")
+    assert labels_added(actions) == ["question"]                      # not the title's "bug", not asked
+    assert not [a for a in of(actions, UpsertComment) if a.marker == "classify:ask-kind"]
+    item = await store.item(db, REPO, 21)
+    assert (item["kind"], item["source"]) == ("question", "human")
+    assert f"transferred from {old_repo}#{old_number}, where @maint said question" in [
+        n.text for n in of(actions, Note)]
 
 
 async def test_pull_requests_and_closed_issues_are_left_alone(db):
@@ -205,3 +199,20 @@ async def test_an_edit_that_makes_the_kind_clear_routes_and_drops_needs_triage(d
     actions = await handle(db, "issues", edited, delivery="d2")
     assert labels_added(actions) == ["bug", "triage"]
     assert [a.label for a in of(actions, RemoveLabel)] == ["needs-triage"]
+
+
+async def test_the_ledger_ignores_case_as_github_does(db):
+    from bot.store import state
+
+    # The bot added "bug"; the repository's label is "Bug", and events say so.
+    await handle(db, "issues", issue_payload(title="docs: typo in README"))
+    await state.record_bot_label(db, REPO, 7, "bug", "classify")
+    assert await state.bot_added(db, REPO, 7, "BUG") and await state.bot_added(db, REPO, 7, "Bug")
+    edited = issue_payload("edited", title="feat: dark mode", body="It would be nice to have a dark theme.",
+                           labels=["Bug", "documentation"])
+    actions = await handle(db, "issues", edited, delivery="d2")
+    # Not "a human's kind label": the bot's own guess, replaced like any other.
+    assert sorted(a.label for a in of(actions, RemoveLabel)) == ["Bug", "documentation"]
+    assert "feature" in labels_added(actions)
+    await state.forget_bot_label(db, REPO, 7, "BUG")
+    assert not await state.bot_added(db, REPO, 7, "bug")

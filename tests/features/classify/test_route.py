@@ -2,6 +2,7 @@
 /rfc and the weekly agenda."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -10,9 +11,10 @@ from bot.context import JobContext, RepoHandle
 from bot.core.actions import (AddLabels, AddToProject, Assign, Close, CreateDiscussion, Note, Record,
                               RemoveFromProject, RemoveLabel, UpsertComment)
 from bot.features import classify, route
-from bot.features.commands.errors import CommandError
+from bot.features.commands.errors import CommandError, CommandRefused
 from bot.features.route import agenda, store
 from bot.features.route.rotation import next_assignee
+from bot.store import state
 from tests.helpers import RecordingReader, fixed_roles, make_context
 
 from .conftest import REPO, ROLES, apply, comment_payload, command, handle, issue_payload, of, rules
@@ -281,12 +283,29 @@ async def test_rfc_errors(db, args, labels, message):
 
 # --- the weekly agenda ----------------------------------------------------------------
 
-def job_context(db, now, routing):
+def job_context(db, now, routing, categories=("General", "RFC reviews")):
     r = rules(routing=routing)
+    reader = RecordingReader(graphql=lambda query, **v: {
+        "repository": {"discussionCategories": {"nodes": [{"name": c} for c in categories]}}})
 
     async def repos():
-        return [RepoHandle(repo=REPO, installation_id=1, rules=r, gh=RecordingReader(), roles_of=fixed_roles({}))]
-    return JobContext(db=db, bot_login="contributor-flow[bot]", repos=repos, clock=lambda: now)
+        return [RepoHandle(repo=REPO, installation_id=1, rules=r, gh=reader, roles_of=fixed_roles({}))]
+    return JobContext(db=db, bot_login="contributor-flow[bot]", repos=repos, clock=lambda: now,
+                      period_key=now.isoformat())
+
+
+async def posted_by_the_executor(db, actions):
+    """What the executor remembers once GitHub has a post (see executor/projects.py, issues.py)."""
+    from bot.store import state
+
+    for a in actions:
+        if isinstance(a, CreateDiscussion):
+            key = f"discussion:{a.repo}:{route.AGENDA.name}:{a.category}:{a.dedupe_key}"
+        elif isinstance(a, UpsertComment):
+            key = f"comment:{a.repo}#{a.number}:<!-- {a.marker} -->"
+        else:
+            continue
+        await state.remember_created(db, key, a.repo, "post", "1")
 
 
 AGENDA = {"agenda": {"weekday": "wednesday", "time": "17:00", "timezone": "Europe/Berlin", "post_before": "24h",
@@ -316,6 +335,7 @@ async def test_agenda_lists_rfcs_in_review_oldest_first_once_per_week(db):
     assert post.body.index("RFC 1") < post.body.index("RFC 3") and "RFC 2" not in post.body
     assert "Wednesday 2026-11-25 17:00 CET" in post.body
     await apply(db, actions)
+    await posted_by_the_executor(db, actions)
     assert await agenda.run_agenda(job_context(db, CALL - timedelta(hours=1), AGENDA)) == []
 
 
@@ -337,3 +357,205 @@ async def test_rotation_over_a_team_skips_the_away(db):
     actions = await handle(db, "issues", issue_payload(**BUG), rules_=rules(routing=routing), reader=reader)
     assert [a.assignees for a in of(actions, Assign)] == [("bob",)]          # sorted: alice (away), bob
     assert ("/orgs/{org}/teams/{team_slug}/members", {"org": "octo-org", "team_slug": "triagers"}) in reader.calls
+
+
+# --- routings decided at once (other subjects on one worker, other replicas) ----------------
+
+async def _decide_bug(db, number, r, reader):
+    """A bug report's decision, not yet carried out (as while another one is decided)."""
+    event, ctx = make_context("issues", issue_payload(number=number, **BUG), db=db, rules=r, reader=reader,
+                              roles=ROLES, delivery_id=f"d{number}")
+    return [a for handler in classify.FEATURE.handlers_for(event) for a in await handler(event, ctx)]
+
+
+async def test_bugs_routed_at_once_get_successive_people(db):
+    r = rules(routing=ROUTING)                                   # bob is away
+    reader = board_reader()
+    decided = await asyncio.gather(*(_decide_bug(db, number, r, reader) for number in (1, 2, 3, 4)))
+    for actions in decided:
+        await apply(db, actions)
+    picked = [a.assignees for actions in decided for a in of(actions, Assign)]
+    assert sorted(picked) == [("alice",), ("alice",), ("carol",), ("carol",)]
+    # The turn goes on from there.
+    after = await handle(db, "issues", issue_payload(number=5, **BUG), rules_=r, reader=reader, delivery="d5")
+    assert [a.assignees for a in of(after, Assign)] == [("alice",)]
+
+
+async def test_a_decision_made_again_keeps_its_person_and_the_turn(db):
+    r = rules(routing=ROUTING)
+    first = await _decide_bug(db, 1, r, board_reader())   # not carried out: the delivery is retried
+    again = await _decide_bug(db, 1, r, board_reader())
+    assert [a.assignees for a in of(first + again, Assign)] == [("alice",), ("alice",)]
+    assert [a.assignees for a in of(await _decide_bug(db, 2, r, board_reader()), Assign)] == [("carol",)]
+
+
+async def test_a_missing_board_is_reported_once_when_issues_are_routed_at_once(db):
+    r = rules(routing=ROUTING)
+    reader = board_reader(exists=False)
+    decided = await asyncio.gather(*(_decide_bug(db, number, r, reader) for number in (1, 2, 3)))
+    reports = [(a.number, a.marker) for actions in decided for a in of(actions, UpsertComment)
+               if a.marker.startswith("route-problem:")]
+    assert len(reports) == 1
+    # The issue whose routing claimed the report keeps it when decided again (a retry).
+    [(number, marker)] = reports
+    again = await _decide_bug(db, number, r, reader)
+    assert [a.marker for a in of(again, UpsertComment)] == [marker]
+    assert all(any("not put on a board" in n.text for n in of(actions, Note)) for actions in decided)
+
+
+# --- the agenda's week ---------------------------------------------------------------------
+
+def _agenda(weekday: str, at: str, post_before: str = "24h") -> dict:
+    return {"agenda": {"weekday": weekday, "time": at, "timezone": "UTC", "post_before": post_before,
+                       "discussion_category": "RFC reviews"}}
+
+
+MONDAY = datetime(2026, 11, 30, tzinfo=timezone.utc)   # ISO week 49
+
+
+@pytest.mark.parametrize("at, now, due, week", [
+    ("00:00", MONDAY - timedelta(hours=23), True, "2026-W49"),       # the window opens on Sunday
+    ("00:00", MONDAY - timedelta(hours=25), False, "2026-W49"),
+    ("00:00", MONDAY, False, "2026-W50"),                             # the call itself: the next one is ahead
+    ("09:00", MONDAY - timedelta(hours=12), True, "2026-W49"),       # Sunday noon, 21 h before
+    ("09:00", MONDAY + timedelta(hours=8, minutes=59), True, "2026-W49"),
+])
+def test_the_window_before_a_call_early_in_the_week_starts_the_week_before(at, now, due, week):
+    section = rules(routing=_agenda("monday", at)).section("routing")["agenda"]
+    is_due, call = agenda.due(now, section)
+    assert is_due is due and agenda.week_of(call) == week
+
+
+async def test_a_monday_midnight_call_gets_its_agenda_once(db):
+    await store.write_rfc(db, repo=REPO, number=3, state="review", title="RFC 3",
+                          url=f"https://github.com/{REPO}/issues/3", opened_at=1.0)
+    routing = _agenda("monday", "00:00")
+    actions = await agenda.run_agenda(job_context(db, MONDAY - timedelta(hours=12), routing))
+    [post] = of(actions, CreateDiscussion)
+    assert post.dedupe_key == "rfc-agenda-2026-W49" and "Monday 2026-11-30 00:00" in post.body
+    await posted_by_the_executor(db, actions)
+    assert await agenda.run_agenda(job_context(db, MONDAY - timedelta(hours=11), routing)) == []
+
+
+# --- the agenda follows the RFCs' issues -----------------------------------------------------
+
+async def _route_event(db, action, number, *, sender="maint", label=None, labels=("feature",)):
+    payload = issue_payload(action, number=number, sender=sender, label=label, labels=labels, **FEATURE_REQUEST)
+    if action == "closed":
+        payload["issue"]["state"] = "closed"
+    event, ctx = make_context("issues", payload, db=db, rules=rules(routing=ROUTING), reader=board_reader(),
+                              roles=ROLES)
+    actions = [a for handler in route.FEATURE.handlers_for(event) for a in await handler(event, ctx)]
+    await apply(db, actions)
+    return actions
+
+
+async def _listed(db) -> list[int]:
+    [post] = of(await agenda.run_agenda(job_context(db, CALL - timedelta(hours=2), AGENDA)), CreateDiscussion)
+    return [n for n in range(1, 20) if f"/issues/{n})" in post.body]
+
+
+async def test_closed_transferred_deleted_and_unlabelled_rfcs_leave_the_agenda(db):
+    for number in (9, 10, 11, 12, 13):
+        await store.write_rfc(db, repo=REPO, number=number, state="review", title=f"RFC {number}",
+                              url=f"https://github.com/{REPO}/issues/{number}", opened_at=float(number))
+    assert await _listed(db) == [9, 10, 11, 12, 13]
+    await _route_event(db, "closed", 9)
+    await _route_event(db, "transferred", 10)
+    await _route_event(db, "deleted", 11)
+    # A maintainer took the state's label off: back to draft, the board status too.
+    unlabelled = await _route_event(db, "unlabeled", 12, label="rfc/review")
+    assert [(a.project_number, a.value) for a in of(unlabelled, AddToProject)] == [(6, "Draft")]
+    assert (await store.rfc(db, REPO, 12))["state"] == "draft"
+    # Only maintainers move RFCs, by label as by /rfc: a triager's removal is noted, no more.
+    assert [n.text for n in await _route_event(db, "unlabeled", 13, sender="triager", label="rfc/review")] == [
+        "label rfc/review removed by @triager, not a maintainer: the RFC stays review"]
+    assert await _listed(db) == [13]
+    await _route_event(db, "reopened", 9)                        # back, in the state it had
+    assert await _listed(db) == [9, 13]
+    assert await _route_event(db, "closed", 14) == []             # not an RFC
+
+
+# --- a Discussion category that is not there ------------------------------------------------
+
+async def test_a_missing_category_is_reported_once_and_the_week_waits_for_the_post(db):
+    await store.write_rfc(db, repo=REPO, number=3, state="review", title="RFC 3",
+                          url=f"https://github.com/{REPO}/issues/3", opened_at=1.0)
+    missing = ("General",)
+    actions = await agenda.run_agenda(job_context(db, CALL - timedelta(hours=3), AGENDA, categories=missing))
+    assert of(actions, CreateDiscussion) == []
+    [report] = of(actions, UpsertComment)                        # on the oldest RFC waiting for review
+    assert (report.number, report.marker) == (3, f"route-problem:category:{REPO}:RFC reviews")
+    assert "Routing problem: the Discussion category 'RFC reviews' does not exist" in report.body
+    await apply(db, actions)
+    assert await agenda.run_agenda(job_context(db, CALL - timedelta(hours=2), AGENDA, categories=missing)) == []
+    # Once the category is there, the week's agenda goes out.
+    [post] = of(await agenda.run_agenda(job_context(db, CALL - timedelta(hours=1), AGENDA)), CreateDiscussion)
+    assert post.dedupe_key == "rfc-agenda-2026-W48"
+
+
+async def test_a_week_counts_as_posted_only_once_the_post_exists(db):
+    actions = await agenda.run_agenda(job_context(db, CALL - timedelta(hours=2), AGENDA))
+    [post] = of(actions, CreateDiscussion)
+    await apply(db, actions)     # the executor runs a batch's Records even after its post failed
+    again = await agenda.run_agenda(job_context(db, CALL - timedelta(hours=1, minutes=45), AGENDA))
+    assert of(again, CreateDiscussion) == [post]                  # so the next run tries again
+    await posted_by_the_executor(db, again)
+    assert await agenda.run_agenda(job_context(db, CALL - timedelta(hours=1, minutes=30), AGENDA)) == []
+
+
+# --- only maintainers move RFCs ----------------------------------------------------------------
+
+async def test_only_a_maintainer_changes_the_kind_of_an_rfc_moved_on_from_draft(db):
+    r = rules(routing=ROUTING)
+    await handle(db, "issues", issue_payload(**FEATURE_REQUEST), rules_=r, reader=board_reader())
+    await _rfc(db, "accept", ["feature", "rfc/draft"])
+    labels = ["feature", "rfc/accepted"]
+    by_author = comment_payload("/kind bug", user="reporter", labels=labels, title="feat: dark mode")
+    with pytest.raises(CommandRefused, match=r"this RFC is accepted: only the \*\*maintainer\*\* role can change"):
+        await command(db, classify.FEATURE, "kind", ("bug",), by_author, rules_=r, reader=board_reader())
+    # Saying what it is already undoes nothing, and may be said by the author.
+    same = comment_payload("/kind feature", user="reporter", labels=labels, title="feat: dark mode")
+    confirmed = await command(db, classify.FEATURE, "kind", ("feature",), same, rules_=r, reader=board_reader(),
+                              delivery="c2")
+    assert not of(confirmed, RemoveLabel) and not of(confirmed, RemoveFromProject)
+    # A triager's kind label is not taken as the kind either.
+    labelled = issue_payload("labeled", labels=[*labels, "bug"], sender="triager", label="bug", **FEATURE_REQUEST)
+    actions = await handle(db, "issues", labelled, rules_=r, reader=board_reader(), delivery="l1")
+    assert [n.text for n in of(actions, Note)] == [
+        "kind label 'bug' added by @triager not taken as the kind: the RFC is accepted, and only maintainers "
+        "change its kind now"]
+    assert (await store.rfc(db, REPO, 7))["state"] == "accepted"
+    # A maintainer may.
+    by_maintainer = comment_payload("/kind bug", user="maint", labels=labels, title="feat: dark mode")
+    moved = await command(db, classify.FEATURE, "kind", ("bug",), by_maintainer, rules_=r, reader=board_reader(),
+                          delivery="c3")
+    assert "rfc/accepted" in [a.label for a in of(moved, RemoveLabel)] and of(moved, RemoveFromProject)
+
+
+# --- labels the bot added and a person took off ------------------------------------------------
+
+async def _label_event(db, action, label, sender, labels):
+    payload = issue_payload(action, labels=labels, label=label, sender=sender, **BUG)
+    event, ctx = make_context("issues", payload, db=db, rules=rules(routing=ROUTING), reader=board_reader(),
+                              roles=ROLES)
+    actions = [a for feature in (classify.FEATURE, route.FEATURE) for handler in feature.handlers_for(event)
+               for a in await handler(event, ctx)]
+    await apply(db, actions)
+    return actions
+
+
+async def test_a_label_someone_else_took_off_is_no_longer_the_bots(db):
+    await handle(db, "issues", issue_payload(**BUG), rules_=rules(routing=ROUTING), reader=board_reader())
+    assert await state.bot_labels(db, REPO, 7) == {"bug", "triage"}
+    # Taken off by a maintainer (the name as the repository spells it), then put back.
+    taken = await _label_event(db, "unlabeled", "Triage", "maint", ["bug"])
+    assert [a.args["label"] for a in of(taken, Record) if a.op == "label_released"] == ["Triage"]
+    await _label_event(db, "labeled", "triage", "maint", ["bug", "triage"])
+    assert await state.bot_labels(db, REPO, 7) == {"bug"}        # the person's, not the bot's
+    # A kind label taken off by someone without a triage role is released too.
+    await _label_event(db, "unlabeled", "bug", "visitor", ["triage"])
+    assert await state.bot_labels(db, REPO, 7) == set()
+    # So a change of kind leaves both where the person put them.
+    changed = await _kind(db, "feature", ["bug", "triage"])
+    assert of(changed, RemoveLabel) == []
