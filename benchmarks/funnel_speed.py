@@ -38,6 +38,10 @@ HOUR = ROOT.parent / "shared" / "data" / "gharchive" / "2015-01-01-12.json.gz"
 from bot.features.funnel.extract import ARCHIVE_TYPES  # noqa: E402
 
 NUMBER_SHIFT = 30_000        # issue/PR numbers per copy (item keys hold 22 bits of number)
+# Copies whose numbers would pass 2**22 (the importer refuses those as malformed) start again
+# from the hour's own numbers in repositories of new ids and names, so every copy stays new.
+COPIES_PER_REPO = (1 << 22) // NUMBER_SHIFT - 2
+REPO_SHIFT = 1_000_000_000   # repository ids per round of COPIES_PER_REPO copies
 ID_SHIFT = 10_000_000_000    # event, comment and review ids per copy
 USER_SHIFT = 1_000_000_000   # user ids per copy
 
@@ -58,11 +62,16 @@ def renumber(obj: dict, k: int) -> dict:
     obj["created_at"] = _shift_time(obj["created_at"], k)
     if obj.get("type") not in ARCHIVE_TYPES:
         return obj
+    rounds, within = divmod(k, COPIES_PER_REPO)
+    repo = obj.get("repo")
+    if rounds and isinstance(repo, dict) and repo.get("id") is not None:
+        repo["id"] = int(repo["id"]) + rounds * REPO_SHIFT
+        repo["name"] = f"{repo.get('name')}-{rounds}"
     p = obj.get("payload") or {}
     for key in ("issue", "pull_request"):
         item = p.get(key)
         if isinstance(item, dict):
-            item["number"] = int(item.get("number") or 0) + k * NUMBER_SHIFT
+            item["number"] = int(item.get("number") or 0) + within * NUMBER_SHIFT
             _user(item.get("user"), k)
             for field in ("created_at", "merged_at"):
                 if item.get(field):
