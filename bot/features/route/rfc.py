@@ -72,14 +72,20 @@ async def rfc_command(inv: Invocation, event: Event, ctx: Context) -> Sequence[A
     return await plan_rfc(inv.args[0].lower(), event, ctx)
 
 
+def _label_on_issue(event: Event) -> tuple[dict, str] | None:
+    """(issue, label name) of a labeled/unlabeled event on an issue (not a PR), else None."""
+    issue = event.payload.get("issue") or {}
+    label = str((event.payload.get("label") or {}).get("name") or "")
+    return None if not issue or issue.get("pull_request") or not label else (issue, label)
+
+
 async def on_rfc_label(event: Event, ctx: Context) -> list[Action]:
     """A maintainer put an RFC state label on an issue by hand: the RFC record and the
     board status follow, so the weekly agenda lists what people moved without ``/rfc``.
     The labels are left as the person set them."""
-    issue = event.payload.get("issue") or {}
-    label = str((event.payload.get("label") or {}).get("name") or "")
-    if not issue or issue.get("pull_request") or not label:
+    if (found := _label_on_issue(event)) is None:
         return []
+    issue, label = found
     section = ctx.rules.section("routing")
     rfc = section["rfc"]
     state = next((s for s, name in rfc["labels"].items() if name and name.casefold() == label.casefold()), None)
@@ -103,10 +109,9 @@ async def on_rfc_unlabel(event: Event, ctx: Context) -> list[Action]:
     """A maintainer took off the label of the RFC's state (``rfc/review`` ...): the RFC is
     back to draft, off the weekly agenda, and its board status follows. As with adding
     one, only a maintainer's change moves the RFC; the labels stay as the person left them."""
-    issue = event.payload.get("issue") or {}
-    label = str((event.payload.get("label") or {}).get("name") or "")
-    if not issue or issue.get("pull_request") or not label:
+    if (found := _label_on_issue(event)) is None:
         return []
+    issue, label = found
     section = ctx.rules.section("routing")
     rfc = section["rfc"]
     repo, number = ctx.repo, int(issue["number"])
