@@ -49,10 +49,6 @@ async def remove_label(action: A.RemoveLabel, env: "ActionEnv") -> Any:
     return "removed"
 
 
-def _marker_line(marker: str) -> str:
-    return marker if marker.startswith("<!--") else f"<!-- {marker} -->"
-
-
 async def _find_comment(env: "ActionEnv", repo: str, number: int, marker: str) -> dict | None:
     uv = {**_split(repo), "issue_number": number}
     async for c in env.api.getiter("/repos/{owner}/{repo}/issues/{issue_number}/comments", uv):
@@ -76,9 +72,9 @@ async def comment(action: A.Comment, env: "ActionEnv") -> Any:
 
 
 async def upsert_comment(action: A.UpsertComment, env: "ActionEnv") -> Any:
-    marker = _marker_line(action.marker)
+    marker = state.marker_line(action.marker)
     body = f"{marker}\n{action.body}"
-    key = f"comment:{action.repo}#{action.number}:{marker}"
+    key = state.created_key(action, env.feature)
     found = None
     cached = await state.created_object(env.db, key)
     if cached:
@@ -88,7 +84,7 @@ async def upsert_comment(action: A.UpsertComment, env: "ActionEnv") -> Any:
         except Exception as exc:
             if _status(exc) != 404:
                 raise
-            await env.db.execute("DELETE FROM created_objects WHERE fingerprint = ?", (key,))
+            await state.forget_created(env.db, key)
     if found is None:
         found = await _find_comment(env, action.repo, action.number, marker)
     if found is None:

@@ -197,8 +197,8 @@ async def _find_discussion(env: "ActionEnv", repo_name: str, category_id: str, m
 
 async def create_discussion(action: A.CreateDiscussion, env: "ActionEnv", cache: ProjectCache) -> Any:
     # The key names the feature too: two features may both post weekly to one category.
-    key = (f"discussion:{action.repo}:{env.feature}:{action.category}:"
-           f"{action.dedupe_key or env.fingerprint}")
+    key = (state.created_key(action, env.feature)
+           or f"discussion:{action.repo}:{env.feature}:{action.category}:{env.fingerprint}")
     existing = await state.created_object(env.db, key)
     if existing:
         return f"exists {existing}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Iterable, Mapping
 
+from ..core import actions as A
 from .db import Database
 
 
@@ -107,6 +108,23 @@ async def mark_action_done(db: Database, delivery_id: str, fingerprint: str, kin
         "INSERT INTO executed_actions (delivery_id, fingerprint, kind, result, done_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (delivery_id, fingerprint) DO NOTHING",
         (delivery_id, fingerprint, kind, result, time.time()))
+
+
+def marker_line(marker: str) -> str:
+    """A sticky comment's marker as it stands in the comment: a bare name becomes an HTML comment."""
+    return marker if marker.startswith("<!--") else f"<!-- {marker} -->"
+
+
+def created_key(action: A.Action, feature: str) -> str | None:
+    """The key under which the executor records what ``action`` made for ``feature`` (a
+    feature, or the job that asked), so a job can tell whether its post exists without
+    knowing the executor's bookkeeping: a sticky comment by its marker, a Discussion by its
+    dedupe key. None for actions recorded by no such key."""
+    if isinstance(action, A.UpsertComment):
+        return f"comment:{action.repo}#{action.number}:{marker_line(action.marker)}"
+    if isinstance(action, A.CreateDiscussion) and action.dedupe_key:
+        return f"discussion:{action.repo}:{feature}:{action.category}:{action.dedupe_key}"
+    return None
 
 
 async def created_object(db: Database, fingerprint: str) -> str | None:

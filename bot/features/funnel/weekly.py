@@ -139,12 +139,10 @@ JOB_NAME = "funnel-weekly-report"
 
 
 async def already_posted(db: Database, repo: str, category: str, week: str) -> bool:
-    """The executor's own record of the Discussion (see executor/projects.py): its key is
-    the repository, category and dedupe key, and may name the batch (the job) too."""
-    for key in (f"discussion:{repo}:{category}:{week}", f"discussion:{repo}:{JOB_NAME}:{category}:{week}"):
-        if await state.created_object(db, key) is not None:
-            return True
-    return False
+    """The executor's own record of the Discussion, written once GitHub has it (the job
+    and the CLI both post under the job's name)."""
+    action = CreateDiscussion(repo, category=category, title="", body="", dedupe_key=week)
+    return await state.created_object(db, state.created_key(action, JOB_NAME)) is not None
 
 
 async def run_weekly(jctx: JobContext) -> list[Action]:

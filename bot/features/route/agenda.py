@@ -103,14 +103,15 @@ def post_action(repo: str, agenda: Mapping[str, Any], call: datetime, rfcs: Sequ
 
 
 async def posted(db, repo: str, agenda: Mapping[str, Any], week: str) -> bool:
-    """Whether the week's post exists: the executor's own record of it, kept under these keys
-    (executor/projects.py for Discussions, named after the job that asked; executor/issues.py
-    for marked comments) and written only once GitHub has the post."""
+    """Whether the week's post exists: the executor's own record of it (written only once
+    GitHub has the post), found by the same action with any text; the job's actions are
+    recorded under the job's name."""
     if agenda["discussion_category"]:
-        key = f"discussion:{repo}:{JOB_NAME}:{agenda['discussion_category']}:{_dedupe_key(week)}"
+        action: Action = CreateDiscussion(repo, category=agenda["discussion_category"], title="", body="",
+                                          dedupe_key=_dedupe_key(week))
     else:
-        key = f"comment:{repo}#{agenda['issue']}:<!-- {_marker(week)} -->"
-    return await state.created_object(db, key) is not None
+        action = UpsertComment(repo, number=agenda["issue"], marker=_marker(week), body="")
+    return await state.created_object(db, state.created_key(action, JOB_NAME)) is not None
 
 
 async def missing_category(gh: Any, repo: str, category: str) -> str | None:
