@@ -24,10 +24,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core import actions as A
+from ..core.events import parse_time
 from ..github.errors import PermanentGitHubError, TransientGitHubError
 from ..store import state
 from .issues import _split
@@ -53,9 +53,10 @@ class DispatchUnsettled(TransientGitHubError):
 
 def _epoch(stamp: Any) -> float | None:
     try:
-        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
-    except ValueError:
+        instant = parse_time(stamp)
+    except (TypeError, ValueError):
         return None
+    return instant.timestamp() if instant else None
 
 
 def _branch(ref: str) -> str | None:

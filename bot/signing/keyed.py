@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from .artifact import Artifact
 from .errors import SignatureInvalid, Verified
 from .keyless import has_certificate
-from .transparency import check_log_entry
+from .transparency import b64, check_log_entry
 from .trust import load_trusted_root, log_keys
 
 BUNDLE_MEDIA_TYPES = (
@@ -86,12 +86,7 @@ def _load_json(material: bytes) -> dict[str, Any]:
 
 
 def _b64(value: Any, what: str) -> bytes:
-    if not isinstance(value, str):  # str() of another JSON type could even decode ("None")
-        raise SignatureInvalid(f"malformed bundle: {what} is not a base64 string")
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise SignatureInvalid(f"malformed bundle: {what} is not base64") from exc
+    return b64(value, what, part="malformed bundle")
 
 
 def verify_key_bundle(artifact: Artifact, bundle_json: bytes, keys: Iterable[TrustedKey], *,

@@ -30,13 +30,15 @@ from .trust import LogKey
 _DECIMAL = re.compile(r"-?[0-9]{1,20}")  # int64 fits; far longer strings are not worth converting
 
 
-def _b64(value: Any, what: str) -> bytes:
+def b64(value: Any, what: str, *, part: str = "log entry") -> bytes:
+    """A base64 field of a bundle, or SignatureInvalid naming the ``part`` and field."""
     if not isinstance(value, str):  # str(None) == "None" would even decode
-        raise SignatureInvalid(f"log entry: {what} is not a base64 string")
+        raise SignatureInvalid(f"{part}: {what} is not a base64 string")
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise SignatureInvalid(f"log entry: {what} is not base64") from exc
+        raise SignatureInvalid(f"{part}: {what} is not base64") from exc
+
 
 
 def _object(value: Any, what: str) -> Mapping[str, Any]:
@@ -112,8 +114,8 @@ def parse_checkpoint(envelope: str) -> Checkpoint:
         parts = line.split(" ")
         if len(parts) != 3 or parts[0] != "\u2014":
             raise SignatureInvalid("log entry: malformed checkpoint signature line")
-        signatures.append((parts[1], _b64(parts[2], "checkpoint signature")))
-    return Checkpoint(lines[0], size, _b64(lines[2], "checkpoint root hash"),
+        signatures.append((parts[1], b64(parts[2], "checkpoint signature")))
+    return Checkpoint(lines[0], size, b64(lines[2], "checkpoint root hash"),
                       (note + "\n").encode(), tuple(signatures))
 
 
@@ -136,12 +138,12 @@ def _body_v001(body: Mapping[str, Any], digest: bytes, signature: bytes) -> byte
         data_hash = _object(_object(spec["data"], "body data")["hash"], "body hash")
         sig = _object(spec["signature"], "body signature")
         recorded_key = serialization.load_pem_public_key(
-            _b64(_object(sig["publicKey"], "body public key")["content"], "public key"))
+            b64(_object(sig["publicKey"], "body public key")["content"], "public key"))
     except (ValueError, KeyError, TypeError, SignatureInvalid) as exc:
         raise SignatureInvalid("log entry: body is not a hashedrekord 0.0.1 entry with a public key") from exc
     if data_hash.get("algorithm") != "sha256" or data_hash.get("value") != digest.hex():
         raise SignatureInvalid("log entry: body records another artifact digest")
-    if _b64(sig.get("content", ""), "signature") != signature:
+    if b64(sig.get("content", ""), "signature") != signature:
         raise SignatureInvalid("log entry: body records another signature")
     if not isinstance(recorded_key, ec.EllipticCurvePublicKey):
         raise SignatureInvalid("log entry: body records another public key")
@@ -154,12 +156,12 @@ def _body_v002(body: Mapping[str, Any], digest: bytes, signature: bytes) -> byte
         spec = _object(_object(body["spec"], "body spec")["hashedRekordV002"], "body spec")
         data, sig = _object(spec["data"], "body data"), _object(spec["signature"], "body signature")
         verifier = _object(_object(sig["verifier"], "body verifier")["publicKey"], "body public key")
-        raw_key = _b64(verifier["rawBytes"], "public key")
+        raw_key = b64(verifier["rawBytes"], "public key")
     except (KeyError, TypeError, SignatureInvalid) as exc:
         raise SignatureInvalid("log entry: body is not a hashedrekord 0.0.2 entry with a public key") from exc
-    if data.get("algorithm") != "SHA2_256" or _b64(data.get("digest", ""), "digest") != digest:
+    if data.get("algorithm") != "SHA2_256" or b64(data.get("digest", ""), "digest") != digest:
         raise SignatureInvalid("log entry: body records another artifact digest")
-    if _b64(sig.get("content", ""), "signature") != signature:
+    if b64(sig.get("content", ""), "signature") != signature:
         raise SignatureInvalid("log entry: body records another signature")
     return raw_key
 
@@ -173,8 +175,8 @@ def verify_inclusion(entry: Mapping[str, Any], logs: Mapping[bytes, LogKey]) -> 
     """The entry is in a log the trust root knows: its body leads through the inclusion
     proof to a root that the log signed in the checkpoint (and, when present, the log
     signed the entry timestamp). Returns the log index."""
-    body_raw = _b64(entry.get("canonicalizedBody", ""), "body")
-    log_id = _b64(_object(entry.get("logId") or {}, "log id").get("keyId", ""), "log id")
+    body_raw = b64(entry.get("canonicalizedBody", ""), "body")
+    log_id = b64(_object(entry.get("logId") or {}, "log id").get("keyId", ""), "log id")
     log = logs.get(log_id)
     if log is None:
         raise SignatureInvalid(f"log entry: log {log_id.hex()[:16]}... is not in the trusted root")
@@ -186,12 +188,12 @@ def verify_inclusion(entry: Mapping[str, Any], logs: Mapping[bytes, LogKey]) -> 
     if "logIndex" not in proof or "treeSize" not in proof:
         raise SignatureInvalid("log entry: inclusion proof index or size is missing")
     index, size = _integer(proof["logIndex"], "proof index"), _integer(proof["treeSize"], "tree size")
-    root = _b64(proof.get("rootHash", ""), "root hash")
+    root = b64(proof.get("rootHash", ""), "root hash")
     hashes = proof.get("hashes") or []
     if not isinstance(hashes, list):
         raise SignatureInvalid("log entry: inclusion proof hashes are not a list")
     computed = root_from_inclusion_proof(index, size, leaf_hash(body_raw),
-                                         [_b64(h, "proof hash") for h in hashes])
+                                         [b64(h, "proof hash") for h in hashes])
     if computed != root:
         raise SignatureInvalid("log entry: inclusion proof does not lead to its root hash")
     checkpoint = parse_checkpoint(envelope)
@@ -210,7 +212,7 @@ def verify_inclusion(entry: Mapping[str, Any], logs: Mapping[bytes, LogKey]) -> 
                               "integratedTime": _integer(entry["integratedTime"], "integrated time"),
                               "logID": log_id.hex(), "logIndex": _integer(entry.get("logIndex", 0), "log index")},
                              sort_keys=True, separators=(",", ":")).encode()
-        _verify_log_signature(log, _b64(promise, "signed entry timestamp"), payload,
+        _verify_log_signature(log, b64(promise, "signed entry timestamp"), payload,
                               "inclusion promise")
     return log_index
 
@@ -225,7 +227,7 @@ def check_log_entry(entry: Mapping[str, Any], *, digest: bytes, signature: bytes
         raise SignatureInvalid(f"log entry: unsupported kind {kind.get('kind')}/{version} "
                                "(hashedrekord 0.0.1 or 0.0.2 expected)")
     try:
-        body = json.loads(_b64(entry.get("canonicalizedBody", ""), "body"))
+        body = json.loads(b64(entry.get("canonicalizedBody", ""), "body"))
     except ValueError as exc:
         raise SignatureInvalid("log entry: body is not JSON") from exc
     if not isinstance(body, dict) or (body.get("kind"), body.get("apiVersion")) != ("hashedrekord", version):
