@@ -66,6 +66,16 @@ class Event:
         return None
 
     @property
+    def transferred_from(self) -> tuple[str, int] | None:
+        """(old repository, old number) when this ``issues.opened`` is a transfer's: GitHub
+        sends ``issues.transferred`` to the old repository and this opening, with
+        ``changes.old_issue`` and ``changes.old_repository``, to the new one."""
+        changes = self.payload.get("changes") or {}
+        repo = (changes.get("old_repository") or {}).get("full_name")
+        number = (changes.get("old_issue") or {}).get("number")
+        return (str(repo), int(number)) if self.action == "opened" and repo and number else None
+
+    @property
     def is_pull_request(self) -> bool:
         if isinstance(self.payload.get("pull_request"), Mapping):
             return True

@@ -14,17 +14,6 @@ from . import store
 from .decide import FEATURE, apply_bot_decision, apply_human_kind, bot_decision, refused_by_rfc, rules_of
 
 
-def transferred_from(event: Event) -> tuple[str, int] | None:
-    """(old repository, old number) when the opening is a transfer's. GitHub sends both
-    ``issues.transferred`` to the old repository and ``issues.opened`` (with
-    ``changes.old_issue``) to the new one; only the latter is handled, so the issue is
-    classified and routed once, under its new repository's rules."""
-    changes = event.payload.get("changes") or {}
-    repo = (changes.get("old_repository") or {}).get("full_name")
-    number = (changes.get("old_issue") or {}).get("number")
-    return (str(repo), int(number)) if event.action == "opened" and repo and number else None
-
-
 async def on_issue(event: Event, ctx: Context) -> list[Action]:
     issue = event.payload.get("issue")
     if not issue or issue.get("pull_request") or issue.get("state") == "closed":
@@ -35,7 +24,7 @@ async def on_issue(event: Event, ctx: Context) -> list[Action]:
         return []  # a human's word wins
     if previous and await moved_on(ctx.db, repo, number):
         return []  # a maintainer moved its RFC on (/rfc review...): that settles it as a feature
-    came_from = transferred_from(event)
+    came_from = event.transferred_from
     if came_from and not previous:
         carried = await _kind_from_old_home(ctx, issue, *came_from)
         if carried:

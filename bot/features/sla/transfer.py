@@ -19,17 +19,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .policy import Policy
 
 
-def origin(event: "Event") -> tuple[str, int] | None:
-    """(old repository, old number) of a transferred issue's opening, else None."""
-    changes = event.payload.get("changes") or {}
-    repo = (changes.get("old_repository") or {}).get("full_name")
-    number = (changes.get("old_issue") or {}).get("number")
-    return (str(repo), int(number)) if repo and number else None
-
-
 async def carried_over(event: "Event", ctx: "Context", entered: Sequence["Policy"]) -> list[Action] | None:
     """The opening's actions for a transferred issue; None for any other opening."""
-    came_from = origin(event)
+    came_from = event.transferred_from
     if came_from is None:
         return None
     old_repo, old_number = came_from
