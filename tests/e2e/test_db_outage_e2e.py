@@ -38,6 +38,14 @@ async def test_database_outage_is_reported_refused_and_recovered(fake_github, da
                 aiohttp.ClientSession() as http:
             await bot.deliver("push", config_push(REPO, 0), delivery_id="push-0")
             assert (await readiness(http, bot.url))[0] == 200
+            # The delivery is done, but procrastinate writes its job's end just after: cut the
+            # database inside that window and the job stays "doing", holding its subject until
+            # the stalled-job sweep takes it back (stale_after, 90 s), past this test's wait.
+            # The outage is meant to find the queue idle.
+            deadline = time.monotonic() + 10
+            while await bot.runtime.db.fetchval("SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'"):
+                assert time.monotonic() < deadline, "push-0's job never ended"
+                await asyncio.sleep(0.05)
 
             await proxy.cut()
             status, body = await readiness(http, bot.url)
