@@ -155,24 +155,24 @@ async def forget_created(db: Database, fingerprint: str) -> None:
 # Like bot_labels: written by the executor (which alone talks to GitHub), read by features, so a
 # feature never records as asked someone GitHub refused (a 422 for a name that cannot review).
 
-def _review_request_key(repo: str, number: int, who: str) -> str:
-    return f"review_request:{repo}#{number}:{who.lower()}"
-
-
 async def remember_review_requests(db: Database, repo: str, number: int, outcome: Mapping[str, str]) -> None:
     """who (a login or ``owner/team-slug``, any case) -> "requested" or "refused"; the latest
     answer wins."""
     for who, result in outcome.items():
-        await replace_created(db, _review_request_key(repo, number, who), repo, "review_request", result)
+        await db.execute(
+            "INSERT INTO review_requests (repo, number, who, result, answered_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (repo, number, who) DO UPDATE SET result = excluded.result,"
+            " answered_at = excluded.answered_at",
+            (repo, number, who.lower(), result, time.time()))
 
 
 async def review_request_results(db: Database, repo: str, number: int, names: Iterable[str]) -> dict[str, str]:
     """Lower-cased name -> "requested" or "refused", for the names the executor asked on this
     PR; names never asked are absent."""
-    keys = {_review_request_key(repo, number, name): name.lower() for name in names}
-    if not keys:
+    wanted = sorted({name.lower() for name in names})
+    if not wanted:
         return {}
     rows = await db.fetchall(
-        "SELECT fingerprint, object_id FROM created_objects WHERE kind = 'review_request'"
-        f" AND fingerprint IN ({', '.join('?' * len(keys))})", tuple(keys))
-    return {keys[r["fingerprint"]]: r["object_id"] for r in rows}
+        "SELECT who, result FROM review_requests WHERE repo = ? AND number = ?"
+        f" AND who IN ({', '.join('?' * len(wanted))})", (repo, number, *wanted))
+    return {r["who"]: r["result"] for r in rows}
