@@ -106,9 +106,11 @@ async def decide(runtime: "Runtime", event: Event) -> Decision:
             try:
                 actions = list(await handler(event, ctx))
             except Exception as exc:
+                from .core.retry import RetryLater
                 from .github import TransientGitHubError
 
-                if isinstance(exc, TransientGitHubError):
+                # GitHub is down, or the store says to come back: retry the whole delivery.
+                if isinstance(exc, (TransientGitHubError, RetryLater)):
                     raise
                 log.exception("handler %s.%s failed", feature.name, handler.__name__,
                               extra={"feature": feature.name})

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence
 
 from .scheduler import period_key, run_job
 from .store import deliveries, holds, jobqueue
+from .core.retry import RetryLater
 from .store.db import DatabaseUnavailable
 from .store.jobqueue import DELIVERIES_QUEUE, DELIVERY_TASK, JOBS_QUEUE
 from .worker import handle
@@ -46,14 +47,6 @@ RESTART_PAUSE = 2.0  # after the queue worker stopped on an error (the database 
 KEEP_JOBS_HOURS = 24 * 7
 JOB_RETRIES = 3      # attempts of a failed periodic job within its period
 _SECOND_STEPS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30)
-
-
-class RetryLater(Exception):
-    """The delivery failed and waits for another attempt at ``at`` (epoch seconds)."""
-
-    def __init__(self, at: float, reason: str) -> None:
-        super().__init__(reason)
-        self.at = at
 
 
 class DeliveryDead(Exception):
@@ -101,7 +94,7 @@ def _delivery_retry():
             if isinstance(exception, DeliveryDead):
                 return None
             if isinstance(exception, RetryLater):
-                return RetryDecision(retry_at=datetime.fromtimestamp(exception.at, timezone.utc))
+                return RetryDecision(retry_at=datetime.fromtimestamp(exception.retry_at, timezone.utc))
             return RetryDecision(retry_in={"seconds": min(5 * 2 ** min(job.attempts, 6), 300)})
 
     return DeliveryRetry()
@@ -173,7 +166,7 @@ class QueueWorker:
         if outcome.status == "dead":
             raise DeliveryDead(d.delivery_id)
         if outcome.status != "done":
-            raise RetryLater(outcome.retry_at, f"delivery {d.delivery_id}: {outcome.status}")
+            raise RetryLater(f"delivery {d.delivery_id}: {outcome.status}", retry_at=outcome.retry_at)
 
     def _wake_after(self, job_id: int | None) -> None:
         async def wake() -> None:

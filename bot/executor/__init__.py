@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence
 
 from ..core import actions as A
+from ..core.retry import RetryLater
 from ..store import state
 from . import checks, issues, projects, workflows
 
@@ -26,9 +27,10 @@ _FAILED = "failed: "  # how the ledger records an action that failed for good
 
 
 def _is_transient(exc: BaseException) -> bool:
+    """Worth another attempt of the whole delivery (or job) rather than failing one action."""
     from ..github import TransientGitHubError
 
-    return isinstance(exc, TransientGitHubError)
+    return isinstance(exc, (TransientGitHubError, RetryLater))
 
 
 def fingerprint(delivery_id: str, feature: str, index: int, action: A.Action) -> str:

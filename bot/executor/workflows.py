@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core import actions as A
 from ..core.events import parse_time
-from ..github.errors import PermanentGitHubError, TransientGitHubError
+from ..core.retry import RetryLater
+from ..github.errors import PermanentGitHubError
 from ..store import state
 from .issues import _split
 
@@ -42,13 +43,9 @@ SETTLE = 60.0
 RUNS_PAGE = 50
 
 
-class DispatchUnsettled(TransientGitHubError):
+class DispatchUnsettled(RetryLater):
     """An earlier attempt of this dispatch may have gone through and GitHub does not list its
     run yet: come back at ``retry_at`` (the delivery's retry honours it) and look again."""
-
-    def __init__(self, message: str, *, retry_at: float) -> None:
-        self.retry_at = retry_at
-        super().__init__(message)
 
 
 def _epoch(stamp: Any) -> float | None:

@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 
 from bot.core import actions as A
+from bot.core.retry import RetryLater
 from bot.executor import Executor, workflows
 from bot.github import TransientGitHubError
 from bot.runtime import open_runtime
@@ -83,7 +84,7 @@ async def attempts(ex: Executor, delivery: str, action: A.Action, n: int = 2) ->
     for _ in range(n):
         try:
             out = await ex.run(delivery_id=delivery, installation_id=1, batches=[("funnel", [action])])
-        except TransientGitHubError as exc:
+        except (TransientGitHubError, RetryLater) as exc:
             ended.append(type(exc).__name__)
         else:
             ended.append("ok" if out.done or out.skipped else f"not done: {out}")

@@ -4,19 +4,18 @@ so a retried delivery writes the same rows again.
 A run is followed from several queues at once (the PR's events, the repository's workflow
 events, the timeout sweep), so each decision about a run carries the ``revision`` it read and
 its write is a compare-and-set: if the run changed in between, the write is refused with
-StaleDecision. That error is transient to the executor, so the delivery (or job) stops
-before its check-run update and is decided again on the current state: a run superseded by
+StaleDecision, a RetryLater: the delivery (or job) stops before its check-run update and
+is decided again on the current state: a run superseded by
 a push stays superseded, and its check is not turned back by a decision made before.
 """
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict
 from typing import Any, Mapping, Sequence
 
 from ...core import pipeline as P
-from ...github import TransientGitHubError
+from ...core.retry import RetryLater
 from ...store.db import Database
 
 LIVE = (P.DISPATCHED, P.RUNNING)
@@ -28,13 +27,9 @@ _RUN_COLS = ("repo", "head_sha", "number", "status", "conclusion", "signers", "p
 _STAGE_COLS = ("repo", "head_sha", "position", "name", "status", "started_at", "completed_at", "url", "legs")
 
 
-class StaleDecision(TransientGitHubError):
-    """The run changed after the decision read it. Transient (a GitHubError only because
-    that is what the executor retries): the delivery is decided again, promptly."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.retry_at = time.time()  # no need to back off: the next decision reads the new state
+class StaleDecision(RetryLater):
+    """The run changed after the decision read it: the delivery is decided again, at once
+    (no need to back off: the next decision reads the new state)."""
 
 
 def _upsert_sql(table: str, cols: Sequence[str], keys: Sequence[str]) -> str:

@@ -3,6 +3,7 @@ order, "Re-run jobs" (a new run_attempt of the same run), decisions made on a ru
 push superseded meanwhile (different queues), and one head in two pull requests."""
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from bot.core.actions import UpsertCheckRun
 from bot.executor import Executor
 from bot.features.patch_pipeline import FEATURE, handlers, status_line
 from bot.features.patch_pipeline.store import StaleDecision, live_runs, run_for_head
-from bot.github import TransientGitHubError
+from bot.worker import retry_delay
 
 from .conftest import (HEAD, HEAD2, NOW, REPO, Repo, apply_records, context, job_json, job_payload, of,
                        pr_payload, rules, workflow_run_payload)
@@ -192,7 +193,8 @@ async def test_a_decision_made_before_a_supersede_is_decided_again(flow, status,
     with pytest.raises(StaleDecision) as raised:
         await executor.run(delivery_id="stale-job", installation_id=1,
                            batches=[("patch_pipeline.on_workflow_job", stale)])
-    assert isinstance(raised.value, TransientGitHubError)  # the delivery is retried, i.e. decided again
+    # The delivery is retried (decided again) at once, not after a backoff.
+    assert retry_delay(3, 5.0, raised.value, time.time()) == 1.0
     assert api.calls == []  # the superseded check was not turned back
     row, run = await flow.state()
     assert row["status"] == "superseded" and [s.status for s in run.stages] == ["skipped"] * 3
