@@ -105,10 +105,8 @@ async def cmd_replay(args: argparse.Namespace) -> int:
 
     settings = settings_from_env()
     configure_logging("WARNING" if not args.execute else settings.log_level, settings.log_format)
-    # Without --execute nothing is performed on GitHub: decide() reads (with the App's
-    # credentials when given, so lookups see what the live bot would see). The one write
-    # is routing's claim of a rotation turn, keyed by the issue: the live bot, deciding the
-    # same issue later, gets the same person rather than a second turn.
+    # Without --execute nothing is performed, on GitHub or in the store: decide() only reads
+    # (with the App's credentials when given, so lookups see what the live bot would see).
     status = 0
     async with open_runtime(settings) as runtime:
         for path in args.files:

@@ -1,10 +1,11 @@
 """Routing an issue whose kind is known: labels, an assignee from the rotation, a board
 item, a comment, and for RFC kinds the RFC record. Done once per issue and kind.
 
-Two things are claimed in the store while deciding rather than recorded with the actions:
-a rotation's turn and a problem's report. Decided at once (other subjects on one worker,
-other replicas), two routings would otherwise both see the same turn, or both see the
-problem unreported."""
+Deciding only reads the store. A rotation's turn and a problem's report are Records that
+carry what the decision read (the last turn, that nobody reported the problem), written
+as compare-and-sets: of two routings decided at once (other subjects on one worker, other
+replicas) the second is refused before its assignment or comment and decided again, so
+it gets the next person and no second report."""
 from __future__ import annotations
 
 import logging
@@ -47,13 +48,15 @@ async def board_actions(ctx: Context, repo: str, number: int, board: Mapping[str
 
 async def report_problem(db: Database, claimant: str, repo: str, number: int, key: str, text: str,
                          section: Mapping[str, Any]) -> list[Action]:
-    """One comment to the maintainers per problem (``key``), on issue ``number`` if this
-    decision (``claimant``: the delivery, the job's period) is the one that claims it."""
-    if not await store.claim_problem(db, repo, key, claimant):
+    """One comment to the maintainers per problem (``key``), on issue ``number``, unless
+    another decision reported it: this one's (``claimant``: the delivery, the job's period)
+    is claimed by the Record before it, see ``store.write_problem``."""
+    if await store.problem_reporter(db, repo, key) not in (None, claimant):
         return []
     who = section.get("maintainers") or ""
     mention = f"@{who} " if who else ""
-    return [UpsertComment(repo, number=number, marker=f"route-problem:{key}", body=f"{mention}{text}")]
+    return [Record(repo, feature=FEATURE, op="problem", args={"repo": repo, "problem": key, "claimant": claimant}),
+            UpsertComment(repo, number=number, marker=f"route-problem:{key}", body=f"{mention}{text}")]
 
 
 async def team_members(ctx: Context, team: str) -> list[str]:
@@ -90,11 +93,17 @@ async def assign_actions(ctx: Context, repo: str, number: int, issue: Mapping[st
         return next_assignee(people, last_index, away=rotation["away"], open_counts=counts,
                              max_open=rotation["max_open"])
 
-    pick = await store.claim_turn(ctx.db, repo, name, number, choose)
+    last, taken = await store.turn(ctx.db, repo, name, number)
+    pick = taken or choose(last)
     skipped = f" (skipped {', '.join(pick.skipped)})" if pick.skipped else ""
     if pick.login is None:
         return [], f"nobody free in rotation {name!r}{skipped}"
-    return [Assign(repo, number=number, assignees=(pick.login,))], f"assigned {pick.login} from {name!r}{skipped}"
+    # The turn is taken before the assignment, so a decision that lost the turn to another
+    # assigns nobody (see store.write_turn).
+    turn = Record(repo, feature=FEATURE, op="turn", args={
+        "repo": repo, "rotation": name, "number": number, "after": last, "index": pick.index, "login": pick.login,
+        "skipped": list(pick.skipped)})
+    return [turn, Assign(repo, number=number, assignees=(pick.login,))], f"assigned {pick.login} from {name!r}{skipped}"
 
 
 def rfc_record(repo: str, number: int, state: str, issue: Mapping[str, Any],

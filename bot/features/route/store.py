@@ -1,13 +1,23 @@
-"""The routing feature's tables: writers (run by the executor), reads, and the two claims
-made while deciding (a rotation's turn, a problem's report), which must be atomic."""
+"""The routing feature's tables: writers (run by the executor) and reads.
+
+Two writers are compare-and-sets: a rotation's turn and a problem's report. Deciding only
+reads them; what was read travels in the Record, and the writer refuses it (StaleTurn) if
+another decision wrote first, so that routings made at once get successive people and one
+report, and a dry run (``replay``) writes nothing."""
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Any
 
+from ...core.retry import RetryLater
 from ...store.db import Database
 from ...store.state import forget_bot_label
 from .rotation import Pick
+
+
+class StaleTurn(RetryLater):
+    """Another decision took the turn (or reported the problem) after this one read it: the
+    delivery (or job) is decided again at once."""
 
 
 async def write_routed(db: Database, *, repo: str, number: int, kind: str, summary: str, board: str = "",
@@ -38,11 +48,6 @@ async def write_rfc_gone(db: Database, *, repo: str, number: int, gone: str) -> 
                      (gone, time.time(), repo, number))
 
 
-WRITERS = {"routed": write_routed, "unrouted": write_unrouted, "rfc": write_rfc, "rfc_gone": write_rfc_gone,
-           # Someone else took off a label the bot had added: it is not the bot's any more.
-           "label_released": forget_bot_label}
-
-
 async def routed(db: Database, repo: str, number: int, kind: str) -> bool:
     return await db.fetchval("SELECT 1 FROM route_done WHERE repo = ? AND number = ? AND kind = ?",
                              (repo, number, kind)) is not None
@@ -56,12 +61,25 @@ async def routings(db: Database, repo: str, number: int) -> list[dict[str, Any]]
             for r in rows]
 
 
-async def claim_turn(db: Database, repo: str, rotation: str, number: int, choose: Callable[[int], Pick]) -> Pick:
-    """The rotation's turn for issue ``number``: ``choose(last index)`` picks, and the turn
-    moves on in the same transaction, the rotation's row locked meanwhile. Reading the turn
-    while deciding and saving it with the actions let two issues routed at once (other
-    subjects on one worker, other replicas) both get the same person. An issue that
-    claimed a turn before (a retried delivery) gets that person back, the turn unmoved."""
+async def turn(db: Database, repo: str, rotation: str, number: int) -> tuple[int, Pick | None]:
+    """The rotation's last turn, and the one issue ``number`` took if it took one (a
+    delivery decided again after its turn was written gets that person back)."""
+    last = await db.fetchval("SELECT last_index FROM route_rotation WHERE repo = ? AND rotation = ?",
+                             (repo, rotation))
+    held = await db.fetchone("SELECT turn_index, login, skipped FROM route_turns"
+                             " WHERE repo = ? AND rotation = ? AND number = ?", (repo, rotation, number))
+    taken = None if held is None else Pick(held["login"], int(held["turn_index"]),
+                                           tuple(s for s in held["skipped"].split("\n") if s))
+    return (-1 if last is None else int(last)), taken
+
+
+async def write_turn(db: Database, *, repo: str, rotation: str, number: int, after: int, index: int, login: str,
+                     skipped: list[str] | tuple[str, ...] = ()) -> None:
+    """Issue ``number`` takes the turn ``index``, decided when the last turn was ``after``.
+    A compare-and-set, the rotation's row locked meanwhile: if another issue took a turn
+    since (routed at once: other subjects on one worker, other replicas), StaleTurn, and
+    the delivery is decided again from the new turn, so the two get successive people. The
+    same turn written again (a retried delivery) changes nothing."""
     # SQLite: the transaction (BEGIN IMMEDIATE) already holds the only write lock.
     lock = " FOR UPDATE" if db.dialect == "postgresql" else ""
     async with db.transaction():
@@ -70,31 +88,37 @@ async def claim_turn(db: Database, repo: str, rotation: str, number: int, choose
                          (repo, rotation, time.time()))
         last = await db.fetchval("SELECT last_index FROM route_rotation WHERE repo = ? AND rotation = ?" + lock,
                                  (repo, rotation))
-        held = await db.fetchone("SELECT turn_index, login, skipped FROM route_turns"
-                                 " WHERE repo = ? AND rotation = ? AND number = ?", (repo, rotation, number))
+        held = await db.fetchval("SELECT login FROM route_turns WHERE repo = ? AND rotation = ? AND number = ?",
+                                 (repo, rotation, number))
         if held is not None:
-            return Pick(held["login"], int(held["turn_index"]), tuple(s for s in held["skipped"].split("\n") if s))
-        pick = choose(int(last))
-        if pick.login is None:
-            return pick
+            if held == login:
+                return
+            raise StaleTurn(f"{repo}#{number} already took {held}'s turn in {rotation!r}: deciding again")
+        if int(last) != after:
+            raise StaleTurn(f"rotation {rotation!r} of {repo} moved on since the decision read it: deciding again")
         now = time.time()
         await db.execute("UPDATE route_rotation SET last_index = ?, last_login = ?, updated_at = ?"
-                         " WHERE repo = ? AND rotation = ?", (pick.index, pick.login, now, repo, rotation))
+                         " WHERE repo = ? AND rotation = ?", (index, login, now, repo, rotation))
         await db.execute("INSERT INTO route_turns (repo, rotation, number, turn_index, login, skipped, claimed_at)"
                          " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (repo, rotation, number, pick.index, pick.login, "\n".join(pick.skipped), now))
-        return pick
+                         (repo, rotation, number, index, login, "\n".join(skipped), now))
 
 
-async def claim_problem(db: Database, repo: str, problem: str, claimant: str) -> bool:
-    """Whether the decision ``claimant`` (a delivery, a job's period) reports ``problem``:
-    the first to claim it (one statement: of decisions made at once only one wins), and
-    the same one again when decided again (a retried delivery), so the maintainers get
-    one comment."""
+async def problem_reporter(db: Database, repo: str, problem: str) -> str | None:
+    """Which decision (a delivery, a job's period) reported ``problem``, if one did."""
+    return await db.fetchval("SELECT claimed_by FROM route_problems WHERE repo = ? AND problem = ?", (repo, problem))
+
+
+async def write_problem(db: Database, *, repo: str, problem: str, claimant: str) -> None:
+    """The decision ``claimant`` reports ``problem`` (its comment follows in the same
+    batch). The first to write it wins (one statement); a decision that lost to another
+    made at once gets StaleTurn before its comment, and decided again it finds the problem
+    reported. The same decision again (a retried delivery) writes nothing new."""
     await db.execute("INSERT INTO route_problems (repo, problem, reported_at, claimed_by) VALUES (?, ?, ?, ?)"
                      " ON CONFLICT (repo, problem) DO NOTHING", (repo, problem, time.time(), claimant))
-    owner = await db.fetchval("SELECT claimed_by FROM route_problems WHERE repo = ? AND problem = ?", (repo, problem))
-    return bool(claimant) and owner == claimant
+    owner = await problem_reporter(db, repo, problem)
+    if owner != claimant:
+        raise StaleTurn(f"{problem!r} in {repo} was reported by another decision ({owner}): deciding again")
 
 
 async def rfc(db: Database, repo: str, number: int) -> dict[str, Any] | None:
@@ -106,3 +130,9 @@ async def rfcs_in(db: Database, repo: str, state: str) -> list[dict[str, Any]]:
     """The RFCs in ``state`` whose issues are open here, oldest first."""
     return await db.fetchall("SELECT number, title, url, opened_at FROM rfc_items WHERE repo = ? AND state = ?"
                              " AND gone = '' ORDER BY opened_at, number", (repo, state))
+
+
+WRITERS = {"routed": write_routed, "unrouted": write_unrouted, "rfc": write_rfc, "rfc_gone": write_rfc_gone,
+           "turn": write_turn, "problem": write_problem,
+           # Someone else took off a label the bot had added: it is not the bot's any more.
+           "label_released": forget_bot_label}

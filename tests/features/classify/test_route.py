@@ -368,14 +368,32 @@ async def _decide_bug(db, number, r, reader):
     return [a for handler in classify.FEATURE.handlers_for(event) for a in await handler(event, ctx)]
 
 
+async def _carry_out(db, number, r, reader, actions):
+    """Apply a decision as the executor does; refused (another decision wrote first), the
+    delivery is decided again and that is applied. The actions that were carried out."""
+    for _ in range(5):
+        try:
+            await apply(db, actions)
+            return actions
+        except store.StaleTurn:
+            actions = await _decide_bug(db, number, r, reader)
+    raise AssertionError("never settled")
+
+
+def _until_assigned(actions):
+    """What a delivery carried out before its assignment failed (a GitHub outage)."""
+    return actions[:next(i for i, a in enumerate(actions) if isinstance(a, Assign))]
+
+
 async def test_bugs_routed_at_once_get_successive_people(db):
     r = rules(routing=ROUTING)                                   # bob is away
     reader = board_reader()
     decided = await asyncio.gather(*(_decide_bug(db, number, r, reader) for number in (1, 2, 3, 4)))
-    for actions in decided:
-        await apply(db, actions)
-    picked = [a.assignees for actions in decided for a in of(actions, Assign)]
-    assert sorted(picked) == [("alice",), ("alice",), ("carol",), ("carol",)]
+    # Decided on the same turn, they all picked alice; each is refused once another took it.
+    assert [a.assignees for actions in decided for a in of(actions, Assign)] == [("alice",)] * 4
+    done = [await _carry_out(db, number, r, reader, actions) for number, actions in zip((1, 2, 3, 4), decided)]
+    assert [a.assignees for actions in done for a in of(actions, Assign)] == [("alice",), ("carol",), ("alice",),
+                                                                             ("carol",)]
     # The turn goes on from there.
     after = await handle(db, "issues", issue_payload(number=5, **BUG), rules_=r, reader=reader, delivery="d5")
     assert [a.assignees for a in of(after, Assign)] == [("alice",)]
@@ -383,24 +401,44 @@ async def test_bugs_routed_at_once_get_successive_people(db):
 
 async def test_a_decision_made_again_keeps_its_person_and_the_turn(db):
     r = rules(routing=ROUTING)
-    first = await _decide_bug(db, 1, r, board_reader())   # not carried out: the delivery is retried
+    await apply(db, _until_assigned(await _decide_bug(db, 1, r, board_reader())))
+    # The delivery is retried (its assignment failed): the same person, the turn unmoved.
     again = await _decide_bug(db, 1, r, board_reader())
-    assert [a.assignees for a in of(first + again, Assign)] == [("alice",), ("alice",)]
+    await apply(db, again)
+    assert [a.assignees for a in of(again, Assign)] == [("alice",)]
     assert [a.assignees for a in of(await _decide_bug(db, 2, r, board_reader()), Assign)] == [("carol",)]
+
+
+async def test_deciding_writes_nothing_so_a_dry_run_takes_no_turn_and_reports_nothing(db):
+    r = rules(routing=ROUTING)
+    for _ in range(2):       # replay without --execute, twice
+        decided = await _decide_bug(db, 1, r, board_reader(exists=False))
+        assert [a.assignees for a in of(decided, Assign)] == [("alice",)]
+        assert [a.marker for a in of(decided, UpsertComment) if a.marker.startswith("route-problem:")]
+    assert await db.fetchall("SELECT * FROM route_turns") == []
+    assert await db.fetchall("SELECT * FROM route_problems") == []
+    # The live bot then routes another issue first: it gets the first turn and the report.
+    live = await _decide_bug(db, 2, r, board_reader(exists=False))
+    await apply(db, live)
+    assert [a.assignees for a in of(live, Assign)] == [("alice",)]
+    assert [c.number for c in of(live, UpsertComment) if c.marker.startswith("route-problem:")] == [2]
 
 
 async def test_a_missing_board_is_reported_once_when_issues_are_routed_at_once(db):
     r = rules(routing=ROUTING)
     reader = board_reader(exists=False)
     decided = await asyncio.gather(*(_decide_bug(db, number, r, reader) for number in (1, 2, 3)))
-    reports = [(a.number, a.marker) for actions in decided for a in of(actions, UpsertComment)
+    done = [await _carry_out(db, number, r, reader, actions) for number, actions in zip((1, 2, 3), decided)]
+    reports = [(a.number, a.marker) for actions in done for a in of(actions, UpsertComment)
                if a.marker.startswith("route-problem:")]
     assert len(reports) == 1
-    # The issue whose routing claimed the report keeps it when decided again (a retry).
+    # The issue whose routing reported it keeps the report when decided again (a retry).
     [(number, marker)] = reports
+    await db.execute("DELETE FROM route_done")      # as if the comment had failed, then the rest
     again = await _decide_bug(db, number, r, reader)
+    await apply(db, again)
     assert [a.marker for a in of(again, UpsertComment)] == [marker]
-    assert all(any("not put on a board" in n.text for n in of(actions, Note)) for actions in decided)
+    assert all(any("not put on a board" in n.text for n in of(actions, Note)) for actions in done)
 
 
 # --- the agenda's week ---------------------------------------------------------------------
