@@ -90,6 +90,17 @@ class Runtime:
             return RepoRulesResult(fallback or self.bundled,
                                    origin="last-good" if fallback is not None else "bundled")
 
+    async def rules_or_last_good(self, repo: str, installation_id: int | None) -> Rules | None:
+        """For a job or a page rather than a delivery (which is retried instead): the rules in
+        force for ``repo``, or when they cannot be read now (GitHub down) the last good ones
+        known for it; None when there are none."""
+        try:
+            return (await self.rules_for(repo, installation_id)).rules
+        except Exception as exc:
+            log.warning("rules of %s unavailable (%s: %s); using the last good ones", repo,
+                        type(exc).__name__, exc)
+            return await self.repo_rules.fallback(repo)
+
     def roles_for(self, repo: str, rules: Rules, reader: Any) -> RoleLookup:
         section = rules.section("commands") if "commands" in rules else {}
         return make_role_lookup(reader, repo, section, self.role_cache)
@@ -103,15 +114,11 @@ class Runtime:
             repo, inst = row["repo"], row["installation_id"]
             try:
                 api = await self.api(inst)
-                try:
-                    rules = (await self.rules_for(repo, inst)).rules
-                except Exception as exc:
-                    # GitHub cannot tell us now: the rules last known for it, if any. Without
-                    # them the bundled rules could turn on what the repository switched off.
-                    rules = await self.repo_rules.fallback(repo)
-                    if rules is None:
-                        raise
-                    log.warning("rules of %s unavailable (%s); using the last good ones", repo, exc)
+                rules = await self.rules_or_last_good(repo, inst)
+                if rules is None:
+                    # Without them the bundled rules could turn on what the repository
+                    # switched off.
+                    raise LookupError("its rules cannot be read now and none are known")
             except Exception as exc:
                 log.warning("repository %s left out of this job run: %s: %s", repo,
                             type(exc).__name__, exc)

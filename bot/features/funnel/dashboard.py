@@ -101,11 +101,7 @@ async def _sla_overview(db: Any, repos: list[str], since: datetime, until: datet
 async def _rules_of(runtime: Any, repo: str) -> Any:
     """The rules in force for ``repo``; when GitHub cannot say now, the last good ones the
     bot holds for it, and only without those the bundled rules (the page is still useful)."""
-    try:
-        return (await runtime.rules_for(repo, await state.installation_for(runtime.db, repo))).rules
-    except Exception:
-        held = getattr(runtime, "repo_rules", None)
-        return (await held.fallback(repo) if held is not None else None) or runtime.bundled
+    return await runtime.rules_or_last_good(repo, await state.installation_for(runtime.db, repo)) or runtime.bundled
 
 
 async def repo_page(request: web.Request) -> web.Response:
