@@ -10,6 +10,11 @@
 - A replica killed with -9 stops its procrastinate heartbeat; a periodic sweep puts the
   jobs it held back in line (procrastinate's stalled-jobs API), and the delivery's next
   attempt knows it is a retry.
+- A job whose end procrastinate failed to record (the connection dropped just then) would
+  stay ``doing`` under a worker that is alive, so no sweep would take it back, and its lock
+  would hold the subject's later deliveries for good. Each replica remembers the jobs it
+  ran to their end and, after ``END_GRACE``, puts back in line any still ``doing`` at that
+  attempt; run again, a delivery that had ended finds it so and returns.
 
 The deliveries table still records each delivery's state, for ``deliveries`` and
 ``/metrics``; this module only replaces how the work is handed out.
@@ -46,6 +51,9 @@ HOLDS_POLL = 1.0    # seconds between looks at the holds other replicas were giv
 RESTART_PAUSE = 2.0  # after the queue worker stopped on an error (the database went away)
 KEEP_JOBS_HOURS = 24 * 7
 JOB_RETRIES = 3      # attempts of a failed periodic job within its period
+# After a job's task returned, how long procrastinate gets to record its end before the
+# replica takes the job back (it normally takes milliseconds).
+END_GRACE = 30.0
 _SECOND_STEPS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30)
 
 
@@ -118,6 +126,10 @@ class QueueWorker:
         self.poll = poll
         self.stale_after = float(runtime.settings.stale_after)
         self.wake = asyncio.Event()  # the queue is woken by PostgreSQL's NOTIFY; kept for callers
+        self.end_grace = END_GRACE
+        # job id -> (when its task returned (monotonic), its attempts then, when it is due
+        # again (epoch seconds) if it asked for a retry): see _take_back_unended.
+        self._ended: dict[int, tuple[float, int, float]] = {}
         self._wakes: set[asyncio.Task] = set()
         self.app = self._build_app()
 
@@ -159,14 +171,35 @@ class QueueWorker:
         # before it completes: from then on the subject's next job may start.
         job_id = context.job.id
         asyncio.current_task().add_done_callback(lambda _: self._wake_after(job_id))  # type: ignore[union-attr]
-        d = await deliveries.begin(self.db, seq, worker=self.id)
-        if d is None:
-            return  # ended already (an older job of a row queued again)
-        outcome = await handle(self.runtime, d, self.process)
-        if outcome.status == "dead":
-            raise DeliveryDead(d.delivery_id)
-        if outcome.status != "done":
-            raise RetryLater(f"delivery {d.delivery_id}: {outcome.status}", retry_at=outcome.retry_at)
+        due_again = time.time()
+        try:
+            d = await deliveries.begin(self.db, seq, worker=self.id)
+            if d is None:
+                return  # ended already (an older job of a row queued again, or one taken back)
+            outcome = await handle(self.runtime, d, self.process)
+            if outcome.status == "dead":
+                raise DeliveryDead(d.delivery_id)
+            if outcome.status != "done":
+                due_again = outcome.retry_at
+                raise RetryLater(f"delivery {d.delivery_id}: {outcome.status}", retry_at=outcome.retry_at)
+        finally:
+            self._ran_to_end(context, due_again)
+
+    def _ran_to_end(self, context: "procrastinate.JobContext", due_again: float) -> None:
+        if context.job.id is not None:
+            self._ended[context.job.id] = (time.monotonic(), context.job.attempts, due_again)
+
+    async def _take_back_unended(self) -> None:
+        """Put back in line the jobs this replica ran to their end whose end procrastinate
+        did not record (see the module's notes); forget the ones it did."""
+        now = time.monotonic()
+        for job_id, (ended, attempts, due_again) in list(self._ended.items()):
+            if now - ended < self.end_grace:
+                continue
+            if await jobqueue.take_back_unended(self.db, job_id, attempts, due_again):
+                log.warning("took back job %s: its end was not recorded (attempt %d)", job_id, attempts + 1)
+                await jobqueue.wake_workers(self.db, job_id)
+            del self._ended[job_id]
 
     def _wake_after(self, job_id: int | None) -> None:
         async def wake() -> None:
@@ -189,18 +222,23 @@ class QueueWorker:
         every = tick.total_seconds()
         metrics = self.runtime.metrics
 
-        async def run(timestamp: int, at_start: bool = False) -> None:
+        async def run(context: "procrastinate.JobContext", timestamp: int, at_start: bool = False) -> None:
             key = f"start-{timestamp // 60}" if at_start else period_key(every, timestamp)
             try:
                 n = await run_job(self.runtime, job, key=key)
             except Exception:
                 metrics.jobs_run.labels(job=job.name, outcome="failed").inc()
                 raise
+            finally:
+                # Its lock (the job's name) would hold every later run. Taken back, it runs
+                # again for the same period, which is the executor's idempotence key: what
+                # was done is skipped.
+                self._ran_to_end(context, time.time())
             metrics.jobs_run.labels(job=job.name, outcome="ok").inc()
             log.debug("job %s: %d actions", job.name, n)
 
         run.__name__ = job.name.replace("-", "_")
-        task = app.task(name=f"bot.job.{job.name}", queue=JOBS_QUEUE, lock=f"job:{job.name}",
+        task = app.task(name=f"bot.job.{job.name}", queue=JOBS_QUEUE, lock=f"job:{job.name}", pass_context=True,
                         retry=RetryStrategy(max_attempts=JOB_RETRIES, exponential_wait=5))(run)
         app.periodic(cron=cron_for(tick))(task)
 
@@ -287,12 +325,13 @@ class QueueWorker:
             github.hold(scope, until)
 
     async def _side_loop(self, stop: asyncio.Event) -> None:
-        """What the queue does not do: share GitHub holds between replicas, and the
-        queue-depth gauge."""
+        """What the queue does not do: share GitHub holds between replicas, the
+        queue-depth gauge, and taking back jobs whose end was not recorded."""
         while not stop.is_set():
             try:
                 await self.apply_shared_holds()
                 self.runtime.metrics.queue_depth.set(await deliveries.queue_depth(self.db))
+                await self._take_back_unended()
             except DatabaseUnavailable as exc:
                 log.warning("database unavailable: %s", exc)
             except Exception:

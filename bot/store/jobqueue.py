@@ -87,3 +87,19 @@ async def requeue_deliveries(db: Database, rows: Iterable[tuple[int, str]]) -> N
         if not moved:
             fresh.append((seq, subject))
     await defer_deliveries(db, fresh)
+
+
+async def take_back_unended(db: Database, job_id: int, attempts: int, retry_at: float) -> bool:
+    """Put job ``job_id`` back in line (due at ``retry_at``) if it is still ``doing`` at the
+    attempt ``attempts`` that this replica ran to its end: procrastinate's record of that end
+    was lost. Checked and changed under the row's lock, so a job that has moved on since
+    (recorded after all, or taken back and running elsewhere: ``attempts`` has grown) is
+    left alone. True if it was put back."""
+    async with db.transaction():
+        row = await db.fetchone("SELECT status, attempts FROM procrastinate_jobs WHERE id = ? FOR UPDATE",
+                                (job_id,))
+        if row is None or row["status"] != "doing" or int(row["attempts"]) != attempts:
+            return False
+        await db.fetchall("SELECT procrastinate_retry_job_v2(?, to_timestamp(?), NULL, NULL, NULL)",
+                          (job_id, retry_at))
+    return True

@@ -232,16 +232,20 @@ async def test_the_job_of_a_killed_replica_is_taken_back_and_counts_as_an_attemp
     assert stalled_sweep == "succeeded"  # taken back and run too
 
 
-@PG
-@pytest.mark.timeout(60)
-async def test_a_periodic_job_runs_once_per_tick_between_replicas(database_url):
-    keys: list[str] = []
-
+def ticking(keys: list[str]) -> JobSpec:
+    """A job every second that notes each period it runs for."""
     async def run(jctx) -> list:
         keys.append(jctx.period_key)
         return []
 
-    job = JobSpec(name="tick", every=timedelta(seconds=1), run=run)
+    return JobSpec(name="tick", every=timedelta(seconds=1), run=run)
+
+
+@PG
+@pytest.mark.timeout(60)
+async def test_a_periodic_job_runs_once_per_tick_between_replicas(database_url):
+    keys: list[str] = []
+    job = ticking(keys)
     async with open_runtime(settings(database_url), with_github=False) as a, \
             open_runtime(settings(database_url), with_github=False) as b:
         workers = [QueueWorker(rt, deliveries=False, jobs=[job], poll=0.1) for rt in (a, b)]
@@ -273,3 +277,67 @@ async def test_succeeded_jobs_are_dropped_after_a_week_failed_ones_kept(database
             "SELECT d.delivery_id FROM procrastinate_jobs j JOIN deliveries d ON j.args->>'seq' = d.seq::text"
             " ORDER BY d.delivery_id")
     assert [r["delivery_id"] for r in left] == ["dead", "recent"]
+
+
+class _LosesOneEnd:
+    """procrastinate's record of one job's end fails, as when the connection drops just then;
+    the database itself stays up, so the worker and its heartbeat go on."""
+
+    def __init__(self, manager, task_name: str) -> None:
+        self.lost: list[int] = []
+        for method in ("finish_job", "retry_job"):
+            real = getattr(manager, method)
+
+            async def fails_once(job, *args, _real=real, **kwargs):
+                if job.task_name == task_name and not self.lost:
+                    self.lost.append(job.id)
+                    raise ConnectionError("server closed the connection unexpectedly")
+                return await _real(job, *args, **kwargs)
+
+            setattr(manager, method, fails_once)
+
+
+@PG
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("first_fails", [False, True])
+async def test_a_job_whose_end_was_not_recorded_is_taken_back_and_its_subject_goes_on(database_url, first_fails):
+    runs: list[str] = []
+
+    async def process(runtime, d) -> None:
+        runs.append(d.delivery_id)
+        if first_fails and runs == ["a1"]:
+            raise RuntimeError("GitHub said no")
+
+    async with open_runtime(settings(database_url), with_github=False) as rt:
+        await put(rt.db, "a1", "o/r#1")
+        await put(rt.db, "a2", "o/r#1")
+        worker = QueueWorker(rt, process=process, poll=0.1)
+        worker.end_grace = 1.0
+        lossy = _LosesOneEnd(worker.app.job_manager, DELIVERY_TASK)
+        async with running(worker):
+            # Without the take-back, a1's job stays 'doing' under a live worker: the stalled
+            # sweep never takes it, and a2 (same subject, same lock) waits for good.
+            await until(lambda: _status(rt.db, "a2", "done"), timeout=20,
+                        what="the subject stayed held by the job whose end was lost")
+            await until(lambda: _status(rt.db, "a1", "done"), timeout=20)
+            assert lossy.lost
+            jobs = await rt.db.fetchall("SELECT status FROM procrastinate_jobs WHERE task_name = ?", (DELIVERY_TASK,))
+    assert [j["status"] for j in jobs] == ["succeeded", "succeeded"]
+    # a1 ran once, or twice when its first attempt failed; taken back, it did not run again.
+    assert runs == (["a1", "a1", "a2"] if first_fails else ["a1", "a2"])
+
+
+@PG
+@pytest.mark.timeout(60)
+async def test_a_periodic_job_whose_end_was_not_recorded_goes_on_ticking(database_url):
+    keys: list[str] = []
+    job = ticking(keys)
+    async with open_runtime(settings(database_url), with_github=False) as rt:
+        worker = QueueWorker(rt, deliveries=False, jobs=[job], poll=0.1)
+        worker.end_grace = 1.0
+        lossy = _LosesOneEnd(worker.app.job_manager, "bot.job.tick")
+        async with running(worker):
+            await until(lambda: _after(lambda: bool(lossy.lost)), what="the job never ran")
+            ran = len(keys)
+            # The lost run's lock ("job:tick") no longer holds the ticks after it.
+            await until(lambda: _after(lambda: len(keys) >= ran + 3), timeout=20, what="the job stopped ticking")
