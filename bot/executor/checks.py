@@ -47,32 +47,22 @@ async def upsert_check_run(action: A.UpsertCheckRun, env: "ActionEnv") -> Any:
     """One run per (name, head), updated in place, except that a completed run is never taken
     back to queued or in_progress (GitHub refuses it): a check that starts again, such as a
     pipeline re-run from the Actions UI, gets a new run, which GitHub then shows as the check."""
-    key = f"check:{action.repo}:{action.head_sha}:{action.name}"
-    completed_key = key + ":completed"  # present while the run we last wrote is completed
-    run_id = await state.created_object(env.db, key)
-    if run_id is None:
+    known = await state.check_run(env.db, action.repo, action.head_sha, action.name)
+    if known is None:
         found = await _find(env, action)
         if found:
-            run_id = str(found["id"])
-            await state.remember_created(env.db, key, action.repo, "check_run", run_id)
-            if found.get("status") == "completed":
-                await state.remember_created(env.db, completed_key, action.repo, "check_run", run_id)
+            known = (str(found["id"]), found.get("status") == "completed")
     data = _payload(action)
     completed = data["status"] == "completed"
-    if run_id is not None and not completed and await state.created_object(env.db, completed_key):
-        run_id = None  # starting again: a new run
-    if run_id is None:
+    run_id = known[0] if known is not None and (completed or not known[1]) else None
+    if run_id is None:  # a first run, or a completed check starting again
         made = await env.api.post("/repos/{owner}/{repo}/check-runs", _split(action.repo),
                                   data={"name": action.name, "head_sha": action.head_sha,
                                         "external_id": f"contributor-flow:{action.name}", **data})
         run_id, result = str(made["id"]), f"created {made['id']}"
-        await state.replace_created(env.db, key, action.repo, "check_run", run_id)
     else:
         await env.api.patch("/repos/{owner}/{repo}/check-runs/{check_run_id}",
                             {**_split(action.repo), "check_run_id": int(run_id)}, data=data)
         result = f"updated {run_id}"
-    if completed:
-        await state.remember_created(env.db, completed_key, action.repo, "check_run", run_id)
-    else:
-        await state.forget_created(env.db, completed_key)
+    await state.remember_check_run(env.db, action.repo, action.head_sha, action.name, run_id, completed)
     return result

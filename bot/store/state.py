@@ -151,6 +151,22 @@ async def forget_created(db: Database, fingerprint: str) -> None:
     await db.execute("DELETE FROM created_objects WHERE fingerprint = ?", (fingerprint,))
 
 
+# --- check runs: the run the executor last wrote for each check, and whether it completed it ------
+
+async def check_run(db: Database, repo: str, head_sha: str, name: str) -> tuple[str, bool] | None:
+    """(run id, completed) of the check's run as the executor last wrote it."""
+    row = await db.fetchone("SELECT run_id, completed FROM check_runs WHERE repo = ? AND head_sha = ? AND name = ?",
+                            (repo, head_sha, name))
+    return None if row is None else (row["run_id"], bool(row["completed"]))
+
+
+async def remember_check_run(db: Database, repo: str, head_sha: str, name: str, run_id: str,
+                             completed: bool) -> None:
+    cols = {"repo": repo, "head_sha": head_sha, "name": name, "run_id": run_id, "completed": int(completed),
+            "updated_at": time.time()}
+    await db.execute(_upsert(db, "check_runs", ("repo", "head_sha", "name"), cols), tuple(cols.values()))
+
+
 # --- review requests: what GitHub answered when the executor asked someone to review -------------
 # Like bot_labels: written by the executor (which alone talks to GitHub), read by features, so a
 # feature never records as asked someone GitHub refused (a 422 for a name that cannot review).

@@ -128,6 +128,23 @@ async def test_check_run_is_created_once_then_updated(rt, fake_github):
     assert len(runs) == 1 and runs[0].conclusion == "success" and runs[0].status == "completed"
 
 
+async def test_a_check_run_whose_record_was_lost_is_found_again_on_github(rt, fake_github):
+    sha = "c" * 40
+    check = dict(repo=REPO, name="cla", head_sha=sha, title="t", summary="s")
+    await run(rt, "d1", A.UpsertCheckRun(**check, status="in_progress"))
+    await rt.db.execute("DELETE FROM check_runs")
+    await run(rt, "d2", A.UpsertCheckRun(**check, conclusion="success"))
+    # Found by its name and head: concluded in place, not a second run.
+    runs = [r for r in fake_github.state.check_runs.values() if r.head_sha == sha]
+    assert [(r.status, r.conclusion) for r in runs] == [("completed", "success")]
+    # Found completed, it is known to be: starting again opens a new run.
+    await rt.db.execute("DELETE FROM check_runs")
+    await run(rt, "d3", A.UpsertCheckRun(**check, status="in_progress"))
+    runs = sorted((r for r in fake_github.state.check_runs.values() if r.head_sha == sha), key=lambda r: r.id)
+    assert [(r.status, r.conclusion) for r in runs] == [("completed", "success"), ("in_progress", None)]
+    assert fake_github.violations == []
+
+
 async def test_a_completed_check_that_starts_again_gets_a_new_run(rt, fake_github):
     # GitHub does not take a completed run back to in_progress (the fake refuses it too): a
     # pipeline re-run from the Actions UI shows as a new run, which then concludes in place.
