@@ -7,6 +7,7 @@ from .base import Feature
 def all_features() -> list[Feature]:
     # Imported here, not at module import, so `python -m bot --help` stays fast.
     from . import config_check
+    from . import label_ledger
     from . import pr_context
     from . import cla
     from . import patch_pipeline
@@ -19,6 +20,7 @@ def all_features() -> list[Feature]:
 
     features: list[Feature] = [
         config_check.FEATURE,
+        label_ledger.FEATURE,
         pr_context.FEATURE,
         cla.FEATURE,
         patch_pipeline.FEATURE,

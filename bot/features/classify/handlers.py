@@ -8,7 +8,6 @@ from ...context import Context
 from ...core.actions import Action, Note, Record
 from ...core.events import Event
 from ...store.state import bot_added
-from ..route.labels import released
 from ..route.rfc import moved_on
 from . import store
 from .decide import FEATURE, apply_bot_decision, apply_human_kind, bot_decision, refused_by_rfc, rules_of
@@ -94,19 +93,10 @@ async def on_label_change(event: Event, ctx: Context) -> list[Action]:
     return actions
 
 
-async def on_label_removed(event: Event, ctx: Context) -> list[Action]:
-    """Whoever took it off, a kind label or needs-triage the bot added is not the bot's any
-    more (see route.labels)."""
-    section, rules = rules_of(ctx)
-    needs_triage = section["needs_triage_label"].casefold()
-    return await released(event, ctx, FEATURE,
-                          lambda label: bool(rules.kind_of_label(label)) or label.casefold() == needs_triage)
-
-
 HANDLERS = {
     "issues.opened": [on_issue],
     "issues.edited": [on_issue],
     "issues.reopened": [on_issue],
     "issues.labeled": [on_label_change],
-    "issues.unlabeled": [on_label_change, on_label_removed],
+    "issues.unlabeled": [on_label_change],
 }

@@ -6,7 +6,6 @@ import time
 from typing import Any, Mapping, Sequence
 
 from ...store.db import Database
-from ...store.state import forget_bot_label
 
 
 async def write_decision(db: Database, *, repo: str, number: int, delivery_id: str, kind: str | None,
@@ -57,9 +56,7 @@ async def write_history(db: Database, *, repo: str, examples: Sequence[Mapping[s
 
 
 WRITERS = {"decision": write_decision, "example": write_example, "removed_label": write_removed_label,
-           "history": write_history,
-           # Someone else took off a label the bot had added: it is not the bot's any more.
-           "label_released": forget_bot_label}
+           "history": write_history}
 
 
 async def item(db: Database, repo: str, number: int) -> dict[str, Any] | None:

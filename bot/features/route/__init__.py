@@ -12,7 +12,6 @@ from datetime import timedelta
 from ..base import Feature, JobSpec
 from . import lifecycle
 from .agenda import JOB_NAME, run_agenda
-from .labels import on_unlabeled
 from .rfc import COMMANDS, on_rfc_label, on_rfc_unlabel
 from .rules import SECTION
 from .store import WRITERS
@@ -23,7 +22,7 @@ FEATURE = Feature(
     name="route",
     commands=COMMANDS,
     handlers={"issues.labeled": [on_rfc_label],
-              "issues.unlabeled": [on_unlabeled, on_rfc_unlabel],
+              "issues.unlabeled": [on_rfc_unlabel],
               **lifecycle.HANDLERS},
     jobs=(AGENDA,),
     writers=WRITERS,

@@ -11,7 +11,6 @@ from typing import Any
 
 from ...core.retry import RetryLater
 from ...store.db import Database
-from ...store.state import forget_bot_label
 from .rotation import Pick
 
 
@@ -133,6 +132,4 @@ async def rfcs_in(db: Database, repo: str, state: str) -> list[dict[str, Any]]:
 
 
 WRITERS = {"routed": write_routed, "unrouted": write_unrouted, "rfc": write_rfc, "rfc_gone": write_rfc_gone,
-           "turn": write_turn, "problem": write_problem,
-           # Someone else took off a label the bot had added: it is not the bot's any more.
-           "label_released": forget_bot_label}
+           "turn": write_turn, "problem": write_problem}

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Mapping
 import pytest
 
 from bot.core.actions import Action, AddLabels, Record
-from bot.features import classify, route
+from bot.features import classify, label_ledger, route
 from bot.features.classify import models
 from bot.features.route import boards
 from bot.store import state
@@ -22,7 +22,7 @@ NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 USERS = {name: {"login": name, "id": 600 + i, "type": "User"}
          for i, name in enumerate(["reporter", "maint", "triager", "visitor", "alice", "bob", "carol"])}
 ROLES = {"maint": ["maintainer"], "triager": ["triager"]}
-FEATURES = {"classify": classify.FEATURE, "route": route.FEATURE}
+FEATURES = {"classify": classify.FEATURE, "route": route.FEATURE, "labels": label_ledger.FEATURE}
 
 
 @pytest.fixture(autouse=True)

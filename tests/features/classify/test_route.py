@@ -10,7 +10,7 @@ import pytest
 from bot.context import JobContext, RepoHandle
 from bot.core.actions import (AddLabels, AddToProject, Assign, Close, CreateDiscussion, Note, Record,
                               RemoveFromProject, RemoveLabel, UpsertComment)
-from bot.features import classify, route
+from bot.features import classify, label_ledger, route
 from bot.features.commands.errors import CommandError, CommandRefused
 from bot.features.route import agenda, store
 from bot.features.route.rotation import next_assignee
@@ -577,8 +577,8 @@ async def _label_event(db, action, label, sender, labels):
     payload = issue_payload(action, labels=labels, label=label, sender=sender, **BUG)
     event, ctx = make_context("issues", payload, db=db, rules=rules(routing=ROUTING), reader=board_reader(),
                               roles=ROLES)
-    actions = [a for feature in (classify.FEATURE, route.FEATURE) for handler in feature.handlers_for(event)
-               for a in await handler(event, ctx)]
+    actions = [a for feature in (label_ledger.FEATURE, classify.FEATURE, route.FEATURE)
+               for handler in feature.handlers_for(event) for a in await handler(event, ctx)]
     await apply(db, actions)
     return actions
 
@@ -588,7 +588,7 @@ async def test_a_label_someone_else_took_off_is_no_longer_the_bots(db):
     assert await state.bot_labels(db, REPO, 7) == {"bug", "triage"}
     # Taken off by a maintainer (the name as the repository spells it), then put back.
     taken = await _label_event(db, "unlabeled", "Triage", "maint", ["bug"])
-    assert [a.args["label"] for a in of(taken, Record) if a.op == "label_released"] == ["Triage"]
+    assert [a.args["label"] for a in of(taken, Record) if a.op == "released"] == ["Triage"]
     await _label_event(db, "labeled", "triage", "maint", ["bug", "triage"])
     assert await state.bot_labels(db, REPO, 7) == {"bug"}        # the person's, not the bot's
     # A kind label taken off by someone without a triage role is released too.
