@@ -63,6 +63,11 @@ def source_of(event: Event) -> CommandSource | None:
         return CommandSource(body=r.get("body") or "", previous=_previous(p) if edited else None,
                              edited=edited, author=r.get("user") or {}, reactable=False, **common)
     if event.name in ("issues", "pull_request") and event.action == "opened":
+        if event.transferred_from is not None:
+            # A transfer arrives as issues.opened sent by whoever moved the issue, carrying
+            # the author's old body: its commands are not the sender's, and were already
+            # read (or refused) in the repository they were written for.
+            return None
         return CommandSource(body=item.get("body") or "", previous=None, edited=False,
                              author=item.get("user") or {}, **common)
     return None

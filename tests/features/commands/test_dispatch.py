@@ -244,3 +244,22 @@ async def test_review_comment_edit_compares_with_the_previous_text(db):
     actions = await run(db, "pull_request_review_comment", "edited", "nit\n/hold", previous="nit",
                         by="tri")
     assert AddLabels(repo=REPO, number=2, labels=("do-not-merge/hold",)) in actions
+
+
+async def test_a_transferred_issues_body_is_not_run_with_the_transferrers_roles(db):
+    # A transfer reaches the new repository as issues.opened sent by whoever moved the issue
+    # (a maintainer), with the original author's body: commands in it are the author's, and
+    # were already read (or refused) where they were written.
+    body = "It crashes.\n\n/priority critical\n/label security\n/assign"
+    payload = example("issues", "opened", body, by="alice")
+    payload["sender"] = {"login": "boss", "id": 99, "type": "User"}
+    payload["changes"] = {"old_issue": {"number": 7, "user": payload["issue"]["user"]},
+                          "old_repository": {"full_name": "Codertocat/old-place"}}
+    ev, ctx = make_context("issues", payload, db=db, roles=ROLES, reader=reader("security"))
+    [handler] = FEATURE.handlers_for(ev)
+    assert await handler(ev, ctx) == []
+    # the same body in a newly opened issue by the maintainer runs
+    payload.pop("changes")
+    payload["issue"]["user"] = payload["sender"]
+    ev, ctx = make_context("issues", payload, db=db, roles=ROLES, reader=reader("security"))
+    assert "AddLabels" in kinds(await handler(ev, ctx))

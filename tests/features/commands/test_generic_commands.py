@@ -37,6 +37,13 @@ CASES = [
     ("/assign", {}, [Assign(repo=REPO, number=ISSUE, assignees=("maint",))]),
     ("/assign @carol dave @carol", {}, [Assign(repo=REPO, number=ISSUE, assignees=("carol", "dave"))]),
     ("/unassign", {}, [Unassign(repo=REPO, number=ISSUE, assignees=("maint",))]),
+    # Enterprise Managed Users: every login ends in _SHORTCODE
+    ("/assign @mona-cat_octo jdoe_acme", {},
+     [Assign(repo=REPO, number=ISSUE, assignees=("mona-cat_octo", "jdoe_acme"))]),
+    ("/unassign @jdoe_acme", {}, [Unassign(repo=REPO, number=ISSUE, assignees=("jdoe_acme",))]),
+    ("/cc @jdoe_acme @acme/reviewers", {"pr": True},
+     [RequestReviewers(repo=REPO, number=PR, reviewers=("jdoe_acme",), team_reviewers=("reviewers",))]),
+    ("/uncc @jdoe_acme", {"pr": True}, [RemoveReviewers(repo=REPO, number=PR, reviewers=("jdoe_acme",))]),
     ("/cc @carol @octo/reviewers", {"pr": True},
      [RequestReviewers(repo=REPO, number=PR, reviewers=("carol",), team_reviewers=("reviewers",))]),
     ("/cc @carol @Codertocat", {"pr": True},  # the author cannot be asked to review
@@ -99,6 +106,8 @@ PROBLEMS = [
     ("/triage duplicate", {}, "name the original issue"),
     ("/triage duplicate #1", {}, "name the original issue"),  # not itself
     ("/assign not/a/login!", {}, "is not a GitHub login"),
+    ("/assign @jdoe_", {}, "is not a GitHub login"),
+    ("/assign @_acme", {}, "is not a GitHub login"),
     ("/cc", {"pr": True}, "name who should review"),
     ("/cc @Codertocat", {"pr": True}, "the author of a pull request cannot review it"),
     ("/close later", {}, "use `/close` or `/close not-planned`"),
