@@ -371,7 +371,9 @@ def evaluate(commits: Sequence[Commit], *, mode: str, version: str, committer_re
     version = str(version)
     signed: list[tuple[Account, str]] = []
     missing: list[tuple[Account, str]] = []
-    unlinked: list[Unlinked] = []
+    # A dict keeps the order and finds repeats at once: a commit message may name thousands
+    # of co-authors, and a list scan per item would be quadratic in them.
+    unlinked: dict[Unlinked, None] = {}
     allowlisted: dict[str, str] = {}
     if mode in ("cla", "both"):
         for item in contributions(commits, committer_required=committer_required, resolved=resolved):
@@ -380,8 +382,7 @@ def evaluate(commits: Sequence[Commit], *, mode: str, version: str, committer_re
                 who = item.account.login if item.account else item.person.key
                 allowlisted.setdefault(who, reason)
             elif item.account is None:
-                if Unlinked(item.sha, item.role, item.person) not in unlinked:
-                    unlinked.append(Unlinked(item.sha, item.role, item.person))
+                unlinked.setdefault(Unlinked(item.sha, item.role, item.person), None)
             elif signatures.get(item.account.id) == version:
                 signed.append((item.account, item.sha))
             else:

@@ -258,3 +258,41 @@ def test_titles_and_status_line():
     assert cla_report.status_line("no", ["alice"], 1, 0) == \
         "CLA: ❌ waiting for `alice` to sign; 1 unlinked email"
     assert cla_report.status_line("yes", [], 0, 0).startswith("CLA: ✅")
+
+
+# --- cost: a commit message may carry any number of Co-authored-by trailers -------------------
+# Counted as Python lines run (as in test_commands_parser), not timed: linear work grows about
+# 4x for 4x the trailers, quadratic work 16x.
+
+def _lines_run(fn) -> int:
+    import sys
+
+    count = 0
+
+    def trace(frame, event, arg):
+        nonlocal count
+        count += event == "line"
+        return trace
+
+    previous = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        fn()
+    finally:
+        sys.settrace(previous)
+    return count
+
+
+def _co_authored(n: int, sha: str = "a" * 40) -> Commit:
+    trailers = "\n".join(f"Co-authored-by: P{i} <p{i}@nowhere.example>" for i in range(n))
+    return commit(sha, message=f"Squash\n\n{trailers}\n")
+
+
+def test_evaluating_many_unlinked_co_authors_is_linear():
+    small = _lines_run(lambda: verdict([_co_authored(300)]))
+    large = _lines_run(lambda: verdict([_co_authored(1200)]))
+    assert large < 6 * small, (small, large)
+    v = verdict([_co_authored(1200), _co_authored(1200, "b" * 40), _co_authored(1200)])
+    # the same people on two commits (one listed twice): each commit named once per person
+    assert len(v.unlinked) == 2400 and v.unlinked_emails == 1200
+    assert [u.sha for u in v.unlinked[:2]] == ["a" * 40] * 2 and v.unlinked[1200].sha == "b" * 40

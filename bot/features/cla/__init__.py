@@ -50,6 +50,9 @@ FEATURE = Feature(
     # Bot PRs (dependabot, renovate) need the check too, or a required `cla` blocks them;
     # the allowlist in rules/cla.yml decides whether they pass.
     accepts_bot_events=True,
+    # The bot closes and reopens pull requests itself (/close, /reopen): a close must stop the
+    # waiting, a reopen must check (and wait) again, whoever sent it.
+    any_sender=frozenset({"pull_request.closed", "pull_request.reopened"}),
 )
 
 __all__ = ["FEATURE", "status_line"]

@@ -26,6 +26,10 @@ PR_COMMITS_LIMIT = 250
 # Search allows 30 requests a minute: a PR naming more unknown co-author emails than this
 # reports the rest as unlinked rather than stalling every other feature's searches.
 MAX_EMAIL_LOOKUPS = 20
+# Every lookup (noreply id or login, or search) is a request, and anyone can write thousands of
+# Co-authored-by trailers into one commit: past this many the rest are reported as unlinked,
+# so one PR cannot spend the installation's hourly budget on each of its checks.
+MAX_ACCOUNT_LOOKUPS = 100
 
 
 class IncompleteCommits(Exception):
@@ -103,13 +107,20 @@ def _needs_search(email: str) -> bool:
 
 async def resolve_emails(gh: GitHubReader, emails: list[str]) -> dict[str, Account | None]:
     out: dict[str, Account | None] = {}
-    searches = 0
+    searches = lookups = 0
     for email in emails:
         if _needs_search(email):
             searches += 1
             if searches > MAX_EMAIL_LOOKUPS:
                 out[email] = None
                 continue
+        elif noreply_id(email) is None and not noreply_login(email):
+            out[email] = None  # a noreply address of no valid shape: nothing to ask
+            continue
+        lookups += 1
+        if lookups > MAX_ACCOUNT_LOOKUPS:
+            out[email] = None
+            continue
         out[email] = await email_account(gh, email)
     return out
 

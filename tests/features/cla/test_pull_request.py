@@ -229,3 +229,22 @@ async def test_unlinked_emails_are_counted_once_however_many_commits_carry_them(
     assert of(actions, UpsertCheckRun)[0].title == "1 commit email not linked to a GitHub account"
     await apply_records(db, actions)
     assert "1 unlinked email" in await status_line(db, REPO, HEAD)
+
+
+async def test_a_commit_naming_thousands_of_co_authors_costs_a_bounded_number_of_lookups(db):
+    # Anyone can write any number of trailers; each noreply address is a REST call, so
+    # without a bound one PR could spend the installation's hourly budget on every check.
+    from bot.features.cla.lookups import MAX_ACCOUNT_LOOKUPS
+
+    await sign(db, 101, "alice")
+    trailers = "\n".join(f"Co-authored-by: P{i} <{10_000 + i}+p{i}@users.noreply.github.com>"
+                         for i in range(3000))
+    msg = f"Squash\n\nCo-authored-by: Carol <103+carol@users.noreply.github.com>\n{trailers}\n"
+    actions, reader = await run(db, pr_payload(), [api_commit("a" * 40, message=msg)])
+    lookups = [c for c in reader.calls if c[0] in (USER_BY_ID, SEARCH_COMMITS, "/users/{username}")]
+    assert 0 < len(lookups) <= MAX_ACCOUNT_LOOKUPS
+    assert (USER_BY_ID, {"account_id": 103}) in reader.calls  # those first named are still looked up
+    check = of(actions, UpsertCheckRun)[0]
+    assert check.conclusion == "failure"
+    assert check.title == ("1 person needs to sign the CLA; "
+                           "3000 commit emails not linked to a GitHub account")

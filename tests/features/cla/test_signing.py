@@ -15,7 +15,7 @@ from bot.features.base import Invocation
 from bot.features.cla import cli, handlers, store
 from tests.fixtures.webhooks import load_example
 
-from .conftest import (HEAD, REPO, SEARCH_ISSUES, USERS, api_commit, apply_records, cla_rules,
+from .conftest import (HEAD, PULL_URL, REPO, SEARCH_ISSUES, USERS, api_commit, apply_records, cla_rules,
                        make_context, pr_payload, reader_for)
 
 PHRASE = "I have read the CLA Document and I hereby sign the CLA"
@@ -212,3 +212,42 @@ async def test_a_recheck_naming_an_odd_login_still_records_the_signature(db):
     actions = await handlers.on_comment(event, ctx)
     assert [a for a in of(actions, Record) if a.op == "sign"]
     assert of(actions, UpsertCheckRun)[0].conclusion == "action_required"
+
+
+def pull_or_404(prs: dict):
+    def get(v):
+        from bot.github import PermanentGitHubError
+
+        if int(v["number"]) not in prs:
+            raise PermanentGitHubError("404 Not Found", status=404)
+        return prs[int(v["number"])]
+    return get
+
+
+def _pr_ref(number: int, repo_id: int, full_name: str, head: str) -> dict:
+    url = f"https://api.github.com/repos/{full_name}"
+    return {"url": f"{url}/pulls/{number}", "id": 9000 + number, "number": number,
+            "head": {"ref": "feature", "sha": head, "repo": {"id": repo_id, "url": url, "name": "x"}},
+            "base": {"ref": "main", "sha": "0" * 40, "repo": {"id": repo_id, "url": url, "name": "x"}}}
+
+
+async def test_rerun_ignores_pull_requests_of_other_repositories_listed_with_the_check(db):
+    # GitHub lists every open PR whose head matches the check's commit, in forks too
+    # (policy-bot#807, mergify#831): a fork's PR #3 is not this repository's #3.
+    pr2, c2 = await open_pr(db, 2)
+    payload = load_example("check_run", "rerequested")
+    payload["repository"].update(full_name=REPO, id=4242)
+    head = pr2["head"]["sha"]
+    payload["check_run"].update(name="cla", head_sha=head, pull_requests=[
+        _pr_ref(3, 777, "someone/Hello-World", head), _pr_ref(2, 4242, REPO, head)])
+    reader = reader_for({2: pr2}, {2: c2}, **{PULL_URL: pull_or_404({2: pr2})})  # no #3 here
+    event, ctx = make_context("check_run", payload, db=db, reader=reader)
+    actions = await handlers.on_check_rerequested(event, ctx)
+    assert [a.head_sha for a in of(actions, UpsertCheckRun)] == [head]
+    assert ("/repos/{owner}/{repo}/pulls/{number}", {"owner": "Codertocat", "repo": "Hello-World",
+                                                     "number": 3}) not in reader.calls
+    # Only other repositories' PRs listed: found by the head, like a fork PR's re-run.
+    payload["check_run"]["pull_requests"] = [_pr_ref(3, 777, "someone/Hello-World", head)]
+    event, ctx = make_context("check_run", payload, db=db, reader=reader_for({2: pr2}, {2: c2}))
+    actions = await handlers.on_check_rerequested(event, ctx)
+    assert [a.head_sha for a in of(actions, UpsertCheckRun)] == [head]
