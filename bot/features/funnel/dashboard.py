@@ -2,7 +2,7 @@
 drawn server-side as SVG, with the same figures in tables; no script, no external asset."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from html import escape
 from typing import Any, Mapping
 
@@ -24,6 +24,11 @@ CSS = ("body{font:14px/1.4 sans-serif;margin:2em auto;max-width:900px;color:#222
        "nav a{margin-right:1em}")
 
 
+# A chart draws one cohort per month, on the event loop that also takes GitHub's webhooks:
+# 0001 to 9999 would cost seconds there (and a page of 65 MB). GitHub's history fits.
+MAX_WINDOW = timedelta(days=365 * 25)
+
+
 def _window(request: web.Request) -> tuple[datetime, datetime]:
     """``?since=&until=`` read as the CLI reads them: a bare ``until`` date counts whole."""
     def bound(name: str, *, end_of_day: bool = False) -> datetime | None:
@@ -36,9 +41,14 @@ def _window(request: web.Request) -> tuple[datetime, datetime]:
             raise web.HTTPBadRequest(text=f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 instant"
                                           " (write + as %2B in an offset)") from None
     until = bound("until", end_of_day=True) or datetime.now(UTC)
-    since = bound("since") or months_before(until, 6)
+    try:
+        since = bound("since") or months_before(until, 6)
+    except ValueError:  # six months before year 1
+        raise web.HTTPBadRequest(text="until is too early for the default since: give since") from None
     if since >= until:
         raise web.HTTPBadRequest(text="since must be before until")
+    if until - since > MAX_WINDOW:
+        raise web.HTTPBadRequest(text=f"the window may span at most {MAX_WINDOW.days // 365} years")
     return since, until
 
 

@@ -9,7 +9,8 @@ UTC = timezone.utc
 def parse_instant(text: str, *, end_of_day: bool = False) -> datetime:
     """An ISO 8601 date or instant, in UTC. A bare date given as an end means the end of
     that day, so since 2026-01-01 until 2026-01-31 is all of January; an instant without
-    an offset is UTC, one with an offset is converted. Raises ValueError."""
+    an offset is UTC, one with an offset is converted. Raises ValueError, also for an
+    instant that UTC cannot hold (the day after 9999-12-31, an offset before year 1)."""
     text = text.strip()
     try:
         day = date.fromisoformat(text)
@@ -17,9 +18,15 @@ def parse_instant(text: str, *, end_of_day: bool = False) -> datetime:
         pass  # not a bare date: an instant, or nothing
     else:
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        return start + timedelta(days=1) if end_of_day else start
+        try:
+            return start + timedelta(days=1) if end_of_day else start
+        except OverflowError:
+            raise ValueError(f"out of range: {text!r}") from None
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:
+        raise ValueError(f"out of range: {text!r}") from None
 
 
 def _shown(instant: datetime) -> str:

@@ -139,10 +139,12 @@ def _item_acts(repo_id: int, item: Mapping[str, Any], is_pr: bool) -> list[Act]:
         return []
     kind = PR_OPENED if is_pr else ISSUE_OPENED
     acts = _act(item_key(repo_id, number, kind), kind, item.get("user"), item.get("created_at"))
-    # A PR object says merged/merged_at; an issue-shaped PR (comments, the issues list)
-    # carries pull_request.merged_at.
+    # A PR object says merged/merged_at, or only merged_at (the PR in review and review
+    # comment payloads, the REST pulls list); an issue-shaped PR (comments, the issues
+    # list) carries pull_request.merged_at.
     pr_link = item.get("pull_request") if isinstance(item.get("pull_request"), Mapping) else {}
-    merged_at = item.get("merged_at") if item.get("merged") else pr_link.get("merged_at")
+    merged_at = None if item.get("merged") is False else item.get("merged_at")
+    merged_at = merged_at or pr_link.get("merged_at")
     if is_pr and merged_at:
         # The author reaches first_merge, whoever pressed the button.
         acts += _act(item_key(repo_id, number, MERGED), MERGED, item.get("user"), merged_at)

@@ -37,7 +37,9 @@ async def on_conversation(event: Event, ctx: Context) -> list[Action]:
 
 
 async def on_member(event: Event, ctx: Context) -> list[Action]:
-    return record(event, grants=member_grant(event.payload, ctx.now().isoformat()))
+    # The payload has no time: the delivery's arrival is the nearest to the grant (the
+    # decision may come much later: a backlog, retries, a dead delivery re-run).
+    return record(event, grants=member_grant(event.payload, event.received_at.isoformat()))
 
 
 async def on_membership(event: Event, ctx: Context) -> list[Action]:
@@ -50,7 +52,7 @@ async def on_membership(event: Event, ctx: Context) -> list[Action]:
         return []
     if not team.get("slug") or not org.get("login"):
         return []
-    at = int(ctx.now().timestamp())
+    at = int(event.received_at.timestamp())  # as for on_member
     return [Record(event.repo, feature="funnel", op="team_grants", args={
         "org": org["login"], "team": team["slug"], "members": [[who[0], who[1], at]]})]
 
@@ -74,7 +76,7 @@ async def on_push(event: Event, ctx: Context) -> list[Action]:
     paths = approver_paths(_changed_paths(p), section)
     if not paths:
         return []
-    at = epoch((p.get("head_commit") or {}).get("timestamp")) or int(ctx.now().timestamp())
+    at = epoch((p.get("head_commit") or {}).get("timestamp")) or int(event.received_at.timestamp())
     named = await approver_ids(ctx.db, ctx.gh, ctx.repo, paths, str(p.get("after") or ""), section)
     grants = [Grant(uid, login, source, at) for uid, (login, source) in sorted(named.items())]
     return record(event, grants=grants)

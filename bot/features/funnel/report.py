@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 from ...core.funnel import Funnel
 from ...core.markdown import neutralize
+from .dates import window_text
 from .render import LABELS, cohort_table, pct, stage_table
 
 MARKER = "<!-- contributor-flow:funnel-weekly -->"
@@ -86,7 +87,7 @@ def render(inputs: ReportInputs) -> tuple[str, str]:
         f"Scope: `{inputs.scope}`. New contributors are people whose first contact (comment, issue, "
         "pull request or review) falls in the window, with nothing earlier in the stored history; "
         "stages are counted as reached by the end of the window.",
-        f"## This week ({week.since.date().isoformat()} to {week.until.date().isoformat()}, UTC)",
+        f"## This week, {window_text(week.since, week.until)}",  # its last day, not the next Monday
         stage_table(week.stages, previous[1].get("week") if previous else None),
         (f"Change against the report of {previous[0]}." if previous else
          "No earlier report to compare with."),

@@ -70,6 +70,22 @@ def due_at(week: str, report: Mapping[str, Any]) -> datetime:
     return datetime.combine(day.date(), time(hh, mm), UTC)
 
 
+# The job runs once a quarter hour. A report due in the last minutes of the following week
+# (weekday sun, time 23:50) would find that week over at its next run and never go out; one
+# due late on Sunday would get a single try. Every report keeps being due this long at least.
+LATE_GRACE = timedelta(days=1)
+
+
+def due_week(now: datetime, report: Mapping[str, Any]) -> str | None:
+    """The week whose report is due at ``now``: the last complete week once its time has
+    come, before that the week before it until LATE_GRACE after its time, else none."""
+    week = previous_week(now)
+    if now >= due_at(week, report):
+        return week
+    older = previous_week(now - timedelta(days=7))
+    return older if now < due_at(older, report) + LATE_GRACE else None
+
+
 def months_before(instant: datetime, months: int) -> datetime:
     """The same day ``months`` earlier, or that month's last day if it is shorter."""
     year, month = instant.year, instant.month - months
@@ -147,12 +163,12 @@ async def already_posted(db: Database, repo: str, category: str, week: str) -> b
 
 async def run_weekly(jctx: JobContext) -> list[Action]:
     now = jctx.now()
-    week = previous_week(now)
     actions: list[Action] = []
     for handle in await jctx.repos():
         section = handle.rules.section("funnel")
         report = section["report"]
-        if not section["enabled"] or not report["enabled"] or now < due_at(week, report):
+        week = due_week(now, report)
+        if not section["enabled"] or not report["enabled"] or week is None:
             continue
         # Done when posted, and also when the Record after the post ran although the post
         # failed for good (no such category): retrying every quarter hour would not help.

@@ -3,6 +3,7 @@ a runner that decides with a real Context and applies the Records to the databas
 from __future__ import annotations
 
 import copy
+import dataclasses
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
@@ -90,11 +91,15 @@ def member_payload(login: str, permission: str | None = "write", action: str = "
 
 async def run(db, events: Iterable[tuple[str, dict[str, Any]]], *, now: datetime | None = None,
               rules=None, reader=None) -> list[Record]:
-    """Decide each event with the feature's handlers and apply its Records, in order."""
+    """Decide each event with the feature's handlers and apply its Records, in order
+    (received, and decided, at ``now`` when given)."""
     done: list[Record] = []
     for name, payload in events:
         event, ctx = make_context(name, payload, db=db, rules=rules or bundled_rules(), reader=reader,
                                   now=now)
+        if now is not None:
+            event = dataclasses.replace(event, received_at=now)
+            ctx = dataclasses.replace(ctx, event=event)
         for handler in FEATURE.handlers_for(event):
             for action in await handler(event, ctx):
                 assert isinstance(action, Record)

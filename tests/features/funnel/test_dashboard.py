@@ -123,3 +123,27 @@ async def test_overview_counts_each_repository_under_its_own_rules(db):
     offline = Runtime(db, {}, offline=True, held={"o/r": rules["o/r"]})
     assert first_contact(await page(index_page, offline, f"/dashboard{query}")) == 2   # alice, bob
     assert first_contact(await page(repo_page, offline, f"/dashboard/o/r{query}", "o", "r")) == 1
+
+
+@pytest.mark.parametrize("query", ["until=9999-12-31", "until=0001-01-01T00:00",
+                                   "until=0001-01-01T00:00%2B01:00", "since=0001-01-01T00:00%2B01:00"])
+def test_dates_out_of_range_are_refused_not_a_server_error(query):
+    with pytest.raises(web.HTTPBadRequest):
+        window(query)
+
+
+@pytest.mark.parametrize("text", ["9999-12-31", "0001-01-01T00:00+01:00"])
+def test_dates_out_of_range_are_a_usage_error_on_the_command_line(text):
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError):
+        _until(text)
+
+
+def test_a_window_of_centuries_is_refused_before_any_work():
+    # One cohort per month: 0001 to 9999 would be 120,000 cohorts, seconds of drawing on the
+    # event loop that also answers GitHub's webhooks, and a page of 65 MB.
+    with pytest.raises(web.HTTPBadRequest):
+        window("since=0001-01-01&until=9999-12-30")
+    since, until = window("since=2008-01-01&until=2027-12-31")  # all of GitHub's history fits
+    assert (since.year, until.year) == (2008, 2028)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from bot.features.funnel import store
+from bot.features.funnel import FEATURE, store
 from bot.features.funnel.query import funnel_for
 from tests.fixtures.webhooks import load_example
 from tests.helpers import RecordingReader, bundled_rules
 
-from .conftest import (REPO, REPO_ID, USERS, _base, comment_payload, issue_payload, member_payload,
+from .conftest import (REPO, REPO_ID, USERS, _base, comment_payload, iso, issue_payload, member_payload,
                        pr_payload, review_payload, run)
 
 UTC = timezone.utc
@@ -242,3 +242,58 @@ async def test_a_replayed_old_delivery_does_not_rename_the_repository_back(db):
         await store.record_acts(db, **record.args)
     assert await store.repo_ids(db, "octo/renamed") == [REPO_ID]
     assert await store.repo_ids(db, REPO) == []
+
+
+async def test_a_merge_is_recovered_from_review_events_too(db):
+    """Review and review-comment payloads carry the PR without ``merged`` but with
+    ``merged_at`` (so do a tenth of GH Archive's review-comment events): a post-merge
+    review recovers a missed merge, as a comment on the PR already does."""
+    review = review_payload(40, "bob", h(1), "carol", h(30), 6040)
+    review["pull_request"]["merged_at"] = iso(h(20))
+    assert "merged" not in review["pull_request"]
+    comment = _base("pull_request_review_comment", "created")
+    comment["pull_request"].update(number=41, id=700041, user=USERS["alice"], created_at=iso(h(2)),
+                                   merged_at=iso(h(26)))
+    comment["pull_request"].pop("merged", None)
+    comment["comment"].update(id=7041, user=USERS["carol"], created_at=iso(h(31)))
+    await run(db, [("pull_request_review", review), ("pull_request_review_comment", comment)])
+    stages, f = await counts(db)
+    assert stages == [3, 2, 2, 0]
+    assert f.stage("first_merge").median_hours_from_previous == 21.5  # bob 19 h, alice 24 h
+    rows = await db.fetchall("SELECT user_id, at FROM funnel_acts WHERE kind = 6 ORDER BY user_id")
+    assert [(r["user_id"], r["at"]) for r in rows] == [(11, int(h(26).timestamp())),
+                                                       (12, int(h(20).timestamp()))]
+
+
+async def test_a_closed_unmerged_pr_is_no_merge(db):
+    await run(db, [("pull_request", pr_payload("closed", 42, "bob", h(1), sender="maint"))])
+    review = review_payload(42, "bob", h(1), "carol", h(3), 6042)
+    review["pull_request"]["merged_at"] = None
+    await run(db, [("pull_request_review", review)])
+    stages, _ = await counts(db)
+    assert stages == [2, 1, 0, 0]
+
+
+async def test_rights_granted_count_from_when_the_delivery_came_not_when_it_was_processed(db):
+    """member and membership payloads carry no time: the delivery's arrival is the nearest
+    to the grant. A delivery processed days later (a backlog, retries, a dead delivery
+    re-run) must not move the approver stage to then."""
+    from dataclasses import replace
+
+    from bot.features.funnel.handlers import on_member, on_membership
+    from tests.helpers import make_context
+
+    team = load_example("membership", "added")
+    team["member"] = USERS["bob"]
+    received, processed = h(30), h(30) + timedelta(days=5)
+    for name, payload, handler in (("member", member_payload("alice", "write"), on_member),
+                                   ("membership", team, on_membership)):
+        event, ctx = make_context(name, payload, db=db, now=processed)
+        event = replace(event, received_at=received)
+        ctx = replace(ctx, event=event)
+        [record] = await handler(event, ctx)
+        await FEATURE.writers[record.op](db, **record.args)
+    grants = await db.fetchall("SELECT user_id, at FROM funnel_grants")
+    assert [(g["user_id"], g["at"]) for g in grants] == [(11, int(received.timestamp()))]
+    teams = await db.fetchall("SELECT user_id, at FROM funnel_team_grants")
+    assert [(g["user_id"], g["at"]) for g in teams] == [(12, int(received.timestamp()))]

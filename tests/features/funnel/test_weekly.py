@@ -204,3 +204,29 @@ def test_discussion_documents_are_valid_against_githubs_schema():
         assert gql.validate(schema(), gql.parse(document)) == []
     broken = CREATE_DISCUSSION.replace("categoryId:", "category:")
     assert gql.validate(schema(), gql.parse(broken))   # the check does catch a wrong argument
+
+
+async def test_a_report_due_in_the_last_quarter_hour_of_the_week_still_goes_out(db):
+    # Due Sunday 15 March 23:50, the last run of that week is at 23:45 and the next one at
+    # Monday 00:00, when 2026-W10 already lies two weeks back: it must still be posted then.
+    late = bundled_rules({"funnel": {"report": {"weekday": "sun", "time": "23:50"}}})
+    due = due_at(WEEK, late.section("funnel")["report"])
+    assert due == datetime(2026, 3, 15, 23, 50, tzinfo=UTC)
+    assert await run_weekly(_jctx(db, due - timedelta(minutes=5), RecordingReader(), late)) == []
+    # A report left unposted for days is not sent a week late.
+    assert await run_weekly(_jctx(db, datetime(2026, 3, 20, 12, 0, tzinfo=UTC), RecordingReader(), late)) == []
+    post, record = await run_weekly(_jctx(db, datetime(2026, 3, 16, 0, 0, 5, tzinfo=UTC),
+                                          RecordingReader(), late))
+    assert post.dedupe_key == WEEK and record.args["week"] == WEEK
+    await FEATURE.writers[record.op](db, **record.args)
+    assert await run_weekly(_jctx(db, datetime(2026, 3, 16, 0, 15, 5, tzinfo=UTC), RecordingReader(), late)) == []
+
+
+def test_the_week_is_shown_as_its_seven_days():
+    # 2026-W10 runs Monday 2 March to Sunday 8 March; 9 March belongs to the next week.
+    empty = _funnel([], MON, MON + timedelta(days=7))
+    _, body = render(ReportInputs(scope=REPO, week=WEEK, week_funnel=empty, trailing_funnel=empty,
+                                  trailing_months=6))
+    heading = next(line for line in body.splitlines() if line.startswith("## This week"))
+    assert "2026-03-02" in heading and "2026-03-08" in heading
+    assert "2026-03-09" not in heading
