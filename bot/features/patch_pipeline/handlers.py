@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
 from ...context import Context, JobContext
@@ -48,6 +49,30 @@ async def _supersede_others(ctx: Context, section: Mapping[str, Any], number: in
     return actions
 
 
+async def _withdraw_own_run(ctx: Context, section: Mapping[str, Any], number: int, head_sha: str,
+                            reasons: str) -> list[Action]:
+    """A pipeline still running for this very head whose patches no longer verify (decided
+    again after the trust policy changed): it is concluded cancelled. The head is recorded
+    as refused next, out of the timeout sweep's and the workflow events' reach, so its
+    check would otherwise stay "in progress" for good."""
+    found = await store.run_for_head(ctx.db, ctx.repo, head_sha)
+    if found is None or found[0]["status"] not in store.LIVE:
+        return []
+    row, run = found
+    now = _now(ctx)
+    # Concluded like a superseded run (running stages cancelled, the rest skipped), but
+    # by this head's own verdict rather than by a newer push.
+    gone = replace(P.supersede(run, head_sha, now), status=P.COMPLETED, superseded_by=None)
+    shown = check(ctx.repo, gone, section, signers=row.get("signers") or "", run_url=row.get("run_url"))
+    shown = replace(shown, title="Cancelled: the patch signatures no longer verify",
+                    summary=shown.summary + "\n\nThe patches of this commit no longer verify against the "
+                    "trust policy (see the patch-signature check); the results above are not trusted.")
+    return [save(ctx.repo, number, gone, now, revision=row["revision"]), shown,
+            Note(ctx.repo, feature=FEATURE_NAME, number=number,
+                 text=f"patch pipeline for {head_sha[:7]} cancelled: its patches no longer verify "
+                      f"({reasons[:200]})")]
+
+
 async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str]) -> list[Action]:
     """Verify the patches of one head; dispatch the pipeline only if every one verifies."""
     section = ctx.rules.section(SECTION)
@@ -69,6 +94,7 @@ async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str
     checked = [v.path for v in verdicts]
     if conclusion != "success":
         reasons = "; ".join(f"{v.path}: {v.reason}" for v in verdicts if not v.ok)
+        actions += await _withdraw_own_run(ctx, section, number, head_sha, reasons)
         return actions + [
             Record(repo, feature=FEATURE_NAME, op="record_rejection",
                    args={"repo": repo, "number": number, "head_sha": head_sha, "reason": reasons,

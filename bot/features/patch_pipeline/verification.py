@@ -42,18 +42,26 @@ def _patch_of(template: str, path: str) -> str | None:
     return None
 
 
+def signed_patch(section: Mapping[str, Any], name: str) -> str | None:
+    """The patch whose bundle or signature file ``name`` is, or None. Checked before
+    ``is_patch``: with broad globs (``patches/**``) a signature kept next to its patch
+    matches them too, and is no patch needing a signature of its own."""
+    for template in (section["signatures"]["bundle"], section["signatures"]["signature"]):
+        patch = _patch_of(template, name)
+        if patch and patch != name and is_patch(section, patch) and signed_patch(section, patch) is None:
+            return patch
+    return None
+
+
 def touched_patches(section: Mapping[str, Any], filenames: Iterable[str]) -> list[str]:
     """Patches a change touches: the patch files, and patches whose signature files changed."""
     found: set[str] = set()
-    templates = (section["signatures"]["bundle"], section["signatures"]["signature"])
     for name in filenames:
-        if is_patch(section, name):
+        patch = signed_patch(section, name)
+        if patch is not None:
+            found.add(patch)
+        elif is_patch(section, name):
             found.add(name)
-            continue
-        for template in templates:
-            patch = _patch_of(template, name)
-            if patch and is_patch(section, patch):
-                found.add(patch)
     return sorted(found)
 
 

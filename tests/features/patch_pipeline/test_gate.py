@@ -139,6 +139,16 @@ async def test_only_a_signature_changed_still_verifies_its_patch(db, repo, key):
     assert json.loads(of(actions, "DispatchWorkflow")[0].inputs["patches"]) == [KEYED]
 
 
+@pytest.mark.parametrize("globs", [["patches/**"], ["patches/**/*"], ["**/*.patch*"]])
+async def test_signature_files_are_never_patches_themselves(db, repo, key, globs):
+    """A repository that calls every file under patches/ a patch keeps its signatures
+    next to the patches too: a signature is not a patch that needs a signature of its own."""
+    actions = await opened(db, repo, rules(key, patches=globs))
+    check = of(actions, "UpsertCheckRun")[0]
+    assert (check.conclusion, check.title) == ("success", "2 patches signed"), check.summary
+    assert json.loads(of(actions, "DispatchWorkflow")[0].inputs["patches"]) == [KEYED, KEYLESS]
+
+
 async def test_no_patch_files_means_no_check_and_no_dispatch(db, repo, key):
     repo.pr_files[7] = ["README.md", "patches/notes.txt"]
     assert await opened(db, repo, rules(key)) == []

@@ -238,3 +238,30 @@ async def test_push_back_to_a_decided_head_supersedes_the_newer_run(flow):
     assert [(a.name, a.head_sha, a.conclusion) for a in of(actions, "UpsertCheckRun")] == [
         ("patch-pipeline", HEAD2, "cancelled")]
     assert not of(actions, "DispatchWorkflow")
+
+
+async def test_a_running_pipeline_whose_head_no_longer_verifies_is_concluded(flow):
+    """/verify-patch on the same head after the trust policy changed (the key was revoked):
+    the head is refused, and its pipeline, running on patches no longer trusted, must not
+    stay "in progress" for ever (a refused head is out of the timeout sweep's reach)."""
+    from bot.features.base import Invocation
+    from .conftest import comment_payload
+    await flow.send("workflow_run", workflow_run_payload("requested", run_id=RUN), at=T(5))
+    await flow.job("patch-apply", "in_progress", at=T(10), started=T(10))
+    flow.repo.pulls[7] = {"number": 7, "state": "open", "head": {"sha": HEAD}}
+    revoked = rules(None)
+    event, ctx = context("issue_comment", comment_payload(), db=flow.db, repo=flow.repo, rules=revoked, now=T(20))
+    actions = await handlers.verify_command(Invocation("verify-patch", (), "/verify-patch"), event, ctx)
+    await apply_records(flow.db, actions)
+    assert not of(actions, "DispatchWorkflow")
+    assert [(a.name, a.head_sha, a.status, a.conclusion) for a in of(actions, "UpsertCheckRun")] == [
+        ("patch-signature", HEAD, "completed", "failure"), ("patch-pipeline", HEAD, "completed", "cancelled")]
+    check = pipeline_check(actions)
+    assert "no longer verify" in check.title
+    assert [line.split(" | ")[1] for line in check.summary.splitlines() if line.startswith("| [patch-apply]")] == [
+        "🚫 cancelled"]
+    row, _ = await flow.state(HEAD)
+    assert row["status"] == "rejected"
+    assert "not verified" in await status_line(flow.db, REPO, 7)
+    # the workflow's late reports change nothing any more
+    assert await flow.job("patch-apply", "completed", "success", at=T(30), started=T(10), completed=T(29)) == []
