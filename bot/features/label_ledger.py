@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..context import Context
 from ..core.actions import Action, Note, Record
 from ..core.events import Event
-from ..store.state import bot_added, forget_bot_label
+from ..store.state import bot_added, release_bot_label
 from .base import Feature
 
 NAME = "labels"
@@ -23,7 +23,8 @@ async def on_unlabeled(event: Event, ctx: Context) -> list[Action]:
     repo, number = ctx.repo, int(item["number"])
     if not await bot_added(ctx.db, repo, number, label):
         return []
-    return [Record(repo, feature=NAME, op="released", args={"repo": repo, "number": number, "label": label}),
+    return [Record(repo, feature=NAME, op="released", args={"repo": repo, "number": number, "label": label,
+                                                           "removed_by": event.sender_login}),
             Note(repo, feature=NAME, number=number,
                  text=f"label {label} removed by @{event.sender_login}: no longer the bot's to remove")]
 
@@ -31,7 +32,7 @@ async def on_unlabeled(event: Event, ctx: Context) -> list[Action]:
 FEATURE = Feature(
     name=NAME,
     handlers={qualified: [on_unlabeled] for qualified in UNLABELED},
-    writers={"released": forget_bot_label},
+    writers={"released": release_bot_label},
     # Other bots' removals count too (a label-sync workflow), so these reach it from anyone.
     any_sender=UNLABELED,
 )

@@ -53,15 +53,25 @@ class ConfigStore:
 # applied, and events then say "Bug"), so the ledger is read and cleared ignoring case too.
 
 async def record_bot_label(db: Database, repo: str, number: int, label: str, feature: str) -> None:
-    cols = {"repo": repo, "number": number, "label": label, "feature": feature, "added_at": time.time()}
+    """The bot put ``label`` on: it is the bot's (again, if someone had taken it off before)."""
+    cols = {"repo": repo, "number": number, "label": label, "feature": feature, "added_at": time.time(),
+            "removed_at": None, "removed_by": ""}
     await db.execute(_upsert(db, "bot_labels", ("repo", "number", "label"), cols), tuple(cols.values()))
 
 
 async def forget_bot_label(db: Database, repo: str, number: int, label: str) -> None:
-    """The label is not the bot's any more (it removed it, or someone else did)."""
+    """The bot took the label off itself: nothing is left to remember."""
     for name in _matching(await bot_labels(db, repo, number), label):
         await db.execute("DELETE FROM bot_labels WHERE repo = ? AND number = ? AND label = ?",
                          (repo, number, name))
+
+
+async def release_bot_label(db: Database, repo: str, number: int, label: str, removed_by: str = "") -> None:
+    """Someone else took the label off: it is not the bot's any more, and is remembered as
+    taken off (``released_bot_labels``) until the bot puts it on again."""
+    for name in _matching(await bot_labels(db, repo, number), label):
+        await db.execute("UPDATE bot_labels SET removed_at = ?, removed_by = ?"
+                         " WHERE repo = ? AND number = ? AND label = ?", (time.time(), removed_by, repo, number, name))
 
 
 async def bot_added(db: Database, repo: str, number: int, label: str) -> bool:
@@ -69,9 +79,18 @@ async def bot_added(db: Database, repo: str, number: int, label: str) -> bool:
 
 
 async def bot_labels(db: Database, repo: str, number: int) -> set[str]:
-    """The names as the bot recorded them: compare them ignoring case (``casefold``)."""
-    rows = await db.fetchall("SELECT label FROM bot_labels WHERE repo = ? AND number = ?", (repo, number))
+    """The bot's labels on the item, the names as the bot recorded them: compare them
+    ignoring case (``casefold``)."""
+    rows = await db.fetchall("SELECT label FROM bot_labels WHERE repo = ? AND number = ? AND removed_at IS NULL",
+                             (repo, number))
     return {r["label"] for r in rows}
+
+
+async def released_bot_labels(db: Database, repo: str, number: int) -> dict[str, str]:
+    """Labels the bot added that someone else took off since: name -> who."""
+    rows = await db.fetchall("SELECT label, removed_by FROM bot_labels WHERE repo = ? AND number = ?"
+                             " AND removed_at IS NOT NULL", (repo, number))
+    return {r["label"]: r["removed_by"] for r in rows}
 
 
 def _matching(recorded: Iterable[str], label: str) -> list[str]:

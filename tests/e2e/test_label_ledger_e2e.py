@@ -1,6 +1,6 @@
 """The bot removes only labels it added: a label it added that someone else takes off (a
-person, or another bot) leaves its ledger, whichever feature had added it; its own removals
-do not reach features (the executor forgets those)."""
+person, or another bot) is no longer the bot's, whichever feature had added it, and is
+remembered as taken off; its own removals do not reach features (the executor forgets those)."""
 from __future__ import annotations
 
 from bot.store import state
@@ -32,6 +32,7 @@ async def test_a_label_someone_else_took_off_leaves_the_ledger_whoever_added_it(
     did = await bot.deliver_example("pull_request", "unlabeled", patch=unlabel("CLA: No", "label-sync[bot]", "Bot"))
     assert await bot.wait_for(did) == "done"
     assert await state.bot_labels(db, REPO, pr) == {"size/L"}
+    assert await state.released_bot_labels(db, REPO, pr) == {"cla: no": "label-sync[bot]"}
     # A person takes off a kind label on an issue.
     did = await bot.deliver_example("issues", "unlabeled", patch=unlabel("bug", "alice"))
     assert await bot.wait_for(did) == "done"

@@ -82,14 +82,21 @@ async def _first_timer(ctx: "Context", pr: Mapping[str, Any], scope: str
 
 
 def label_actions(repo: str, number: int, impact: Impact, *, prefix: str, current: set[str],
-                  ours: set[str]) -> list[A.Action]:
+                  ours: set[str], taken_off: set[str] = frozenset()) -> list[A.Action]:
     """Add area labels for direct components; remove only area labels this feature added.
-    A label the bot added that is gone now was removed by a person: it is not put back."""
+    A label the bot added that someone else took off (``taken_off``) is not put back.
+    Names are compared ignoring case, as GitHub does: asked for "area/Docs" where the
+    repository has "area/docs", GitHub puts "area/docs" on the PR, and that is the bot's."""
     desired = [f"{prefix}{name}" for name in impact.direct]
-    add = tuple(label for label in desired if label not in current and label not in ours)
+    on_pr = {label.casefold() for label in current}
+    added = {label.casefold() for label in ours}
+    refused = {label.casefold() for label in taken_off}
+    wanted = {label.casefold() for label in desired}
+    add = tuple(label for label in desired if label.casefold() not in on_pr | added | refused)
     out: list[A.Action] = [A.AddLabels(repo, number=number, labels=add)] if add else []
-    for label in sorted((ours & current) - set(desired)):
-        out.append(A.RemoveLabel(repo, number=number, label=label))
+    for label in sorted(current):
+        if label.casefold() in added and label.casefold() not in wanted:
+            out.append(A.RemoveLabel(repo, number=number, label=label))
     return out
 
 
@@ -188,8 +195,9 @@ async def pr_actions(ctx: "Context", pr: Mapping[str, Any], *, full: bool) -> li
     if full and rules["labels"]["enabled"]:
         prefix = rules["labels"]["prefix"]
         current = {str(label.get("name")) for label in pr.get("labels") or ()}
-        ours = await store.area_labels_added(ctx.db, ctx.repo, number, prefix)
-        out += label_actions(ctx.repo, number, impact, prefix=prefix, current=current, ours=ours)
+        ours, taken_off = await store.area_labels_added(ctx.db, ctx.repo, number, prefix)
+        out += label_actions(ctx.repo, number, impact, prefix=prefix, current=current, ours=ours,
+                             taken_off=taken_off)
     if full and rules["reviewers"]["enabled"] and not draft:
         out += await _reviewer_actions(ctx, pr, impact, owners, rules["reviewers"])
     return out + first_actions

@@ -103,10 +103,13 @@ async def head_of(db: "Database", repo: str, number: int) -> str | None:
         "SELECT head_sha FROM pr_context_heads WHERE repo = ? AND number = ?", (repo, number))
 
 
-async def area_labels_added(db: "Database", repo: str, number: int, prefix: str) -> set[str]:
-    """Area labels this feature added (the executor's ledger); others' labels stay theirs.
-    The ledger names the batch, which is the feature or "<feature>.<handler>"."""
+async def area_labels_added(db: "Database", repo: str, number: int, prefix: str) -> tuple[set[str], set[str]]:
+    """Area labels this feature added (the executor's ledger; others' labels stay theirs):
+    those still the bot's, and those someone else took off since. The ledger names the
+    batch, which is the feature or "<feature>.<handler>"."""
     rows = await db.fetchall(
-        "SELECT label FROM bot_labels WHERE repo = ? AND number = ? AND (feature = ? OR feature LIKE ?)",
+        "SELECT label, removed_at FROM bot_labels WHERE repo = ? AND number = ? AND (feature = ? OR feature LIKE ?)",
         (repo, number, FEATURE, FEATURE + ".%"))
-    return {r["label"] for r in rows if r["label"].startswith(prefix)}
+    area = [r for r in rows if r["label"].casefold().startswith(prefix.casefold())]
+    return ({r["label"] for r in area if r["removed_at"] is None},
+            {r["label"] for r in area if r["removed_at"] is not None})

@@ -76,7 +76,7 @@ async def _added(db: Database, repo: str, rules: "Rules") -> list[Action]:
         "SELECT b.number, b.label, b.added_at, i.is_pr, i.opened_at, i.first_response_at,"
         " COALESCE(i.seen_at, i.opened_at) AS seen_at"
         " FROM bot_labels b JOIN sla_items i ON i.repo = b.repo AND i.number = b.number"
-        " WHERE b.repo = ? AND i.closed_at IS NULL"
+        " WHERE b.repo = ? AND b.removed_at IS NULL AND i.closed_at IS NULL"
         # An item answered before the sweep saw its opening label still gets its clock
         # (answered), or fast answers would be missing from the figures.
         " AND (i.first_response_at IS NULL OR (b.added_at - COALESCE(i.seen_at, i.opened_at) <= ?"
@@ -137,7 +137,7 @@ async def _taken_off(db: Database, repo: str, rules: "Rules", now: datetime,
         " " + _REMOVED_SINCE.format(t="l") + " AS seen_removed"
         " FROM sla_ledger l JOIN sla_items i ON i.repo = l.repo AND i.number = l.number"
         " WHERE l.repo = ? AND (i.first_response_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM bot_labels b"
-        "   WHERE b.repo = l.repo AND b.number = l.number AND b.label = l.label))", (repo,))
+        "   WHERE b.repo = l.repo AND b.number = l.number AND b.label = l.label AND b.removed_at IS NULL))", (repo,))
     by_item: dict[int, list[dict]] = {}
     for row in rows:
         by_item.setdefault(row["number"], []).append(row)
@@ -183,6 +183,6 @@ async def _labels_now(db: Database, repo: str, number: int, read_item: ItemReade
     if item:
         return label_names(item)
     rows = await db.fetchall(
-        "SELECT b.label FROM bot_labels b WHERE b.repo = ? AND b.number = ? AND NOT "
+        "SELECT b.label FROM bot_labels b WHERE b.repo = ? AND b.number = ? AND b.removed_at IS NULL AND NOT "
         + _REMOVED_SINCE.format(t="b"), (repo, number))
     return [r["label"] for r in rows]

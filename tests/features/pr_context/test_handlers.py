@@ -162,6 +162,19 @@ async def test_area_labels_only_removes_its_own(db):
     assert [a.label for a in out if isinstance(a, A.RemoveLabel)] == ["area/docs"]
 
 
+async def test_an_area_label_a_person_took_off_is_not_put_back_and_put_back_is_theirs(db):
+    repo = "Codertocat/Hello-World"
+    await state.record_bot_label(db, repo, 7, "area/cli", "pr_context.on_pull_request")
+    # A maintainer took it off (its unlabeled webhook reached the ledger).
+    await state.release_bot_label(db, repo, 7, "Area/CLI", "maint")
+    out = await run(db, pr_payload("synchronize", labels=[]), reader(files("src/cli/main.py")))
+    assert not [a for a in out if isinstance(a, A.AddLabels)]
+    # Put back by hand, it is the person's: not removed once the PR no longer touches the CLI.
+    out = await run(db, pr_payload("synchronize", labels=["area/cli"]), reader(files("docs/x.md")))
+    assert only(out, A.AddLabels).labels == ("area/docs",)
+    assert not [a for a in out if isinstance(a, A.RemoveLabel)]
+
+
 async def test_review_cap_counts_existing_requests_and_never_asks_twice(db):
     gh = reader(files("src/core/a.py", "src/parser/p.py", "docs/x.md"))
     out = await run(db, pr_payload("opened", requested=["zed"]), gh)
@@ -465,3 +478,41 @@ async def test_body_saved_with_crlf_is_not_rewritten_for_its_line_endings(db):
     again = only(await run(db, pr_payload("edited", body=web), gh, rules), A.UpsertBodySection)
     assert "- [x] Core stays pure." in again.body
     assert replace_section(web, again.marker, again.body) == web
+
+
+async def test_area_label_present_in_another_case_is_the_bots_and_is_removed_when_untouched(db):
+    """GitHub matches label names ignoring case: asked to add "area/Docs" on a repository
+    that has "area/docs", it puts "area/docs" on the PR. That label is still the one the
+    bot added, so it goes when the component is no longer touched, and it is not asked
+    for again on every push."""
+    rules = bundled_rules({"components": {**RULES["components"], "components": [
+        {**c, "name": "Docs"} if c["name"] == "docs" else c for c in RULES["components"]["components"]]}})
+    await state.record_bot_label(db, "Codertocat/Hello-World", 7, "area/Docs", "pr_context.on_pull_request")
+    # still touched: nothing to add, nothing to remove
+    out = await run(db, pr_payload("synchronize", labels=["area/docs"]), reader(files("docs/a.md")), rules)
+    assert not [a for a in out if isinstance(a, (A.AddLabels, A.RemoveLabel))], out
+    # no longer touched: the bot's label goes, by the name it has on the PR
+    out = await run(db, pr_payload("synchronize", labels=["area/docs"]), reader(files("src/core/a.py")), rules)
+    assert [a.label for a in out if isinstance(a, A.RemoveLabel)] == ["area/docs"]
+    assert only(out, A.AddLabels).labels == ("area/core",)
+
+
+async def test_area_label_a_person_set_in_another_case_is_not_asked_for_again(db):
+    out = await run(db, pr_payload("synchronize", labels=["Area/Core"]), reader(files("src/core/a.py")))
+    assert not [a for a in out if isinstance(a, (A.AddLabels, A.RemoveLabel))], out
+
+
+@pytest.mark.parametrize("other_repo", ["Codertocat/Hello-World-docs", "Codertocat/Hello-World.github.io"])
+async def test_a_merge_in_another_repository_with_the_same_number_counts_across_the_org(db, other_repo):
+    """In org scope, #7 merged in a repository whose name contains this one's is an earlier
+    merged pull request, not this very one."""
+    def merged(url_vars):
+        assert "is:merged" in url_vars["q"] and "org:Codertocat" in url_vars["q"]
+        return {"total_count": 1, "items": [{"number": 7, "user": {"id": 501},
+                                            "repository_url": f"https://api.github.com/repos/{other_repo}"}]}
+    gh = RecordingReader(items={SEARCH_URL: merged}, lists={FILES_URL: files("docs/a.md")})
+    rules = bundled_rules({"components": {**RULES["components"], "first_timers": {"scope": "org"},
+                                          "reviewers": {"enabled": False}}})
+    out = await run(db, pr_payload("opened", org=True), gh, rules)
+    assert "Welcome" not in only(out, A.UpsertComment).body
+    assert records(out, "remember_first_timer")[0].args["first_timer"] is False
