@@ -28,3 +28,11 @@ def test_codeowners_users_and_teams_but_not_emails_or_comments():
         "\\#odd   @carol\n")
     assert owners.approvers == {"alice", "bob", "carol"}
     assert owners.approver_teams == {"octo/core-team"}
+
+
+def test_enterprise_managed_users_are_owners_in_both_files():
+    # EMU logins end in "_SHORTCODE"; a trailing or leading underscore is no login.
+    owners = parse_owners("approvers: [jdoe_acme, _acme, jdoe_]\nreviewers: [Ann-Lee_acme]\n")
+    assert owners.approvers == {"jdoe_acme"} and owners.reviewers == {"ann-lee_acme"}
+    codeowners = parse_codeowners("*  @jdoe_acme @octo/core_team\n/docs/ @jdoe_\n")
+    assert codeowners.approvers == {"jdoe_acme"} and codeowners.approver_teams == {"octo/core_team"}

@@ -14,6 +14,7 @@ from ...context import Context, GitHubReader, RepoHandle
 from ...core import cla_report
 from ...core.actions import Action, AddLabels, Note, Record, RemoveLabel, UpsertCheckRun, UpsertComment
 from ...core.cla import Allowlist, Verdict, commit_from_api, contributions, emails_to_resolve, evaluate
+from ...github import PermanentGitHubError
 from ...store.db import Database
 from ...store.state import bot_labels
 from . import lookups, store
@@ -152,7 +153,14 @@ async def recheck_numbers(env: CheckEnv, numbers: list[int],
     """Re-check several PRs by number (fresh reads; closed ones are skipped)."""
     actions: list[Action] = []
     for number in sorted(set(numbers)):
-        pr = await lookups.get_pull(env.gh, env.repo, number)
+        try:
+            pr = await lookups.get_pull(env.gh, env.repo, number)
+        except PermanentGitHubError as exc:
+            if exc.status not in (404, 410):
+                raise
+            # Deleted (a spam PR GitHub removed) or moved away: one gone PR must not fail the
+            # delivery that records a signature and re-checks the signer's other PRs.
+            pr = {"state": "gone"}
         if pr.get("state") != "open":
             actions.append(Record(env.repo, feature=FEATURE_NAME, op="pr_closed",
                                   args={"repo": env.repo, "number": number}))

@@ -251,3 +251,18 @@ async def test_rerun_ignores_pull_requests_of_other_repositories_listed_with_the
     event, ctx = make_context("check_run", payload, db=db, reader=reader_for({2: pr2}, {2: c2}))
     actions = await handlers.on_check_rerequested(event, ctx)
     assert [a.head_sha for a in of(actions, UpsertCheckRun)] == [head]
+
+
+async def test_a_waiting_pr_deleted_since_does_not_lose_the_signature(db):
+    pr2, c2 = await open_pr(db, 2)
+    await open_pr(db, 3)
+    assert await store.waiting_for(db, REPO, 101) == [2, 3]
+    # #3 was deleted (GitHub removes spam PRs): its read is a 404.
+    reader = reader_for({2: pr2}, {2: c2}, **{PULL_URL: pull_or_404({2: pr2}), SEARCH_ISSUES: {"items": []}})
+    event, ctx = make_context("issue_comment", comment_payload(PHRASE, number=2), db=db, reader=reader)
+    actions = await handlers.on_comment(event, ctx)
+    assert [a.args["user_id"] for a in of(actions, Record) if a.op == "sign"] == [101]
+    assert [(c.head_sha, c.conclusion) for c in of(actions, UpsertCheckRun)] == [(pr2["head"]["sha"], "success")]
+    await apply_records(db, actions)
+    assert await store.signed_versions(db, "codertocat", [101], "1") == {101: "1"}
+    assert await store.waiting_for(db, REPO, 101) == []       # the gone PR waits no more
