@@ -19,12 +19,16 @@ from . import cli, handlers, store
 from .rules import SECTION
 
 
-async def status_line(db: Database, repo: str, number: int) -> str | None:
-    """One line for the PR context card, or None when no patch of this PR was checked."""
+async def status_line(db: Database, repo: str, number: int, head_sha: str | None = None) -> str | None:
+    """One line for the PR context card, or None when no patch of this PR was checked; with
+    ``head_sha``, None too when the latest decision is about another head (the PR's patches
+    were taken out since: an old "not verified" would mislead)."""
     found = await store.latest_for_pr(db, repo, number)
     if found is None:
         return None
     row, run = found
+    if head_sha and row["head_sha"] != head_sha:
+        return None
     if row["status"] == store.REJECTED:
         return f"Patch signatures: ❌ not verified ({neutralize(row['reason'], max_len=160)})"
     signers = f" (signed by {neutralize(row['signers'], max_len=120)})" if row["signers"] else ""

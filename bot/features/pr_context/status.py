@@ -2,7 +2,7 @@
 
 Those features own their tables and export small read functions
 (``bot.features.cla.status_line(db, repo, sha)``,
-``bot.features.patch_pipeline.status_line(db, repo, number)``). They are imported
+``bot.features.patch_pipeline.status_line(db, repo, number, head_sha)``). They are imported
 lazily: a deployment without one of them, or with it switched off, simply shows no line.
 """
 from __future__ import annotations
@@ -55,8 +55,8 @@ async def cla_line(ctx: "Context", repo: str, sha: str) -> str | None:
     return await _borrowed_line(ctx, "bot.features.cla", repo, sha)
 
 
-async def patch_line(ctx: "Context", repo: str, number: int) -> str | None:
-    return await _borrowed_line(ctx, "bot.features.patch_pipeline", repo, number)
+async def patch_line(ctx: "Context", repo: str, number: int, head_sha: str) -> str | None:
+    return await _borrowed_line(ctx, "bot.features.patch_pipeline", repo, number, head_sha)
 
 
 def _sla_target(sla: Mapping[str, Any], labels: frozenset[str]) -> float | None:

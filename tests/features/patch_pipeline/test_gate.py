@@ -57,6 +57,9 @@ async def test_all_signed_dispatches_the_pipeline_with_pr_sha_patches_and_signer
     assert row["status"] == "dispatched" and [s.name for s in run.stages] == [
         "patch-apply", "kselftest-go", "boot-to-initrd"]
     assert (await status_line(db, REPO, 7)).startswith("Patch pipeline (signed by key:release-key, william")
+    assert (await status_line(db, REPO, 7, HEAD)).startswith("Patch pipeline (signed by")
+    # A later head of the PR with no patch in it: the line is not this head's to show.
+    assert await status_line(db, REPO, 7, "f" * 40) is None
 
 
 async def test_repository_dispatch_trigger(db, repo, key):

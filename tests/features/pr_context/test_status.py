@@ -39,9 +39,10 @@ async def test_cla_line_is_borrowed_with_repo_and_sha(monkeypatch):
 
 
 async def test_patch_line_may_be_a_plain_function(monkeypatch):
-    fake_feature(monkeypatch, "bot.features.patch_pipeline", lambda db, repo, number: f"Patch #{number}: ok")
+    fake_feature(monkeypatch, "bot.features.patch_pipeline",
+                 lambda db, repo, number, head: f"Patch #{number} at {head}: ok")
     ctx = ctx_with({"pipeline": {"enabled": True}})
-    assert await status.patch_line(ctx, "o/r", 7) == "Patch #7: ok"
+    assert await status.patch_line(ctx, "o/r", 7, "abc") == "Patch #7 at abc: ok"
 
 
 @pytest.mark.parametrize("sections, fn", [
@@ -53,13 +54,13 @@ async def test_patch_line_may_be_a_plain_function(monkeypatch):
 ])
 async def test_no_patch_line(monkeypatch, sections, fn):
     fake_feature(monkeypatch, "bot.features.patch_pipeline", fn)
-    assert await status.patch_line(ctx_with(sections), "o/r", 7) is None
+    assert await status.patch_line(ctx_with(sections), "o/r", 7, "abc") is None
 
 
 async def test_missing_module_shows_nothing(monkeypatch):
     monkeypatch.setitem(sys.modules, "bot.features.patch_pipeline", None)  # import raises
     ctx = ctx_with({"pipeline": {"enabled": True}})
-    assert await status.patch_line(ctx, "o/r", 7) is None
+    assert await status.patch_line(ctx, "o/r", 7, "abc") is None
 
 
 def policy(**kw):
@@ -98,4 +99,6 @@ async def test_real_features_lines_reach_the_card_module(db):
     assert await status.cla_line(ctx, "o/r", "a" * 40) == "CLA: ✅ everyone is covered"
     await patch_pipeline.FEATURE.writers["record_rejection"](
         db, repo="o/r", number=7, head_sha="a" * 40, reason="no signature", patches=["x.patch"], at=1.0)
-    assert (await status.patch_line(ctx, "o/r", 7)).startswith("Patch signatures: ❌ not verified")
+    assert (await status.patch_line(ctx, "o/r", 7, "a" * 40)).startswith("Patch signatures: ❌ not verified")
+    # The PR's next head took its patches out: that verdict is not this head's.
+    assert await status.patch_line(ctx, "o/r", 7, "b" * 40) is None
