@@ -137,6 +137,10 @@ async def _reply(ctx: "Context", number: int, user: Mapping[str, Any] | None, at
     if tracked is None:
         return []
     if user and user.get("id") is not None and int(user["id"]) == int(tracked["author_id"] or -1):
+        if talks_to_the_bot(body):
+            # Only commands (``/sla status``, a refused ``/sla resume``): not the answer
+            # the wait is for.
+            return [*activity(ctx, tracked, number, at)]
         # The author answered: whatever waited on them resumes, and a wait recorded
         # later (a label the sweep reads from the bot's ledger) ends at this answer.
         actions: list[Action] = [*activity(ctx, tracked, number, at, by_author=True)]

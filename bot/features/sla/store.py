@@ -64,6 +64,9 @@ async def start_clock(db: Database, *, repo: str, number: int, policy: str, star
                 "  WHERE i.repo = sla_clocks.repo AND i.number = sla_clocks.number"
                 "  AND i.first_response_at >= sla_clocks.started_at)", (repo, number, policy))
         else:
+            # In the policy at this instant: remembered, so a departure delivered late
+            # (an earlier ``unlabeled``) ends here rather than pausing for good.
+            await _event(db, repo, number, policy, "entered", started_at)
             await _end_pauses(db, repo, number, ["policy"], started_at, policy=policy)
 
 
@@ -71,11 +74,32 @@ def waits_on_author(reason: str) -> bool:
     return any(reason.startswith(r[:-1]) if r.endswith("*") else reason == r for r in AUTHOR_WAIT)
 
 
+async def _undone_after(db: Database, repo: str, number: int, policy: str, reason: str,
+                        at: float) -> float | None:
+    """The earliest instant after ``at`` at which what causes this pause was seen undone
+    (its label taken off, the item reopened, back in the policy): deliveries arrive out
+    of order, and a redelivered one may come long after the undo. Strictly after: two
+    changes within one second cannot be ordered by their timestamps."""
+    if reason.startswith("label:"):
+        kind, where, args = "unlabeled", "policy = ? AND detail = ?", [ITEM_WIDE, reason[len("label:"):]]
+    elif reason == "closed":
+        kind, where, args = "reopened", "policy = ?", [ITEM_WIDE]
+    elif reason == "policy":
+        kind, where, args = "entered", "policy = ?", [policy]
+    else:
+        return None
+    undone = await db.fetchval(
+        f"SELECT MIN(at) FROM sla_events WHERE repo = ? AND number = ? AND kind = ? AND {where} AND at > ?",
+        (repo, number, kind, *args, at))
+    return None if undone is None else float(undone)
+
+
 async def open_pause(db: Database, *, repo: str, number: int, reason: str, at: float,
                      policy: str = ITEM_WIDE) -> None:
     """Open a pause unless one with the same reason is already open. A wait on the
     author that is recorded after the author has answered since (a label the bot put
-    on, read by a later sweep; a late delivery) ends at that answer."""
+    on, read by a later sweep; a late delivery) ends at that answer; a pause whose cause
+    was already seen undone later (label off, reopened, back in the policy) ends then."""
     async with db.transaction():
         open_one = await db.fetchval(
             "SELECT 1 FROM sla_pauses WHERE repo = ? AND number = ? AND policy = ? AND reason = ?"
@@ -85,14 +109,18 @@ async def open_pause(db: Database, *, repo: str, number: int, reason: str, at: f
         replied = await db.fetchval(
             "SELECT author_replied_at FROM sla_items WHERE repo = ? AND number = ?",
             (repo, number)) if waits_on_author(reason) else None
-        ended = float(replied) if replied is not None and float(replied) > at else None
+        ends = [float(replied)] if replied is not None and float(replied) > at else []
+        undone = await _undone_after(db, repo, number, policy, reason, at)
+        ends += [undone] if undone is not None else []
+        ended = min(ends) if ends else None
         await db.execute(
             "INSERT INTO sla_pauses (repo, number, policy, reason, started_at, ended_at)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo, number, policy, reason, started_at) DO NOTHING",
             (repo, number, policy, reason, at, ended))
         await _event(db, repo, number, policy, "paused", at, reason)
         if ended is not None:
-            await _event(db, repo, number, policy, "resumed", ended, "the author had answered")
+            await _event(db, repo, number, policy, "resumed", ended,
+                         "the author had answered" if ended != undone else "already undone")
 
 
 async def _end_pauses(db: Database, repo: str, number: int, reasons: Sequence[str], at: float,
@@ -141,11 +169,15 @@ async def set_closed(db: Database, *, repo: str, number: int, closed: bool, at: 
     """Closing pauses the clocks (nobody owes a closed item an answer); reopening
     resumes them with their original start."""
     async with db.transaction():
-        await db.execute("UPDATE sla_items SET closed_at = ? WHERE repo = ? AND number = ?",
-                         (at if closed else None, repo, number))
+        # A close delivered after the reopen that followed it leaves the item open.
+        reopened = closed and await _undone_after(db, repo, number, ITEM_WIDE, "closed", at) is not None
+        if not reopened:
+            await db.execute("UPDATE sla_items SET closed_at = ? WHERE repo = ? AND number = ?",
+                             (at if closed else None, repo, number))
         if closed:
             await open_pause(db, repo=repo, number=number, reason="closed", at=at)
         else:
+            await _event(db, repo, number, ITEM_WIDE, "reopened", at)
             await _end_pauses(db, repo, number, ["closed"], at)
 
 

@@ -79,9 +79,24 @@ def item_reader(gh: "GitHubReader | None", repo: str) -> ItemReader | None:
                 found[number] = {} if exc.status in GONE else None
             except LookupError:  # no GitHub access for this repository
                 found[number] = None
+            else:
+                if _moved(found[number], repo, number):
+                    found[number] = {}
         return found[number]
 
     return read
+
+
+def _moved(item: Mapping[str, Any] | None, repo: str, number: int) -> bool:
+    """Whether GitHub answered with another item: a transferred issue's URL answers 301 and
+    the HTTP client follows it, to the issue in its new repository (open there, under
+    another number). For this repository that item is gone, like a 404."""
+    if not isinstance(item, Mapping) or not item:
+        return False
+    if item.get("number") is not None and int(item["number"]) != number:
+        return True
+    url = str(item.get("repository_url") or "")
+    return bool(url) and not url.casefold().rstrip("/").endswith("/repos/" + repo.casefold())
 
 
 async def _closed_on_github(read: ItemReader, repo: str, number: int, now: datetime) -> list[Action] | None:
@@ -121,6 +136,8 @@ async def sweep_repo(db: Database, repo: str, rules: "Rules", now: datetime,
     routing = other_section(rules, "routing")
     policies = {p.name: p for p in policies_for(rules)}
     for clock in await store.clocks(db, repo, unanswered=True, open_items=True):
+        if clock.policy not in policies:
+            continue  # a policy taken out of the rules: nothing is owed under it now
         due = _due(clock, now) if clock.number not in changed else None
         if due is None:
             continue

@@ -235,3 +235,81 @@ async def test_deleted_or_transferred_issue_is_no_longer_owed(db, action):
     [c] = await store.clocks(db, REPO)
     assert c.closed and sla.state(c.clock, hours(200)) == sla.PAUSED
     assert c.clock.answered is None  # not a response
+
+
+# An undo delivered before what it undoes (deliveries arrive out of order; a failed one is
+# redelivered later): the payloads' own instants tell which came first, and a clock is
+# never left paused for good by a wait, a close or a departure that was already over.
+
+async def test_a_pause_label_removed_then_delivered_before_its_adding_does_not_pause_for_good(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, issue_event("unlabeled", labels=["bug"], label="needs-info", at=hours(5.01),
+                                  sender="triage"), now=hours(5.02))
+    await deliver(db, issue_event("labeled", labels=["bug", "needs-info"], label="needs-info", at=hours(5),
+                                  sender="triage"), now=hours(5.03))
+    c = await clock_of(db)
+    assert not sla.is_paused(c.clock, hours(30))
+    assert sla.counted(c.clock, hours(30)) == pytest.approx((30 - 0.01) * 3600)
+    assert sla.state(c.clock, hours(49)) == sla.WARNING
+
+
+async def test_a_reopen_delivered_before_its_close_leaves_the_item_open(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, issue_event("reopened", labels=["bug"], at=hours(6)), now=hours(6.1))
+    await deliver(db, issue_event("closed", labels=["bug"], at=hours(5)), now=hours(6.2))  # by the author
+    [c] = await store.clocks(db, REPO, open_items=True)
+    assert not c.closed and not sla.is_paused(c.clock, hours(30))
+    assert sla.counted(c.clock, hours(30)) == 29 * 3600
+
+
+async def test_a_kind_label_put_back_and_delivered_first_keeps_the_clock_running(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, issue_event("labeled", labels=["bug"], label="bug", at=hours(6), sender="triage"),
+                  now=hours(6.1))
+    await deliver(db, issue_event("unlabeled", labels=[], label="bug", at=hours(5), sender="triage"),
+                  now=hours(6.2))
+    c = await clock_of(db)
+    assert not sla.is_paused(c.clock, hours(30))
+    assert sla.counted(c.clock, hours(30)) == 29 * 3600
+
+
+async def test_undo_then_do_again_in_order_still_pauses(db):
+    """The guard looks only at undos after the pause began: a label put on again later
+    pauses again, a close after a reopen closes again."""
+    await deliver(db, issue_event("opened", labels=["bug", "needs-info"]), now=hours(0))
+    await deliver(db, issue_event("unlabeled", labels=["bug"], label="needs-info", at=hours(2),
+                                  sender="triage"), now=hours(2))
+    await deliver(db, issue_event("labeled", labels=["bug", "needs-info"], label="needs-info", at=hours(4),
+                                  sender="triage"), now=hours(4))
+    await deliver(db, issue_event("closed", labels=["bug", "needs-info"], at=hours(5)), now=hours(5))
+    await deliver(db, issue_event("reopened", labels=["bug", "needs-info"], at=hours(6)), now=hours(6))
+    await deliver(db, issue_event("closed", labels=["bug", "needs-info"], at=hours(7)), now=hours(7))
+    [c] = await store.clocks(db, REPO)
+    assert c.closed and sla.is_paused(c.clock, hours(30))
+    assert sla.counted(c.clock, hours(30)) == 2 * 3600
+
+
+@pytest.mark.parametrize("body", ["/sla resume", "/sla status", "/label bug\n/cc @maint"])
+async def test_an_authors_comment_of_commands_only_does_not_end_the_wait(db, body):
+    """The wait on the author ends with their answer; a comment that only talks to the bot
+    (``/sla status``; ``/sla resume``, which the author is refused) answers nothing."""
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, issue_event("labeled", labels=["bug", "needs-info"], label="needs-info", at=hours(2),
+                                  sender="triage"), now=hours(2))
+    await deliver(db, comment_event(user="reporter", at=hours(5), body=body), now=hours(5))
+    c = await clock_of(db)
+    assert sla.state(c.clock, hours(100)) == sla.PAUSED
+    await deliver(db, comment_event(user="reporter", at=hours(10), body="/sla status\nLogs attached."),
+                  now=hours(10))
+    c = await clock_of(db)
+    assert sla.paused_seconds(c.clock, hours(20)) == 8 * 3600
+
+
+async def test_an_authors_commands_only_comment_does_not_end_a_wait_recorded_late(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, comment_event(user="reporter", at=hours(3), body="/sla status"), now=hours(3))
+    # The bot's needs-info from 2 h, read from its ledger by a later sweep (or delivered late).
+    await deliver(db, issue_event("labeled", labels=["bug", "needs-info"], label="needs-info", at=hours(2),
+                                  sender="triage"), now=hours(4))
+    c = await clock_of(db)
+    assert sla.is_paused(c.clock, hours(30))

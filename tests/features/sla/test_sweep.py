@@ -238,3 +238,46 @@ async def test_an_item_github_cannot_tell_about_waits_for_the_next_run(db):
     assert not c.closed and c.breached_at is None
     open_item = RecordingReader({ISSUE: {"number": 7, "state": "open", "labels": [{"name": "bug"}]}})
     assert AddLabels(REPO, number=7, labels=("sla/breached",)) in await sweep(db, hours(74), gh=open_item)
+
+
+async def test_an_item_moved_on_github_is_closed_not_escalated_though_the_read_follows_the_move(db):
+    """GitHub answers 301 for a transferred issue and the HTTP client follows it: the read
+    returns the issue in its new repository (another number, open there). That item is
+    gone from this repository: nobody here is called to it, and it is not left open past due."""
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    moved = RecordingReader({ISSUE: {
+        "number": 31, "state": "open", "closed_at": None, "labels": [{"name": "bug"}],
+        "repository_url": "https://api.github.com/repos/Codertocat/Elsewhere",
+        "html_url": "https://github.com/Codertocat/Elsewhere/issues/31"}})
+    actions = await sweep(db, hours(49), gh=moved)
+    assert not comments(actions)
+    assert await sweep(db, hours(80), gh=moved) == []
+    [c] = await store.clocks(db, REPO)
+    assert c.closed and c.warned_at is None and c.breached_at is None
+
+
+async def test_an_item_read_in_its_own_repository_is_still_enforced(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    here = RecordingReader({ISSUE: {
+        "number": 7, "state": "open", "labels": [{"name": "bug"}],
+        "repository_url": "https://api.github.com/repos/codertocat/hello-world"}})  # case differs
+    [warning] = comments(await sweep(db, hours(49), gh=here))
+    assert warning.number == 7
+
+
+async def test_a_policy_taken_out_of_the_rules_is_no_longer_enforced(db):
+    """A repository that drops a policy (too noisy for new PRs, say) owes nothing under it
+    any more: its running clocks call nobody; the policies still in the rules go on."""
+    both = bundled_rules({"sla": {"policies": [
+        {"name": "bugs", "kinds": ["bug"]},
+        {"name": "new-prs", "item_types": ["pull_request"]}]}})
+    await deliver(db, issue_event("opened", number=8, pr=True), now=hours(0), rules=both)
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0), rules=both)
+    assert {c.policy for c in await store.clocks(db, REPO)} == {"bugs", "new-prs"}
+    bugs_only = bundled_rules({"sla": {"policies": [{"name": "bugs", "kinds": ["bug"]}]}})
+    warned = await sweep(db, hours(49), bugs_only)
+    assert [(a.number, a.marker) for a in comments(warned)] == [(7, "contributor-flow:sla-warning:bugs")]
+    breached = await sweep(db, hours(73), bugs_only)
+    assert [a.number for a in breached if isinstance(a, AddLabels)] == [7]
+    # Put back, the policy is enforced again from its running clock.
+    assert 8 in [a.number for a in comments(await sweep(db, hours(74), both))]
