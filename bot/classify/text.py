@@ -43,14 +43,21 @@ def clean_body(body: str, limit: int = BODY_CHARS) -> str:
 
 
 def headings(body: str) -> list[str]:
-    """Markdown headings (and bold-line headings) of a body, normalised to lower case."""
-    head = (body or "")[:SCAN_CHARS]
+    """Markdown headings (and bold-line headings) of a body, normalised to lower case.
+    Not what only looks like one inside a code block (a shell or Python comment) or an
+    HTML comment (a template's hidden instructions)."""
+    head = _FENCE.sub("\n", _HTML_COMMENT.sub("\n", (body or "")[:SCAN_CHARS]))
     found = _HEADING.findall(head) + _BOLD_HEADING.findall(head)
     return [normalise_heading(h) for h in found]
 
 
+# What templates put before a heading's words: emoji, :shortcodes:, bold or italic marks.
+_HEADING_LEAD = re.compile(r"^(?::[a-z0-9_+-]+:|[^\w\s]|_|\s)+")
+
+
 def normalise_heading(text: str) -> str:
-    return re.sub(r"[\s:]+$", "", re.sub(r"\s+", " ", text.strip().lower()))
+    text = _HEADING_LEAD.sub("", re.sub(r"\s+", " ", text.strip().lower()))
+    return re.sub(r"[\s:]+$", "", text)
 
 
 def has_code_block(body: str) -> bool:

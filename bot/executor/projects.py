@@ -110,9 +110,10 @@ class ProjectCache:
         self._items[key] = (time.monotonic(), value)
 
 
-async def _board(env: "ActionEnv", cache: ProjectCache, owner: str, number: int) -> dict:
+async def _board(env: "ActionEnv", cache: ProjectCache, owner: str, number: int, *, fresh: bool = False) -> dict:
+    """The board (ids of its fields and options), cached; ``fresh``: read it again."""
     key = ("board", owner, number)
-    board = cache.get(key)
+    board = None if fresh else cache.get(key)
     if board is None:
         for query, root in ((PROJECT_QUERY, "organization"), (USER_PROJECT_QUERY, "user")):
             try:
@@ -131,27 +132,57 @@ async def _board(env: "ActionEnv", cache: ProjectCache, owner: str, number: int)
     return board
 
 
+def _named(nodes: Any, name: str) -> dict | None:
+    """The node called ``name``: spelt so, else ignoring case (as GitHub's own names are
+    unique whatever the case)."""
+    nodes = [n for n in nodes or () if n and n.get("name")]
+    return (next((n for n in nodes if n["name"] == name), None)
+            or next((n for n in nodes if n["name"].casefold() == name.casefold()), None))
+
+
+def _field_option(board: dict, field: str, value: str) -> tuple[str, str]:
+    """Ids of the single-select ``field`` and its option ``value``, or ConfigurationError."""
+    single_selects = [n for n in (board.get("fields") or {}).get("nodes") or () if n and "options" in n]
+    node = _named(single_selects, field)
+    option = _named(node.get("options"), value) if node else None
+    if node is None or option is None:
+        raise ConfigurationError(f"board {board.get('title')!r} has no field {field!r} with option {value!r}")
+    return node["id"], option["id"]
+
+
 async def add_to_project(action: A.AddToProject, env: "ActionEnv", cache: ProjectCache) -> Any:
-    board = await _board(env, cache, action.project_owner, action.project_number)
+    owner, number = action.project_owner, action.project_number
+    cached = cache.get(("board", owner, number)) is not None
+    board = await _board(env, cache, owner, number)
     field_id = option_id = None
     if action.value is not None:
-        for node in board["fields"]["nodes"]:
-            if node and node.get("name") == action.field:
-                field_id = node["id"]
-                for opt in node.get("options") or []:
-                    if opt["name"].casefold() == action.value.casefold():
-                        option_id = opt["id"]
-        if field_id is None or option_id is None:
-            raise ConfigurationError(
-                f"board {board.get('title')!r} has no field {action.field!r} with option {action.value!r}")
+        try:
+            field_id, option_id = _field_option(board, action.field, action.value)
+        except ConfigurationError:
+            if not cached:
+                raise
+            # Options renamed or added since the board was cached: read it again.
+            board = await _board(env, cache, owner, number, fresh=True)
+            field_id, option_id = _field_option(board, action.field, action.value)
+            cached = False
     item = await env.api.getitem("/repos/{owner}/{repo}/issues/{issue_number}",
                                  {**_split(action.repo), "issue_number": action.number})
     # addProjectV2ItemById returns the existing item when the content is already there.
     added = await env.api.graphql(ADD_ITEM, project=board["id"], content=item["node_id"])
     item_id = added["addProjectV2ItemById"]["item"]["id"]
     if field_id:
-        await env.api.graphql(SET_FIELD, project=board["id"], item=item_id, field=field_id,
-                              option=option_id)
+        try:
+            await env.api.graphql(SET_FIELD, project=board["id"], item=item_id, field=field_id,
+                                  option=option_id)
+        except Exception as exc:
+            if _is_transient(exc) or not cached:
+                raise
+            # Editing a field's options through the API makes them again with new ids: the
+            # cached ones are refused. Read the board again and set the status once more.
+            board = await _board(env, cache, owner, number, fresh=True)
+            field_id, option_id = _field_option(board, action.field, action.value)
+            await env.api.graphql(SET_FIELD, project=board["id"], item=item_id, field=field_id,
+                                  option=option_id)
     return item_id
 
 

@@ -171,6 +171,49 @@ async def test_project_item_and_status_via_graphql(rt, fake_github):
     assert len(project.items) == 1
 
 
+def _status_of(project, issue) -> str | None:
+    field = project.fields["Status"]
+    [item] = [it for it in project.items if it.content_id == issue.node_id]
+    return next((name for name, oid in field.options.items() if oid == item.values.get(field.id)), None)
+
+
+async def test_a_renamed_option_is_found_although_the_board_is_cached(rt, fake_github):
+    project = fake_github.add_project("octo", 3, "Triage", fields={"Status": ["Todo", "Done"]})
+    first, second = fake_github.add_issue(REPO), fake_github.add_issue(REPO)
+    out = await run(rt, "d1", A.AddToProject(repo=REPO, number=first.number, project_owner="octo",
+                                             project_number=3, value="Todo"))
+    assert not out.failed
+    # A maintainer renames the option (its id stays) and the rules follow, within the cache's life.
+    options = project.fields["Status"].options
+    options["Needs triage"] = options.pop("Todo")
+    out = await run(rt, "d2", A.AddToProject(repo=REPO, number=second.number, project_owner="octo",
+                                             project_number=3, value="Needs triage"))
+    assert not out.failed
+    assert _status_of(project, second) == "Needs triage"
+
+
+async def test_an_option_made_again_with_a_new_id_is_found_although_the_board_is_cached(rt, fake_github):
+    project = fake_github.add_project("octo", 3, "Triage", fields={"Status": ["Todo", "Done"]})
+    first, second = fake_github.add_issue(REPO), fake_github.add_issue(REPO)
+    await run(rt, "d1", A.AddToProject(repo=REPO, number=first.number, project_owner="octo",
+                                       project_number=3, value="Todo"))
+    # Editing a field's options through the API makes them again, with new ids.
+    project.fields["Status"].options["Todo"] = "fresh-todo-id"
+    out = await run(rt, "d2", A.AddToProject(repo=REPO, number=second.number, project_owner="octo",
+                                             project_number=3, value="Todo"))
+    assert not out.failed
+    assert _status_of(project, second) == "Todo"
+
+
+async def test_the_field_is_found_whatever_the_case_the_rules_spell_it(rt, fake_github):
+    project = fake_github.add_project("octo", 3, "Triage", fields={"Status": ["Todo", "Done"]})
+    issue = fake_github.add_issue(REPO)
+    out = await run(rt, "d1", A.AddToProject(repo=REPO, number=issue.number, project_owner="octo",
+                                             project_number=3, field="status", value="todo"))
+    assert not out.failed
+    assert _status_of(project, issue) == "Todo"
+
+
 async def test_missing_board_is_a_clear_permanent_failure(rt, fake_github):
     issue = fake_github.add_issue(REPO)
     out = await run(rt, "d1", A.AddToProject(repo=REPO, number=issue.number, project_owner="octo",

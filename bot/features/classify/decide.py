@@ -118,7 +118,10 @@ async def apply_human_kind(ctx: Context, repo: str, issue: Mapping[str, Any], ki
         Note(repo, feature=FEATURE, number=number, text=f"kind {kind} set by @{who} ({how})"
              + (f"; the bot had said {bot_kind}" if bot_kind and bot_kind != kind else "")),
     ]
-    actions += await route(kind, repo, issue, ctx)
+    # A closed issue (relabelled in a clean-up) is not sent to triage or a board: it is
+    # routed by this kind if it is reopened (see handlers.on_issue).
+    if issue.get("state") != "closed":
+        actions += await route(kind, repo, issue, ctx)
     return actions
 
 

@@ -8,6 +8,7 @@ from ...context import Context
 from ...core.actions import Action, Note, Record
 from ...core.events import Event
 from ...store.state import bot_added
+from ..route.plan import route
 from ..route.rfc import moved_on
 from . import store
 from .decide import FEATURE, apply_bot_decision, apply_human_kind, bot_decision, refused_by_rfc, rules_of
@@ -20,7 +21,11 @@ async def on_issue(event: Event, ctx: Context) -> list[Action]:
     repo, number = ctx.repo, int(issue["number"])
     previous = await store.item(ctx.db, repo, number)
     if previous and previous["source"] == "human":
-        return []  # a human's word wins
+        # A human's word wins. Given while the issue was closed, it is routed on reopening
+        # (routing is done once per kind: nothing again for an issue routed before).
+        if event.action == "reopened" and previous["kind"]:
+            return await route(previous["kind"], repo, issue, ctx)
+        return []
     if previous and await moved_on(ctx.db, repo, number):
         return []  # a maintainer moved its RFC on (/rfc review...): that settles it as a feature
     came_from = event.transferred_from

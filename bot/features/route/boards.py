@@ -42,8 +42,8 @@ class BoardCheck:
     key: str = ""       # identifies the problem, so it is reported once
 
 
-async def _board(gh: Any, owner: str, number: int) -> dict | None:
-    hit = _cache.get((owner, number))
+async def _board(gh: Any, owner: str, number: int, *, fresh: bool = False) -> dict | None:
+    hit = None if fresh else _cache.get((owner, number))
     if hit and time.monotonic() - hit[0] < TTL:
         return hit[1]
     try:
@@ -61,21 +61,40 @@ async def _board(gh: Any, owner: str, number: int) -> dict | None:
 
 
 async def check(gh: Any, owner: str, number: int, field: str, value: str | None) -> BoardCheck:
-    board = await _board(gh, owner, number)
+    hit = _cache.get((owner, number))
+    cached = hit is not None and hit[1] is not None and time.monotonic() - hit[0] < TTL
+    found = _check(await _board(gh, owner, number), owner, number, field, value)
+    if not found.ok and cached:
+        # A field or option renamed or added since the board was read (the rules often
+        # change with it): read it again before telling the maintainers it is missing.
+        # (A board not found stays so for the cache's life.)
+        found = _check(await _board(gh, owner, number, fresh=True), owner, number, field, value)
+    return found
+
+
+def _named(nodes: Any, name: str) -> dict | None:
+    """The node called ``name``: spelt so, else ignoring case (the executor's lookup)."""
+    nodes = [n for n in nodes or () if n and n.get("name")]
+    return (next((n for n in nodes if n["name"] == name), None)
+            or next((n for n in nodes if n["name"].casefold() == name.casefold()), None))
+
+
+def _check(board: dict | None, owner: str, number: int, field: str, value: str | None) -> BoardCheck:
     where = f"{owner}#{number}"
     if board is None:
         return BoardCheck(False, f"the project board {where} does not exist or the app cannot see it",
                           f"board:{where}")
     if not value:
         return BoardCheck(True)
-    for node in (board.get("fields") or {}).get("nodes") or []:
-        if node and node.get("name") == field:
-            if any(o["name"].casefold() == value.casefold() for o in node.get("options") or []):
-                return BoardCheck(True)
-            return BoardCheck(False, f"the field {field!r} of board {board.get('title')!r} ({where}) has no "
-                                     f"option {value!r}", f"option:{where}:{field}:{value}")
-    return BoardCheck(False, f"the board {board.get('title')!r} ({where}) has no single-select field "
-                             f"{field!r}", f"field:{where}:{field}")
+    single_selects = [n for n in (board.get("fields") or {}).get("nodes") or () if n and "options" in n]
+    node = _named(single_selects, field)
+    if node is None:
+        return BoardCheck(False, f"the board {board.get('title')!r} ({where}) has no single-select field "
+                                 f"{field!r}", f"field:{where}:{field}")
+    if _named(node.get("options"), value) is None:
+        return BoardCheck(False, f"the field {field!r} of board {board.get('title')!r} ({where}) has no "
+                                 f"option {value!r}", f"option:{where}:{field}:{value}")
+    return BoardCheck(True)
 
 
 def forget() -> None:

@@ -19,7 +19,7 @@ from ...core.markdown import neutralize
 from ...store.db import Database
 from ...store.state import bot_labels
 from . import boards, store
-from .rotation import Pick, next_assignee
+from .rotation import next_assignee
 
 log = logging.getLogger("bot.route")
 FEATURE = "route"
@@ -73,6 +73,38 @@ async def open_assigned(ctx: Context, repo: str, login: str) -> int:
     return int(data.get("total_count") or 0)
 
 
+def resume_after(people: list[str], last: int, last_login: str) -> int:
+    """Where the next turn starts from: the place of whoever took the last turn in today's
+    list, as people join and leave (a team's members come sorted by login), so nobody gets
+    two turns in a row or is passed over. If that person left, the one who followed them
+    has moved into their place. ``last`` (the stored index) is kept for the compare-and-set."""
+    if last < 0 or not last_login:
+        return last
+    folded = [login.casefold() for login in people]
+    if last_login.casefold() in folded:
+        return folded.index(last_login.casefold())
+    return last - 1
+
+
+async def open_counts(ctx: Context, repo: str, people: list[str], start: int,
+                      rotation: Mapping[str, Any]) -> dict[str, int]:
+    """Open issues assigned to the people in turn order after ``start``, until one is under
+    the cap: one search each, and GitHub's search API allows 30 requests a minute, so not
+    the whole rotation (a large team) for every bug."""
+    cap, counts = rotation["max_open"], {}
+    if not cap:
+        return counts
+    away = {login.casefold() for login in rotation["away"]}
+    for step in range(1, len(people) + 1):
+        login = people[(start + step) % len(people)]
+        if login.casefold() in away or login in counts:
+            continue
+        counts[login] = await open_assigned(ctx, repo, login)
+        if counts[login] < cap:
+            break
+    return counts
+
+
 async def assign_actions(ctx: Context, repo: str, number: int, issue: Mapping[str, Any], name: str,
                          section: Mapping[str, Any]) -> tuple[list[Action], str]:
     if issue.get("assignees"):
@@ -83,18 +115,13 @@ async def assign_actions(ctx: Context, repo: str, number: int, issue: Mapping[st
     people = list(rotation["people"]) or (await team_members(ctx, rotation["team"]) if rotation["team"] else [])
     if not people:
         return [], f"rotation {name!r} has nobody in it"
-    counts = {}
-    if rotation["max_open"]:
-        for login in people:
-            if login.casefold() not in {a.casefold() for a in rotation["away"]}:
-                counts[login] = await open_assigned(ctx, repo, login)
-
-    def choose(last_index: int) -> Pick:
-        return next_assignee(people, last_index, away=rotation["away"], open_counts=counts,
+    last, last_login, taken = await store.turn(ctx.db, repo, name, number)
+    pick = taken
+    if pick is None:
+        start = resume_after(people, last, last_login)
+        counts = await open_counts(ctx, repo, people, start, rotation)
+        pick = next_assignee(people, start, away=rotation["away"], open_counts=counts,
                              max_open=rotation["max_open"])
-
-    last, taken = await store.turn(ctx.db, repo, name, number)
-    pick = taken or choose(last)
     skipped = f" (skipped {', '.join(pick.skipped)})" if pick.skipped else ""
     if pick.login is None:
         return [], f"nobody free in rotation {name!r}{skipped}"

@@ -60,16 +60,17 @@ async def routings(db: Database, repo: str, number: int) -> list[dict[str, Any]]
             for r in rows]
 
 
-async def turn(db: Database, repo: str, rotation: str, number: int) -> tuple[int, Pick | None]:
-    """The rotation's last turn, and the one issue ``number`` took if it took one (a
-    delivery decided again after its turn was written gets that person back)."""
-    last = await db.fetchval("SELECT last_index FROM route_rotation WHERE repo = ? AND rotation = ?",
-                             (repo, rotation))
+async def turn(db: Database, repo: str, rotation: str, number: int) -> tuple[int, str, Pick | None]:
+    """The rotation's last turn (its index, and who took it: '' before the first), and the
+    one issue ``number`` took if it took one (a delivery decided again after its turn was
+    written gets that person back)."""
+    row = await db.fetchone("SELECT last_index, last_login FROM route_rotation WHERE repo = ? AND rotation = ?",
+                            (repo, rotation))
     held = await db.fetchone("SELECT turn_index, login, skipped FROM route_turns"
                              " WHERE repo = ? AND rotation = ? AND number = ?", (repo, rotation, number))
     taken = None if held is None else Pick(held["login"], int(held["turn_index"]),
                                            tuple(s for s in held["skipped"].split("\n") if s))
-    return (-1 if last is None else int(last)), taken
+    return (-1 if row is None else int(row["last_index"])), (row["last_login"] if row else ""), taken
 
 
 async def write_turn(db: Database, *, repo: str, rotation: str, number: int, after: int, index: int, login: str,

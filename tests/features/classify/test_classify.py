@@ -216,3 +216,54 @@ async def test_the_ledger_ignores_case_as_github_does(db):
     assert "feature" in labels_added(actions)
     await state.forget_bot_label(db, REPO, 7, "BUG")
     assert not await state.bot_added(db, REPO, 7, "bug")
+
+
+# Headings as popular templates write them: an emoji or a :shortcode: first, bold inside.
+@pytest.mark.parametrize("body", [
+    "### 🐛 Describe the bug\nThe model fails on the GPU.\n\n### Versions\n2.1",      # PyTorch's form
+    "## :bug: Describe the bug\nIt fails.\n\n## :computer: Environment\nLinux",
+    "### **Describe the bug**\nIt fails.\n\n### **Additional context**\nnone",
+])
+async def test_template_headings_are_found_behind_an_emoji_or_markup(db, body):
+    actions = await handle(db, "issues", issue_payload(title="Model fails on the GPU", body=body))
+    assert "bug" in labels_added(actions)
+    [decision] = await store.decisions(db, REPO, 7)
+    assert [s["detail"] for s in decision["signals"] if s["source"] == "heading"] == ["describe the bug"]
+
+
+# What looks like a heading inside a code block or an HTML comment is not one of the issue's.
+async def test_headings_in_code_blocks_and_template_comments_are_not_signals(db):
+    body = ("It would be nice to have a JSON output.\n\n"
+            "<!--\n### Steps to reproduce\n(delete this for feature requests)\n-->\n"
+            "```sh\n# Expected behavior\nmytool --json\n```\n")
+    actions = await handle(db, "issues", issue_payload(title="feat: JSON output", body=body))
+    assert "feature" in labels_added(actions)
+    [decision] = await store.decisions(db, REPO, 7)
+    assert not [s for s in decision["signals"] if s["source"] == "heading"]
+
+
+# Maintainers relabel closed issues (a clean-up of old labels): the kind is theirs and a
+# training example, but a closed issue is not routed: nobody is assigned to triage it, it
+# is not put on a board, nothing is asked.
+async def test_a_kind_given_to_a_closed_issue_is_kept_but_the_issue_is_not_routed(db):
+    from .test_route import ROUTING, board_reader
+
+    r = rules(routing=ROUTING)
+    labeled = issue_payload("labeled", title="Old crash", labels=["bug"], sender="maint", label="bug")
+    labeled["issue"]["state"] = "closed"
+    actions = await handle(db, "issues", labeled, rules_=r, reader=board_reader())
+    assert labels_added(actions) == [] and not [a for a in actions if type(a).__name__ in ("Assign", "AddToProject")]
+    assert not [a for a in of(actions, Record) if a.feature == "route"]
+    item = await store.item(db, REPO, 7)
+    assert (item["kind"], item["source"]) == ("bug", "human")
+    assert [e["kind"] for e in await store.examples(db, REPO)] == ["bug"]
+    said = comment_payload("/kind feature", user="maint", title="Old crash", labels=["bug"])
+    said["issue"]["state"] = "closed"
+    actions = await command(db, classify.FEATURE, "kind", ("feature",), said, rules_=r, reader=board_reader())
+    assert labels_added(actions) == ["feature"]             # asked for: the label, and nothing routed
+    assert not [a for a in of(actions, Record) if a.feature == "route"]
+    # Reopened, the issue is routed by the kind the human gave it.
+    reopened = issue_payload("reopened", title="Old crash", labels=["bug", "feature"], sender="maint")
+    actions = await handle(db, "issues", reopened, rules_=r, reader=board_reader(), delivery="d3")
+    assert "rfc/draft" in labels_added(actions)
+    assert [a.project_number for a in actions if type(a).__name__ == "AddToProject"] == [6]

@@ -597,3 +597,80 @@ async def test_a_label_someone_else_took_off_is_no_longer_the_bots(db):
     # So a change of kind leaves both where the person put them.
     changed = await _kind(db, "feature", ["bug", "triage"])
     assert of(changed, RemoveLabel) == []
+
+
+# --- the rotation when its people change ----------------------------------------------------
+
+@pytest.mark.parametrize("before, turns, after, expected", [
+    # bob joins after carol's turn: alice is next, not carol a second time.
+    (["alice", "carol"], ["alice", "carol"], ["alice", "bob", "carol"], "alice"),
+    # alice leaves after bob's turn: carol is next, not bob a second time.
+    (["alice", "bob", "carol"], ["alice", "bob"], ["bob", "carol"], "carol"),
+    # bob, whose turn it was, leaves: the one after him, carol, is next (not alice).
+    (["alice", "bob", "carol"], ["alice", "bob"], ["alice", "carol"], "carol"),
+])
+async def test_the_turn_follows_the_last_person_when_the_rotation_changes(db, before, turns, after, expected):
+    def routing(people):
+        return rules(routing={"routes": {"bug": {"labels": [], "rotation": "triage"}},
+                              "rotations": {"triage": {"people": people, "max_open": 0}}})
+
+    assigned = []
+    for number in range(1, len(turns) + 1):
+        actions = await handle(db, "issues", issue_payload(number=number, **BUG), rules_=routing(before),
+                               delivery=f"d{number}")
+        assigned += [a.assignees[0] for a in of(actions, Assign)]
+    assert assigned == turns
+    actions = await handle(db, "issues", issue_payload(number=10, **BUG), rules_=routing(after), delivery="d10")
+    assert [a.assignees for a in of(actions, Assign)] == [(expected,)]
+
+
+# --- the board as it is now -----------------------------------------------------------------
+
+def _triage_board(status: str, field: str = "Status"):
+    return rules(routing={"routes": {"bug": {"labels": [], "board": {"number": 5, "field": field, "status": status}}}})
+
+
+async def test_an_option_renamed_since_the_board_was_read_is_not_reported_missing(db):
+    options = ["Todo", "Done"]
+    reader = board_reader(options=options)
+    first = await handle(db, "issues", issue_payload(number=1, **BUG), rules_=_triage_board("Todo"), reader=reader)
+    assert [a.value for a in of(first, AddToProject)] == ["Todo"]
+    # A maintainer renames the option on the board and in the rules, minutes later.
+    options[0] = "Needs triage"
+    second = await handle(db, "issues", issue_payload(number=2, **BUG), rules_=_triage_board("Needs triage"),
+                          reader=reader, delivery="d2")
+    assert [a.value for a in of(second, AddToProject)] == ["Needs triage"]
+    assert not [c for c in of(second, UpsertComment) if c.marker.startswith("route-problem:")]
+    # A board that is read again and still lacks the option is reported, and then cached.
+    third = await handle(db, "issues", issue_payload(number=3, **BUG), rules_=_triage_board("Blocked"),
+                         reader=reader, delivery="d3")
+    assert of(third, AddToProject) == []
+    [report] = [c for c in of(third, UpsertComment) if c.marker.startswith("route-problem:")]
+    assert "has no option 'Blocked'" in report.body
+    assert len(reader.graphql_calls) == 3
+
+
+async def test_the_boards_field_is_found_whatever_the_case_the_rules_spell_it(db):
+    actions = await handle(db, "issues", issue_payload(**BUG), rules_=_triage_board("triage", field="status"),
+                           reader=board_reader())
+    assert [(a.field, a.value) for a in of(actions, AddToProject)] == [("status", "triage")]
+    assert not [c for c in of(actions, UpsertComment) if c.marker.startswith("route-problem:")]
+
+
+# GitHub's search API allows 30 requests a minute: the cap is checked for the people in
+# turn order until one is free, not for everyone in the rotation on every bug.
+async def test_the_cap_is_checked_only_until_someone_is_free(db):
+    def searches(reader):
+        return [v["q"].split("assignee:")[1] for url, v in reader.calls if url.startswith("/search/issues")]
+
+    r = rules(routing={"routes": {"bug": {"labels": [], "rotation": "triage"}},
+                       "rotations": {"triage": {"people": ["alice", "bob", "carol", "triager", "visitor"],
+                                                "away": ["bob"], "max_open": 3}}})
+    reader = board_reader(counts={"carol": 3})
+    first = await handle(db, "issues", issue_payload(number=1, **BUG), rules_=r, reader=reader)
+    assert [a.assignees for a in of(first, Assign)] == [("alice",)]
+    assert searches(reader) == ["alice"]
+    reader.calls.clear()
+    second = await handle(db, "issues", issue_payload(number=2, **BUG), rules_=r, reader=reader, delivery="d2")
+    assert [a.assignees for a in of(second, Assign)] == [("triager",)]    # bob away, carol at the cap
+    assert searches(reader) == ["carol", "triager"]
