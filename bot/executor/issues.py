@@ -1,6 +1,7 @@
 """Issue and pull-request actions: labels, comments, reactions, people, state."""
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from ..core import actions as A
@@ -24,9 +25,19 @@ async def add_labels(action: A.AddLabels, env: "ActionEnv") -> Any:
     # GitHub matches label names case-insensitively: "Bug" put by a person is not the bot's "bug".
     current = {l["name"].lower() async for l in env.api.getiter(
         "/repos/{owner}/{repo}/issues/{issue_number}/labels", uv)}
+    # What an earlier attempt of this action sent: labels that were not there then. Found on
+    # now, GitHub applied them and the answer was lost: they are the bot's all the same.
+    key = f"labels-attempt:{env.place or env.fingerprint}"
+    earlier = await state.created_object(env.db, key)
+    sent = json.loads(earlier) if earlier else []
+    for label in sent:
+        if label.lower() in current:
+            await state.record_bot_label(env.db, action.repo, action.number, label, env.feature)
     new = [l for l in action.labels if l.lower() not in current]
     if not new:
         return "present"
+    await state.replace_created(env.db, key, action.repo, "labels-attempt",
+                                json.dumps(sorted({*sent, *new})))
     await env.api.post("/repos/{owner}/{repo}/issues/{issue_number}/labels", uv,
                        data={"labels": new})
     # Only what the bot itself added goes in the ledger: a label a human had set
@@ -60,11 +71,15 @@ async def _find_comment(env: "ActionEnv", repo: str, number: int, marker: str) -
 async def comment(action: A.Comment, env: "ActionEnv") -> Any:
     # Marked by its place in the delivery, not its text (see executor.place).
     marker = f"<!-- contributor-flow:{(env.place or env.fingerprint)[:16]} -->"
-    if env.retrying:
-        # The first attempt may have posted it (maybe worded otherwise) and lost the answer.
+    # Recorded before the first send: a later run looks even when it does not know it is a
+    # retry (``deliveries retry`` starts the count of attempts again).
+    key = f"comment-attempt:{env.place or env.fingerprint}"
+    if env.retrying or await state.created_object(env.db, key) is not None:
+        # An earlier attempt may have posted it (maybe worded otherwise) and lost the answer.
         found = await _find_comment(env, action.repo, action.number, marker)
         if found:
             return found["id"]
+    await state.remember_created(env.db, key, action.repo, "comment-attempt", "")
     uv = {**_split(action.repo), "issue_number": action.number}
     made = await env.api.post("/repos/{owner}/{repo}/issues/{issue_number}/comments", uv,
                               data={"body": f"{action.body}\n\n{marker}"})

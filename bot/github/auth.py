@@ -48,6 +48,13 @@ class AppJWT:
             self._renew_at = now + _JWT_REUSE
         return f"bearer {self._jwt}"
 
+    def invalidate(self, header: str) -> None:
+        """GitHub refused ``header`` (401): sign a new JWT for the next call. Reuse is timed by
+        the monotonic clock, GitHub judges by the wall clock: after a suspend, or a step of the
+        wall clock, a JWT fresh by the one has expired by the other."""
+        if self._jwt is not None and header == f"bearer {self._jwt}":
+            self._jwt = None
+
 
 @dataclass
 class _Token:

@@ -92,8 +92,10 @@ class GitHub:
             state = InstallationState(key="app", gate=Gate(),
                                       slots=asyncio.Semaphore(self._concurrency),
                                       pacer=None, cache=None)
+            # A refused JWT is signed again once (the transport's reauth), as a token is minted again.
             self._app_client = InstallationAPI(self._session,
-                                               Transport(self._session, state, self._policy, auth))
+                                               Transport(self._session, state, self._policy, auth,
+                                                         jwt.invalidate))
         return self._app_client
 
     def hold(self, key: str, until_epoch: float) -> None:

@@ -112,7 +112,7 @@ class Transport:
             if mutation and state.pacer is not None:
                 await state.pacer.acquire()
             request_headers = dict(headers)
-            auth = await self._auth()
+            auth = await self._credentials(endpoint)
             if auth is not None:
                 request_headers["authorization"] = auth
             try:
@@ -163,6 +163,17 @@ class Transport:
             log.info("github: %s on %s %s; retrying in %.1fs", verdict.reason, method, endpoint, wait)
             if verdict.hold is Hold.NONE:
                 await p.sleep(wait)  # otherwise the gate makes us (and everyone else) wait
+
+    async def _credentials(self, endpoint: str) -> str | None:
+        """The authorization header. Minting a token can fail in the middle of a delivery (the
+        cached one expired or was revoked, and GitHub refuses the App's JWT just then: clocks
+        that disagree). That says nothing about this request: it was never sent, so it is worth
+        another attempt later, never a permanent failure of the action that made it."""
+        try:
+            return await self._auth()
+        except PermanentGitHubError as exc:
+            raise TransientGitHubError(f"no credentials for this request: {exc}", status=exc.status,
+                                       endpoint=endpoint) from None
 
     async def _pass_gate(self, endpoint: str, resource: str) -> None:
         p = self.policy

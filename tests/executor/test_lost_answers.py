@@ -220,3 +220,77 @@ async def test_a_repository_dispatch_whose_answer_was_lost_is_not_sent_again(rt,
     assert await attempts(ex, "d1", REPO_DISPATCH, n=1) == ["ok"]
     assert len(fake_github.state.dispatches) == 1
     assert fake_github.violations == []
+
+
+# --- comments and labels: what a run that does not know it is a retry finds -------------------------
+
+COMMENTS = "/repos/{owner}/{repo}/issues/{issue_number}/comments"
+LABELS = "/repos/{owner}/{repo}/issues/{issue_number}/labels"
+
+
+def lossy_on(kind: str, url: str, **kw: Any) -> tuple[LosesAnswers, Callable[[Any], Any]]:
+    lossy = LosesAnswers(None, lambda k, what: k == kind and what == url, **kw)
+
+    def wrap(api):
+        lossy._api = api
+        return lossy
+
+    return lossy, wrap
+
+
+async def test_a_comment_whose_answer_was_lost_is_not_posted_again_after_deliveries_retry(rt, fake_github):
+    """The delivery died after GitHub had taken the comment (its answer lost, then GitHub down
+    for the remaining attempts); ``deliveries retry`` gives it a fresh count of attempts, so its
+    next run is its first by that count: it must still find the comment rather than post it twice."""
+    from bot.store import deliveries
+
+    issue = fake_github.add_issue(REPO, title="A bug", user="alice")
+    reply = A.Comment(repo=REPO, number=issue.number, body="Thanks, @alice!")
+    _, wrap = lossy_on("post", COMMENTS)
+    ex = executor(rt, wrap)
+    await deliveries.insert(rt.db, delivery_id="d-help", event="issue_comment", action="created",
+                            repo=REPO, subject=f"{REPO}#{issue.number}", installation_id=1, body="{}")
+    d = await deliveries.get(rt.db, "d-help")
+    with pytest.raises(TransientGitHubError):
+        await ex.run(delivery_id=d.delivery_id, installation_id=1, batches=[("commands.reply", [reply])],
+                     retrying=d.attempts > 0)
+    assert await deliveries.fail(rt.db, d.seq, error="502", max_attempts=1, retry_at=0) == "dead"
+    assert await deliveries.requeue(rt.db, delivery_id="d-help") == 1
+    d = await deliveries.get(rt.db, "d-help")
+    out = await ex.run(delivery_id=d.delivery_id, installation_id=1, batches=[("commands.reply", [reply])],
+                       retrying=d.attempts > 0)  # as the pipeline computes it
+    assert out.done and not out.failed
+    assert [c.body.split("\n")[0] for c in fake_github.issue(REPO, issue.number).comments] == ["Thanks, @alice!"]
+    assert fake_github.violations == []
+
+
+async def test_a_comment_that_was_never_posted_is_posted_on_the_next_run(rt, fake_github):
+    issue = fake_github.add_issue(REPO, title="A bug", user="alice")
+    reply = A.Comment(repo=REPO, number=issue.number, body="Thanks!")
+    _, wrap = lossy_on("post", COMMENTS, applied=False)
+    ex = executor(rt, wrap)
+    assert await attempts(ex, "d1", reply) == ["TransientGitHubError", "ok"]
+    assert len(fake_github.issue(REPO, issue.number).comments) == 1
+    assert fake_github.violations == []
+
+
+async def test_labels_whose_answer_was_lost_are_still_the_bots_own(rt, fake_github):
+    """GitHub put the label on and the answer was lost: the retry finds it there. It is the
+    bot's label all the same (it was not there before the first attempt), so the ledger holds
+    it and the bot may take it off later."""
+    from bot.store import state
+
+    issue = fake_github.add_issue(REPO, title="A bug", user="alice", labels=["bug"])
+    add = A.AddLabels(repo=REPO, number=issue.number, labels=("bug", "needs-triage"))
+    _, wrap = lossy_on("post", LABELS)
+    ex = executor(rt, wrap)
+    assert await attempts(ex, "d1", add) == ["TransientGitHubError", "ok"]
+    assert sorted(fake_github.issue(REPO, issue.number).labels) == ["bug", "needs-triage"]
+    assert await state.bot_labels(rt.db, REPO, issue.number) == {"needs-triage"}  # "bug" was alice's
+    out = await ex.run(delivery_id="d2", installation_id=1, batches=[
+        ("classify", [A.RemoveLabel(repo=REPO, number=issue.number, label="needs-triage"),
+                      A.RemoveLabel(repo=REPO, number=issue.number, label="bug")])])
+    assert out.done == [A.RemoveLabel(repo=REPO, number=issue.number, label="needs-triage").describe(),
+                        A.RemoveLabel(repo=REPO, number=issue.number, label="bug").describe()]
+    assert fake_github.issue(REPO, issue.number).labels == ["bug"]
+    assert fake_github.violations == []
