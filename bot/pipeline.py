@@ -83,7 +83,9 @@ async def decide(runtime: "Runtime", event: Event) -> Decision:
         log.warning("repository rules are broken, using the last good ones: %s",
                     "; ".join(str(p) for p in result.problems))
     core = rules.section("core")
-    reason = ignore_reason(event, bot_login=core["bot_login"])
+    # Who the bot is is the deployment's (the App's login), never a repository's to say.
+    bot_login = runtime.bot_login
+    reason = ignore_reason(event, bot_login=bot_login)
     other_bot = from_other_bot(event, core["allowed_bots"])
     features = [f for f in runtime.features if event.qualified in f.any_sender
                 or (not reason and (f.accepts_bot_events or not other_bot))]
@@ -96,7 +98,7 @@ async def decide(runtime: "Runtime", event: Event) -> Decision:
 
     ctx = Context(event=event, rules=rules, gh=reader, db=runtime.db,
                   roles_of=runtime.roles_for(event.repo, rules, reader),
-                  bot_login=core["bot_login"], rules_problems=tuple(result.problems))
+                  bot_login=bot_login, rules_problems=tuple(result.problems))
     decision = Decision()
     for feature in features:
         if feature.rules is not None and not rules.enabled(feature.rules.name):

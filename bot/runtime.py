@@ -62,6 +62,12 @@ class Runtime:
     def dry_run(self) -> bool:
         return (self.github is None or self.github.dry_run or bool(self.bundled["core"]["dry_run"]))
 
+    def repo_dry_run(self, repo: str) -> bool:
+        """Whether ``repo``'s own rules ask for a dry run (the rules last read for it: a
+        delivery or a job read them just before its actions)."""
+        rules = self.repo_rules.known(repo) if repo else None
+        return bool(rules is not None and rules["core"]["dry_run"])
+
     async def api(self, installation_id: int | None) -> Any:
         if self.github is None:
             raise RuntimeError("this runtime has no GitHub client")
@@ -190,7 +196,8 @@ async def open_runtime(settings: Settings, *, with_github: bool = True,
                                     on_hold=_hold_publisher(db) if db.dialect != "sqlite" else None)
             runtime.executor = Executor(db, api_for=runtime.api, dry_run=runtime.dry_run,
                                         features=runtime.features_by_name,
-                                        bot_login=runtime.bot_login, metrics=runtime.metrics)
+                                        bot_login=runtime.bot_login, metrics=runtime.metrics,
+                                        repo_dry_run=runtime.repo_dry_run)
         yield runtime
     finally:
         if runtime is not None:

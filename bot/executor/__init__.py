@@ -76,10 +76,14 @@ ApiFactory = Callable[[int], Awaitable[Any]]
 class Executor:
     def __init__(self, db: "Database", *, api_for: ApiFactory | None, dry_run: bool,
                  features: Mapping[str, "Feature"], bot_login: str,
-                 metrics: "Metrics | None" = None) -> None:
+                 metrics: "Metrics | None" = None,
+                 repo_dry_run: Callable[[str], bool] | None = None) -> None:
         self.db = db
         self.api_for = api_for
         self.dry_run = dry_run or api_for is None
+        # A repository trying the bot out (its own ``core.dry_run``): its GitHub actions are
+        # logged, not sent, whoever decided them (a delivery or a periodic job).
+        self.repo_dry_run = repo_dry_run or (lambda repo: False)
         self.features = features
         self.bot_login = bot_login
         self.metrics = metrics
@@ -108,7 +112,7 @@ class Executor:
                     continue
                 if isinstance(action, A.ReportOutcome):
                     action = _outcome_reaction(action, batch_ok)
-                if not action.local and self.dry_run:
+                if not action.local and (self.dry_run or self.repo_dry_run(getattr(action, "repo", ""))):
                     log.info("dry-run: %s", action.describe(),
                              extra={"delivery_id": delivery_id, "feature": feature})
                     outcome.dry_run.append(action.describe())

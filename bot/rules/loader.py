@@ -181,12 +181,34 @@ def merge_repo_override(bundled: Rules, text: str, source: str,
         return bundled, problems
     if node is None:  # an empty (or all-comments) file changes nothing
         return bundled, []
+    problems = _deployment_only(node, source)
+    if problems:
+        return bundled, problems
     whole_file = Obj({name: Field(section.schema) for name, section in indexed.items()})
     base: dict[str, Any] = bundled.as_dict()
     value, problems = validate(_empty_sections_as_mappings(node), whole_file, source, base=base)
     if problems:
         return bundled, problems
     return Rules(value), []
+
+
+# Settings that are the deployment's, not a repository's: who the bot is (its own events are
+# ignored by this login: a wrong one would make it answer itself) and where overrides live.
+DEPLOYMENT_ONLY = {"bot_login": "the App's login, set by the deployment",
+                   "config_path": "where overrides live is set by the deployment"}
+
+
+def _deployment_only(node: Node, source: str) -> list[Problem]:
+    problems = []
+    for key, value in node.value if isinstance(node, MappingNode) else ():
+        if key.value != "core" or not isinstance(value, MappingNode):
+            continue
+        for field_key, _ in value.value:
+            why = DEPLOYMENT_ONLY.get(getattr(field_key, "value", None))
+            if why:
+                problems.append(Problem(source, f"core.{field_key.value}", field_key.start_mark.line + 1,
+                                        f"cannot be set by a repository ({why})"))
+    return problems
 
 
 def _empty_sections_as_mappings(node: Node) -> Node:

@@ -130,6 +130,28 @@ async def test_broken_repo_config_keeps_last_good_and_says_why(bot, fake_github)
     assert "core.dry_run" in summary and "contributor-flow.yml:3" in summary
 
 
+async def test_a_repository_may_try_the_bot_out_in_dry_run(bot, fake_github):
+    for _ in range(3):  # our issue must not share a number with the example payload's
+        issue = fake_github.add_issue(REPO)
+
+    async def labeller(event, ctx):
+        return [A.AddLabels(repo=ctx.repo, number=issue.number, labels=("seen",))]
+
+    add_feature(bot, "labeller", labeller)
+    labels_posted = lambda: [c for c in fake_github.calls_to(  # noqa: E731
+        "POST", "/repos/{owner}/{repo}/issues/{issue_number}/labels") if f"/issues/{issue.number}/" in c.path]
+    fake_github.put_file(REPO, ".github/contributor-flow.yml", "core:\n  dry_run: true\n")
+    bot.runtime.repo_rules.invalidate(REPO)
+    did = await bot.deliver_example("issues", "opened")
+    assert await bot.wait_for(did) == "done"
+    assert labels_posted() == []                 # decided, logged, not sent
+    fake_github.put_file(REPO, ".github/contributor-flow.yml", "core:\n  dry_run: false\n")
+    bot.runtime.repo_rules.invalidate(REPO)
+    did = await bot.deliver_example("issues", "opened")
+    assert await bot.wait_for(did) == "done"
+    assert len(labels_posted()) == 1
+
+
 async def test_replay_prints_the_decided_actions_without_performing_them(fake_github, tmp_path):
     fake_github.add_repo(REPO)
     fake_github.put_file(REPO, ".github/contributor-flow.yml", "core:\n  bogus: 1\n", ref=f"{7:040x}")

@@ -161,3 +161,13 @@ def test_bundled_files_nested_too_deep_are_reported(tmp_path):
     rules, problems = load_bundled(tmp_path, SECTIONS)
     assert [p.message for p in problems] == ["invalid YAML: nested more than 50 levels deep"]
     assert rules.section("cla")["exempt"] == ["dependabot[bot]"]
+
+
+@pytest.mark.parametrize("key, value", [("bot_login", "someone-else"), ("config_path", ".github/other.yml")])
+def test_a_repository_cannot_set_who_the_bot_is_or_where_overrides_live(key, value):
+    bundled = Rules.defaults(SECTIONS)
+    text = f"cla:\n  exempt: [x]\ncore:\n  max_attempts: 3\n  {key}: {value}\n"
+    rules, problems = merge_repo_override(bundled, text, ".github/contributor-flow.yml", SECTIONS)
+    assert [(p.path, p.line) for p in problems] == [(f"core.{key}", 5)]
+    assert "cannot be set by a repository" in problems[0].message
+    assert rules is bundled                      # nothing of the file applied
