@@ -124,7 +124,16 @@ class RepoRules:
         # One fetch per repository at a time: a burst of events must not mean a burst of reads.
         pending = self._inflight.get(repo)
         if pending is not None:
-            return await asyncio.shield(pending)
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not pending.cancelled() or (task is not None and task.cancelling()):
+                    raise  # this caller is the one being cancelled
+                # The read it waited on was cancelled with the caller that made it (a
+                # delivery stopped at shutdown): that says nothing about this one, which
+                # reads for itself rather than dying of someone else's cancellation.
+                return await self.get(repo, api)
         future: asyncio.Future[RepoRulesResult] = asyncio.get_running_loop().create_future()
         self._inflight[repo] = future
         try:

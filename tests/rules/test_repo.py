@@ -255,3 +255,32 @@ async def test_fallback_is_what_was_last_read_else_the_stored_last_good(api, sto
     after_restart = service(store, clock)
     assert (await after_restart.fallback(REPO)) == good.rules  # from the store
     assert await after_restart.fallback("octo/other") is None
+
+
+async def test_a_cancelled_reader_does_not_cancel_the_others_waiting_on_its_read(api, store, clock):
+    api.put(REPO, GOOD, "sha1")
+    api.release = asyncio.Event()
+    repo_rules = service(store, clock)
+    first = asyncio.create_task(repo_rules.get(REPO, api))
+    await api.started.wait()
+    second = asyncio.create_task(repo_rules.get(REPO, api))   # waits on the first one's read
+    await asyncio.sleep(0)
+    first.cancel()                                            # e.g. its delivery stopped at shutdown
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    api.release.set()
+    result = await second                                     # reads for itself instead
+    assert result.origin == "override" and len(api.calls) == 2
+    # A waiter that is itself cancelled still stops.
+    repo_rules = service(store, clock)
+    api.release = asyncio.Event()
+    api.started.clear()
+    first = asyncio.create_task(repo_rules.get(REPO, api))
+    await api.started.wait()
+    second = asyncio.create_task(repo_rules.get(REPO, api))
+    await asyncio.sleep(0)
+    second.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    api.release.set()
+    assert (await first).origin == "override"
