@@ -80,8 +80,11 @@ class Runtime:
             return RepoRulesResult(self.bundled)
         from .github import GitHubError, PermanentGitHubError
 
+        # No token now (GitHub refuses the App's credentials): raised, so the delivery is
+        # tried again later rather than decided on bundled rules the repository may not want.
+        api = await self.api(installation_id)
         try:
-            return await self.repo_rules.get(repo, await self.api(installation_id))
+            return await self.repo_rules.get(repo, api)
         except PermanentGitHubError as exc:
             # No access to the file (e.g. dry-run against a private repo): bundled rules.
             log.warning("repo rules unavailable for %s: %s", repo, exc)

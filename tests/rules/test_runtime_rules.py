@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import pytest_asyncio
 
-from bot.github import TransientGitHubError
+from bot.github import GitHubError, TransientGitHubError
 from bot.runtime import open_runtime
 from bot.settings import BUNDLED_RULES, Settings
 from bot.store import state
@@ -78,3 +79,13 @@ async def test_one_repo_without_a_token_or_rules_is_left_out_of_a_job_run_alone(
     # Never read and GitHub down now: left out rather than run with rules it may not want.
     assert sorted(handles) == ["octo/a", "octo/known", "octo/z"]
     assert handles["octo/known"].rules["core"]["allowed_bots"] == ["renovate"]
+
+
+async def test_a_repository_whose_token_cannot_be_had_is_not_decided_on_bundled_rules(rt, fake_github):
+    fake_github.add_repo("octo/off")
+    fake_github.put_file("octo/off", CONFIG, "core:\n  enabled: false\n")
+    # 424242: an installation GitHub will not mint a token for now. Bundled rules would turn
+    # on everything the repository switched off; the delivery is tried again instead.
+    with pytest.raises(GitHubError):
+        await rt.rules_for("octo/off", 424242)
+    assert (await rt.rules_for("octo/off", 1)).rules["core"]["enabled"] is False
