@@ -80,7 +80,10 @@ class NewDelivery:
     body: str
 
 
-_REQUEUE = ("UPDATE deliveries SET status = 'pending', next_attempt_at = 0, updated_at = ?"
+# A dead one redelivered gets its attempts anew, as ``deliveries retry`` gives them (with its
+# old count it would be dead again at its first failure); a failed one keeps its count.
+_REQUEUE = ("UPDATE deliveries SET attempts = CASE WHEN status = 'dead' THEN 0 ELSE attempts END,"
+            " status = 'pending', next_attempt_at = 0, updated_at = ?"
             " WHERE delivery_id = ? AND status IN ('dead', 'failed')")
 _INSERT_ROWS = ("INSERT INTO deliveries (delivery_id, event, action, repo, subject, installation_id,"
                 " status, attempts, received_at, updated_at, next_attempt_at, body) VALUES ")

@@ -85,7 +85,9 @@ async def test_redelivery_of_a_dead_delivery_requeues_it(db):
     [d] = await _take(db, 1)
     await _dead(db, d.seq)
     result = await _put(db, "a1")
-    assert result.requeued and (await deliveries.get(db, "a1")).status == "pending"
+    again = await deliveries.get(db, "a1")
+    assert result.requeued and again.status == "pending"
+    assert again.attempts == 0   # its attempts anew: not dead again at its first failure
     if db.dialect == "postgresql":
         assert await _jobs(db) == 2  # queued when stored, and again
 
