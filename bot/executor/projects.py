@@ -79,7 +79,7 @@ RECENT_DISCUSSIONS = """
 query($owner: String!, $name: String!, $category: ID!) {
   repository(owner: $owner, name: $name) {
     discussions(first: 50, categoryId: $category, orderBy: {field: CREATED_AT, direction: DESC}) {
-      nodes { id url body category { id } }
+      nodes { id url body category { id } author { __typename login } }
     }
   }
 }
@@ -218,12 +218,26 @@ def discussion_marker(key: str) -> str:
     return f"<!-- contributor-flow:discussion:{hashlib.sha256(key.encode()).hexdigest()[:20]} -->"
 
 
+def _by_the_bot(author: Any, bot_login: str) -> bool:
+    """Whether a discussion's author is the bot. GraphQL names an App's bot user without the
+    "[bot]" REST adds, and a user account may hold that bare name: the type tells them apart."""
+    if not isinstance(author, dict):
+        return False  # a deleted account (GitHub's ghost): not the bot, which is never deleted
+    login = str(author.get("login") or "")
+    if author.get("__typename") != "Bot" and not login.endswith("[bot]"):
+        return False
+    return login.removesuffix("[bot]").casefold() == bot_login.removesuffix("[bot]").casefold()
+
+
 async def _find_discussion(env: "ActionEnv", repo_name: str, category_id: str, marker: str) -> dict | None:
     owner, name = repo_name.split("/", 1)
     data = await env.api.graphql(RECENT_DISCUSSIONS, owner=owner, name=name, category=category_id)
     nodes = (((data or {}).get("repository") or {}).get("discussions") or {}).get("nodes") or []
+    # The marker is a hash of a predictable key: anyone who may post in the category can write
+    # it, so only the bot's own post counts (else the week's report would never be posted).
     return next((d for d in nodes if d and marker in (d.get("body") or "")
-                 and ((d.get("category") or {}).get("id") in (None, category_id))), None)
+                 and ((d.get("category") or {}).get("id") in (None, category_id))
+                 and _by_the_bot(d.get("author"), env.bot_login)), None)
 
 
 async def create_discussion(action: A.CreateDiscussion, env: "ActionEnv", cache: ProjectCache) -> Any:

@@ -201,10 +201,14 @@ DEPLOYMENT_ONLY = {"bot_login": "the App's login, set by the deployment",
 def _deployment_only(node: Node, source: str) -> list[Problem]:
     problems = []
     for key, value in node.value if isinstance(node, MappingNode) else ():
-        if key.value != "core" or not isinstance(value, MappingNode):
+        if not isinstance(key, ScalarNode) or key.value != "core" or not isinstance(value, MappingNode):
             continue
         for field_key, _ in value.value:
-            why = DEPLOYMENT_ONLY.get(getattr(field_key, "value", None))
+            # A key YAML makes a list or mapping (``? [a, b]``) holds a list: not hashable,
+            # and no setting's name; validation reports it.
+            if not isinstance(field_key, ScalarNode):
+                continue
+            why = DEPLOYMENT_ONLY.get(field_key.value)
             if why:
                 problems.append(Problem(source, f"core.{field_key.value}", field_key.start_mark.line + 1,
                                         f"cannot be set by a repository ({why})"))

@@ -337,3 +337,45 @@ def test_body_section_keeps_crlf_line_endings():
     assert once == "Author's words.\r\nSecond line.\r\n\r\n<!-- cf:card:start -->\r\ncard\r\nv1\r\n<!-- cf:card:end -->"
     assert replace_section(once, "cf:card", "card\nv1") == once
     assert replace_section("a\nb", "cf:card", "c") == "a\nb\n\n<!-- cf:card:start -->\nc\n<!-- cf:card:end -->"
+
+
+async def test_a_discussion_someone_else_wrote_with_the_marker_is_not_taken_for_the_bots(rt, fake_github):
+    """The marker is a hash of a predictable key (repository, feature, category, week): anyone
+    who may open a discussion in the category can write it. Such a post must not count as the
+    week's report (nor its idempotence record point at it): the bot still posts its own."""
+    from bot.executor.projects import discussion_marker
+    from bot.store import state as st
+    from tests.fakegithub.state import Discussion, make_node_id
+
+    category = fake_github.add_discussion_category(REPO, "Reports")
+    fake_github.add_user("mallory")
+    action = A.CreateDiscussion(repo=REPO, category="Reports", title="Week 50", body="figures",
+                                dedupe_key="2026-W50")
+    repo = fake_github.repo(REPO)
+    forged = Discussion(id=make_node_id("D", 990001), number=repo.next_number, repo=REPO, title="Week 50",
+                        body="nothing to see\n\n" + discussion_marker(st.created_key(action, "funnel")),
+                        category_id=category.id, user="mallory")
+    repo.next_number += 1
+    repo.discussions.append(forged)
+    fake_github.state.nodes[forged.id] = forged
+
+    out = await run(rt, "d1", action, feature="funnel", retrying=True)
+    assert not out.failed
+    assert [d.user for d in repo.discussions] == ["mallory", fake_github.bot_login]
+    mine = repo.discussions[1]
+    assert mine.body.startswith("figures")
+    recorded = await st.created_object(rt.db, st.created_key(action, "funnel"))
+    assert recorded and recorded.endswith(f"/discussions/{mine.number}")
+
+
+@pytest.mark.parametrize("author, ours", [
+    ({"__typename": "Bot", "login": "contributor-flow"}, True),         # GitHub's GraphQL spelling
+    ({"__typename": "Bot", "login": "contributor-flow[bot]"}, True),
+    ({"__typename": "User", "login": "contributor-flow"}, False),       # a person holding the name
+    ({"__typename": "Bot", "login": "other-app"}, False),
+    (None, False),                                                      # a deleted account
+])
+def test_only_the_bots_own_discussion_counts(author, ours):
+    from bot.executor.projects import _by_the_bot
+
+    assert _by_the_bot(author, "contributor-flow[bot]") is ours

@@ -171,3 +171,24 @@ def test_a_repository_cannot_set_who_the_bot_is_or_where_overrides_live(key, val
     assert [(p.path, p.line) for p in problems] == [(f"core.{key}", 5)]
     assert "cannot be set by a repository" in problems[0].message
     assert rules is bundled                      # nothing of the file applied
+
+
+@pytest.mark.parametrize("key", ["[a, b]", "{a: 1}"])
+def test_a_key_that_is_no_string_under_core_is_reported_not_raised(key):
+    """The deployment-only check reads ``core``'s keys before validation does: a key YAML
+    makes a list or a mapping (``? [a, b]``) must become the same problem as anywhere else."""
+    bundled = Rules.defaults(SECTIONS)
+    text = f"core:\n  max_attempts: 3\n  ? {key}\n  : 1\n"
+    rules, problems = merge_repo_override(bundled, text, ".github/contributor-flow.yml", SECTIONS)
+    assert rules is bundled
+    assert [p.line for p in problems] == [3] and "keys must be strings" in problems[0].message
+
+
+def test_config_check_reports_a_pull_requests_file_with_such_a_key():
+    """An outside contributor's pull request changing the file gets its failing check run
+    (the handler raised instead, and the PR got no check at all)."""
+    from bot.features.config_check import CHECK_NAME, report
+
+    [check] = report("a" * 40, "o/r", ".github/contributor-flow.yml", "core:\n  ? {a: 1}\n  : 1\n")
+    assert (check.name, check.conclusion) == (CHECK_NAME, "failure")
+    assert "keys must be strings" in check.summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
+from urllib.parse import unquote
 
 import pytest
 
@@ -81,6 +82,8 @@ class Repo:
         self.files.setdefault(ref, {})[path] = data.encode() if isinstance(data, str) else data
 
     def _contents(self, v: Mapping[str, Any]) -> Any:
+        # The path arrives escaped for the URL (see lookups.file_at): GitHub reads it decoded.
+        v = {**v, "path": unquote(v["path"])}
         data = self.files.get(v["ref"], {}).get(v["path"])
         if data is None:
             from bot.github import PermanentGitHubError
