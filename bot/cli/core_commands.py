@@ -20,11 +20,31 @@ def settings_from_env() -> Settings:
         raise SystemExit(str(exc)) from None
 
 
+def port_number(text: str, *, name: str = "port") -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{name} must be a port number (0-65535), got {text!r}")
+    return port
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def register(sub: "argparse._SubParsersAction") -> None:
     p = sub.add_parser("serve", help="run the webhook service",
                        description="Run the webhook service (worker and scheduler included).")
     p.add_argument("--host", default=None, help="bind address (default 0.0.0.0)")
-    p.add_argument("--port", type=int, default=None, help="port (default $PORT or 8080)")
+    p.add_argument("--port", type=port_number, default=None, help="port (default $PORT or 8080)")
     p.add_argument("--no-worker", action="store_true", help="intake only (another process works)")
     p.set_defaults(func=cmd_serve)
 
@@ -47,7 +67,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
                        description="List stored deliveries; 'deliveries retry ID|--dead' re-queues.")
     p.add_argument("--status", choices=("pending", "processing", "done", "failed", "dead"))
     p.add_argument("--json", action="store_true")
-    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--limit", type=positive_int, default=100, help="newest N (default 100)")
     p.set_defaults(func=cmd_deliveries)
     dsub = p.add_subparsers(dest="deliveries_command", metavar="SUBCOMMAND")
     r = dsub.add_parser("retry", help="re-queue one delivery or every dead one",
@@ -66,12 +86,60 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.log_format)
     if not settings.webhook_secret:
         raise SystemExit("GITHUB_WEBHOOK_SECRET is required: set it to the App's webhook secret")
-    port = args.port or int(os.environ.get("PORT") or 8080)
+    if args.port is not None:
+        port = args.port
+    else:
+        try:
+            port = port_number(os.environ.get("PORT") or "8080", name="PORT")
+        except argparse.ArgumentTypeError as exc:
+            raise SystemExit(str(exc)) from None
     host = args.host or "0.0.0.0"
-    app = create_app(settings, run_worker=not args.no_worker)
-    web.run_app(app, host=host, port=port, access_log=None, print=lambda *_: None,
-                handle_signals=True)
+    # SQLite is for one process: a second worker on the same file would take the first one's
+    # unfinished deliveries back at its start-up and process them a second time.
+    lock = None if args.no_worker else hold_sqlite_file(settings.database_url)
+    try:
+        app = create_app(settings, run_worker=not args.no_worker)
+        web.run_app(app, host=host, port=port, access_log=None, print=lambda *_: None,
+                    handle_signals=True)
+    finally:
+        if lock is not None:
+            lock.close()
     return 0
+
+
+def sqlite_path(database_url: str | None) -> str | None:
+    """The SQLite file DATABASE_URL names (as bot.store.db.connect reads it), else None."""
+    from urllib.parse import urlparse
+
+    from ..store.db import default_sqlite_path
+
+    if not database_url:
+        return default_sqlite_path()
+    if urlparse(database_url).scheme != "sqlite":
+        return None
+    path = (database_url[len("sqlite:///"):] if database_url.startswith("sqlite:///")
+            else urlparse(database_url).path)
+    path = path or default_sqlite_path()
+    return None if path == ":memory:" else path
+
+
+def hold_sqlite_file(database_url: str | None):
+    """Lock ``<file>.lock`` for the life of the process (released by the kernel even on
+    ``kill -9``), or exit naming the database when another ``serve`` holds it."""
+    import fcntl
+
+    path = sqlite_path(database_url)
+    if path is None:
+        return None
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fh = open(f"{path}.lock", "a")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise SystemExit(f"another 'serve' is already running on the SQLite database {path}: SQLite is "
+                         "for one process (use PostgreSQL for several replicas)") from None
+    return fh
 
 
 def cmd_check_rules(args: argparse.Namespace) -> int:
@@ -79,22 +147,26 @@ def cmd_check_rules(args: argparse.Namespace) -> int:
     from ..rules.cli import check_rules
     from ..rules.registry import sections_of
 
-    return check_rules(args.path, sections_of(all_features()),
-                       rules_dir=settings_from_env().rules_dir)
+    rules_dir = settings_from_env().rules_dir
+    return check_rules(args.path, sections_of(all_features()), rules_dir=rules_dir)
 
 
 def load_recording(path: str) -> tuple[str, str, str]:
     """(event, delivery id, raw JSON payload) from either recording form."""
     data = json.loads(Path(path).read_text())
+    if not isinstance(data, dict):
+        data = {}
     if "headers" in data and "body" in data:
         headers = {k.lower(): v for k, v in data["headers"].items()}
         body = data["body"]
         text = body if isinstance(body, str) else json.dumps(body)
-        return (headers.get("x-github-event", ""), headers.get("x-github-delivery", "")
+        if not headers.get("x-github-event"):
+            raise ValueError("the headers have no X-GitHub-Event: which event is it?")
+        return (headers["x-github-event"], headers.get("x-github-delivery", "")
                 or f"replay-{Path(path).stem}", text)
     if "event" in data and "payload" in data:
         return data["event"], data.get("delivery_id") or f"replay-{Path(path).stem}", json.dumps(data["payload"])
-    raise ValueError(f"{path}: expected {{event, payload}} or {{headers, body}}")
+    raise ValueError("expected a JSON object {event, payload} or {headers, body}")
 
 
 async def cmd_replay(args: argparse.Namespace) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
+import os
+import sqlite3
 import sys
 from typing import Sequence
 
@@ -45,4 +47,40 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(exc.code, file=sys.stderr)
             return 1
         return int(exc.code or 0)
+    except Exception as exc:
+        # What the operator's environment causes (a database that cannot be reached or
+        # opened, a file or port that cannot be used) is one line, not a traceback;
+        # LOG_LEVEL=DEBUG shows the traceback, and anything else is a bug and shows it.
+        message = operator_error(exc)
+        if message is None or (os.environ.get("LOG_LEVEL") or "").upper() == "DEBUG":
+            raise
+        print(message, file=sys.stderr)
+        return 1
     return int(result or 0)
+
+
+def operator_error(exc: BaseException) -> str | None:
+    from ..settings import _redact_url
+    from ..store.db import DatabaseUnavailable, default_sqlite_path
+
+    database = (_redact_url(os.environ.get("DATABASE_URL"))
+                or f"the default SQLite file {default_sqlite_path()}")
+    if isinstance(exc, (DatabaseUnavailable, sqlite3.DatabaseError)):
+        return f"error: the database ({database}) cannot be used: {exc}"
+    try:
+        import psycopg
+        import psycopg_pool
+    except ImportError:  # pragma: no cover - both are dependencies
+        pass
+    else:
+        if isinstance(exc, psycopg_pool.PoolTimeout):
+            return f"error: cannot connect to the database ({database}): {exc}"
+        if isinstance(exc, psycopg.Error):
+            return f"error: the database ({database}) cannot be used: {exc}".strip()
+    if isinstance(exc, UnicodeDecodeError):
+        return f"error: a file is not UTF-8 text ({exc})"
+    if isinstance(exc, OSError):
+        if exc.strerror and exc.filename:
+            return f"error: {exc.filename}: {exc.strerror}"
+        return f"error: {exc.strerror or exc}"
+    return None

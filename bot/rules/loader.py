@@ -154,7 +154,15 @@ def load_bundled(rules_dir: str | Path, sections: Iterable[Section]) -> tuple[Ru
             problems.append(Problem(source, "", None, f"section {name!r} is also in {seen[name]}"))
             continue
         seen[name] = path
-        value, found = validate_section_text(path.read_text(encoding="utf-8"), section, source)
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(source, "", None, f"not UTF-8 text (byte {exc.start})"))
+            continue
+        except OSError as exc:
+            problems.append(Problem(source, "", None, f"cannot be read: {exc.strerror or exc}"))
+            continue
+        value, found = validate_section_text(text, section, source)
         problems += found
         if not found:
             values[name] = value

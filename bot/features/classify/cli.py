@@ -4,16 +4,34 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
+
+
+def _label_item(item: str) -> str:
+    label, sep, kind = item.partition("=")
+    if not sep or not label.strip() or not kind.strip():
+        raise argparse.ArgumentTypeError(f"expected LABEL=KIND, got {item!r}")
+    return item
 
 
 def _label_map(items: list[str]) -> dict[str, str]:
     out = {}
     for item in items:
-        label, sep, kind = item.partition("=")
-        if not sep or not label or not kind:
-            raise argparse.ArgumentTypeError(f"expected LABEL=KIND, got {item!r}")
+        label, _, kind = _label_item(item).partition("=")
         out[label.strip().lower()] = kind.strip()
     return out
+
+
+def _at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number of at least {minimum}, got {text!r}")
+        return value
+    return parse
 
 
 def register(sub: "argparse._SubParsersAction") -> None:
@@ -31,12 +49,12 @@ def register(sub: "argparse._SubParsersAction") -> None:
                         help="read the repository's issues that people gave one kind label (open or closed, "
                              "not labels the bot added), and the kinds humans confirmed to the bot "
                              "(repeatable; needs the App's credentials)")
-    t.add_argument("--limit", type=int, default=1000,
+    t.add_argument("--limit", type=_at_least(1), default=1000,
                    help="labelled issues read per kind and repository, newest first (default 1000)")
     t.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.npz)")
-    t.add_argument("--label", action="append", default=[], metavar="LABEL=KIND",
+    t.add_argument("--label", action="append", default=[], metavar="LABEL=KIND", type=_label_item,
                    help="rename a CSV label to a kind, e.g. enhancement=feature (repeatable)")
-    t.add_argument("--per-repo-min", type=int, default=30,
+    t.add_argument("--per-repo-min", type=_at_least(1), default=30,
                    help="examples a repository needs for its own model (default 30)")
     t.set_defaults(func=cmd_train)
     e = csub.add_parser("eval", help="precision, recall, F1 per class and macro F1 per repository",
@@ -46,8 +64,8 @@ def register(sub: "argparse._SubParsersAction") -> None:
                                     "mean of the per-repository macro F1.")
     e.add_argument("--train", required=True, metavar="FILE")
     e.add_argument("--test", metavar="FILE")
-    e.add_argument("--folds", type=int, default=5, help="folds for cross-validation (default 5)")
-    e.add_argument("--label", action="append", default=[], metavar="LABEL=KIND")
+    e.add_argument("--folds", type=_at_least(2), default=5, help="folds for cross-validation (default 5)")
+    e.add_argument("--label", action="append", default=[], metavar="LABEL=KIND", type=_label_item)
     e.set_defaults(func=cmd_eval)
 
 
@@ -90,7 +108,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     elapsed = time.perf_counter() - started
-    bundle.save(args.out)
+    if "*" not in bundle.models:
+        kinds = sorted({ex.label for ex in examples})
+        print(f"error: need labelled issues of at least two kinds, got {', '.join(kinds) or 'none'}; "
+              f"nothing written", file=sys.stderr)
+        return 1
+    try:
+        bundle.save(args.out)
+    except OSError as exc:
+        print(f"error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     per_repo = sorted(k for k in bundle.models if k != "*")
     print(f"trained on {len(examples)} issues in {elapsed:.1f}s: {len(per_repo)} per-repository model(s)"
           f"{' (' + ', '.join(per_repo) + ')' if per_repo else ''} and a global fallback; wrote {args.out}")
@@ -108,6 +135,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    report = evaluate_split(train_set, test_set) if test_set is not None else cross_validate(train_set, k=args.folds)
+    if test_set is None:
+        counts = Counter(ex.repo for ex in train_set)
+        small = sorted((repo for repo, n in counts.items() if n < args.folds), key=str.lower)
+        if small:
+            print(f"error: fewer labelled issues than --folds {args.folds} in {', '.join(small)}",
+                  file=sys.stderr)
+            return 1
+    try:
+        report = (evaluate_split(train_set, test_set) if test_set is not None
+                  else cross_validate(train_set, k=args.folds))
+    except ValueError as exc:  # e.g. a repository (or fold) with examples of one kind only
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(report.format())
     return 0

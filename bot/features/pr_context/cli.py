@@ -40,17 +40,31 @@ def cmd_impact(args: argparse.Namespace) -> int:
 
     from .handlers import components_from
 
+    def read(path: str, option: str) -> str | None:
+        try:
+            return Path(path).read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            print(f"{option} {path}: {exc.strerror or exc}", file=sys.stderr)
+            return None
+
+    config_text = read(args.config, "--config") if args.config else None
+    codeowners_text = read(args.codeowners, "--codeowners") if args.codeowners else None
+    if (args.config and config_text is None) or (args.codeowners and codeowners_text is None):
+        return 1
     sections = sections_of(all_features())
-    rules, problems = load_bundled(args.rules or BUNDLED_RULES, sections)
-    problems = [p for p in problems if Path(p.file).stem == SECTION.name]
-    if args.config:
-        rules, more = merge_repo_override(rules, Path(args.config).read_text(), args.config, sections)
+    rules_dir = args.rules or BUNDLED_RULES
+    rules, problems = load_bundled(rules_dir, sections)
+    # This section's own problems, and the directory's (one that does not exist at all).
+    problems = [p for p in problems
+                if Path(p.file).stem == SECTION.name or Path(p.file) == Path(rules_dir)]
+    if config_text is not None:
+        rules, more = merge_repo_override(rules, config_text, args.config, sections)
         problems += more
     components = components_from(rules.section(SECTION.name))
     messages = [str(p) for p in problems] + component_problems(components)
     for message in messages:
         print(f"problem: {message}", file=sys.stderr)
-    codeowners = parse_codeowners(Path(args.codeowners).read_text()) if args.codeowners else None
+    codeowners = parse_codeowners(codeowners_text) if codeowners_text is not None else None
     impact = compute_impact(components, [_changed(p) for p in args.paths])
     owners = owners_by_component(components, impact, codeowners)
 

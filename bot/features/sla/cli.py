@@ -56,6 +56,8 @@ async def cmd_report(args: argparse.Namespace) -> int:
     now = datetime.now(timezone.utc)
     until = args.until or now
     since = args.since or until - timedelta(days=28)
+    if since >= until:
+        raise SystemExit("--since must be before --until")
     async with open_runtime(settings_from_env(), with_github=False) as runtime:
         figures = await sla_figures(runtime.db, args.repo, since, until, now)
     print(to_json(figures) if args.format == "json" else to_markdown(figures), end="")
