@@ -11,6 +11,7 @@ from ...store.state import bot_added
 from ..route.plan import route
 from ..route.rfc import moved_on
 from . import store
+from .commands import kind_in_new_body
 from .decide import FEATURE, apply_bot_decision, apply_human_kind, bot_decision, refused_by_rfc, rules_of
 
 
@@ -35,6 +36,9 @@ async def on_issue(event: Event, ctx: Context) -> list[Action]:
             return carried
     if event.action == "edited" and await _human_kind_label(ctx, repo, issue):
         return []  # someone set a kind label by hand before the bot decided anything
+    if event.action == "opened" and (said := await kind_in_new_body(event, ctx)):
+        return [Note(repo, feature=FEATURE, number=number,
+                     text=f"not classified: the author's /kind {said} in the issue decides")]
     decision = await bot_decision(ctx, repo, issue)
     if previous and previous.get("kind") == decision.kind and event.action == "edited":
         return []  # nothing changed that matters (still the same kind, or still asked)

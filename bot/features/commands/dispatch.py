@@ -64,6 +64,27 @@ def restricted_labels_touched(actions: Sequence[Action], roles: frozenset[str],
     return blocked
 
 
+async def will_run(event: Event, ctx: Context, name: str) -> list[tuple[str, ...]]:
+    """The arguments of each ``/name`` in the event's text that ``run_commands`` would run
+    in this delivery (registered and switched on, for this kind of item, within
+    ``max_per_comment``, allowed to the sender). For a feature deciding on the same
+    delivery, which cannot see what the commands do until after."""
+    from .. import all_features  # at call time: the list includes this very feature
+
+    source = source_of(event)
+    if (source is None or ignored_author(source, event, ctx.bot_login)
+            or not ctx.rules.enabled(FEATURE_NAME)):
+        return []
+    entry = registry_for(ctx, all_features).get(name)
+    if entry is None or not entry.applies_to(source.is_pr):
+        return []
+    parsed = _commands(source)[: ctx.rules.section(FEATURE_NAME)["max_per_comment"]]
+    found = [cmd.args for cmd in parsed if not cmd.too_long and cmd.name.lower() == entry.name.lower()]
+    if not found or not await ctx.roles_of(source.actor, item_author=source.item_author) & set(entry.roles):
+        return []
+    return found
+
+
 async def run_commands(event: Event, ctx: Context, registry: Registry) -> list[Action]:
     source = source_of(event)
     if source is None or ignored_author(source, event, ctx.bot_login):
