@@ -20,3 +20,6 @@ def test_hostile_commit_identity_is_inert():
         assert "<!-- contributor-flow:context-card -->" not in text
         assert "@org/team" not in text
         assert "</details>" not in text and "```" not in text.split("```text")[0]
+        # Inert, but still reported: the unlinked commit and its identity are listed.
+        [line] = [ln for ln in text.splitlines() if ln.startswith("- commit `bbbbbbb` (author): ")]
+        assert "@\u200borg/team" in line and "contributor-flow:context-card" in line

@@ -30,6 +30,8 @@ def _renders_as(text: str) -> str:
 def test_no_mention_survives(hostile):
     shown = _renders_as(neutralize(hostile))
     assert not _PING.search(shown), shown
+    # Inert, not dropped: the reader still sees what was written (zero-width spaces aside).
+    assert shown.replace("\u200b", "") == hostile
 
 
 def test_emails_stay_readable():
@@ -46,6 +48,8 @@ def test_code_span_never_carries_an_html_comment(marker):
     # or path shown in a code span must not make a CLA comment pass for the context card.
     out = code(marker)
     assert "<!--" not in out and "-->" not in out
+    # Still shown as written, in one code span (zero-width spaces aside).
+    assert out.replace("\u200b", "") == f"`{marker}`"
 
 
 @pytest.mark.parametrize("login", ["octocat", "jdoe_acme", "dependabot[bot]", "kubernetes/sig-node",

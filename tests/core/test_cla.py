@@ -186,14 +186,25 @@ def test_allowlist(allow, account, email, reason):
 
 
 def test_bots_are_not_allowlisted_when_switched_off():
-    v = verdict([commit(author=("dependabot", "d@x.org"), author_account=BOT)], allow=Allowlist(bots=False))
-    assert not v.passed
+    bot_commit = commit(author=("dependabot", "d@x.org"), author_account=BOT)
+    assert verdict([bot_commit], allow=Allowlist(bots=True)).allowlisted == (("dependabot[bot]", "bot"),)
+    v = verdict([bot_commit], allow=Allowlist(bots=False))
+    # Switched off, the bot is one more author who has not signed.
+    assert not v.passed and v.allowlisted == ()
+    assert [s.account.login for s in v.missing] == ["dependabot[bot]"]
 
 
-def test_email_domain_does_not_match_lookalikes():
-    v = verdict([commit(author=("X", "x@notcorp.com"), author_account=None)],
+@pytest.mark.parametrize("email, allowlisted", [
+    ("x@corp.com", True), ("x@dev.corp.com", True),
+    ("x@notcorp.com", False), ("x@corp.com.evil.org", False), ("x@corp-com.org", False),
+])
+def test_email_domain_does_not_match_lookalikes(email, allowlisted):
+    v = verdict([commit(author=("X", email), author_account=None)],
                 allow=Allowlist(email_domains=("corp.com",)))
-    assert not v.passed
+    assert v.passed == allowlisted
+    assert [reason for _, reason in v.allowlisted] == (["allowlisted email domain"] if allowlisted else [])
+    # Not allowlisted, an email linked to no account is to be fixed in the commits.
+    assert [u.person.email for u in v.unlinked] == ([] if allowlisted else [email])
 
 
 def test_version_bump_asks_for_a_new_signature():

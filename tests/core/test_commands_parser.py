@@ -310,16 +310,30 @@ def _backtick_runs(size: int) -> str:
     return "".join(runs)
 
 
+def _commands(text: str) -> list[tuple[str, ...]]:
+    return [(cmd.name, *cmd.args) for cmd in parse_commands(text)]
+
+
 HUGE = {  # 16 to 64 times what GitHub takes in one comment
-    "unclosed comment openers": (parse_commands, lambda: "a <!--" * ((1 << 20) // 6)),
-    "backtick runs of every length": (parse_commands, lambda: _backtick_runs(1 << 22)),
-    "escaped quotes in arguments": (split_args, lambda: '"a\\' * ((1 << 20) // 3)),
+    # An unclosed inline comment and unmatched backtick runs are literal text: the commands on
+    # the lines around them are still found, and nothing in them is taken for one.
+    "unclosed comment openers": (lambda: "a <!--" * ((1 << 20) // 6),
+                                 lambda huge: _commands("/hold\n" + huge + "\n/close"),
+                                 lambda huge: [("hold",), ("close",)]),
+    "backtick runs of every length": (lambda: _backtick_runs(1 << 22),
+                                      lambda huge: _commands("/hold\n" + huge + "\n/close"),
+                                      lambda huge: [("hold",), ("close",)]),
+    # An unclosed quote is literal: the whole run is one argument, after the one before it.
+    "escaped quotes in arguments": (lambda: '"a\\' * ((1 << 20) // 3),
+                                    lambda huge: split_args('"b c" ' + huge),
+                                    lambda huge: ("b c", huge)),
 }
 
 
-@pytest.mark.parametrize("parse,make", HUGE.values(), ids=HUGE.keys())
-def test_huge_adversarial_text_is_parsed(parse, make):
-    assert isinstance(parse(make()), (list, tuple))
+@pytest.mark.parametrize("make,parse,expected", HUGE.values(), ids=HUGE.keys())
+def test_huge_adversarial_text_is_parsed(make, parse, expected):
+    huge = make()
+    assert parse(huge) == expected(huge)
 
 
 def test_large_comments_keep_their_command():

@@ -13,3 +13,12 @@ async def test_a_persons_label_in_another_case_is_not_claimed_nor_removed(rt, fa
     await run(rt, "d2", A.RemoveLabel(repo=REPO, number=issue.number, label="cla: no"))
     assert not fake_github.calls_to("POST", "/repos/{owner}/{repo}/issues/{issue_number}/labels")
     assert not fake_github.calls_to("DELETE", "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}")
+    assert fake_github.issue(REPO, issue.number).labels == ["CLA: No"]
+    # The same two actions on an issue without it: the bot adds the label, so it is the bot's
+    # to remove (the executor does act on these actions; only the person's label is spared).
+    other = fake_github.add_issue(REPO)
+    await run(rt, "d3", A.AddLabels(repo=REPO, number=other.number, labels=("cla: no",)))
+    # (GitHub names it as the repository's label already is: "CLA: No")
+    assert [name.lower() for name in fake_github.issue(REPO, other.number).labels] == ["cla: no"]
+    await run(rt, "d4", A.RemoveLabel(repo=REPO, number=other.number, label="cla: no"))
+    assert fake_github.issue(REPO, other.number).labels == []

@@ -397,9 +397,23 @@ async def test_content_creation_limit_answers_secondary_403_when_enabled(gh: Cli
 
 
 async def test_concurrent_requests_are_tracked(gh: Client) -> None:
+    from tests.fakegithub.limits import MAX_CONCURRENT
+
     gh.fake.add_repo("o/r")
-    await asyncio.gather(*(gh.request("GET", "/repos/o/r") for _ in range(20)))
-    assert 1 <= gh.fake.limits.max_in_flight <= 20 and gh.fake.limits.in_flight == 0
+    # Every answer is held back, so the requests are all in flight at once: the peak is theirs.
+    gh.fake.faults.configure(share=0.0, stall_share=1.0, stall_seconds=0.3)
+    statuses = await asyncio.gather(*(gh.request("GET", "/repos/o/r") for _ in range(20)))
+    assert statuses and {s for s, _, _ in statuses} == {200}
+    assert gh.fake.limits.max_in_flight == 20 and gh.fake.limits.in_flight == 0
+    assert gh.fake.violations == []
+    # One more than GitHub's limit at once is a violation (a session without a connection cap).
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        crowd = Client(gh.fake, session)
+        await asyncio.gather(*(crowd.request("GET", "/repos/o/r") for _ in range(MAX_CONCURRENT + 1)))
+    assert gh.fake.limits.max_in_flight == MAX_CONCURRENT + 1 and gh.fake.limits.in_flight == 0
+    assert [v for v in gh.fake.violations if "concurrent requests" in v] == [
+        f"more than {MAX_CONCURRENT} concurrent requests (GET /repos/o/r)"]
+    gh.fake.violations.clear()
 
 
 async def test_answers_have_the_types_github_documents(gh: Client) -> None:

@@ -135,4 +135,4 @@ async def test_mutations_are_spaced_per_installation(fake: FakeGitHub, make_gith
     assert len(posts) == 4
     assert all(b - a >= 0.24 for a, b in zip(posts, posts[1:]))
     reads = sorted(c.time for c in fake.calls_to("GET", "/repos/{owner}/{repo}"))
-    assert reads[-1] - reads[0] < 0.24  # reads are not paced
+    assert reads[-1] - reads[0] < 0.5  # reads are not paced (paced, four would span at least 0.72 s)

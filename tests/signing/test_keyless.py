@@ -14,6 +14,9 @@ VALID = [
     ("bundle_v3_alt.txt", "bundle_v3_alt.txt.sigstore", "william@yossarian.net"),
     ("staging-rekor-v2.txt", "staging-rekor-v2.txt.sigstore.json", "jku@goto.fi"),
 ]
+# The Rekor log index each bundle's transparency log entry carries (verificationMaterial.tlogEntries).
+LOG_INDEX = {"bundle.txt.sigstore": 7390977, "bundle_v3.txt.sigstore": 25915956,
+             "bundle_v3_alt.txt.sigstore": 25915997, "staging-rekor-v2.txt.sigstore.json": 645}
 
 
 def _verify(vectors, artifact: str, bundle: str, signers, data: bytes | None = None, **kw):
@@ -26,7 +29,7 @@ def _verify(vectors, artifact: str, bundle: str, signers, data: bytes | None = N
 def test_valid_keyless_bundle_verifies_and_names_the_signer(vectors, artifact, bundle, identity):
     result = _verify(vectors, artifact, bundle, [Signer("someone@else", GITHUB_OAUTH), Signer(identity, GITHUB_OAUTH)])
     assert (result.method, result.signer, result.issuer) == ("keyless", identity, GITHUB_OAUTH)
-    assert result.log_index is not None
+    assert result.log_index == LOG_INDEX[bundle]
 
 
 def test_digest_input_verifies_like_the_bytes(vectors):

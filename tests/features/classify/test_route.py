@@ -139,9 +139,13 @@ async def test_question_comment_needs_a_support_channel(db, support_url, comment
 
 async def test_routing_happens_once_per_kind(db):
     r = rules(routing=ROUTING)
-    await handle(db, "issues", issue_payload(**BUG), rules_=r, reader=board_reader())
+    first = await handle(db, "issues", issue_payload(**BUG), rules_=r, reader=board_reader())
+    # The first time, the bug is routed: someone is assigned and it goes on its board...
+    assert [a.assignees for a in of(first, Assign)] == [("alice",)]
+    assert [(a.project_number, a.value) for a in of(first, AddToProject)] == [(5, "Triage")]
     reopened = issue_payload("reopened", labels=["bug", "triage"], **BUG)
     actions = await handle(db, "issues", reopened, rules_=r, reader=board_reader(), delivery="d2")
+    # ...reopened with the same kind, it is not routed again.
     assert not [a for a in actions if isinstance(a, (Assign, AddToProject))]
 
 

@@ -1,6 +1,8 @@
 """Card rendering: stable text, neutralised user text, sections present when they apply."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.core.impact import Impact
@@ -11,9 +13,29 @@ IMPACT = Impact(direct=("core",), transitive=("cli",), via={"cli": "core"},
 
 
 def test_same_data_same_text():
-    data = CardData(impact=IMPACT, owners={"core": ("alice",)}, response_time="3 days")
-    assert render_card(data) == render_card(CardData(impact=IMPACT, owners={"core": ("alice",)},
-                                                     response_time="3 days"))
+    # Equal data built in another order (as another push's handler may build it) reads the same:
+    # the executor edits the card only when its text changes.
+    def impact(files):
+        return Impact(direct=("core", "docs"), transitive=("cli",), via={"cli": "core"}, files=files,
+                      unmatched=("setup.py",))
+    core, docs = tuple(f"src/core/f{i}.py" for i in range(7)), ("docs/a.md",)
+    data = CardData(impact=impact({"core": core, "docs": docs}),
+                    owners={"core": ("alice",), "docs": ("dana",), "": ("rel",), "cli": ("bob",)},
+                    response_time="3 days", checklist=("A.", "B.", "C."), checkboxes=True,
+                    checked=frozenset({"A.", "C."}))
+    again = CardData(impact=impact({"docs": docs, "core": core}),
+                     owners={"cli": ("bob",), "": ("rel",), "docs": ("dana",), "core": ("alice",)},
+                     response_time="3 days", checklist=("A.", "B.", "C."), checkboxes=True,
+                     checked=frozenset({"C.", "A."}))
+    assert again == data
+    text = render_card(data)
+    assert render_card(again) == text
+    assert ("| **core** | [alice](https://github.com/alice) | 7 |\n"
+            "| **docs** | [dana](https://github.com/dana) | 1 |") in text
+    assert "| **cli** | [bob](https://github.com/bob) | core |" in text
+    assert "- [x] A.\n- [ ] B.\n- [x] C." in text
+    # ...and other data does not: the text follows the data, it is not a constant.
+    assert render_card(replace(data, response_time="2 days")) != text
 
 
 def test_sections():

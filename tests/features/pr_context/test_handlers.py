@@ -498,6 +498,10 @@ async def test_area_label_present_in_another_case_is_the_bots_and_is_removed_whe
 
 
 async def test_area_label_a_person_set_in_another_case_is_not_asked_for_again(db):
+    # Without it, the push asks for the area label of the component it touches...
+    out = await run(db, pr_payload("synchronize", labels=[]), reader(files("src/core/a.py")))
+    assert only(out, A.AddLabels).labels == ("area/core",)
+    # ...with a person's "Area/Core" on the PR, it is already there: nothing is asked for.
     out = await run(db, pr_payload("synchronize", labels=["Area/Core"]), reader(files("src/core/a.py")))
     assert not [a for a in out if isinstance(a, (A.AddLabels, A.RemoveLabel))], out
 
