@@ -24,6 +24,7 @@ from typing import Any, Mapping, MutableMapping
 
 from .context import GitHubReader, RoleLookup
 from .core.owners import Owners, parse_aliases, parse_codeowners, parse_owners
+from .github.urls import file_path
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ class _Resolver:
         """A file of the default branch, or None when absent."""
         try:
             return await self.gh.get_text("/repos/{owner}/{repo}/contents/{+path}",
-                                          {"owner": self.owner, "repo": self.name, "path": path},
+                                          {"owner": self.owner, "repo": self.name, "path": file_path(path)},
                                           accept=_RAW)
         except Exception as exc:
             if _status(exc) == 404:

@@ -14,6 +14,7 @@ from ..context import Context
 from ..core.actions import Action, UpsertCheckRun
 from ..core.events import Event
 from ..core.markdown import code
+from ..github.urls import file_path
 from ..rules.loader import merge_repo_override
 from ..rules.registry import sections_of
 from .base import Feature
@@ -29,7 +30,7 @@ async def _read(ctx: Context, path: str, ref: str) -> str | None:
     owner, repo = ctx.repo.split("/", 1)
     try:
         data = await ctx.gh.getitem("/repos/{owner}/{repo}/contents/{+path}{?ref}",
-                                    {"owner": owner, "repo": repo, "path": path, "ref": ref})
+                                    {"owner": owner, "repo": repo, "path": file_path(path), "ref": ref})
     except Exception as exc:
         if getattr(exc, "status", None) == 404:
             return None

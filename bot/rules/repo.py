@@ -19,6 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Literal, Mapping, Protocol
 
+from ..github.urls import file_path
 from .loader import Rules, merge_repo_override
 from .registry import Section
 from .schema import Problem
@@ -155,7 +156,7 @@ class RepoRules:
         entry = self._entries.get(repo)
         owner, _, name = repo.partition("/")
         try:
-            data = await api.getitem(CONTENTS_URL, {"owner": owner, "repo": name, "path": self._path})
+            data = await api.getitem(CONTENTS_URL, {"owner": owner, "repo": name, "path": file_path(self._path)})
         except Exception as exc:
             if getattr(exc, "status", None) == 404:
                 return self._remember(repo, RepoRulesResult(self._bundled), entry).result

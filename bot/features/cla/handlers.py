@@ -8,6 +8,7 @@ from ...core.actions import Action, Note, React, Record
 from ...core.cla import Account, account_from_api, is_signature
 from ...core.events import Event, parse_time
 from ...core.markdown import code
+from ...github.urls import is_repo_url
 from ..base import Invocation
 from ..commands.errors import CommandError, CommandRefused
 from . import lookups, store
@@ -41,7 +42,7 @@ def _based_here(pr_ref: Mapping[str, Any], repository: Mapping[str, Any]) -> boo
     if base.get("id") is not None and repository.get("id") is not None:
         return int(base["id"]) == int(repository["id"])
     if base.get("url") and repository.get("full_name"):
-        return str(base["url"]).lower().endswith("/repos/" + str(repository["full_name"]).lower())
+        return is_repo_url(base["url"], str(repository["full_name"]))
     return True  # nothing says otherwise
 
 

@@ -10,6 +10,7 @@ import posixpath
 from typing import Any, Iterable, Mapping
 
 from ...core.owners import parse_codeowners, parse_owners
+from ...github.urls import file_path
 from ...store.db import Database
 
 log = logging.getLogger("bot.funnel")
@@ -38,7 +39,7 @@ async def names_in(gh: Any, repo: str, path: str, ref: str, section: Mapping[str
     owner, name = repo.split("/", 1)
     try:
         text = await gh.get_text("/repos/{owner}/{repo}/contents/{+path}{?ref}",
-                                 {"owner": owner, "repo": name, "path": path, "ref": ref}, accept=RAW)
+                                 {"owner": owner, "repo": name, "path": file_path(path), "ref": ref}, accept=RAW)
     except Exception as exc:
         if _status(exc) in (404, 403):
             return set(), set()

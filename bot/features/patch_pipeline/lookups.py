@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import base64
 from typing import Any, Mapping
-from urllib.parse import quote
 
 from ...context import GitHubReader
 from ...github.errors import PermanentGitHubError
+from ...github.urls import file_path
 
 CONTENTS = "/repos/{owner}/{repo}/contents/{+path}{?ref}"
 BLOB = "/repos/{owner}/{repo}/git/blobs/{file_sha}"
@@ -38,11 +38,9 @@ async def file_at(gh: GitHubReader, repo: str, path: str, ref: str, *, strict: b
     """A file's bytes at ``ref``, None when it does not exist there. The contents API
     leaves ``content`` empty above 1 MB; the blob API then gives it (up to 100 MB).
     With ``strict`` a path that exists but is no regular file raises NotAFile."""
-    # The path is the contributor's file name, and ``{+path}`` sends reserved characters as
-    # they are: escaped here (slashes kept), or a "#" or "?" in it would end the path (read at
-    # the default branch, or another ref the name sets) and a "%41" would name another file.
+    # The path is the contributor's file name: see file_path.
     try:
-        item = await gh.getitem(CONTENTS, {**split(repo), "path": quote(path, safe="/"), "ref": ref})
+        item = await gh.getitem(CONTENTS, {**split(repo), "path": file_path(path), "ref": ref})
     except PermanentGitHubError as exc:
         if exc.status == 404:
             return None

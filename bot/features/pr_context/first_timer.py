@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping
 
 from bot.core.events import is_bot_account
+from bot.github.urls import is_repo_url
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.context import Context
@@ -40,12 +41,10 @@ async def merged_in_search(ctx: "Context", *, login: str, user_id: int, repo: st
     where = f"repo:{repo}" if scope == "repo" else f"{'org' if owner_is_org else 'user'}:{owner}"
     found = await ctx.gh.getitem("/search/issues{?q,per_page}",
                                  {"q": f"is:pr is:merged author:{login} {where}", "per_page": 100})
-    this_repo = f"/repos/{repo}".lower()
     for item in found.get("items") or ():
         same_person = (item.get("user") or {}).get("id") == user_id
         # The whole repository name: in org scope, #7 of "repo-docs" is not #7 of "repo".
-        same_pr = (item.get("number") == number
-                   and str(item.get("repository_url") or "").lower().endswith(this_repo))
+        same_pr = item.get("number") == number and is_repo_url(item.get("repository_url"), repo)
         if same_person and not same_pr:
             return True
     return False

@@ -8,6 +8,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from bot.core.impact import ChangedFile, CodeOwners, parse_codeowners
+from bot.github.urls import file_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.context import Context
@@ -41,7 +42,7 @@ async def codeowners(ctx: "Context", ref: str) -> CodeOwners | None:
         for path in CODEOWNERS_PATHS:
             try:
                 item: Any = await ctx.gh.getitem("/repos/{owner}/{repo}/contents/{+path}{?ref}",
-                                                 {"owner": owner, "repo": name, "path": path, "ref": ref})
+                                                 {"owner": owner, "repo": name, "path": file_path(path), "ref": ref})
             except Exception as exc:
                 status = _status(exc)
                 if status == 404:

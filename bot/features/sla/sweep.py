@@ -19,6 +19,7 @@ from ...core import sla
 from ...core.actions import Action, AddLabels, Note, Record, UpsertComment
 from ...core.events import parse_time
 from ...github.errors import GitHubError
+from ...github.urls import is_repo_url
 from ...store.db import Database
 from . import store
 from .ledger import ItemReader, reconcile
@@ -95,8 +96,7 @@ def _moved(item: Mapping[str, Any] | None, repo: str, number: int) -> bool:
         return False
     if item.get("number") is not None and int(item["number"]) != number:
         return True
-    url = str(item.get("repository_url") or "")
-    return bool(url) and not url.casefold().rstrip("/").endswith("/repos/" + repo.casefold())
+    return bool(item.get("repository_url")) and not is_repo_url(item["repository_url"], repo)
 
 
 async def _closed_on_github(read: ItemReader, repo: str, number: int, now: datetime) -> list[Action] | None:
