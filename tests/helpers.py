@@ -82,3 +82,16 @@ def make_context(event_name: str, payload: Mapping[str, Any], *, db, rules: Rule
     ctx = Context(event=event, rules=rules or bundled_rules(), gh=reader or RecordingReader(), db=db,
                   roles_of=fixed_roles(roles or {}), bot_login=bot_login, clock=lambda: clock_value)
     return event, ctx
+
+
+def app_settings(fake_github: Any, database_url: str, **overrides: Any) -> "Settings":
+    """Settings of a bot that is the fake GitHub's App (its id, key and URL), unpaced, with
+    the bundled rules (or BOT_RULES_DIR's)."""
+    import os
+
+    from bot.settings import Settings
+
+    return Settings(**{"webhook_secret": "x", "app_id": str(fake_github.app_id),
+                       "private_key": fake_github.private_key_pem, "api_url": fake_github.url,
+                       "database_url": database_url, "mutation_interval": 0.0,
+                       "rules_dir": os.environ.get("BOT_RULES_DIR") or BUNDLED_RULES, **overrides})

@@ -12,6 +12,7 @@ from bot.github import TransientGitHubError
 from bot.core import actions as A
 from bot.runtime import open_runtime
 from bot.settings import BUNDLED_RULES, Settings
+from tests.helpers import app_settings
 
 REPO = "octo/repo"
 RULES = os.environ.get("BOT_RULES_DIR") or BUNDLED_RULES
@@ -20,10 +21,7 @@ RULES = os.environ.get("BOT_RULES_DIR") or BUNDLED_RULES
 @pytest_asyncio.fixture
 async def rt(fake_github, tmp_path):
     fake_github.add_repo(REPO)
-    settings = Settings(webhook_secret="x", app_id=str(fake_github.app_id),
-                        private_key=fake_github.private_key_pem, api_url=fake_github.url,
-                        database_url=f"sqlite:///{tmp_path}/db.sqlite3", mutation_interval=0.0,
-                        rules_dir=RULES)
+    settings = app_settings(fake_github, f"sqlite:///{tmp_path}/db.sqlite3")
     async with open_runtime(settings) as runtime:
         yield runtime
 

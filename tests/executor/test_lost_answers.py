@@ -8,7 +8,6 @@ checked against the OpenAPI description, GraphQL against GitHub's schema).
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from typing import Any, Callable
 
@@ -20,12 +19,11 @@ from bot.core.retry import RetryLater
 from bot.executor import Executor, workflows
 from bot.github import TransientGitHubError
 from bot.runtime import open_runtime
-from bot.settings import BUNDLED_RULES, Settings
 from bot.worker import retry_delay
 from tests.conftest import BOTH_BACKENDS
+from tests.helpers import app_settings
 
 REPO = "octo/repo"
-RULES = os.environ.get("BOT_RULES_DIR") or BUNDLED_RULES
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
 pytestmark = BOTH_BACKENDS  # what was attempted is kept in the store
@@ -61,10 +59,7 @@ class LosesAnswers:
 @pytest_asyncio.fixture
 async def rt(fake_github, database_url):
     fake_github.add_repo(REPO)
-    settings = Settings(webhook_secret="x", app_id=str(fake_github.app_id),
-                        private_key=fake_github.private_key_pem, api_url=fake_github.url,
-                        database_url=database_url, mutation_interval=0.0,
-                        rules_dir=RULES)
+    settings = app_settings(fake_github, database_url)
     async with open_runtime(settings) as runtime:
         yield runtime
 

@@ -4,8 +4,6 @@ JWT reused past its expiry): that is no fault of the action being performed. The
 be tried again with the delivery, not recorded as failed for good and skipped by every retry."""
 from __future__ import annotations
 
-import os
-
 import pytest
 import pytest_asyncio
 
@@ -13,22 +11,18 @@ from bot.core import actions as A
 from bot.executor import Executor
 from bot.github import TransientGitHubError
 from bot.runtime import open_runtime
-from bot.settings import BUNDLED_RULES, Settings
 from bot.store import state
 from tests.fakegithub.context import GitHubError
+from tests.helpers import app_settings
 
 REPO = "octo/repo"
-RULES = os.environ.get("BOT_RULES_DIR") or BUNDLED_RULES
 TOKENS = "/app/installations/{installation_id}/access_tokens"
 
 
 @pytest_asyncio.fixture
 async def rt(fake_github, tmp_path):
     fake_github.add_repo(REPO)
-    settings = Settings(webhook_secret="x", app_id=str(fake_github.app_id),
-                        private_key=fake_github.private_key_pem, api_url=fake_github.url,
-                        database_url=f"sqlite:///{tmp_path}/db.sqlite3", mutation_interval=0.0,
-                        rules_dir=RULES)
+    settings = app_settings(fake_github, f"sqlite:///{tmp_path}/db.sqlite3")
     async with open_runtime(settings) as runtime:
         yield runtime
 

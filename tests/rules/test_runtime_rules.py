@@ -2,27 +2,21 @@
 down the bot for it, nor the periodic jobs of every other repository."""
 from __future__ import annotations
 
-import os
-
 import pytest
 import pytest_asyncio
 
 from bot.github import GitHubError, TransientGitHubError
 from bot.runtime import open_runtime
-from bot.settings import BUNDLED_RULES, Settings
 from bot.store import state
+from tests.helpers import app_settings
 
-RULES = os.environ.get("BOT_RULES_DIR") or BUNDLED_RULES
 CONFIG = ".github/contributor-flow.yml"
 DEEP = "core:\n  allowed_bots: " + "[" * 1000 + "]" * 1000 + "\n"
 
 
 @pytest_asyncio.fixture
 async def rt(fake_github, tmp_path):
-    settings = Settings(webhook_secret="x", app_id=str(fake_github.app_id),
-                        private_key=fake_github.private_key_pem, api_url=fake_github.url,
-                        database_url=f"sqlite:///{tmp_path}/db.sqlite3", mutation_interval=0.0,
-                        rules_dir=RULES)
+    settings = app_settings(fake_github, f"sqlite:///{tmp_path}/db.sqlite3")
     async with open_runtime(settings) as runtime:
         yield runtime
 
