@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..core import actions as A
+from ..core.pages import dig, pages
 from ..store import state
 from .issues import _split
 
@@ -23,13 +24,16 @@ class ConfigurationError(Exception):
     """A board, field, option or category named in the rules does not exist."""
 
 
+# Fields and project items are read page by page (GitHub serves at most 100 a page): a
+# board's Status field may come after the hundredth field.
 PROJECT_QUERY = """
-query($owner: String!, $number: Int!) {
+query($owner: String!, $number: Int!, $after: String) {
   organization(login: $owner) { projectV2(number: $number) { ...board } }
 }
 fragment board on ProjectV2 {
   id title
-  fields(first: 50) {
+  fields(first: 100, after: $after) {
+    pageInfo { hasNextPage endCursor }
     nodes {
       ... on ProjectV2FieldCommon { id name }
       ... on ProjectV2SingleSelectField { id name options { id name } }
@@ -53,11 +57,15 @@ mutation($project: ID!, $item: ID!, $field: ID!, $option: String!) {
 }
 """
 ITEMS_OF = """
-query($content: ID!) {
+query($content: ID!, $after: String) {
   node(id: $content) {
-    ... on Issue { projectItems(first: 50) { nodes { id project { id } } } }
-    ... on PullRequest { projectItems(first: 50) { nodes { id project { id } } } }
+    ... on Issue { projectItems(first: 100, after: $after) { ...items } }
+    ... on PullRequest { projectItems(first: 100, after: $after) { ...items } }
   }
+}
+fragment items on ProjectV2ItemConnection {
+  pageInfo { hasNextPage endCursor }
+  nodes { id project { id } }
 }
 """
 DELETE_ITEM = """
@@ -117,19 +125,32 @@ async def _board(env: "ActionEnv", cache: ProjectCache, owner: str, number: int,
     if board is None:
         for query, root in ((PROJECT_QUERY, "organization"), (USER_PROJECT_QUERY, "user")):
             try:
-                data = await env.api.graphql(query, owner=owner, number=number)
+                board = await _read_board(env, query, root, owner, number)
             except Exception as exc:
                 # GitHub answers NOT_FOUND errors for an unknown owner or board number.
                 if _is_transient(exc):
                     raise
                 continue
-            board = ((data or {}).get(root) or {}).get("projectV2")
             if board is not None:
                 break
         if board is None:
             raise ConfigurationError(f"project board {owner}#{number} not found")
         cache.put(key, board)
     return board
+
+
+async def _read_board(env: "ActionEnv", query: str, root: str, owner: str, number: int) -> dict | None:
+    """The board with all its fields (every page of them), or None."""
+    board: dict | None = None
+    fields: list[Any] = []
+    async for data in pages(lambda after: env.api.graphql(query, owner=owner, number=number, after=after),
+                            root, "projectV2", "fields"):
+        page = dig(data, root, "projectV2")
+        if page is None:
+            return None
+        board = board or page
+        fields += dig(page, "fields", "nodes") or []
+    return {**board, "fields": {"nodes": fields}} if board is not None else None
 
 
 def _named(nodes: Any, name: str) -> dict | None:
@@ -192,12 +213,12 @@ async def remove_from_project(action: A.RemoveFromProject, env: "ActionEnv", cac
     board = await _board(env, cache, action.project_owner, action.project_number)
     issue = await env.api.getitem("/repos/{owner}/{repo}/issues/{issue_number}",
                                   {**_split(action.repo), "issue_number": action.number})
-    data = await env.api.graphql(ITEMS_OF, content=issue["node_id"])
-    items = (((data or {}).get("node") or {}).get("projectItems") or {}).get("nodes") or []
-    for item in items:
-        if item and (item.get("project") or {}).get("id") == board["id"]:
-            await env.api.graphql(DELETE_ITEM, project=board["id"], item=item["id"])
-            return item["id"]
+    async for data in pages(lambda after: env.api.graphql(ITEMS_OF, content=issue["node_id"], after=after),
+                            "node", "projectItems"):
+        for item in dig(data, "node", "projectItems", "nodes") or ():
+            if item and (item.get("project") or {}).get("id") == board["id"]:
+                await env.api.graphql(DELETE_ITEM, project=board["id"], item=item["id"])
+                return item["id"]
     return None  # not on the board any more
 
 

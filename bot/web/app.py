@@ -18,7 +18,7 @@ from ..settings import Settings
 from ..queue_worker import QueueWorker
 from ..worker import Worker
 from ..store.group_commit import GroupCommitter
-from .intake import MAX_BODY, make_handler
+from .intake import make_handler
 
 log = logging.getLogger("bot.web")
 
@@ -50,8 +50,9 @@ def create_app(settings: Settings, *, run_worker: bool = True, run_scheduler: bo
                worker_id: str | None = None) -> web.Application:
     if not settings.webhook_secret:
         raise SystemExit("GITHUB_WEBHOOK_SECRET is required: set it to the App's webhook secret")
-    # Room for GitHub's largest payloads plus form encoding overhead.
-    app = web.Application(client_max_size=MAX_BODY + 1024 * 1024)
+    # The webhook reads its body itself, at most MAX_BODY (GitHub's 25 MB cap) however it is
+    # sent; any other route keeps aiohttp's default limit of 1 MiB.
+    app = web.Application()
     holder = worker_id or f"{socket.gethostname()}:{os.getpid()}"
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

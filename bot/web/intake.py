@@ -60,6 +60,21 @@ def _payload(body: bytes, content_type: str) -> tuple[str, bytes | str]:
     return body.decode("utf-8"), body
 
 
+async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None once it is known to be longer than ``limit``: by its Content-Length,
+    or, for a body sent chunked (no length), as soon as more than ``limit`` bytes have
+    arrived. Nothing past that is kept (aiohttp discards the rest after the answer), so a
+    body never costs more than ``limit`` and one network read of memory."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    body = bytearray()
+    while chunk := await request.content.readany():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 def _json(data: dict, status: int) -> web.Response:
     return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
 
@@ -75,11 +90,8 @@ def make_handler(*, secret: str, store: GroupCommitter, metrics: "Metrics",
         return _json({"error": message}, status)
 
     async def webhook(request: web.Request) -> web.Response:
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return reject(413, "too_large", "payload larger than 25 MB")
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
+        body = await _read_at_most(request, MAX_BODY)
+        if body is None:
             return reject(413, "too_large", "payload larger than 25 MB")
         if not signature_ok(key, body, request.headers.get("X-Hub-Signature-256")):
             return reject(401, "signature", "missing or invalid X-Hub-Signature-256")

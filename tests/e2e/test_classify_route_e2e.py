@@ -224,6 +224,26 @@ async def test_missing_board_is_reported_to_maintainers_once(bot):
     assert fake.graphql_calls("addProjectV2ItemById") == []
 
 
+def crowded_board(fake, owner: str, number: int, title: str, status: list[str], others: int = 130):
+    """A board with more fields than one GraphQL page holds (GitHub serves at most 100),
+    its Status field the last of them."""
+    fields: dict[str, list[str] | None] = {f"Field {i}": None for i in range(others)}
+    fields["Status"] = status
+    return fake.add_project(owner, number, title, fields=fields)
+
+
+@BOTH_BACKENDS
+async def test_a_status_field_after_the_first_page_of_fields_is_found_and_set(bot):
+    fake = bot.fake
+    crowded_board(fake, "octo", 5, "Triage", ["Triage", "Done"])
+    issue = await open_issue(bot, "[Bug] Editor crashes on save", "### Steps to reproduce\n1. Save a file")
+    assert status_on(fake, "octo", 5, issue) == "Triage"                   # item added, status set
+    assert not [c for c in bot_comments(fake, issue.number) if "Routing problem" in c.body]
+    # The route's check and the executor each read the board's fields in two pages.
+    assert len(fake.graphql_calls("repositoryOwner")) == 2
+    assert len(fake.graphql_calls("organization")) == 2
+
+
 WORDS = {"bug": "zorblat quix flange", "feature": "wibble snarf plinth", "question": "gronk mizzle fosh"}
 
 

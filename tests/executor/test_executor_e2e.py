@@ -169,6 +169,23 @@ async def test_project_item_and_status_via_graphql(rt, fake_github):
     assert len(project.items) == 1
 
 
+async def test_an_item_is_found_and_removed_past_the_first_page_of_the_issues_project_items(rt, fake_github):
+    from tests.fakegithub.state import ProjectItem, make_node_id
+
+    issue = fake_github.add_issue(REPO)
+    # GitHub serves at most 100 project items a page: the board to leave is the 121st.
+    boards = [fake_github.add_project("octo", n, f"Board {n}") for n in range(1, 122)]
+    for board in boards:
+        board.items.append(ProjectItem(id=make_node_id("PVTI", fake_github.state.next_id()),
+                                       content_id=issue.node_id))
+    out = await run(rt, "d1", A.RemoveFromProject(repo=REPO, number=issue.number, project_owner="octo",
+                                                  project_number=121))
+    assert not out.failed
+    assert boards[-1].items == [] and all(len(b.items) == 1 for b in boards[:-1])
+    assert len(fake_github.graphql_calls("deleteProjectV2Item")) == 1
+    assert len(fake_github.graphql_calls("node")) == 2                      # two pages of items
+
+
 def _status_of(project, issue) -> str | None:
     field = project.fields["Status"]
     [item] = [it for it in project.items if it.content_id == issue.node_id]

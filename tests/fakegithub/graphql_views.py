@@ -29,6 +29,9 @@ def not_found(kind: str, what: str) -> GraphQLError:
                         extensions={"type": "NOT_FOUND"})
 
 
+MAX_PAGE = 100  # GitHub's limit on `first` and `last`
+
+
 def _cursor(i: int) -> str:
     return base64.b64encode(f"cursor:{i}".encode()).decode()
 
@@ -39,13 +42,19 @@ def connection(items: Sequence[Any], render: Callable[[Any], View]) -> Callable[
              before: str | None = None, **_filters: Any) -> View:
         if first is None and last is None:
             raise GraphQLError("You must provide a `first` or `last` value to properly paginate.")
+        for name, value in (("first", first), ("last", last)):
+            if value is not None and value < 0:
+                raise GraphQLError(f"`{name}` on the connection cannot be less than zero.")
+            if value is not None and value > MAX_PAGE:
+                raise GraphQLError(f"Requesting {value} records on the connection exceeds the `{name}` "
+                                   f"limit of {MAX_PAGE} records.", extensions={"type": "EXCESSIVE_PAGINATION"})
         start = int(base64.b64decode(after).decode().split(":")[1]) + 1 if after else 0
         end = int(base64.b64decode(before).decode().split(":")[1]) if before else len(items)
         window = list(range(start, end))
         if first is not None:
             window = window[:first]
         if last is not None:
-            window = window[-last:]
+            window = window[max(0, len(window) - last):]
         nodes = [render(items[i]) for i in window]
         return {
             "nodes": nodes, "totalCount": len(items),

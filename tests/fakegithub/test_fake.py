@@ -214,6 +214,27 @@ async def test_graphql_project_flow(gh: Client) -> None:
     assert len(fake.graphql_calls("addProjectV2ItemById")) == 2
 
 
+async def test_graphql_connections_are_paged_as_githubs_are(gh: Client) -> None:
+    fake = gh.fake
+    fake.add_project("o", 7, "Crowded", fields={f"F{i}": None for i in range(130)})
+    query = """query($after: String) { organization(login: "o") { projectV2(number: 7) {
+        fields(first: 100, after: $after) { pageInfo { hasNextPage endCursor }
+                                            nodes { ... on ProjectV2FieldCommon { name } } } } } }"""
+    names, after = [], None
+    while True:
+        _, body, _ = await gh.request("POST", "/graphql", json={"query": query, "variables": {"after": after}})
+        page = body["data"]["organization"]["projectV2"]["fields"]
+        names += [n["name"] for n in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert names == [f"F{i}" for i in range(130)]
+    # More than 100 a page is refused, as GitHub does.
+    _, body, _ = await gh.request("POST", "/graphql", json={"query": query.replace("first: 100", "first: 101")})
+    [error] = body["errors"]
+    assert error["type"] == "EXCESSIVE_PAGINATION" and "limit of 100 records" in error["message"]
+
+
 async def test_faults_change_no_state_and_retry_after_is_enforced(gh: Client) -> None:
     fake = gh.fake
     fake.add_issue("o/r", user="alice")

@@ -108,10 +108,22 @@ def test_wrong_key_exits_1(key_files, capsys):
     (["--key", "k.pub", "--certificate-identity", "a", "--certificate-oidc-issuer", "b"], "not both"),
     ([], "give --key"),
     (["--certificate-identity", "a"], "go together"),
+    (["--certificate-oidc-issuer", "b"], "go together"),
+    (["--certificate-identity", "", "--certificate-oidc-issuer", "b"], "go together"),
 ])
-def test_conflicting_options_exit_1(key_files, capsys, argv, reason):
-    code, _, err = run(["--bundle", str(key_files / "patch.sig"), *argv, str(key_files / "patch")], capsys)
-    assert code == 1 and reason in err
+def test_conflicting_or_missing_options_are_a_usage_mistake_exit_2(key_files, capsys, argv, reason):
+    # As every operator command: 2 for a usage mistake, the reason in one line; 1 is kept for
+    # a signature that does not verify, so a script can tell a bad call from a bad patch.
+    code, out, err = run(["--bundle", str(key_files / "patch.sig"), *argv, str(key_files / "patch")], capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("verify-bundle: ") and reason in err
+
+
+@pytest.mark.parametrize("digest", ["sha256:abc", "sha256:" + "z" * 64, "sha256:"])
+def test_a_digest_of_the_wrong_form_is_a_usage_mistake_exit_2(key_files, capsys, digest):
+    code, out, err = run(["--bundle", str(key_files / "patch.sig"), "--key", str(key_files / "cosign.pub"),
+                          digest], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "expected sha256:<64 hex>" in err
 
 
 def test_missing_files_exit_1(key_files, capsys):
@@ -133,3 +145,9 @@ def test_as_a_real_process(vectors, tmp_path):
     usage = subprocess.run([sys.executable, "-m", "bot", "verify-bundle", "x"],
                            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert usage.returncode == 2 and "--bundle" in usage.stderr
+    both = subprocess.run([sys.executable, "-m", "bot", "verify-bundle", "--key", "k.pub",
+                           *keyless_args(vectors)], cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert both.returncode == 2 and both.stdout == ""
+    assert both.stderr.splitlines() == ["verify-bundle: use either --key or "
+                                        "--certificate-identity/--certificate-oidc-issuer, not both"]

@@ -4,7 +4,9 @@
                 [--trusted-root FILE] FILE_OR_DIGEST
   verify-bundle [--staging] --bundle FILE --key PATH_TO_KEY [--trusted-root FILE] FILE_OR_DIGEST
 
-Exit 0 when the bundle verifies, 1 with the reason on stderr when it does not (2 for usage).
+Exit 0 when the bundle verifies, 1 with the reason on stderr when it does not (or a file cannot
+be read), 2 with one line on stderr for a usage mistake: options that do not go together, or a
+digest of the wrong form (as every operator command).
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ def register(sub: "argparse._SubParsersAction") -> None:
         "verify-bundle", help="verify a Sigstore bundle or cosign signature (offline)",
         description="Verify a Sigstore bundle against a file or a sha256 digest, offline: keyless "
                     "(certificate identity and OIDC issuer) or with a cosign public key (a v0.3 key "
-                    "bundle or a plain base64 .sig file). Exit 0 when it verifies, 1 otherwise.")
+                    "bundle or a plain base64 .sig file). Exit 0 when it verifies, 1 when it does not, "
+                    "2 for a usage mistake.")
     p.add_argument("--staging", action="store_true", help="use Sigstore's staging instance trust root")
     p.add_argument("--bundle", required=True, metavar="FILE",
                    help="the Sigstore bundle (or, with --key, a cosign .sig file)")
@@ -33,6 +36,10 @@ def register(sub: "argparse._SubParsersAction") -> None:
     p.set_defaults(func=cmd_verify_bundle)
 
 
+class UsageError(Exception):
+    """Options that do not go together, or a value of the wrong form: exit 2, not a verdict."""
+
+
 def _read(path: str, what: str) -> bytes:
     try:
         return Path(path).read_bytes()
@@ -43,11 +50,16 @@ def _read(path: str, what: str) -> bytes:
 def verify_from_args(args: argparse.Namespace) -> Verified:
     keyless = args.certificate_identity is not None or args.certificate_oidc_issuer is not None
     if keyless and args.key:
-        raise SignatureInvalid("use either --key or --certificate-identity/--certificate-oidc-issuer, not both")
+        raise UsageError("use either --key or --certificate-identity/--certificate-oidc-issuer, not both")
     if not keyless and not args.key:
-        raise SignatureInvalid("give --key, or both --certificate-identity and --certificate-oidc-issuer")
+        raise UsageError("give --key, or both --certificate-identity and --certificate-oidc-issuer")
     if keyless and not (args.certificate_identity and args.certificate_oidc_issuer):
-        raise SignatureInvalid("--certificate-identity and --certificate-oidc-issuer go together")
+        raise UsageError("--certificate-identity and --certificate-oidc-issuer go together")
+    if args.artifact.startswith("sha256:"):
+        try:
+            Artifact.from_digest(args.artifact)
+        except SignatureInvalid as exc:
+            raise UsageError(str(exc)) from exc
     instance = "staging" if args.staging else "production"
     root = _read(args.trusted_root, "trusted root") if args.trusted_root else None
     artifact = Artifact.parse(args.artifact)
@@ -62,6 +74,9 @@ def verify_from_args(args: argparse.Namespace) -> Verified:
 def cmd_verify_bundle(args: argparse.Namespace) -> int:
     try:
         result = verify_from_args(args)
+    except UsageError as exc:
+        print(f"verify-bundle: {exc}", file=sys.stderr)
+        return 2
     except SignatureInvalid as exc:
         print(f"verification failed: {exc}", file=sys.stderr)
         return 1

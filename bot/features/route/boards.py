@@ -1,7 +1,8 @@
 """Checking a configured board before routing to it, so a missing board or field is
 told to the maintainers instead of failing quietly in the executor.
 
-Ids are looked up by name (read-only GraphQL) and cached for ten minutes per process.
+Ids are looked up by name (read-only GraphQL) and cached for ten minutes per process. A
+board's fields are read page by page: the Status field may come after the hundredth.
 """
 from __future__ import annotations
 
@@ -10,16 +11,19 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ...core.pages import dig, pages
+
 log = logging.getLogger("bot.route")
 
 BOARD_QUERY = """
-query($owner: String!, $number: Int!) {
+query($owner: String!, $number: Int!, $after: String) {
   repositoryOwner(login: $owner) {
     ... on ProjectV2Owner {
       projectV2(number: $number) {
         id
         title
-        fields(first: 50) {
+        fields(first: 100, after: $after) {
+          pageInfo { hasNextPage endCursor }
           nodes {
             ... on ProjectV2FieldCommon { id name }
             ... on ProjectV2SingleSelectField { id name options { id name } }
@@ -47,8 +51,7 @@ async def _board(gh: Any, owner: str, number: int, *, fresh: bool = False) -> di
     if hit and time.monotonic() - hit[0] < TTL:
         return hit[1]
     try:
-        data = await gh.graphql(BOARD_QUERY, owner=owner, number=number)
-        board = ((data or {}).get("repositoryOwner") or {}).get("projectV2")
+        board = await _read(gh, owner, number)
     except Exception as exc:
         from ...github import TransientGitHubError
 
@@ -58,6 +61,20 @@ async def _board(gh: Any, owner: str, number: int, *, fresh: bool = False) -> di
         board = None
     _cache[(owner, number)] = (time.monotonic(), board)
     return board
+
+
+async def _read(gh: Any, owner: str, number: int) -> dict | None:
+    """The board with all its fields, or None when it is not found."""
+    board: dict | None = None
+    fields: list[Any] = []
+    async for data in pages(lambda after: gh.graphql(BOARD_QUERY, owner=owner, number=number, after=after),
+                            "repositoryOwner", "projectV2", "fields"):
+        page = dig(data, "repositoryOwner", "projectV2")
+        if page is None:
+            return None
+        board = board or page
+        fields += dig(page, "fields", "nodes") or []
+    return {**board, "fields": {"nodes": fields}} if board is not None else None
 
 
 async def check(gh: Any, owner: str, number: int, field: str, value: str | None) -> BoardCheck:
