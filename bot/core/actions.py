@@ -80,10 +80,14 @@ class UpsertComment(Action):
 
 @dataclass(frozen=True)
 class UpsertBodySection(Action):
-    """A section of the issue/PR body between two markers; text outside is untouched."""
+    """A section of the issue/PR body between two markers; text outside is untouched. With
+    ``keep_ticks``, a task-list item of ``body`` found in the section as it is on GitHub keeps
+    its tick there (readers tick items in place; ``body`` was decided from a copy of the
+    description, a webhook's, that may be older than the one it replaces)."""
     number: int = 0
     marker: str = ""
     body: str = ""
+    keep_ticks: bool = False
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from ..core import actions as A
@@ -117,21 +118,43 @@ async def upsert_comment(action: A.UpsertComment, env: "ActionEnv") -> Any:
     return f"edited {found['id']}"
 
 
-def replace_section(text: str, marker: str, section: str) -> str:
-    """Put ``section`` between start/end markers, leaving the author's text alone."""
+# A task-list item: GitHub lets readers tick it in place, in the bot's section too.
+_TASK = re.compile(r"^([ \t]*[-*+] \[)([ xX])(\] )(.*?)([ \t\r]*)$", re.M)
+
+
+def keep_ticks(current: str, section: str) -> str:
+    """``section`` with each task-list item ticked or not as the same item is in the
+    ``current`` section (see ``UpsertBodySection.keep_ticks``)."""
+    ticks = {m.group(4): m.group(2) for m in _TASK.finditer(current)}
+    if not ticks:
+        return section
+
+    def tick(m: re.Match[str]) -> str:
+        state = ticks.get(m.group(4))
+        return m.group(0) if state is None else m.group(1) + state + "".join(m.group(3, 4, 5))
+
+    return _TASK.sub(tick, section)
+
+
+def replace_section(text: str, marker: str, section: str, *, ticks: bool = False) -> str:
+    """Put ``section`` between start/end markers, leaving the author's text alone (and with
+    ``ticks``, the ticks of the section's task list as they are in ``text``)."""
     # Accept the marker bare or as a full HTML comment, like UpsertComment does.
     marker = marker.strip().removeprefix("<!--").removesuffix("-->").strip()
     start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     text = text or ""
-    block = f"{start}\n{section}\n{end}"
-    if "\r\n" in text:  # saved from GitHub's web editor: write the card in its line endings
-        block = _crlf(block)
     # The author's text may hold stray markers (pasted from elsewhere): take the first end
     # after a start, and the start nearest to it, so nothing outside the section is touched.
     i = text.find(start)
     j = text.find(end, i + len(start)) if i != -1 else -1
     if j != -1:
         i = text.rfind(start, 0, j)
+        if ticks:
+            section = keep_ticks(text[i + len(start):j], section)
+    block = f"{start}\n{section}\n{end}"
+    if "\r\n" in text:  # saved from GitHub's web editor: write the card in its line endings
+        block = _crlf(block)
+    if j != -1:
         return text[:i] + block + text[j + len(end):]
     sep = ("\r\n\r\n" if "\r\n" in text else "\n\n") if text.strip() else ""
     return text.rstrip("\r\n") + sep + block
@@ -145,7 +168,7 @@ async def upsert_body_section(action: A.UpsertBodySection, env: "ActionEnv") -> 
     uv = {**_split(action.repo), "issue_number": action.number}
     item = await env.api.getitem("/repos/{owner}/{repo}/issues/{issue_number}", uv)
     body = item.get("body") or ""
-    new = replace_section(body, action.marker, action.body)
+    new = replace_section(body, action.marker, action.body, ticks=action.keep_ticks)
     # Line endings are the editor's business, not a change of the card.
     if new.replace("\r\n", "\n") == body.replace("\r\n", "\n"):
         return "unchanged"

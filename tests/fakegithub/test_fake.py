@@ -135,6 +135,16 @@ async def test_permission_roles_map_like_github(gh: Client) -> None:
                     "t": ("read", "triage"), "r": ("read", "read"), "n": ("none", "none")}
 
 
+async def test_a_user_is_found_by_id_as_github_serves_it(gh: Client) -> None:
+    # The CLA links `ID+login@users.noreply.github.com` co-authors through this call.
+    user = gh.fake.add_user("coauthor")
+    gh.fake.add_user("other")
+    status, body, _ = await gh.request("GET", f"/user/{user.id}")
+    assert status == 200 and (body["login"], body["id"]) == ("coauthor", user.id)
+    status, _, _ = await gh.request("GET", "/user/987654321")
+    assert status == 404
+
+
 async def test_reactions_labels_contents_patch_and_search(gh: Client) -> None:
     fake = gh.fake
     fake.put_file("o/r", ".github/contributor-flow.yml", "sla: {days: 2}\n")

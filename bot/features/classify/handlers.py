@@ -21,9 +21,11 @@ async def on_issue(event: Event, ctx: Context) -> list[Action]:
         return []
     repo, number = ctx.repo, int(issue["number"])
     previous = await store.item(ctx.db, repo, number)
-    if previous and previous["source"] == "human":
+    if previous and previous["source"] in ("human", "removed"):
         # A human's word wins. Given while the issue was closed, it is routed on reopening
-        # (routing is done once per kind: nothing again for an issue routed before).
+        # (routing is done once per kind: nothing again for an issue routed before). A
+        # maintainer who took the kind label off has taken the kind into their hands too:
+        # no other guess, no question to the author, until a person gives a kind.
         if event.action == "reopened" and previous["kind"]:
             return await route(previous["kind"], repo, issue, ctx)
         return []

@@ -231,7 +231,9 @@ async def _card(ctx: "Context", pr: Mapping[str, Any], rules: Mapping[str, Any],
     )
     card = render_card(data)
     if body_mode:
-        return A.UpsertBodySection(ctx.repo, number=number, marker=BODY_MARKER, body=card)
+        # The ticks are the author's: those on GitHub when the card is written win over
+        # ``checked``, read from this event's copy of the description (maybe an older one).
+        return A.UpsertBodySection(ctx.repo, number=number, marker=BODY_MARKER, body=card, keep_ticks=True)
     return A.UpsertComment(ctx.repo, number=number, marker=CARD_MARKER, body=card)
 
 

@@ -2,9 +2,10 @@
 (``bot_labels``) by the sweep.
 
 The bot's own ``labeled`` webhooks never reach the features: the sweep starts the
-clocks of the kind labels the bot added (the classifier's) and opens the pauses of its
-waiting labels (``needs-info`` from ``/triage``). Its ``unlabeled`` webhooks do reach
-the SLA (``handlers.ANY_SENDER``), but a delivery may be lost or still queued; the bot
+clocks of the kind labels the bot added (the classifier's), lets a clock count again when
+the bot puts a policy's label back on an item that had left the policy, and opens the
+pauses of its waiting labels (``needs-info`` from ``/triage``). Its ``unlabeled`` webhooks
+do reach the SLA (``handlers.ANY_SENDER``), but a delivery may be lost or still queued; the bot
 forgets a label when it takes it off, so a label the SLA acted on that has left the
 ledger, with no ``unlabeled`` seen since, was taken off by the bot unseen. It is
 handled as that webhook would have been, dated by the item's latest activity (the bot
@@ -99,6 +100,7 @@ async def _added(db: Database, repo: str, rules: "Rules") -> list[Action]:
         opened, seen_at = float(labels[0]["opened_at"]), float(labels[0]["seen_at"])
         for policy in matching(policies, is_pr=bool(labels[0]["is_pr"]), labels=[r["label"] for r in labels]):
             if policy.name in have.get(number, ()):
+                actions += await _back_in(db, repo, number, policy, labels)
                 continue
             added = min(float(r["added_at"]) for r in labels if r["label"].casefold() in policy.labels)
             start = opened if added - seen_at <= AT_OPENING else added
@@ -123,6 +125,26 @@ async def _added(db: Database, repo: str, rules: "Rules") -> list[Action]:
     if seen:
         actions.append(_record(repo, "ledger_seen", labels=seen))
     return actions
+
+
+async def _back_in(db: Database, repo: str, number: int, policy: Policy, labels: list[dict]) -> list[Action]:
+    """The item left the policy (its label went: an open ``policy`` pause) and the bot has put
+    a label of the policy back on since (``/kind bug`` after ``/kind feature``): the clock
+    counts again from that label's instant, as a person's ``labeled`` would have made it."""
+    left = await db.fetchval(
+        "SELECT MIN(started_at) FROM sla_pauses WHERE repo = ? AND number = ? AND policy = ?"
+        " AND reason = 'policy' AND ended_at IS NULL", (repo, number, policy.name))
+    if left is None:
+        return []
+    back = [float(r["added_at"]) for r in labels
+            if r["label"].casefold() in policy.labels and float(r["added_at"]) >= float(left)]
+    if not back:
+        return []
+    # An existing clock's start_clock is its re-entry: it ends the pause leaving had opened.
+    return [_record(repo, "start_clock", number=number, policy=policy.name, started_at=min(back),
+                    target=policy.target, warn=policy.warn, calendar=policy.calendar),
+            Note(repo, feature="sla", number=number,
+                 text=f"back in {policy.name}: the bot put a label of it on again (seen in its ledger)")]
 
 
 def _relevant(label: str, policies: list[Policy], pause_labels: set[str]) -> bool:

@@ -15,7 +15,7 @@ def get_user(ctx: Ctx) -> Reply:
 
 @route("GET", "/user/{account_id}")
 def get_user_by_id(ctx: Ctx) -> Reply:
-    wanted = ctx.params["account_id"]
+    wanted = str(ctx.params["account_id"])  # the OpenAPI check hands path integers over as int
     for user in ctx.state.users.values():
         if str(user.id) == wanted:
             return Reply(json=ctx.ser.user(user.login))

@@ -75,6 +75,26 @@ async def test_the_bots_own_unlabeled_webhook_does_it_first_then_the_ledger_is_t
     assert sla.counted((await the_clock(db)).clock, hours(50)) == 2 * 3600
 
 
+async def test_a_kind_label_the_bot_puts_back_lets_the_clock_count_again(db):
+    # /kind feature at hour 1 (the bot's own unlabeled webhook says so), /kind bug at hour 2:
+    # the bot puts "bug" back, and its labeled webhook never reaches the features.
+    await deliver(db, issue_event("opened"), now=hours(0))
+    await bot_label(db, "bug", hours(0.01))
+    await sweep(db, hours(0.2))
+    await forget_bot_label(db, REPO, 7, "bug")
+    await deliver(db, issue_event("unlabeled", labels=["feature"], label="bug", at=hours(1),
+                                  sender="contributor-flow[bot]"), now=hours(1))
+    await forget_bot_label(db, REPO, 7, "feature")
+    await bot_label(db, "bug", hours(2))
+    back = await sweep(db, hours(2.2))
+    assert [a.op for a in back if isinstance(a, Record)] == ["start_clock", "ledger_seen"]
+    c = await the_clock(db)
+    assert c.clock.started == T0 and not sla.is_paused(c.clock, hours(3))
+    assert sla.counted(c.clock, hours(50)) == 49 * 3600            # all but the hour it was a feature
+    assert await sweep(db, hours(2.4)) == []                         # once
+    assert [type(a).__name__ for a in called_out(await sweep(db, hours(50)))] == ["UpsertComment"]  # warned
+
+
 async def test_a_waiting_label_the_bot_takes_off_resumes_the_clock(db):
     await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
     await bot_label(db, "needs-info", hours(1), feature="commands")
