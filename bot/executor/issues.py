@@ -118,22 +118,50 @@ async def upsert_comment(action: A.UpsertComment, env: "ActionEnv") -> Any:
     return f"edited {found['id']}"
 
 
-# A task-list item: GitHub lets readers tick it in place, in the bot's section too.
-_TASK = re.compile(r"^([ \t]*[-*+] \[)([ xX])(\] )(.*?)([ \t\r]*)$", re.M)
+# A list item, with its checkbox when it is a task (GitHub lets readers tick those in place,
+# in the bot's section too): indentation, tick, text.
+_ITEM = re.compile(r"^([ \t]*)(?:[-*+]|\d{1,9}[.)]) (?:\[([ xX])\] )?(.*?)[ \t\r]*$")
+
+
+def _tasks(lines: list[str]) -> list[tuple[tuple, re.Match[str]] | None]:
+    """Per line, the task-list item on it (None for any other line): its key, its match. The
+    key is its text with the texts of the items it is nested in, and how often that same
+    item came before: the text alone is not enough ("tests added" under two items)."""
+    keys: list[tuple[tuple, re.Match[str]] | None] = []
+    parents: list[tuple[int, str]] = []
+    seen: dict[tuple, int] = {}
+    for line in lines:
+        m = _ITEM.match(line)
+        if m is None:
+            if line.strip() and not line[:1].isspace():
+                parents = []  # a paragraph at the margin ends the list
+            keys.append(None)
+            continue
+        indent = len(m.group(1).expandtabs(4))
+        while parents and parents[-1][0] >= indent:
+            parents.pop()
+        path = (*(text for _, text in parents), m.group(3))
+        parents.append((indent, m.group(3)))
+        if m.group(2) is None:
+            keys.append(None)
+            continue
+        seen[path] = seen.get(path, -1) + 1
+        keys.append(((path, seen[path]), m))
+    return keys
 
 
 def keep_ticks(current: str, section: str) -> str:
     """``section`` with each task-list item ticked or not as the same item is in the
     ``current`` section (see ``UpsertBodySection.keep_ticks``)."""
-    ticks = {m.group(4): m.group(2) for m in _TASK.finditer(current)}
+    ticks = {task[0]: task[1].group(2) for task in _tasks(current.split("\n")) if task}
     if not ticks:
         return section
-
-    def tick(m: re.Match[str]) -> str:
-        state = ticks.get(m.group(4))
-        return m.group(0) if state is None else m.group(1) + state + "".join(m.group(3, 4, 5))
-
-    return _TASK.sub(tick, section)
+    lines = section.split("\n")
+    for i, task in enumerate(_tasks(lines)):
+        if task and task[0] in ticks:
+            m = task[1]
+            lines[i] = lines[i][:m.start(2)] + ticks[task[0]] + lines[i][m.end(2):]
+    return "\n".join(lines)
 
 
 def replace_section(text: str, marker: str, section: str, *, ticks: bool = False) -> str:

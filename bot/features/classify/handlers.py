@@ -52,12 +52,36 @@ async def _kind_from_old_home(ctx: Context, issue: Mapping[str, Any], old_repo: 
     has that kind): the author is not asked again."""
     said = await store.human_kind(ctx.db, old_repo, old_number)
     _, rules = rules_of(ctx)
-    if said is None or rules.label_of(said["kind"]) is None:
-        return []
     number = int(issue["number"])
+    if said is None:
+        return await _removal_from_old_home(ctx, number, old_repo, old_number)
+    if rules.label_of(said["kind"]) is None:
+        return []
     return [Note(ctx.repo, feature=FEATURE, number=number,
                  text=f"transferred from {old_repo}#{old_number}, where @{said['who']} said {said['kind']}"),
             *await apply_human_kind(ctx, ctx.repo, issue, said["kind"], said["who"], said["how"], add_label=True)]
+
+
+async def _removal_from_old_home(ctx: Context, number: int, old_repo: str, old_number: int) -> list[Action]:
+    """A kind label a person took off in the old repository (and no kind given since) leaves
+    the kind to people here too: not added back, no other guess, no question to the author."""
+    removed = await store.removed_kind(ctx.db, old_repo, old_number)
+    if removed is None:
+        return []
+    repo = ctx.repo
+    return [
+        Note(repo, feature=FEATURE, number=number,
+             text=f"transferred from {old_repo}#{old_number}, where @{removed['who']} took the kind label "
+                  f"{removed['label']!r} off; the kind is left to people"),
+        *(Record(repo, feature=FEATURE, op="removed_label",
+                 args={"repo": repo, "number": number, "label": label, "removed_by": removed["who"]})
+          for label in removed["labels"]),
+        Record(repo, feature=FEATURE, op="decision", args={
+            "repo": repo, "number": number, "delivery_id": ctx.event.delivery_id, "kind": None, "best": None,
+            "confidence": 0.0, "source": "removed",
+            "signals": [{"kind": None, "source": "transferred", "detail": f"{old_repo}#{old_number}",
+                         "weight": 0}]}),
+    ]
 
 
 async def _human_kind_label(ctx: Context, repo: str, issue: Mapping[str, Any]) -> bool:

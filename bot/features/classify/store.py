@@ -77,6 +77,20 @@ async def human_kind(db: Database, repo: str, number: int) -> dict[str, str] | N
             "how": str(said[0].get("source") or "/kind")}
 
 
+async def removed_kind(db: Database, repo: str, number: int) -> dict[str, Any] | None:
+    """Where a person took the issue's kind label off and no kind was given since: the
+    ``label`` taken off, by ``who``, and every kind label people removed (``labels``)."""
+    current = await item(db, repo, number)
+    if current is None or current["source"] != "removed":
+        return None
+    rows = await db.fetchall("SELECT label, removed_by FROM classify_removed_labels WHERE repo = ? AND number = ?"
+                             " ORDER BY removed_at, label", (repo, number))
+    if not rows:
+        return None
+    last = rows[-1]
+    return {"label": last["label"], "who": last["removed_by"] or "someone", "labels": [r["label"] for r in rows]}
+
+
 async def removed_labels(db: Database, repo: str, number: int) -> set[str]:
     rows = await db.fetchall("SELECT label FROM classify_removed_labels WHERE repo = ? AND number = ?",
                              (repo, number))

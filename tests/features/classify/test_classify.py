@@ -172,6 +172,37 @@ async def test_a_transferred_issue_keeps_the_kind_a_human_gave_it(db):
         n.text for n in of(actions, Note)]
 
 
+async def test_a_transferred_issue_whose_kind_a_maintainer_took_off_is_not_guessed_again(db):
+    # The bot said bug in the old repository; a maintainer took `bug` off there, then moved the
+    # issue. The new repository has the kind in people's hands too: no bug again, no other
+    # guess, no question to the author.
+    transferred, opened, (old_repo, old_number) = _transfer_payloads(
+        title="[Bug] crash on start", body="### Steps to reproduce")
+    first = issue_payload(number=old_number, title="[Bug] crash on start", body="### Steps to reproduce")
+    first["repository"]["full_name"] = old_repo
+    await handle(db, "issues", first, delivery="a1")
+    assert (await store.item(db, old_repo, old_number))["kind"] == "bug"
+    removed = issue_payload("unlabeled", number=old_number, title="[Bug] crash on start", labels=["triage"],
+                            sender="maint", label="bug")
+    removed["repository"]["full_name"] = old_repo
+    await handle(db, "issues", removed, delivery="a2")
+    assert (await store.item(db, old_repo, old_number))["source"] == "removed"
+
+    await handle(db, "issues", transferred, delivery="t1")
+    actions = await handle(db, "issues", opened, delivery="o1")
+    assert labels_added(actions) == []
+    assert not of(actions, UpsertComment)
+    item = await store.item(db, REPO, 21)
+    assert (item["kind"], item["source"]) == (None, "removed")
+    assert await store.removed_labels(db, REPO, 21) == {"bug"}
+    assert (f"transferred from {old_repo}#{old_number}, where @maint took the kind label 'bug' off; "
+            "the kind is left to people") in [
+        n.text for n in of(actions, Note)]
+    # Nor on an edit there, until a person gives a kind.
+    edited = issue_payload("edited", number=21, title="[Bug] crash on start!", body="### Steps to reproduce")
+    assert await handle(db, "issues", edited, delivery="o2") == []
+
+
 async def test_pull_requests_and_closed_issues_are_left_alone(db):
     closed = issue_payload("reopened", title="[Bug] x")
     closed["issue"]["state"] = "closed"
