@@ -209,6 +209,13 @@ class RepositoryDispatch(Action):
     client_payload: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class CancelWorkflowRun(Action):
+    """Stop a workflow run the bot no longer waits for (a stage past its timeout, a run
+    superseded or no longer trusted). A run that has ended meanwhile is left as it is."""
+    run_id: int = 0
+
+
 # --- local state ----------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -235,7 +242,7 @@ ACTION_TYPES: dict[str, type[Action]] = {
     for cls in (AddLabels, RemoveLabel, Comment, UpsertComment, UpsertBodySection, React, ReportOutcome,
                 Assign, Unassign, RequestReviewers, RemoveReviewers, Close, Reopen,
                 UpsertCheckRun, AddToProject, CreateDiscussion, DispatchWorkflow,
-                RepositoryDispatch, Record, Note)
+                RepositoryDispatch, CancelWorkflowRun, Record, Note)
 }
 
 

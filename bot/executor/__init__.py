@@ -202,4 +202,5 @@ _HANDLERS: dict[type, Callable[[Any, ActionEnv], Awaitable[Any]]] = {
     A.CreateDiscussion: projects.create_discussion,
     A.DispatchWorkflow: workflows.dispatch_workflow,
     A.RepositoryDispatch: workflows.repository_dispatch,
+    A.CancelWorkflowRun: workflows.cancel_workflow_run,
 }

@@ -1,4 +1,4 @@
-"""Triggering pipelines: workflow_dispatch and repository_dispatch.
+"""Triggering pipelines (workflow_dispatch and repository_dispatch) and stopping their runs.
 
 A dispatch is not idempotent, and its answer can be lost after GitHub acted on it (a 502, a
 timeout): the client then fails the call rather than send it again, and the delivery's retry
@@ -153,3 +153,16 @@ async def repository_dispatch(action: A.RepositoryDispatch, env: "ActionEnv") ->
     await env.api.post("/repos/{owner}/{repo}/dispatches", _split(action.repo),
                        data={"event_type": action.event_type[:100], "client_payload": payload})
     return "dispatched"
+
+
+async def cancel_workflow_run(action: A.CancelWorkflowRun, env: "ActionEnv") -> Any:
+    """Cancelling twice is harmless, so a retry simply asks again. GitHub answers 409 for a run
+    that has already ended: nothing is left to stop, which is what was wanted."""
+    try:
+        await env.api.post("/repos/{owner}/{repo}/actions/runs/{run_id}/cancel",
+                           {**_split(action.repo), "run_id": action.run_id}, data={})
+    except PermanentGitHubError as exc:
+        if exc.status != 409:
+            raise
+        return "already ended"
+    return "cancelled"

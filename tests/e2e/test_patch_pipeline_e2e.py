@@ -223,6 +223,51 @@ async def test_timeout_sweep_concludes_a_stuck_stage(bot, key):
     assert (stuck.conclusion, stuck.output["title"]) == ("timed_out", "patch-apply timed out")
 
 
+CANCEL = "/repos/{owner}/{repo}/actions/runs/{run_id}/cancel"
+
+
+@BOTH_BACKENDS
+async def test_a_stage_past_its_timeout_stops_the_workflow_run(bot, key):
+    """The stage timeouts are gates: the run is cancelled on GitHub, not only reported, and
+    its cancellation coming back as events leaves the verdict "timed out"."""
+    fake = bot.fake
+    pr = signed_pull(fake, key)
+    head = pr.pull.head_sha
+    await bot.deliver("pull_request", pr_event(fake, pr))
+    _, run = await dispatched_run(bot, head)
+    run.status = "in_progress"
+    await bot.deliver("workflow_run", run_event(fake, run, "requested"))
+    t0 = datetime.now(timezone.utc).replace(microsecond=0)
+    await bot.deliver("workflow_job", job_event(fake, run, "patch-apply", "in_progress", job_id=1, started=t0))
+    [sweep] = FEATURE.jobs
+    assert await run_job(bot.runtime, sweep, key="late", clock=lambda: t0 + timedelta(seconds=95)) > 0
+    assert (run.status, run.conclusion) == ("completed", "cancelled")
+    assert len(fake.calls_to("POST", CANCEL, ok_only=True)) == 1
+    await bot.deliver("workflow_job", job_event(fake, run, "patch-apply", "completed", "cancelled", job_id=1,
+                                                started=t0, completed=t0 + timedelta(seconds=96)))
+    await bot.deliver("workflow_run", run_event(fake, run, "completed"))
+    stuck = one_check(fake, head, "patch-pipeline")
+    assert (stuck.conclusion, stuck.output["title"]) == ("timed_out", "patch-apply timed out")
+    assert len(fake.calls_to("POST", CANCEL)) == 1
+    assert not fake.violations
+
+
+async def test_a_superseded_run_stops_on_github(bot, key):
+    fake = bot.fake
+    pr = signed_pull(fake, key)
+    old = pr.pull.head_sha
+    await bot.deliver("pull_request", pr_event(fake, pr))
+    _, old_run = await dispatched_run(bot, old)
+    old_run.status = "in_progress"
+    await bot.deliver("workflow_run", run_event(fake, old_run, "requested"))
+    push(fake, pr, key, head_sha="e" * 40)
+    await bot.deliver("pull_request", pr_event(fake, pr, "synchronize"))
+    assert (old_run.status, old_run.conclusion) == ("completed", "cancelled")
+    _, new_run = await dispatched_run(bot, "e" * 40)
+    assert new_run.status != "completed"
+    assert [c.path.rsplit("/", 2)[-2] for c in fake.calls_to("POST", CANCEL)] == [str(old_run.id)]
+
+
 async def test_new_push_supersedes_the_old_run(bot, key):
     fake = bot.fake
     pr = signed_pull(fake, key)

@@ -157,6 +157,21 @@ async def test_a_completed_check_that_starts_again_gets_a_new_run(rt, fake_githu
     assert len(fake_github.calls_to("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}")) == 1
 
 
+async def test_cancel_workflow_run_stops_a_running_run_and_leaves_a_finished_one_alone(rt, fake_github):
+    running = fake_github.add_workflow_run(REPO, "patch-pipeline.yml", status="in_progress")
+    out = await run(rt, "d1", A.CancelWorkflowRun(repo=REPO, run_id=running.id))
+    assert out.done and not out.failed
+    assert (running.status, running.conclusion) == ("completed", "cancelled")
+    # GitHub answers 409 for a run that has ended meanwhile: there is nothing left to stop,
+    # which is what was asked, not a failure.
+    done = fake_github.add_workflow_run(REPO, "patch-pipeline.yml", status="completed", conclusion="success")
+    out = await run(rt, "d2", A.CancelWorkflowRun(repo=REPO, run_id=done.id))
+    assert out.done and not out.failed
+    assert (done.status, done.conclusion) == ("completed", "success")
+    assert len(fake_github.calls_to("POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/cancel")) == 2
+    assert fake_github.violations == []
+
+
 async def test_project_item_and_status_via_graphql(rt, fake_github):
     project = fake_github.add_project("octo", 3, "RFC Draft Board",
                                       fields={"Status": ["Draft", "Review", "Accepted"]})

@@ -44,6 +44,7 @@ async def _supersede_others(ctx: Context, section: Mapping[str, Any], number: in
         gone = P.supersede(run, head_sha, _now(ctx))
         actions += [save(ctx.repo, number, gone, _now(ctx), revision=row["revision"]),
                     check(ctx.repo, gone, section, signers=row.get("signers") or "", run_url=row.get("run_url")),
+                    *tracking.stop(ctx.repo, run),
                     Note(ctx.repo, feature=FEATURE_NAME, number=number,
                          text=f"patch pipeline for {run.head_sha[:7]} superseded by {head_sha[:7]}")]
     return actions
@@ -67,7 +68,7 @@ async def _withdraw_own_run(ctx: Context, section: Mapping[str, Any], number: in
     shown = replace(shown, title="Cancelled: the patch signatures no longer verify",
                     summary=shown.summary + "\n\nThe patches of this commit no longer verify against the "
                     "trust policy (see the patch-signature check); the results above are not trusted.")
-    return [save(ctx.repo, number, gone, now, revision=row["revision"]), shown,
+    return [save(ctx.repo, number, gone, now, revision=row["revision"]), shown, *tracking.stop(ctx.repo, run),
             Note(ctx.repo, feature=FEATURE_NAME, number=number,
                  text=f"patch pipeline for {head_sha[:7]} cancelled: its patches no longer verify "
                       f"({reasons[:200]})")]
@@ -239,4 +240,6 @@ async def sweep_timeouts(jctx: JobContext) -> list[Action]:
         for row, run in await store.live_runs(jctx.db, handle.repo):
             new = P.sweep(run, specs(section), now, queue_grace=float(section["queue_grace"]))
             actions += changed(handle.repo, int(row["number"]), row, run, new, section, now)
+            if new.finished and not run.finished:  # the sweep ends a run only by a timeout
+                actions += tracking.stop(handle.repo, new)
     return actions

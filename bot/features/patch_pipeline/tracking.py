@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from ...core import pipeline as P
-from ...core.actions import Action, Note, Record, UpsertCheckRun
+from ...core.actions import Action, CancelWorkflowRun, Note, Record, UpsertCheckRun
 from ...core.events import parse_time
 from ...core.markdown import neutralize
 from ...store.db import Database
@@ -61,6 +61,14 @@ def changed(repo: str, number: int, row: Mapping[str, Any], old: P.Run, new: P.R
         actions.append(Note(repo, feature=FEATURE_NAME, number=number,
                             text=f"patch pipeline for {new.head_sha[:7]}: {P.check_title(new)}"))
     return actions
+
+
+def stop(repo: str, run: P.Run) -> list[Action]:
+    """The workflow run of a pipeline the bot has ended itself (a stage past its timeout, a
+    newer push, patches no longer trusted) is cancelled on GitHub too: a timeout is a gate,
+    not only a verdict, and nothing should go on running, with the workflow's secrets, on
+    patches nobody waits for. A run never reported has no id yet: there is nothing to name."""
+    return [CancelWorkflowRun(repo, run_id=run.run_id)] if run.run_id is not None else []
 
 
 def apply_job_payload(run: P.Run, stage_specs: Sequence[P.StageSpec], job: Mapping[str, Any],

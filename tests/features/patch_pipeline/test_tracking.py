@@ -265,3 +265,69 @@ async def test_a_running_pipeline_whose_head_no_longer_verifies_is_concluded(flo
     assert "not verified" in await status_line(flow.db, REPO, 7)
     # the workflow's late reports change nothing any more
     assert await flow.job("patch-apply", "completed", "success", at=T(30), started=T(10), completed=T(29)) == []
+
+
+# --- a run the bot ends is stopped on GitHub too ----------------------------------
+# The stage timeouts are the pipeline's gates (project brief, chapter 4.4: patch-apply 90 s,
+# kselftest 5 min, boot-to-initrd 3 min): a stage past its timeout is stopped, not only
+# reported. Likewise a run superseded by a newer push, or whose patches no longer verify, no
+# longer runs on patches nobody will look at (or trusts) with the workflow's secrets.
+
+def cancels(actions):
+    return [(a.repo, a.run_id) for a in of(actions, "CancelWorkflowRun")]
+
+
+def after_its_save(actions):
+    """The cancel comes after the decision's compare-and-set save: a decision that loses
+    (StaleDecision) stops nothing."""
+    kinds = [type(a).__name__ for a in actions]
+    return kinds.index("CancelWorkflowRun") > kinds.index("Record")
+
+
+async def test_a_stage_past_its_timeout_has_its_workflow_run_cancelled(flow):
+    await flow.send("workflow_run", workflow_run_payload("requested", run_id=RUN), at=T(5))
+    await flow.job("patch-apply", "in_progress", at=T(10), started=T(10))
+    assert await handlers.sweep_timeouts(job_context(flow.db, flow.rules, flow.repo.reader(), T(99))) == []
+    actions = await handlers.sweep_timeouts(job_context(flow.db, flow.rules, flow.repo.reader(), T(101)))
+    assert pipeline_check(actions).conclusion == "timed_out"
+    assert cancels(actions) == [(REPO, RUN)] and after_its_save(actions)
+    await apply_records(flow.db, actions)
+    # The cancelled run's own reports then change nothing, and nothing is cancelled twice.
+    assert await flow.send("workflow_run", workflow_run_payload("completed", run_id=RUN, conclusion="cancelled"),
+                           at=T(110)) == []
+    assert await handlers.sweep_timeouts(job_context(flow.db, flow.rules, flow.repo.reader(), T(500))) == []
+
+
+async def test_a_pipeline_that_never_reported_has_no_run_to_cancel(flow):
+    actions = await handlers.sweep_timeouts(job_context(flow.db, flow.rules, flow.repo.reader(), T(90 + 601)))
+    assert pipeline_check(actions).conclusion == "timed_out"
+    assert cancels(actions) == []
+
+
+async def test_a_superseded_run_is_cancelled_on_github(flow):
+    await flow.send("workflow_run", workflow_run_payload("requested", run_id=RUN), at=T(5))
+    await flow.job("patch-apply", "in_progress", at=T(10), started=T(10))
+    actions = await flow.send("pull_request", pr_payload("synchronize", head=HEAD2), at=T(20))
+    assert cancels(actions) == [(REPO, RUN)] and after_its_save(actions)
+    # The new head's pipeline is dispatched as before; a redelivery cancels nothing again.
+    assert of(actions, "DispatchWorkflow")[0].inputs["head_sha"] == HEAD2
+    assert cancels(await flow.send("pull_request", pr_payload("synchronize", head=HEAD2), at=T(21))) == []
+
+
+async def test_a_run_whose_patches_no_longer_verify_is_cancelled_on_github(flow):
+    from bot.features.base import Invocation
+    from .conftest import comment_payload
+    await flow.send("workflow_run", workflow_run_payload("requested", run_id=RUN), at=T(5))
+    flow.repo.pulls[7] = {"number": 7, "state": "open", "head": {"sha": HEAD}}
+    event, ctx = context("issue_comment", comment_payload(), db=flow.db, repo=flow.repo, rules=rules(None),
+                         now=T(20))
+    actions = await handlers.verify_command(Invocation("verify-patch", (), "/verify-patch"), event, ctx)
+    assert pipeline_check(actions).conclusion == "cancelled"
+    assert cancels(actions) == [(REPO, RUN)] and after_its_save(actions)
+
+
+async def test_a_stage_the_workflow_failed_itself_cancels_nothing(flow):
+    await flow.send("workflow_run", workflow_run_payload("requested", run_id=RUN), at=T(5))
+    actions = await flow.job("patch-apply", "completed", "failure", at=T(40), started=T(8), completed=T(30))
+    assert pipeline_check(actions).conclusion == "failure"
+    assert cancels(actions) == []
