@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .cla import DcoFailure, Signer, Unlinked, Verdict
+from .cla import DcoFailure, Signer, Unlinked, Verdict, is_noreply
 from .markdown import code, mention, neutralize
 
 # Check-run summaries are capped at 65,535 characters; a 300-commit PR must not overflow.
@@ -103,6 +103,20 @@ _UNLINKED_HELP = [
 ]
 
 
+# Way 1 above cannot work for a noreply address: GitHub refuses to add one to an account.
+_NOREPLY_HELP = (
+    "A `users.noreply.github.com` address cannot be added to an account: GitHub links it by the "
+    "account id before the `+` (by the login in the older form without one), and no account "
+    "matches this one. Use the noreply address shown in your GitHub email settings "
+    "(Settings → Emails) instead.")
+
+
+def _unlinked_help(items: Sequence[Unlinked]) -> list[str]:
+    if any(is_noreply(u.person.email) for u in items):
+        return [*_UNLINKED_HELP, "", _NOREPLY_HELP]
+    return list(_UNLINKED_HELP)
+
+
 def _dco_lines(items: Sequence[DcoFailure]) -> list[str]:
     lines = []
     for f in items:
@@ -127,7 +141,7 @@ def _body(v: Verdict, ins: Instructions, *, ping: bool) -> list[str]:
         out += ["### Needs to sign the CLA", *_missing_lines(v, ping=ping), "", *_sign_how(v, ins), ""]
     if v.unlinked:
         out += ["### Commit emails not linked to a GitHub account", *_unlinked_lines(v.unlinked), "",
-                *_UNLINKED_HELP, ""]
+                *_unlinked_help(v.unlinked), ""]
     if v.dco_failures:
         out += ["### Commits without a matching sign-off", *_dco_lines(v.dco_failures), "",
                 *_dco_help(ins), ""]

@@ -254,6 +254,20 @@ def test_report_neutralises_user_text_and_pings_only_in_the_comment():
     assert PHRASE in body and "https://example.org/cla" in body
 
 
+def test_an_unlinked_noreply_address_gets_a_way_out_that_works():
+    # GitHub will not add a users.noreply.github.com address to an account: "add the email"
+    # cannot help, the address the account really has can.
+    stale = "987654321+grace@users.noreply.github.com"
+    ins = cla_report.Instructions(PHRASE, "")
+    v = verdict([commit(message=f"x\n\nCo-authored-by: Grace <{stale}>")], signatures={},
+                resolved={stale: None})
+    for text in (cla_report.summary(v, ins), cla_report.comment(v, ins)):
+        assert "noreply address shown in your GitHub email settings" in text
+    plain = verdict([commit(message="x\n\nCo-authored-by: E <e@x.org>")], signatures={},
+                    resolved={"e@x.org": None})
+    assert "noreply" not in cla_report.summary(plain, ins)
+
+
 def test_report_is_bounded_for_huge_prs():
     commits = [commit(f"{i:040x}", author=(f"U{i}", f"u{i}@nowhere"), author_account=None) for i in range(300)]
     v = verdict(commits)

@@ -241,3 +241,143 @@ async def test_cli_export(bot, tmp_path):
     assert row["login"] == "alice" and row["user_id"] == 7 and row["signed_at"] == "2025-11-26T10:00:00Z"
     assert row["comment_url"].endswith("#issuecomment-9")
     assert list(csv.DictReader(io.StringIO(outputs["csv"])))[0]["version"] == "1"
+
+
+# --- GitHub's noreply addresses ------------------------------------------------------------
+# `ID+login@users.noreply.github.com` names an account by its id (GitHub links commits by the
+# id, so the login part may be an old name); `login@users.noreply.github.com` (accounts from
+# before July 2017) by the login it names today. The check names the account GitHub has now.
+
+NOREPLY = "users.noreply.github.com"
+
+
+def summary_of(fake, head: str) -> str:
+    [run] = runs(fake, head)
+    return run.output["summary"]
+
+
+def waiting_part(summary: str) -> str:
+    """The part of a summary that lists who must still sign (before the covered list)."""
+    return summary.split("### Covered")[0]
+
+
+@pytest.mark.parametrize("role", ["co-author", "author"])
+async def test_an_id_noreply_address_is_looked_up_and_its_account_signs(bot, role):
+    fake = bot.fake
+    dana = fake.add_user("dana", emails=["dana@private.example"])
+    address = f"{dana.id}+dana@{NOREPLY}"
+    await store.sign(bot.runtime.db, agreement="octo", user_id=fake.state.users["alice"].id,
+                     login="alice", version="1", signed_at=1.0)
+    commit = ({"message": f"Pair work\n\nCo-authored-by: Dana <{address}>", "author": "alice"}
+              if role == "co-author" else {"message": "Dana's work", "author": address})
+    pr = fake.add_pull(REPO, user="alice", commits=[commit])
+    head = pr.pull.head_sha
+    await bot.deliver("pull_request", pr_event(fake, pr.number))
+
+    [run] = runs(fake, head)
+    assert run.conclusion == "action_required"       # signing is all that is left: no push
+    assert "`dana`" in waiting_part(run.output["summary"]) and "not linked" not in run.output["summary"]
+    assert "@dana" in bot_comments(fake, pr.number)[0].body
+    lookups = [c.path for c in fake.calls_to("GET", "/user/{account_id}", ok_only=True)]
+    # A co-author's address is looked up by its id; a commit author's is GitHub's own link.
+    assert lookups == ([f"/user/{dana.id}"] if role == "co-author" else [])
+
+    await comment(bot, pr.number, PHRASE, "dana")
+    [run] = runs(fake, head)
+    assert run.conclusion == "success" and labels(fake, pr.number) == {"cla: yes"}
+    rows = await store.all_signatures(bot.runtime.db)
+    assert ("dana", dana.id) in {(r["login"], r["user_id"]) for r in rows}
+
+
+@pytest.mark.parametrize("role", ["co-author", "author"])
+async def test_an_old_style_noreply_address_names_the_account_by_its_login(bot, role):
+    fake = bot.fake
+    # Written in the account's own spelling: GitHub's logins are case-insensitive.
+    fake.add_user("Erin", emails=["erin@private.example"])
+    address = f"Erin@{NOREPLY}"
+    commit = ({"message": f"Pair work\n\nCo-authored-by: Erin <{address}>", "author": "alice"}
+              if role == "co-author" else {"message": "Erin's work", "author": address})
+    await store.sign(bot.runtime.db, agreement="octo", user_id=fake.state.users["alice"].id,
+                     login="alice", version="1", signed_at=1.0)
+    pr = fake.add_pull(REPO, user="alice", commits=[commit])
+    head = pr.pull.head_sha
+    await bot.deliver("pull_request", pr_event(fake, pr.number))
+
+    [run] = runs(fake, head)
+    assert run.conclusion == "action_required"
+    assert "`Erin`" in waiting_part(run.output["summary"]) and "not linked" not in run.output["summary"]
+    await comment(bot, pr.number, PHRASE, "Erin")
+    assert runs(fake, head)[0].conclusion == "success"
+
+
+@pytest.mark.parametrize("role", ["co-author", "author"])
+async def test_a_renamed_accounts_noreply_address_counts_for_the_id_not_the_old_login(bot, role):
+    """The address still carries the old login, which someone else has taken since: GitHub
+    keys on the id, so the renamed account (frank-new) must sign, and the new holder of the
+    old name (frank) signing changes nothing."""
+    fake = bot.fake
+    renamed = fake.add_user("frank-new", emails=["frank@private.example"])
+    fake.add_user("frank", emails=["someone-else@example.com"])
+    address = f"{renamed.id}+frank@{NOREPLY}"
+    await store.sign(bot.runtime.db, agreement="octo", user_id=fake.state.users["alice"].id,
+                     login="alice", version="1", signed_at=1.0)
+    commit = ({"message": f"Pair work\n\nCo-authored-by: Frank <{address}>", "author": "alice"}
+              if role == "co-author" else {"message": "Frank's work", "author": address})
+    pr = fake.add_pull(REPO, user="alice", commits=[commit])
+    head = pr.pull.head_sha
+    await bot.deliver("pull_request", pr_event(fake, pr.number))
+
+    waiting = waiting_part(summary_of(fake, head))
+    assert "`frank-new`" in waiting and "`frank`" not in waiting
+    assert not fake.calls_to("GET", "/users/{username}")   # the login part is never looked up
+
+    await comment(bot, pr.number, PHRASE, "frank")          # the name's new holder
+    [run] = runs(fake, head)
+    assert run.conclusion == "action_required" and "`frank-new`" in waiting_part(run.output["summary"])
+    await comment(bot, pr.number, PHRASE, "frank-new")
+    assert runs(fake, head)[0].conclusion == "success"
+
+
+@pytest.mark.parametrize("role", ["co-author", "author"])
+async def test_a_noreply_address_of_no_account_is_unlinked_and_says_how_to_fix_it(bot, role):
+    fake = bot.fake
+    fake.add_user("grace")  # the login part names someone real: it must not count
+    address = f"987654321+grace@{NOREPLY}"
+    await store.sign(bot.runtime.db, agreement="octo", user_id=fake.state.users["alice"].id,
+                     login="alice", version="1", signed_at=1.0)
+    commit = ({"message": f"Pair work\n\nCo-authored-by: Grace <{address}>", "author": "alice"}
+              if role == "co-author" else {"message": "Whose work?", "author": address})
+    pr = fake.add_pull(REPO, user="alice", commits=[commit])
+    head = pr.pull.head_sha
+    await bot.deliver("pull_request", pr_event(fake, pr.number))
+
+    [run] = runs(fake, head)
+    assert run.conclusion == "failure"                 # the commit must change: nobody can sign
+    assert run.output["title"] == "1 commit email not linked to a GitHub account"
+    sha = pr.pull.commits[0].sha[:7]
+    for text in (run.output["summary"], bot_comments(fake, pr.number)[0].body):
+        assert f"`{sha}`" in text and f"`{address}`" in text and f"({role})" in text
+        assert "`grace`" not in text and "@grace" not in text
+        # A noreply address cannot be added to an account: the way out is the right one.
+        assert "noreply address shown in your GitHub email settings" in text
+    if role == "co-author":
+        assert [c.status for c in fake.calls_to("GET", "/user/{account_id}")] == [404]
+    await comment(bot, pr.number, PHRASE, "grace")
+    assert runs(fake, head)[0].conclusion == "failure"
+
+
+@pytest.mark.parametrize("form", ["id", "login"])
+async def test_a_noreply_address_naming_an_organisation_is_unlinked_not_asked_to_sign(bot, form):
+    """GitHub links no commit to an organisation, and an organisation cannot comment to sign:
+    its noreply address is no one's."""
+    fake = bot.fake
+    org = fake.state.users["octo"]
+    address = f"{org.id}+octo@{NOREPLY}" if form == "id" else f"octo@{NOREPLY}"
+    await store.sign(bot.runtime.db, agreement="octo", user_id=fake.state.users["alice"].id,
+                     login="alice", version="1", signed_at=1.0)
+    pr = fake.add_pull(REPO, user="alice", commits=[
+        {"message": f"Pair work\n\nCo-authored-by: Octo <{address}>", "author": "alice"}])
+    await bot.deliver("pull_request", pr_event(fake, pr.number))
+    [run] = runs(fake, pr.pull.head_sha)
+    assert run.conclusion == "failure" and f"`{address}`" in run.output["summary"]
+    assert "@octo" not in bot_comments(fake, pr.number)[0].body

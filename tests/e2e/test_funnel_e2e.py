@@ -354,6 +354,33 @@ async def test_backfill_command_finds_the_installation(fake_github, database_url
     assert fake.violations == []
 
 
+async def test_backfill_reads_what_github_lists_since_the_start_in_any_case(fake_github, migrated_db):
+    """The review comments GitHub lists from --since on (not older ones); approvers named in
+    OWNERS in another case than their login's; collaborators through a team and the org's
+    owners, whom GitHub lists with `affiliation=all`."""
+    from tests.fakegithub.state import ReviewComment
+
+    fake = fake_github
+    fake.add_repo(REPO, files={"OWNERS": "approvers:\n  - old-timer\n"})
+    users = {login: fake.add_user(login).id for login in ("Old-Timer", "helper")}
+    fake.add_team("octo", "core", members=["teamed"]).repos[REPO] = "push"
+    fake.add_org_member("octo", "boss", role="admin")
+    users.update(teamed=fake.state.users["teamed"].id, boss=fake.state.users["boss"].id)
+    pr = fake.add_pull(REPO, title="Fix", user="newbie", merged=True)
+    for body, at in (("old nit", "2019-06-01T00:00:00Z"), ("new nit", "2021-06-01T00:00:00Z")):
+        cid = fake.state.next_id()
+        pr.pull.review_comments.append(ReviewComment(
+            id=cid, node_id=f"PRRC_{cid}", user="helper", body=body, path="a.py",
+            commit_id=pr.pull.head_sha, line=1, side="RIGHT", in_reply_to_id=None, created_at=at))
+    counts = await _backfill(fake, migrated_db, VirtualTime(fake), default_branch="main")
+    assert counts["review_comments"] == 1                    # 2019 is before --since 2020-01-01
+    grants = {(r["user_id"], r["source"]) for r in await migrated_db.fetchall(
+        "SELECT user_id, source FROM funnel_grants")}
+    assert grants == {(users["Old-Timer"], "owners"), (users["teamed"], "permission"),
+                      (users["boss"], "permission")}
+    assert fake.violations == []
+
+
 async def test_member_and_membership_deliveries_record_approver_grants(bot):
     member = _payload(bot, "member", "added")
     member["member"] = bot.fake.serializer.user("helper")

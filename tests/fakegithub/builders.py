@@ -24,8 +24,9 @@ class StateBuilders:
     # -- accounts ---------------------------------------------------------------------------
     def add_user(self, login: str, *, type: str = "User", emails: Iterable[str] | None = None,
                  name: str | None = None) -> User:
-        if login in self.state.users:
-            return self.state.users[login]
+        existing = self.state.user(login)  # GitHub logins are case-insensitive
+        if existing is not None:
+            return existing
         uid = self.state.next_id()
         prefix = {"User": "U", "Bot": "BOT", "Organization": "O"}.get(type, "U")
         user = User(login=login, id=uid, node_id=make_node_id(prefix, uid), type=type,
@@ -35,17 +36,18 @@ class StateBuilders:
         return user
 
     def add_org(self, login: str) -> Org:
-        if login in self.state.orgs:
-            return self.state.orgs[login]
+        existing = self.state.org(login)
+        if existing is not None:
+            return existing
         account = self.add_user(login, type="Organization", emails=[])
+        login = account.login
         org = Org(login=login, id=account.id, node_id=account.node_id)
         self.state.orgs[login] = org
         self.state.nodes[org.node_id] = org
         return org
 
     def add_org_member(self, org: str, login: str, role: str = "member") -> None:
-        self.add_user(login)
-        self.add_org(org).members[login] = role
+        self.add_org(org).members[self.add_user(login).login] = role
 
     def add_team(self, org: str, slug: str, *, members: Iterable[str] = (),
                  maintainers: Iterable[str] = (), name: str | None = None) -> Team:
@@ -57,17 +59,20 @@ class StateBuilders:
         team = o.teams[slug]
         for login, role in [(m, "member") for m in members] + [(m, "maintainer") for m in maintainers]:
             self.add_org_member(org, login)
-            team.members[login] = role
+            team.members[self.state.login(login)] = role
         return team
 
     # -- repositories -----------------------------------------------------------------------
     def add_repo(self, full_name: str, *, default_branch: str = "main", private: bool = False,
                  files: dict[str, str] | None = None, owner_type: str = "Organization") -> Repo:
-        if full_name in self.state.repos:
-            return self.state.repos[full_name]
+        existing = self.state.repo(full_name)
+        if existing is not None:
+            return existing
         owner, name = full_name.split("/")
-        if owner not in self.state.users:
+        if self.state.user(owner) is None:
             self.add_org(owner) if owner_type == "Organization" else self.add_user(owner)
+        owner = self.state.login(owner)
+        full_name = f"{owner}/{name}"
         rid = self.state.next_id()
         repo = Repo(owner=owner, name=name, id=rid, node_id=make_node_id("R", rid),
                     default_branch=default_branch, private=private)
@@ -77,7 +82,10 @@ class StateBuilders:
         return repo
 
     def repo(self, full_name: str) -> Repo:
-        return self.state.repos[full_name]
+        found = self.state.repo(full_name)
+        if found is None:
+            raise KeyError(full_name)
+        return found
 
     def put_file(self, full_name: str, path: str, text: str, ref: str | None = None) -> None:
         repo = self.add_repo(full_name)
@@ -89,8 +97,7 @@ class StateBuilders:
     def set_permission(self, full_name: str, login: str, role: str) -> None:
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}")
-        self.add_user(login)
-        self.add_repo(full_name).collaborators[login] = role
+        self.add_repo(full_name).collaborators[self.add_user(login).login] = role
 
     def add_label(self, full_name: str, name: str, color: str = "ededed",
                   description: str | None = None) -> Label:
@@ -116,6 +123,7 @@ class StateBuilders:
                          status: str = "queued", conclusion: str | None = None,
                          actor: str | None = None) -> WorkflowRun:
         repo = self.add_repo(full_name)
+        full_name = repo.full_name
         if workflow_file not in repo.workflows:
             self.add_workflow(full_name, workflow_file)
         branch = head_branch or repo.default_branch
@@ -140,7 +148,7 @@ class StateBuilders:
                    labels: Iterable[str], assignees: Iterable[str], state: str,
                    pull: Pull | None) -> Issue:
         repo = self.add_repo(full_name)
-        self.add_user(user)
+        full_name, user = repo.full_name, self.add_user(user).login
         iid = self.state.next_id()
         number = repo.next_number
         repo.next_number += 1
@@ -148,7 +156,7 @@ class StateBuilders:
                       repo=full_name, title=title, body=body, user=user, state=state, pull=pull)
         for name in labels:
             issue.labels.append(self.add_label(full_name, name).name)
-        issue.assignees = list(assignees)
+        issue.assignees = [self.state.login(a) for a in assignees]
         if state == "closed":
             issue.closed_at = now_iso()
             issue.state_reason = "completed"
@@ -176,8 +184,7 @@ class StateBuilders:
                     head_repo=head_repo, draft=draft,
                     requested_reviewers=list(requested_reviewers))
         pull.files = [self._pull_file(f) for f in files]
-        for login in pull.requested_reviewers:
-            self.add_user(login)
+        pull.requested_reviewers = [self.add_user(login).login for login in pull.requested_reviewers]
         issue = self._new_issue(full_name, title, body, user, labels, assignees,
                                 "closed" if merged else state, pull)
         commit_specs = list(commits) if commits is not None else [title]
@@ -225,10 +232,10 @@ class StateBuilders:
         return user.emails[0] if user.emails else f"{who}@unlinked.example"
 
     def issue(self, full_name: str, number: int) -> Issue:
-        return self.state.repos[full_name].issues[number]
+        return self.repo(full_name).issues[number]
 
     def add_comment(self, full_name: str, number: int, body: str, user: str = "octocat") -> Comment:
-        self.add_user(user)
+        user = self.add_user(user).login
         cid = self.state.next_id()
         ts = now_iso()
         comment = Comment(id=cid, node_id=make_node_id("IC", cid), body=body, user=user,
@@ -238,7 +245,7 @@ class StateBuilders:
 
     def add_reaction(self, full_name: str, number: int, content: str, user: str,
                      comment_id: int | None = None) -> Reaction:
-        self.add_user(user)
+        user = self.add_user(user).login
         issue = self.issue(full_name, number)
         target = issue.reactions if comment_id is None else next(
             c for c in issue.comments if c.id == comment_id).reactions
@@ -248,7 +255,7 @@ class StateBuilders:
 
     def add_review(self, full_name: str, number: int, user: str, state: str = "APPROVED",
                    body: str = "") -> Review:
-        self.add_user(user)
+        user = self.add_user(user).login
         pull = self.issue(full_name, number).pull
         assert pull is not None, f"#{number} is not a pull request"
         rid = self.state.next_id()
@@ -259,7 +266,7 @@ class StateBuilders:
 
     # -- checks, projects, discussions ------------------------------------------------------
     def add_check_run(self, full_name: str, name: str, head_sha: str, **fields: Any) -> CheckRun:
-        self.add_repo(full_name)
+        full_name = self.add_repo(full_name).full_name
         cid = self.state.next_id()
         run = CheckRun(id=cid, node_id=make_node_id("CR", cid), repo=full_name, name=name,
                        head_sha=head_sha, **fields)
@@ -269,8 +276,9 @@ class StateBuilders:
     def add_project(self, owner: str, number: int, title: str = "Board",
                     fields: dict[str, list[str] | None] | None = None) -> Project:
         """fields: name -> single-select option names (None for a text field)."""
-        if owner not in self.state.users:
+        if self.state.user(owner) is None:
             self.add_org(owner)
+        owner = self.state.login(owner)
         pid = self.state.next_id()
         project = Project(owner=owner, number=number, id=make_node_id("PVT", pid), title=title)
         for fname, options in (fields or {"Status": ["Todo", "In Progress", "Done"]}).items():

@@ -66,11 +66,7 @@ class Ctx:
         return self.fake.serializer
 
     def repo(self) -> Repo:
-        full = f"{self.params['owner']}/{self.params['repo']}"
-        repo = self.state.repos.get(full)
-        if repo is None:
-            # GitHub matches owner/repo case-insensitively.
-            repo = next((r for k, r in self.state.repos.items() if k.lower() == full.lower()), None)
+        repo = self.state.repo(f"{self.params['owner']}/{self.params['repo']}")
         if repo is None or not self.fake.installation_covers(self.installation, repo.full_name):
             raise not_found()
         return repo

@@ -148,22 +148,22 @@ def _root(fake: "FakeGitHub", views: Views) -> dict[str, Any]:
     mutations = Mutations(fake, views)
 
     def repository(owner: str, name: str, **_: Any) -> dict[str, Any]:
-        repo = state.repos.get(f"{owner}/{name}")
+        repo = state.repo(f"{owner}/{name}")  # any case, as on GitHub
         if repo is None:
             raise not_found("Repository", f"name '{owner}/{name}'")
         return views.repo(repo)
 
     def owner_of(kind: str, login: str) -> dict[str, Any]:
-        user = state.users.get(login)
+        user = state.user(login)
         if user is None or (kind == "Organization") != (user.type == "Organization"):
             raise not_found(kind, f"login '{login}'")
-        return views.owner(login)
+        return views.owner(user.login)
 
     return {
         "repository": repository,
         "organization": lambda login: owner_of("Organization", login),
         "user": lambda login: owner_of("User", login),
-        "repositoryOwner": lambda login: views.owner(login) if login in state.users else None,
+        "repositoryOwner": lambda login: views.owner(state.login(login)) if state.user(login) else None,
         "node": lambda id: views.node(id),
         "nodes": lambda ids: [views.node(i) for i in ids],
         "rateLimit": lambda dryRun=False: {"cost": 1, "limit": 5000, "remaining": 4999, "used": 1,

@@ -73,7 +73,7 @@ class Views:
         self.state = fake.state
 
     def actor(self, login: str | None) -> View | None:
-        user = self.state.users.get(login or "")
+        user = self.state.user(login)
         if user is None:
             return None
         return {"__typename": {"Bot": "Bot", "Organization": "Organization"}.get(user.type, "User"),
@@ -174,9 +174,8 @@ class Views:
         return view
 
     def _user_by_email(self, email: str) -> View | None:
-        user = next((u for u in self.state.users.values()
-                     if email.lower() in (e.lower() for e in u.emails)), None)
-        return self.actor(user.login) if user else None
+        linked = self.fake.serializer.user_by_email(email)  # as REST links it (noreply addresses too)
+        return self.actor(linked["login"]) if linked else None
 
     def project(self, p: Project) -> View:
         return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections import Counter
 from typing import Any
 
@@ -11,6 +12,8 @@ from .state import (
     State, Team, Workflow, WorkflowRun,
 )
 
+_NOREPLY = re.compile(r"^(?:(?P<id>\d+)\+(?P<named>[^@]+)|(?P<login>[^@+]+))@users\.noreply\.github\.com$",
+                      re.I)
 GHOST = {"login": "ghost", "id": 10137, "node_id": "MDQ6VXNlcjEwMTM3", "type": "User",
          "site_admin": False}
 REACTION_KEYS = {"+1": "+1", "-1": "-1", "laugh": "laugh", "confused": "confused", "heart": "heart",
@@ -25,7 +28,7 @@ class Serializer:
     def user(self, login: str | None) -> dict[str, Any] | None:
         if login is None:
             return None
-        u = self.state.users.get(login)
+        u = self.state.user(login)
         if u is None:
             return dict(GHOST)
         return {"login": u.login, "id": u.id, "node_id": u.node_id, "type": u.type,
@@ -34,10 +37,22 @@ class Serializer:
                 "name": u.name}
 
     def user_by_email(self, email: str) -> dict[str, Any] | None:
+        """The account GitHub links a commit email to: a verified email of the account, or its
+        noreply address. ``ID+login@users.noreply.github.com`` is linked by the id alone (the
+        login part may be an old name: renamed accounts keep their commits); the older
+        ``login@users.noreply.github.com`` by the login it names today."""
         for u in self.state.users.values():
             if email.lower() in (e.lower() for e in u.emails):
                 return self.user(u.login)
-        return None
+        m = _NOREPLY.match(email.strip())
+        if m is None:
+            return None
+        if m.group("id") is not None:
+            uid = int(m.group("id"))
+            found = next((u for u in self.state.users.values() if u.id == uid), None)
+        else:
+            found = self.state.user(m.group("login"))
+        return self.user(found.login) if found is not None and found.type != "Organization" else None
 
     def repo(self, r: Repo) -> dict[str, Any]:
         return {"id": r.id, "node_id": r.node_id, "name": r.name, "full_name": r.full_name,
@@ -102,7 +117,7 @@ class Serializer:
         assert i.pull is not None
         p = i.pull
         repo = self.state.repos[i.repo]
-        head_repo = self.state.repos.get(p.head_repo or i.repo)
+        head_repo = self.state.repo(p.head_repo or i.repo)
         out = self.issue(i)
         out.pop("pull_request")
         out.update({
@@ -172,12 +187,15 @@ class Serializer:
                 "pull_request_url": f"{self.base}/repos/{full_name}/pulls/{number}"}
 
     def review_comment(self, full_name: str, number: int, c: ReviewComment) -> dict[str, Any]:
-        return {"id": c.id, "node_id": c.node_id, "user": self.user(c.user), "body": c.body,
-                "path": c.path, "commit_id": c.commit_id, "line": c.line, "side": c.side,
-                "in_reply_to_id": c.in_reply_to_id, "created_at": c.created_at,
-                "updated_at": c.created_at, "pull_request_review_id": c.review_id,
-                "author_association": self.association(self.state.repos[full_name], c.user),
-                "pull_request_url": f"{self.base}/repos/{full_name}/pulls/{number}"}
+        out = {"id": c.id, "node_id": c.node_id, "user": self.user(c.user), "body": c.body,
+               "path": c.path, "commit_id": c.commit_id, "line": c.line, "side": c.side or "RIGHT",
+               "created_at": c.created_at,
+               "updated_at": c.created_at, "pull_request_review_id": c.review_id,
+               "author_association": self.association(self.state.repos[full_name], c.user),
+               "pull_request_url": f"{self.base}/repos/{full_name}/pulls/{number}"}
+        if c.in_reply_to_id is not None:  # GitHub leaves it out on a comment that replies to none
+            out["in_reply_to_id"] = c.in_reply_to_id
+        return out
 
     def check_run(self, run: CheckRun) -> dict[str, Any]:
         output = {"title": None, "summary": None, "text": None, "annotations_count": 0,
@@ -188,7 +206,27 @@ class Serializer:
                 "started_at": run.started_at, "completed_at": run.completed_at,
                 "url": f"{self.base}/repos/{run.repo}/check-runs/{run.id}",
                 "html_url": f"https://github.com/{run.repo}/runs/{run.id}",
-                "app": {"id": run.app_id} if run.app_id else None, "pull_requests": []}
+                "app": {"id": run.app_id} if run.app_id else None,
+                "pull_requests": self.check_run_pulls(run)}
+
+    def check_run_pulls(self, run: CheckRun) -> list[dict[str, Any]]:
+        """Open pull requests whose head commit the run is on and whose head branch is in the
+        run's repository (GitHub lists no pull request from a fork on the base's check run)."""
+        out = []
+        for repo in self.state.repos.values():
+            for i in repo.issues.values():
+                p = i.pull
+                if p is None or i.state != "open" or p.head_sha != run.head_sha \
+                        or (p.head_repo or i.repo).casefold() != run.repo.casefold():
+                    continue
+                head = self.state.repos[run.repo]
+                out.append({"id": i.id, "number": i.number, "url": f"{self.base}/repos/{i.repo}/pulls/{i.number}",
+                            "head": {"ref": p.head_ref, "sha": p.head_sha, "repo": self._repo_ref(head)},
+                            "base": {"ref": p.base_ref, "sha": p.base_sha, "repo": self._repo_ref(repo)}})
+        return out
+
+    def _repo_ref(self, r: Repo) -> dict[str, Any]:
+        return {"id": r.id, "url": f"{self.base}/repos/{r.full_name}", "name": r.name}
 
     def workflow(self, full_name: str, wf: Workflow) -> dict[str, Any]:
         return {"id": wf.id, "node_id": wf.node_id, "name": wf.name, "path": wf.path,

@@ -90,9 +90,10 @@ class FakeGitHub(StateBuilders, Deliveries):
     def installation_covers(self, inst: Installation | None, full_name: str) -> bool:
         if inst is None:
             return True
-        if inst.account and full_name.split("/")[0] != inst.account:
+        # GitHub compares owner and repository names case-insensitively.
+        if inst.account and full_name.split("/")[0].casefold() != inst.account.casefold():
             return False
-        return inst.repos is None or full_name in inst.repos
+        return inst.repos is None or full_name.casefold() in {r.casefold() for r in inst.repos}
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> "FakeGitHub":
         from .routes import load_all
@@ -223,7 +224,7 @@ class FakeGitHub(StateBuilders, Deliveries):
         number = ctx.params.get("issue_number", ctx.params.get("pull_number"))
         if ctx.method == "GET" or not isinstance(number, int) or "repo" not in ctx.params:
             return None
-        repo = self.state.repos.get(f"{ctx.params['owner']}/{ctx.params['repo']}")
+        repo = self.state.repo(f"{ctx.params['owner']}/{ctx.params['repo']}")
         return repo.issues.get(number) if repo else None
 
     def _authenticate(self, template: str, authorization: str) -> Installation | None:

@@ -347,6 +347,33 @@ class State:
     def next_id(self) -> int:
         return next(self._ids)
 
+    # GitHub matches logins, organisation names and owner/repo names case-insensitively and
+    # answers with the account's own spelling: every lookup by name goes through these.
+    def user(self, login: str | None) -> User | None:
+        if not login:
+            return None
+        found = self.users.get(login)
+        if found is None:
+            folded = login.casefold()
+            found = next((u for k, u in self.users.items() if k.casefold() == folded), None)
+        return found
+
+    def login(self, login: str) -> str:
+        """The account's own spelling of ``login`` (``login`` itself for no account)."""
+        found = self.user(login)
+        return found.login if found else login
+
+    def org(self, login: str | None) -> Org | None:
+        found = self.user(login)
+        return self.orgs.get(found.login) if found else None
+
+    def repo(self, full_name: str) -> Repo | None:
+        found = self.repos.get(full_name)
+        if found is None:
+            folded = full_name.casefold()
+            found = next((r for k, r in self.repos.items() if k.casefold() == folded), None)
+        return found
+
     def register(self, obj: Any) -> Any:
         """Make `obj` reachable by its node id (GraphQL `node(id:)`, mutations' inputs)."""
         self.nodes[obj.node_id if hasattr(obj, "node_id") else obj.id] = obj

@@ -463,6 +463,8 @@ async def test_answers_have_the_types_github_documents(gh: Client) -> None:
     fake.add_team("o", "core", members=["bob"])
     fake.put_file("o/r", "README.md", "x")
     await gh.request("POST", "/repos/o/r/issues/1/labels", json={"labels": ["triaged"]})
+    await gh.request("POST", "/repos/o/r/pulls/2/comments", json={
+        "body": "nit", "commit_id": fake.issue("o/r", 2).pull.head_sha, "path": "a.py", "line": 1})
     paths = ["/repos/o/r/issues/1", "/repos/o/r/issues", "/repos/o/r/issues/1/comments",
              "/repos/o/r/issues/1/reactions", "/repos/o/r/issues/1/events", "/repos/o/r/pulls/2",
              "/repos/o/r/pulls", "/repos/o/r/pulls/2/files", "/repos/o/r/pulls/2/commits",
@@ -470,7 +472,10 @@ async def test_answers_have_the_types_github_documents(gh: Client) -> None:
              f"/repos/o/r/check-runs/{run.id}", f"/repos/o/r/commits/{'a' * 40}/check-runs",
              "/repos/o/r/collaborators/bob/permission", "/repos/o/r", "/repos/o/r/contents/README.md",
              "/repos/o/r/labels", "/repos/o/r/actions/runs", "/repos/o/r/compare/main...feature",
-             "/search/issues?q=repo:o/r", "/orgs/o/teams/core/members"]
+             "/search/issues?q=repo:o/r", "/orgs/o/teams/core/members",
+             "/repos/o/r/pulls/2/comments", "/repos/o/r/pulls/comments", "/repos/o/r/issues/comments",
+             "/repos/o/r/collaborators", "/repos/o/r/git/trees/main?recursive=1", "/orgs/o/memberships/bob",
+             "/orgs/o/teams/core/memberships/bob", "/repos/o/r/commits"]
     problems = {}
     for path in paths:
         status, body, _ = await gh.request("GET", path)

@@ -9,7 +9,8 @@ Decisions (documented in README "CLA"):
   login part may be stale or invented, and the type, Bot or User, is GitHub's word, never the
   address's); an old-style ``login@users.noreply.github.com`` by its login; anything else by
   commit search (``author-email:``), which finds the account GitHub links that email to.
-  What none of these finds is reported as unlinked, with the two ways out.
+  An organisation (the user endpoints answer for those too) is no one: GitHub links no commit
+  to one and it cannot sign. What none of these finds is reported as unlinked, with the ways out.
 """
 from __future__ import annotations
 
@@ -59,9 +60,16 @@ async def pr_commits(gh: GitHubReader, repo: str, pr: Mapping[str, Any]) -> list
     return commits
 
 
+def _person(user: Mapping[str, Any] | None) -> Account | None:
+    """A user or bot account; an organisation (``/users/{org}`` and ``/user/{id}`` answer for
+    those too) authors no commit and cannot sign, so its noreply address is no one's."""
+    account = account_from_api(user)
+    return None if account is None or account.type == "Organization" else account
+
+
 async def _user(gh: GitHubReader, login: str) -> Account | None:
     try:
-        return account_from_api(await gh.getitem("/users/{username}", {"username": login}))
+        return _person(await gh.getitem("/users/{username}", {"username": login}))
     except PermanentGitHubError:
         return None
 
@@ -72,7 +80,7 @@ async def user_account(gh: GitHubReader, login: str) -> Account | None:
 
 async def _user_by_id(gh: GitHubReader, account_id: int) -> Account | None:
     try:
-        return account_from_api(await gh.getitem("/user/{account_id}", {"account_id": account_id}))
+        return _person(await gh.getitem("/user/{account_id}", {"account_id": account_id}))
     except PermanentGitHubError:
         return None
 

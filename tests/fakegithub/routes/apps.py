@@ -64,17 +64,17 @@ def _installation_for(ctx: Ctx, account: str, full_name: str | None = None) -> R
             return Reply(json=_installation(ctx, inst))
     # The default installation (no account) covers every repository of the fake.
     default = ctx.state.installations.get(1)
-    if default is not None and not default.account and account in ctx.state.users:
+    if default is not None and not default.account and ctx.state.user(account) is not None:
         return Reply(json=_installation(ctx, default))
     raise not_found()
 
 
 @route("GET", "/repos/{owner}/{repo}/installation")
 def repo_installation(ctx: Ctx) -> Reply:
-    full = f"{ctx.params['owner']}/{ctx.params['repo']}"
-    if full not in ctx.state.repos:
+    repo = ctx.state.repo(f"{ctx.params['owner']}/{ctx.params['repo']}")
+    if repo is None:
         raise not_found()
-    return _installation_for(ctx, ctx.params["owner"], full)
+    return _installation_for(ctx, repo.owner, repo.full_name)
 
 
 @route("GET", "/orgs/{org}/installation")

@@ -78,7 +78,8 @@ def list_for_ref(ctx: Ctx) -> Reply:
     sha = repo.branches.get(ref, ref)
     runs = [r for r in ctx.state.check_runs.values() if r.repo == repo.full_name and r.head_sha == sha
             and ctx.query.get("check_name") in (None, r.name)
-            and ctx.query.get("status") in (None, r.status)]
+            and ctx.query.get("status") in (None, r.status)
+            and ctx.query.get("app_id") in (None, r.app_id)]
     if ctx.query.get("filter", "latest") == "latest":
         latest: dict[str, CheckRun] = {}
         for r in runs:

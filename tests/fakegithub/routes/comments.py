@@ -32,7 +32,11 @@ def list_repo_comments(ctx: Ctx) -> Reply:
     since = ctx.query.get("since")
     pairs = [(i, c) for i in repo.issues.values() for c in i.comments
              if since is None or c.updated_at >= since]
-    pairs.sort(key=lambda p: p[1].id, reverse=ctx.query.get("direction") == "desc")
+    # Ascending ids by default; `direction` counts only with `sort`, as on GitHub.
+    sort = ctx.query.get("sort")
+    stamp = {"created": "created_at", "updated": "updated_at"}.get(sort or "")
+    pairs.sort(key=lambda p: (getattr(p[1], stamp), p[1].id) if stamp else p[1].id,
+               reverse=sort is not None and ctx.query.get("direction") == "desc")
     return paginate(ctx, [ctx.ser.comment(repo, c, i.number) for i, c in pairs])
 
 

@@ -19,11 +19,12 @@ def _issue_list(ctx: Ctx, pulls_too: bool = True) -> list:
             continue
         if wanted and not wanted <= {n.lower() for n in issue.labels}:
             continue
-        if "creator" in ctx.query and issue.user != ctx.query["creator"]:
+        # Logins compare case-insensitively, as on GitHub.
+        if "creator" in ctx.query and issue.user.lower() != ctx.query["creator"].lower():
             continue
         assignee = ctx.query.get("assignee")
         if assignee == "none" and issue.assignees or assignee not in (None, "*", "none") and \
-                assignee not in issue.assignees:
+                assignee.lower() not in {a.lower() for a in issue.assignees}:
             continue
         if "since" in ctx.query and issue.updated_at < ctx.query["since"]:
             continue
@@ -78,7 +79,7 @@ def update_issue(ctx: Ctx) -> Reply:
             name = label["name"] if isinstance(label, dict) else label
             issue.labels.append(ctx.fake.add_label(issue.repo, name).name)
     if "assignees" in body:
-        issue.assignees = list(body["assignees"])
+        issue.assignees = [ctx.state.login(a) for a in body["assignees"]]
     issue.updated_at = now_iso()
     return Reply(json=ctx.ser.issue(issue))
 
@@ -87,24 +88,25 @@ def update_issue(ctx: Ctx) -> Reply:
 def add_assignees(ctx: Ctx) -> Reply:
     issue = ctx.issue()
     for login in (ctx.body or {}).get("assignees", []):
-        # GitHub silently ignores people who cannot be assigned.
-        if login in ctx.state.users and login not in issue.assignees:
-            issue.assignees.append(login)
+        # GitHub silently ignores people who cannot be assigned, and keeps the account's spelling.
+        user = ctx.state.user(login)
+        if user is not None and user.login not in issue.assignees:
+            issue.assignees.append(user.login)
     return Reply(status=201, json=ctx.ser.issue(issue))
 
 
 @route("DELETE", "/repos/{owner}/{repo}/issues/{issue_number}/assignees")
 def remove_assignees(ctx: Ctx) -> Reply:
     issue = ctx.issue()
-    drop = set((ctx.body or {}).get("assignees", []))
-    issue.assignees = [a for a in issue.assignees if a not in drop]
+    drop = {login.lower() for login in (ctx.body or {}).get("assignees", [])}
+    issue.assignees = [a for a in issue.assignees if a.lower() not in drop]
     return Reply(json=ctx.ser.issue(issue))
 
 
 @route("GET", "/repos/{owner}/{repo}/issues/{issue_number}/assignees/{assignee}")
 def check_assignee(ctx: Ctx) -> Reply:
     ctx.issue()
-    if ctx.params["assignee"] not in ctx.state.users:
+    if ctx.state.user(ctx.params["assignee"]) is None:
         raise not_found()
     return Reply(status=204)
 

@@ -8,7 +8,7 @@ from . import route
 
 
 def _org(ctx: Ctx) -> Org:
-    org = ctx.state.orgs.get(ctx.params["org"])
+    org = ctx.state.org(ctx.params["org"])  # organisation names and logins in any case
     if org is None:
         raise not_found()
     return org
@@ -37,7 +37,7 @@ def list_members(ctx: Ctx) -> Reply:
 
 @route("GET", "/orgs/{org}/members/{username}")
 def check_member(ctx: Ctx) -> Reply:
-    if ctx.params["username"] not in _org(ctx).members:
+    if ctx.state.login(ctx.params["username"]) not in _org(ctx).members:
         raise not_found()
     return Reply(status=204)
 
@@ -45,12 +45,13 @@ def check_member(ctx: Ctx) -> Reply:
 @route("GET", "/orgs/{org}/memberships/{username}")
 def get_membership(ctx: Ctx) -> Reply:
     org = _org(ctx)
-    role = org.members.get(ctx.params["username"])
+    login = ctx.state.login(ctx.params["username"])
+    role = org.members.get(login)
     if role is None:
         raise not_found()
-    return Reply(json={"state": "active", "role": role, "user": ctx.ser.user(ctx.params["username"]),
+    return Reply(json={"state": "active", "role": role, "user": ctx.ser.user(login),
                        "organization": {"login": org.login, "id": org.id},
-                       "url": f"{ctx.fake.url}/orgs/{org.login}/memberships/{ctx.params['username']}"})
+                       "url": f"{ctx.fake.url}/orgs/{org.login}/memberships/{login}"})
 
 
 @route("GET", "/orgs/{org}/teams")
@@ -75,14 +76,16 @@ def list_team_members(ctx: Ctx) -> Reply:
 @route("GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}")
 def get_team_membership(ctx: Ctx) -> Reply:
     team = _team(ctx)
-    role = team.members.get(ctx.params["username"])
+    login = ctx.state.login(ctx.params["username"])
+    role = team.members.get(login)
     if role is None:
         raise not_found()
     return Reply(json={"role": role, "state": "active",
-                       "url": f"{ctx.fake.url}/orgs/{team.org}/teams/{team.slug}/memberships/{ctx.params['username']}"})
+                       "url": f"{ctx.fake.url}/orgs/{team.org}/teams/{team.slug}/memberships/{login}"})
 
 
 @route("GET", "/orgs/{org}/teams/{team_slug}/repos")
 def list_team_repos(ctx: Ctx) -> Reply:
     team = _team(ctx)
-    return paginate(ctx, [ctx.ser.repo(ctx.state.repos[r]) for r in team.repos if r in ctx.state.repos])
+    repos = [ctx.state.repo(r) for r in team.repos]
+    return paginate(ctx, [ctx.ser.repo(r) for r in repos if r is not None])

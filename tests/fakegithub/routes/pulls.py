@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..context import Ctx, GitHubError, Reply, not_found, paginate
 from ..state import Issue, now_iso
 from . import route
+from .repos import role_of
 
 FILES_CAP = 3000
 COMMITS_CAP = 250
@@ -108,9 +109,11 @@ def request_reviewers(ctx: Ctx) -> Reply:
     repo = ctx.repo()
     body = ctx.body or {}
     for login in body.get("reviewers", []):
+        login = ctx.state.login(login)  # any case; kept in the account's own spelling
         if login == issue.user:
             raise GitHubError(422, "Review cannot be requested from pull request author.")
-        if repo.collaborators.get(login, "none") == "none" and login != repo.owner:
+        # Collaborators through teams and organisation ownership count, as on GitHub.
+        if role_of(ctx, repo, login) == "none":
             raise GitHubError(422, "Reviews may only be requested from collaborators. One or more of "
                                    "the users or teams you specified is not a collaborator of the "
                                    f"{repo.full_name} repository.")
@@ -126,8 +129,8 @@ def request_reviewers(ctx: Ctx) -> Reply:
 def remove_reviewers(ctx: Ctx) -> Reply:
     issue = ctx.pull()
     body = ctx.body or {}
-    issue.pull.requested_reviewers = [r for r in issue.pull.requested_reviewers
-                                      if r not in body.get("reviewers", [])]
+    drop = {login.lower() for login in body.get("reviewers", [])}
+    issue.pull.requested_reviewers = [r for r in issue.pull.requested_reviewers if r.lower() not in drop]
     issue.pull.requested_teams = [t for t in issue.pull.requested_teams
                                   if t not in body.get("team_reviewers", [])]
     return Reply(json=ctx.ser.pull(issue))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..context import Ctx, GitHubError, Reply, not_found, page_args, link_header, paginate
-from ..state import Dispatch, Repo
+from ..state import Commit, Dispatch, Pull, Repo, Team
 from . import route
 
 # GitHub's REST `permission` folds the five roles into admin/write/read/none.
@@ -15,16 +15,24 @@ RANK = ["none", "read", "triage", "write", "maintain", "admin"]
 
 
 def role_of(ctx: Ctx, repo: Repo, login: str) -> str:
-    """Highest role from direct collaboration, teams and org ownership."""
+    """Highest role from direct collaboration, teams and org ownership (login in any case)."""
+    login = ctx.state.login(login)
     roles = [repo.collaborators.get(login, "none")]
-    org = ctx.state.orgs.get(repo.owner)
+    org = ctx.state.org(repo.owner)
     if login == repo.owner or (org and org.members.get(login) == "admin"):
         roles.append("admin")
     if org:
         for team in org.teams.values():
-            if login in team.members and repo.full_name in team.repos:
-                roles.append(TEAM_PERMISSION_TO_ROLE.get(team.repos[repo.full_name], "read"))
+            permission = team_permission(team, repo)
+            if login in team.members and permission is not None:
+                roles.append(TEAM_PERMISSION_TO_ROLE.get(permission, "read"))
     return max(roles, key=RANK.index)
+
+
+def team_permission(team: Team, repo: Repo) -> str | None:
+    """What `team` grants on `repo` (tests key `team.repos` by name, in any case), or None."""
+    folded = repo.full_name.casefold()
+    return next((p for name, p in team.repos.items() if name.casefold() == folded), None)
 
 
 @route("GET", "/repos/{owner}/{repo}")
@@ -95,7 +103,8 @@ def get_tree(ctx: Ctx) -> Reply:
     files = repo.files.get(ref) if ref in repo.files else repo.files.get(branch or "")
     if files is None:
         raise not_found()
-    recursive = ctx.query.get("recursive") not in (None, "", "0", "false")
+    # GitHub: any value turns it on ("0" and "false" too); only leaving it out does not.
+    recursive = "recursive" in ctx.query
     entries: dict[str, dict] = {}
     base = f"{ctx.fake.url}/repos/{repo.full_name}/git"
     for path, text in sorted(files.items()):
@@ -132,14 +141,33 @@ def get_blob(ctx: Ctx) -> Reply:
     raise not_found()
 
 
+def on_branch(repo: Repo, ref: str | None) -> list[Commit]:
+    """The commits `ref` reaches, newest first. The default branch (also for no `ref`) has
+    every commit but those of pull requests not merged, which are on their head branch only;
+    a pull request's head (branch name or sha) or one of its commits adds that pull request's."""
+    pulls_of: dict[str, list[Pull]] = {}
+    for issue in repo.issues.values():
+        for c in issue.pull.commits if issue.pull else ():
+            pulls_of.setdefault(c.sha, []).append(issue.pull)
+    extra: set[str] = set()
+    if ref and ref not in (repo.default_branch, repo.branches.get(repo.default_branch)):
+        for issue in repo.issues.values():
+            p = issue.pull
+            if p and (ref in (p.head_ref, p.head_sha) or ref in {c.sha for c in p.commits}):
+                extra |= {c.sha for c in p.commits}
+    return [c for c in reversed(repo.commits.values())
+            if c.sha in extra or any(p.merged for p in pulls_of.get(c.sha, ())) or c.sha not in pulls_of]
+
+
 @route("GET", "/repos/{owner}/{repo}/commits")
 def list_commits(ctx: Ctx) -> Reply:
     repo = ctx.repo()
-    commits = list(reversed(repo.commits.values()))
+    commits = on_branch(repo, ctx.query.get("sha"))
     if "author" in ctx.query:
-        who = ctx.query["author"]
-        emails = ctx.state.users[who].emails if who in ctx.state.users else [who]
-        commits = [c for c in commits if c.author_email in emails]
+        who = ctx.query["author"]  # a login or an email, in any case
+        user = ctx.state.user(who)
+        emails = {e.lower() for e in (user.emails if user else [who])}
+        commits = [c for c in commits if c.author_email.lower() in emails]
     if "path" in ctx.query:
         # The commits that touched the path: here, those whose files (put_file(ref=sha))
         # include it. A file only on a branch has no history to list.
@@ -191,9 +219,10 @@ def compare(ctx: Ctx) -> Reply:
 @route("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission")
 def get_permission(ctx: Ctx) -> Reply:
     repo = ctx.repo()
-    login = ctx.params["username"]
-    if login not in ctx.state.users:
-        raise GitHubError(404, f"{login} is not a user")
+    account = ctx.state.user(ctx.params["username"])  # any case; answered in its own spelling
+    if account is None:
+        raise GitHubError(404, f"{ctx.params['username']} is not a user")
+    login = account.login
     role = role_of(ctx, repo, login)
     user = ctx.ser.user(login)
     return Reply(json={"permission": ROLE_TO_PERMISSION[role], "role_name": role,
@@ -208,12 +237,29 @@ def check_collaborator(ctx: Ctx) -> Reply:
     return Reply(status=204)
 
 
+def _with_access(ctx: Ctx, repo: Repo, affiliation: str) -> list[str]:
+    """Who `affiliation` lists: `direct` the people added to the repository, `outside` those of
+    them outside the organisation, `all` (the default) also access through teams and
+    organisation ownership (and a user-owned repository's owner)."""
+    org = ctx.state.org(repo.owner)
+    direct = set(repo.collaborators)
+    if affiliation == "direct":
+        return sorted(direct)
+    if affiliation == "outside":
+        return sorted(login for login in direct if not (org and login in org.members))
+    people = direct | ({login for login, r in org.members.items() if r == "admin"} if org else {repo.owner})
+    for team in (org.teams.values() if org else ()):
+        if team_permission(team, repo) is not None:
+            people |= set(team.members)
+    return sorted(people)
+
+
 @route("GET", "/repos/{owner}/{repo}/collaborators")
 def list_collaborators(ctx: Ctx) -> Reply:
     repo = ctx.repo()
     wanted = ctx.query.get("permission")
     out = []
-    for login in sorted(repo.collaborators):
+    for login in _with_access(ctx, repo, ctx.query.get("affiliation", "all")):
         role = role_of(ctx, repo, login)
         if role == "none" or (wanted and RANK.index(role) < RANK.index(
                 {"pull": "read", "push": "write"}.get(wanted, wanted))):

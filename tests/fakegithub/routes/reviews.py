@@ -63,9 +63,16 @@ def list_review_comments(ctx: Ctx) -> Reply:
 
 @route("GET", "/repos/{owner}/{repo}/pulls/comments")
 def list_repo_review_comments(ctx: Ctx) -> Reply:
+    """Ascending ids by default; `since` keeps those updated from then on; `direction` counts
+    only with `sort` (review comments are not edited here: updated is created)."""
     repo = ctx.repo()
-    return paginate(ctx, [ctx.ser.review_comment(repo.full_name, i.number, c)
-                          for i in repo.issues.values() if i.pull for c in i.pull.review_comments])
+    since = ctx.query.get("since")
+    pairs = [(i, c) for i in repo.issues.values() if i.pull for c in i.pull.review_comments
+             if since is None or c.created_at >= since]
+    sort = ctx.query.get("sort")
+    pairs.sort(key=lambda p: (p[1].created_at, p[1].id) if sort else p[1].id,
+               reverse=sort is not None and ctx.query.get("direction") == "desc")
+    return paginate(ctx, [ctx.ser.review_comment(repo.full_name, i.number, c) for i, c in pairs])
 
 
 @route("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/comments")

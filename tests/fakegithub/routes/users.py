@@ -8,9 +8,10 @@ from . import route
 
 @route("GET", "/users/{username}")
 def get_user(ctx: Ctx) -> Reply:
-    if ctx.params["username"] not in ctx.state.users:
+    user = ctx.state.user(ctx.params["username"])  # any case, answered in the account's own
+    if user is None:
         raise not_found()
-    return Reply(json=ctx.ser.user(ctx.params["username"]))
+    return Reply(json=ctx.ser.user(user.login))
 
 
 @route("GET", "/user/{account_id}")
