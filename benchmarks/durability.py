@@ -48,7 +48,7 @@ async def main() -> None:
     await wait_ready(url, proc)
     acked = 0
     for i in range(args.deliveries):
-        sent = await fake.deliver(url + "/webhook", "push", config_push(REPO, i), SECRET,
+        sent = await fake.deliver(url + "/webhook", "push", config_push(fake, REPO, i), SECRET,
                                   delivery_id=f"push-{i}")
         acked += sent.status_code == 202
     kills = 0

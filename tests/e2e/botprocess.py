@@ -62,10 +62,10 @@ async def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30) -> N
     raise AssertionError("bot not ready")
 
 
-def config_push(repo: str, i: int) -> dict:
+def config_push(fake, repo: str, i: int) -> dict:
     """A push that changes the repo's config file: the bot answers with one check run on
     the pushed commit, so every delivery leaves exactly one visible trace."""
-    payload = retarget(load_example("push"), repo)
+    payload = retarget(load_example("push"), repo, fake)
     payload["ref"] = "refs/heads/main"
     payload["repository"]["default_branch"] = "main"
     payload["after"] = f"{i:040x}"

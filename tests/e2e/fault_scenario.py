@@ -33,7 +33,7 @@ def setup(fake, *, max_attempts: int) -> None:
 def _pull_opened(fake, i: int) -> dict[str, Any]:
     issue = fake.add_pull(REPO, title=f"Change {i}", user=NEWCOMER, files=[f"docs/page{i}.md"],
                           head_sha=f"{10_000 + i:040x}")
-    payload = retarget(load_example("pull_request", "opened"), REPO)
+    payload = retarget(load_example("pull_request", "opened"), REPO, fake)
     payload["pull_request"] = fake.serializer.pull(issue)
     payload["repository"] = {**payload["repository"], **fake.serializer.repo(fake.repo(REPO))}
     payload["number"] = issue.number
@@ -53,7 +53,7 @@ def workload(fake, n: int) -> list[tuple[str, str, dict[str, Any]]]:
     for i in range(n):
         kind = i % 3
         if kind == 0:
-            out.append(("push", f"push-{i}", config_push(REPO, i)))
+            out.append(("push", f"push-{i}", config_push(fake, REPO, i)))
         elif kind == 1:
             out.append(("pull_request", f"pr-{i}", _pull_opened(fake, i)))
         else:

@@ -21,20 +21,46 @@ SECRET = "e2e-webhook-secret"
 FINAL = ("done", "dead")
 
 
-def retarget(payload: dict[str, Any], repo: str, installation_id: int = 1) -> dict[str, Any]:
-    """Point an example payload at ``repo`` and the fake's installation."""
+def retarget(payload: dict[str, Any], repo: str, fake, installation_id: int = 1) -> dict[str, Any]:
+    """Point an example payload at ``repo`` as the fake has it (added there if missing: GitHub
+    sends deliveries about repositories that exist) and at the fake's installation.
+
+    The repository's id and node id become the fake's, as do those of every other reference
+    to the same repository (a pull request's head and base, a check run's ``pull_requests``):
+    GitHub's examples carry another repository's ids, and a feature that compares repository
+    ids would otherwise take a path it never takes on GitHub."""
     payload = copy.deepcopy(payload)
-    owner, name = repo.split("/", 1)
-    if "repository" in payload and payload["repository"]:
-        payload["repository"].update(full_name=repo, name=name)
-        payload["repository"].setdefault("owner", {})["login"] = owner
+    served = fake.serializer.repo(fake.add_repo(repo))
+    keys = ("id", "node_id", "name", "full_name")
+    repository = payload.get("repository")
+    if repository:
+        old_id = repository.get("id")
+        same = [r for r in _repository_objects(payload)
+                if r is not repository and old_id is not None and r.get("id") == old_id]
+        repository.update({k: served[k] for k in keys})
+        repository.setdefault("owner", {})["login"] = served["owner"]["login"]
+        for ref in same:  # GitHub's short references ({id, name, url}) keep their shape
+            ref.update({k: served[k] for k in keys if k == "id" or k in ref})
+            if isinstance(ref.get("owner"), dict):
+                ref["owner"]["login"] = served["owner"]["login"]
     payload["installation"] = {"id": installation_id, "node_id": f"MDIz{installation_id}"}
     return payload
 
 
+def _repository_objects(node: Any) -> list[dict[str, Any]]:
+    """Every object under a ``repo`` or ``repository`` key in ``node``, at any depth."""
+    found: list[dict[str, Any]] = []
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        if key in ("repo", "repository") and isinstance(value, dict):
+            found.append(value)
+        found.extend(_repository_objects(value))
+    return found
+
+
 def comment_payload(fake, repo: str, number: int, comment: Any, user: str) -> dict[str, Any]:
     """An ``issue_comment.created`` delivery for a comment already added to the fake."""
-    payload = retarget(load_example("issue_comment", "created"), repo)
+    payload = retarget(load_example("issue_comment", "created"), repo, fake)
     payload["issue"] = fake.serializer.issue(fake.issue(repo, number))
     payload["comment"] = fake.serializer.comment(fake.repo(repo), comment, number)
     payload["sender"] = fake.serializer.user(user)
@@ -109,7 +135,7 @@ class BotHarness:
 
     async def deliver_example(self, event: str, action: str | None = None, *, repo: str = "octo/repo",
                               patch: Any = None, **kw: Any) -> str:
-        payload = retarget(load_example(event, action), repo)
+        payload = retarget(load_example(event, action), repo, self.fake)
         if patch is not None:
             patch(payload)
         return await self.deliver(event, payload, **kw)

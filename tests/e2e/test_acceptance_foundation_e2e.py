@@ -37,8 +37,8 @@ async def post(bot, payload, *, event: str, delivery: str) -> tuple[int, dict]:
             return r.status, await r.json(content_type=None)
 
 
-def example(event: str, action: str) -> dict:
-    return retarget(load_example(event, action), REPO)
+def example(fake, event: str, action: str) -> dict:
+    return retarget(load_example(event, action), REPO, fake)
 
 
 def _set(path: str, value):
@@ -89,7 +89,7 @@ MALFORMED = [
 async def test_malformed_payload_gets_a_clear_answer_and_the_worker_goes_on(bot, fake_github, event, action,
                                                                                mangle):
     fake_github.add_issue(REPO)
-    status, answer = await post(bot, mangle(example(event, action)), event=event, delivery="bad")
+    status, answer = await post(bot, mangle(example(fake_github, event, action)), event=event, delivery="bad")
     assert status in (202, 400), (status, answer)
     if status == 400:
         assert answer["error"] and await deliveries.get(bot.runtime.db, "bad") is None

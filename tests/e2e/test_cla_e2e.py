@@ -46,7 +46,7 @@ async def bot(fake_github, database_url, rules_dir):
 
 def pr_event(fake, number: int, action: str = "opened", sender: str | None = None) -> dict:
     issue = fake.issue(REPO, number)
-    payload = retarget(load_example("pull_request", action), REPO)
+    payload = retarget(load_example("pull_request", action), REPO, fake)
     payload["pull_request"] = fake.serializer.pull(issue)
     payload["number"] = number
     payload["sender"] = fake.serializer.user(sender or issue.user)
@@ -72,7 +72,10 @@ def bot_comments(fake, number: int):
 @BOTH_BACKENDS
 async def test_co_author_flow_signatures_after_the_pr_recheck_without_a_push(bot):
     fake = bot.fake
-    fake.add_pull("octo/elsewhere", user="bob", commits=[{"message": "Bob's own work", "author": "bob"}])
+    # bob has a commit on a default branch (a merged pull request): commit search, which
+    # searches default branches only, links the trailer's email.
+    fake.add_pull("octo/elsewhere", user="bob", merged=True,
+                  commits=[{"message": "Bob's own work", "author": "bob"}])
     pr = fake.add_pull(REPO, user="alice", commits=[
         {"message": "Pair work\n\nCo-authored-by: Bob <bob@corp.example>", "author": "alice"}])
     head = pr.pull.head_sha
@@ -179,8 +182,9 @@ async def test_fake_commit_search_links_emails_like_github(fake_github):
     import aiohttp
 
     fake_github.add_user("bob", emails=["bob@corp.example"])
-    fake_github.add_pull("o/r", user="bob", commits=[{"message": "x", "author": "bob"},
-                                                     {"message": "y", "author": "x@nowhere.example"}])
+    # Commit search looks at default branches only: the pull request is merged.
+    fake_github.add_pull("o/r", user="bob", merged=True, commits=[
+        {"message": "x", "author": "bob"}, {"message": "y", "author": "x@nowhere.example"}])
     token = fake_github.installation_token()
     async with aiohttp.ClientSession(headers={"Authorization": f"token {token}"}) as s:
         async with s.get(f"{fake_github.url}/search/commits",
@@ -215,6 +219,42 @@ async def test_commands_recheck_and_record_through_the_commands_feature(bot):
     assert runs(fake, second.pull.head_sha)[0].conclusion == "success"
     rows = {r["login"]: r for r in await store.all_signatures(bot.runtime.db)}
     assert rows["bob"]["recorded_by"] == "carol"
+
+
+@BOTH_BACKENDS
+async def test_re_run_rechecks_every_pull_request_github_lists_on_the_check_run(bot):
+    """"Re-run" on the CLA check: the handler takes the pull requests GitHub lists on the check
+    run (those based in this repository, compared by repository id), not the one PR on record
+    for its head. Here one branch is proposed to main and to a release branch, so two PRs share
+    the head and the check run; a signature recorded outside the bot (imported from an earlier
+    CLA service) must turn both green."""
+    fake = bot.fake
+    main_pr = fake.add_pull(REPO, user="alice", head_ref="fix",
+                            commits=[{"message": "Fix", "author": "alice"}])
+    backport = fake.add_pull(REPO, user="alice", head_ref="fix", base_ref="release",
+                             head_sha=main_pr.pull.head_sha, commits=main_pr.pull.commits)
+    head = main_pr.pull.head_sha
+    for pr in (main_pr, backport):
+        await bot.deliver("pull_request", pr_event(fake, pr.number))
+    [run] = runs(fake, head)
+    assert run.conclusion == "action_required"
+    assert labels(fake, main_pr.number) == labels(fake, backport.number) == {"cla: no"}
+
+    await store.sign(bot.runtime.db, agreement="octo", user_id=fake.state.users["alice"].id,
+                     login="alice", version="1", signed_at=1.0, recorded_by="import")
+    rerun = retarget(load_example("check_run", "rerequested"), REPO, fake)
+    rerun["check_run"] = fake.serializer.check_run(run)         # as GitHub sends it
+    rerun["sender"] = fake.serializer.user("carol")
+    assert rerun["repository"]["id"] == fake.repo(REPO).id
+    listed = rerun["check_run"]["pull_requests"]
+    assert sorted(p["number"] for p in listed) == [main_pr.number, backport.number]
+    assert {p["base"]["repo"]["id"] for p in listed} == {fake.repo(REPO).id}
+    await bot.deliver("check_run", rerun)
+
+    [run] = runs(fake, head)
+    assert run.conclusion == "success"
+    assert labels(fake, main_pr.number) == labels(fake, backport.number) == {"cla: yes"}
+    assert fake.violations == []
 
 
 async def test_cli_export(bot, tmp_path):

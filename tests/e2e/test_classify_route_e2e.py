@@ -61,7 +61,7 @@ async def open_issue(bot, title: str, body: str = "", user: str = "reporter"):
     fake = bot.fake
     issue = fake.add_issue(REPO, title=title, body=body, user=user)
     issue.created_at = "2026-11-20T10:00:00Z"
-    payload = retarget(load_example("issues", "opened"), REPO)
+    payload = retarget(load_example("issues", "opened"), REPO, bot.fake)
     payload["issue"] = fake.serializer.issue(issue)
     payload["sender"] = fake.serializer.user(user)
     await bot.deliver("issues", payload)
@@ -145,12 +145,12 @@ async def test_a_feature_request_a_maintainer_calls_a_bug_leaves_the_rfc_board(b
 def transfer_payloads(fake, old_repo: str, old, new_repo: str, moved, sender: str = "maint"):
     """What GitHub sends for one transfer: ``issues.transferred`` to the old repository,
     ``issues.opened`` with ``changes.old_issue`` / ``old_repository`` to the new one."""
-    transferred = retarget(load_example("issues", "transferred"), old_repo)
+    transferred = retarget(load_example("issues", "transferred"), old_repo, fake)
     transferred["issue"] = fake.serializer.issue(old)
     transferred["changes"] = {"new_issue": fake.serializer.issue(moved),
                               "new_repository": fake.serializer.repo(fake.state.repos[new_repo])}
     transferred["sender"] = fake.serializer.user(sender)
-    opened = retarget(load_example("issues", "opened"), new_repo)
+    opened = retarget(load_example("issues", "opened"), new_repo, fake)
     opened["issue"] = fake.serializer.issue(moved)
     opened["changes"] = {"old_issue": fake.serializer.issue(old),
                          "old_repository": fake.serializer.repo(fake.state.repos[old_repo])}
@@ -186,7 +186,7 @@ async def test_an_rfc_a_maintainer_labels_by_hand_is_on_the_agenda(bot):
     issue = fake.add_issue(REPO, title="RFC: plugin API", body="A proposal.", user="reporter")
     issue.created_at = "2026-11-20T10:00:00Z"
     issue.labels.append(fake.add_label(REPO, "rfc/review").name)
-    payload = retarget(load_example("issues", "labeled"), REPO)
+    payload = retarget(load_example("issues", "labeled"), REPO, bot.fake)
     payload["issue"] = fake.serializer.issue(issue)
     payload["label"] = {"name": "rfc/review", "color": "ededed"}
     payload["sender"] = fake.serializer.user("maint")
@@ -329,7 +329,7 @@ async def test_bugs_arriving_together_get_successive_people(bot):
               for i in range(2)]
     payloads = []
     for issue in issues:
-        payload = retarget(load_example("issues", "opened"), REPO)
+        payload = retarget(load_example("issues", "opened"), REPO, bot.fake)
         payload["issue"] = fake.serializer.issue(issue)
         payload["sender"] = fake.serializer.user("reporter")
         payloads.append(payload)
@@ -355,7 +355,7 @@ async def label_event(bot, issue, action: str, name: str, who: str) -> None:
         issue.labels.append(fake.add_label(REPO, name).name)
     else:
         issue.labels.remove(name)
-    payload = retarget(load_example("issues", action), REPO)
+    payload = retarget(load_example("issues", action), REPO, bot.fake)
     payload["issue"] = fake.serializer.issue(issue)
     payload["label"] = {"name": name, "color": "ededed"}
     payload["sender"] = fake.serializer.user(who)
@@ -391,7 +391,7 @@ async def test_a_closed_rfc_is_off_the_agenda(bot):
     issue = await open_issue(bot, "feat: dark mode for the editor", "It would be nice to have a dark theme.")
     await comment(bot, issue.number, "/rfc review", "maint")
     issue.state = "closed"
-    payload = retarget(load_example("issues", "opened"), REPO)
+    payload = retarget(load_example("issues", "opened"), REPO, bot.fake)
     payload["action"] = "closed"
     payload["issue"] = fake.serializer.issue(issue)
     payload["sender"] = fake.serializer.user("reporter")

@@ -66,7 +66,7 @@ def new_item(fake, *, pr: bool, author: str):
 
 def comment_payload(fake, number: int, comment, login: str, *, action: str = "created",
                     previous: str | None = None) -> dict[str, Any]:
-    payload = retarget(load_example("issue_comment", action), REPO)
+    payload = retarget(load_example("issue_comment", action), REPO, fake)
     payload["issue"] = fake.serializer.issue(fake.issue(REPO, number))
     payload["comment"] = fake.serializer.comment(fake.repo(REPO), comment, number)
     payload["sender"] = fake.serializer.user(login)
@@ -185,7 +185,7 @@ async def test_remove_label_only_takes_off_what_the_bot_added(bot):
 
 
 def pr_payload(fake, event: str, action: str, number: int, sender: str) -> dict[str, Any]:
-    payload = retarget(load_example(event, action), REPO)
+    payload = retarget(load_example(event, action), REPO, fake)
     payload["pull_request"] = fake.serializer.pull(fake.issue(REPO, number))
     payload["sender"] = fake.serializer.user(sender)
     return payload

@@ -92,7 +92,7 @@ async def bot(fake_github, database_url, rules_dir):
 
 def issue_event(fake, action: str, number: int, sender: str, **extra: Any) -> dict[str, Any]:
     # GitHub's examples have no issues.closed: it is issues.reopened's shape.
-    payload = retarget(load_example("issues", "reopened" if action == "closed" else action), REPO)
+    payload = retarget(load_example("issues", "reopened" if action == "closed" else action), REPO, fake)
     payload["action"] = action
     payload["issue"] = fake.serializer.issue(fake.issue(REPO, number))
     payload["sender"] = fake.serializer.user(sender)
@@ -101,7 +101,7 @@ def issue_event(fake, action: str, number: int, sender: str, **extra: Any) -> di
 
 
 def pr_event(fake, action: str, number: int, sender: str, **extra: Any) -> dict[str, Any]:
-    payload = retarget(load_example("pull_request", action), REPO)
+    payload = retarget(load_example("pull_request", action), REPO, fake)
     payload["pull_request"] = fake.serializer.pull(fake.issue(REPO, number))
     payload["number"] = number
     payload["sender"] = fake.serializer.user(sender)
@@ -129,7 +129,7 @@ async def check_completed(bot, number: int) -> None:
     fake = bot.fake
     pull = fake.issue(REPO, number).pull
     [run] = cla_runs(fake, pull.head_sha)
-    payload = retarget(load_example("check_run", "completed"), REPO)
+    payload = retarget(load_example("check_run", "completed"), REPO, fake)
     payload["check_run"] = {**fake.serializer.check_run(run), "pull_requests": [{
         "id": fake.issue(REPO, number).id, "number": number,
         "url": f"{fake.url}/repos/{REPO}/pulls/{number}",
@@ -260,8 +260,10 @@ async def test_a_first_bug_report_is_triaged_answered_and_turned_into_an_rfc(bot
 @BOTH_BACKENDS
 async def test_a_first_pull_request_with_a_co_author_from_card_to_reopen(bot):
     fake = bot.fake
-    # pat has committed in public before, so commit search links the trailer's email.
-    fake.add_pull("octo/elsewhere", user="pat", commits=[{"message": "Pat's own work", "author": "pat"}])
+    # pat has a commit on a default branch (a merged pull request): commit search, which
+    # searches default branches only, links the trailer's email.
+    fake.add_pull("octo/elsewhere", user="pat", merged=True,
+                  commits=[{"message": "Pat's own work", "author": "pat"}])
     pr = fake.add_pull(
         REPO, user="newbie", title="Fix the crash on save @octo/everyone",
         body="Fixes the crash on save.\n\ncc @someone-else",

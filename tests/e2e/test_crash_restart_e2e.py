@@ -32,8 +32,8 @@ async def test_kill_minus_nine_mid_processing_loses_nothing_and_repeats_nothing(
     try:
         await wait_ready(url, proc)
         for i in range(N):
-            sent = await fake_github.deliver(url + "/webhook", "push", config_push(REPO, i), SECRET,
-                                             delivery_id=f"push-{i}")
+            sent = await fake_github.deliver(url + "/webhook", "push", config_push(fake_github, REPO, i),
+                                             SECRET, delivery_id=f"push-{i}")
             assert sent.status_code == 202
         # Let part of the work happen, then kill without warning.
         deadline = time.monotonic() + 30

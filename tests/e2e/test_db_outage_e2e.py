@@ -36,7 +36,7 @@ async def test_database_outage_is_reported_refused_and_recovered(fake_github, da
     try:
         async with BotHarness(fake, database_url=url, rules_dir=rules) as bot, \
                 aiohttp.ClientSession() as http:
-            await bot.deliver("push", config_push(REPO, 0), delivery_id="push-0")
+            await bot.deliver("push", config_push(fake, REPO, 0), delivery_id="push-0")
             assert (await readiness(http, bot.url))[0] == 200
             # The delivery is done, but procrastinate writes its job's end just after: cut the
             # database inside that window and the job stays "doing", holding its subject until
@@ -53,7 +53,7 @@ async def test_database_outage_is_reported_refused_and_recovered(fake_github, da
             # Twice: the second finds the pool without any connection left to hand out.
             for i in (1, 3):
                 started = time.monotonic()
-                refused = await fake.deliver(bot.webhook_url, "push", config_push(REPO, i), SECRET,
+                refused = await fake.deliver(bot.webhook_url, "push", config_push(fake, REPO, i), SECRET,
                                              delivery_id=f"push-{i}")
                 assert refused.status_code == 503
                 assert time.monotonic() - started < 6, "GitHub gives up after 10 s"
@@ -66,7 +66,7 @@ async def test_database_outage_is_reported_refused_and_recovered(fake_github, da
                 assert time.monotonic() < deadline, "the pool did not reconnect"
                 await asyncio.sleep(0.2)
             # The worker survived the outage: new work is processed.
-            await bot.deliver("push", config_push(REPO, 2), delivery_id="push-2")
+            await bot.deliver("push", config_push(fake, REPO, 2), delivery_id="push-2")
             # GitHub recorded the 503 as a failed delivery; recovery asks for it again.
             fake.hook_url = bot.webhook_url
             # A refused delivery whose row was still committed once the database came back

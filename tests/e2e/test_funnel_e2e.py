@@ -55,7 +55,7 @@ async def bot(fake_github, database_url, rules_dir):
 
 
 def _payload(bot, event: str, action: str, **fields) -> dict:
-    payload = retarget(load_example(event, action), REPO)
+    payload = retarget(load_example(event, action), REPO, bot.fake)
     payload["repository"]["id"] = bot.fake.repo(REPO).id
     payload.update(fields)
     return payload
@@ -386,7 +386,8 @@ async def test_member_and_membership_deliveries_record_approver_grants(bot):
     member["member"] = bot.fake.serializer.user("helper")
     member["changes"] = {"permission": {"to": "write"}}
     await bot.deliver("member", member)
-    membership = retarget(load_example("membership", "added"), REPO)  # organisation-wide: no repository
+    # organisation-wide: no repository
+    membership = retarget(load_example("membership", "added"), REPO, bot.fake)
     membership["member"] = bot.fake.serializer.user("newbie")
     delivery = await bot.deliver("membership", membership)
     assert await bot.status(delivery) == "done"

@@ -33,19 +33,19 @@ async def post(bot, body: bytes, *, event="issues", delivery="d-1", signature=No
             return r.status, await r.json()
 
 
-def example_body(event="issues", action="opened") -> bytes:
-    return json.dumps(retarget(load_example(event, action), "octo/repo")).encode()
+def example_body(fake, event="issues", action="opened") -> bytes:
+    return json.dumps(retarget(load_example(event, action), "octo/repo", fake)).encode()
 
 
 @pytest.mark.parametrize("signature", ["", "sha256=" + "0" * 64, "sha1=abc", "sha256=zz"])
 async def test_bad_or_missing_signature_is_401_and_stores_nothing(bot, signature):
-    status, body = await post(bot, example_body(), signature=signature)
+    status, body = await post(bot, example_body(bot.fake), signature=signature)
     assert status == 401 and "Signature" in body["error"]
     assert await deliveries.listing(bot.runtime.db) == []
 
 
 async def test_signature_with_another_secret_is_refused(bot):
-    body = example_body()
+    body = example_body(bot.fake)
     status, _ = await post(bot, body, signature=sign(body, "not-the-secret"))
     assert status == 401
 
@@ -59,12 +59,12 @@ async def test_malformed_body_is_400(bot, raw):
 
 @pytest.mark.parametrize("missing", ["event", "delivery"])
 async def test_missing_github_headers_is_400(bot, missing):
-    status, _ = await post(bot, example_body(), **{missing: ""})
+    status, _ = await post(bot, example_body(bot.fake), **{missing: ""})
     assert status == 400
 
 
 async def test_oversize_body_is_413_and_large_bodies_are_accepted(bot):
-    big = retarget(load_example("issues", "opened"), "octo/repo")
+    big = retarget(load_example("issues", "opened"), "octo/repo", bot.fake)
     big["issue"]["body"] = "x" * (3 * 1024 * 1024)  # beyond aiohttp's 1 MiB default
     status, _ = await post(bot, json.dumps(big).encode(), delivery="big")
     assert status == 202
@@ -77,7 +77,7 @@ async def test_oversize_body_is_413_and_large_bodies_are_accepted(bot):
 async def test_form_encoded_delivery_is_accepted(bot):
     from urllib.parse import urlencode
 
-    body = urlencode({"payload": example_body().decode()}).encode()
+    body = urlencode({"payload": example_body(bot.fake).decode()}).encode()
     status, _ = await post(bot, body, content_type="application/x-www-form-urlencoded", delivery="form")
     assert status == 202
     assert (await deliveries.get(bot.runtime.db, "form")).event == "issues"
@@ -85,7 +85,7 @@ async def test_form_encoded_delivery_is_accepted(bot):
 
 @BOTH_BACKENDS
 async def test_duplicate_delivery_is_acknowledged_and_processed_once(bot, fake_github):
-    payload = retarget(load_example("issues", "opened"), "octo/repo")
+    payload = retarget(load_example("issues", "opened"), "octo/repo", fake_github)
     d1 = await bot.deliver("issues", payload, delivery_id="same-id")
     assert await bot.status(d1) == "done"
     sent = await fake_github.deliver(bot.webhook_url, "issues", payload, SECRET, delivery_id="same-id")

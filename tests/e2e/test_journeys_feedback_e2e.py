@@ -92,12 +92,12 @@ class Echo:
         action, name = event["event"], event["label"]["name"]
         labels = fake.state.repos[issue.repo].labels
         if issue.pull is not None:
-            payload = retarget(load_example("pull_request", action), issue.repo)
+            payload = retarget(load_example("pull_request", action), issue.repo, fake)
             payload["pull_request"] = fake.serializer.pull(issue)
             payload["number"] = issue.number
             item, kind = payload["pull_request"], "pull_request"
         else:
-            payload = retarget(load_example("issues", action), issue.repo)
+            payload = retarget(load_example("issues", action), issue.repo, fake)
             payload["issue"] = fake.serializer.issue(issue)
             item, kind = payload["issue"], "issues"
         # As GitHub sends it: the item as that change left it, dated by it.
@@ -155,11 +155,11 @@ async def by_hand(bot, number: int, name: str, sender: str, *, add: bool, repo: 
     action = "labeled" if add else "unlabeled"
     log_event(fake, issue, action, actor=sender, label={"name": label.name, "color": label.color})
     if issue.pull is not None:
-        payload = retarget(load_example("pull_request", action), repo)
+        payload = retarget(load_example("pull_request", action), repo, bot.fake)
         payload["pull_request"] = fake.serializer.pull(issue)
         payload["number"] = number
     else:
-        payload = retarget(load_example("issues", action), repo)
+        payload = retarget(load_example("issues", action), repo, bot.fake)
         payload["issue"] = fake.serializer.issue(issue)
     payload["label"] = fake.serializer.label(label)
     payload["sender"] = fake.serializer.user(sender)
@@ -171,7 +171,7 @@ async def edit_body(bot, number: int, body: str, sender: str, repo: str = REPO) 
     issue = fake.issue(repo, number)
     before, issue.body = issue.body, body
     issue.updated_at = iso(datetime.now(timezone.utc))
-    payload = retarget(load_example("issues", "edited"), repo)
+    payload = retarget(load_example("issues", "edited"), repo, bot.fake)
     payload["issue"] = fake.serializer.issue(issue)
     payload["changes"] = {"body": {"from": before}}
     payload["sender"] = fake.serializer.user(sender)
@@ -182,7 +182,7 @@ async def open_issue(bot, title: str, body: str, user: str, at: datetime, repo: 
     fake = bot.fake
     issue = fake.add_issue(repo, title=title, user=user, body=body)
     issue.created_at = issue.updated_at = iso(at)
-    payload = retarget(load_example("issues", "opened"), repo)
+    payload = retarget(load_example("issues", "opened"), repo, bot.fake)
     payload["issue"] = fake.serializer.issue(issue)
     payload["sender"] = fake.serializer.user(user)
     await bot.deliver("issues", payload)
@@ -413,12 +413,12 @@ def transfer(fake, old, new_repo: str, at: datetime):
 def transfer_payloads(fake, old, moved, sender: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """``issues.transferred`` to the old repository, ``issues.opened`` with
     ``changes.old_issue``/``old_repository`` to the new one."""
-    transferred = retarget(load_example("issues", "transferred"), old.repo)
+    transferred = retarget(load_example("issues", "transferred"), old.repo, fake)
     transferred["issue"] = fake.serializer.issue(old)
     transferred["changes"] = {"new_issue": fake.serializer.issue(moved),
                               "new_repository": fake.serializer.repo(fake.repo(moved.repo))}
     transferred["sender"] = fake.serializer.user(sender)
-    opened = retarget(load_example("issues", "opened"), moved.repo)
+    opened = retarget(load_example("issues", "opened"), moved.repo, fake)
     opened["issue"] = fake.serializer.issue(moved)
     opened["changes"] = {"old_issue": fake.serializer.issue(old),
                          "old_repository": fake.serializer.repo(fake.repo(old.repo))}

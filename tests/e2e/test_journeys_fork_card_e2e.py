@@ -88,7 +88,7 @@ async def fork_check_completed(bot, name: str, head_sha: str) -> None:
     no pull request on it (the head branch is not in the base repository)."""
     fake = bot.fake
     run = [r for r in fake.state.check_runs.values() if r.head_sha == head_sha and r.name == name][-1]
-    payload = retarget(load_example("check_run", "completed"), REPO)
+    payload = retarget(load_example("check_run", "completed"), REPO, fake)
     payload["check_run"] = {**fake.serializer.check_run(run), "pull_requests": []}
     payload["sender"] = fake.serializer.user(fake.bot_login)
     await bot.deliver("check_run", payload)
@@ -161,8 +161,10 @@ async def test_a_pull_request_from_a_fork_from_card_and_signatures_to_a_deleted_
     fake.add_user("quinn", emails=["quinn@fork.example"])
     fake.add_user("mallory")
     fake.add_user("web-flow", emails=["noreply@github.com"])
-    # pat has committed in public before, so commit search links the trailer's email.
-    fake.add_pull("octo/elsewhere", user="pat", commits=[{"message": "Pat's own work", "author": "pat"}])
+    # pat has a commit on a default branch (a merged pull request): commit search, which
+    # searches default branches only, links the trailer's email.
+    fake.add_pull("octo/elsewhere", user="pat", merged=True,
+                  commits=[{"message": "Pat's own work", "author": "pat"}])
     fake.add_repo(FORK, owner_type="User")
 
     # The contributor's fork changes core code, docs and a kernel patch, signs the patch with
@@ -303,7 +305,7 @@ async def test_a_pull_request_from_a_fork_from_card_and_signatures_to_a_deleted_
     await bot.comment(REPO, pr.number, "/cla recheck", "newbie")
     await bot.comment(REPO, pr.number, "/verify-patch", "maint")
     await relabel(bot, pr.number, "needs-review", "maint", add=True)
-    rerun = retarget(load_example("check_run", "completed"), REPO)
+    rerun = retarget(load_example("check_run", "completed"), REPO, fake)
     rerun["action"] = "rerequested"
     rerun["check_run"] = {**fake.serializer.check_run(cla_runs(fake, second)[-1]), "pull_requests": []}
     rerun["sender"] = fake.serializer.user("maint")
@@ -424,9 +426,11 @@ async def test_co_authors_sign_on_an_issue_and_on_another_pull_request(bot):
     fake = bot.fake
     fake.add_user("quinn", emails=["quinn@corp.example"])
     fake.add_user("rosa", emails=["rosa@home.example"])
-    # pat and quinn have committed in public before: commit search links their emails.
-    fake.add_pull("octo/elsewhere", user="pat", commits=[{"message": "Pat's own work", "author": "pat"},
-                                                         {"message": "Quinn's", "author": "quinn"}])
+    # pat and quinn have commits on a default branch (a merged pull request): commit search,
+    # which searches default branches only, links their emails.
+    fake.add_pull("octo/elsewhere", user="pat", merged=True,
+                  commits=[{"message": "Pat's own work", "author": "pat"},
+                           {"message": "Quinn's", "author": "quinn"}])
     pr = fake.add_pull(
         REPO, user="newbie", head_ref="crash", files=["src/core/editor.py"],
         commits=[{"message": "Fix the crash on save\n\nCo-authored-by: Pat <pat@corp.example>\n"

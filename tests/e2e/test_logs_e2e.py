@@ -34,10 +34,10 @@ async def test_delivery_lines_carry_context_and_no_secret_leaks(fake_github, dat
     fake = fake_github
     fake.add_repo(REPO)
     async with BotHarness(fake, database_url=database_url) as bot:
-        await bot.deliver("push", config_push(REPO, 1), delivery_id="push-ok")
+        await bot.deliver("push", config_push(fake, REPO, 1), delivery_id="push-ok")
         # A failing delivery: GitHub errors end up in warnings and the stored error.
         fake.faults.configure(share=1.0, kinds=("502",), only_methods=("POST",))
-        await bot.deliver("push", config_push(REPO, 2), delivery_id="push-failing", wait=False)
+        await bot.deliver("push", config_push(fake, REPO, 2), delivery_id="push-failing", wait=False)
         await bot.wait_for("push-failing", states=("failed", "dead"))
         fake.faults.off()
         jwt = bot.runtime.github._jwt.header().split()[-1]  # the app's current JWT

@@ -87,7 +87,7 @@ def push(fake, pr, key, *, keyless_text: str | None = None, sig: bool = True, he
 
 
 def pr_event(fake, pr, action: str = "opened") -> dict:
-    payload = retarget(load_example("pull_request", action), REPO)
+    payload = retarget(load_example("pull_request", action), REPO, fake)
     payload["pull_request"] = fake.serializer.pull(pr)
     payload["number"] = pr.number
     payload["sender"] = fake.serializer.user("contrib")
@@ -108,7 +108,7 @@ def job_event(fake, run, name: str, status: str, conclusion: str | None = None, 
               started: datetime | None = None, completed: datetime | None = None) -> dict:
     iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ") if t else None  # noqa: E731
     action = status if status != "completed" else "completed"
-    payload = retarget(load_example("workflow_job", action), REPO)
+    payload = retarget(load_example("workflow_job", action), REPO, fake)
     job = payload["workflow_job"]
     job.update(id=job_id, run_id=run.id, name=name, status=status, conclusion=conclusion,
                started_at=iso(started), completed_at=iso(completed), head_sha=run.head_sha,
@@ -119,7 +119,8 @@ def job_event(fake, run, name: str, status: str, conclusion: str | None = None, 
 
 
 def run_event(fake, run, action: str) -> dict:
-    payload = retarget(load_example("workflow_run", "completed" if action == "completed" else "requested"), REPO)
+    example = load_example("workflow_run", "completed" if action == "completed" else "requested")
+    payload = retarget(example, REPO, fake)
     payload["action"] = action
     payload["workflow_run"] = fake.serializer.workflow_run(run)
     return payload

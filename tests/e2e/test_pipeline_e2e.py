@@ -114,11 +114,11 @@ async def test_broken_repo_config_keeps_last_good_and_says_why(bot, fake_github)
     good, broken = "core:\n  max_attempts: 3\n", "core:\n  max_atempts: 4\n  dry_run: maybe\n"
     for ref in (None, f"{1:040x}"):
         fake_github.put_file(REPO, path, good, ref=ref)  # the default branch, and the pushed commit
-    await bot.deliver("push", config_push(REPO, 1))
+    await bot.deliver("push", config_push(fake_github, REPO, 1))
     assert (await bot.runtime.rules_for(REPO, 1)).rules.section("core")["max_attempts"] == 3
     for ref in (None, f"{2:040x}"):
         fake_github.put_file(REPO, path, broken, ref=ref)
-    await bot.deliver("push", config_push(REPO, 2))
+    await bot.deliver("push", config_push(fake_github, REPO, 2))
     result = await bot.runtime.rules_for(REPO, 1)
     assert result.problems and result.rules.section("core")["max_attempts"] == 3
     runs = {r.head_sha: r for r in fake_github.state.check_runs.values()}
@@ -156,7 +156,7 @@ async def test_replay_prints_the_decided_actions_without_performing_them(fake_gi
     fake_github.add_repo(REPO)
     fake_github.put_file(REPO, ".github/contributor-flow.yml", "core:\n  bogus: 1\n", ref=f"{7:040x}")
     recording = tmp_path / "push.json"
-    recording.write_text(json.dumps({"event": "push", "payload": config_push(REPO, 7)}))
+    recording.write_text(json.dumps({"event": "push", "payload": config_push(fake_github, REPO, 7)}))
     env = {**os.environ, "GITHUB_APP_ID": str(fake_github.app_id), "GITHUB_API_URL": fake_github.url,
            "GITHUB_PRIVATE_KEY": fake_github.private_key_pem,
            "DATABASE_URL": f"sqlite:///{tmp_path}/replay.sqlite3"}

@@ -63,7 +63,7 @@ async def send(bot, number: int, action: str) -> None:
     """A real example payload for ``action``, carrying the PR as the fake now has it."""
     fake = bot.fake
     issue = fake.issue(REPO, number)
-    payload = retarget(load_example("pull_request", action), REPO)
+    payload = retarget(load_example("pull_request", action), REPO, bot.fake)
     payload["pull_request"] = fake.serializer.pull(issue)
     payload["repository"] = {**payload["repository"], **fake.serializer.repo(fake.repo(REPO))}
     payload["number"] = number
@@ -200,7 +200,7 @@ async def test_cla_verdict_reaches_the_card_when_its_check_completes(fake_github
         await send(bot, pr.number, "opened")
         assert "CLA:" not in cards(fake, pr.number)[0].body
         run = next(r for r in fake.state.check_runs.values() if r.name == "cla")
-        payload = retarget(load_example("check_run", "created"), REPO)
+        payload = retarget(load_example("check_run", "created"), REPO, fake)
         payload["repository"] = {**payload["repository"], **fake.serializer.repo(fake.repo(REPO))}
         payload["check_run"] = {**fake.serializer.check_run(run), "pull_requests": [
             {"number": pr.number, "head": {"sha": run.head_sha}, "base": {"ref": "main"}}]}
@@ -253,7 +253,7 @@ async def test_cla_verdict_reaches_the_card_of_a_fork_pr(fake_github, database_u
         await send(bot, pr.number, "opened")
         assert "CLA:" not in cards(fake, pr.number)[0].body
         run = next(r for r in fake.state.check_runs.values() if r.name == "cla")
-        payload = retarget(load_example("check_run", "completed"), REPO)
+        payload = retarget(load_example("check_run", "completed"), REPO, fake)
         payload["repository"] = {**payload["repository"], **fake.serializer.repo(fake.repo(REPO))}
         payload["check_run"] = {**fake.serializer.check_run(run), "pull_requests": []}
         payload["sender"] = fake.serializer.user(fake.bot_login)

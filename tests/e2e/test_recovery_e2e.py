@@ -39,7 +39,7 @@ def age(fake, *, hours: float) -> None:
 
 async def miss(fake, url: str, ids: range) -> None:
     for i in ids:
-        sent = await fake.deliver(url, "push", config_push(REPO, i), SECRET, delivery_id=f"push-{i}")
+        sent = await fake.deliver(url, "push", config_push(fake, REPO, i), SECRET, delivery_id=f"push-{i}")
         assert sent.status_code in (0, 503)
 
 
@@ -55,7 +55,7 @@ async def test_missed_deliveries_are_asked_for_once_even_by_concurrent_replicas(
     await miss(fake_github, down, range(5))
     rules = rules_dir_with(tmp_path, recovery=FAST_RECOVERY)
     async with BotHarness(fake_github, database_url=database_url, rules_dir=rules) as bot:
-        delivered = await bot.deliver("push", config_push(REPO, 99), delivery_id="push-99")
+        delivered = await bot.deliver("push", config_push(fake_github, REPO, 99), delivery_id="push-99")
         fake_github.hook_url = bot.webhook_url
         # Two replicas' runs at once: the claims make each request happen once.
         first, second = await asyncio.gather(recover(bot.runtime, holder="replica-a"),

@@ -56,7 +56,7 @@ async def test_three_replicas_share_the_work_and_survive_a_kill(fake_github, dat
         fake.faults.configure(share=0.0, stall_share=0.3, stall_seconds=0.3, seed=5)
         for i in range(N):
             sent = await fake.deliver(urls[i % 3] + "/webhook", "push",
-                                      config_push(REPOS[i % len(REPOS)], i), SECRET,
+                                      config_push(fake, REPOS[i % len(REPOS)], i), SECRET,
                                       delivery_id=f"push-{i}")
             assert sent.status_code == 202
 

@@ -64,7 +64,7 @@ def new_issue(fake, labels=("bug",)):
 
 
 async def opened(bot, issue) -> None:
-    payload = retarget(load_example("issues", "opened"), REPO)
+    payload = retarget(load_example("issues", "opened"), REPO, bot.fake)
     payload["issue"] = bot.fake.serializer.issue(issue)
     payload["sender"] = bot.fake.serializer.user(issue.user)
     await bot.deliver("issues", payload)

@@ -96,7 +96,7 @@ async def test_noreply_addresses_link_commits_as_github_does(gh: Client) -> None
     fake = gh.fake
     carol = fake.add_user("carol", emails=["carol@example.com"])
     fake.add_user("Dave")
-    fake.add_pull("o/r", user="carol", commits=[
+    fake.add_pull("o/r", user="carol", merged=True, commits=[   # merged: commit search finds it
         {"message": "id form", "author": f"{carol.id}+carol@{NOREPLY}"},
         {"message": "stale login", "author": f"{carol.id}+carol-old-name@{NOREPLY}"},
         {"message": "old form", "author": f"dave@{NOREPLY}"},
@@ -208,6 +208,29 @@ async def test_the_commit_list_is_the_default_branchs_unless_sha_says_otherwise(
         _, listed, _ = await gh.request("GET", "/repos/o/r/commits", params={"sha": ref})
         assert [c["commit"]["message"] for c in listed] == ["in review", "landed"], ref
     assert merged.pull.merged
+
+
+async def test_commit_search_finds_commits_on_default_branches_only(gh: Client) -> None:
+    """GitHub's commit search looks at default branches only: a pull request's commits are
+    found once it is merged, never while it is open or after it is closed unmerged."""
+    fake = gh.fake
+    fake.add_user("bob", emails=["bob@corp.example"])
+    fake.add_pull("o/r", user="bob", head_ref="done", merged=True, commits=[
+        {"message": "landed", "author": "bob"}])
+    fake.add_pull("o/r", user="bob", head_ref="wip", commits=[{"message": "in review", "author": "bob"}])
+    fake.add_pull("o/r", user="bob", head_ref="dropped", state="closed", commits=[
+        {"message": "abandoned", "author": "bob"}])
+    fake.add_pull("o/r", user="bob", head_ref="shared", commits=[
+        {"message": "only in review", "author": "only-open@corp.example"}])
+    for q in ("author-email:bob@corp.example", "author-email:BOB@corp.example repo:o/r",
+              "committer-email:bob@corp.example org:o"):
+        _, found, _ = await gh.request("GET", "/search/commits", params={"q": q})
+        assert found["total_count"] == 1, q
+        assert [i["commit"]["message"] for i in found["items"]] == ["landed"], q
+        assert found["items"][0]["author"]["login"] == "bob"
+    _, found, _ = await gh.request("GET", "/search/commits",
+                                   params={"q": "author-email:only-open@corp.example"})
+    assert (found["total_count"], found["items"]) == (0, [])
 
 
 async def test_a_check_run_lists_the_open_pull_requests_of_its_head_as_github_does(gh: Client) -> None:

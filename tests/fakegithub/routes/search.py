@@ -13,6 +13,7 @@ import shlex
 from ..context import Ctx, Reply, paginate
 from ..state import Issue
 from . import route
+from .repos import on_branch
 
 
 def _date_ok(value: str, spec: str) -> bool:
@@ -94,7 +95,9 @@ _COMMIT_QUALIFIERS = ("author-email", "committer-email", "author-name", "repo", 
 @route("GET", "/search/commits")
 def search_commits(ctx: Ctx) -> Reply:
     """Commit search with author-email:, committer-email:, author-name:, repo:, org:/user:.
-    Each result's `author` is the account GitHub links the email to (or null), as on GitHub."""
+    Like GitHub, it searches default branches only: a pull request's commits are found once it
+    is merged, not while it is open or after it is closed unmerged. Each result's `author` is
+    the account GitHub links the email to (or null), as on GitHub."""
     terms = [t.partition(":") for t in shlex.split(ctx.query["q"])]
     for key, sep, _ in terms:
         if not sep or key not in _COMMIT_QUALIFIERS:
@@ -103,7 +106,7 @@ def search_commits(ctx: Ctx) -> Reply:
     for repo in ctx.state.repos.values():
         if not ctx.fake.installation_covers(ctx.installation, repo.full_name):
             continue
-        for c in repo.commits.values():
+        for c in on_branch(repo, None):
             fields = {"author-email": c.author_email, "committer-email": c.committer_email,
                       "author-name": c.author_name, "repo": repo.full_name,
                       "org": repo.owner, "user": repo.owner}

@@ -37,7 +37,7 @@ async def bot(fake_github, database_url, rules_dir):
 
 
 def pr_event(fake, number: int, action: str, sender: str) -> dict:
-    payload = retarget(load_example("pull_request", "opened"), REPO)
+    payload = retarget(load_example("pull_request", "opened"), REPO, fake)
     payload.update(action=action, number=number, pull_request=fake.serializer.pull(fake.issue(REPO, number)),
                    sender=fake.serializer.user(sender))
     return payload
@@ -62,7 +62,10 @@ async def test_a_pr_closed_by_the_bot_stops_waiting(bot):
 
 async def test_a_pr_reopened_by_the_bot_is_rechecked_when_its_co_author_signs(bot):
     fake = bot.fake
-    fake.add_pull("octo/elsewhere", user="bob", commits=[{"message": "Bob's own work", "author": "bob"}])
+    # bob has a commit on a default branch (a merged pull request): commit search, which
+    # searches default branches only, links the trailer's email.
+    fake.add_pull("octo/elsewhere", user="bob", merged=True,
+                  commits=[{"message": "Bob's own work", "author": "bob"}])
     pr = fake.add_pull(REPO, user="alice", commits=[
         {"message": "Pair work\n\nCo-authored-by: Bob <bob@corp.example>", "author": "alice"}])
     await store.sign(bot.runtime.db, agreement="octo", user_id=fake.state.users["alice"].id,

@@ -73,7 +73,7 @@ def spy(bot, **kw) -> list[str]:
 async def open_issue(bot, title: str, labels=()):
     issue = bot.fake.add_issue(REPO, title=title, user="reporter", labels=labels)
     issue.created_at = issue.updated_at = iso(T0)
-    payload = retarget(load_example("issues", "opened"), REPO)
+    payload = retarget(load_example("issues", "opened"), REPO, bot.fake)
     payload["issue"] = bot.fake.serializer.issue(issue)
     payload["sender"] = bot.fake.serializer.user("reporter")
     await bot.deliver("issues", payload)
@@ -83,7 +83,7 @@ async def open_issue(bot, title: str, labels=()):
 async def issue_event(bot, issue, action: str, sender: str, *, at: datetime, label: str | None = None):
     """The webhook GitHub sends about ``issue`` as it is in the fake now."""
     issue.updated_at = iso(at)
-    payload = retarget(load_example("issues", "unlabeled" if label else "reopened"), REPO)
+    payload = retarget(load_example("issues", "unlabeled" if label else "reopened"), REPO, bot.fake)
     payload.update(action=action, issue=bot.fake.serializer.issue(issue), sender=bot.fake.serializer.user(sender))
     if label:
         payload["label"] = {"name": label, "color": "d73a4a"}
@@ -136,7 +136,7 @@ async def test_a_merge_bot_merging_stops_a_pull_request_clock(bot):
     fake = bot.fake
     pull = fake.add_pull(REPO, title="Fix the crash", user="reporter", head_ref="fix")
     pull.created_at = pull.updated_at = iso(T0)
-    opened = retarget(load_example("pull_request", "opened"), REPO)
+    opened = retarget(load_example("pull_request", "opened"), REPO, bot.fake)
     opened.update(number=pull.number, pull_request=fake.serializer.pull(pull),
                   sender=fake.serializer.user("reporter"))
     await bot.deliver("pull_request", opened)
@@ -144,7 +144,7 @@ async def test_a_merge_bot_merging_stops_a_pull_request_clock(bot):
     pull.state, pull.closed_at = "closed", iso(hours(3))
     pull.pull.merged, pull.pull.merged_at, pull.pull.merged_by = True, iso(hours(3)), "mergify[bot]"
     pull.updated_at = iso(hours(3))
-    closed = retarget(load_example("pull_request", "closed"), REPO)
+    closed = retarget(load_example("pull_request", "closed"), REPO, bot.fake)
     closed.update(number=pull.number, pull_request=fake.serializer.pull(pull),
                   sender=fake.serializer.user("mergify[bot]"))
     await bot.deliver("pull_request", closed)
