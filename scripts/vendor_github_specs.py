@@ -51,12 +51,15 @@ KEEP_PATHS = [
     r"/users/\{username\}",
 ]
 METHODS = ("get", "put", "post", "patch", "delete")
+# Webhook payload schemas kept (with what they reference) beside the REST operations, so tests
+# can check that a payload they deliver, vendored or derived from a neighbour, has GitHub's shape.
+KEEP_SCHEMAS = ["webhook-merge-group-checks-requested", "webhook-merge-group-destroyed"]
 
 WEBHOOK_EVENTS = [
     "issues", "issue_comment", "pull_request", "pull_request_review", "pull_request_review_comment",
     "workflow_run", "workflow_job", "check_run", "check_suite", "installation",
     "installation_repositories", "member", "membership", "push", "ping", "repository", "discussion",
-    "label", "organization", "team",
+    "label", "organization", "team", "merge_group",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,7 +112,7 @@ def trim_openapi(spec: dict) -> tuple[dict, list[str]]:
         paths[template] = _strip_examples(item)
         kept_ops += [f"{m.upper()} {template}" for m in METHODS if m in item]
     components: dict = {}
-    pending: set[str] = set()
+    pending: set[str] = {f"#/components/schemas/{name}" for name in KEEP_SCHEMAS}
     _refs(paths, pending)
     seen: set[str] = set()
     while pending:

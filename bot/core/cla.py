@@ -396,6 +396,50 @@ def evaluate(commits: Sequence[Commit], *, mode: str, version: str, committer_re
         allowlisted=tuple(allowlisted.items()), commits=len(commits))
 
 
+# --- a recorded verdict weighed again ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Standing:
+    """A recorded verdict weighed again against the signatures now on record and the rules now
+    in force, without reading the commits again (they cannot change for one head): who had to
+    sign is known, only whether they (still) have signed the current version can change."""
+    mode: str
+    version: str
+    must_sign: tuple[Signer, ...]     # had to sign and have not signed the current version
+    covered: tuple[Account, ...]      # had to sign and have
+    unlinked_emails: int
+    dco_failures: int
+
+    @property
+    def passed(self) -> bool:
+        return not (self.must_sign or self.unlinked_emails or self.dco_failures)
+
+    @property
+    def conclusion(self) -> str:
+        """As ``Verdict.conclusion``: action_required when signing is all that is left."""
+        if self.passed:
+            return "success"
+        return "failure" if self.unlinked_emails or self.dco_failures else "action_required"
+
+
+def weigh_again(*, mode: str, version: str, people: Sequence[Account], signatures: Mapping[int, str],
+                unlinked_emails: int, dco_failures: int) -> Standing:
+    """``people``: everyone the recorded verdict needed a signature from (signed or missing then);
+    ``signatures``: user id -> latest version each signed. Unlinked emails and missing sign-offs
+    are facts of the commits and stand as recorded."""
+    version = str(version)
+    must_sign: list[Signer] = []
+    covered: list[Account] = []
+    if mode in ("cla", "both"):
+        for person in people:
+            if signatures.get(person.id) == version:
+                covered.append(person)
+            else:
+                must_sign.append(Signer(person, (), signatures.get(person.id)))
+    return Standing(mode, version, tuple(must_sign), tuple(covered), int(unlinked_emails),
+                    int(dco_failures) if mode in ("dco", "both") else 0)
+
+
 # --- the signing phrase ----------------------------------------------------------------------
 
 _TRAILING_PUNCT = ".!,;:…"

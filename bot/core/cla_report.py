@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .cla import DcoFailure, Signer, Unlinked, Verdict, is_noreply
+from .cla import DcoFailure, Signer, Standing, Unlinked, Verdict, is_noreply
 from .markdown import code, mention, neutralize
 
 # Check-run summaries are capped at 65,535 characters; a 300-commit PR must not overflow.
@@ -31,19 +31,23 @@ def _short(sha: str) -> str:
 
 
 def title(v: Verdict) -> str:
-    if v.passed:
-        if v.mode == "dco":
+    return _title(v.mode, len(v.missing), v.unlinked_emails if v.unlinked else 0, len(v.dco_failures))
+
+
+def _title(mode: str, missing: int, unlinked_emails: int, dco_failures: int) -> str:
+    if not (missing or unlinked_emails or dco_failures):
+        if mode == "dco":
             return "Every commit is signed off"
-        if v.mode == "both":
+        if mode == "both":
             return "CLA signed and every commit signed off"
         return "Everyone has signed the CLA"
     parts = []
-    if v.missing:
-        parts.append(f"{_plural(len(v.missing), 'person needs', 'people need')} to sign the CLA")
-    if v.unlinked:
-        parts.append(f"{_plural(v.unlinked_emails, 'commit email')} not linked to a GitHub account")
-    if v.dco_failures:
-        parts.append(f"{_plural(len(v.dco_failures), 'commit')} without a matching Signed-off-by")
+    if missing:
+        parts.append(f"{_plural(missing, 'person needs', 'people need')} to sign the CLA")
+    if unlinked_emails:
+        parts.append(f"{_plural(unlinked_emails, 'commit email')} not linked to a GitHub account")
+    if dco_failures:
+        parts.append(f"{_plural(dco_failures, 'commit')} without a matching Signed-off-by")
     return "; ".join(parts)
 
 
@@ -182,3 +186,38 @@ def status_line(state: str, missing_logins: Sequence[str], unlinked: int, dco: i
     if dco:
         parts.append(f"{_plural(dco, 'commit')} not signed off")
     return "CLA: ❌ " + ("; ".join(parts) or "not passing")
+
+
+def standing_title(s: Standing) -> str:
+    return _title(s.mode, len(s.must_sign), s.unlinked_emails, s.dco_failures)
+
+
+def standing_summary(s: Standing, *, number: int, head_sha: str, decided_version: str | None,
+                     ins: Instructions) -> str:
+    """The summary of a recorded verdict weighed again (a merge group's check): who must still
+    sign and how; commits that must change are for the pull request's own check to list."""
+    found = f"the check of #{number} at {code(_short(head_sha))}"
+    if s.mode == "dco":
+        first = f"As {found} found: sign-offs are facts of the commits."
+    else:
+        then = f"version {neutralize(decided_version)} then, " if decided_version else ""
+        first = (f"Weighed again against the signatures on record: who had to sign is what {found} "
+                 f"found (CLA {then}version {neutralize(s.version)} now).")
+    out = [first]
+    if s.must_sign:
+        lines = []
+        for signer in s.must_sign:
+            note = ""
+            if signer.signed_version is not None and signer.signed_version != s.version:
+                note = f" (signed version {neutralize(signer.signed_version)})"
+            lines.append(f"- {code(signer.account.login)}{note}")
+        out += ["", "### Needs to sign the CLA", *_limited(lines, len(lines)), "",
+                f"Sign by commenting on #{number} with exactly:", "", "```text",
+                ins.phrase.replace("```", "'''"), "```"]
+    if s.unlinked_emails or s.dco_failures:
+        out += ["", f"The commits of #{number} must change ({standing_title(s)}): the pull "
+                "request's own check lists them."]
+    if s.covered:
+        covered = [f"- {code(a.login)}" for a in s.covered]
+        out += ["", f"### Covered ({len(covered)})", *_limited(covered, len(covered))]
+    return "\n".join(out).strip()[:65_000]

@@ -17,6 +17,7 @@ def all_features() -> list[Feature]:
     from . import recovery
     from . import classify
     from . import route
+    from . import merge_queue
 
     features: list[Feature] = [
         config_check.FEATURE,
@@ -30,5 +31,6 @@ def all_features() -> list[Feature]:
         recovery.FEATURE,
         classify.FEATURE,
         route.FEATURE,
+        merge_queue.FEATURE,
     ]
     return features

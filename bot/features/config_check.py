@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from ..context import Context
+from ..context import Context, GitHubReader
 from ..core.actions import Action, UpsertCheckRun
 from ..core.events import Event
 from ..core.markdown import code
+from ..core.merge_group import HeldCheck
 from ..github.urls import file_path
 from ..rules.loader import merge_repo_override
 from ..rules.registry import sections_of
@@ -27,10 +28,14 @@ def _touched(paths: list[str], config_path: str) -> bool:
 
 
 async def _read(ctx: Context, path: str, ref: str) -> str | None:
-    owner, repo = ctx.repo.split("/", 1)
+    return await _read_file(ctx.gh, ctx.repo, path, ref)
+
+
+async def _read_file(gh: GitHubReader, full_name: str, path: str, ref: str) -> str | None:
+    owner, repo = full_name.split("/", 1)
     try:
-        data = await ctx.gh.getitem("/repos/{owner}/{repo}/contents/{+path}{?ref}",
-                                    {"owner": owner, "repo": repo, "path": file_path(path), "ref": ref})
+        data = await gh.getitem("/repos/{owner}/{repo}/contents/{+path}{?ref}",
+                                {"owner": owner, "repo": repo, "path": file_path(path), "ref": ref})
     except Exception as exc:
         if getattr(exc, "status", None) == 404:
             return None
@@ -38,26 +43,40 @@ async def _read(ctx: Context, path: str, ref: str) -> str | None:
     return base64.b64decode(data.get("content") or "").decode("utf-8", "replace")
 
 
-def report(sha: str, repo: str, path: str, text: str | None) -> list[Action]:
+def verdict(path: str, text: str | None) -> tuple[str, str, str]:
+    """(conclusion, title, summary) for the file ``path`` holding ``text`` (None: removed)."""
     from . import all_features
 
     if text is None:
-        return [UpsertCheckRun(repo=repo, name=CHECK_NAME, head_sha=sha, conclusion="neutral",
-                               title="No configuration file", summary=f"{code(path)} was removed: "
-                               "the bundled rules apply.")]
+        return "neutral", "No configuration file", f"{code(path)} was removed: the bundled rules apply."
     from ..rules.loader import Rules
 
     sections = sections_of(all_features())
     _, problems = merge_repo_override(Rules.defaults(sections), text, path, sections)
     if not problems:
-        return [UpsertCheckRun(repo=repo, name=CHECK_NAME, head_sha=sha, conclusion="success",
-                               title="Configuration is valid", summary=f"{code(path)} validates.")]
+        return "success", "Configuration is valid", f"{code(path)} validates."
     lines = "\n".join(f"- {code(str(p))}" for p in problems[:50])
-    return [UpsertCheckRun(
-        repo=repo, name=CHECK_NAME, head_sha=sha, conclusion="failure",
-        title=f"{len(problems)} problem(s) in {path}",
-        summary=(f"{code(path)} does not validate, so the bot keeps using the last good "
-                 f"configuration until it is fixed.\n\n{lines}"))]
+    return ("failure", f"{len(problems)} problem(s) in {path}",
+            f"{code(path)} does not validate, so the bot keeps using the last good "
+            f"configuration until it is fixed.\n\n{lines}")
+
+
+def report(sha: str, repo: str, path: str, text: str | None) -> list[Action]:
+    conclusion, title, summary = verdict(path, text)
+    return [UpsertCheckRun(repo=repo, name=CHECK_NAME, head_sha=sha, conclusion=conclusion,
+                           title=title, summary=summary)]
+
+
+def check_names(rules: Any) -> tuple[str, ...]:
+    """The check this feature reports on pull requests that change the configuration file."""
+    return (CHECK_NAME,)
+
+
+async def held_at(gh: GitHubReader, repo: str, path: str, sha: str) -> HeldCheck:
+    """The verdict on the configuration file as it is at commit ``sha`` (a merge group's commit:
+    the file that would land, with whatever was merged ahead of it), decided now."""
+    conclusion, title, summary = verdict(path, await _read_file(gh, repo, path, sha))
+    return HeldCheck(None, conclusion=conclusion, title=title, summary=summary)
 
 
 async def on_push(event: Event, ctx: Context) -> list[Action]:

@@ -186,6 +186,28 @@ async def remember_check_run(db: Database, repo: str, head_sha: str, name: str, 
     await db.execute(_upsert(db, "check_runs", ("repo", "head_sha", "name"), cols), tuple(cols.values()))
 
 
+async def check_names_on(db: Database, repo: str, head_sha: str) -> set[str]:
+    """The checks the executor has reported on one commit."""
+    rows = await db.fetchall("SELECT name FROM check_runs WHERE repo = ? AND head_sha = ?", (repo, head_sha))
+    return {r["name"] for r in rows}
+
+
+async def check_names_seen(db: Database, repo: str, names: Iterable[str]) -> set[str]:
+    """Which of ``names`` the executor has reported on any commit of the repository."""
+    wanted = sorted(set(names))
+    if not wanted:
+        return set()
+    rows = await db.fetchall(f"SELECT DISTINCT name FROM check_runs WHERE repo = ? AND name IN"
+                             f" ({', '.join('?' * len(wanted))})", (repo, *wanted))
+    return {r["name"] for r in rows}
+
+
+async def forget_check_runs(db: Database, repo: str, head_sha: str) -> None:
+    """Drop what the executor remembers of one commit's check runs (a commit nobody will report
+    on again, such as a destroyed merge group's; a later write would find its run on GitHub)."""
+    await db.execute("DELETE FROM check_runs WHERE repo = ? AND head_sha = ?", (repo, head_sha))
+
+
 # --- review requests: what GitHub answered when the executor asked someone to review -------------
 # Like bot_labels: written by the executor (which alone talks to GitHub), read by features, so a
 # feature never records as asked someone GitHub refused (a 422 for a name that cannot review).

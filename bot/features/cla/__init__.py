@@ -15,6 +15,7 @@ from ...store.db import Database
 from ..base import CommandSpec, Feature, JobSpec
 from . import cli, handlers, store
 from .rules import SECTION
+from .standing import check_names, held_check
 
 
 async def status_line(db: Database, repo: str, head_sha: str) -> str | None:
@@ -55,4 +56,4 @@ FEATURE = Feature(
     any_sender=frozenset({"pull_request.closed", "pull_request.reopened"}),
 )
 
-__all__ = ["FEATURE", "status_line"]
+__all__ = ["FEATURE", "check_names", "held_check", "status_line"]

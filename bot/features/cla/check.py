@@ -133,11 +133,13 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
         commented = True
 
     missing = [{"id": s.account.id, "login": s.account.login} for s in verdict.missing]
+    signed = [{"id": s.account.id, "login": s.account.login} for s in verdict.signed]
     actions.append(Record(env.repo, feature=FEATURE_NAME, op="pr_status", args={
         "repo": env.repo, "number": number, "head_sha": head, "state": "yes" if verdict.passed else "no",
         "conclusion": conclusion, "missing": missing, "unlinked": verdict.unlinked_emails,
         "dco": len(verdict.dco_failures), "commented": commented,
-        "updated_at": env.clock().timestamp()}))
+        "updated_at": env.clock().timestamp(), "mode": verdict.mode, "version": verdict.version,
+        "signed": signed}))
     waiting = ", ".join(m["login"] for m in missing[:10])
     actions.append(Note(env.repo, feature=FEATURE_NAME, number=number,
                         text=f"CLA check on {head[:7]}: {conclusion} ({verdict.commits} commits"

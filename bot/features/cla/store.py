@@ -19,19 +19,24 @@ async def sign(db: Database, *, agreement: str, user_id: int, login: str, versio
 
 async def pr_status(db: Database, *, repo: str, number: int, head_sha: str, state: str,
                     conclusion: str, missing: Sequence[Mapping[str, Any]], unlinked: int, dco: int,
-                    commented: bool, updated_at: float) -> None:
-    """The latest verdict of a PR and who it waits for (replaces the previous one)."""
+                    commented: bool, updated_at: float, mode: str | None = None,
+                    version: str | None = None, signed: Sequence[Mapping[str, Any]] = ()) -> None:
+    """The latest verdict of a PR and who it waits for (replaces the previous one), with what it
+    was decided with (mode, version, who counted as signed): see ``standing``."""
     async with db.transaction():
         await db.execute(
             "INSERT INTO cla_pr_status (repo, number, head_sha, state, conclusion, missing, unlinked,"
-            " dco, commented, is_open, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)"
+            " dco, commented, is_open, updated_at, mode, version, signed)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)"
             " ON CONFLICT (repo, number) DO UPDATE SET head_sha = excluded.head_sha,"
             " state = excluded.state, conclusion = excluded.conclusion, missing = excluded.missing,"
             " unlinked = excluded.unlinked, dco = excluded.dco, is_open = 1,"
             " commented = CASE WHEN excluded.commented = 1 THEN 1 ELSE cla_pr_status.commented END,"
-            " updated_at = excluded.updated_at",
+            " updated_at = excluded.updated_at, mode = excluded.mode, version = excluded.version,"
+            " signed = excluded.signed",
             (repo, number, head_sha, state, conclusion, json.dumps(list(missing)), unlinked, dco,
-             1 if commented else 0, float(updated_at)))
+             1 if commented else 0, float(updated_at), mode, None if version is None else str(version),
+             json.dumps(list(signed))))
         await db.execute("DELETE FROM cla_waiting WHERE repo = ? AND number = ?", (repo, number))
         for person in missing:
             await db.execute(

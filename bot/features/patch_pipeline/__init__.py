@@ -16,6 +16,7 @@ from ...core.markdown import neutralize
 from ...store.db import Database
 from ..base import CommandSpec, Feature, JobSpec
 from . import cli, handlers, store
+from .held import check_names, held_checks
 from .rules import SECTION
 
 
@@ -57,4 +58,4 @@ FEATURE = Feature(
     rules=SECTION,
 )
 
-__all__ = ["FEATURE", "status_line"]
+__all__ = ["FEATURE", "check_names", "held_checks", "status_line"]

@@ -157,6 +157,8 @@ async def on_check_run(event: "Event", ctx: "Context") -> list[A.Action]:
     run = event.payload.get("check_run") or {}
     if run.get("status") != "completed" or run.get("name") not in rules["refresh_on_checks"]:
         return []
+    if str((run.get("check_suite") or {}).get("head_branch") or "").startswith("gh-readonly-queue/"):
+        return []  # a merge queue's group commit (see merge_queue): no pull request's card shows it
     owner, name = ctx.repo.split("/", 1)
     head = str(run.get("head_sha") or "")
     numbers = [int(ref["number"]) for ref in run.get("pull_requests") or () if ref.get("number")]

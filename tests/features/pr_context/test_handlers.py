@@ -397,6 +397,18 @@ async def test_fork_check_run_without_a_stored_head_searches_by_commit(db, cla_v
     assert not [a for a in out if isinstance(a, A.UpsertComment)]
 
 
+async def test_a_merge_groups_check_run_refreshes_no_card_and_searches_nothing(db, cla_verdict):
+    """The bot's own checks on a merge queue's group commit (see merge_queue) name no pull
+    request: looking one up by the commit would cost a search per group check for nothing."""
+    pr = fork_pr()
+    gh = reader(files("src/core/a.py"), by_commit={"9roup": [7]})
+    gh.items["/repos/{owner}/{repo}/pulls/{pull_number}"] = pr
+    payload = fork_check_run(pr, "9roup")
+    payload["check_run"]["check_suite"]["head_branch"] = "gh-readonly-queue/main/pr-7-" + "a" * 40
+    assert await run(db, payload, gh, event="check_run") == []
+    assert gh.calls == []
+
+
 async def test_one_owner_spelled_in_two_cases_is_one_owner_and_one_slot(db):
     gh = reader(files("src/core/a.py"), codeowners="src/core/ @Alice @BOB\n")
     out = await run(db, pr_payload("opened"), gh)

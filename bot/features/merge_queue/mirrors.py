@@ -1,0 +1,88 @@
+"""Which of the bot's pull-request checks a merge group gets, and with what verdict.
+
+Each check belongs to a feature, which exports the names it reports and a read of the verdict
+it holds (``check_names`` / ``held_check`` / ``held_checks`` / ``held_at``); this module only
+puts them together. A check counts as reported on the queued pull request when the executor
+reported it on the pull request's head, or when its feature holds a verdict for the pull
+request (the CLA's, whatever head it is for: a verdict for another head is a failure here).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Sequence
+
+from ...context import GitHubReader
+from ...core.merge_group import GroupCheck, HeldCheck, Pull, decide
+from ...store import state
+from ...store.db import Database
+from .. import cla, config_check, patch_pipeline
+
+
+@dataclass
+class Env:
+    repo: str
+    rules: Any
+    db: Database
+    group_sha: str
+    gh: GitHubReader | None = None   # None: decide from the store only (a periodic job)
+
+
+Held = Callable[[Env, Pull], Awaitable[dict[str, HeldCheck]]]
+
+
+@dataclass(frozen=True)
+class Mirror:
+    names: Callable[[Any], tuple[str, ...]]
+    held: Held
+    # Decided again from GitHub for the group's own commit (once, when its checks are requested)
+    # rather than read from the store (and then followed while the group is queued).
+    asks_github: bool = False
+
+
+async def _cla(env: Env, pull: Pull) -> dict[str, HeldCheck]:
+    names = cla.check_names(env.rules)
+    held = await cla.held_check(env.db, env.repo, env.rules.section("cla"), pull.number) if names else None
+    return {names[0]: held} if held is not None else {}
+
+
+async def _config(env: Env, pull: Pull) -> dict[str, HeldCheck]:
+    assert env.gh is not None
+    path = env.rules.section("core")["config_path"]
+    return {config_check.CHECK_NAME: await config_check.held_at(env.gh, env.repo, path, env.group_sha)}
+
+
+async def _patches(env: Env, pull: Pull) -> dict[str, HeldCheck]:
+    return await patch_pipeline.held_checks(env.db, env.repo, pull.head_sha, env.rules.section("pipeline"))
+
+
+MIRRORS: tuple[Mirror, ...] = (
+    Mirror(cla.check_names, _cla),
+    Mirror(config_check.check_names, _config, asks_github=True),
+    Mirror(patch_pipeline.check_names, _patches),
+)
+
+
+def all_names(rules: Any, mirrors: Sequence[Mirror] = MIRRORS) -> list[str]:
+    return [name for m in mirrors for name in m.names(rules)]
+
+
+async def group_checks(env: Env, pull: Pull, *, mirrors: Sequence[Mirror] = MIRRORS) -> list[GroupCheck]:
+    """The group checks for an identified, usable pull request. Without GitHub (``env.gh`` None)
+    only the checks read from the store are decided."""
+    on_head = await state.check_names_on(env.db, env.repo, pull.head_sha)
+    found: dict[str, HeldCheck | None] = {}
+    followed: set[str] = set()
+    for mirror in mirrors:
+        names = mirror.names(env.rules)
+        if not names:
+            continue
+        if mirror.asks_github:
+            if env.gh is None or not any(n in on_head for n in names):
+                continue
+        else:
+            followed.update(names)
+        held = await mirror.held(env, pull)
+        for name in names:
+            if name in held or name in on_head:
+                found[name] = held.get(name)
+    return decide(pull, found, frozenset(followed))

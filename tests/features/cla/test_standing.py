@@ -1,0 +1,65 @@
+"""The CLA verdict of a pull request as it stands now (bot.features.cla.held_check), read for a
+check reported elsewhere than on the pull request (merge groups). Real database, both back ends."""
+from __future__ import annotations
+
+from bot.core.actions import Record
+from bot.features.cla import held_check, store
+from .conftest import HEAD, REPO, api_commit, apply_records, cla_rules, make_context, pr_payload, reader_for
+from bot.features.cla import handlers
+
+
+def cfg(**over):
+    return cla_rules(over or None).section("cla")
+
+
+async def checked(db, commits, **over):
+    """The PR's own check, its records applied as the executor would."""
+    payload = pr_payload()
+    pr = payload["pull_request"]
+    event, ctx = make_context("pull_request", payload, db=db, rules=cla_rules(over or None),
+                              reader=reader_for({pr["number"]: pr}, {pr["number"]: commits}))
+    actions = await handlers.on_pull_request(event, ctx)
+    await apply_records(db, actions)
+    return actions
+
+
+async def test_a_pull_request_never_checked_has_no_verdict(db):
+    assert await held_check(db, REPO, cfg(), 2) is None
+
+
+async def test_the_check_records_what_it_was_decided_with(db):
+    await store.sign(db, agreement="codertocat", user_id=101, login="alice", version="1", signed_at=1.0)
+    actions = await checked(db, [api_commit("a" * 40)])
+    [record] = [a for a in actions if isinstance(a, Record) and a.op == "pr_status"]
+    assert (record.args["mode"], record.args["version"], record.args["signed"]) == (
+        "cla", "1", [{"id": 101, "login": "alice"}])
+    row = await store.status_of(db, REPO, 2)
+    assert (row["mode"], row["version"]) == ("cla", "1")
+
+
+async def test_weighed_again_against_the_signature_store(db):
+    await checked(db, [api_commit("a" * 40)])          # alice has not signed
+    held = await held_check(db, REPO, cfg(), 2)
+    assert (held.head_sha, held.conclusion, held.title) == (HEAD, "action_required", "1 person needs to sign the CLA")
+    await store.sign(db, agreement="codertocat", user_id=101, login="alice", version="1", signed_at=2.0)
+    held = await held_check(db, REPO, cfg(), 2)       # no new check of the PR: the store says
+    assert (held.conclusion, held.title) == ("success", "Everyone has signed the CLA")
+    held = await held_check(db, REPO, cfg(version="2"), 2)
+    assert held.conclusion == "action_required" and "`alice` (signed version 1)" in held.summary
+
+
+async def test_a_change_of_mode_is_no_verdict_to_carry(db):
+    await store.sign(db, agreement="codertocat", user_id=101, login="alice", version="1", signed_at=1.0)
+    await checked(db, [api_commit("a" * 40)])
+    held = await held_check(db, REPO, cfg(mode="dco"), 2)
+    assert (held.conclusion, held.title) == ("failure", "The CLA rules changed since the last check")
+    assert "/cla recheck" in held.summary
+
+
+async def test_a_verdict_recorded_before_its_inputs_were_is_carried_as_it_is(db):
+    await store.pr_status(db, repo=REPO, number=2, head_sha=HEAD, state="no", conclusion="action_required",
+                          missing=[{"id": 101, "login": "alice"}], unlinked=0, dco=0, commented=True,
+                          updated_at=1.0)
+    held = await held_check(db, REPO, cfg(), 2)
+    assert (held.head_sha, held.conclusion) == (HEAD, "action_required")
+    assert held.title == "CLA: ❌ waiting for `alice` to sign" and "carried as recorded" in held.summary

@@ -1,0 +1,314 @@
+"""merge_group events in, group check runs out (real database on both back ends); the follow job.
+
+The verdicts are put in place through the owning features' own writers (the CLA's recorded
+verdicts and signatures, the patch pipeline's runs) and the executor's check-run ledger, as the
+bot itself would have left them."""
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from bot.context import JobContext, RepoHandle
+from bot.core import pipeline as P
+from bot.core.actions import Note, Record, UpsertCheckRun
+from bot.features import cla, merge_queue, patch_pipeline
+from bot.features.merge_queue import follow, handlers, store
+from bot.store import state
+from tests.fixtures.webhooks import load_example
+from tests.helpers import RecordingReader, bundled_rules, fixed_roles, make_context
+
+REPO = "octo-org/octo-repo"            # the vendored example's repository
+NUMBER = 104
+HEAD = "c" * 40                        # the queued pull request's head
+OTHER = "d" * 40                       # an older head of it
+GROUP = "2ffea6db159f6b6c47a24e778fb9ef40cf6b1c7d"
+STACKED_ON = "929f8209d40f77f4abc622a499c93a83babdbe64"
+PULL_URL = "/repos/{owner}/{repo}/pulls/{pull_number}"
+CONTENTS_URL = "/repos/{owner}/{repo}/contents/{+path}{?ref}"
+CONFIG = "contributor-flow/config"
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+ALICE = {"id": 101, "login": "alice"}
+
+
+def of(actions, kind):
+    return [a for a in actions if isinstance(a, kind)]
+
+
+def group_payload(action: str = "checks_requested", *, number: int = NUMBER, head_ref: str | None = None) -> dict:
+    payload = load_example("merge_group", "checks_requested")
+    payload["action"] = action
+    if action == "destroyed":
+        payload["reason"] = "merged"
+    payload["merge_group"]["head_sha"] = GROUP
+    payload["merge_group"]["head_ref"] = head_ref or f"refs/heads/gh-readonly-queue/main/pr-{number}-{STACKED_ON}"
+    return payload
+
+
+def pull(state_: str = "open", head: str = HEAD, base: str = "main") -> dict:
+    return {"number": NUMBER, "state": state_, "head": {"sha": head}, "base": {"ref": base}}
+
+
+def reader(pr: dict | None, files: dict[str, str] | None = None) -> RecordingReader:
+    def contents(v: dict[str, Any]) -> dict:
+        text = (files or {}).get(v["ref"])
+        if text is None:
+            from bot.github import PermanentGitHubError
+
+            raise PermanentGitHubError("404 Not Found", status=404)
+        return {"content": base64.b64encode(text.encode()).decode(), "encoding": "base64"}
+    items: dict[str, Any] = {CONTENTS_URL: contents}
+    if pr is not None:
+        items[PULL_URL] = pr
+    return RecordingReader(items)
+
+
+async def apply(db, actions) -> None:
+    """What the executor does with Record actions (and with check runs: its ledger)."""
+    features = {"merge_queue": merge_queue.FEATURE, "cla": cla.FEATURE, "patch_pipeline": patch_pipeline.FEATURE}
+    for action in actions:
+        if isinstance(action, Record):
+            await features[action.feature].writers[action.op](db, **action.args)
+        elif isinstance(action, UpsertCheckRun):
+            await state.remember_check_run(db, action.repo, action.head_sha, action.name, "1", True)
+
+
+# --- what the other features left behind --------------------------------------------------------
+
+def cla_verdict(head: str = HEAD, *, signed=(ALICE,), missing=(), version="1", mode="cla", unlinked=0):
+    async def put(db):
+        passed = not missing and not unlinked
+        await cla.FEATURE.writers["pr_status"](
+            db, repo=REPO, number=NUMBER, head_sha=head, state="yes" if passed else "no",
+            conclusion="success" if passed else "action_required", missing=list(missing), unlinked=unlinked,
+            dco=0, commented=False, updated_at=1.0, mode=mode, version=version, signed=list(signed))
+        await state.remember_check_run(db, REPO, head, "cla", "9", True)
+    return put
+
+
+def signature(user: dict, version: str = "1"):
+    async def put(db):
+        await cla.FEATURE.writers["sign"](db, agreement="octo-org", user_id=user["id"], login=user["login"],
+                                          version=version, signed_at=1.0)
+    return put
+
+
+def reported(name: str, head: str = HEAD):
+    async def put(db):
+        await state.remember_check_run(db, REPO, head, name, "7", True)
+    return put
+
+
+def patches_refused(head: str = HEAD):
+    async def put(db):
+        await patch_pipeline.FEATURE.writers["record_rejection"](
+            db, repo=REPO, number=NUMBER, head_sha=head, reason="patches/a.patch: unsigned",
+            patches=["patches/a.patch"], at=1.0)
+        await state.remember_check_run(db, REPO, head, "patch-signature", "8", True)
+    return put
+
+
+def pipeline_running(head: str = HEAD):
+    async def put(db):
+        rules = bundled_rules()
+        specs = P.specs_from_rules(rules.section("pipeline")["stages"])
+        run = P.apply_workflow_run(P.new_run(head, specs, 1.0), status="in_progress", conclusion=None,
+                                   run_id=55, now=2.0)
+        await patch_pipeline.FEATURE.writers["save_run"](
+            db, repo=REPO, number=NUMBER, run=patch_pipeline.store.run_to_args(run), at=2.0,
+            signers="kernel-release", patches=["patches/a.patch"])
+        for name in ("patch-signature", "patch-pipeline"):
+            await state.remember_check_run(db, REPO, head, name, "8", True)
+    return put
+
+
+VALID = "cla:\n  version: '1'\n"
+BROKEN = "cla:\n  versoin: 2\n"
+
+CASES = [
+    # (id, setup, pull, head_ref, files at the group commit, rules, expected (name, status, conclusion, title))
+    ("signed CLA carried", [cla_verdict(), signature(ALICE)], pull(), None, None, None,
+     [("cla", "completed", "success", "Everyone has signed the CLA")]),
+    ("CLA version raised since: sign again", [cla_verdict(), signature(ALICE)], pull(), None, None,
+     {"cla": {"version": "2"}}, [("cla", "completed", "action_required", "1 person needs to sign the CLA")]),
+    ("signed since the PR was checked", [cla_verdict(signed=(), missing=(ALICE,)), signature(ALICE)], pull(),
+     None, None, None, [("cla", "completed", "success", "Everyone has signed the CLA")]),
+    ("still unsigned", [cla_verdict(signed=(), missing=(ALICE,))], pull(), None, None, None,
+     [("cla", "completed", "action_required", "1 person needs to sign the CLA")]),
+    ("CLA verdict for another head", [cla_verdict(OTHER), signature(ALICE)], pull(), None, None, None,
+     [("cla", "completed", "failure", "No verdict for the queued head")]),
+    ("CLA reported on the head but no verdict held", [reported("cla")], pull(), None, None, None,
+     [("cla", "completed", "failure", "No verdict for the queued head")]),
+    ("nothing reported on the PR: nothing on the group", [reported("cla", OTHER)], pull(), None, None, None, []),
+    ("CLA off in this repository", [cla_verdict(), signature(ALICE)], pull(), None, None,
+     {"cla": {"enabled": False}}, []),
+    ("branch names no PR", [reported("cla", OTHER)], pull(), "refs/heads/main", None, None,
+     [("cla", "completed", "failure", "Merge group not tied to a pull request")]),
+    ("PR not found", [reported("cla", OTHER)], None, None, None, None,
+     [("cla", "completed", "failure", f"Pull request #{NUMBER} not found")]),
+    ("PR closed", [cla_verdict(), signature(ALICE)], pull("closed"), None, None, None,
+     [("cla", "completed", "failure", f"Pull request #{NUMBER} is closed")]),
+    ("PR retargeted", [cla_verdict(), signature(ALICE)], pull(base="develop"), None, None, None,
+     [("cla", "completed", "failure", f"Pull request #{NUMBER} targets another branch")]),
+    ("config changed by the PR: decided on the group commit", [reported(CONFIG)], pull(), None,
+     {GROUP: VALID}, None, [(CONFIG, "completed", "success", "Configuration is valid")]),
+    ("config broken on the group commit", [reported(CONFIG)], pull(), None, {GROUP: BROKEN}, None,
+     [(CONFIG, "completed", "failure", "1 problem(s) in .github/contributor-flow.yml")]),
+    ("config not changed by the PR: no config check", [], pull(), None, {GROUP: BROKEN}, None, []),
+    ("patches refused, the pipeline had run", [patches_refused(), reported("patch-pipeline")], pull(), None, None,
+     None, [("patch-signature", "completed", "failure", "Patches not verified"),
+            ("patch-pipeline", "completed", "failure", "No verdict for the queued head")]),
+    ("patches signed, pipeline still running", [pipeline_running()], pull(), None, None, None,
+     [("patch-signature", "completed", "success", "1 patch signed"),
+      ("patch-pipeline", "in_progress", None, "patch-apply")]),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+async def test_checks_requested(db, case):
+    _, setup, pr, head_ref, files, overrides, expected = case
+    for put in setup:
+        await put(db)
+    gh = reader(pr, files)
+    event, ctx = make_context("merge_group", group_payload(head_ref=head_ref), db=db,
+                              rules=bundled_rules(overrides), reader=gh, now=NOW)
+    actions = await handlers.on_checks_requested(event, ctx)
+    checks = of(actions, UpsertCheckRun)
+    assert [(c.name, c.status, c.conclusion) for c in checks] == [e[:3] for e in expected]
+    for check, want in zip(checks, expected):
+        assert check.head_sha == GROUP and check.repo == REPO
+        assert check.title.startswith(want[3]), check.title
+    [record] = of(actions, Record)
+    assert record.op == "requested" and record.args["head_sha"] == GROUP
+    assert [c["name"] for c in record.args["checks"]] == [e[0] for e in expected]
+    assert of(actions, Note)
+    if files is not None and expected:
+        assert [v["ref"] for u, v in gh.calls if u == CONTENTS_URL] == [GROUP]
+    if head_ref is None:
+        assert [v["pull_number"] for u, v in gh.calls if u == PULL_URL] == [NUMBER]
+
+
+async def test_the_summary_says_what_was_carried_and_from_where(db):
+    await cla_verdict()(db)
+    await signature(ALICE)(db)
+    event, ctx = make_context("merge_group", group_payload(), db=db, reader=reader(pull()), now=NOW)
+    [check] = of(await handlers.on_checks_requested(event, ctx), UpsertCheckRun)
+    assert f"#{NUMBER} at `ccccccc`" in check.summary and "### Covered (1)\n- `alice`" in check.summary
+    assert "Should that verdict change while the group is queued, this check follows it." in check.summary
+
+
+async def test_a_destroyed_group_gets_nothing_even_when_asked_again(db):
+    await cla_verdict()(db)
+    event, ctx = make_context("merge_group", group_payload("destroyed"), db=db, reader=reader(pull()), now=NOW)
+    await apply(db, await handlers.on_destroyed(event, ctx))
+    event, ctx = make_context("merge_group", group_payload(), db=db, reader=reader(pull()), now=NOW)
+    actions = await handlers.on_checks_requested(event, ctx)
+    assert [type(a) for a in actions] == [Note] and "after it was destroyed" in actions[0].text
+
+
+async def test_destroyed_drops_the_groups_records_and_keeps_a_tombstone(db):
+    await cla_verdict()(db)
+    await signature(ALICE)(db)
+    event, ctx = make_context("merge_group", group_payload(), db=db, reader=reader(pull()), now=NOW)
+    await apply(db, await handlers.on_checks_requested(event, ctx))
+    assert (await store.group(db, REPO, GROUP))["pr_head_sha"] == HEAD
+    assert set(await store.reported_digests(db, REPO, GROUP)) == {"cla"}
+    assert await state.check_names_on(db, REPO, GROUP) == {"cla"}
+
+    event, ctx = make_context("merge_group", group_payload("destroyed"), db=db, reader=reader(pull()), now=NOW)
+    actions = await handlers.on_destroyed(event, ctx)
+    assert not of(actions, UpsertCheckRun)
+    await apply(db, actions)
+    await apply(db, actions)  # a redelivery: the same
+    tomb = await store.group(db, REPO, GROUP)
+    assert tomb["destroyed_at"] == NOW.timestamp() and tomb["reason"] == "merged"
+    assert await store.reported_digests(db, REPO, GROUP) == {}
+    assert await state.check_names_on(db, REPO, GROUP) == set()
+    assert await store.live_groups(db) == []
+    # the pull request's own records are the CLA feature's: untouched
+    assert await state.check_names_on(db, REPO, HEAD) == {"cla"}
+
+
+# --- the follow job ------------------------------------------------------------------------------
+
+def job_context(db, rules, now=NOW) -> JobContext:
+    async def repos():
+        return [RepoHandle(REPO, 1, rules, RecordingReader(), fixed_roles({}))]
+    return JobContext(db=db, bot_login="contributor-flow[bot]", repos=repos, clock=lambda: now)
+
+
+async def queued(db, rules=None) -> None:
+    event, ctx = make_context("merge_group", group_payload(), db=db, rules=rules, reader=reader(pull()), now=NOW)
+    await apply(db, await handlers.on_checks_requested(event, ctx))
+
+
+async def test_follow_reports_a_changed_verdict_once(db):
+    await cla_verdict()(db)
+    await signature(ALICE)(db)
+    await queued(db)
+    assert await follow.follow_groups(job_context(db, bundled_rules())) == []   # nothing changed
+
+    raised = bundled_rules({"cla": {"version": "2"}})
+    actions = await follow.follow_groups(job_context(db, raised))
+    [check] = of(actions, UpsertCheckRun)
+    assert (check.name, check.head_sha, check.conclusion) == ("cla", GROUP, "action_required")
+    assert [a.op for a in of(actions, Record)] == ["reported"]
+    await apply(db, actions)
+    assert await follow.follow_groups(job_context(db, raised)) == []            # reported once
+
+
+async def test_follow_leaves_decided_once_checks_alone(db):
+    """The configuration check is decided on the group commit itself, from GitHub, once."""
+    await reported(CONFIG)(db)
+    event, ctx = make_context("merge_group", group_payload(), db=db, reader=reader(pull(), {GROUP: VALID}), now=NOW)
+    await apply(db, await handlers.on_checks_requested(event, ctx))
+    assert await follow.follow_groups(job_context(db, bundled_rules())) == []
+
+
+async def test_follow_carries_a_pipeline_to_its_end(db):
+    await pipeline_running()(db)
+    await queued(db)
+    found = await patch_pipeline.store.run_for_head(db, REPO, HEAD)
+    row, run = found
+    done = P.Run(**{**run.__dict__, "status": P.COMPLETED, "conclusion": P.SUCCESS,
+                    "stages": tuple(P.Stage(**{**s.__dict__, "status": P.SUCCESS, "started_at": 2.0,
+                                               "completed_at": 3.0}) for s in run.stages)})
+    await patch_pipeline.FEATURE.writers["save_run"](db, repo=REPO, number=NUMBER,
+                                                     run=patch_pipeline.store.run_to_args(done), at=3.0,
+                                                     revision=row["revision"])
+    actions = await follow.follow_groups(job_context(db, bundled_rules()))
+    [check] = of(actions, UpsertCheckRun)
+    assert (check.name, check.status, check.conclusion, check.title) == (
+        "patch-pipeline", "completed", "success", "All stages passed")
+
+
+@pytest.mark.parametrize("after", ["destroyed", "followed long enough", "turned off"])
+async def test_follow_stops(db, after):
+    await cla_verdict()(db)
+    await signature(ALICE)(db)
+    await queued(db)
+    rules = {"cla": {"version": "2"}}
+    now = NOW
+    if after == "destroyed":
+        event, ctx = make_context("merge_group", group_payload("destroyed"), db=db, reader=reader(pull()), now=NOW)
+        await apply(db, await handlers.on_destroyed(event, ctx))
+    elif after == "followed long enough":
+        now = NOW + timedelta(hours=6, seconds=1)
+    else:
+        rules["merge_queue"] = {"enabled": False}
+    assert of(await follow.follow_groups(job_context(db, bundled_rules(rules), now)), UpsertCheckRun) == []
+
+
+async def test_follow_prunes_records_past_the_redelivery_window(db):
+    await cla_verdict()(db)
+    await signature(ALICE)(db)
+    await queued(db)
+    event, ctx = make_context("merge_group", group_payload("destroyed"), db=db, reader=reader(pull()), now=NOW)
+    await apply(db, await handlers.on_destroyed(event, ctx))
+    assert await follow.follow_groups(job_context(db, bundled_rules(), NOW + timedelta(days=2))) == []
+    actions = await follow.follow_groups(job_context(db, bundled_rules(), NOW + timedelta(days=3, seconds=1)))
+    assert [(a.op, a.args["repo"]) for a in of(actions, Record)] == [("prune", REPO)]
+    await apply(db, actions)
+    assert await store.group(db, REPO, GROUP) is None
