@@ -3,6 +3,7 @@ which validates every REST call (contents, check runs, dispatches, workflow runs
 against GitHub's OpenAPI description."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -267,6 +268,73 @@ async def test_a_superseded_run_stops_on_github(bot, key):
     _, new_run = await dispatched_run(bot, "e" * 40)
     assert new_run.status != "completed"
     assert [c.path.rsplit("/", 2)[-2] for c in fake.calls_to("POST", CANCEL)] == [str(old_run.id)]
+
+
+def pipeline_as_shown(fake, head: str) -> dict:
+    return dataclasses.asdict(one_check(fake, head, "patch-pipeline"))
+
+
+def cancelled_runs(fake) -> list[str]:
+    return [c.path.rsplit("/", 2)[-2] for c in fake.calls_to("POST", CANCEL)]
+
+
+@BOTH_BACKENDS
+async def test_a_run_reported_after_a_push_superseded_it_is_cancelled_once(bot, key):
+    """A push right after the dispatch, before GitHub reported the run: the bot has no run id to
+    cancel then. The run's first event, when it comes, cancels it, once; the superseded check
+    stays as it was and the new head's pipeline is not touched."""
+    fake = bot.fake
+    pr = signed_pull(fake, key)
+    old = pr.pull.head_sha
+    await bot.deliver("pull_request", pr_event(fake, pr))
+    _, old_run = await dispatched_run(bot, old)
+    push(fake, pr, key, head_sha="f" * 40)
+    await bot.deliver("pull_request", pr_event(fake, pr, "synchronize"))
+    assert cancelled_runs(fake) == []  # no run id known yet
+    superseded = pipeline_as_shown(fake, old)
+    assert (superseded["conclusion"], superseded["output"]["title"]) == ("cancelled", "Superseded by fffffff")
+    _, new_run = await dispatched_run(bot, "f" * 40)
+    new_check = pipeline_as_shown(fake, "f" * 40)
+    check_writes = len(fake.calls_to("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}"))
+
+    late = run_event(fake, old_run, "requested")
+    await bot.deliver("workflow_run", late)
+    assert cancelled_runs(fake) == [str(old_run.id)]
+    assert (old_run.status, old_run.conclusion) == ("completed", "cancelled")
+    assert pipeline_as_shown(fake, old) == superseded
+    assert pipeline_as_shown(fake, "f" * 40) == new_check and new_run.status == "queued"
+    assert len(fake.calls_to("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}")) == check_writes
+
+    # The same event again (a redelivery), and the run's own news: nothing more is cancelled.
+    await bot.deliver("workflow_run", late)
+    t0 = datetime.now(timezone.utc).replace(microsecond=0)
+    await bot.deliver("workflow_job", job_event(fake, old_run, "patch-apply", "completed", "cancelled", job_id=1,
+                                                started=t0, completed=t0 + timedelta(seconds=1)))
+    await bot.deliver("workflow_run", run_event(fake, old_run, "completed"))
+    assert cancelled_runs(fake) == [str(old_run.id)]
+    assert pipeline_as_shown(fake, old) == superseded
+
+    # The new head's run is followed as ever.
+    new_run.status = "in_progress"
+    await bot.deliver("workflow_run", run_event(fake, new_run, "requested"))
+    assert one_check(fake, "f" * 40, "patch-pipeline").status == "in_progress"
+    assert cancelled_runs(fake) == [str(old_run.id)] and new_run.status == "in_progress"
+    assert not fake.violations
+
+
+async def test_a_late_run_that_has_ended_is_not_cancelled(bot, key):
+    fake = bot.fake
+    pr = signed_pull(fake, key)
+    old = pr.pull.head_sha
+    await bot.deliver("pull_request", pr_event(fake, pr))
+    _, old_run = await dispatched_run(bot, old)
+    push(fake, pr, key, head_sha="f" * 40)
+    await bot.deliver("pull_request", pr_event(fake, pr, "synchronize"))
+    superseded = pipeline_as_shown(fake, old)
+    old_run.status, old_run.conclusion = "completed", "success"
+    await bot.deliver("workflow_run", run_event(fake, old_run, "completed"))
+    assert fake.calls_to("POST", CANCEL) == []
+    assert pipeline_as_shown(fake, old) == superseded
 
 
 async def test_new_push_supersedes_the_old_run(bot, key):

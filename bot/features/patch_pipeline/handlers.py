@@ -11,7 +11,7 @@ from ...core.actions import (Action, Comment, DispatchWorkflow, Note, Record, Re
                              UpsertCheckRun)
 from ...core.events import Event
 from ..base import Invocation
-from . import lookups, store, tracking
+from . import lookups, store, strays, tracking
 from .tracking import FEATURE_NAME, changed, check, save, specs
 from .verification import (MAX_PATCHES, SIGNATURE_CHECK, Verdict, render, signers_text, touched_patches,
                            verify_patches)
@@ -44,7 +44,7 @@ async def _supersede_others(ctx: Context, section: Mapping[str, Any], number: in
         gone = P.supersede(run, head_sha, _now(ctx))
         actions += [save(ctx.repo, number, gone, _now(ctx), revision=row["revision"]),
                     check(ctx.repo, gone, section, signers=row.get("signers") or "", run_url=row.get("run_url")),
-                    *tracking.stop(ctx.repo, run),
+                    *tracking.stop(ctx.repo, number, run, _now(ctx)),
                     Note(ctx.repo, feature=FEATURE_NAME, number=number,
                          text=f"patch pipeline for {run.head_sha[:7]} superseded by {head_sha[:7]}")]
     return actions
@@ -68,7 +68,8 @@ async def _withdraw_own_run(ctx: Context, section: Mapping[str, Any], number: in
     shown = replace(shown, title="Cancelled: the patch signatures no longer verify",
                     summary=shown.summary + "\n\nThe patches of this commit no longer verify against the "
                     "trust policy (see the patch-signature check); the results above are not trusted.")
-    return [save(ctx.repo, number, gone, now, revision=row["revision"]), shown, *tracking.stop(ctx.repo, run),
+    return [save(ctx.repo, number, gone, now, revision=row["revision"]), shown,
+            *tracking.stop(ctx.repo, number, run, now),
             Note(ctx.repo, feature=FEATURE_NAME, number=number,
                  text=f"patch pipeline for {head_sha[:7]} cancelled: its patches no longer verify "
                       f"({reasons[:200]})")]
@@ -181,8 +182,8 @@ async def on_workflow_run(event: Event, ctx: Context) -> list[Action]:
     if not tracking.is_pipeline_workflow(section, wr):
         return []
     found = await tracking.find_run(ctx.db, ctx.repo, wr)
-    if found is None:
-        return []
+    if found is None:  # no pipeline follows it: perhaps one the bot ended before it was reported
+        return await strays.stop_stray(ctx.db, ctx.repo, wr, _now(ctx))
     row, run = found
     new, now = run, _now(ctx)
     stage_specs = specs(section)
@@ -205,13 +206,15 @@ async def on_workflow_job(event: Event, ctx: Context) -> list[Action]:
     found = await store.run_for_workflow_run(ctx.db, ctx.repo, int(job["run_id"]))
     run_url = None
     if found is None:  # the job came before its run's first event: ask GitHub which run it is
+        if await strays.stopped(ctx.db, ctx.repo, int(job["run_id"])):
+            return []
         wr = await lookups.workflow_run(ctx.gh, ctx.repo, int(job["run_id"]))
         if wr is None or not tracking.is_pipeline_workflow(section, wr):
             return []
         found = await tracking.find_run(ctx.db, ctx.repo, wr)
+        if found is None:
+            return await strays.stop_stray(ctx.db, ctx.repo, wr, _now(ctx))
         run_url = wr.get("html_url")
-    if found is None:
-        return []
     row, run = found
     now = _now(ctx)
     new = tracking.apply_job_payload(run, stage_specs, job, now)
@@ -241,5 +244,5 @@ async def sweep_timeouts(jctx: JobContext) -> list[Action]:
             new = P.sweep(run, specs(section), now, queue_grace=float(section["queue_grace"]))
             actions += changed(handle.repo, int(row["number"]), row, run, new, section, now)
             if new.finished and not run.finished:  # the sweep ends a run only by a timeout
-                actions += tracking.stop(handle.repo, new)
+                actions += tracking.stop(handle.repo, int(row["number"]), new, now)
     return actions

@@ -1,4 +1,5 @@
-"""The feature's tables: runs (one per PR head) and their stages. Writers are upserts,
+"""The feature's tables: runs (one per PR head) and their stages, and the dispatches whose
+pipeline the bot ended before GitHub reported their run (strays). Writers are upserts,
 so a retried delivery writes the same rows again.
 
 A run is followed from several queues at once (the PR's events, the repository's workflow
@@ -126,7 +127,33 @@ async def adopt_run(db: Database, *, repo: str, head_sha: str, number: int, at: 
                      " WHERE repo = ? AND head_sha = ?", (number, at, repo, head_sha))
 
 
-WRITERS = {"record_rejection": record_rejection, "save_run": save_run, "adopt_run": adopt_run}
+# Runs of pipelines the bot ended before GitHub reported them (see strays): one row per such
+# dispatch, kept a week (runs are created within seconds of their dispatch; GitHub offers a
+# delivery again for three days).
+STRAY_KEEP = 7 * 86400.0
+
+
+async def remember_stray(db: Database, *, repo: str, number: int, head_sha: str, dispatched_at: float,
+                         at: float) -> None:
+    """The bot ended the pipeline of ``head_sha`` dispatched at ``dispatched_at`` while its
+    workflow run was not reported yet: remembered, so that the run is cancelled when it is."""
+    async with db.transaction():
+        await db.execute("INSERT INTO patch_pipeline_strays (repo, head_sha, dispatched_at, number, ended_at)"
+                         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (repo, head_sha, dispatched_at) DO NOTHING",
+                         (repo, head_sha, dispatched_at, number, at))
+        await db.execute("DELETE FROM patch_pipeline_strays WHERE repo = ? AND dispatched_at < ?",
+                         (repo, at - STRAY_KEEP))
+
+
+async def stray_stopped(db: Database, *, stray_id: int, run_id: int, at: float) -> None:
+    """The workflow run ``run_id`` of a remembered dispatch was cancelled: its events, any
+    number of them, are then recognised by its id and cancel nothing more."""
+    await db.execute("UPDATE patch_pipeline_strays SET run_id = ?, stopped_at = ? WHERE id = ? AND run_id IS NULL",
+                     (run_id, at, stray_id))
+
+
+WRITERS = {"record_rejection": record_rejection, "save_run": save_run, "adopt_run": adopt_run,
+           "remember_stray": remember_stray, "stray_stopped": stray_stopped}
 
 
 # --- reads ---------------------------------------------------------------------------
@@ -169,3 +196,14 @@ async def latest_for_pr(db: Database, repo: str, number: int) -> tuple[dict[str,
     row = await db.fetchone("SELECT * FROM patch_pipeline_runs WHERE repo = ? AND number = ?"
                             " ORDER BY dispatched_at DESC, updated_at DESC LIMIT 1", (repo, number))
     return await _with_stages(db, row)
+
+
+async def stray_of_run(db: Database, repo: str, run_id: int) -> dict[str, Any] | None:
+    """The remembered dispatch whose workflow run ``run_id`` was cancelled already, if any."""
+    return await db.fetchone("SELECT * FROM patch_pipeline_strays WHERE repo = ? AND run_id = ?", (repo, run_id))
+
+
+async def unmatched_strays(db: Database, repo: str, *, since: float) -> list[dict[str, Any]]:
+    """Remembered dispatches (since ``since``) whose workflow run has not shown up yet."""
+    return await db.fetchall("SELECT * FROM patch_pipeline_strays WHERE repo = ? AND run_id IS NULL"
+                             " AND dispatched_at >= ? ORDER BY dispatched_at", (repo, since))

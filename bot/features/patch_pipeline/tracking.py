@@ -63,12 +63,17 @@ def changed(repo: str, number: int, row: Mapping[str, Any], old: P.Run, new: P.R
     return actions
 
 
-def stop(repo: str, run: P.Run) -> list[Action]:
+def stop(repo: str, number: int, run: P.Run, now: float) -> list[Action]:
     """The workflow run of a pipeline the bot has ended itself (a stage past its timeout, a
     newer push, patches no longer trusted) is cancelled on GitHub too: a timeout is a gate,
     not only a verdict, and nothing should go on running, with the workflow's secrets, on
-    patches nobody waits for. A run never reported has no id yet: there is nothing to name."""
-    return [CancelWorkflowRun(repo, run_id=run.run_id)] if run.run_id is not None else []
+    patches nobody waits for. A run never reported has no id yet: the dispatch is remembered,
+    and its run is cancelled when it shows up (see strays)."""
+    if run.run_id is not None:
+        return [CancelWorkflowRun(repo, run_id=run.run_id)]
+    return [Record(repo, feature=FEATURE_NAME, op="remember_stray",
+                   args={"repo": repo, "number": number, "head_sha": run.head_sha,
+                         "dispatched_at": run.dispatched_at, "at": now})]
 
 
 def apply_job_payload(run: P.Run, stage_specs: Sequence[P.StageSpec], job: Mapping[str, Any],
@@ -97,21 +102,29 @@ def is_pipeline_workflow(section: Mapping[str, Any], workflow_run: Mapping[str, 
             and workflow_run.get("event") == section["trigger"]["kind"])
 
 
+def created_at(workflow_run: Mapping[str, Any]) -> float | None:
+    return _ts(workflow_run.get("created_at"))
+
+
+def could_start(head_sha: str, dispatched_at: float, workflow_run: Mapping[str, Any]) -> bool:
+    """Whether the dispatch of ``head_sha`` at ``dispatched_at`` may have started this
+    workflow run: the run names the head SHA (its run-name, or its own head) and was created
+    after the dispatch (clock skew allowed)."""
+    title = str(workflow_run.get("display_title") or "")
+    created = created_at(workflow_run)
+    return ((head_sha in title or workflow_run.get("head_sha") == head_sha)
+            and (created is None or created >= dispatched_at - DISPATCH_SKEW))
+
+
 async def find_run(db: Database, repo: str, workflow_run: Mapping[str, Any]
                    ) -> tuple[dict[str, Any], P.Run] | None:
     """The pipeline run a workflow run belongs to: linked already by its id, or a live run
-    whose head SHA the workflow names (its run-name, or its own head)
-    and that was dispatched before the workflow run was created."""
+    not linked yet that could_start it (the latest dispatched, if several could)."""
     run_id = workflow_run.get("id")
     if run_id is not None:
         found = await store.run_for_workflow_run(db, repo, int(run_id))
         if found:
             return found
-    title = str(workflow_run.get("display_title") or "")
-    created = _ts(workflow_run.get("created_at"))
-    candidates = [
-        (row, run) for row, run in await store.live_runs(db, repo)
-        if run.run_id is None and (run.head_sha in title or workflow_run.get("head_sha") == run.head_sha)
-        and (created is None or created >= run.dispatched_at - DISPATCH_SKEW)
-    ]
+    candidates = [(row, run) for row, run in await store.live_runs(db, repo)
+                  if run.run_id is None and could_start(run.head_sha, run.dispatched_at, workflow_run)]
     return max(candidates, key=lambda pair: pair[1].dispatched_at) if candidates else None
