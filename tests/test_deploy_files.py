@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Which permission GitHub requires to subscribe an App to an event.
 EVENT_PERMISSION = {
-    "check_run": "checks", "issue_comment": "issues", "issues": "issues", "member": "members",
+    "check_run": "checks", "check_suite": "checks", "issue_comment": "issues", "issues": "issues", "member": "members",
     "membership": "members", "merge_group": "merge_queues", "pull_request": "pull_requests",
     "pull_request_review": "pull_requests", "pull_request_review_comment": "pull_requests",
     "push": "contents", "workflow_job": "actions", "workflow_run": "actions",

@@ -6,7 +6,9 @@ GitHub's merge queue builds a commit per queued pull request (on the branch
 stacked on, not the pull request's head) and waits for every required check on it. The bot's
 checks are verdicts about a pull request's head: the group gets the verdict the bot holds for the
 queued pull request's head, under the same name, or a failure saying why it has none; it is never
-left waiting.
+left waiting. A group stacked on another group's commit holds the pull requests ahead of it too,
+and GitHub may merge them with it on its checks alone ("only merge non-failing pull requests"
+off): while the group ahead does not pass a check, this one waits for it (``behind``).
 """
 from __future__ import annotations
 
@@ -16,12 +18,14 @@ import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from .markdown import code
+from .markdown import code, neutralize
 
 QUEUE_PREFIX = "refs/heads/gh-readonly-queue/"
 _QUEUE_REF = re.compile(r"(?P<base>.+)/pr-(?P<number>[1-9][0-9]{0,9})-(?P<sha>[0-9a-f]{40})")
 
 COMPLETED = "completed"
+# Conclusions a required check passes with.
+PASSING = frozenset({"success", "neutral", "skipped"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,11 @@ def branch_of(ref: str) -> str:
     return ref[len("refs/heads/"):] if ref.startswith("refs/heads/") else ref
 
 
+def is_queue_branch(name: str | None) -> bool:
+    """Whether a branch (``head_branch`` of a check suite) or ref is a merge group's."""
+    return branch_of(str(name or "")).startswith(QUEUE_PREFIX[len("refs/heads/"):])
+
+
 @dataclass(frozen=True)
 class HeldCheck:
     """A check's verdict as the feature owning it holds it now. ``head_sha`` is the pull-request
@@ -65,6 +74,17 @@ class Pull:
     head_sha: str
     state: str = "open"
     base_ref: str = ""
+    merged: bool = False
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """What was last reported under one check's name on the group this one is stacked on
+    (itself already combined with the groups ahead of it)."""
+    number: int | None
+    status: str
+    conclusion: str | None
+    title: str
 
 
 @dataclass(frozen=True)
@@ -147,3 +167,25 @@ def decide(pull: Pull, found: Mapping[str, HeldCheck | None], followed: frozense
     check the bot reported on that pull request (the held verdict, or None when it holds none
     any more); a check never reported there has none and is not reported on the group."""
     return [mirror(name, pull, held, followed=name in followed) for name, held in found.items()]
+
+
+def behind(check: GroupCheck, ahead: Ahead | None, number: int) -> GroupCheck:
+    """``check`` of a group stacked on the group that reported ``ahead`` under the same name:
+    this group's commit holds that group's pull requests too, and GitHub may merge them on this
+    group's checks alone. So it passes only once it passes ahead too; until then it waits
+    (in progress) rather than fails: failing it could take this pull request out of the queue
+    for another's verdict, while a failure ahead takes that one out and GitHub builds this group
+    again without it. Its own failure stands as it is."""
+    if ahead is None or (ahead.status == COMPLETED and ahead.conclusion in PASSING):
+        return check
+    if check.status == COMPLETED and check.conclusion not in PASSING:
+        return check
+    who = f"#{ahead.number}" if ahead.number else "the pull request ahead"
+    named = f"#{ahead.number} ahead" if ahead.number else "the pull request ahead"
+    state = "fails" if ahead.status == COMPLETED else "is still running"
+    summary = (f"This merge group's commit also holds {who}, ahead of #{number} in the queue, and GitHub "
+               f"may merge them together on this group's checks. {who[0].upper() + who[1:]}'s "
+               f"{code(check.name)} check {state} on its own group ({neutralize(ahead.title, max_len=200)}), "
+               "so this one waits for it; should it leave the queue, GitHub builds this group again without it.")
+    return GroupCheck(check.name, "in_progress", None, f"Waiting for {named} in this group: {ahead.title}"[:200],
+                      f"{summary}\n\nFor #{number} itself: {neutralize(check.title, max_len=200)}.\n\n{check.summary}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.merge_group import (GroupCheck, HeldCheck, Pull, QueueRef, branch_of, decide, mirror,
-                                  parse_queue_ref, unidentified, unusable_pull)
+from bot.core.merge_group import (Ahead, GroupCheck, HeldCheck, Pull, QueueRef, behind, branch_of, decide,
+                                  is_queue_branch, mirror, parse_queue_ref, unidentified, unusable_pull)
 
 SHA = "929f8209d40f77f4abc622a499c93a83babdbe64"
 HEAD = "a" * 40
@@ -33,6 +33,16 @@ def test_parse_queue_ref(ref, expected):
 @pytest.mark.parametrize("ref, branch", [("refs/heads/main", "main"), ("refs/heads/a/b", "a/b"), ("main", "main")])
 def test_branch_of(ref, branch):
     assert branch_of(ref) == branch
+
+
+@pytest.mark.parametrize("name, expected", [
+    (f"gh-readonly-queue/release/1.x/pr-7-{SHA}", True),       # a check suite's head_branch
+    (f"refs/heads/gh-readonly-queue/main/pr-7-{SHA}", True),
+    ("gh-readonly-queue-not/main", False), ("main", False), ("feature/gh-readonly-queue/x", False),
+    ("", False), (None, False),
+])
+def test_is_queue_branch(name, expected):
+    assert is_queue_branch(name) is expected
 
 
 def test_unidentified_fails_every_check_it_could_owe():
@@ -109,3 +119,42 @@ def test_digest_tells_a_changed_check():
     for other in (GroupCheck("cla", "completed", "failure", "t", "s"), GroupCheck("cla", "completed", "success", "t", "s2"),
                   GroupCheck("cla", "in_progress", None, "t", "s"), GroupCheck("x", "completed", "success", "t", "s")):
         assert other.digest != a.digest
+
+
+OWN_PASS = GroupCheck("cla", "completed", "success", "Everyone has signed the CLA", "own summary")
+OWN_FAIL = GroupCheck("cla", "completed", "action_required", "1 person needs to sign the CLA", "own summary")
+OWN_RUNNING = GroupCheck("cla", "in_progress", None, "patch-apply", "own summary")
+
+
+@pytest.mark.parametrize("own, ahead, status, conclusion, title", [
+    # nothing ahead (stacked on the base branch), or the group ahead passes: its own verdict
+    (OWN_PASS, None, "completed", "success", OWN_PASS.title),
+    (OWN_PASS, Ahead(4, "completed", "success", "ok"), "completed", "success", OWN_PASS.title),
+    (OWN_PASS, Ahead(4, "completed", "neutral", "ok"), "completed", "success", OWN_PASS.title),
+    (OWN_RUNNING, Ahead(4, "completed", "skipped", "ok"), "in_progress", None, "patch-apply"),
+    # the group ahead fails or still runs: this one waits for it (never passes), saying for whom
+    (OWN_PASS, Ahead(4, "completed", "action_required", "1 person needs to sign the CLA"), "in_progress",
+     None, "Waiting for #4 ahead in this group: 1 person needs to sign the CLA"),
+    (OWN_RUNNING, Ahead(4, "completed", "failure", "x"), "in_progress", None, "Waiting for #4 ahead in this group: x"),
+    (OWN_PASS, Ahead(None, "completed", "failure", "x"), "in_progress", None,
+     "Waiting for the pull request ahead in this group: x"),
+    (OWN_PASS, Ahead(4, "in_progress", None, "patch-apply"), "in_progress", None,
+     "Waiting for #4 ahead in this group: patch-apply"),
+    (OWN_PASS, Ahead(4, "queued", None, "Dispatched"), "in_progress", None,
+     "Waiting for #4 ahead in this group: Dispatched"),
+    # its own failure stands as it is
+    (OWN_FAIL, Ahead(4, "completed", "failure", "x"), "completed", "action_required", OWN_FAIL.title),
+    (OWN_FAIL, Ahead(4, "in_progress", None, "x"), "completed", "action_required", OWN_FAIL.title),
+])
+def test_behind(own, ahead, status, conclusion, title):
+    check = behind(own, ahead, 5)
+    assert (check.name, check.status, check.conclusion, check.title) == ("cla", status, conclusion, title)
+    assert check.summary.endswith("own summary")
+    if check != own:
+        assert "ahead of #5 in the queue" in check.summary and "`cla` check" in check.summary
+        assert ("fails on its own group" in check.summary) is (ahead.status == "completed")
+
+
+def test_behind_neutralizes_the_title_ahead_in_its_summary():
+    check = behind(OWN_PASS, Ahead(4, "completed", "failure", "@team <b>#12</b>"), 5)
+    assert "@team" not in check.summary and "<b>" not in check.summary

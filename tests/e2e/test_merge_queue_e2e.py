@@ -292,3 +292,118 @@ async def test_the_configuration_check_is_decided_on_the_group_commit(bot):
     assert "versoin" in run.output["summary"]
     assert checks_on(fake, group)["cla"].conclusion == "action_required"    # alice never signed
     assert not fake.violations
+
+
+def rerun_event(fake, kind: str, number: int, group_sha: str, run=None) -> dict:
+    """GitHub's example of ``<kind>.rerequested`` for the bot's suite or run on a group commit:
+    GitHub lists no pull request there (none has the group's commit as its head)."""
+    payload = retarget(load_example(kind, "rerequested"), REPO, fake)
+    stacked_on = fake.repo(REPO).branches.get("main") or fake_sha(REPO, "main")
+    branch = f"gh-readonly-queue/main/pr-{number}-{stacked_on}"
+    if kind == "check_run":
+        served = fake.serializer.check_run(run)
+        payload["check_run"].update({k: served[k] for k in (
+            "id", "name", "head_sha", "status", "conclusion", "external_id", "url", "html_url", "pull_requests")})
+        suite = payload["check_run"]["check_suite"]
+    else:
+        suite = payload["check_suite"]
+    suite.update(head_sha=group_sha, head_branch=branch, pull_requests=[])
+    suite["app"]["id"] = fake.app_id
+    return payload
+
+
+@BOTH_BACKENDS
+async def test_rerun_on_a_group_check_decides_the_group_again_in_place(bot):
+    fake = bot.fake
+    pr = fake.add_pull(REPO, user="bob", head_ref="bob", commits=[{"message": "x", "author": "bob"}])
+    await bot.deliver("pull_request", pr_event(fake, pr))
+    group = fake_sha("rerun-group", pr.number)
+    await bot.deliver("merge_group", group_event(fake, pr.number, group))
+    run = checks_on(fake, group)["cla"]
+    assert run.conclusion == "action_required"
+
+    await bot.comment(REPO, pr.number, PHRASE, "bob")          # bob signs: his pull request passes
+    assert checks_on(fake, pr.pull.head_sha)["cla"].conclusion == "success"
+    assert checks_on(fake, group)["cla"].conclusion == "action_required"   # the group waits for its job
+    before, labels, comments = writes(fake), set(pr.labels), len(pr.comments)
+    on_head = sorted(r.id for r in fake.state.check_runs.values() if r.head_sha == pr.pull.head_sha)
+
+    # "Re-run" on the group's cla check: decided again, the same run updated in place
+    await bot.deliver("check_run", rerun_event(fake, "check_run", pr.number, group, run))
+    again = checks_on(fake, group)["cla"]
+    assert (again.id, again.conclusion, again.output["title"]) == (run.id, "success", "Everyone has signed the CLA")
+    assert writes(fake)[len(before):] == [f"PATCH {CHECK_RUN}"]
+    # nothing for the pull request: no check of its own re-run, no comment, no label
+    assert sorted(r.id for r in fake.state.check_runs.values() if r.head_sha == pr.pull.head_sha) == on_head
+    assert set(pr.labels) == labels and len(pr.comments) == comments
+
+    # "Re-run all checks" of the suite: the same, still in place
+    await bot.deliver("check_suite", rerun_event(fake, "check_suite", pr.number, group))
+    assert writes(fake)[len(before):] == [f"PATCH {CHECK_RUN}"] * 2
+    assert created_on(fake, group) == ["cla"]
+
+    # a destroyed group is never reported on again, whatever is re-run
+    await bot.deliver("merge_group", group_event(fake, pr.number, group, "destroyed"))
+    done = len(writes(fake))
+    await bot.deliver("check_run", rerun_event(fake, "check_run", pr.number, group, again))
+    await bot.deliver("check_suite", rerun_event(fake, "check_suite", pr.number, group))
+    assert writes(fake)[done:] == []
+    assert not fake.violations
+
+
+@BOTH_BACKENDS
+async def test_rerun_of_a_pull_requests_own_check_stays_its_features(bot):
+    """The merge queue feature answers every re-run of the bot's checks; on a pull request's
+    own check it does nothing (the cla feature re-checks the pull request, as before)."""
+    fake = bot.fake
+    pr = await signed_pull(bot)
+    run = checks_on(fake, pr.pull.head_sha)["cla"]
+    payload = retarget(load_example("check_run", "rerequested"), REPO, fake)
+    served = fake.serializer.check_run(run)
+    payload["check_run"].update({k: served[k] for k in (
+        "id", "name", "head_sha", "status", "conclusion", "external_id", "url", "html_url", "pull_requests")})
+    payload["check_run"]["check_suite"].update(head_sha=run.head_sha, head_branch=pr.pull.head_ref)
+    before = writes(fake)
+    await bot.deliver("check_run", payload)
+    assert f"PATCH {CHECK_RUN}" in writes(fake)[len(before):]      # the cla feature's re-check
+    assert fake.calls_to("POST", CHECK_RUNS) and all(
+        c.json["head_sha"] == pr.pull.head_sha for c in fake.calls_to("POST", CHECK_RUNS))
+    assert not fake.violations
+
+
+@BOTH_BACKENDS
+async def test_a_group_behind_a_failing_group_waits_for_it(bot):
+    """Two pull requests queued: #2's group is stacked on #1's and holds it too. bob's #1 no
+    longer passes once the CLA version is raised; alice signs again, so #2's own verdict passes,
+    but its group does not pass while #1's fails."""
+    fake = bot.fake
+    first = await signed_pull(bot, "bob")
+    second = await signed_pull(bot, "alice")
+    ahead, behind = fake_sha("ahead", first.number), fake_sha("behind", second.number)
+    await bot.deliver("merge_group", group_event(fake, first.number, ahead))
+    stacked = group_event(fake, second.number, behind)
+    stacked["merge_group"].update(head_ref=f"refs/heads/gh-readonly-queue/main/pr-{second.number}-{ahead}",
+                                  base_sha=ahead)
+    await bot.deliver("merge_group", github_shape(stacked, "checks_requested"))
+    assert checks_on(fake, behind)["cla"].conclusion == "success"
+
+    fake.put_file(REPO, CONFIG, "cla:\n  version: '2'\n")
+    push = retarget(load_example("push"), REPO, fake)
+    push.update(ref="refs/heads/main", after=f"{7:040x}",
+                commits=[{"id": f"{7:040x}", "added": [], "removed": [], "modified": [CONFIG]}])
+    push["repository"]["default_branch"] = "main"
+    await bot.deliver("push", push)
+    await bot.comment(REPO, second.number, PHRASE, "alice")
+    await follow(bot, "1")
+    assert checks_on(fake, ahead)["cla"].conclusion == "action_required"
+    run = checks_on(fake, behind)["cla"]
+    assert (run.status, run.conclusion, run.output["title"]) == (
+        "in_progress", None, f"Waiting for #{first.number} ahead in this group: 1 person needs to sign the CLA")
+
+    # #1's group merges (GitHub fast-forwards main to it): #2's group is its own again
+    await bot.deliver("merge_group", group_event(fake, first.number, ahead, "destroyed"))
+    await follow(bot, "2")
+    assert checks_on(fake, behind)["cla"].conclusion == "success"
+    # a completed run cannot go back to in progress: the wait was a second run, completed in place
+    assert created_on(fake, behind) == ["cla", "cla"]
+    assert not fake.violations

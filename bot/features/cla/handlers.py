@@ -8,6 +8,7 @@ from ...core.actions import Action, Note, React, Record
 from ...core.cla import Account, account_from_api, is_signature
 from ...core.events import Event, parse_time
 from ...core.markdown import code
+from ...core.merge_group import is_queue_branch
 from ...github.urls import is_repo_url
 from ..base import Invocation
 from ..commands.errors import CommandError, CommandRefused
@@ -52,6 +53,8 @@ async def on_check_rerequested(event: Event, ctx: Context) -> list[Action]:
     env = CheckEnv.from_context(ctx)
     if run.get("name") != env.cfg["check_name"]:
         return []
+    if is_queue_branch((run.get("check_suite") or {}).get("head_branch")):
+        return []  # a merge group's check: merge_queue decides the group again, not the PR's
     repository = event.payload.get("repository") or {}
     numbers = [int(p["number"]) for p in run.get("pull_requests") or []
                if p.get("number") is not None and _based_here(p, repository)]

@@ -9,10 +9,10 @@ request (the CLA's, whatever head it is for: a verdict for another head is a fai
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 from ...context import GitHubReader
-from ...core.merge_group import GroupCheck, HeldCheck, Pull, decide
+from ...core.merge_group import Ahead, GroupCheck, HeldCheck, Pull, behind, decide
 from ...store import state
 from ...store.db import Database
 from .. import cla, config_check, patch_pipeline
@@ -66,9 +66,12 @@ def all_names(rules: Any, mirrors: Sequence[Mirror] = MIRRORS) -> list[str]:
     return [name for m in mirrors for name in m.names(rules)]
 
 
-async def group_checks(env: Env, pull: Pull, *, mirrors: Sequence[Mirror] = MIRRORS) -> list[GroupCheck]:
+async def group_checks(env: Env, pull: Pull, *, ahead: Mapping[str, Ahead] | None = None,
+                       mirrors: Sequence[Mirror] = MIRRORS) -> list[GroupCheck]:
     """The group checks for an identified, usable pull request. Without GitHub (``env.gh`` None)
-    only the checks read from the store are decided."""
+    only the checks read from the store are decided. ``ahead``: what the group this one is
+    stacked on reported, by name; a check carried from the pull request passes only when it
+    passes there too (one decided on the group's own commit already holds what is ahead)."""
     on_head = await state.check_names_on(env.db, env.repo, pull.head_sha)
     found: dict[str, HeldCheck | None] = {}
     followed: set[str] = set()
@@ -85,4 +88,5 @@ async def group_checks(env: Env, pull: Pull, *, mirrors: Sequence[Mirror] = MIRR
         for name in names:
             if name in held or name in on_head:
                 found[name] = held.get(name)
-    return decide(pull, found, frozenset(followed))
+    checks = decide(pull, found, frozenset(followed))
+    return [behind(c, (ahead or {}).get(c.name), pull.number) if c.name in followed else c for c in checks]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from ...core.merge_group import Ahead, parse_queue_ref
 from ...store import state
 from ...store.db import Database
 
@@ -12,11 +13,16 @@ from ...store.db import Database
 async def _save_checks(db: Database, repo: str, head_sha: str, checks: Sequence[Mapping[str, Any]],
                        at: float) -> None:
     for check in checks:
+        # status/conclusion/title: absent from the Records of a delivery queued before they were kept
+        conclusion = check.get("conclusion")
         await db.execute(
-            "INSERT INTO merge_queue_checks (repo, head_sha, name, digest, updated_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (repo, head_sha, name) DO UPDATE SET"
-            " digest = excluded.digest, updated_at = excluded.updated_at",
-            (repo, head_sha, str(check["name"]), str(check["digest"]), float(at)))
+            "INSERT INTO merge_queue_checks (repo, head_sha, name, digest, updated_at, status, conclusion, title)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repo, head_sha, name) DO UPDATE SET"
+            " digest = excluded.digest, updated_at = excluded.updated_at, status = excluded.status,"
+            " conclusion = excluded.conclusion, title = excluded.title",
+            (repo, head_sha, str(check["name"]), str(check["digest"]), float(at),
+             str(check.get("status") or "completed"), None if conclusion is None else str(conclusion),
+             str(check.get("title") or "")[:255]))
 
 
 async def _live(db: Database, repo: str, head_sha: str) -> bool:
@@ -90,6 +96,23 @@ async def live_groups(db: Database) -> list[dict[str, Any]]:
     """Groups of an identified pull request that are not destroyed, oldest first."""
     return await db.fetchall("SELECT * FROM merge_queue_groups WHERE destroyed_at IS NULL"
                              " AND number IS NOT NULL ORDER BY requested_at, repo, head_sha")
+
+
+async def ahead_of(db: Database, repo: str, stacked_on: str) -> dict[str, Ahead]:
+    """Check name -> what was last reported on the live group whose commit ``stacked_on`` is
+    (the group ahead in the queue); empty when it is no live group (the base branch's head, or
+    a group merged or gone)."""
+    row = await group(db, repo, stacked_on)
+    if row is None or row["destroyed_at"] is not None:
+        return {}
+    number = row["number"]
+    if number is None and (ref := parse_queue_ref(row["head_ref"])) is not None:
+        number = ref.number
+    rows = await db.fetchall("SELECT name, status, conclusion, title FROM merge_queue_checks"
+                             " WHERE repo = ? AND head_sha = ?", (repo, stacked_on))
+    return {r["name"]: Ahead(None if number is None else int(number), str(r["status"]), r["conclusion"],
+                             str(r["title"] or ""))
+            for r in rows if r["status"] != "completed" or r["conclusion"] is not None}
 
 
 async def reported_digests(db: Database, repo: str, head_sha: str) -> dict[str, str]:

@@ -37,21 +37,23 @@ def of(actions, kind):
     return [a for a in actions if isinstance(a, kind)]
 
 
-def group_payload(action: str = "checks_requested", *, number: int = NUMBER, head_ref: str | None = None) -> dict:
+def group_payload(action: str = "checks_requested", *, number: int = NUMBER, head_ref: str | None = None,
+                  group_sha: str = GROUP, stacked_on: str = STACKED_ON) -> dict:
     payload = load_example("merge_group", "checks_requested")
     payload["action"] = action
     if action == "destroyed":
         payload["reason"] = "merged"
-    payload["merge_group"]["head_sha"] = GROUP
-    payload["merge_group"]["head_ref"] = head_ref or f"refs/heads/gh-readonly-queue/main/pr-{number}-{STACKED_ON}"
+    payload["merge_group"]["head_sha"] = group_sha
+    payload["merge_group"]["head_ref"] = head_ref or f"refs/heads/gh-readonly-queue/main/pr-{number}-{stacked_on}"
     return payload
 
 
-def pull(state_: str = "open", head: str = HEAD, base: str = "main") -> dict:
-    return {"number": NUMBER, "state": state_, "head": {"sha": head}, "base": {"ref": base}}
+def pull(state_: str = "open", head: str = HEAD, base: str = "main", *, number: int = NUMBER,
+         merged: bool = False) -> dict:
+    return {"number": number, "state": state_, "head": {"sha": head}, "base": {"ref": base}, "merged": merged}
 
 
-def reader(pr: dict | None, files: dict[str, str] | None = None) -> RecordingReader:
+def reader(pr: dict | list[dict] | None, files: dict[str, str] | None = None) -> RecordingReader:
     def contents(v: dict[str, Any]) -> dict:
         text = (files or {}).get(v["ref"])
         if text is None:
@@ -60,7 +62,17 @@ def reader(pr: dict | None, files: dict[str, str] | None = None) -> RecordingRea
             raise PermanentGitHubError("404 Not Found", status=404)
         return {"content": base64.b64encode(text.encode()).decode(), "encoding": "base64"}
     items: dict[str, Any] = {CONTENTS_URL: contents}
-    if pr is not None:
+    if isinstance(pr, list):
+        pulls = {p["number"]: p for p in pr}
+
+        def one(v: dict[str, Any]) -> dict:
+            if v["pull_number"] not in pulls:
+                from bot.github import PermanentGitHubError
+
+                raise PermanentGitHubError("404 Not Found", status=404)
+            return pulls[v["pull_number"]]
+        items[PULL_URL] = one
+    elif pr is not None:
         items[PULL_URL] = pr
     return RecordingReader(items)
 
@@ -77,11 +89,12 @@ async def apply(db, actions) -> None:
 
 # --- what the other features left behind --------------------------------------------------------
 
-def cla_verdict(head: str = HEAD, *, signed=(ALICE,), missing=(), version="1", mode="cla", unlinked=0):
+def cla_verdict(head: str = HEAD, *, signed=(ALICE,), missing=(), version="1", mode="cla", unlinked=0,
+                number: int = NUMBER):
     async def put(db):
         passed = not missing and not unlinked
         await cla.FEATURE.writers["pr_status"](
-            db, repo=REPO, number=NUMBER, head_sha=head, state="yes" if passed else "no",
+            db, repo=REPO, number=number, head_sha=head, state="yes" if passed else "no",
             conclusion="success" if passed else "action_required", missing=list(missing), unlinked=unlinked,
             dco=0, commented=False, updated_at=1.0, mode=mode, version=version, signed=list(signed))
         await state.remember_check_run(db, REPO, head, "cla", "9", True)
@@ -152,6 +165,9 @@ CASES = [
      [("cla", "completed", "failure", f"Pull request #{NUMBER} is closed")]),
     ("PR retargeted", [cla_verdict(), signature(ALICE)], pull(base="develop"), None, None, None,
      [("cla", "completed", "failure", f"Pull request #{NUMBER} targets another branch")]),
+    # asked late (a retried delivery) after the group merged: its commit is the base branch's now
+    ("PR merged already: nothing reported", [cla_verdict(), signature(ALICE)], pull("closed", merged=True),
+     None, None, None, []),
     ("config changed by the PR: decided on the group commit", [reported(CONFIG)], pull(), None,
      {GROUP: VALID}, None, [(CONFIG, "completed", "success", "Configuration is valid")]),
     ("config broken on the group commit", [reported(CONFIG)], pull(), None, {GROUP: BROKEN}, None,
@@ -312,3 +328,195 @@ async def test_follow_prunes_records_past_the_redelivery_window(db):
     assert [(a.op, a.args["repo"]) for a in of(actions, Record)] == [("prune", REPO)]
     await apply(db, actions)
     assert await store.group(db, REPO, GROUP) is None
+
+
+# --- groups stacked on groups: a group's commit holds every pull request ahead of it ---------------
+
+AHEAD = 103                            # queued before #104: #104's group is stacked on its group
+MAIN = "e" * 40
+AHEAD_HEAD = "f" * 40
+BOB = {"id": 102, "login": "bob"}
+
+
+async def queue(db, number: int, group_sha: str, stacked_on: str, pulls: list[dict], rules=None, now=NOW):
+    event, ctx = make_context("merge_group", group_payload(number=number, group_sha=group_sha, stacked_on=stacked_on),
+                              db=db, rules=rules, reader=reader(pulls), now=now)
+    actions = await handlers.on_checks_requested(event, ctx)
+    await apply(db, actions)
+    return {c.name: c for c in of(actions, UpsertCheckRun)}
+
+
+BOTH = [pull(number=AHEAD, head=AHEAD_HEAD), pull()]
+
+
+async def test_a_group_waits_while_the_pull_request_ahead_in_it_fails(db):
+    """Without 'only merge non-failing pull requests', GitHub merges the pull requests ahead
+    with a group that passes: bob's unsigned #103 would land on #104's passing group. It
+    waits rather than fails: a failure would take #104 out of the queue for #103's verdict."""
+    await cla_verdict(AHEAD_HEAD, number=AHEAD, signed=(), missing=(BOB,))(db)
+    await cla_verdict()(db)
+    await signature(ALICE)(db)
+    ahead = await queue(db, AHEAD, STACKED_ON, MAIN, BOTH)
+    assert ahead["cla"].conclusion == "action_required"
+    group = await queue(db, NUMBER, GROUP, STACKED_ON, BOTH)
+    check = group["cla"]                        # never passes while #103's group does not
+    assert (check.status, check.conclusion) == ("in_progress", None)
+    assert check.title == "Waiting for #103 ahead in this group: 1 person needs to sign the CLA"
+    assert "#103" in check.summary and "Everyone has signed the CLA" in check.summary
+
+    # bob signs: the follow job passes both in one run, the group ahead first
+    await signature(BOB)(db)
+    actions = await follow.follow_groups(job_context(db, bundled_rules()))
+    assert [(c.head_sha, c.conclusion) for c in of(actions, UpsertCheckRun)] == [
+        (STACKED_ON, "success"), (GROUP, "success")]
+    await apply(db, actions)
+    assert await follow.follow_groups(job_context(db, bundled_rules())) == []
+
+
+async def test_a_group_ahead_that_fails_later_holds_the_group_behind_it_in_the_same_run(db):
+    await cla_verdict(AHEAD_HEAD, number=AHEAD, signed=(BOB,))(db)
+    await signature(BOB)(db)
+    await cla_verdict()(db)
+    await signature(ALICE)(db)
+    await queue(db, AHEAD, STACKED_ON, MAIN, BOTH)
+    assert (await queue(db, NUMBER, GROUP, STACKED_ON, BOTH))["cla"].conclusion == "success"
+    await signature(ALICE, "2")(db)             # alice signs version 2, bob does not
+    actions = await follow.follow_groups(job_context(db, bundled_rules({"cla": {"version": "2"}})))
+    assert [(c.head_sha, c.conclusion, c.title) for c in of(actions, UpsertCheckRun)] == [
+        (STACKED_ON, "action_required", "1 person needs to sign the CLA"),
+        (GROUP, None, "Waiting for #103 ahead in this group: 1 person needs to sign the CLA")]
+
+
+async def test_a_group_ahead_that_is_gone_no_longer_counts(db):
+    await cla_verdict(AHEAD_HEAD, number=AHEAD, signed=(), missing=(BOB,))(db)
+    await cla_verdict()(db)
+    await signature(ALICE)(db)
+    await queue(db, AHEAD, STACKED_ON, MAIN, BOTH)
+    event, ctx = make_context("merge_group", group_payload("destroyed", number=AHEAD, group_sha=STACKED_ON,
+                                                           stacked_on=MAIN), db=db, now=NOW)
+    await apply(db, await handlers.on_destroyed(event, ctx))
+    assert (await queue(db, NUMBER, GROUP, STACKED_ON, BOTH))["cla"].conclusion == "success"
+
+
+async def test_a_check_decided_on_the_group_commit_itself_is_not_combined(db):
+    """The configuration check reads the file at the group's own commit, which already holds
+    what is ahead of it."""
+    await reported(CONFIG, AHEAD_HEAD)(db)
+    await reported(CONFIG)(db)
+    event, ctx = make_context("merge_group", group_payload(number=AHEAD, group_sha=STACKED_ON, stacked_on=MAIN),
+                              db=db, reader=reader(BOTH, {STACKED_ON: BROKEN}), now=NOW)
+    await apply(db, await handlers.on_checks_requested(event, ctx))
+    event, ctx = make_context("merge_group", group_payload(), db=db, reader=reader(BOTH, {GROUP: VALID}), now=NOW)
+    [check] = of(await handlers.on_checks_requested(event, ctx), UpsertCheckRun)
+    assert (check.name, check.conclusion) == (CONFIG, "success")
+
+
+async def test_the_follow_job_reports_a_bounded_number_of_checks_per_run(db):
+    """A CLA version raised with hundreds of groups queued: each run sends a bounded batch
+    (the oldest groups first), the next runs the rest, never the same twice."""
+    count = follow.MAX_UPDATES + 7
+    shas = [f"{i:040x}" for i in range(1, count + 1)]
+    for i, sha in enumerate(shas):
+        number = 200 + i
+        await cla_verdict(number=number)(db)
+        await queue(db, number, sha, MAIN, [pull(number=number)], now=NOW + timedelta(seconds=i))
+    await signature(ALICE)(db)
+    raised = job_context(db, bundled_rules({"cla": {"version": "2"}}))
+    first = await follow.follow_groups(raised)
+    assert [c.head_sha for c in of(first, UpsertCheckRun)] == shas[:follow.MAX_UPDATES]
+    await apply(db, first)
+    second = await follow.follow_groups(raised)
+    assert [c.head_sha for c in of(second, UpsertCheckRun)] == shas[follow.MAX_UPDATES:]
+    await apply(db, second)
+    assert await follow.follow_groups(raised) == []
+
+
+# --- "Re-run" on a group's check -------------------------------------------------------------------
+
+def rerun_payload(kind: str, head_sha: str = GROUP, *, name: str = "cla", pull_requests=()) -> dict:
+    """GitHub's example of ``<kind>.rerequested`` for one of the bot's runs on ``head_sha``."""
+    payload = load_example(kind, "rerequested")
+    payload["repository"] = load_example("merge_group", "checks_requested")["repository"]
+    branch = f"gh-readonly-queue/main/pr-{NUMBER}-{STACKED_ON}" if head_sha == GROUP else "work"
+    if kind == "check_run":
+        payload["check_run"].update(name=name, head_sha=head_sha, external_id=f"contributor-flow:{name}",
+                                    pull_requests=list(pull_requests))
+        payload["check_run"]["check_suite"].update(head_sha=head_sha, head_branch=branch,
+                                                   pull_requests=list(pull_requests))
+    else:
+        payload["check_suite"].update(head_sha=head_sha, head_branch=branch, pull_requests=list(pull_requests))
+    return payload
+
+
+RERUNS = {"check_run": handlers.on_check_run_rerequested, "check_suite": handlers.on_check_suite_rerequested}
+
+
+@pytest.mark.parametrize("kind", sorted(RERUNS))
+async def test_a_rerun_decides_the_groups_checks_again(db, kind):
+    await cla_verdict(signed=(), missing=(ALICE,))(db)
+    await pipeline_running()(db)
+    await queued(db)
+    assert set(await store.reported_digests(db, REPO, GROUP)) == {"cla", "patch-signature", "patch-pipeline"}
+    await signature(ALICE)(db)                  # alice signs: the group's cla is still action_required
+    gh = reader(pull(), {GROUP: VALID})
+    event, ctx = make_context(kind, rerun_payload(kind), db=db, reader=gh, now=NOW + timedelta(minutes=5))
+    actions = await RERUNS[kind](event, ctx)
+    checks = {c.name: c for c in of(actions, UpsertCheckRun)}
+    assert set(checks) == {"cla", "patch-signature", "patch-pipeline"}
+    assert {c.head_sha for c in checks.values()} == {GROUP}
+    assert (checks["cla"].conclusion, checks["cla"].title) == ("success", "Everyone has signed the CLA")
+    [record] = of(actions, Record)
+    assert record.op == "requested" and record.args["number"] == NUMBER and record.args["head_sha"] == GROUP
+    assert [v["pull_number"] for u, v in gh.calls if u == PULL_URL] == [NUMBER]
+    await apply(db, actions)
+    # recorded as reported: the follow job has nothing more to say
+    assert await follow.follow_groups(job_context(db, bundled_rules())) == []
+
+
+@pytest.mark.parametrize("kind", sorted(RERUNS))
+async def test_a_rerun_never_reports_on_a_destroyed_group(db, kind):
+    await cla_verdict()(db)
+    await signature(ALICE)(db)
+    await queued(db)
+    event, ctx = make_context("merge_group", group_payload("destroyed"), db=db, now=NOW)
+    await apply(db, await handlers.on_destroyed(event, ctx))
+    event, ctx = make_context(kind, rerun_payload(kind), db=db, reader=reader(pull()), now=NOW)
+    actions = await RERUNS[kind](event, ctx)
+    assert [type(a) for a in actions] == [Note] and "after it was destroyed" in actions[0].text
+    assert (await store.group(db, REPO, GROUP))["destroyed_at"] is not None
+
+
+@pytest.mark.parametrize("kind", sorted(RERUNS))
+async def test_a_rerun_of_a_pull_requests_own_check_is_not_the_merge_queues(db, kind):
+    await cla_verdict()(db)
+    await queued(db)
+    gh = reader(pull())
+    event, ctx = make_context(kind, rerun_payload(kind, HEAD), db=db, reader=gh, now=NOW)
+    assert await RERUNS[kind](event, ctx) == []
+    assert gh.calls == []
+
+
+async def test_a_rerun_of_another_apps_check_on_the_group_is_not_ours(db):
+    await cla_verdict()(db)
+    await queued(db)
+    payload = rerun_payload("check_run", name="build")
+    payload["check_run"]["external_id"] = ""
+    event, ctx = make_context("check_run", payload, db=db, reader=reader(pull()), now=NOW)
+    assert await handlers.on_check_run_rerequested(event, ctx) == []
+
+
+async def test_the_cla_and_patch_handlers_leave_a_groups_rerun_alone(db):
+    """Both also handle check_run.rerequested: on a group's check they must not re-check (and
+    comment on, label) the pull request, even were GitHub to list it on the run."""
+    await cla_verdict()(db)
+    await signature(ALICE)(db)
+    await pipeline_running()(db)
+    await queued(db)
+    listed = [{"number": NUMBER, "head": {"sha": HEAD}, "base": {"ref": "main", "repo": {}}}]
+    for name, handler in (("cla", cla.handlers.on_check_rerequested),
+                          ("patch-signature", patch_pipeline.handlers.on_check_rerequested)):
+        gh = reader(pull())
+        gh.items["/repos/{owner}/{repo}/pulls/{number}"] = {**pull(), "commits": 0}   # their features' URL
+        event, ctx = make_context("check_run", rerun_payload("check_run", name=name, pull_requests=listed),
+                                  db=db, reader=gh, now=NOW)
+        assert await handler(event, ctx) == [], name
