@@ -5,7 +5,7 @@ merge queue gets, for each queued pull request, a commit on ``gh-readonly-queue/
 on which GitHub waits for every required check (``merge_group.checks_requested``). The bot reports
 there each check it reported on the pull request's head, with the verdict it holds for that head
 now, or a failure saying why it has none; the group's checks follow verdict changes until the
-group is destroyed (``merge_group.destroyed``). "Re-run" on one of them (``check_run`` or
+group is destroyed (``merge_group.destroyed``) or its pull request closed. "Re-run" on one of them (``check_run`` or
 ``check_suite`` ``rerequested``) decides the group's checks again. Checks only: no comment, no label.
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ FEATURE = Feature(
         "merge_group.destroyed": [handlers.on_destroyed],
         "check_run.rerequested": [handlers.on_check_run_rerequested],
         "check_suite.rerequested": [handlers.on_check_suite_rerequested],
+        "pull_request.closed": [handlers.on_pull_closed],
     },
     jobs=[JobSpec(name="merge-queue-follow", every=timedelta(seconds=30), run=follow.follow_groups)],
     writers=store.WRITERS,

@@ -122,6 +122,21 @@ async def on_destroyed(event: Event, ctx: Context) -> list[Action]:
                  text=f"merge group {group_sha[:7]} destroyed" + (f" ({reason})" if reason else ""))]
 
 
+async def on_pull_closed(event: Event, ctx: Context) -> list[Action]:
+    """A closed (or merged) pull request's groups are over, whether or not their ``destroyed``
+    arrives (GitHub does not promise it, and it may wait behind a retried delivery): ended here
+    as ``destroyed`` would end them, so the follow job never writes on a commit that has since
+    become the base branch's head."""
+    pr: Mapping[str, Any] = event.payload.get("pull_request") or {}
+    number = pr.get("number")
+    if not isinstance(number, int):
+        return []
+    at = ctx.now().timestamp()
+    return [Record(ctx.repo, feature=FEATURE_NAME, op="destroyed",
+                   args={"repo": ctx.repo, "head_sha": sha, "reason": "pull request closed", "at": at})
+            for sha in await store.live_group_shas(ctx.db, ctx.repo, number)]
+
+
 async def on_check_run_rerequested(event: Event, ctx: Context) -> list[Action]:
     """"Re-run" on one of the bot's checks of a merge group: the group's checks decided again."""
     run: Mapping[str, Any] = event.payload.get("check_run") or {}

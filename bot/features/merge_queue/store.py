@@ -98,6 +98,13 @@ async def live_groups(db: Database) -> list[dict[str, Any]]:
                              " AND number IS NOT NULL ORDER BY requested_at, repo, head_sha")
 
 
+async def live_group_shas(db: Database, repo: str, number: int) -> list[str]:
+    """The commits of the pull request's groups that are not destroyed."""
+    rows = await db.fetchall("SELECT head_sha FROM merge_queue_groups WHERE repo = ? AND number = ?"
+                             " AND destroyed_at IS NULL ORDER BY head_sha", (repo, int(number)))
+    return [r["head_sha"] for r in rows]
+
+
 async def ahead_of(db: Database, repo: str, stacked_on: str) -> dict[str, Ahead]:
     """Check name -> what was last reported on the live group whose commit ``stacked_on`` is
     (the group ahead in the queue); empty when it is no live group (the base branch's head, or

@@ -317,6 +317,30 @@ async def test_follow_stops(db, after):
     assert of(await follow.follow_groups(job_context(db, bundled_rules(rules), now)), UpsertCheckRun) == []
 
 
+async def test_a_closed_pull_requests_groups_are_over_without_their_destroyed(db):
+    # GitHub does not promise merge_group.destroyed: the PR's merge (or close) ends its groups,
+    # so a verdict changing afterwards writes nothing on what is now the base branch's head.
+    await cla_verdict()(db)
+    await signature(ALICE)(db)
+    await queued(db)
+    repository = group_payload()["repository"]
+    other = load_example("pull_request", "closed")
+    other["pull_request"]["number"], other["repository"] = NUMBER + 1, repository
+    event, ctx = make_context("pull_request", other, db=db, now=NOW)
+    assert await handlers.on_pull_closed(event, ctx) == []  # another PR's close ends nothing
+    closed = load_example("pull_request", "closed")
+    closed["pull_request"]["number"], closed["repository"] = NUMBER, repository
+    event, ctx = make_context("pull_request", closed, db=db, now=NOW)
+    actions = await handlers.on_pull_closed(event, ctx)
+    assert [(a.op, a.args["head_sha"], a.args["reason"]) for a in of(actions, Record)] == [
+        ("destroyed", GROUP, "pull request closed")]
+    await apply(db, actions)
+    assert (await store.group(db, REPO, GROUP))["destroyed_at"] == NOW.timestamp()
+    assert of(await follow.follow_groups(job_context(db, bundled_rules({"cla": {"version": "2"}}), NOW)),
+              UpsertCheckRun) == []
+    assert await handlers.on_pull_closed(event, ctx) == []  # a redelivery: nothing left to end
+
+
 async def test_follow_prunes_records_past_the_redelivery_window(db):
     await cla_verdict()(db)
     await signature(ALICE)(db)
