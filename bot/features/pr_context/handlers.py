@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from bot.core import actions as A
 from bot.core.events import parse_time
 from bot.core.impact import Component, Impact, compute_impact, owners_by_component
+from bot.core.merge_group import is_queue_branch
 from bot.store.state import review_request_results
 
 from . import lookups, reviewers, status, store
@@ -157,7 +158,7 @@ async def on_check_run(event: "Event", ctx: "Context") -> list[A.Action]:
     run = event.payload.get("check_run") or {}
     if run.get("status") != "completed" or run.get("name") not in rules["refresh_on_checks"]:
         return []
-    if str((run.get("check_suite") or {}).get("head_branch") or "").startswith("gh-readonly-queue/"):
+    if is_queue_branch((run.get("check_suite") or {}).get("head_branch")):
         return []  # a merge queue's group commit (see merge_queue): no pull request's card shows it
     owner, name = ctx.repo.split("/", 1)
     head = str(run.get("head_sha") or "")
