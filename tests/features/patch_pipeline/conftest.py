@@ -194,3 +194,44 @@ def job_context(db, repo_rules: Rules, reader, now: datetime) -> JobContext:
 
 def of(actions, kind):
     return [a for a in actions if type(a).__name__ == kind]
+
+
+# --- a pull request whose two heads carry a signed patch, driven through the handlers ----------
+
+SIGNED_PATCH = "patches/kernel/0001-vmalloc-bridge.patch"
+SIGNED_DATA = b"Subject: [PATCH] mm: vmalloc bridge\n"
+
+
+class SignedFlow:
+    """Pull requests ``numbers`` whose heads HEAD and HEAD2 each carry SIGNED_PATCH signed by
+    ``key``; events are decided by the feature's handlers and their records applied."""
+
+    def __init__(self, db, key: KeyPair, numbers: Iterable[int] = (7,)) -> None:
+        from tests.signing.cosign_fake import sig_file
+
+        self.db, self.rules, self.repo = db, rules(key), Repo()
+        self.reader: RecordingReader | None = None  # the last decision's GitHub reader
+        for head in (HEAD, HEAD2):
+            self.repo.put(head, SIGNED_PATCH, SIGNED_DATA + head.encode())
+            self.repo.put(head, SIGNED_PATCH + ".sig", sig_file(key, SIGNED_DATA + head.encode()))
+        for number in numbers:
+            self.repo.pr_files[number] = [SIGNED_PATCH, SIGNED_PATCH + ".sig"]
+
+    async def decide(self, event: str, payload: dict[str, Any], at: datetime):
+        from bot.features.patch_pipeline import handlers
+
+        by_event = {"pull_request": handlers.on_pull_request, "workflow_run": handlers.on_workflow_run,
+                    "workflow_job": handlers.on_workflow_job}
+        event_obj, ctx = context(event, payload, db=self.db, repo=self.repo, rules=self.rules, now=at)
+        self.reader = ctx.gh
+        return await by_event[event](event_obj, ctx)
+
+    async def send(self, event: str, payload: dict[str, Any], at: datetime = NOW):
+        actions = await self.decide(event, payload, at)
+        await apply_records(self.db, actions)
+        return actions
+
+    async def state(self, head: str = HEAD):
+        from bot.features.patch_pipeline.store import run_for_head
+
+        return await run_for_head(self.db, REPO, head)

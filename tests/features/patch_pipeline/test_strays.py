@@ -12,41 +12,17 @@ import pytest
 from bot.executor import Executor
 from bot.features.base import Invocation
 from bot.features.patch_pipeline import FEATURE, handlers, lookups
-from bot.features.patch_pipeline.store import run_for_head
 from bot.github import TransientGitHubError
 from bot.store.migrate import discover, split_statements
 
-from .conftest import (HEAD, HEAD2, NOW, REPO, Repo, apply_records, comment_payload, context, job_context,
+from .conftest import (HEAD, HEAD2, NOW, REPO, SignedFlow, apply_records, comment_payload, context, job_context,
                        job_payload, of, pr_payload, rules, workflow_run_payload)
-from tests.signing.cosign_fake import sig_file
 
-PATCH = "patches/kernel/0001-vmalloc-bridge.patch"
-DATA = b"Subject: [PATCH] mm: vmalloc bridge\n"
 OLD_RUN, NEW_RUN = 5550101, 5550102
 T = lambda s: NOW + timedelta(seconds=s)  # noqa: E731
-HANDLERS = {"pull_request": handlers.on_pull_request, "workflow_run": handlers.on_workflow_run,
-            "workflow_job": handlers.on_workflow_job}
 
 
-class Flow:
-    def __init__(self, db, key):
-        self.db, self.rules, self.repo = db, rules(key), Repo()
-        for head in (HEAD, HEAD2):
-            self.repo.put(head, PATCH, DATA + head.encode())
-            self.repo.put(head, PATCH + ".sig", sig_file(key, DATA + head.encode()))
-        self.repo.pr_files[7] = [PATCH, PATCH + ".sig"]
-        self.reader = None
-
-    async def decide(self, event: str, payload: dict, at):
-        event_obj, ctx = context(event, payload, db=self.db, repo=self.repo, rules=self.rules, now=at)
-        self.reader = ctx.gh
-        return await HANDLERS[event](event_obj, ctx)
-
-    async def send(self, event: str, payload: dict, at=NOW):
-        actions = await self.decide(event, payload, at)
-        await apply_records(self.db, actions)
-        return actions
-
+class Flow(SignedFlow):
     async def run_event(self, action, *, run_id=OLD_RUN, head=HEAD, created, at, status=None, conclusion=None):
         return await self.send("workflow_run", workflow_run_payload(action, run_id=run_id, head=head,
                                                                     created=created, status=status,
@@ -64,9 +40,6 @@ class Flow:
         actions = await handlers.verify_command(Invocation("verify-patch", (), "/verify-patch"), event, ctx)
         await apply_records(self.db, actions)
         return actions
-
-    async def state(self, head=HEAD):
-        return await run_for_head(self.db, REPO, head)
 
 
 @pytest.fixture

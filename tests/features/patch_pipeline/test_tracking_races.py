@@ -10,38 +10,20 @@ import pytest
 
 from bot.core.actions import UpsertCheckRun
 from bot.executor import Executor
-from bot.features.patch_pipeline import FEATURE, handlers, status_line
-from bot.features.patch_pipeline.store import StaleDecision, live_runs, run_for_head
+from bot.features.patch_pipeline import FEATURE, status_line
+from bot.features.patch_pipeline.store import StaleDecision, live_runs
 from bot.worker import retry_delay
 
-from .conftest import (HEAD, HEAD2, NOW, REPO, Repo, apply_records, context, job_json, job_payload, of,
-                       pr_payload, rules, workflow_run_payload)
-from tests.signing.cosign_fake import sig_file
+from .conftest import (HEAD, HEAD2, NOW, REPO, SignedFlow, job_json, job_payload, of, pr_payload,
+                       workflow_run_payload)
 
-PATCH = "patches/kernel/0001-vmalloc-bridge.patch"
-DATA = b"Subject: [PATCH] mm: vmalloc bridge\n"
 RUN = 5550002
 T = lambda s: NOW + timedelta(seconds=s)  # noqa: E731
-HANDLERS = {"pull_request": handlers.on_pull_request, "workflow_run": handlers.on_workflow_run,
-            "workflow_job": handlers.on_workflow_job}
 
 
-class Flow:
+class Flow(SignedFlow):
     def __init__(self, db, key):
-        self.db, self.rules, self.repo = db, rules(key), Repo()
-        for head in (HEAD, HEAD2):
-            self.repo.put(head, PATCH, DATA + head.encode())
-            self.repo.put(head, PATCH + ".sig", sig_file(key, DATA + head.encode()))
-        self.repo.pr_files[7] = self.repo.pr_files[8] = [PATCH, PATCH + ".sig"]
-
-    async def decide(self, event: str, payload: dict, at):
-        event_obj, ctx = context(event, payload, db=self.db, repo=self.repo, rules=self.rules, now=at)
-        return await HANDLERS[event](event_obj, ctx)
-
-    async def send(self, event: str, payload: dict, at=NOW):
-        actions = await self.decide(event, payload, at)
-        await apply_records(self.db, actions)
-        return actions
+        super().__init__(db, key, numbers=(7, 8))
 
     async def job(self, name, status, conclusion=None, *, at, job_id, started=None, completed=None, attempt=1):
         return await self.send("workflow_job", job_payload(name, status, conclusion, run_id=RUN, job_id=job_id,
@@ -51,9 +33,6 @@ class Flow:
     async def run_event(self, action, *, at, conclusion=None, attempt=1):
         return await self.send("workflow_run", workflow_run_payload(action, run_id=RUN, conclusion=conclusion,
                                                                     attempt=attempt), at=at)
-
-    async def state(self, head=HEAD):
-        return await run_for_head(self.db, REPO, head)
 
 
 @pytest.fixture
