@@ -118,12 +118,16 @@ class OnnxMiniLM:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        # Graphs exported elsewhere may take no token_type_ids (zip stops at the inputs the graph
+        # declares: ids, mask, types, in that order) and put the hidden states in any output.
         self.inputs = [i.name for i in self.session.get_inputs()]
+        self.hidden = next(o.name for o in self.session.get_outputs() if len(o.shape) == 3)
         self.tokenizer = _tokenizer(folder, max_tokens)
 
     def __call__(self, text: str) -> np.ndarray:
         ids = np.asarray([self.tokenizer.encode(text).ids], dtype=np.int64)
-        hidden = self.session.run(None, dict(zip(self.inputs, (ids, np.ones_like(ids), np.zeros_like(ids)))))[0][0]
+        feed = dict(zip(self.inputs, (ids, np.ones_like(ids), np.zeros_like(ids))))
+        hidden = self.session.run([self.hidden], feed)[0][0]
         e = hidden.mean(0)
         return e / np.linalg.norm(e)
 
