@@ -364,6 +364,40 @@ def dco_failures(commits: Sequence[Commit], allow: Allowlist) -> list[DcoFailure
     return out
 
 
+@dataclass(frozen=True)
+class Owed:
+    """What a PR's contributions owe under an allowlist, before signatures count. The one place
+    the allowlist excuses someone from signing: a PR's check and its verdict weighed again (a
+    merge group's check) share it, so the two cannot disagree on who is exempt."""
+    linked: tuple[Contribution, ...] = ()       # need a signature from their account
+    unlinked: tuple[Contribution, ...] = ()     # no account that could sign
+    allowlisted: tuple[tuple[str, str], ...] = ()   # (who, reason), the first reason per who
+
+    @property
+    def people(self) -> tuple[Account, ...]:
+        """The accounts that must have signed, each once, in order."""
+        return tuple({c.account.id: c.account for c in self.linked if c.account is not None}.values())
+
+    @property
+    def unlinked_emails(self) -> int:
+        return len({c.person.key for c in self.unlinked})
+
+
+def owed(items: Iterable[Contribution], allow: Allowlist) -> Owed:
+    linked: list[Contribution] = []
+    unlinked: list[Contribution] = []
+    allowlisted: dict[str, str] = {}
+    for item in items:
+        reason = allow.reason(item)
+        if reason is not None:
+            allowlisted.setdefault(item.account.login if item.account else item.person.key, reason)
+        elif item.account is None:
+            unlinked.append(item)
+        else:
+            linked.append(item)
+    return Owed(tuple(linked), tuple(unlinked), tuple(allowlisted.items()))
+
+
 def evaluate(commits: Sequence[Commit], *, mode: str, version: str, committer_required: bool,
              allow: Allowlist, signatures: Mapping[int, str],
              resolved: Mapping[str, Account | None] = {}) -> Verdict:
@@ -374,26 +408,29 @@ def evaluate(commits: Sequence[Commit], *, mode: str, version: str, committer_re
     # A dict keeps the order and finds repeats at once: a commit message may name thousands
     # of co-authors, and a list scan per item would be quadratic in them.
     unlinked: dict[Unlinked, None] = {}
-    allowlisted: dict[str, str] = {}
+    allowlisted: tuple[tuple[str, str], ...] = ()
     if mode in ("cla", "both"):
-        for item in contributions(commits, committer_required=committer_required, resolved=resolved):
-            reason = allow.reason(item)
-            if reason is not None:
-                who = item.account.login if item.account else item.person.key
-                allowlisted.setdefault(who, reason)
-            elif item.account is None:
-                unlinked.setdefault(Unlinked(item.sha, item.role, item.person), None)
-            elif signatures.get(item.account.id) == version:
-                signed.append((item.account, item.sha))
-            else:
-                missing.append((item.account, item.sha))
+        due = owed(contributions(commits, committer_required=committer_required, resolved=resolved), allow)
+        for item in due.linked:
+            assert item.account is not None
+            (signed if signatures.get(item.account.id) == version else missing).append((item.account, item.sha))
+        unlinked = dict.fromkeys(Unlinked(item.sha, item.role, item.person) for item in due.unlinked)
+        allowlisted = due.allowlisted
     failures = dco_failures(commits, allow) if mode in ("dco", "both") else []
     return Verdict(
         mode=mode, version=version,
         signed=tuple(Signer(a, s, version) for a, s in _ordered_signers(signed)),
         missing=tuple(Signer(a, s, signatures.get(a.id)) for a, s in _ordered_signers(missing)),
         unlinked=tuple(unlinked), dco_failures=tuple(failures),
-        allowlisted=tuple(allowlisted.items()), commits=len(commits))
+        allowlisted=allowlisted, commits=len(commits))
+
+
+def signoffs_missing(commits: Sequence[Commit]) -> tuple[int, int]:
+    """Commits without a matching sign-off: (by people, by bots). The DCO facts of a PR whatever
+    the mode and ``allowlist.bots`` are, so a verdict can be weighed again after either changes:
+    under ``bots`` only the first count fails, without it both do."""
+    people = len(dco_failures(commits, Allowlist(bots=True)))
+    return people, len(dco_failures(commits, Allowlist(bots=False))) - people
 
 
 # --- a recorded verdict weighed again ---------------------------------------------------------
@@ -409,6 +446,7 @@ class Standing:
     covered: tuple[Account, ...]      # had to sign and have
     unlinked_emails: int
     dco_failures: int
+    allowlisted: tuple[tuple[str, str], ...] = ()   # (who, reason): need no signature now
 
     @property
     def passed(self) -> bool:
@@ -423,10 +461,12 @@ class Standing:
 
 
 def weigh_again(*, mode: str, version: str, people: Sequence[Account], signatures: Mapping[int, str],
-                unlinked_emails: int, dco_failures: int) -> Standing:
-    """``people``: everyone the recorded verdict needed a signature from (signed or missing then);
-    ``signatures``: user id -> latest version each signed. Unlinked emails and missing sign-offs
-    are facts of the commits and stand as recorded."""
+                unlinked_emails: int, dco_failures: int,
+                allowlisted: Sequence[tuple[str, str]] = ()) -> Standing:
+    """``people``: everyone who needs a signature (``Owed.people`` of what the verdict's check
+    recorded, under the allowlist now in force); ``signatures``: user id -> latest version each
+    signed. Unlinked emails and missing sign-offs are facts of the commits, counted as the
+    caller found them; ``mode`` says which of them count."""
     version = str(version)
     must_sign: list[Signer] = []
     covered: list[Account] = []
@@ -436,8 +476,9 @@ def weigh_again(*, mode: str, version: str, people: Sequence[Account], signature
                 covered.append(person)
             else:
                 must_sign.append(Signer(person, (), signatures.get(person.id)))
-    return Standing(mode, version, tuple(must_sign), tuple(covered), int(unlinked_emails),
-                    int(dco_failures) if mode in ("dco", "both") else 0)
+    signs = mode in ("cla", "both")
+    return Standing(mode, version, tuple(must_sign), tuple(covered), int(unlinked_emails) if signs else 0,
+                    int(dco_failures) if mode in ("dco", "both") else 0, tuple(allowlisted) if signs else ())
 
 
 # --- the signing phrase ----------------------------------------------------------------------

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from .actions import Action
 from .markdown import code, neutralize
 
 QUEUE_PREFIX = "refs/heads/gh-readonly-queue/"
@@ -65,6 +66,9 @@ class HeldCheck:
     conclusion: str | None = None    # set when completed
     title: str = ""
     summary: str = ""
+    # What deciding it learned that must outlive the decision (Records, e.g. GitHub's answers a
+    # later decision without GitHub must agree with): returned with the group's checks.
+    records: tuple[Action, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -223,6 +223,42 @@ async def test_a_cla_verdict_changing_while_queued_is_followed_until_the_group_i
     assert not fake.violations
 
 
+async def configure(bot, text: str, i: int) -> None:
+    """The repository's configuration file changed on main (the bot reads it again on the push)."""
+    fake = bot.fake
+    fake.put_file(REPO, CONFIG, text)
+    push = retarget(load_example("push"), REPO, fake)
+    push.update(ref="refs/heads/main", after=f"{i:040x}",
+                commits=[{"id": f"{i:040x}", "added": [], "removed": [], "modified": [CONFIG]}])
+    push["repository"]["default_branch"] = "main"
+    await bot.deliver("push", push)
+
+
+@BOTH_BACKENDS
+async def test_an_organisation_member_stays_covered_on_the_group_when_the_version_is_raised(bot):
+    """A corporate CLA (``allowlist.orgs``) covers its members on the group's commit as on the pull
+    request: the CLA version raised while alice's pull request is queued asks nothing of her, and
+    the follow job, which reads no GitHub, says so from the answers the queue's request kept."""
+    fake = bot.fake
+    fake.add_org_member("acme", "alice")
+    await configure(bot, "cla:\n  allowlist:\n    orgs: [acme]\n", 1)
+    pr = await signed_pull(bot)
+    group = fake_sha("group", pr.number)
+    await bot.deliver("merge_group", group_event(fake, pr.number, group))
+    run = checks_on(fake, group)["cla"]
+    assert (run.conclusion, run.output["title"]) == ("success", "Everyone has signed the CLA")
+
+    await configure(bot, "cla:\n  version: '2'\n  allowlist:\n    orgs: [acme]\n", 2)
+    asked = len(fake.calls)
+    assert await follow(bot, "1") > 0
+    run = checks_on(fake, group)["cla"]
+    assert (run.conclusion, run.output["title"]) == ("success", "Everyone has signed the CLA")
+    assert "`alice` (organisation member)" in run.output["summary"]
+    assert not [c for c in fake.calls[asked:] if "/members/" in c.path]     # the job asked no GitHub
+    assert created_on(fake, group) == ["cla"]
+    assert not fake.violations
+
+
 def job_event(fake, run, name: str, job_id: int) -> dict:
     payload = retarget(load_example("workflow_job", "completed"), REPO, fake)
     payload["workflow_job"].update(id=job_id, run_id=run.id, name=name, status="completed", conclusion="success",

@@ -17,7 +17,7 @@ from ...core.cla import Allowlist, Verdict, commit_from_api, contributions, emai
 from ...github import PermanentGitHubError
 from ...store.db import Database
 from ...store.state import bot_labels
-from . import lookups, store
+from . import lookups, recorded, store
 
 FEATURE_NAME = "cla"
 COMMENT_MARKER = "contributor-flow:cla"
@@ -58,21 +58,29 @@ def agreement_key(repo: str, cfg: Mapping[str, Any]) -> str:
     return str(cfg.get("agreement") or repo.split("/", 1)[0]).lower()
 
 
-def _base_allowlist(cfg: Mapping[str, Any]) -> Allowlist:
+def base_allowlist(cfg: Mapping[str, Any]) -> Allowlist:
+    """The allowlist without organisation and team members (those are GitHub's to answer)."""
     allow = cfg["allowlist"]
     return Allowlist(bots=bool(allow["bots"]),
                      logins=frozenset(login.lower() for login in allow["logins"]),
                      email_domains=tuple(d.lower().lstrip("@") for d in allow["email_domains"]))
 
 
+@dataclass(frozen=True)
+class Decided:
+    verdict: Verdict
+    facts: recorded.Facts           # what the commits say whatever the rules: recorded with the verdict
+    members: recorded.Members       # the membership answers GitHub gave for this check
+
+
 async def decide(env: CheckEnv, pr: Mapping[str, Any],
-                 just_signed: Mapping[int, str] | None = None) -> Verdict:
+                 just_signed: Mapping[int, str] | None = None) -> Decided:
     cfg = env.cfg
     raw = await env.cached(f"cla:commits:{env.repo}#{pr['number']}@{pr['head']['sha']}",
                            lambda: lookups.pr_commits(env.gh, env.repo, pr))
     commits = [commit_from_api(c) for c in raw]
     resolved = await lookups.resolve_emails(env.gh, emails_to_resolve(commits))
-    allow = _base_allowlist(cfg)
+    allow = base_allowlist(cfg)
     version = env.version
     accounts = {item.account.id: item.account
                 for item in contributions(commits, committer_required=cfg["committer_required"],
@@ -81,14 +89,17 @@ async def decide(env: CheckEnv, pr: Mapping[str, Any],
     signatures = await store.signed_versions(env.db, env.agreement, list(accounts), version)
     signatures.update(just_signed or {})
     unsigned = [a for uid, a in accounts.items() if signatures.get(uid) != version]
-    if unsigned and (cfg["allowlist"]["orgs"] or cfg["allowlist"]["teams"]):
+    members = recorded.Members(recorded.member_basis(cfg))
+    if unsigned and members.of:
         key = "cla:members:" + ",".join(sorted(a.login for a in unsigned))
-        members = await env.cached(key, lambda: lookups.covered_members(
+        covered = await env.cached(key, lambda: lookups.covered_members(
             env.gh, unsigned, cfg["allowlist"]["orgs"], cfg["allowlist"]["teams"]))
-        allow = replace(allow, member_ids=members)
-    return evaluate(commits, mode=cfg["mode"], version=version,
-                    committer_required=cfg["committer_required"], allow=allow,
-                    signatures=signatures, resolved=resolved)
+        allow = replace(allow, member_ids=covered)
+        members = recorded.Members(members.of, frozenset(a.id for a in unsigned), covered)
+    verdict = evaluate(commits, mode=cfg["mode"], version=version,
+                       committer_required=cfg["committer_required"], allow=allow,
+                       signatures=signatures, resolved=resolved)
+    return Decided(verdict, recorded.facts_of(commits, resolved), members)
 
 
 def _label_actions(env: CheckEnv, number: int, passed: bool, current: set[str],
@@ -108,10 +119,11 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
     """Every action for one PR: check run, labels, the single comment, stored status."""
     number, head = int(pr["number"]), str(pr["head"]["sha"])
     try:
-        verdict = await decide(env, pr, just_signed)
+        decided = await decide(env, pr, just_signed)
     except lookups.IncompleteCommits as exc:
         # Better no verdict than a green check that skipped commits; the next event retries.
         return [Note(env.repo, feature=FEATURE_NAME, number=number, text=f"CLA check postponed: {exc}")]
+    verdict = decided.verdict
     cfg = env.cfg
     ins = cla_report.Instructions(cfg["phrase"], cfg["document_url"],
                                   str((pr.get("base") or {}).get("ref") or "main"))
@@ -139,7 +151,8 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
         "conclusion": conclusion, "missing": missing, "unlinked": verdict.unlinked_emails,
         "dco": len(verdict.dco_failures), "commented": commented,
         "updated_at": env.clock().timestamp(), "mode": verdict.mode, "version": verdict.version,
-        "signed": signed}))
+        "signed": signed, "facts": recorded.facts_to_json(decided.facts),
+        "members": recorded.members_to_json(decided.members)}))
     waiting = ", ".join(m["login"] for m in missing[:10])
     actions.append(Note(env.repo, feature=FEATURE_NAME, number=number,
                         text=f"CLA check on {head[:7]}: {conclusion} ({verdict.commits} commits"

@@ -1,23 +1,34 @@
 """The CLA verdict of a pull request as it stands now, for a check reported elsewhere than on
 the pull request itself (a merge group's commit, see bot.features.merge_queue).
 
-The recorded verdict is weighed again against the signature store and the rules in force,
-without reading the commits again: who had to sign was settled by the pull request's own check
-(the group's merge commit is GitHub's and adds nobody), while whether they have signed the
-version now in force can change (the version raised since, a signature recorded since).
+The verdict is weighed again without reading the commits again: they cannot change for one head
+(the group's merge commit is GitHub's and adds nobody), and their facts were recorded with the
+verdict (``recorded``). What can change is weighed as the pull request's own re-check would
+weigh it: the rules in force (mode, CLA version, committers, the allowlist with its
+organisations and teams) applied to those facts, and the signatures now on record.
 """
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from dataclasses import replace
+from typing import Any, Mapping, Sequence
 
+from ...context import GitHubReader
 from ...core import cla_report
-from ...core.cla import Account, weigh_again
+from ...core.actions import Record
+from ...core.cla import Account, Contribution, Person, Standing, owed, weigh_again
 from ...core.markdown import code
 from ...core.merge_group import HeldCheck
 from ...store.db import Database
-from . import store
-from .check import FEATURE_NAME, agreement_key
+from . import lookups, recorded, store
+from .check import FEATURE_NAME, agreement_key, base_allowlist
+
+RULES_CHANGED = "The CLA rules changed since the last check"
+MAX_LISTED = 50
+# Those who signed are asked about ahead of need (see ``_members``), up to this many: a pull
+# request naming hundreds of co-authors must not spend the installation's hourly budget on one
+# group's check. Past it, a version raised while queued gets the conservative answer.
+MAX_ASKED_AHEAD = 20
 
 
 def check_names(rules: Any) -> tuple[str, ...]:
@@ -34,9 +45,87 @@ def _people(row: Mapping[str, Any]) -> list[Account]:
     return list(seen.values())
 
 
-async def held_check(db: Database, repo: str, cfg: Mapping[str, Any], number: int) -> HeldCheck | None:
+def _due(row: Mapping[str, Any], facts: recorded.Facts | None,
+         cfg: Mapping[str, Any]) -> tuple[list[Contribution], int, int]:
+    """Under the rules in force: (the contributions to weigh, unlinked emails counted as recorded,
+    commits without a sign-off)."""
+    if facts is None:
+        # Recorded before the facts were kept: who had to sign as the rules of the day said
+        # (the allowlist in force still applies to them, by account), the rest as counted then.
+        people = [Contribution("", "author", Person("", ""), p) for p in _people(row)]
+        return people, int(row["unlinked"]), int(row["dco"])
+    return (facts.due(committer_required=bool(cfg["committer_required"])), 0,
+            facts.dco_failures(bots_allowed=bool(cfg["allowlist"]["bots"])))
+
+
+async def _members(gh: GitHubReader | None, repo: str, number: int, row: Mapping[str, Any],
+                   cfg: Mapping[str, Any], people: Sequence[Account], unsigned: Sequence[Account]
+                   ) -> tuple[recorded.Members, list[Account], tuple[Record, ...]]:
+    """Membership answers for the accounts that have not signed, as the pull request's re-check
+    asks for them: (the answers, the unsigned accounts nobody asked about, Records keeping new
+    answers).
+
+    With GitHub (the queue asking for the group's checks, or a re-run) they are asked now, as
+    ``/cla recheck`` would ask them, and kept with the verdict. Some who have signed are asked
+    too: the follow job reads no GitHub (it runs every 30 seconds for every queued group) and
+    uses the answers kept for this head, so a CLA version raised while the group is queued still
+    finds its organisation members covered, as the re-check would. An account nobody asked
+    about (an organisation allowlisted while the group is queued) counts as no member there: the
+    answer that cannot let an unsigned contribution through; the summary says how to have it
+    asked."""
+    basis = recorded.member_basis(cfg)
+    if not basis or not people:
+        return recorded.Members(basis), [], ()
+    if gh is None:
+        known = recorded.members_from_json(row.get("members")).for_basis(basis)
+        return known, known.unknown(unsigned), ()
+    waiting = {a.id for a in unsigned}
+    ask = [*unsigned, *[p for p in people if p.id not in waiting][:MAX_ASKED_AHEAD]]
+    covered = await lookups.covered_members(gh, ask, cfg["allowlist"]["orgs"], cfg["allowlist"]["teams"])
+    answers = recorded.Members(basis, frozenset(a.id for a in ask), covered)
+    keep = Record(repo, feature=FEATURE_NAME, op="members", args={
+        "repo": repo, "number": number, "head_sha": str(row["head_sha"]),
+        **recorded.members_to_json(answers)})
+    return answers, [], (keep,)
+
+
+def _listed(lines: list[str]) -> list[str]:
+    return lines[:MAX_LISTED] + ([f"- … and {len(lines) - MAX_LISTED} more"] if len(lines) > MAX_LISTED else [])
+
+
+def _notes(standing: Standing, *, number: int, decided_mode: str, unknown: Sequence[Account],
+           basis: Sequence[str]) -> list[str]:
+    """What the shared standing summary does not say: a mode changed since the check, who needs
+    no signature now, and memberships nobody asked about."""
+    out: list[str] = []
+    if decided_mode != standing.mode:
+        out += ["", f"#{number} was checked in mode {code(decided_mode)}; the rules now say {code(standing.mode)}, "
+                "under which this check weighs what that check recorded of the commits. Comment "
+                f"`/cla recheck` on #{number} to bring its own check up to date."]
+    if standing.allowlisted:
+        lines = [f"- {code(who)} ({reason})" for who, reason in standing.allowlisted]
+        out += ["", f"### Allowlisted ({len(lines)})", *_listed(lines)]
+    if unknown:
+        who = ", ".join(code(a.login) for a in unknown[:MAX_LISTED])
+        out += ["", f"Whether {who} {'is' if len(unknown) == 1 else 'are'} covered as a member of "
+                f"{', '.join(code(b) for b in basis)} was never asked for this head: GitHub is asked when "
+                "the merge queue asks for this check, or on its re-run, not while the check follows the "
+                f"pull request. Re-run this check, or comment `/cla recheck` on #{number}."]
+    return out
+
+
+def _rules_changed(row: Mapping[str, Any], cfg: Mapping[str, Any], number: int) -> HeldCheck:
+    return HeldCheck(str(row["head_sha"]), conclusion="failure", title=RULES_CHANGED,
+                     summary=(f"#{number} was checked in mode {code(row['mode'])} by a version of the bot "
+                              f"that did not keep the facts of its commits; the rules now say {code(cfg['mode'])}. "
+                              f"Comment `/cla recheck` on #{number}."))
+
+
+async def held_check(db: Database, repo: str, cfg: Mapping[str, Any], number: int, *,
+                     gh: GitHubReader | None = None) -> HeldCheck | None:
     """The pull request's CLA verdict weighed again now, for the head it was decided for; None
-    when the bot never checked this pull request."""
+    when the bot never checked this pull request. ``gh``: GitHub, to ask memberships of (see
+    ``_members``); its new answers come back as the HeldCheck's records."""
     row = await store.status_of(db, repo, number)
     if row is None:
         return None
@@ -47,17 +136,27 @@ async def held_check(db: Database, repo: str, cfg: Mapping[str, Any], number: in
         return HeldCheck(head, conclusion=str(row["conclusion"]),
                          title=cla_report.status_line(row["state"], missing, int(row["unlinked"]), int(row["dco"])),
                          summary=f"The verdict of #{number}'s own check at {code(head[:7])}, carried as recorded.")
-    if row["mode"] != cfg["mode"]:
-        return HeldCheck(head, conclusion="failure", title="The CLA rules changed since the last check",
-                         summary=(f"#{number} was checked in mode {code(row['mode'])}; the rules now say "
-                                  f"{code(cfg['mode'])}. Comment `/cla recheck` on #{number}."))
-    people = _people(row)
-    signatures = (await store.signed_versions(db, agreement_key(repo, cfg), [p.id for p in people],
-                                              str(cfg["version"])) if people else {})
-    standing = weigh_again(mode=str(cfg["mode"]), version=str(cfg["version"]), people=people,
-                           signatures=signatures, unlinked_emails=int(row["unlinked"]),
-                           dco_failures=int(row["dco"]))
+    facts = recorded.facts_from_json(row.get("facts"))
+    if facts is None and row["mode"] != cfg["mode"]:
+        return _rules_changed(row, cfg, number)  # what the other mode checks was never read
+    mode, version = str(cfg["mode"]), str(cfg["version"])
+    allow = base_allowlist(cfg)
+    due, unlinked_then, dco_failures = _due(row, facts, cfg)
+    people = owed(due, allow).people if mode in ("cla", "both") else ()
+    signatures = (await store.signed_versions(db, agreement_key(repo, cfg), [p.id for p in people], version)
+                  if people else {})
+    unsigned = [p for p in people if signatures.get(p.id) != version]
+    members, unknown, records = await _members(gh, repo, number, row, cfg, people, unsigned)
+    # Membership stands in for a missing signature only, as in the check (``check.decide``
+    # asks about the unsigned alone): a member who signed is listed as covered by signature.
+    exempt = members.covered & {a.id for a in unsigned}
+    now = owed(due, replace(allow, member_ids=frozenset(exempt)))
+    standing = weigh_again(mode=mode, version=version, people=now.people, signatures=signatures,
+                           unlinked_emails=now.unlinked_emails + unlinked_then, dco_failures=dco_failures,
+                           allowlisted=now.allowlisted)
     ins = cla_report.Instructions(cfg["phrase"], cfg["document_url"])
+    summary = cla_report.standing_summary(standing, number=number, head_sha=head,
+                                          decided_version=row["version"], ins=ins)
+    notes = _notes(standing, number=number, decided_mode=str(row["mode"]), unknown=unknown, basis=members.of)
     return HeldCheck(head, conclusion=standing.conclusion, title=cla_report.standing_title(standing),
-                     summary=cla_report.standing_summary(standing, number=number, head_sha=head,
-                                                         decided_version=row["version"], ins=ins))
+                     summary="\n".join([summary, *notes])[:65_000], records=records)

@@ -5,6 +5,7 @@ import json
 from typing import Any, Mapping, Sequence
 
 from ...store.db import Database
+from . import recorded
 
 
 async def sign(db: Database, *, agreement: str, user_id: int, login: str, version: str,
@@ -20,28 +21,47 @@ async def sign(db: Database, *, agreement: str, user_id: int, login: str, versio
 async def pr_status(db: Database, *, repo: str, number: int, head_sha: str, state: str,
                     conclusion: str, missing: Sequence[Mapping[str, Any]], unlinked: int, dco: int,
                     commented: bool, updated_at: float, mode: str | None = None,
-                    version: str | None = None, signed: Sequence[Mapping[str, Any]] = ()) -> None:
+                    version: str | None = None, signed: Sequence[Mapping[str, Any]] = (),
+                    facts: Mapping[str, Any] | None = None, members: Mapping[str, Any] | None = None) -> None:
     """The latest verdict of a PR and who it waits for (replaces the previous one), with what it
-    was decided with (mode, version, who counted as signed): see ``standing``."""
+    was decided with (mode, version, who counted as signed; the facts of its commits and the
+    membership answers, see ``recorded``): see ``standing``."""
     async with db.transaction():
         await db.execute(
             "INSERT INTO cla_pr_status (repo, number, head_sha, state, conclusion, missing, unlinked,"
-            " dco, commented, is_open, updated_at, mode, version, signed)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)"
+            " dco, commented, is_open, updated_at, mode, version, signed, facts, members)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (repo, number) DO UPDATE SET head_sha = excluded.head_sha,"
             " state = excluded.state, conclusion = excluded.conclusion, missing = excluded.missing,"
             " unlinked = excluded.unlinked, dco = excluded.dco, is_open = 1,"
             " commented = CASE WHEN excluded.commented = 1 THEN 1 ELSE cla_pr_status.commented END,"
             " updated_at = excluded.updated_at, mode = excluded.mode, version = excluded.version,"
-            " signed = excluded.signed",
+            " signed = excluded.signed, facts = excluded.facts, members = excluded.members",
             (repo, number, head_sha, state, conclusion, json.dumps(list(missing)), unlinked, dco,
              1 if commented else 0, float(updated_at), mode, None if version is None else str(version),
-             json.dumps(list(signed))))
+             json.dumps(list(signed)), None if facts is None else json.dumps(dict(facts)),
+             None if members is None else json.dumps(dict(members))))
         await db.execute("DELETE FROM cla_waiting WHERE repo = ? AND number = ?", (repo, number))
         for person in missing:
             await db.execute(
                 "INSERT INTO cla_waiting (repo, number, user_id) VALUES (?, ?, ?)"
                 " ON CONFLICT DO NOTHING", (repo, number, int(person["id"])))
+
+
+async def members(db: Database, *, repo: str, number: int, head_sha: str, of: Sequence[str],
+                  asked: Sequence[int], covered: Sequence[int]) -> None:
+    """Membership answers GitHub gave while the verdict for ``head_sha`` was weighed again (a
+    merge group's check), kept with that verdict: the follow job, which reads no GitHub, then
+    says what the group's check said. A verdict for another head (a push since) keeps its own."""
+    async with db.transaction():
+        row = await db.fetchone("SELECT head_sha, members FROM cla_pr_status WHERE repo = ? AND number = ?",
+                                (repo, number))
+        if row is None or row["head_sha"] != head_sha:
+            return
+        newer = recorded.Members(tuple(of), frozenset(map(int, asked)), frozenset(map(int, covered)))
+        merged = recorded.members_from_json(row["members"]).merged(newer)
+        await db.execute("UPDATE cla_pr_status SET members = ? WHERE repo = ? AND number = ? AND head_sha = ?",
+                         (json.dumps(recorded.members_to_json(merged)), repo, number, head_sha))
 
 
 async def pr_closed(db: Database, *, repo: str, number: int) -> None:
@@ -51,7 +71,7 @@ async def pr_closed(db: Database, *, repo: str, number: int) -> None:
         await db.execute("DELETE FROM cla_waiting WHERE repo = ? AND number = ?", (repo, number))
 
 
-WRITERS = {"sign": sign, "pr_status": pr_status, "pr_closed": pr_closed}
+WRITERS = {"sign": sign, "pr_status": pr_status, "pr_closed": pr_closed, "members": members}
 
 
 # --- reads ---------------------------------------------------------------------------------------

@@ -79,6 +79,7 @@ async def decide_group(ctx: Context, group_sha: str, head_ref: str, base_ref: st
     names = all_names(ctx.rules)
     pull: Pull | None = None
     outcome = ""
+    learned: list[Action] = []
     if ref is None:
         checks = unidentified(await _seen(ctx, names), head_ref)
     else:
@@ -95,8 +96,13 @@ async def decide_group(ctx: Context, group_sha: str, head_ref: str, base_ref: st
         else:
             assert pull is not None
             ahead = await store.ahead_of(ctx.db, ctx.repo, ref.stacked_on)
-            checks = await group_checks(Env(ctx.repo, ctx.rules, ctx.db, group_sha, gh=ctx.gh), pull, ahead=ahead)
+            env = Env(ctx.repo, ctx.rules, ctx.db, group_sha, gh=ctx.gh)
+            checks = await group_checks(env, pull, ahead=ahead)
+            learned = env.learned
     return [
+        # First what was learned from GitHub deciding (membership answers): the group is live for
+        # the follow job once recorded below, and it must find them then, or say otherwise.
+        *learned,
         *check_actions(ctx.repo, group_sha, checks),
         Record(ctx.repo, feature=FEATURE_NAME, op="requested", args={
             "repo": ctx.repo, "head_sha": group_sha, "head_ref": head_ref, "base_ref": base_ref,

@@ -8,10 +8,11 @@ request (the CLA's, whatever head it is for: a verdict for another head is a fai
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 from ...context import GitHubReader
+from ...core.actions import Action
 from ...core.merge_group import Ahead, GroupCheck, HeldCheck, Pull, behind, decide
 from ...store import state
 from ...store.db import Database
@@ -25,6 +26,8 @@ class Env:
     db: Database
     group_sha: str
     gh: GitHubReader | None = None   # None: decide from the store only (a periodic job)
+    # What the features learned deciding (their HeldChecks' records), for the caller to return.
+    learned: list[Action] = field(default_factory=list)
 
 
 Held = Callable[[Env, Pull], Awaitable[dict[str, HeldCheck]]]
@@ -41,7 +44,12 @@ class Mirror:
 
 async def _cla(env: Env, pull: Pull) -> dict[str, HeldCheck]:
     names = cla.check_names(env.rules)
-    held = await cla.held_check(env.db, env.repo, env.rules.section("cla"), pull.number) if names else None
+    if not names:
+        return {}
+    # GitHub, where there is one, answers organisation and team memberships as the pull
+    # request's re-check would ask them; the answers are kept (the HeldCheck's records), so the
+    # follow job, reading the store alone, says the same (see cla.standing).
+    held = await cla.held_check(env.db, env.repo, env.rules.section("cla"), pull.number, gh=env.gh)
     return {names[0]: held} if held is not None else {}
 
 
@@ -85,6 +93,7 @@ async def group_checks(env: Env, pull: Pull, *, ahead: Mapping[str, Ahead] | Non
         else:
             followed.update(names)
         held = await mirror.held(env, pull)
+        env.learned += [record for h in held.values() for record in h.records]
         for name in names:
             if name in held or name in on_head:
                 found[name] = held.get(name)

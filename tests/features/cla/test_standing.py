@@ -2,6 +2,8 @@
 check reported elsewhere than on the pull request (merge groups). Real database, both back ends."""
 from __future__ import annotations
 
+import json
+
 from bot.core.actions import Record
 from bot.features.cla import held_check, store
 from .conftest import HEAD, REPO, api_commit, apply_records, cla_rules, make_context, pr_payload, reader_for
@@ -48,12 +50,64 @@ async def test_weighed_again_against_the_signature_store(db):
     assert held.conclusion == "action_required" and "`alice` (signed version 1)" in held.summary
 
 
-async def test_a_change_of_mode_is_no_verdict_to_carry(db):
+async def test_a_change_of_mode_is_weighed_from_the_facts_recorded(db):
+    """The check keeps the facts of the commits whatever the mode: a repository switched from
+    cla to dco gets the sign-offs counted from them, as its re-check would count them."""
     await store.sign(db, agreement="codertocat", user_id=101, login="alice", version="1", signed_at=1.0)
     await checked(db, [api_commit("a" * 40)])
     held = await held_check(db, REPO, cfg(mode="dco"), 2)
+    assert (held.conclusion, held.title) == ("failure", "1 commit without a matching Signed-off-by")
+    assert "#2 was checked in mode `cla`; the rules now say `dco`" in held.summary
+    assert "/cla recheck" in held.summary
+
+
+async def test_a_change_of_mode_without_recorded_facts_is_no_verdict_to_carry(db):
+    # recorded by a version of the bot that kept mode and version, not the commits' facts
+    await store.pr_status(db, repo=REPO, number=2, head_sha=HEAD, state="yes", conclusion="success",
+                          missing=[], unlinked=0, dco=0, commented=False, updated_at=1.0, mode="cla",
+                          version="1", signed=[{"id": 101, "login": "alice"}])
+    held = await held_check(db, REPO, cfg(mode="dco"), 2)
     assert (held.conclusion, held.title) == ("failure", "The CLA rules changed since the last check")
     assert "/cla recheck" in held.summary
+    # the same mode: weighed as before, the allowlist in force applied to who had to sign
+    held = await held_check(db, REPO, cfg(allowlist={"logins": ["alice"]}, version="2"), 2)
+    assert (held.conclusion, held.title) == ("success", "Everyone has signed the CLA")
+    assert "### Allowlisted (1)\n- `alice` (allowlisted login)" in held.summary
+
+
+async def test_the_check_records_the_facts_of_its_commits_and_its_membership_answers(db):
+    commits = [api_commit("a" * 40, message="Change\n\nCo-authored-by: Bob <bob@example.com>"),
+               api_commit("b" * 40, author="dependabot[bot]",
+                          email="49699333+dependabot[bot]@users.noreply.github.com")]
+    payload = pr_payload(commits=2)
+    pr = payload["pull_request"]
+    reader = reader_for({2: pr}, {2: commits}, **{"/orgs/{org}/members/{username}": None})
+    event, ctx = make_context("pull_request", payload, db=db, rules=cla_rules({"allowlist": {"orgs": ["Acme"]}}),
+                              reader=reader)
+    actions = await handlers.on_pull_request(event, ctx)
+    [record] = [a for a in actions if isinstance(a, Record) and a.op == "pr_status"]
+    who = record.args["facts"]["who"]
+    # committers too (the rules may come to require them), bots and members too (the allowlist
+    # may come to drop them), unlinked co-authors by email
+    assert {(w["role"], w["email"], w.get("login")) for w in who} == {
+        ("author", "alice@example.com", "alice"), ("committer", "alice@example.com", "alice"),
+        ("co-author", "bob@example.com", None),
+        ("author", "49699333+dependabot[bot]@users.noreply.github.com", "dependabot[bot]"),
+        ("committer", "49699333+dependabot[bot]@users.noreply.github.com", "dependabot[bot]")}
+    assert record.args["facts"]["signoffs_missing"] == [1, 1]       # (by people, by bots)
+    assert record.args["members"] == {"of": ["acme"], "asked": [101], "covered": [101]}
+
+
+async def test_membership_answers_are_kept_with_the_verdict_of_their_head(db):
+    await checked(db, [api_commit("a" * 40)], allowlist={"orgs": ["acme"]})
+    await store.members(db, repo=REPO, number=2, head_sha=HEAD, of=["acme"], asked=[101, 102], covered=[102])
+    row = await store.status_of(db, REPO, 2)
+    assert json.loads(row["members"]) == {"of": ["acme"], "asked": [101, 102], "covered": [102]}
+    await store.members(db, repo=REPO, number=2, head_sha="f" * 40, of=["acme"], asked=[101], covered=[101])
+    assert (await store.status_of(db, REPO, 2))["members"] == row["members"]   # another head's: not these
+    await store.members(db, repo=REPO, number=2, head_sha=HEAD, of=["other"], asked=[101], covered=[101])
+    assert json.loads((await store.status_of(db, REPO, 2))["members"]) == {"of": ["other"], "asked": [101],
+                                                                            "covered": [101]}
 
 
 async def test_a_verdict_recorded_before_its_inputs_were_is_carried_as_it_is(db):

@@ -1,0 +1,103 @@
+"""What a CLA verdict is recorded with besides its outcome (``cla_pr_status.facts`` and
+``.members``), so it can be weighed again elsewhere than on its pull request (a merge group's
+check, see ``standing``) without reading the commits again.
+
+The facts of the commits are kept whatever the rules were when they were read: who the work is
+by (committers included, allowlisted or not) and which commits lack a sign-off (bots' apart).
+The rules can change while a pull request waits in the queue (an organisation allowlisted, the
+mode switched from ``both`` to ``dco``), and the group's check must then say what the pull
+request's own re-check would say: so the rules in force are applied to the facts when weighing,
+as the check applies them to the commits (``bot.core.cla.owed``), rather than to a verdict
+already narrowed by the rules of its day.
+
+Membership answers (organisation and team allowlists) are GitHub's word at one moment, kept for
+the orgs and teams they were asked about: see ``standing`` for when they are asked again.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+from ...core.cla import Account, Commit, Contribution, Person, contributions, signoffs_missing
+
+
+@dataclass(frozen=True)
+class Facts:
+    who: tuple[Contribution, ...]       # each (role, email, account) once; sha left out
+    signoffs_missing: tuple[int, int]   # commits without a matching sign-off: (by people, by bots)
+
+    def due(self, *, committer_required: bool) -> list[Contribution]:
+        """The contributions a check under ``committer_required`` would weigh."""
+        return [c for c in self.who if committer_required or c.role != "committer"]
+
+    def dco_failures(self, *, bots_allowed: bool) -> int:
+        people, bots = self.signoffs_missing
+        return people if bots_allowed else people + bots
+
+
+def facts_of(commits: Sequence[Commit], resolved: Mapping[str, Account | None]) -> Facts:
+    everyone = contributions(commits, committer_required=True, resolved=resolved)
+    who = {(c.role, c.person.key, c.account.id if c.account else None):
+           Contribution("", c.role, Person("", c.person.key), c.account) for c in everyone}
+    return Facts(tuple(who.values()), signoffs_missing(commits))
+
+
+def facts_to_json(facts: Facts) -> dict[str, Any]:
+    def identity(c: Contribution) -> dict[str, Any]:
+        account = {"id": c.account.id, "login": c.account.login, "type": c.account.type} if c.account else {}
+        return {"role": c.role, "email": c.person.email, **account}
+    return {"who": [identity(c) for c in facts.who], "signoffs_missing": list(facts.signoffs_missing)}
+
+
+def facts_from_json(raw: str | None) -> Facts | None:
+    """None for a verdict recorded before its facts were kept."""
+    if not raw:
+        return None
+    data = json.loads(raw)
+    who = tuple(Contribution("", str(i["role"]), Person("", str(i["email"])),
+                             Account(str(i["login"]), int(i["id"]), str(i["type"])) if "id" in i else None)
+                for i in data["who"])
+    people, bots = data["signoffs_missing"]
+    return Facts(who, (int(people), int(bots)))
+
+
+# --- organisation and team membership -----------------------------------------------------------
+
+def member_basis(cfg: Mapping[str, Any]) -> tuple[str, ...]:
+    """The organisations and teams whose members need no signature, as answers are kept for."""
+    allow = cfg["allowlist"]
+    return tuple(sorted({str(x).lower() for x in [*allow["orgs"], *allow["teams"]]}))
+
+
+@dataclass(frozen=True)
+class Members:
+    """GitHub's answers about some accounts: covered by one of ``of`` or not."""
+    of: tuple[str, ...] = ()
+    asked: frozenset[int] = frozenset()
+    covered: frozenset[int] = frozenset()
+
+    def for_basis(self, basis: tuple[str, ...]) -> "Members":
+        """The answers, if they were given for these orgs and teams: an org added since was never
+        asked about, and one removed may be the one that covered someone."""
+        return self if self.of == basis else Members(basis)
+
+    def unknown(self, accounts: Iterable[Account]) -> list[Account]:
+        return [a for a in accounts if a.id not in self.asked]
+
+    def merged(self, newer: "Members") -> "Members":
+        """The newer answers over these (for the same orgs and teams; else only the newer)."""
+        if newer.of != self.of:
+            return newer
+        return Members(self.of, self.asked | newer.asked, (self.covered - newer.asked) | newer.covered)
+
+
+def members_to_json(members: Members) -> dict[str, Any]:
+    return {"of": list(members.of), "asked": sorted(members.asked), "covered": sorted(members.covered)}
+
+
+def members_from_json(raw: str | None) -> Members:
+    if not raw:
+        return Members()
+    data = json.loads(raw)
+    return Members(tuple(data["of"]), frozenset(map(int, data["asked"])), frozenset(map(int, data["covered"])))
