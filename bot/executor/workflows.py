@@ -18,6 +18,12 @@ the run, so the action waits (a transient error asking to be retried) until ``SE
 after the first attempt; only then is it sent again. A ``repository_dispatch`` that no workflow
 listens to leaves no run, so it is sent again after ``SETTLE``: that second event starts nothing
 either.
+
+A cancel is safe to send again (a run that has ended is answered 409), but a feature that owes
+one must know when it is done, and the action list cannot say: the executor stops it at a
+transient failure but steps over an action that failed for good (a 403) and goes on with the
+next. So the answer GitHub gave to the latest cancel of a run is recorded when it leaves
+nothing running (cancelled, already ended, gone), and ``state.cancel_answer`` reads it.
 """
 from __future__ import annotations
 
@@ -157,12 +163,19 @@ async def repository_dispatch(action: A.RepositoryDispatch, env: "ActionEnv") ->
 
 async def cancel_workflow_run(action: A.CancelWorkflowRun, env: "ActionEnv") -> Any:
     """Cancelling twice is harmless, so a retry simply asks again. GitHub answers 409 for a run
-    that has already ended: nothing is left to stop, which is what was wanted."""
+    that has already ended and 404 for one that is gone (deleted): nothing is left to stop,
+    which is what was wanted."""
+    key = state.cancel_key(action.repo, action.run_id)
+    # An answer on record is an earlier attempt's (before a "Re-run" of the same run, say):
+    # whoever reads it after this attempt must read this attempt's, or nothing.
+    await state.forget_created(env.db, key)
     try:
         await env.api.post("/repos/{owner}/{repo}/actions/runs/{run_id}/cancel",
                            {**_split(action.repo), "run_id": action.run_id}, data={})
+        answer = "cancelled"
     except PermanentGitHubError as exc:
-        if exc.status != 409:
+        if exc.status not in (404, 409):
             raise
-        return "already ended"
-    return "cancelled"
+        answer = "already ended" if exc.status == 409 else "gone"
+    await state.replace_created(env.db, key, action.repo, "run-cancel", answer)
+    return answer

@@ -170,6 +170,19 @@ async def forget_created(db: Database, fingerprint: str) -> None:
     await db.execute("DELETE FROM created_objects WHERE fingerprint = ?", (fingerprint,))
 
 
+def cancel_key(repo: str, run_id: int) -> str:
+    """Where the executor records GitHub's answer to the latest cancel of a workflow run that
+    left nothing running (see executor.workflows.cancel_workflow_run)."""
+    return f"run-cancel:{repo}:{run_id}"
+
+
+async def cancel_answer(db: Database, repo: str, run_id: int) -> str | None:
+    """What GitHub answered the latest cancel of ``run_id``, when that left nothing running:
+    "cancelled", "already ended" (409) or "gone" (404). None when none was sent, or when the
+    latest one failed or is still on its way."""
+    return await created_object(db, cancel_key(repo, run_id))
+
+
 # --- check runs: the run the executor last wrote for each check, and whether it completed it ------
 
 async def check_run(db: Database, repo: str, head_sha: str, name: str) -> tuple[str, bool] | None:

@@ -5,7 +5,8 @@ Sigstore bundle is verified keyless first (accepted identities and issuers), wit
 configured cosign public keys as the fallback; the verdict is the ``patch-signature``
 check run. Only when every patch verifies is the pipeline dispatched (patch-apply ->
 kselftest -> boot-to-initrd), and its stages are followed on the ``patch-pipeline``
-check run from workflow_run/workflow_job events, with a periodic timeout sweep.
+check run from workflow_run/workflow_job events, with a periodic timeout sweep. A run the bot
+ends itself is cancelled on GitHub, and that cancel is owed until GitHub confirms it (cancels).
 """
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ FEATURE = Feature(
         help="Verify the signatures of this pull request's patches again and, if they all verify, "
              "dispatch the verification pipeline (patch-apply, kselftest, boot-to-initrd).",
         roles=("maintainer",), handler=handlers.verify_command, on_issues=False)],
-    jobs=[JobSpec(name="patch-pipeline-timeouts", every=timedelta(seconds=30), run=handlers.sweep_timeouts)],
+    # Named for the timeouts it began with; it sends the cancels still owed as well.
+    jobs=[JobSpec(name="patch-pipeline-timeouts", every=timedelta(seconds=30), run=handlers.sweep)],
     writers=store.WRITERS,
     migrations="bot.features.patch_pipeline.migrations",
     cli=cli.register,

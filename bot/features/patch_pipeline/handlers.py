@@ -1,4 +1,5 @@
-"""Event handlers, the ``/verify-patch`` command and the timeout sweep."""
+"""Event handlers, the ``/verify-patch`` command and the periodic sweep (timeouts, and the
+cancels still owed)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ from ...core.actions import (Action, Comment, DispatchWorkflow, Note, Record, Re
                              UpsertCheckRun)
 from ...core.events import Event
 from ..base import Invocation
-from . import lookups, store, strays, tracking
+from . import cancels, lookups, store, strays, tracking
 from .tracking import FEATURE_NAME, changed, check, save, specs
 from .verification import (MAX_PATCHES, SIGNATURE_CHECK, Verdict, render, signers_text, touched_patches,
                            verify_patches)
@@ -42,9 +43,10 @@ async def _supersede_others(ctx: Context, section: Mapping[str, Any], number: in
         if run.head_sha == head_sha:
             continue
         gone = P.supersede(run, head_sha, _now(ctx))
-        actions += [save(ctx.repo, number, gone, _now(ctx), revision=row["revision"]),
+        actions += [save(ctx.repo, number, gone, _now(ctx), revision=row["revision"], stops=True,
+                         delivery_id=ctx.event.delivery_id),
                     check(ctx.repo, gone, section, signers=row.get("signers") or "", run_url=row.get("run_url")),
-                    *tracking.stop(ctx.repo, number, run, _now(ctx)),
+                    *tracking.stop(ctx.repo, run, _now(ctx)),
                     Note(ctx.repo, feature=FEATURE_NAME, number=number,
                          text=f"patch pipeline for {run.head_sha[:7]} superseded by {head_sha[:7]}")]
     return actions
@@ -68,8 +70,9 @@ async def _withdraw_own_run(ctx: Context, section: Mapping[str, Any], number: in
     shown = replace(shown, title="Cancelled: the patch signatures no longer verify",
                     summary=shown.summary + "\n\nThe patches of this commit no longer verify against the "
                     "trust policy (see the patch-signature check); the results above are not trusted.")
-    return [save(ctx.repo, number, gone, now, revision=row["revision"]), shown,
-            *tracking.stop(ctx.repo, number, run, now),
+    return [save(ctx.repo, number, gone, now, revision=row["revision"], stops=True,
+                 delivery_id=ctx.event.delivery_id), shown,
+            *tracking.stop(ctx.repo, run, now),
             Note(ctx.repo, feature=FEATURE_NAME, number=number,
                  text=f"patch pipeline for {head_sha[:7]} cancelled: its patches no longer verify "
                       f"({reasons[:200]})")]
@@ -122,9 +125,10 @@ async def on_pull_request(event: Event, ctx: Context) -> list[Action]:
         # Decided already (a redelivery, a reopen, a push back to an earlier head): only
         # what runs for another head goes; /verify-patch decides this head again.
         return [*_adopt(ctx, found[0], number),
-                *await _supersede_others(ctx, ctx.rules.section(SECTION), number, head_sha)]
+                *await _supersede_others(ctx, ctx.rules.section(SECTION), number, head_sha),
+                *await cancels.resend(ctx)]
     files = await lookups.pr_files(ctx.gh, ctx.repo, number)
-    return await gate(ctx, number, head_sha, [f["filename"] for f in files])
+    return await gate(ctx, number, head_sha, [f["filename"] for f in files]) + await cancels.resend(ctx)
 
 
 def _adopt(ctx: Context, row: Mapping[str, Any], number: int) -> list[Action]:
@@ -151,7 +155,7 @@ async def verify_command(inv: Invocation, event: Event, ctx: Context) -> list[Ac
     if not touched_patches(ctx.rules.section(SECTION), files):
         return [Comment(ctx.repo, number=number,
                         body="This pull request changes no patch files, so there is nothing to verify.")]
-    return await gate(ctx, number, str(pr["head"]["sha"]), files)
+    return await gate(ctx, number, str(pr["head"]["sha"]), files) + await cancels.resend(ctx)
 
 
 async def on_check_rerequested(event: Event, ctx: Context) -> list[Action]:
@@ -173,7 +177,7 @@ async def on_check_rerequested(event: Event, ctx: Context) -> list[Action]:
     if pr.get("state") != "open" or pr["head"]["sha"] != head_sha:
         return []  # an outdated head: its successor is the one that counts
     files = [f["filename"] for f in await lookups.pr_files(ctx.gh, ctx.repo, int(number))]
-    return await gate(ctx, int(number), head_sha, files)
+    return await gate(ctx, int(number), head_sha, files) + await cancels.resend(ctx)
 
 
 async def on_workflow_run(event: Event, ctx: Context) -> list[Action]:
@@ -181,9 +185,11 @@ async def on_workflow_run(event: Event, ctx: Context) -> list[Action]:
     wr = event.payload.get("workflow_run") or {}
     if not tracking.is_pipeline_workflow(section, wr):
         return []
+    # A cancel the bot still owes this run goes (again) with whatever the event decides.
+    owed = await cancels.resend(ctx, run_id=int(wr["id"]))
     found = await tracking.find_run(ctx.db, ctx.repo, wr)
     if found is None:  # no pipeline follows it: perhaps one the bot ended before it was reported
-        return await strays.stop_stray(ctx.db, ctx.repo, wr, _now(ctx))
+        return await strays.stop_stray(ctx.db, ctx.repo, wr, _now(ctx), delivery_id=ctx.event.delivery_id) + owed
     row, run = found
     new, now = run, _now(ctx)
     stage_specs = specs(section)
@@ -194,7 +200,7 @@ async def on_workflow_run(event: Event, ctx: Context) -> list[Action]:
             new = tracking.apply_job_payload(new, stage_specs, job, now)
     new = P.apply_workflow_run(new, status=str(wr.get("status") or ""), conclusion=wr.get("conclusion"),
                                run_id=int(wr["id"]), now=now, attempt=attempt)
-    return changed(ctx.repo, int(row["number"]), row, run, new, section, now, run_url=wr.get("html_url"))
+    return changed(ctx.repo, int(row["number"]), row, run, new, section, now, run_url=wr.get("html_url")) + owed
 
 
 async def on_workflow_job(event: Event, ctx: Context) -> list[Action]:
@@ -206,14 +212,16 @@ async def on_workflow_job(event: Event, ctx: Context) -> list[Action]:
     found = await store.run_for_workflow_run(ctx.db, ctx.repo, int(job["run_id"]))
     run_url = None
     if found is None:  # the job came before its run's first event: ask GitHub which run it is
+        # (Stopping a stray run is the one thing a job event decides that owes a cancel: a
+        # retry of this delivery sends it again.)
         if await strays.stopped(ctx.db, ctx.repo, int(job["run_id"])):
-            return []
+            return await cancels.resend(ctx)
         wr = await lookups.workflow_run(ctx.gh, ctx.repo, int(job["run_id"]))
         if wr is None or not tracking.is_pipeline_workflow(section, wr):
             return []
         found = await tracking.find_run(ctx.db, ctx.repo, wr)
         if found is None:
-            return await strays.stop_stray(ctx.db, ctx.repo, wr, _now(ctx))
+            return await strays.stop_stray(ctx.db, ctx.repo, wr, _now(ctx), delivery_id=ctx.event.delivery_id)
         run_url = wr.get("html_url")
     row, run = found
     now = _now(ctx)
@@ -227,8 +235,14 @@ async def on_workflow_job(event: Event, ctx: Context) -> list[Action]:
     return changed(ctx.repo, int(row["number"]), row, run, new, section, now, run_url=run_url)
 
 
+async def sweep(jctx: JobContext) -> list[Action]:
+    """The feature's periodic job: stages past their timeout, then the cancels still owed that
+    are due again (see cancels). Cheap when nothing runs and nothing is owed: two queries."""
+    return await sweep_timeouts(jctx) + await cancels.sweep(jctx)
+
+
 async def sweep_timeouts(jctx: JobContext) -> list[Action]:
-    """Conclude stages past their timeout. Cheap when nothing is running: one query."""
+    """Conclude stages past their timeout."""
     live = await jctx.db.fetchall("SELECT DISTINCT repo FROM patch_pipeline_runs WHERE status IN (?, ?)",
                                   store.LIVE)
     if not live:
@@ -242,7 +256,8 @@ async def sweep_timeouts(jctx: JobContext) -> list[Action]:
         section = handle.rules.section(SECTION)
         for row, run in await store.live_runs(jctx.db, handle.repo):
             new = P.sweep(run, specs(section), now, queue_grace=float(section["queue_grace"]))
-            actions += changed(handle.repo, int(row["number"]), row, run, new, section, now)
-            if new.finished and not run.finished:  # the sweep ends a run only by a timeout
-                actions += tracking.stop(handle.repo, int(row["number"]), new, now)
+            ends = new.finished and not run.finished  # the sweep ends a run only by a timeout
+            actions += changed(handle.repo, int(row["number"]), row, run, new, section, now, stops=ends)
+            if ends:
+                actions += tracking.stop(handle.repo, new, now)
     return actions

@@ -1,6 +1,7 @@
-"""The feature's tables: runs (one per PR head) and their stages, and the dispatches whose
-pipeline the bot ended before GitHub reported their run (strays). Writers are upserts,
-so a retried delivery writes the same rows again.
+"""The feature's tables: runs (one per PR head) and their stages, the dispatches whose
+pipeline the bot ended before GitHub reported their run (strays), and the workflow runs the bot
+owes a cancel (see cancels). Writers are upserts, so a retried delivery writes the same rows
+again.
 
 A run is followed from several queues at once (the PR's events, the repository's workflow
 events, the timeout sweep), so each decision about a run carries the ``revision`` it read and
@@ -12,12 +13,16 @@ a push stays superseded, and its check is not turned back by a decision made bef
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict
 from typing import Any, Mapping, Sequence
 
 from ...core import pipeline as P
 from ...core.retry import RetryLater
 from ...store.db import Database
+from ...store.state import cancel_answer, cancel_key, forget_created
+
+log = logging.getLogger("bot.patch_pipeline")
 
 LIVE = (P.DISPATCHED, P.RUNNING)
 REJECTED = "rejected"
@@ -79,12 +84,19 @@ async def record_rejection(db: Database, *, repo: str, number: int, head_sha: st
 
 async def save_run(db: Database, *, repo: str, number: int, run: Mapping[str, Any], at: float,
                    signers: str | None = None, patches: Sequence[str] | None = None,
-                   run_url: str | None = None, revision: int | None = None) -> None:
+                   run_url: str | None = None, revision: int | None = None, stops: bool = False,
+                   delivery_id: str | None = None) -> None:
     """Save a run and all its stages.
 
     With ``revision`` (the one the decision read) this is an update that happens only if
     nobody wrote the run since; otherwise StaleDecision. Without it, it is a new dispatch
-    for the head (``/verify-patch`` again, a push back to it), which replaces what was there."""
+    for the head (``/verify-patch`` again, a push back to it), which replaces what was there.
+
+    With ``stops`` the bot ends the pipeline itself, and what that leaves owed is written in
+    the same transaction: a cancel of its workflow run (``delivery_id``: the decision's
+    delivery, whose retry sends it again), or, the run not reported yet, the dispatch to know
+    it by (a stray). Written apart, a failure in between would leave the pipeline ended and its
+    run going on, and nothing deciding again would see it."""
     state = run_from_args(run)
     values: dict[str, Any] = {
         "number": number, "status": state.status, "conclusion": state.conclusion, "run_id": state.run_id,
@@ -118,6 +130,12 @@ async def save_run(db: Database, *, repo: str, number: int, run: Mapping[str, An
             legs = json.dumps([asdict(leg) for leg in s.legs])
             await db.execute(_upsert_sql("patch_pipeline_stages", _STAGE_COLS, ("repo", "head_sha", "position")),
                              (repo, state.head_sha, i, s.name, s.status, s.started_at, s.completed_at, s.url, legs))
+        if stops and state.run_id is not None:
+            await owe_cancel(db, repo=repo, run_id=state.run_id, number=number, head_sha=state.head_sha,
+                             delivery_id=delivery_id, at=at)
+        elif stops:
+            await remember_stray(db, repo=repo, number=number, head_sha=state.head_sha,
+                                 dispatched_at=state.dispatched_at, at=at)
 
 
 async def adopt_run(db: Database, *, repo: str, head_sha: str, number: int, at: float) -> None:
@@ -136,7 +154,8 @@ STRAY_KEEP = 7 * 86400.0
 async def remember_stray(db: Database, *, repo: str, number: int, head_sha: str, dispatched_at: float,
                          at: float) -> None:
     """The bot ended the pipeline of ``head_sha`` dispatched at ``dispatched_at`` while its
-    workflow run was not reported yet: remembered, so that the run is cancelled when it is."""
+    workflow run was not reported yet: remembered, so that the run is cancelled when it is
+    (written by the save that ends the pipeline, see save_run)."""
     async with db.transaction():
         await db.execute("INSERT INTO patch_pipeline_strays (repo, head_sha, dispatched_at, number, ended_at)"
                          " VALUES (?, ?, ?, ?, ?) ON CONFLICT (repo, head_sha, dispatched_at) DO NOTHING",
@@ -145,15 +164,90 @@ async def remember_stray(db: Database, *, repo: str, number: int, head_sha: str,
                          (repo, at - STRAY_KEEP))
 
 
-async def stray_stopped(db: Database, *, stray_id: int, run_id: int, at: float) -> None:
-    """The workflow run ``run_id`` of a remembered dispatch was cancelled: its events, any
-    number of them, are then recognised by its id and cancel nothing more."""
-    await db.execute("UPDATE patch_pipeline_strays SET run_id = ?, stopped_at = ? WHERE id = ? AND run_id IS NULL",
-                     (run_id, at, stray_id))
+async def stray_stopped(db: Database, *, stray_id: int, run_id: int, at: float, repo: str, number: int,
+                        head_sha: str, delivery_id: str | None = None) -> None:
+    """The workflow run ``run_id`` of a remembered dispatch is to be cancelled: its events, any
+    number of them, are then recognised by its id and decide nothing more; the cancel is owed
+    from now on (see owe_cancel)."""
+    async with db.transaction():
+        await db.execute("UPDATE patch_pipeline_strays SET run_id = ?, stopped_at = ? WHERE id = ? AND run_id IS NULL",
+                         (run_id, at, stray_id))
+        await owe_cancel(db, repo=repo, run_id=run_id, number=number, head_sha=head_sha,
+                         delivery_id=delivery_id, at=at)
+
+
+# Cancels the bot owes (see cancels), given up three days after the pipeline ended. GitHub
+# itself stops a workflow run after 35 days at most (a job on its own runners after 6 hours),
+# so a cancel never needs to be owed longer than that; but GitHub's outages last minutes or
+# hours, not days: a cancel still refused after three days of attempts fails for a reason more
+# attempts will not cure (the App's actions permission taken away, a run GitHub cannot stop)
+# and is for an operator to look at: it is logged and dropped.
+CANCEL_KEEP = 3 * 86400.0
+# The sweep sends an owed cancel again a minute after an attempt, then waits twice as long
+# each time up to half an hour (some 150 attempts in three days). A delivery's retry and the
+# run's own events do not wait.
+CANCEL_FIRST_WAIT = 60.0
+CANCEL_MAX_WAIT = 1800.0
+
+
+def cancel_wait(attempts: int) -> float:
+    """How long the sweep waits after the ``attempts``-th attempt of an owed cancel."""
+    return min(CANCEL_MAX_WAIT, CANCEL_FIRST_WAIT * 2.0 ** min(max(0, attempts - 1), 32))
+
+
+async def owe_cancel(db: Database, *, repo: str, run_id: int, number: int, head_sha: str,
+                     delivery_id: str | None, at: float) -> None:
+    """The bot owes a cancel of ``run_id`` from now on. Owed already (two decisions ended it,
+    on two replicas): its age and attempts stand, the latest delivery's retry sends it."""
+    await db.execute(
+        "INSERT INTO patch_pipeline_cancels (repo, run_id, number, head_sha, delivery_id, owed_at, attempts, next_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (repo, run_id) DO UPDATE SET delivery_id = excluded.delivery_id",
+        (repo, run_id, number, head_sha, delivery_id, at, at + CANCEL_FIRST_WAIT))
+
+
+async def cancel_attempted(db: Database, *, repo: str, run_id: int, at: float) -> None:
+    """An owed cancel is about to be sent: counted, and the sweep's next attempt put off."""
+    async with db.transaction():
+        attempts = await db.fetchval("SELECT attempts FROM patch_pipeline_cancels WHERE repo = ? AND run_id = ?",
+                                     (repo, run_id))
+        if attempts is None:
+            return  # settled meanwhile (by another replica): the cancel goes anyway, harmlessly
+        await db.execute("UPDATE patch_pipeline_cancels SET attempts = attempts + 1, next_at = ?"
+                         " WHERE repo = ? AND run_id = ?", (at + cancel_wait(int(attempts) + 1), repo, run_id))
+
+
+async def cancel_settled(db: Database, *, repo: str, run_id: int) -> None:
+    """Runs after the cancel in the same action list, whether it succeeded or failed for good
+    (the executor goes on after a permanent failure): so the cancel is owed no more only if
+    the executor recorded an answer of GitHub's saying nothing runs (cancelled, already ended,
+    gone)."""
+    if await cancel_answer(db, repo, run_id) is None:
+        return
+    async with db.transaction():
+        await db.execute("DELETE FROM patch_pipeline_cancels WHERE repo = ? AND run_id = ?", (repo, run_id))
+        # The answer has served: kept, it would be one row per run ever cancelled. A later
+        # cancel of the run (a retry) records its own.
+        await forget_created(db, cancel_key(repo, run_id))
+
+
+async def give_up_cancel(db: Database, *, repo: str, run_id: int, owed_before: float, why: str = "") -> None:
+    """An owed cancel given up (GitHub has not confirmed it for CANCEL_KEEP, or the App is no
+    longer installed on the repository, ``why``): dropped, and said so in the log (once,
+    whichever replica got there)."""
+    async with db.transaction():
+        row = await db.fetchone("SELECT * FROM patch_pipeline_cancels WHERE repo = ? AND run_id = ? AND owed_at <= ?",
+                                (repo, run_id, owed_before))
+        if row is None:
+            return
+        await db.execute("DELETE FROM patch_pipeline_cancels WHERE repo = ? AND run_id = ?", (repo, run_id))
+    log.warning("gave up cancelling workflow run %s of %s (patch pipeline of %s, #%s): %s; it may still be "
+                "running", run_id, repo, row["head_sha"][:7], row["number"], why or f"not confirmed in "
+                f"{row['attempts']} attempts over {CANCEL_KEEP / 3600:.0f} hours", extra={"repo": repo})
 
 
 WRITERS = {"record_rejection": record_rejection, "save_run": save_run, "adopt_run": adopt_run,
-           "remember_stray": remember_stray, "stray_stopped": stray_stopped}
+           "stray_stopped": stray_stopped, "cancel_attempted": cancel_attempted,
+           "cancel_settled": cancel_settled, "give_up_cancel": give_up_cancel}
 
 
 # --- reads ---------------------------------------------------------------------------
@@ -207,3 +301,16 @@ async def unmatched_strays(db: Database, repo: str, *, since: float) -> list[dic
     """Remembered dispatches (since ``since``) whose workflow run has not shown up yet."""
     return await db.fetchall("SELECT * FROM patch_pipeline_strays WHERE repo = ? AND run_id IS NULL"
                              " AND dispatched_at >= ? ORDER BY dispatched_at", (repo, since))
+
+
+async def owed_cancels(db: Database, repo: str, *, delivery_id: str, run_id: int | None = None
+                       ) -> list[dict[str, Any]]:
+    """Cancels still owed that the delivery ``delivery_id`` decided, or of the run ``run_id``."""
+    return await db.fetchall("SELECT * FROM patch_pipeline_cancels WHERE repo = ? AND (delivery_id = ? OR run_id = ?)"
+                             " ORDER BY owed_at, run_id", (repo, delivery_id, -1 if run_id is None else run_id))
+
+
+async def due_cancels(db: Database, now: float, *, limit: int) -> list[dict[str, Any]]:
+    """Cancels still owed whose next attempt is due, the longest due first."""
+    return await db.fetchall("SELECT * FROM patch_pipeline_cancels WHERE next_at <= ? ORDER BY next_at, repo, run_id"
+                             " LIMIT ?", (now, limit))

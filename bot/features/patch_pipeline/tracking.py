@@ -51,11 +51,14 @@ def check(repo: str, run: P.Run, section: Mapping[str, Any], *, signers: str = "
 
 
 def changed(repo: str, number: int, row: Mapping[str, Any], old: P.Run, new: P.Run,
-            section: Mapping[str, Any], now: float, *, run_url: str | None = None) -> list[Action]:
+            section: Mapping[str, Any], now: float, *, run_url: str | None = None,
+            stops: bool = False) -> list[Action]:
+    """``stops``: the change is the bot ending the pipeline itself (see stop)."""
     url = run_url or row.get("run_url")
     if old.status == P.SUPERSEDED or (new == old and url == row.get("run_url")):
         return []  # a superseded run's check stays "Superseded", whatever its workflow still says
-    actions: list[Action] = [save(repo, number, new, now, run_url=url, revision=row["revision"]),
+    ending = {"stops": True} if stops else {}
+    actions: list[Action] = [save(repo, number, new, now, run_url=url, revision=row["revision"], **ending),
                              check(repo, new, section, signers=row.get("signers") or "", run_url=url)]
     if new.finished and not old.finished:
         actions.append(Note(repo, feature=FEATURE_NAME, number=number,
@@ -63,17 +66,25 @@ def changed(repo: str, number: int, row: Mapping[str, Any], old: P.Run, new: P.R
     return actions
 
 
-def stop(repo: str, number: int, run: P.Run, now: float) -> list[Action]:
+def stop(repo: str, run: P.Run, now: float) -> list[Action]:
     """The workflow run of a pipeline the bot has ended itself (a stage past its timeout, a
     newer push, patches no longer trusted) is cancelled on GitHub too: a timeout is a gate,
     not only a verdict, and nothing should go on running, with the workflow's secrets, on
-    patches nobody waits for. A run never reported has no id yet: the dispatch is remembered,
-    and its run is cancelled when it shows up (see strays)."""
-    if run.run_id is not None:
-        return [CancelWorkflowRun(repo, run_id=run.run_id)]
-    return [Record(repo, feature=FEATURE_NAME, op="remember_stray",
-                   args={"repo": repo, "number": number, "head_sha": run.head_sha,
-                         "dispatched_at": run.dispatched_at, "at": now})]
+    patches nobody waits for. These actions follow the save that ends the pipeline, made with
+    ``stops=True``: that save writes, with the end, the cancel owed (sent here, and again until
+    GitHub confirms it: see cancels), or, for a run never reported, which has no id yet, the
+    dispatch to know its run by when it shows up (see strays)."""
+    return cancel(repo, run.run_id, now) if run.run_id is not None else []
+
+
+def cancel(repo: str, run_id: int, now: float) -> list[Action]:
+    """Sending a cancel the bot owes (see cancels): the attempt is counted first (so the sweep
+    waits before the next), then the cancel, then its settling, which clears it only if
+    GitHub's answer says the run no longer runs."""
+    args = {"repo": repo, "run_id": run_id}
+    return [Record(repo, feature=FEATURE_NAME, op="cancel_attempted", args={**args, "at": now}),
+            CancelWorkflowRun(repo, run_id=run_id),
+            Record(repo, feature=FEATURE_NAME, op="cancel_settled", args=args)]
 
 
 def apply_job_payload(run: P.Run, stage_specs: Sequence[P.StageSpec], job: Mapping[str, Any],

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 import pytest
 
 from bot.context import JobContext, RepoHandle
-from bot.core.actions import Action, Record
+from bot.core.actions import Action, CancelWorkflowRun, Record
 from bot.features import all_features
 from bot.features.patch_pipeline import FEATURE
 from bot.features.patch_pipeline import lookups as L
@@ -172,16 +172,32 @@ def with_repo(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-def context(event: str, payload: dict[str, Any], *, db, repo: Repo, rules: Rules, now: datetime = NOW):
+def context(event: str, payload: dict[str, Any], *, db, repo: Repo, rules: Rules, now: datetime = NOW,
+            delivery_id: str = "test-delivery"):
     return _make_context(event, with_repo(payload), db=db, rules=rules, reader=repo.reader(),
-                         roles={MAINTAINER: ["maintainer"]}, now=now)
+                         roles={MAINTAINER: ["maintainer"]}, now=now, delivery_id=delivery_id)
+
+
+class AcceptsCancels:
+    """GitHub answering a workflow run's cancel with 202, as the executor sees it."""
+
+    async def post(self, url, url_vars=None, **kw):
+        assert url.endswith("/cancel"), url
+        return {}
 
 
 async def apply_records(db, actions: Iterable[Action]) -> None:
-    """What the executor does with Record actions."""
+    """What the executor does with Record actions, GitHub accepting every cancel on the way
+    (the executor's own record of that answer is what settles a cancel the feature owes)."""
+    from bot.executor import ActionEnv, workflows
+
     for action in actions:
         if isinstance(action, Record):
             await FEATURE.writers[action.op](db, **action.args)
+        elif isinstance(action, CancelWorkflowRun):
+            await workflows.cancel_workflow_run(action, ActionEnv(
+                api=AcceptsCancels(), db=db, bot_login="contributor-flow[bot]", fingerprint="",
+                retrying=False, feature=FEATURE.name))
 
 
 def job_context(db, repo_rules: Rules, reader, now: datetime) -> JobContext:
@@ -217,12 +233,14 @@ class SignedFlow:
         for number in numbers:
             self.repo.pr_files[number] = [SIGNED_PATCH, SIGNED_PATCH + ".sig"]
 
-    async def decide(self, event: str, payload: dict[str, Any], at: datetime):
+    async def decide(self, event: str, payload: dict[str, Any], at: datetime, *,
+                     delivery_id: str = "test-delivery"):
         from bot.features.patch_pipeline import handlers
 
         by_event = {"pull_request": handlers.on_pull_request, "workflow_run": handlers.on_workflow_run,
                     "workflow_job": handlers.on_workflow_job}
-        event_obj, ctx = context(event, payload, db=self.db, repo=self.repo, rules=self.rules, now=at)
+        event_obj, ctx = context(event, payload, db=self.db, repo=self.repo, rules=self.rules, now=at,
+                                 delivery_id=delivery_id)
         self.reader = ctx.gh
         return await by_event[event](event_obj, ctx)
 

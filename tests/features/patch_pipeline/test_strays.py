@@ -12,6 +12,7 @@ import pytest
 from bot.executor import Executor
 from bot.features.base import Invocation
 from bot.features.patch_pipeline import FEATURE, handlers, lookups
+from bot.features.patch_pipeline.store import unmatched_strays
 from bot.github import TransientGitHubError
 from bot.store.migrate import discover, split_statements
 
@@ -61,7 +62,10 @@ async def superseded_before_reported(flow):
     """A push three seconds after the dispatch, before GitHub said anything about the run."""
     actions = await flow.send("pull_request", pr_payload("synchronize", head=HEAD2), at=T(3))
     assert cancels(actions) == []  # no run id to name yet
-    assert [a.op for a in of(actions, "Record")][:2] == ["save_run", "remember_stray"]
+    # The save that ends the pipeline remembers its dispatch (one write: see store.save_run).
+    ending = of(actions, "Record")[0]
+    assert (ending.op, ending.args["run"]["head_sha"], ending.args["stops"]) == ("save_run", HEAD, True)
+    assert [r["head_sha"] for r in await unmatched_strays(flow.db, REPO, since=0)] == [HEAD]
     row, run = await flow.state(HEAD)
     assert (row["status"], run.run_id) == ("superseded", None)
 
@@ -73,8 +77,9 @@ async def test_a_run_reported_after_a_push_superseded_it_is_cancelled_once(flow)
     actions = await flow.run_event("requested", created=T(2), at=T(8))
     assert cancels(actions) == [OLD_RUN]
     assert checks(actions) == []  # the superseded check stays as it is
-    kinds = [type(a).__name__ for a in actions]
-    assert kinds == ["CancelWorkflowRun", "Record", "Note"]  # the cancel first: see the retry test
+    # The cancel is owed first (with the run's id on the stray), then sent: see the retry test.
+    assert [getattr(a, "op", a.kind) for a in actions] == [
+        "stray_stopped", "cancel_attempted", "CancelWorkflowRun", "cancel_settled", "Note"]
     assert await flow.state(HEAD) == ended and await flow.state(HEAD2) == live
 
     # Once: a redelivery, the run's other events and its jobs cancel nothing more (the jobs
@@ -112,7 +117,8 @@ class FlakyApi:
 
 
 async def test_a_cancel_that_failed_is_sent_again_by_the_retry(flow):
-    """The cancel goes before its record: the delivery's retry, decided again, cancels again.
+    """The stray is recorded as stopped with its cancel owed: the delivery's retry, which no
+    longer decides to stop it, sends the cancel owed again, and GitHub's answer settles it.
     (A cancel sent twice is harmless; one recorded but never sent would leave the run going.)"""
     await superseded_before_reported(flow)
     api = FlakyApi()
@@ -135,6 +141,34 @@ async def test_a_cancel_that_failed_is_sent_again_by_the_retry(flow):
             await run
     assert api.cancels == [OLD_RUN]
     assert await flow.decide("workflow_run", payload, T(20)) == []
+
+
+async def test_a_cancel_decided_on_a_job_event_that_failed_is_sent_again_by_the_retry(flow):
+    """The same when a job event is the first news of the run: its retry finds the run known
+    as stopped (so decides nothing) and sends the cancel its first attempt owes."""
+    await superseded_before_reported(flow)
+    flow.repo.runs[OLD_RUN] = workflow_run_payload("in_progress", run_id=OLD_RUN, created=T(2),
+                                                   status="in_progress")["workflow_run"]
+    api = FlakyApi()
+
+    async def api_for(installation):
+        return api
+
+    executor = Executor(flow.db, api_for=api_for, dry_run=False, features={"patch_pipeline": FEATURE},
+                        bot_login="contributor-flow[bot]")
+    payload = job_payload("patch-apply", "in_progress", run_id=OLD_RUN, started=T(6))
+    for attempt, at in enumerate((T(7), T(13))):
+        actions = await flow.decide("workflow_job", payload, at, delivery_id="job-news")
+        assert cancels(actions) == [OLD_RUN] and checks(actions) == []
+        run = executor.run(delivery_id="job-news", installation_id=1, retrying=attempt > 0,
+                           batches=[("patch_pipeline.on_workflow_job", actions)])
+        if attempt == 0:
+            with pytest.raises(TransientGitHubError):
+                await run
+        else:
+            await run
+    assert api.cancels == [OLD_RUN]
+    assert await flow.decide("workflow_job", payload, T(20), delivery_id="job-news") == []
 
 
 async def test_a_stray_run_first_heard_of_by_a_job_is_cancelled(flow):
@@ -164,7 +198,8 @@ async def test_a_pipeline_timed_out_before_its_run_was_reported(flow):
     """Never reported within timeout + queue_grace: timed out, and its run, when GitHub does
     report it, is cancelled; the verdict stays "timed out"."""
     actions = await flow.sweep(T(90 + 601))
-    assert cancels(actions) == [] and "remember_stray" in [a.op for a in of(actions, "Record")]
+    assert cancels(actions) == [] and [a.args.get("stops") for a in of(actions, "Record")] == [True]
+    assert [r["head_sha"] for r in await unmatched_strays(flow.db, REPO, since=0)] == [HEAD]
     ended = await flow.state(HEAD)
     assert ended[0]["conclusion"] == "timed_out"
     actions = await flow.run_event("requested", created=T(1), at=T(700))
