@@ -22,10 +22,20 @@ from typing import Any, Iterable, Mapping, Sequence
 from ...core.cla import Account, Commit, Contribution, Person, contributions, signoffs_missing
 
 
+# Unlinked co-author emails kept with a verdict, at most. Authors and committers are bounded by
+# the commits, linked co-authors by the lookups (``lookups.resolve_emails``); a message may name
+# any number of co-authors GitHub links to nobody, and the facts are written with every check of
+# the pull request and read on every run of the merge queue's follow job.
+MAX_UNLINKED_KEPT = 500
+
+
 @dataclass(frozen=True)
 class Facts:
     who: tuple[Contribution, ...]       # each (role, email, account) once; sha left out
     signoffs_missing: tuple[int, int]   # commits without a matching sign-off: (by people, by bots)
+    # Distinct unlinked co-author emails past MAX_UNLINKED_KEPT, not kept: unlinked whatever the
+    # rules say when weighing (no allowlisted domain is known to cover them).
+    unlinked_beyond: int = 0
 
     def due(self, *, committer_required: bool) -> list[Contribution]:
         """The contributions a check under ``committer_required`` would weigh."""
@@ -37,17 +47,29 @@ class Facts:
 
 
 def facts_of(commits: Sequence[Commit], resolved: Mapping[str, Account | None]) -> Facts:
-    everyone = contributions(commits, committer_required=True, resolved=resolved)
-    who = {(c.role, c.person.key, c.account.id if c.account else None):
-           Contribution("", c.role, Person("", c.person.key), c.account) for c in everyone}
-    return Facts(tuple(who.values()), signoffs_missing(commits))
+    who: dict[tuple[str, str, int | None], Contribution] = {}
+    unlinked_co_authors: set[str] = set()
+    beyond: set[str] = set()
+    for c in contributions(commits, committer_required=True, resolved=resolved):
+        key = (c.role, c.person.key, c.account.id if c.account else None)
+        if key in who:
+            continue
+        if c.role == "co-author" and c.account is None:
+            if len(unlinked_co_authors) >= MAX_UNLINKED_KEPT:
+                beyond.add(c.person.key)
+                continue
+            unlinked_co_authors.add(c.person.key)
+        who[key] = Contribution("", c.role, Person("", c.person.key), c.account)
+    kept = {c.person.key for c in who.values() if c.account is None}
+    return Facts(tuple(who.values()), signoffs_missing(commits), len(beyond - kept))
 
 
 def facts_to_json(facts: Facts) -> dict[str, Any]:
     def identity(c: Contribution) -> dict[str, Any]:
         account = {"id": c.account.id, "login": c.account.login, "type": c.account.type} if c.account else {}
         return {"role": c.role, "email": c.person.email, **account}
-    return {"who": [identity(c) for c in facts.who], "signoffs_missing": list(facts.signoffs_missing)}
+    return {"who": [identity(c) for c in facts.who], "signoffs_missing": list(facts.signoffs_missing),
+            "unlinked_beyond": facts.unlinked_beyond}
 
 
 def facts_from_json(raw: str | None) -> Facts | None:
@@ -59,7 +81,7 @@ def facts_from_json(raw: str | None) -> Facts | None:
                              Account(str(i["login"]), int(i["id"]), str(i["type"])) if "id" in i else None)
                 for i in data["who"])
     people, bots = data["signoffs_missing"]
-    return Facts(who, (int(people), int(bots)))
+    return Facts(who, (int(people), int(bots)), int(data.get("unlinked_beyond") or 0))
 
 
 # --- organisation and team membership -----------------------------------------------------------
@@ -96,8 +118,9 @@ def members_to_json(members: Members) -> dict[str, Any]:
     return {"of": list(members.of), "asked": sorted(members.asked), "covered": sorted(members.covered)}
 
 
-def members_from_json(raw: str | None) -> Members:
+def members_from_json(raw: str | Mapping[str, Any] | None) -> Members:
+    """The answers as stored (JSON text) or as a Record carries them (``members_to_json``)."""
     if not raw:
         return Members()
-    data = json.loads(raw)
+    data = json.loads(raw) if isinstance(raw, str) else raw
     return Members(tuple(data["of"]), frozenset(map(int, data["asked"])), frozenset(map(int, data["covered"])))

@@ -47,14 +47,14 @@ def _people(row: Mapping[str, Any]) -> list[Account]:
 
 def _due(row: Mapping[str, Any], facts: recorded.Facts | None,
          cfg: Mapping[str, Any]) -> tuple[list[Contribution], int, int]:
-    """Under the rules in force: (the contributions to weigh, unlinked emails counted as recorded,
-    commits without a sign-off)."""
+    """Under the rules in force: (the contributions to weigh, unlinked emails counted as recorded
+    rather than weighed, commits without a sign-off)."""
     if facts is None:
         # Recorded before the facts were kept: who had to sign as the rules of the day said
         # (the allowlist in force still applies to them, by account), the rest as counted then.
         people = [Contribution("", "author", Person("", ""), p) for p in _people(row)]
         return people, int(row["unlinked"]), int(row["dco"])
-    return (facts.due(committer_required=bool(cfg["committer_required"])), 0,
+    return (facts.due(committer_required=bool(cfg["committer_required"])), facts.unlinked_beyond,
             facts.dco_failures(bots_allowed=bool(cfg["allowlist"]["bots"])))
 
 

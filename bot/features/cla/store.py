@@ -25,8 +25,13 @@ async def pr_status(db: Database, *, repo: str, number: int, head_sha: str, stat
                     facts: Mapping[str, Any] | None = None, members: Mapping[str, Any] | None = None) -> None:
     """The latest verdict of a PR and who it waits for (replaces the previous one), with what it
     was decided with (mode, version, who counted as signed; the facts of its commits and the
-    membership answers, see ``recorded``): see ``standing``."""
+    membership answers, see ``recorded``): see ``standing``. A verdict for the head already on
+    record keeps the membership answers given for it (a merge group's check asks about people
+    this check does not), under this check's own."""
     async with db.transaction():
+        kept = None if members is None else await _kept_members(db, repo, number, head_sha)
+        if kept is not None:
+            members = recorded.members_to_json(kept.merged(recorded.members_from_json(members)))
         await db.execute(
             "INSERT INTO cla_pr_status (repo, number, head_sha, state, conclusion, missing, unlinked,"
             " dco, commented, is_open, updated_at, mode, version, signed, facts, members)"
@@ -48,18 +53,29 @@ async def pr_status(db: Database, *, repo: str, number: int, head_sha: str, stat
                 " ON CONFLICT DO NOTHING", (repo, number, int(person["id"])))
 
 
+async def _kept_members(db: Database, repo: str, number: int, head_sha: str) -> recorded.Members | None:
+    """The membership answers on record for the verdict of ``head_sha`` (None: no verdict for
+    that head), its row locked until the caller's transaction ends: two writers merging answers
+    at once (replicas) must not lose either's. SQLite's transaction holds the only write lock."""
+    lock = " FOR UPDATE" if db.dialect == "postgresql" else ""
+    row = await db.fetchone("SELECT head_sha, members FROM cla_pr_status WHERE repo = ? AND number = ?" + lock,
+                            (repo, number))
+    if row is None or row["head_sha"] != head_sha:
+        return None
+    return recorded.members_from_json(row["members"])
+
+
 async def members(db: Database, *, repo: str, number: int, head_sha: str, of: Sequence[str],
                   asked: Sequence[int], covered: Sequence[int]) -> None:
     """Membership answers GitHub gave while the verdict for ``head_sha`` was weighed again (a
     merge group's check), kept with that verdict: the follow job, which reads no GitHub, then
     says what the group's check said. A verdict for another head (a push since) keeps its own."""
     async with db.transaction():
-        row = await db.fetchone("SELECT head_sha, members FROM cla_pr_status WHERE repo = ? AND number = ?",
-                                (repo, number))
-        if row is None or row["head_sha"] != head_sha:
+        kept = await _kept_members(db, repo, number, head_sha)
+        if kept is None:
             return
         newer = recorded.Members(tuple(of), frozenset(map(int, asked)), frozenset(map(int, covered)))
-        merged = recorded.members_from_json(row["members"]).merged(newer)
+        merged = kept.merged(newer)
         await db.execute("UPDATE cla_pr_status SET members = ? WHERE repo = ? AND number = ? AND head_sha = ?",
                          (json.dumps(recorded.members_to_json(merged)), repo, number, head_sha))
 

@@ -2,10 +2,11 @@
 check reported elsewhere than on the pull request (merge groups). Real database, both back ends."""
 from __future__ import annotations
 
+import asyncio
 import json
 
 from bot.core.actions import Record
-from bot.features.cla import held_check, store
+from bot.features.cla import held_check, recorded, store
 from .conftest import HEAD, REPO, api_commit, apply_records, cla_rules, make_context, pr_payload, reader_for
 from bot.features.cla import handlers
 
@@ -117,3 +118,49 @@ async def test_a_verdict_recorded_before_its_inputs_were_is_carried_as_it_is(db)
     held = await held_check(db, REPO, cfg(), 2)
     assert (held.head_sha, held.conclusion) == (HEAD, "action_required")
     assert held.title == "CLA: ❌ waiting for `alice` to sign" and "carried as recorded" in held.summary
+
+
+async def test_membership_answers_written_at_once_are_both_kept(db):
+    """Two replicas keeping answers for one head at once (two groups' checks, or one and the
+    pull request's re-check): each reads what is kept and writes it merged with its own, so the
+    second must wait for the first, or the first's answers are lost. Each read here is slowed so
+    that, unlocked, both would read before either writes."""
+    await checked(db, [api_commit("a" * 40)], allowlist={"orgs": ["acme"]})
+    fetchone = db.fetchone
+
+    async def slow_fetchone(sql, params=()):
+        row = await fetchone(sql, params)
+        if "FROM cla_pr_status" in sql:
+            await asyncio.sleep(0.3)
+        return row
+    db.fetchone = slow_fetchone
+    try:
+        await asyncio.gather(
+            store.members(db, repo=REPO, number=2, head_sha=HEAD, of=["acme"], asked=[101], covered=[101]),
+            store.members(db, repo=REPO, number=2, head_sha=HEAD, of=["acme"], asked=[102], covered=[102]))
+    finally:
+        del db.fetchone
+    kept = json.loads((await store.status_of(db, REPO, 2))["members"])
+    assert (kept["asked"], kept["covered"]) == ([101, 102], [101, 102])
+
+
+async def test_the_facts_kept_do_not_grow_with_the_co_authors_a_message_names(db):
+    """A commit message may name any number of co-authors (the trailers are plain text): their
+    unlinked emails are kept up to a bound, those past it counted, and counted as unlinked
+    whatever the rules say later (the answer that lets nobody through)."""
+    extra = 25
+    names = "\n".join(f"Co-authored-by: P{i} <p{i}@elsewhere.example>"
+                      for i in range(recorded.MAX_UNLINKED_KEPT + extra))
+    await store.sign(db, agreement="codertocat", user_id=101, login="alice", version="1", signed_at=1.0)
+    actions = await checked(db, [api_commit("a" * 40, message=f"Change\n\n{names}")])
+    [record] = [a for a in actions if isinstance(a, Record) and a.op == "pr_status"]
+    facts = record.args["facts"]
+    assert len([w for w in facts["who"] if w["role"] == "co-author"]) == recorded.MAX_UNLINKED_KEPT
+    assert facts["unlinked_beyond"] == extra
+    total = recorded.MAX_UNLINKED_KEPT + extra
+    assert record.args["unlinked"] == total
+    held = await held_check(db, REPO, cfg(), 2)
+    assert held.conclusion == "failure" and f"{total} " in held.title
+    # an allowlisted domain exempts the kept emails, not those past the bound
+    held = await held_check(db, REPO, cfg(allowlist={"email_domains": ["elsewhere.example"]}), 2)
+    assert held.conclusion == "failure" and f"{extra} " in held.title

@@ -223,3 +223,22 @@ async def test_a_mode_change_is_said_on_the_group(db):
     check, _ = await group_check(db, cla_rules(mode="dco"), gh)
     assert (check.conclusion, check.title) == ("success", "Every commit is signed off")
     assert f"#{NUMBER} was checked in mode `both`" in check.summary and "`/cla recheck`" in check.summary
+
+
+async def test_a_recheck_of_the_same_head_keeps_the_answers_the_queue_asked(db):
+    """The queue's request asked about alice (she had signed) and kept the answer for the head;
+    a re-check of that same head (``/cla recheck``, a signature re-checking her pull requests)
+    asks only about those who have not signed: it must add to those answers, not drop them, or
+    the follow job would find her never asked once the version is raised and fail the group
+    that her pull request's own re-check passes."""
+    await sign(db, "alice")
+    await apply(db, (await pr_check(db, cla_rules(**ACME), github([commit("a" * 40)], {"alice"})))[1])
+    _, actions = await group_check(db, cla_rules(**ACME), github([commit("a" * 40)], {"alice"}))
+    await apply(db, actions)
+    await apply(db, (await pr_check(db, cla_rules(**ACME), github([commit("a" * 40)], {"alice"})))[1])
+
+    raised = cla_rules(version="2", **ACME)
+    [check] = of(await follow.follow_groups(job_context(db, raised)), UpsertCheckRun)
+    recheck, _ = await pr_check(db, raised, github([commit("a" * 40)], {"alice"}))
+    assert recheck.conclusion == "success"
+    assert (check.conclusion, check.title) == (recheck.conclusion, recheck.title), check.summary
