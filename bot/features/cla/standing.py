@@ -76,11 +76,16 @@ async def _members(gh: GitHubReader | None, repo: str, number: int, row: Mapping
     basis = recorded.member_basis(cfg)
     if not basis or not people:
         return recorded.Members(basis), [], ()
+    known = recorded.members_from_json(row.get("members")).for_basis(basis)
     if gh is None:
-        known = recorded.members_from_json(row.get("members")).for_basis(basis)
         return known, known.unknown(unsigned), ()
+    # The unsigned are asked afresh, as the re-check asks; of those who signed, only the ones no
+    # earlier answer for this head covers (a group requeued or re-run asks nobody twice).
     waiting = {a.id for a in unsigned}
-    ask = [*unsigned, *[p for p in people if p.id not in waiting][:MAX_ASKED_AHEAD]]
+    ahead = [p for p in people if p.id not in waiting and p.id not in known.asked]
+    ask = [*unsigned, *ahead[:MAX_ASKED_AHEAD]]
+    if not ask:
+        return known, [], ()
     covered = await lookups.covered_members(gh, ask, cfg["allowlist"]["orgs"], cfg["allowlist"]["teams"])
     answers = recorded.Members(basis, frozenset(a.id for a in ask), covered)
     keep = Record(repo, feature=FEATURE_NAME, op="members", args={

@@ -242,3 +242,23 @@ async def test_a_recheck_of_the_same_head_keeps_the_answers_the_queue_asked(db):
     recheck, _ = await pr_check(db, raised, github([commit("a" * 40)], {"alice"}))
     assert recheck.conclusion == "success"
     assert (check.conclusion, check.title) == (recheck.conclusion, recheck.title), check.summary
+
+
+async def test_a_group_asked_again_asks_nobody_who_signed_twice(db):
+    """Requeued, or re-run, the group's check asks afresh about those who have not signed (as the
+    re-check would); those who signed and were asked already for this head are not asked again:
+    each question costs the installation's hourly budget."""
+    await sign(db, "alice")
+    await apply(db, (await pr_check(db, cla_rules(**ACME), github([commit("a" * 40)], {"alice"})))[1])
+    gh = github([commit("a" * 40)], {"alice"})
+    _, actions = await group_check(db, cla_rules(**ACME), gh)
+    await apply(db, actions)
+    assert [v["username"] for u, v in gh.calls if u == ORG_MEMBER] == ["alice"]
+    again = github([commit("a" * 40)], {"alice"})
+    check, actions = await group_check(db, cla_rules(**ACME), again)
+    assert check.conclusion == "success"
+    assert [v["username"] for u, v in again.calls if u == ORG_MEMBER] == []
+    await apply(db, actions)
+    raised = cla_rules(version="2", **ACME)  # the answer kept still covers her
+    [check] = of(await follow.follow_groups(job_context(db, raised)), UpsertCheckRun)
+    assert (check.conclusion, check.title) == ("success", "Everyone has signed the CLA")
