@@ -29,6 +29,8 @@ from .state import Installation, State
 from .webhooks import Deliveries
 
 RATE_LIMIT = 5000
+# GitHub lists at most 100,000 entries of a recursive tree (and 7 MB), then says `truncated`.
+TREE_LIMIT = 100_000
 # Endpoints outside /app that authenticate as the app (JWT) rather than as an installation.
 JWT_TEMPLATES = {"/repos/{owner}/{repo}/installation", "/orgs/{org}/installation",
                  "/users/{username}/installation"}
@@ -47,6 +49,7 @@ class FakeGitHub(StateBuilders, Deliveries):
         self.url = ""
         self.serializer = Serializer(self.state, "")
         self.rate_limit = RATE_LIMIT  # lower it to exercise primary rate-limit handling
+        self.tree_limit = TREE_LIMIT  # lower it to exercise truncated recursive trees
         self.rate_used: dict[str, int] = {}
         self.rate_reset = int(time.time()) + 3600
         self._runner: web.AppRunner | None = None

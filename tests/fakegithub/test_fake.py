@@ -475,6 +475,7 @@ async def test_answers_have_the_types_github_documents(gh: Client) -> None:
              "/search/issues?q=repo:o/r", "/orgs/o/teams/core/members",
              "/repos/o/r/pulls/2/comments", "/repos/o/r/pulls/comments", "/repos/o/r/issues/comments",
              "/repos/o/r/collaborators", "/repos/o/r/git/trees/main?recursive=1", "/orgs/o/memberships/bob",
+             "/repos/o/r/branches/main",
              "/orgs/o/teams/core/memberships/bob", "/repos/o/r/commits"]
     problems = {}
     for path in paths:

@@ -184,6 +184,25 @@ async def test_a_tree_is_recursive_for_any_value_of_recursive(gh: Client) -> Non
     assert [e["path"] for e in tree["tree"]] == ["README.md", "docs"]
 
 
+async def test_a_recursive_tree_past_the_limit_is_truncated(gh: Client) -> None:
+    # GitHub: past 100,000 entries (or 7 MB) a recursive tree is cut and says `truncated`.
+    gh.fake.add_repo("o/r", files={"a/1": "x", "a/2": "y", "b": "z"})
+    _, tree, _ = await gh.request("GET", "/repos/o/r/git/trees/main", params={"recursive": "1"})
+    assert (len(tree["tree"]), tree["truncated"]) == (4, False)
+    gh.fake.tree_limit = 2
+    _, tree, _ = await gh.request("GET", "/repos/o/r/git/trees/main", params={"recursive": "1"})
+    assert ([e["path"] for e in tree["tree"]], tree["truncated"]) == (["a", "a/1"], True)
+    _, tree, _ = await gh.request("GET", "/repos/o/r/git/trees/main")
+    assert (len(tree["tree"]), tree["truncated"]) == (2, False)
+
+
+async def test_a_branch_with_a_slash_is_read_with_its_slash_escaped(gh: Client) -> None:
+    gh.fake.put_file("o/r", "README.md", "x", ref="linux-next/go")
+    status, branch, _ = await gh.request("GET", "/repos/o/r/branches/linux-next%2Fgo")
+    assert (status, branch["name"], branch["commit"]["sha"]) == (
+        200, "linux-next/go", gh.fake.repo("o/r").branches["linux-next/go"])
+
+
 async def test_check_runs_for_a_ref_filter_by_app(gh: Client) -> None:
     fake = gh.fake
     sha = "c" * 40

@@ -7,6 +7,8 @@ check run. Only when every patch verifies is the pipeline dispatched (patch-appl
 kselftest -> boot-to-initrd), and its stages are followed on the ``patch-pipeline``
 check run from workflow_run/workflow_job events, with a periodic timeout sweep. A run the bot
 ends itself is cancelled on GitHub, and that cancel is owed until GitHub confirms it (cancels).
+Patches pushed straight to a gated branch (``push_branches``) pass the same gate on the pushed
+commit, with ``pr_number`` 0 (pushes).
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ FEATURE = Feature(
         "pull_request.opened": [handlers.on_pull_request],
         "pull_request.synchronize": [handlers.on_pull_request],
         "pull_request.reopened": [handlers.on_pull_request],
+        "push": [handlers.on_push],
         "check_run.rerequested": [handlers.on_check_rerequested],
         "workflow_run": [handlers.on_workflow_run],
         "workflow_job": [handlers.on_workflow_job],

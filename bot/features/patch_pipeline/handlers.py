@@ -1,5 +1,7 @@
 """Event handlers, the ``/verify-patch`` command and the periodic sweep (timeouts, and the
-cancels still owed)."""
+cancels still owed). A head is decided for a pull request (``number``) or for a direct push to a
+gated branch (``number`` 0 and the ``branch``, see pushes): the same gate, superseding within
+that pull request or that branch only."""
 from __future__ import annotations
 
 import json
@@ -12,7 +14,7 @@ from ...core.actions import (Action, Comment, DispatchWorkflow, Note, Record, Re
                              UpsertCheckRun)
 from ...core.events import Event
 from ..base import Invocation
-from . import cancels, lookups, store, strays, tracking
+from . import cancels, lookups, pushes, store, strays, tracking
 from .tracking import FEATURE_NAME, changed, check, save, specs
 from .verification import (MAX_PATCHES, SIGNATURE_CHECK, Verdict, render, signers_text, touched_patches,
                            verify_patches)
@@ -37,13 +39,18 @@ def dispatch_action(repo: str, section: Mapping[str, Any], number: int, head_sha
 
 
 async def _supersede_others(ctx: Context, section: Mapping[str, Any], number: int,
-                            head_sha: str) -> list[Action]:
+                            head_sha: str, *, branch: str | None = None) -> list[Action]:
+    """The pipelines of the pull request's (or, with ``branch``, the branch's) other heads end:
+    never those of another pull request or branch."""
     actions: list[Action] = []
-    for row, run in await store.live_runs(ctx.db, ctx.repo, number=number):
+    live = (await store.live_runs(ctx.db, ctx.repo, branch=branch) if branch is not None
+            else await store.live_runs(ctx.db, ctx.repo, number=number))
+    for row, run in live:
         if run.head_sha == head_sha:
             continue
         gone = P.supersede(run, head_sha, _now(ctx))
-        actions += [save(ctx.repo, number, gone, _now(ctx), revision=row["revision"], stops=True,
+        # The run keeps its pull request, if one took it over (a push to its branch ends it).
+        actions += [save(ctx.repo, int(row["number"]), gone, _now(ctx), revision=row["revision"], stops=True,
                          delivery_id=ctx.event.delivery_id),
                     check(ctx.repo, gone, section, signers=row.get("signers") or "", run_url=row.get("run_url")),
                     *tracking.stop(ctx.repo, run, _now(ctx)),
@@ -62,7 +69,7 @@ async def _withdraw_own_run(ctx: Context, section: Mapping[str, Any], number: in
     if found is None or found[0]["status"] not in store.LIVE:
         return []
     row, run = found
-    now = _now(ctx)
+    now, number = _now(ctx), number or int(row["number"])
     # Concluded like a superseded run (running stages cancelled, the rest skipped), but
     # by this head's own verdict rather than by a newer push.
     gone = replace(P.supersede(run, head_sha, now), status=P.COMPLETED, superseded_by=None)
@@ -78,42 +85,50 @@ async def _withdraw_own_run(ctx: Context, section: Mapping[str, Any], number: in
                       f"({reasons[:200]})")]
 
 
-async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str]) -> list[Action]:
-    """Verify the patches of one head; dispatch the pipeline only if every one verifies."""
+async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str], *,
+               branch: str | None = None, unlisted: str | None = None) -> list[Action]:
+    """Verify the patches of one head; dispatch the pipeline only if every one verifies.
+    ``branch``: the head was pushed to that gated branch (``number`` is 0: the pipeline's
+    ``pr_number`` says so); ``unlisted``: why its patches could not be listed (refused)."""
     section = ctx.rules.section(SECTION)
     repo, now = ctx.repo, _now(ctx)
-    actions = await _supersede_others(ctx, section, number, head_sha)
+    actions = await _supersede_others(ctx, section, number, head_sha, branch=branch)
     patches = touched_patches(section, filenames)
-    if not patches:
+    if unlisted is not None:
+        verdicts = [Verdict(f"patches of {head_sha[:7]}", reason=unlisted)]
+    elif not patches:
         return actions
-    if len(patches) > MAX_PATCHES:
+    elif len(patches) > MAX_PATCHES:
         verdicts = [Verdict(f"{len(patches)} patches", reason=f"more than {MAX_PATCHES} patches in one "
-                            "pull request: split it")]
+                            f"{'push' if branch else 'pull request'}: split it")]
     else:
         verdicts = await verify_patches(ctx.gh, repo, head_sha, section, patches)
     if not verdicts:  # every touched patch was deleted
         return actions
     conclusion, title, summary = render(verdicts)
+    if unlisted is not None:
+        title = "Patches could not be listed"
     actions.append(UpsertCheckRun(repo, name=SIGNATURE_CHECK, head_sha=head_sha, conclusion=conclusion,
                                   title=title, summary=summary))
-    checked = [v.path for v in verdicts]
+    checked = [v.path for v in verdicts if unlisted is None]
+    pushed = f" (push to {branch})" if branch else ""
     if conclusion != "success":
         reasons = "; ".join(f"{v.path}: {v.reason}" for v in verdicts if not v.ok)
         actions += await _withdraw_own_run(ctx, section, number, head_sha, reasons)
         return actions + [
             Record(repo, feature=FEATURE_NAME, op="record_rejection",
                    args={"repo": repo, "number": number, "head_sha": head_sha, "reason": reasons,
-                         "patches": checked, "at": now}),
+                         "patches": checked, "at": now, "branch": branch}),
             Note(repo, feature=FEATURE_NAME, number=number,
-                 text=f"not dispatched: {head_sha[:7]} has unverified patches ({reasons[:300]})")]
+                 text=f"not dispatched: {head_sha[:7]}{pushed} has unverified patches ({reasons[:300]})")]
     signers = signers_text(verdicts)
     run = P.new_run(head_sha, specs(section), now)
     return actions + [
         dispatch_action(repo, section, number, head_sha, checked, signers),
-        save(repo, number, run, now, signers=signers, patches=checked),
+        save(repo, number, run, now, signers=signers, patches=checked, branch=branch),
         check(repo, run, section, signers=signers),
         Note(repo, feature=FEATURE_NAME, number=number,
-             text=f"dispatched the patch pipeline for {head_sha[:7]} ({len(checked)} patches, {signers})"),
+             text=f"dispatched the patch pipeline for {head_sha[:7]}{pushed} ({len(checked)} patches, {signers})"),
     ]
 
 
@@ -133,15 +148,36 @@ async def on_pull_request(event: Event, ctx: Context) -> list[Action]:
 
 def _adopt(ctx: Context, row: Mapping[str, Any], number: int) -> list[Action]:
     """Runs are kept per head; a head decided for another pull request (a PR closed and
-    opened again as a new one from the same branch) now belongs to this one, so that its
-    card shows the run and its next push supersedes it."""
+    opened again as a new one from the same branch), or for a push to a gated branch, now
+    belongs to this one, so that its card shows the run and its next push supersedes it (a
+    push to that branch still does too)."""
     if int(row["number"]) == number:
         return []
     head_sha = str(row["head_sha"])
+    decided = f"#{row['number']}" if int(row["number"]) else f"a push to {row.get('branch')}"
     return [Record(ctx.repo, feature=FEATURE_NAME, op="adopt_run",
                    args={"repo": ctx.repo, "head_sha": head_sha, "number": number, "at": _now(ctx)}),
             Note(ctx.repo, feature=FEATURE_NAME, number=number,
-                 text=f"patch pipeline of {head_sha[:7]} (decided for #{row['number']}) now follows this PR")]
+                 text=f"patch pipeline of {head_sha[:7]} (decided for {decided}) now follows this PR")]
+
+
+async def on_push(event: Event, ctx: Context) -> list[Action]:
+    """A push to a gated branch (rules ``push_branches``) is gated as a pull request's head is,
+    on the pushed commit. No comment: there is no pull request; the check runs say it all."""
+    section = ctx.rules.section(SECTION)
+    push = pushes.gated_push(section, event.payload)
+    if push is None:
+        return []
+    if await store.run_for_head(ctx.db, ctx.repo, push.after) is not None:
+        # Decided already: a redelivery, the same commit pushed to a second gated branch, a pull
+        # request's head. Not dispatched again, and the branch's running pipelines go on: their
+        # patches would be carried over only by a new decision.
+        return await cancels.resend(ctx)
+    files, unlisted = ((list(push.files), None) if push.files is not None
+                       else await pushes.tree_patches(ctx.gh, ctx.repo, section, push.after))
+    files += await pushes.pending_patches(ctx.db, ctx.repo, section, push.branch)
+    return (await gate(ctx, 0, push.after, files, branch=push.branch, unlisted=unlisted)
+            + await cancels.resend(ctx))
 
 
 async def verify_command(inv: Invocation, event: Event, ctx: Context) -> list[Action]:
@@ -168,16 +204,31 @@ async def on_check_rerequested(event: Event, ctx: Context) -> list[Action]:
     head_sha = str(check_run.get("head_sha") or "")
     prs = check_run.get("pull_requests") or []
     number = prs[0].get("number") if prs else None
-    if number is None:  # fork PRs are not listed on check runs: our own record knows the PR
-        found = await store.run_for_head(ctx.db, ctx.repo, head_sha)
-        number = found[0]["number"] if found else None
+    found = await store.run_for_head(ctx.db, ctx.repo, head_sha)
+    if number is None and found and int(found[0]["number"]):
+        number = found[0]["number"]  # fork PRs are not listed on check runs: our own record knows the PR
     if number is None:
-        return []
+        return await _rerun_push(ctx, found[0], head_sha) if found and found[0].get("branch") else []
     pr = await lookups.get_pull(ctx.gh, ctx.repo, int(number))
     if pr.get("state") != "open" or pr["head"]["sha"] != head_sha:
         return []  # an outdated head: its successor is the one that counts
     files = [f["filename"] for f in await lookups.pr_files(ctx.gh, ctx.repo, int(number))]
     return await gate(ctx, int(number), head_sha, files) + await cancels.resend(ctx)
+
+
+async def _rerun_push(ctx: Context, row: Mapping[str, Any], head_sha: str) -> list[Action]:
+    """"Re-run" on the check of a head decided for a push: decided again while it is still its
+    branch's head (and the branch still gated), with the patches that decision checked (they
+    include those it carried over), or the tree's when it could not list them."""
+    section, branch = ctx.rules.section(SECTION), str(row["branch"])
+    if not pushes.gated_branch(section, branch):
+        return []
+    if await lookups.branch_head(ctx.gh, ctx.repo, branch) != head_sha:
+        return []  # the branch moved on (or is gone): its newer head is the one that counts
+    recorded = pushes.recorded_patches(section, row)
+    files, unlisted = ((recorded, None) if recorded
+                       else await pushes.tree_patches(ctx.gh, ctx.repo, section, head_sha))
+    return await gate(ctx, 0, head_sha, files, branch=branch, unlisted=unlisted) + await cancels.resend(ctx)
 
 
 async def on_workflow_run(event: Event, ctx: Context) -> list[Action]:

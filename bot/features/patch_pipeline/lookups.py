@@ -1,4 +1,5 @@
-"""What the feature reads from GitHub: the PR's files, and files at the head SHA."""
+"""What the feature reads from GitHub: the PR's files, files at the head SHA, and for a direct
+push the tree at the pushed commit and the branch's head."""
 from __future__ import annotations
 
 import base64
@@ -14,6 +15,9 @@ PR_FILES = "/repos/{owner}/{repo}/pulls/{number}/files?per_page=100"
 PULL = "/repos/{owner}/{repo}/pulls/{number}"
 WORKFLOW_RUN = "/repos/{owner}/{repo}/actions/runs/{run_id}"
 RUN_JOBS = "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs?per_page=100"
+# GitHub reads ``recursive`` as on whatever its value; a commit SHA names that commit's tree.
+TREE = "/repos/{owner}/{repo}/git/trees/{tree_sha}?recursive=1"
+BRANCH = "/repos/{owner}/{repo}/branches/{branch}"
 
 
 def split(repo: str) -> dict[str, str]:
@@ -69,3 +73,29 @@ async def workflow_run(gh: GitHubReader, repo: str, run_id: int) -> Mapping[str,
 
 async def run_jobs(gh: GitHubReader, repo: str, run_id: int) -> list[Mapping[str, Any]]:
     return [j async for j in gh.getiter(RUN_JOBS, {**split(repo), "run_id": run_id}, iterable_key="jobs")]
+
+
+class TreeTruncated(Exception):
+    """GitHub did not list the whole tree (over 100,000 entries or 7 MB)."""
+
+
+async def tree_paths(gh: GitHubReader, repo: str, sha: str) -> list[str]:
+    """Every path at commit ``sha`` but directories (files, symlinks, submodules). Raises
+    TreeTruncated when GitHub's answer leaves entries out: a partial list would pass for a
+    whole one."""
+    tree = await gh.getitem(TREE, {**split(repo), "tree_sha": sha})
+    if tree.get("truncated"):
+        raise TreeTruncated(sha)
+    return [str(e["path"]) for e in tree.get("tree") or () if e.get("type") != "tree"]
+
+
+async def branch_head(gh: GitHubReader, repo: str, branch: str) -> str | None:
+    """The commit a branch points at now, None when there is no such branch."""
+    # The simple expansion escapes a "/" in the name (linux-next/go): GitHub reads it decoded.
+    try:
+        found = await gh.getitem(BRANCH, {**split(repo), "branch": branch})
+    except PermanentGitHubError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return str((found.get("commit") or {}).get("sha") or "") or None

@@ -1,9 +1,41 @@
 """The ``pipeline`` rules section (bundled defaults in rules/pipeline.yml)."""
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from typing import Any
+
 from ...rules import Duration, Field, List, Obj, Section, Str
 
 _PEM = r"(?s)\s*-----BEGIN PUBLIC KEY-----.+-----END PUBLIC KEY-----\s*"
+
+
+@dataclass(frozen=True)
+class BranchGlob(Str):
+    """A branch name as git allows it, ``*`` standing for a glob (see pushes.branch_matches)."""
+
+    def describe(self) -> str:
+        return "a branch name or glob"
+
+    def convert(self, value: Any, node: Any, path: str, ctx: Any) -> Any:
+        if isinstance(value, str):
+            why = branch_glob_problem(value)
+            if why:
+                return ctx.fail(path, node, f"{value!r} is not a branch name or glob: {why}")
+        return super().convert(value, node, path, ctx)
+
+
+def branch_glob_problem(pattern: str) -> str | None:
+    if not pattern.strip():
+        return "it is empty"
+    if pattern.startswith("refs/"):
+        return "name the branch alone (go, not refs/heads/go)"
+    if re.search(r"[\s~^:?\[\\]", pattern):
+        return "a branch name has no spaces and none of ~ ^ : ? [ \\ (only * is a wildcard)"
+    if pattern.startswith("/") or pattern.endswith("/") or "//" in pattern:
+        return "a branch name neither starts nor ends with / and has no //"
+    return None
+
 
 SECTION = Section(
     name="pipeline",
@@ -61,5 +93,9 @@ SECTION = Section(
         ], doc="Stages in order."),
         "queue_grace": Field(Duration(min=0), default="10m",
                              doc="Extra time a stage that has not started yet may wait for a runner."),
+        "push_branches": Field(List(BranchGlob()), default=[],
+                               doc="Branches (globs: * within a path segment, ** across them) whose "
+                                   "direct pushes are gated like pull requests (pr_number 0). Empty: "
+                                   "pushes are not gated."),
     }),
 )

@@ -1,4 +1,5 @@
-"""The feature's tables: runs (one per PR head) and their stages, the dispatches whose
+"""The feature's tables: runs (one per head: a pull request's, or a direct push's to a gated
+branch, ``number`` 0 and its ``branch``) and their stages, the dispatches whose
 pipeline the bot ended before GitHub reported their run (strays), and the workflow runs the bot
 owes a cancel (see cancels). Writers are upserts, so a retried delivery writes the same rows
 again.
@@ -69,8 +70,16 @@ async def _next_revision(db: Database, repo: str, head_sha: str) -> int:
     return 0 if current is None else int(current) + 1
 
 
+async def _set_branch(db: Database, repo: str, head_sha: str, branch: str | None) -> None:
+    """A push decided the head for ``branch``. A pull request deciding it again leaves it
+    (None): the branch still holds the head, and its next push supersedes the pipeline."""
+    if branch is not None:
+        await db.execute("UPDATE patch_pipeline_runs SET branch = ? WHERE repo = ? AND head_sha = ?",
+                         (branch, repo, head_sha))
+
+
 async def record_rejection(db: Database, *, repo: str, number: int, head_sha: str, reason: str,
-                           patches: Sequence[str], at: float) -> None:
+                           patches: Sequence[str], at: float, branch: str | None = None) -> None:
     async with db.transaction():
         row = {"repo": repo, "head_sha": head_sha, "number": number, "status": REJECTED,
                "conclusion": "failure", "signers": "", "patches": json.dumps(list(patches)),
@@ -79,18 +88,20 @@ async def record_rejection(db: Database, *, repo: str, number: int, head_sha: st
                "revision": await _next_revision(db, repo, head_sha)}
         await db.execute(_upsert_sql("patch_pipeline_runs", _RUN_COLS, ("repo", "head_sha")),
                          tuple(row[c] for c in _RUN_COLS))
+        await _set_branch(db, repo, head_sha, branch)
         await db.execute("DELETE FROM patch_pipeline_stages WHERE repo = ? AND head_sha = ?", (repo, head_sha))
 
 
 async def save_run(db: Database, *, repo: str, number: int, run: Mapping[str, Any], at: float,
                    signers: str | None = None, patches: Sequence[str] | None = None,
                    run_url: str | None = None, revision: int | None = None, stops: bool = False,
-                   delivery_id: str | None = None) -> None:
+                   delivery_id: str | None = None, branch: str | None = None) -> None:
     """Save a run and all its stages.
 
     With ``revision`` (the one the decision read) this is an update that happens only if
     nobody wrote the run since; otherwise StaleDecision. Without it, it is a new dispatch
-    for the head (``/verify-patch`` again, a push back to it), which replaces what was there.
+    for the head (``/verify-patch`` again, a push back to it), which replaces what was there;
+    ``branch``: the branch a direct push decided it for.
 
     With ``stops`` the bot ends the pipeline itself, and what that leaves owed is written in
     the same transaction: a cancel of its workflow run (``delivery_id``: the decision's
@@ -109,6 +120,7 @@ async def save_run(db: Database, *, repo: str, number: int, run: Mapping[str, An
                    "revision": await _next_revision(db, repo, state.head_sha)}
             await db.execute(_upsert_sql("patch_pipeline_runs", _RUN_COLS, ("repo", "head_sha")),
                              tuple(row[c] for c in _RUN_COLS))
+            await _set_branch(db, repo, state.head_sha, branch)
         else:
             if signers is not None:
                 values["signers"] = signers
@@ -276,12 +288,18 @@ async def run_for_workflow_run(db: Database, repo: str, run_id: int) -> tuple[di
     return await _with_stages(db, row)
 
 
-async def live_runs(db: Database, repo: str, *, number: int | None = None) -> list[tuple[dict[str, Any], P.Run]]:
+async def live_runs(db: Database, repo: str, *, number: int | None = None,
+                    branch: str | None = None) -> list[tuple[dict[str, Any], P.Run]]:
+    """Pipelines still running: all of the repository's, or those of one pull request
+    (``number``) or of the direct pushes to one branch (``branch``)."""
     sql = "SELECT * FROM patch_pipeline_runs WHERE repo = ? AND status IN (?, ?)"
     params: list[Any] = [repo, *LIVE]
     if number is not None:
         sql += " AND number = ?"
         params.append(number)
+    if branch is not None:
+        sql += " AND branch = ?"
+        params.append(branch)
     rows = await db.fetchall(sql + " ORDER BY dispatched_at", params)
     return [pair for row in rows if (pair := await _with_stages(db, row)) is not None]
 
@@ -290,6 +308,12 @@ async def latest_for_pr(db: Database, repo: str, number: int) -> tuple[dict[str,
     row = await db.fetchone("SELECT * FROM patch_pipeline_runs WHERE repo = ? AND number = ?"
                             " ORDER BY dispatched_at DESC, updated_at DESC LIMIT 1", (repo, number))
     return await _with_stages(db, row)
+
+
+async def latest_for_branch(db: Database, repo: str, branch: str) -> dict[str, Any] | None:
+    """The latest head decided for a direct push to ``branch``."""
+    return await db.fetchone("SELECT * FROM patch_pipeline_runs WHERE repo = ? AND branch = ?"
+                             " ORDER BY dispatched_at DESC, updated_at DESC LIMIT 1", (repo, branch))
 
 
 async def stray_of_run(db: Database, repo: str, run_id: int) -> dict[str, Any] | None:

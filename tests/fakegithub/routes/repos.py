@@ -94,7 +94,9 @@ def get_ref(ctx: Ctx) -> Reply:
 @route("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}")
 def get_tree(ctx: Ctx) -> Reply:
     """The files at a branch or commit (`tree_sha` may name either, as on GitHub); with
-    `recursive`, every path with its parent directories, else the top level only."""
+    `recursive`, every path with its parent directories, else the top level only. A recursive
+    tree longer than `fake.tree_limit` entries is cut there and marked `truncated`, as GitHub
+    does past 100,000 entries."""
     import hashlib
 
     repo = ctx.repo()
@@ -119,8 +121,10 @@ def get_tree(ctx: Ctx) -> Reply:
         entries[path] = {"path": path, "mode": "100644", "type": "blob", "sha": sha, "size": len(raw),
                          "url": f"{base}/blobs/{sha}"}
     tree = [e for p, e in sorted(entries.items()) if recursive or "/" not in p]
+    truncated = recursive and len(tree) > ctx.fake.tree_limit
     tree_sha = hashlib.sha1(ref.encode()).hexdigest()
-    return Reply(json={"sha": tree_sha, "url": f"{base}/trees/{tree_sha}", "tree": tree, "truncated": False})
+    return Reply(json={"sha": tree_sha, "url": f"{base}/trees/{tree_sha}",
+                       "tree": tree[:ctx.fake.tree_limit] if truncated else tree, "truncated": truncated})
 
 
 @route("GET", "/repos/{owner}/{repo}/git/blobs/{file_sha}")

@@ -77,6 +77,8 @@ class Repo:
         self.jobs: dict[int, list[dict[str, Any]]] = {}
         self.blobs: dict[str, bytes] = {}
         self.big_files: set[str] = set()
+        self.branches: dict[str, str] = {}  # name -> head sha
+        self.truncated: set[str] = set()  # refs whose tree GitHub lists only in part
 
     def put(self, ref: str, path: str, data: bytes | str) -> None:
         self.files.setdefault(ref, {})[path] = data.encode() if isinstance(data, str) else data
@@ -102,12 +104,26 @@ class Repo:
             raise PermanentGitHubError("Not Found", status=404)
         return run
 
+    def _tree(self, v):
+        files = self.files.get(v["tree_sha"], {})
+        return {"sha": "t" * 40, "truncated": v["tree_sha"] in self.truncated,
+                "tree": [{"path": p, "type": "blob", "mode": "100644"} for p in sorted(files)]
+                + [{"path": p.rsplit("/", 1)[0], "type": "tree", "mode": "040000"} for p in sorted(files) if "/" in p]}
+
+    def _branch(self, v):
+        if v["branch"] not in self.branches:
+            from bot.github import PermanentGitHubError
+            raise PermanentGitHubError("Branch not found", status=404)
+        return {"name": v["branch"], "commit": {"sha": self.branches[v["branch"]]}, "protected": False}
+
     def reader(self) -> RecordingReader:
         reader = RecordingReader(items={
             L.CONTENTS: self._contents,
             L.BLOB: lambda v: {"content": base64.b64encode(self.blobs[v["file_sha"]]).decode(), "encoding": "base64"},
             L.PULL: lambda v: self.pulls[int(v["number"])],
             L.WORKFLOW_RUN: self._run,
+            L.TREE: self._tree,
+            L.BRANCH: self._branch,
         })
         reader.lists.update({
             L.PR_FILES: lambda v: [{"filename": f, "status": "modified"} for f in self.pr_files[int(v["number"])]],
@@ -121,6 +137,23 @@ def pr_payload(action: str = "opened", *, number: int = 7, head: str = HEAD) -> 
     p["pull_request"].update(number=number, state="open")
     p["pull_request"]["head"]["sha"] = head
     p["number"] = number
+    return p
+
+
+def push_payload(branch: str = "go", *, after: str = HEAD, before: str = MAIN,
+                 files: Iterable[str] = (), commits: int | None = None, ref: str | None = None,
+                 deleted: bool = False) -> dict[str, Any]:
+    """GitHub's push payload: ``files`` changed by its one commit (``commits``: that many commits
+    listed, the files spread over them; 0 lists none)."""
+    p = load_example("push")
+    files = list(files)
+    count = (1 if files else 0) if commits is None else commits
+    template = p["head_commit"]
+    listed = [{**template, "id": f"{i:040x}", "added": [], "removed": [], "modified": files if i == 0 else [],
+               "message": f"commit {i}"} for i in range(count)]
+    p.update(ref=ref or f"refs/heads/{branch}", before=before, after=after, created=before == "0" * 40,
+             deleted=deleted, forced=False, commits=listed, head_commit=listed[-1] if listed else None,
+             compare=f"https://github.com/{REPO}/compare/{before[:12]}...{after[:12]}")
     return p
 
 
@@ -238,7 +271,8 @@ class SignedFlow:
         from bot.features.patch_pipeline import handlers
 
         by_event = {"pull_request": handlers.on_pull_request, "workflow_run": handlers.on_workflow_run,
-                    "workflow_job": handlers.on_workflow_job}
+                    "workflow_job": handlers.on_workflow_job, "push": handlers.on_push,
+                    "check_run": handlers.on_check_rerequested}
         event_obj, ctx = context(event, payload, db=self.db, repo=self.repo, rules=self.rules, now=at,
                                  delivery_id=delivery_id)
         self.reader = ctx.gh

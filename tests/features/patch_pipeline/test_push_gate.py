@@ -1,0 +1,331 @@
+"""Patches pushed straight to a gated branch (rules ``push_branches``), as a kernel tree's
+``git subtree push --prefix=go/ ... go`` does: the same signature gate on the pushed commit,
+the pipeline dispatched with ``pr_number`` 0 and followed as a pull request's, superseded by
+the branch's next push only; no comment anywhere (there is no pull request)."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from bot.features import all_features
+from bot.features.patch_pipeline import handlers, held_checks, pushes, status_line
+from bot.rules.loader import load_bundled, merge_repo_override
+from bot.rules.registry import sections_of
+from bot.settings import BUNDLED_RULES
+
+from .conftest import (HEAD, HEAD2, NOW, REPO, SIGNED_DATA, SIGNED_PATCH, SignedFlow, job_context,
+                       job_payload, of, pr_payload, push_payload, rules, workflow_run_payload)
+from tests.fixtures.webhooks import load_example
+from tests.signing.cosign_fake import sig_file
+
+T = lambda s: NOW + timedelta(seconds=s)  # noqa: E731
+SIGNED = [SIGNED_PATCH, SIGNED_PATCH + ".sig"]
+OTHER = "patches/runtime/0002-g0-stack.patch"
+C1, C2, C3 = "c1" * 20, "c2" * 20, "c3" * 20
+RUN = 5550501
+
+
+@pytest.fixture
+def flow(db, key) -> SignedFlow:
+    f = SignedFlow(db, key)
+    f.rules = rules(key, push_branches=["go", "linux-next/*"])
+    f.key = key
+    for sha in (C1, C2, C3):
+        sign(f, sha)
+    return f
+
+
+def sign(flow: SignedFlow, sha: str, path: str = SIGNED_PATCH, *, signed: bool = True) -> None:
+    data = SIGNED_DATA + path.encode() + sha.encode()
+    flow.repo.put(sha, path, data)
+    if signed:
+        flow.repo.put(sha, path + ".sig", sig_file(flow.key, data))
+
+
+def check_of(actions, name: str, head: str):
+    [found] = [a for a in of(actions, "UpsertCheckRun") if a.name == name and a.head_sha == head]
+    return found
+
+
+def dispatched_patches(actions) -> list[str]:
+    [dispatch] = of(actions, "DispatchWorkflow")
+    return json.loads(dispatch.inputs["patches"])
+
+
+async def test_a_signed_push_to_a_gated_branch_is_verified_and_dispatched_with_pr_number_0(flow):
+    actions = await flow.send("push", push_payload("go", after=HEAD, files=SIGNED))
+    sig = check_of(actions, "patch-signature", HEAD)
+    assert (sig.conclusion, sig.title) == ("success", "1 patch signed")
+    [dispatch] = of(actions, "DispatchWorkflow")
+    assert dispatch.inputs == {"pr_number": "0", "head_sha": HEAD, "patches": json.dumps([SIGNED_PATCH]),
+                               "signer": "key:release-key"}
+    assert check_of(actions, "patch-pipeline", HEAD).status == "queued"
+    assert not of(actions, "Comment") and not of(actions, "UpsertComment")
+    assert {n.number for n in of(actions, "Note")} == {0}
+    assert "(push to go)" in of(actions, "Note")[-1].text
+    row, _ = await flow.state(HEAD)
+    assert (row["status"], row["number"], row["branch"]) == ("dispatched", 0, "go")
+
+
+async def test_a_push_run_is_followed_through_its_stages_like_a_pull_requests(flow):
+    await flow.send("push", push_payload("linux-next/go", after=HEAD, files=SIGNED))
+    actions = await flow.send("workflow_run", workflow_run_payload("requested", run_id=RUN), at=T(5))
+    assert check_of(actions, "patch-pipeline", HEAD).status == "in_progress"
+    for i, stage in enumerate(("patch-apply", "kselftest-go", "boot-to-initrd")):
+        job = job_payload(stage, "completed", "success", run_id=RUN, job_id=i + 1, started=T(10 + i * 10),
+                          completed=T(15 + i * 10))
+        await flow.send("workflow_job", job, at=T(16 + i * 10))
+    row, run = await flow.state(HEAD)
+    assert (row["status"], run.conclusion, row["number"]) == ("completed", "success", 0)
+
+
+async def test_the_repository_dispatch_payload_says_pr_number_0(flow, key):
+    flow.rules = rules(key, push_branches=["go"], trigger={"kind": "repository_dispatch"})
+    actions = await flow.send("push", push_payload("go", after=HEAD, files=SIGNED))
+    [dispatch] = of(actions, "RepositoryDispatch")
+    assert dispatch.client_payload["pr_number"] == 0 and dispatch.client_payload["head_sha"] == HEAD
+
+
+async def test_an_unsigned_patch_pushed_is_refused_and_nothing_dispatched(flow):
+    sign(flow, C1, OTHER, signed=False)
+    actions = await flow.send("push", push_payload("go", after=C1, files=[OTHER, *SIGNED]))
+    sig = check_of(actions, "patch-signature", C1)
+    assert sig.conclusion == "failure" and f"unsigned: neither {OTHER}.sigstore.json" in sig.summary
+    assert not of(actions, "DispatchWorkflow") and not of(actions, "Comment")
+    row, _ = await flow.state(C1)
+    assert (row["status"], row["branch"], row["number"]) == ("rejected", "go", 0)
+
+
+@pytest.mark.parametrize("payload", [
+    push_payload("main", after=HEAD, files=SIGNED),                          # not a gated branch
+    push_payload("go2", after=HEAD, files=SIGNED),                           # a glob is the whole name
+    push_payload("linux-next/a/b", after=HEAD, files=SIGNED),                # * stays within a segment
+    push_payload(ref="refs/tags/go", after=HEAD, files=SIGNED),              # a tag
+    push_payload("go", after="0" * 40, deleted=True),                        # the branch deleted
+    push_payload("go", after="0" * 40, files=SIGNED),                        # all zeros, whatever it says
+    push_payload("gh-readonly-queue/go/pr-7-" + HEAD, after=HEAD, files=SIGNED),  # the merge queue's
+    push_payload("go", after=HEAD, files=["README.md", "patches/notes.txt"]),  # no patch
+])
+async def test_pushes_that_are_not_gated_decide_nothing_and_ask_github_nothing(flow, key, payload):
+    flow.rules = rules(key, push_branches=["go", "linux-next/*", "gh-readonly-queue/**"])
+    assert await flow.send("push", payload) == []
+    assert flow.reader.calls == []
+    assert await flow.state(HEAD) is None
+
+
+async def test_by_default_no_branch_is_gated(flow, key):
+    flow.rules = rules(key)
+    assert flow.rules.section("pipeline")["push_branches"] == []
+    assert await flow.send("push", push_payload("main", after=HEAD, files=SIGNED)) == []
+    assert flow.reader.calls == []
+
+
+@pytest.mark.parametrize("pattern, branch, gated", [
+    ("go", "go", True), ("go", "feature/go", False), ("linux-next/*", "linux-next/go", True),
+    ("linux-next/*", "linux-next/go/x", False), ("linux-next/**", "linux-next/go/x", True),
+    ("**", "anything/at/all", True), ("release-*", "release-6.9", True), ("go.x", "goXx", False),
+])
+def test_branch_globs(pattern, branch, gated):
+    assert pushes.branch_matches(pattern, branch) is gated
+
+
+@pytest.mark.parametrize("value, message", [
+    (["refs/heads/go"], "not refs/heads/go"),
+    (["go x"], "no spaces"),
+    (["feature/[ab]"], "only * is a wildcard"),
+    (["go/"], "neither starts nor ends with /"),
+    ("go", "expected a list"),
+])
+def test_push_branches_are_checked_strictly(value, message):
+    import yaml
+    sections = sections_of(all_features())
+    bundled, _ = load_bundled(BUNDLED_RULES, sections)
+    _, problems = merge_repo_override(bundled, yaml.safe_dump({"pipeline": {"push_branches": value}}),
+                                      "test", sections)
+    assert len(problems) == 1 and message in str(problems[0]) and "pipeline.push_branches" in str(problems[0])
+
+
+async def test_a_newer_push_supersedes_the_branchs_run_only(flow):
+    """The run of the branch's earlier push ends (its workflow run cancelled); a pull request's
+    and another branch's go on. The patches of the ended run are carried over to the new head."""
+    await flow.send("pull_request", pr_payload("opened", head=HEAD))
+    await flow.send("push", push_payload("linux-next/go", after=HEAD2, files=SIGNED))
+    sign(flow, C1, OTHER)
+    await flow.send("push", push_payload("go", after=C1, files=[OTHER, OTHER + ".sig"]), at=T(1))
+    await flow.send("workflow_run", workflow_run_payload("requested", run_id=RUN, head=C1), at=T(2))
+
+    actions = await flow.send("push", push_payload("go", before=C1, after=C2, files=SIGNED), at=T(3))
+    old = check_of(actions, "patch-pipeline", C1)
+    assert (old.conclusion, old.title) == ("cancelled", "Superseded by c2c2c2c")
+    assert [a.run_id for a in of(actions, "CancelWorkflowRun")] == [RUN]
+    assert {a.head_sha for a in of(actions, "UpsertCheckRun")} == {C1, C2}
+    assert dispatched_patches(actions) == [SIGNED_PATCH]  # OTHER is not at C2: nothing to carry
+    for head, status in ((HEAD, "dispatched"), (HEAD2, "dispatched"), (C1, "superseded"), (C2, "dispatched")):
+        assert (await flow.state(head))[0]["status"] == status, head
+    assert not of(actions, "Comment")
+
+
+async def test_the_patches_of_a_superseded_push_are_verified_again_at_the_new_head(flow):
+    """The branch's head holds the patches of the push whose pipeline it ends: its own pipeline
+    covers them, even when the push itself brings none."""
+    await flow.send("push", push_payload("go", after=C1, files=SIGNED))
+    actions = await flow.send("push", push_payload("go", before=C1, after=C2, files=["README.md"]), at=T(1))
+    assert check_of(actions, "patch-pipeline", C1).conclusion == "cancelled"
+    assert check_of(actions, "patch-signature", C2).conclusion == "success"
+    assert dispatched_patches(actions) == [SIGNED_PATCH]
+    # C2's pipeline superseded in turn: carried once more, with what C3 brings.
+    sign(flow, C3, OTHER)
+    actions = await flow.send("push", push_payload("go", before=C2, after=C3, files=[OTHER, OTHER + ".sig"]), at=T(2))
+    assert dispatched_patches(actions) == [SIGNED_PATCH, OTHER]
+
+
+async def test_a_refused_patch_keeps_the_branch_head_refused_until_it_is_fixed(flow):
+    sign(flow, C1, OTHER, signed=False)
+    assert of(await flow.send("push", push_payload("go", after=C1, files=[OTHER])), "UpsertCheckRun")[0].conclusion \
+        == "failure"
+    sign(flow, C2, OTHER, signed=False)
+    actions = await flow.send("push", push_payload("go", before=C1, after=C2, files=["README.md"]), at=T(1))
+    assert check_of(actions, "patch-signature", C2).conclusion == "failure"
+    sign(flow, C3, OTHER)
+    actions = await flow.send("push", push_payload("go", before=C2, after=C3, files=[OTHER + ".sig"]), at=T(2))
+    assert check_of(actions, "patch-signature", C3).conclusion == "success"
+    assert dispatched_patches(actions) == [OTHER]
+
+
+async def test_after_a_passing_pipeline_a_push_without_patches_decides_nothing(flow):
+    await flow.send("push", push_payload("go", after=C1, files=SIGNED))
+    await flow.send("workflow_run", workflow_run_payload("requested", run_id=RUN, head=C1), at=T(1))
+    for i, stage in enumerate(("patch-apply", "kselftest-go", "boot-to-initrd")):
+        await flow.send("workflow_job", job_payload(stage, "completed", "success", run_id=RUN, job_id=i + 1,
+                                                    started=T(2), completed=T(3)), at=T(4 + i))
+    assert (await flow.state(C1))[1].conclusion == "success"
+    assert await flow.send("push", push_payload("go", before=C1, after=C2, files=["README.md"]), at=T(9)) == []
+
+
+async def test_a_decided_commit_is_not_dispatched_again(flow):
+    first = await flow.send("push", push_payload("go", after=HEAD, files=SIGNED))
+    assert of(first, "DispatchWorkflow")
+    assert await flow.send("push", push_payload("go", after=HEAD, files=SIGNED)) == []  # a redelivery
+    assert await flow.send("push", push_payload("linux-next/go", after=HEAD, files=SIGNED)) == []  # a second branch
+    row, _ = await flow.state(HEAD)
+    assert (row["branch"], row["status"]) == ("go", "dispatched")
+
+
+@pytest.mark.parametrize("shape", ["no commits listed", "new branch", "2048 commits", "3000 files"])
+async def test_patches_the_payload_does_not_list_are_read_from_the_tree(flow, shape):
+    sign(flow, C1, OTHER)
+    flow.repo.put(C1, "README.md", b"readme")
+    payload = {"no commits listed": push_payload("go", after=C1, commits=0),
+               "new branch": push_payload("go", before="0" * 40, after=C1, files=["README.md"]),
+               "2048 commits": push_payload("go", after=C1, files=["README.md"], commits=2048),
+               "3000 files": push_payload("go", after=C1, files=[f"src/{i}.c" for i in range(3000)])}[shape]
+    actions = await flow.send("push", payload)
+    assert [u for u, _ in flow.reader.calls if "git/trees" in u] == [
+        "/repos/{owner}/{repo}/git/trees/{tree_sha}?recursive=1"]
+    assert check_of(actions, "patch-signature", C1).title == "2 patches signed"
+    assert dispatched_patches(actions) == [SIGNED_PATCH, OTHER]
+
+
+async def test_a_tree_github_lists_only_in_part_fails_closed(flow):
+    flow.repo.truncated.add(C1)
+    actions = await flow.send("push", push_payload("go", after=C1, commits=0))
+    sig = check_of(actions, "patch-signature", C1)
+    assert (sig.conclusion, sig.title) == ("failure", "Patches could not be listed")
+    assert "only in part" in sig.summary and not of(actions, "DispatchWorkflow")
+    row, _ = await flow.state(C1)
+    assert (row["status"], json.loads(row["patches"]), row["branch"]) == ("rejected", [], "go")
+
+
+def rerequested(name: str, head: str, prs=()) -> dict:
+    p = load_example("check_run", "rerequested")
+    p["check_run"].update(name=name, head_sha=head, external_id=f"contributor-flow:{name}", pull_requests=list(prs))
+    return p
+
+
+async def test_rerun_on_a_push_runs_check_decides_the_branch_head_again(flow):
+    sign(flow, C1, OTHER, signed=False)
+    await flow.send("push", push_payload("go", after=C1, files=[OTHER, *SIGNED]))
+    sign(flow, C1, OTHER)  # the signature is fixed in place (a re-push of the same commit)
+    flow.repo.branches["go"] = C1
+    actions = await flow.send("check_run", rerequested("patch-signature", C1), at=T(5))
+    assert check_of(actions, "patch-signature", C1).conclusion == "success"
+    assert dispatched_patches(actions) == [SIGNED_PATCH, OTHER]
+    assert of(actions, "DispatchWorkflow")[0].inputs["pr_number"] == "0"
+    called = [u for u, _ in flow.reader.calls]
+    assert "/repos/{owner}/{repo}/branches/{branch}" in called
+    assert not [u for u in called if "pulls" in u or "git/trees" in u]  # the recorded patches, no PR
+    row, _ = await flow.state(C1)
+    assert (row["status"], row["branch"], row["number"]) == ("dispatched", "go", 0)
+
+
+async def test_rerun_after_a_truncated_tree_lists_the_tree_again(flow):
+    flow.repo.truncated.add(C1)
+    await flow.send("push", push_payload("go", after=C1, commits=0))
+    flow.repo.truncated.clear()
+    flow.repo.branches["go"] = C1
+    actions = await flow.send("check_run", rerequested("patch-signature", C1), at=T(5))
+    assert check_of(actions, "patch-signature", C1).conclusion == "success" and of(actions, "DispatchWorkflow")
+
+
+@pytest.mark.parametrize("branch_head", [C2, None])  # the branch moved on, or is gone
+async def test_rerun_on_an_outdated_push_head_does_nothing(flow, branch_head):
+    await flow.send("push", push_payload("go", after=C1, files=SIGNED))
+    if branch_head:
+        flow.repo.branches["go"] = branch_head
+    assert await flow.send("check_run", rerequested("patch-pipeline", C1), at=T(5)) == []
+
+
+async def test_rerun_on_a_branch_no_longer_gated_does_nothing(flow, key):
+    await flow.send("push", push_payload("go", after=C1, files=SIGNED))
+    flow.repo.branches["go"] = C1
+    flow.rules = rules(key)
+    assert await flow.send("check_run", rerequested("patch-pipeline", C1), at=T(5)) == []
+
+
+async def test_the_pr_card_never_shows_a_push_run(flow):
+    await flow.send("pull_request", pr_payload("opened", head=HEAD))
+    await flow.send("push", push_payload("go", after=C1, files=SIGNED), at=T(10))
+    await flow.send("workflow_run", workflow_run_payload("requested", run_id=RUN, head=C1), at=T(11))
+    line = await status_line(flow.db, REPO, 7, HEAD)
+    assert line.startswith("Patch pipeline") and "Dispatched, waiting" in line
+    assert await status_line(flow.db, REPO, 7, C1) is None
+
+
+async def test_a_pull_request_of_the_pushed_head_takes_its_run_over(flow):
+    await flow.send("push", push_payload("go", after=HEAD, files=SIGNED))
+    actions = await flow.send("pull_request", pr_payload("opened", head=HEAD))
+    assert not of(actions, "DispatchWorkflow")
+    assert "(decided for a push to go)" in of(actions, "Note")[0].text
+    row, _ = await flow.state(HEAD)
+    assert (row["number"], row["branch"]) == (7, "go")
+    assert (await status_line(flow.db, REPO, 7, HEAD)).startswith("Patch pipeline")
+    # The branch's next push still supersedes it, and it stays the pull request's.
+    actions = await flow.send("push", push_payload("go", before=HEAD, after=HEAD2, files=SIGNED), at=T(1))
+    assert check_of(actions, "patch-pipeline", HEAD).conclusion == "cancelled"
+    assert (await flow.state(HEAD))[0]["number"] == 7
+
+
+async def test_the_merge_queue_holds_a_pushed_heads_verdict(flow):
+    await flow.send("push", push_payload("go", after=HEAD, files=SIGNED))
+    held = await held_checks(flow.db, REPO, HEAD, flow.rules.section("pipeline"))
+    assert held["patch-signature"].conclusion == "success" and held["patch-pipeline"].status == "queued"
+
+
+async def test_the_sweep_times_out_a_push_run_and_cancels_it(flow):
+    await flow.send("push", push_payload("go", after=HEAD, files=SIGNED))
+    await flow.send("workflow_run", workflow_run_payload("requested", run_id=RUN), at=T(5))
+    await flow.send("workflow_job", job_payload("patch-apply", "in_progress", run_id=RUN, started=T(6)), at=T(7))
+    actions = await handlers.sweep(job_context(flow.db, flow.rules, flow.repo.reader(), T(200)))
+    assert check_of(actions, "patch-pipeline", HEAD).conclusion == "timed_out"
+    assert [a.run_id for a in of(actions, "CancelWorkflowRun")] == [RUN]
+    assert {n.number for n in of(actions, "Note")} == {0}
+
+
+async def test_a_push_run_ended_before_github_reported_it_is_cancelled_when_it_is(flow):
+    await flow.send("push", push_payload("go", after=C1, files=SIGNED))
+    await flow.send("push", push_payload("go", before=C1, after=C2, files=SIGNED), at=T(1))
+    actions = await flow.send("workflow_run", workflow_run_payload("requested", run_id=RUN, head=C1), at=T(2))
+    assert [a.run_id for a in of(actions, "CancelWorkflowRun")] == [RUN]
+    assert {n.number for n in of(actions, "Note")} == {0}
