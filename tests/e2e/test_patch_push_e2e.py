@@ -180,25 +180,83 @@ async def test_a_newer_push_to_the_branch_supersedes_its_run_only(bot, key):
     assert no_comments(fake) and not fake.violations
 
 
+def tree_reads(fake) -> list[tuple[str, bool]]:
+    """The trees the bot listed: (tree_sha, recursive)."""
+    return [(c.path.rsplit("/", 1)[-1], "recursive" in c.query)
+            for c in fake.calls_to("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}")]
+
+
+def trees_at(fake, ref: str):
+    from tests.fakegithub.routes.repos import git_trees
+
+    return git_trees({p: t.encode() for p, t in fake.repo(REPO).files[ref].items()})
+
+
+def tree_sha(fake, ref: str, folder: str) -> str:
+    return trees_at(fake, ref)[folder][0]
+
+
 async def test_patches_a_push_does_not_list_are_read_from_the_tree(bot, key):
     fake = bot.fake
     after = commit(fake, key, "a" * 40)
     await bot.deliver("push", push_event(fake, "go", after, files=None))
-    assert fake.calls_to("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}")
+    # patches/ only (the patch globs' directory): found from the root, then listed whole.
+    assert tree_reads(fake) == [(after, False), (tree_sha(fake, after, "patches"), True)]
     assert one_check(fake, after, "patch-signature").output["title"] == "2 patches signed"
     dispatch, _ = await dispatched_run(bot, after)
     assert dispatch.inputs["pr_number"] == "0" and KEYED in dispatch.inputs["patches"]
     assert not fake.violations
 
 
-async def test_a_truncated_tree_fails_closed(bot, key):
+def kernel_sized(fake, sha: str) -> None:
+    """The tree of ``sha`` is past what GitHub lists of it in one answer (the fake's limit,
+    lowered to 8 entries, standing for 100,000 or 7 MB: linux-next's is far past it), its
+    patches/ directory (6 entries) is not."""
+    from tests.fakegithub.routes.repos import tree_listing
+
+    fake.tree_limit = 8
+    for i in range(40):
+        fake.put_file(REPO, f"drivers/gpu/drm/file{i}.c", f"int f{i};\n", ref=sha)
+    assert len(tree_listing(trees_at(fake, sha), "", recursive=True)) > fake.tree_limit
+    assert len(tree_listing(trees_at(fake, sha), "patches", recursive=True)) <= fake.tree_limit
+
+
+async def test_a_new_branch_on_a_tree_past_githubs_limit_is_verified_by_its_patch_directory(bot, key):
     fake = bot.fake
+    after = commit(fake, key, "a" * 40, branch="linux-next/go")
+    kernel_sized(fake, after)
+    await bot.deliver("push", push_event(fake, "linux-next/go", after, before="0" * 40))  # a new branch
+    assert tree_reads(fake) == [(after, False), (tree_sha(fake, after, "patches"), True)]
+    sig = one_check(fake, after, "patch-signature")
+    assert (sig.conclusion, sig.output["title"]) == ("success", "2 patches signed")
+    dispatch, _ = await dispatched_run(bot, after)
+    assert (dispatch.inputs["pr_number"], dispatch.inputs["head_sha"]) == ("0", after)
+    assert no_comments(fake) and not fake.violations
+
+
+async def test_a_patch_directory_github_lists_only_in_part_is_walked_one_level_at_a_time(bot, key):
+    fake = bot.fake
+    after = commit(fake, key, "a" * 40)
+    kernel_sized(fake, after)
+    fake.tree_limit = 3  # patches/ (6 entries) is cut; patches/kernel and patches/runtime (2 each) are not
+    await bot.deliver("push", push_event(fake, "go", after, files=None))
+    sha = lambda folder: tree_sha(fake, after, folder)  # noqa: E731
+    assert tree_reads(fake) == [(after, False), (sha("patches"), True), (sha("patches"), False),
+                                (sha("patches/kernel"), True), (sha("patches/runtime"), True)]
+    assert one_check(fake, after, "patch-signature").conclusion == "success"
+    assert len(fake.state.dispatches) == 1 and not fake.violations
+
+
+async def test_a_glob_without_a_leading_directory_on_a_truncated_tree_fails_closed(bot, key):
+    fake = bot.fake
+    fake.put_file(REPO, ".github/contributor-flow.yml", "pipeline:\n  patches: ['*.patch']\n")
     fake.tree_limit = 3
     after = commit(fake, key, "a" * 40)
     await bot.deliver("push", push_event(fake, "go", after, files=None))
+    assert tree_reads(fake) == [(after, True)]  # the whole tree: *.patch matches at any depth
     sig = one_check(fake, after, "patch-signature")
     assert (sig.conclusion, sig.output["title"]) == ("failure", "Patches could not be listed")
-    assert "only in part" in sig.output["summary"]
+    assert "only in part" in sig.output["summary"] and "names no leading directory" in sig.output["summary"]
     assert fake.state.dispatches == [] and not fake.violations
 
 

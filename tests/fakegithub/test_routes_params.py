@@ -196,6 +196,44 @@ async def test_a_recursive_tree_past_the_limit_is_truncated(gh: Client) -> None:
     assert (len(tree["tree"]), tree["truncated"]) == (2, False)
 
 
+async def test_a_tree_is_listed_by_its_own_sha_one_level_or_recursively(gh: Client) -> None:
+    # GitHub: a tree's entries carry the SHA that lists that subtree; paths are relative to
+    # the tree listed; SHAs are git's (the same as `git ls-tree -r -t` prints for these files).
+    gh.fake.add_repo("o/r", files={"a/1": "x", "a/b/2": "y", "a.b": "z", "README.md": "w"})
+    _, root, _ = await gh.request("GET", "/repos/o/r/git/trees/main")
+    assert root["sha"] == "d907d510432683a9544ab7244ca5cf7b77c53275"
+    assert [(e["path"], e["type"], e["sha"]) for e in root["tree"]] == [
+        ("README.md", "blob", "6bf0c97a7f84620a0bb4cf6380ec307748e043bd"),
+        ("a.b", "blob", "fa7af8bf5fdd704f73beb3adc5612682a98e1af5"),
+        ("a", "tree", "a36b306426737d07cb43941edc89b9be67a2c7fe")]  # git's order: "a" as "a/"
+    status, sub, _ = await gh.request("GET", "/repos/o/r/git/trees/a36b306426737d07cb43941edc89b9be67a2c7fe")
+    assert (status, sub["sha"], sub["truncated"]) == (200, "a36b306426737d07cb43941edc89b9be67a2c7fe", False)
+    assert [(e["path"], e["type"]) for e in sub["tree"]] == [("1", "blob"), ("b", "tree")]
+    assert sub["tree"][1]["url"].endswith("/git/trees/4029278fe29c7fc091d68d31b6298a61746bbd5a")
+    _, sub, _ = await gh.request("GET", "/repos/o/r/git/trees/a36b306426737d07cb43941edc89b9be67a2c7fe",
+                                 params={"recursive": "1"})
+    assert [e["path"] for e in sub["tree"]] == ["1", "b", "b/2"]
+    gh.fake.tree_limit = 2
+    _, sub, _ = await gh.request("GET", "/repos/o/r/git/trees/a36b306426737d07cb43941edc89b9be67a2c7fe",
+                                 params={"recursive": "1"})
+    assert ([e["path"] for e in sub["tree"]], sub["truncated"]) == (["1", "b"], True)
+    assert (await gh.request("GET", "/repos/o/r/git/trees/" + "0" * 40))[0] == 404
+    assert not gh.fake.violations
+
+
+async def test_a_directory_alike_at_two_commits_has_one_tree_sha(gh: Client) -> None:
+    fake = gh.fake
+    fake.put_file("o/r", "patches/1.patch", "p", ref="a" * 40)
+    fake.put_file("o/r", "README.md", "one", ref="a" * 40)
+    fake.put_file("o/r", "patches/1.patch", "p", ref="b" * 40)
+    fake.put_file("o/r", "README.md", "two", ref="b" * 40)
+    trees = {}
+    for commit in ("a" * 40, "b" * 40):
+        _, root, _ = await gh.request("GET", f"/repos/o/r/git/trees/{commit}")
+        trees[commit] = (root["sha"], next(e["sha"] for e in root["tree"] if e["path"] == "patches"))
+    assert trees["a" * 40][0] != trees["b" * 40][0] and trees["a" * 40][1] == trees["b" * 40][1]
+
+
 async def test_a_branch_with_a_slash_is_read_with_its_slash_escaped(gh: Client) -> None:
     gh.fake.put_file("o/r", "README.md", "x", ref="linux-next/go")
     status, branch, _ = await gh.request("GET", "/repos/o/r/branches/linux-next%2Fgo")

@@ -1,9 +1,10 @@
 """What the feature reads from GitHub: the PR's files, files at the head SHA, and for a direct
-push the tree at the pushed commit and the branch's head."""
+push the directories of the tree at the pushed commit that can hold patches, and the branch's
+head."""
 from __future__ import annotations
 
 import base64
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ...context import GitHubReader
 from ...github.errors import PermanentGitHubError
@@ -17,6 +18,11 @@ WORKFLOW_RUN = "/repos/{owner}/{repo}/actions/runs/{run_id}"
 RUN_JOBS = "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs?per_page=100"
 # GitHub reads ``recursive`` as on whatever its value; a commit SHA names that commit's tree.
 TREE = "/repos/{owner}/{repo}/git/trees/{tree_sha}?recursive=1"
+# One level: the entries directly in the tree, subtrees with the SHA to list them by.
+TREE_LEVEL = "/repos/{owner}/{repo}/git/trees/{tree_sha}"
+# Tree requests one listing may make (walking down to directories, listing them, and walking
+# a directory GitHub lists only in part one level at a time): past it, it fails closed.
+MAX_TREE_REQUESTS = 50
 BRANCH = "/repos/{owner}/{repo}/branches/{branch}"
 
 
@@ -76,17 +82,92 @@ async def run_jobs(gh: GitHubReader, repo: str, run_id: int) -> list[Mapping[str
 
 
 class TreeTruncated(Exception):
-    """GitHub did not list the whole tree (over 100,000 entries or 7 MB)."""
+    """GitHub did not list the whole of ``directory`` ("" the whole tree) at commit ``sha``:
+    over 100,000 entries or 7 MB recursively, or (``over_budget``) more than
+    MAX_TREE_REQUESTS tree requests would have been needed to walk it one level at a time."""
+
+    def __init__(self, sha: str, directory: str = "", *, over_budget: bool = False,
+                 partial: bool = True) -> None:
+        super().__init__(sha, directory, over_budget)
+        self.sha, self.directory, self.over_budget = sha, directory, over_budget
+        self.partial = partial  # False: over budget without GitHub cutting any listing short
 
 
-async def tree_paths(gh: GitHubReader, repo: str, sha: str) -> list[str]:
-    """Every path at commit ``sha`` but directories (files, symlinks, submodules). Raises
-    TreeTruncated when GitHub's answer leaves entries out: a partial list would pass for a
-    whole one."""
-    tree = await gh.getitem(TREE, {**split(repo), "tree_sha": sha})
-    if tree.get("truncated"):
-        raise TreeTruncated(sha)
-    return [str(e["path"]) for e in tree.get("tree") or () if e.get("type") != "tree"]
+async def tree_paths(gh: GitHubReader, repo: str, sha: str, under: Sequence[str] = ("",)) -> list[str]:
+    """Every path at commit ``sha`` but directories (files, symlinks, submodules) inside the
+    directories ``under`` ("" the whole tree; none inside another). A directory missing, or
+    not a directory, holds none; one naming a file gives that file. Raises TreeTruncated
+    rather than return a partial list, which would pass for a whole one."""
+    lister = _TreeLister(gh, repo, sha)
+    paths: list[str] = []
+    for directory in under:
+        paths += await lister.paths_under(directory)
+    return paths
+
+
+class _TreeLister:
+    """Lists parts of one commit's tree: walks down to a directory one level at a time, then
+    lists it recursively. A directory that GitHub lists only in part is walked one level at a
+    time, each subdirectory listed recursively again; the whole tree is not (most of it is
+    not what the patch globs name, and walking it would exceed the request budget)."""
+
+    def __init__(self, gh: GitHubReader, repo: str, sha: str) -> None:
+        self.gh, self.repo, self.sha = gh, repo, sha
+        self.requests = 0
+        self.partial = False  # a recursive listing came back truncated
+        self.levels: dict[str, list[Mapping[str, Any]]] = {}  # tree SHA -> its entries
+
+    async def _get(self, url: str, tree_sha: str, directory: str) -> Mapping[str, Any]:
+        if self.requests >= MAX_TREE_REQUESTS:
+            raise TreeTruncated(self.sha, directory, over_budget=True, partial=self.partial)
+        self.requests += 1
+        return await self.gh.getitem(url, {**split(self.repo), "tree_sha": tree_sha})
+
+    async def _level(self, tree_sha: str, directory: str) -> list[Mapping[str, Any]]:
+        if tree_sha not in self.levels:
+            tree = await self._get(TREE_LEVEL, tree_sha, directory)
+            if tree.get("truncated"):
+                raise TreeTruncated(self.sha, directory)
+            self.levels[tree_sha] = list(tree.get("tree") or ())
+        return self.levels[tree_sha]
+
+    async def paths_under(self, directory: str) -> list[str]:
+        if not directory:
+            tree = await self._get(TREE, self.sha, "")
+            if tree.get("truncated"):
+                raise TreeTruncated(self.sha, "")
+            return _blobs(tree, "")
+        tree_sha, walked = self.sha, ""
+        for name in directory.split("/"):
+            entry = next((e for e in await self._level(tree_sha, directory)
+                          if e.get("path") == name), None)
+            walked = f"{walked}/{name}" if walked else name
+            if entry is None:
+                return []  # no such directory: no patches there
+            if entry.get("type") != "tree":
+                return [walked] if walked == directory else []
+            tree_sha = str(entry["sha"])
+        return await self._recursive(tree_sha, directory, directory)
+
+    async def _recursive(self, tree_sha: str, path: str, directory: str) -> list[str]:
+        """The paths in the tree ``tree_sha`` at ``path`` (inside ``directory``, the one asked for)."""
+        tree = await self._get(TREE, tree_sha, directory)
+        if not tree.get("truncated"):
+            return _blobs(tree, path)
+        self.partial = True
+        found: list[str] = []
+        for entry in await self._level(tree_sha, directory):
+            inner = f"{path}/{entry['path']}"
+            if entry.get("type") == "tree":
+                found += await self._recursive(str(entry["sha"]), inner, directory)
+            else:
+                found.append(inner)
+        return found
+
+
+def _blobs(tree: Mapping[str, Any], prefix: str) -> list[str]:
+    return [f"{prefix}/{e['path']}" if prefix else str(e["path"])
+            for e in tree.get("tree") or () if e.get("type") != "tree"]
 
 
 async def branch_head(gh: GitHubReader, repo: str, branch: str) -> str | None:

@@ -7,8 +7,11 @@ The files come from the payload's commits (added, modified, removed) when it lis
 It does not always: a new branch's commits are those since the default branch's head, not since
 the branch began (a patch from an older commit would slip through); GitHub lists 2,048 commits
 at most, and 3,000 changed files per commit; a push of commits already in the repository lists
-none. The patches are then those of the tree at the pushed commit, and a tree GitHub lists only
-in part fails the gate rather than passing what it left out.
+none. The patches are then those of the tree at the pushed commit: only the directories the
+patch globs name are listed (a kernel tree is far past what GitHub lists of a tree in one
+answer; its patch directory is not), the whole tree only for a glob without a leading
+directory. A listing GitHub gives only in part fails the gate rather than passing what it left
+out, unless walking that directory one level at a time completes it (lookups.tree_paths).
 """
 from __future__ import annotations
 
@@ -16,10 +19,12 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Mapping
+from itertools import takewhile
+from typing import Any, Iterable, Mapping
 
 from ...context import GitHubReader
 from ...core import pipeline as P
+from ...core.impact import compile_glob
 from ...store.db import Database
 from . import lookups, store
 from .verification import touched_patches
@@ -30,6 +35,8 @@ MERGE_QUEUE_PREFIX = "gh-readonly-queue/"
 # GitHub's caps on what a push payload lists: commits, and changed files of one commit.
 MAX_PUSH_COMMITS = 2048
 MAX_COMMIT_FILES = 3000
+# A glob segment with any of these is no literal directory name (a backslash escapes one).
+GLOB_SPECIALS = re.compile(r"[*?\[\\]")
 
 
 @dataclass(frozen=True)
@@ -85,17 +92,58 @@ def pushed_files(payload: Mapping[str, Any]) -> tuple[str, ...] | None:
     return tuple(sorted({name for names in changed for name in names}))
 
 
+def glob_directory(pattern: str) -> str | None:
+    """The directory holding every path a patch glob can match: its segments before the first
+    with a wildcard. "" (the whole tree) when that is the first, or when the glob has no "/"
+    but a trailing one: gitignore matches it at any depth. None for a malformed glob, which
+    matches nothing. A glob without wildcards names a file or a directory: tree_paths takes
+    either."""
+    if compile_glob(pattern).problem:
+        return None
+    body = pattern.strip().rstrip("/")  # as compile_glob reads it
+    if "/" not in body:
+        return ""
+    return "/".join(takewhile(lambda s: not GLOB_SPECIALS.search(s), body.lstrip("/").split("/")))
+
+
+def patch_directories(patterns: Iterable[str]) -> list[str]:
+    """The directories to list for the patches, each once: one inside another is left to it."""
+    kept: list[str] = []
+    for d in sorted({d for d in map(glob_directory, patterns) if d is not None},
+                    key=lambda d: (d.count("/") if d else -1, d)):
+        if not any(k == "" or d == k or d.startswith(k + "/") for k in kept):
+            kept.append(d)
+    return kept
+
+
 async def tree_patches(gh: GitHubReader, repo: str, section: Mapping[str, Any],
                        sha: str) -> tuple[list[str], str | None]:
     """The patches at commit ``sha`` and None, or none and why they could not be listed."""
     try:
-        paths = await lookups.tree_paths(gh, repo, sha)
-    except lookups.TreeTruncated:
-        return [], (f"the patches could not be listed: GitHub lists the tree of {sha[:7]} only in part "
-                    "(over 100,000 entries or 7 MB), and a patch left out would go unverified")
+        paths = await lookups.tree_paths(gh, repo, sha, patch_directories(section["patches"]))
+    except lookups.TreeTruncated as exc:
+        return [], unlisted_reason(section, exc)
     present = set(paths)
     # A signature kept without its patch names a patch that is not there: nothing to verify.
     return [p for p in touched_patches(section, paths) if p in present], None
+
+
+def unlisted_reason(section: Mapping[str, Any], exc: lookups.TreeTruncated) -> str:
+    short, where = exc.sha[:7], f"{exc.directory}/" if exc.directory else "the tree"
+    cut = "only in part (over 100,000 entries or 7 MB)"
+    if exc.over_budget and exc.partial:
+        why = (f"GitHub lists {where} at {short} {cut}, and walking it one directory at a time "
+               f"would take over {lookups.MAX_TREE_REQUESTS} requests")
+    elif exc.over_budget:
+        why = (f"listing the patch directories at {short} would take over "
+               f"{lookups.MAX_TREE_REQUESTS} requests (stopped at {where})")
+    elif exc.directory:
+        why = f"GitHub lists {where} at {short} {cut}"
+    else:
+        glob = next((g for g in section["patches"] if glob_directory(g) == ""), "")
+        why = (f"GitHub lists the tree of {short} {cut} (listed whole: the patch glob {glob!r} "
+               "names no leading directory)")
+    return f"the patches could not be listed: {why}, and a patch left out would go unverified"
 
 
 async def pending_patches(db: Database, repo: str, section: Mapping[str, Any], branch: str) -> list[str]:

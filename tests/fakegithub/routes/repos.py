@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from typing import Mapping
+
 from ..context import Ctx, GitHubError, Reply, not_found, page_args, link_header, paginate
 from ..state import Commit, Dispatch, Pull, Repo, Team
 from . import route
@@ -91,38 +94,99 @@ def get_ref(ctx: Ctx) -> Reply:
     return Reply(json={"ref": f"refs/{ref}", "object": {"sha": repo.branches[ref[6:]], "type": "commit"}})
 
 
-@route("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}")
-def get_tree(ctx: Ctx) -> Reply:
-    """The files at a branch or commit (`tree_sha` may name either, as on GitHub); with
-    `recursive`, every path with its parent directories, else the top level only. A recursive
-    tree longer than `fake.tree_limit` entries is cut there and marked `truncated`, as GitHub
-    does past 100,000 entries."""
-    import hashlib
+def blob_sha(raw: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest()
 
-    repo = ctx.repo()
-    ref = ctx.params["tree_sha"]
-    branch = next((b for b, sha in repo.branches.items() if sha == ref), None)
-    files = repo.files.get(ref) if ref in repo.files else repo.files.get(branch or "")
-    if files is None:
-        raise not_found()
-    # GitHub: any value turns it on ("0" and "false" too); only leaving it out does not.
-    recursive = "recursive" in ctx.query
-    entries: dict[str, dict] = {}
-    base = f"{ctx.fake.url}/repos/{repo.full_name}/git"
-    for path, text in sorted(files.items()):
-        raw = text.encode()
-        sha = hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest()
+
+# A tree's entry: name, "blob" or "tree", its SHA, and the blob's size (None for a tree).
+TreeEntry = tuple[str, str, str, "int | None"]
+
+
+def git_trees(files: Mapping[str, bytes]) -> dict[str, tuple[str, list[TreeEntry]]]:
+    """Each directory of a commit's files ("" its root) -> its SHA and entries, as git has
+    them: entries in git's order (a tree's name compared as if it ended in "/"), SHAs hashed
+    from their contents as git does, so a directory alike at two commits has one SHA."""
+    children: dict[str, dict[str, bytes | None]] = {"": {}}
+    for path, raw in files.items():
         parts = path.split("/")
         for depth in range(1, len(parts)):
-            folder = "/".join(parts[:depth])
-            entries.setdefault(folder, {"path": folder, "mode": "040000", "type": "tree",
-                                        "sha": hashlib.sha1(folder.encode()).hexdigest(),
-                                        "url": f"{base}/trees/{hashlib.sha1(folder.encode()).hexdigest()}"})
-        entries[path] = {"path": path, "mode": "100644", "type": "blob", "sha": sha, "size": len(raw),
-                         "url": f"{base}/blobs/{sha}"}
-    tree = [e for p, e in sorted(entries.items()) if recursive or "/" not in p]
+            children.setdefault("/".join(parts[:depth - 1]), {})[parts[depth - 1]] = None
+            children.setdefault("/".join(parts[:depth]), {})
+        children["/".join(parts[:-1])][parts[-1]] = raw
+    trees: dict[str, tuple[str, list[TreeEntry]]] = {}
+
+    def build(folder: str) -> str:
+        entries: list[TreeEntry] = []
+        for name, raw in children[folder].items():
+            if raw is None:
+                entries.append((name, "tree", build(f"{folder}/{name}" if folder else name), None))
+            else:
+                entries.append((name, "blob", blob_sha(raw), len(raw)))
+        entries.sort(key=lambda e: (e[0] + "/" if e[1] == "tree" else e[0]).encode())
+        body = b"".join((b"40000 " if kind == "tree" else b"100644 ") + name.encode() + b"\0"
+                        + bytes.fromhex(sha) for name, kind, sha, _ in entries)
+        trees[folder] = (hashlib.sha1(b"tree %d\0" % len(body) + body).hexdigest(), entries)
+        return trees[folder][0]
+
+    build("")
+    return trees
+
+
+def tree_listing(trees: Mapping[str, tuple[str, list[TreeEntry]]], folder: str,
+                 recursive: bool) -> list[tuple[str, TreeEntry]]:
+    """The entries of ``folder`` with their paths relative to it, and with ``recursive`` those
+    of its subtrees after each (depth first, as GitHub lists them)."""
+    listed: list[tuple[str, TreeEntry]] = []
+
+    def walk(at: str, prefix: str) -> None:
+        for entry in trees[at][1]:
+            listed.append((prefix + entry[0], entry))
+            if recursive and entry[1] == "tree":
+                walk(f"{at}/{entry[0]}" if at else entry[0], f"{prefix}{entry[0]}/")
+
+    walk(folder, "")
+    return listed
+
+
+def tree_named(repo: Repo, tree_sha: str) -> tuple[dict[str, tuple[str, list[TreeEntry]]], str] | None:
+    """The trees of the commit ``tree_sha`` names and the folder it is: a branch, a commit
+    (its root tree) or the SHA of a tree of any commit."""
+    branch = next((b for b, sha in repo.branches.items() if sha == tree_sha), None)
+    files = repo.files.get(tree_sha) if tree_sha in repo.files else repo.files.get(branch or "")
+    if files is not None:
+        return git_trees({p: t.encode() for p, t in files.items()}), ""
+    for files in repo.files.values():
+        trees = git_trees({p: t.encode() for p, t in files.items()})
+        folder = next((f for f, (sha, _) in trees.items() if sha == tree_sha), None)
+        if folder is not None:
+            return trees, folder
+    return None
+
+
+@route("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}")
+def get_tree(ctx: Ctx) -> Reply:
+    """A tree by a branch, a commit (its root tree) or a tree's own SHA, as on GitHub: its
+    entries, each tree with the SHA that lists it; with `recursive`, every path below it
+    (relative to it) with its parent directories. A recursive tree longer than
+    `fake.tree_limit` entries is cut there and marked `truncated`, as GitHub does past 100,000
+    entries (or 7 MB); a tree listed one level at a time is whole."""
+    repo = ctx.repo()
+    found = tree_named(repo, ctx.params["tree_sha"])
+    if found is None:
+        raise not_found()
+    trees, folder = found
+    # GitHub: any value turns it on ("0" and "false" too); only leaving it out does not.
+    recursive = "recursive" in ctx.query
+    base = f"{ctx.fake.url}/repos/{repo.full_name}/git"
+    tree = []
+    for path, (_, kind, sha, size) in tree_listing(trees, folder, recursive):
+        if kind == "tree":
+            tree.append({"path": path, "mode": "040000", "type": "tree", "sha": sha, "url": f"{base}/trees/{sha}"})
+        else:
+            tree.append({"path": path, "mode": "100644", "type": "blob", "sha": sha, "size": size,
+                         "url": f"{base}/blobs/{sha}"})
     truncated = recursive and len(tree) > ctx.fake.tree_limit
-    tree_sha = hashlib.sha1(ref.encode()).hexdigest()
+    tree_sha = trees[folder][0]
     return Reply(json={"sha": tree_sha, "url": f"{base}/trees/{tree_sha}",
                        "tree": tree[:ctx.fake.tree_limit] if truncated else tree, "truncated": truncated})
 

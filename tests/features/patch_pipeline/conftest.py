@@ -104,11 +104,38 @@ class Repo:
             raise PermanentGitHubError("Not Found", status=404)
         return run
 
-    def _tree(self, v):
-        files = self.files.get(v["tree_sha"], {})
-        return {"sha": "t" * 40, "truncated": v["tree_sha"] in self.truncated,
-                "tree": [{"path": p, "type": "blob", "mode": "100644"} for p in sorted(files)]
-                + [{"path": p.rsplit("/", 1)[0], "type": "tree", "mode": "040000"} for p in sorted(files) if "/" in p]}
+    # GitHub cuts a recursive tree listing longer than this (100,000 entries or 7 MB).
+    tree_limit = 100_000
+
+    def _git_tree(self, v, *, recursive: bool):
+        """A tree by commit (its root tree) or by a tree's own SHA, as GitHub and the fake
+        GitHub list it (tests.fakegithub.routes.repos): entries with their SHAs, paths relative
+        to the tree; a recursive listing past ``tree_limit`` entries, or of the whole tree of a
+        ref in ``truncated``, is cut short and says so."""
+        from tests.fakegithub.routes.repos import git_trees, tree_listing
+
+        found = next(((ref, trees, folder) for ref, trees in ((r, git_trees(f)) for r, f in self.files.items())
+                      for folder, (sha, _) in trees.items()
+                      if sha == v["tree_sha"] or (ref == v["tree_sha"] and folder == "")), None)
+        if found is None:
+            from bot.github import PermanentGitHubError
+            raise PermanentGitHubError("Not Found", status=404)
+        ref, trees, folder = found
+        tree = [{"path": path, "type": kind, "sha": sha, "mode": "040000" if kind == "tree" else "100644"}
+                for path, (_, kind, sha, _) in tree_listing(trees, folder, recursive)]
+        truncated = recursive and (len(tree) > self.tree_limit or (folder == "" and ref in self.truncated))
+        return {"sha": trees[folder][0], "truncated": truncated,
+                "tree": tree[:self.tree_limit] if truncated else tree}
+
+    def tree_requests(self, reader: RecordingReader) -> list[tuple[str, str]]:
+        """The tree listings asked of ``reader``: ("level" or "recursive", tree SHA or commit)."""
+        kinds = {L.TREE: "recursive", L.TREE_LEVEL: "level"}
+        return [(kinds[url], v["tree_sha"]) for url, v in reader.calls if url in kinds]
+
+    def tree_sha(self, ref: str, folder: str) -> str:
+        from tests.fakegithub.routes.repos import git_trees
+
+        return git_trees(self.files[ref])[folder][0]
 
     def _branch(self, v):
         if v["branch"] not in self.branches:
@@ -122,7 +149,9 @@ class Repo:
             L.BLOB: lambda v: {"content": base64.b64encode(self.blobs[v["file_sha"]]).decode(), "encoding": "base64"},
             L.PULL: lambda v: self.pulls[int(v["number"])],
             L.WORKFLOW_RUN: self._run,
-            L.TREE: self._tree,
+            # Trees as GitHub lists them (by a tree's SHA too).
+            L.TREE: lambda v: self._git_tree(v, recursive=True),
+            L.TREE_LEVEL: lambda v: self._git_tree(v, recursive=False),
             L.BRANCH: self._branch,
         })
         reader.lists.update({

@@ -222,20 +222,127 @@ async def test_patches_the_payload_does_not_list_are_read_from_the_tree(flow, sh
                "2048 commits": push_payload("go", after=C1, files=["README.md"], commits=2048),
                "3000 files": push_payload("go", after=C1, files=[f"src/{i}.c" for i in range(3000)])}[shape]
     actions = await flow.send("push", payload)
-    assert [u for u, _ in flow.reader.calls if "git/trees" in u] == [
-        "/repos/{owner}/{repo}/git/trees/{tree_sha}?recursive=1"]
+    # Only the directory the patch globs name: found one level at a time, then listed whole.
+    assert flow.repo.tree_requests(flow.reader) == [("level", C1), ("recursive", flow.repo.tree_sha(C1, "patches"))]
     assert check_of(actions, "patch-signature", C1).title == "2 patches signed"
     assert dispatched_patches(actions) == [SIGNED_PATCH, OTHER]
 
 
-async def test_a_tree_github_lists_only_in_part_fails_closed(flow):
-    flow.repo.truncated.add(C1)
+def kernel_tree(flow: SignedFlow, sha: str, files: int = 40) -> None:
+    """``sha``'s tree is far past what GitHub lists in one answer (here ``tree_limit``, 8
+    entries) but for its patches/ directory (6 entries), as a kernel tree's is."""
+    flow.repo.tree_limit = 8
+    for i in range(files):
+        flow.repo.put(sha, f"drivers/gpu/drm/file{i}.c", f"int f{i};")
+    flow.repo.truncated.add(sha)
+
+
+async def test_a_tree_past_githubs_limit_is_listed_by_its_patch_directory(flow):
+    sign(flow, C1, OTHER)
+    kernel_tree(flow, C1)
+    flow.repo.put(C1, "drivers/gpu/drm/stray.patch", b"not under patches/: no patch")
+    actions = await flow.send("push", push_payload("go", before="0" * 40, after=C1, files=["README.md"]))
+    assert flow.repo.tree_requests(flow.reader) == [("level", C1), ("recursive", flow.repo.tree_sha(C1, "patches"))]
+    assert check_of(actions, "patch-signature", C1).conclusion == "success"
+    assert dispatched_patches(actions) == [SIGNED_PATCH, OTHER]
+
+
+async def test_a_signature_without_its_patch_in_the_directory_is_no_patch(flow):
+    kernel_tree(flow, C1)
+    flow.repo.put(C1, "patches/kernel/0009-gone.patch.sig", b"a signature left behind")
     actions = await flow.send("push", push_payload("go", after=C1, commits=0))
+    assert dispatched_patches(actions) == [SIGNED_PATCH]
+
+
+async def test_a_glob_without_a_leading_directory_on_a_tree_past_the_limit_fails_closed(flow, key):
+    flow.rules = rules(key, push_branches=["go"], patches=["patches/**/*.patch", "*.mbox"])
+    kernel_tree(flow, C1)
+    actions = await flow.send("push", push_payload("go", after=C1, commits=0))
+    assert flow.repo.tree_requests(flow.reader) == [("recursive", C1)]  # the whole tree, once
     sig = check_of(actions, "patch-signature", C1)
     assert (sig.conclusion, sig.title) == ("failure", "Patches could not be listed")
-    assert "only in part" in sig.summary and not of(actions, "DispatchWorkflow")
+    assert "only in part" in sig.summary and "glob '\\*.mbox' names no leading directory" in sig.summary
+    assert not of(actions, "DispatchWorkflow")
     row, _ = await flow.state(C1)
     assert (row["status"], json.loads(row["patches"]), row["branch"]) == ("rejected", [], "go")
+
+
+@pytest.mark.parametrize("layout", [{"README.md": b"no patches here", "src/main.c": b"int main;"},
+                                    {"patches": b"a file, not a directory"}])
+async def test_a_missing_patch_directory_means_no_patches(flow, layout):
+    bare = "c4" * 20
+    for path, data in layout.items():
+        flow.repo.put(bare, path, data)
+    assert await flow.send("push", push_payload("go", before="0" * 40, after=bare, files=["README.md"])) == []
+    assert flow.repo.tree_requests(flow.reader) == [("level", bare)]
+
+
+@pytest.mark.parametrize("globs, listed", [
+    (["patches/**/*.patch", "patches/kernel/*.patch", "patches/**/*.mbox"], ["patches"]),
+    (["go/**", "patches/**/*.patch", "go/x/**"], ["go", "patches"]),  # one walk from the root for both
+])
+async def test_globs_sharing_a_directory_list_it_once(flow, key, globs, listed):
+    flow.rules = rules(key, push_branches=["go"], patches=globs)
+    flow.repo.put(C1, "go/x/1.txt", b"not signed: any file is a patch under go/**")
+    flow.repo.put(C1, "go/x/1.txt.sig", sig_file(flow.key, b"not signed: any file is a patch under go/**"))
+    actions = await flow.send("push", push_payload("go", after=C1, commits=0))
+    assert flow.repo.tree_requests(flow.reader) == [("level", C1)] + [
+        ("recursive", flow.repo.tree_sha(C1, d)) for d in listed]
+    assert check_of(actions, "patch-signature", C1).conclusion == "success"
+
+
+async def test_a_glob_without_wildcards_names_its_file(flow, key):
+    flow.rules = rules(key, push_branches=["go"], patches=[SIGNED_PATCH])
+    kernel_tree(flow, C1)
+    actions = await flow.send("push", push_payload("go", after=C1, commits=0))
+    assert [kind for kind, _ in flow.repo.tree_requests(flow.reader)] == ["level"] * 3  # /, patches, kernel
+    assert dispatched_patches(actions) == [SIGNED_PATCH]
+
+
+async def test_a_patch_directory_github_lists_only_in_part_is_walked_one_level_at_a_time(flow):
+    sign(flow, C1, OTHER)
+    kernel_tree(flow, C1)
+    flow.repo.tree_limit = 3  # patches/ (6 entries) is cut; each of its directories (2) is not
+    actions = await flow.send("push", push_payload("go", after=C1, commits=0))
+    sha = lambda d: flow.repo.tree_sha(C1, d)  # noqa: E731
+    assert flow.repo.tree_requests(flow.reader) == [
+        ("level", C1), ("recursive", sha("patches")), ("level", sha("patches")),
+        ("recursive", sha("patches/kernel")), ("recursive", sha("patches/runtime"))]
+    assert dispatched_patches(actions) == [SIGNED_PATCH, OTHER]
+
+
+async def test_a_patch_directory_too_big_to_walk_within_the_request_budget_fails_closed(flow):
+    from bot.features.patch_pipeline.lookups import MAX_TREE_REQUESTS
+
+    kernel_tree(flow, C1)
+    for i in range(MAX_TREE_REQUESTS):
+        flow.repo.put(C1, f"patches/series-{i:02}/0001.patch", b"x")
+    actions = await flow.send("push", push_payload("go", after=C1, commits=0))
+    assert len(flow.repo.tree_requests(flow.reader)) == MAX_TREE_REQUESTS
+    sig = check_of(actions, "patch-signature", C1)
+    assert (sig.conclusion, sig.title) == ("failure", "Patches could not be listed")
+    assert (f"GitHub lists patches/ at {C1[:7]} only in part" in sig.summary
+            and f"over {MAX_TREE_REQUESTS} requests" in sig.summary)
+    assert not of(actions, "DispatchWorkflow")
+
+
+@pytest.mark.parametrize("pattern, directory", [
+    ("patches/**/*.patch", "patches"), ("/patches/**", "patches"), ("go/**", "go"),
+    ("patches/kernel/*.patch", "patches/kernel"), ("patches/[ab]/x.patch", "patches"),
+    ("patches/v\\*/x.patch", "patches"),        # an escape: read as no literal name
+    ("patches/0001.patch", "patches/0001.patch"),  # a file or a directory: tree_paths takes either
+    ("*.patch", ""), ("**/*.patch", ""), ("go", ""), ("go/", ""),  # at any depth (gitignore)
+    ("patches/[z-a]/x", None),                     # malformed: matches nothing
+])
+def test_the_directory_a_patch_glob_lists(pattern, directory):
+    assert pushes.glob_directory(pattern) == directory
+
+
+def test_patch_directories_one_inside_another_are_listed_once():
+    assert pushes.patch_directories(["patches/kernel/**", "patches/**", "golang/**", "go/**", "go/x/*"]) \
+        == ["go", "golang", "patches"]
+    assert pushes.patch_directories(["patches/**", "*.patch"]) == [""]
+    assert pushes.patch_directories(["[z-a]/x"]) == []
 
 
 def rerequested(name: str, head: str, prs=()) -> dict:
@@ -260,7 +367,8 @@ async def test_rerun_on_a_push_runs_check_decides_the_branch_head_again(flow):
     assert (row["status"], row["branch"], row["number"]) == ("dispatched", "go", 0)
 
 
-async def test_rerun_after_a_truncated_tree_lists_the_tree_again(flow):
+async def test_rerun_after_a_truncated_tree_lists_the_tree_again(flow, key):
+    flow.rules = rules(key, push_branches=["go"], patches=["*.patch"])
     flow.repo.truncated.add(C1)
     await flow.send("push", push_payload("go", after=C1, commits=0))
     flow.repo.truncated.clear()
