@@ -40,9 +40,9 @@ def key() -> KeyPair:
     return KeyPair()
 
 
-@pytest.fixture
-def rules_dir(tmp_path, key) -> str:
-    """core, commands and pipeline rules only (other features' files do not matter here)."""
+def write_rules(tmp_path, key: KeyPair, **pipeline_keys) -> str:
+    """core, commands and pipeline rules only (other features' files do not matter here): the
+    Sigstore test vectors' signer and ``key`` trusted, and ``pipeline_keys`` set."""
     if not (VECTORS / "bundle_v3.txt.sigstore").is_file():
         pytest.fail(f"Sigstore test vectors are missing from {VECTORS.resolve()}")
     out = tmp_path / "rules"
@@ -53,8 +53,14 @@ def rules_dir(tmp_path, key) -> str:
     pipeline["trust"].update(instance="staging",
                              identities=[{"identity": "william@yossarian.net", "issuer": GITHUB_OAUTH}],
                              keys=[{"name": "kernel-release", "pem": key.public_pem}])
+    pipeline.update(pipeline_keys)
     (out / "pipeline.yml").write_text(yaml.safe_dump(pipeline))
     return str(out)
+
+
+@pytest.fixture
+def rules_dir(tmp_path, key) -> str:
+    return write_rules(tmp_path, key)
 
 
 @pytest.fixture

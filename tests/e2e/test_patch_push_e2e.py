@@ -4,59 +4,28 @@ brief's flow: ``git subtree push --prefix=go/ git@github.com:myorg/linux-next.gi
 lands patches on the ``go`` branch, and CI verifies them: here only once they are signed."""
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
-import yaml
 
-from bot.settings import BUNDLED_RULES
 from tests.conftest import BOTH_BACKENDS
 from tests.fixtures.webhooks import load_example
-from tests.signing.conftest import GITHUB_OAUTH, VECTORS
-from tests.signing.cosign_fake import KeyPair, sig_file
+from tests.signing.conftest import VECTORS
+from tests.signing.cosign_fake import sig_file
 
 from .harness import BotHarness, retarget
-from .test_patch_pipeline_e2e import CANCEL, checks, dispatched_run, job_event, one_check, run_event
+from .test_patch_pipeline_e2e import (CANCEL, KEYED, KEYED_TEXT, KEYLESS, REPO, WORKFLOW, checks,  # noqa: F401
+                                      dispatched_run, job_event, key, one_check, run_event, sigstore_cache,
+                                      write_rules)
 
-REPO = "octo/kernel"
-WORKFLOW = "patch-pipeline.yml"
-KEYLESS = "patches/runtime/0001-preempt.patch"
-KEYED = "patches/kernel/0002-vfs-bind.patch"
-KEYED_TEXT = "Subject: [PATCH] vfs: bind inode_operations\n\n--- a/fs\n+++ b/fs\n"
 SIGNED_FILES = [KEYLESS, KEYLESS + ".sigstore.json", KEYED, KEYED + ".sig"]
 COMMENTS = "/repos/{owner}/{repo}/issues/{issue_number}/comments"
 
 
-@pytest.fixture(autouse=True)
-def sigstore_cache(tmp_path_factory, monkeypatch):
-    base = tmp_path_factory.mktemp("xdg")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
-
-
-@pytest.fixture(scope="module")
-def key() -> KeyPair:
-    return KeyPair()
-
-
 @pytest.fixture
 def rules_dir(tmp_path, key) -> str:
-    """core, commands and pipeline rules, pushes to ``go`` and ``linux-next/*`` gated."""
-    if not (VECTORS / "bundle_v3.txt.sigstore").is_file():
-        pytest.fail(f"Sigstore test vectors are missing from {VECTORS.resolve()}")
-    out = tmp_path / "rules"
-    out.mkdir()
-    for name in ("core.yml", "commands.yml"):
-        shutil.copy(Path(BUNDLED_RULES) / name, out / name)
-    pipeline = yaml.safe_load((Path(BUNDLED_RULES) / "pipeline.yml").read_text())
-    pipeline["trust"].update(instance="staging",
-                             identities=[{"identity": "william@yossarian.net", "issuer": GITHUB_OAUTH}],
-                             keys=[{"name": "kernel-release", "pem": key.public_pem}])
-    pipeline["push_branches"] = ["go", "linux-next/*"]
-    (out / "pipeline.yml").write_text(yaml.safe_dump(pipeline))
-    return str(out)
+    """Pushes to ``go`` and ``linux-next/*`` gated."""
+    return write_rules(tmp_path, key, push_branches=["go", "linux-next/*"])
 
 
 @pytest.fixture
