@@ -212,8 +212,15 @@ class RepositoryDispatch(Action):
 @dataclass(frozen=True)
 class CancelWorkflowRun(Action):
     """Stop a workflow run the bot no longer waits for (a stage past its timeout, a run
-    superseded or no longer trusted). A run that has ended meanwhile is left as it is."""
+    superseded or no longer trusted). A run that has ended meanwhile is left as it is.
+
+    ``force``: GitHub's force-cancel, which also stops the jobs a plain cancel lets run on
+    (``if: always()``, ``cancelled()``) and a run stuck cancelling. ``owing``: the feature's
+    name for what the cancel is sent for; GitHub's answer is recorded for it alone
+    (store.state.cancel_key)."""
     run_id: int = 0
+    force: bool = False
+    owing: str = ""
 
 
 # --- local state ----------------------------------------------------------------

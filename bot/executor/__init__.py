@@ -116,6 +116,8 @@ class Executor:
                     log.info("dry-run: %s", action.describe(),
                              extra={"delivery_id": delivery_id, "feature": feature})
                     outcome.dry_run.append(action.describe())
+                    if isinstance(action, A.CancelWorkflowRun):
+                        await workflows.cancel_not_sent(action, self.db)
                     await state.mark_action_done(self.db, delivery_id, fp, action.kind, "dry-run")
                     continue
                 api = None

@@ -20,10 +20,12 @@ listens to leaves no run, so it is sent again after ``SETTLE``: that second even
 either.
 
 A cancel is safe to send again (a run that has ended is answered 409), but a feature that owes
-one must know when it is done, and the action list cannot say: the executor stops it at a
+one must know what came of it, and the action list cannot say: the executor stops it at a
 transient failure but steps over an action that failed for good (a 403) and goes on with the
-next. So the answer GitHub gave to the latest cancel of a run is recorded when it leaves
-nothing running (cancelled, already ended, gone), and ``state.cancel_answer`` reads it.
+next. So GitHub's answer to the latest cancel of a run (sent for the action's ``owing``) is
+recorded when it is one: accepted (202, which only means the run is being stopped), already
+ended (409) or gone (404); ``state.cancel_answer`` reads it. In dry-run nothing is sent, and the
+executor records "dry-run" instead (``cancel_not_sent``): nothing will ever answer it.
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ from ..store import state
 from .issues import _split
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..store.db import Database
     from . import ActionEnv
 
 log = logging.getLogger("bot.executor")
@@ -164,18 +167,31 @@ async def repository_dispatch(action: A.RepositoryDispatch, env: "ActionEnv") ->
 async def cancel_workflow_run(action: A.CancelWorkflowRun, env: "ActionEnv") -> Any:
     """Cancelling twice is harmless, so a retry simply asks again. GitHub answers 409 for a run
     that has already ended and 404 for one that is gone (deleted): nothing is left to stop,
-    which is what was wanted."""
-    key = state.cancel_key(action.repo, action.run_id)
-    # An answer on record is an earlier attempt's (before a "Re-run" of the same run, say):
-    # whoever reads it after this attempt must read this attempt's, or nothing.
+    which is what was wanted. Its 202 only says the cancel was accepted: jobs whose condition
+    holds on cancellation (``if: always()``) go on, and a run can hang cancelling; ``force``
+    sends GitHub's force-cancel, which stops those too."""
+    key = state.cancel_key(action.repo, action.run_id, action.owing)
+    # An answer on record is an earlier attempt's (one whose settling never ran): whoever
+    # reads it after this attempt must read this attempt's, or nothing.
     await state.forget_created(env.db, key)
+    verb = "force-cancel" if action.force else "cancel"
     try:
-        await env.api.post("/repos/{owner}/{repo}/actions/runs/{run_id}/cancel",
+        await env.api.post("/repos/{owner}/{repo}/actions/runs/{run_id}/" + verb,
                            {**_split(action.repo), "run_id": action.run_id}, data={})
-        answer = "cancelled"
+        answer = "force-cancelled" if action.force else "cancelled"
     except PermanentGitHubError as exc:
         if exc.status not in (404, 409):
             raise
         answer = "already ended" if exc.status == 409 else "gone"
     await state.replace_created(env.db, key, action.repo, "run-cancel", answer)
     return answer
+
+
+async def cancel_not_sent(action: A.CancelWorkflowRun, db: "Database") -> None:
+    """A cancel in dry-run (the executor's, or the repository's ``core.dry_run``) is not sent,
+    and nothing will ever answer it: "dry-run" is its answer, so that a feature owing it is
+    not left sending it again for days. In dry-run the dispatches are only logged as well, so
+    nothing the bot decided there runs; a run started before dry-run was turned on is left
+    alone, as every other action there is."""
+    await state.replace_created(db, state.cancel_key(action.repo, action.run_id, action.owing),
+                                action.repo, "run-cancel", "dry-run")

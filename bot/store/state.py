@@ -170,17 +170,20 @@ async def forget_created(db: Database, fingerprint: str) -> None:
     await db.execute("DELETE FROM created_objects WHERE fingerprint = ?", (fingerprint,))
 
 
-def cancel_key(repo: str, run_id: int) -> str:
-    """Where the executor records GitHub's answer to the latest cancel of a workflow run that
-    left nothing running (see executor.workflows.cancel_workflow_run)."""
-    return f"run-cancel:{repo}:{run_id}"
+def cancel_key(repo: str, run_id: int, owing: str = "") -> str:
+    """Where the executor records GitHub's answer to the latest cancel of a workflow run
+    (see executor.workflows.cancel_workflow_run). ``owing``: what the cancel was sent for, when a
+    feature owes it (CancelWorkflowRun.owing): the answer to a cancel sent for one owing is then
+    never read for another (the same run ended again, after a "Re-run", owes a new cancel)."""
+    return f"run-cancel:{repo}:{run_id}" + (f":{owing}" if owing else "")
 
 
-async def cancel_answer(db: Database, repo: str, run_id: int) -> str | None:
-    """What GitHub answered the latest cancel of ``run_id``, when that left nothing running:
-    "cancelled", "already ended" (409) or "gone" (404). None when none was sent, or when the
-    latest one failed or is still on its way."""
-    return await created_object(db, cancel_key(repo, run_id))
+async def cancel_answer(db: Database, repo: str, run_id: int, owing: str = "") -> str | None:
+    """What GitHub answered the latest cancel of ``run_id`` sent for ``owing``: "cancelled" or
+    "force-cancelled" (202: accepted, the run may still be stopping), "already ended" (409),
+    "gone" (404), or "dry-run" (not sent: the executor is in dry-run there). None when none was
+    sent, or when the latest one failed or is still on its way."""
+    return await created_object(db, cancel_key(repo, run_id, owing))
 
 
 # --- check runs: the run the executor last wrote for each check, and whether it completed it ------

@@ -2,7 +2,9 @@
 GitHub, whose POSTs fail with a 502 while told to (the client never sends again a POST GitHub
 may have acted on, so the executor gets the error at once). The pipeline's end is saved, its
 cancel lost; the next opportunity (the sweep, the run's next event, the delivery's retry) sends
-it again, and the run stops."""
+it again, and the run stops; the cancel is owed until GitHub reports the run completed. A run
+that goes on after GitHub accepted its cancel (a job that runs on cancellation) is force-cancelled
+by the sweep."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -20,6 +22,8 @@ from tests.e2e.harness import BotHarness
 from tests.e2e.test_patch_pipeline_e2e import (  # noqa: F401 - key, rules_dir, sigstore_cache: fixtures
     CANCEL, REPO, WORKFLOW, dispatched_run, job_event, key, one_check, pr_event, push, rules_dir, run_event,
     signed_pull, sigstore_cache)
+
+FORCE = "/repos/{owner}/{repo}/actions/runs/{run_id}/force-cancel"
 
 
 @pytest.fixture
@@ -76,14 +80,16 @@ async def test_a_timeout_cancel_lost_to_a_502_is_sent_again(bot, key, again_by):
     else:  # the run's next workflow_run event, before the sweep looks again
         await bot.deliver("workflow_run", run_event(fake, run, "in_progress"))
     assert (run.status, run.conclusion) == ("completed", "cancelled")
-    assert answered(fake) == [502, 202] and await owed(bot) == []
+    assert answered(fake) == [502, 202] and await owed(bot) == [run.id]  # accepted: owed until reported ended
 
-    # Its cancellation reported back changes nothing and sends nothing more.
+    # Its cancellation reported back changes nothing and sends nothing more; the run's end
+    # settles the cancel.
     await bot.deliver("workflow_job", job_event(fake, run, "patch-apply", "completed", "cancelled", job_id=1,
                                                 started=t0, completed=t0 + timedelta(seconds=96)))
     await bot.deliver("workflow_run", run_event(fake, run, "completed"))
+    assert await owed(bot) == []
     assert await run_job(bot.runtime, sweep, key="later", clock=lambda: t0 + timedelta(seconds=900)) == 0
-    assert answered(fake) == [502, 202]
+    assert answered(fake) == [502, 202] and fake.calls_to("POST", FORCE) == []
     stuck = one_check(fake, head, "patch-pipeline")
     assert (stuck.conclusion, stuck.output["title"]) == ("timed_out", "patch-apply timed out")
     assert not fake.violations
@@ -104,9 +110,42 @@ async def test_a_superseded_runs_cancel_lost_to_a_502_is_sent_again_by_the_retry
     [first, *_] = fake.calls_to("POST", CANCEL)
     assert first.faulted == "502"  # the first attempt's cancel was lost
     assert (old_run.status, old_run.conclusion) == ("completed", "cancelled")
-    assert answered(fake)[-1] == 202 and await owed(bot) == []
+    assert answered(fake)[-1] == 202 and await owed(bot) == [old_run.id]
+    await bot.deliver("workflow_run", run_event(fake, old_run, "completed"))
+    assert await owed(bot) == []
     stale = one_check(fake, old, "patch-pipeline")
     assert (stale.conclusion, stale.output["title"]) == ("cancelled", "Superseded by eeeeeee")
     assert [d.inputs["head_sha"] for d in fake.state.dispatches] == [old, "e" * 40]
     assert one_check(fake, "e" * 40, "patch-pipeline").status == "queued"
+    assert not fake.violations
+
+
+@BOTH_BACKENDS
+async def test_a_run_going_on_after_its_cancel_was_accepted_is_force_cancelled(bot, key):
+    """A job of the workflow runs on cancellation (``if: always()``): GitHub accepts the cancel
+    of the timed-out run (202) and the run goes on. Its news sends nothing more; six minutes
+    after the cancel, the sweep force-cancels it, and its completed event settles the cancel."""
+    fake = bot.fake
+    pr, run = await running_pipeline(bot, key)
+    t0 = datetime.now(timezone.utc).replace(microsecond=0)
+    await bot.deliver("workflow_job", job_event(fake, run, "patch-apply", "in_progress", job_id=1, started=t0))
+    job_event(fake, run, "upload-results", "in_progress", job_id=2, started=t0)  # no stage: not delivered
+    run.jobs[-1]["if"] = "${{ always() }}"
+    [sweep] = FEATURE.jobs
+    assert await run_job(bot.runtime, sweep, key="timeout", clock=lambda: t0 + timedelta(seconds=95)) > 0
+    assert one_check(fake, pr.pull.head_sha, "patch-pipeline").conclusion == "timed_out"
+    assert answered(fake) == [202] and run.status == "in_progress"  # accepted; upload-results goes on
+    assert await owed(bot) == [run.id]
+
+    await bot.deliver("workflow_run", run_event(fake, run, "in_progress"))
+    assert await run_job(bot.runtime, sweep, key="soon", clock=lambda: t0 + timedelta(seconds=95 + 300)) == 0
+    assert answered(fake) == [202] and fake.calls_to("POST", FORCE) == []
+    assert await run_job(bot.runtime, sweep, key="forced", clock=lambda: t0 + timedelta(seconds=95 + 361)) > 0
+    assert [c.status for c in fake.calls_to("POST", FORCE)] == [202]
+    assert (run.status, run.conclusion) == ("completed", "cancelled")
+    assert await owed(bot) == [run.id]  # accepted again: the run's end is still to be reported
+    await bot.deliver("workflow_run", run_event(fake, run, "completed"))
+    assert await owed(bot) == []
+    assert await run_job(bot.runtime, sweep, key="later", clock=lambda: t0 + timedelta(hours=2)) == 0
+    assert answered(fake) == [202] and len(fake.calls_to("POST", FORCE)) == 1
     assert not fake.violations

@@ -45,15 +45,16 @@ async def _supersede_others(ctx: Context, section: Mapping[str, Any], number: in
     actions: list[Action] = []
     live = (await store.live_runs(ctx.db, ctx.repo, branch=branch) if branch is not None
             else await store.live_runs(ctx.db, ctx.repo, number=number))
+    now = _now(ctx)  # one instant: the end's save and its cancel name the same owing (tracking.stop)
     for row, run in live:
         if run.head_sha == head_sha:
             continue
-        gone = P.supersede(run, head_sha, _now(ctx))
+        gone = P.supersede(run, head_sha, now)
         # The run keeps its pull request, if one took it over (a push to its branch ends it).
-        actions += [save(ctx.repo, int(row["number"]), gone, _now(ctx), revision=row["revision"], stops=True,
+        actions += [save(ctx.repo, int(row["number"]), gone, now, revision=row["revision"], stops=True,
                          delivery_id=ctx.event.delivery_id),
                     check(ctx.repo, gone, section, signers=row.get("signers") or "", run_url=row.get("run_url")),
-                    *tracking.stop(ctx.repo, run, _now(ctx)),
+                    *tracking.stop(ctx.repo, run, now),
                     Note(ctx.repo, feature=FEATURE_NAME, number=number,
                          text=f"patch pipeline for {run.head_sha[:7]} superseded by {head_sha[:7]}")]
     return actions
@@ -235,9 +236,11 @@ async def on_workflow_run(event: Event, ctx: Context) -> list[Action]:
     section = ctx.rules.section(SECTION)
     wr = event.payload.get("workflow_run") or {}
     if not tracking.is_pipeline_workflow(section, wr):
-        return []
-    # A cancel the bot still owes this run goes (again) with whatever the event decides.
-    owed = await cancels.resend(ctx, run_id=int(wr["id"]))
+        # Not the pipeline's as the rules say now; a cancel still owed to it ends with it all the same.
+        return await cancels.run_ended(ctx, wr)
+    # A cancel the bot still owes this run goes (again) with whatever the event decides, or,
+    # the run reported completed, is owed no more.
+    owed = await cancels.resend(ctx, workflow_run=wr)
     found = await tracking.find_run(ctx.db, ctx.repo, wr)
     if found is None:  # no pipeline follows it: perhaps one the bot ended before it was reported
         return await strays.stop_stray(ctx.db, ctx.repo, wr, _now(ctx), delivery_id=ctx.event.delivery_id) + owed

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import asdict
 from typing import Any, Mapping, Sequence
 
@@ -144,7 +145,7 @@ async def save_run(db: Database, *, repo: str, number: int, run: Mapping[str, An
                              (repo, state.head_sha, i, s.name, s.status, s.started_at, s.completed_at, s.url, legs))
         if stops and state.run_id is not None:
             await owe_cancel(db, repo=repo, run_id=state.run_id, number=number, head_sha=state.head_sha,
-                             delivery_id=delivery_id, at=at)
+                             delivery_id=delivery_id, at=at, attempt=state.attempt)
         elif stops:
             await remember_stray(db, repo=repo, number=number, head_sha=state.head_sha,
                                  dispatched_at=state.dispatched_at, at=at)
@@ -177,15 +178,15 @@ async def remember_stray(db: Database, *, repo: str, number: int, head_sha: str,
 
 
 async def stray_stopped(db: Database, *, stray_id: int, run_id: int, at: float, repo: str, number: int,
-                        head_sha: str, delivery_id: str | None = None) -> None:
-    """The workflow run ``run_id`` of a remembered dispatch is to be cancelled: its events, any
-    number of them, are then recognised by its id and decide nothing more; the cancel is owed
-    from now on (see owe_cancel)."""
+                        head_sha: str, delivery_id: str | None = None, attempt: int = 1) -> None:
+    """The workflow run ``run_id`` (its attempt ``attempt``) of a remembered dispatch is to be
+    cancelled: its events, any number of them, are then recognised by its id and decide nothing
+    more; the cancel is owed from now on (see owe_cancel)."""
     async with db.transaction():
         await db.execute("UPDATE patch_pipeline_strays SET run_id = ?, stopped_at = ? WHERE id = ? AND run_id IS NULL",
                          (run_id, at, stray_id))
         await owe_cancel(db, repo=repo, run_id=run_id, number=number, head_sha=head_sha,
-                         delivery_id=delivery_id, at=at)
+                         delivery_id=delivery_id, at=at, attempt=attempt)
 
 
 # Cancels the bot owes (see cancels), given up three days after the pipeline ended. GitHub
@@ -200,6 +201,16 @@ CANCEL_KEEP = 3 * 86400.0
 # run's own events do not wait.
 CANCEL_FIRST_WAIT = 60.0
 CANCEL_MAX_WAIT = 1800.0
+# A cancel GitHub accepted (202) is not the run's end: jobs whose condition holds on
+# cancellation (``if: always()``, ``cancelled()``) go on, and a run can hang cancelling. GitHub
+# gives a cancelled run five minutes (its documented cancellation timeout) to finish its
+# cancellation steps before terminating what still runs; a run not reported completed a minute
+# after that (the event's way to us) is not stopping by itself, and is force-cancelled. Waiting
+# no less leaves a workflow's own clean-up on cancellation (``if: cancelled()``) its time.
+FORCE_AFTER = 360.0
+# What the executor records for a cancel it sent (state.cancel_answer): accepted only, or the
+# end of the owing (the run had ended, is gone, or the cancel was never sent: dry-run).
+ACCEPTED = ("cancelled", "force-cancelled")
 
 
 def cancel_wait(attempts: int) -> float:
@@ -207,39 +218,98 @@ def cancel_wait(attempts: int) -> float:
     return min(CANCEL_MAX_WAIT, CANCEL_FIRST_WAIT * 2.0 ** min(max(0, attempts - 1), 32))
 
 
+def owing(owed_at: float | None) -> str:
+    """Names one owing of a run's cancel (CancelWorkflowRun.owing): the instant it was owed,
+    which the decision owing it knows (the ``at`` of its end) and a newer owing replaces."""
+    return "" if owed_at is None else repr(float(owed_at))
+
+
+def _this_owing(owed_at: float | None) -> tuple[str, tuple[Any, ...]]:
+    """SQL condition (and its parameters) on the owing ``owed_at``; None (actions decided before
+    owings were named) matches any."""
+    return ("", ()) if owed_at is None else (" AND owed_at = ?", (float(owed_at),))
+
+
 async def owe_cancel(db: Database, *, repo: str, run_id: int, number: int, head_sha: str,
-                     delivery_id: str | None, at: float) -> None:
-    """The bot owes a cancel of ``run_id`` from now on. Owed already (two decisions ended it,
-    on two replicas): its age and attempts stand, the latest delivery's retry sends it."""
+                     delivery_id: str | None, at: float, attempt: int = 1) -> None:
+    """The bot owes a cancel of ``run_id`` (its attempt ``attempt``) from ``at`` on. Owed already
+    (the run re-opened by a "Re-run", which keeps its id, and ended again; two decisions ending it
+    on two replicas): owed anew, as if for the first time (its age, attempts and acceptance
+    those of this end), so that neither the sweep gives it up at once nor an answer to the
+    earlier owing's cancels settles it (see cancel_settled)."""
     await db.execute(
-        "INSERT INTO patch_pipeline_cancels (repo, run_id, number, head_sha, delivery_id, owed_at, attempts, next_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (repo, run_id) DO UPDATE SET delivery_id = excluded.delivery_id",
-        (repo, run_id, number, head_sha, delivery_id, at, at + CANCEL_FIRST_WAIT))
+        "INSERT INTO patch_pipeline_cancels (repo, run_id, number, head_sha, delivery_id, owed_at, attempts, next_at,"
+        " requested_at, run_attempt) VALUES (?, ?, ?, ?, ?, ?, 0, ?, NULL, ?) ON CONFLICT (repo, run_id) DO UPDATE"
+        " SET number = excluded.number, head_sha = excluded.head_sha, delivery_id = excluded.delivery_id,"
+        " owed_at = excluded.owed_at, attempts = 0, next_at = excluded.next_at, requested_at = NULL,"
+        " run_attempt = excluded.run_attempt",
+        (repo, run_id, number, head_sha, delivery_id, at, at + CANCEL_FIRST_WAIT, attempt))
 
 
-async def cancel_attempted(db: Database, *, repo: str, run_id: int, at: float) -> None:
-    """An owed cancel is about to be sent: counted, and the sweep's next attempt put off."""
+async def cancel_attempted(db: Database, *, repo: str, run_id: int, at: float, owed_at: float | None = None) -> None:
+    """A cancel of the owing ``owed_at`` is about to be sent: counted, and the sweep's next
+    attempt put off."""
+    cond, params = _this_owing(owed_at)
     async with db.transaction():
-        attempts = await db.fetchval("SELECT attempts FROM patch_pipeline_cancels WHERE repo = ? AND run_id = ?",
-                                     (repo, run_id))
+        attempts = await db.fetchval("SELECT attempts FROM patch_pipeline_cancels WHERE repo = ? AND run_id = ?"
+                                     + cond, (repo, run_id, *params))
         if attempts is None:
-            return  # settled meanwhile (by another replica): the cancel goes anyway, harmlessly
+            return  # settled meanwhile (by another replica), or owed anew: the cancel goes anyway, harmlessly
         await db.execute("UPDATE patch_pipeline_cancels SET attempts = attempts + 1, next_at = ?"
-                         " WHERE repo = ? AND run_id = ?", (at + cancel_wait(int(attempts) + 1), repo, run_id))
+                         " WHERE repo = ? AND run_id = ?" + cond,
+                         (at + cancel_wait(int(attempts) + 1), repo, run_id, *params))
 
 
-async def cancel_settled(db: Database, *, repo: str, run_id: int) -> None:
+async def cancel_settled(db: Database, *, repo: str, run_id: int, owed_at: float | None = None,
+                         at: float | None = None) -> None:
     """Runs after the cancel in the same action list, whether it succeeded or failed for good
-    (the executor goes on after a permanent failure): so the cancel is owed no more only if
-    the executor recorded an answer of GitHub's saying nothing runs (cancelled, already ended,
-    gone)."""
-    if await cancel_answer(db, repo, run_id) is None:
+    (the executor goes on after a permanent failure), so it reads the answer the executor
+    recorded for the owing ``owed_at`` (none: the cancel failed, it stays owed). The run had
+    ended or is gone (409, 404), or the cancel was not sent (dry-run): owed no more. Accepted
+    (202, sent at ``at``): owed still, as requested, until the run is reported completed
+    (run_ended) or a later cancel is answered so; the sweep force-cancels it FORCE_AFTER later.
+    Only this owing is touched: the same run owed anew in between (see owe_cancel) is not
+    settled by an answer to a cancel sent for an earlier end."""
+    key = cancel_key(repo, run_id, owing(owed_at))
+    answer = await cancel_answer(db, repo, run_id, owing(owed_at))
+    if answer is None:
         return
+    cond, params = _this_owing(owed_at)
     async with db.transaction():
-        await db.execute("DELETE FROM patch_pipeline_cancels WHERE repo = ? AND run_id = ?", (repo, run_id))
+        if answer not in ACCEPTED:
+            await db.execute("DELETE FROM patch_pipeline_cancels WHERE repo = ? AND run_id = ?" + cond,
+                             (repo, run_id, *params))
+        else:
+            row = await db.fetchone("SELECT next_at, requested_at FROM patch_pipeline_cancels"
+                                    " WHERE repo = ? AND run_id = ?" + cond, (repo, run_id, *params))
+            if row is not None:
+                sent = float(at if at is not None else time.time())
+                requested = sent if row["requested_at"] is None else float(row["requested_at"])
+                await db.execute("UPDATE patch_pipeline_cancels SET requested_at = ?, next_at = ?"
+                                 " WHERE repo = ? AND run_id = ?" + cond,
+                                 (requested, max(float(row["next_at"]), sent + FORCE_AFTER), repo, run_id, *params))
         # The answer has served: kept, it would be one row per run ever cancelled. A later
         # cancel of the run (a retry) records its own.
-        await forget_created(db, cancel_key(repo, run_id))
+        await forget_created(db, key)
+
+
+async def run_ended(db: Database, *, repo: str, run_id: int, attempt: int, completed: bool = True) -> None:
+    """GitHub reports the workflow run ``run_id`` at its attempt ``attempt``, ``completed`` or
+    not (a later attempt than the one owed is a re-run, which GitHub starts only once the run has
+    ended): a cancel owed for an earlier attempt, or for this one when it completed, is owed no
+    more, whether GitHub had accepted it or not. One owed for a later attempt (this event came
+    late) stands."""
+    highest = attempt if completed else attempt - 1
+    async with db.transaction():
+        row = await db.fetchone("SELECT * FROM patch_pipeline_cancels WHERE repo = ? AND run_id = ?"
+                                " AND run_attempt <= ?", (repo, run_id, highest))
+        if row is None:
+            return
+        await db.execute("DELETE FROM patch_pipeline_cancels WHERE repo = ? AND run_id = ? AND owed_at = ?",
+                         (repo, run_id, row["owed_at"]))
+        await forget_created(db, cancel_key(repo, run_id, owing(row["owed_at"])))
+    log.info("workflow run %s of %s has ended (attempt %s%s): its cancel is owed no more", run_id, repo,
+             row["run_attempt"], "" if completed else ", re-run since", extra={"repo": repo})
 
 
 async def give_up_cancel(db: Database, *, repo: str, run_id: int, owed_before: float, why: str = "") -> None:
@@ -251,7 +321,9 @@ async def give_up_cancel(db: Database, *, repo: str, run_id: int, owed_before: f
                                 (repo, run_id, owed_before))
         if row is None:
             return
-        await db.execute("DELETE FROM patch_pipeline_cancels WHERE repo = ? AND run_id = ?", (repo, run_id))
+        await db.execute("DELETE FROM patch_pipeline_cancels WHERE repo = ? AND run_id = ? AND owed_at = ?",
+                         (repo, run_id, row["owed_at"]))
+        await forget_created(db, cancel_key(repo, run_id, owing(row["owed_at"])))
     log.warning("gave up cancelling workflow run %s of %s (patch pipeline of %s, #%s): %s; it may still be "
                 "running", run_id, repo, row["head_sha"][:7], row["number"], why or f"not confirmed in "
                 f"{row['attempts']} attempts over {CANCEL_KEEP / 3600:.0f} hours", extra={"repo": repo})
@@ -259,7 +331,7 @@ async def give_up_cancel(db: Database, *, repo: str, run_id: int, owed_before: f
 
 WRITERS = {"record_rejection": record_rejection, "save_run": save_run, "adopt_run": adopt_run,
            "stray_stopped": stray_stopped, "cancel_attempted": cancel_attempted,
-           "cancel_settled": cancel_settled, "give_up_cancel": give_up_cancel}
+           "cancel_settled": cancel_settled, "run_ended": run_ended, "give_up_cancel": give_up_cancel}
 
 
 # --- reads ---------------------------------------------------------------------------
@@ -332,6 +404,11 @@ async def owed_cancels(db: Database, repo: str, *, delivery_id: str, run_id: int
     """Cancels still owed that the delivery ``delivery_id`` decided, or of the run ``run_id``."""
     return await db.fetchall("SELECT * FROM patch_pipeline_cancels WHERE repo = ? AND (delivery_id = ? OR run_id = ?)"
                              " ORDER BY owed_at, run_id", (repo, delivery_id, -1 if run_id is None else run_id))
+
+
+async def owed_cancel(db: Database, repo: str, run_id: int) -> dict[str, Any] | None:
+    """The cancel still owed for the workflow run ``run_id``, if any."""
+    return await db.fetchone("SELECT * FROM patch_pipeline_cancels WHERE repo = ? AND run_id = ?", (repo, run_id))
 
 
 async def due_cancels(db: Database, now: float, *, limit: int) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from ...core.actions import Action, Note, Record
 from ...store.db import Database
 from . import store
-from .tracking import FEATURE_NAME, cancel, could_start, created_at
+from .tracking import FEATURE_NAME, cancel, could_start, created_at, run_attempt
 
 # GitHub creates a dispatch's run within seconds; an hour leaves room for a slow GitHub. A run
 # created later that names the head was started by someone else (by hand): it is left alone.
@@ -56,8 +56,9 @@ async def stop_stray(db: Database, repo: str, workflow_run: Mapping[str, Any], n
     row = max(ended, key=lambda r: (r["head_sha"] in title, float(r["dispatched_at"])))
     return [Record(repo, feature=FEATURE_NAME, op="stray_stopped",
                    args={"stray_id": int(row["id"]), "run_id": run_id, "at": now, "repo": repo,
-                         "number": int(row["number"]), "head_sha": row["head_sha"], "delivery_id": delivery_id}),
-            *cancel(repo, run_id, now),
+                         "number": int(row["number"]), "head_sha": row["head_sha"], "delivery_id": delivery_id,
+                         "attempt": run_attempt(workflow_run) or 1}),
+            *cancel(repo, run_id, now, owed_at=now),
             Note(repo, feature=FEATURE_NAME, number=int(row["number"]),
                  text=f"cancelled workflow run {run_id}: the patch pipeline for {row['head_sha'][:7]} it runs "
                       "was ended before GitHub reported it")]

@@ -71,20 +71,21 @@ def stop(repo: str, run: P.Run, now: float) -> list[Action]:
     newer push, patches no longer trusted) is cancelled on GitHub too: a timeout is a gate,
     not only a verdict, and nothing should go on running, with the workflow's secrets, on
     patches nobody waits for. These actions follow the save that ends the pipeline, made with
-    ``stops=True``: that save writes, with the end, the cancel owed (sent here, and again until
-    GitHub confirms it: see cancels), or, for a run never reported, which has no id yet, the
-    dispatch to know its run by when it shows up (see strays)."""
-    return cancel(repo, run.run_id, now) if run.run_id is not None else []
+    ``stops=True`` at the same ``now``: that save writes, with the end, the cancel owed (sent
+    here, and again until GitHub confirms it: see cancels), or, for a run never reported, which
+    has no id yet, the dispatch to know its run by when it shows up (see strays)."""
+    return cancel(repo, run.run_id, now, owed_at=now) if run.run_id is not None else []
 
 
-def cancel(repo: str, run_id: int, now: float) -> list[Action]:
-    """Sending a cancel the bot owes (see cancels): the attempt is counted first (so the sweep
-    waits before the next), then the cancel, then its settling, which clears it only if
-    GitHub's answer says the run no longer runs."""
-    args = {"repo": repo, "run_id": run_id}
+def cancel(repo: str, run_id: int, now: float, *, owed_at: float, force: bool = False) -> list[Action]:
+    """Sending a cancel the bot owes since ``owed_at`` (see cancels): the attempt is counted
+    first (so the sweep waits before the next), then the cancel (``force``: GitHub's
+    force-cancel), then its settling by GitHub's answer. All three name the owing, so that an
+    answer settles only the owing its cancel was sent for."""
+    args = {"repo": repo, "run_id": run_id, "owed_at": owed_at}
     return [Record(repo, feature=FEATURE_NAME, op="cancel_attempted", args={**args, "at": now}),
-            CancelWorkflowRun(repo, run_id=run_id),
-            Record(repo, feature=FEATURE_NAME, op="cancel_settled", args=args)]
+            CancelWorkflowRun(repo, run_id=run_id, force=force, owing=store.owing(owed_at)),
+            Record(repo, feature=FEATURE_NAME, op="cancel_settled", args={**args, "at": now})]
 
 
 def apply_job_payload(run: P.Run, stage_specs: Sequence[P.StageSpec], job: Mapping[str, Any],

@@ -2,6 +2,13 @@
 
 Runs exist only as state: a dispatch creates a queued run, and tests move it along by editing
 `fake.state.workflow_runs[...]` (and deliver the matching workflow_run webhook themselves).
+
+Cancelling, as GitHub does it: a cancel (202) stops every unfinished job of the run except those
+whose `if` condition holds on cancellation (`always()`, `cancelled()`); a run left with such a job
+stays `in_progress` (GitHub shows it "cancelling") until the test ends that job. REST job objects
+do not show a job's condition: a test gives it as the job's `"if"` key, which the fake never
+serves. A force-cancel (202) stops every unfinished job and the run with them. Either answers 409
+for a completed run, 404 for an unknown one.
 """
 
 from __future__ import annotations
@@ -92,16 +99,40 @@ def get_run(ctx: Ctx) -> Reply:
 
 @route("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs")
 def list_jobs(ctx: Ctx) -> Reply:
-    return paginate(ctx, _run(ctx).jobs, wrap="jobs")
+    return paginate(ctx, [{k: v for k, v in job.items() if k != "if"} for job in _run(ctx).jobs], wrap="jobs")
+
+
+# The status functions that make a job's condition hold when its run is cancelled.
+_RUNS_ON_CANCEL = ("always()", "cancelled()")
+
+
+def _stop(run: WorkflowRun, *, force: bool) -> Reply:
+    if run.status == "completed":
+        raise GitHubError(409, "Cannot cancel a workflow run that is completed.")
+    now = now_iso()
+    for job in run.jobs:
+        if job.get("status") == "completed":
+            continue
+        if not force and any(f in str(job.get("if") or "") for f in _RUNS_ON_CANCEL):
+            continue  # goes on: the server re-evaluates the job's condition, which holds
+        job.update(status="completed", conclusion="cancelled", completed_at=now)
+    if all(job.get("status") == "completed" for job in run.jobs):
+        run.status, run.conclusion = "completed", "cancelled"
+    else:
+        run.status = "in_progress"  # cancelling: its surviving jobs still run
+    run.updated_at = now
+    return Reply(status=202, json={})
 
 
 @route("POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/cancel")
 def cancel_run(ctx: Ctx) -> Reply:
-    run = _run(ctx)
-    if run.status == "completed":
-        raise GitHubError(409, "Cannot cancel a workflow run that is completed.")
-    run.status, run.conclusion, run.updated_at = "completed", "cancelled", now_iso()
-    return Reply(status=202, json={})
+    return _stop(_run(ctx), force=False)
+
+
+@route("POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/force-cancel")
+def force_cancel_run(ctx: Ctx) -> Reply:
+    """Stops what a cancel lets run on (`if: always()`) and a run stuck cancelling."""
+    return _stop(_run(ctx), force=True)
 
 
 @route("POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/rerun")

@@ -1,9 +1,12 @@
 """A cancel the bot owes is not lost. When the pipeline ends a run whose id is known (a stage
 past its timeout, a newer push, patches no longer trusted), "cancel owed for run X" is written
-with that end; the cancel is sent; only GitHub's answer that nothing runs any more (202, 409
-already ended, 404 gone) settles it. A cancel lost to a server error (after the client's own
-retries) is sent again by the delivery's retry, by the run's next workflow_run event and by the
-timeout sweep; one still failing after three days is given up, and said so in the log.
+with that end; the cancel is sent; only the news that nothing runs any more settles it: GitHub
+answering a cancel 409 (already ended) or 404 (gone), or reporting the run completed. A 202 only
+says GitHub accepted the cancel: the cancel stays owed, as requested, and a run not reported
+ended six minutes later is force-cancelled by the sweep. A cancel lost to a server error (after
+the client's own retries) is sent again by the delivery's retry, by the run's next workflow_run
+event and by the timeout sweep; one still failing after three days is given up, and said so in
+the log. In dry-run nothing is sent, and nothing is owed.
 
 Decided by the feature's handlers, performed by the real executor against a GitHub that answers
 each cancel as told."""
@@ -16,7 +19,7 @@ import pytest
 
 from bot.executor import Executor
 from bot.features.base import Invocation
-from bot.features.patch_pipeline import FEATURE, handlers
+from bot.features.patch_pipeline import FEATURE, handlers, store
 from bot.features.patch_pipeline.store import StaleDecision
 from bot.github import PermanentGitHubError, TransientGitHubError
 from bot.store import state
@@ -32,13 +35,14 @@ REFUSALS = {403: "Resource not accessible by integration", 404: "Not Found",
 
 
 class GitHub:
-    """GitHub as the executor sees it: check runs and dispatches go through; each cancel is
-    answered with the next status of ``answers`` (202 once they run out) and fails as the
-    client fails then (a 5xx it gave up on is transient, a 4xx permanent)."""
+    """GitHub as the executor sees it: check runs and dispatches go through; each cancel (or
+    force-cancel) is answered with the next status of ``answers`` (202 once they run out) and
+    fails as the client fails then (a 5xx it gave up on is transient, a 4xx permanent)."""
 
     def __init__(self) -> None:
         self.answers: list[int] = []
         self.cancels: list[tuple[int, int]] = []  # (run id, status answered)
+        self.verbs: list[str] = []  # "cancel" or "force-cancel", for each of them
 
     def sent(self) -> list[int]:
         return [status for _, status in self.cancels]
@@ -54,10 +58,12 @@ class GitHub:
         return {}
 
     async def post(self, url, url_vars=None, **kw):
-        if not url.endswith("/cancel"):
+        verb = url.rsplit("/", 1)[-1]
+        if verb not in ("cancel", "force-cancel"):
             return {"id": 99}
         status = self.answers.pop(0) if self.answers else 202
         self.cancels.append((int(url_vars["run_id"]), status))
+        self.verbs.append(verb)
         if status >= 500:
             raise TransientGitHubError(f"gave up after 1 attempts: server error {status}", status=status)
         if status >= 400:
@@ -69,15 +75,15 @@ class Flow(SignedFlow):
     """PR 7's pipeline, dispatched and running on workflow run RUN; what is decided next is
     performed by the executor."""
 
-    def __init__(self, db, key) -> None:
+    def __init__(self, db, key, *, dry_run: bool = False, repo_dry_run: bool = False) -> None:
         super().__init__(db, key)
         self.github = GitHub()
 
         async def api_for(installation):
             return self.github
 
-        self.executor = Executor(db, api_for=api_for, dry_run=False, features={"patch_pipeline": FEATURE},
-                                 bot_login="contributor-flow[bot]")
+        self.executor = Executor(db, api_for=api_for, dry_run=dry_run, features={"patch_pipeline": FEATURE},
+                                 bot_login="contributor-flow[bot]", repo_dry_run=lambda repo: repo_dry_run)
 
     async def act(self, actions, *, delivery_id, retrying=False, batch="patch_pipeline.handler"):
         return await self.executor.run(delivery_id=delivery_id, installation_id=None, retrying=retrying,
@@ -100,28 +106,62 @@ class Flow(SignedFlow):
 
     async def sweep(self, at):
         """One run of the feature's periodic job, as the scheduler runs it (its own period)."""
-        [job] = FEATURE.jobs
-        actions = await job.run(job_context(self.db, self.rules, self.repo.reader(), at))
-        await self.act(actions, delivery_id=f"job:{job.name}:{at.timestamp() // 30:.0f}", batch=job.name)
+        actions = await self.sweep_decides(at)
+        await self.act_as_sweep(actions, at)
         return actions
+
+    async def sweep_decides(self, at):
+        [job] = FEATURE.jobs
+        return await job.run(job_context(self.db, self.rules, self.repo.reader(), at))
+
+    async def act_as_sweep(self, actions, at):
+        [job] = FEATURE.jobs
+        return await self.act(actions, delivery_id=f"job:{job.name}:{at.timestamp() // 30:.0f}", batch=job.name)
 
     async def owed(self):
         rows = await self.db.fetchall("SELECT run_id, attempts FROM patch_pipeline_cancels ORDER BY run_id")
         return [(int(r["run_id"]), int(r["attempts"])) for r in rows]
 
+    async def requested(self):
+        """The owed cancels GitHub has accepted (202), waiting for their run's end."""
+        rows = await self.db.fetchall("SELECT run_id FROM patch_pipeline_cancels WHERE requested_at IS NOT NULL"
+                                      " ORDER BY run_id")
+        return [int(r["run_id"]) for r in rows]
 
-@pytest.fixture
-async def flow(db, key):
-    f = Flow(db, key)
-    await state.remember_installation(db, REPO, 1)
+    async def owing(self):
+        return await self.db.fetchone("SELECT * FROM patch_pipeline_cancels WHERE run_id = ?", (RUN,))
+
+    async def run_completed(self, at, *, delivery_id="run-completed", attempt=1):
+        """GitHub reports the run completed (cancelled)."""
+        return await self.deliver("workflow_run", workflow_run_payload(
+            "completed", run_id=RUN, conclusion="cancelled", attempt=attempt), at, delivery_id=delivery_id)
+
+
+async def _running(f):
+    await state.remember_installation(f.db, REPO, 1)
     assert of(await f.send("pull_request", pr_payload("opened")), "DispatchWorkflow")
     await f.send("workflow_run", workflow_run_payload("requested", run_id=RUN, status="in_progress"), at=T(5))
     await f.send("workflow_job", job_payload("patch-apply", "in_progress", run_id=RUN, started=T(10)), at=T(10))
     return f
 
 
+@pytest.fixture
+async def flow(db, key):
+    return await _running(Flow(db, key))
+
+
 def cancels(actions):
     return [a.run_id for a in of(actions, "CancelWorkflowRun")]
+
+
+def ops(actions):
+    return [a.op for a in of(actions, "Record")]
+
+
+def split_at(actions, op):
+    """The actions before the first Record ``op``, and the rest."""
+    i = next(i for i, a in enumerate(actions) if getattr(a, "op", None) == op)
+    return actions[:i], actions[i:]
 
 
 async def timed_out_with_its_cancel_lost(flow, status=502):
@@ -139,8 +179,10 @@ async def test_a_timeout_cancel_lost_to_a_server_error_is_sent_again_by_the_swee
     assert await flow.sweep(T(131)) == []  # a minute between attempts
     await flow.sweep(T(162))
     assert flow.github.cancels == [(RUN, 502), (RUN, 202)]
+    assert await flow.requested() == [RUN]  # accepted: owed until the run is reported ended
+    assert of(await flow.run_completed(T(170)), "Record")
     assert await flow.owed() == []
-    assert await flow.sweep(T(400)) == []
+    assert await flow.sweep(T(900)) == []
 
 
 async def test_a_superseded_runs_cancel_lost_to_a_server_error_is_sent_again_by_the_retry(flow):
@@ -155,8 +197,10 @@ async def test_a_superseded_runs_cancel_lost_to_a_server_error_is_sent_again_by_
     actions = await flow.deliver("pull_request", push, T(25), delivery_id="push", retrying=True)
     assert cancels(actions) == [RUN] and of(actions, "DispatchWorkflow")
     assert flow.github.cancels == [(RUN, 502), (RUN, 202)]
-    assert await flow.owed() == []
+    assert await flow.requested() == [RUN]
     assert cancels(await flow.decide("pull_request", push, T(30), delivery_id="push")) == []
+    await flow.run_completed(T(40))
+    assert await flow.owed() == []
 
 
 async def test_a_withdrawn_runs_cancel_lost_to_a_server_error_is_sent_again_by_the_retry(flow):
@@ -167,7 +211,9 @@ async def test_a_withdrawn_runs_cancel_lost_to_a_server_error_is_sent_again_by_t
     assert cancels(actions) == [RUN]
     assert flow.github.cancels == [(RUN, 503), (RUN, 202)]
     row, _ = await flow.state(HEAD)
-    assert row["status"] == "rejected" and await flow.owed() == []
+    assert row["status"] == "rejected" and await flow.requested() == [RUN]
+    await flow.run_completed(T(30))
+    assert await flow.owed() == []
 
 
 async def test_the_runs_next_workflow_run_event_sends_it_again(flow):
@@ -176,9 +222,12 @@ async def test_the_runs_next_workflow_run_event_sends_it_again(flow):
     actions = await flow.deliver("workflow_run", news, T(110), delivery_id="run-news")
     assert cancels(actions) == [RUN]
     assert flow.github.cancels == [(RUN, 502), (RUN, 202)]
-    assert await flow.owed() == []
+    assert await flow.requested() == [RUN]
+    # Accepted: the run's news (still cancelling) sends nothing more, nor does the sweep yet.
     assert await flow.decide("workflow_run", news, T(111), delivery_id="run-news-again") == []
     assert await flow.sweep(T(400)) == []
+    await flow.run_completed(T(420))
+    assert await flow.owed() == [] and await flow.sweep(T(2000)) == []
 
 
 @pytest.mark.parametrize("answer", [409, 404], ids=["already-ended", "gone"])
@@ -201,7 +250,7 @@ async def test_a_cancel_refused_for_good_stays_owed(flow):
     assert await flow.owed() == [(RUN, 1)]
     await flow.sweep(T(162))
     assert flow.github.sent() == [403, 202]
-    assert await flow.owed() == []
+    assert await flow.requested() == [RUN]
 
 
 async def test_sent_twice_at_once_either_answer_settles_it(flow):
@@ -273,8 +322,188 @@ async def test_a_cancel_owed_on_a_repository_the_app_left_is_given_up_without_st
     with caplog.at_level(logging.WARNING, logger="bot.patch_pipeline"):
         actions = await flow.sweep(T(200))
     assert cancels(actions) == [777]  # the other repository's cancel goes; REPO's is given up
-    assert await flow.owed() == []
+    assert await flow.owed() == [(777, 2)]  # accepted, and owed until the run is reported ended
     assert [status for run, status in flow.github.cancels if run == 777] == [202]
     assert any(str(RUN) in r.getMessage() and "no longer installed" in r.getMessage() for r in caplog.records)
     notes = [d["summary"] for d in await state.decisions_for(flow.db, REPO, 7)]
     assert any(f"workflow run {RUN}" in n and "no longer installed" in n for n in notes), notes
+
+
+# --- in dry-run, nothing is sent and nothing is owed ------------------------------------------------
+
+@pytest.mark.parametrize("where", ["executor", "repository"])
+async def test_a_cancel_in_dry_run_is_owed_no_more(db, key, caplog, where):
+    """In dry-run (the executor's, or the repository's ``core.dry_run``) the cancel is only
+    logged, and nothing will ever answer it: it is settled at once, rather than sent again for
+    three days (taking the sweep's batch from real ones) and then given up with a note. The
+    dispatch was only logged too: nothing the bot started runs."""
+    flow = await _running(Flow(db, key, dry_run=where == "executor", repo_dry_run=where == "repository"))
+    actions = await flow.sweep(T(101))
+    assert cancels(actions) == [RUN]
+    assert flow.github.cancels == [] and await flow.owed() == []
+    with caplog.at_level(logging.WARNING, logger="bot.patch_pipeline"):
+        assert cancels(await flow.sweep(T(162))) == []
+        assert await flow.sweep(T(101) + timedelta(days=3, minutes=1)) == []
+    assert not [r for r in caplog.records if "gave up" in r.getMessage()]
+    notes = [d["summary"] for d in await state.decisions_for(flow.db, REPO, 7)]
+    assert not [n for n in notes if "gave up" in n], notes
+
+
+# --- a run owed again is owed from its new end --------------------------------------------------------
+
+async def rerun_reopens(flow, at):
+    """"Re-run failed jobs": the run keeps its id, its attempt 2 re-opens the pipeline (known here
+    by a job's event: its workflow_run events are still on their way)."""
+    await flow.send("workflow_job", job_payload("patch-apply", "in_progress", run_id=RUN, started=at, attempt=2),
+                    at=at)
+    row, run = await flow.state()
+    assert (row["status"], run.attempt) == ("running", 2)
+
+
+async def test_a_run_ended_again_after_a_rerun_is_owed_from_its_new_end(flow, caplog):
+    """The cancel owed for the run's first end is still unconfirmed, nearly three days on, when
+    the run is re-run and ended again. The cancel is owed anew, as for a new end: neither given
+    up at once for the age of the one before nor waiting out its attempts' back-off."""
+    await timed_out_with_its_cancel_lost(flow)  # owed at T(101), one attempt
+    rerun = 3 * DAY  # ended again 10 s before the first owing turns three days old
+    await rerun_reopens(flow, T(rerun))
+    flow.github.answers = [502]
+    with pytest.raises(TransientGitHubError):
+        await flow.sweep(T(rerun + 91))  # attempt 2's patch-apply past its 90 s: ended again, its cancel lost
+    owing = await flow.owing()
+    assert float(owing["owed_at"]) == T(rerun + 91).timestamp()
+    assert (int(owing["attempts"]), float(owing["next_at"])) == (1, T(rerun + 91 + 60).timestamp())
+    assert (owing["requested_at"], int(owing["run_attempt"])) == (None, 2)
+
+    with caplog.at_level(logging.WARNING, logger="bot.patch_pipeline"):
+        assert await flow.sweep(T(rerun + 121)) == []  # not given up for the first end's age, nor due yet
+    assert not [r for r in caplog.records if "gave up" in r.getMessage()], caplog.text
+    # The run's news sends it at once, as it would any cancel owed for its attempt.
+    news = workflow_run_payload("in_progress", run_id=RUN, status="in_progress", attempt=2)
+    assert cancels(await flow.deliver("workflow_run", news, T(rerun + 130), delivery_id="run-news")) == [RUN]
+    assert flow.github.sent()[-2:] == [502, 202] and await flow.requested() == [RUN]
+
+
+# --- an answer settles only the owing its cancel was sent for ---------------------------------------
+
+async def test_an_answer_to_the_cancel_of_an_earlier_end_does_not_settle_the_run_owed_anew(flow):
+    """The sweep sends the cancel owed for the run's first end; before it settles it (another
+    replica, a slow executor), the run, re-run, is ended again and owed anew. GitHub's answer to
+    the earlier cancel settles nothing of the new owing, which is sent on its own."""
+    await timed_out_with_its_cancel_lost(flow)
+    sent, settling = split_at(await flow.sweep_decides(T(162)), "cancel_settled")
+    await flow.act_as_sweep(sent, T(162))
+    assert flow.github.sent() == [502, 202]  # accepted; its settling not performed yet
+    await rerun_reopens(flow, T(300))
+    ended, _ = split_at(await flow.sweep_decides(T(391)), "cancel_attempted")
+    await flow.act_as_sweep(ended, T(391))  # attempt 2 timed out: owed anew; its cancel not sent yet
+    await flow.act_as_sweep(settling, T(162))
+    owing = await flow.owing()
+    assert owing is not None, "the answer to the earlier end's cancel settled the new one"
+    assert (float(owing["owed_at"]), owing["requested_at"], int(owing["attempts"])) == (T(391).timestamp(), None, 0)
+    assert await flow.requested() == []
+
+
+async def test_an_answer_recorded_late_for_an_earlier_ends_cancel_is_not_read_for_the_new_one(flow):
+    """Two cancels of one run at once, on two replicas: the one owed for its earlier end (sent by
+    a sweep that read it before the run was owed anew) and the new one's, which GitHub refuses
+    (403). The earlier one's 202 is recorded while the new one's settling is under way: the new
+    one reads only an answer to a cancel sent for it, and stays owed, not taken as accepted."""
+    await timed_out_with_its_cancel_lost(flow)
+    earlier = await flow.sweep_decides(T(162))
+    await rerun_reopens(flow, T(300))
+    ended, sending = split_at(await flow.sweep_decides(T(391)), "cancel_attempted")
+    await flow.act_as_sweep(ended, T(391))  # attempt 2 timed out: owed anew
+    flow.github.answers = [403, 202]
+    await flow.act(sending[:2], delivery_id="replica-1")  # the new cancel: refused
+    await flow.act(earlier[:2], delivery_id="replica-2")  # the earlier end's: accepted
+    await flow.act(sending[2:3], delivery_id="replica-1")  # the new cancel's settling
+    assert flow.github.sent() == [502, 403, 202]
+    owing = await flow.owing()
+    assert (float(owing["owed_at"]), owing["requested_at"]) == (T(391).timestamp(), None)
+
+
+# --- a 202 is not the end: the run's end is, or a force-cancel ---------------------------------------
+
+async def test_an_accepted_cancel_is_owed_until_the_run_is_reported_completed(flow):
+    actions = await flow.sweep(T(101))
+    assert cancels(actions) == [RUN] and flow.github.verbs == ["cancel"]
+    assert await flow.requested() == [RUN]
+    # Cancelling, the run still reports in progress: nothing more is sent, by its events or the
+    # delivery's retry.
+    news = workflow_run_payload("in_progress", run_id=RUN, status="in_progress")
+    assert await flow.deliver("workflow_run", news, T(130), delivery_id="run-news") == []
+    assert await flow.deliver("workflow_run", news, T(131), delivery_id="run-news", retrying=True) == []
+    actions = await flow.run_completed(T(140))
+    assert ops(actions) == ["run_ended"] and cancels(actions) == []
+    assert await flow.owed() == [] and flow.github.verbs == ["cancel"]
+    assert await flow.sweep(T(2000)) == []
+
+
+async def test_a_run_still_running_after_its_cancel_was_accepted_is_force_cancelled(flow):
+    """GitHub accepted the cancel, but the run goes on (a job that runs on cancellation, ``if:
+    always()``; a run hung cancelling). Six minutes on, the sweep force-cancels it; accepted
+    too, it is owed still. Once the run has ended, a force-cancel's 409 settles it (its completed
+    event was lost)."""
+    await flow.sweep(T(101))
+    assert await flow.requested() == [RUN]
+    assert await flow.sweep(T(101 + store.FORCE_AFTER - 1)) == []
+    actions = await flow.sweep(T(101 + store.FORCE_AFTER + 1))
+    assert [(a.run_id, a.force) for a in of(actions, "CancelWorkflowRun")] == [(RUN, True)]
+    assert flow.github.verbs == ["cancel", "force-cancel"] and await flow.requested() == [RUN]
+    owing = await flow.owing()
+    assert float(owing["requested_at"]) == T(101).timestamp()  # when GitHub first accepted one
+    next_at = float(owing["next_at"])
+    assert next_at == T(101 + store.FORCE_AFTER + 1 + store.FORCE_AFTER).timestamp()
+    at = datetime.fromtimestamp(next_at, timezone.utc)
+    assert await flow.sweep(at - timedelta(seconds=1)) == []
+    flow.github.answers = [409]
+    actions = await flow.sweep(at)
+    assert [a.force for a in of(actions, "CancelWorkflowRun")] == [True]
+    assert flow.github.sent() == [202, 202, 409] and await flow.owed() == []
+
+
+async def test_a_rerun_after_an_accepted_cancel_settles_it_and_is_not_cancelled(flow):
+    """The cancel was accepted and the run's completed event lost; then someone re-runs the run
+    (the same id, attempt 2: GitHub re-runs only a run that has ended). Attempt 2 is not what the
+    cancel was owed for: its first event settles the cancel, and nothing force-cancels the re-run."""
+    await flow.sweep(T(101))
+    assert await flow.requested() == [RUN]
+    rerun = workflow_run_payload("requested", run_id=RUN, status="queued", attempt=2, created=T(5))
+    actions = await flow.deliver("workflow_run", rerun, T(200), delivery_id="rerun")
+    assert "run_ended" in ops(actions) and cancels(actions) == []
+    assert await flow.owed() == []
+    row, run = await flow.state()
+    assert (row["status"], run.attempt) == ("running", 2)  # followed as the pipeline's newer attempt
+
+
+async def test_a_late_completed_event_of_an_earlier_attempt_leaves_a_later_attempts_cancel_owed(flow):
+    await flow.sweep(T(101))  # attempt 1 timed out, its cancel accepted; its completed event late
+    await rerun_reopens(flow, T(300))
+    actions = await flow.sweep(T(391))  # attempt 2 timed out: owed anew, accepted
+    assert cancels(actions) == [RUN] and await flow.requested() == [RUN]
+    assert int((await flow.owing())["run_attempt"]) == 2
+    assert "run_ended" not in ops(await flow.run_completed(T(400), attempt=1))
+    assert await flow.requested() == [RUN]
+    assert ops(await flow.run_completed(T(410), attempt=2, delivery_id="attempt-2-completed")) == ["run_ended"]
+    assert await flow.owed() == []
+
+
+async def test_a_cancel_accepted_but_never_ended_is_force_cancelled_at_most_every_half_hour_and_given_up(
+        flow, caplog):
+    await flow.sweep(T(101))
+    owed_at = T(101).timestamp()
+    tries = [owed_at]
+    while (next_at := await flow.db.fetchval("SELECT next_at FROM patch_pipeline_cancels")) is not None:
+        at = datetime.fromtimestamp(float(next_at) + 1, timezone.utc)
+        with caplog.at_level(logging.WARNING, logger="bot.patch_pipeline"):
+            actions = await flow.sweep(at)
+        if cancels(actions):
+            tries.append(at.timestamp())
+    waits = [round(b - a) for a, b in zip(tries, tries[1:])]
+    assert waits[:4] == [361, 361, 361, 481] and max(waits) == 1801
+    assert set(flow.github.verbs[1:]) == {"force-cancel"} and len(tries) < 160
+    assert 3 * DAY - 1801 < tries[-1] - owed_at <= 3 * DAY
+    notes = [d["summary"] for d in await state.decisions_for(flow.db, REPO, 7)]
+    assert any("gave up" in n and "accepted" in n for n in notes), notes
+    assert any("gave up" in r.getMessage() and str(RUN) in r.getMessage() for r in caplog.records)
