@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.core import actions as A
 
-from .test_executor_e2e import REPO, rt, run  # noqa: F401  (rt is the fixture)
+from .test_executor_e2e import REPO, run
 
 
 async def test_a_persons_label_in_another_case_is_not_claimed_nor_removed(rt, fake_github):  # noqa: F811

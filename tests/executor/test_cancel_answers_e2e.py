@@ -6,26 +6,15 @@ cancel that failed leaves no answer, not even an earlier attempt's; in dry-run n
 from __future__ import annotations
 
 import pytest
-import pytest_asyncio
 
 from bot.core import actions as A
 from bot.executor import Executor
 from bot.store import state
 from bot.github import TransientGitHubError
-from bot.runtime import open_runtime
-from tests.helpers import app_settings
 
 REPO = "octo/repo"
 CANCEL = "/repos/{owner}/{repo}/actions/runs/{run_id}/cancel"
 FORCE = "/repos/{owner}/{repo}/actions/runs/{run_id}/force-cancel"
-
-
-@pytest_asyncio.fixture
-async def rt(fake_github, tmp_path):
-    fake_github.add_repo(REPO)
-    settings = app_settings(fake_github, f"sqlite:///{tmp_path}/db.sqlite3")
-    async with open_runtime(settings) as runtime:
-        yield runtime
 
 
 async def cancel(rt, delivery: str, run_id: int, *, force: bool = False, owing: str = "", executor=None):

@@ -5,25 +5,15 @@ from __future__ import annotations
 import os
 
 import pytest
-import pytest_asyncio
 
 from bot.github import TransientGitHubError
 
 from bot.core import actions as A
 from bot.runtime import open_runtime
 from bot.settings import BUNDLED_RULES, Settings
-from tests.helpers import app_settings
 
 REPO = "octo/repo"
 RULES = os.environ.get("BOT_RULES_DIR") or BUNDLED_RULES
-
-
-@pytest_asyncio.fixture
-async def rt(fake_github, tmp_path):
-    fake_github.add_repo(REPO)
-    settings = app_settings(fake_github, f"sqlite:///{tmp_path}/db.sqlite3")
-    async with open_runtime(settings) as runtime:
-        yield runtime
 
 
 async def run(rt, delivery, *actions, feature="test", retrying=False):

@@ -5,26 +5,15 @@ be tried again with the delivery, not recorded as failed for good and skipped by
 from __future__ import annotations
 
 import pytest
-import pytest_asyncio
 
 from bot.core import actions as A
 from bot.executor import Executor
 from bot.github import TransientGitHubError
-from bot.runtime import open_runtime
 from bot.store import state
 from tests.fakegithub.context import GitHubError
-from tests.helpers import app_settings
 
 REPO = "octo/repo"
 TOKENS = "/app/installations/{installation_id}/access_tokens"
-
-
-@pytest_asyncio.fixture
-async def rt(fake_github, tmp_path):
-    fake_github.add_repo(REPO)
-    settings = app_settings(fake_github, f"sqlite:///{tmp_path}/db.sqlite3")
-    async with open_runtime(settings) as runtime:
-        yield runtime
 
 
 def refuse_jwts(fake_github, monkeypatch) -> None:
