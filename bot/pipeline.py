@@ -69,8 +69,14 @@ def touches_config(event: Event, config_path: str) -> bool:
     repo = event.payload.get("repository") or {}
     if event.payload.get("ref") != f"refs/heads/{repo.get('default_branch')}":
         return False
-    return any(config_path in (*c.get("added", []), *c.get("modified", []), *c.get("removed", []))
-               for c in event.payload.get("commits") or [])
+    commits = event.payload.get("commits")
+    if not isinstance(commits, list):
+        return True  # not a list GitHub would send: read the rules again rather than fail the delivery
+    for c in commits:
+        lists = [c.get(k) for k in ("added", "modified", "removed")] if isinstance(c, dict) else [None]
+        if not all(isinstance(names, list) for names in lists) or any(config_path in names for names in lists):
+            return True
+    return False
 
 
 async def decide(runtime: "Runtime", event: Event) -> Decision:

@@ -111,7 +111,10 @@ async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str
         title = "Patches could not be listed"
     actions.append(UpsertCheckRun(repo, name=SIGNATURE_CHECK, head_sha=head_sha, conclusion=conclusion,
                                   title=title, summary=summary))
-    checked = [v.path for v in verdicts if unlisted is None]
+    # What the decision checked: the patches themselves even when refused unverified (too many),
+    # so that a branch carries them to its next head (pushes.pending); none known when unlisted.
+    checked = ([] if unlisted is not None else list(patches) if len(patches) > MAX_PATCHES
+               else [v.path for v in verdicts])
     pushed = f" (push to {branch})" if branch else ""
     if conclusion != "success":
         reasons = "; ".join(f"{v.path}: {v.reason}" for v in verdicts if not v.ok)
@@ -119,7 +122,7 @@ async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str
         return actions + [
             Record(repo, feature=FEATURE_NAME, op="record_rejection",
                    args={"repo": repo, "number": number, "head_sha": head_sha, "reason": reasons,
-                         "patches": checked, "at": now, "branch": branch}),
+                         "patches": checked, "at": now, "branch": branch, "unlisted": unlisted is not None}),
             Note(repo, feature=FEATURE_NAME, number=number,
                  text=f"not dispatched: {head_sha[:7]}{pushed} has unverified patches ({reasons[:300]})")]
     signers = signers_text(verdicts)
@@ -164,21 +167,67 @@ def _adopt(ctx: Context, row: Mapping[str, Any], number: int) -> list[Action]:
 
 async def on_push(event: Event, ctx: Context) -> list[Action]:
     """A push to a gated branch (rules ``push_branches``) is gated as a pull request's head is,
-    on the pushed commit. No comment: there is no pull request; the check runs say it all."""
+    on the pushed commit, with the patches it brings and those the branch's earlier heads
+    brought and no pipeline has passed with yet (pushes.pending). No comment: there is no pull
+    request; the check runs say it all.
+
+    Only the branch's head is decided: a push GitHub delivers after a newer one to the same
+    branch (deliveries are not ordered, and a retried one comes late) must not supersede the
+    newer head's run; what it brought is carried to that head instead (_late_push)."""
     section = ctx.rules.section(SECTION)
     push = pushes.gated_push(section, event.payload)
     if push is None:
         return []
-    if await store.run_for_head(ctx.db, ctx.repo, push.after) is not None:
-        # Decided already: a redelivery, the same commit pushed to a second gated branch, a pull
-        # request's head. Not dispatched again, and the branch's running pipelines go on: their
-        # patches would be carried over only by a new decision.
+    pending = await pushes.pending(ctx.db, ctx.repo, section, push.branch)
+    if (push.files is not None and not touched_patches(section, push.files)
+            and not pending.patches and not pending.unlisted):
+        return await cancels.resend(ctx)  # no patch brought, none carried: nothing to decide
+    head = await lookups.branch_head(ctx.gh, ctx.repo, push.branch)
+    if head is None:  # the branch is gone since: nothing on it to gate
         return await cancels.resend(ctx)
-    files, unlisted = ((list(push.files), None) if push.files is not None
-                       else await pushes.tree_patches(ctx.gh, ctx.repo, section, push.after))
-    files += await pushes.pending_patches(ctx.db, ctx.repo, section, push.branch)
-    return (await gate(ctx, 0, push.after, files, branch=push.branch, unlisted=unlisted)
+    if head != push.after:
+        return await _late_push(ctx, section, push, head, pending) + await cancels.resend(ctx)
+    found = await store.run_for_head(ctx.db, ctx.repo, push.after)
+    if found is not None and found[0].get("branch") == push.branch:
+        return await cancels.resend(ctx)  # a redelivery: decided for this branch already
+    if push.files is not None and not pending.unlisted:
+        files, unlisted = list(push.files), None
+    else:  # the payload does not list them all, or an earlier head's are unknown: the tree's
+        files, unlisted = await pushes.tree_patches(ctx.gh, ctx.repo, section, push.after)
+    files += pending.patches
+    if found is None:
+        return await gate(ctx, 0, push.after, files, branch=push.branch, unlisted=unlisted) + await cancels.resend(ctx)
+    # Decided elsewhere: for a pull request of this head, or a push of it to another gated
+    # branch. That decision stands for this branch if it checked all the patches the branch
+    # brings and was not refused; otherwise the head is decided again with them, for this branch
+    # (and the pull request it belongs to), so that the branch carries them on.
+    row = found[0]
+    if unlisted is None and pushes.covers(section, row, files, push.branch):
+        return await cancels.resend(ctx)
+    files = [*pushes.recorded_patches(section, row), *files]
+    return (await gate(ctx, int(row["number"]), push.after, files, branch=push.branch, unlisted=unlisted)
             + await cancels.resend(ctx))
+
+
+async def _late_push(ctx: Context, section: Mapping[str, Any], push: pushes.Push, head: str,
+                     pending: pushes.Pending) -> list[Action]:
+    """A push that is no longer its branch's head (``head``). Nothing is decided for its own
+    commit; its patches go to the head's decision. The head decided for this branch already
+    with all of them: nothing to do; decided with fewer: decided again with them added. Not
+    decided for this branch yet (its own push is still on the way): decided now from its tree,
+    which holds every patch the branch has (what that push will bring included; it is then a
+    redelivery)."""
+    found = await store.run_for_head(ctx.db, ctx.repo, head)
+    known = push.files is not None and not pending.unlisted
+    if known and found is not None and found[0].get("branch") == push.branch and not found[0].get("unlisted"):
+        row, brought = found[0], [*(push.files or ()), *pending.patches]
+        if pushes.covers(section, row, brought, push.branch):
+            return []
+        files = [*pushes.recorded_patches(section, row), *brought]
+        return await gate(ctx, int(row["number"]), head, files, branch=push.branch)
+    files, unlisted = await pushes.tree_patches(ctx.gh, ctx.repo, section, head)
+    number = int(found[0]["number"]) if found is not None else 0
+    return await gate(ctx, number, head, files, branch=push.branch, unlisted=unlisted)
 
 
 async def verify_command(inv: Invocation, event: Event, ctx: Context) -> list[Action]:

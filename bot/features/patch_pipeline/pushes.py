@@ -78,15 +78,23 @@ def gated_push(section: Mapping[str, Any], payload: Mapping[str, Any]) -> Push |
 
 
 def pushed_files(payload: Mapping[str, Any]) -> tuple[str, ...] | None:
-    """The union of the commits' added, modified and removed files, or None (see above)."""
+    """The union of the commits' added, modified and removed files, or None (see above). A
+    payload not shaped as GitHub's (a commit that is no object, a file list that is no list of
+    names) lists nothing it can be trusted for: the tree is read instead of taking it as "no
+    files", which would let the push through unchecked."""
     before, after = str(payload.get("before") or ""), str(payload.get("after") or "")
-    commits = payload.get("commits") or []
+    commits = payload.get("commits")
     if before == after:
         return ()
-    if before.strip("0") == "" or not commits or len(commits) >= MAX_PUSH_COMMITS:
+    if (before.strip("0") == "" or not isinstance(commits, list) or not commits
+            or len(commits) >= MAX_PUSH_COMMITS):
         return None
-    changed = [[str(name) for key in ("added", "modified", "removed") for name in c.get(key) or ()]
-               for c in commits]
+    changed: list[list[str]] = []
+    for c in commits:
+        lists = [c.get(key) for key in ("added", "modified", "removed")] if isinstance(c, dict) else [None]
+        if not all(isinstance(names, list) and all(isinstance(n, str) for n in names) for names in lists):
+            return None
+        changed.append([name for names in lists for name in names])
     if any(len(names) >= MAX_COMMIT_FILES for names in changed):
         return None
     return tuple(sorted({name for names in changed for name in names}))
@@ -146,17 +154,36 @@ def unlisted_reason(section: Mapping[str, Any], exc: lookups.TreeTruncated) -> s
     return f"the patches could not be listed: {why}, and a patch left out would go unverified"
 
 
-async def pending_patches(db: Database, repo: str, section: Mapping[str, Any], branch: str) -> list[str]:
+@dataclass(frozen=True)
+class Pending:
+    """What the branch's head still has to pass with, from the branch's latest decision."""
+    patches: tuple[str, ...] = ()
+    # That decision was refused without knowing its patches (they could not be listed): what it
+    # brought is unknown, so the next decision lists the tree at its head.
+    unlisted: bool = False
+
+
+async def pending(db: Database, repo: str, section: Mapping[str, Any], branch: str) -> Pending:
     """Patches an earlier push brought to ``branch`` that its head still has to pass with: those
     of the branch's latest decision unless its pipeline passed. Its pipeline is superseded (or it
     was refused, or failed), and they are still on the branch unless this push removed them; that
     decision carried its own predecessors' the same way."""
     row = await store.latest_for_branch(db, repo, branch)
     if row is None or (row["status"] == P.COMPLETED and row["conclusion"] == P.SUCCESS):
-        return []
-    return recorded_patches(section, row)
+        return Pending()
+    return Pending(tuple(recorded_patches(section, row)), bool(row.get("unlisted")))
 
 
 def recorded_patches(section: Mapping[str, Any], row: Mapping[str, Any]) -> list[str]:
-    """The patches a decision checked (a refusal that could not list them recorded none)."""
+    """The patches a decision checked (one refused as ``unlisted`` knew of none)."""
     return touched_patches(section, json.loads(row["patches"] or "[]"))
+
+
+def covers(section: Mapping[str, Any], row: Mapping[str, Any], patches: Iterable[str], branch: str) -> bool:
+    """Whether the decision ``row`` stands for ``branch`` holding ``patches``: it knew its
+    patches, they include these, and, if it was refused, it was refused for this branch (a
+    refusal for a pull request or another branch is recorded again for this one, so that the
+    branch carries its patches on to its next head)."""
+    if row.get("unlisted") or (row["status"] == store.REJECTED and row.get("branch") != branch):
+        return False
+    return set(touched_patches(section, patches)) <= set(recorded_patches(section, row))

@@ -31,7 +31,7 @@ REJECTED = "rejected"
 
 _RUN_COLS = ("repo", "head_sha", "number", "status", "conclusion", "signers", "patches", "reason",
              "run_id", "run_url", "superseded_by", "dispatched_at", "updated_at", "attempt",
-             "attempt_started_at", "revision")
+             "attempt_started_at", "revision", "unlisted")
 _STAGE_COLS = ("repo", "head_sha", "position", "name", "status", "started_at", "completed_at", "url", "legs")
 
 
@@ -80,13 +80,15 @@ async def _set_branch(db: Database, repo: str, head_sha: str, branch: str | None
 
 
 async def record_rejection(db: Database, *, repo: str, number: int, head_sha: str, reason: str,
-                           patches: Sequence[str], at: float, branch: str | None = None) -> None:
+                           patches: Sequence[str], at: float, branch: str | None = None,
+                           unlisted: bool = False) -> None:
+    """``unlisted``: refused because its patches could not be listed (migration 0008)."""
     async with db.transaction():
         row = {"repo": repo, "head_sha": head_sha, "number": number, "status": REJECTED,
                "conclusion": "failure", "signers": "", "patches": json.dumps(list(patches)),
                "reason": reason[:2000], "run_id": None, "run_url": None, "superseded_by": None,
                "dispatched_at": at, "updated_at": at, "attempt": 1, "attempt_started_at": None,
-               "revision": await _next_revision(db, repo, head_sha)}
+               "revision": await _next_revision(db, repo, head_sha), "unlisted": int(unlisted)}
         await db.execute(_upsert_sql("patch_pipeline_runs", _RUN_COLS, ("repo", "head_sha")),
                          tuple(row[c] for c in _RUN_COLS))
         await _set_branch(db, repo, head_sha, branch)
@@ -118,7 +120,7 @@ async def save_run(db: Database, *, repo: str, number: int, run: Mapping[str, An
         if revision is None:
             row = {"repo": repo, "head_sha": state.head_sha, "signers": signers or "",
                    "patches": json.dumps(list(patches or ())), "reason": "", "run_url": run_url, **values,
-                   "revision": await _next_revision(db, repo, state.head_sha)}
+                   "revision": await _next_revision(db, repo, state.head_sha), "unlisted": 0}
             await db.execute(_upsert_sql("patch_pipeline_runs", _RUN_COLS, ("repo", "head_sha")),
                              tuple(row[c] for c in _RUN_COLS))
             await _set_branch(db, repo, state.head_sha, branch)

@@ -296,8 +296,17 @@ class SignedFlow:
             self.repo.pr_files[number] = [SIGNED_PATCH, SIGNED_PATCH + ".sig"]
 
     async def decide(self, event: str, payload: dict[str, Any], at: datetime, *,
-                     delivery_id: str = "test-delivery"):
+                     delivery_id: str = "test-delivery", moves_branch: bool = True):
+        """``moves_branch``: a push's branch points at its ``after`` (GitHub moves it before it
+        delivers the push); False for a push delivered after a newer one to the same branch."""
         from bot.features.patch_pipeline import handlers
+
+        ref = str(payload.get("ref") or "")
+        if event == "push" and moves_branch and ref.startswith("refs/heads/"):
+            if payload.get("deleted"):
+                self.repo.branches.pop(ref[len("refs/heads/"):], None)
+            else:
+                self.repo.branches[ref[len("refs/heads/"):]] = payload["after"]
 
         by_event = {"pull_request": handlers.on_pull_request, "workflow_run": handlers.on_workflow_run,
                     "workflow_job": handlers.on_workflow_job, "push": handlers.on_push,
@@ -307,8 +316,8 @@ class SignedFlow:
         self.reader = ctx.gh
         return await by_event[event](event_obj, ctx)
 
-    async def send(self, event: str, payload: dict[str, Any], at: datetime = NOW):
-        actions = await self.decide(event, payload, at)
+    async def send(self, event: str, payload: dict[str, Any], at: datetime = NOW, *, moves_branch: bool = True):
+        actions = await self.decide(event, payload, at, moves_branch=moves_branch)
         await apply_records(self.db, actions)
         return actions
 

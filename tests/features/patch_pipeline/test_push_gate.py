@@ -355,7 +355,6 @@ async def test_rerun_on_a_push_runs_check_decides_the_branch_head_again(flow):
     sign(flow, C1, OTHER, signed=False)
     await flow.send("push", push_payload("go", after=C1, files=[OTHER, *SIGNED]))
     sign(flow, C1, OTHER)  # the signature is fixed in place (a re-push of the same commit)
-    flow.repo.branches["go"] = C1
     actions = await flow.send("check_run", rerequested("patch-signature", C1), at=T(5))
     assert check_of(actions, "patch-signature", C1).conclusion == "success"
     assert dispatched_patches(actions) == [SIGNED_PATCH, OTHER]
@@ -372,7 +371,6 @@ async def test_rerun_after_a_truncated_tree_lists_the_tree_again(flow, key):
     flow.repo.truncated.add(C1)
     await flow.send("push", push_payload("go", after=C1, commits=0))
     flow.repo.truncated.clear()
-    flow.repo.branches["go"] = C1
     actions = await flow.send("check_run", rerequested("patch-signature", C1), at=T(5))
     assert check_of(actions, "patch-signature", C1).conclusion == "success" and of(actions, "DispatchWorkflow")
 
@@ -382,12 +380,13 @@ async def test_rerun_on_an_outdated_push_head_does_nothing(flow, branch_head):
     await flow.send("push", push_payload("go", after=C1, files=SIGNED))
     if branch_head:
         flow.repo.branches["go"] = branch_head
+    else:
+        del flow.repo.branches["go"]
     assert await flow.send("check_run", rerequested("patch-pipeline", C1), at=T(5)) == []
 
 
 async def test_rerun_on_a_branch_no_longer_gated_does_nothing(flow, key):
     await flow.send("push", push_payload("go", after=C1, files=SIGNED))
-    flow.repo.branches["go"] = C1
     flow.rules = rules(key)
     assert await flow.send("check_run", rerequested("patch-pipeline", C1), at=T(5)) == []
 
@@ -437,3 +436,132 @@ async def test_a_push_run_ended_before_github_reported_it_is_cancelled_when_it_i
     actions = await flow.send("workflow_run", workflow_run_payload("requested", run_id=RUN, head=C1), at=T(2))
     assert [a.run_id for a in of(actions, "CancelWorkflowRun")] == [RUN]
     assert {n.number for n in of(actions, "Note")} == {0}
+
+
+# --- what a refusal leaves on the branch -------------------------------------------------
+
+async def test_after_a_refusal_whose_patches_could_not_be_listed_the_next_push_lists_the_tree(flow, key):
+    """The refused head's patches are unknown: a fast-forward push listing only its own files
+    would pass with them still on the branch. It lists the tree at its head instead."""
+    flow.rules = rules(key, push_branches=["go"], patches=["*.patch"])
+    sign(flow, C1, OTHER, signed=False)
+    flow.repo.truncated.add(C1)
+    first = await flow.send("push", push_payload("go", after=C1, commits=0))
+    assert check_of(first, "patch-signature", C1).title == "Patches could not be listed"
+    sign(flow, C2, OTHER, signed=False)  # still on the branch at C2
+    actions = await flow.send("push", push_payload("go", before=C1, after=C2, files=["README.md"]), at=T(1))
+    sig = check_of(actions, "patch-signature", C2)
+    assert sig.conclusion == "failure" and OTHER in sig.summary
+    assert ("recursive", C2) in flow.repo.tree_requests(flow.reader)
+    assert not of(actions, "DispatchWorkflow")
+    row, _ = await flow.state(C2)
+    assert (row["status"], row["unlisted"]) == ("rejected", 0)
+    assert OTHER in json.loads(row["patches"])
+
+
+async def test_a_push_refused_for_too_many_patches_carries_them_to_the_next_head(flow):
+    from bot.features.patch_pipeline.verification import MAX_PATCHES
+
+    many = [f"patches/queue/{i:04}.patch" for i in range(MAX_PATCHES + 1)]
+    first = await flow.send("push", push_payload("go", after=C1, files=many))
+    assert check_of(first, "patch-signature", C1).conclusion == "failure"
+    row, _ = await flow.state(C1)
+    assert sorted(json.loads(row["patches"])) == many  # the patches, not the verdict's label
+    actions = await flow.send("push", push_payload("go", before=C1, after=C2, files=["README.md"]), at=T(1))
+    sig = check_of(actions, "patch-signature", C2)
+    assert sig.conclusion == "failure" and f"{MAX_PATCHES + 1} patches" in sig.summary
+    assert not of(actions, "DispatchWorkflow")
+
+
+# --- a head decided for a pull request, then pushed to a gated branch ----------------------
+
+async def test_a_pull_requests_head_pushed_onto_a_branch_with_refused_patches_is_decided_with_them(flow):
+    """HEAD was decided for PR #7 (its own patch, signed). Pushed to ``go``, where C1's unsigned
+    patch still is: the branch's patches are checked on it, and its pipeline withdrawn."""
+    sign(flow, C1, OTHER, signed=False)
+    await flow.send("push", push_payload("go", after=C1, files=[OTHER]))
+    await flow.send("pull_request", pr_payload("opened", head=HEAD), at=T(1))
+    assert (await flow.state(HEAD))[0]["status"] == "dispatched"
+    flow.repo.put(HEAD, OTHER, b"unsigned, from C1")
+    actions = await flow.send("push", push_payload("go", before=C1, after=HEAD, files=["README.md"]), at=T(2))
+    assert check_of(actions, "patch-signature", HEAD).conclusion == "failure"
+    assert check_of(actions, "patch-pipeline", HEAD).conclusion == "cancelled"
+    row, _ = await flow.state(HEAD)
+    assert (row["status"], row["branch"], row["number"]) == ("rejected", "go", 7)
+    assert sorted(json.loads(row["patches"])) == sorted([SIGNED_PATCH, OTHER])
+
+
+async def test_a_pull_requests_head_pushed_with_nothing_new_keeps_its_decision(flow):
+    await flow.send("pull_request", pr_payload("opened", head=HEAD))
+    assert await flow.send("push", push_payload("go", after=HEAD, files=SIGNED), at=T(1)) == []
+    row, _ = await flow.state(HEAD)
+    assert (row["status"], row["branch"], row["number"]) == ("dispatched", None, 7)
+
+
+# --- pushes delivered out of order -------------------------------------------------------------
+
+async def test_a_push_delivered_after_a_newer_one_does_not_supersede_the_newer_head(flow):
+    """go moved C1 -> C2; C2's push is delivered first, C1's (its patch unsigned) late. C1 is no
+    head to decide: its patch is checked on C2, the branch's head, which it now fails."""
+    sign(flow, C2, OTHER)
+    first = await flow.send("push", push_payload("go", before=C1, after=C2, files=[OTHER, OTHER + ".sig"]))
+    assert dispatched_patches(first) == [OTHER]
+    evil = "patches/kernel/0003-unsigned.patch"
+    flow.repo.put(C2, evil, b"C1 brought it, unsigned; C2 still holds it")
+    actions = await flow.send("push", push_payload("go", after=C1, files=[evil]), at=T(1), moves_branch=False)
+    assert {a.head_sha for a in of(actions, "UpsertCheckRun")} == {C2}
+    assert check_of(actions, "patch-signature", C2).conclusion == "failure"
+    assert check_of(actions, "patch-pipeline", C2).conclusion == "cancelled"  # its run withdrawn
+    assert not of(actions, "DispatchWorkflow")
+    assert await flow.state(C1) is None
+    row, _ = await flow.state(C2)
+    assert row["status"] == "rejected" and sorted(json.loads(row["patches"])) == sorted([evil, OTHER])
+
+
+async def test_a_late_push_whose_patches_the_head_checked_already_changes_nothing(flow):
+    await flow.send("push", push_payload("go", after=C1, files=SIGNED))
+    await flow.send("push", push_payload("go", before=C1, after=C2, files=["README.md"]), at=T(1))
+    # C1's push delivered again (a retry) after C2's: C2 carried C1's patch already.
+    assert await flow.send("push", push_payload("go", after=C1, files=SIGNED), at=T(2), moves_branch=False) == []
+    assert (await flow.state(C2))[0]["status"] == "dispatched"
+    assert (await flow.state(C1))[0]["status"] == "superseded"
+
+
+async def test_a_late_push_before_its_branch_head_was_decided_decides_the_head_from_its_tree(flow):
+    """C1's push arrives while go is at C2 already and C2's push is still on the way: C2 is
+    decided now, from its tree (which holds what both pushes brought); C2's push is then a
+    redelivery."""
+    sign(flow, C2, OTHER)
+    flow.repo.branches["go"] = C2
+    actions = await flow.send("push", push_payload("go", after=C1, files=SIGNED), moves_branch=False)
+    assert await flow.state(C1) is None
+    assert dispatched_patches(actions) == [SIGNED_PATCH, OTHER]
+    assert of(actions, "DispatchWorkflow")[0].inputs["head_sha"] == C2
+    assert await flow.send("push", push_payload("go", before=C1, after=C2, files=[OTHER]), at=T(1)) == []
+
+
+# --- payloads not shaped as GitHub's -----------------------------------------------------------
+
+@pytest.mark.parametrize("commits", [
+    {"0": {"added": ["x"]}},                                   # not a list
+    ["a commit id"],                                           # an entry that is no object
+    [{"added": "patches/kernel/0001.patch", "modified": [], "removed": []}],  # a string, not a list
+    [{"added": [], "modified": [7], "removed": []}],           # a name that is no string
+    [{"added": [], "removed": []}],                            # a list missing
+])
+def test_a_malformed_commits_list_is_read_from_the_tree_not_as_no_files(commits):
+    payload = {**push_payload("go", before=C1, after=C2, files=["README.md"]), "commits": commits}
+    assert pushes.pushed_files(payload) is None
+
+
+def test_a_well_formed_commits_list_gives_its_files():
+    payload = push_payload("go", before=C1, after=C2, files=["README.md", OTHER], commits=2)
+    payload["commits"][1]["added"] = [SIGNED_PATCH]
+    assert pushes.pushed_files(payload) == tuple(sorted(["README.md", OTHER, SIGNED_PATCH]))
+
+
+async def test_a_malformed_push_is_gated_by_its_tree(flow):
+    sign(flow, C1, OTHER, signed=False)
+    payload = {**push_payload("go", after=C1, files=["README.md"]), "commits": [{"added": "README.md"}]}
+    actions = await flow.send("push", payload)
+    assert check_of(actions, "patch-signature", C1).conclusion == "failure"
