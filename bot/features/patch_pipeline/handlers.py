@@ -60,30 +60,49 @@ async def _supersede_others(ctx: Context, section: Mapping[str, Any], number: in
     return actions
 
 
-async def _withdraw_own_run(ctx: Context, section: Mapping[str, Any], number: int, head_sha: str,
-                            reasons: str) -> list[Action]:
-    """A pipeline still running for this very head whose patches no longer verify (decided
-    again after the trust policy changed): it is concluded cancelled. The head is recorded
-    as refused next, out of the timeout sweep's and the workflow events' reach, so its
-    check would otherwise stay "in progress" for good."""
+async def _end_own_run(ctx: Context, section: Mapping[str, Any], number: int, head_sha: str, *,
+                       reasons: str | None) -> list[Action]:
+    """A pipeline still running for this very head, which is decided again: it ends (its
+    workflow run cancelled) before anything else is dispatched for the head. Its results would
+    otherwise be taken for the new decision's (its events name the same head), which may owe
+    more patches than it was dispatched with. ``reasons``: the patches no longer verify (the
+    trust policy changed); the head is recorded as refused next, out of the timeout sweep's and
+    the workflow events' reach, so its check is concluded here, or it would stay "in progress"
+    for good. None: a new pipeline is dispatched, whose check replaces it."""
     found = await store.run_for_head(ctx.db, ctx.repo, head_sha)
     if found is None or found[0]["status"] not in store.LIVE:
         return []
     row, run = found
     now, number = _now(ctx), number or int(row["number"])
     # Concluded like a superseded run (running stages cancelled, the rest skipped), but
-    # by this head's own verdict rather than by a newer push.
+    # by this head's own new decision rather than by a newer push.
     gone = replace(P.supersede(run, head_sha, now), status=P.COMPLETED, superseded_by=None)
-    shown = check(ctx.repo, gone, section, signers=row.get("signers") or "", run_url=row.get("run_url"))
-    shown = replace(shown, title="Cancelled: the patch signatures no longer verify",
-                    summary=shown.summary + "\n\nThe patches of this commit no longer verify against the "
-                    "trust policy (see the patch-signature check); the results above are not trusted.")
-    return [save(ctx.repo, number, gone, now, revision=row["revision"], stops=True,
-                 delivery_id=ctx.event.delivery_id), shown,
-            *tracking.stop(ctx.repo, run, now),
+    actions: list[Action] = [save(ctx.repo, number, gone, now, revision=row["revision"], stops=True,
+                                  delivery_id=ctx.event.delivery_id)]
+    if reasons is not None:
+        shown = check(ctx.repo, gone, section, signers=row.get("signers") or "", run_url=row.get("run_url"))
+        actions.append(replace(
+            shown, title="Cancelled: the patch signatures no longer verify",
+            summary=shown.summary + "\n\nThe patches of this commit no longer verify against the "
+            "trust policy (see the patch-signature check); the results above are not trusted."))
+    why = (f"its patches no longer verify ({reasons[:200]})" if reasons is not None
+           else "decided again, a new pipeline follows")
+    return [*actions, *tracking.stop(ctx.repo, run, now),
             Note(ctx.repo, feature=FEATURE_NAME, number=number,
-                 text=f"patch pipeline for {head_sha[:7]} cancelled: its patches no longer verify "
-                      f"({reasons[:200]})")]
+                 text=f"patch pipeline for {head_sha[:7]} cancelled: {why}")]
+
+
+def _branch_decided(ctx: Context, branch: str | None, head_sha: str, pending: Sequence[str], *,
+                    unlisted: bool = False) -> list[Action]:
+    """For a head decided for a push to ``branch``: the branch's head is now this one, owing
+    ``pending`` a passing pipeline (see pushes.branch). Written last: a decision cut short
+    before it is taken again by the delivery's retry, which would take a written head for a
+    redelivery."""
+    if branch is None:
+        return []
+    return [Record(ctx.repo, feature=FEATURE_NAME, op="branch_decided",
+                   args={"repo": ctx.repo, "branch": branch, "head_sha": head_sha, "pending": list(pending),
+                         "unlisted": unlisted, "at": _now(ctx)})]
 
 
 async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str], *,
@@ -98,14 +117,14 @@ async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str
     if unlisted is not None:
         verdicts = [Verdict(f"patches of {head_sha[:7]}", reason=unlisted)]
     elif not patches:
-        return actions
+        return actions + _branch_decided(ctx, branch, head_sha, [])
     elif len(patches) > MAX_PATCHES:
-        verdicts = [Verdict(f"{len(patches)} patches", reason=f"more than {MAX_PATCHES} patches in one "
-                            f"{'push' if branch else 'pull request'}: split it")]
+        verdicts = [Verdict(f"{len(patches)} patches", reason=f"more than {MAX_PATCHES} patches to verify "
+                            f"at once in one {'push' if branch else 'pull request'}: split it")]
     else:
         verdicts = await verify_patches(ctx.gh, repo, head_sha, section, patches)
     if not verdicts:  # every touched patch was deleted
-        return actions
+        return actions + _branch_decided(ctx, branch, head_sha, [])
     conclusion, title, summary = render(verdicts)
     if unlisted is not None:
         title = "Patches could not be listed"
@@ -118,21 +137,24 @@ async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str
     pushed = f" (push to {branch})" if branch else ""
     if conclusion != "success":
         reasons = "; ".join(f"{v.path}: {v.reason}" for v in verdicts if not v.ok)
-        actions += await _withdraw_own_run(ctx, section, number, head_sha, reasons)
+        actions += await _end_own_run(ctx, section, number, head_sha, reasons=reasons)
         return actions + [
             Record(repo, feature=FEATURE_NAME, op="record_rejection",
                    args={"repo": repo, "number": number, "head_sha": head_sha, "reason": reasons,
-                         "patches": checked, "at": now, "branch": branch, "unlisted": unlisted is not None}),
+                         "patches": checked, "at": now, "branch": branch}),
             Note(repo, feature=FEATURE_NAME, number=number,
-                 text=f"not dispatched: {head_sha[:7]}{pushed} has unverified patches ({reasons[:300]})")]
+                 text=f"not dispatched: {head_sha[:7]}{pushed} has unverified patches ({reasons[:300]})"),
+            *_branch_decided(ctx, branch, head_sha, checked, unlisted=unlisted is not None)]
     signers = signers_text(verdicts)
     run = P.new_run(head_sha, specs(section), now)
     return actions + [
+        *await _end_own_run(ctx, section, number, head_sha, reasons=None),
         dispatch_action(repo, section, number, head_sha, checked, signers),
         save(repo, number, run, now, signers=signers, patches=checked, branch=branch),
         check(repo, run, section, signers=signers),
         Note(repo, feature=FEATURE_NAME, number=number,
              text=f"dispatched the patch pipeline for {head_sha[:7]}{pushed} ({len(checked)} patches, {signers})"),
+        *_branch_decided(ctx, branch, head_sha, checked),
     ]
 
 
@@ -168,66 +190,47 @@ def _adopt(ctx: Context, row: Mapping[str, Any], number: int) -> list[Action]:
 async def on_push(event: Event, ctx: Context) -> list[Action]:
     """A push to a gated branch (rules ``push_branches``) is gated as a pull request's head is,
     on the pushed commit, with the patches it brings and those the branch's earlier heads
-    brought and no pipeline has passed with yet (pushes.pending). No comment: there is no pull
-    request; the check runs say it all.
+    brought that no pipeline has passed with yet. No comment: there is no pull request; the
+    check runs say it all.
 
-    Only the branch's head is decided: a push GitHub delivers after a newer one to the same
-    branch (deliveries are not ordered, and a retried one comes late) must not supersede the
-    newer head's run; what it brought is carried to that head instead (_late_push)."""
+    What a push brings is read from its payload only when it continues from the head the bot
+    last decided for the branch: deliveries come in any order, one can be lost, and a force-push
+    can bring back an older head. Otherwise the tree at its commit is read, and only if that
+    commit is still the branch's head (GitHub says), so that a push delivered late decides
+    nothing: the head's own push does not continue from what the bot knows either, and reads the
+    tree, which holds whatever the late one brought."""
     section = ctx.rules.section(SECTION)
     push = pushes.gated_push(section, event.payload)
     if push is None:
         return []
-    pending = await pushes.pending(ctx.db, ctx.repo, section, push.branch)
-    if (push.files is not None and not touched_patches(section, push.files)
-            and not pending.patches and not pending.unlisted):
-        return await cancels.resend(ctx)  # no patch brought, none carried: nothing to decide
-    head = await lookups.branch_head(ctx.gh, ctx.repo, push.branch)
-    if head is None:  # the branch is gone since: nothing on it to gate
-        return await cancels.resend(ctx)
-    if head != push.after:
-        return await _late_push(ctx, section, push, head, pending) + await cancels.resend(ctx)
-    found = await store.run_for_head(ctx.db, ctx.repo, push.after)
-    if found is not None and found[0].get("branch") == push.branch:
+    known = await pushes.branch(ctx.db, ctx.repo, section, push.branch)
+    if known.head_sha == push.after:
         return await cancels.resend(ctx)  # a redelivery: decided for this branch already
-    if push.files is not None and not pending.unlisted:
-        files, unlisted = list(push.files), None
-    else:  # the payload does not list them all, or an earlier head's are unknown: the tree's
+    unlisted: str | None = None
+    if (known.head_sha is not None and push.before == known.head_sha and push.files is not None
+            and not known.unlisted and not event.payload.get("forced")):
+        gone = set(push.removed)
+        files = [*push.files, *(p for p in known.pending if p not in gone)]
+        if not touched_patches(section, files):
+            # Nothing brought, nothing owed: the branch moves on, no GitHub request.
+            return _branch_decided(ctx, push.branch, push.after, []) + await cancels.resend(ctx)
+    else:
+        if await lookups.branch_head(ctx.gh, ctx.repo, push.branch) != push.after:
+            return await cancels.resend(ctx)  # late, or the branch is gone: nothing to decide
         files, unlisted = await pushes.tree_patches(ctx.gh, ctx.repo, section, push.after)
-    files += pending.patches
-    if found is None:
-        return await gate(ctx, 0, push.after, files, branch=push.branch, unlisted=unlisted) + await cancels.resend(ctx)
-    # Decided elsewhere: for a pull request of this head, or a push of it to another gated
-    # branch. That decision stands for this branch if it checked all the patches the branch
-    # brings and was not refused; otherwise the head is decided again with them, for this branch
-    # (and the pull request it belongs to), so that the branch carries them on.
-    row = found[0]
-    if unlisted is None and pushes.covers(section, row, files, push.branch):
-        return await cancels.resend(ctx)
-    files = [*pushes.recorded_patches(section, row), *files]
-    return (await gate(ctx, int(row["number"]), push.after, files, branch=push.branch, unlisted=unlisted)
+    found = await store.run_for_head(ctx.db, ctx.repo, push.after)
+    if found is not None and unlisted is None and pushes.stands_for(section, found[0], files):
+        # Decided for a pull request of this head, or a push of it to another branch, with every
+        # patch this branch owes, and running or passed: it stands. The branch's older heads'
+        # pipelines end; this branch owes its patches until that pipeline passes.
+        return (await _supersede_others(ctx, section, 0, push.after, branch=push.branch)
+                + _branch_decided(ctx, push.branch, push.after, touched_patches(section, files))
+                + await cancels.resend(ctx))
+    number = 0
+    if found is not None:  # decided again for this branch: with what that decision checked too
+        number, files = int(found[0]["number"]), [*pushes.recorded_patches(section, found[0]), *files]
+    return (await gate(ctx, number, push.after, files, branch=push.branch, unlisted=unlisted)
             + await cancels.resend(ctx))
-
-
-async def _late_push(ctx: Context, section: Mapping[str, Any], push: pushes.Push, head: str,
-                     pending: pushes.Pending) -> list[Action]:
-    """A push that is no longer its branch's head (``head``). Nothing is decided for its own
-    commit; its patches go to the head's decision. The head decided for this branch already
-    with all of them: nothing to do; decided with fewer: decided again with them added. Not
-    decided for this branch yet (its own push is still on the way): decided now from its tree,
-    which holds every patch the branch has (what that push will bring included; it is then a
-    redelivery)."""
-    found = await store.run_for_head(ctx.db, ctx.repo, head)
-    known = push.files is not None and not pending.unlisted
-    if known and found is not None and found[0].get("branch") == push.branch and not found[0].get("unlisted"):
-        row, brought = found[0], [*(push.files or ()), *pending.patches]
-        if pushes.covers(section, row, brought, push.branch):
-            return []
-        files = [*pushes.recorded_patches(section, row), *brought]
-        return await gate(ctx, int(row["number"]), head, files, branch=push.branch)
-    files, unlisted = await pushes.tree_patches(ctx.gh, ctx.repo, section, head)
-    number = int(found[0]["number"]) if found is not None else 0
-    return await gate(ctx, number, head, files, branch=push.branch, unlisted=unlisted)
 
 
 async def verify_command(inv: Invocation, event: Event, ctx: Context) -> list[Action]:
@@ -268,16 +271,19 @@ async def on_check_rerequested(event: Event, ctx: Context) -> list[Action]:
 
 async def _rerun_push(ctx: Context, row: Mapping[str, Any], head_sha: str) -> list[Action]:
     """"Re-run" on the check of a head decided for a push: decided again while it is still its
-    branch's head (and the branch still gated), with the patches that decision checked (they
-    include those it carried over), or the tree's when it could not list them."""
+    branch's head, as the bot knows it and as GitHub says (and the branch still gated), with
+    the patches that decision checked and those the branch owes, or the tree's when what the
+    branch owes is unknown."""
     section, branch = ctx.rules.section(SECTION), str(row["branch"])
     if not pushes.gated_branch(section, branch):
         return []
-    if await lookups.branch_head(ctx.gh, ctx.repo, branch) != head_sha:
+    known = await pushes.branch(ctx.db, ctx.repo, section, branch)
+    if known.head_sha != head_sha or await lookups.branch_head(ctx.gh, ctx.repo, branch) != head_sha:
         return []  # the branch moved on (or is gone): its newer head is the one that counts
-    recorded = pushes.recorded_patches(section, row)
-    files, unlisted = ((recorded, None) if recorded
-                       else await pushes.tree_patches(ctx.gh, ctx.repo, section, head_sha))
+    files = [*pushes.recorded_patches(section, row), *known.pending]
+    unlisted = None
+    if known.unlisted or not files:
+        files, unlisted = await pushes.tree_patches(ctx.gh, ctx.repo, section, head_sha)
     return await gate(ctx, 0, head_sha, files, branch=branch, unlisted=unlisted) + await cancels.resend(ctx)
 
 

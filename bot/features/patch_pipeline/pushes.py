@@ -3,8 +3,12 @@
 the ``go`` branch, after which CI builds whatever the branch holds. Here: which pushes are
 gated, and which patches each one brings. Deciding is the gate's, as for a pull request.
 
-The files come from the payload's commits (added, modified, removed) when it lists them all.
-It does not always: a new branch's commits are those since the default branch's head, not since
+The files come from the payload's commits (added, modified, removed) when it lists them all
+and the push continues from the head the bot last decided for the branch (``branch``: with the
+patches still owed a passing pipeline, carried to each new head). Otherwise (the branch's first
+push, a delivery lost or delivered out of order, a force-push) the tree at the pushed commit is
+read, which holds whatever the pushes in between brought. The payload does not always list
+them all either: a new branch's commits are those since the default branch's head, not since
 the branch began (a patch from an older commit would slip through); GitHub lists 2,048 commits
 at most, and 3,000 changed files per commit; a push of commits already in the repository lists
 none. The patches are then those of the tree at the pushed commit: only the directories the
@@ -42,9 +46,12 @@ GLOB_SPECIALS = re.compile(r"[*?\[\\]")
 @dataclass(frozen=True)
 class Push:
     branch: str
+    before: str
     after: str
     # The files the payload says the push changed; None when it cannot be trusted to list them.
     files: tuple[str, ...] | None
+    # Of those, the ones its last commit touching them removed: gone from the branch.
+    removed: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=256)
@@ -74,7 +81,9 @@ def gated_push(section: Mapping[str, Any], payload: Mapping[str, Any]) -> Push |
     branch = ref[len(BRANCH_REF):]
     if not gated_branch(section, branch):
         return None
-    return Push(branch, after, pushed_files(payload))
+    files = pushed_files(payload)
+    return Push(branch, str(payload.get("before") or ""), after, files,
+                removed_files(payload) if files else ())
 
 
 def pushed_files(payload: Mapping[str, Any]) -> tuple[str, ...] | None:
@@ -98,6 +107,17 @@ def pushed_files(payload: Mapping[str, Any]) -> tuple[str, ...] | None:
     if any(len(names) >= MAX_COMMIT_FILES for names in changed):
         return None
     return tuple(sorted({name for names in changed for name in names}))
+
+
+def removed_files(payload: Mapping[str, Any]) -> tuple[str, ...]:
+    """The files a well-formed push (pushed_files) leaves removed: its last commit touching each
+    removed it. The commits are listed oldest first."""
+    last: dict[str, bool] = {}
+    for c in payload["commits"]:
+        for key in ("added", "modified", "removed"):
+            for name in c[key]:
+                last[name] = key == "removed"
+    return tuple(sorted(name for name, gone in last.items() if gone))
 
 
 def glob_directory(pattern: str) -> str | None:
@@ -155,35 +175,42 @@ def unlisted_reason(section: Mapping[str, Any], exc: lookups.TreeTruncated) -> s
 
 
 @dataclass(frozen=True)
-class Pending:
-    """What the branch's head still has to pass with, from the branch's latest decision."""
-    patches: tuple[str, ...] = ()
-    # That decision was refused without knowing its patches (they could not be listed): what it
-    # brought is unknown, so the next decision lists the tree at its head.
+class Branch:
+    """What the bot knows of a gated branch (store.branch_state)."""
+    head_sha: str | None = None  # the head it last decided; None before the first decision
+    # Patches pushed since a pipeline last passed with them all: the next head's pipeline owes them.
+    pending: tuple[str, ...] = ()
+    # The last decision could not list its patches: what is pending is unknown (the tree is read).
     unlisted: bool = False
 
 
-async def pending(db: Database, repo: str, section: Mapping[str, Any], branch: str) -> Pending:
-    """Patches an earlier push brought to ``branch`` that its head still has to pass with: those
-    of the branch's latest decision unless its pipeline passed. Its pipeline is superseded (or it
-    was refused, or failed), and they are still on the branch unless this push removed them; that
-    decision carried its own predecessors' the same way."""
-    row = await store.latest_for_branch(db, repo, branch)
-    if row is None or (row["status"] == P.COMPLETED and row["conclusion"] == P.SUCCESS):
-        return Pending()
-    return Pending(tuple(recorded_patches(section, row)), bool(row.get("unlisted")))
+async def branch(db: Database, repo: str, section: Mapping[str, Any], name: str) -> Branch:
+    """The branch as last decided. Its pending patches are owed no more once the pipeline of that
+    head passed with all of them: whoever decided the head (a pull request's "Re-run" checks only
+    the pull request's patches), only a pass with the branch's own patches clears them."""
+    row = await store.branch_state(db, repo, name)
+    if row is None:
+        return Branch()
+    pending = touched_patches(section, json.loads(row["pending"] or "[]"))
+    found = await store.run_for_head(db, repo, str(row["head_sha"])) if pending else None
+    if found is not None and passed(found[0]) and set(pending) <= set(recorded_patches(section, found[0])):
+        pending = []
+    return Branch(str(row["head_sha"]), tuple(pending), bool(row["unlisted"]))
+
+
+def passed(row: Mapping[str, Any]) -> bool:
+    return row["status"] == P.COMPLETED and row["conclusion"] == P.SUCCESS
 
 
 def recorded_patches(section: Mapping[str, Any], row: Mapping[str, Any]) -> list[str]:
-    """The patches a decision checked (one refused as ``unlisted`` knew of none)."""
+    """The patches a decision checked (a refusal that could not list them recorded none)."""
     return touched_patches(section, json.loads(row["patches"] or "[]"))
 
 
-def covers(section: Mapping[str, Any], row: Mapping[str, Any], patches: Iterable[str], branch: str) -> bool:
-    """Whether the decision ``row`` stands for ``branch`` holding ``patches``: it knew its
-    patches, they include these, and, if it was refused, it was refused for this branch (a
-    refusal for a pull request or another branch is recorded again for this one, so that the
-    branch carries its patches on to its next head)."""
-    if row.get("unlisted") or (row["status"] == store.REJECTED and row.get("branch") != branch):
+def stands_for(section: Mapping[str, Any], row: Mapping[str, Any], patches: Iterable[str]) -> bool:
+    """Whether a head's decision made elsewhere (a pull request's, another branch's) stands for a
+    branch owing ``patches``: it checked them all and its pipeline runs or passed (a refused,
+    superseded or failed one leaves them unchecked, or not passed, for this branch)."""
+    if not (row["status"] in store.LIVE or passed(row)):
         return False
     return set(touched_patches(section, patches)) <= set(recorded_patches(section, row))

@@ -31,7 +31,8 @@ REJECTED = "rejected"
 
 _RUN_COLS = ("repo", "head_sha", "number", "status", "conclusion", "signers", "patches", "reason",
              "run_id", "run_url", "superseded_by", "dispatched_at", "updated_at", "attempt",
-             "attempt_started_at", "revision", "unlisted")
+             "attempt_started_at", "revision")
+_BRANCH_COLS = ("repo", "branch", "head_sha", "pending", "unlisted", "updated_at")
 _STAGE_COLS = ("repo", "head_sha", "position", "name", "status", "started_at", "completed_at", "url", "legs")
 
 
@@ -80,19 +81,25 @@ async def _set_branch(db: Database, repo: str, head_sha: str, branch: str | None
 
 
 async def record_rejection(db: Database, *, repo: str, number: int, head_sha: str, reason: str,
-                           patches: Sequence[str], at: float, branch: str | None = None,
-                           unlisted: bool = False) -> None:
-    """``unlisted``: refused because its patches could not be listed (migration 0008)."""
+                           patches: Sequence[str], at: float, branch: str | None = None) -> None:
     async with db.transaction():
         row = {"repo": repo, "head_sha": head_sha, "number": number, "status": REJECTED,
                "conclusion": "failure", "signers": "", "patches": json.dumps(list(patches)),
                "reason": reason[:2000], "run_id": None, "run_url": None, "superseded_by": None,
                "dispatched_at": at, "updated_at": at, "attempt": 1, "attempt_started_at": None,
-               "revision": await _next_revision(db, repo, head_sha), "unlisted": int(unlisted)}
+               "revision": await _next_revision(db, repo, head_sha)}
         await db.execute(_upsert_sql("patch_pipeline_runs", _RUN_COLS, ("repo", "head_sha")),
                          tuple(row[c] for c in _RUN_COLS))
         await _set_branch(db, repo, head_sha, branch)
         await db.execute("DELETE FROM patch_pipeline_stages WHERE repo = ? AND head_sha = ?", (repo, head_sha))
+
+
+async def branch_decided(db: Database, *, repo: str, branch: str, head_sha: str, pending: Sequence[str],
+                         unlisted: bool, at: float) -> None:
+    """The bot decided ``head_sha`` for the gated ``branch`` (migration 0008): its head now, with
+    the patches still owed a passing pipeline (``unlisted``: unknown)."""
+    await db.execute(_upsert_sql("patch_pipeline_branches", _BRANCH_COLS, ("repo", "branch")),
+                     (repo, branch, head_sha, json.dumps(sorted(set(pending))), int(unlisted), at))
 
 
 async def save_run(db: Database, *, repo: str, number: int, run: Mapping[str, Any], at: float,
@@ -120,7 +127,7 @@ async def save_run(db: Database, *, repo: str, number: int, run: Mapping[str, An
         if revision is None:
             row = {"repo": repo, "head_sha": state.head_sha, "signers": signers or "",
                    "patches": json.dumps(list(patches or ())), "reason": "", "run_url": run_url, **values,
-                   "revision": await _next_revision(db, repo, state.head_sha), "unlisted": 0}
+                   "revision": await _next_revision(db, repo, state.head_sha)}
             await db.execute(_upsert_sql("patch_pipeline_runs", _RUN_COLS, ("repo", "head_sha")),
                              tuple(row[c] for c in _RUN_COLS))
             await _set_branch(db, repo, state.head_sha, branch)
@@ -332,6 +339,7 @@ async def give_up_cancel(db: Database, *, repo: str, run_id: int, owed_before: f
 
 
 WRITERS = {"record_rejection": record_rejection, "save_run": save_run, "adopt_run": adopt_run,
+           "branch_decided": branch_decided,
            "stray_stopped": stray_stopped, "cancel_attempted": cancel_attempted,
            "cancel_settled": cancel_settled, "run_ended": run_ended, "give_up_cancel": give_up_cancel}
 
@@ -384,10 +392,9 @@ async def latest_for_pr(db: Database, repo: str, number: int) -> tuple[dict[str,
     return await _with_stages(db, row)
 
 
-async def latest_for_branch(db: Database, repo: str, branch: str) -> dict[str, Any] | None:
-    """The latest head decided for a direct push to ``branch``."""
-    return await db.fetchone("SELECT * FROM patch_pipeline_runs WHERE repo = ? AND branch = ?"
-                             " ORDER BY dispatched_at DESC, updated_at DESC LIMIT 1", (repo, branch))
+async def branch_state(db: Database, repo: str, branch: str) -> dict[str, Any] | None:
+    """What the bot knows of a gated branch (branch_decided), None before its first decision."""
+    return await db.fetchone("SELECT * FROM patch_pipeline_branches WHERE repo = ? AND branch = ?", (repo, branch))
 
 
 async def stray_of_run(db: Database, repo: str, run_id: int) -> dict[str, Any] | None:

@@ -137,6 +137,9 @@ async def find_run(db: Database, repo: str, workflow_run: Mapping[str, Any]
         found = await store.run_for_workflow_run(db, repo, int(run_id))
         if found:
             return found
+        if await store.owed_cancel(db, repo, int(run_id)) is not None:
+            # A run the bot ended (its head decided again, say): never the head's newer pipeline's.
+            return None
     candidates = [(row, run) for row, run in await store.live_runs(db, repo)
                   if run.run_id is None and could_start(run.head_sha, run.dispatched_at, workflow_run)]
     return max(candidates, key=lambda pair: pair[1].dispatched_at) if candidates else None

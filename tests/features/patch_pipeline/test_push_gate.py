@@ -10,12 +10,12 @@ from datetime import timedelta
 import pytest
 
 from bot.features import all_features
-from bot.features.patch_pipeline import handlers, held_checks, pushes, status_line
+from bot.features.patch_pipeline import handlers, held_checks, pushes, status_line, store
 from bot.rules.loader import load_bundled, merge_repo_override
 from bot.rules.registry import sections_of
 from bot.settings import BUNDLED_RULES
 
-from .conftest import (HEAD, HEAD2, NOW, REPO, SIGNED_DATA, SIGNED_PATCH, SignedFlow, job_context,
+from .conftest import (HEAD, HEAD2, MAIN, NOW, REPO, SIGNED_DATA, SIGNED_PATCH, SignedFlow, job_context,
                        job_payload, of, pr_payload, push_payload, rules, workflow_run_payload)
 from tests.fixtures.webhooks import load_example
 from tests.signing.cosign_fake import sig_file
@@ -28,13 +28,26 @@ RUN = 5550501
 
 
 @pytest.fixture
-def flow(db, key) -> SignedFlow:
+async def flow(db, key) -> SignedFlow:
+    """``go`` was last decided at MAIN, with nothing owed: its pushes (``before`` MAIN by
+    default) continue from the head the bot knows, and are read from their payloads."""
     f = SignedFlow(db, key)
     f.rules = rules(key, push_branches=["go", "linux-next/*"])
     f.key = key
     for sha in (C1, C2, C3):
         sign(f, sha)
+    await known(f, "go", MAIN)
     return f
+
+
+async def known(flow: SignedFlow, branch: str, head: str, pending=(), *, unlisted: bool = False) -> None:
+    await store.branch_decided(flow.db, repo=REPO, branch=branch, head_sha=head, pending=list(pending),
+                               unlisted=unlisted, at=NOW.timestamp())
+
+
+async def branch_state(flow: SignedFlow, branch: str = "go") -> dict:
+    row = await store.branch_state(flow.db, REPO, branch)
+    return {**row, "pending": json.loads(row["pending"])}
 
 
 def sign(flow: SignedFlow, sha: str, path: str = SIGNED_PATCH, *, signed: bool = True) -> None:
@@ -47,6 +60,11 @@ def sign(flow: SignedFlow, sha: str, path: str = SIGNED_PATCH, *, signed: bool =
 def check_of(actions, name: str, head: str):
     [found] = [a for a in of(actions, "UpsertCheckRun") if a.name == name and a.head_sha == head]
     return found
+
+
+def acted(actions) -> list:
+    """What a decision does beyond taking note of the branch's new head (store.branch_decided)."""
+    return [a for a in actions if getattr(a, "op", None) != "branch_decided"]
 
 
 def dispatched_patches(actions) -> list[str]:
@@ -110,7 +128,7 @@ async def test_an_unsigned_patch_pushed_is_refused_and_nothing_dispatched(flow):
 ])
 async def test_pushes_that_are_not_gated_decide_nothing_and_ask_github_nothing(flow, key, payload):
     flow.rules = rules(key, push_branches=["go", "linux-next/*", "gh-readonly-queue/**"])
-    assert await flow.send("push", payload) == []
+    assert acted(await flow.send("push", payload)) == []
     assert flow.reader.calls == []
     assert await flow.state(HEAD) is None
 
@@ -201,16 +219,20 @@ async def test_after_a_passing_pipeline_a_push_without_patches_decides_nothing(f
         await flow.send("workflow_job", job_payload(stage, "completed", "success", run_id=RUN, job_id=i + 1,
                                                     started=T(2), completed=T(3)), at=T(4 + i))
     assert (await flow.state(C1))[1].conclusion == "success"
-    assert await flow.send("push", push_payload("go", before=C1, after=C2, files=["README.md"]), at=T(9)) == []
+    assert acted(await flow.send("push", push_payload("go", before=C1, after=C2, files=["README.md"]), at=T(9))) == []
+    assert flow.reader.calls == []
+    assert ((await branch_state(flow))["head_sha"], (await branch_state(flow))["pending"]) == (C2, [])
 
 
 async def test_a_decided_commit_is_not_dispatched_again(flow):
     first = await flow.send("push", push_payload("go", after=HEAD, files=SIGNED))
     assert of(first, "DispatchWorkflow")
     assert await flow.send("push", push_payload("go", after=HEAD, files=SIGNED)) == []  # a redelivery
-    assert await flow.send("push", push_payload("linux-next/go", after=HEAD, files=SIGNED)) == []  # a second branch
+    # A second branch (its first push, read from the tree): HEAD's pipeline checks what it owes.
+    assert acted(await flow.send("push", push_payload("linux-next/go", after=HEAD, files=SIGNED))) == []
     row, _ = await flow.state(HEAD)
     assert (row["branch"], row["status"]) == ("go", "dispatched")
+    assert (await branch_state(flow, "linux-next/go"))["pending"] == [SIGNED_PATCH]
 
 
 @pytest.mark.parametrize("shape", ["no commits listed", "new branch", "2048 commits", "3000 files"])
@@ -273,7 +295,7 @@ async def test_a_missing_patch_directory_means_no_patches(flow, layout):
     bare = "c4" * 20
     for path, data in layout.items():
         flow.repo.put(bare, path, data)
-    assert await flow.send("push", push_payload("go", before="0" * 40, after=bare, files=["README.md"])) == []
+    assert acted(await flow.send("push", push_payload("go", before="0" * 40, after=bare, files=["README.md"]))) == []
     assert flow.repo.tree_requests(flow.reader) == [("level", bare)]
 
 
@@ -455,8 +477,8 @@ async def test_after_a_refusal_whose_patches_could_not_be_listed_the_next_push_l
     assert ("recursive", C2) in flow.repo.tree_requests(flow.reader)
     assert not of(actions, "DispatchWorkflow")
     row, _ = await flow.state(C2)
-    assert (row["status"], row["unlisted"]) == ("rejected", 0)
-    assert OTHER in json.loads(row["patches"])
+    assert row["status"] == "rejected" and OTHER in json.loads(row["patches"])
+    assert not (await branch_state(flow))["unlisted"] and OTHER in (await branch_state(flow))["pending"]
 
 
 async def test_a_push_refused_for_too_many_patches_carries_them_to_the_next_head(flow):
@@ -493,51 +515,122 @@ async def test_a_pull_requests_head_pushed_onto_a_branch_with_refused_patches_is
 
 async def test_a_pull_requests_head_pushed_with_nothing_new_keeps_its_decision(flow):
     await flow.send("pull_request", pr_payload("opened", head=HEAD))
-    assert await flow.send("push", push_payload("go", after=HEAD, files=SIGNED), at=T(1)) == []
+    assert acted(await flow.send("push", push_payload("go", after=HEAD, files=SIGNED), at=T(1))) == []
     row, _ = await flow.state(HEAD)
     assert (row["status"], row["branch"], row["number"]) == ("dispatched", None, 7)
+    state = await branch_state(flow)
+    assert (state["head_sha"], state["pending"]) == (HEAD, [SIGNED_PATCH])  # owed until HEAD's pipeline passes
 
 
-# --- pushes delivered out of order -------------------------------------------------------------
+async def passes(flow: SignedFlow, head: str, run_id: int, at: int) -> None:
+    """The pipeline dispatched for ``head`` runs as ``run_id`` and passes, from second ``at`` on."""
+    await flow.send("workflow_run", workflow_run_payload("requested", run_id=run_id, head=head, created=T(at)),
+                    at=T(at + 1))
+    for i, stage in enumerate(("patch-apply", "kselftest-go", "boot-to-initrd")):
+        await flow.send("workflow_job", job_payload(stage, "completed", "success", run_id=run_id, job_id=run_id + i,
+                                                    started=T(at + 2), completed=T(at + 3)), at=T(at + 4 + i))
+    assert (await flow.state(head))[1].conclusion == "success"
 
-async def test_a_push_delivered_after_a_newer_one_does_not_supersede_the_newer_head(flow):
-    """go moved C1 -> C2; C2's push is delivered first, C1's (its patch unsigned) late. C1 is no
-    head to decide: its patch is checked on C2, the branch's head, which it now fails."""
+
+# --- pushes that do not continue from the head the bot knows -------------------------------
+
+async def test_a_push_delivered_first_of_two_is_read_from_the_tree_and_the_late_one_decides_nothing(flow):
+    """go moved MAIN -> C1 (an unsigned patch) -> C2 (a signed one). C2's push, delivered first,
+    does not continue from MAIN: C2 is read from its tree, which still holds C1's patch, and is
+    refused. C1's push, delivered late, is no head any more: it decides nothing, asks for no tree."""
+    evil = "patches/kernel/0003-unsigned.patch"
+    sign(flow, C2, OTHER)
+    flow.repo.put(C2, evil, b"C1 brought it, unsigned; C2 still holds it")
+    actions = await flow.send("push", push_payload("go", before=C1, after=C2, files=[OTHER, OTHER + ".sig"]))
+    sig = check_of(actions, "patch-signature", C2)
+    assert sig.conclusion == "failure" and evil in sig.summary
+    assert not of(actions, "DispatchWorkflow")
+    late = await flow.send("push", push_payload("go", after=C1, files=[evil]), at=T(1), moves_branch=False)
+    assert late == [] and flow.repo.tree_requests(flow.reader) == []
+    assert await flow.state(C1) is None
+    assert (await branch_state(flow))["head_sha"] == C2
+
+
+async def test_a_late_push_never_supersedes_the_newer_heads_run(flow):
     sign(flow, C2, OTHER)
     first = await flow.send("push", push_payload("go", before=C1, after=C2, files=[OTHER, OTHER + ".sig"]))
-    assert dispatched_patches(first) == [OTHER]
-    evil = "patches/kernel/0003-unsigned.patch"
-    flow.repo.put(C2, evil, b"C1 brought it, unsigned; C2 still holds it")
-    actions = await flow.send("push", push_payload("go", after=C1, files=[evil]), at=T(1), moves_branch=False)
-    assert {a.head_sha for a in of(actions, "UpsertCheckRun")} == {C2}
-    assert check_of(actions, "patch-signature", C2).conclusion == "failure"
-    assert check_of(actions, "patch-pipeline", C2).conclusion == "cancelled"  # its run withdrawn
-    assert not of(actions, "DispatchWorkflow")
-    assert await flow.state(C1) is None
-    row, _ = await flow.state(C2)
-    assert row["status"] == "rejected" and sorted(json.loads(row["patches"])) == sorted([evil, OTHER])
-
-
-async def test_a_late_push_whose_patches_the_head_checked_already_changes_nothing(flow):
-    await flow.send("push", push_payload("go", after=C1, files=SIGNED))
-    await flow.send("push", push_payload("go", before=C1, after=C2, files=["README.md"]), at=T(1))
-    # C1's push delivered again (a retry) after C2's: C2 carried C1's patch already.
-    assert await flow.send("push", push_payload("go", after=C1, files=SIGNED), at=T(2), moves_branch=False) == []
+    assert dispatched_patches(first) == [SIGNED_PATCH, OTHER]  # the tree's: C1's patch too
+    assert await flow.send("push", push_payload("go", after=C1, files=SIGNED), at=T(1), moves_branch=False) == []
     assert (await flow.state(C2))[0]["status"] == "dispatched"
-    assert (await flow.state(C1))[0]["status"] == "superseded"
 
 
-async def test_a_late_push_before_its_branch_head_was_decided_decides_the_head_from_its_tree(flow):
-    """C1's push arrives while go is at C2 already and C2's push is still on the way: C2 is
-    decided now, from its tree (which holds what both pushes brought); C2's push is then a
-    redelivery."""
+async def test_a_first_push_to_a_branch_is_read_from_its_tree(flow):
+    """Nothing known of linux-next/x: whatever its history brought is read at the pushed commit."""
+    sign(flow, C1, OTHER, signed=False)
+    actions = await flow.send("push", push_payload("linux-next/x", after=C1, files=["README.md"]))
+    assert check_of(actions, "patch-signature", C1).conclusion == "failure"
+    assert ("level", C1) in flow.repo.tree_requests(flow.reader)
+
+
+async def test_a_force_push_back_to_a_refused_head_is_decided_again(flow):
+    """C1 (an unsigned patch) refused; C2 signs it and passes; a force-push brings C1 back. That
+    is no redelivery: C1 is decided again, refused, and the branch owes its patch again."""
+    sign(flow, C1, OTHER, signed=False)
+    await flow.send("push", push_payload("go", after=C1, files=[OTHER]))
     sign(flow, C2, OTHER)
-    flow.repo.branches["go"] = C2
-    actions = await flow.send("push", push_payload("go", after=C1, files=SIGNED), moves_branch=False)
-    assert await flow.state(C1) is None
+    await flow.send("push", push_payload("go", before=C1, after=C2, files=[OTHER + ".sig"]), at=T(1))
+    await passes(flow, C2, RUN, 2)
+    back = {**push_payload("go", before=C2, after=C1, commits=0), "forced": True}
+    actions = await flow.send("push", back, at=T(20))
+    assert check_of(actions, "patch-signature", C1).conclusion == "failure"
+    flow.repo.put(C3, OTHER, b"still unsigned")
+    actions = await flow.send("push", push_payload("go", before=C1, after=C3, files=SIGNED), at=T(21))
+    assert check_of(actions, "patch-signature", C3).conclusion == "failure"
+    assert not of(actions, "DispatchWorkflow")
+
+
+async def test_a_head_decided_for_another_branch_leaves_this_branchs_refusal(flow):
+    sign(flow, C1, OTHER, signed=False)
+    await flow.send("push", push_payload("go", after=C1, files=[OTHER]))
+    # C1 pushed to a second gated branch: decided (refused) for it too...
+    await flow.send("push", push_payload("linux-next/x", after=C1, files=[OTHER]), at=T(1))
+    # ...and go still owes OTHER: its next head, which still holds it unsigned, is refused.
+    flow.repo.put(C2, OTHER, b"still unsigned")
+    actions = await flow.send("push", push_payload("go", before=C1, after=C2, files=SIGNED), at=T(2))
+    assert check_of(actions, "patch-signature", C2).conclusion == "failure"
+    assert (await branch_state(flow))["pending"] == sorted([SIGNED_PATCH, OTHER])
+
+
+async def test_a_pull_requests_rerun_passing_does_not_clear_what_the_branch_owes(flow):
+    """HEAD, go's head, refused for go's unsigned OTHER; "Re-run" on PR #7 (of HEAD) checks the
+    PR's own patch and its pipeline passes. That pass was not with OTHER: go owes it still."""
+    sign(flow, C1, OTHER, signed=False)
+    await flow.send("push", push_payload("go", after=C1, files=[OTHER]))
+    flow.repo.put(HEAD, OTHER, b"unsigned, from C1")
+    await flow.send("push", push_payload("go", before=C1, after=HEAD, files=SIGNED), at=T(1))
+    assert (await flow.state(HEAD))[0]["status"] == "rejected"
+    flow.repo.pulls[7] = {"number": 7, "state": "open", "head": {"sha": HEAD}}
+    rerun = await flow.send("check_run", rerequested("patch-signature", HEAD, prs=[{"number": 7}]), at=T(2))
+    assert dispatched_patches(rerun) == [SIGNED_PATCH]
+    await passes(flow, HEAD, RUN, 3)
+    flow.repo.put(C2, OTHER, b"still unsigned")
+    actions = await flow.send("push", push_payload("go", before=HEAD, after=C2, files=["README.md"]), at=T(20))
+    assert check_of(actions, "patch-signature", C2).conclusion == "failure"
+
+
+async def test_a_head_decided_again_ends_its_running_pipeline_whose_run_then_counts_for_nothing(flow):
+    """HEAD runs for PR #7 with its own patch; pushed to go, which owes OTHER, it is decided
+    again with both. The first run is cancelled, and its success is not the new pipeline's."""
+    sign(flow, C1, OTHER)
+    await flow.send("push", push_payload("go", after=C1, files=[OTHER, OTHER + ".sig"]))
+    await flow.send("pull_request", pr_payload("opened", head=HEAD), at=T(1))
+    await flow.send("workflow_run", workflow_run_payload("requested", run_id=RUN, head=HEAD, created=T(2)), at=T(3))
+    flow.repo.put(HEAD, OTHER, SIGNED_DATA + OTHER.encode() + C1.encode())
+    flow.repo.put(HEAD, OTHER + ".sig", flow.repo.files[C1][OTHER + ".sig"])
+    actions = await flow.send("push", push_payload("go", before=C1, after=HEAD, files=["README.md"]), at=T(4))
+    assert [a.run_id for a in of(actions, "CancelWorkflowRun")] == [RUN]
     assert dispatched_patches(actions) == [SIGNED_PATCH, OTHER]
-    assert of(actions, "DispatchWorkflow")[0].inputs["head_sha"] == C2
-    assert await flow.send("push", push_payload("go", before=C1, after=C2, files=[OTHER]), at=T(1)) == []
+    # The cancelled run's events (named by HEAD, created within the skew) are not the new pipeline's.
+    done = workflow_run_payload("completed", run_id=RUN, head=HEAD, created=T(2), status="completed",
+                                conclusion="success")
+    await flow.send("workflow_run", done, at=T(5))
+    row, run = await flow.state(HEAD)
+    assert (row["status"], run.run_id) == ("dispatched", None)
 
 
 # --- payloads not shaped as GitHub's -----------------------------------------------------------
