@@ -197,7 +197,10 @@ async def open_runtime(settings: Settings, *, with_github: bool = True,
                                     metrics=runtime.metrics,
                                     mutation_interval=settings.mutation_interval,
                                     on_hold=_hold_publisher(db) if db.dialect != "sqlite" else None)
-            runtime.executor = Executor(db, api_for=runtime.api, dry_run=runtime.dry_run,
+            # A dry run asked for (core.dry_run) is not the same as no credentials to send with:
+            # see Executor.chosen_dry_run.
+            runtime.executor = Executor(db, api_for=None if runtime.github.dry_run else runtime.api,
+                                        dry_run=bool(runtime.bundled["core"]["dry_run"]),
                                         features=runtime.features_by_name,
                                         bot_login=runtime.bot_login, metrics=runtime.metrics,
                                         repo_dry_run=runtime.repo_dry_run)

@@ -217,10 +217,12 @@ class CancelWorkflowRun(Action):
     ``force``: GitHub's force-cancel, which also stops the jobs a plain cancel lets run on
     (``if: always()``, ``cancelled()``) and a run stuck cancelling. ``owing``: the feature's
     name for what the cancel is sent for; GitHub's answer is recorded for it alone
-    (store.state.cancel_key)."""
+    (store.state.cancel_key). ``attempt``: the run's attempt to stop (0: whichever runs); a
+    later attempt ("Re-run", the same run id) is someone else's, and is left running."""
     run_id: int = 0
     force: bool = False
     owing: str = ""
+    attempt: int = 0
 
 
 # --- local state ----------------------------------------------------------------

@@ -80,6 +80,12 @@ class Executor:
                  repo_dry_run: Callable[[str], bool] | None = None) -> None:
         self.db = db
         self.api_for = api_for
+        # Nothing is sent in a dry run (``dry_run``, asked for) nor without a way to send
+        # (``api_for`` None: no App credentials). Only the first is a decision not to act: a
+        # cancel not sent is answered "dry-run" then (see workflows.cancel_not_sent); without
+        # credentials it is left unanswered, so a cancel owed stays owed (``replay --execute``
+        # without a key, against the database the live bot uses, must not settle its cancels).
+        self.chosen_dry_run = dry_run
         self.dry_run = dry_run or api_for is None
         # A repository trying the bot out (its own ``core.dry_run``): its GitHub actions are
         # logged, not sent, whoever decided them (a delivery or a periodic job).
@@ -112,11 +118,12 @@ class Executor:
                     continue
                 if isinstance(action, A.ReportOutcome):
                     action = _outcome_reaction(action, batch_ok)
-                if not action.local and (self.dry_run or self.repo_dry_run(getattr(action, "repo", ""))):
+                repo_dry_run = self.repo_dry_run(getattr(action, "repo", ""))
+                if not action.local and (self.dry_run or repo_dry_run):
                     log.info("dry-run: %s", action.describe(),
                              extra={"delivery_id": delivery_id, "feature": feature})
                     outcome.dry_run.append(action.describe())
-                    if isinstance(action, A.CancelWorkflowRun):
+                    if isinstance(action, A.CancelWorkflowRun) and (self.chosen_dry_run or repo_dry_run):
                         await workflows.cancel_not_sent(action, self.db)
                     await state.mark_action_done(self.db, delivery_id, fp, action.kind, "dry-run")
                     continue

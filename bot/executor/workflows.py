@@ -26,6 +26,12 @@ next. So GitHub's answer to the latest cancel of a run (sent for the action's ``
 recorded when it is one: accepted (202, which only means the run is being stopped), already
 ended (409) or gone (404); ``state.cancel_answer`` reads it. In dry-run nothing is sent, and the
 executor records "dry-run" instead (``cancel_not_sent``): nothing will ever answer it.
+
+A cancel names the attempt it is for when the feature knows it: a run's id outlives its attempt
+("Re-run" starts a new attempt of the same run, and only once the run has completed), and a
+cancel or force-cancel sent after someone re-ran the run would stop their attempt, which nobody
+asked the bot to stop. So the run is read first: a later attempt, the attempt completed, or the
+run gone, is the answer, and nothing is sent.
 """
 from __future__ import annotations
 
@@ -174,17 +180,43 @@ async def cancel_workflow_run(action: A.CancelWorkflowRun, env: "ActionEnv") -> 
     # An answer on record is an earlier attempt's (one whose settling never ran): whoever
     # reads it after this attempt must read this attempt's, or nothing.
     await state.forget_created(env.db, key)
-    verb = "force-cancel" if action.force else "cancel"
-    try:
-        await env.api.post("/repos/{owner}/{repo}/actions/runs/{run_id}/" + verb,
-                           {**_split(action.repo), "run_id": action.run_id}, data={})
-        answer = "force-cancelled" if action.force else "cancelled"
-    except PermanentGitHubError as exc:
-        if exc.status not in (404, 409):
-            raise
-        answer = "already ended" if exc.status == 409 else "gone"
+    answer = await _attempt_over(action, env) if action.attempt > 0 else None
+    if answer is None:
+        verb = "force-cancel" if action.force else "cancel"
+        try:
+            await env.api.post("/repos/{owner}/{repo}/actions/runs/{run_id}/" + verb,
+                               {**_split(action.repo), "run_id": action.run_id}, data={})
+            answer = "force-cancelled" if action.force else "cancelled"
+        except PermanentGitHubError as exc:
+            if exc.status not in (404, 409):
+                raise
+            answer = "already ended" if exc.status == 409 else "gone"
     await state.replace_created(env.db, key, action.repo, "run-cancel", answer)
     return answer
+
+
+async def _attempt_over(action: A.CancelWorkflowRun, env: "ActionEnv") -> str | None:
+    """Why the cancel of ``action.attempt`` is not to be sent, GitHub's run read just before: the
+    run has moved on to a later attempt ("re-run": GitHub re-runs only a completed run, so the
+    attempt asked for has ended, and the one running is not the bot's to stop), the attempt has
+    completed ("already ended"), or the run is gone. None: send it. A failure to read is raised
+    (a 5xx: the action is tried again later; a refusal: it failed, nothing is answered)."""
+    try:
+        run = await env.api.getitem("/repos/{owner}/{repo}/actions/runs/{run_id}",
+                                    {**_split(action.repo), "run_id": action.run_id})
+    except PermanentGitHubError as exc:
+        if exc.status != 404:
+            raise
+        return "gone"
+    run = run or {}
+    current = run.get("run_attempt")
+    if not isinstance(current, int) or isinstance(current, bool):
+        return None  # GitHub did not say: stopping whatever runs is what the feature asked
+    if current > action.attempt:
+        return "re-run"
+    if current == action.attempt and run.get("status") == "completed":
+        return "already ended"
+    return None
 
 
 async def cancel_not_sent(action: A.CancelWorkflowRun, db: "Database") -> None:
@@ -192,6 +224,7 @@ async def cancel_not_sent(action: A.CancelWorkflowRun, db: "Database") -> None:
     and nothing will ever answer it: "dry-run" is its answer, so that a feature owing it is
     not left sending it again for days. In dry-run the dispatches are only logged as well, so
     nothing the bot decided there runs; a run started before dry-run was turned on is left
-    alone, as every other action there is."""
+    alone, as every other action there is. Not for a cancel unsent for want of credentials
+    (Executor.chosen_dry_run): that one is still to be sent."""
     await state.replace_created(db, state.cancel_key(action.repo, action.run_id, action.owing),
                                 action.repo, "run-cancel", "dry-run")

@@ -180,9 +180,11 @@ def cancel_key(repo: str, run_id: int, owing: str = "") -> str:
 
 async def cancel_answer(db: Database, repo: str, run_id: int, owing: str = "") -> str | None:
     """What GitHub answered the latest cancel of ``run_id`` sent for ``owing``: "cancelled" or
-    "force-cancelled" (202: accepted, the run may still be stopping), "already ended" (409),
-    "gone" (404), or "dry-run" (not sent: the executor is in dry-run there). None when none was
-    sent, or when the latest one failed or is still on its way."""
+    "force-cancelled" (202: accepted, the run may still be stopping), "already ended" (409, or
+    the attempt it was for reported completed), "gone" (404), "re-run" (not sent: the run has
+    moved on to a later attempt than the one it was for), or "dry-run" (not sent: the executor
+    is in dry-run there). None when none was sent, or when the latest one failed or is still
+    on its way."""
     return await created_object(db, cancel_key(repo, run_id, owing))
 
 

@@ -2,7 +2,9 @@
 is recorded (202 cancelled: accepted, 409 already ended, 404 gone; force-cancel likewise), for the
 owing the cancel was sent for, so that a feature that owes the cancel can tell what came of it; a
 cancel that failed leaves no answer, not even an earlier attempt's; in dry-run nothing is sent and
-"dry-run" is the answer."""
+"dry-run" is the answer. A cancel for a given attempt of the run reads the run first, and is not
+sent once that attempt has ended (completed, or re-run since: the later attempt is not its to
+stop) or the run is gone."""
 from __future__ import annotations
 
 import pytest
@@ -15,11 +17,13 @@ from bot.github import TransientGitHubError
 REPO = "octo/repo"
 CANCEL = "/repos/{owner}/{repo}/actions/runs/{run_id}/cancel"
 FORCE = "/repos/{owner}/{repo}/actions/runs/{run_id}/force-cancel"
+RUN = "/repos/{owner}/{repo}/actions/runs/{run_id}"
 
 
-async def cancel(rt, delivery: str, run_id: int, *, force: bool = False, owing: str = "", executor=None):
+async def cancel(rt, delivery: str, run_id: int, *, force: bool = False, owing: str = "", attempt: int = 0,
+                 executor=None):
     return await (executor or rt.executor).run(delivery_id=delivery, installation_id=1, batches=[
-        ("test", [A.CancelWorkflowRun(repo=REPO, run_id=run_id, force=force, owing=owing)])])
+        ("test", [A.CancelWorkflowRun(repo=REPO, run_id=run_id, force=force, owing=owing, attempt=attempt)])])
 
 
 async def test_an_answer_that_leaves_nothing_running_is_recorded(rt, fake_github):
@@ -91,3 +95,72 @@ async def test_in_dry_run_nothing_is_sent_and_dry_run_is_the_answer(rt, fake_git
     assert out.dry_run and not out.done and not out.failed
     assert await state.cancel_answer(rt.db, REPO, run.id, "7.0") == "dry-run"
     assert fake_github.calls_to("POST", CANCEL) == [] and run.status == "in_progress"
+
+
+@pytest.mark.parametrize("force", [False, True], ids=["cancel", "force-cancel"])
+async def test_a_cancel_for_an_attempt_that_has_ended_is_answered_without_being_sent(rt, fake_github, force):
+    ended = fake_github.add_workflow_run(REPO, "patch-pipeline.yml", status="completed", conclusion="cancelled")
+    rerun = fake_github.add_workflow_run(REPO, "patch-pipeline.yml", status="in_progress")
+    rerun.run_attempt = 2  # someone pressed "Re-run" once attempt 1 had ended
+    gone = max(fake_github.state.workflow_runs) + 1000
+    for delivery, run_id in (("d1", ended.id), ("d2", rerun.id), ("d3", gone)):
+        out = await cancel(rt, delivery, run_id, force=force, owing="1", attempt=1)
+        assert out.done and not out.failed
+    assert [await state.cancel_answer(rt.db, REPO, r, "1") for r in (ended.id, rerun.id, gone)] == [
+        "already ended", "re-run", "gone"]
+    assert [c.status for c in fake_github.calls_to("GET", RUN)] == [200, 200, 404]
+    assert fake_github.calls_to("POST", CANCEL) == fake_github.calls_to("POST", FORCE) == []
+    assert (rerun.status, rerun.conclusion) == ("in_progress", None)
+    # The attempt running is the one the cancel is for: it is stopped.
+    await cancel(rt, "d4", rerun.id, force=force, owing="2", attempt=2)
+    assert await state.cancel_answer(rt.db, REPO, rerun.id, "2") == ("force-cancelled" if force else "cancelled")
+    assert (rerun.status, rerun.conclusion) == ("completed", "cancelled")
+
+
+async def test_a_run_that_could_not_be_read_is_not_cancelled_and_leaves_no_answer(rt, fake_github):
+    from bot.github import GitHub
+
+    # A client that gives up at the first 502 (the runtime's backs off for seconds first).
+    impatient = GitHub(rt.session, api_url=fake_github.url, app_id=str(fake_github.app_id),
+                       private_key=fake_github.private_key_pem, mutation_interval=0.0, max_attempts=1)
+    executor = Executor(rt.db, api_for=impatient.installation, dry_run=False, features={}, bot_login=rt.bot_login)
+    run = fake_github.add_workflow_run(REPO, "patch-pipeline.yml", status="in_progress")
+    fake_github.faults.configure(share=1.0, kinds=("502",), only_methods=["GET"])
+    with pytest.raises(TransientGitHubError):
+        await cancel(rt, "d1", run.id, owing="1", attempt=1, executor=executor)
+    fake_github.faults.configure(share=0.0)
+    assert fake_github.calls_to("GET", RUN) and fake_github.calls_to("POST", CANCEL) == []
+    assert await state.cancel_answer(rt.db, REPO, run.id, "1") is None and run.status == "in_progress"
+
+
+@pytest.mark.parametrize("why", ["no credentials", "core.dry_run"])
+async def test_only_a_dry_run_asked_for_answers_a_cancel_it_does_not_send(fake_github, tmp_path, why):
+    """Without the App's credentials (``replay --execute`` without a key, against the live bot's
+    database) nothing can be sent either, but nobody chose not to act: the cancel is left
+    unanswered, so a feature owing it keeps it owed for a bot that can send it. A dry run asked
+    for (the deployment's ``core.dry_run``) answers it "dry-run"."""
+    import os
+    import shutil
+
+    from bot.runtime import open_runtime
+    from bot.settings import BUNDLED_RULES
+    from tests.helpers import app_settings
+
+    fake_github.add_repo(REPO)
+    run = fake_github.add_workflow_run(REPO, "patch-pipeline.yml", status="in_progress")
+    rules = tmp_path / "rules"
+    shutil.copytree(os.environ.get("BOT_RULES_DIR") or BUNDLED_RULES, rules)
+    if why == "core.dry_run":
+        core = rules / "core.yml"
+        core.write_text(core.read_text().replace("dry_run: false", "dry_run: true"))
+        overrides = {}
+    else:
+        overrides = {"app_id": None, "private_key": None}
+    settings = app_settings(fake_github, f"sqlite:///{tmp_path}/db.sqlite3", rules_dir=str(rules), **overrides)
+    async with open_runtime(settings) as runtime:
+        assert runtime.dry_run
+        out = await cancel(runtime, "d1", run.id, owing="1", attempt=1)
+        assert out.dry_run and not out.done and not out.failed
+        answer = await state.cancel_answer(runtime.db, REPO, run.id, "1")
+    assert answer == (None if why == "no credentials" else "dry-run")
+    assert [c for c in fake_github.calls if c.method != "GET"] == [] and run.status == "in_progress"

@@ -149,3 +149,27 @@ async def test_a_run_going_on_after_its_cancel_was_accepted_is_force_cancelled(b
     assert await run_job(bot.runtime, sweep, key="later", clock=lambda: t0 + timedelta(hours=2)) == 0
     assert answered(fake) == [202] and len(fake.calls_to("POST", FORCE)) == 1
     assert not fake.violations
+
+
+@BOTH_BACKENDS
+async def test_a_rerun_after_an_accepted_cancel_is_not_force_cancelled(bot, key):
+    """GitHub accepted the timed-out run's cancel and stopped it, but its completed event never
+    came; within six minutes someone re-runs the run (the same id, attempt 2). The sweep reads the
+    run before its force-cancel: attempt 1 has ended, so the cancel owed for it is settled, and
+    the re-run is left running."""
+    fake = bot.fake
+    pr, run = await running_pipeline(bot, key)
+    t0 = datetime.now(timezone.utc).replace(microsecond=0)
+    await bot.deliver("workflow_job", job_event(fake, run, "patch-apply", "in_progress", job_id=1, started=t0))
+    [sweep] = FEATURE.jobs
+    assert await run_job(bot.runtime, sweep, key="timeout", clock=lambda: t0 + timedelta(seconds=95)) > 0
+    assert answered(fake) == [202] and (run.status, run.conclusion) == ("completed", "cancelled")
+    assert await owed(bot) == [run.id]  # its completed event is lost
+
+    run.run_attempt, run.status, run.conclusion = 2, "in_progress", None  # "Re-run all jobs"
+    assert await run_job(bot.runtime, sweep, key="forced", clock=lambda: t0 + timedelta(seconds=95 + 361)) > 0
+    assert fake.calls_to("POST", FORCE) == [] and answered(fake) == [202]
+    assert (run.status, run.run_attempt) == ("in_progress", 2)
+    assert await owed(bot) == []
+    assert fake.calls_to("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}")
+    assert not fake.violations

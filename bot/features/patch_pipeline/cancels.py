@@ -9,12 +9,17 @@ owed for run X" (one transaction: store.save_run with ``stops``, store.stray_sto
 owed cancel is sent as three actions (tracking.cancel): counted, sent, settled.
 
 Settled only when nothing runs any more: GitHub answered a cancel 409 (the run had ended) or 404
-(it is gone), or reported the run completed (its ``workflow_run`` event: ``run_ended``). A 202
-only says GitHub accepted the cancel: jobs whose condition holds on cancellation (``if:
-always()``, ``cancelled()``) go on, and a run can hang cancelling; the cancel stays owed, as
-requested, and if the run has not ended store.FORCE_AFTER later (see there why six minutes)
-the sweep sends GitHub's force-cancel instead, answered and settled the same way. In dry-run
-nothing is sent and the executor answers "dry-run", which settles it: nothing would ever answer.
+(it is gone), or reported the run completed (its ``workflow_run`` event: ``run_ended``). Each
+cancel names the run's attempt it is owed for, and the executor reads the run before sending it:
+that attempt completed, or a later one (a "Re-run", which GitHub starts only once the run has
+ended) settles it unsent. A re-run is not the bot's to stop, and with the owed attempt's
+completed event lost, the sweep's force-cancel would otherwise stop it. A 202 only says GitHub
+accepted the cancel: jobs whose condition holds on cancellation (``if: always()``,
+``cancelled()``) go on, and a run can hang cancelling; the cancel stays owed, as requested, and
+if the run has not ended store.FORCE_AFTER later (see there why six minutes) the sweep sends
+GitHub's force-cancel instead, answered and settled the same way. In dry-run nothing is sent and
+the executor answers "dry-run", which settles it: nothing would ever answer. Without the App's
+credentials nothing is sent either, but nothing is answered: it stays owed, for a bot that can.
 
 The settling cannot trust its place after the cancel in the action list: the executor stops the
 list at a transient failure, but steps over an action that failed for good (a 403) and goes on.
@@ -87,7 +92,8 @@ async def resend(ctx: Context, *, workflow_run: Mapping[str, Any] | None = None)
         if ended is not None:
             actions.append(ended)
         elif row["requested_at"] is None and float(row["owed_at"]) > now - store.CANCEL_KEEP:
-            actions += cancel(ctx.repo, int(row["run_id"]), now, owed_at=float(row["owed_at"]))
+            actions += cancel(ctx.repo, int(row["run_id"]), now, owed_at=float(row["owed_at"]),
+                              attempt=int(row["run_attempt"]))
     return actions
 
 
@@ -108,7 +114,8 @@ async def sweep(jctx: JobContext) -> list[Action]:
             # would refuse the action, cutting this batch short for every other repository.
             actions += _give_up(repo, row, owed_before=now, why="the App is no longer installed on the repository")
         elif float(row["owed_at"]) > now - store.CANCEL_KEEP:
-            actions += cancel(repo, run_id, now, owed_at=float(row["owed_at"]), force=accepted)
+            actions += cancel(repo, run_id, now, owed_at=float(row["owed_at"]), attempt=int(row["run_attempt"]),
+                              force=accepted)
         else:
             days = f"{store.CANCEL_KEEP / 86400:.0f} days"
             why = (f"GitHub accepted it, yet did not report the run ended in {row['attempts']} attempts "

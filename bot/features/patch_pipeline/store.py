@@ -218,7 +218,8 @@ CANCEL_MAX_WAIT = 1800.0
 # no less leaves a workflow's own clean-up on cancellation (``if: cancelled()``) its time.
 FORCE_AFTER = 360.0
 # What the executor records for a cancel it sent (state.cancel_answer): accepted only, or the
-# end of the owing (the run had ended, is gone, or the cancel was never sent: dry-run).
+# end of the owing (the run had ended, is gone, or the cancel was never sent: the attempt owed
+# had ended, the run re-run since, or dry-run).
 ACCEPTED = ("cancelled", "force-cancelled")
 
 

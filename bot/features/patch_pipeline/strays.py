@@ -54,11 +54,12 @@ async def stop_stray(db: Database, repo: str, workflow_run: Mapping[str, Any], n
     title = str(workflow_run.get("display_title") or "")
     # As find_run, the latest dispatch; one its run-name names first.
     row = max(ended, key=lambda r: (r["head_sha"] in title, float(r["dispatched_at"])))
+    attempt = run_attempt(workflow_run) or 1
     return [Record(repo, feature=FEATURE_NAME, op="stray_stopped",
                    args={"stray_id": int(row["id"]), "run_id": run_id, "at": now, "repo": repo,
                          "number": int(row["number"]), "head_sha": row["head_sha"], "delivery_id": delivery_id,
-                         "attempt": run_attempt(workflow_run) or 1}),
-            *cancel(repo, run_id, now, owed_at=now),
+                         "attempt": attempt}),
+            *cancel(repo, run_id, now, owed_at=now, attempt=attempt),
             Note(repo, feature=FEATURE_NAME, number=int(row["number"]),
                  text=f"cancelled workflow run {run_id}: the patch pipeline for {row['head_sha'][:7]} it runs "
                       "was ended before GitHub reported it")]

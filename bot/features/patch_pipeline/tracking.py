@@ -74,17 +74,20 @@ def stop(repo: str, run: P.Run, now: float) -> list[Action]:
     ``stops=True`` at the same ``now``: that save writes, with the end, the cancel owed (sent
     here, and again until GitHub confirms it: see cancels), or, for a run never reported, which
     has no id yet, the dispatch to know its run by when it shows up (see strays)."""
-    return cancel(repo, run.run_id, now, owed_at=now) if run.run_id is not None else []
+    return (cancel(repo, run.run_id, now, owed_at=now, attempt=run.attempt)
+            if run.run_id is not None else [])
 
 
-def cancel(repo: str, run_id: int, now: float, *, owed_at: float, force: bool = False) -> list[Action]:
-    """Sending a cancel the bot owes since ``owed_at`` (see cancels): the attempt is counted
-    first (so the sweep waits before the next), then the cancel (``force``: GitHub's
-    force-cancel), then its settling by GitHub's answer. All three name the owing, so that an
-    answer settles only the owing its cancel was sent for."""
+def cancel(repo: str, run_id: int, now: float, *, owed_at: float, attempt: int,
+           force: bool = False) -> list[Action]:
+    """Sending a cancel the bot owes since ``owed_at`` for the run's attempt ``attempt`` (see
+    cancels): the attempt is counted first (so the sweep waits before the next), then the cancel
+    (``force``: GitHub's force-cancel; neither is sent once the run has moved on to a later
+    attempt, which is not the bot's to stop), then its settling by GitHub's answer. All three
+    name the owing, so that an answer settles only the owing its cancel was sent for."""
     args = {"repo": repo, "run_id": run_id, "owed_at": owed_at}
     return [Record(repo, feature=FEATURE_NAME, op="cancel_attempted", args={**args, "at": now}),
-            CancelWorkflowRun(repo, run_id=run_id, force=force, owing=store.owing(owed_at)),
+            CancelWorkflowRun(repo, run_id=run_id, force=force, owing=store.owing(owed_at), attempt=attempt),
             Record(repo, feature=FEATURE_NAME, op="cancel_settled", args={**args, "at": now})]
 
 

@@ -240,8 +240,22 @@ def context(event: str, payload: dict[str, Any], *, db, repo: Repo, rules: Rules
                          roles={MAINTAINER: ["maintainer"]}, now=now, delivery_id=delivery_id)
 
 
+RUN_URL = "/repos/{owner}/{repo}/actions/runs/{run_id}"
+
+
+def running_run(url_vars, *, attempt: int = 1, status: str = "in_progress") -> dict[str, Any]:
+    """A workflow run as GitHub serves it when the executor reads it before a cancel."""
+    return {"id": int(url_vars["run_id"]), "status": status,
+            "conclusion": "cancelled" if status == "completed" else None, "run_attempt": attempt}
+
+
 class AcceptsCancels:
-    """GitHub answering a workflow run's cancel with 202, as the executor sees it."""
+    """GitHub answering a workflow run's cancel with 202, as the executor sees it (the run,
+    read first, still running its first attempt)."""
+
+    async def getitem(self, url, url_vars=None, **kw):
+        assert url == RUN_URL, url
+        return running_run(url_vars)
 
     async def post(self, url, url_vars=None, **kw):
         assert url.endswith("/cancel"), url

@@ -23,9 +23,10 @@ from bot.features.patch_pipeline import FEATURE, handlers, store
 from bot.features.patch_pipeline.store import StaleDecision
 from bot.github import PermanentGitHubError, TransientGitHubError
 from bot.store import state
+from bot.store.migrate import discover, split_statements
 
-from .conftest import (HEAD, HEAD2, NOW, REPO, SignedFlow, comment_payload, context, job_context, job_payload,
-                       of, pr_payload, rules, workflow_run_payload)
+from .conftest import (HEAD, HEAD2, NOW, REPO, RUN_URL, SignedFlow, comment_payload, context, job_context,
+                       job_payload, of, pr_payload, rules, running_run, workflow_run_payload)
 
 RUN = 5550301
 T = lambda s: NOW + timedelta(seconds=s)  # noqa: E731
@@ -37,18 +38,28 @@ REFUSALS = {403: "Resource not accessible by integration", 404: "Not Found",
 class GitHub:
     """GitHub as the executor sees it: check runs and dispatches go through; each cancel (or
     force-cancel) is answered with the next status of ``answers`` (202 once they run out) and
-    fails as the client fails then (a 5xx it gave up on is transient, a 4xx permanent)."""
+    fails as the client fails then (a 5xx it gave up on is transient, a 4xx permanent). The run,
+    read before a cancel, is at ``run_attempt`` and ``run_status``, unless the read is answered
+    with the next status of ``read_answers`` (an error; 200 once they run out)."""
 
     def __init__(self) -> None:
         self.answers: list[int] = []
         self.cancels: list[tuple[int, int]] = []  # (run id, status answered)
         self.verbs: list[str] = []  # "cancel" or "force-cancel", for each of them
+        self.run_attempt, self.run_status = 1, "in_progress"
+        self.read_answers: list[int] = []
+        self.reads: list[int] = []  # status answered to each read of the run
 
     def sent(self) -> list[int]:
         return [status for _, status in self.cancels]
 
     async def getitem(self, url, url_vars=None, **kw):
-        return {"workflow_runs": []}
+        if url != RUN_URL:
+            return {"workflow_runs": []}
+        status = self.read_answers.pop(0) if self.read_answers else 200
+        self.reads.append(status)
+        _fail_as_the_client_does(status)
+        return running_run(url_vars, attempt=self.run_attempt, status=self.run_status)
 
     async def getiter(self, url, url_vars=None, **kw):
         return
@@ -64,26 +75,32 @@ class GitHub:
         status = self.answers.pop(0) if self.answers else 202
         self.cancels.append((int(url_vars["run_id"]), status))
         self.verbs.append(verb)
-        if status >= 500:
-            raise TransientGitHubError(f"gave up after 1 attempts: server error {status}", status=status)
-        if status >= 400:
-            raise PermanentGitHubError(REFUSALS[status], status=status)
+        _fail_as_the_client_does(status)
         return {}
+
+
+def _fail_as_the_client_does(status: int) -> None:
+    if status >= 500:
+        raise TransientGitHubError(f"gave up after 1 attempts: server error {status}", status=status)
+    if status >= 400:
+        raise PermanentGitHubError(REFUSALS[status], status=status)
 
 
 class Flow(SignedFlow):
     """PR 7's pipeline, dispatched and running on workflow run RUN; what is decided next is
     performed by the executor."""
 
-    def __init__(self, db, key, *, dry_run: bool = False, repo_dry_run: bool = False) -> None:
+    def __init__(self, db, key, *, dry_run: bool = False, repo_dry_run: bool = False,
+                 credentials: bool = True) -> None:
         super().__init__(db, key)
         self.github = GitHub()
 
         async def api_for(installation):
             return self.github
 
-        self.executor = Executor(db, api_for=api_for, dry_run=dry_run, features={"patch_pipeline": FEATURE},
-                                 bot_login="contributor-flow[bot]", repo_dry_run=lambda repo: repo_dry_run)
+        self.executor = Executor(db, api_for=api_for if credentials else None, dry_run=dry_run,
+                                 features={"patch_pipeline": FEATURE}, bot_login="contributor-flow[bot]",
+                                 repo_dry_run=lambda repo: repo_dry_run)
 
     async def act(self, actions, *, delivery_id, retrying=False, batch="patch_pipeline.handler"):
         return await self.executor.run(delivery_id=delivery_id, installation_id=None, retrying=retrying,
@@ -349,11 +366,23 @@ async def test_a_cancel_in_dry_run_is_owed_no_more(db, key, caplog, where):
     assert not [n for n in notes if "gave up" in n], notes
 
 
+async def test_without_credentials_a_cancel_is_not_sent_and_stays_owed(db, key):
+    """No App credentials (``replay --execute`` without a key, against the live bot's database):
+    nothing can be sent, and that is not a dry run, which settles the cancel as never to be
+    answered. The cancel stays owed, for a bot that can send it."""
+    flow = await _running(Flow(db, key, credentials=False))
+    actions = await flow.sweep(T(101))
+    assert cancels(actions) == [RUN] and flow.github.cancels == []
+    assert await flow.owed() == [(RUN, 1)] and await flow.requested() == []
+    assert await state.cancel_answer(db, REPO, RUN, store.owing(T(101).timestamp())) is None
+
+
 # --- a run owed again is owed from its new end --------------------------------------------------------
 
 async def rerun_reopens(flow, at):
     """"Re-run failed jobs": the run keeps its id, its attempt 2 re-opens the pipeline (known here
     by a job's event: its workflow_run events are still on their way)."""
+    flow.github.run_attempt = 2
     await flow.send("workflow_job", job_payload("patch-apply", "in_progress", run_id=RUN, started=at, attempt=2),
                     at=at)
     row, run = await flow.state()
@@ -405,20 +434,22 @@ async def test_an_answer_to_the_cancel_of_an_earlier_end_does_not_settle_the_run
 
 
 async def test_an_answer_recorded_late_for_an_earlier_ends_cancel_is_not_read_for_the_new_one(flow):
-    """Two cancels of one run at once, on two replicas: the one owed for its earlier end (sent by
-    a sweep that read it before the run was owed anew) and the new one's, which GitHub refuses
-    (403). The earlier one's 202 is recorded while the new one's settling is under way: the new
-    one reads only an answer to a cancel sent for it, and stays owed, not taken as accepted."""
+    """Two cancels of one run at once, on two replicas: the one owed for its earlier end (decided
+    by a sweep that read it before the run was owed anew) and the new one's, which GitHub refuses
+    (403). The earlier one's answer ("re-run": the run is on attempt 2, which it is not for, so
+    it is not sent) is recorded while the new one's settling is under way: the new one reads only
+    an answer to a cancel sent for it, and stays owed, neither settled nor taken as accepted."""
     await timed_out_with_its_cancel_lost(flow)
     earlier = await flow.sweep_decides(T(162))
     await rerun_reopens(flow, T(300))
     ended, sending = split_at(await flow.sweep_decides(T(391)), "cancel_attempted")
     await flow.act_as_sweep(ended, T(391))  # attempt 2 timed out: owed anew
-    flow.github.answers = [403, 202]
+    flow.github.answers = [403]
     await flow.act(sending[:2], delivery_id="replica-1")  # the new cancel: refused
-    await flow.act(earlier[:2], delivery_id="replica-2")  # the earlier end's: accepted
+    await flow.act(earlier[:2], delivery_id="replica-2")  # the earlier end's: answered, not sent
     await flow.act(sending[2:3], delivery_id="replica-1")  # the new cancel's settling
-    assert flow.github.sent() == [502, 403, 202]
+    assert flow.github.sent() == [502, 403]
+    assert await state.cancel_answer(flow.db, REPO, RUN, store.owing(T(101).timestamp())) == "re-run"
     owing = await flow.owing()
     assert (float(owing["owed_at"]), owing["requested_at"]) == (T(391).timestamp(), None)
 
@@ -489,6 +520,56 @@ async def test_a_late_completed_event_of_an_earlier_attempt_leaves_a_later_attem
     assert await flow.owed() == []
 
 
+# --- a cancel stops only the attempt it is owed for ---------------------------------------------------
+
+@pytest.mark.parametrize("attempt,status", [(2, "in_progress"), (1, "completed")], ids=["re-run", "ended"])
+async def test_no_force_cancel_once_the_attempt_owed_has_ended(flow, attempt, status):
+    """The cancel was accepted and the run's completed event lost; within the six minutes the
+    attempt owed has ended, and maybe someone has re-run the run (attempt 2, its events not here
+    yet). Read before the force-cancel, the run shows it: the cancel is settled, and nothing is
+    sent that would stop the re-run, which the bot does not owe a cancel."""
+    await flow.sweep(T(101))
+    assert await flow.requested() == [RUN]
+    flow.github.run_attempt, flow.github.run_status = attempt, status
+    actions = await flow.sweep(T(101 + store.FORCE_AFTER + 1))
+    assert [(a.force, a.attempt) for a in of(actions, "CancelWorkflowRun")] == [(True, 1)]
+    assert flow.github.verbs == ["cancel"] and flow.github.reads == [200, 200]
+    assert await flow.owed() == []
+    assert await flow.sweep(T(2000)) == []
+
+
+async def test_a_lost_cancel_is_not_sent_again_to_a_rerun(flow):
+    """The timeout's cancel was lost to a 502; before the sweep sends it again, the run has ended
+    and been re-run: the cancel owed for attempt 1 is settled, and attempt 2 goes on."""
+    await timed_out_with_its_cancel_lost(flow)
+    flow.github.run_attempt = 2
+    actions = await flow.sweep(T(162))
+    assert [(a.force, a.attempt) for a in of(actions, "CancelWorkflowRun")] == [(False, 1)]
+    assert flow.github.sent() == [502] and await flow.owed() == []
+
+
+async def test_a_run_gone_when_read_before_its_cancel_settles_it(flow):
+    await flow.sweep(T(101))
+    flow.github.read_answers = [404]
+    await flow.sweep(T(101 + store.FORCE_AFTER + 1))
+    assert flow.github.verbs == ["cancel"] and flow.github.reads == [200, 404]
+    assert await flow.owed() == []
+
+
+async def test_a_run_that_could_not_be_read_keeps_its_cancel_owed(flow):
+    """A server error reading the run sends nothing and settles nothing: the force-cancel goes
+    on the sweep's next attempt."""
+    await flow.sweep(T(101))
+    flow.github.read_answers = [502]
+    with pytest.raises(TransientGitHubError):
+        await flow.sweep(T(101 + store.FORCE_AFTER + 1))
+    assert flow.github.verbs == ["cancel"] and await flow.requested() == [RUN]
+    next_at = datetime.fromtimestamp(float((await flow.owing())["next_at"]), timezone.utc)
+    await flow.sweep(next_at)
+    assert flow.github.verbs == ["cancel", "force-cancel"] and flow.github.reads == [200, 502, 200]
+    assert await flow.requested() == [RUN]
+
+
 async def test_a_cancel_accepted_but_never_ended_is_force_cancelled_at_most_every_half_hour_and_given_up(
         flow, caplog):
     await flow.sweep(T(101))
@@ -507,3 +588,33 @@ async def test_a_cancel_accepted_but_never_ended_is_force_cancelled_at_most_ever
     notes = [d["summary"] for d in await state.decisions_for(flow.db, REPO, 7)]
     assert any("gave up" in n and "accepted" in n for n in notes), notes
     assert any("gave up" in r.getMessage() and str(RUN) in r.getMessage() for r in caplog.records)
+
+
+# --- migration 0007: cancels owed before 0006 are owed for the attempt their pipeline ended at -------
+
+async def test_cancels_owed_before_the_upgrade_are_owed_for_the_attempt_their_pipeline_ended_at(db):
+    """0006 gave them all attempt 1. 0007 takes the attempt of the pipeline that ended on the run
+    (the same repository), where later: not a live pipeline's (re-opened by a re-run since, it
+    follows an attempt the bot does not owe a cancel), never lowering one, and leaving a stray
+    run's (no pipeline) alone."""
+    other = "octo/other"
+    pipelines = [  # (repo, head, status, workflow run, attempt)
+        (REPO, "a" * 40, "completed", 11, 3), (REPO, "b" * 40, "superseded", 12, 2),
+        (REPO, "c" * 40, "running", 13, 2), (REPO, "d" * 40, "completed", 14, 2),
+        (other, "e" * 40, "completed", 16, 3)]
+    for repo, head, status, run_id, attempt in pipelines:
+        await db.execute("INSERT INTO patch_pipeline_runs (repo, head_sha, number, status, run_id, dispatched_at,"
+                         " updated_at, attempt) VALUES (?, ?, 7, ?, ?, 100.0, 200.0, ?)",
+                         (repo, head, status, run_id, attempt))
+    owed = [(11, 1), (12, 1), (13, 1), (14, 4), (15, 1), (16, 1)]  # (workflow run, attempt as 0006 left it)
+    for run_id, attempt in owed:
+        await db.execute("INSERT INTO patch_pipeline_cancels (repo, run_id, number, head_sha, delivery_id, owed_at,"
+                         " attempts, next_at, run_attempt) VALUES (?, ?, 7, ?, NULL, 300.0, 1, 360.0, ?)",
+                         (REPO, run_id, "f" * 40, attempt))
+    [migration] = [m for m in discover("patch_pipeline", "bot.features.patch_pipeline.migrations", db.dialect)
+                   if m.version == 7]
+    for statement in split_statements(migration.sql):
+        await db.execute(statement)
+    rows = await db.fetchall("SELECT run_id, run_attempt FROM patch_pipeline_cancels ORDER BY run_id")
+    assert [(int(r["run_id"]), int(r["run_attempt"])) for r in rows] == [
+        (11, 3), (12, 2), (13, 1), (14, 4), (15, 1), (16, 1)]

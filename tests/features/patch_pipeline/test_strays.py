@@ -16,8 +16,8 @@ from bot.features.patch_pipeline.store import unmatched_strays
 from bot.github import TransientGitHubError
 from bot.store.migrate import discover, split_statements
 
-from .conftest import (HEAD, HEAD2, NOW, REPO, SignedFlow, apply_records, comment_payload, context, job_context,
-                       job_payload, of, pr_payload, rules, workflow_run_payload)
+from .conftest import (HEAD, HEAD2, NOW, REPO, RUN_URL, SignedFlow, apply_records, comment_payload, context,
+                       job_context, job_payload, of, pr_payload, rules, running_run, workflow_run_payload)
 
 OLD_RUN, NEW_RUN = 5550101, 5550102
 T = lambda s: NOW + timedelta(seconds=s)  # noqa: E731
@@ -111,6 +111,10 @@ class FlakyApi:
     def __init__(self) -> None:
         self.cancels: list[int] = []
         self.failures = 1
+
+    async def getitem(self, url, url_vars=None, **kw):
+        assert url == RUN_URL, url
+        return running_run(url_vars)
 
     async def post(self, url, url_vars=None, **kw):
         assert url.endswith("/cancel")
