@@ -76,8 +76,10 @@ def fixed_roles(mapping: Mapping[str, Iterable[str]]):
 def make_context(event_name: str, payload: Mapping[str, Any], *, db, rules: Rules | None = None,
                  reader: Any = None, roles: Mapping[str, Iterable[str]] | None = None,
                  now: datetime | None = None, bot_login: str = "contributor-flow[bot]",
-                 delivery_id: str = "test-delivery") -> tuple[Event, Context]:
-    event = Event(name=event_name, payload=dict(payload), delivery_id=delivery_id)
+                 delivery_id: str = "test-delivery", received: datetime | None = None) -> tuple[Event, Context]:
+    """``received``: when the delivery arrived (the wall clock's now unless given)."""
+    event = Event(name=event_name, payload=dict(payload), delivery_id=delivery_id,
+                  **({"received_at": received} if received is not None else {}))
     clock_value = now or datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
     ctx = Context(event=event, rules=rules or bundled_rules(), gh=reader or RecordingReader(), db=db,
                   roles_of=fixed_roles(roles or {}), bot_login=bot_login, clock=lambda: clock_value)

@@ -10,6 +10,7 @@ from typing import Any, Mapping, Sequence
 
 from ...context import Context, JobContext
 from ...core import pipeline as P
+from ...core.retry import RetryLater
 from ...core.actions import (Action, Comment, DispatchWorkflow, Note, Record, RepositoryDispatch,
                              UpsertCheckRun)
 from ...core.events import Event
@@ -20,6 +21,8 @@ from .verification import (MAX_PATCHES, SIGNATURE_CHECK, Verdict, render, signer
                            verify_patches)
 
 SECTION = "pipeline"
+# How long after a push GitHub may still show its branch where it was (then: moved back since).
+STALE_READ_GRACE = 300.0
 USAGE = "/verify-patch"
 
 
@@ -49,6 +52,8 @@ async def _supersede_others(ctx: Context, section: Mapping[str, Any], number: in
     for row, run in live:
         if run.head_sha == head_sha:
             continue
+        if branch is None and await store.branches_at(ctx.db, ctx.repo, run.head_sha):
+            continue  # still a gated branch's head: that branch's newer push ends it, not the PR's
         gone = P.supersede(run, head_sha, now)
         # The run keeps its pull request, if one took it over (a push to its branch ends it).
         actions += [save(ctx.repo, int(row["number"]), gone, now, revision=row["revision"], stops=True,
@@ -92,17 +97,35 @@ async def _end_own_run(ctx: Context, section: Mapping[str, Any], number: int, he
                  text=f"patch pipeline for {head_sha[:7]} cancelled: {why}")]
 
 
-def _branch_decided(ctx: Context, branch: str | None, head_sha: str, pending: Sequence[str], *,
+def _branch_decided(ctx: Context, branches: Sequence[str], head_sha: str, pending: Sequence[str], *,
                     unlisted: bool = False) -> list[Action]:
-    """For a head decided for a push to ``branch``: the branch's head is now this one, owing
+    """For a head decided for pushes to ``branches``: each branch's head is now this one, owing
     ``pending`` a passing pipeline (see pushes.branch). Written last: a decision cut short
     before it is taken again by the delivery's retry, which would take a written head for a
     redelivery."""
-    if branch is None:
-        return []
+    rules = pushes.patch_rules(ctx.rules.section(SECTION))
     return [Record(ctx.repo, feature=FEATURE_NAME, op="branch_decided",
-                   args={"repo": ctx.repo, "branch": branch, "head_sha": head_sha, "pending": list(pending),
-                         "unlisted": unlisted, "at": _now(ctx)})]
+                   args={"repo": ctx.repo, "branch": b, "head_sha": head_sha, "pending": list(pending),
+                         "unlisted": unlisted, "rules": rules, "at": _now(ctx)}) for b in branches]
+
+
+async def _owing_branches(ctx: Context, section: Mapping[str, Any], head_sha: str,
+                          branch: str | None) -> tuple[list[str], list[str], bool]:
+    """The gated branches this head is the known head of (``branch``, the push's, first), the
+    patches they owe, and whether what one owes is unknown. Whoever decides the head (a pull
+    request's "Re-run", /verify-patch) decides it with them: the commit's checks are one, and a
+    pass for the pull request's own patches must not read as a pass for the branch, whose
+    patches are on the commit too."""
+    names = [branch] if branch is not None else []
+    names += [b for b in await store.branches_at(ctx.db, ctx.repo, head_sha)
+              if b != branch and pushes.gated_branch(section, b)]
+    owed: list[str] = []
+    unknown = False
+    for name in names[1 if branch is not None else 0:]:
+        known = await pushes.branch(ctx.db, ctx.repo, section, name)
+        owed += known.pending
+        unknown = unknown or known.unlisted
+    return names, owed, unknown
 
 
 async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str], *,
@@ -113,25 +136,29 @@ async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str
     section = ctx.rules.section(SECTION)
     repo, now = ctx.repo, _now(ctx)
     actions = await _supersede_others(ctx, section, number, head_sha, branch=branch)
-    patches = touched_patches(section, filenames)
+    branches, owed, unknown = await _owing_branches(ctx, section, head_sha, branch)
+    if unknown and unlisted is None:
+        listed, unlisted = await pushes.tree_patches(ctx.gh, repo, section, head_sha)
+        owed += listed
+    patches = touched_patches(section, [*filenames, *owed])
     if unlisted is not None:
         verdicts = [Verdict(f"patches of {head_sha[:7]}", reason=unlisted)]
     elif not patches:
-        return actions + _branch_decided(ctx, branch, head_sha, [])
+        return actions + _branch_decided(ctx, branches, head_sha, [])
     elif len(patches) > MAX_PATCHES:
         verdicts = [Verdict(f"{len(patches)} patches", reason=f"more than {MAX_PATCHES} patches to verify "
                             f"at once in one {'push' if branch else 'pull request'}: split it")]
     else:
         verdicts = await verify_patches(ctx.gh, repo, head_sha, section, patches)
     if not verdicts:  # every touched patch was deleted
-        return actions + _branch_decided(ctx, branch, head_sha, [])
+        return actions + _branch_decided(ctx, branches, head_sha, [])
     conclusion, title, summary = render(verdicts)
     if unlisted is not None:
         title = "Patches could not be listed"
     actions.append(UpsertCheckRun(repo, name=SIGNATURE_CHECK, head_sha=head_sha, conclusion=conclusion,
                                   title=title, summary=summary))
     # What the decision checked: the patches themselves even when refused unverified (too many),
-    # so that a branch carries them to its next head (pushes.pending); none known when unlisted.
+    # so that a branch carries them to its next head (pushes.branch); none known when unlisted.
     checked = ([] if unlisted is not None else list(patches) if len(patches) > MAX_PATCHES
                else [v.path for v in verdicts])
     pushed = f" (push to {branch})" if branch else ""
@@ -144,7 +171,7 @@ async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str
                          "patches": checked, "at": now, "branch": branch}),
             Note(repo, feature=FEATURE_NAME, number=number,
                  text=f"not dispatched: {head_sha[:7]}{pushed} has unverified patches ({reasons[:300]})"),
-            *_branch_decided(ctx, branch, head_sha, checked, unlisted=unlisted is not None)]
+            *_branch_decided(ctx, branches, head_sha, checked, unlisted=unlisted is not None)]
     signers = signers_text(verdicts)
     run = P.new_run(head_sha, specs(section), now)
     return actions + [
@@ -154,7 +181,7 @@ async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str
         check(repo, run, section, signers=signers),
         Note(repo, feature=FEATURE_NAME, number=number,
              text=f"dispatched the patch pipeline for {head_sha[:7]}{pushed} ({len(checked)} patches, {signers})"),
-        *_branch_decided(ctx, branch, head_sha, checked),
+        *_branch_decided(ctx, branches, head_sha, checked),
     ]
 
 
@@ -194,11 +221,12 @@ async def on_push(event: Event, ctx: Context) -> list[Action]:
     check runs say it all.
 
     What a push brings is read from its payload only when it continues from the head the bot
-    last decided for the branch: deliveries come in any order, one can be lost, and a force-push
-    can bring back an older head. Otherwise the tree at its commit is read, and only if that
-    commit is still the branch's head (GitHub says), so that a push delivered late decides
-    nothing: the head's own push does not continue from what the bot knows either, and reads the
-    tree, which holds whatever the late one brought."""
+    last decided for the branch, under the same patch rules: deliveries come in any order, one
+    can be lost, and a force-push can bring back an older head. Otherwise the tree at its commit
+    is read. A pipeline is dispatched only for the branch's head (GitHub says): a push delivered
+    after a newer one decides nothing (the newer head reads the tree, or, continuing from it,
+    carries what it brought), and one that continues from the known head but is no head any more
+    only hands its patches on to the next push."""
     section = ctx.rules.section(SECTION)
     push = pushes.gated_push(section, event.payload)
     if push is None:
@@ -207,15 +235,21 @@ async def on_push(event: Event, ctx: Context) -> list[Action]:
     if known.head_sha == push.after:
         return await cancels.resend(ctx)  # a redelivery: decided for this branch already
     unlisted: str | None = None
-    if (known.head_sha is not None and push.before == known.head_sha and push.files is not None
-            and not known.unlisted and not event.payload.get("forced")):
+    continues = (known.head_sha is not None and push.before == known.head_sha and push.files is not None
+                 and not known.unlisted and known.rules == pushes.patch_rules(section)
+                 and event.payload.get("forced") is False)
+    if continues:
         gone = set(push.removed)
-        files = [*push.files, *(p for p in known.pending if p not in gone)]
+        files = [p for p in (*push.files, *known.pending) if p not in gone]
         if not touched_patches(section, files):
             # Nothing brought, nothing owed: the branch moves on, no GitHub request.
-            return _branch_decided(ctx, push.branch, push.after, []) + await cancels.resend(ctx)
+            return _branch_decided(ctx, [push.branch], push.after, []) + await cancels.resend(ctx)
+        if not await _is_head(ctx, push):
+            # Handed on: the next push continues from this one and carries them.
+            return (_branch_decided(ctx, [push.branch], push.after, touched_patches(section, files))
+                    + await cancels.resend(ctx))
     else:
-        if await lookups.branch_head(ctx.gh, ctx.repo, push.branch) != push.after:
+        if not await _is_head(ctx, push):
             return await cancels.resend(ctx)  # late, or the branch is gone: nothing to decide
         files, unlisted = await pushes.tree_patches(ctx.gh, ctx.repo, section, push.after)
     found = await store.run_for_head(ctx.db, ctx.repo, push.after)
@@ -224,13 +258,26 @@ async def on_push(event: Event, ctx: Context) -> list[Action]:
         # patch this branch owes, and running or passed: it stands. The branch's older heads'
         # pipelines end; this branch owes its patches until that pipeline passes.
         return (await _supersede_others(ctx, section, 0, push.after, branch=push.branch)
-                + _branch_decided(ctx, push.branch, push.after, touched_patches(section, files))
+                + _branch_decided(ctx, [push.branch], push.after, touched_patches(section, files))
                 + await cancels.resend(ctx))
     number = 0
     if found is not None:  # decided again for this branch: with what that decision checked too
         number, files = int(found[0]["number"]), [*pushes.recorded_patches(section, found[0]), *files]
     return (await gate(ctx, number, push.after, files, branch=push.branch, unlisted=unlisted)
             + await cancels.resend(ctx))
+
+
+async def _is_head(ctx: Context, push: pushes.Push) -> bool:
+    """Whether the pushed commit is its branch's head, as GitHub says now. GitHub still naming
+    the commit the push moved the branch from is a read that has not caught up with the push
+    yet (a replica behind): asked again later rather than taking the push for a late one, for
+    STALE_READ_GRACE after it arrived (past that, the branch was moved back since)."""
+    head = await lookups.branch_head(ctx.gh, ctx.repo, push.branch)
+    fresh = ctx.now().timestamp() - ctx.event.received_at.timestamp() < STALE_READ_GRACE
+    if head is not None and head == push.before and push.before != push.after and fresh:
+        raise RetryLater(f"GitHub does not show the push to {push.branch} yet ({head[:7]})",
+                         retry_at=ctx.now().timestamp() + 30)
+    return head == push.after
 
 
 async def verify_command(inv: Invocation, event: Event, ctx: Context) -> list[Action]:
@@ -258,10 +305,16 @@ async def on_check_rerequested(event: Event, ctx: Context) -> list[Action]:
     prs = check_run.get("pull_requests") or []
     number = prs[0].get("number") if prs else None
     found = await store.run_for_head(ctx.db, ctx.repo, head_sha)
+    section = ctx.rules.section(SECTION)
+    branches = [b for b in await store.branches_at(ctx.db, ctx.repo, head_sha) if pushes.gated_branch(section, b)]
+    if branches:
+        # A gated branch's head (a pull request's too, perhaps, closed or not): decided for the
+        # branch, with what it owes and what the head's decision checked (the pull request's).
+        return await _rerun_push(ctx, found[0] if found else None, head_sha, branches[0])
     if number is None and found and int(found[0]["number"]):
         number = found[0]["number"]  # fork PRs are not listed on check runs: our own record knows the PR
     if number is None:
-        return await _rerun_push(ctx, found[0], head_sha) if found and found[0].get("branch") else []
+        return []
     pr = await lookups.get_pull(ctx.gh, ctx.repo, int(number))
     if pr.get("state") != "open" or pr["head"]["sha"] != head_sha:
         return []  # an outdated head: its successor is the one that counts
@@ -269,22 +322,21 @@ async def on_check_rerequested(event: Event, ctx: Context) -> list[Action]:
     return await gate(ctx, int(number), head_sha, files) + await cancels.resend(ctx)
 
 
-async def _rerun_push(ctx: Context, row: Mapping[str, Any], head_sha: str) -> list[Action]:
-    """"Re-run" on the check of a head decided for a push: decided again while it is still its
-    branch's head, as the bot knows it and as GitHub says (and the branch still gated), with
-    the patches that decision checked and those the branch owes, or the tree's when what the
-    branch owes is unknown."""
-    section, branch = ctx.rules.section(SECTION), str(row["branch"])
-    if not pushes.gated_branch(section, branch):
-        return []
-    known = await pushes.branch(ctx.db, ctx.repo, section, branch)
-    if known.head_sha != head_sha or await lookups.branch_head(ctx.gh, ctx.repo, branch) != head_sha:
+async def _rerun_push(ctx: Context, row: Mapping[str, Any] | None, head_sha: str, branch: str) -> list[Action]:
+    """"Re-run" on the check of a gated branch's head: decided again while it is still the
+    branch's head as GitHub says, with the patches its last decision checked and those the
+    branch owes, or the tree's when what the branch owes is unknown."""
+    section = ctx.rules.section(SECTION)
+    if await lookups.branch_head(ctx.gh, ctx.repo, branch) != head_sha:
         return []  # the branch moved on (or is gone): its newer head is the one that counts
-    files = [*pushes.recorded_patches(section, row), *known.pending]
+    known = await pushes.branch(ctx.db, ctx.repo, section, branch)
+    files = [*(pushes.recorded_patches(section, row) if row is not None else ()), *known.pending]
     unlisted = None
     if known.unlisted or not files:
         files, unlisted = await pushes.tree_patches(ctx.gh, ctx.repo, section, head_sha)
-    return await gate(ctx, 0, head_sha, files, branch=branch, unlisted=unlisted) + await cancels.resend(ctx)
+    number = int(row["number"]) if row is not None else 0
+    return (await gate(ctx, number, head_sha, files, branch=branch, unlisted=unlisted)
+            + await cancels.resend(ctx))
 
 
 async def on_workflow_run(event: Event, ctx: Context) -> list[Action]:

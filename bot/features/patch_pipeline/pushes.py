@@ -19,6 +19,7 @@ out, unless walking that directory one level at a time completes it (lookups.tre
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -182,6 +183,14 @@ class Branch:
     pending: tuple[str, ...] = ()
     # The last decision could not list its patches: what is pending is unknown (the tree is read).
     unlisted: bool = False
+    rules: str = ""  # patch_rules when it was decided
+
+
+def patch_rules(section: Mapping[str, Any]) -> str:
+    """What decides which files are patches (and which their signatures): when it changes, a file
+    pushed earlier as no patch may be one now, and nothing owes it: the tree is read."""
+    return hashlib.sha256(json.dumps([section["patches"], section.get("signatures")], sort_keys=True,
+                                     default=str).encode()).hexdigest()[:16]
 
 
 async def branch(db: Database, repo: str, section: Mapping[str, Any], name: str) -> Branch:
@@ -195,7 +204,7 @@ async def branch(db: Database, repo: str, section: Mapping[str, Any], name: str)
     found = await store.run_for_head(db, repo, str(row["head_sha"])) if pending else None
     if found is not None and passed(found[0]) and set(pending) <= set(recorded_patches(section, found[0])):
         pending = []
-    return Branch(str(row["head_sha"]), tuple(pending), bool(row["unlisted"]))
+    return Branch(str(row["head_sha"]), tuple(pending), bool(row["unlisted"]), str(row["rules"] or ""))
 
 
 def passed(row: Mapping[str, Any]) -> bool:

@@ -32,7 +32,7 @@ REJECTED = "rejected"
 _RUN_COLS = ("repo", "head_sha", "number", "status", "conclusion", "signers", "patches", "reason",
              "run_id", "run_url", "superseded_by", "dispatched_at", "updated_at", "attempt",
              "attempt_started_at", "revision")
-_BRANCH_COLS = ("repo", "branch", "head_sha", "pending", "unlisted", "updated_at")
+_BRANCH_COLS = ("repo", "branch", "head_sha", "pending", "unlisted", "rules", "updated_at")
 _STAGE_COLS = ("repo", "head_sha", "position", "name", "status", "started_at", "completed_at", "url", "legs")
 
 
@@ -95,11 +95,11 @@ async def record_rejection(db: Database, *, repo: str, number: int, head_sha: st
 
 
 async def branch_decided(db: Database, *, repo: str, branch: str, head_sha: str, pending: Sequence[str],
-                         unlisted: bool, at: float) -> None:
+                         unlisted: bool, at: float, rules: str = "") -> None:
     """The bot decided ``head_sha`` for the gated ``branch`` (migration 0008): its head now, with
-    the patches still owed a passing pipeline (``unlisted``: unknown)."""
+    the patches still owed a passing pipeline (``unlisted``: unknown), under the patch ``rules``."""
     await db.execute(_upsert_sql("patch_pipeline_branches", _BRANCH_COLS, ("repo", "branch")),
-                     (repo, branch, head_sha, json.dumps(sorted(set(pending))), int(unlisted), at))
+                     (repo, branch, head_sha, json.dumps(sorted(set(pending))), int(unlisted), rules, at))
 
 
 async def save_run(db: Database, *, repo: str, number: int, run: Mapping[str, Any], at: float,
@@ -396,6 +396,13 @@ async def latest_for_pr(db: Database, repo: str, number: int) -> tuple[dict[str,
 async def branch_state(db: Database, repo: str, branch: str) -> dict[str, Any] | None:
     """What the bot knows of a gated branch (branch_decided), None before its first decision."""
     return await db.fetchone("SELECT * FROM patch_pipeline_branches WHERE repo = ? AND branch = ?", (repo, branch))
+
+
+async def branches_at(db: Database, repo: str, head_sha: str) -> list[str]:
+    """The branches whose head, as last decided, is ``head_sha``."""
+    rows = await db.fetchall("SELECT branch FROM patch_pipeline_branches WHERE repo = ? AND head_sha = ?"
+                             " ORDER BY branch", (repo, head_sha))
+    return [str(r["branch"]) for r in rows]
 
 
 async def stray_of_run(db: Database, repo: str, run_id: int) -> dict[str, Any] | None:

@@ -235,9 +235,11 @@ def with_repo(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def context(event: str, payload: dict[str, Any], *, db, repo: Repo, rules: Rules, now: datetime = NOW,
-            delivery_id: str = "test-delivery"):
+            delivery_id: str = "test-delivery", received: datetime | None = None):
+    """``received``: when the delivery arrived (``now`` unless given: decided as it arrives)."""
     return _make_context(event, with_repo(payload), db=db, rules=rules, reader=repo.reader(),
-                         roles={MAINTAINER: ["maintainer"]}, now=now, delivery_id=delivery_id)
+                         roles={MAINTAINER: ["maintainer"]}, now=now, delivery_id=delivery_id,
+                         received=received or now)
 
 
 RUN_URL = "/repos/{owner}/{repo}/actions/runs/{run_id}"
@@ -310,7 +312,8 @@ class SignedFlow:
             self.repo.pr_files[number] = [SIGNED_PATCH, SIGNED_PATCH + ".sig"]
 
     async def decide(self, event: str, payload: dict[str, Any], at: datetime, *,
-                     delivery_id: str = "test-delivery", moves_branch: bool = True):
+                     delivery_id: str = "test-delivery", moves_branch: bool = True,
+                     received: datetime | None = None):
         """``moves_branch``: a push's branch points at its ``after`` (GitHub moves it before it
         delivers the push); False for a push delivered after a newer one to the same branch."""
         from bot.features.patch_pipeline import handlers
@@ -326,7 +329,7 @@ class SignedFlow:
                     "workflow_job": handlers.on_workflow_job, "push": handlers.on_push,
                     "check_run": handlers.on_check_rerequested}
         event_obj, ctx = context(event, payload, db=self.db, repo=self.repo, rules=self.rules, now=at,
-                                 delivery_id=delivery_id)
+                                 delivery_id=delivery_id, received=received)
         self.reader = ctx.gh
         return await by_event[event](event_obj, ctx)
 

@@ -42,7 +42,8 @@ async def flow(db, key) -> SignedFlow:
 
 async def known(flow: SignedFlow, branch: str, head: str, pending=(), *, unlisted: bool = False) -> None:
     await store.branch_decided(flow.db, repo=REPO, branch=branch, head_sha=head, pending=list(pending),
-                               unlisted=unlisted, at=NOW.timestamp())
+                               unlisted=unlisted, at=NOW.timestamp(),
+                               rules=pushes.patch_rules(flow.rules.section("pipeline")))
 
 
 async def branch_state(flow: SignedFlow, branch: str = "go") -> dict:
@@ -596,9 +597,10 @@ async def test_a_head_decided_for_another_branch_leaves_this_branchs_refusal(flo
     assert (await branch_state(flow))["pending"] == sorted([SIGNED_PATCH, OTHER])
 
 
-async def test_a_pull_requests_rerun_passing_does_not_clear_what_the_branch_owes(flow):
-    """HEAD, go's head, refused for go's unsigned OTHER; "Re-run" on PR #7 (of HEAD) checks the
-    PR's own patch and its pipeline passes. That pass was not with OTHER: go owes it still."""
+async def test_rerun_on_a_branch_head_that_is_also_a_pull_requests_decides_it_with_what_the_branch_owes(flow):
+    """HEAD, go's head, refused for go's unsigned OTHER; PR #7 (of HEAD) changes only its signed
+    patch. "Re-run" from the PR must not pass the commit on the PR's patch alone: the commit's
+    checks are one, and OTHER is on it."""
     sign(flow, C1, OTHER, signed=False)
     await flow.send("push", push_payload("go", after=C1, files=[OTHER]))
     flow.repo.put(HEAD, OTHER, b"unsigned, from C1")
@@ -606,11 +608,30 @@ async def test_a_pull_requests_rerun_passing_does_not_clear_what_the_branch_owes
     assert (await flow.state(HEAD))[0]["status"] == "rejected"
     flow.repo.pulls[7] = {"number": 7, "state": "open", "head": {"sha": HEAD}}
     rerun = await flow.send("check_run", rerequested("patch-signature", HEAD, prs=[{"number": 7}]), at=T(2))
-    assert dispatched_patches(rerun) == [SIGNED_PATCH]
-    await passes(flow, HEAD, RUN, 3)
-    flow.repo.put(C2, OTHER, b"still unsigned")
-    actions = await flow.send("push", push_payload("go", before=HEAD, after=C2, files=["README.md"]), at=T(20))
-    assert check_of(actions, "patch-signature", C2).conclusion == "failure"
+    assert check_of(rerun, "patch-signature", HEAD).conclusion == "failure"
+    assert not of(rerun, "DispatchWorkflow")
+    assert (await branch_state(flow))["pending"] == sorted([SIGNED_PATCH, OTHER])
+
+
+async def test_a_pull_requests_decision_of_a_branch_head_carries_what_the_branch_owes(flow):
+    """The same through the pull request's own path (its head is go's head; a closed PR's
+    Re-run still reaches the branch): the branch's patches go into the decision."""
+    sign(flow, C1, OTHER)
+    await flow.send("push", push_payload("go", after=C1, files=[OTHER, OTHER + ".sig"]))
+    flow.repo.put(C1, OTHER + ".sig", b"signature replaced by garbage")  # the key changed, say
+    flow.repo.pulls[7] = {"number": 7, "state": "closed", "head": {"sha": C1}}
+    rerun = await flow.send("check_run", rerequested("patch-pipeline", C1, prs=[{"number": 7}]), at=T(2))
+    assert check_of(rerun, "patch-signature", C1).conclusion == "failure"
+    assert check_of(rerun, "patch-pipeline", C1).conclusion == "cancelled"
+
+
+async def test_a_pull_requests_next_push_leaves_the_branch_heads_pipeline_running(flow):
+    await flow.send("pull_request", pr_payload("opened", head=HEAD))
+    await flow.send("push", push_payload("go", after=HEAD, files=SIGNED), at=T(1))
+    assert (await branch_state(flow))["head_sha"] == HEAD
+    actions = await flow.send("pull_request", pr_payload("synchronize", head=HEAD2), at=T(2))
+    assert not [a for a in of(actions, "UpsertCheckRun") if a.head_sha == HEAD]
+    assert (await flow.state(HEAD))[0]["status"] == "dispatched"
 
 
 async def test_a_head_decided_again_ends_its_running_pipeline_whose_run_then_counts_for_nothing(flow):
@@ -658,3 +679,55 @@ async def test_a_malformed_push_is_gated_by_its_tree(flow):
     payload = {**push_payload("go", after=C1, files=["README.md"]), "commits": [{"added": "README.md"}]}
     actions = await flow.send("push", payload)
     assert check_of(actions, "patch-signature", C1).conclusion == "failure"
+
+
+# --- a push that continues from the known head, but is no head any more ----------------------
+
+async def test_a_push_that_is_no_head_any_more_hands_its_patches_on(flow):
+    """go moved MAIN -> C1 -> C2 before either push was delivered: C1's push (continuing from
+    MAIN) dispatches nothing, its unsigned patch is owed by C2's, which continues from it."""
+    sign(flow, C1, OTHER, signed=False)
+    flow.repo.branches["go"] = C2
+    handed = await flow.send("push", push_payload("go", after=C1, files=[OTHER]), moves_branch=False)
+    assert acted(handed) == []
+    assert (await branch_state(flow))["head_sha"] == C1
+    flow.repo.put(C2, OTHER, b"still unsigned")
+    actions = await flow.send("push", push_payload("go", before=C1, after=C2, files=["README.md"]), at=T(1))
+    assert check_of(actions, "patch-signature", C2).conclusion == "failure"
+
+
+async def test_a_push_github_does_not_show_yet_is_asked_again_later(flow):
+    from bot.core.retry import RetryLater
+
+    flow.repo.branches["go"] = MAIN  # a read that has not caught up with the push
+    with pytest.raises(RetryLater):
+        await flow.decide("push", push_payload("go", after=C1, files=SIGNED), NOW, moves_branch=False)
+    # Minutes later GitHub still shows MAIN: the branch was moved back since; nothing to decide.
+    late = await flow.decide("push", push_payload("go", after=C1, files=SIGNED), NOW + timedelta(minutes=10),
+                             moves_branch=False, received=NOW)
+    assert acted(late) == []  # handed on to the next push, as for any push that is no head
+
+
+async def test_after_the_patch_globs_change_a_push_reads_the_tree(flow, key):
+    """x.diff was no patch when it was pushed; the globs now take it. Nothing owed it: the next
+    push reads the tree instead of trusting what it brings."""
+    diff = "patches/kernel/0009-x.diff"
+    flow.repo.put(C1, diff, b"unsigned, no patch then")
+    await flow.send("push", push_payload("go", after=C1, files=[diff]))
+    flow.rules = rules(key, push_branches=["go"], patches=["patches/**/*.patch", "patches/**/*.diff"])
+    flow.repo.put(C2, diff, b"unsigned, a patch now")
+    actions = await flow.send("push", push_payload("go", before=C1, after=C2, files=SIGNED), at=T(1))
+    sig = check_of(actions, "patch-signature", C2)
+    assert sig.conclusion == "failure" and diff in sig.summary
+
+
+@pytest.mark.parametrize("forced", [True, None])  # a force-push, or a payload that does not say
+async def test_a_push_not_known_to_be_a_fast_forward_reads_the_tree(flow, forced):
+    sign(flow, C1, OTHER, signed=False)
+    payload = push_payload("go", after=C1, files=SIGNED)
+    if forced is None:
+        del payload["forced"]
+    else:
+        payload["forced"] = forced
+    actions = await flow.send("push", payload)
+    assert check_of(actions, "patch-signature", C1).conclusion == "failure"  # OTHER, from the tree
