@@ -125,11 +125,11 @@ class FlakyApi:
         return {}
 
 
-async def test_a_cancel_that_failed_is_sent_again_by_the_retry(flow):
-    """The stray is recorded as stopped with its cancel owed: the delivery's retry, which no
-    longer decides to stop it, sends the cancel owed again, and GitHub's answer settles it.
-    (A cancel sent twice is harmless; one recorded but never sent would leave the run going.)"""
-    await superseded_before_reported(flow)
+async def decided_twice_cancel_failing_first(flow, event: str, payload, ats, *, delivery_id: str,
+                                              handler: str, check=lambda actions: None) -> FlakyApi:
+    """``event`` decided at each of ``ats`` as one delivery and its retry, run by the executor
+    against GitHub whose first cancel fails with a 502 (the first run raises, the retry goes
+    through); ``check`` looks at each decision's actions. Returns that GitHub."""
     api = FlakyApi()
 
     async def api_for(installation):
@@ -137,19 +137,34 @@ async def test_a_cancel_that_failed_is_sent_again_by_the_retry(flow):
 
     executor = Executor(flow.db, api_for=api_for, dry_run=False, features={"patch_pipeline": FEATURE},
                         bot_login="contributor-flow[bot]")
-    payload = workflow_run_payload("requested", run_id=OLD_RUN, created=T(2))
-    for attempt, at in enumerate((T(8), T(14))):
-        actions = await flow.decide("workflow_run", payload, at)
-        assert cancels(actions) == [OLD_RUN]
-        run = executor.run(delivery_id="late-run", installation_id=1, retrying=attempt > 0,
-                           batches=[("patch_pipeline.on_workflow_run", actions)])
+    for attempt, at in enumerate(ats):
+        actions = await flow.decide(event, payload, at, delivery_id=delivery_id)
+        check(actions)
+        run = executor.run(delivery_id=delivery_id, installation_id=1, retrying=attempt > 0,
+                           batches=[(handler, actions)])
         if attempt == 0:
             with pytest.raises(TransientGitHubError):
                 await run
         else:
             await run
+    return api
+
+
+async def test_a_cancel_that_failed_is_sent_again_by_the_retry(flow):
+    """The stray is recorded as stopped with its cancel owed: the delivery's retry, which no
+    longer decides to stop it, sends the cancel owed again, and GitHub's answer settles it.
+    (A cancel sent twice is harmless; one recorded but never sent would leave the run going.)"""
+    await superseded_before_reported(flow)
+    payload = workflow_run_payload("requested", run_id=OLD_RUN, created=T(2))
+
+    def owes_the_cancel(actions):
+        assert cancels(actions) == [OLD_RUN]
+
+    api = await decided_twice_cancel_failing_first(flow, "workflow_run", payload, (T(8), T(14)),
+                                                   delivery_id="late-run", handler="patch_pipeline.on_workflow_run",
+                                                   check=owes_the_cancel)
     assert api.cancels == [OLD_RUN]
-    assert await flow.decide("workflow_run", payload, T(20)) == []
+    assert await flow.decide("workflow_run", payload, T(20), delivery_id="late-run") == []
 
 
 async def test_a_cancel_decided_on_a_job_event_that_failed_is_sent_again_by_the_retry(flow):
@@ -158,24 +173,14 @@ async def test_a_cancel_decided_on_a_job_event_that_failed_is_sent_again_by_the_
     await superseded_before_reported(flow)
     flow.repo.runs[OLD_RUN] = workflow_run_payload("in_progress", run_id=OLD_RUN, created=T(2),
                                                    status="in_progress")["workflow_run"]
-    api = FlakyApi()
-
-    async def api_for(installation):
-        return api
-
-    executor = Executor(flow.db, api_for=api_for, dry_run=False, features={"patch_pipeline": FEATURE},
-                        bot_login="contributor-flow[bot]")
     payload = job_payload("patch-apply", "in_progress", run_id=OLD_RUN, started=T(6))
-    for attempt, at in enumerate((T(7), T(13))):
-        actions = await flow.decide("workflow_job", payload, at, delivery_id="job-news")
+
+    def owes_the_cancel_only(actions):
         assert cancels(actions) == [OLD_RUN] and checks(actions) == []
-        run = executor.run(delivery_id="job-news", installation_id=1, retrying=attempt > 0,
-                           batches=[("patch_pipeline.on_workflow_job", actions)])
-        if attempt == 0:
-            with pytest.raises(TransientGitHubError):
-                await run
-        else:
-            await run
+
+    api = await decided_twice_cancel_failing_first(flow, "workflow_job", payload, (T(7), T(13)),
+                                                   delivery_id="job-news", handler="patch_pipeline.on_workflow_job",
+                                                   check=owes_the_cancel_only)
     assert api.cancels == [OLD_RUN]
     assert await flow.decide("workflow_job", payload, T(20), delivery_id="job-news") == []
 
