@@ -17,12 +17,16 @@ from ...core.events import Event
 from ..base import Invocation
 from . import cancels, lookups, pushes, store, strays, tracking
 from .tracking import FEATURE_NAME, changed, check, save, specs
-from .verification import (MAX_PATCHES, SIGNATURE_CHECK, Verdict, render, signers_text, touched_patches,
+from .verification import (MAX_PATCHES, SIGNATURE_CHECK, Verdict, is_patch, render, signers_text, touched_patches,
                            verify_patches)
 
 SECTION = "pipeline"
-# How long after a push GitHub may still show its branch where it was (then: moved back since).
-STALE_READ_GRACE = 300.0
+# How long after a push GitHub may still show its branch where it was, asked again every
+# STALE_READ_RETRY: a few tries, well within a delivery's attempts (core.max_attempts), since a
+# retried delivery holds up the repository's others. Past it the branch was moved back since:
+# the push is no head (it hands its patches on, or decides nothing; it never passes).
+STALE_READ_GRACE = 20.0
+STALE_READ_RETRY = 8.0
 USAGE = "/verify-patch"
 
 
@@ -52,8 +56,10 @@ async def _supersede_others(ctx: Context, section: Mapping[str, Any], number: in
     for row, run in live:
         if run.head_sha == head_sha:
             continue
-        if branch is None and await store.branches_at(ctx.db, ctx.repo, run.head_sha):
-            continue  # still a gated branch's head: that branch's newer push ends it, not the PR's
+        if [b for b in await _branches_at(ctx, section, run.head_sha) if b != branch]:
+            continue  # still another gated branch's head: that branch's newer push ends it
+        if branch is not None and int(row["number"]) and await _pr_still_at(ctx, int(row["number"]), run.head_sha):
+            continue  # also a pull request's current head: its newer push ends it, not the branch moving on
         gone = P.supersede(run, head_sha, now)
         # The run keeps its pull request, if one took it over (a push to its branch ends it).
         actions += [save(ctx.repo, int(row["number"]), gone, now, revision=row["revision"], stops=True,
@@ -63,6 +69,12 @@ async def _supersede_others(ctx: Context, section: Mapping[str, Any], number: in
                     Note(ctx.repo, feature=FEATURE_NAME, number=number,
                          text=f"patch pipeline for {run.head_sha[:7]} superseded by {head_sha[:7]}")]
     return actions
+
+
+async def _pr_still_at(ctx: Context, number: int, head_sha: str) -> bool:
+    """Whether ``head_sha`` is the latest head decided for pull request ``number``."""
+    latest = await store.latest_for_pr(ctx.db, ctx.repo, number)
+    return latest is not None and latest[1].head_sha == head_sha
 
 
 async def _end_own_run(ctx: Context, section: Mapping[str, Any], number: int, head_sha: str, *,
@@ -117,15 +129,21 @@ async def _owing_branches(ctx: Context, section: Mapping[str, Any], head_sha: st
     pass for the pull request's own patches must not read as a pass for the branch, whose
     patches are on the commit too."""
     names = [branch] if branch is not None else []
-    names += [b for b in await store.branches_at(ctx.db, ctx.repo, head_sha)
-              if b != branch and pushes.gated_branch(section, b)]
+    names += [b for b in await _branches_at(ctx, section, head_sha) if b != branch]
     owed: list[str] = []
     unknown = False
-    for name in names[1 if branch is not None else 0:]:
+    for name in names:
+        if name == branch:
+            continue  # the push's own: its caller read them (or the tree, when unknown)
         known = await pushes.branch(ctx.db, ctx.repo, section, name)
         owed += known.pending
-        unknown = unknown or known.unlisted
+        unknown = unknown or known.unknown
     return names, owed, unknown
+
+
+async def _branches_at(ctx: Context, section: Mapping[str, Any], head_sha: str) -> list[str]:
+    """The branches, still gated, whose known head is ``head_sha``."""
+    return [b for b in await store.branches_at(ctx.db, ctx.repo, head_sha) if pushes.gated_branch(section, b)]
 
 
 async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str], *,
@@ -203,7 +221,7 @@ def _adopt(ctx: Context, row: Mapping[str, Any], number: int) -> list[Action]:
     """Runs are kept per head; a head decided for another pull request (a PR closed and
     opened again as a new one from the same branch), or for a push to a gated branch, now
     belongs to this one, so that its card shows the run and its next push supersedes it (a
-    push to that branch still does too)."""
+    push moving that branch on does once the pull request has moved on too)."""
     if int(row["number"]) == number:
         return []
     head_sha = str(row["head_sha"])
@@ -230,16 +248,19 @@ async def on_push(event: Event, ctx: Context) -> list[Action]:
     section = ctx.rules.section(SECTION)
     push = pushes.gated_push(section, event.payload)
     if push is None:
-        return []
+        deleted = pushes.deleted_branch(section, event.payload)
+        return ([Record(ctx.repo, feature=FEATURE_NAME, op="branch_deleted",
+                        args={"repo": ctx.repo, "branch": deleted})] if deleted else [])
     known = await pushes.branch(ctx.db, ctx.repo, section, push.branch)
     if known.head_sha == push.after:
         return await cancels.resend(ctx)  # a redelivery: decided for this branch already
     unlisted: str | None = None
     continues = (known.head_sha is not None and push.before == known.head_sha and push.files is not None
-                 and not known.unlisted and known.rules == pushes.patch_rules(section)
-                 and event.payload.get("forced") is False)
+                 and not known.unknown and event.payload.get("forced") is False)
     if continues:
-        gone = set(push.removed)
+        # Patches the push deleted are owed no more; a signature it deleted leaves its patch
+        # unsigned, so that patch stays in (touched_patches maps the signature to it).
+        gone = {p for p in push.removed if is_patch(section, p)}
         files = [p for p in (*push.files, *known.pending) if p not in gone]
         if not touched_patches(section, files):
             # Nothing brought, nothing owed: the branch moves on, no GitHub request.
@@ -270,13 +291,13 @@ async def on_push(event: Event, ctx: Context) -> list[Action]:
 async def _is_head(ctx: Context, push: pushes.Push) -> bool:
     """Whether the pushed commit is its branch's head, as GitHub says now. GitHub still naming
     the commit the push moved the branch from is a read that has not caught up with the push
-    yet (a replica behind): asked again later rather than taking the push for a late one, for
-    STALE_READ_GRACE after it arrived (past that, the branch was moved back since)."""
+    yet (a replica behind): asked again shortly rather than taking the push for a late one, for
+    STALE_READ_GRACE after it arrived."""
     head = await lookups.branch_head(ctx.gh, ctx.repo, push.branch)
     fresh = ctx.now().timestamp() - ctx.event.received_at.timestamp() < STALE_READ_GRACE
     if head is not None and head == push.before and push.before != push.after and fresh:
         raise RetryLater(f"GitHub does not show the push to {push.branch} yet ({head[:7]})",
-                         retry_at=ctx.now().timestamp() + 30)
+                         retry_at=ctx.now().timestamp() + STALE_READ_RETRY)
     return head == push.after
 
 
@@ -306,11 +327,12 @@ async def on_check_rerequested(event: Event, ctx: Context) -> list[Action]:
     number = prs[0].get("number") if prs else None
     found = await store.run_for_head(ctx.db, ctx.repo, head_sha)
     section = ctx.rules.section(SECTION)
-    branches = [b for b in await store.branches_at(ctx.db, ctx.repo, head_sha) if pushes.gated_branch(section, b)]
-    if branches:
+    for branch in await _branches_at(ctx, section, head_sha):
         # A gated branch's head (a pull request's too, perhaps, closed or not): decided for the
-        # branch, with what it owes and what the head's decision checked (the pull request's).
-        return await _rerun_push(ctx, found[0] if found else None, head_sha, branches[0])
+        # branch while GitHub still has it there, with what it owes and what the head's
+        # decision checked (the pull request's).
+        if await lookups.branch_head(ctx.gh, ctx.repo, branch) == head_sha:
+            return await _rerun_push(ctx, found[0] if found else None, head_sha, branch)
     if number is None and found and int(found[0]["number"]):
         number = found[0]["number"]  # fork PRs are not listed on check runs: our own record knows the PR
     if number is None:
@@ -323,16 +345,14 @@ async def on_check_rerequested(event: Event, ctx: Context) -> list[Action]:
 
 
 async def _rerun_push(ctx: Context, row: Mapping[str, Any] | None, head_sha: str, branch: str) -> list[Action]:
-    """"Re-run" on the check of a gated branch's head: decided again while it is still the
-    branch's head as GitHub says, with the patches its last decision checked and those the
-    branch owes, or the tree's when what the branch owes is unknown."""
+    """"Re-run" on the check of a gated branch's head (still there, GitHub says): decided again
+    with the patches its last decision checked and those the branch owes, or the tree's when
+    what the branch owes is unknown."""
     section = ctx.rules.section(SECTION)
-    if await lookups.branch_head(ctx.gh, ctx.repo, branch) != head_sha:
-        return []  # the branch moved on (or is gone): its newer head is the one that counts
     known = await pushes.branch(ctx.db, ctx.repo, section, branch)
     files = [*(pushes.recorded_patches(section, row) if row is not None else ()), *known.pending]
     unlisted = None
-    if known.unlisted or not files:
+    if known.unknown or not files:
         files, unlisted = await pushes.tree_patches(ctx.gh, ctx.repo, section, head_sha)
     number = int(row["number"]) if row is not None else 0
     return (await gate(ctx, number, head_sha, files, branch=branch, unlisted=unlisted)

@@ -74,6 +74,15 @@ def gated_branch(section: Mapping[str, Any], branch: str) -> bool:
     return any(branch_matches(g, branch) for g in section.get("push_branches") or ())
 
 
+def deleted_branch(section: Mapping[str, Any], payload: Mapping[str, Any]) -> str | None:
+    """The gated branch a push deletes, if it does."""
+    ref = str(payload.get("ref") or "")
+    if not ref.startswith(BRANCH_REF) or not payload.get("deleted"):
+        return None
+    branch = ref[len(BRANCH_REF):]
+    return branch if gated_branch(section, branch) else None
+
+
 def gated_push(section: Mapping[str, Any], payload: Mapping[str, Any]) -> Push | None:
     """The push to gate, or None: a tag, a deleted branch, a branch not listed."""
     ref, after = str(payload.get("ref") or ""), str(payload.get("after") or "")
@@ -181,9 +190,10 @@ class Branch:
     head_sha: str | None = None  # the head it last decided; None before the first decision
     # Patches pushed since a pipeline last passed with them all: the next head's pipeline owes them.
     pending: tuple[str, ...] = ()
-    # The last decision could not list its patches: what is pending is unknown (the tree is read).
-    unlisted: bool = False
-    rules: str = ""  # patch_rules when it was decided
+    # What is pending is unknown, so the tree is read: the last decision could not list its
+    # patches, or it was made under other patch rules (a file that was no patch then may be one
+    # now, and nothing owes it).
+    unknown: bool = False
 
 
 def patch_rules(section: Mapping[str, Any]) -> str:
@@ -204,7 +214,8 @@ async def branch(db: Database, repo: str, section: Mapping[str, Any], name: str)
     found = await store.run_for_head(db, repo, str(row["head_sha"])) if pending else None
     if found is not None and passed(found[0]) and set(pending) <= set(recorded_patches(section, found[0])):
         pending = []
-    return Branch(str(row["head_sha"]), tuple(pending), bool(row["unlisted"]), str(row["rules"] or ""))
+    return Branch(str(row["head_sha"]), tuple(pending),
+                  bool(row["unlisted"]) or str(row["rules"] or "") != patch_rules(section))
 
 
 def passed(row: Mapping[str, Any]) -> bool:

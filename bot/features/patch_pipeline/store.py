@@ -102,6 +102,13 @@ async def branch_decided(db: Database, *, repo: str, branch: str, head_sha: str,
                      (repo, branch, head_sha, json.dumps(sorted(set(pending))), int(unlisted), rules, at))
 
 
+async def branch_deleted(db: Database, *, repo: str, branch: str) -> None:
+    """The gated ``branch`` is gone: nothing is owed on it, and its head is no branch's any more
+    (a pull request of that commit is decided as any other; a branch of that name made again
+    starts from its tree)."""
+    await db.execute("DELETE FROM patch_pipeline_branches WHERE repo = ? AND branch = ?", (repo, branch))
+
+
 async def save_run(db: Database, *, repo: str, number: int, run: Mapping[str, Any], at: float,
                    signers: str | None = None, patches: Sequence[str] | None = None,
                    run_url: str | None = None, revision: int | None = None, stops: bool = False,
@@ -340,7 +347,7 @@ async def give_up_cancel(db: Database, *, repo: str, run_id: int, owed_before: f
 
 
 WRITERS = {"record_rejection": record_rejection, "save_run": save_run, "adopt_run": adopt_run,
-           "branch_decided": branch_decided,
+           "branch_decided": branch_decided, "branch_deleted": branch_deleted,
            "stray_stopped": stray_stopped, "cancel_attempted": cancel_attempted,
            "cancel_settled": cancel_settled, "run_ended": run_ended, "give_up_cancel": give_up_cancel}
 

@@ -65,7 +65,7 @@ def check_of(actions, name: str, head: str):
 
 def acted(actions) -> list:
     """What a decision does beyond taking note of the branch's new head (store.branch_decided)."""
-    return [a for a in actions if getattr(a, "op", None) != "branch_decided"]
+    return [a for a in actions if getattr(a, "op", None) not in ("branch_decided", "branch_deleted")]
 
 
 def dispatched_patches(actions) -> list[str]:
@@ -431,10 +431,34 @@ async def test_a_pull_request_of_the_pushed_head_takes_its_run_over(flow):
     row, _ = await flow.state(HEAD)
     assert (row["number"], row["branch"]) == (7, "go")
     assert (await status_line(flow.db, REPO, 7, HEAD)).startswith("Patch pipeline")
-    # The branch's next push still supersedes it, and it stays the pull request's.
+    # The branch moving on leaves it running: it is the pull request's current head.
     actions = await flow.send("push", push_payload("go", before=HEAD, after=HEAD2, files=SIGNED), at=T(1))
+    assert not [a for a in of(actions, "UpsertCheckRun") if a.head_sha == HEAD]
+    assert (await flow.state(HEAD))[0]["status"] == "dispatched"
+    # Once the pull request moves on too (HEAD is neither's head any more), its push ends it.
+    actions = await flow.send("pull_request", pr_payload("synchronize", head=C1), at=T(2))
     assert check_of(actions, "patch-pipeline", HEAD).conclusion == "cancelled"
     assert (await flow.state(HEAD))[0]["number"] == 7
+
+
+async def test_a_branch_moving_on_ends_the_run_of_a_pull_requests_former_head(flow):
+    """HEAD, go's head and PR #7's; the PR moves on first (go still holds HEAD: it runs on),
+    then go: now nothing holds it, and go's push ends it."""
+    await flow.send("push", push_payload("go", after=HEAD, files=SIGNED))
+    await flow.send("pull_request", pr_payload("opened", head=HEAD), at=T(1))
+    actions = await flow.send("pull_request", pr_payload("synchronize", head=C1), at=T(2))
+    assert not [a for a in of(actions, "UpsertCheckRun") if a.head_sha == HEAD and a.name == "patch-pipeline"]
+    actions = await flow.send("push", push_payload("go", before=HEAD, after=C2, files=SIGNED), at=T(3))
+    assert check_of(actions, "patch-pipeline", HEAD).conclusion == "cancelled"
+
+
+async def test_deleting_a_gated_branch_forgets_what_it_owed(flow):
+    sign(flow, C1, OTHER, signed=False)
+    await flow.send("push", push_payload("go", after=C1, files=[OTHER]))
+    assert await store.branches_at(flow.db, REPO, C1) == ["go"]
+    await flow.send("push", push_payload("go", before=C1, after="0" * 40, deleted=True), at=T(1))
+    assert await store.branch_state(flow.db, REPO, "go") is None
+    assert await store.branches_at(flow.db, REPO, C1) == []
 
 
 async def test_the_merge_queue_holds_a_pushed_heads_verdict(flow):
@@ -731,3 +755,58 @@ async def test_a_push_not_known_to_be_a_fast_forward_reads_the_tree(flow, forced
         payload["forced"] = forced
     actions = await flow.send("push", payload)
     assert check_of(actions, "patch-signature", C1).conclusion == "failure"  # OTHER, from the tree
+
+
+async def test_rerun_after_the_patch_globs_change_reads_the_tree(flow, key):
+    """x.diff was no patch when C1 was decided; the globs now take it. "Re-run" on C1 does not
+    go by what that decision checked: the tree is read, and x.diff, unsigned, refuses C1."""
+    diff = "patches/kernel/0009-x.diff"
+    flow.repo.put(C1, diff, b"unsigned, no patch then")
+    await flow.send("push", push_payload("go", after=C1, files=[*SIGNED, diff]))
+    flow.rules = rules(key, push_branches=["go"], patches=["patches/**/*.patch", "patches/**/*.diff"])
+    actions = await flow.send("check_run", rerequested("patch-signature", C1), at=T(5))
+    sig = check_of(actions, "patch-signature", C1)
+    assert sig.conclusion == "failure" and diff in sig.summary
+
+
+async def test_a_pull_requests_decision_of_a_branch_head_decided_under_other_globs_reads_the_tree(flow, key):
+    """go's head C1 was decided (owing nothing) before the globs took x.diff; PR #7 of C1
+    changes only its signed patch. Its decision of C1 cannot go by what go owed: the tree is
+    read, and x.diff refuses C1."""
+    diff = "patches/kernel/0009-x.diff"
+    flow.repo.put(C1, diff, b"unsigned, no patch then")
+    flow.rules = rules(key, push_branches=["go"], patches=["patches/**/*.patch", "patches/**/*.diff"])
+    await store.branch_decided(flow.db, repo=REPO, branch="go", head_sha=C1, pending=[], unlisted=False,
+                               at=NOW.timestamp(), rules="the globs before")
+    flow.repo.pulls[7] = {"number": 7, "state": "open", "head": {"sha": C1}}
+    flow.repo.pr_files[7] = SIGNED
+    actions = await flow.send("pull_request", pr_payload("opened", head=C1), at=T(1))
+    sig = check_of(actions, "patch-signature", C1)
+    assert sig.conclusion == "failure" and diff in sig.summary
+
+
+async def test_a_push_deleting_a_signature_leaves_its_patch_owed(flow):
+    """OTHER was signed at C1 (and passed); C2 deletes only its signature. The patch is unsigned
+    now: it is decided again, not dropped with the deleted file."""
+    sign(flow, C1, OTHER)
+    await flow.send("push", push_payload("go", after=C1, files=[OTHER, OTHER + ".sig"]))
+    await passes(flow, C1, RUN, 1)
+    flow.repo.put(C2, OTHER, SIGNED_DATA + OTHER.encode() + C1.encode())  # no signature at C2
+    payload = push_payload("go", before=C1, after=C2, files=[])
+    payload["commits"] = [{**payload["head_commit"], "id": "d" * 40, "added": [], "modified": [],
+                           "removed": [OTHER + ".sig"]}] if payload["head_commit"] else \
+        [{"id": "d" * 40, "added": [], "modified": [], "removed": [OTHER + ".sig"]}]
+    actions = await flow.send("push", payload, at=T(20))
+    sig = check_of(actions, "patch-signature", C2)
+    assert sig.conclusion == "failure" and OTHER in sig.summary
+
+
+async def test_rerun_from_a_pull_request_reaches_it_when_the_branch_has_moved_on(flow):
+    """go's known head HEAD is also PR #7's; go has moved on (its push not delivered yet):
+    "Re-run" is the pull request's, and is not swallowed by the branch."""
+    await flow.send("push", push_payload("go", after=HEAD, files=SIGNED))
+    flow.repo.branches["go"] = C2
+    flow.repo.pulls[7] = {"number": 7, "state": "open", "head": {"sha": HEAD}}
+    actions = await flow.send("check_run", rerequested("patch-signature", HEAD, prs=[{"number": 7}]), at=T(5))
+    assert check_of(actions, "patch-signature", HEAD).conclusion == "success"
+    assert of(actions, "DispatchWorkflow")[0].inputs["pr_number"] == "7"
