@@ -36,6 +36,10 @@ _BRANCH_COLS = ("repo", "branch", "head_sha", "pending", "unlisted", "rules", "u
 _STAGE_COLS = ("repo", "head_sha", "position", "name", "status", "started_at", "completed_at", "url", "legs")
 
 
+# A head no decision was written for yet, as a new decision expects it (_expecting).
+NO_ROW = -1
+
+
 class StaleDecision(RetryLater):
     """The run changed after the decision read it: the delivery is decided again, at once
     (no need to back off: the next decision reads the new state)."""
@@ -80,9 +84,26 @@ async def _set_branch(db: Database, repo: str, head_sha: str, branch: str | None
                          (branch, repo, head_sha))
 
 
+async def _expecting(db: Database, repo: str, head_sha: str, expect: int | None) -> None:
+    """A new decision of a head is written only over what it read (``expect``: the head's
+    revision then, NO_ROW for none; None: not checked). Decisions of one head are made on two
+    queues (a pull request's events, a repository's pushes): written over each other unread, a
+    pass for a pull request's own patches could replace a push's refusal of the same commit.
+    Stale: the decision is made again, on what the other wrote."""
+    if expect is None:
+        return
+    current = await db.fetchval("SELECT revision FROM patch_pipeline_runs WHERE repo = ? AND head_sha = ?",
+                                (repo, head_sha))
+    if (NO_ROW if current is None else int(current)) != expect:
+        raise StaleDecision(f"patch pipeline decision of {head_sha[:7]} in {repo}: another decision of "
+                            f"that commit was written since it was read: deciding again")
+
+
 async def record_rejection(db: Database, *, repo: str, number: int, head_sha: str, reason: str,
-                           patches: Sequence[str], at: float, branch: str | None = None) -> None:
+                           patches: Sequence[str], at: float, branch: str | None = None,
+                           expect: int | None = None) -> None:
     async with db.transaction():
+        await _expecting(db, repo, head_sha, expect)
         row = {"repo": repo, "head_sha": head_sha, "number": number, "status": REJECTED,
                "conclusion": "failure", "signers": "", "patches": json.dumps(list(patches)),
                "reason": reason[:2000], "run_id": None, "run_url": None, "superseded_by": None,
@@ -112,7 +133,7 @@ async def branch_deleted(db: Database, *, repo: str, branch: str) -> None:
 async def save_run(db: Database, *, repo: str, number: int, run: Mapping[str, Any], at: float,
                    signers: str | None = None, patches: Sequence[str] | None = None,
                    run_url: str | None = None, revision: int | None = None, stops: bool = False,
-                   delivery_id: str | None = None, branch: str | None = None) -> None:
+                   delivery_id: str | None = None, branch: str | None = None, expect: int | None = None) -> None:
     """Save a run and all its stages.
 
     With ``revision`` (the one the decision read) this is an update that happens only if
@@ -132,6 +153,7 @@ async def save_run(db: Database, *, repo: str, number: int, run: Mapping[str, An
         "attempt": state.attempt, "attempt_started_at": state.attempt_started_at}
     async with db.transaction():
         if revision is None:
+            await _expecting(db, repo, state.head_sha, expect)
             row = {"repo": repo, "head_sha": state.head_sha, "signers": signers or "",
                    "patches": json.dumps(list(patches or ())), "reason": "", "run_url": run_url, **values,
                    "revision": await _next_revision(db, repo, state.head_sha)}
