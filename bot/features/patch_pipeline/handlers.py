@@ -422,7 +422,15 @@ async def on_workflow_job(event: Event, ctx: Context) -> list[Action]:
 async def sweep(jctx: JobContext) -> list[Action]:
     """The feature's periodic job: stages past their timeout, then the cancels still owed that
     are due again (see cancels). Cheap when nothing runs and nothing is owed: two queries."""
-    return await sweep_timeouts(jctx) + await cancels.sweep(jctx)
+    return await sweep_timeouts(jctx) + await cancels.sweep(jctx) + await _forget_ended_runs(jctx)
+
+
+async def _forget_ended_runs(jctx: JobContext) -> list[Action]:
+    """The runs ended longer ago than store.ENDED_RUN_KEEP are forgotten (one query when none)."""
+    before = _now(jctx) - store.ENDED_RUN_KEEP
+    if not await store.any_ended_runs_before(jctx.db, before):
+        return []
+    return [Record("", feature=FEATURE_NAME, op="forget_ended_runs", args={"before": before})]
 
 
 async def sweep_timeouts(jctx: JobContext) -> list[Action]:

@@ -36,6 +36,8 @@ _BRANCH_COLS = ("repo", "branch", "head_sha", "pending", "unlisted", "rules", "u
 _STAGE_COLS = ("repo", "head_sha", "position", "name", "status", "started_at", "completed_at", "url", "legs")
 
 
+# How long the runs the bot ended are remembered (migration 0009): far past any late event.
+ENDED_RUN_KEEP = 30 * 86400.0
 # A head no decision was written for yet, as a new decision expects it (_expecting).
 NO_ROW = -1
 
@@ -123,6 +125,10 @@ async def branch_decided(db: Database, *, repo: str, branch: str, head_sha: str,
                      (repo, branch, head_sha, json.dumps(sorted(set(pending))), int(unlisted), rules, at))
 
 
+async def forget_ended_runs(db: Database, *, before: float) -> None:
+    await db.execute("DELETE FROM patch_pipeline_ended_runs WHERE at < ?", (before,))
+
+
 async def branch_deleted(db: Database, *, repo: str, branch: str) -> None:
     """The gated ``branch`` is gone: nothing is owed on it, and its head is no branch's any more
     (a pull request of that commit is decided as any other; a branch of that name made again
@@ -184,6 +190,8 @@ async def save_run(db: Database, *, repo: str, number: int, run: Mapping[str, An
         if stops and state.run_id is not None:
             await owe_cancel(db, repo=repo, run_id=state.run_id, number=number, head_sha=state.head_sha,
                              delivery_id=delivery_id, at=at, attempt=state.attempt)
+            await db.execute("INSERT INTO patch_pipeline_ended_runs (repo, run_id, at) VALUES (?, ?, ?)"
+                             " ON CONFLICT (repo, run_id) DO NOTHING", (repo, state.run_id, at))
         elif stops:
             await remember_stray(db, repo=repo, number=number, head_sha=state.head_sha,
                                  dispatched_at=state.dispatched_at, at=at)
@@ -370,6 +378,7 @@ async def give_up_cancel(db: Database, *, repo: str, run_id: int, owed_before: f
 
 WRITERS = {"record_rejection": record_rejection, "save_run": save_run, "adopt_run": adopt_run,
            "branch_decided": branch_decided, "branch_deleted": branch_deleted,
+           "forget_ended_runs": forget_ended_runs,
            "stray_stopped": stray_stopped, "cancel_attempted": cancel_attempted,
            "cancel_settled": cancel_settled, "run_ended": run_ended, "give_up_cancel": give_up_cancel}
 
@@ -450,6 +459,16 @@ async def owed_cancels(db: Database, repo: str, *, delivery_id: str, run_id: int
     """Cancels still owed that the delivery ``delivery_id`` decided, or of the run ``run_id``."""
     return await db.fetchall("SELECT * FROM patch_pipeline_cancels WHERE repo = ? AND (delivery_id = ? OR run_id = ?)"
                              " ORDER BY owed_at, run_id", (repo, delivery_id, -1 if run_id is None else run_id))
+
+
+async def ended_run(db: Database, repo: str, run_id: int) -> bool:
+    """Whether the bot ended the pipeline of workflow run ``run_id`` (migration 0009)."""
+    return await db.fetchval("SELECT 1 FROM patch_pipeline_ended_runs WHERE repo = ? AND run_id = ?",
+                             (repo, run_id)) is not None
+
+
+async def any_ended_runs_before(db: Database, before: float) -> bool:
+    return await db.fetchval("SELECT 1 FROM patch_pipeline_ended_runs WHERE at < ? LIMIT 1", (before,)) is not None
 
 
 async def owed_cancel(db: Database, repo: str, run_id: int) -> dict[str, Any] | None:

@@ -140,7 +140,7 @@ async def find_run(db: Database, repo: str, workflow_run: Mapping[str, Any]
         found = await store.run_for_workflow_run(db, repo, int(run_id))
         if found:
             return found
-        if await store.owed_cancel(db, repo, int(run_id)) is not None:
+        if await store.ended_run(db, repo, int(run_id)):
             # A run the bot ended (its head decided again, say): never the head's newer pipeline's.
             return None
     candidates = [(row, run) for row, run in await store.live_runs(db, repo)

@@ -676,6 +676,28 @@ async def test_a_head_decided_again_ends_its_running_pipeline_whose_run_then_cou
     await flow.send("workflow_run", done, at=T(5))
     row, run = await flow.state(HEAD)
     assert (row["status"], run.run_id) == ("dispatched", None)
+    assert await store.owed_cancel(flow.db, REPO, RUN) is None  # its completion settled the cancel
+    # A job event of it arriving after that is not the new pipeline's either.
+    flow.repo.runs[RUN] = done["workflow_run"]
+    await flow.send("workflow_job", job_payload("patch-apply", "completed", "success", run_id=RUN, job_id=1,
+                                                started=T(2), completed=T(3)), at=T(6))
+    row, run = await flow.state(HEAD)
+    assert (row["status"], run.run_id) == ("dispatched", None)
+
+
+async def test_the_runs_the_bot_ended_are_forgotten_after_a_month(flow):
+    from bot.features.patch_pipeline.store import ENDED_RUN_KEEP
+
+    await flow.send("push", push_payload("go", after=C1, files=SIGNED))
+    await flow.send("workflow_run", workflow_run_payload("requested", run_id=RUN, head=C1, created=T(1)), at=T(2))
+    await flow.send("push", push_payload("go", before=C1, after=C2, files=SIGNED), at=T(3))  # C1 superseded
+    assert await store.ended_run(flow.db, REPO, RUN)
+    sweep = lambda at: handlers.sweep(job_context(flow.db, flow.rules, flow.repo.reader(), at))  # noqa: E731
+    assert not [a for a in await sweep(T(60)) if getattr(a, "op", "") == "forget_ended_runs"]
+    actions = await sweep(T(ENDED_RUN_KEEP + 10))
+    from .conftest import apply_records
+    await apply_records(flow.db, [a for a in actions if getattr(a, "op", "") == "forget_ended_runs"])
+    assert not await store.ended_run(flow.db, REPO, RUN)
 
 
 # --- payloads not shaped as GitHub's -----------------------------------------------------------
