@@ -153,9 +153,6 @@ async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str
     ``pr_number`` says so); ``unlisted``: why its patches could not be listed (refused)."""
     section = ctx.rules.section(SECTION)
     repo, now = ctx.repo, _now(ctx)
-    read = await store.run_for_head(ctx.db, repo, head_sha)
-    # What the decision is written over (store._expecting); ending the head's own run writes once.
-    expect = store.NO_ROW if read is None else int(read[0]["revision"]) + (read[0]["status"] in store.LIVE)
     actions = await _supersede_others(ctx, section, number, head_sha, branch=branch)
     branches, owed, unknown = await _owing_branches(ctx, section, head_sha, branch)
     if unknown and unlisted is None:
@@ -189,7 +186,7 @@ async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str
         return actions + [
             Record(repo, feature=FEATURE_NAME, op="record_rejection",
                    args={"repo": repo, "number": number, "head_sha": head_sha, "reason": reasons,
-                         "patches": checked, "at": now, "branch": branch, "expect": expect}),
+                         "patches": checked, "at": now, "branch": branch}),
             Note(repo, feature=FEATURE_NAME, number=number,
                  text=f"not dispatched: {head_sha[:7]}{pushed} has unverified patches ({reasons[:300]})"),
             *_branch_decided(ctx, branches, head_sha, checked, unlisted=unlisted is not None)]
@@ -198,7 +195,7 @@ async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str
     return actions + [
         *await _end_own_run(ctx, section, number, head_sha, reasons=None),
         dispatch_action(repo, section, number, head_sha, checked, signers),
-        save(repo, number, run, now, signers=signers, patches=checked, branch=branch, expect=expect),
+        save(repo, number, run, now, signers=signers, patches=checked, branch=branch),
         check(repo, run, section, signers=signers),
         Note(repo, feature=FEATURE_NAME, number=number,
              text=f"dispatched the patch pipeline for {head_sha[:7]}{pushed} ({len(checked)} patches, {signers})"),

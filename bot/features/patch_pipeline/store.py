@@ -38,8 +38,6 @@ _STAGE_COLS = ("repo", "head_sha", "position", "name", "status", "started_at", "
 
 # How long the runs the bot ended are remembered (migration 0009): far past any late event.
 ENDED_RUN_KEEP = 30 * 86400.0
-# A head no decision was written for yet, as a new decision expects it (_expecting).
-NO_ROW = -1
 
 
 class StaleDecision(RetryLater):
@@ -86,26 +84,9 @@ async def _set_branch(db: Database, repo: str, head_sha: str, branch: str | None
                          (branch, repo, head_sha))
 
 
-async def _expecting(db: Database, repo: str, head_sha: str, expect: int | None) -> None:
-    """A new decision of a head is written only over what it read (``expect``: the head's
-    revision then, NO_ROW for none; None: not checked). Decisions of one head are made on two
-    queues (a pull request's events, a repository's pushes): written over each other unread, a
-    pass for a pull request's own patches could replace a push's refusal of the same commit.
-    Stale: the decision is made again, on what the other wrote."""
-    if expect is None:
-        return
-    current = await db.fetchval("SELECT revision FROM patch_pipeline_runs WHERE repo = ? AND head_sha = ?",
-                                (repo, head_sha))
-    if (NO_ROW if current is None else int(current)) != expect:
-        raise StaleDecision(f"patch pipeline decision of {head_sha[:7]} in {repo}: another decision of "
-                            f"that commit was written since it was read: deciding again")
-
-
 async def record_rejection(db: Database, *, repo: str, number: int, head_sha: str, reason: str,
-                           patches: Sequence[str], at: float, branch: str | None = None,
-                           expect: int | None = None) -> None:
+                           patches: Sequence[str], at: float, branch: str | None = None) -> None:
     async with db.transaction():
-        await _expecting(db, repo, head_sha, expect)
         row = {"repo": repo, "head_sha": head_sha, "number": number, "status": REJECTED,
                "conclusion": "failure", "signers": "", "patches": json.dumps(list(patches)),
                "reason": reason[:2000], "run_id": None, "run_url": None, "superseded_by": None,
@@ -139,7 +120,7 @@ async def branch_deleted(db: Database, *, repo: str, branch: str) -> None:
 async def save_run(db: Database, *, repo: str, number: int, run: Mapping[str, Any], at: float,
                    signers: str | None = None, patches: Sequence[str] | None = None,
                    run_url: str | None = None, revision: int | None = None, stops: bool = False,
-                   delivery_id: str | None = None, branch: str | None = None, expect: int | None = None) -> None:
+                   delivery_id: str | None = None, branch: str | None = None) -> None:
     """Save a run and all its stages.
 
     With ``revision`` (the one the decision read) this is an update that happens only if
@@ -159,7 +140,6 @@ async def save_run(db: Database, *, repo: str, number: int, run: Mapping[str, An
         "attempt": state.attempt, "attempt_started_at": state.attempt_started_at}
     async with db.transaction():
         if revision is None:
-            await _expecting(db, repo, state.head_sha, expect)
             row = {"repo": repo, "head_sha": state.head_sha, "signers": signers or "",
                    "patches": json.dumps(list(patches or ())), "reason": "", "run_url": run_url, **values,
                    "revision": await _next_revision(db, repo, state.head_sha)}

@@ -832,30 +832,3 @@ async def test_rerun_from_a_pull_request_reaches_it_when_the_branch_has_moved_on
     actions = await flow.send("check_run", rerequested("patch-signature", HEAD, prs=[{"number": 7}]), at=T(5))
     assert check_of(actions, "patch-signature", HEAD).conclusion == "success"
     assert of(actions, "DispatchWorkflow")[0].inputs["pr_number"] == "7"
-
-
-@pytest.mark.parametrize("first", ["push", "pull request"])
-async def test_a_push_and_a_pull_request_deciding_one_commit_at_once_never_write_over_each_other(flow, first):
-    """go owes an unsigned OTHER; HEAD (PR #7's, changing only its signed patch) is pushed to go
-    while the PR is opened: the two are decided on different queues, each before the other is
-    written. Whichever writes second finds the commit decided since and is decided again: the
-    PR's pass for its own patch never replaces the push's refusal, nor the reverse."""
-    from bot.features.patch_pipeline.store import StaleDecision
-
-    from .conftest import apply_records
-
-    sign(flow, C1, OTHER, signed=False)
-    await flow.send("push", push_payload("go", after=C1, files=[OTHER]))
-    flow.repo.put(HEAD, OTHER, b"unsigned, from C1")
-    opened = pr_payload("opened", head=HEAD)
-    pushed = push_payload("go", before=C1, after=HEAD, files=SIGNED)
-    decided = {"pull request": await flow.decide("pull_request", opened, T(1)),
-               "push": await flow.decide("push", pushed, T(1))}
-    second = "pull request" if first == "push" else "push"
-    await apply_records(flow.db, decided[first])
-    with pytest.raises(StaleDecision):
-        await apply_records(flow.db, decided[second])
-    # The retry of the second delivery decides on what the first wrote.
-    await flow.send(*(("pull_request", opened) if second == "pull request" else ("push", pushed)), at=T(2))
-    row, _ = await flow.state(HEAD)
-    assert row["status"] == "rejected" and OTHER in json.loads(row["patches"])
