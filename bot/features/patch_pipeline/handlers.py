@@ -109,16 +109,34 @@ async def _end_own_run(ctx: Context, section: Mapping[str, Any], number: int, he
                  text=f"patch pipeline for {head_sha[:7]} cancelled: {why}")]
 
 
+async def _distrust_passed_run(ctx: Context, head_sha: str) -> list[Action]:
+    """A commit whose pipeline passed, refused now (decided again for a gated branch whose patches
+    it holds unverified, or under a changed trust policy): its green pipeline check would still
+    read as a pass for the commit."""
+    found = await store.run_for_head(ctx.db, ctx.repo, head_sha)
+    if found is None or not pushes.passed(found[0]):
+        return []
+    return [UpsertCheckRun(ctx.repo, name=tracking.PIPELINE_CHECK, head_sha=head_sha, conclusion="failure",
+                           title="Not trusted: the patches are not verified",
+                           summary="The patch pipeline of this commit passed, but the commit was decided "
+                                   "again and its patches do not verify (see the patch-signature check): "
+                                   "that result is not trusted.")]
+
+
 def _branch_decided(ctx: Context, branches: Sequence[str], head_sha: str, pending: Sequence[str], *,
-                    unlisted: bool = False) -> list[Action]:
-    """For a head decided for pushes to ``branches``: each branch's head is now this one, owing
+                    unlisted: bool = False, pushed: str | None = None) -> list[Action]:
+    """For a head decided for ``branches``: each branch's head is now this one, owing
     ``pending`` a passing pipeline (see pushes.branch). Written last: a decision cut short
     before it is taken again by the delivery's retry, which would take a written head for a
-    redelivery."""
+    redelivery. Only the push to ``pushed`` moves that branch's head; for the other branches (a
+    pull request's decision of a commit that is their head) what they owe is written only while
+    it still is: that decision is made on another queue than the branch's pushes, and must not
+    bring the branch back to an older head."""
     rules = pushes.patch_rules(ctx.rules.section(SECTION))
     return [Record(ctx.repo, feature=FEATURE_NAME, op="branch_decided",
                    args={"repo": ctx.repo, "branch": b, "head_sha": head_sha, "pending": list(pending),
-                         "unlisted": unlisted, "rules": rules, "at": _now(ctx)}) for b in branches]
+                         "unlisted": unlisted, "rules": rules, "at": _now(ctx), "moves": b == pushed})
+            for b in branches]
 
 
 async def _owing_branches(ctx: Context, section: Mapping[str, Any], head_sha: str,
@@ -153,6 +171,12 @@ async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str
     ``pr_number`` says so); ``unlisted``: why its patches could not be listed (refused)."""
     section = ctx.rules.section(SECTION)
     repo, now = ctx.repo, _now(ctx)
+    decided = f"{FEATURE_NAME}.gate:{head_sha}"
+    if decided in ctx.memo:
+        # Decided in this delivery already (two /verify-patch lines in one comment): a second
+        # decision made on the same reads would end the first's pipeline as if it were older.
+        return []
+    ctx.memo[decided] = True
     actions = await _supersede_others(ctx, section, number, head_sha, branch=branch)
     branches, owed, unknown = await _owing_branches(ctx, section, head_sha, branch)
     if unknown and unlisted is None:
@@ -162,14 +186,14 @@ async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str
     if unlisted is not None:
         verdicts = [Verdict(f"patches of {head_sha[:7]}", reason=unlisted)]
     elif not patches:
-        return actions + _branch_decided(ctx, branches, head_sha, [])
+        return actions + _branch_decided(ctx, branches, head_sha, [], pushed=branch)
     elif len(patches) > MAX_PATCHES:
         verdicts = [Verdict(f"{len(patches)} patches", reason=f"more than {MAX_PATCHES} patches to verify "
                             f"at once in one {'push' if branch else 'pull request'}: split it")]
     else:
         verdicts = await verify_patches(ctx.gh, repo, head_sha, section, patches)
     if not verdicts:  # every touched patch was deleted
-        return actions + _branch_decided(ctx, branches, head_sha, [])
+        return actions + _branch_decided(ctx, branches, head_sha, [], pushed=branch)
     conclusion, title, summary = render(verdicts)
     if unlisted is not None:
         title = "Patches could not be listed"
@@ -183,13 +207,14 @@ async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str
     if conclusion != "success":
         reasons = "; ".join(f"{v.path}: {v.reason}" for v in verdicts if not v.ok)
         actions += await _end_own_run(ctx, section, number, head_sha, reasons=reasons)
+        actions += await _distrust_passed_run(ctx, head_sha)
         return actions + [
             Record(repo, feature=FEATURE_NAME, op="record_rejection",
                    args={"repo": repo, "number": number, "head_sha": head_sha, "reason": reasons,
                          "patches": checked, "at": now, "branch": branch}),
             Note(repo, feature=FEATURE_NAME, number=number,
                  text=f"not dispatched: {head_sha[:7]}{pushed} has unverified patches ({reasons[:300]})"),
-            *_branch_decided(ctx, branches, head_sha, checked, unlisted=unlisted is not None)]
+            *_branch_decided(ctx, branches, head_sha, checked, unlisted=unlisted is not None, pushed=branch)]
     signers = signers_text(verdicts)
     run = P.new_run(head_sha, specs(section), now)
     return actions + [
@@ -199,7 +224,7 @@ async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str
         check(repo, run, section, signers=signers),
         Note(repo, feature=FEATURE_NAME, number=number,
              text=f"dispatched the patch pipeline for {head_sha[:7]}{pushed} ({len(checked)} patches, {signers})"),
-        *_branch_decided(ctx, branches, head_sha, checked),
+        *_branch_decided(ctx, branches, head_sha, checked, pushed=branch),
     ]
 
 
@@ -241,10 +266,9 @@ async def on_push(event: Event, ctx: Context) -> list[Action]:
     What a push brings is read from its payload only when it continues from the head the bot
     last decided for the branch, under the same patch rules: deliveries come in any order, one
     can be lost, and a force-push can bring back an older head. Otherwise the tree at its commit
-    is read. A pipeline is dispatched only for the branch's head (GitHub says): a push delivered
-    after a newer one decides nothing (the newer head reads the tree, or, continuing from it,
-    carries what it brought), and one that continues from the known head but is no head any more
-    only hands its patches on to the next push."""
+    is read. Only the branch's head is decided (GitHub says): a push that is no head any more
+    decides nothing and records nothing, so that the head's own push reads the tree, which holds
+    whatever it brought."""
     section = ctx.rules.section(SECTION)
     push = pushes.gated_push(section, event.payload)
     if push is None:
@@ -264,11 +288,12 @@ async def on_push(event: Event, ctx: Context) -> list[Action]:
         files = [p for p in (*push.files, *known.pending) if p not in gone]
         if not touched_patches(section, files):
             # Nothing brought, nothing owed: the branch moves on, no GitHub request.
-            return _branch_decided(ctx, [push.branch], push.after, []) + await cancels.resend(ctx)
+            return _branch_decided(ctx, [push.branch], push.after, [], pushed=push.branch) + await cancels.resend(ctx)
         if not await _is_head(ctx, push):
-            # Handed on: the next push continues from this one and carries them.
-            return (_branch_decided(ctx, [push.branch], push.after, touched_patches(section, files))
-                    + await cancels.resend(ctx))
+            # Nothing recorded: the head's own push does not continue from what the bot knows
+            # and reads the tree (which holds what this one brought); a redelivery of this one,
+            # should it be the head by then, decides it.
+            return await cancels.resend(ctx)
     else:
         if not await _is_head(ctx, push):
             return await cancels.resend(ctx)  # late, or the branch is gone: nothing to decide
@@ -279,7 +304,7 @@ async def on_push(event: Event, ctx: Context) -> list[Action]:
         # patch this branch owes, and running or passed: it stands. The branch's older heads'
         # pipelines end; this branch owes its patches until that pipeline passes.
         return (await _supersede_others(ctx, section, 0, push.after, branch=push.branch)
-                + _branch_decided(ctx, [push.branch], push.after, touched_patches(section, files))
+                + _branch_decided(ctx, [push.branch], push.after, touched_patches(section, files), pushed=push.branch)
                 + await cancels.resend(ctx))
     number = 0
     if found is not None:  # decided again for this branch: with what that decision checked too

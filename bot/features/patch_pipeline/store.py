@@ -99,11 +99,17 @@ async def record_rejection(db: Database, *, repo: str, number: int, head_sha: st
 
 
 async def branch_decided(db: Database, *, repo: str, branch: str, head_sha: str, pending: Sequence[str],
-                         unlisted: bool, at: float, rules: str = "") -> None:
+                         unlisted: bool, at: float, rules: str = "", moves: bool = True) -> None:
     """The bot decided ``head_sha`` for the gated ``branch`` (migration 0008): its head now, with
-    the patches still owed a passing pipeline (``unlisted``: unknown), under the patch ``rules``."""
+    the patches still owed a passing pipeline (``unlisted``: unknown), under the patch ``rules``.
+    Not ``moves``: only while ``head_sha`` is the branch's head still (handlers._branch_decided)."""
+    values = (json.dumps(sorted(set(pending))), int(unlisted), rules, at)
+    if not moves:
+        await db.execute("UPDATE patch_pipeline_branches SET pending = ?, unlisted = ?, rules = ?, updated_at = ?"
+                         " WHERE repo = ? AND branch = ? AND head_sha = ?", (*values, repo, branch, head_sha))
+        return
     await db.execute(_upsert_sql("patch_pipeline_branches", _BRANCH_COLS, ("repo", "branch")),
-                     (repo, branch, head_sha, json.dumps(sorted(set(pending))), int(unlisted), rules, at))
+                     (repo, branch, head_sha, *values))
 
 
 async def forget_ended_runs(db: Database, *, before: float) -> None:

@@ -729,14 +729,15 @@ async def test_a_malformed_push_is_gated_by_its_tree(flow):
 
 # --- a push that continues from the known head, but is no head any more ----------------------
 
-async def test_a_push_that_is_no_head_any_more_hands_its_patches_on(flow):
+async def test_a_push_that_is_no_head_any_more_decides_nothing_and_the_head_reads_the_tree(flow):
     """go moved MAIN -> C1 -> C2 before either push was delivered: C1's push (continuing from
-    MAIN) dispatches nothing, its unsigned patch is owed by C2's, which continues from it."""
+    MAIN) decides and records nothing; C2's does not continue from what the bot knows, reads
+    the tree and finds C1's unsigned patch."""
     sign(flow, C1, OTHER, signed=False)
     flow.repo.branches["go"] = C2
     handed = await flow.send("push", push_payload("go", after=C1, files=[OTHER]), moves_branch=False)
-    assert acted(handed) == []
-    assert (await branch_state(flow))["head_sha"] == C1
+    assert handed == []
+    assert (await branch_state(flow))["head_sha"] == MAIN  # nothing recorded: C2's push reads the tree
     flow.repo.put(C2, OTHER, b"still unsigned")
     actions = await flow.send("push", push_payload("go", before=C1, after=C2, files=["README.md"]), at=T(1))
     assert check_of(actions, "patch-signature", C2).conclusion == "failure"
@@ -751,7 +752,7 @@ async def test_a_push_github_does_not_show_yet_is_asked_again_later(flow):
     # Minutes later GitHub still shows MAIN: the branch was moved back since; nothing to decide.
     late = await flow.decide("push", push_payload("go", after=C1, files=SIGNED), NOW + timedelta(minutes=10),
                              moves_branch=False, received=NOW)
-    assert acted(late) == []  # handed on to the next push, as for any push that is no head
+    assert late == []  # no head: nothing decided, nothing recorded
 
 
 async def test_after_the_patch_globs_change_a_push_reads_the_tree(flow, key):
@@ -832,3 +833,43 @@ async def test_rerun_from_a_pull_request_reaches_it_when_the_branch_has_moved_on
     actions = await flow.send("check_run", rerequested("patch-signature", HEAD, prs=[{"number": 7}]), at=T(5))
     assert check_of(actions, "patch-signature", HEAD).conclusion == "success"
     assert of(actions, "DispatchWorkflow")[0].inputs["pr_number"] == "7"
+
+
+
+async def test_a_pull_requests_decision_never_moves_a_branch_back(flow):
+    """/verify-patch on PR #7 of C1, go's head, is decided (on the PR's queue) while go is pushed
+    on to C2: written after that push, it leaves go at C2, owing what C2's decision said."""
+    from .conftest import apply_records, context, pr_payload as pr
+
+    await flow.send("push", push_payload("go", after=C1, files=SIGNED))
+    _, ctx = context("issue_comment", pr("opened"), db=flow.db, repo=flow.repo, rules=flow.rules, now=T(1))
+    verified = await handlers.gate(ctx, 7, C1, SIGNED)
+    assert [a.args["branch"] for a in verified if getattr(a, "op", "") == "branch_decided"] == ["go"]
+    sign(flow, C2, OTHER, signed=False)
+    await flow.send("push", push_payload("go", before=C1, after=C2, files=[OTHER]), at=T(2))
+    # (Its other writes go stale on C1's row, which the push changed: what matters is the branch's.)
+    await apply_records(flow.db, [a for a in verified if getattr(a, "op", "") == "branch_decided"])
+    state = await branch_state(flow)
+    assert (state["head_sha"], OTHER in state["pending"]) == (C2, True)
+
+
+async def test_one_delivery_decides_a_commit_once(flow):
+    """Two /verify-patch lines in one comment: the second decides nothing (made on the same reads,
+    it would end the first's pipeline as if it were an older one)."""
+    from .conftest import context, pr_payload as pr
+
+    _, ctx = context("issue_comment", pr("opened"), db=flow.db, repo=flow.repo, rules=flow.rules)
+    assert of(await handlers.gate(ctx, 7, HEAD, SIGNED), "DispatchWorkflow")
+    assert await handlers.gate(ctx, 7, HEAD, SIGNED) == []
+
+
+async def test_a_commit_refused_for_a_branch_after_its_pipeline_passed_loses_its_green_pipeline_check(flow):
+    sign(flow, C1, OTHER, signed=False)
+    await flow.send("push", push_payload("go", after=C1, files=[OTHER]))
+    await flow.send("pull_request", pr_payload("opened", head=HEAD), at=T(1))
+    await passes(flow, HEAD, RUN, 2)
+    flow.repo.put(HEAD, OTHER, b"unsigned, from C1")
+    actions = await flow.send("push", push_payload("go", before=C1, after=HEAD, files=SIGNED), at=T(20))
+    assert check_of(actions, "patch-signature", HEAD).conclusion == "failure"
+    pipeline = check_of(actions, "patch-pipeline", HEAD)
+    assert (pipeline.conclusion, pipeline.title) == ("failure", "Not trusted: the patches are not verified")
