@@ -24,7 +24,7 @@ SECTION = "pipeline"
 # How long after a push GitHub may still show its branch where it was, asked again every
 # STALE_READ_RETRY: a few tries, well within a delivery's attempts (core.max_attempts), since a
 # retried delivery holds up the repository's others. Past it the branch was moved back since:
-# the push is no head (it hands its patches on, or decides nothing; it never passes).
+# the push is no head (it decides and records nothing; it never passes).
 STALE_READ_GRACE = 20.0
 STALE_READ_RETRY = 8.0
 USAGE = "/verify-patch"
@@ -119,8 +119,8 @@ async def _distrust_passed_run(ctx: Context, head_sha: str) -> list[Action]:
     return [UpsertCheckRun(ctx.repo, name=tracking.PIPELINE_CHECK, head_sha=head_sha, conclusion="failure",
                            title="Not trusted: the patches are not verified",
                            summary="The patch pipeline of this commit passed, but the commit was decided "
-                                   "again and its patches do not verify (see the patch-signature check): "
-                                   "that result is not trusted.")]
+                                   "again and refused (see the patch-signature check): that result is "
+                                   "not trusted.")]
 
 
 def _branch_decided(ctx: Context, branches: Sequence[str], head_sha: str, pending: Sequence[str], *,
@@ -169,14 +169,21 @@ async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str
     """Verify the patches of one head; dispatch the pipeline only if every one verifies.
     ``branch``: the head was pushed to that gated branch (``number`` is 0: the pipeline's
     ``pr_number`` says so); ``unlisted``: why its patches could not be listed (refused)."""
-    section = ctx.rules.section(SECTION)
-    repo, now = ctx.repo, _now(ctx)
     decided = f"{FEATURE_NAME}.gate:{head_sha}"
     if decided in ctx.memo:
-        # Decided in this delivery already (two /verify-patch lines in one comment): a second
-        # decision made on the same reads would end the first's pipeline as if it were older.
+        # Decided in this attempt at the delivery already (two /verify-patch lines in one
+        # comment): a second decision made on the same reads would end the first's pipeline
+        # as if it were an older one.
         return []
-    ctx.memo[decided] = True
+    actions = await _decide(ctx, number, head_sha, filenames, branch=branch, unlisted=unlisted)
+    ctx.memo[decided] = True  # only once decided: one that failed leaves the next call its turn
+    return actions
+
+
+async def _decide(ctx: Context, number: int, head_sha: str, filenames: Sequence[str], *,
+                  branch: str | None, unlisted: str | None) -> list[Action]:
+    section = ctx.rules.section(SECTION)
+    repo, now = ctx.repo, _now(ctx)
     actions = await _supersede_others(ctx, section, number, head_sha, branch=branch)
     branches, owed, unknown = await _owing_branches(ctx, section, head_sha, branch)
     if unknown and unlisted is None:

@@ -873,3 +873,21 @@ async def test_a_commit_refused_for_a_branch_after_its_pipeline_passed_loses_its
     assert check_of(actions, "patch-signature", HEAD).conclusion == "failure"
     pipeline = check_of(actions, "patch-pipeline", HEAD)
     assert (pipeline.conclusion, pipeline.title) == ("failure", "Not trusted: the patches are not verified")
+
+
+async def test_a_decision_that_failed_does_not_stop_the_next_call_in_the_delivery(flow, monkeypatch):
+    """pull_request.opened whose body holds /verify-patch: if the PR handler's decision fails
+    (a 403 reading a file, say), the command's own decision of the head is still made."""
+    from .conftest import context, pr_payload as pr
+
+    real = handlers.verify_patches
+
+    async def fails_once(*args, **kwargs):
+        monkeypatch.setattr(handlers, "verify_patches", real)
+        raise RuntimeError("GitHub said no")
+
+    monkeypatch.setattr(handlers, "verify_patches", fails_once)
+    _, ctx = context("pull_request", pr("opened"), db=flow.db, repo=flow.repo, rules=flow.rules)
+    with pytest.raises(RuntimeError):
+        await handlers.gate(ctx, 7, HEAD, SIGNED)
+    assert of(await handlers.gate(ctx, 7, HEAD, SIGNED), "DispatchWorkflow")
