@@ -77,19 +77,20 @@ async def _pr_still_at(ctx: Context, number: int, head_sha: str) -> bool:
     return latest is not None and latest[1].head_sha == head_sha
 
 
-async def _end_own_run(ctx: Context, section: Mapping[str, Any], number: int, head_sha: str, *,
-                       reasons: str | None) -> list[Action]:
+def _end_own_run(ctx: Context, section: Mapping[str, Any], number: int,
+                 found: tuple[Mapping[str, Any], P.Run] | None, *, reasons: str | None) -> list[Action]:
     """A pipeline still running for this very head, which is decided again: it ends (its
     workflow run cancelled) before anything else is dispatched for the head. Its results would
     otherwise be taken for the new decision's (its events name the same head), which may owe
     more patches than it was dispatched with. ``reasons``: the patches no longer verify (the
     trust policy changed); the head is recorded as refused next, out of the timeout sweep's and
     the workflow events' reach, so its check is concluded here, or it would stay "in progress"
-    for good. None: a new pipeline is dispatched, whose check replaces it."""
-    found = await store.run_for_head(ctx.db, ctx.repo, head_sha)
+    for good. None: a new pipeline is dispatched, whose check replaces it. ``found``: the head's
+    run as the decision read it."""
     if found is None or found[0]["status"] not in store.LIVE:
         return []
     row, run = found
+    head_sha = run.head_sha
     now, number = _now(ctx), number or int(row["number"])
     # Concluded like a superseded run (running stages cancelled, the rest skipped), but
     # by this head's own new decision rather than by a newer push.
@@ -109,14 +110,13 @@ async def _end_own_run(ctx: Context, section: Mapping[str, Any], number: int, he
                  text=f"patch pipeline for {head_sha[:7]} cancelled: {why}")]
 
 
-async def _distrust_passed_run(ctx: Context, head_sha: str) -> list[Action]:
+def _distrust_passed_run(ctx: Context, found: tuple[Mapping[str, Any], P.Run] | None) -> list[Action]:
     """A commit whose pipeline passed, refused now (decided again for a gated branch whose patches
     it holds unverified, or under a changed trust policy): its green pipeline check would still
     read as a pass for the commit."""
-    found = await store.run_for_head(ctx.db, ctx.repo, head_sha)
     if found is None or not pushes.passed(found[0]):
         return []
-    return [UpsertCheckRun(ctx.repo, name=tracking.PIPELINE_CHECK, head_sha=head_sha, conclusion="failure",
+    return [UpsertCheckRun(ctx.repo, name=tracking.PIPELINE_CHECK, head_sha=found[1].head_sha, conclusion="failure",
                            title="Not trusted: the patches are not verified",
                            summary="The patch pipeline of this commit passed, but the commit was decided "
                                    "again and refused (see the patch-signature check): that result is "
@@ -213,8 +213,8 @@ async def _decide(ctx: Context, number: int, head_sha: str, filenames: Sequence[
     pushed = f" (push to {branch})" if branch else ""
     if conclusion != "success":
         reasons = "; ".join(f"{v.path}: {v.reason}" for v in verdicts if not v.ok)
-        actions += await _end_own_run(ctx, section, number, head_sha, reasons=reasons)
-        actions += await _distrust_passed_run(ctx, head_sha)
+        own = await store.run_for_head(ctx.db, repo, head_sha)
+        actions += _end_own_run(ctx, section, number, own, reasons=reasons) + _distrust_passed_run(ctx, own)
         return actions + [
             Record(repo, feature=FEATURE_NAME, op="record_rejection",
                    args={"repo": repo, "number": number, "head_sha": head_sha, "reason": reasons,
@@ -225,7 +225,7 @@ async def _decide(ctx: Context, number: int, head_sha: str, filenames: Sequence[
     signers = signers_text(verdicts)
     run = P.new_run(head_sha, specs(section), now)
     return actions + [
-        *await _end_own_run(ctx, section, number, head_sha, reasons=None),
+        *_end_own_run(ctx, section, number, await store.run_for_head(ctx.db, repo, head_sha), reasons=None),
         dispatch_action(repo, section, number, head_sha, checked, signers),
         save(repo, number, run, now, signers=signers, patches=checked, branch=branch),
         check(repo, run, section, signers=signers),

@@ -74,22 +74,23 @@ def gated_branch(section: Mapping[str, Any], branch: str) -> bool:
     return any(branch_matches(g, branch) for g in section.get("push_branches") or ())
 
 
+def _gated_ref(section: Mapping[str, Any], payload: Mapping[str, Any]) -> str | None:
+    """The gated branch a push's ref names, None for a tag or a branch not listed."""
+    ref = str(payload.get("ref") or "")
+    branch = ref[len(BRANCH_REF):] if ref.startswith(BRANCH_REF) else None
+    return branch if branch is not None and gated_branch(section, branch) else None
+
+
 def deleted_branch(section: Mapping[str, Any], payload: Mapping[str, Any]) -> str | None:
     """The gated branch a push deletes, if it does."""
-    ref = str(payload.get("ref") or "")
-    if not ref.startswith(BRANCH_REF) or not payload.get("deleted"):
-        return None
-    branch = ref[len(BRANCH_REF):]
-    return branch if gated_branch(section, branch) else None
+    return _gated_ref(section, payload) if payload.get("deleted") else None
 
 
 def gated_push(section: Mapping[str, Any], payload: Mapping[str, Any]) -> Push | None:
     """The push to gate, or None: a tag, a deleted branch, a branch not listed."""
-    ref, after = str(payload.get("ref") or ""), str(payload.get("after") or "")
-    if not ref.startswith(BRANCH_REF) or payload.get("deleted") or after.strip("0") == "":
-        return None
-    branch = ref[len(BRANCH_REF):]
-    if not gated_branch(section, branch):
+    after = str(payload.get("after") or "")
+    branch = _gated_ref(section, payload)
+    if branch is None or payload.get("deleted") or after.strip("0") == "":
         return None
     files = pushed_files(payload)
     return Push(branch, str(payload.get("before") or ""), after, files,
