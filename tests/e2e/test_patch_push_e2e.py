@@ -253,3 +253,20 @@ async def test_rerun_on_a_push_check_decides_the_branch_head_again(bot, key):
     await bot.deliver("check_run", rerun)
     assert len(fake.state.dispatches) == 1
     assert no_comments(fake) and not fake.violations
+
+
+@BOTH_BACKENDS
+async def test_a_tree_read_again_reads_only_the_patches_that_changed(bot, key):
+    fake = bot.fake
+    first = commit(fake, key, "a" * 40, branch="linux-next/q")
+    await bot.deliver("push", push_event(fake, "linux-next/q", first, files=None))  # no commits: the tree is read
+    assert one_check(fake, first, "patch-signature").conclusion == "success"
+    seen = len(fake.calls)
+    second = commit(fake, key, "d" * 40, branch="linux-next/q")  # the keyed patch changes, the keyless one not
+    await bot.deliver("push", push_event(fake, "linux-next/q", second, before=first, files=None))
+    sig = one_check(fake, second, "patch-signature")
+    assert sig.conclusion == "success" and "1 of them verified before" in sig.output["summary"]
+    assert "verified (keyless, remembered)" in sig.output["summary"]
+    read = [c.path for c in fake.calls[seen:] if "/contents/" in c.path]
+    assert read and all(KEYED in p for p in read)  # the keyed patch and its signature files only
+    assert not fake.violations

@@ -15,10 +15,10 @@ from ...core.actions import (Action, Comment, DispatchWorkflow, Note, Record, Re
                              UpsertCheckRun)
 from ...core.events import Event
 from ..base import Invocation
-from . import cancels, lookups, pushes, store, strays, tracking
+from . import cancels, lookups, pushes, remembered, store, strays, tracking
+from .head_verification import verify_head
 from .tracking import FEATURE_NAME, changed, check, save, specs
-from .verification import (MAX_PATCHES, SIGNATURE_CHECK, Verdict, is_patch, render, signers_text, touched_patches,
-                           verify_patches)
+from .verification import SIGNATURE_CHECK, Verdict, is_patch, render, signers_text, touched_patches
 
 SECTION = "pipeline"
 # How long after a push GitHub may still show its branch where it was, asked again every
@@ -165,40 +165,42 @@ async def _branches_at(ctx: Context, section: Mapping[str, Any], head_sha: str) 
 
 
 async def gate(ctx: Context, number: int, head_sha: str, filenames: Sequence[str], *,
-               branch: str | None = None, unlisted: str | None = None) -> list[Action]:
+               branch: str | None = None, unlisted: str | None = None,
+               listing: lookups.Listing | None = None) -> list[Action]:
     """Verify the patches of one head; dispatch the pipeline only if every one verifies.
     ``branch``: the head was pushed to that gated branch (``number`` is 0: the pipeline's
-    ``pr_number`` says so); ``unlisted``: why its patches could not be listed (refused)."""
+    ``pr_number`` says so); ``unlisted``: why its patches could not be listed (refused);
+    ``listing``: the head's patch directories, when read already (pushes.tree_patches)."""
     decided = f"{FEATURE_NAME}.gate:{head_sha}"
     if decided in ctx.memo:
         # Decided in this attempt at the delivery already (two /verify-patch lines in one
         # comment): a second decision made on the same reads would end the first's pipeline
         # as if it were an older one.
         return []
-    actions = await _decide(ctx, number, head_sha, filenames, branch=branch, unlisted=unlisted)
+    actions = await _decide(ctx, number, head_sha, filenames, branch=branch, unlisted=unlisted, listing=listing)
     ctx.memo[decided] = True  # only once decided: one that failed leaves the next call its turn
     return actions
 
 
 async def _decide(ctx: Context, number: int, head_sha: str, filenames: Sequence[str], *,
-                  branch: str | None, unlisted: str | None) -> list[Action]:
+                  branch: str | None, unlisted: str | None, listing: lookups.Listing | None) -> list[Action]:
     section = ctx.rules.section(SECTION)
     repo, now = ctx.repo, _now(ctx)
     actions = await _supersede_others(ctx, section, number, head_sha, branch=branch)
     branches, owed, unknown = await _owing_branches(ctx, section, head_sha, branch)
     if unknown and unlisted is None:
-        listed, unlisted = await pushes.tree_patches(ctx.gh, repo, section, head_sha)
-        owed += listed
+        tree = await pushes.tree_patches(ctx.gh, repo, section, head_sha)
+        owed, unlisted, listing = [*owed, *tree.patches], tree.unlisted, tree.listing or listing
     patches = touched_patches(section, [*filenames, *owed])
+    partial = False  # the verdicts do not name every patch: some were left unverified
     if unlisted is not None:
         verdicts = [Verdict(f"patches of {head_sha[:7]}", reason=unlisted)]
     elif not patches:
         return actions + _branch_decided(ctx, branches, head_sha, [], pushed=branch)
-    elif len(patches) > MAX_PATCHES:
-        verdicts = [Verdict(f"{len(patches)} patches", reason=f"more than {MAX_PATCHES} patches to verify "
-                            f"at once in one {'push' if branch else 'pull request'}: split it")]
     else:
-        verdicts = await verify_patches(ctx.gh, repo, head_sha, section, patches)
+        verdicts, partial, remember = await verify_head(ctx, section, head_sha, patches, listing,
+                                                        pushed=branch is not None)
+        actions += remember
     if not verdicts:  # every touched patch was deleted
         return actions + _branch_decided(ctx, branches, head_sha, [], pushed=branch)
     conclusion, title, summary = render(verdicts)
@@ -206,10 +208,9 @@ async def _decide(ctx: Context, number: int, head_sha: str, filenames: Sequence[
         title = "Patches could not be listed"
     actions.append(UpsertCheckRun(repo, name=SIGNATURE_CHECK, head_sha=head_sha, conclusion=conclusion,
                                   title=title, summary=summary))
-    # What the decision checked: the patches themselves even when refused unverified (too many),
-    # so that a branch carries them to its next head (pushes.branch); none known when unlisted.
-    checked = ([] if unlisted is not None else list(patches) if len(patches) > MAX_PATCHES
-               else [v.path for v in verdicts])
+    # What the decision checked: the patches themselves even when some were left unverified (too
+    # many), so that a branch carries them to its next head (pushes.branch); none known when unlisted.
+    checked = [] if unlisted is not None else list(patches) if partial else [v.path for v in verdicts]
     pushed = f" (push to {branch})" if branch else ""
     if conclusion != "success":
         reasons = "; ".join(f"{v.path}: {v.reason}" for v in verdicts if not v.ok)
@@ -286,6 +287,7 @@ async def on_push(event: Event, ctx: Context) -> list[Action]:
     if known.head_sha == push.after:
         return await cancels.resend(ctx)  # a redelivery: decided for this branch already
     unlisted: str | None = None
+    listing: lookups.Listing | None = None
     continues = (known.head_sha is not None and push.before == known.head_sha and push.files is not None
                  and not known.unknown and event.payload.get("forced") is False)
     if continues:
@@ -304,7 +306,8 @@ async def on_push(event: Event, ctx: Context) -> list[Action]:
     else:
         if not await _is_head(ctx, push):
             return await cancels.resend(ctx)  # late, or the branch is gone: nothing to decide
-        files, unlisted = await pushes.tree_patches(ctx.gh, ctx.repo, section, push.after)
+        tree = await pushes.tree_patches(ctx.gh, ctx.repo, section, push.after)
+        files, unlisted, listing = tree.patches, tree.unlisted, tree.listing
     found = await store.run_for_head(ctx.db, ctx.repo, push.after)
     if found is not None and unlisted is None and pushes.stands_for(section, found[0], files):
         # Decided for a pull request of this head, or a push of it to another branch, with every
@@ -316,7 +319,7 @@ async def on_push(event: Event, ctx: Context) -> list[Action]:
     number = 0
     if found is not None:  # decided again for this branch: with what that decision checked too
         number, files = int(found[0]["number"]), [*pushes.recorded_patches(section, found[0]), *files]
-    return (await gate(ctx, number, push.after, files, branch=push.branch, unlisted=unlisted)
+    return (await gate(ctx, number, push.after, files, branch=push.branch, unlisted=unlisted, listing=listing)
             + await cancels.resend(ctx))
 
 
@@ -383,11 +386,12 @@ async def _rerun_push(ctx: Context, row: Mapping[str, Any] | None, head_sha: str
     section = ctx.rules.section(SECTION)
     known = await pushes.branch(ctx.db, ctx.repo, section, branch)
     files = [*(pushes.recorded_patches(section, row) if row is not None else ()), *known.pending]
-    unlisted = None
+    unlisted = listing = None
     if known.unknown or not files:
-        files, unlisted = await pushes.tree_patches(ctx.gh, ctx.repo, section, head_sha)
+        tree = await pushes.tree_patches(ctx.gh, ctx.repo, section, head_sha)
+        files, unlisted, listing = tree.patches, tree.unlisted, tree.listing
     number = int(row["number"]) if row is not None else 0
-    return (await gate(ctx, number, head_sha, files, branch=branch, unlisted=unlisted)
+    return (await gate(ctx, number, head_sha, files, branch=branch, unlisted=unlisted, listing=listing)
             + await cancels.resend(ctx))
 
 
@@ -451,7 +455,8 @@ async def on_workflow_job(event: Event, ctx: Context) -> list[Action]:
 async def sweep(jctx: JobContext) -> list[Action]:
     """The feature's periodic job: stages past their timeout, then the cancels still owed that
     are due again (see cancels). Cheap when nothing runs and nothing is owed: two queries."""
-    return await sweep_timeouts(jctx) + await cancels.sweep(jctx) + await _forget_ended_runs(jctx)
+    return (await sweep_timeouts(jctx) + await cancels.sweep(jctx) + await _forget_ended_runs(jctx)
+            + await _forget_verified(jctx))
 
 
 async def _forget_ended_runs(jctx: JobContext) -> list[Action]:
@@ -460,6 +465,14 @@ async def _forget_ended_runs(jctx: JobContext) -> list[Action]:
     if not await store.any_ended_runs_before(jctx.db, before):
         return []
     return [Record("", feature=FEATURE_NAME, op="forget_ended_runs", args={"before": before})]
+
+
+async def _forget_verified(jctx: JobContext) -> list[Action]:
+    """The verifications not used for remembered.KEEP are forgotten (one query when none)."""
+    before = _now(jctx) - remembered.KEEP
+    if not await store.any_verified_before(jctx.db, before):
+        return []
+    return [Record("", feature=FEATURE_NAME, op="forget_verified", args={"before": before})]
 
 
 async def sweep_timeouts(jctx: JobContext) -> list[Action]:

@@ -4,6 +4,7 @@ head."""
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from ...context import GitHubReader
@@ -93,16 +94,35 @@ class TreeTruncated(Exception):
         self.partial = partial  # False: over budget without GitHub cutting any listing short
 
 
-async def tree_paths(gh: GitHubReader, repo: str, sha: str, under: Sequence[str] = ("",)) -> list[str]:
-    """Every path at commit ``sha`` but directories (files, symlinks, submodules) inside the
-    directories ``under`` ("" the whole tree; none inside another). A directory missing, or
-    not a directory, holds none; one naming a file gives that file. Raises TreeTruncated
-    rather than return a partial list, which would pass for a whole one."""
+@dataclass(frozen=True)
+class Listing:
+    """Directories of one commit's tree, listed whole: every entry in them but directories
+    (files, symlinks, submodules), by path, as GitHub lists it (``type``, ``mode``, ``sha``)."""
+    sha: str
+    directories: tuple[str, ...]
+    entries: Mapping[str, Mapping[str, Any]]
+
+    def covers(self, path: str) -> bool:
+        """Whether ``path`` lies in a listed directory: if it is not among the entries, it is
+        no file at this commit (a directory at most)."""
+        return any(d == "" or path == d or path.startswith(d + "/") for d in self.directories)
+
+
+async def tree_listing(gh: GitHubReader, repo: str, sha: str, under: Sequence[str] = ("",)) -> Listing:
+    """The entries at commit ``sha`` inside the directories ``under`` ("" the whole tree; none
+    inside another). A directory missing, or not a directory, holds none; one naming a file
+    gives that file. Raises TreeTruncated rather than return a partial list, which would pass
+    for a whole one."""
     lister = _TreeLister(gh, repo, sha)
-    paths: list[str] = []
+    entries: dict[str, Mapping[str, Any]] = {}
     for directory in under:
-        paths += await lister.paths_under(directory)
-    return paths
+        entries.update(await lister.entries_under(directory))
+    return Listing(sha, tuple(under), entries)
+
+
+async def tree_paths(gh: GitHubReader, repo: str, sha: str, under: Sequence[str] = ("",)) -> list[str]:
+    """The paths of tree_listing."""
+    return list((await tree_listing(gh, repo, sha, under)).entries)
 
 
 class _TreeLister:
@@ -131,7 +151,7 @@ class _TreeLister:
             self.levels[tree_sha] = list(tree.get("tree") or ())
         return self.levels[tree_sha]
 
-    async def paths_under(self, directory: str) -> list[str]:
+    async def entries_under(self, directory: str) -> dict[str, Mapping[str, Any]]:
         if not directory:
             tree = await self._get(TREE, self.sha, "")
             if tree.get("truncated"):
@@ -143,31 +163,31 @@ class _TreeLister:
                           if e.get("path") == name), None)
             walked = f"{walked}/{name}" if walked else name
             if entry is None:
-                return []  # no such directory: no patches there
+                return {}  # no such directory: no patches there
             if entry.get("type") != "tree":
-                return [walked] if walked == directory else []
+                return {walked: entry} if walked == directory else {}
             tree_sha = str(entry["sha"])
         return await self._recursive(tree_sha, directory, directory)
 
-    async def _recursive(self, tree_sha: str, path: str, directory: str) -> list[str]:
-        """The paths in the tree ``tree_sha`` at ``path`` (inside ``directory``, the one asked for)."""
+    async def _recursive(self, tree_sha: str, path: str, directory: str) -> dict[str, Mapping[str, Any]]:
+        """The entries in the tree ``tree_sha`` at ``path`` (inside ``directory``, the one asked for)."""
         tree = await self._get(TREE, tree_sha, directory)
         if not tree.get("truncated"):
             return _blobs(tree, path)
         self.partial = True
-        found: list[str] = []
+        found: dict[str, Mapping[str, Any]] = {}
         for entry in await self._level(tree_sha, directory):
             inner = f"{path}/{entry['path']}"
             if entry.get("type") == "tree":
-                found += await self._recursive(str(entry["sha"]), inner, directory)
+                found.update(await self._recursive(str(entry["sha"]), inner, directory))
             else:
-                found.append(inner)
+                found[inner] = entry
         return found
 
 
-def _blobs(tree: Mapping[str, Any], prefix: str) -> list[str]:
-    return [f"{prefix}/{e['path']}" if prefix else str(e["path"])
-            for e in tree.get("tree") or () if e.get("type") != "tree"]
+def _blobs(tree: Mapping[str, Any], prefix: str) -> dict[str, Mapping[str, Any]]:
+    return {f"{prefix}/{e['path']}" if prefix else str(e["path"]): e
+            for e in tree.get("tree") or () if e.get("type") != "tree"}
 
 
 async def branch_head(gh: GitHubReader, repo: str, branch: str) -> str | None:

@@ -15,7 +15,9 @@ none. The patches are then those of the tree at the pushed commit: only the dire
 patch globs name are listed (a kernel tree is far past what GitHub lists of a tree in one
 answer; its patch directory is not), the whole tree only for a glob without a leading
 directory. A listing GitHub gives only in part fails the gate rather than passing what it left
-out, unless walking that directory one level at a time completes it (lookups.tree_paths).
+out, unless walking that directory one level at a time completes it (lookups.tree_listing). The
+listing names each file by its blob SHA: the patches verified before with those very bytes are
+not read again (remembered).
 """
 from __future__ import annotations
 
@@ -135,7 +137,7 @@ def glob_directory(pattern: str) -> str | None:
     """The directory holding every path a patch glob can match: its segments before the first
     with a wildcard. "" (the whole tree) when that is the first, or when the glob has no "/"
     but a trailing one: gitignore matches it at any depth. None for a malformed glob, which
-    matches nothing. A glob without wildcards names a file or a directory: tree_paths takes
+    matches nothing. A glob without wildcards names a file or a directory: tree_listing takes
     either."""
     if compile_glob(pattern).problem:
         return None
@@ -155,16 +157,37 @@ def patch_directories(patterns: Iterable[str]) -> list[str]:
     return kept
 
 
-async def tree_patches(gh: GitHubReader, repo: str, section: Mapping[str, Any],
-                       sha: str) -> tuple[list[str], str | None]:
-    """The patches at commit ``sha`` and None, or none and why they could not be listed."""
+def listed_directories(section: Mapping[str, Any]) -> list[str]:
+    """The directories holding the patches and their signature files (a signature template such
+    as ``sigs/{path}.bundle`` keeps them apart): listing them says which files a commit has, and
+    by which blob SHA, without reading them."""
+    templates = (section["signatures"]["bundle"], section["signatures"]["signature"])
+    globs = [*section["patches"], *(t.replace("{path}", g) for t in templates for g in section["patches"])]
+    return patch_directories(globs)
+
+
+async def list_patch_directories(gh: GitHubReader, repo: str, section: Mapping[str, Any],
+                                 sha: str) -> lookups.Listing:
+    """The listing of listed_directories at commit ``sha``; raises lookups.TreeTruncated."""
+    return await lookups.tree_listing(gh, repo, sha, listed_directories(section))
+
+
+@dataclass(frozen=True)
+class TreePatches:
+    """The patches of a commit's tree, or (``unlisted``) why they could not be listed."""
+    patches: list[str]
+    unlisted: str | None = None
+    listing: lookups.Listing | None = None
+
+
+async def tree_patches(gh: GitHubReader, repo: str, section: Mapping[str, Any], sha: str) -> TreePatches:
     try:
-        paths = await lookups.tree_paths(gh, repo, sha, patch_directories(section["patches"]))
+        listing = await list_patch_directories(gh, repo, section, sha)
     except lookups.TreeTruncated as exc:
-        return [], unlisted_reason(section, exc)
-    present = set(paths)
+        return TreePatches([], unlisted_reason(section, exc))
     # A signature kept without its patch names a patch that is not there: nothing to verify.
-    return [p for p in touched_patches(section, paths) if p in present], None
+    return TreePatches([p for p in touched_patches(section, listing.entries) if p in listing.entries],
+                       listing=listing)
 
 
 def unlisted_reason(section: Mapping[str, Any], exc: lookups.TreeTruncated) -> str:

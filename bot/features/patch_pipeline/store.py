@@ -116,6 +116,18 @@ async def forget_ended_runs(db: Database, *, before: float) -> None:
     await db.execute("DELETE FROM patch_pipeline_ended_runs WHERE at < ?", (before,))
 
 
+async def remember_verified(db: Database, *, repo: str, verified: Sequence[Mapping[str, Any]], at: float) -> None:
+    """Patches verified (or found remembered) by a decision, by content key (remembered.py)."""
+    sql = _upsert_sql("patch_pipeline_verified", ("repo", "key", "method", "signer", "issuer", "log_index", "at"),
+                      ("repo", "key"))
+    await db.executemany(sql, [(repo, v["key"], v["method"], v["signer"], v.get("issuer"), v.get("log_index"), at)
+                               for v in verified])
+
+
+async def forget_verified(db: Database, *, before: float) -> None:
+    await db.execute("DELETE FROM patch_pipeline_verified WHERE at < ?", (before,))
+
+
 async def branch_deleted(db: Database, *, repo: str, branch: str) -> None:
     """The gated ``branch`` is gone: nothing is owed on it, and its head is no branch's any more
     (a pull request of that commit is decided as any other; a branch of that name made again
@@ -364,7 +376,8 @@ async def give_up_cancel(db: Database, *, repo: str, run_id: int, owed_before: f
 
 WRITERS = {"record_rejection": record_rejection, "save_run": save_run, "adopt_run": adopt_run,
            "branch_decided": branch_decided, "branch_deleted": branch_deleted,
-           "forget_ended_runs": forget_ended_runs,
+           "forget_ended_runs": forget_ended_runs, "remember_verified": remember_verified,
+           "forget_verified": forget_verified,
            "stray_stopped": stray_stopped, "cancel_attempted": cancel_attempted,
            "cancel_settled": cancel_settled, "run_ended": run_ended, "give_up_cancel": give_up_cancel}
 
@@ -451,6 +464,22 @@ async def ended_run(db: Database, repo: str, run_id: int) -> bool:
     """Whether the bot ended the pipeline of workflow run ``run_id`` (migration 0009)."""
     return await db.fetchval("SELECT 1 FROM patch_pipeline_ended_runs WHERE repo = ? AND run_id = ?",
                              (repo, run_id)) is not None
+
+
+async def verified(db: Database, repo: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The remembered verifications among ``keys``, by key."""
+    found: dict[str, dict[str, Any]] = {}
+    unique = sorted(set(keys))
+    for at in range(0, len(unique), 500):  # well under any database's limit of bound values
+        chunk = unique[at:at + 500]
+        rows = await db.fetchall(f"SELECT * FROM patch_pipeline_verified WHERE repo = ? AND key IN "
+                                 f"({', '.join('?' * len(chunk))})", (repo, *chunk))
+        found.update((str(r["key"]), r) for r in rows)
+    return found
+
+
+async def any_verified_before(db: Database, before: float) -> bool:
+    return await db.fetchval("SELECT 1 FROM patch_pipeline_verified WHERE at < ? LIMIT 1", (before,)) is not None
 
 
 async def any_ended_runs_before(db: Database, before: float) -> bool:

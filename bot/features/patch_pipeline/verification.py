@@ -9,10 +9,12 @@ from ...context import GitHubReader
 from ...core.impact import glob_match
 from ...core.markdown import cell, code, neutralize
 from ...signing import Artifact, SignatureInvalid, Signer, TrustedKey, TrustPolicy, Verified, verify_patch
-from . import lookups
+from . import lookups, remembered
 
 SIGNATURE_CHECK = "patch-signature"
-MAX_PATCHES = 100  # one PR carrying more patches than this is refused rather than half-checked
+# Patches verified in one decision, beyond those remembered (see remembered): past it the rest are
+# left for the next decision rather than the delivery making hundreds of requests at once.
+MAX_PATCHES = 100
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,10 @@ class Verdict:
     path: str
     verified: Verified | None = None
     reason: str = ""
+    # Verified now, with bytes the tree listing names by this key: remembered for next time.
+    key: str | None = None
+    # Verified before with the same bytes, under the same trust policy (not read again).
+    remembered: bool = False
 
     @property
     def ok(self) -> bool:
@@ -76,11 +82,14 @@ def trust_policy(section: Mapping[str, Any]) -> TrustPolicy:
 
 
 async def verify_patches(gh: GitHubReader, repo: str, head_sha: str, section: Mapping[str, Any],
-                         patches: Sequence[str]) -> list[Verdict]:
+                         patches: Sequence[str], listing: lookups.Listing | None = None) -> list[Verdict]:
+    """Each patch read at ``head_sha`` and verified. With the ``listing`` of the commit's patch
+    directories, a success whose bytes are those listed carries its key to be remembered by."""
     try:
         policy = trust_policy(section)
     except SignatureInvalid as exc:
         return [Verdict(p, reason=f"configuration: {exc}") for p in patches]
+    trust = remembered.trust_fingerprint(section) if listing is not None else ""
     verdicts = []
     for patch in patches:
         try:
@@ -99,7 +108,8 @@ async def verify_patches(gh: GitHubReader, repo: str, head_sha: str, section: Ma
             # CPU-bound (certificate chains, ECDSA): keep the event loop free.
             verified = await asyncio.to_thread(verify_patch, Artifact.from_bytes(data), policy,
                                                bundle=bundle, signature_file=sig, keys_allowed=keys_allowed)
-            verdicts.append(Verdict(patch, verified))
+            key = remembered.read_key(section, trust, patch, (bundle_path, sig_path), (data, bundle, sig), listing)
+            verdicts.append(Verdict(patch, verified, key=key))
         except SignatureInvalid as exc:
             reason = str(exc)
             if reason.startswith("unsigned"):
@@ -118,26 +128,50 @@ def signers_text(verdicts: Sequence[Verdict]) -> str:
     return ", ".join(seen)
 
 
+# Room for the table in a check run's summary (GitHub takes 65,535 characters): rows past it are
+# counted, not shown, the refused ones first so that none of them is cut.
+TABLE_ROOM = 60_000
+
+
+def _row(v: Verdict) -> str:
+    # A path is the contributor's text: GitHub splits cells on a bare "|" even inside a code
+    # span, so an unescaped one would forge a "verified" row (neutralize() escapes its own).
+    if v.verified is None:
+        return f"| {cell(code(v.path))} | ❌ {neutralize(v.reason, max_len=400)} | – | – | – |"
+    how = "keyless" if v.verified.method == "keyless" else "public key"
+    by = v.verified.issuer if v.verified.method == "keyless" else f"key {v.verified.signer}"
+    log_index = "–" if v.verified.log_index is None else str(v.verified.log_index)
+    again = ", remembered" if v.remembered else ""
+    return (f"| {cell(code(v.path))} | ✅ verified ({how}{again}) | {neutralize(v.verified.signer)} | "
+            f"{neutralize(by or '')} | {log_index} |")
+
+
+def _table(verdicts: Sequence[Verdict]) -> str:
+    lines = ["| Patch | Result | Signer | Issuer / key | Rekor log index |", "|---|---|---|---|---|"]
+    size = 0
+    ordered = [v for v in verdicts if not v.ok] + [v for v in verdicts if v.ok]
+    for shown, v in enumerate(ordered):
+        row = _row(v)
+        if size + len(row) > TABLE_ROOM:
+            lines.append(f"| … | {len(ordered) - shown} more not shown | | | |")
+            break
+        lines.append(row)
+        size += len(row) + 1
+    return "\n".join(lines)
+
+
 def render(verdicts: Sequence[Verdict]) -> tuple[str, str, str]:
     """(conclusion, title, summary) of the ``patch-signature`` check run."""
     bad = [v for v in verdicts if not v.ok]
-    lines = ["| Patch | Result | Signer | Issuer / key | Rekor log index |", "|---|---|---|---|---|"]
-    # A path is the contributor's text: GitHub splits cells on a bare "|" even inside a code
-    # span, so an unescaped one would forge a "verified" row (neutralize() escapes its own).
-    for v in verdicts:
-        if v.verified is not None:
-            how = "keyless" if v.verified.method == "keyless" else "public key"
-            by = v.verified.issuer if v.verified.method == "keyless" else f"key {v.verified.signer}"
-            log_index = "–" if v.verified.log_index is None else str(v.verified.log_index)
-            lines.append(f"| {cell(code(v.path))} | ✅ verified ({how}) | {neutralize(v.verified.signer)} | "
-                         f"{neutralize(by or '')} | {log_index} |")
-        else:
-            lines.append(f"| {cell(code(v.path))} | ❌ {neutralize(v.reason, max_len=400)} | – | – | – |")
-    table = "\n".join(lines)
+    table = _table(verdicts)
+    again = sum(v.remembered for v in verdicts)
+    known = (f" {again} of them verified before with the same bytes under the same trust policy "
+             "(remembered), and not read again." if again else "")
     if not bad:
         n = len(verdicts)
         return "success", f"{n} patch{'es' if n != 1 else ''} signed", (
-            "Every patch verifies against the trust policy; the verification pipeline was dispatched.\n\n" + table)
+            "Every patch verifies against the trust policy; the verification pipeline was dispatched."
+            f"{known}\n\n" + table)
     return "failure", f"{len(bad)} of {len(verdicts)} patches not verified", (
         "Patches are accepted only when signed by a trusted signer (Sigstore keyless, or a "
-        "trusted public key). Nothing was dispatched.\n\n" + table)
+        f"trusted public key). Nothing was dispatched.{known}\n\n" + table)

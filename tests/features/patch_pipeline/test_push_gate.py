@@ -510,14 +510,19 @@ async def test_a_push_refused_for_too_many_patches_carries_them_to_the_next_head
     from bot.features.patch_pipeline.verification import MAX_PATCHES
 
     many = [f"patches/queue/{i:04}.patch" for i in range(MAX_PATCHES + 1)]
+    for sha in (C1, C2):
+        for path in many:
+            sign(flow, sha, path)
     first = await flow.send("push", push_payload("go", after=C1, files=many))
-    assert check_of(first, "patch-signature", C1).conclusion == "failure"
+    assert check_of(first, "patch-signature", C1).conclusion == "failure"  # one left unverified
     row, _ = await flow.state(C1)
     assert sorted(json.loads(row["patches"])) == many  # the patches, not the verdict's label
     actions = await flow.send("push", push_payload("go", before=C1, after=C2, files=["README.md"]), at=T(1))
     sig = check_of(actions, "patch-signature", C2)
-    assert sig.conclusion == "failure" and f"{MAX_PATCHES + 1} patches" in sig.summary
+    # Each patch's bytes differ at C2 (sign): verified again, MAX_PATCHES of them, the rest still owed.
+    assert sig.conclusion == "failure" and "1 more patch" in sig.summary
     assert not of(actions, "DispatchWorkflow")
+    assert sorted(json.loads((await flow.state(C2))[0]["patches"])) == many
 
 
 # --- a head decided for a pull request, then pushed to a gated branch ----------------------
@@ -880,13 +885,15 @@ async def test_a_decision_that_failed_does_not_stop_the_next_call_in_the_deliver
     (a 403 reading a file, say), the command's own decision of the head is still made."""
     from .conftest import context, pr_payload as pr
 
-    real = handlers.verify_patches
+    from bot.features.patch_pipeline import head_verification
+
+    real = head_verification.verify_patches
 
     async def fails_once(*args, **kwargs):
-        monkeypatch.setattr(handlers, "verify_patches", real)
+        monkeypatch.setattr(head_verification, "verify_patches", real)
         raise RuntimeError("GitHub said no")
 
-    monkeypatch.setattr(handlers, "verify_patches", fails_once)
+    monkeypatch.setattr(head_verification, "verify_patches", fails_once)
     _, ctx = context("pull_request", pr("opened"), db=flow.db, repo=flow.repo, rules=flow.rules)
     with pytest.raises(RuntimeError):
         await handlers.gate(ctx, 7, HEAD, SIGNED)

@@ -1,0 +1,105 @@
+"""Patches verified before, remembered by content (migration 0010), so that a tree read again
+verifies only what changed: a gated branch whose pushes are read from the tree (its first push,
+a force-push, two pushes in quick succession), or a pull request refreshing a whole patch queue.
+
+Verifying a patch depends on nothing but the bytes of the patch and of its two signature files,
+on whether keys may sign it (``trust.keys_for`` on its path), and on the trust policy with the
+verifier that applies it (Sigstore's trust roots ship with sigstore-python; keyless certificates
+are checked at the time the transparency log recorded the signature, not now). A tree listing
+gives each file's git blob SHA, a hash of its bytes, without reading them: those SHAs, with the
+``keys_for`` answer and a fingerprint of the trust section and the verifier, make the key. Only
+a success is remembered, and only when the bytes verified hash to the SHAs listed; a change to
+the trust section (a signer or key removed) or to sigstore-python changes every key, so nothing
+verified under the old policy counts under the new one.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from importlib import metadata
+from typing import Any, Mapping, Sequence
+
+from ...core.impact import glob_match
+from ...signing import Verified
+from .lookups import Listing
+
+# Bumped when what the bot's own verification accepts changes (signing/, verification.py).
+VERIFIER = "1"
+# A remembered verification unused this long is forgotten (refreshed on use, at most daily).
+KEEP = 180 * 86400.0
+REFRESH = 86400.0
+# A pull request or push with more patches than this has its patch directories listed to find
+# the remembered ones; below it, reading each patch costs no more than the listing would.
+LIST_ABOVE = 10
+# Regular files as git records them (a symlink is 120000, a submodule 160000).
+REGULAR = ("100644", "100755")
+
+
+@lru_cache(maxsize=1)
+def _sigstore_version() -> str:
+    return metadata.version("sigstore")
+
+
+def trust_fingerprint(section: Mapping[str, Any]) -> str:
+    """The trust policy and the verifier applying it: what a remembered verification held under."""
+    return hashlib.sha256(json.dumps([section["trust"], VERIFIER, _sigstore_version()], sort_keys=True,
+                                     default=str).encode()).hexdigest()
+
+
+def git_blob_sha(data: bytes) -> str:
+    """The SHA git names a file's bytes by (as a tree listing gives it)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _blob(listing: Listing, path: str) -> str | None:
+    """The blob SHA of a regular file, "" for a path that is no file at the commit, None when the
+    listing cannot say (outside it, or a symlink or submodule: read as GitHub's contents API
+    reads them, never remembered)."""
+    if not listing.covers(path):
+        return None
+    entry = listing.entries.get(path)
+    if entry is None:
+        return ""
+    if entry.get("type") != "blob" or str(entry.get("mode")) not in REGULAR or not entry.get("sha"):
+        return None
+    return str(entry["sha"])
+
+
+def content_key(section: Mapping[str, Any], trust: str, patch: str, blobs: Sequence[str]) -> str:
+    """The key of a patch's verification: ``blobs`` are the blob SHAs ("" for none) of the patch
+    and of its signature files (verification.signature_files), in that order."""
+    keys_allowed = any(glob_match(g, patch) for g in section["trust"]["keys_for"])
+    return hashlib.sha256(json.dumps([trust, list(blobs), keys_allowed]).encode()).hexdigest()
+
+
+def listed_key(section: Mapping[str, Any], trust: str, patch: str, files: Sequence[str],
+               listing: Listing) -> str | None:
+    """The key of ``patch`` as the listing has it and its signature files ``files``; None when
+    the listing cannot say, or the patch is no regular file there."""
+    blobs = [_blob(listing, p) for p in (patch, *files)]
+    if any(b is None for b in blobs) or not blobs[0]:
+        return None
+    return content_key(section, trust, patch, [str(b) for b in blobs])
+
+
+def read_key(section: Mapping[str, Any], trust: str, patch: str, files: Sequence[str],
+             data: Sequence[bytes | None], listing: Listing | None) -> str | None:
+    """The key of what was read and verified, when it is what the listing says the commit holds
+    (each file's bytes hash to its listed SHA, a missing one is listed as missing): only then is
+    the verification remembered under the listing's key."""
+    if listing is None:
+        return None
+    key = listed_key(section, trust, patch, files, listing)
+    read = content_key(section, trust, patch, ["" if d is None else git_blob_sha(d) for d in data])
+    return key if key == read else None
+
+
+def verified_to_args(v: Verified) -> dict[str, Any]:
+    return {"method": v.method, "signer": v.signer, "issuer": v.issuer, "log_index": v.log_index}
+
+
+def verified_from_row(row: Mapping[str, Any]) -> Verified:
+    index = row.get("log_index")
+    return Verified(str(row["method"]), str(row["signer"]), row.get("issuer"),
+                    None if index is None else int(index))
