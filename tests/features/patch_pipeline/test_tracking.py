@@ -223,7 +223,7 @@ async def test_a_stale_live_write_does_not_reopen_a_superseded_run(flow):
 
 async def test_too_many_patches_are_refused_not_half_checked(db, repo, rule_set, monkeypatch):
     from bot.features.patch_pipeline import verification
-    monkeypatch.setattr("bot.features.patch_pipeline.handlers.MAX_PATCHES", 0)
+    monkeypatch.setattr("bot.features.patch_pipeline.head_verification.MAX_PATCHES", 0)
     flow = Flow(db, repo, rule_set)
     actions = await flow.send("pull_request", pr_payload("opened"))
     [check] = of(actions, "UpsertCheckRun")
