@@ -1,4 +1,4 @@
-"""The verification of a head's patches for a decision (handlers.gate): those verified before with
+"""The verification of a head's patches for a decision (gate.gate): those verified before with
 the same bytes are taken as remembered (remembered.py), the others read and verified, at most
 MAX_PATCHES of them per decision."""
 from __future__ import annotations

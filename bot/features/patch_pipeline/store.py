@@ -102,7 +102,7 @@ async def branch_decided(db: Database, *, repo: str, branch: str, head_sha: str,
                          unlisted: bool, at: float, rules: str = "", moves: bool = True) -> None:
     """The bot decided ``head_sha`` for the gated ``branch`` (migration 0008): its head now, with
     the patches still owed a passing pipeline (``unlisted``: unknown), under the patch ``rules``.
-    Not ``moves``: only while ``head_sha`` is the branch's head still (handlers._branch_decided)."""
+    Not ``moves``: only while ``head_sha`` is the branch's head still (gate.branch_decided)."""
     values = (json.dumps(sorted(set(pending))), int(unlisted), rules, at)
     if not moves:
         await db.execute("UPDATE patch_pipeline_branches SET pending = ?, unlisted = ?, rules = ?, updated_at = ?"
