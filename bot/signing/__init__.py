@@ -5,10 +5,10 @@ from .errors import SignatureInvalid, Verified
 from .keyed import TrustedKey, verify_key_bundle, verify_signature_file, verify_with_keys
 from .keyless import Signer, verify_keyless
 from .policy import TrustPolicy, is_keyless_bundle, verify_patch
-from .trust import load_trusted_root
+from .trust import load_trusted_root, trusted_root_digest
 
 __all__ = [
     "Artifact", "SignatureInvalid", "Signer", "TrustPolicy", "TrustedKey", "Verified",
     "is_keyless_bundle", "load_trusted_root", "verify_key_bundle", "verify_keyless",
-    "verify_patch", "verify_signature_file", "verify_with_keys",
+    "trusted_root_digest", "verify_patch", "verify_signature_file", "verify_with_keys",
 ]

@@ -7,6 +7,7 @@ CDN. sigstore copies its embedded roots into the user cache dir first (tests poi
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from dataclasses import dataclass
@@ -58,6 +59,18 @@ def load_trusted_root(instance: str = "production", trusted_root_json: bytes | N
         return TrustedRoot(TrustedRootModel.from_json(trusted_root_json))
     except (ValueError, SigstoreError) as exc:
         raise SignatureInvalid(f"unusable trusted root: {_first_line(exc)}") from exc
+
+
+def trusted_root_digest(instance: str = "production") -> str | None:
+    """SHA-256 of the trust root verification uses for ``instance`` (the one sigstore reads from
+    its cache directory, which an operator or an online sigstore run may have replaced since the
+    package shipped its own), None when it cannot be read: whatever was verified under one root
+    holds only under that root."""
+    try:
+        text = load_trusted_root(instance)._inner.to_json()  # noqa: SLF001 - no public serialiser in sigstore 4.5
+    except (SignatureInvalid, SigstoreError, AttributeError, OSError, ValueError):
+        return None
+    return hashlib.sha256(text.encode() if isinstance(text, str) else bytes(text)).hexdigest()
 
 
 def log_keys(root: TrustedRoot) -> dict[bytes, LogKey]:

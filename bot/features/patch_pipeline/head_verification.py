@@ -3,43 +3,47 @@ the same bytes are taken as remembered (remembered.py), the others read and veri
 MAX_PATCHES of them per decision."""
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Mapping, Sequence
 
 from ...context import Context
 from ...core.actions import Action, Record
+from ...github.errors import PermanentGitHubError
 from . import lookups, pushes, remembered, store
 from .tracking import FEATURE_NAME
 from .verification import MAX_PATCHES, Verdict, signature_files, verify_patches
 
 
 async def verify_head(ctx: Context, section: Mapping[str, Any], head_sha: str, patches: Sequence[str],
-                  listing: lookups.Listing | None, *, pushed: bool) -> tuple[list[Verdict], bool, list[Action]]:
+                      listing: lookups.Listing | None, *, pushed: bool) -> tuple[list[Verdict], bool, list[Action]]:
     """The verdicts on ``patches`` at ``head_sha``, whether some were left unverified, and the
     record of what to remember. Those verified before with the bytes the listing names are not
     read again (remembered); of the rest, MAX_PATCHES are read and verified, and the others left
     to the next decision (a re-run, the next push), which finds these remembered. Without a
     listing nothing can be remembered: more than MAX_PATCHES are refused unread."""
+    if listing is not None and listing.sha != head_sha:
+        listing = None  # another commit's files say nothing of this one's
     if listing is None and len(patches) > remembered.LIST_ABOVE:
         try:
             listing = await pushes.list_patch_directories(ctx.gh, ctx.repo, section, head_sha)
-        except lookups.TreeTruncated:
+        except (lookups.TreeTruncated, PermanentGitHubError):
             listing = None  # read one by one, as for a few patches
-    if listing is None and len(patches) > MAX_PATCHES:
-        return [Verdict(f"{len(patches)} patches", reason=f"more than {MAX_PATCHES} patches to verify at once in "
-                        f"one {'push' if pushed else 'pull request'}, and the patch directories could not be "
-                        "listed to find those verified before: split it")], True, []
-    trust = remembered.trust_fingerprint(section) if listing is not None else ""
-    keys = {p: k for p in patches if listing is not None
+    trust = await asyncio.to_thread(remembered.trust_fingerprint, section) if listing is not None else None
+    if trust is None and len(patches) > MAX_PATCHES:
+        return [Verdict(f"{len(patches)} patches", count=len(patches), reason=(
+            f"more than {MAX_PATCHES} patches to verify at once in one {'push' if pushed else 'pull request'}, "
+            "and the patch directories could not be listed to find those verified before: split it"))], True, []
+    now = ctx.now().timestamp()
+    keys = {p: k for p in patches if listing is not None and trust is not None
             and (k := remembered.listed_key(section, trust, p, signature_files(section, p), listing))}
-    found = await store.verified(ctx.db, ctx.repo, list(keys.values())) if keys else {}
+    found = await store.verified(ctx.db, ctx.repo, list(keys.values()), since=now - remembered.KEEP) if keys else {}
     known = [Verdict(p, remembered.verified_from_row(found[keys[p]]), key=keys[p], remembered=True)
              for p in patches if keys.get(p) in found]
     # A patch the listing shows deleted has nothing to verify (verify_patches would read as much):
     # left out here, or deleting more than MAX_PATCHES would be refused for good.
     todo = [p for p in patches if keys.get(p) not in found and not (listing is not None and _gone(listing, p))]
-    fresh = await verify_patches(ctx.gh, ctx.repo, head_sha, section, todo[:MAX_PATCHES], listing)
+    fresh = await verify_patches(ctx.gh, ctx.repo, head_sha, section, todo[:MAX_PATCHES], listing, trust)
     verdicts = sorted(known + fresh, key=lambda v: v.path)
-    now = ctx.now().timestamp()
     # Remembered now: what verified with the listed bytes, and what was found remembered long
     # enough ago that its keeping is renewed (it is in use).
     remember = [{"key": v.key, **remembered.verified_to_args(v.verified)} for v in verdicts
@@ -49,8 +53,10 @@ async def verify_head(ctx: Context, section: Mapping[str, Any], head_sha: str, p
                                      args={"repo": ctx.repo, "verified": remember, "at": now})] if remember else [])
     left = todo[MAX_PATCHES:]
     if left:
+        # Failures are never remembered, so a head with more than MAX_PATCHES refused patches
+        # stops going on here: it is refused for those anyway, and the table names them.
         verdicts.append(Verdict(
-            f"{len(left)} more patch{'es' if len(left) != 1 else ''}",
+            f"{len(left)} more patch{'es' if len(left) != 1 else ''}", count=len(left),
             reason=f"not verified yet: {MAX_PATCHES} patches are read and verified per decision, besides those "
                    "verified before; the ones verified now are remembered, so Re-run this check (or push "
                    "again) to verify the next ones"))

@@ -108,21 +108,27 @@ class Listing:
         return any(d == "" or path == d or path.startswith(d + "/") for d in self.directories)
 
 
-async def tree_listing(gh: GitHubReader, repo: str, sha: str, under: Sequence[str] = ("",)) -> Listing:
+async def tree_listing(gh: GitHubReader, repo: str, sha: str, under: Sequence[str] = ("",), *,
+                       best_effort: Sequence[str] = ()) -> Listing:
     """The entries at commit ``sha`` inside the directories ``under`` ("" the whole tree; none
     inside another). A directory missing, or not a directory, holds none; one naming a file
     gives that file. Raises TreeTruncated rather than return a partial list, which would pass
-    for a whole one."""
+    for a whole one. The directories ``best_effort`` are listed too (the tree requests they
+    share with ``under`` are made once), except those that cannot be listed whole, which the
+    listing then does not cover."""
     lister = _TreeLister(gh, repo, sha)
     entries: dict[str, Mapping[str, Any]] = {}
     for directory in under:
         entries.update(await lister.entries_under(directory))
-    return Listing(sha, tuple(under), entries)
-
-
-async def tree_paths(gh: GitHubReader, repo: str, sha: str, under: Sequence[str] = ("",)) -> list[str]:
-    """The paths of tree_listing."""
-    return list((await tree_listing(gh, repo, sha, under)).entries)
+    listed = list(under)
+    for directory in best_effort:
+        try:
+            found = await lister.entries_under(directory)
+        except TreeTruncated:
+            continue
+        entries.update(found)
+        listed.append(directory)
+    return Listing(sha, tuple(listed), entries)
 
 
 class _TreeLister:

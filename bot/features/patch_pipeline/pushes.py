@@ -157,19 +157,23 @@ def patch_directories(patterns: Iterable[str]) -> list[str]:
     return kept
 
 
-def listed_directories(section: Mapping[str, Any]) -> list[str]:
-    """The directories holding the patches and their signature files (a signature template such
-    as ``sigs/{path}.bundle`` keeps them apart): listing them says which files a commit has, and
-    by which blob SHA, without reading them."""
+def signature_directories(section: Mapping[str, Any]) -> list[str]:
+    """The directories holding the patches' signature files, where a signature template keeps
+    them apart from the patches (``sigs/{path}.bundle``); none that a patch directory holds."""
     templates = (section["signatures"]["bundle"], section["signatures"]["signature"])
-    globs = [*section["patches"], *(t.replace("{path}", g) for t in templates for g in section["patches"])]
-    return patch_directories(globs)
+    patch_dirs = patch_directories(section["patches"])
+    return [d for d in patch_directories(t.replace("{path}", g) for t in templates for g in section["patches"])
+            if not any(k == "" or d == k or d.startswith(k + "/") for k in patch_dirs)]
 
 
 async def list_patch_directories(gh: GitHubReader, repo: str, section: Mapping[str, Any],
                                  sha: str) -> lookups.Listing:
-    """The listing of listed_directories at commit ``sha``; raises lookups.TreeTruncated."""
-    return await lookups.tree_listing(gh, repo, sha, listed_directories(section))
+    """The patch directories at commit ``sha``, listed whole (raises lookups.TreeTruncated), and,
+    as far as GitHub lists them, the signature directories apart from them: they only say which
+    signature files a patch verified before still has (remembered); one left out means its
+    patches are read and verified again, never that they are refused."""
+    return await lookups.tree_listing(gh, repo, sha, patch_directories(section["patches"]),
+                                      best_effort=signature_directories(section))
 
 
 @dataclass(frozen=True)

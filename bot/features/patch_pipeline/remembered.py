@@ -4,28 +4,39 @@ a force-push, two pushes in quick succession), or a pull request refreshing a wh
 
 Verifying a patch depends on nothing but the bytes of the patch and of its two signature files,
 on whether keys may sign it (``trust.keys_for`` on its path), and on the trust policy with the
-verifier that applies it (Sigstore's trust roots ship with sigstore-python; keyless certificates
-are checked at the time the transparency log recorded the signature, not now). A tree listing
-gives each file's git blob SHA, a hash of its bytes, without reading them: those SHAs, with the
-``keys_for`` answer and a fingerprint of the trust section and the verifier, make the key. Only
-a success is remembered, and only when the bytes verified hash to the SHAs listed; a change to
-the trust section (a signer or key removed) or to sigstore-python changes every key, so nothing
-verified under the old policy counts under the new one.
+verifier that applies it: the ``trust`` section, the Sigstore trust root in use (keyless
+certificates are checked at the time the transparency log recorded the signature, not now), and
+the code and libraries that verify. A tree listing gives each file's git blob SHA, a hash of its
+bytes, without reading them: those SHAs, with the ``keys_for`` answer and a fingerprint of all
+the rest (trust_fingerprint), make the key. Only a success is remembered, and only when the bytes
+verified hash to the SHAs listed. A signer or key removed, another trust root (a key revoked), a
+new release of the verifying code or of sigstore, sigstore-models or cryptography: every key
+changes, and nothing verified before counts until verified again.
+
+Git names blobs by SHA-1, where the signatures cover SHA-256 digests: a remembered verification
+rests on no two different files sharing a blob SHA, which GitHub guards against by refusing
+objects that carry the known SHA-1 collision attacks (sha1collisiondetection).
 """
 from __future__ import annotations
 
 import hashlib
+import importlib
+import inspect
 import json
 from functools import lru_cache
 from importlib import metadata
 from typing import Any, Mapping, Sequence
 
 from ...core.impact import glob_match
-from ...signing import Verified
+from ...signing import Verified, trusted_root_digest
 from .lookups import Listing
 
-# Bumped when what the bot's own verification accepts changes (signing/, verification.py).
-VERIFIER = "1"
+# The code that decides whether a patch verifies: its source is part of the fingerprint, so that
+# a release changing what verification accepts forgets what the old code accepted.
+VERIFYING_MODULES = ("bot.signing.artifact", "bot.signing.errors", "bot.signing.keyed", "bot.signing.keyless",
+                     "bot.signing.policy", "bot.signing.transparency", "bot.signing.trust",
+                     "bot.features.patch_pipeline.verification", "bot.features.patch_pipeline.remembered")
+VERIFYING_PACKAGES = ("sigstore", "sigstore-models", "cryptography")
 # A remembered verification unused this long is forgotten (refreshed on use, at most daily).
 KEEP = 180 * 86400.0
 REFRESH = 86400.0
@@ -37,13 +48,42 @@ REGULAR = ("100644", "100755")
 
 
 @lru_cache(maxsize=1)
-def _sigstore_version() -> str:
-    return metadata.version("sigstore")
+def _verifier() -> str | None:
+    """A digest of the verifying code and the versions of the libraries it uses; None when a
+    source cannot be read (then nothing is remembered)."""
+    digest = hashlib.sha256()
+    try:
+        for name in VERIFYING_MODULES:
+            digest.update(inspect.getsource(importlib.import_module(name)).encode())
+        for package in VERIFYING_PACKAGES:
+            digest.update(f"{package}=={metadata.version(package)}".encode())
+    except (OSError, TypeError, metadata.PackageNotFoundError):
+        return None
+    return digest.hexdigest()
 
 
-def trust_fingerprint(section: Mapping[str, Any]) -> str:
-    """The trust policy and the verifier applying it: what a remembered verification held under."""
-    return hashlib.sha256(json.dumps([section["trust"], VERIFIER, _sigstore_version()], sort_keys=True,
+_roots: dict[str, str] = {}
+
+
+def _root(instance: str) -> str | None:
+    """The digest of the instance's trust root in use (read once per process, as the root is)."""
+    if instance not in _roots:
+        found = trusted_root_digest(instance)
+        if found is None:
+            return None
+        _roots[instance] = found
+    return _roots[instance]
+
+
+def trust_fingerprint(section: Mapping[str, Any]) -> str | None:
+    """What a remembered verification held under: the trust section, the trust root in use and
+    the verifier. None when one of them cannot be read: nothing is remembered or taken as such.
+    Reads the trust root the first time (files, perhaps a copy into sigstore's cache directory):
+    call it off the event loop."""
+    verifier, root = _verifier(), _root(str(section["trust"].get("instance") or "production"))
+    if verifier is None or root is None:
+        return None
+    return hashlib.sha256(json.dumps([section["trust"], root, verifier], sort_keys=True,
                                      default=str).encode()).hexdigest()
 
 

@@ -466,14 +466,15 @@ async def ended_run(db: Database, repo: str, run_id: int) -> bool:
                              (repo, run_id)) is not None
 
 
-async def verified(db: Database, repo: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The remembered verifications among ``keys``, by key."""
+async def verified(db: Database, repo: str, keys: Sequence[str], *, since: float) -> dict[str, dict[str, Any]]:
+    """The remembered verifications among ``keys``, by key: those used ``since`` then (an older
+    one is forgotten, whether or not the periodic job has dropped it yet)."""
     found: dict[str, dict[str, Any]] = {}
     unique = sorted(set(keys))
     for at in range(0, len(unique), 500):  # well under any database's limit of bound values
         chunk = unique[at:at + 500]
-        rows = await db.fetchall(f"SELECT * FROM patch_pipeline_verified WHERE repo = ? AND key IN "
-                                 f"({', '.join('?' * len(chunk))})", (repo, *chunk))
+        rows = await db.fetchall(f"SELECT * FROM patch_pipeline_verified WHERE repo = ? AND at >= ? AND key IN "
+                                 f"({', '.join('?' * len(chunk))})", (repo, since, *chunk))
         found.update((str(r["key"]), r) for r in rows)
     return found
 

@@ -26,6 +26,9 @@ class Verdict:
     key: str | None = None
     # Verified before with the same bytes, under the same trust policy (not read again).
     remembered: bool = False
+    # The patches the verdict stands for: more than one for a line saying why several were not
+    # verified (too many at once, left for the next decision).
+    count: int = 1
 
     @property
     def ok(self) -> bool:
@@ -82,14 +85,15 @@ def trust_policy(section: Mapping[str, Any]) -> TrustPolicy:
 
 
 async def verify_patches(gh: GitHubReader, repo: str, head_sha: str, section: Mapping[str, Any],
-                         patches: Sequence[str], listing: lookups.Listing | None = None) -> list[Verdict]:
+                         patches: Sequence[str], listing: lookups.Listing | None = None,
+                         trust: str | None = None) -> list[Verdict]:
     """Each patch read at ``head_sha`` and verified. With the ``listing`` of the commit's patch
-    directories, a success whose bytes are those listed carries its key to be remembered by."""
+    directories and the ``trust`` fingerprint (remembered.trust_fingerprint), a success whose
+    bytes are those listed carries its key to be remembered by."""
     try:
         policy = trust_policy(section)
     except SignatureInvalid as exc:
         return [Verdict(p, reason=f"configuration: {exc}") for p in patches]
-    trust = remembered.trust_fingerprint(section) if listing is not None else ""
     verdicts = []
     for patch in patches:
         try:
@@ -108,7 +112,8 @@ async def verify_patches(gh: GitHubReader, repo: str, head_sha: str, section: Ma
             # CPU-bound (certificate chains, ECDSA): keep the event loop free.
             verified = await asyncio.to_thread(verify_patch, Artifact.from_bytes(data), policy,
                                                bundle=bundle, signature_file=sig, keys_allowed=keys_allowed)
-            key = remembered.read_key(section, trust, patch, (bundle_path, sig_path), (data, bundle, sig), listing)
+            key = (remembered.read_key(section, trust, patch, (bundle_path, sig_path), (data, bundle, sig), listing)
+                   if trust else None)
             verdicts.append(Verdict(patch, verified, key=key))
         except SignatureInvalid as exc:
             reason = str(exc)
@@ -162,16 +167,16 @@ def _table(verdicts: Sequence[Verdict]) -> str:
 
 def render(verdicts: Sequence[Verdict]) -> tuple[str, str, str]:
     """(conclusion, title, summary) of the ``patch-signature`` check run."""
-    bad = [v for v in verdicts if not v.ok]
+    bad = sum(v.count for v in verdicts if not v.ok)
+    total = sum(v.count for v in verdicts)
     table = _table(verdicts)
     again = sum(v.remembered for v in verdicts)
     known = (f" {again} of them verified before with the same bytes under the same trust policy "
              "(remembered), and not read again." if again else "")
     if not bad:
-        n = len(verdicts)
-        return "success", f"{n} patch{'es' if n != 1 else ''} signed", (
+        return "success", f"{total} patch{'es' if total != 1 else ''} signed", (
             "Every patch verifies against the trust policy; the verification pipeline was dispatched."
             f"{known}\n\n" + table)
-    return "failure", f"{len(bad)} of {len(verdicts)} patches not verified", (
+    return "failure", f"{bad} of {total} patches not verified", (
         "Patches are accepted only when signed by a trusted signer (Sigstore keyless, or a "
         f"trusted public key). Nothing was dispatched.{known}\n\n" + table)

@@ -353,7 +353,7 @@ async def test_a_patch_directory_too_big_to_walk_within_the_request_budget_fails
     ("patches/**/*.patch", "patches"), ("/patches/**", "patches"), ("go/**", "go"),
     ("patches/kernel/*.patch", "patches/kernel"), ("patches/[ab]/x.patch", "patches"),
     ("patches/v\\*/x.patch", "patches"),        # an escape: read as no literal name
-    ("patches/0001.patch", "patches/0001.patch"),  # a file or a directory: tree_paths takes either
+    ("patches/0001.patch", "patches/0001.patch"),  # a file or a directory: tree_listing takes either
     ("*.patch", ""), ("**/*.patch", ""), ("go", ""), ("go/", ""),  # at any depth (gitignore)
     ("patches/[z-a]/x", None),                     # malformed: matches nothing
 ])

@@ -8,12 +8,16 @@ import json
 from datetime import timedelta
 from urllib.parse import unquote
 
-from bot.features.patch_pipeline import handlers, lookups as L, remembered, store
+import pytest
+
+from bot.features.patch_pipeline import handlers, head_verification, lookups as L, pushes, remembered, store
+from bot.github import PermanentGitHubError
 from bot.features.patch_pipeline.verification import MAX_PATCHES, TABLE_ROOM, Verdict, render
-from bot.signing import Verified
+from bot.signing import Verified, trusted_root_digest
 from tests.signing.cosign_fake import KeyPair, sig_file
 
-from .conftest import MAIN, NOW, REPO, SIGNED_PATCH, apply_records, job_context, of, pr_payload, push_payload, rules
+from .conftest import (MAIN, NOW, REPO, SIGNED_PATCH, apply_records, context, job_context, of, pr_payload,
+                       push_payload, rules)
 from .test_push_gate import C1, C2, check_of, dispatched_patches, flow, known, rerequested  # noqa: F401
 
 T = lambda s: NOW + timedelta(seconds=s)  # noqa: E731
@@ -63,7 +67,7 @@ async def test_a_push_of_more_patches_than_one_decision_verifies_goes_on_where_i
     paths = queue(flow, C1, MAX_PATCHES + 5)
     first = await flow.send("push", push_payload("go", after=C1, files=paths))
     sig = check_of(first, "patch-signature", C1)
-    assert (sig.conclusion, sig.title) == ("failure", f"1 of {MAX_PATCHES + 1} patches not verified")
+    assert (sig.conclusion, sig.title) == ("failure", f"5 of {MAX_PATCHES + 5} patches not verified")
     assert "5 more patches" in sig.summary and "Re-run this check" in sig.summary
     assert sig.summary.index("5 more patches") < sig.summary.index("✅")  # what is refused comes first
     assert len(remembers(first)) == MAX_PATCHES and not of(first, "DispatchWorkflow")
@@ -167,8 +171,8 @@ async def test_remembered_verifications_are_kept_per_repository(flow):
     queue(flow, C1, 12)
     await flow.send("push", tree_push(C1))
     keys = [r["key"] for r in await flow.db.fetchall("SELECT key FROM patch_pipeline_verified")]
-    assert len(await store.verified(flow.db, REPO, keys)) == 13
-    assert await store.verified(flow.db, "someone/else", keys) == {}
+    assert len(await store.verified(flow.db, REPO, keys, since=0)) == 13
+    assert await store.verified(flow.db, "someone/else", keys, since=0) == {}
 
 
 # --- keys ----------------------------------------------------------------------------------------
@@ -260,3 +264,95 @@ async def test_a_push_deleting_more_patches_than_one_decision_verifies_is_not_re
     actions = await flow.send("push", push_payload("go", after=C1, files=deleted))
     assert not [a for a in of(actions, "UpsertCheckRun") if a.name == "patch-signature"]
     assert reads(flow) == [] and not of(actions, "DispatchWorkflow")
+
+
+async def test_another_trust_root_takes_every_remembered_verification_with_it(flow, monkeypatch):
+    queue(flow, C1, 12)
+    await flow.send("push", tree_push(C1))
+    monkeypatch.setattr(remembered, "_roots", {"staging": "0" * 64})  # a Rekor or Fulcio key revoked, say
+    actions = await flow.send("check_run", rerequested("patch-signature", C1), at=T(10))
+    sig = check_of(actions, "patch-signature", C1)
+    assert sig.conclusion == "success" and "verified before" not in sig.summary
+    assert len(reads(flow)) == 3 * 13 and len(remembers(actions)) == 13
+
+
+async def test_when_the_verifying_code_cannot_be_read_nothing_is_remembered(flow, monkeypatch):
+    monkeypatch.setattr(remembered, "_verifier", lambda: None)
+    paths = queue(flow, C1, 12)
+    actions = await flow.send("push", push_payload("go", after=C1, files=paths))
+    assert check_of(actions, "patch-signature", C1).conclusion == "success" and not remembers(actions)
+    many = queue(flow, C2, MAX_PATCHES + 1)
+    actions = await flow.send("push", push_payload("go", before=C1, after=C2, files=many), at=T(10))
+    assert "split it" in check_of(actions, "patch-signature", C2).summary and reads(flow) == []
+
+
+async def test_a_verification_unused_past_its_keeping_is_not_taken_before_the_sweep_drops_it(flow):
+    queue(flow, C1, 12)
+    await flow.send("push", tree_push(C1))
+    actions = await flow.send("check_run", rerequested("patch-signature", C1), at=T(remembered.KEEP + 60))
+    assert "verified before" not in check_of(actions, "patch-signature", C1).summary and len(reads(flow)) == 3 * 13
+
+
+async def test_a_listing_of_another_commit_is_not_taken_for_the_heads(flow):
+    paths = queue(flow, C1, 12)
+    await flow.send("push", tree_push(C1))
+    old = await pushes.list_patch_directories(flow.repo.reader(), REPO, flow.rules.section("pipeline"), C1)
+    queue(flow, C2, 12, key=KeyPair())  # the same patches, signed by nobody trusted
+    _, ctx = context("pull_request", pr_payload(head=C2), db=flow.db, repo=flow.repo, rules=flow.rules, now=T(10))
+    verdicts, partial, _ = await head_verification.verify_head(ctx, flow.rules.section("pipeline"), C2, paths, old,
+                                                               pushed=False)
+    assert not partial and verdicts and not any(v.ok for v in verdicts)
+
+
+async def test_a_pull_request_whose_tree_cannot_be_read_is_verified_file_by_file(flow, monkeypatch):
+    async def refused(*args, **kwargs):
+        raise PermanentGitHubError("Forbidden", status=403)
+
+    monkeypatch.setattr(pushes, "list_patch_directories", refused)
+    paths = queue(flow, C2, 12)
+    flow.repo.pr_files[7] = paths
+    actions = await flow.send("pull_request", pr_payload(head=C2))
+    assert check_of(actions, "patch-signature", C2).conclusion == "success" and not remembers(actions)
+    assert reads(flow) == read_with_signatures(*paths)
+
+
+@pytest.mark.parametrize("sig_dir_listed", [True, False])
+async def test_signatures_kept_apart_are_listed_as_far_as_github_lists_them(flow, key, monkeypatch, sig_dir_listed):
+    flow.rules = rules(key, push_branches=["go"], signatures={"bundle": "sigs/{path}.sigstore.json",
+                                                              "signature": "sigs/{path}.sig"})
+    await known(flow, "go", MAIN)
+    flow.repo.files.pop(C1)  # without the fixture's patch, signed next to it
+    paths = [f"{QUEUE}/{i:04}.patch" for i in range(12)]
+    for i, path in enumerate(paths):
+        data = f"patch {i}\n".encode()
+        flow.repo.put(C1, path, data)
+        flow.repo.put(C1, "sigs/" + path + ".sig", signature(key, data))
+    real = L._TreeLister.entries_under
+
+    async def entries_under(lister, directory):  # GitHub lists sigs/ only in part, past walking it
+        if not sig_dir_listed and directory.startswith("sigs"):
+            raise L.TreeTruncated(lister.sha, directory, over_budget=True)
+        return await real(lister, directory)
+
+    monkeypatch.setattr(L._TreeLister, "entries_under", entries_under)
+    actions = await flow.send("push", tree_push(C1))
+    assert check_of(actions, "patch-signature", C1).conclusion == "success"  # never refused for the signatures
+    assert len(remembers(actions)) == (12 if sig_dir_listed else 0)
+
+
+def test_the_trust_root_digest_is_the_roots_in_use():
+    production, staging = trusted_root_digest("production"), trusted_root_digest("staging")
+    assert production and staging and production != staging and len(production) == 64
+    assert trusted_root_digest("elsewhere") is None
+
+
+def test_the_fingerprint_follows_the_trust_root_and_the_verifier(monkeypatch):
+    s = section()
+    first = remembered.trust_fingerprint(s)
+    monkeypatch.setattr(remembered, "_roots", {"production": "1" * 64})
+    second = remembered.trust_fingerprint(s)
+    monkeypatch.setattr(remembered, "_verifier", lambda: "another release")
+    third = remembered.trust_fingerprint(s)
+    assert None not in (first, second, third) and len({first, second, third}) == 3
+    monkeypatch.setattr(remembered, "_verifier", lambda: None)
+    assert remembered.trust_fingerprint(s) is None
