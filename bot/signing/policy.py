@@ -59,3 +59,5 @@ def verify_patch(artifact: Artifact, policy: TrustPolicy, *, bundle: bytes | Non
             errors.append(str(exc))
     prefix = f"keyless: {keyless_error}; keys: " if keyless_error else ""
     raise SignatureInvalid(prefix + "; ".join(errors))
+
+# new release: stricter verification

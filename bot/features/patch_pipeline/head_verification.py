@@ -42,6 +42,16 @@ async def verify_head(ctx: Context, section: Mapping[str, Any], head_sha: str, p
     # A patch the listing shows deleted has nothing to verify (verify_patches would read as much):
     # left out here, or deleting more than MAX_PATCHES would be refused for good.
     todo = [p for p in patches if keys.get(p) not in found and not (listing is not None and _gone(listing, p))]
+    # Those without a key are never remembered, so they go first (each decision reads them all)
+    # and leave room for the others; as many as one decision reads would leave none, and no
+    # re-run would ever get further.
+    unkeyed = [p for p in todo if p not in keys]
+    if len(todo) > MAX_PATCHES and len(unkeyed) >= MAX_PATCHES:
+        return [Verdict(f"{len(todo)} patches", count=len(todo), reason=(
+            f"more than {MAX_PATCHES} patches to verify at once in one {'push' if pushed else 'pull request'}, "
+            f"{len(unkeyed)} of them with files that cannot be remembered once verified (a symlink, a "
+            "signature directory GitHub does not list whole): split it"))] + known, True, []
+    todo = unkeyed + [p for p in todo if p in keys]
     fresh = await verify_patches(ctx.gh, ctx.repo, head_sha, section, todo[:MAX_PATCHES], listing, trust)
     verdicts = sorted(known + fresh, key=lambda v: v.path)
     # Remembered now: what verified with the listed bytes, and what was found remembered long

@@ -124,7 +124,7 @@ async def tree_listing(gh: GitHubReader, repo: str, sha: str, under: Sequence[st
     for directory in best_effort:
         try:
             found = await lister.entries_under(directory)
-        except TreeTruncated:
+        except (TreeTruncated, PermanentGitHubError):
             continue
         entries.update(found)
         listed.append(directory)

@@ -23,7 +23,7 @@ import hashlib
 import importlib
 import inspect
 import json
-from functools import lru_cache
+import re
 from importlib import metadata
 from typing import Any, Mapping, Sequence
 
@@ -31,12 +31,13 @@ from ...core.impact import glob_match
 from ...signing import Verified, trusted_root_digest
 from .lookups import Listing
 
-# The code that decides whether a patch verifies: its source is part of the fingerprint, so that
-# a release changing what verification accepts forgets what the old code accepted.
+# The code that decides whether a patch verifies: its source, and the versions of the libraries
+# it runs on (sigstore with everything it requires, and cryptography), are part of the
+# fingerprint, so that a release changing what verification accepts forgets what the old one did.
 VERIFYING_MODULES = ("bot.signing.artifact", "bot.signing.errors", "bot.signing.keyed", "bot.signing.keyless",
                      "bot.signing.policy", "bot.signing.transparency", "bot.signing.trust",
                      "bot.features.patch_pipeline.verification", "bot.features.patch_pipeline.remembered")
-VERIFYING_PACKAGES = ("sigstore", "sigstore-models", "cryptography")
+VERIFYING_PACKAGES = ("sigstore", "cryptography")
 # A remembered verification unused this long is forgotten (refreshed on use, at most daily).
 KEEP = 180 * 86400.0
 REFRESH = 86400.0
@@ -47,19 +48,45 @@ LIST_ABOVE = 10
 REGULAR = ("100644", "100755")
 
 
-@lru_cache(maxsize=1)
-def _verifier() -> str | None:
-    """A digest of the verifying code and the versions of the libraries it uses; None when a
-    source cannot be read (then nothing is remembered)."""
+def verifier_digest() -> str | None:
+    """A digest of the verifying code and of the versions of the libraries it uses; None when a
+    source or a version cannot be read (then nothing is remembered). Computed once, as this module
+    is imported (see VERIFIER): the files then are the code loaded; read later, they may be a
+    newer release's, deployed under the running process, whose fingerprint the old code's
+    results must not carry."""
     digest = hashlib.sha256()
     try:
         for name in VERIFYING_MODULES:
             digest.update(inspect.getsource(importlib.import_module(name)).encode())
-        for package in VERIFYING_PACKAGES:
-            digest.update(f"{package}=={metadata.version(package)}".encode())
-    except (OSError, TypeError, metadata.PackageNotFoundError):
+        for package in sorted(_requirements(VERIFYING_PACKAGES)):
+            digest.update(f"{package}=={metadata.version(package)}\n".encode())
+    except (OSError, TypeError, ImportError, metadata.PackageNotFoundError):
         return None
     return digest.hexdigest()
+
+
+def _requirements(packages: Sequence[str]) -> set[str]:
+    """The packages and everything they require, installed (extras and markers that do not
+    apply are skipped: a requirement not installed is not run)."""
+    seen: set[str] = set()
+    todo = list(packages)
+    while todo:
+        name = re.split(r"[\s\[;<>=!~(]", todo.pop(), maxsplit=1)[0].lower().replace("_", "-")
+        if name in seen:
+            continue
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            if name in packages:
+                raise
+            continue
+        seen.add(name)
+        todo += [r for r in requires if "extra ==" not in r]
+    return seen
+
+
+def _verifier() -> str | None:
+    return VERIFIER
 
 
 _roots: dict[str, str] = {}
@@ -143,3 +170,7 @@ def verified_from_row(row: Mapping[str, Any]) -> Verified:
     index = row.get("log_index")
     return Verified(str(row["method"]), str(row["signer"]), row.get("issuer"),
                     None if index is None else int(index))
+
+
+# Last: the module's own source is part of it (see verifier_digest).
+VERIFIER = verifier_digest()

@@ -356,3 +356,56 @@ def test_the_fingerprint_follows_the_trust_root_and_the_verifier(monkeypatch):
     assert None not in (first, second, third) and len({first, second, third}) == 3
     monkeypatch.setattr(remembered, "_verifier", lambda: None)
     assert remembered.trust_fingerprint(s) is None
+
+
+async def test_more_patches_than_one_decision_reads_that_cannot_be_remembered_are_refused_at_once(flow, key,
+                                                                                                   monkeypatch):
+    """Their signatures in a directory GitHub does not list whole: no re-run would get further."""
+    flow.rules = rules(key, push_branches=["go"], signatures={"bundle": "sigs/{path}.sigstore.json",
+                                                              "signature": "sigs/{path}.sig"})
+    await known(flow, "go", MAIN)
+    paths = [f"{QUEUE}/{i:04}.patch" for i in range(MAX_PATCHES + 5)]
+    for i, path in enumerate(paths):
+        flow.repo.put(C1, path, f"patch {i}\n".encode())
+        flow.repo.put(C1, "sigs/" + path + ".sig", signature(key, f"patch {i}\n".encode()))
+    real = L._TreeLister.entries_under
+
+    async def entries_under(lister, directory):
+        if directory.startswith("sigs"):
+            raise L.TreeTruncated(lister.sha, directory, over_budget=True)
+        return await real(lister, directory)
+
+    monkeypatch.setattr(L._TreeLister, "entries_under", entries_under)
+    actions = await flow.send("push", push_payload("go", after=C1, files=paths))
+    sig = check_of(actions, "patch-signature", C1)
+    assert sig.title == f"{MAX_PATCHES + 5} of {MAX_PATCHES + 5} patches not verified"
+    assert "split it" in sig.summary and "Re-run" not in sig.summary and reads(flow) == []
+
+
+def test_the_verifier_digest_follows_the_verifying_code_and_libraries(monkeypatch):
+    import inspect
+    from importlib import metadata
+
+    assert remembered.verifier_digest() == remembered.VERIFIER is not None
+    real_source, real_version = inspect.getsource, metadata.version
+    monkeypatch.setattr(inspect, "getsource", lambda m: real_source(m) + ("#" if m.__name__.endswith("keyed") else ""))
+    changed_code = remembered.verifier_digest()
+    monkeypatch.setattr(inspect, "getsource", real_source)
+    monkeypatch.setattr(metadata, "version", lambda p: "9.9" if p == "rfc3161-client" else real_version(p))
+    changed_library = remembered.verifier_digest()  # one sigstore requires, not named here
+    assert len({remembered.VERIFIER, changed_code, changed_library}) == 3
+
+    def unreadable(module):
+        raise OSError("no source")
+
+    monkeypatch.setattr(inspect, "getsource", unreadable)
+    assert remembered.verifier_digest() is None
+
+
+def test_a_patch_is_taken_as_deleted_only_when_the_listing_shows_no_file_and_no_directory_there():
+    gone = head_verification._gone
+    listed = listing({P: blob(b"p"), "patches/0002.patch/inner.patch": blob(b"i")})
+    assert not gone(listed, P)                              # there
+    assert gone(listed, "patches/0003.patch")               # not there
+    assert not gone(listed, "patches/0002.patch")           # a directory there: read, refused as no file
+    assert not gone(listed, "elsewhere/0001.patch")         # outside the listing: read
