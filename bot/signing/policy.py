@@ -59,5 +59,3 @@ def verify_patch(artifact: Artifact, policy: TrustPolicy, *, bundle: bytes | Non
             errors.append(str(exc))
     prefix = f"keyless: {keyless_error}; keys: " if keyless_error else ""
     raise SignatureInvalid(prefix + "; ".join(errors))
-
-# new release: stricter verification
