@@ -30,9 +30,8 @@ async def verify_head(ctx: Context, section: Mapping[str, Any], head_sha: str, p
             listing = None  # read one by one, as for a few patches
     trust = await asyncio.to_thread(remembered.trust_fingerprint, section) if listing is not None else None
     if trust is None and len(patches) > MAX_PATCHES:
-        return [Verdict(f"{len(patches)} patches", count=len(patches), reason=(
-            f"more than {MAX_PATCHES} patches to verify at once in one {'push' if pushed else 'pull request'}, "
-            "and the patch directories could not be listed to find those verified before: split it"))], True, []
+        return [_too_many(patches, pushed, "and the patch directories could not be listed to find those "
+                                           "verified before")], True, []
     now = ctx.now().timestamp()
     keys = {p: k for p in patches if listing is not None and trust is not None
             and (k := remembered.listed_key(section, trust, p, signature_files(section, p), listing))}
@@ -47,10 +46,9 @@ async def verify_head(ctx: Context, section: Mapping[str, Any], head_sha: str, p
     # re-run would ever get further.
     unkeyed = [p for p in todo if p not in keys]
     if len(todo) > MAX_PATCHES and len(unkeyed) >= MAX_PATCHES:
-        return [Verdict(f"{len(todo)} patches", count=len(todo), reason=(
-            f"more than {MAX_PATCHES} patches to verify at once in one {'push' if pushed else 'pull request'}, "
-            f"{len(unkeyed)} of them with files that cannot be remembered once verified (a symlink, a "
-            "signature directory GitHub does not list whole): split it"))] + known, True, []
+        return [_too_many(todo, pushed, f"{len(unkeyed)} of them with files that cannot be remembered once "
+                                        "verified (a symlink, a signature directory GitHub does not list whole)"),
+                *known], True, []
     todo = unkeyed + [p for p in todo if p in keys]
     fresh = await verify_patches(ctx.gh, ctx.repo, head_sha, section, todo[:MAX_PATCHES], listing, trust)
     verdicts = sorted(known + fresh, key=lambda v: v.path)
@@ -71,6 +69,13 @@ async def verify_head(ctx: Context, section: Mapping[str, Any], head_sha: str, p
                    "verified before; the ones verified now are remembered, so Re-run this check (or push "
                    "again) to verify the next ones"))
     return verdicts, bool(left), records
+
+
+def _too_many(patches: Sequence[str], pushed: bool, why: str) -> Verdict:
+    """More patches to read than one decision reads, which re-runs would never get through."""
+    return Verdict(f"{len(patches)} patches", count=len(patches), reason=(
+        f"more than {MAX_PATCHES} patches to verify at once in one {'push' if pushed else 'pull request'}, "
+        f"{why}: split it"))
 
 
 def _gone(listing: lookups.Listing, path: str) -> bool:

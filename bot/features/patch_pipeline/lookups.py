@@ -94,6 +94,11 @@ class TreeTruncated(Exception):
         self.partial = partial  # False: over budget without GitHub cutting any listing short
 
 
+def inside(path: str, directory: str) -> bool:
+    """Whether ``path`` is ``directory`` or lies in it ("" the whole tree)."""
+    return directory == "" or path == directory or path.startswith(directory + "/")
+
+
 @dataclass(frozen=True)
 class Listing:
     """Directories of one commit's tree, listed whole: every entry in them but directories
@@ -105,7 +110,7 @@ class Listing:
     def covers(self, path: str) -> bool:
         """Whether ``path`` lies in a listed directory: if it is not among the entries, it is
         no file at this commit (a directory at most)."""
-        return any(d == "" or path == d or path.startswith(d + "/") for d in self.directories)
+        return any(inside(path, d) for d in self.directories)
 
 
 async def tree_listing(gh: GitHubReader, repo: str, sha: str, under: Sequence[str] = ("",), *,

@@ -152,7 +152,7 @@ def patch_directories(patterns: Iterable[str]) -> list[str]:
     kept: list[str] = []
     for d in sorted({d for d in map(glob_directory, patterns) if d is not None},
                     key=lambda d: (d.count("/") if d else -1, d)):
-        if not any(k == "" or d == k or d.startswith(k + "/") for k in kept):
+        if not any(lookups.inside(d, k) for k in kept):
             kept.append(d)
     return kept
 
@@ -163,7 +163,7 @@ def signature_directories(section: Mapping[str, Any]) -> list[str]:
     templates = (section["signatures"]["bundle"], section["signatures"]["signature"])
     patch_dirs = patch_directories(section["patches"])
     return [d for d in patch_directories(t.replace("{path}", g) for t in templates for g in section["patches"])
-            if not any(k == "" or d == k or d.startswith(k + "/") for k in patch_dirs)]
+            if not any(lookups.inside(d, k) for k in patch_dirs)]
 
 
 async def list_patch_directories(gh: GitHubReader, repo: str, section: Mapping[str, Any],
