@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -44,6 +45,19 @@ def log_tail(proc: subprocess.Popen, size: int = 3000) -> str:
     log = proc.log  # type: ignore[attr-defined]
     log.seek(0)
     return log.read().decode(errors="replace")[-size:]
+
+
+async def stop_bot(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM, then wait for the bot to exit without blocking the event loop: the fake GitHub
+    answers from this loop, and a bot finishing a request to it on its way out would otherwise
+    wait for an answer that cannot come until the wait gave up."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.to_thread(proc.wait, timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("the bot ignored SIGTERM: " + log_tail(proc)) from None
 
 
 async def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:

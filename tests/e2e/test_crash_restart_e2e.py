@@ -11,7 +11,7 @@ import pytest
 
 from bot.store import deliveries
 from bot.store.db import connect
-from .botprocess import config_push, free_port, start_bot, wait_ready
+from .botprocess import config_push, free_port, start_bot, stop_bot, wait_ready
 from .harness import SECRET
 
 REPO = "octo/repo"
@@ -57,9 +57,7 @@ async def test_kill_minus_nine_mid_processing_loses_nothing_and_repeats_nothing(
         rows = await deliveries.listing(db, limit=1000)
         await db.close()
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(20)
+        await stop_bot(proc)
 
     assert len(rows) == N and {r["status"] for r in rows} == {"done"}
     per_sha: dict[str, int] = {}

@@ -3,7 +3,6 @@ again, once, against the fake GitHub's deliveries endpoints."""
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
 from datetime import datetime, timedelta
 
@@ -15,7 +14,7 @@ from bot.store import deliveries
 from bot.store.db import connect
 
 from tests.conftest import BOTH_BACKENDS
-from .botprocess import config_push, free_port, start_bot, wait_ready
+from .botprocess import config_push, free_port, start_bot, stop_bot, wait_ready
 from .harness import SECRET, BotHarness
 from .recovery_helpers import FAST_RECOVERY, dead_url, rules_dir_with
 
@@ -141,8 +140,7 @@ async def test_serve_recovers_what_it_missed_while_down_at_start_up(fake_github,
             finally:
                 await db.close()
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(20)
+            await stop_bot(proc)
     assert len(fake_github.calls_to("POST", ATTEMPTS)) == 4
     assert check_runs_per_sha(fake_github) == {f"{i:040x}": 1 for i in range(4)}
 

@@ -8,7 +8,6 @@ import asyncio
 import os
 import re
 import signal
-import subprocess
 import time
 
 import aiohttp
@@ -16,7 +15,7 @@ import pytest
 
 from bot.store.db import connect
 
-from .botprocess import config_push, free_port, log_tail, start_bot, wait_ready
+from .botprocess import config_push, free_port, start_bot, stop_bot, wait_ready
 from .harness import SECRET
 from .recovery_helpers import rules_dir_with
 
@@ -90,15 +89,8 @@ async def test_three_replicas_share_the_work_and_survive_a_kill(fake_github, dat
             await asyncio.sleep(0.2)
     finally:
         fake.faults.configure(share=0.0, stall_share=0.0)  # what is in flight finishes at GitHub's pace
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(35)  # SIGTERM lets running work finish, up to 30 s (README, Operations)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                raise AssertionError("a replica ignored SIGTERM: " + log_tail(p))
+        # SIGTERM lets running work finish, up to 30 s (README, Operations).
+        await asyncio.gather(*(stop_bot(p, 35) for p in procs))
     rows = await db.fetchall("SELECT delivery_id, status, attempts FROM deliveries")
     runs = await db.fetchall("SELECT args, status, attempts FROM procrastinate_jobs WHERE task_name = ?",
                              (RECOVERY_TASK,))
