@@ -83,5 +83,4 @@ def _gone(listing: lookups.Listing, path: str) -> bool:
     no regular file, as before)."""
     if not listing.covers(path) or path in listing.entries:
         return False
-    inside = path + "/"
-    return not any(p.startswith(inside) for p in listing.entries)
+    return not any(lookups.inside(p, path) for p in listing.entries)
