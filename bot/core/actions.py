@@ -26,14 +26,24 @@ class Action:
     def kind(self) -> str:
         return type(self).__name__
 
+    def _quiet(self, f: Any) -> bool:
+        """A field added later, left out while at its default: the fingerprints of actions
+        stored before it (a delivery retried across an upgrade) and their logs stay as they were."""
+        return bool(f.metadata.get("quiet")) and getattr(self, f.name) == f.default
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        for f in fields(self):
+            if self._quiet(f):
+                del data[f.name]
         data["kind"] = self.kind
         return data
 
     def describe(self) -> str:
         parts = []
         for f in fields(self):
+            if self._quiet(f):
+                continue
             value = getattr(self, f.name)
             if isinstance(value, str) and len(value) > 60:
                 value = value[:57] + "..."
@@ -230,10 +240,13 @@ class CancelWorkflowRun(Action):
 @dataclass(frozen=True)
 class Record(Action):
     """Persist feature state through a writer the feature registered
-    (``Feature.writers[op]``). Runs even when GitHub calls are dry-run."""
+    (``Feature.writers[op]``). Runs even when GitHub calls are dry-run, unless
+    ``needs_github``: it stands for a GitHub action of its batch (a report's claim,
+    written just before the comment), so it is not written when that is not sent."""
     feature: str = ""
     op: str = ""
     args: Mapping[str, Any] = field(default_factory=dict)
+    needs_github: bool = field(default=False, metadata={"quiet": True})
     local: ClassVar[bool] = True
 
 

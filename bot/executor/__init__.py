@@ -68,6 +68,7 @@ class ActionEnv:
     retrying: bool
     feature: str
     place: str = ""   # see ``place``: what a retry that words it differently still shares
+    installation: int | None = None  # whose token ``api`` holds
 
 
 ApiFactory = Callable[[int], Awaitable[Any]]
@@ -119,7 +120,8 @@ class Executor:
                 if isinstance(action, A.ReportOutcome):
                     action = _outcome_reaction(action, batch_ok)
                 repo_dry_run = self.repo_dry_run(getattr(action, "repo", ""))
-                if not action.local and (self.dry_run or repo_dry_run):
+                sends = not action.local or (isinstance(action, A.Record) and action.needs_github)
+                if sends and (self.dry_run or repo_dry_run):
                     log.info("dry-run: %s", action.describe(),
                              extra={"delivery_id": delivery_id, "feature": feature})
                     outcome.dry_run.append(action.describe())
@@ -127,7 +129,7 @@ class Executor:
                         await workflows.cancel_not_sent(action, self.db)
                     await state.mark_action_done(self.db, delivery_id, fp, action.kind, "dry-run")
                     continue
-                api = None
+                api = inst = None
                 if not action.local:
                     inst = installation_id or await state.installation_for(self.db, action.repo)
                     if inst is None:
@@ -139,7 +141,8 @@ class Executor:
                 # records the feature.
                 env = ActionEnv(api=api, db=self.db, bot_login=self.bot_login, fingerprint=fp,
                                 retrying=retrying, feature=feature.split(".", 1)[0],
-                                place=place(delivery_id, feature, action, ordinal))
+                                place=place(delivery_id, feature, action, ordinal),
+                                installation=None if inst is None else int(inst))
                 try:
                     result = await self._perform(action, env, delivery_id)
                 except Exception as exc:

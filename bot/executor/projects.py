@@ -102,7 +102,8 @@ mutation($repo: ID!, $category: ID!, $title: String!, $body: String!) {
 
 
 class ProjectCache:
-    """Board and field ids change rarely: cache them for ten minutes."""
+    """Board and field ids change rarely: cache them for ten minutes. Keys name the
+    installation: what one installation's token can see says nothing of another's."""
 
     def __init__(self, ttl: float = 600.0) -> None:
         self.ttl = ttl
@@ -120,7 +121,7 @@ class ProjectCache:
 
 async def _board(env: "ActionEnv", cache: ProjectCache, owner: str, number: int, *, fresh: bool = False) -> dict:
     """The board (ids of its fields and options), cached; ``fresh``: read it again."""
-    key = ("board", owner, number)
+    key = ("board", env.installation, owner, number)
     board = None if fresh else cache.get(key)
     if board is None:
         for query, root in ((PROJECT_QUERY, "organization"), (USER_PROJECT_QUERY, "user")):
@@ -173,7 +174,7 @@ def _field_option(board: dict, field: str, value: str) -> tuple[str, str]:
 
 async def add_to_project(action: A.AddToProject, env: "ActionEnv", cache: ProjectCache) -> Any:
     owner, number = action.project_owner, action.project_number
-    cached = cache.get(("board", owner, number)) is not None
+    cached = cache.get(("board", env.installation, owner, number)) is not None
     board = await _board(env, cache, owner, number)
     field_id = option_id = None
     if action.value is not None:
@@ -223,7 +224,7 @@ async def remove_from_project(action: A.RemoveFromProject, env: "ActionEnv", cac
 
 
 async def _categories(env: "ActionEnv", cache: ProjectCache, repo_name: str) -> dict:
-    key = ("categories", repo_name)
+    key = ("categories", env.installation, repo_name)
     repo = cache.get(key)
     if repo is None:
         owner, name = repo_name.split("/", 1)

@@ -19,7 +19,7 @@ from ...core.actions import Action, CreateDiscussion, UpsertComment
 from ...core.markdown import neutralize
 from ...store import state
 from . import store
-from .plan import report_problem
+from .plan import problems_solved, report_problem
 from .rules import WEEKDAYS
 
 log = logging.getLogger("bot.route")
@@ -132,6 +132,10 @@ async def missing_category(gh: Any, repo: str, category: str) -> str | None:
     return f"the Discussion category {category!r} does not exist in {repo} (or the app cannot see it)"
 
 
+def _category_key(repo: str, agenda: Mapping[str, Any]) -> str:
+    return f"category:{repo}:{agenda['discussion_category']}"
+
+
 async def _category_report(jctx: JobContext, handle: RepoHandle, section: Mapping[str, Any], problem: str,
                            rfcs: Sequence[Mapping[str, Any]]) -> list[Action]:
     """The agenda cannot be posted: logged each run, and told to the maintainers once, on
@@ -141,8 +145,8 @@ async def _category_report(jctx: JobContext, handle: RepoHandle, section: Mappin
     number = agenda["issue"] or (rfcs[0]["number"] if rfcs else 0)
     if not number:
         return []  # nowhere to say it (and nothing waiting): a later week reports it
-    key = f"category:{handle.repo}:{agenda['discussion_category']}"
-    return await report_problem(jctx.db, f"job:{JOB_NAME}:{jctx.period_key}", handle.repo, int(number), key, (
+    return await report_problem(jctx.db, f"job:{JOB_NAME}:{jctx.period_key}", handle.repo, int(number),
+                                _category_key(handle.repo, agenda), (
         f"Routing problem: {problem}, so the weekly RFC review agenda cannot be posted. Please create "
         "the category or fix `routing.agenda`; the agenda is posted once it can be."), section)
 
@@ -166,5 +170,6 @@ async def run_agenda(jctx: JobContext) -> list[Action]:
             if problem:
                 actions += await _category_report(jctx, handle, section, problem, rfcs)
                 continue
+            actions += await problems_solved(jctx.db, handle.repo, [_category_key(handle.repo, agenda)])
         actions.append(post_action(handle.repo, agenda, call, rfcs))
     return actions

@@ -1,8 +1,9 @@
 """Checking a configured board before routing to it, so a missing board or field is
 told to the maintainers instead of failing quietly in the executor.
 
-Ids are looked up by name (read-only GraphQL) and cached for ten minutes per process. A
-board's fields are read page by page: the Status field may come after the hundredth.
+Ids are looked up by name (read-only GraphQL) and cached for ten minutes per process, per
+installation: what one installation's token can see says nothing of another's. A board's
+fields are read page by page: the Status field may come after the hundredth.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ query($owner: String!, $number: Int!, $after: String) {
 """
 
 TTL = 600.0
-_cache: dict[tuple[str, int], tuple[float, dict | None]] = {}
+_cache: dict[tuple[int | None, str, int], tuple[float, dict | None]] = {}
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,11 @@ class BoardCheck:
     ok: bool
     problem: str = ""   # a sentence for the maintainers
     key: str = ""       # identifies the problem, so it is reported once
+    solved: tuple[str, ...] = ()  # the problems this check shows are not (or no longer) there
 
 
-async def _board(gh: Any, owner: str, number: int, *, fresh: bool = False) -> dict | None:
-    hit = None if fresh else _cache.get((owner, number))
+async def _board(gh: Any, installation: int | None, owner: str, number: int, *, fresh: bool = False) -> dict | None:
+    hit = None if fresh else _cache.get((installation, owner, number))
     if hit and time.monotonic() - hit[0] < TTL:
         return hit[1]
     try:
@@ -59,7 +61,7 @@ async def _board(gh: Any, owner: str, number: int, *, fresh: bool = False) -> di
             raise
         log.info("board %s#%s lookup failed: %s", owner, number, exc)
         board = None
-    _cache[(owner, number)] = (time.monotonic(), board)
+    _cache[(installation, owner, number)] = (time.monotonic(), board)
     return board
 
 
@@ -77,15 +79,17 @@ async def _read(gh: Any, owner: str, number: int) -> dict | None:
     return {**board, "fields": {"nodes": fields}} if board is not None else None
 
 
-async def check(gh: Any, owner: str, number: int, field: str, value: str | None) -> BoardCheck:
-    hit = _cache.get((owner, number))
+async def check(gh: Any, installation: int | None, owner: str, number: int, field: str,
+                value: str | None) -> BoardCheck:
+    """``installation``: whose token ``gh`` reads with (the cache is kept per installation)."""
+    hit = _cache.get((installation, owner, number))
     cached = hit is not None and hit[1] is not None and time.monotonic() - hit[0] < TTL
-    found = _check(await _board(gh, owner, number), owner, number, field, value)
+    found = _check(await _board(gh, installation, owner, number), owner, number, field, value)
     if not found.ok and cached:
         # A field or option renamed or added since the board was read (the rules often
         # change with it): read it again before telling the maintainers it is missing.
         # (A board not found stays so for the cache's life.)
-        found = _check(await _board(gh, owner, number, fresh=True), owner, number, field, value)
+        found = _check(await _board(gh, installation, owner, number, fresh=True), owner, number, field, value)
     return found
 
 
@@ -102,7 +106,7 @@ def _check(board: dict | None, owner: str, number: int, field: str, value: str |
         return BoardCheck(False, f"the project board {where} does not exist or the app cannot see it",
                           f"board:{where}")
     if not value:
-        return BoardCheck(True)
+        return BoardCheck(True, solved=(f"board:{where}",))
     single_selects = [n for n in (board.get("fields") or {}).get("nodes") or () if n and "options" in n]
     node = _named(single_selects, field)
     if node is None:
@@ -111,7 +115,7 @@ def _check(board: dict | None, owner: str, number: int, field: str, value: str |
     if _named(node.get("options"), value) is None:
         return BoardCheck(False, f"the field {field!r} of board {board.get('title')!r} ({where}) has no "
                                  f"option {value!r}", f"option:{where}:{field}:{value}")
-    return BoardCheck(True)
+    return BoardCheck(True, solved=(f"board:{where}", f"field:{where}:{field}", f"option:{where}:{field}:{value}"))
 
 
 def forget() -> None:

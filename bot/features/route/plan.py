@@ -16,6 +16,7 @@ from ...core.actions import (Action, AddLabels, AddToProject, Assign, Note, Reco
                              UpsertComment)
 from ...core.events import parse_time
 from ...core.markdown import neutralize
+from ...github import PermanentGitHubError
 from ...store.db import Database
 from ...store.state import bot_labels
 from . import boards, store
@@ -35,9 +36,10 @@ async def board_actions(ctx: Context, repo: str, number: int, board: Mapping[str
     if not board.get("number"):
         return []
     owner = board_owner(board, repo)
-    found = await boards.check(ctx.gh, owner, int(board["number"]), board["field"], status or None)
+    found = await boards.check(ctx.gh, ctx.event.installation_id, owner, int(board["number"]), board["field"],
+                               status or None)
     if found.ok:
-        return [AddToProject(repo, number=number, project_owner=owner, project_number=int(board["number"]),
+        return [*await problems_solved(ctx.db, repo, list(found.solved)), AddToProject(repo, number=number, project_owner=owner, project_number=int(board["number"]),
                              field=board["field"], value=status or None)]
     log.warning("routing %s#%s: %s", repo, number, found.problem)
     return [Note(repo, feature=FEATURE, number=number, text=f"not put on a board: {found.problem}"),
@@ -55,8 +57,18 @@ async def report_problem(db: Database, claimant: str, repo: str, number: int, ke
         return []
     who = section.get("maintainers") or ""
     mention = f"@{who} " if who else ""
-    return [Record(repo, feature=FEATURE, op="problem", args={"repo": repo, "problem": key, "claimant": claimant}),
+    # The claim stands for the comment: in a dry run, where the comment is not posted,
+    # it is not written either, so the problem is reported once the bot acts.
+    return [Record(repo, feature=FEATURE, op="problem", args={"repo": repo, "problem": key, "claimant": claimant},
+                   needs_github=True),
             UpsertComment(repo, number=number, marker=f"route-problem:{key}", body=f"{mention}{text}")]
+
+
+async def problems_solved(db: Database, repo: str, keys: list[str]) -> list[Action]:
+    """The reports of problems a check found fixed are cleared, so a problem that comes back
+    later is told again. Nothing to write unless one was reported."""
+    solved = await store.reported(db, repo, keys)
+    return [Record(repo, feature=FEATURE, op="problems_solved", args={"repo": repo, "problems": solved})] if solved else []
 
 
 async def team_members(ctx: Context, team: str) -> list[str]:
@@ -87,10 +99,10 @@ def resume_after(people: list[str], last: int, last_login: str) -> int:
 
 
 async def open_counts(ctx: Context, repo: str, people: list[str], start: int,
-                      rotation: Mapping[str, Any]) -> dict[str, int]:
+                      rotation: Mapping[str, Any]) -> dict[str, int | None]:
     """Open issues assigned to the people in turn order after ``start``, until one is under
     the cap: one search each, and GitHub's search API allows 30 requests a minute, so not
-    the whole rotation (a large team) for every bug."""
+    the whole rotation (a large team) for every bug. None for a login the search refuses."""
     cap, counts = rotation["max_open"], {}
     if not cap:
         return counts
@@ -99,10 +111,37 @@ async def open_counts(ctx: Context, repo: str, people: list[str], start: int,
         login = people[(start + step) % len(people)]
         if login.casefold() in away or login in counts:
             continue
-        counts[login] = await open_assigned(ctx, repo, login)
-        if counts[login] < cap:
+        try:
+            counts[login] = count = await open_assigned(ctx, repo, login)
+        except PermanentGitHubError as exc:
+            # A login GitHub will not search (renamed, a typo: 422) is passed over this turn
+            # rather than failing the routing of every bug whose turn reaches it.
+            log.warning("routing in %s: open issues of %s not counted, passed over: %s", repo, login, exc)
+            counts[login] = None
+            continue
+        if count < cap:
             break
     return counts
+
+
+async def rotation_people(ctx: Context, repo: str, number: int, name: str, rotation: Mapping[str, Any],
+                          section: Mapping[str, Any]) -> tuple[list[str], list[Action], str]:
+    """The rotation's people, with the actions that go with reading them, and why nobody
+    when a team cannot be listed (404, 403): that is told to the maintainers once, like a
+    missing board, and the issue is routed without an assignee."""
+    if rotation["people"] or not rotation["team"]:
+        return list(rotation["people"]), [], ""
+    team, key = rotation["team"], f"team:{rotation['team']}"
+    try:
+        people = await team_members(ctx, team)
+    except PermanentGitHubError as exc:
+        problem = f"the team {team} of rotation {name!r} cannot be listed (GitHub answered {exc.status})"
+        log.warning("routing %s#%s: %s", repo, number, problem)
+        return [], await report_problem(ctx.db, f"delivery:{ctx.event.delivery_id}", repo, number, key, (
+            f"Routing problem: {problem}. Please check the team in the `routing` rules and that the app "
+            "may read the organization's members; issues are routed without an assignee until then."),
+            section), f"not assigned: {problem}"
+    return people, await problems_solved(ctx.db, repo, [key]), ""
 
 
 async def assign_actions(ctx: Context, repo: str, number: int, issue: Mapping[str, Any], name: str,
@@ -112,9 +151,11 @@ async def assign_actions(ctx: Context, repo: str, number: int, issue: Mapping[st
     rotation = (section.get("rotations") or {}).get(name)
     if rotation is None:
         return [], f"no rotation named {name!r}"
-    people = list(rotation["people"]) or (await team_members(ctx, rotation["team"]) if rotation["team"] else [])
+    people, actions, why_not = await rotation_people(ctx, repo, number, name, rotation, section)
+    if why_not:
+        return actions, why_not
     if not people:
-        return [], f"rotation {name!r} has nobody in it"
+        return actions, f"rotation {name!r} has nobody in it"
     last, last_login, taken = await store.turn(ctx.db, repo, name, number)
     pick = taken
     if pick is None:
@@ -124,13 +165,14 @@ async def assign_actions(ctx: Context, repo: str, number: int, issue: Mapping[st
                              max_open=rotation["max_open"])
     skipped = f" (skipped {', '.join(pick.skipped)})" if pick.skipped else ""
     if pick.login is None:
-        return [], f"nobody free in rotation {name!r}{skipped}"
+        return actions, f"nobody free in rotation {name!r}{skipped}"
     # The turn is taken before the assignment, so a decision that lost the turn to another
     # assigns nobody (see store.write_turn).
     turn = Record(repo, feature=FEATURE, op="turn", args={
         "repo": repo, "rotation": name, "number": number, "after": last, "index": pick.index, "login": pick.login,
         "skipped": list(pick.skipped)})
-    return [turn, Assign(repo, number=number, assignees=(pick.login,))], f"assigned {pick.login} from {name!r}{skipped}"
+    return ([*actions, turn, Assign(repo, number=number, assignees=(pick.login,))],
+            f"assigned {pick.login} from {name!r}{skipped}")
 
 
 def rfc_record(repo: str, number: int, state: str, issue: Mapping[str, Any],
@@ -202,7 +244,21 @@ async def unroute(kind: str, repo: str, issue: Mapping[str, Any], ctx: Context,
 
 
 async def route(kind: str, repo: str, issue: Mapping[str, Any], ctx: Context) -> list[Action]:
-    """Actions that send an issue of ``kind`` where the rules say. Empty once done."""
+    """Actions that send an issue of ``kind`` where the rules say. Empty once done.
+
+    A lookup GitHub refuses for good leaves the issue unrouted (noted and logged) rather
+    than failing the caller, whose own actions (the kind label, which starts the SLA clock)
+    must still be taken; a transient error is raised, so the delivery is tried again."""
+    try:
+        return await _route(kind, repo, issue, ctx)
+    except PermanentGitHubError as exc:
+        number = int(issue["number"])
+        log.warning("routing %s#%s as %s failed: %s", repo, number, kind, exc)
+        return [Note(repo, feature=FEATURE, number=number,
+                     text=f"not routed as {kind}: GitHub refused a lookup ({exc.status})")]
+
+
+async def _route(kind: str, repo: str, issue: Mapping[str, Any], ctx: Context) -> list[Action]:
     if not ctx.rules.enabled("routing"):
         return []
     section = ctx.rules.section("routing")

@@ -121,6 +121,21 @@ async def write_problem(db: Database, *, repo: str, problem: str, claimant: str)
         raise StaleTurn(f"{problem!r} in {repo} was reported by another decision ({owner}): deciding again")
 
 
+async def reported(db: Database, repo: str, problems: list[str]) -> list[str]:
+    """Which of ``problems`` were reported."""
+    if not problems:
+        return []
+    rows = await db.fetchall(f"SELECT problem FROM route_problems WHERE repo = ? AND problem IN"
+                             f" ({', '.join('?' * len(problems))})", (repo, *problems))
+    return sorted(r["problem"] for r in rows)
+
+
+async def write_problems_solved(db: Database, *, repo: str, problems: list[str]) -> None:
+    """A check found these problems fixed: should one come back, it is reported again."""
+    for problem in problems:
+        await db.execute("DELETE FROM route_problems WHERE repo = ? AND problem = ?", (repo, problem))
+
+
 async def rfc(db: Database, repo: str, number: int) -> dict[str, Any] | None:
     return await db.fetchone("SELECT state, title, url, opened_at, gone FROM rfc_items WHERE repo = ? AND number = ?",
                              (repo, number))
@@ -133,4 +148,4 @@ async def rfcs_in(db: Database, repo: str, state: str) -> list[dict[str, Any]]:
 
 
 WRITERS = {"routed": write_routed, "unrouted": write_unrouted, "rfc": write_rfc, "rfc_gone": write_rfc_gone,
-           "turn": write_turn, "problem": write_problem}
+           "turn": write_turn, "problem": write_problem, "problems_solved": write_problems_solved}

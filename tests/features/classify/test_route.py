@@ -14,6 +14,7 @@ from bot.features import classify, label_ledger, route
 from bot.features.commands.errors import CommandError, CommandRefused
 from bot.features.route import agenda, store
 from bot.features.route.rotation import next_assignee
+from bot.github import PermanentGitHubError
 from bot.store import state
 from tests.helpers import RecordingReader, fixed_roles, make_context
 
@@ -30,6 +31,7 @@ FEATURE_REQUEST = dict(title="feat: dark mode", body="")
     (["alice", "bob", "carol"], 0, ["Bob"], {}, 0, "carol", ("bob (away)",)),
     (["alice", "bob", "carol"], 0, [], {"bob": 5}, 5, "carol", ("bob (at 5 open)",)),
     (["alice", "bob"], 0, ["alice"], {"bob": 9}, 3, None, ("bob (at 3 open)", "alice (away)")),
+    (["alice", "bob", "carol"], 0, [], {"bob": None}, 3, "carol", ("bob (search refused)",)),
     ([], -1, [], {}, 0, None, ()),
 ])
 def test_round_robin(people, last, away, counts, cap, expected, skipped):
@@ -532,8 +534,11 @@ async def test_a_missing_category_is_reported_once_and_the_week_waits_for_the_po
     await apply(db, actions)
     assert await agenda.run_agenda(job_context(db, CALL - timedelta(hours=2), AGENDA, categories=missing)) == []
     # Once the category is there, the week's agenda goes out.
-    [post] = of(await agenda.run_agenda(job_context(db, CALL - timedelta(hours=1), AGENDA)), CreateDiscussion)
+    fixed = await agenda.run_agenda(job_context(db, CALL - timedelta(hours=1), AGENDA))
+    [post] = of(fixed, CreateDiscussion)
     assert post.dedupe_key == "rfc-agenda-2026-W48"
+    await apply(db, fixed)                                       # and should it go missing again, it is told
+    assert await db.fetchall("SELECT * FROM route_problems") == []
 
 
 async def test_a_week_counts_as_posted_only_once_the_post_exists(db):
@@ -678,3 +683,134 @@ async def test_the_cap_is_checked_only_until_someone_is_free(db):
     second = await handle(db, "issues", issue_payload(number=2, **BUG), rules_=r, reader=reader, delivery="d2")
     assert [a.assignees for a in of(second, Assign)] == [("triager",)]    # bob away, carol at the cap
     assert searches(reader) == ["carol", "triager"]
+
+
+# --- lookups GitHub refuses for good --------------------------------------------------------
+
+def _refusing_search(reader, login: str):
+    """The search for ``login``'s open issues answers 422, as for a renamed login."""
+    search = reader.items["/search/issues{?q,per_page}"]
+
+    def searching(url_vars):
+        if url_vars["q"].endswith(f"assignee:{login}"):
+            raise PermanentGitHubError("422 Validation Failed: The listed users cannot be searched", status=422)
+        return search(url_vars)
+
+    reader.items["/search/issues{?q,per_page}"] = searching
+    return reader
+
+
+async def test_a_renamed_login_in_the_rotation_is_passed_over_and_bugs_are_still_labelled(db):
+    r = rules(routing={"routes": {"bug": {"labels": ["triage"], "rotation": "triage"}},
+                       "rotations": {"triage": {"people": ["alice", "old-login", "carol"], "max_open": 3}}})
+    reader = _refusing_search(board_reader(), "old-login")
+    first = await handle(db, "issues", issue_payload(number=1, **BUG), rules_=r, reader=reader)
+    assert [a.assignees for a in of(first, Assign)] == [("alice",)]
+    # The turn reaches old-login: passed over this turn, the rest of the routing goes on.
+    second = await handle(db, "issues", issue_payload(number=2, **BUG), rules_=r, reader=reader, delivery="d2")
+    assert [a.labels for a in of(second, AddLabels)] == [("bug",), ("triage",)]
+    assert [a.assignees for a in of(second, Assign)] == [("carol",)]
+    assert any("skipped old-login (search refused)" in n.text for n in of(second, Note))
+    third = await handle(db, "issues", issue_payload(number=3, **BUG), rules_=r, reader=reader, delivery="d3")
+    assert [a.assignees for a in of(third, Assign)] == [("alice",)]
+
+
+def _team_refused(status: int):
+    def members(url_vars):
+        raise PermanentGitHubError(f"{status} Not Found", status=status)
+    return members
+
+
+async def test_a_team_that_cannot_be_listed_is_reported_once_and_bugs_are_routed_without_an_assignee(db):
+    routing = {**ROUTING, "rotations": {"triage": {"people": [], "team": "octo-org/triagers", "max_open": 0}}}
+    r = rules(routing=routing)
+    reader = board_reader()
+    reader.lists["/orgs/{org}/teams/{team_slug}/members"] = _team_refused(404)
+    first = await handle(db, "issues", issue_payload(number=1, **BUG), rules_=r, reader=reader)
+    assert of(first, Assign) == []
+    assert [a.labels for a in of(first, AddLabels)] == [("bug",), ("triage",)]
+    assert len(of(first, AddToProject)) == 1
+    [report] = [c for c in of(first, UpsertComment) if c.marker.startswith("route-problem:")]
+    assert report.marker == "route-problem:team:octo-org/triagers"
+    assert report.body.startswith("@octo-org/maintainers Routing problem: the team octo-org/triagers of rotation "
+                                  "'triage' cannot be listed (GitHub answered 404)")
+    second = await handle(db, "issues", issue_payload(number=2, **BUG), rules_=r, reader=reader, delivery="d2")
+    assert not [c for c in of(second, UpsertComment) if c.marker.startswith("route-problem:")]
+    assert any("not assigned: the team octo-org/triagers" in n.text for n in of(second, Note))
+    # Fixed: the report is cleared, so should the team go missing again it is told again.
+    reader.lists["/orgs/{org}/teams/{team_slug}/members"] = [{"login": "alice"}]
+    third = await handle(db, "issues", issue_payload(number=3, **BUG), rules_=r, reader=reader, delivery="d3")
+    assert [a.assignees for a in of(third, Assign)] == [("alice",)]
+    assert await db.fetchall("SELECT * FROM route_problems") == []
+    reader.lists["/orgs/{org}/teams/{team_slug}/members"] = _team_refused(403)
+    fourth = await handle(db, "issues", issue_payload(number=4, **BUG), rules_=r, reader=reader, delivery="d4")
+    assert [c.number for c in of(fourth, UpsertComment) if c.marker.startswith("route-problem:")] == [4]
+
+
+async def test_a_lookup_refused_for_good_leaves_the_issue_unrouted_but_classified(db, monkeypatch):
+    from bot.features.route import plan
+
+    async def refused(*args):  # any lookup of routing's that GitHub refuses for good
+        raise PermanentGitHubError("403 Resource not accessible by integration", status=403)
+
+    monkeypatch.setattr(plan, "open_counts", refused)
+    actions = await handle(db, "issues", issue_payload(**BUG), rules_=rules(routing=ROUTING), reader=board_reader())
+    assert [a.labels for a in of(actions, AddLabels)] == [("bug",)]             # the kind label: the SLA clock
+    assert [n.text for n in of(actions, Note) if n.feature == "route"] == [
+        "not routed as bug: GitHub refused a lookup (403)"]
+    assert await db.fetchall("SELECT * FROM route_done") == []
+
+
+async def test_a_transient_error_while_routing_retries_the_delivery(db):
+    from bot.github import TransientGitHubError
+
+    def down(url_vars):
+        raise TransientGitHubError("502 Bad Gateway", status=502)
+
+    reader = board_reader()
+    reader.items["/search/issues{?q,per_page}"] = down
+    with pytest.raises(TransientGitHubError):
+        await handle(db, "issues", issue_payload(**BUG), rules_=rules(routing=ROUTING), reader=reader)
+
+
+# --- problems reported once the bot acts, and again once they come back ---------------------
+
+async def test_a_problem_found_in_a_dry_run_is_reported_once_the_bot_acts(db):
+    from bot.executor import Executor
+    from .conftest import FEATURES
+
+    r = rules(routing=ROUTING)
+    dry = Executor(db, api_for=None, dry_run=True, features=FEATURES, bot_login="contributor-flow[bot]")
+    decided = await _decide_bug(db, 1, r, board_reader(exists=False))
+    outcome = await dry.run(delivery_id="d1", installation_id=1, batches=[("classify.on_issue", decided)])
+    assert any("route-problem:" in text for text in outcome.dry_run)         # the comment, not posted
+    assert await db.fetchall("SELECT * FROM route_problems") == []
+    # Live, the next bug routed to the missing board reports it.
+    live = await handle(db, "issues", issue_payload(number=2, **BUG), rules_=r, reader=board_reader(exists=False),
+                        delivery="d2")
+    assert [c.number for c in of(live, UpsertComment) if c.marker.startswith("route-problem:")] == [2]
+
+
+async def test_a_board_problem_fixed_and_back_later_is_reported_again(db):
+    r = rules(routing=ROUTING)
+    first = await handle(db, "issues", issue_payload(number=1, **BUG), rules_=r, reader=board_reader(options=("Todo",)))
+    assert [c.number for c in of(first, UpsertComment) if c.marker.startswith("route-problem:")] == [1]
+    route.boards.forget()
+    fixed = await handle(db, "issues", issue_payload(number=2, **BUG), rules_=r, reader=board_reader(), delivery="d2")
+    assert len(of(fixed, AddToProject)) == 1
+    assert await db.fetchall("SELECT * FROM route_problems") == []
+    quiet = await handle(db, "issues", issue_payload(number=3, **BUG), rules_=r, reader=board_reader(), delivery="d3")
+    assert not [a for a in of(quiet, Record) if a.op == "problems_solved"]   # nothing written while all is well
+    route.boards.forget()
+    again = await handle(db, "issues", issue_payload(number=4, **BUG), rules_=r,
+                         reader=board_reader(options=("Todo",)), delivery="d4")
+    assert [c.number for c in of(again, UpsertComment) if c.marker.startswith("route-problem:")] == [4]
+
+
+async def test_the_board_check_is_cached_per_installation():
+    from bot.features.route import boards
+
+    seen = await boards.check(board_reader(), 1, "octo", 5, "Status", "Triage")
+    unseen = await boards.check(board_reader(exists=False), 2, "octo", 5, "Status", "Triage")
+    assert seen.ok and not unseen.ok
+    assert (await boards.check(board_reader(exists=False), 1, "octo", 5, "Status", "Triage")).ok
