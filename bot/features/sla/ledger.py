@@ -155,7 +155,7 @@ def _relevant(label: str, policies: list[Policy], pause_labels: set[str]) -> boo
 async def _taken_off(db: Database, repo: str, rules: "Rules", now: datetime,
                      read_item: ItemReader | None) -> list[Action]:
     rows = await db.fetchall(
-        "SELECT l.number, l.label, i.is_pr, i.activity_at, i.first_response_at,"
+        "SELECT l.number, l.label, l.added_at, i.is_pr, i.activity_at, i.first_response_at,"
         " " + _REMOVED_SINCE.format(t="l") + " AS seen_removed"
         " FROM sla_ledger l JOIN sla_items i ON i.repo = l.repo AND i.number = l.number"
         " WHERE l.repo = ? AND (i.first_response_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM bot_labels b"
@@ -171,6 +171,7 @@ async def _taken_off(db: Database, repo: str, rules: "Rules", now: datetime,
     for number, gone in by_item.items():
         forget += [[number, r["label"]] for r in gone]
         unseen = [r["label"] for r in gone if not r["seen_removed"] and r["first_response_at"] is None]
+        put_on = {r["label"]: float(r["added_at"]) for r in gone}
         if not unseen:
             continue  # answered, or its unlabeled webhook was handled
         first = gone[0]
@@ -182,8 +183,10 @@ async def _taken_off(db: Database, repo: str, rules: "Rules", now: datetime,
         for label in unseen:
             actions.append(_record(repo, "label_removed", number=number, label=label, at=at))
             if label.casefold() in pause_labels:
+                # Never before the label went on: the activity that dates the removal may
+                # come before it, and a wait that began after an undo is not ended by it.
                 actions.append(_record(repo, "end_pauses", number=number,
-                                       reasons=[f"label:{label.casefold()}"], at=at))
+                                       reasons=[f"label:{label.casefold()}"], at=max(at, put_on[label])))
         folded = {label.casefold() for label in unseen}
         for clock in await store.clocks(db, repo, number=number, unanswered=True):
             policy = next((p for p in policies if p.name == clock.policy), None)

@@ -99,41 +99,69 @@ async def open_pause(db: Database, *, repo: str, number: int, reason: str, at: f
     """Open a pause unless one with the same reason is already open. A wait on the
     author that is recorded after the author has answered since (a label the bot put
     on, read by a later sweep; a late delivery) ends at that answer; a pause whose cause
-    was already seen undone later (label off, reopened, back in the policy) ends then."""
+    was already seen undone later (label off, reopened, back in the policy) ends then.
+
+    Every cause is remembered as a ``paused`` event, also one that finds its pause open:
+    an undo from before it, delivered late, ends the pause there and it starts again at
+    that cause (see ``_end_pauses``)."""
     async with db.transaction():
-        open_one = await db.fetchval(
-            "SELECT 1 FROM sla_pauses WHERE repo = ? AND number = ? AND policy = ? AND reason = ?"
+        open_since = await db.fetchval(
+            "SELECT MIN(started_at) FROM sla_pauses WHERE repo = ? AND number = ? AND policy = ? AND reason = ?"
             " AND ended_at IS NULL", (repo, number, policy, reason))
-        if open_one:
-            return
-        replied = await db.fetchval(
-            "SELECT author_replied_at FROM sla_items WHERE repo = ? AND number = ?",
-            (repo, number)) if waits_on_author(reason) else None
-        ends = [float(replied)] if replied is not None and float(replied) > at else []
-        undone = await _undone_after(db, repo, number, policy, reason, at)
-        ends += [undone] if undone is not None else []
-        ended = min(ends) if ends else None
-        await db.execute(
-            "INSERT INTO sla_pauses (repo, number, policy, reason, started_at, ended_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo, number, policy, reason, started_at) DO NOTHING",
-            (repo, number, policy, reason, at, ended))
-        await _event(db, repo, number, policy, "paused", at, reason)
-        if ended is not None:
-            await _event(db, repo, number, policy, "resumed", ended,
-                         "the author had answered" if ended != undone else "already undone")
+        if open_since is None:
+            await _insert_pause(db, repo, number, policy, reason, at)
+        elif float(open_since) > at:
+            # A cause older than the open pause, delivered late: paused from it until it
+            # was undone, or until the open pause began.
+            await _insert_pause(db, repo, number, policy, reason, at, until=float(open_since))
+        else:
+            await _event(db, repo, number, policy, "paused", at, reason)
+
+
+async def _insert_pause(db: Database, repo: str, number: int, policy: str, reason: str, at: float,
+                        until: float | None = None) -> None:
+    replied = await db.fetchval(
+        "SELECT author_replied_at FROM sla_items WHERE repo = ? AND number = ?",
+        (repo, number)) if waits_on_author(reason) else None
+    ends = [float(replied)] if replied is not None and float(replied) > at else []
+    undone = await _undone_after(db, repo, number, policy, reason, at)
+    ends += [undone] if undone is not None else []
+    ended = min([*ends, *([until] if until is not None else [])], default=None)
+    await db.execute(
+        "INSERT INTO sla_pauses (repo, number, policy, reason, started_at, ended_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo, number, policy, reason, started_at) DO NOTHING",
+        (repo, number, policy, reason, at, ended))
+    await _event(db, repo, number, policy, "paused", at, reason)
+    if ended is not None and ended != until:
+        await _event(db, repo, number, policy, "resumed", ended,
+                     "the author had answered" if ended != undone else "already undone")
 
 
 async def _end_pauses(db: Database, repo: str, number: int, reasons: Sequence[str], at: float,
                       policy: str = ITEM_WIDE) -> int:
+    """End, at ``at``, the pauses with these reasons that had begun by then: open ones, and
+    (an undo delivered late) ones that ended later. One that began after ``at`` is a newer
+    wait this older undo does not end. A cause of the pause seen again after ``at`` (a
+    label put back, remembered as a ``paused`` event) starts it again there."""
     ended = 0
     for reason in reasons:
         match = "reason LIKE ?" if reason.endswith("*") else "reason = ?"
         value = reason[:-1] + "%" if reason.endswith("*") else reason
-        # A pause never ends before it began (late or out-of-order deliveries).
-        ended += await db.execute(
-            "UPDATE sla_pauses SET ended_at = CASE WHEN started_at > ? THEN started_at ELSE ? END"
-            f" WHERE repo = ? AND number = ? AND policy = ? AND ended_at IS NULL AND {match}",
-            (at, at, repo, number, policy, value))
+        rows = await db.fetchall(
+            "SELECT reason, started_at, ended_at FROM sla_pauses WHERE repo = ? AND number = ? AND policy = ?"
+            f" AND {match} AND started_at <= ? AND (ended_at IS NULL OR ended_at > ?)",
+            (repo, number, policy, value, at, at))
+        for row in rows:
+            was_until = None if row["ended_at"] is None else float(row["ended_at"])
+            ended += await db.execute(
+                "UPDATE sla_pauses SET ended_at = ? WHERE repo = ? AND number = ? AND policy = ? AND reason = ?"
+                " AND started_at = ?", (at, repo, number, policy, row["reason"], row["started_at"]))
+            again = await db.fetchval(
+                "SELECT MIN(at) FROM sla_events WHERE repo = ? AND number = ? AND policy = ? AND kind = 'paused'"
+                " AND detail = ? AND at > ?" + ("" if was_until is None else " AND at < ?"),
+                (repo, number, policy, row["reason"], at, *(() if was_until is None else (was_until,))))
+            if again is not None:
+                await _insert_pause(db, repo, number, policy, row["reason"], float(again), until=was_until)
     if ended:
         await _event(db, repo, number, policy, "resumed", at, ",".join(reasons))
     return ended

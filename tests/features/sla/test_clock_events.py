@@ -4,12 +4,12 @@ from __future__ import annotations
 import pytest
 
 from bot.core import sla
-from bot.core.actions import Note, Record, RemoveLabel
+from bot.core.actions import Note, Record, RemoveLabel, UpsertComment
 from bot.features.sla import store
 from bot.store.state import record_bot_label
 from tests.helpers import bundled_rules
 
-from .conftest import REPO, T0, comment_event, deliver, hours, issue_event, review_event
+from .conftest import REPO, T0, comment_event, deliver, hours, issue_event, review_event, sweep
 
 
 async def clock_of(db, number: int = 7, policy: str = "bugs"):
@@ -287,6 +287,60 @@ async def test_undo_then_do_again_in_order_still_pauses(db):
     [c] = await store.clocks(db, REPO)
     assert c.closed and sla.is_paused(c.clock, hours(30))
     assert sla.counted(c.clock, hours(30)) == 2 * 3600
+
+
+async def test_an_old_author_comment_redelivered_late_does_not_end_a_newer_wait(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    # The author's comment at 1 h is lost (intake down), the triager's needs-info at 2 h arrives.
+    await deliver(db, issue_event("labeled", labels=["bug", "needs-info"], label="needs-info", at=hours(2),
+                                  sender="triage"), now=hours(2))
+    # Redelivered at 2.1 h: it came before the wait, so it answers nothing.
+    await deliver(db, comment_event(user="reporter", at=hours(1), body="More details"), now=hours(2.1))
+    c = await clock_of(db)
+    assert sla.is_paused(c.clock, hours(30)) and sla.counted(c.clock, hours(30)) == 2 * 3600
+    # So the sweep does not warn while needs-info is on.
+    assert not [a for a in await sweep(db, hours(49)) if isinstance(a, UpsertComment)]
+
+
+async def test_an_old_unlabel_redelivered_late_does_not_end_the_labels_second_wait(db):
+    await deliver(db, issue_event("opened", labels=["bug", "needs-info"]), now=hours(0))
+    # needs-info off at 10 h (lost), back on at 20 h (delivered), then the 10 h removal redelivered.
+    await deliver(db, issue_event("labeled", labels=["bug", "needs-info"], label="needs-info", at=hours(20),
+                                  sender="triage"), now=hours(20))
+    await deliver(db, issue_event("unlabeled", labels=["bug"], label="needs-info", at=hours(10),
+                                  sender="triage"), now=hours(20.1))
+    c = await clock_of(db)
+    assert sla.is_paused(c.clock, hours(100)) and sla.counted(c.clock, hours(100)) == 10 * 3600
+    # Taken off again at 30 h: the clock counts from there.
+    await deliver(db, issue_event("unlabeled", labels=["bug"], label="needs-info", at=hours(30),
+                                  sender="triage"), now=hours(30))
+    assert sla.counted((await clock_of(db)).clock, hours(40)) == (10 + 10) * 3600
+
+
+async def test_a_late_unlabel_cuts_a_wait_that_ended_later_and_the_label_put_back_between_counts(db):
+    """needs-info from 0, off at 10 h (lost), on at 20 h and off at 25 h (both delivered, the
+    item paused throughout), on again at 30 h; then the 10 h removal comes: the item was
+    waiting 0-10 h, 20-25 h and from 30 h."""
+    await deliver(db, issue_event("opened", labels=["bug", "needs-info"]), now=hours(0))
+    for action, at in (("labeled", 20), ("unlabeled", 25), ("labeled", 30), ("unlabeled", 10)):
+        labels = ["bug", "needs-info"] if action == "labeled" else ["bug"]
+        await deliver(db, issue_event(action, labels=labels, label="needs-info", at=hours(at), sender="triage"),
+                      now=hours(max(at, 30) + 0.1))
+    c = await clock_of(db)
+    assert sla.is_paused(c.clock, hours(40))
+    assert sla.counted(c.clock, hours(40)) == (10 + 5) * 3600
+
+
+async def test_a_late_label_from_before_an_open_wait_pauses_until_it_was_undone(db):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, issue_event("unlabeled", labels=["bug"], label="needs-info", at=hours(8),
+                                  sender="triage"), now=hours(8))
+    await deliver(db, issue_event("labeled", labels=["bug", "needs-info"], label="needs-info", at=hours(20),
+                                  sender="triage"), now=hours(20))
+    await deliver(db, issue_event("labeled", labels=["bug", "needs-info"], label="needs-info", at=hours(5),
+                                  sender="triage"), now=hours(20.1))
+    c = await clock_of(db)
+    assert sla.counted(c.clock, hours(30)) == (5 + 12) * 3600
 
 
 @pytest.mark.parametrize("body", ["/sla resume", "/sla status", "/label bug\n/cc @maint"])

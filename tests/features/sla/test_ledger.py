@@ -152,3 +152,17 @@ async def test_a_late_pause_label_delivery_ends_at_the_authors_answer(db):
                                   sender="triage"), now=hours(3.1))
     c = await the_clock(db)
     assert sla.state(c.clock, hours(10)) == sla.RUNNING and sla.counted(c.clock, hours(10)) == 9 * 3600
+
+
+async def test_a_waiting_label_the_bot_takes_off_unseen_is_not_dated_before_it_was_put_on(db):
+    """The removal is dated by the latest activity the bot saw, which may come before the
+    label itself (the bot's needs-info follows the /triage comment that asked for it): the
+    wait still ends, rather than being taken for a newer one the removal does not end."""
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, comment_event(user="triage", at=hours(1), body="/triage needs-info"), now=hours(1))
+    await bot_label(db, "needs-info", hours(1.01), feature="commands")
+    await sweep(db, hours(1.5))
+    assert sla.state((await the_clock(db)).clock, hours(4)) == sla.PAUSED
+    await forget_bot_label(db, REPO, 7, "needs-info")
+    await sweep(db, hours(6))
+    assert not sla.is_paused((await the_clock(db)).clock, hours(10))
