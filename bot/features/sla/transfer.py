@@ -2,13 +2,16 @@
 ``changes.old_issue`` and ``changes.old_repository``. Its clocks carry over (start,
 first response, pauses) from the old repository's store, so the move neither resets
 what the reporter is owed nor forgets an answer given before it; an item the store did
-not follow there counts from the old issue's creation."""
+not follow there counts from the move, as an item the bot first meets by a label does
+(its history there is unknown: an issue years old would be past due at once).
+
+GitHub keeps the old issue's ``created_at`` on the moved one, so the move is dated by
+the delivery's arrival."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
 from ...core.actions import Action, Note
-from ...core.events import parse_time
 from . import store
 from .policy import label_names
 from .records import is_pause_label, pause_reason, record, start, track, when
@@ -27,11 +30,10 @@ async def carried_over(event: "Event", ctx: "Context", entered: Sequence["Policy
     old_repo, old_number = came_from
     section = ctx.rules.section("sla")
     item, number = event.item or {}, event.number
-    moved = when(item, "created_at", ctx)  # the new issue is created by the move
+    # Never before the issue's creation (a delivery stamped by a skewed clock).
+    moved = max(event.received_at, when(item, "created_at", ctx))
     old = await store.item(ctx.db, old_repo, old_number)
-    old_issue = (event.payload.get("changes") or {}).get("old_issue") or {}
-    opened = (parse_time(old_issue.get("created_at")) or store.dt(old["opened_at"] if old else None)
-              or moved)
+    opened = store.dt(old["opened_at"]) if old else moved
     clocks = {c.policy: c for c in await store.clocks(ctx.db, old_repo, number=old_number)}
     actions: list[Action] = [track(ctx, event, opened)]
     actions += [start(ctx, number, p, clocks[p.name].started if p.name in clocks else opened)
@@ -65,5 +67,6 @@ async def carried_over(event: "Event", ctx: "Context", entered: Sequence["Policy
     actions.append(Note(ctx.repo, feature="sla", number=number,
                         text=f"transferred from {old_repo}#{old_number}: "
                              + (f"clocks carried over ({', '.join(kept)})" if kept
-                                else "counted from its opening there")))
+                                else "counted from its opening there" if old is not None
+                                else "not followed there: counted from the move")))
     return actions

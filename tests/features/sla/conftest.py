@@ -90,7 +90,9 @@ async def apply(db, actions: Iterable[Action]) -> None:
 
 async def deliver(db, event: tuple[str, dict], *, now: datetime, rules=None) -> list[Action]:
     name, payload = event
-    ev, ctx = make_context(name, payload, db=db, rules=rules or bundled_rules(), roles=ROLES, now=now)
+    # Received when processed: a late delivery is told by the payload's own instants.
+    ev, ctx = make_context(name, payload, db=db, rules=rules or bundled_rules(), roles=ROLES, now=now,
+                           received=now)
     actions: list[Action] = []
     for handler in FEATURE.handlers_for(ev):
         actions += await handler(ev, ctx)

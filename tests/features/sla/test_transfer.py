@@ -16,11 +16,13 @@ from .conftest import REPO, T0, comment_event, deliver, hours, iso, issue_event
 NEW = "Codertocat/New-Home"
 
 
-def moved_in(*, at: datetime, labels=("bug",), old_issue: dict | None = None, number: int = 31):
-    """The opening GitHub sends to the new repository when issue 7 of REPO moves there."""
+def moved_in(*, at: datetime, labels=("bug",), old_issue: dict | None = None, number: int = 31,
+             created: datetime = T0):
+    """The opening GitHub sends to the new repository when issue 7 of REPO moves there: the
+    moved issue keeps the old one's ``created_at``."""
     name, p = issue_event("opened", number=number, labels=labels, sender="maint", at=at)
     p["repository"] = dict(p["repository"], full_name=NEW, name="New-Home")
-    p["issue"]["created_at"] = iso(at)
+    p["issue"]["created_at"] = iso(created)
     p["changes"] = {"old_issue": old_issue or {"number": 7, "id": 1},
                     "old_repository": {"full_name": REPO, "name": "Hello-World"}}
     return name, p
@@ -84,13 +86,16 @@ async def test_a_wait_whose_label_stayed_behind_ends_at_the_move(db):
     assert sla.counted(c.clock, hours(10)) == 1 * 3600 + 5 * 3600
 
 
-async def test_an_item_the_old_repository_did_not_follow_counts_from_its_creation_there(db):
-    created = T0 - timedelta(hours=24)
-    actions = await deliver(db, moved_in(at=hours(5), old_issue={"number": 7, "id": 1, "created_at": iso(created)}),
+async def test_an_item_the_old_repository_did_not_follow_counts_from_the_move(db):
+    created = T0 - timedelta(days=400)                  # an old issue, moved in from an untracked repository
+    actions = await deliver(db, moved_in(at=hours(5), created=created,
+                                         old_issue={"number": 7, "id": 1, "created_at": iso(created)}),
                             now=hours(5))
-    assert any("counted from its opening there" in getattr(a, "text", "") for a in actions)
+    assert any("not followed there: counted from the move" in getattr(a, "text", "") for a in actions)
     c = await new_clock(db)
-    assert c.clock.started == created and c.clock.answered is None
-    assert (await store.item(db, NEW, 31))["opened_at"] == created.timestamp()
-    actions = await sweep_repo(db, NEW, bundled_rules(), hours(49))
-    assert [a.marker for a in actions if isinstance(a, UpsertComment)] == ["contributor-flow:sla-breach:bugs"]
+    assert c.clock.started == hours(5) and c.clock.answered is None
+    assert (await store.item(db, NEW, 31))["opened_at"] == hours(5).timestamp()
+    early = await sweep_repo(db, NEW, bundled_rules(), hours(6))
+    assert [a for a in early if isinstance(a, (AddLabels, UpsertComment))] == []
+    actions = await sweep_repo(db, NEW, bundled_rules(), hours(5 + 49))
+    assert [a.marker for a in actions if isinstance(a, UpsertComment)] == ["contributor-flow:sla-warning:bugs"]
