@@ -39,7 +39,8 @@ async def board_actions(ctx: Context, repo: str, number: int, board: Mapping[str
     found = await boards.check(ctx.gh, ctx.event.installation_id, owner, int(board["number"]), board["field"],
                                status or None)
     if found.ok:
-        return [*await problems_solved(ctx.db, repo, list(found.solved)), AddToProject(repo, number=number, project_owner=owner, project_number=int(board["number"]),
+        return [*await problems_solved(ctx.db, repo, list(found.solved)),
+                AddToProject(repo, number=number, project_owner=owner, project_number=int(board["number"]),
                              field=board["field"], value=status or None)]
     log.warning("routing %s#%s: %s", repo, number, found.problem)
     return [Note(repo, feature=FEATURE, number=number, text=f"not put on a board: {found.problem}"),
@@ -68,7 +69,9 @@ async def problems_solved(db: Database, repo: str, keys: list[str]) -> list[Acti
     """The reports of problems a check found fixed are cleared, so a problem that comes back
     later is told again. Nothing to write unless one was reported."""
     solved = await store.reported(db, repo, keys)
-    return [Record(repo, feature=FEATURE, op="problems_solved", args={"repo": repo, "problems": solved})] if solved else []
+    if not solved:
+        return []
+    return [Record(repo, feature=FEATURE, op="problems_solved", args={"repo": repo, "problems": solved})]
 
 
 async def team_members(ctx: Context, team: str) -> list[str]:
