@@ -201,7 +201,7 @@ def commit_from_api(data: Mapping[str, Any]) -> Commit:
 @dataclass(frozen=True)
 class Contribution:
     sha: str
-    role: str            # author | committer | co-author
+    role: str            # author | committer | co-author | opener
     person: Person
     account: Account | None
 
@@ -239,11 +239,17 @@ def _is_web_flow(person: Person, account: Account | None) -> bool:
     return (account is not None and account.login in WEB_FLOW_LOGINS) or person.key in WEB_FLOW_EMAILS
 
 
+# The role of whoever opened the pull request: no commit of theirs needs to be in it.
+OPENER = "opener"
+
+
 def contributions(commits: Sequence[Commit], *, committer_required: bool,
-                  resolved: Mapping[str, Account | None] = {}) -> list[Contribution]:
+                  resolved: Mapping[str, Account | None] = {},
+                  opener: Account | None = None) -> list[Contribution]:
     """Every (commit, role, identity) whose owner must be covered, accounts filled in where known.
 
-    ``resolved`` maps lower-cased co-author emails to accounts (or None) as the feature found them."""
+    ``resolved`` maps lower-cased co-author emails to accounts (or None) as the feature found them.
+    ``opener``: the account that opened the pull request, see ``with_opener``."""
     known = known_accounts(commits)
 
     out: list[Contribution] = []
@@ -254,7 +260,20 @@ def contributions(commits: Sequence[Commit], *, committer_required: bool,
                                     c.committer_account or known.get(c.committer.key)))
         for p in co_authors(c):
             out.append(Contribution(c.sha, "co-author", p, known.get(p.key) or resolved.get(p.key)))
-    return out
+    return with_opener(out, opener)
+
+
+def with_opener(items: Sequence[Contribution], opener: Account | None) -> list[Contribution]:
+    """``items`` and, first, the pull request's opener, unless already among them.
+
+    Commit identities are whatever the commits say: anyone may author a commit with a bot's or a
+    signer's public email, and GitHub links it to that account. The sender of the pull request
+    is the one account GitHub vouches for, so it must be covered too. Already among the
+    contributions, it is covered as they are (an email domain included: GitHub linked that email
+    to its account); otherwise as an account alone, with no email for a domain to allowlist."""
+    if opener is None or any(c.account is not None and c.account.id == opener.id for c in items):
+        return list(items)
+    return [Contribution("", OPENER, Person("", ""), opener), *items]
 
 
 @dataclass(frozen=True)
@@ -284,6 +303,7 @@ class Signer:
     account: Account
     shas: tuple[str, ...]
     signed_version: str | None = None   # the version signed, if any (maybe an older one)
+    opened: bool = False                # opened the pull request (``shas`` may then be empty)
 
 
 @dataclass(frozen=True)
@@ -337,7 +357,7 @@ def _ordered_signers(items: Iterable[tuple[Account, str]]) -> list[tuple[Account
     by_id: dict[int, tuple[Account, list[str]]] = {}
     for account, sha in items:
         entry = by_id.setdefault(account.id, (account, []))
-        if sha not in entry[1]:
+        if sha and sha not in entry[1]:  # the opener's contribution has no commit
             entry[1].append(sha)
     return [(acc, tuple(shas)) for acc, shas in by_id.values()]
 
@@ -400,8 +420,9 @@ def owed(items: Iterable[Contribution], allow: Allowlist) -> Owed:
 
 def evaluate(commits: Sequence[Commit], *, mode: str, version: str, committer_required: bool,
              allow: Allowlist, signatures: Mapping[int, str],
-             resolved: Mapping[str, Account | None] = {}) -> Verdict:
-    """The verdict for a PR. ``signatures``: user id -> latest CLA version that user signed."""
+             resolved: Mapping[str, Account | None] = {}, opener: Account | None = None) -> Verdict:
+    """The verdict for a PR. ``signatures``: user id -> latest CLA version that user signed;
+    ``opener``: who opened it (see ``contributions``)."""
     version = str(version)
     signed: list[tuple[Account, str]] = []
     missing: list[tuple[Account, str]] = []
@@ -410,17 +431,20 @@ def evaluate(commits: Sequence[Commit], *, mode: str, version: str, committer_re
     unlinked: dict[Unlinked, None] = {}
     allowlisted: tuple[tuple[str, str], ...] = ()
     if mode in ("cla", "both"):
-        due = owed(contributions(commits, committer_required=committer_required, resolved=resolved), allow)
+        due = owed(contributions(commits, committer_required=committer_required, resolved=resolved,
+                                 opener=opener), allow)
         for item in due.linked:
             assert item.account is not None
             (signed if signatures.get(item.account.id) == version else missing).append((item.account, item.sha))
         unlinked = dict.fromkeys(Unlinked(item.sha, item.role, item.person) for item in due.unlinked)
         allowlisted = due.allowlisted
     failures = dco_failures(commits, allow) if mode in ("dco", "both") else []
+    opener_id = opener.id if opener is not None else None
     return Verdict(
         mode=mode, version=version,
-        signed=tuple(Signer(a, s, version) for a, s in _ordered_signers(signed)),
-        missing=tuple(Signer(a, s, signatures.get(a.id)) for a, s in _ordered_signers(missing)),
+        signed=tuple(Signer(a, s, version, a.id == opener_id) for a, s in _ordered_signers(signed)),
+        missing=tuple(Signer(a, s, signatures.get(a.id), a.id == opener_id)
+                      for a, s in _ordered_signers(missing)),
         unlinked=tuple(unlinked), dco_failures=tuple(failures),
         allowlisted=allowlisted, commits=len(commits))
 

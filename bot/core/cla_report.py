@@ -71,7 +71,11 @@ def _missing_lines(v: Verdict, *, ping: bool) -> list[str]:
         note = ""
         if s.signed_version is not None and s.signed_version != v.version:
             note = f" (signed version {neutralize(s.signed_version)}; the CLA is now version {neutralize(v.version)})"
-        lines.append(f"- {who}: commits {_commits_of(s)}{note}")
+        # Whoever opened the pull request must sign whatever its commits say: said outright, since
+        # their name may be on none of the commits listed.
+        what = [*(["opened this pull request"] if s.opened else []),
+                *([f"commits {_commits_of(s)}"] if s.shas else [])]
+        lines.append(f"- {who}: {'; '.join(what)}{note}")
     return _limited(lines, len(v.missing))
 
 

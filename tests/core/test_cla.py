@@ -82,6 +82,34 @@ def test_a_noreply_address_is_only_a_claim_until_looked_up():
     assert items[1].account == copilot
 
 
+def test_the_opener_must_be_covered_unless_already_among_the_commit_identities():
+    alice, bob = Account("alice", 101), Account("bob", 102)
+    commit = cla.Commit("a" * 40, "Fix", cla.Person("A", "alice@corp.example"), cla.Person("A", "alice@corp.example"),
+                        author_account=alice, committer_account=alice)
+    items = cla.contributions([commit], committer_required=False, opener=bob)
+    assert [(i.role, i.account) for i in items] == [("opener", bob), ("author", alice)]
+    # already an author: covered as that contribution is (its email's domain included)
+    items = cla.contributions([commit], committer_required=False, opener=alice)
+    assert [(i.role, i.account) for i in items] == [("author", alice)]
+    allow = cla.Allowlist(email_domains=("corp.example",))
+    v = cla.evaluate([commit], mode="cla", version="1", committer_required=False, allow=allow,
+                     signatures={}, opener=bob)
+    assert [(s.account.login, s.shas, s.opened) for s in v.missing] == [("bob", (), True)]
+    v = cla.evaluate([commit], mode="cla", version="1", committer_required=False, allow=allow,
+                     signatures={}, opener=alice)
+    assert v.passed
+    # only a committer, with committers not required: owed as the opener
+    bot = Account("dependabot[bot]", 49699333, "Bot")
+    by_bot = cla.Commit("b" * 40, "Bump", cla.Person("D", "d@x"), cla.Person("B", "bob@x"),
+                        author_account=bot, committer_account=bob)
+    v = cla.evaluate([by_bot], mode="cla", version="1", committer_required=False, allow=cla.Allowlist(),
+                     signatures={}, opener=bob)
+    assert [(s.account.login, s.opened) for s in v.missing] == [("bob", True)]
+    v = cla.evaluate([by_bot], mode="cla", version="1", committer_required=False, allow=cla.Allowlist(),
+                     signatures={102: "1"}, opener=bob)
+    assert v.passed and [s.account.login for s in v.signed] == ["bob"]
+
+
 # --- phrase --------------------------------------------------------------------------------------
 
 PHRASE = "I have read the CLA Document and I hereby sign the CLA"

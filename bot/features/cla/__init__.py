@@ -1,8 +1,8 @@
 """CLA / DCO check on every pull request (issue 6).
 
 A ``cla`` check run passes only when everyone whose work is in the PR (commit authors,
-``Co-authored-by:`` people, committers if the rules say so) has signed the current CLA, or is
-allowlisted; in DCO mode every commit needs a ``Signed-off-by:`` with its author's email.
+``Co-authored-by:`` people, committers if the rules say so) and whoever opened it has signed the
+current CLA, or is allowlisted; in DCO mode every commit needs a ``Signed-off-by:`` with its author's email.
 Signing is a comment with the phrase from the rules; it re-checks every waiting PR at once.
 """
 from __future__ import annotations

@@ -13,7 +13,8 @@ from typing import Any, Awaitable, Callable, Mapping
 from ...context import Context, GitHubReader, RepoHandle
 from ...core import cla_report
 from ...core.actions import Action, AddLabels, Note, Record, RemoveLabel, UpsertCheckRun, UpsertComment
-from ...core.cla import Allowlist, Verdict, commit_from_api, contributions, emails_to_resolve, evaluate
+from ...core.cla import (Allowlist, Verdict, account_from_api, commit_from_api, contributions,
+                         emails_to_resolve, evaluate)
 from ...github import PermanentGitHubError
 from ...store.db import Database
 from ...store.state import bot_labels
@@ -80,11 +81,12 @@ async def decide(env: CheckEnv, pr: Mapping[str, Any],
                            lambda: lookups.pr_commits(env.gh, env.repo, pr))
     commits = [commit_from_api(c) for c in raw]
     resolved = await lookups.resolve_emails(env.gh, emails_to_resolve(commits))
+    opener = account_from_api(pr.get("user"))
     allow = base_allowlist(cfg)
     version = env.version
     accounts = {item.account.id: item.account
                 for item in contributions(commits, committer_required=cfg["committer_required"],
-                                          resolved=resolved)
+                                          resolved=resolved, opener=opener)
                 if item.account is not None and allow.reason(item) is None}
     signatures = await store.signed_versions(env.db, env.agreement, list(accounts), version)
     signatures.update(just_signed or {})
@@ -98,8 +100,8 @@ async def decide(env: CheckEnv, pr: Mapping[str, Any],
         members = recorded.Members(members.of, frozenset(a.id for a in unsigned), covered)
     verdict = evaluate(commits, mode=cfg["mode"], version=version,
                        committer_required=cfg["committer_required"], allow=allow,
-                       signatures=signatures, resolved=resolved)
-    return Decided(verdict, recorded.facts_of(commits, resolved), members)
+                       signatures=signatures, resolved=resolved, opener=opener)
+    return Decided(verdict, recorded.facts_of(commits, resolved, opener), members)
 
 
 def _label_actions(env: CheckEnv, number: int, passed: bool, current: set[str],

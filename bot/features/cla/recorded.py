@@ -3,7 +3,8 @@
 check, see ``standing``) without reading the commits again.
 
 The facts of the commits are kept whatever the rules were when they were read: who the work is
-by (committers included, allowlisted or not) and which commits lack a sign-off (bots' apart).
+by (committers included, allowlisted or not; the pull request's opener too, role ``opener``: facts
+recorded before it was kept simply lack it) and which commits lack a sign-off (bots' apart).
 The rules can change while a pull request waits in the queue (an organisation allowlisted, the
 mode switched from ``both`` to ``dco``), and the group's check must then say what the pull
 request's own re-check would say: so the rules in force are applied to the facts when weighing,
@@ -19,7 +20,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from ...core.cla import Account, Commit, Contribution, Person, contributions, signoffs_missing
+from ...core.cla import (OPENER, Account, Commit, Contribution, Person, contributions, signoffs_missing,
+                         with_opener)
 
 
 # Unlinked co-author emails kept with a verdict, at most. Authors and committers are bounded by
@@ -39,18 +41,24 @@ class Facts:
 
     def due(self, *, committer_required: bool) -> list[Contribution]:
         """The contributions a check under ``committer_required`` would weigh."""
-        return [c for c in self.who if committer_required or c.role != "committer"]
+        opener = next((c.account for c in self.who if c.role == OPENER), None)
+        return with_opener([c for c in self.who if c.role != OPENER
+                            and (committer_required or c.role != "committer")], opener)
 
     def dco_failures(self, *, bots_allowed: bool) -> int:
         people, bots = self.signoffs_missing
         return people if bots_allowed else people + bots
 
 
-def facts_of(commits: Sequence[Commit], resolved: Mapping[str, Account | None]) -> Facts:
+def facts_of(commits: Sequence[Commit], resolved: Mapping[str, Account | None],
+             opener: Account | None = None) -> Facts:
     who: dict[tuple[str, str, int | None], Contribution] = {}
     unlinked_co_authors: set[str] = set()
     beyond: set[str] = set()
-    for c in contributions(commits, committer_required=True, resolved=resolved):
+    # The opener is kept apart from whether it is among the others: with committers left out
+    # (``due``), an opener who is only a committer is owed as the opener again.
+    opener_kept = [] if opener is None else [Contribution("", OPENER, Person("", ""), opener)]
+    for c in [*opener_kept, *contributions(commits, committer_required=True, resolved=resolved)]:
         key = (c.role, c.person.key, c.account.id if c.account else None)
         if key in who:
             continue

@@ -224,6 +224,7 @@ async def test_a_corporate_allowlist_does_not_sign_off_commits(db):
 
 
 async def test_unlinked_emails_are_counted_once_however_many_commits_carry_them(db):
+    await sign(db, 101, "alice")  # who opened it
     commits = [api_commit(f"{i:040x}", author=None, email="me@laptop.local") for i in range(30)]
     actions, _ = await run(db, pr_payload(commits=30), commits)
     assert of(actions, UpsertCheckRun)[0].title == "1 commit email not linked to a GitHub account"
@@ -248,3 +249,40 @@ async def test_a_commit_naming_thousands_of_co_authors_costs_a_bounded_number_of
     assert check.conclusion == "failure"
     assert check.title == ("1 person needs to sign the CLA; "
                            "3000 commit emails not linked to a GitHub account")
+
+
+async def test_an_unsigned_opener_does_not_pass_by_authoring_as_a_bot_or_a_signer(db):
+    # bob never signed. GitHub links a commit to whoever's public email it names: written with
+    # dependabot's noreply address it is a Bot's (allowlisted), with alice's email alice's (signed).
+    await sign(db, 101, "alice")
+    as_a_bot = api_commit("a" * 40, author="dependabot[bot]", email="49699333+dependabot[bot]@users.noreply.github.com")
+    for commit in (as_a_bot, api_commit("a" * 40)):
+        actions, _ = await run(db, pr_payload(author="bob"), [commit])
+        check = of(actions, UpsertCheckRun)[0]
+        assert (check.conclusion, check.title) == ("action_required", "1 person needs to sign the CLA")
+        assert "- `bob`: opened this pull request\n" in check.summary
+        assert "- @bob: opened this pull request\n" in of(actions, UpsertComment)[0].body
+        await apply_records(db, actions)
+        assert await store.waiting_for(db, REPO, 102) == [2]
+    # the opener's own unsigned commits: named once, as the opener and with the commits
+    actions, _ = await run(db, pr_payload(author="bob"), [api_commit("b" * 40, author="bob")])
+    assert "- @bob: opened this pull request; commits `bbbbbbb`" in of(actions, UpsertComment)[0].body
+    await sign(db, 102, "bob")
+    actions, _ = await run(db, pr_payload(author="bob"), [as_a_bot])
+    assert of(actions, UpsertCheckRun)[0].conclusion == "success"
+
+
+async def test_an_opener_is_covered_like_any_account_and_by_the_domain_of_their_own_commits(db):
+    rules = cla_rules({"allowlist": {"logins": ["bob"]}})
+    actions, _ = await run(db, pr_payload(author="bob"), [api_commit("a" * 40, author="dependabot[bot]")], rules=rules)
+    assert of(actions, UpsertCheckRun)[0].conclusion == "success"
+    # a corporate domain covers an opener GitHub linked a commit email of that domain to...
+    rules = cla_rules({"allowlist": {"email_domains": ["corp.example"]}})
+    actions, _ = await run(db, pr_payload(author="bob"), [api_commit("a" * 40, author="bob", email="bob@corp.example")],
+                           rules=rules)
+    assert of(actions, UpsertCheckRun)[0].conclusion == "success"
+    # ... not one who only opened a pull request of commits in that domain
+    actions, _ = await run(db, pr_payload(author="bob"), [api_commit("a" * 40, author=None, email="x@corp.example")],
+                           rules=rules)
+    check = of(actions, UpsertCheckRun)[0]
+    assert check.conclusion == "action_required" and "- `bob`: opened this pull request" in check.summary

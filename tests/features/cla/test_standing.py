@@ -89,9 +89,9 @@ async def test_the_check_records_the_facts_of_its_commits_and_its_membership_ans
     [record] = [a for a in actions if isinstance(a, Record) and a.op == "pr_status"]
     who = record.args["facts"]["who"]
     # committers too (the rules may come to require them), bots and members too (the allowlist
-    # may come to drop them), unlinked co-authors by email
+    # may come to drop them), unlinked co-authors by email, and who opened the pull request
     assert {(w["role"], w["email"], w.get("login")) for w in who} == {
-        ("author", "alice@example.com", "alice"), ("committer", "alice@example.com", "alice"),
+        ("opener", "", "alice"), ("author", "alice@example.com", "alice"), ("committer", "alice@example.com", "alice"),
         ("co-author", "bob@example.com", None),
         ("author", "49699333+dependabot[bot]@users.noreply.github.com", "dependabot[bot]"),
         ("committer", "49699333+dependabot[bot]@users.noreply.github.com", "dependabot[bot]")}
@@ -164,3 +164,26 @@ async def test_the_facts_kept_do_not_grow_with_the_co_authors_a_message_names(db
     # an allowlisted domain exempts the kept emails, not those past the bound
     held = await held_check(db, REPO, cfg(allowlist={"email_domains": ["elsewhere.example"]}), 2)
     assert held.conclusion == "failure" and f"{extra} " in held.title
+
+
+async def test_the_opener_is_weighed_again_and_facts_kept_without_one_still_load(db):
+    """The group's check counts whoever opened the pull request, as the check did; facts kept by
+    a version of the bot that did not record the opener weigh what they hold."""
+    await store.sign(db, agreement="codertocat", user_id=101, login="alice", version="1", signed_at=1.0)
+    payload = pr_payload(author="bob")
+    pr = payload["pull_request"]
+    event, ctx = make_context("pull_request", payload, db=db, rules=cla_rules(),
+                              reader=reader_for({2: pr}, {2: [api_commit("a" * 40)]}))
+    actions = await handlers.on_pull_request(event, ctx)
+    await apply_records(db, actions)
+    held = await held_check(db, REPO, cfg(), 2)
+    assert (held.conclusion, held.title) == ("action_required", "1 person needs to sign the CLA")
+    assert "- `bob`" in held.summary
+    await store.sign(db, agreement="codertocat", user_id=102, login="bob", version="1", signed_at=2.0)
+    assert (await held_check(db, REPO, cfg(), 2)).conclusion == "success"
+    [record] = [a for a in actions if isinstance(a, Record) and a.op == "pr_status"]
+    old = dict(record.args["facts"], who=[w for w in record.args["facts"]["who"] if w["role"] != "opener"])
+    await store.pr_status(db, **{**record.args, "facts": old, "missing": [], "signed": [{"id": 101, "login": "alice"}]})
+    assert recorded.facts_from_json((await store.status_of(db, REPO, 2))["facts"]) is not None
+    held = await held_check(db, REPO, cfg(version="2"), 2)
+    assert held.conclusion == "action_required" and "`bob`" not in held.summary and "`alice`" in held.summary
