@@ -15,6 +15,7 @@ from ...core import cla_report
 from ...core.actions import Action, AddLabels, Note, Record, RemoveLabel, UpsertCheckRun, UpsertComment
 from ...core.cla import (Allowlist, Verdict, account_from_api, commit_from_api, contributions,
                          emails_to_resolve, evaluate)
+from ...core.retry import RetryLater
 from ...github import PermanentGitHubError
 from ...store.db import Database
 from ...store.state import bot_labels
@@ -22,6 +23,8 @@ from . import lookups, recorded, store
 
 FEATURE_NAME = "cla"
 COMMENT_MARKER = "contributor-flow:cla"
+# Seconds before a check whose commit listing was behind the head is decided again.
+LISTING_RETRY = 10.0
 
 
 @dataclass
@@ -116,6 +119,18 @@ def _label_actions(env: CheckEnv, number: int, passed: bool, current: set[str],
     return out
 
 
+async def _listing_behind(env: CheckEnv, number: int, head: str, exc: Exception) -> list[Action]:
+    """The commit listing is another head's: never a verdict from it. While the pull request is
+    at ``head`` the listing is catching up with the push, so the check is decided again shortly;
+    moved on (a push since), ``head`` needs no verdict: the newer head's own event decides it."""
+    now = str(((await lookups.get_pull(env.gh, env.repo, number)).get("head") or {}).get("sha") or "")
+    if now and now != head:
+        return [Note(env.repo, feature=FEATURE_NAME, number=number,
+                     text=f"CLA check of {head[:7]} dropped: #{number} is at {now[:7]} now")]
+    raise RetryLater(f"CLA check of {env.repo}#{number} at {head[:7]}: the commit listing is behind ({exc})",
+                     retry_at=env.clock().timestamp() + LISTING_RETRY)
+
+
 async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
                              just_signed: Mapping[int, str] | None = None) -> list[Action]:
     """Every action for one PR: check run, labels, the single comment, stored status."""
@@ -125,6 +140,8 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
     except lookups.IncompleteCommits as exc:
         # Better no verdict than a green check that skipped commits; the next event retries.
         return [Note(env.repo, feature=FEATURE_NAME, number=number, text=f"CLA check postponed: {exc}")]
+    except lookups.ListingBehind as exc:
+        return await _listing_behind(env, number, head, exc)
     verdict = decided.verdict
     cfg = env.cfg
     ins = cla_report.Instructions(cfg["phrase"], cfg["document_url"],

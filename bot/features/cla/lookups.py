@@ -3,7 +3,10 @@
 Decisions (documented in README "CLA"):
 - Commits: ``/pulls/{n}/commits`` stops at 250 without saying so, so when the PR reports more
   commits we walk ``/compare/{base_sha}...{head_sha}`` page by page (it pages through all of
-  them) and refuse to conclude if the walk still comes up short.
+  them) and refuse to conclude if the walk still comes up short. ``/pulls/{n}/commits`` lists
+  whatever the pull request's ref holds when asked, which may not be the head judged yet (it
+  follows a push a little later): a listing without the head, or with fewer commits than the
+  pull request reports, is not concluded from (``ListingBehind``).
 - Co-author emails: an email already linked on one of the PR's own commits is reused; a
   ``ID+login@users.noreply.github.com`` address is looked up by its id (``/user/{id}``: the
   login part may be stale or invented, and the type, Bot or User, is GitHub's word, never the
@@ -37,6 +40,10 @@ class IncompleteCommits(Exception):
     """The commit walk returned fewer commits than the PR has: concluding would be unsafe."""
 
 
+class ListingBehind(Exception):
+    """The PR's commit listing is not the one of the head judged: another head's commits."""
+
+
 def _split(repo: str) -> dict[str, str]:
     owner, name = repo.split("/", 1)
     return {"owner": owner, "repo": name}
@@ -49,8 +56,14 @@ async def get_pull(gh: GitHubReader, repo: str, number: int) -> Mapping[str, Any
 async def pr_commits(gh: GitHubReader, repo: str, pr: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     expected = int(pr.get("commits") or 0)
     if 0 < expected <= PR_COMMITS_LIMIT:
-        return [c async for c in gh.getiter("/repos/{owner}/{repo}/pulls/{number}/commits?per_page=100",
-                                            {**_split(repo), "number": pr["number"]})]
+        commits = [c async for c in gh.getiter("/repos/{owner}/{repo}/pulls/{number}/commits?per_page=100",
+                                               {**_split(repo), "number": pr["number"]})]
+        head = str(pr["head"]["sha"])
+        listed = any(str(c.get("sha") or "") == head for c in commits)
+        if len(commits) < expected or not listed:
+            raise ListingBehind(f"{repo}#{pr['number']}: {len(commits)} of {expected} commits listed, "
+                                f"head {head[:7]} {'among them' if listed else 'not among them'}")
+        return commits
     basehead = f"{pr['base']['sha']}...{pr['head']['sha']}"
     commits = [c async for c in gh.getiter("/repos/{owner}/{repo}/compare/{basehead}?per_page=100",
                                            {**_split(repo), "basehead": basehead},

@@ -63,13 +63,21 @@ def pr_payload(action: str = "opened", *, number: int = 2, commits: int = 1, aut
     return p
 
 
-def reader_for(prs: dict[int, dict[str, Any]], commits: dict[int, list[dict[str, Any]]], **items: Any
-               ) -> RecordingReader:
-    """A reader serving PRs and their commits the way GitHub does (250 cap on the PR listing)."""
+def reader_for(prs: dict[int, dict[str, Any]], commits: dict[int, list[dict[str, Any]]], *,
+               head_last: bool = True, **items: Any) -> RecordingReader:
+    """A reader serving PRs and their commits the way GitHub does (250 cap on the PR listing).
+
+    ``head_last``: the last commit listed is the PR's head, as on GitHub, when the test lists
+    no commit of that sha itself (its other fields as given); False: listed as given (a listing
+    that has not caught up with a push)."""
     by_head = {pr["head"]["sha"]: n for n, pr in prs.items()}
 
     def listing(v):
-        return commits[int(v["number"])][:250]
+        number = int(v["number"])
+        listed, head = list(commits[number]), prs[number]["head"]["sha"]
+        if head_last and listed and head not in {c["sha"] for c in listed}:
+            listed[-1] = {**listed[-1], "sha": head}
+        return listed[:250]
 
     def compare(v):
         head = v["basehead"].split("...")[1]

@@ -70,7 +70,7 @@ async def test_co_authors_resolved_by_commit_search_must_sign(db):
 
 
 async def test_unlinked_email_fails_naming_commit_email_and_the_two_ways_out(db):
-    actions, _ = await run(db, pr_payload(), [api_commit("c0ffee" + "0" * 34, author=None,
+    actions, _ = await run(db, pr_payload(head="c0ffee" + "0" * 34), [api_commit("c0ffee" + "0" * 34, author=None,
                                                          email="me@laptop.local", name="Me")])
     check = of(actions, UpsertCheckRun)[0]
     assert check.conclusion == "failure"
@@ -119,7 +119,7 @@ async def test_dco_mode_pass_and_fail(db):
     bad = api_commit("b" * 40, message="Fix\n\nSigned-off-by: Bob <bob@example.com>")
     actions, _ = await run(db, pr_payload(), [good], rules=rules)
     assert of(actions, UpsertCheckRun)[0].conclusion == "success"   # no CLA signature needed
-    actions, _ = await run(db, pr_payload(), [good, bad], rules=rules)
+    actions, _ = await run(db, pr_payload(commits=2, head="b" * 40), [good, bad], rules=rules)
     check = of(actions, UpsertCheckRun)[0]
     assert check.conclusion == "failure" and check.title == "1 commit without a matching Signed-off-by"
     assert "`bbbbbbb`" in check.summary and "git rebase --signoff origin/main" in check.summary
@@ -265,7 +265,7 @@ async def test_an_unsigned_opener_does_not_pass_by_authoring_as_a_bot_or_a_signe
         await apply_records(db, actions)
         assert await store.waiting_for(db, REPO, 102) == [2]
     # the opener's own unsigned commits: named once, as the opener and with the commits
-    actions, _ = await run(db, pr_payload(author="bob"), [api_commit("b" * 40, author="bob")])
+    actions, _ = await run(db, pr_payload(author="bob", head="b" * 40), [api_commit("b" * 40, author="bob")])
     assert "- @bob: opened this pull request; commits `bbbbbbb`" in of(actions, UpsertComment)[0].body
     await sign(db, 102, "bob")
     actions, _ = await run(db, pr_payload(author="bob"), [as_a_bot])
@@ -286,3 +286,36 @@ async def test_an_opener_is_covered_like_any_account_and_by_the_domain_of_their_
                            rules=rules)
     check = of(actions, UpsertCheckRun)[0]
     assert check.conclusion == "action_required" and "- `bob`: opened this pull request" in check.summary
+
+
+async def test_a_commit_listing_of_another_head_is_never_judged_for_this_one(db):
+    # synchronize to H2, which adds carol's unsigned commit; /pulls/2/commits still lists H1's
+    # commits (all alice's, signed): no verdict from them, but the check decided again shortly
+    from bot.core.retry import RetryLater
+
+    await sign(db, 101, "alice")
+    h1, h2 = "1" * 40, "2" * 40
+    payload = pr_payload("synchronize", head=h2, commits=2)
+    pr = payload["pull_request"]
+    stale = [api_commit(h1)]
+    for listed in (stale, [api_commit(h1), api_commit("3" * 40)], [api_commit(h2)]):  # 1 of 2 listed
+        reader = reader_for({2: pr}, {2: listed}, head_last=False)
+        event, ctx = make_context("pull_request", payload, db=db, reader=reader)
+        try:
+            actions = await handlers.on_pull_request(event, ctx)
+        except RetryLater as exc:
+            assert exc.retry_at > ctx.now().timestamp()
+        else:
+            raise AssertionError(f"judged from another head's listing: {actions}")
+    # pushed again since (H3): H2 needs no verdict, H3's own event decides it
+    moved = {**pr, "head": {**pr["head"], "sha": "3" * 40}}
+    reader = reader_for({2: moved}, {2: [api_commit(h1), api_commit("3" * 40)]}, head_last=False)
+    event, ctx = make_context("pull_request", payload, db=db, reader=reader)
+    actions = await handlers.on_pull_request(event, ctx)
+    assert not of(actions, UpsertCheckRun) and not of(actions, Record)
+    assert "dropped: #2 is at 3333333 now" in of(actions, Note)[0].text
+    # caught up: judged
+    reader = reader_for({2: pr}, {2: [api_commit(h1), api_commit(h2, author="carol")]}, head_last=False)
+    event, ctx = make_context("pull_request", payload, db=db, reader=reader)
+    check = of(await handlers.on_pull_request(event, ctx), UpsertCheckRun)[0]
+    assert (check.head_sha, check.conclusion) == (h2, "action_required")

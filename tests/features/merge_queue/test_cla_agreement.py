@@ -71,6 +71,7 @@ def github(commits: list[dict[str, Any]], members: Iterable[str] = (), team_memb
             raise PermanentGitHubError("404 Not Found", status=404)
         return {"state": "active"}
     pr = pr_payload(len(commits))["pull_request"]
+    commits = [*commits[:-1], {**commits[-1], "sha": HEAD}]  # the last one listed is the head
     return RecordingReader(items={PULL_URL: pull(), PR_BY_NUMBER: pr, ORG_MEMBER: member, TEAM_MEMBER: team_member,
                                   "/search/commits{?q,per_page}": {"items": []},
                                   "/search/issues{?q,per_page}": {"items": []}},
