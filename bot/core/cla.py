@@ -330,6 +330,8 @@ class Verdict:
     dco_failures: tuple[DcoFailure, ...] = ()
     allowlisted: tuple[tuple[str, str], ...] = ()   # (who, reason)
     commits: int = 0
+    # Ids of the missing whose organisation/team membership was not asked (too many to ask).
+    members_not_asked: tuple[int, ...] = ()
 
     @property
     def passed(self) -> bool:

@@ -13,6 +13,9 @@ from .markdown import code, mention, neutralize
 
 # Check-run summaries are capped at 65,535 characters; a 300-commit PR must not overflow.
 MAX_LISTED = 50
+# Mentioned in the comment besides whoever opened the pull request; the rest are named without a
+# ping. Commits can name any real account (noreply addresses), who would be pinged by strangers.
+MAX_PINGED = 10
 
 
 @dataclass(frozen=True)
@@ -66,11 +69,19 @@ def _limited(lines: Sequence[str], total: int) -> list[str]:
 
 def _missing_lines(v: Verdict, *, ping: bool) -> list[str]:
     lines = []
+    pinged = 0
+    not_asked = set(v.members_not_asked)
     for s in v.missing:
-        who = mention(s.account.login) if ping else code(s.account.login)
+        if ping and (s.opened or pinged < MAX_PINGED):
+            who = mention(s.account.login)
+            pinged += 0 if s.opened else 1
+        else:
+            who = code(s.account.login)
         note = ""
         if s.signed_version is not None and s.signed_version != v.version:
             note = f" (signed version {neutralize(s.signed_version)}; the CLA is now version {neutralize(v.version)})"
+        if s.account.id in not_asked:
+            note += " (membership not asked)"
         # Whoever opened the pull request must sign whatever its commits say: said outright, since
         # their name may be on none of the commits listed.
         what = [*(["opened this pull request"] if s.opened else []),
@@ -143,10 +154,21 @@ def _dco_help(ins: Instructions) -> list[str]:
     ]
 
 
+def _not_asked(v: Verdict) -> list[str]:
+    n = len(v.members_not_asked)
+    if not n:
+        return []
+    return [f"Whether {_plural(n, 'person', 'people')} marked \"membership not asked\" "
+            f"{'is' if n == 1 else 'are'} covered as a member of an allowlisted organisation or team "
+            "was not asked: the check asks GitHub a limited number of membership questions, and "
+            "whoever they do not reach counts as no member. Signing covers them.", ""]
+
+
 def _body(v: Verdict, ins: Instructions, *, ping: bool) -> list[str]:
     out: list[str] = []
     if v.missing:
-        out += ["### Needs to sign the CLA", *_missing_lines(v, ping=ping), "", *_sign_how(v, ins), ""]
+        out += ["### Needs to sign the CLA", *_missing_lines(v, ping=ping), "", *_not_asked(v),
+                *_sign_how(v, ins), ""]
     if v.unlinked:
         out += ["### Commit emails not linked to a GitHub account", *_unlinked_lines(v.unlinked), "",
                 *_unlinked_help(v.unlinked), ""]

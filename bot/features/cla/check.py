@@ -95,16 +95,19 @@ async def decide(env: CheckEnv, pr: Mapping[str, Any],
     signatures.update(just_signed or {})
     unsigned = [a for uid, a in accounts.items() if signatures.get(uid) != version]
     members = recorded.Members(recorded.member_basis(cfg))
+    not_asked: tuple[int, ...] = ()
     if unsigned and members.of:
         key = "cla:members:" + ",".join(sorted(a.login for a in unsigned))
-        covered = await env.cached(key, lambda: lookups.covered_members(
+        found = await env.cached(key, lambda: lookups.covered_members(
             env.gh, unsigned, cfg["allowlist"]["orgs"], cfg["allowlist"]["teams"]))
-        allow = replace(allow, member_ids=covered)
-        members = recorded.Members(members.of, frozenset(a.id for a in unsigned), covered)
+        allow = replace(allow, member_ids=found.covered)
+        members = recorded.Members(members.of, found.asked, found.covered)
+        not_asked = tuple(a.id for a in unsigned if a.id not in found.asked)
     verdict = evaluate(commits, mode=cfg["mode"], version=version,
                        committer_required=cfg["committer_required"], allow=allow,
                        signatures=signatures, resolved=resolved, opener=opener)
-    return Decided(verdict, recorded.facts_of(commits, resolved, opener), members)
+    return Decided(replace(verdict, members_not_asked=not_asked), recorded.facts_of(commits, resolved, opener),
+                   members)
 
 
 def _label_actions(env: CheckEnv, number: int, passed: bool, current: set[str],

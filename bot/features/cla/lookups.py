@@ -18,6 +18,7 @@ Decisions (documented in README "CLA"):
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ...context import GitHubReader
@@ -34,6 +35,10 @@ MAX_EMAIL_LOOKUPS = 20
 # Co-authored-by trailers into one commit: past this many the rest are reported as unlinked,
 # so one PR cannot spend the installation's hourly budget on each of its checks.
 MAX_ACCOUNT_LOOKUPS = 100
+# Each organisation or team membership question is a request too, and anyone can author commits
+# as hundreds of real accounts (noreply addresses name any id): past this many questions per
+# check the rest of the unsigned count as no member, the answer that lets nobody through.
+MAX_MEMBERSHIP_LOOKUPS = MAX_ACCOUNT_LOOKUPS
 
 
 class IncompleteCommits(Exception):
@@ -165,21 +170,29 @@ async def is_team_member(gh: GitHubReader, team: str, login: str) -> bool:
     return (data or {}).get("state") == "active"
 
 
-async def covered_members(gh: GitHubReader, accounts: list[Account], orgs: list[str],
-                          teams: list[str]) -> frozenset[int]:
-    """Ids of the accounts covered by an organisation or team (corporate CLA)."""
-    covered = set()
+@dataclass(frozen=True)
+class Membership:
+    asked: frozenset[int]      # accounts GitHub answered about (every org and team, or one covering)
+    covered: frozenset[int]    # of those, the ones an organisation or team covers
+
+
+async def covered_members(gh: GitHubReader, accounts: list[Account], orgs: list[str], teams: list[str],
+                          *, budget: int = MAX_MEMBERSHIP_LOOKUPS) -> Membership:
+    """Which accounts an organisation or team covers (corporate CLA), asking at most ``budget``
+    questions, in order: an account not fully answered within it is not asked at all."""
+    asked: set[int] = set()
+    covered: set[int] = set()
+    questions = [*((is_org_member, org) for org in orgs), *((is_team_member, team) for team in teams)]
     for account in accounts:
-        for org in orgs:
-            if await is_org_member(gh, org, account.login):
+        for ask, group in questions:
+            if budget <= 0:
+                return Membership(frozenset(asked), frozenset(covered))
+            budget -= 1
+            if await ask(gh, group, account.login):
                 covered.add(account.id)
                 break
-        else:
-            for team in teams:
-                if await is_team_member(gh, team, account.login):
-                    covered.add(account.id)
-                    break
-    return frozenset(covered)
+        asked.add(account.id)
+    return Membership(frozenset(asked), frozenset(covered))
 
 
 async def open_prs_by(gh: GitHubReader, repo: str, login: str) -> list[int]:

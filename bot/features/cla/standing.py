@@ -66,7 +66,8 @@ async def _members(gh: GitHubReader | None, repo: str, number: int, row: Mapping
     answers).
 
     With GitHub (the queue asking for the group's checks, or a re-run) they are asked now, as
-    ``/cla recheck`` would ask them, and kept with the verdict. Some who have signed are asked
+    ``/cla recheck`` would ask them (as many as it would: ``lookups.MAX_MEMBERSHIP_LOOKUPS``
+    questions, the rest counting as no member), and kept with the verdict. Some who have signed are asked
     too: the follow job reads no GitHub (it runs every 30 seconds for every queued group) and
     uses the answers kept for this head, so a CLA version raised while the group is queued still
     finds its organisation members covered, as the re-check would. An account nobody asked
@@ -86,12 +87,12 @@ async def _members(gh: GitHubReader | None, repo: str, number: int, row: Mapping
     ask = [*unsigned, *ahead[:MAX_ASKED_AHEAD]]
     if not ask:
         return known, [], ()
-    covered = await lookups.covered_members(gh, ask, cfg["allowlist"]["orgs"], cfg["allowlist"]["teams"])
-    answers = recorded.Members(basis, frozenset(a.id for a in ask), covered)
+    found = await lookups.covered_members(gh, ask, cfg["allowlist"]["orgs"], cfg["allowlist"]["teams"])
+    answers = recorded.Members(basis, found.asked, found.covered)
     keep = Record(repo, feature=FEATURE_NAME, op="members", args={
         "repo": repo, "number": number, "head_sha": str(row["head_sha"]),
         **recorded.members_to_json(answers)})
-    return answers, [], (keep,)
+    return answers, answers.unknown(unsigned), (keep,)
 
 
 def _listed(lines: list[str]) -> list[str]:
@@ -99,7 +100,7 @@ def _listed(lines: list[str]) -> list[str]:
 
 
 def _notes(standing: Standing, *, number: int, decided_mode: str, unknown: Sequence[Account],
-           basis: Sequence[str]) -> list[str]:
+           basis: Sequence[str], asked_now: bool) -> list[str]:
     """What the shared standing summary does not say: a mode changed since the check, who needs
     no signature now, and memberships nobody asked about."""
     out: list[str] = []
@@ -112,10 +113,16 @@ def _notes(standing: Standing, *, number: int, decided_mode: str, unknown: Seque
         out += ["", f"### Allowlisted ({len(lines)})", *_listed(lines)]
     if unknown:
         who = ", ".join(code(a.login) for a in unknown[:MAX_LISTED])
-        out += ["", f"Whether {who} {'is' if len(unknown) == 1 else 'are'} covered as a member of "
-                f"{', '.join(code(b) for b in basis)} was never asked for this head: GitHub is asked when "
-                "the merge queue asks for this check, or on its re-run, not while the check follows the "
-                f"pull request. Re-run this check, or comment `/cla recheck` on #{number}."]
+        more = f" and {len(unknown) - MAX_LISTED} more" if len(unknown) > MAX_LISTED else ""
+        start = (f"Whether {who}{more} {'is' if len(unknown) == 1 else 'are'} covered as a member of "
+                 f"{', '.join(code(b) for b in basis)}")
+        if asked_now:
+            out += ["", f"{start} was not asked: at most {lookups.MAX_MEMBERSHIP_LOOKUPS} membership "
+                    "questions are asked per check, and whoever they do not reach counts as no member."]
+        else:
+            out += ["", f"{start} was never asked for this head: GitHub is asked when "
+                    "the merge queue asks for this check, or on its re-run, not while the check follows the "
+                    f"pull request. Re-run this check, or comment `/cla recheck` on #{number}."]
     return out
 
 
@@ -162,6 +169,7 @@ async def held_check(db: Database, repo: str, cfg: Mapping[str, Any], number: in
     ins = cla_report.Instructions(cfg["phrase"], cfg["document_url"])
     summary = cla_report.standing_summary(standing, number=number, head_sha=head,
                                           decided_version=row["version"], ins=ins)
-    notes = _notes(standing, number=number, decided_mode=str(row["mode"]), unknown=unknown, basis=members.of)
+    notes = _notes(standing, number=number, decided_mode=str(row["mode"]), unknown=unknown, basis=members.of,
+                   asked_now=gh is not None)
     return HeldCheck(head, conclusion=standing.conclusion, title=cla_report.standing_title(standing),
                      summary="\n".join([summary, *notes])[:65_000], records=records)

@@ -319,3 +319,38 @@ async def test_a_commit_listing_of_another_head_is_never_judged_for_this_one(db)
     event, ctx = make_context("pull_request", payload, db=db, reader=reader)
     check = of(await handlers.on_pull_request(event, ctx), UpsertCheckRun)[0]
     assert (check.head_sha, check.conclusion) == (h2, "action_required")
+
+
+def strangers(n: int) -> list[dict]:
+    """Commits authored as ``n`` real accounts (their ids are public: GitHub links each one)."""
+    out = []
+    for i in range(n):
+        c = api_commit(f"{i:040x}", author=None, email=f"{10_000 + i}+stranger{i}@users.noreply.github.com")
+        c["author"] = c["committer"] = {"login": f"stranger{i}", "id": 10_000 + i, "type": "User"}
+        out.append(c)
+    return out
+
+
+async def test_one_push_asks_a_bounded_number_of_membership_questions_and_pings_a_few(db):
+    from bot.features.cla.lookups import MAX_MEMBERSHIP_LOOKUPS
+
+    rules = cla_rules({"allowlist": {"orgs": ["corp"], "teams": ["corp/a", "corp/b"]}})
+    is_member = lambda url: "/members/" in url or "/memberships/" in url  # noqa: E731
+    # nobody a member: three questions each, until the budget is spent
+    actions, reader = await run(db, pr_payload(author="bob", commits=250), strangers(250), rules=rules)
+    assert len([u for u, _ in reader.calls if is_member(u)]) == MAX_MEMBERSHIP_LOOKUPS
+    body = of(actions, UpsertComment)[0].body
+    assert "@bob: opened this pull request" in body
+    assert body.count("@stranger") == 10 and "- `stranger10`: commits" in body
+    assert "(membership not asked)" in body and "was not asked" in body
+    # everyone a member of corp: those past the budget are not asked, and must sign all the same
+    actions, reader = await run(db, pr_payload(author="bob", commits=250), strangers(250), rules=rules,
+                                **{"/orgs/{org}/members/{username}": None})
+    assert len([u for u, _ in reader.calls if is_member(u)]) == MAX_MEMBERSHIP_LOOKUPS
+    check = of(actions, UpsertCheckRun)[0]
+    missing = 250 + 1 - MAX_MEMBERSHIP_LOOKUPS
+    assert (check.conclusion, check.title) == ("action_required", f"{missing} people need to sign the CLA")
+    assert f"Whether {missing} people marked" in check.summary
+    [record] = [a for a in actions if isinstance(a, Record) and a.op == "pr_status"]
+    assert len(record.args["members"]["asked"]) == len(record.args["members"]["covered"]) == MAX_MEMBERSHIP_LOOKUPS
+    assert 102 in record.args["members"]["covered"]   # the opener is asked first

@@ -187,3 +187,18 @@ async def test_the_opener_is_weighed_again_and_facts_kept_without_one_still_load
     assert recorded.facts_from_json((await store.status_of(db, REPO, 2))["facts"]) is not None
     held = await held_check(db, REPO, cfg(version="2"), 2)
     assert held.conclusion == "action_required" and "`bob`" not in held.summary and "`alice`" in held.summary
+
+
+async def test_a_groups_check_asks_a_bounded_number_of_membership_questions(db):
+    from bot.features.cla.lookups import MAX_MEMBERSHIP_LOOKUPS
+    from .test_pull_request import strangers
+
+    over = {"allowlist": {"orgs": ["corp"], "teams": ["corp/a"]}}
+    await checked(db, strangers(200), **over)
+    reader = reader_for({}, {}, **{"/orgs/{org}/members/{username}": None})   # everyone a member of corp
+    held = await held_check(db, REPO, cfg(**over), 2, gh=reader)
+    asked = [u for u, _ in reader.calls if "/members/" in u or "/memberships/" in u]
+    assert len(asked) == MAX_MEMBERSHIP_LOOKUPS
+    missing = 200 + 1 - MAX_MEMBERSHIP_LOOKUPS
+    assert (held.conclusion, held.title) == ("action_required", f"{missing} people need to sign the CLA")
+    assert "questions are asked per check" in held.summary
