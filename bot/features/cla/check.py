@@ -135,8 +135,13 @@ async def _listing_behind(env: CheckEnv, number: int, head: str, exc: Exception)
 
 
 async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
-                             just_signed: Mapping[int, str] | None = None) -> list[Action]:
-    """Every action for one PR: check run, labels, the single comment, stored status."""
+                             just_signed: Mapping[int, str] | None = None, *,
+                             previous: Mapping[str, Any] | None) -> list[Action]:
+    """Every action for one PR: stored status, check run, labels, the single comment.
+
+    ``previous``: the PR's stored verdict, read before ``pr`` was (see ``store``): the new verdict
+    is written only if no other decision wrote one since, and before anything is done on GitHub,
+    so a decision overtaken by a newer one stops before contradicting it there."""
     number, head = int(pr["number"]), str(pr["head"]["sha"])
     try:
         decided = await decide(env, pr, just_signed)
@@ -150,31 +155,29 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
     ins = cla_report.Instructions(cfg["phrase"], cfg["document_url"],
                                   str((pr.get("base") or {}).get("ref") or "main"))
     conclusion = verdict.conclusion
-    actions: list[Action] = [UpsertCheckRun(
+    commented = bool(previous and previous["commented"])
+    comment = cfg["comment"] and (not verdict.passed or commented)
+    missing = [{"id": s.account.id, "login": s.account.login} for s in verdict.missing]
+    signed = [{"id": s.account.id, "login": s.account.login} for s in verdict.signed]
+    actions: list[Action] = [Record(env.repo, feature=FEATURE_NAME, op="pr_status", args={
+        "repo": env.repo, "number": number, "head_sha": head, "state": "yes" if verdict.passed else "no",
+        "conclusion": conclusion, "missing": missing, "unlinked": verdict.unlinked_emails,
+        "dco": len(verdict.dco_failures), "commented": commented or comment,
+        "updated_at": env.clock().timestamp(), "mode": verdict.mode, "version": verdict.version,
+        "signed": signed, "facts": recorded.facts_to_json(decided.facts),
+        "members": recorded.members_to_json(decided.members),
+        "read_revision": int(previous["revision"]) if previous else 0})]
+    actions.append(UpsertCheckRun(
         env.repo, name=cfg["check_name"], head_sha=head, status="completed", conclusion=conclusion,
         title=cla_report.title(verdict), summary=cla_report.summary(verdict, ins),
-        details_url=cfg["document_url"] or None)]
+        details_url=cfg["document_url"] or None))
 
     current = {str(label.get("name", "")).lower() for label in pr.get("labels") or []}
     ours = {label.lower() for label in await bot_labels(env.db, env.repo, number)}
     actions += _label_actions(env, number, verdict.passed, current, ours)
-
-    previous = await store.status_of(env.db, env.repo, number)
-    commented = bool(previous and previous["commented"])
-    if cfg["comment"] and (not verdict.passed or commented):
+    if comment:
         actions.append(UpsertComment(env.repo, number=number, marker=COMMENT_MARKER,
                                      body=cla_report.comment(verdict, ins)))
-        commented = True
-
-    missing = [{"id": s.account.id, "login": s.account.login} for s in verdict.missing]
-    signed = [{"id": s.account.id, "login": s.account.login} for s in verdict.signed]
-    actions.append(Record(env.repo, feature=FEATURE_NAME, op="pr_status", args={
-        "repo": env.repo, "number": number, "head_sha": head, "state": "yes" if verdict.passed else "no",
-        "conclusion": conclusion, "missing": missing, "unlinked": verdict.unlinked_emails,
-        "dco": len(verdict.dco_failures), "commented": commented,
-        "updated_at": env.clock().timestamp(), "mode": verdict.mode, "version": verdict.version,
-        "signed": signed, "facts": recorded.facts_to_json(decided.facts),
-        "members": recorded.members_to_json(decided.members)}))
     waiting = ", ".join(m["login"] for m in missing[:10])
     actions.append(Note(env.repo, feature=FEATURE_NAME, number=number,
                         text=f"CLA check on {head[:7]}: {conclusion} ({verdict.commits} commits"
@@ -190,6 +193,7 @@ async def recheck_numbers(env: CheckEnv, numbers: list[int],
     """Re-check several PRs by number (fresh reads; closed ones are skipped)."""
     actions: list[Action] = []
     for number in sorted(set(numbers)):
+        previous = await store.status_of(env.db, env.repo, number)
         try:
             pr = await lookups.get_pull(env.gh, env.repo, number)
         except PermanentGitHubError as exc:
@@ -202,5 +206,5 @@ async def recheck_numbers(env: CheckEnv, numbers: list[int],
             actions.append(Record(env.repo, feature=FEATURE_NAME, op="pr_closed",
                                   args={"repo": env.repo, "number": number}))
             continue
-        actions += await check_pull_request(env, pr, just_signed)
+        actions += await check_pull_request(env, pr, just_signed, previous=previous)
     return actions

@@ -25,7 +25,8 @@ async def on_pull_request(event: Event, ctx: Context) -> list[Action]:
     pr = event.payload.get("pull_request") or {}
     if pr.get("state", "open") != "open":
         return []
-    return await check_pull_request(CheckEnv.from_context(ctx), pr)
+    previous = await store.status_of(ctx.db, ctx.repo, int(pr["number"]))
+    return await check_pull_request(CheckEnv.from_context(ctx), pr, previous=previous)
 
 
 async def on_base_changed(event: Event, ctx: Context) -> list[Action]:

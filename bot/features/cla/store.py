@@ -1,11 +1,26 @@
-"""The CLA feature's tables: writers (run by the executor through ``Record``) and reads."""
+"""The CLA feature's tables: writers (run by the executor through ``Record``) and reads.
+
+A pull request's verdict is decided from several queues at once: its own events, and re-checks
+run elsewhere (a signature re-checking the signer's other pull requests, the periodic job, a
+re-run from the checks UI). So each decision carries the revision of the verdict row it read
+before reading GitHub, and its write is a compare-and-set: if another decision wrote the row
+since (a push decided meanwhile), the write is refused with StaleVerdict, a RetryLater. The
+check writes its verdict before any of its GitHub actions (``check.check_pull_request``), so
+the delivery or job stops there, before editing the comment or the labels for an old head, and
+is decided again on what GitHub and the store say then.
+"""
 from __future__ import annotations
 
 import json
 from typing import Any, Mapping, Sequence
 
+from ...core.retry import RetryLater
 from ...store.db import Database
 from . import recorded
+
+
+class StaleVerdict(RetryLater):
+    """The verdict row changed after the decision read it: decided again, at once."""
 
 
 async def sign(db: Database, *, agreement: str, user_id: int, login: str, version: str,
@@ -22,30 +37,41 @@ async def pr_status(db: Database, *, repo: str, number: int, head_sha: str, stat
                     conclusion: str, missing: Sequence[Mapping[str, Any]], unlinked: int, dco: int,
                     commented: bool, updated_at: float, mode: str | None = None,
                     version: str | None = None, signed: Sequence[Mapping[str, Any]] = (),
-                    facts: Mapping[str, Any] | None = None, members: Mapping[str, Any] | None = None) -> None:
+                    facts: Mapping[str, Any] | None = None, members: Mapping[str, Any] | None = None,
+                    read_revision: int | None = None) -> None:
     """The latest verdict of a PR and who it waits for (replaces the previous one), with what it
     was decided with (mode, version, who counted as signed; the facts of its commits and the
     membership answers, see ``recorded``): see ``standing``. A verdict for the head already on
     record keeps the membership answers given for it (a merge group's check asks about people
-    this check does not), under this check's own."""
+    this check does not), under this check's own.
+
+    ``read_revision``: the row's revision when the decision read it (0: there was none); a row
+    written since by another decision refuses this one (StaleVerdict). None: written whatever is
+    there (a Record decided before revisions were kept)."""
     async with db.transaction():
         kept = None if members is None else await _kept_members(db, repo, number, head_sha)
         if kept is not None:
             members = recorded.members_to_json(kept.merged(recorded.members_from_json(members)))
-        await db.execute(
+        unchanged = "" if read_revision is None else " WHERE cla_pr_status.revision = ?"
+        written = await db.execute(
             "INSERT INTO cla_pr_status (repo, number, head_sha, state, conclusion, missing, unlinked,"
-            " dco, commented, is_open, updated_at, mode, version, signed, facts, members)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)"
+            " dco, commented, is_open, updated_at, mode, version, signed, facts, members, revision)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, 1)"
             " ON CONFLICT (repo, number) DO UPDATE SET head_sha = excluded.head_sha,"
             " state = excluded.state, conclusion = excluded.conclusion, missing = excluded.missing,"
             " unlinked = excluded.unlinked, dco = excluded.dco, is_open = 1,"
             " commented = CASE WHEN excluded.commented = 1 THEN 1 ELSE cla_pr_status.commented END,"
             " updated_at = excluded.updated_at, mode = excluded.mode, version = excluded.version,"
-            " signed = excluded.signed, facts = excluded.facts, members = excluded.members",
+            " signed = excluded.signed, facts = excluded.facts, members = excluded.members,"
+            " revision = cla_pr_status.revision + 1" + unchanged,
             (repo, number, head_sha, state, conclusion, json.dumps(list(missing)), unlinked, dco,
              1 if commented else 0, float(updated_at), mode, None if version is None else str(version),
              json.dumps(list(signed)), None if facts is None else json.dumps(dict(facts)),
-             None if members is None else json.dumps(dict(members))))
+             None if members is None else json.dumps(dict(members)),
+             *(() if read_revision is None else (int(read_revision),))))
+        if not written:
+            raise StaleVerdict(f"the CLA verdict of {repo}#{number} was written since revision {read_revision} "
+                               f"was read: deciding {head_sha[:7]} again")
         await db.execute("DELETE FROM cla_waiting WHERE repo = ? AND number = ?", (repo, number))
         for person in missing:
             await db.execute(

@@ -266,3 +266,79 @@ async def test_a_waiting_pr_deleted_since_does_not_lose_the_signature(db):
     await apply_records(db, actions)
     assert await store.signed_versions(db, "codertocat", [101], "1") == {101: "1"}
     assert await store.waiting_for(db, REPO, 101) == []       # the gone PR waits no more
+
+
+class NoGitHub:
+    """An installation API that records whatever the executor would send."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __getattr__(self, method):
+        async def call(url, *args, **kw):
+            self.calls.append(f"{method} {url}")
+            return {"id": 1}
+        return call
+
+
+async def test_a_recheck_overtaken_by_a_push_is_decided_again_not_written_over_it(db):
+    """The periodic job (its own queue) re-checks #2 at H1 while a push to H2 is handled in the
+    pull request's queue: the job's verdict must not replace H2's, nor its comment and labels
+    contradict it, nor carol's waiting row be lost."""
+    from bot.executor import Executor
+    from bot.features.cla import FEATURE
+
+    h1, h2 = "1" * 40, "2" * 40
+    pr1 = pr_payload(number=2, head=h1)["pull_request"]
+    github, commits = {2: pr1}, {2: [api_commit(h1)]}    # what GitHub says, as it changes
+    reader = reader_for(github, commits)
+    event, ctx = make_context("pull_request", pr_payload(number=2, head=h1), db=db, reader=reader)
+    await apply_records(db, await handlers.on_pull_request(event, ctx))         # waits for alice
+    rules = cla_rules()
+
+    async def repos():
+        return [RepoHandle(REPO, 1, rules, reader, None)]
+
+    jctx = JobContext(db=db, bot_login="bot", repos=repos, clock=lambda: datetime(2026, 11, 26, tzinfo=timezone.utc))
+    await store.sign(db, agreement="codertocat", user_id=101, login="alice", version="1", signed_at=2.0)
+    stale = await handlers.recheck_signed(jctx)
+    assert [(c.head_sha, c.conclusion) for c in of(stale, UpsertCheckRun)] == [(h1, "success")]
+    # meanwhile: a push (H2) adds carol as a co-author, and its synchronize is handled
+    payload = pr_payload("synchronize", number=2, head=h2, commits=2)
+    github[2] = payload["pull_request"]
+    commits[2] = [*commits[2], api_commit(h2, message="Pair\n\nCo-authored-by: Carol <103+carol@users.noreply.github.com>")]
+    event, ctx = make_context("pull_request", payload, db=db, reader=reader)
+    await apply_records(db, await handlers.on_pull_request(event, ctx))
+    # then the job's actions run: its verdict is refused before anything reaches GitHub
+    api = NoGitHub()
+
+    async def api_for(installation):
+        return api
+    executor = Executor(db, api_for=api_for, dry_run=False, features={"cla": FEATURE}, bot_login="bot")
+    with pytest.raises(store.StaleVerdict):
+        await executor.run(delivery_id="job:cla-recheck-signed:1", installation_id=1,
+                           batches=[("cla-recheck-signed", stale)])
+    assert api.calls == []
+    row = await store.status_of(db, REPO, 2)
+    assert (row["head_sha"], row["conclusion"]) == (h2, "action_required")
+    assert await store.waiting_for(db, REPO, 103) == [2]
+    # decided again: H2's verdict stands; once carol signs, the job finds #2 waiting for her
+    assert await handlers.recheck_signed(jctx) == []
+    await store.sign(db, agreement="codertocat", user_id=103, login="carol", version="1", signed_at=3.0)
+    check = of(await handlers.recheck_signed(jctx), UpsertCheckRun)[0]
+    assert (check.head_sha, check.conclusion) == (h2, "success")
+
+
+async def test_a_verdict_is_written_only_over_the_revision_its_decision_read(db):
+    args = dict(repo=REPO, number=2, state="no", conclusion="action_required", missing=[], unlinked=0, dco=0,
+                commented=False, updated_at=1.0)
+    await store.pr_status(db, head_sha="1" * 40, read_revision=0, **args)            # none read: inserted
+    with pytest.raises(store.StaleVerdict):
+        await store.pr_status(db, head_sha="2" * 40, read_revision=0, **args)        # one written since
+    with pytest.raises(store.StaleVerdict):
+        await store.pr_status(db, head_sha="1" * 40, read_revision=0, **args)        # same head: as stale
+    await store.pr_status(db, head_sha="2" * 40, read_revision=1, **args)
+    row = await store.status_of(db, REPO, 2)
+    assert (row["head_sha"], row["revision"]) == ("2" * 40, 2)
+    await store.pr_status(db, head_sha="3" * 40, **args)     # a Record decided before revisions: as before
+    assert (await store.status_of(db, REPO, 2))["revision"] == 3

@@ -183,7 +183,8 @@ async def test_the_opener_is_weighed_again_and_facts_kept_without_one_still_load
     assert (await held_check(db, REPO, cfg(), 2)).conclusion == "success"
     [record] = [a for a in actions if isinstance(a, Record) and a.op == "pr_status"]
     old = dict(record.args["facts"], who=[w for w in record.args["facts"]["who"] if w["role"] != "opener"])
-    await store.pr_status(db, **{**record.args, "facts": old, "missing": [], "signed": [{"id": 101, "login": "alice"}]})
+    await store.pr_status(db, **{**record.args, "facts": old, "missing": [], "signed": [{"id": 101, "login": "alice"}],
+                                 "read_revision": None})
     assert recorded.facts_from_json((await store.status_of(db, REPO, 2))["facts"]) is not None
     held = await held_check(db, REPO, cfg(version="2"), 2)
     assert held.conclusion == "action_required" and "`bob`" not in held.summary and "`alice`" in held.summary
