@@ -306,7 +306,8 @@ async def test_a_recheck_overtaken_by_a_push_is_decided_again_not_written_over_i
     # meanwhile: a push (H2) adds carol as a co-author, and its synchronize is handled
     payload = pr_payload("synchronize", number=2, head=h2, commits=2)
     github[2] = payload["pull_request"]
-    commits[2] = [*commits[2], api_commit(h2, message="Pair\n\nCo-authored-by: Carol <103+carol@users.noreply.github.com>")]
+    pair = "Pair\n\nCo-authored-by: Carol <103+carol@users.noreply.github.com>"
+    commits[2] = [*commits[2], api_commit(h2, message=pair)]
     event, ctx = make_context("pull_request", payload, db=db, reader=reader)
     await apply_records(db, await handlers.on_pull_request(event, ctx))
     # then the job's actions run: its verdict is refused before anything reaches GitHub
