@@ -45,7 +45,7 @@ class Registry:
                 if name in owners:
                     raise DuplicateCommand(f"/{name} is registered by {owners[name]} and {feature.name}")
                 owners[name] = feature.name
-                if not _feature_enabled(rules, feature.name):
+                if not _feature_enabled(rules, feature):
                     continue
                 override = overrides.get(name) or {}
                 if override.get("enabled") is False:
@@ -78,10 +78,9 @@ def _section(rules: Any | None) -> Mapping[str, Any]:
         return {}
 
 
-def _feature_enabled(rules: Any | None, name: str) -> bool:
-    if rules is None:
+def _feature_enabled(rules: Any | None, feature: Feature) -> bool:
+    # The switch lives in the feature's rules section, whose name need not be the
+    # feature's (patch_pipeline reads ``pipeline``, route reads ``routing``).
+    if rules is None or feature.rules is None:  # a feature without a section has no switch
         return True
-    try:
-        return bool(rules.enabled(name))
-    except KeyError:  # a feature without a rules section has no switch
-        return True
+    return bool(rules.enabled(feature.rules.name))

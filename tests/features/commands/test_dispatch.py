@@ -202,6 +202,32 @@ async def test_other_features_commands_plug_in_and_follow_their_switch(db):
     assert "**triager**" in refused[0].body
 
 
+def _switchable_features():
+    from bot.features import all_features
+
+    return [f for f in all_features() if f.rules is not None and f.commands and f.name != "commands"]
+
+
+@pytest.mark.parametrize("feature", _switchable_features(), ids=lambda f: f.rules.name)
+async def test_a_switched_off_section_takes_its_commands_away(db, feature):
+    # The switch is the feature's rules section, named apart from the feature at times
+    # (patch_pipeline reads `pipeline`, route reads `routing`).
+    from bot.features import all_features
+
+    rules = bundled_rules({feature.rules.name: {"enabled": False}})
+    assert not rules.enabled(feature.rules.name)
+    names = [spec.name for spec in feature.commands]
+    registry = Registry.build(all_features(), rules)
+    assert [name for name in names if registry.get(name) is not None] == []
+    assert all(Registry.build(all_features(), bundled_rules()).get(name) for name in names)
+    help_ = await run(db, "issue_comment", "created", "/help", on_pr=True, rules=rules)
+    [reply] = [a for a in help_ if isinstance(a, Comment)]
+    assert [name for name in names if f"`/{name}" in reply.body] == []
+    for name in names:
+        assert kinds(await run(db, "issue_comment", "created", f"/{name}", on_pr=True, by="boss",
+                               rules=rules)) == []
+
+
 def test_a_command_name_registered_twice_is_a_bug():
     async def h(inv, event, ctx):
         return []
