@@ -6,8 +6,9 @@ frozenset among ``anyone, author, triager, maintainer, approver``:
 
 - ``anyone`` always; ``author`` when ``login`` is the item's author;
 - the ``commands.roles.<role>.logins`` / ``.teams`` lists of the rules;
-- OWNERS (+ OWNERS_ALIASES) approvers -> approver, reviewers -> triager, and every
-  CODEOWNERS owner (user or team) -> approver, read from the default branch;
+- OWNERS (+ OWNERS_ALIASES) approvers -> approver, reviewers -> triager, read from the
+  default branch; a CODEOWNERS owner (user or team member) -> approver only with write
+  access or above, as GitHub itself ignores code owners without it;
 - the collaborator permission endpoint: admin/maintain -> maintainer, write ->
   maintainer (or triager when ``write_access_is_maintainer`` is false), triage -> triager;
 - ``maintainer`` implies ``triager``.
@@ -47,6 +48,15 @@ def _status(exc: BaseException) -> int | None:
     return None
 
 
+def has_write_access(data: Mapping[str, Any]) -> bool:
+    """Whether the collaborator permission answer grants write or above (read as
+    ``role_from_permission`` reads it)."""
+    role_name = str(data.get("role_name") or "").lower()
+    permission = str(data.get("permission") or "").lower()
+    return (role_name in ("admin", "maintain", "write") or permission == "admin"
+            or (role_name not in ("triage", "read") and permission == "write"))
+
+
 def role_from_permission(data: Mapping[str, Any], *, write_is_maintainer: bool) -> set[str]:
     """Roles from the collaborator permission answer. ``role_name`` is precise
     (admin, maintain, write, triage, read, or a custom role); ``permission`` folds
@@ -82,27 +92,34 @@ class _Resolver:
                 roles.add(role)
             elif await self._in_any_team(login, source.get("teams") or ()):
                 roles.add(role)
+        permission = await self._permission(login)
         if self.rules.get("owners_files", True):
-            owners = await self.owners()
+            owners, code_owners = await self.owners()
             if lower in owners.approvers or await self._in_any_team(login, owners.approver_teams):
                 roles.add(APPROVER)
             if lower in owners.reviewers:
                 roles.add(TRIAGER)
-        roles |= await self._collaborator_roles(login)
+            # Without write access nobody is a code owner on GitHub; asking first also
+            # spares a stranger one team lookup per CODEOWNERS team.
+            if has_write_access(permission) and (
+                    lower in code_owners.approvers
+                    or await self._in_any_team(login, code_owners.approver_teams)):
+                roles.add(APPROVER)
+        roles |= role_from_permission(permission, write_is_maintainer=bool(
+            self.rules.get("write_access_is_maintainer", True)))
         if MAINTAINER in roles:
             roles.add(TRIAGER)
         return frozenset(roles)
 
-    async def _collaborator_roles(self, login: str) -> set[str]:
+    async def _permission(self, login: str) -> Mapping[str, Any]:
         try:
             data = await self.gh.getitem("/repos/{owner}/{repo}/collaborators/{username}/permission",
                                          {"owner": self.owner, "repo": self.name, "username": login})
         except Exception as exc:
             if _status(exc) == 404:  # not a user (or a ghost): no access
-                return set()
+                return {}
             raise
-        return role_from_permission(data or {}, write_is_maintainer=bool(
-            self.rules.get("write_access_is_maintainer", True)))
+        return data or {}
 
     async def _in_any_team(self, login: str, teams: Any) -> bool:
         for team in teams:
@@ -126,22 +143,24 @@ class _Resolver:
             raise
         return (data or {}).get("state") == "active"
 
-    async def owners(self) -> Owners:
+    async def owners(self) -> tuple[Owners, Owners]:
+        """(OWNERS with its aliases, CODEOWNERS): the latter count only with write access."""
         key = ("owners-files", self.repo)
         cached = self.cache.get(key)
         if cached is not None:
             return cached
         aliases, problems = parse_aliases(await self._file("OWNERS_ALIASES"))
         owners = parse_owners(await self._file("OWNERS"), aliases)
+        code_owners = Owners()
         for path in CODEOWNERS_PATHS:
             text = await self._file(path)
             if text is not None:
-                owners = owners.merged(parse_codeowners(text))
+                code_owners = parse_codeowners(text)
                 break
-        for problem in (*problems, *owners.problems):
+        for problem in (*problems, *owners.problems, *code_owners.problems):
             log.warning("%s: %s", self.repo, problem)
-        self.cache[key] = owners
-        return owners
+        self.cache[key] = (owners, code_owners)
+        return owners, code_owners
 
     async def _file(self, path: str) -> str | None:
         """A file of the default branch, or None when absent."""

@@ -26,10 +26,6 @@ class Owners:
     approver_teams: frozenset[str] = frozenset()   # "org/slug", lower case
     problems: tuple[str, ...] = field(default=(), compare=False)
 
-    def merged(self, other: "Owners") -> "Owners":
-        return Owners(self.approvers | other.approvers, self.reviewers | other.reviewers,
-                      self.approver_teams | other.approver_teams, self.problems + other.problems)
-
 
 def _names(value: Any) -> list[str]:
     if isinstance(value, list):

@@ -5,13 +5,14 @@ import pytest
 from cachetools import TTLCache
 
 from bot.features.commands.rules import SECTION
-from bot.permissions import make_role_lookup, role_from_permission
+from bot.permissions import has_write_access, make_role_lookup, role_from_permission
 from bot.rules.loader import load_bundled
 from tests.fakegithub.server import FakeGitHub
 
 from .conftest import REPO
 
 PERMISSION = "/repos/{owner}/{repo}/collaborators/{username}/permission"
+MEMBERSHIP = "/orgs/{org}/teams/{team_slug}/memberships/{username}"
 
 
 def bundled_rules(**changes) -> dict:
@@ -36,18 +37,31 @@ def test_role_from_permission(role_name, permission, write_is_maintainer, expect
     assert role_from_permission(data, write_is_maintainer=write_is_maintainer) == expected
 
 
+@pytest.mark.parametrize("role_name,permission,expected", [
+    ("admin", "admin", True), ("maintain", "write", True), ("write", "write", True),
+    ("custom-release-manager", "write", True), ("", "admin", True),
+    ("triage", "read", False), ("read", "read", False), ("", "none", False), ("", "", False),
+])
+def test_has_write_access(role_name, permission, expected):
+    assert has_write_access({"role_name": role_name, "permission": permission}) is expected
+
+
 async def test_roles_from_every_source(fake: FakeGitHub, reader):
     for login in ("stranger", "writer", "admin", "triage", "listed", "teamed", "owner1", "reviewer1",
-                  "aliased", "codeowner", "codeteam"):
+                  "aliased", "codeowner", "codeteam", "codereader", "teamreader"):
         fake.add_user(login)
     fake.set_permission(REPO, "writer", "write")
+    fake.set_permission(REPO, "codeowner", "write")
+    fake.set_permission(REPO, "codeteam", "maintain")
+    fake.set_permission(REPO, "codereader", "read")
+    fake.set_permission(REPO, "teamreader", "triage")
     fake.set_permission(REPO, "admin", "admin")
     fake.set_permission(REPO, "triage", "triage")
     fake.add_team("octo", "triagers", members=["teamed"])
-    fake.add_team("octo", "core", members=["codeteam"])
+    fake.add_team("octo", "core", members=["codeteam", "teamreader"])
     fake.put_file(REPO, "OWNERS", "approvers: [Owner1, docs]\nreviewers: [reviewer1]\n")
     fake.put_file(REPO, "OWNERS_ALIASES", "aliases:\n  docs: [aliased]\n")
-    fake.put_file(REPO, ".github/CODEOWNERS", "* @codeowner @octo/core\n")
+    fake.put_file(REPO, ".github/CODEOWNERS", "* @codeowner @codereader @octo/core\n")
     rules = bundled_rules(roles={
         "triager": {"logins": [], "teams": ["triagers"]},
         "maintainer": {"logins": ["Listed"], "teams": []},
@@ -64,12 +78,44 @@ async def test_roles_from_every_source(fake: FakeGitHub, reader):
         "owner1": {"anyone", "approver"},
         "reviewer1": {"anyone", "triager"},
         "aliased": {"anyone", "approver"},
-        "codeowner": {"anyone", "approver"},
-        "codeteam": {"anyone", "approver"},
+        # GitHub honours a code owner (user or team member) only with write access.
+        "codeowner": {"anyone", "approver", "maintainer", "triager"},
+        "codeteam": {"anyone", "approver", "maintainer", "triager"},
+        "codereader": {"anyone"},
+        "teamreader": {"anyone", "triager"},
         "ghost-of-nobody": {"anyone"},  # not a user at all: 404 means no access
     }
     got = {login: set(await roles_of(login)) for login in expected}
     assert got == expected
+
+
+async def test_a_code_owner_needs_write_access_whatever_write_means_here(fake: FakeGitHub, reader):
+    fake.put_file(REPO, ".github/CODEOWNERS", "* @former @writer\n")
+    fake.set_permission(REPO, "former", "read")  # a maintainer whose access was taken away
+    fake.set_permission(REPO, "writer", "write")
+    roles_of = make_role_lookup(reader, REPO, bundled_rules(write_access_is_maintainer=False),
+                                TTLCache(100, ttl=300))
+    assert await roles_of("former") == {"anyone"}
+    assert await roles_of("writer") == {"anyone", "approver", "triager"}
+
+
+async def test_prow_owners_need_no_write_access(fake: FakeGitHub, reader):
+    fake.put_file(REPO, "OWNERS", "approvers: [outside]\n")
+    fake.set_permission(REPO, "outside", "read")
+    roles_of = make_role_lookup(reader, REPO, bundled_rules(), TTLCache(100, ttl=300))
+    assert await roles_of("outside") == {"anyone", "approver"}
+
+
+async def test_a_stranger_costs_no_codeowners_team_lookup(fake: FakeGitHub, reader):
+    teams = [f"team{i}" for i in range(40)]
+    for team in teams:
+        fake.add_team("octo", team, members=[])
+    fake.put_file(REPO, ".github/CODEOWNERS",
+                  "".join(f"/area{i}/ @octo/{team}\n" for i, team in enumerate(teams)))
+    fake.add_user("stranger")
+    roles_of = make_role_lookup(reader, REPO, bundled_rules(), TTLCache(100, ttl=300))
+    assert await roles_of("stranger") == {"anyone"}
+    assert fake.calls_to("GET", MEMBERSHIP) == []
 
 
 async def test_author_and_case_insensitive_logins(fake: FakeGitHub, reader):
