@@ -25,6 +25,7 @@ from .sources import CommandSource, ignored_author, source_of
 FEATURE_NAME = "commands"
 FeaturesProvider = Callable[[], Sequence[Feature]]
 QUIET = frozenset({"help", "explain"})  # read-only: not worth a line in /explain
+ANYONE = "anyone"  # every sender has it: a command open to anyone needs no role lookup
 
 
 def registry_for(ctx: Context, features: FeaturesProvider) -> Registry:
@@ -80,7 +81,10 @@ async def will_run(event: Event, ctx: Context, name: str) -> list[tuple[str, ...
         return []
     parsed = _commands(source)[: ctx.rules.section(FEATURE_NAME)["max_per_comment"]]
     found = [cmd.args for cmd in parsed if not cmd.too_long and cmd.name.lower() == entry.name.lower()]
-    if not found or not await ctx.roles_of(source.actor, item_author=source.item_author) & set(entry.roles):
+    if not found:
+        return []
+    if ANYONE not in entry.roles and not (
+            await ctx.roles_of(source.actor, item_author=source.item_author) & set(entry.roles)):
         return []
     return found
 
@@ -124,16 +128,19 @@ async def run_commands(event: Event, ctx: Context, registry: Registry) -> list[A
         if not entry.applies_to(source.is_pr):
             problems.append(replies.wrong_item(entry, cmd.line))
             continue
-        have = await roles()
-        if not have & set(entry.roles):
-            problems.append(replies.refusal(entry, cmd.line, have, rules["how_to_get"]))
-            notes.append(note(f"refused {clipped(cmd.line)} from @{actor}: needs {' or '.join(entry.roles)}, "
-                              f"has {', '.join(sorted(have))}"))
-            continue
+        if ANYONE not in entry.roles:
+            have = await roles()
+            if not have & set(entry.roles):
+                problems.append(replies.refusal(entry, cmd.line, have, rules["how_to_get"]))
+                notes.append(note(f"refused {clipped(cmd.line)} from @{actor}: needs "
+                                  f"{' or '.join(entry.roles)}, has {', '.join(sorted(have))}"))
+                continue
         invocation = Invocation(entry.name, cmd.args, cmd.line)
         try:
             actions = list(await entry.spec.handler(invocation, event, ctx))
-            blocked = restricted_labels_touched(actions, have, rules["restricted_labels"])
+            blocked = restricted_labels_touched(actions, frozenset({ANYONE}), rules["restricted_labels"])
+            if blocked:  # only a restricted label makes the sender's roles matter
+                blocked = restricted_labels_touched(actions, await roles(), rules["restricted_labels"])
             if blocked:
                 label, needed = blocked[0]
                 hows = " ".join(dict.fromkeys(h for r in needed if (h := rules["how_to_get"].get(r))))

@@ -127,6 +127,28 @@ async def test_restricted_label_refused_even_with_the_command_role(db):
     assert AddLabels(repo=REPO, number=1, labels=("approved",)) in boss  # the repo's spelling
 
 
+async def test_commands_open_to_anyone_ask_no_roles_unless_a_restricted_label_is_touched(db):
+    asked: list[str] = []
+
+    async def roles_of(login, *, item_author=None):
+        asked.append(login)
+        return frozenset({"anyone"})
+
+    rules = bundled_rules({"commands": {"commands": {"label": {"roles": ["anyone"]}}}})
+
+    async def comment(body):
+        ev, ctx = make_context("issue_comment", example("issue_comment", "created", body, by="alice"),
+                               db=db, rules=rules, reader=reader("bug", "approved"))
+        ctx.roles_of = roles_of
+        [handler] = FEATURE.handlers_for(ev)
+        return list(await handler(ev, ctx))
+
+    assert "Comment" in kinds(await comment("/help\n/label bug"))
+    assert asked == []  # a stranger's comment costs GitHub no permission or team lookup
+    refused = await comment("/label approved")
+    assert asked == ["alice"] and "`approved` is restricted" in refused[0].body
+
+
 async def test_priority_critical_is_restricted_to_maintainers(db):
     tri = await run(db, "issue_comment", "created", "/priority critical", by="tri")
     assert kinds(tri) == ["Comment", "Note"] and "**maintainer**" in tri[0].body
