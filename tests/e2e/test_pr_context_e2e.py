@@ -59,15 +59,16 @@ async def bot(fake_github, database_url, tmp_path):
         yield harness
 
 
-async def send(bot, number: int, action: str) -> None:
-    """A real example payload for ``action``, carrying the PR as the fake now has it."""
+async def send(bot, number: int, action: str, *, sender: str | None = None) -> None:
+    """A real example payload for ``action``, carrying the PR as the fake now has it, sent
+    by the PR's author unless ``sender`` is given."""
     fake = bot.fake
     issue = fake.issue(REPO, number)
     payload = retarget(load_example("pull_request", action), REPO, bot.fake)
     payload["pull_request"] = fake.serializer.pull(issue)
     payload["repository"] = {**payload["repository"], **fake.serializer.repo(fake.repo(REPO))}
     payload["number"] = number
-    payload["sender"] = fake.serializer.user(issue.user)
+    payload["sender"] = fake.serializer.user(sender or issue.user)
     await bot.deliver("pull_request", payload)
 
 
@@ -140,6 +141,29 @@ async def test_busy_owners_are_skipped(fake_github, database_url, tmp_path):
         assert fake.issue(REPO, pr.number).pull.requested_reviewers == ["bob", "erin"]
         queries = [c.query["q"] for c in fake.calls_to("GET", "/search/issues")]
         assert "is:pr is:open review-requested:alice org:octo" in queries
+
+
+@pytest.mark.parametrize("closer,merged", [("bot itself", False), ("stale[bot]", False),
+                                           ("mergify[bot]", True)])
+async def test_a_close_by_a_bot_ends_review_requests_and_a_bot_merge_counts(bot, closer, merged):
+    # /close is the bot's own, stale bots close and merge bots merge: facts whoever made them.
+    fake = bot.fake
+    closer = fake.bot_login if closer == "bot itself" else closer
+    fake.add_user(closer, type="Bot")
+    pr = fake.add_pull(REPO, user="ann", files=["src/core/engine.py"])
+    await send(bot, pr.number, "opened")
+    requests = "SELECT login, active FROM pr_context_review_requests"
+    assert {(r["login"], r["active"]) for r in await bot.runtime.db.fetchall(requests)} == \
+        {("alice", 1), ("bob", 1)}
+    pull = fake.issue(REPO, pr.number)
+    pull.state = "closed"
+    pull.pull.merged = merged
+    pull.pull.merged_at = "2026-01-02T03:04:05Z" if merged else None
+    await send(bot, pr.number, "closed", sender=closer)
+    assert {(r["login"], r["active"]) for r in await bot.runtime.db.fetchall(requests)} == \
+        {("alice", 0), ("bob", 0)}
+    merges = await bot.runtime.db.fetchall("SELECT login FROM pr_context_merged")
+    assert [r["login"] for r in merges] == (["ann"] if merged else [])
 
 
 async def test_drafts_wait_and_ready_for_review_brings_the_card(bot):

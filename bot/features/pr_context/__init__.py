@@ -26,4 +26,7 @@ FEATURE = Feature(
     migrations="bot.features.pr_context.migrations",
     rules=SECTION,
     cli=register,
+    # A close ends the PR's review requests and a merge makes a past contributor whoever
+    # did it: the bot itself (/close), a stale bot, a merge bot.
+    any_sender=frozenset({"pull_request.closed"}),
 )
