@@ -20,6 +20,12 @@ GITHUB_FILE_LIMIT = 3000
 _CHECKED = re.compile(r"^\s*[-*] \[[xX]\] (.+?)\s*$", re.M)
 
 
+def listing_incomplete(listed: int, total: int) -> bool:
+    """Whether the files API left some of the PR's changed files out: it stops at 3,000,
+    and ``total`` is the PR's own ``changed_files``."""
+    return total > listed or listed >= GITHUB_FILE_LIMIT
+
+
 @dataclass(frozen=True)
 class CardData:
     impact: Impact
@@ -114,7 +120,7 @@ def _render(data: CardData) -> str:
         line = f"{len(impact.unmatched)} changed file(s) belong to no component"
         other = data.owners.get("", ())
         out += [f"{line}; CODEOWNERS: {_people(other)}." if other else f"{line}.", ""]
-    if data.files_total > data.files_listed or data.files_listed >= GITHUB_FILE_LIMIT:
+    if listing_incomplete(data.files_listed, data.files_total):
         out += [f"> GitHub lists at most {GITHUB_FILE_LIMIT:,} files of a pull request; this one changes "
                 f"{max(data.files_total, data.files_listed):,}, so components touched only by the "
                 "unlisted files are missing above.", ""]

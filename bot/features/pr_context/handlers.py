@@ -10,7 +10,7 @@ from bot.core.merge_group import is_queue_branch
 from bot.store.state import review_request_results
 
 from . import lookups, reviewers, status, store
-from .card import CardData, checked_items, render_card
+from .card import CardData, checked_items, listing_incomplete, render_card
 from .first_timer import FALLBACK, is_first_timer
 from .rules import BODY_MARKER, CARD_MARKER, SECTION
 
@@ -83,8 +83,11 @@ async def _first_timer(ctx: "Context", pr: Mapping[str, Any], scope: str
 
 
 def label_actions(repo: str, number: int, impact: Impact, *, prefix: str, current: set[str],
-                  ours: set[str], taken_off: set[str] = frozenset()) -> list[A.Action]:
-    """Add area labels for direct components; remove only area labels this feature added.
+                  ours: set[str], taken_off: set[str] = frozenset(),
+                  complete: bool = True) -> list[A.Action]:
+    """Add area labels for direct components; remove only area labels this feature added,
+    and only when ``impact`` saw every changed file (``complete``): a component touched by
+    the files past GitHub's listing is still touched.
     A label the bot added that someone else took off (``taken_off``) is not put back.
     Names are compared ignoring case, as GitHub does: asked for "area/Docs" where the
     repository has "area/docs", GitHub puts "area/docs" on the PR, and that is the bot's."""
@@ -95,6 +98,8 @@ def label_actions(repo: str, number: int, impact: Impact, *, prefix: str, curren
     wanted = {label.casefold() for label in desired}
     add = tuple(label for label in desired if label.casefold() not in on_pr | added | refused)
     out: list[A.Action] = [A.AddLabels(repo, number=number, labels=add)] if add else []
+    if not complete:
+        return out
     for label in sorted(current):
         if label.casefold() in added and label.casefold() not in wanted:
             out.append(A.RemoveLabel(repo, number=number, label=label))
@@ -199,8 +204,9 @@ async def pr_actions(ctx: "Context", pr: Mapping[str, Any], *, full: bool) -> li
         prefix = rules["labels"]["prefix"]
         current = {str(label.get("name")) for label in pr.get("labels") or ()}
         ours, taken_off = await store.area_labels_added(ctx.db, ctx.repo, number, prefix)
+        complete = not listing_incomplete(len(files), int(pr.get("changed_files") or 0))
         out += label_actions(ctx.repo, number, impact, prefix=prefix, current=current, ours=ours,
-                             taken_off=taken_off)
+                             taken_off=taken_off, complete=complete)
     if full and rules["reviewers"]["enabled"] and not draft:
         out += await _reviewer_actions(ctx, pr, impact, owners, rules["reviewers"])
     return out + first_actions

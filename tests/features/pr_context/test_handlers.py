@@ -162,6 +162,17 @@ async def test_area_labels_only_removes_its_own(db):
     assert [a.label for a in out if isinstance(a, A.RemoveLabel)] == ["area/docs"]
 
 
+@pytest.mark.parametrize("listed,changed_files", [(3000, 3500), (3000, 3000), (2, 5)])
+async def test_an_incomplete_listing_adds_area_labels_but_removes_none(db, listed, changed_files):
+    # The bot labelled area/docs on an earlier push; the docs file is now past what the
+    # files API lists (3,000 at most, or fewer than the PR's changed_files): still touched.
+    await state.record_bot_label(db, "Codertocat/Hello-World", 7, "area/docs", "pr_context.on_pull_request")
+    payload = pr_payload("synchronize", changed_files=changed_files, labels=["area/docs"])
+    out = await run(db, payload, reader(files(*[f"src/core/f{i}.py" for i in range(listed)])))
+    assert only(out, A.AddLabels).labels == ("area/core",)
+    assert [a.label for a in out if isinstance(a, A.RemoveLabel)] == []
+
+
 async def test_an_area_label_a_person_took_off_is_not_put_back_and_put_back_is_theirs(db):
     repo = "Codertocat/Hello-World"
     await state.record_bot_label(db, repo, 7, "area/cli", "pr_context.on_pull_request")
