@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Iterable, Mapping, Sequence
 
 __all__ = [
@@ -51,17 +51,24 @@ class Glob:
     dir_only: bool
     covers_contents: bool = True
     problem: str = ""           # why the pattern matches nothing; "" for a good pattern
+    # ``regex`` on the path itself, or on one of its parent directories (which owns what is
+    # inside): one match per path, not one per directory level, as a PR's 3,000 files
+    # against every component's globs would otherwise cost seconds.
+    path_regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # A parent directory is the text before one of the path's slashes, and something
+        # follows every slash of a path stripped of its outer ones.
+        inside = "/.+" if self.covers_contents else None
+        if self.dir_only:
+            whole = f"(?:{self.regex.pattern}){inside}" if inside else _NEVER.pattern
+        else:
+            whole = f"(?:{self.regex.pattern})(?:{inside})?" if inside else self.regex.pattern
+        object.__setattr__(self, "path_regex", re.compile(whole, re.S))
 
     def matches(self, path: str) -> bool:
         """The path itself, or one of its parent directories (which covers the path)."""
-        path = path.strip("/")
-        parts = path.split("/")
-        if not self.dir_only and self.regex.fullmatch(path):
-            return True
-        if not self.covers_contents:
-            return False
-        # Parent directories, shortest first; a match on a directory owns what is inside.
-        return any(self.regex.fullmatch("/".join(parts[:i])) for i in range(1, len(parts)))
+        return self.path_regex.fullmatch(path.strip("/")) is not None
 
 
 def _char_class(body: str, i: int) -> tuple[str, int]:
@@ -164,6 +171,15 @@ def compile_glob(pattern: str, *, char_classes: bool = True) -> Glob:
     return Glob(pattern, compiled, dir_only, covers_contents)
 
 
+@lru_cache(maxsize=1024)
+def any_glob(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex matching a path that one of ``patterns`` matches: a component's globs
+    are tried in one call per path (no capturing group, whose bookkeeping would cost more
+    than the calls saved)."""
+    good = [glob.path_regex.pattern for glob in map(compile_glob, patterns) if not glob.problem]
+    return re.compile("|".join(f"(?:{regex})" for regex in good) or _NEVER.pattern, re.S)
+
+
 def glob_problem(pattern: str) -> str | None:
     """Why ``pattern`` cannot be used as a component path, or None when it is fine."""
     return compile_glob(pattern).problem or None
@@ -189,10 +205,16 @@ class CodeOwners:
 
     def owners_of(self, path: str) -> tuple[str, ...]:
         """The last matching rule wins, even when it lists no owner (that unsets them)."""
-        for rule in reversed(self.rules):
-            if glob_match(rule.pattern, path, char_classes=False):
-                return rule.owners
+        path = path.strip("/")
+        for regex, owners in self._last_first:
+            if regex.fullmatch(path):
+                return owners
         return ()
+
+    @cached_property
+    def _last_first(self) -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+        return tuple((compile_glob(rule.pattern, char_classes=False).path_regex, rule.owners)
+                     for rule in reversed(self.rules))
 
 
 _OWNER = re.compile(r"@[A-Za-z0-9](?:[A-Za-z0-9-]*)(?:/[A-Za-z0-9_.-]+)?|[^@\s|`]+@[^@\s|`]+\.[^@\s|`]+")
@@ -238,7 +260,7 @@ class Component:
     depends_on: tuple[str, ...] = ()
 
     def covers(self, path: str) -> bool:
-        return any(glob_match(p, path) for p in self.paths)
+        return any_glob(self.paths).fullmatch(path.strip("/")) is not None
 
 
 @dataclass(frozen=True)

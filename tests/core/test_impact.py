@@ -71,6 +71,12 @@ from bot.core.impact import (
     ("a[&&~|]b", "a~b", True),             # never a regex set operation
     ("a[+-0]b", "a/b", False),              # no class ever matches "/"
     ("a[!x]b", "a/b", False),
+    # outer slashes of a path do not count; a directory match covers every depth below it
+    ("docs", "/docs/a.md/", True),
+    ("src/**", "src//x", True),
+    ("docs/*", "docs/a/", True),
+    ("/tools/*", "tools/x/y", False),
+    ("build/", "a//build/o", False),       # an empty segment is no directory name
 ])
 def test_glob(pattern, path, expected):
     assert glob_match(pattern, path) is expected
@@ -89,6 +95,13 @@ def test_bad_globs_say_why_and_match_nothing(pattern, problem):
     assert (found is None) if problem is None else (problem in found), found
     if problem:
         assert glob_match(pattern, "gen/x.py") is False   # never raises
+
+
+def test_a_component_with_a_malformed_glob_still_matches_by_its_good_ones():
+    component = Component(name="gen", paths=("gen/[z-a]*.py", "docs/"))
+    assert component.covers("docs/a.md")
+    assert not component.covers("gen/a.py")
+    assert not Component(name="bad", paths=("gen/[z-a]*.py",)).covers("gen/a.py")
 
 
 def test_codeowners_brackets_are_literal():

@@ -1,11 +1,12 @@
 """Handlers: keep one context card per PR, its area labels, and its review requests."""
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from bot.core import actions as A
 from bot.core.events import parse_time
-from bot.core.impact import Component, Impact, compute_impact, owners_by_component
+from bot.core.impact import ChangedFile, CodeOwners, Component, Impact, compute_impact, owners_by_component
 from bot.core.merge_group import is_queue_branch
 from bot.store.state import review_request_results
 
@@ -193,10 +194,12 @@ async def pr_actions(ctx: "Context", pr: Mapping[str, Any], *, full: bool) -> li
     number = int(pr["number"])
     components = components_from(rules)
     files = await lookups.changed_files(ctx, number)
-    impact = compute_impact(components, files)
     co = await lookups.codeowners(ctx, str((pr.get("base") or {}).get("ref") or "")) \
         if rules["codeowners"] else None
-    owners = owners_by_component(components, impact, co)
+    # 3,000 files against every component's globs and every CODEOWNERS rule is CPU work of a
+    # few hundred milliseconds: off the event loop, which other deliveries share. It reads
+    # only immutable values and thread-safe caches.
+    impact, owners = await asyncio.to_thread(_impact_and_owners, components, files, co)
     first, first_actions = await _first_timer(ctx, pr, rules["first_timers"]["scope"])
     out: list[A.Action] = [await _card(ctx, pr, rules, impact, owners, first, files_listed=len(files))]
     out += await _head_record(ctx, number, str((pr.get("head") or {}).get("sha") or ""))
@@ -210,6 +213,12 @@ async def pr_actions(ctx: "Context", pr: Mapping[str, Any], *, full: bool) -> li
     if full and rules["reviewers"]["enabled"] and not draft:
         out += await _reviewer_actions(ctx, pr, impact, owners, rules["reviewers"])
     return out + first_actions
+
+
+def _impact_and_owners(components: Sequence[Component], files: Sequence[ChangedFile],
+                       codeowners: CodeOwners | None) -> tuple[Impact, dict[str, tuple[str, ...]]]:
+    impact = compute_impact(components, files)
+    return impact, owners_by_component(components, impact, codeowners)
 
 
 async def _head_record(ctx: "Context", number: int, head: str) -> list[A.Action]:
