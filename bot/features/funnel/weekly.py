@@ -168,15 +168,18 @@ async def run_weekly(jctx: JobContext) -> list[Action]:
         section = handle.rules.section("funnel")
         report = section["report"]
         week = due_week(now, report)
-        if not section["enabled"] or not report["enabled"] or week is None:
+        if not handle.rules.enabled("funnel") or not report["enabled"] or week is None:
             continue
-        # Done when posted, and also when the Record after the post ran although the post
+        # Done when recorded, and also when the Record after the post ran although the post
         # failed for good (no such category): retrying every quarter hour would not help.
-        if (await store.report_posted(jctx.db, handle.repo, week)
-                or await already_posted(jctx.db, handle.repo, report["category"], week)):
+        if await store.report_posted(jctx.db, handle.repo, week):
             continue
         title, body, figs = await build(jctx.db, handle.repo, week, section, handle.gh, now)
-        actions += actions_for(handle.repo, week, report["category"], title, body, figs)
+        post, record = actions_for(handle.repo, week, report["category"], title, body, figs)
+        # Posted but not recorded (the process stopped between the two): the figures are
+        # still stored, or the next report would have nothing to compare against.
+        posted = await already_posted(jctx.db, handle.repo, report["category"], week)
+        actions += [record] if posted else [post, record]
     return actions
 
 

@@ -11,7 +11,7 @@ from bot.core.actions import CreateDiscussion, Record
 from bot.core.funnel import Contributor, compute
 from bot.features.funnel import FEATURE
 from bot.features.funnel.report import ReportInputs, RfcItem, render
-from bot.features.funnel.weekly import (due_at, iso_week, months_before, normal_week, previous_week,
+from bot.features.funnel.weekly import (JOB_NAME, due_at, iso_week, months_before, normal_week, previous_week,
                                         run_weekly, week_bounds)
 from bot.store import state
 from tests.helpers import RecordingReader, bundled_rules, fixed_roles
@@ -230,3 +230,24 @@ def test_the_week_is_shown_as_its_seven_days():
     heading = next(line for line in body.splitlines() if line.startswith("## This week"))
     assert "2026-03-02" in heading and "2026-03-08" in heading
     assert "2026-03-09" not in heading
+
+
+async def test_the_bot_switched_off_posts_no_report(db):
+    due = due_at(WEEK, REPORT)
+    off = bundled_rules({"core": {"enabled": False}})
+    assert off.section("funnel")["enabled"] and not off.enabled("funnel")
+    assert await run_weekly(_jctx(db, due, RecordingReader(), off)) == []
+
+
+async def test_a_week_posted_but_not_recorded_gets_its_record_only(db):
+    # The process stopped between the Discussion and its Record: the next run records the
+    # figures (no second post), so the following report has a week to compare against.
+    due = due_at(WEEK, REPORT)
+    made = CreateDiscussion(REPO, category="Reports", title="", body="", dedupe_key=WEEK)
+    await state.remember_created(db, state.created_key(made, JOB_NAME), REPO, "discussion", "url")
+    (record,) = await run_weekly(_jctx(db, due + timedelta(minutes=15), RecordingReader()))
+    assert isinstance(record, Record) and record.args["week"] == WEEK
+    await FEATURE.writers[record.op](db, **record.args)
+    assert await run_weekly(_jctx(db, due + timedelta(minutes=30), RecordingReader())) == []
+    nxt = await run_weekly(_jctx(db, due + timedelta(days=7), RecordingReader()))
+    assert "Change against the report of 2026-W10." in nxt[0].body
