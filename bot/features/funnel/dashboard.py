@@ -2,6 +2,7 @@
 drawn server-side as SVG, with the same figures in tables; no script, no external asset."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 from html import escape
 from typing import Any, Mapping
@@ -12,10 +13,10 @@ from ...core.funnel import BotPolicy, Funnel, compute
 from ...store import state
 from . import store
 from .dates import parse_instant, window_text
-from .query import bot_policy
+from .query import bot_policy, funnel_for, scope_of
 from .render import LABELS, hours, pct
 from .svg import grouped_bars, hbar_chart
-from .weekly import months_before
+from .weekly import installed_name, months_before
 
 UTC = timezone.utc
 CSS = ("body{font:14px/1.4 sans-serif;margin:2em auto;max-width:900px;color:#222}"
@@ -115,18 +116,43 @@ async def _rules_of(runtime: Any, repo: str) -> Any:
 
 
 async def repo_page(request: web.Request) -> web.Response:
+    """One repository as the weekly report counts it: its installed name whatever the case
+    typed, its organisation in org mode, only the people who can be new in the window."""
     from ...web.app import RUNTIME
 
     runtime = request.app[RUNTIME]
-    repo = f"{request.match_info['owner']}/{request.match_info['repo']}"
     since, until = _window(request)
+    repo = await installed_name(runtime.db, f"{request.match_info['owner']}/{request.match_info['repo']}")
     section = (await _rules_of(runtime, repo)).section("funnel")
-    people = await store.contributors(runtime.db, repo, section.get("approver_teams") or ())
-    funnel = compute(people, since, until, bot_policy(section))
-    body = (f"<h1>Contributor flow: {escape(repo)}</h1><p>New contributors first seen "
+    scope = scope_of(repo, section)
+    funnel = await funnel_for(runtime.db, scope, since, until, section)
+    org = f" of every repository of {escape(scope)} (org mode)" if scope != repo else ""
+    body = (f"<h1>Contributor flow: {escape(repo)}</h1><p>New contributors{org} first seen "
             f"{window_text(since, until)}; stages reached by the end.</p>"
             f"{_funnel_section(funnel)}{await _sla_section(runtime.db, repo, since, until)}")
     return _page(f"{repo}: contributor flow", body)
+
+
+async def _overview(db: Any, sections: Mapping[str, Mapping[str, Any]], since: datetime,
+                    until: datetime) -> Funnel:
+    """The repositories together, each under its own rules (bot lists, approver teams).
+    Only people who can be new in the window are read: those some repository has first
+    seen in it; their whole history in every repository then says whether they are."""
+    lo, hi = since.timestamp(), until.timestamp()
+    windowed = {repo: await store.contributors(db, repo, section.get("approver_teams") or (), lo, hi)
+                for repo, section in sections.items()}
+    candidates = {c.user_id for people in windowed.values() for c in people}
+    lists = []
+    for repo, section in sections.items():
+        policy = bot_policy(section)
+        # One repository: its window's read is already exact.
+        people = windowed[repo] if len(sections) == 1 else await store.histories(
+            db, repo, section.get("approver_teams") or (), candidates)
+        lists.append([c for c in people if not policy.excludes(c.login, c.is_bot, c.user_id)])
+    # Bots are already left out, each by its repository's policy: an allow-listed bot of
+    # one repository stays in, so the merged list is taken as it is.
+    return await asyncio.to_thread(
+        lambda: compute(store.merge_contributors(lists), since, until, BotPolicy(allow=("*",))))
 
 
 async def index_page(request: web.Request) -> web.Response:
@@ -136,16 +162,8 @@ async def index_page(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     since, until = _window(request)
     repos = [r["repo"] for r in await state.installations(runtime.db)]
-    lists = []
-    for repo in repos:
-        # Each repository's part under its own rules: who is a bot there, which teams approve.
-        section = (await _rules_of(runtime, repo)).section("funnel")
-        policy = bot_policy(section)
-        people = await store.contributors(runtime.db, repo, section.get("approver_teams") or ())
-        lists.append([c for c in people if not policy.excludes(c.login, c.is_bot, c.user_id)])
-    # Bots are already left out, each by its repository's policy: an allow-listed bot of
-    # one repository stays in, so the merged list is taken as it is.
-    funnel = compute(store.merge_contributors(lists), since, until, BotPolicy(allow=("*",)))
+    sections = {repo: (await _rules_of(runtime, repo)).section("funnel") for repo in repos}
+    funnel = await _overview(runtime.db, sections, since, until)
     links = "".join(f'<li><a href="/dashboard/{escape(r)}">{escape(r)}</a></li>' for r in repos)
     sla = await _sla_overview(runtime.db, repos, since, until)
     body = (f"<h1>Contributor flow</h1><p>{len(repos)} repositories; new contributors first seen "

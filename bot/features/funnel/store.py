@@ -231,6 +231,35 @@ async def contributors(db: Database, scope: str, approver_teams: Sequence[str] =
     return [Contributor(uid, p[0], tuple(p[2]), bool(p[1])) for uid, p in people.items()]  # type: ignore[arg-type]
 
 
+async def histories(db: Database, scope: str, approver_teams: Sequence[str],
+                    user_ids: Iterable[int]) -> list[Contributor]:
+    """The whole stored history in ``scope`` of ``user_ids`` only, approver teams included:
+    the exact first instants of a few candidates, where reading everyone would cost seconds."""
+    ids = await repo_ids(db, scope)
+    users = sorted(set(user_ids))
+    teams = [t.lower().split("/", 1) for t in approver_teams if "/" in t]
+    people: dict[int, list[Any]] = {}
+    for start in range(0, len(users), 500):
+        part = users[start:start + 500]
+        user_marks = ", ".join("?" * len(part))
+        for first in range(0, len(ids), 500):
+            chunk = ids[first:first + 500]
+            rows = await _tuples(
+                db, "SELECT m.user_id, u.login, u.is_bot, m.contact_at, m.pr_at, m.merge_at, m.approver_at"
+                " FROM funnel_milestones m JOIN funnel_users u ON u.user_id = m.user_id"
+                f" WHERE m.repo_id IN ({', '.join('?' * len(chunk))}) AND m.user_id IN ({user_marks})",
+                [*chunk, *part])
+            for r in rows:
+                _merge(people, r[0], r[1], r[2], r[3:7])
+        for org, slug in teams:
+            rows = await _tuples(db, "SELECT g.user_id, u.login, u.is_bot, g.at FROM funnel_team_grants g"
+                                 " JOIN funnel_users u ON u.user_id = g.user_id WHERE g.org = ? AND g.team = ?"
+                                 f" AND g.user_id IN ({user_marks})", (org, slug, *part))
+            for r in rows:
+                _merge(people, r[0], r[1], r[2], (None, None, None, r[3]))
+    return [Contributor(uid, p[0], tuple(p[2]), bool(p[1])) for uid, p in people.items()]  # type: ignore[arg-type]
+
+
 def merge_contributors(lists: Sequence[Sequence[Contributor]]) -> list[Contributor]:
     """One contributor per user over several scopes: the earliest instant of each stage."""
     people: dict[int, list[Any]] = {}

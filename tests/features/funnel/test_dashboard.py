@@ -147,3 +147,71 @@ def test_a_window_of_centuries_is_refused_before_any_work():
         window("since=0001-01-01&until=9999-12-30")
     since, until = window("since=2008-01-01&until=2027-12-31")  # all of GitHub's history fits
     assert (since.year, until.year) == (2008, 2028)
+
+
+async def test_pages_read_only_who_can_be_new_and_count_off_the_loop(db, monkeypatch):
+    import threading
+
+    from bot.features.funnel import dashboard, query
+
+    when = datetime(2026, 1, 10, tzinfo=UTC)
+    for repo_id, repo in ((1, "o/r"), (2, "o/s")):
+        await state.remember_installation(db, repo, 1)
+        await store.record_acts(db, repo_id=repo_id, repo=repo, acts=[comment(repo_id, 5, "alice", when)])
+    reads, threads = [], []
+    real_read, real_compute = store.contributors, query.compute
+
+    async def read(db, scope, teams=(), since=None, until=None):
+        reads.append((scope, since, until))
+        return await real_read(db, scope, teams, since, until)
+
+    def compute(*args):
+        threads.append(threading.get_ident())
+        return real_compute(*args)
+
+    monkeypatch.setattr(store, "contributors", read)
+    monkeypatch.setattr(query, "compute", compute)
+    monkeypatch.setattr(dashboard, "compute", compute)
+    query_ = "?since=2026-01-01&until=2026-01-31"
+    await page(repo_page, Runtime(db, {}), f"/dashboard/o/r{query_}", "o", "r")
+    await page(index_page, Runtime(db, {}), f"/dashboard{query_}")
+    window_ = (datetime(2026, 1, 1, tzinfo=UTC).timestamp(), datetime(2026, 2, 1, tzinfo=UTC).timestamp())
+    assert reads == [("o/r", *window_), ("o/r", *window_), ("o/s", *window_)]
+    assert len(threads) == 2 and threading.get_ident() not in threads
+
+
+async def test_overview_counts_as_new_only_who_no_repository_saw_before(db):
+    for repo_id, repo in ((1, "o/r"), (2, "o/s")):
+        await state.remember_installation(db, repo, 1)
+    await store.record_acts(db, repo_id=1, repo="o/r", acts=[
+        comment(1, 5, "alice", datetime(2025, 12, 1, tzinfo=UTC)), comment(2, 6, "bob", datetime(2026, 1, 5, tzinfo=UTC))])
+    await store.record_acts(db, repo_id=2, repo="o/s", acts=[
+        comment(3, 5, "alice", datetime(2026, 1, 10, tzinfo=UTC)), comment(4, 6, "bob", datetime(2026, 1, 3, tzinfo=UTC))])
+    query_ = "?since=2026-01-01&until=2026-01-31"
+    assert first_contact(await page(repo_page, Runtime(db, {}), f"/dashboard/o/s{query_}", "o", "s")) == 2
+    # alice first came to o/r in December: not new across the repositories; bob is, once.
+    assert first_contact(await page(index_page, Runtime(db, {}), f"/dashboard{query_}")) == 1
+    # carol comments on o/s in January, but o/r's approver team has had her since December.
+    await store.record_acts(db, repo_id=2, repo="o/s", acts=[comment(5, 7, "carol", datetime(2026, 1, 7, tzinfo=UTC))])
+    await store.record_team_grants(db, org="o", team="core", members=[[7, "carol", at(datetime(2025, 12, 2, tzinfo=UTC))]])
+    teams = {"o/r": bundled_rules({"funnel": {"approver_teams": ["o/core"]}})}
+    assert first_contact(await page(index_page, Runtime(db, teams), f"/dashboard{query_}")) == 1
+    assert first_contact(await page(index_page, Runtime(db, {}), f"/dashboard{query_}")) == 2
+
+
+async def test_repository_page_counts_as_the_weekly_report_does(db):
+    from bot.features.funnel.query import funnel_for
+
+    when = datetime(2026, 1, 10, tzinfo=UTC)
+    for repo_id, repo in ((1, "Octo/Widgets"), (2, "Octo/Gears")):
+        await state.remember_installation(db, repo, 1)
+        await store.record_acts(db, repo_id=repo_id, repo=repo, acts=[comment(repo_id, 10 + repo_id, f"u{repo_id}", when)])
+    org = bundled_rules({"funnel": {"org_mode": True}})
+    query_ = "?since=2026-01-01&until=2026-01-31"
+    weekly = await funnel_for(db, "Octo", datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC),
+                              org.section("funnel"))
+    assert weekly.stages[0].contributors == 2
+    # Typed in another case, the repository is still found with its rules: org mode, whole organisation.
+    html = await page(repo_page, Runtime(db, {"Octo/Widgets": org}), f"/dashboard/octo/widgets{query_}",
+                      "octo", "widgets")
+    assert first_contact(html) == 2 and "<h1>Contributor flow: Octo/Widgets</h1>" in html
