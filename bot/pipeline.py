@@ -137,7 +137,9 @@ async def process(runtime: "Runtime", delivery: "StoredDelivery") -> Decision:
     with delivery_context(delivery_id=delivery.delivery_id, event=event.qualified,
                           repo=event.repo, subject=delivery.subject):
         if event.repo and event.installation_id:
-            await state.remember_installation(runtime.db, event.repo, int(event.installation_id))
+            private = (event.payload.get("repository") or {}).get("private")
+            await state.remember_installation(runtime.db, event.repo, int(event.installation_id),
+                                              private if isinstance(private, bool) else None)
         decision = await decide(runtime, event)
         if decision.ignored:
             log.info("ignored: %s", decision.ignored)

@@ -34,6 +34,8 @@ class Settings:
     retry_base: float = 5.0
     # PostgreSQL: the jobs of a replica whose queue heartbeat stopped this long ago are taken back.
     stale_after: float = 90.0
+    # Shows private repositories on the dashboard to whoever presents it (never printed).
+    dashboard_token: str | None = None
 
     @property
     def has_app_credentials(self) -> bool:
@@ -87,6 +89,7 @@ class Settings:
             mutation_interval=_number(env, "BOT_MUTATION_INTERVAL", 1.0, minimum=0),
             retry_base=_number(env, "BOT_RETRY_BASE", 5.0, minimum=0),
             stale_after=_number(env, "BOT_STALE_AFTER", 90.0, minimum=0, above=True),
+            dashboard_token=(env.get("BOT_DASHBOARD_TOKEN") or "").strip() or None,
         )
 
 

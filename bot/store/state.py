@@ -17,8 +17,12 @@ def _upsert(db: Database, table: str, key_cols: tuple[str, ...], cols: dict[str,
             f" ON CONFLICT ({', '.join(key_cols)}) DO UPDATE SET {updates}")
 
 
-async def remember_installation(db: Database, repo: str, installation_id: int) -> None:
-    cols = {"repo": repo, "installation_id": installation_id, "updated_at": time.time()}
+async def remember_installation(db: Database, repo: str, installation_id: int,
+                                private: bool | None = None) -> None:
+    """``private``: the repository's visibility as the caller saw it; None keeps what is known."""
+    cols: dict[str, Any] = {"repo": repo, "installation_id": installation_id, "updated_at": time.time()}
+    if private is not None:
+        cols["is_private"] = int(private)
     await db.execute(_upsert(db, "repo_installations", ("repo",), cols), tuple(cols.values()))
 
 
@@ -27,7 +31,7 @@ async def forget_installation(db: Database, installation_id: int) -> None:
 
 
 async def installations(db: Database) -> list[dict[str, Any]]:
-    return await db.fetchall("SELECT repo, installation_id FROM repo_installations ORDER BY repo")
+    return await db.fetchall("SELECT repo, installation_id, is_private FROM repo_installations ORDER BY repo")
 
 
 async def installation_for(db: Database, repo: str) -> int | None:

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CONFIG_VARS = ("BOT_WORKER_CONCURRENCY", "BOT_MUTATION_INTERVAL", "BOT_RETRY_BASE", "BOT_STALE_AFTER",
                "LOG_LEVEL", "LOG_FORMAT", "GITHUB_APP_ID", "GITHUB_PRIVATE_KEY", "GITHUB_PRIVATE_KEY_FILE",
-               "BOT_RULES_DIR", "PORT")
+               "BOT_RULES_DIR", "PORT", "BOT_DASHBOARD_TOKEN")
 
 
 @pytest.fixture
@@ -71,6 +71,15 @@ def test_good_settings_are_taken(env, capsys):
     assert (s.worker_concurrency, s.mutation_interval, s.retry_base, s.stale_after) == (3, 0.0, 0.1, 10.0)
     assert (s.log_level, s.log_format) == ("DEBUG", "json")
     assert run(["deliveries"], capsys)[0] == 0
+
+
+def test_the_dashboard_token_is_read_when_asked_and_never_printed(env, monkeypatch):
+    from bot.settings import Settings
+
+    assert Settings.from_env().dashboard_token is None
+    env(BOT_DASHBOARD_TOKEN="s3cret\n")                 # as read from a secrets file
+    settings = Settings.from_env()
+    assert settings.dashboard_token == "s3cret" and "s3cret" not in repr(settings)
 
 
 @pytest.mark.parametrize("url", ["mysql://u:secret@db/x", "var/bot.sqlite3"])

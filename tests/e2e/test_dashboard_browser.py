@@ -45,7 +45,7 @@ async def bot(fake_github, database_url):
     fake_github.add_repo(REPO)
     async with BotHarness(fake_github, database_url=database_url) as harness:
         db = harness.runtime.db
-        await state.remember_installation(db, REPO, 1)
+        await state.remember_installation(db, REPO, 1, private=False)
         rid = fake_github.repo(REPO).id
         # alice: comment -> PR -> merge in March; bob: PR in April; carol: comment in April.
         await store.record_acts(db, repo_id=rid, repo=REPO, acts=[
@@ -100,3 +100,56 @@ async def test_bad_window_is_a_400(bot):
         async with session.get(f"{bot.url}/dashboard/{REPO}") as resp:
             assert resp.status == 200
             assert "script" not in resp.headers["Content-Security-Policy"].replace("default-src 'none'", "")
+
+
+@pytest.fixture
+async def guarded(fake_github, database_url):
+    """A public and a private repository, the private one known as such from its delivery."""
+    from tests.fixtures.webhooks import load_example
+
+    from .harness import retarget
+
+    fake_github.add_repo(REPO)
+    fake_github.add_repo("octo/secret", private=True)
+    async with BotHarness(fake_github, database_url=database_url, dashboard_token="s3cret") as harness:
+        db = harness.runtime.db
+        await state.remember_installation(db, REPO, 1, private=False)
+        payload = retarget(load_example("issues", "opened"), "octo/secret", fake_github)
+        payload["repository"].update(private=True, visibility="private")
+        await harness.deliver("issues", payload)
+        yield harness
+
+
+async def test_private_repositories_need_the_token(guarded, tmp_path):
+    import base64
+
+    import aiohttp
+
+    rows = {r["repo"]: r["is_private"] for r in await state.installations(guarded.runtime.db)}
+    assert rows == {REPO: 0, "octo/secret": 1}           # as the delivery's repository said
+    bearer = {"Authorization": "Bearer s3cret"}
+    basic = {"Authorization": "Basic " + base64.b64encode(b"me:s3cret").decode()}
+    async with aiohttp.ClientSession() as session:
+        async def get(path, headers=None):
+            async with session.get(f"{guarded.url}{path}", headers=headers, allow_redirects=False) as resp:
+                return resp.status, resp.headers, await resp.text()
+
+        status, _, index = await get("/dashboard")
+        assert status == 200 and "octo/secret" not in index and REPO in index
+        assert (await get("/dashboard/octo/secret"))[0] == 404
+        status, headers, _ = await get("/dashboard/octo/secret", {"Authorization": "Bearer nope"})
+        assert status == 401 and headers["WWW-Authenticate"].startswith("Basic realm=")
+        for creds in (bearer, basic):
+            assert (await get("/dashboard/octo/secret", creds))[0] == 200
+            assert "octo/secret" in (await get("/dashboard", creds))[2]
+        # A browser is asked for the token at /dashboard/login; signed in, that is the index.
+        status, headers, _ = await get("/dashboard/login")
+        assert status == 401 and headers["WWW-Authenticate"].startswith("Basic realm=")
+        status, _, index = await get("/dashboard/login", basic)
+        assert status == 200 and "octo/secret" in index
+    # In Chromium: signed in at /dashboard/login (asked, then given the credentials), the
+    # index lists the private repository and still draws its charts.
+    host = guarded.url.split("://", 1)[1]
+    dom = await chromium(tmp_path, f"http://me:s3cret@{host}/dashboard/login", "--dump-dom")
+    assert '<a href="/dashboard/octo/secret">octo/secret</a>' in dom
+    assert bars(dom, "funnel-chart")[0].startswith("First contact: ") and 'id="cohort-chart"' in dom

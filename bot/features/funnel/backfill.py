@@ -296,6 +296,8 @@ async def run_backfill(runtime: "Runtime", repo: str, since: datetime, *, restar
         await state.remember_installation(runtime.db, repo, inst)
     api = await runtime.api(inst)
     info = await api.getitem("/repos/{owner}/{repo}", {"owner": owner, "repo": name})
+    if isinstance(info.get("private"), bool):
+        await state.remember_installation(runtime.db, repo, inst, info["private"])
     rules = (await runtime.rules_for(repo, inst)).rules
     # Saved progress belongs to one --since: another start date is another backfill.
     saved_since = await runtime.db.fetchval(

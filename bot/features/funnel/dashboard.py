@@ -10,13 +10,12 @@ from typing import Any, Mapping
 from aiohttp import web
 
 from ...core.funnel import BotPolicy, Funnel, compute
-from ...store import state
-from . import store
+from . import access, store
 from .dates import parse_instant, window_text
 from .query import bot_policy, funnel_for, scope_of
 from .render import LABELS, hours, pct
 from .svg import grouped_bars, hbar_chart
-from .weekly import installed_name, months_before
+from .weekly import months_before
 
 UTC = timezone.utc
 CSS = ("body{font:14px/1.4 sans-serif;margin:2em auto;max-width:900px;color:#222}"
@@ -56,7 +55,7 @@ def _window(request: web.Request) -> tuple[datetime, datetime]:
 def _page(title: str, body: str) -> web.Response:
     html = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style>'
-            f'</head><body><nav><a href="/dashboard">All repositories</a></nav>{body}</body></html>')
+            f'</head><body><nav><a href="/dashboard/">All repositories</a></nav>{body}</body></html>')
     return web.Response(text=html, content_type="text/html",
                         headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
 
@@ -109,10 +108,10 @@ async def _sla_overview(db: Any, repos: list[str], since: datetime, until: datet
     return f"<h2>First-response SLA</h2>{chart}"
 
 
-async def _rules_of(runtime: Any, repo: str) -> Any:
-    """The rules in force for ``repo``; when GitHub cannot say now, the last good ones the
-    bot holds for it, and only without those the bundled rules (the page is still useful)."""
-    return await runtime.rules_or_last_good(repo, await state.installation_for(runtime.db, repo)) or runtime.bundled
+def _private_too(request: web.Request) -> bool:
+    from ...web.app import RUNTIME
+
+    return access.authorised(request, request.app[RUNTIME].settings.dashboard_token)
 
 
 async def repo_page(request: web.Request) -> web.Response:
@@ -121,9 +120,11 @@ async def repo_page(request: web.Request) -> web.Response:
     from ...web.app import RUNTIME
 
     runtime = request.app[RUNTIME]
+    private_too = _private_too(request)
     since, until = _window(request)
-    repo = await installed_name(runtime.db, f"{request.match_info['owner']}/{request.match_info['repo']}")
-    section = (await _rules_of(runtime, repo)).section("funnel")
+    typed = f"{request.match_info['owner']}/{request.match_info['repo']}"
+    repo, rules = await access.one_shown(runtime, typed, private_too)
+    section = rules.section("funnel")
     scope = scope_of(repo, section)
     funnel = await funnel_for(runtime.db, scope, since, until, section)
     org = f" of every repository of {escape(scope)} (org mode)" if scope != repo else ""
@@ -160,18 +161,34 @@ async def index_page(request: web.Request) -> web.Response:
     from ...web.app import RUNTIME
 
     runtime = request.app[RUNTIME]
+    private_too = _private_too(request)
     since, until = _window(request)
-    repos = [r["repo"] for r in await state.installations(runtime.db)]
-    sections = {repo: (await _rules_of(runtime, repo)).section("funnel") for repo in repos}
+    # Only what this viewer may see, in the list and in the figures alike.
+    sections = {repo: rules.section("funnel") for repo, rules in (await access.shown(runtime, private_too)).items()}
+    repos = list(sections)
     funnel = await _overview(runtime.db, sections, since, until)
     links = "".join(f'<li><a href="/dashboard/{escape(r)}">{escape(r)}</a></li>' for r in repos)
     sla = await _sla_overview(runtime.db, repos, since, until)
-    body = (f"<h1>Contributor flow</h1><p>{len(repos)} repositories; new contributors first seen "
-            f"{window_text(since, until)}.</p><ul>{links or '<li>none installed yet</li>'}</ul>"
+    which = "" if private_too else " public"
+    sign_in = ('<p><a href="/dashboard/login">Sign in</a> to see private repositories.</p>'
+               if runtime.settings.dashboard_token and not private_too else "")
+    body = (f"<h1>Contributor flow</h1><p>{len(repos)}{which} repositories; new contributors first seen "
+            f"{window_text(since, until)}.</p>{sign_in}<ul>{links or '<li>none to show</li>'}</ul>"
             f"{_funnel_section(funnel)}{sla}")
     return _page("Contributor flow dashboard", body)
 
 
+async def login(request: web.Request) -> web.Response:
+    """A browser asks for the token here (HTTP Basic, the token as the password) and sends it
+    on from then on for the pages under ``/dashboard/``; signed in, this is the index."""
+    from ...web.app import RUNTIME
+
+    access.challenge(request, request.app[RUNTIME].settings.dashboard_token)
+    return await index_page(request)
+
+
 def register(app: web.Application) -> None:
     app.router.add_get("/dashboard", index_page)
+    app.router.add_get("/dashboard/", index_page)
+    app.router.add_get("/dashboard/login", login)
     app.router.add_get("/dashboard/{owner}/{repo}", repo_page)

@@ -65,8 +65,10 @@ class Runtime:
     """What the pages use of the runtime: the database, the rules of each repository (or
     none when GitHub cannot be asked), and the last good rules held for each."""
 
-    def __init__(self, db, rules: dict, *, offline: bool = False, held: dict | None = None) -> None:
+    def __init__(self, db, rules: dict, *, offline: bool = False, held: dict | None = None,
+                 token: str | None = None) -> None:
         self.db, self.bundled, self.rules, self.offline = db, bundled_rules(), rules, offline
+        self.settings = SimpleNamespace(dashboard_token=token)
         self.repo_rules = SimpleNamespace(fallback=self._held)
         self.held = held or {}
 
@@ -94,7 +96,7 @@ def first_contact(html: str) -> int:
 
 
 async def test_a_bare_until_day_counts_whole_on_the_page(db):
-    await state.remember_installation(db, "o/r", 1)
+    await state.remember_installation(db, "o/r", 1, private=False)
     await store.record_acts(db, repo_id=1, repo="o/r", acts=[
         comment(1, 5, "jan31", datetime(2026, 1, 31, 12, tzinfo=UTC)),
         comment(2, 6, "feb1", datetime(2026, 2, 1, 0, tzinfo=UTC))])
@@ -106,7 +108,7 @@ async def test_a_bare_until_day_counts_whole_on_the_page(db):
 async def test_overview_counts_each_repository_under_its_own_rules(db):
     when = datetime(2026, 1, 10, tzinfo=UTC)
     for repo_id, repo in ((1, "o/r"), (2, "o/s")):
-        await state.remember_installation(db, repo, 1)
+        await state.remember_installation(db, repo, 1, private=False)
     await store.record_acts(db, repo_id=1, repo="o/r", acts=[
         comment(1, 5, "alice", when), comment(2, 6, "ci-robot", when), comment(3, 7, "helper[bot]", when, True)])
     await store.record_acts(db, repo_id=2, repo="o/s", acts=[
@@ -156,7 +158,7 @@ async def test_pages_read_only_who_can_be_new_and_count_off_the_loop(db, monkeyp
 
     when = datetime(2026, 1, 10, tzinfo=UTC)
     for repo_id, repo in ((1, "o/r"), (2, "o/s")):
-        await state.remember_installation(db, repo, 1)
+        await state.remember_installation(db, repo, 1, private=False)
         await store.record_acts(db, repo_id=repo_id, repo=repo, acts=[comment(repo_id, 5, "alice", when)])
     reads, threads = [], []
     real_read, real_compute = store.contributors, query.compute
@@ -182,7 +184,7 @@ async def test_pages_read_only_who_can_be_new_and_count_off_the_loop(db, monkeyp
 
 async def test_overview_counts_as_new_only_who_no_repository_saw_before(db):
     for repo_id, repo in ((1, "o/r"), (2, "o/s")):
-        await state.remember_installation(db, repo, 1)
+        await state.remember_installation(db, repo, 1, private=False)
     await store.record_acts(db, repo_id=1, repo="o/r", acts=[
         comment(1, 5, "alice", datetime(2025, 12, 1, tzinfo=UTC)), comment(2, 6, "bob", datetime(2026, 1, 5, tzinfo=UTC))])
     await store.record_acts(db, repo_id=2, repo="o/s", acts=[
@@ -204,7 +206,7 @@ async def test_repository_page_counts_as_the_weekly_report_does(db):
 
     when = datetime(2026, 1, 10, tzinfo=UTC)
     for repo_id, repo in ((1, "Octo/Widgets"), (2, "Octo/Gears")):
-        await state.remember_installation(db, repo, 1)
+        await state.remember_installation(db, repo, 1, private=False)
         await store.record_acts(db, repo_id=repo_id, repo=repo, acts=[comment(repo_id, 10 + repo_id, f"u{repo_id}", when)])
     org = bundled_rules({"funnel": {"org_mode": True}})
     query_ = "?since=2026-01-01&until=2026-01-31"
@@ -215,3 +217,77 @@ async def test_repository_page_counts_as_the_weekly_report_does(db):
     html = await page(repo_page, Runtime(db, {"Octo/Widgets": org}), f"/dashboard/octo/widgets{query_}",
                       "octo", "widgets")
     assert first_contact(html) == 2 and "<h1>Contributor flow: Octo/Widgets</h1>" in html
+
+
+async def answer(handler, runtime, path: str, owner: str = "", repo: str = "", headers=None):
+    """The handler's response, or the HTTP error it raised (a 404, a 401)."""
+    app = web.Application()
+    app[RUNTIME] = runtime
+    request = make_mocked_request("GET", path, app=app, headers=headers or {},
+                                  match_info={"owner": owner, "repo": repo})
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        return exc
+
+
+def basic(user: str, password: str) -> dict:
+    import base64
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+async def _visibility_fixture(db):
+    """o/pub public, o/priv private, o/unknown never said, o/off with the funnel off, o/down
+    with the bot off: one newcomer each in January."""
+    when = datetime(2026, 1, 10, tzinfo=UTC)
+    repos = {"o/pub": False, "o/priv": True, "o/unknown": None, "o/off": False, "o/down": False}
+    for repo_id, (repo, private) in enumerate(repos.items(), 1):
+        await state.remember_installation(db, repo, 1, private=private)
+        await store.record_acts(db, repo_id=repo_id, repo=repo, acts=[comment(repo_id, 100 + repo_id, f"u{repo_id}", when)])
+    rules = {"o/off": bundled_rules({"funnel": {"enabled": False}}),
+             "o/down": bundled_rules({"core": {"enabled": False}})}
+    return rules
+
+
+Q = "?since=2026-01-01&until=2026-01-31"
+
+
+async def test_anonymous_viewers_see_only_public_repositories(db):
+    rt = Runtime(db, await _visibility_fixture(db), token="s3cret")
+    await state.remember_installation(db, "o/pub", 1)     # an event that does not say: still public
+    index = (await answer(index_page, rt, f"/dashboard{Q}")).text
+    assert re.findall(r'<li><a href="/dashboard/([^"]+)">', index) == ["o/pub"]
+    assert first_contact(index) == 1 and "1 public repositories" in index and "/dashboard/login" in index
+    assert (await answer(repo_page, rt, f"/dashboard/o/pub{Q}", "o", "pub")).status == 200
+    # Private, of unknown visibility, switched off, not installed: not there at all.
+    for name in ("priv", "unknown", "off", "down", "nowhere"):
+        assert (await answer(repo_page, rt, f"/dashboard/o/{name}{Q}", "o", name)).status == 404, name
+    # No token configured: nobody sees a private repository, whatever they send.
+    closed = Runtime(db, rt.rules)
+    assert (await answer(repo_page, closed, f"/dashboard/o/priv{Q}", "o", "priv",
+                         {"Authorization": "Bearer s3cret"})).status == 404
+
+
+@pytest.mark.parametrize("headers", [{"Authorization": "Bearer s3cret"}, basic("anyone", "s3cret"),
+                                     basic("", "s3cret")])
+async def test_the_token_shows_private_repositories_too(db, headers):
+    rt = Runtime(db, await _visibility_fixture(db), token="s3cret")
+    index = (await answer(index_page, rt, f"/dashboard{Q}", headers=headers)).text
+    assert re.findall(r'<li><a href="/dashboard/([^"]+)">', index) == ["o/priv", "o/pub", "o/unknown"]
+    assert first_contact(index) == 3 and "/dashboard/login" not in index
+    for name in ("priv", "unknown"):
+        assert (await answer(repo_page, rt, f"/dashboard/o/{name}{Q}", "o", name, headers)).status == 200
+    for name in ("off", "down", "nowhere"):   # switched off or not installed: still not there
+        assert (await answer(repo_page, rt, f"/dashboard/o/{name}{Q}", "o", name, headers)).status == 404
+
+
+@pytest.mark.parametrize("headers", [{"Authorization": "Bearer wrong"}, basic("s3cret", "wrong"),
+                                     {"Authorization": "Basic !!!"}, {"Authorization": "Token s3cret"},
+                                     {"Authorization": "Bearer s3cret2"}])
+async def test_a_wrong_token_is_a_401(db, headers):
+    rt = Runtime(db, await _visibility_fixture(db), token="s3cret")
+    for handler, path, owner, name in ((index_page, f"/dashboard{Q}", "", ""),
+                                       (repo_page, f"/dashboard/o/pub{Q}", "o", "pub")):
+        resp = await answer(handler, rt, path, owner, name, headers)
+        assert resp.status == 401 and resp.headers["WWW-Authenticate"].startswith("Basic realm=")
+        assert "s3cret" not in resp.text and "o/priv" not in resp.text
