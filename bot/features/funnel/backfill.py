@@ -8,7 +8,7 @@ Streams, each with its own saved cursor (table ``funnel_backfill``):
   count, e.g. a deleted user), and any other the store knows of;
 - ``approvers``: OWNERS (anywhere in the tree) and CODEOWNERS at each commit that changed
   them; collaborators with write or more and approver-team members (the API gives no date
-  for those: they count as approvers from before the window).
+  for those: they count as approvers since UNDATED, before any window).
 
 Lists are read in creation order and the cursor is the page reached, so an interrupted
 run goes on at the page it was on (writes are idempotent, so a page read twice is
@@ -23,7 +23,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mapping
 
 from ...github import PermanentGitHubError, RateLimited
@@ -41,6 +41,11 @@ log = logging.getLogger("bot.funnel.backfill")
 PER_PAGE = 100
 RESERVE = 200          # requests left for the bot's live work while a backfill runs
 STREAMS = ("issues", "comments", "review_comments", "reviews", "approvers")
+# When a right began that the API does not date (collaborators, team members, names already
+# in an approver file when the window starts): earlier than any window can start (year 1), so
+# the grant keeps its holder an approver yet makes them no window's new contributor, as an
+# instant just before --since did for every window containing it.
+UNDATED = int(datetime(1, 1, 1, tzinfo=timezone.utc).timestamp()) - 1
 
 
 @dataclass
@@ -177,10 +182,9 @@ class Backfill:
         cursor, done = await self.cursor("approvers")
         if done:
             return
-        before = int(self.since.timestamp()) - 1
         paths = await self._approver_paths()
-        steps = [*(lambda p=p: self._file_history(p, before) for p in paths),
-                 lambda: self._collaborators(before), lambda: self._teams(before)]
+        steps = [*(lambda p=p: self._file_history(p, UNDATED) for p in paths),
+                 lambda: self._collaborators(UNDATED), lambda: self._teams(UNDATED)]
         for index in range(int(cursor or 0), len(steps)):
             grants = await steps[index]()
             batch = self.batch()
@@ -208,39 +212,39 @@ class Backfill:
         found = [e["path"] for e in tree.get("tree") or [] if e.get("type") == "blob"]
         return approver_paths(found, self.section) or fallback
 
-    async def _collaborators(self, before: int) -> list[Grant]:
+    async def _collaborators(self, undated: int) -> list[Grant]:
         """Collaborators with push (write), maintain or admin: GitHub filters them."""
         url = "/repos/{owner}/{repo}/collaborators{?affiliation,permission,per_page}"
-        return [Grant(int(c["id"]), str(c["login"]), "permission", before)
+        return [Grant(int(c["id"]), str(c["login"]), "permission", undated)
                 async for c in self.api.getiter(url, {**self.owner_name, "affiliation": "all",
                                                       "permission": "push", "per_page": PER_PAGE})]
 
-    async def _teams(self, before: int) -> list[Grant]:
+    async def _teams(self, undated: int) -> list[Grant]:
         for team in self.section.get("approver_teams") or ():
             members = await team_members(self.api, team)
             if members:
                 org, slug = team.split("/", 1)
                 await record_team_grants(self.db, org=org, team=slug,
-                                         members=[[m["id"], m["login"], before] for m in members])
+                                         members=[[m["id"], m["login"], undated] for m in members])
         return []
 
-    async def _file_history(self, path: str, before: int) -> list[Grant]:
+    async def _file_history(self, path: str, undated: int) -> list[Grant]:
         """Who the file named at each commit that changed it: a name's first appearance is
-        when its rights began (the version in force at the start counts as before it)."""
+        when its rights began (the version in force at the start is undated)."""
         base = {**self.owner_name, "path": path}
         url = "/repos/{owner}/{repo}/commits{?path,since,until,per_page}"
         versions: list[tuple[int, str]] = []
         async for c in self.api.getiter(url, {**base, "until": self._since(), "per_page": 1}):
-            versions.append((before, c["sha"]))
+            versions.append((undated, c["sha"]))
             break
         changed = [c async for c in self.api.getiter(url, {**base, "since": self._since(), "per_page": PER_PAGE})]
         for c in reversed(changed):  # the API lists newest first
-            at = epoch(((c.get("commit") or {}).get("committer") or {}).get("date")) or before
+            at = epoch(((c.get("commit") or {}).get("committer") or {}).get("date")) or undated
             versions.append((at, c["sha"]))
         if not versions and self.default_branch:
             # No commit listed for the file (history unavailable): what it says now counts
-            # from before the window, like collaborators.
-            versions.append((before, self.default_branch))
+            # as undated, like collaborators.
+            versions.append((undated, self.default_branch))
         source = "owners" if is_owners_file(path, self.section) else "codeowners"
         seen: set[str] = set()
         grants: list[Grant] = []

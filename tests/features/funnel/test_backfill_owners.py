@@ -1,10 +1,11 @@
 """Backfill of approver files: a name's first appearance in the file's history dates the
-grant; names in force when the window starts count from just before it."""
+grant; names in force when the window starts, collaborators and team members are undated
+(approvers, yet no window's new contributors)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from bot.features.funnel.backfill import Backfill
+from bot.features.funnel.backfill import UNDATED, Backfill
 from tests.helpers import RecordingReader, bundled_rules
 
 UTC = timezone.utc
@@ -34,11 +35,47 @@ async def test_owners_history_dates_each_grant(db):
                "/users/{username}": lambda v: {"id": IDS[v["username"]], "login": v["username"]}})
     reader.lists["/repos/{owner}/{repo}/commits{?path,since,until,per_page}"] = commits  # type: ignore[assignment]
     job = Backfill(db, reader, "octo/widgets", 77, SINCE, bundled_rules().section("funnel"))
-    grants = await job._file_history("OWNERS", int(SINCE.timestamp()) - 1)
+    grants = await job._file_history("OWNERS", UNDATED)
     assert sorted((g.login, g.source, g.at) for g in grants) == [
-        ("alice", "owners", int(SINCE.timestamp()) - 1),
+        ("alice", "owners", UNDATED),
         ("bob", "owners", int(datetime(2026, 1, 15, tzinfo=UTC).timestamp())),
         ("carol", "owners", int(datetime(2026, 2, 1, tzinfo=UTC).timestamp())),
     ]   # dana is only a reviewer
     refs = [v["ref"] for u, v in reader.calls if "contents" in u]
     assert refs == ["old", "c1", "c2"]   # oldest first
+
+
+class Collaborators:
+    """The collaborators list, and nothing else (approver files without history, no team)."""
+    rate_limit = None
+
+    def __init__(self, people):
+        self.people = people
+
+    async def getiter(self, url, url_vars):
+        for p in self.people if "collaborators" in url else ():
+            yield p
+
+
+async def test_undated_approvers_are_no_windows_new_contributors(db):
+    from datetime import timedelta
+
+    from bot.features.funnel import store
+    from bot.features.funnel.extract import COMMENT, object_key
+    from bot.features.funnel.query import funnel_for
+
+    section = bundled_rules().section("funnel")
+    job = Backfill(db, Collaborators([{"id": 100 + i, "login": f"maint{i}"} for i in range(40)]),
+                   "o/r", 7, SINCE, section)
+    await job.approvers()
+    # maint0 answers an issue in January; stranger is new then.
+    when = int(datetime(2026, 1, 5, tzinfo=UTC).timestamp())
+    await store.record_acts(db, repo_id=7, repo="o/r", acts=[[object_key(1, COMMENT), COMMENT, 100, "maint0", False, when],
+                                                             [object_key(2, COMMENT), COMMENT, 9, "stranger", False, when]])
+    for since, until in ((SINCE - timedelta(days=120), SINCE + timedelta(days=60)),   # holds --since - 1
+                         (datetime(1, 1, 1, tzinfo=UTC), datetime(25, 1, 1, tzinfo=UTC)),  # the earliest window
+                         (SINCE, SINCE + timedelta(days=31))):
+        f = await funnel_for(db, "o/r", since, until, section)
+        assert f.newcomers == (("stranger",) if since <= datetime.fromtimestamp(when, UTC) < until else ()), since
+    people = {c.login: c for c in await store.contributors(db, "o/r")}
+    assert all(people[f"maint{i}"].stages[3] == UNDATED for i in range(40))   # approvers all along
