@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from .dates import parse_instant
 
@@ -65,6 +66,17 @@ def register(sub: "argparse._SubParsersAction") -> None:
     w.set_defaults(func=cmd_report_weekly)
 
 
+async def _stored_rules(runtime: Any, scope: str) -> Any:
+    """A repository's last good rules (its bot lists, approver teams), as its pages and
+    reports count it; the command asks GitHub nothing. The bundled rules for an organisation,
+    or a repository the bot holds none for."""
+    from .weekly import installed_name
+
+    if "/" not in scope:
+        return runtime.bundled
+    return await runtime.repo_rules.fallback(await installed_name(runtime.db, scope)) or runtime.bundled
+
+
 async def cmd_funnel(args: argparse.Namespace) -> int:
     from ...cli.core_commands import settings_from_env
     from ...runtime import open_runtime
@@ -76,7 +88,7 @@ async def cmd_funnel(args: argparse.Namespace) -> int:
     if since >= until:
         raise SystemExit("--since must be before --until")
     async with open_runtime(settings_from_env(), with_github=False) as runtime:
-        section = runtime.bundled.section("funnel")
+        section = (await _stored_rules(runtime, args.repo)).section("funnel")
         funnel = await funnel_for(runtime.db, args.repo, since, until, section)
         from .store import repo_ids
         if not await repo_ids(runtime.db, args.repo):

@@ -121,6 +121,23 @@ def test_cli_import_and_funnel_formats(tmp_path):
     assert bad.returncode == 2 and "not an ISO 8601 date" in bad.stderr
 
 
+def test_cli_funnel_counts_under_the_repositorys_stored_rules(tmp_path):
+    import sqlite3
+
+    database = tmp_path / "cli.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
+    assert _cli("import-gharchive", str(write_hour(tmp_path / "h.json", EVENTS, gz=False)), env=env).returncode == 0
+    with sqlite3.connect(database) as conn:    # as the bot holds them: installed name, last good override
+        conn.execute("INSERT INTO repo_installations (repo, installation_id, updated_at) VALUES ('CachetHQ/Cachet', 1, 0)")
+        conn.execute("INSERT INTO repo_config (repo, text, sha, saved_at) VALUES"
+                     " ('CachetHQ/Cachet', 'funnel:\n  bots:\n    deny: [joe]\n', 'x', 0)")
+    window = ("--since", "2015-01-01", "--until", "2015-01-01", "--format", "json")
+    data = json.loads(_cli("funnel", "--repo", "cachethq/cachet", *window, env=env).stdout)
+    assert data["newcomers"] == ["graham"]                   # joe is a bot by the repository's rules
+    org = json.loads(_cli("funnel", "--repo", "cachethq", *window, env=env).stdout)
+    assert org["newcomers"] == ["graham", "joe"]             # an organisation: the bundled rules
+
+
 # --- archive data that is not clean -------------------------------------------------------
 
 def comment_event(eid: int, number: int, who: tuple[str, int], at: str = "2015-01-01T12:00:00Z",
