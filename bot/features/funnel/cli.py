@@ -116,6 +116,11 @@ async def cmd_import(args: argparse.Namespace) -> int:
         print(f"  skipped {example}")
     if stats.bad_lines > len(stats.bad_examples):
         print(f"  and {stats.bad_lines - len(stats.bad_examples)} more")
+    if stats.trimmed:
+        more = ", ..." if stats.trimmed_more else ""
+        print(f"{stats.trimmed} pull-request event(s) in the trimmed form GitHub has sent since 2025-10-07 "
+              f"name no author or merge ({', '.join(stats.trimmed_repos)}{more}): run "
+              "'python -m bot backfill --repo OWNER/REPO --since DATE' for those repositories")
     # A skipped line is the data's fault and is reported; a file not (wholly) read means
     # the import is incomplete, which a script running it must be able to see.
     for problem in stats.unreadable:

@@ -22,7 +22,8 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator
 import orjson
 
 from ...store.db import Database
-from .extract import ARCHIVE_TYPES, Malformed, acts_from, epoch, mapping, member_grant, text, whole
+from .extract import (ARCHIVE_TYPES, PR_OPENED, Malformed, _act, acts_from, epoch, item_key, mapping,
+                      member_grant, text, whole)
 from .store import Batch, write_batch
 
 _TYPE = b'"type":'
@@ -39,11 +40,22 @@ class ImportStats:
     seconds: float = 0.0
     files: list[str] = field(default_factory=list)
     bad_examples: list[str] = field(default_factory=list)  # "FILE:LINE: why", the first NOTED
+    trimmed: int = 0      # pull-request lines in the trimmed form that gave no author or merge
+    trimmed_repos: list[str] = field(default_factory=list)  # the first NOTED of their repositories
+    trimmed_more: bool = False                               # and others besides
     unreadable: list[str] = field(default_factory=list)    # "FILE: why": not (wholly) read
 
     @property
     def rate(self) -> float:
         return self.lines / self.seconds if self.seconds else 0.0
+
+    def lacking(self, repo: str) -> None:
+        self.trimmed += 1
+        if repo not in self.trimmed_repos:
+            if len(self.trimmed_repos) < NOTED:
+                self.trimmed_repos.append(repo)
+            else:
+                self.trimmed_more = True
 
     def skip(self, source: str, number: int, why: str) -> None:
         self.bad_lines += 1
@@ -78,6 +90,25 @@ def event_type(line: bytes) -> bytes | None:
     return found.encode() if isinstance(found, str) else None
 
 
+def trimmed_pull(name: str, payload: Any) -> bool:
+    """A pull-request event as GitHub's Events API has sent it since 2025-10-07 (changelog
+    2025-08-08, "Upcoming changes to GitHub Events API payloads"): the PR reduced to url, id,
+    number, head and base, with no author, no dates and no merge."""
+    pull = payload.get("pull_request") if name == "pull_request" and isinstance(payload, dict) else None
+    return isinstance(pull, dict) and "user" not in pull and "created_at" not in pull
+
+
+def _opened_by_actor(obj: dict[str, Any], payload: Any, repo_id: int) -> list:
+    """What a trimmed ``opened`` still says: the event's actor opened the PR at the event's
+    time. Any other action's actor (who closed, merged, labelled) is not the author."""
+    if payload.get("action") != "opened":
+        return []
+    number = payload.get("number") or payload["pull_request"].get("number")
+    if number is None:
+        return []
+    return _act(item_key(repo_id, number, PR_OPENED), PR_OPENED, obj.get("actor"), obj.get("created_at"))
+
+
 def fold(batch: Batch, obj: dict[str, Any], name: str) -> int:
     """Add one archive event's acts and grants to ``batch``; returns how many. Raises
     ``Malformed`` (leaving ``batch`` untouched) for an event of the wrong shape."""
@@ -96,6 +127,8 @@ def fold(batch: Batch, obj: dict[str, Any], name: str) -> int:
             batch.add_grants(repo_id, grants)
         return len(grants)
     acts = acts_from(name, payload, repo_id)
+    if not acts and trimmed_pull(name, payload):
+        acts = _opened_by_actor(obj, payload, repo_id)
     if acts:
         batch.add_repo(repo_id, repo_name, seen or max(a.at for a in acts))
         batch.add_acts(repo_id, acts)
@@ -150,11 +183,14 @@ async def import_stream(db: Database, stream: BinaryIO, stats: ImportStats, *, s
     batch, pending = Batch(), 0
     for number, obj, name in relevant_events(lines_of(stream), stats, source):
         try:
-            stats.acts += fold(batch, obj, name)
+            found = fold(batch, obj, name)
         except Malformed as exc:
             stats.skip(source, number, str(exc))
             continue
+        stats.acts += found
         stats.relevant += 1
+        if not found and trimmed_pull(name, obj.get("payload")):
+            stats.lacking(str(mapping(obj.get("repo"), "repo").get("name") or "?"))
         pending += 1
         if pending >= batch_events:
             await write_batch(db, batch)

@@ -138,6 +138,51 @@ def test_cli_funnel_counts_under_the_repositorys_stored_rules(tmp_path):
     assert org["newcomers"] == ["graham", "joe"]             # an organisation: the bundled rules
 
 
+# GitHub's Events API (and so GH Archive) has sent pull-request events trimmed since 2025-10-07:
+# the PR is url, id, node_id, number, head and base; no user, created_at, merged or merged_at.
+def slim_pr(number: int) -> dict:
+    return {"url": f"https://api.github.com/repos/cachethq/Cachet/pulls/{number}", "id": 26743000 + number,
+            "node_id": "PR_x", "number": number, "head": {"ref": "f", "sha": "a" * 40},
+            "base": {"ref": "main", "sha": "b" * 40}}
+
+
+TRIMMED = [
+    line(11, "PullRequestEvent", ("joe", 2), {"action": "opened", "number": 190, "pull_request": slim_pr(190)},
+         "2025-11-03T12:05:00Z"),
+    line(12, "PullRequestEvent", ("graham", 1), {"action": "closed", "number": 190, "pull_request": slim_pr(190)},
+         "2025-11-03T14:05:00Z"),
+    line(13, "PullRequestEvent", ("graham", 1), {"action": "labeled", "number": 191, "pull_request": slim_pr(191)},
+         "2025-11-03T14:06:00Z"),
+    line(14, "IssueCommentEvent", ("ann", 7), {"action": "created", "issue": {
+         **ISSUE, "number": 192, "user": user("ann", 7), "created_at": "2025-11-03T14:30:00Z"},
+         "comment": {"id": 99, "user": user("ann", 7), "created_at": "2025-11-03T15:00:00Z"}},
+         "2025-11-03T15:00:00Z"),
+]
+
+
+async def test_trimmed_pull_requests_give_what_they_still_say_and_are_counted(db, tmp_path):
+    stats = await import_files(db, [write_hour(tmp_path / "2025-11-03-12.json", TRIMMED, gz=False)])
+    # The opening by its actor at its time; the close and the label name no author: counted.
+    assert (stats.relevant, stats.bad_lines, stats.trimmed, stats.trimmed_repos) == (4, 0, 2, ["cachethq/Cachet"])
+    f = await funnel_for(db, REPO["name"], datetime(2025, 11, 1, tzinfo=UTC), datetime(2025, 12, 1, tzinfo=UTC),
+                         bundled_rules().section("funnel"))
+    assert [s.contributors for s in f.stages] == [2, 1, 0, 0] and f.newcomers == ("joe", "ann")
+    # The same PR seen whole (live, backfill, an older hour) is the same act: stored once.
+    full = line(15, "PullRequestEvent", ("joe", 2), {"action": "opened", "number": 190, "pull_request": {
+        **PR, "created_at": "2025-11-03T12:05:00Z"}}, "2025-11-03T12:05:00Z")
+    again = await import_files(db, [write_hour(tmp_path / "full.json", [full], gz=False)])
+    assert again.acts == 1 and again.trimmed == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM funnel_acts WHERE kind = 5") == 1
+
+
+def test_cli_import_names_the_trimmed_lines_and_the_way_out(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
+    done = _cli("import-gharchive", str(write_hour(tmp_path / "h.json", TRIMMED, gz=False)), env=env)
+    assert done.returncode == 0, done.stderr
+    assert "2 pull-request event(s) in the trimmed form" in done.stdout
+    assert "(cachethq/Cachet)" in done.stdout and "python -m bot backfill" in done.stdout
+
+
 # --- archive data that is not clean -------------------------------------------------------
 
 def comment_event(eid: int, number: int, who: tuple[str, int], at: str = "2015-01-01T12:00:00Z",
