@@ -185,6 +185,11 @@ async def test_a_week_is_posted_once_however_it_and_the_repository_are_written(b
     assert [d.title for d in bot.fake.repo(REPO).discussions] == [f"Contributor funnel: 2026-W03 ({REPO})"]
     assert await bot.runtime.db.fetchall("SELECT repo, week FROM funnel_reports") == [
         {"repo": REPO, "week": "2026-W03"}]
+    # Posted, then stopped before its figures were stored: they are stored, nothing is posted again.
+    await bot.runtime.db.execute("DELETE FROM funnel_reports")
+    assert "figures are now stored" in await post_weekly(bot.runtime, REPO, "2026-W03", dry_run=False)
+    assert await bot.runtime.db.fetchval("SELECT COUNT(*) FROM funnel_reports") == 1
+    assert len(bot.fake.repo(REPO).discussions) == 1
     # Keys sort as weeks: 2026-W10's report compares against 2026-W03's.
     assert "Change against the report of 2026-W03." in await post_weekly(
         bot.runtime, REPO, "2026-W10", dry_run=True)

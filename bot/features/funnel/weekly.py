@@ -216,13 +216,18 @@ async def post_weekly(runtime: "Runtime", repo: str, week: str, *, dry_run: bool
     if dry_run:
         mark = f" (partial: the week ends {end:%Y-%m-%d %H:%M} UTC)" if partial else ""
         return f"# {title}{mark}\n\n{body}"
+    post, record = actions_for(repo, week, section["report"]["category"], title, body, figs)
     if await already_posted(runtime.db, repo, section["report"]["category"], week):
-        return f"The report of {week} for {repo} was already posted."
+        if await store.report_posted(runtime.db, repo, week):
+            return f"The report of {week} for {repo} was already posted."
+        post = None  # posted, its figures never stored: store them, as the job does
     assert runtime.executor is not None
     outcome = await runtime.executor.run(
         delivery_id=f"cli:funnel-weekly:{repo}:{week}", installation_id=inst,
         # The job's name as the batch, as the scheduler runs it: one idempotence key either way.
-        batches=[(JOB_NAME, actions_for(repo, week, section["report"]["category"], title, body, figs))])
+        batches=[(JOB_NAME, [record] if post is None else [post, record])])
+    if post is None and not outcome.failed:
+        return f"The report of {week} for {repo} was already posted; its figures are now stored."
     if outcome.failed:
         raise SystemExit(f"posting failed: {outcome.failed[0][1]}")
     if outcome.dry_run:
