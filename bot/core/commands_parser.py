@@ -12,7 +12,8 @@ the markdown block structure (CommonMark, as GitHub renders it):
   directly by ``/close`` renders as one quoted paragraph, so it is quoted; only a
   paragraph continues so, not a quoted heading, code block or thematic break);
 - HTML comments, on one line or many, as blocks or inline, and ``<pre>``-like blocks;
-- inline code spans, which may span lines inside a paragraph.
+- inline code spans, which may span lines inside a paragraph (not past a heading, thematic
+  break or setext underline, which end it).
 
 Paths such as ``/usr/bin`` or ``/close.`` are not commands: the name must end at
 whitespace. Line ends may be ``\\n``, ``\\r\\n`` or ``\\r``. A command line longer
@@ -58,6 +59,7 @@ _QUOTE_PREFIX = re.compile(r"(?: {0,3}> ?)+")
 _BLANK = re.compile(r"[ \t]*")
 _ATX_HEADING = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
 _THEMATIC_BREAK = re.compile(r" {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})")
+_SETEXT_UNDERLINE = re.compile(r" {0,3}(?:=+|-+)[ \t]*")
 _FAR = 1 << 62  # sorts after any end offset in (start, end) bisection
 # HTML blocks whose content is shown verbatim (CommonMark type 1): like code.
 _RAW_HTML = re.compile(r" {0,3}<(pre|script|style|textarea)(?=[\s>]|$)", re.I)
@@ -178,6 +180,13 @@ def _paragraphs(text: str) -> list[list[str]]:
                 lists.pop()
         base = lists[-1] if lists and indent >= lists[-1] else 0
         content = line[base:]
+        if _ATX_HEADING.match(content) or _THEMATIC_BREAK.fullmatch(content) \
+                or (para and _SETEXT_UNDERLINE.fullmatch(content)):
+            # A heading or break is a block of its own, and a setext underline ends its
+            # paragraph: no code span pairs a backtick across it.
+            flush()
+            quote_lazy, quote_fence, quote_list = False, None, False
+            continue
         marker = _LIST_MARKER.match(content)
         if marker:
             column = base + marker.end() if marker.group(3) else base + marker.end() + 1

@@ -96,6 +96,14 @@ CASES: list[tuple[str, str, list[tuple[str, ...]]]] = [
     ("double backtick span", "``a ` b\n/close``\n/lgtm", [("lgtm",)]),
     ("escaped backtick", "a \\` b\n/close\nc `", [("close",)]),
     ("inline code in args is kept", "/label `docs`", [("label", "`docs`")]),
+    # --- headings and thematic breaks end a paragraph: no code span crosses them -----------
+    ("heading's backtick pairs with nothing", "### Why `make\n`make test\n/approve now` fails", []),
+    ("command after a heading with a backtick", "# Why `make\n/close `x", [("close", "`x")]),
+    ("command on the line after a heading", "## Plan\n/hold", [("hold",)]),
+    ("command in a heading line is not one", "## Plan\n/hold\n### /close", [("hold",)]),
+    ("thematic break", "x `\n***\n/close `a\n/lgtm `", [("close", "`a")]),
+    ("setext underline", "x `\n---\n/close `a\n/lgtm `", [("close", "`a")]),
+    ("equals signs after a paragraph", "x `\n===\n/close `a\n/lgtm `", [("close", "`a")]),
 ]
 
 
@@ -144,6 +152,25 @@ def test_lazy_continuation_follows_commonmark(text, quoted):
                 if t.type == "blockquote_open" and t.map for line in range(*t.map)}
     assert (close_line in in_quote) == quoted  # the table is CommonMark's reading
     assert [c.name for c in parse_commands(text)] == ([] if quoted else ["close"])
+
+
+# Cases above checked against CommonMark's HTML as a browser reads it: the commands are the
+# paragraph lines still shown starting with /name.
+RENDERED = [c for c in CASES if c[0] in {
+    "heading's backtick pairs with nothing", "command after a heading with a backtick",
+    "command on the line after a heading", "command in a heading line is not one", "thematic break",
+    "setext underline", "equals signs after a paragraph"}]
+
+
+@pytest.mark.parametrize("text", [t for _, t, _ in RENDERED], ids=[c[0] for c in RENDERED])
+def test_hidden_text_follows_the_rendered_html(text):
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").render(text)
+    html = re.sub(r"<!--(?:-?>|.*?(?:-->|\Z))", "", html, flags=re.S)
+    html = re.sub(r"<code>.*?</code>", "", html, flags=re.S)
+    shown = re.findall(r"(?m)^(?:<p>)?/([a-z]+)", html)
+    assert [c.name for c in parse_commands(text)] == shown
 
 
 def test_parsed_line_is_the_visible_command_line():
@@ -291,6 +318,7 @@ SHAPES = {
     "fence lines": "```\n",
     "comment openers": "<!-- a\n",
     "inline comment openers": "a <!--",
+    "headings with backticks": "# a `\n",
     "backtick lines": "a `\n",
     "backslashes": "\\",
 }
