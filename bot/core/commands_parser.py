@@ -11,7 +11,9 @@ the markdown block structure (CommonMark, as GitHub renders it):
 - block quotes, including their lazy continuation lines (``> quoted`` followed
   directly by ``/close`` renders as one quoted paragraph, so it is quoted; only a
   paragraph continues so, not a quoted heading, code block or thematic break);
-- HTML comments, on one line or many, as blocks or inline, and ``<pre>``-like blocks;
+- HTML comments, on one line or many, as blocks or inline, and ``<pre>``-like blocks; a
+  comment block whose last line opens another comment (``<!-- a --> <!-- b``) hides what
+  follows, as a browser does, up to the next comment block;
 - inline code spans, which may span lines inside a paragraph (not past a heading, thematic
   break or setext underline, which end it).
 
@@ -129,6 +131,15 @@ def _interrupts_paragraph(line: str, list_item: bool) -> bool:
                 or _RAW_HTML.match(line))
 
 
+def _leaves_comment_open(html: str) -> bool:
+    """Whether the last line of an HTML block leaves a comment open: its last ``<!--`` comes
+    after its last ``-->`` (an earlier opener is closed by that ``-->``, and ``<!-->`` is an
+    empty comment). The block ends there, but a browser hides what follows up to the next
+    ``-->`` of raw HTML (in paragraph text ``>`` is escaped), so all is hidden up to the next
+    comment block. Other raw HTML might close it sooner: hiding more only misses commands."""
+    return html.rfind("<!--") > html.rfind("-->")
+
+
 def _paragraphs(text: str) -> list[list[str]]:
     """The paragraph text of ``text``: lines outside code, quotes and HTML comment blocks,
     grouped into paragraphs (inline code and inline comments may span their lines)."""
@@ -137,7 +148,8 @@ def _paragraphs(text: str) -> list[list[str]]:
     para: list[str] = []
     fence: _Fence | None = None
     quote_fence: _Fence | None = None
-    in_comment = False
+    in_comment = False          # in an HTML comment block (it ends at a line with "-->")
+    comment_left_open = False   # a block left a comment open: hidden up to the next comment block
     raw_end: str | None = None  # the closing tag of an open <pre>-like block
     quote_lazy = False          # the last line was a quoted paragraph line
     quote_list = False          # the open block quote holds a list (its columns are not tracked)
@@ -165,7 +177,8 @@ def _paragraphs(text: str) -> list[list[str]]:
             else:
                 continue
         if in_comment:
-            in_comment = "-->" not in line
+            if "-->" in line:
+                in_comment, comment_left_open = False, _leaves_comment_open(line)
             continue
         if raw_end is not None:
             raw_end = None if raw_end in line.lower() else raw_end
@@ -230,6 +243,7 @@ def _paragraphs(text: str) -> list[list[str]]:
         if content.lstrip().startswith("<!--") and _indent(content) <= 3:
             flush()
             in_comment = "-->" not in content
+            comment_left_open = not in_comment and _leaves_comment_open(content)
             continue
         raw = _RAW_HTML.match(content)
         if raw:
@@ -237,7 +251,8 @@ def _paragraphs(text: str) -> list[list[str]]:
             end = f"</{raw.group(1).lower()}>"
             raw_end = None if end in content.lower() else end
             continue
-        para.append(line)
+        if not comment_left_open:
+            para.append(line)
     flush()
     return paragraphs
 

@@ -89,6 +89,15 @@ CASES: list[tuple[str, str, list[tuple[str, ...]]]] = [
     ("pre block", "<pre>\n/close\n</pre>\n/hold", [("hold",)]),
     ("pre block on one line", "<PRE>/close</PRE>\n/hold", [("hold",)]),
     ("details block keeps commands", "<details>\n\n/hold\n\n</details>", [("hold",)]),
+    # A block may leave a comment open (its last "<!--" after its last "-->"): a browser hides
+    # what follows up to the next "-->" in raw HTML, so past paragraph text, to the next comment.
+    ("comment left open on its line", "<!-- note --> <!-- hidden\n/approve", []),
+    ("left open past a paragraph's -->", "<!-- a --> <!-- b\n/approve\n-->\n/close", []),
+    ("left open until the next comment block", "<!-- a --> <!-- b\n/approve\n<!-- c -->\n/close",
+     [("close",)]),
+    ("reopened on a comment block's last line", "<!--\nfoo\n--> <!-- bar\n/close", []),
+    ("an opener inside a comment opens nothing", "<!-- a <!-- b -->\n/close", [("close",)]),
+    ("empty comment", "<!-->\n/close", [("close",)]),
     # --- inline code ------------------------------------------------------------------------
     ("inline code", "`/close`", []),
     ("code span across lines", "run `this\n/close\n` please\n/hold", [("hold",)]),
@@ -154,12 +163,16 @@ def test_lazy_continuation_follows_commonmark(text, quoted):
     assert [c.name for c in parse_commands(text)] == ([] if quoted else ["close"])
 
 
-# Cases above checked against CommonMark's HTML as a browser reads it: the commands are the
-# paragraph lines still shown starting with /name.
+# Cases above checked against CommonMark's HTML as a browser reads it (an unclosed comment
+# runs to the end, "<!-->" is an empty one): the commands are the paragraph lines still shown
+# starting with /name.
 RENDERED = [c for c in CASES if c[0] in {
     "heading's backtick pairs with nothing", "command after a heading with a backtick",
     "command on the line after a heading", "command in a heading line is not one", "thematic break",
-    "setext underline", "equals signs after a paragraph"}]
+    "setext underline", "equals signs after a paragraph", "comment left open on its line",
+    "left open past a paragraph's -->", "left open until the next comment block",
+    "reopened on a comment block's last line", "an opener inside a comment opens nothing",
+    "empty comment"}]
 
 
 @pytest.mark.parametrize("text", [t for _, t, _ in RENDERED], ids=[c[0] for c in RENDERED])
@@ -318,6 +331,7 @@ SHAPES = {
     "fence lines": "```\n",
     "comment openers": "<!-- a\n",
     "inline comment openers": "a <!--",
+    "comments left open": "<!-- a --> <!-- b\n",
     "headings with backticks": "# a `\n",
     "backtick lines": "a `\n",
     "backslashes": "\\",
