@@ -12,8 +12,9 @@ the markdown block structure (CommonMark, as GitHub renders it):
   directly by ``/close`` renders as one quoted paragraph, so it is quoted; only a
   paragraph continues so, not a quoted heading, code block or thematic break);
 - HTML comments, on one line or many, as blocks or inline, and ``<pre>``-like blocks; a
-  comment block whose last line opens another comment (``<!-- a --> <!-- b``) hides what
-  follows, as a browser does, up to the next comment block;
+  comment block whose last line opens another comment (``<!-- a --> <!-- b``), or a list
+  item's block ending with the item before its ``-->``, hides what follows, as a browser
+  does, up to the next comment block;
 - inline code spans, which may span lines inside a paragraph (not past a heading, thematic
   break or setext underline, which end it).
 
@@ -149,12 +150,14 @@ def _paragraphs(text: str) -> list[list[str]]:
     fence: _Fence | None = None
     quote_fence: _Fence | None = None
     in_comment = False          # in an HTML comment block (it ends at a line with "-->")
+    comment_base = 0            # the column of the list item holding that block, 0 at top level
     comment_left_open = False   # a block left a comment open: hidden up to the next comment block
     raw_end: str | None = None  # the closing tag of an open <pre>-like block
     quote_lazy = False          # the last line was a quoted paragraph line
     quote_list = False          # the open block quote holds a list (its columns are not tracked)
     after_blank = True
     lists: list[int] = []       # content columns of the open list items
+    para_base = 0               # the column of the container of the open paragraph
 
     def flush() -> None:
         nonlocal para
@@ -176,7 +179,9 @@ def _paragraphs(text: str) -> list[list[str]]:
                 continue
             else:
                 continue
-        if in_comment:
+        if in_comment and not blank and _indent(line) < comment_base:
+            in_comment, comment_left_open = False, True  # the item ends, and its block, not the comment
+        elif in_comment:
             if "-->" in line:
                 in_comment, comment_left_open = False, _leaves_comment_open(line)
             continue
@@ -194,9 +199,10 @@ def _paragraphs(text: str) -> list[list[str]]:
         base = lists[-1] if lists and indent >= lists[-1] else 0
         content = line[base:]
         if _ATX_HEADING.match(content) or _THEMATIC_BREAK.fullmatch(content) \
-                or (para and _SETEXT_UNDERLINE.fullmatch(content)):
-            # A heading or break is a block of its own, and a setext underline ends its
-            # paragraph: no code span pairs a backtick across it.
+                or (para and base == para_base and _SETEXT_UNDERLINE.fullmatch(content)):
+            # A heading or break is a block of its own, and a setext underline (in the
+            # paragraph's container: it is never lazy) ends its paragraph: no code span pairs a
+            # backtick across it.
             flush()
             quote_lazy, quote_fence, quote_list = False, None, False
             continue
@@ -242,7 +248,7 @@ def _paragraphs(text: str) -> list[list[str]]:
             continue
         if content.lstrip().startswith("<!--") and _indent(content) <= 3:
             flush()
-            in_comment = "-->" not in content
+            in_comment, comment_base = "-->" not in content, base
             comment_left_open = not in_comment and _leaves_comment_open(content)
             continue
         raw = _RAW_HTML.match(content)
@@ -252,6 +258,8 @@ def _paragraphs(text: str) -> list[list[str]]:
             raw_end = None if end in content.lower() else end
             continue
         if not comment_left_open:
+            if not para:
+                para_base = base
             para.append(line)
     flush()
     return paragraphs
@@ -289,7 +297,9 @@ def _hidden_spans(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int
                 i = j  # an unmatched run is literal backticks
             continue
         if comments_close and text.startswith("<!--", i):
-            end = text.find("-->", i + 4)
+            # "<!-->" and "<!--->" are empty comments (in HTML and CommonMark 0.31).
+            empty = 5 if text.startswith(">", i + 4) else 6 if text.startswith("->", i + 4) else 0
+            end = i + empty - 3 if empty else text.find("-->", i + 4)
             if end >= 0:
                 comments.append((i, end + 3))
                 i = end + 3
