@@ -172,7 +172,7 @@ async def test_a_missing_or_failing_cla_verdict_fails_the_group(bot):
 
     # alice's pull request moved on to a head the bot never checked (its delivery was lost)
     moved = await signed_pull(bot)
-    moved.pull.head_sha = fake_sha("pushed", moved.number)
+    fake.push_commit(moved, fake_sha("pushed", moved.number))
     await bot.deliver("merge_group", group_event(fake, moved.number, fake_sha("g", 2)))
     run = checks_on(fake, fake_sha("g", 2))["cla"]
     assert (run.conclusion, run.output["title"]) == ("failure", "No verdict for the queued head")

@@ -83,7 +83,7 @@ def signed_pull(fake, key, *, keyless_text: str | None = None, sig: bool = True,
 
 def push(fake, pr, key, *, keyless_text: str | None = None, sig: bool = True, head_sha: str | None = None):
     if head_sha:
-        pr.pull.head_sha = head_sha
+        fake.push_commit(pr, head_sha)
     head = pr.pull.head_sha
     fake.put_file(REPO, KEYLESS, keyless_text or (VECTORS / "bundle_v3.txt").read_text(), ref=head)
     fake.put_file(REPO, KEYLESS + ".sigstore.json", (VECTORS / "bundle_v3.txt.sigstore").read_text(), ref=head)

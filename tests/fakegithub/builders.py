@@ -188,6 +188,11 @@ class StateBuilders:
         issue = self._new_issue(full_name, title, body, user, labels, assignees,
                                 "closed" if merged else state, pull)
         commit_specs = list(commits) if commits is not None else [title]
+        if head_sha is not None and commit_specs and not isinstance(commit_specs[-1], Commit):
+            # On GitHub the head is the pull request's last commit, and its commit listing
+            # ends there: a head sha chosen by a test is given to that commit.
+            last = commit_specs[-1]
+            commit_specs[-1] = {**({"message": last} if isinstance(last, str) else last), "sha": head_sha}
         pull.commits = [self.make_commit(c, default_author=user, parent=pull.base_sha)
                         for c in commit_specs]
         if commit_specs and head_sha is None:
@@ -206,6 +211,18 @@ class StateBuilders:
         if isinstance(spec, str):
             return PullFile(filename=spec, patch="@@ -1 +1 @@\n-old\n+new")
         return PullFile(**spec)
+
+    def push_commit(self, issue: Issue, sha: str | None = None, *, message: str = "More work",
+                    author: str | None = None) -> Commit:
+        """The pull request's branch gets one more commit, its new head (as a push does)."""
+        pull = issue.pull
+        assert pull is not None
+        spec: dict[str, Any] = {"message": message, **({"sha": sha} if sha else {})}
+        commit = self.make_commit(spec, default_author=author or issue.user, parent=pull.head_sha)
+        pull.commits.append(commit)
+        self.repo(issue.repo).commits[commit.sha] = commit
+        pull.head_sha = commit.sha
+        return commit
 
     def make_commit(self, spec: str | Commit | dict[str, Any], *, default_author: str,
                     parent: str | None = None) -> Commit:
