@@ -17,7 +17,7 @@ from .context import Context, ReadOnlyGitHub
 from .core.actions import Action
 from .core.events import Event, is_bot_account
 from .log import delivery_context
-from .store import state
+from .store import repo_names, state
 
 if TYPE_CHECKING:  # pragma: no cover
     from .runtime import Runtime
@@ -134,6 +134,10 @@ async def decide(runtime: "Runtime", event: Event) -> Decision:
 
 async def process(runtime: "Runtime", delivery: "StoredDelivery") -> Decision:
     event = parse_delivery(delivery)
+    # Before anything is read or written under the repository's name: a rename or transfer
+    # this delivery is the first to show moves the rows, and an older delivery still carrying
+    # the old name is processed under the current one.
+    event = await repo_names.resolve(runtime.db, runtime.name_columns, event, delivery.received_at)
     with delivery_context(delivery_id=delivery.delivery_id, event=event.qualified,
                           repo=event.repo, subject=delivery.subject):
         if event.repo and event.installation_id:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
@@ -22,7 +23,7 @@ from .rules.loader import Rules, load_bundled
 from .rules.registry import sections_of
 from .rules.repo import RepoRules, RepoRulesResult
 from .settings import Settings
-from .store import holds, state
+from .store import holds, renames, repo_names, state
 from .store.db import Database, DatabaseUnavailable, connect
 from .store.migrate import migrate
 
@@ -53,6 +54,11 @@ class Runtime:
     @property
     def features_by_name(self) -> dict[str, "Feature"]:
         return {f.name: f for f in self.features}
+
+    @functools.cached_property
+    def name_columns(self) -> "renames.Declarations":
+        """Where core and every feature keep repository names: what a rename moves."""
+        return renames.Declarations.of([repo_names.CORE, *(f.repo_names for f in self.features if f.repo_names)])
 
     @property
     def bot_login(self) -> str:

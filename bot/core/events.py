@@ -1,7 +1,7 @@
 """The event model: one GitHub delivery, with the few facts every feature asks for."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -92,6 +92,35 @@ class Event:
         if self.installation_id is not None:
             return f"installation:{self.installation_id}"
         return self.name
+
+
+def with_repo_name(event: Event, full_name: str) -> Event:
+    """``event`` as if it carried ``full_name``: a delivery queued before a rename or transfer,
+    processed after it, is decided under the name the repository has now (see
+    store/repo_names.py). Every reference to the same repository (by id) in the payload
+    follows, a pull request's base and head included; URLs are left as they were (GitHub
+    redirects the old ones)."""
+    repository = event.payload.get("repository")
+    if not isinstance(repository, Mapping) or event.repo == full_name:
+        return event
+    owner, name = full_name.split("/", 1)
+    repo_id = repository.get("id")
+
+    def renamed(node: Any, key: str | None = None) -> Any:
+        if isinstance(node, Mapping):
+            out = {k: renamed(v, k) for k, v in node.items()}
+            if key in ("repository", "repo") and (node is repository or node.get("id") == repo_id):
+                out.update({k: v for k, v in (("full_name", full_name), ("name", name)) if k in node})
+                if isinstance(node.get("owner"), Mapping):
+                    out["owner"] = {**out["owner"], "login": owner}
+            return out
+        if isinstance(node, list):
+            return [renamed(v) for v in node]
+        return node
+
+    payload = renamed(event.payload)
+    payload["repository"] = {**payload["repository"], "full_name": full_name, "name": name}
+    return replace(event, payload=payload)
 
 
 def is_bot_account(user: Mapping[str, Any] | None) -> bool:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..core.actions import Action
     from ..core.events import Event
     from ..rules.registry import Section
+    from ..store.renames import NameColumns
 
 Handler = Callable[["Event", "Context"], Awaitable[Sequence["Action"]]]
 
@@ -79,6 +80,9 @@ class Feature:
     # Qualified events ("issues.closed") this feature receives whoever sent them, the bot
     # itself included: a fact such as a close is true whoever made it (the SLA clocks).
     any_sender: frozenset[str] = frozenset()
+    # How this feature's tables keep repository names besides ``repo`` columns, which a rename
+    # or transfer moves by themselves (see bot.store.renames).
+    repo_names: "NameColumns | None" = None
 
     def handlers_for(self, event: "Event") -> Sequence[Handler]:
         return [*self.handlers.get(event.qualified, ()),

@@ -150,6 +150,30 @@ def created_key(action: A.Action, feature: str) -> str | None:
     return None
 
 
+def _name_keyed_prefixes(repo: str) -> tuple[str, ...]:
+    """The beginnings of the created_objects keys that name a repository (``created_key``,
+    ``cancel_key``): what a rename or transfer rewrites. The other keys are hashes of one
+    delivery's actions (a retry's look-up), which a rename does not need to carry."""
+    return (f"comment:{repo}#", f"discussion:{repo}:", f"run-cancel:{repo}:")
+
+
+async def rename_created_keys(db: Database, old: str, new: str) -> int:
+    """Rewrite the keys naming ``old`` to name ``new``, so the card, a report's discussion or a
+    cancel's answer is found again under the new name rather than made a second time. A key
+    already under the new name was recorded later, and stays."""
+    rewritten = 0
+    for before, after in zip(_name_keyed_prefixes(old), _name_keyed_prefixes(new)):
+        n = len(before)
+        await db.execute(
+            "DELETE FROM created_objects WHERE substr(fingerprint, 1, ?) = ? AND EXISTS (SELECT 1"
+            " FROM created_objects other WHERE other.fingerprint = ? || substr(created_objects.fingerprint, ?))",
+            (n, before, after, n + 1))
+        rewritten += await db.execute(
+            "UPDATE created_objects SET fingerprint = ? || substr(fingerprint, ?) WHERE substr(fingerprint, 1, ?) = ?",
+            (after, n + 1, n, before))
+    return rewritten
+
+
 async def created_object(db: Database, fingerprint: str) -> str | None:
     return await db.fetchval("SELECT object_id FROM created_objects WHERE fingerprint = ?", (fingerprint,))
 

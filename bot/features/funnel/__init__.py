@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from ...store.renames import NameColumns
 from ..base import Feature, JobSpec
 from .cli import register
 from .dashboard import register as register_web
@@ -30,4 +31,8 @@ FEATURE = Feature(
     web=register_web,
     # A merge queue or bot may merge a person's PR: the author still reached first_merge.
     accepts_bot_events=True,
+    repo_names=NameColumns(kept={
+        "funnel_repos.name": "keyed by repository id: the funnel follows the name itself, the newest event's",
+        "funnel_repos.name_key": "the same name in lower case",
+    }),
 )

@@ -7,6 +7,7 @@ within a per-PR cap and each reviewer's load. See rules/components.yml.
 from __future__ import annotations
 
 from bot.features.base import Feature
+from bot.store.renames import NameColumns
 
 from . import handlers, store
 from .cli import register
@@ -29,4 +30,7 @@ FEATURE = Feature(
     # A close ends the PR's review requests and a merge makes a past contributor whoever
     # did it: the bot itself (/close), a stale bot, a merge bot.
     any_sender=frozenset({"pull_request.closed"}),
+    # A transferred repository's merged PRs count for its new owner (scope "org"); the
+    # first-timer decision is made once, when the card is first rendered: the first one stands.
+    repo_names=NameColumns(owners={"pr_context_merged": "owner"}, keep_old=frozenset({"pr_context_prs"})),
 )

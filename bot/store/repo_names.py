@@ -1,0 +1,171 @@
+"""Which name a repository's rows are kept under, by GitHub's repository id.
+
+Every delivery about a repository carries its id and its current full name, so a rename or a
+transfer is noticed from whatever event comes next (an installation that has not accepted the
+``repository`` event still gets the others): the rows kept under the old name are then moved
+to the new one (``renames.move``), in the transaction that records the new name.
+
+Ordering. A delivery queued before the rename still carries the old name and may be processed
+after it (another subject's queue, a retry, a missed delivery recovered days later). The
+mapping records when its name last changed (``changed_at``, the receiving time of the delivery
+that gave it) and the newest ``repository.updated_at`` seen with that name (``snapshot_at``,
+GitHub's own clock, which no later edit of the repository moves back). A delivery naming the
+repository otherwise renames it only if it was received after the change and its payload is
+no older than that snapshot: a missed delivery recovered later is received late, but its
+snapshot gives it away. Any other delivery with another name is older: it is processed under
+the current name (``with_repo_name``), and whatever rows its name still has (the mapping was
+first made from a newer delivery) are moved to the current name, once.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..core.events import Event, parse_time, with_repo_name
+from . import renames, state
+from .db import Database
+
+log = logging.getLogger("bot.repo_names")
+
+RENAME_LOCK = 0x6366_726E  # "cfrn": one rename at a time across replicas
+
+CORE = renames.NameColumns(
+    rewrite={"created_objects.fingerprint": state.rename_created_keys},
+    kept={
+        "deliveries.repo": "history: each delivery as it was received (its body says the same)",
+        "deliveries.subject": "the queue's ordering key of a delivery already queued",
+        "repo_names.full_name": "the mapping itself",
+        "repo_former_names.full_name": "the names a repository had: what this table is for",
+        "repo_former_names.renamed_to": "the name the rows were moved to then",
+    },
+)
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """What one delivery says of its repository."""
+    repo_id: int
+    full_name: str
+    received_at: float
+    snapshot_at: float | None = None
+    # The name before, when the event says it (repository.renamed / .transferred).
+    former: str | None = None
+
+
+def sighting(event: Event, received_at: float) -> Sighting | None:
+    repository = event.payload.get("repository")
+    if not isinstance(repository, Mapping) or "/" not in event.repo:
+        return None
+    try:
+        repo_id = int(repository["id"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    try:
+        updated = parse_time(repository.get("updated_at"))
+    except (TypeError, ValueError):
+        updated = None
+    return Sighting(repo_id, event.repo, received_at, updated.timestamp() if updated else None,
+                    _former_name(event))
+
+
+def _former_name(event: Event) -> str | None:
+    if event.name != "repository":
+        return None
+    changes = event.payload.get("changes") or {}
+    owner, name = event.repo.split("/", 1)
+    if event.action == "renamed":
+        old = ((changes.get("repository") or {}).get("name") or {}).get("from")
+        return f"{owner}/{old}" if old else None
+    if event.action == "transferred":
+        was = (changes.get("owner") or {}).get("from") or {}
+        login = ((was.get("organization") or was.get("user")) or {}).get("login")
+        return f"{login}/{name}" if login else None
+    return None
+
+
+def newer(seen: Sighting, row: Mapping[str, Any]) -> bool:
+    """Whether ``seen`` is later than the mapping's current name (module doc)."""
+    if seen.received_at <= float(row["changed_at"]):
+        return False
+    snapshot = row["snapshot_at"]
+    return seen.snapshot_at is None or snapshot is None or seen.snapshot_at >= float(snapshot)
+
+
+async def current_name(db: Database, repo_id: int) -> str | None:
+    return await db.fetchval("SELECT full_name FROM repo_names WHERE repo_id = ?", (repo_id,))
+
+
+async def resolve(db: Database, decl: renames.Declarations, event: Event, received_at: float) -> Event:
+    """``event`` under the name its repository's rows are kept under now, after moving them
+    if this delivery is the first to say the repository was renamed or transferred."""
+    seen = sighting(event, received_at)
+    if seen is None:
+        return event
+    row = await db.fetchone("SELECT full_name, changed_at, snapshot_at FROM repo_names WHERE repo_id = ?",
+                            (seen.repo_id,))
+    if row is not None and row["full_name"] == seen.full_name:
+        if seen.snapshot_at is not None and (row["snapshot_at"] is None or seen.snapshot_at > row["snapshot_at"]):
+            await db.execute("UPDATE repo_names SET snapshot_at = ? WHERE repo_id = ? AND full_name = ?"
+                             " AND (snapshot_at IS NULL OR snapshot_at < ?)",
+                             (seen.snapshot_at, seen.repo_id, seen.full_name, seen.snapshot_at))
+        return event
+    if row is None and not seen.former:
+        await db.execute("INSERT INTO repo_names (repo_id, full_name, changed_at, snapshot_at) VALUES (?, ?, ?, ?)"
+                         " ON CONFLICT (repo_id) DO NOTHING",
+                         (seen.repo_id, seen.full_name, seen.received_at, seen.snapshot_at))
+        if await current_name(db, seen.repo_id) == seen.full_name:
+            return event
+    name = await _settle(db, decl, seen)
+    return with_repo_name(event, name)
+
+
+async def _settle(db: Database, decl: renames.Declarations, seen: Sighting) -> str:
+    """Under the rename lock, one transaction: rename, or move an older name's rows. Returns
+    the name the delivery is processed under."""
+    async with db.advisory_lock(RENAME_LOCK):
+        row = await db.fetchone("SELECT full_name, changed_at, snapshot_at FROM repo_names WHERE repo_id = ?",
+                                (seen.repo_id,))
+        if row is None:
+            # First sight, from a repository.renamed/.transferred: the name before is the
+            # one rows may be kept under.
+            row = {"full_name": seen.former or seen.full_name, "changed_at": 0.0, "snapshot_at": None}
+            await db.execute("INSERT INTO repo_names (repo_id, full_name, changed_at, snapshot_at)"
+                             " VALUES (?, ?, ?, ?)", (seen.repo_id, row["full_name"], 0.0, None))
+        current = row["full_name"]
+        if current == seen.full_name:
+            return current
+        if newer(seen, row):
+            # GitHub names one repository at a time: a mapping still holding the new name is
+            # another repository's, renamed or deleted since (its later deliveries map it again).
+            await db.execute("DELETE FROM repo_names WHERE full_name = ? AND repo_id <> ?",
+                             (seen.full_name, seen.repo_id))
+            await _move(db, decl, seen.repo_id, current, seen.full_name)
+            await db.execute("UPDATE repo_names SET full_name = ?, changed_at = ?, snapshot_at = ? WHERE repo_id = ?",
+                             (seen.full_name, seen.received_at, seen.snapshot_at, seen.repo_id))
+            log.info("repository %s (id %d) is now %s", current, seen.repo_id, seen.full_name)
+            return seen.full_name
+        # An older delivery: its name's rows, if any are left, belong under the current name,
+        # unless that name is another repository's now or was moved already.
+        taken = await db.fetchval("SELECT 1 FROM repo_names WHERE full_name = ? AND repo_id <> ?",
+                                  (seen.full_name, seen.repo_id))
+        moved = await db.fetchval("SELECT 1 FROM repo_former_names WHERE repo_id = ? AND full_name = ?",
+                                  (seen.repo_id, seen.full_name))
+        if not taken and not moved:
+            await _move(db, decl, seen.repo_id, seen.full_name, current)
+        return current
+
+
+async def _move(db: Database, decl: renames.Declarations, repo_id: int, old: str, new: str) -> None:
+    counts = await renames.move(db, old, new, decl)
+    total = sum(counts.values())
+    await db.execute(
+        "INSERT INTO repo_former_names (repo_id, full_name, renamed_to, moved_at, rows_moved) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (repo_id, full_name) DO UPDATE SET renamed_to = excluded.renamed_to,"
+        " moved_at = excluded.moved_at, rows_moved = excluded.rows_moved",
+        (repo_id, old, new, time.time(), total))
+    # A name taken back (o/a -> o/b -> o/a) is current again, not a former name.
+    await db.execute("DELETE FROM repo_former_names WHERE repo_id = ? AND full_name = ?", (repo_id, new))
+    log.info("moved %d rows of %s to %s (%s)", total, old, new,
+             ", ".join(f"{table}: {n}" for table, n in sorted(counts.items())) or "none")
