@@ -30,6 +30,9 @@ from .db import Database
 log = logging.getLogger("bot.repo_names")
 
 RENAME_LOCK = 0x6366_726E  # "cfrn": one rename at a time across replicas
+# Events heard for this alone, whatever the features handle: the rename (or transfer) itself, so
+# the rows move before the repository's next event (any other event would move them too).
+EVENTS = frozenset({"repository"})
 
 CORE = renames.NameColumns(
     rewrite={"created_objects.fingerprint": state.rename_created_keys},

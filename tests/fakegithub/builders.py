@@ -81,6 +81,37 @@ class StateBuilders:
         self.state.repos[full_name] = self.state.register(repo)
         return repo
 
+    def rename_repo(self, full_name: str, new_full_name: str, *, owner_type: str = "Organization") -> Repo:
+        """Rename or transfer a repository, as GitHub does: it keeps its id and everything in
+        it, is served under the new name only (the fake does not redirect the old one), and
+        its ``updated_at`` moves on. A new owner is created if missing."""
+        repo = self.repo(full_name)
+        old = repo.full_name
+        owner, name = new_full_name.split("/")
+        if self.state.user(owner) is None:
+            self.add_org(owner) if owner_type == "Organization" else self.add_user(owner)
+        repo.owner, repo.name = self.state.login(owner), name
+        new = repo.full_name
+        repo.updated_at = now_iso()
+        self.state.repos = {(new if key == old else key): r for key, r in self.state.repos.items()}
+        for holder in [*repo.issues.values(), *repo.discussions, *self.state.check_runs.values(),
+                       *self.state.workflow_runs.values()]:
+            if holder.repo == old:
+                holder.repo = new
+        for issue in repo.issues.values():
+            if issue.pull is not None and issue.pull.head_repo == old:
+                issue.pull.head_repo = new
+        if old in self.state.statuses:
+            self.state.statuses[new] = self.state.statuses.pop(old)
+        for org in self.state.orgs.values():
+            for team in org.teams.values():
+                if old in team.repos:
+                    team.repos[new] = team.repos.pop(old)
+        for inst in self.state.installations.values():
+            if inst.repos is not None:
+                inst.repos = [new if r == old else r for r in inst.repos]
+        return repo
+
     def repo(self, full_name: str) -> Repo:
         found = self.state.repo(full_name)
         if found is None:

@@ -59,6 +59,7 @@ class Serializer:
                 "owner": self.user(r.owner), "private": r.private,
                 "visibility": "private" if r.private else "public",
                 "default_branch": r.default_branch, "fork": False, "archived": False,
+                "updated_at": r.updated_at,
                 "url": f"{self.base}/repos/{r.full_name}",
                 "html_url": f"https://github.com/{r.full_name}"}
 

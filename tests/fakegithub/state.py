@@ -253,6 +253,7 @@ class Repo:
     commits: dict[str, Commit] = field(default_factory=dict)  # sha -> commit
     discussion_categories: list[DiscussionCategory] = field(default_factory=list)
     discussions: list[Discussion] = field(default_factory=list)
+    updated_at: str = field(default_factory=now_iso)  # moves on with a rename (rename_repo)
 
     @property
     def full_name(self) -> str:
