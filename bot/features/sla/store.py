@@ -29,9 +29,12 @@ def dt(value: float | None) -> datetime | None:
 
 async def _event(db: Database, repo: str, number: int, policy: str, kind: str, at: float,
                  detail: str = "") -> None:
+    """Remember an event once. The detail (the label, the pause's reason) is part of what
+    it is: two labels taken off in one edit are two events of one instant, and a
+    redelivery, which writes the same detail again, adds nothing."""
     await db.execute(
         "INSERT INTO sla_events (repo, number, policy, kind, at, detail) VALUES (?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (repo, number, policy, kind, at) DO NOTHING",
+        " ON CONFLICT (repo, number, policy, kind, at, detail) DO NOTHING",
         (repo, number, policy, kind, at, detail[:500]))
 
 
@@ -65,8 +68,12 @@ async def start_clock(db: Database, *, repo: str, number: int, policy: str, star
                 "  AND i.first_response_at >= sla_clocks.started_at)", (repo, number, policy))
         else:
             # In the policy at this instant: remembered, so a departure delivered late
-            # (an earlier ``unlabeled``) ends here rather than pausing for good.
-            await _event(db, repo, number, policy, "entered", started_at)
+            # (an earlier ``unlabeled``) ends here rather than pausing for good. At the
+            # clock's own start (a redelivered opening) its ``started`` says so already.
+            started = await db.fetchval("SELECT started_at FROM sla_clocks WHERE repo = ? AND number = ?"
+                                        " AND policy = ?", (repo, number, policy))
+            if float(started) != started_at:
+                await _event(db, repo, number, policy, "entered", started_at)
             await _end_pauses(db, repo, number, ["policy"], started_at, policy=policy)
 
 
@@ -127,12 +134,13 @@ async def _insert_pause(db: Database, repo: str, number: int, policy: str, reaso
     undone = await _undone_after(db, repo, number, policy, reason, at)
     ends += [undone] if undone is not None else []
     ended = min([*ends, *([until] if until is not None else [])], default=None)
-    await db.execute(
+    inserted = await db.execute(
         "INSERT INTO sla_pauses (repo, number, policy, reason, started_at, ended_at)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo, number, policy, reason, started_at) DO NOTHING",
         (repo, number, policy, reason, at, ended))
     await _event(db, repo, number, policy, "paused", at, reason)
-    if ended is not None and ended != until:
+    # A pause already there (a redelivery) had its end recorded when it ended.
+    if inserted and ended is not None and ended != until:
         await _event(db, repo, number, policy, "resumed", ended,
                      "the author had answered" if ended != undone else "already undone")
 

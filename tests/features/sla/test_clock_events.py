@@ -367,3 +367,56 @@ async def test_an_authors_commands_only_comment_does_not_end_a_wait_recorded_lat
                                   sender="triage"), now=hours(4))
     c = await clock_of(db)
     assert sla.is_paused(c.clock, hours(30))
+
+
+# The audit trail (``sla_events``, behind /sla status and /explain, and read back to order
+# late deliveries) keeps distinct events of one kind at one instant, and a redelivery adds
+# nothing to it.
+
+async def test_two_waiting_labels_taken_off_at_once_and_delivered_first_both_end_their_pauses(db):
+    """Both waiting labels on at 5 h and off at once (one edit: the same instant) a minute
+    later; the removals arrive first. Each removal is remembered, so neither label's late
+    adding pauses the clock for good."""
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    both = ["needs-info", "waiting-for-author"]
+    for label in both:
+        await deliver(db, issue_event("unlabeled", labels=["bug"], label=label, at=hours(5.01),
+                                      sender="triage"), now=hours(5.1))
+    for label in both:
+        await deliver(db, issue_event("labeled", labels=["bug", *both], label=label, at=hours(5),
+                                      sender="triage"), now=hours(5.2))
+    c = await clock_of(db)
+    assert not sla.is_paused(c.clock, hours(30))
+    assert sla.counted(c.clock, hours(30)) == pytest.approx((30 - 0.01) * 3600)
+    events = [(e["kind"], e["at"], e["detail"]) for e in await store.events(db, REPO, 7)]
+    for label in both:
+        assert ("unlabeled", hours(5.01).timestamp(), label) in events
+        assert ("paused", hours(5).timestamp(), f"label:{label}") in events
+
+
+async def test_redelivered_events_add_nothing_to_the_audit_trail(db):
+    sequence = [
+        (issue_event("opened", labels=["bug", "needs-info"]), hours(0)),
+        (issue_event("labeled", labels=["bug", "needs-info", "waiting-for-author"], label="waiting-for-author",
+                     at=hours(1), sender="triage"), hours(1)),
+        (issue_event("unlabeled", labels=["bug"], label="needs-info", at=hours(2), sender="triage"), hours(2)),
+        (issue_event("unlabeled", labels=["bug"], label="waiting-for-author", at=hours(2), sender="triage"),
+         hours(2)),
+        (issue_event("closed", labels=["bug"], at=hours(3)), hours(3)),
+        (issue_event("reopened", labels=["bug"], at=hours(4)), hours(4)),
+        (comment_event(user="maint", at=hours(5)), hours(5)),
+    ]
+    for event, now in sequence:
+        await deliver(db, event, now=now)
+    trail = sorted(map(tuple_of, await store.events(db, REPO, 7)))
+    pauses = await db.fetchall("SELECT * FROM sla_pauses WHERE repo = ? ORDER BY started_at, reason", (REPO,))
+    for event, _ in sequence:  # every one redelivered, late
+        await deliver(db, event, now=hours(6))
+    assert sorted(map(tuple_of, await store.events(db, REPO, 7))) == trail
+    assert await db.fetchall("SELECT * FROM sla_pauses WHERE repo = ? ORDER BY started_at, reason",
+                             (REPO,)) == pauses
+    assert len([e for e in trail if e[1] == "paused"]) == 3
+
+
+def tuple_of(event) -> tuple:
+    return (event["at"], event["kind"], event["policy"], event["detail"])
