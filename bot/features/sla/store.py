@@ -203,13 +203,21 @@ async def record_response(db: Database, *, repo: str, number: int, at: float, re
 
 async def set_closed(db: Database, *, repo: str, number: int, closed: bool, at: float) -> None:
     """Closing pauses the clocks (nobody owes a closed item an answer); reopening
-    resumes them with their original start."""
+    resumes them with their original start.
+
+    Deliveries come late and out of order: the item's state is that of its latest close
+    or reopen by their own instants, not of the last one processed. ``closed_at`` keeps
+    the latest close; a reopen from before it leaves the item closed, a close from before
+    a reopen seen (a ``reopened`` event) leaves it open. At one instant the one processed
+    last wins (two changes within one second cannot be ordered by their timestamps)."""
     async with db.transaction():
-        # A close delivered after the reopen that followed it leaves the item open.
-        reopened = closed and await _undone_after(db, repo, number, ITEM_WIDE, "closed", at) is not None
-        if not reopened:
-            await db.execute("UPDATE sla_items SET closed_at = ? WHERE repo = ? AND number = ?",
-                             (at if closed else None, repo, number))
+        if closed:
+            if await _undone_after(db, repo, number, ITEM_WIDE, "closed", at) is None:
+                await db.execute("UPDATE sla_items SET closed_at = ? WHERE repo = ? AND number = ?"
+                                 " AND (closed_at IS NULL OR closed_at < ?)", (at, repo, number, at))
+        else:
+            await db.execute("UPDATE sla_items SET closed_at = NULL WHERE repo = ? AND number = ?"
+                             " AND closed_at <= ?", (repo, number, at))
         if closed:
             await open_pause(db, repo=repo, number=number, reason="closed", at=at)
         else:

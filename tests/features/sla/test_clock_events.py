@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core import sla
-from bot.core.actions import Note, Record, RemoveLabel, UpsertComment
+from bot.core.actions import AddLabels, Note, Record, RemoveLabel, UpsertComment
 from bot.features.sla import store
 from bot.store.state import record_bot_label
 from tests.helpers import bundled_rules
@@ -260,6 +260,43 @@ async def test_a_reopen_delivered_before_its_close_leaves_the_item_open(db):
     [c] = await store.clocks(db, REPO, open_items=True)
     assert not c.closed and not sla.is_paused(c.clock, hours(30))
     assert sla.counted(c.clock, hours(30)) == 29 * 3600
+
+
+async def test_a_reopen_delivered_after_a_later_close_leaves_the_item_closed(db):
+    """Closed at 5 h, reopened at 6 h (delivery held up), closed again at 7 h: the stale
+    reopen arrives last and must not pass the closed item for an open one."""
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    await deliver(db, issue_event("closed", labels=["bug"], at=hours(5)), now=hours(5))
+    await deliver(db, issue_event("closed", labels=["bug"], at=hours(7)), now=hours(7))
+    await deliver(db, issue_event("reopened", labels=["bug"], at=hours(6)), now=hours(7.1))
+    [c] = await store.clocks(db, REPO)
+    assert c.closed and await store.clocks(db, REPO, open_items=True) == []
+    assert sla.is_paused(c.clock, hours(30)) and sla.counted(c.clock, hours(30)) == 6 * 3600
+    assert [a for a in await sweep(db, hours(100)) if isinstance(a, (UpsertComment, AddLabels))] == []
+
+
+@pytest.mark.parametrize("order", [(7, 3, 5), (3, 7, 5), (7, 5, 3), (5, 7, 3)])
+async def test_a_stale_close_and_reopen_do_not_undo_the_latest_close(db, order):
+    """Closed at 3 h, reopened at 5 h, closed at 7 h, delivered in any order with 7 h before
+    the reopen: the item ends closed."""
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    for at in order:
+        action = "reopened" if at == 5 else "closed"
+        await deliver(db, issue_event(action, labels=["bug"], at=hours(at)), now=hours(8))
+    [c] = await store.clocks(db, REPO)
+    assert c.closed and sla.counted(c.clock, hours(30)) == (3 + 2) * 3600
+
+
+@pytest.mark.parametrize("order", [(8, 7, 6, 5), (6, 8, 5, 7), (5, 8, 7, 6)])
+async def test_a_stale_close_delivered_after_a_later_reopen_leaves_the_item_open(db, order):
+    """Closed at 5 h and 7 h, reopened at 6 h and 8 h: open at the end whatever the order."""
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    for at in order:
+        action = "reopened" if at in (6, 8) else "closed"
+        await deliver(db, issue_event(action, labels=["bug"], at=hours(at)), now=hours(9))
+    [c] = await store.clocks(db, REPO, open_items=True)
+    assert not c.closed and not sla.is_paused(c.clock, hours(30))
+    assert sla.counted(c.clock, hours(30)) == (30 - 2) * 3600
 
 
 async def test_a_kind_label_put_back_and_delivered_first_keeps_the_clock_running(db):
