@@ -5,13 +5,16 @@ what the reporter is owed nor forgets an answer given before it; an item the sto
 not follow there counts from the move, as an item the bot first meets by a label does
 (its history there is unknown: an issue years old would be past due at once).
 
-GitHub keeps the old issue's ``created_at`` on the moved one, so the move is dated by
-the delivery's arrival."""
+GitHub keeps the old issue's ``created_at`` on the moved one, so the move is dated by the
+payload's ``updated_at``: the issue as it was at the move, the same in every redelivery of
+the opening. The delivery's arrival is no date for it: a redelivery (GitHub's "redeliver",
+the bot's recovery of missed deliveries) may be the first the bot sees of it, long after."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
 from ...core.actions import Action, Note
+from ...core.events import parse_time
 from . import store
 from .policy import label_names
 from .records import is_pause_label, pause_reason, record, start, track, when
@@ -30,8 +33,8 @@ async def carried_over(event: "Event", ctx: "Context", entered: Sequence["Policy
     old_repo, old_number = came_from
     section = ctx.rules.section("sla")
     item, number = event.item or {}, event.number
-    # Never before the issue's creation (a delivery stamped by a skewed clock).
-    moved = max(event.received_at, when(item, "created_at", ctx))
+    # The arrival only when the payload has no instant; never before the issue's creation.
+    moved = max(parse_time(item.get("updated_at")) or event.received_at, when(item, "created_at", ctx))
     old = await store.item(ctx.db, old_repo, old_number)
     opened = store.dt(old["opened_at"]) if old else moved
     clocks = {c.policy: c for c in await store.clocks(ctx.db, old_repo, number=old_number)}

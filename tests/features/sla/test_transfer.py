@@ -99,3 +99,32 @@ async def test_an_item_the_old_repository_did_not_follow_counts_from_the_move(db
     assert [a for a in early if isinstance(a, (AddLabels, UpsertComment))] == []
     actions = await sweep_repo(db, NEW, bundled_rules(), hours(5 + 49))
     assert [a.marker for a in actions if isinstance(a, UpsertComment)] == ["contributor-flow:sla-warning:bugs"]
+
+
+async def test_a_move_from_an_untracked_repository_first_delivered_late_counts_from_the_move(db):
+    """The opening reaches the bot only when redelivered (GitHub's "redeliver", or the bot's
+    recovery of deliveries it missed) a day later: the clock counts from the move, as the
+    payload dates it, not from the delivery's arrival."""
+    await deliver(db, moved_in(at=hours(5), labels=("bug", "needs-info")), now=hours(29))
+    c = await new_clock(db)
+    assert c.clock.started == hours(5)
+    assert (await store.item(db, NEW, 31))["opened_at"] == hours(5).timestamp()
+    [pause] = await store.pause_rows(db, NEW, 31)
+    assert (pause["reason"], pause["started_at"], pause["ended_at"]) == ("label:needs-info", hours(5).timestamp(), None)
+
+
+async def test_a_redelivered_move_changes_nothing(db):
+    event = moved_in(at=hours(5), labels=("bug", "needs-info"))
+    await deliver(db, event, now=hours(5))
+    events = await store.events(db, NEW, 31)
+    pauses = await store.pause_rows(db, NEW, 31)
+    await deliver(db, event, now=hours(40))
+    assert (await new_clock(db)).clock.started == hours(5)
+    assert await store.events(db, NEW, 31) == events and await store.pause_rows(db, NEW, 31) == pauses
+
+
+async def test_a_move_without_its_instant_in_the_payload_counts_from_the_delivery(db):
+    name, payload = moved_in(at=hours(5))
+    payload["issue"].pop("updated_at")
+    await deliver(db, (name, payload), now=hours(6))
+    assert (await new_clock(db)).clock.started == hours(6)
