@@ -285,3 +285,41 @@ async def test_cla_verdict_reaches_the_card_of_a_fork_pr(fake_github, database_u
         assert "- CLA: ❌" in cards(fake, pr.number)[0].body
         assert len(cards(fake, pr.number)) == 1
         assert not [c for c in fake.calls_to("GET", "/search/issues") if run.head_sha in c.query["q"]]
+
+
+@BOTH_BACKENDS
+async def test_a_reopen_by_the_bots_own_reopen_command_brings_the_card_up_to_date(fake_github, database_url,
+                                                                                    tmp_path):
+    """A maintainer's `/close` and `/reopen` are carried out by the bot, so GitHub names the bot
+    as the sender of ``closed`` and ``reopened``. The card follows the reopen all the same: the
+    push made while the PR was closed shows on it (its component, owner and area label)."""
+    fake = fake_github
+    fake.add_repo(REPO)
+    for login in ("alice", "bob", "dora", "carol", "ann"):
+        fake.add_user(login)
+        fake.set_permission(REPO, login, "write" if login != "ann" else "read")
+    fake.add_user(fake.bot_login, type="Bot")
+    rules = Path(write_rules(tmp_path / "rules"))
+    (rules / "commands.yml").write_text((Path(BUNDLED_RULES) / "commands.yml").read_text())
+    async with BotHarness(fake, database_url=database_url, rules_dir=str(rules)) as bot:
+        pr = fake.add_pull(REPO, user="ann", files=["src/core/engine.py"])
+        await send(bot, pr.number, "opened")
+        assert "docs" not in cards(fake, pr.number)[0].body
+
+        await bot.comment(REPO, pr.number, "/close", "carol")
+        assert fake.issue(REPO, pr.number).state == "closed"
+        await send(bot, pr.number, "closed", sender=fake.bot_login)
+        # While it is closed, the author pushes a change to the docs.
+        fake.push_commit(pr, message="Document the engine")
+        pr.pull.files.append(type(pr.pull.files[0])(filename="docs/engine.md"))
+        await bot.comment(REPO, pr.number, "/reopen", "carol")
+        assert fake.issue(REPO, pr.number).state == "open"
+        await send(bot, pr.number, "reopened", sender=fake.bot_login)
+
+        [card] = cards(fake, pr.number)
+        assert "| **docs** | [dora](https://github.com/dora) | 1 |" in card.body and "docs/engine.md" in card.body
+        assert sorted(fake.issue(REPO, pr.number).labels) == ["area/core", "area/docs"]
+        head = await bot.runtime.db.fetchval("SELECT head_sha FROM pr_context_heads WHERE number = ?",
+                                             (pr.number,))
+        assert head == pr.pull.head_sha
+        assert fake.violations == []

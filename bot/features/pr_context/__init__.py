@@ -28,8 +28,10 @@ FEATURE = Feature(
     rules=SECTION,
     cli=register,
     # A close ends the PR's review requests and a merge makes a past contributor whoever
-    # did it: the bot itself (/close), a stale bot, a merge bot.
-    any_sender=frozenset({"pull_request.closed"}),
+    # did it: the bot itself (/close), a stale bot, a merge bot. A reopen brings the card
+    # (and labels, reviewers) up to date with what changed while it was closed, whoever
+    # reopened it: the bot's own reopen is a maintainer's /reopen.
+    any_sender=frozenset({"pull_request.closed", "pull_request.reopened"}),
     # A transferred repository's merged PRs count for its new owner (scope "org"); the
     # first-timer decision is made once, when the card is first rendered: the first one stands.
     repo_names=NameColumns(owners={"pr_context_merged": "owner"}, keep_old=frozenset({"pr_context_prs"})),
