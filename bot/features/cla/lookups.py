@@ -5,8 +5,12 @@ Decisions (documented in README "CLA"):
   commits we walk ``/compare/{base_sha}...{head_sha}`` page by page (it pages through all of
   them) and refuse to conclude if the walk still comes up short. ``/pulls/{n}/commits`` lists
   whatever the pull request's ref holds when asked, which may not be the head judged yet (it
-  follows a push a little later): a listing without the head, or with fewer commits than the
-  pull request reports, is not concluded from (``ListingBehind``).
+  follows a push a little later): a listing without the head, or with another number of commits
+  than the pull request reports, is not concluded from (``ListingBehind``). More commits than
+  reported is a listing ahead of the head judged: GitHub delivers events out of order, and a
+  late ``synchronize`` for an older head finds the newer head's commits, its own among them.
+  The comparison names the head, so it is that head's whatever came since: the walk ends by
+  asking GitHub where the pull request is, and a pull request moved on is ``ListingBehind`` too.
 - Co-author emails: an email already linked on one of the PR's own commits is reused; a
   ``ID+login@users.noreply.github.com`` address is looked up by its id (``/user/{id}``: the
   login part may be stale or invented, and the type, Bot or User, is GitHub's word, never the
@@ -65,16 +69,20 @@ async def pr_commits(gh: GitHubReader, repo: str, pr: Mapping[str, Any]) -> list
                                                {**_split(repo), "number": pr["number"]})]
         head = str(pr["head"]["sha"])
         listed = any(str(c.get("sha") or "") == head for c in commits)
-        if len(commits) < expected or not listed:
-            raise ListingBehind(f"{repo}#{pr['number']}: {len(commits)} of {expected} commits listed, "
+        if len(commits) != expected or not listed:
+            raise ListingBehind(f"{repo}#{pr['number']}: {len(commits)} commits listed for {expected}, "
                                 f"head {head[:7]} {'among them' if listed else 'not among them'}")
         return commits
-    basehead = f"{pr['base']['sha']}...{pr['head']['sha']}"
+    head = str(pr["head"]["sha"])
+    basehead = f"{pr['base']['sha']}...{head}"
     commits = [c async for c in gh.getiter("/repos/{owner}/{repo}/compare/{basehead}?per_page=100",
                                            {**_split(repo), "basehead": basehead},
                                            iterable_key="commits")]
     if len(commits) < expected:
         raise IncompleteCommits(f"{repo}#{pr['number']}: {len(commits)} of {expected} commits listed")
+    now = str(((await get_pull(gh, repo, int(pr["number"]))).get("head") or {}).get("sha") or "")
+    if now and now != head:
+        raise ListingBehind(f"{repo}#{pr['number']}: walked {head[:7]}, but the pull request is at {now[:7]}")
     return commits
 
 

@@ -354,3 +354,51 @@ async def test_one_push_asks_a_bounded_number_of_membership_questions_and_pings_
     [record] = [a for a in actions if isinstance(a, Record) and a.op == "pr_status"]
     assert len(record.args["members"]["asked"]) == len(record.args["members"]["covered"]) == MAX_MEMBERSHIP_LOOKUPS
     assert 102 in record.args["members"]["covered"]   # the opener is asked first
+
+
+async def test_a_late_event_for_an_older_head_changes_nothing_of_the_newer_heads_verdict(db):
+    """GitHub delivers out of order: H2's synchronize was decided, then H1's arrives. The PR's
+    commit listing is H2's by then (H1 among its commits): H1 must get no verdict from it, and
+    H2's verdict, waiting list and check stay as they are."""
+    await sign(db, 101, "alice")
+    h1, h2 = "1" * 40, "2" * 40
+    newer = pr_payload("synchronize", head=h2, commits=2)
+    github = {2: newer["pull_request"]}
+    reader = reader_for(github, {2: [api_commit(h1), api_commit(h2, author="carol")]}, head_last=False)
+    event, ctx = make_context("pull_request", newer, db=db, reader=reader)
+    await apply_records(db, await handlers.on_pull_request(event, ctx))
+    before = await store.status_of(db, REPO, 2)
+    assert (before["head_sha"], before["conclusion"]) == (h2, "action_required")
+
+    late = pr_payload("synchronize", head=h1, commits=1)
+    event, ctx = make_context("pull_request", late, db=db, reader=reader)
+    actions = await handlers.on_pull_request(event, ctx)
+    assert not of(actions, UpsertCheckRun) and not of(actions, Record) and not of(actions, UpsertComment)
+    assert "dropped: #2 is at 2222222 now" in of(actions, Note)[0].text
+    await apply_records(db, actions)
+    assert await store.status_of(db, REPO, 2) == before
+    assert await store.waiting_for(db, REPO, 103) == [2]
+
+
+async def test_a_late_event_for_an_older_head_of_a_big_pull_request_changes_nothing(db):
+    """The same past 250 commits, where the commits are walked by comparing the event's own
+    head: that walk is the old head's, exactly, so only GitHub's head for the PR tells."""
+    await sign(db, 101, "alice")
+    h1, h2 = "1" * 40, "2" * 40
+    old = [api_commit(f"{i:040x}") for i in range(299)] + [api_commit(h1)]
+    new = [*old, api_commit(h2, author="carol")]
+    newer = pr_payload("synchronize", head=h2, commits=301)
+    reader = reader_for({2: newer["pull_request"]}, {2: new})
+    reader.lists[COMPARE_URL] = lambda v: {h1: old, h2: new}[v["basehead"].split("...")[1]]
+    event, ctx = make_context("pull_request", newer, db=db, reader=reader)
+    await apply_records(db, await handlers.on_pull_request(event, ctx))
+    before = await store.status_of(db, REPO, 2)
+    assert (before["head_sha"], before["conclusion"]) == (h2, "action_required")
+
+    late = pr_payload("synchronize", head=h1, commits=300)
+    event, ctx = make_context("pull_request", late, db=db, reader=reader)
+    actions = await handlers.on_pull_request(event, ctx)
+    assert not of(actions, UpsertCheckRun) and not of(actions, Record)
+    assert "dropped: #2 is at 2222222 now" in of(actions, Note)[0].text
+    await apply_records(db, actions)
+    assert await store.status_of(db, REPO, 2) == before

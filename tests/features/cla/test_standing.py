@@ -17,7 +17,7 @@ def cfg(**over):
 
 async def checked(db, commits, **over):
     """The PR's own check, its records applied as the executor would."""
-    payload = pr_payload()
+    payload = pr_payload(commits=len(commits))
     pr = payload["pull_request"]
     event, ctx = make_context("pull_request", payload, db=db, rules=cla_rules(over or None),
                               reader=reader_for({pr["number"]: pr}, {pr["number"]: commits}))
