@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from .actions import Action
+from .cla import Account
 from .markdown import code, neutralize
 
 QUEUE_PREFIX = "refs/heads/gh-readonly-queue/"
@@ -79,6 +80,9 @@ class Pull:
     state: str = "open"
     base_ref: str = ""
     merged: bool = False
+    # Who opened it (``user``), when read from GitHub: a feature whose verdict was recorded
+    # without them may need them (the CLA's, see features/cla/standing.py).
+    opener: Account | None = None
 
 
 @dataclass(frozen=True)

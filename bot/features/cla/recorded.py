@@ -3,8 +3,10 @@
 check, see ``standing``) without reading the commits again.
 
 The facts of the commits are kept whatever the rules were when they were read: who the work is
-by (committers included, allowlisted or not; the pull request's opener too, role ``opener``: facts
-recorded before it was kept simply lack it) and which commits lack a sign-off (bots' apart).
+by (committers included, allowlisted or not; the pull request's opener too, role ``opener``) and
+which commits lack a sign-off (bots' apart). Facts recorded before the opener was kept lack
+someone who must be covered (``opener_kept`` False): ``standing`` completes them with GitHub's
+word, or holds.
 The rules can change while a pull request waits in the queue (an organisation allowlisted, the
 mode switched from ``both`` to ``dco``), and the group's check must then say what the pull
 request's own re-check would say: so the rules in force are applied to the facts when weighing,
@@ -17,7 +19,7 @@ the orgs and teams they were asked about: see ``standing`` for when they are ask
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence
 
 from ...core.cla import (OPENER, Account, Commit, Contribution, Person, contributions, signoffs_missing,
@@ -38,6 +40,13 @@ class Facts:
     # Distinct unlinked co-author emails past MAX_UNLINKED_KEPT, not kept: unlinked whatever the
     # rules say when weighing (no allowlisted domain is known to cover them).
     unlinked_beyond: int = 0
+    # Whether the opener was kept (facts recorded since it must be covered; False: older facts).
+    opener_kept: bool = True
+
+    def with_opener(self, opener: Account | None) -> "Facts":
+        """Older facts completed with who opened the pull request, as GitHub names them."""
+        kept = [] if opener is None else [Contribution("", OPENER, Person("", ""), opener)]
+        return replace(self, who=(*kept, *self.who), opener_kept=True)
 
     def due(self, *, committer_required: bool) -> list[Contribution]:
         """The contributions a check under ``committer_required`` would weigh."""
@@ -77,7 +86,7 @@ def facts_to_json(facts: Facts) -> dict[str, Any]:
         account = {"id": c.account.id, "login": c.account.login, "type": c.account.type} if c.account else {}
         return {"role": c.role, "email": c.person.email, **account}
     return {"who": [identity(c) for c in facts.who], "signoffs_missing": list(facts.signoffs_missing),
-            "unlinked_beyond": facts.unlinked_beyond}
+            "unlinked_beyond": facts.unlinked_beyond, "opener_kept": facts.opener_kept}
 
 
 def facts_from_json(raw: str | None) -> Facts | None:
@@ -89,7 +98,9 @@ def facts_from_json(raw: str | None) -> Facts | None:
                              Account(str(i["login"]), int(i["id"]), str(i["type"])) if "id" in i else None)
                 for i in data["who"])
     people, bots = data["signoffs_missing"]
-    return Facts(who, (int(people), int(bots)), int(data.get("unlinked_beyond") or 0))
+    # Facts kept with the opener before the flag was written hold an ``opener`` entry.
+    kept = bool(data.get("opener_kept")) or any(c.role == OPENER for c in who)
+    return Facts(who, (int(people), int(bots)), int(data.get("unlinked_beyond") or 0), kept)
 
 
 # --- organisation and team membership -----------------------------------------------------------

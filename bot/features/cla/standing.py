@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 from ...context import GitHubReader
 from ...core import cla_report
 from ...core.actions import Record
-from ...core.cla import Account, Contribution, Person, Standing, owed, weigh_again
+from ...core.cla import Account, Contribution, Person, Standing, account_from_api, owed, weigh_again, with_opener
 from ...core.markdown import code
 from ...core.merge_group import HeldCheck
 from ...store.db import Database
@@ -45,17 +45,46 @@ def _people(row: Mapping[str, Any]) -> list[Account]:
     return list(seen.values())
 
 
-def _due(row: Mapping[str, Any], facts: recorded.Facts | None,
+def _due(row: Mapping[str, Any], facts: recorded.Facts | None, opener: Account | None,
          cfg: Mapping[str, Any]) -> tuple[list[Contribution], int, int]:
     """Under the rules in force: (the contributions to weigh, unlinked emails counted as recorded
-    rather than weighed, commits without a sign-off)."""
+    rather than weighed, commits without a sign-off). ``opener``: who opened the pull request,
+    for a verdict recorded without them."""
     if facts is None:
         # Recorded before the facts were kept: who had to sign as the rules of the day said
         # (the allowlist in force still applies to them, by account), the rest as counted then.
         people = [Contribution("", "author", Person("", ""), p) for p in _people(row)]
-        return people, int(row["unlinked"]), int(row["dco"])
+        return with_opener(people, opener), int(row["unlinked"]), int(row["dco"])
+    if not facts.opener_kept:
+        facts = facts.with_opener(opener)
     return (facts.due(committer_required=bool(cfg["committer_required"])), facts.unlinked_beyond,
             facts.dco_failures(bots_allowed=bool(cfg["allowlist"]["bots"])))
+
+
+def _opener_on_record(row: Mapping[str, Any], facts: recorded.Facts | None) -> tuple[bool, Account | None]:
+    """(whether the verdict's inputs say who opened the pull request, the opener to add to them).
+    Facts kept since the opener must be covered hold them; for older verdicts, what GitHub said
+    to a group's check (``store.opener``), if it was asked."""
+    if facts is not None and facts.opener_kept:
+        return True, None
+    if row.get("opener") is None:
+        return False, None
+    return True, account_from_api(json.loads(row["opener"]) or None)
+
+
+def _opener_unknown(row: Mapping[str, Any], number: int, *, weighable: bool) -> HeldCheck:
+    """A verdict recorded before whoever opened the pull request had to be covered: passing it
+    could let an unsigned opener through (they may have authored nothing), failing it would
+    take the pull request out of the queue for the bot's own gap. It waits; the check follows
+    #number's verdict, so ``/cla recheck`` there (or, when the inputs can be weighed again, a
+    re-run here, which asks GitHub who opened it) ends the wait."""
+    head = str(row["head_sha"])
+    how = ("Re-run this check (GitHub is asked then who opened it), or comment `/cla recheck` on "
+           f"#{number}." if weighable else f"Comment `/cla recheck` on #{number}: this check follows its new verdict.")
+    return HeldCheck(head, status="in_progress", title=f"Waiting to know who opened #{number}",
+                     summary=(f"#{number}'s CLA verdict at {code(head[:7])} was recorded by a version of the bot "
+                              "that did not check whoever opened the pull request, who must be covered too "
+                              f"(signed, or allowlisted): it cannot pass as it stands. {how}"))
 
 
 async def _members(gh: GitHubReader | None, repo: str, number: int, row: Mapping[str, Any],
@@ -134,16 +163,21 @@ def _rules_changed(row: Mapping[str, Any], cfg: Mapping[str, Any], number: int) 
 
 
 async def held_check(db: Database, repo: str, cfg: Mapping[str, Any], number: int, *,
-                     gh: GitHubReader | None = None) -> HeldCheck | None:
+                     gh: GitHubReader | None = None, opener: Account | None = None) -> HeldCheck | None:
     """The pull request's CLA verdict weighed again now, for the head it was decided for; None
     when the bot never checked this pull request. ``gh``: GitHub, to ask memberships of (see
-    ``_members``); its new answers come back as the HeldCheck's records."""
+    ``_members``); its new answers come back as the HeldCheck's records. ``opener``: who opened
+    the pull request as GitHub names them, read with ``gh`` (None without it: not read); kept
+    (a record) for a verdict recorded without them."""
     row = await store.status_of(db, repo, number)
     if row is None:
         return None
     head = str(row["head_sha"])
     if row.get("version") is None or row.get("mode") is None:
-        # Recorded before verdicts kept what they were decided with: carried as it is.
+        # Recorded before verdicts kept what they were decided with: carried as it is, unless it
+        # passes: whom it weighed is not known, so whether the opener was among them is not.
+        if row["state"] == "yes":
+            return _opener_unknown(row, number, weighable=False)
         missing = [str(m["login"]) for m in json.loads(row["missing"] or "[]")]
         return HeldCheck(head, conclusion=str(row["conclusion"]),
                          title=cla_report.status_line(row["state"], missing, int(row["unlinked"]), int(row["dco"])),
@@ -151,9 +185,18 @@ async def held_check(db: Database, repo: str, cfg: Mapping[str, Any], number: in
     facts = recorded.facts_from_json(row.get("facts"))
     if facts is None and row["mode"] != cfg["mode"]:
         return _rules_changed(row, cfg, number)  # what the other mode checks was never read
+    known, on_record = _opener_on_record(row, facts)
+    learned: tuple[Record, ...] = ()
+    if not known:
+        if gh is None:
+            return _opener_unknown(row, number, weighable=True)
+        on_record = opener
+        learned = (Record(repo, feature=FEATURE_NAME, op="opener", args={
+            "repo": repo, "number": number,
+            "opener": None if opener is None else {"id": opener.id, "login": opener.login, "type": opener.type}}),)
     mode, version = str(cfg["mode"]), str(cfg["version"])
     allow = base_allowlist(cfg)
-    due, unlinked_then, dco_failures = _due(row, facts, cfg)
+    due, unlinked_then, dco_failures = _due(row, facts, on_record, cfg)
     people = owed(due, allow).people if mode in ("cla", "both") else ()
     signatures = (await store.signed_versions(db, agreement_key(repo, cfg), [p.id for p in people], version)
                   if people else {})
@@ -172,4 +215,4 @@ async def held_check(db: Database, repo: str, cfg: Mapping[str, Any], number: in
     notes = _notes(standing, number=number, decided_mode=str(row["mode"]), unknown=unknown, basis=members.of,
                    asked_now=gh is not None)
     return HeldCheck(head, conclusion=standing.conclusion, title=cla_report.standing_title(standing),
-                     summary="\n".join([summary, *notes])[:65_000], records=records)
+                     summary="\n".join([summary, *notes])[:65_000], records=(*learned, *records))

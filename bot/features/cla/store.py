@@ -106,6 +106,13 @@ async def members(db: Database, *, repo: str, number: int, head_sha: str, of: Se
                          (json.dumps(recorded.members_to_json(merged)), repo, number, head_sha))
 
 
+async def opener(db: Database, *, repo: str, number: int, opener: Mapping[str, Any] | None) -> None:
+    """Who opened the pull request (None: nobody GitHub names), as GitHub said to a merge group's
+    check of a verdict recorded without them: kept for the follow job (see ``standing``)."""
+    await db.execute("UPDATE cla_pr_status SET opener = ? WHERE repo = ? AND number = ?",
+                     (json.dumps(dict(opener or {})), repo, number))
+
+
 async def pr_closed(db: Database, *, repo: str, number: int) -> None:
     async with db.transaction():
         await db.execute("UPDATE cla_pr_status SET is_open = 0 WHERE repo = ? AND number = ?",
@@ -113,7 +120,7 @@ async def pr_closed(db: Database, *, repo: str, number: int) -> None:
         await db.execute("DELETE FROM cla_waiting WHERE repo = ? AND number = ?", (repo, number))
 
 
-WRITERS = {"sign": sign, "pr_status": pr_status, "pr_closed": pr_closed, "members": members}
+WRITERS = {"sign": sign, "pr_status": pr_status, "pr_closed": pr_closed, "members": members, "opener": opener}
 
 
 # --- reads ---------------------------------------------------------------------------------------

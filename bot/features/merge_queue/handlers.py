@@ -8,6 +8,7 @@ from typing import Any, Mapping, Sequence
 
 from ...context import Context
 from ...core.actions import Action, Note, Record, UpsertCheckRun
+from ...core.cla import account_from_api
 from ...core.events import Event
 from ...core.merge_group import GroupCheck, Pull, branch_of, parse_queue_ref, unidentified, unusable_pull
 from ...github import PermanentGitHubError
@@ -48,7 +49,7 @@ async def _pull(ctx: Context, number: int) -> Pull | None:
     return Pull(number=number, head_sha=str((pr.get("head") or {}).get("sha") or ""),
                 state=str(pr.get("state") or ""),
                 base_ref=str((pr.get("base") or {}).get("ref") or ""),
-                merged=bool(pr.get("merged") or pr.get("merged_at")))
+                merged=bool(pr.get("merged") or pr.get("merged_at")), opener=account_from_api(pr.get("user")))
 
 
 async def _seen(ctx: Context, names: Sequence[str]) -> list[str]:

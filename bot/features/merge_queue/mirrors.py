@@ -48,8 +48,10 @@ async def _cla(env: Env, pull: Pull) -> dict[str, HeldCheck]:
         return {}
     # GitHub, where there is one, answers organisation and team memberships as the pull
     # request's re-check would ask them; the answers are kept (the HeldCheck's records), so the
-    # follow job, reading the store alone, says the same (see cla.standing).
-    held = await cla.held_check(env.db, env.repo, env.rules.section("cla"), pull.number, gh=env.gh)
+    # follow job, reading the store alone, says the same (see cla.standing). So is who opened
+    # the pull request, for a verdict recorded without them: read with the pull request.
+    held = await cla.held_check(env.db, env.repo, env.rules.section("cla"), pull.number, gh=env.gh,
+                                opener=pull.opener if env.gh is not None else None)
     return {names[0]: held} if held is not None else {}
 
 

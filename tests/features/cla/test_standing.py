@@ -6,6 +6,7 @@ import asyncio
 import json
 
 from bot.core.actions import Record
+from bot.core.cla import Account
 from bot.features.cla import held_check, recorded, store
 from .conftest import HEAD, REPO, api_commit, apply_records, cla_rules, make_context, pr_payload, reader_for
 from bot.features.cla import handlers
@@ -70,8 +71,10 @@ async def test_a_change_of_mode_without_recorded_facts_is_no_verdict_to_carry(db
     held = await held_check(db, REPO, cfg(mode="dco"), 2)
     assert (held.conclusion, held.title) == ("failure", "The CLA rules changed since the last check")
     assert "/cla recheck" in held.summary
-    # the same mode: weighed as before, the allowlist in force applied to who had to sign
-    held = await held_check(db, REPO, cfg(allowlist={"logins": ["alice"]}, version="2"), 2)
+    # the same mode: weighed as before, the allowlist in force applied to who had to sign (and to
+    # the opener, whom GitHub names when the queue asks: this verdict did not record them)
+    held = await held_check(db, REPO, cfg(allowlist={"logins": ["alice"]}, version="2"), 2,
+                            gh=reader_for({}, {}), opener=Account("alice", 101))
     assert (held.conclusion, held.title) == ("success", "Everyone has signed the CLA")
     assert "### Allowlisted (1)\n- `alice` (allowlisted login)" in held.summary
 
@@ -166,9 +169,11 @@ async def test_the_facts_kept_do_not_grow_with_the_co_authors_a_message_names(db
     assert held.conclusion == "failure" and f"{extra} " in held.title
 
 
-async def test_the_opener_is_weighed_again_and_facts_kept_without_one_still_load(db):
-    """The group's check counts whoever opened the pull request, as the check did; facts kept by
-    a version of the bot that did not record the opener weigh what they hold."""
+async def test_the_opener_is_weighed_again_and_facts_kept_without_one_never_pass_without_it(db):
+    """The group's check counts whoever opened the pull request, as the check did. Facts kept by
+    a version of the bot that did not record the opener lack someone who must be covered: with
+    GitHub's word on who opened it (the queue asking) it is weighed and kept for the follow job;
+    without it (the follow job) the check holds rather than passes."""
     await store.sign(db, agreement="codertocat", user_id=101, login="alice", version="1", signed_at=1.0)
     payload = pr_payload(author="bob")
     pr = payload["pull_request"]
@@ -182,12 +187,50 @@ async def test_the_opener_is_weighed_again_and_facts_kept_without_one_still_load
     await store.sign(db, agreement="codertocat", user_id=102, login="bob", version="1", signed_at=2.0)
     assert (await held_check(db, REPO, cfg(), 2)).conclusion == "success"
     [record] = [a for a in actions if isinstance(a, Record) and a.op == "pr_status"]
-    old = dict(record.args["facts"], who=[w for w in record.args["facts"]["who"] if w["role"] != "opener"])
+    # as a version of the bot that did not keep the opener recorded them
+    old = {k: v for k, v in record.args["facts"].items() if k != "opener_kept"}
+    old["who"] = [w for w in old["who"] if w["role"] != "opener"]
     await store.pr_status(db, **{**record.args, "facts": old, "missing": [], "signed": [{"id": 101, "login": "alice"}],
                                  "read_revision": None})
     assert recorded.facts_from_json((await store.status_of(db, REPO, 2))["facts"]) is not None
-    held = await held_check(db, REPO, cfg(version="2"), 2)
-    assert held.conclusion == "action_required" and "`bob`" not in held.summary and "`alice`" in held.summary
+    await store.sign(db, agreement="codertocat", user_id=101, login="alice", version="2", signed_at=3.0)
+    held = await held_check(db, REPO, cfg(version="2"), 2)         # bob signed version 1 only
+    assert (held.head_sha, held.status, held.conclusion) == (HEAD, "in_progress", None)
+    assert "who opened #2" in held.title and "Re-run this check" in held.summary and not held.records
+    bob = Account("bob", 102)
+    held = await held_check(db, REPO, cfg(version="2"), 2, gh=reader_for({}, {}), opener=bob)
+    assert (held.conclusion, held.title) == ("action_required", "1 person needs to sign the CLA")
+    assert "- `bob` (signed version 1)" in held.summary
+    [keep] = [r for r in held.records if r.op == "opener"]
+    await apply_records(db, [keep])
+    held = await held_check(db, REPO, cfg(version="2"), 2)         # the follow job: bob kept, weighed
+    assert held.conclusion == "action_required" and "- `bob` (signed version 1)" in held.summary
+    await store.sign(db, agreement="codertocat", user_id=102, login="bob", version="2", signed_at=4.0)
+    assert (await held_check(db, REPO, cfg(version="2"), 2)).conclusion == "success"
+
+
+async def test_a_passing_verdict_recorded_before_its_facts_is_held_until_the_opener_is_known(db):
+    """Older still: a verdict recorded with who signed but not the commits' facts (nor the
+    opener). It passes only once GitHub has said who opened the pull request and they are
+    covered; one recorded before verdicts kept their inputs cannot be weighed, and is held."""
+    await store.pr_status(db, repo=REPO, number=2, head_sha=HEAD, state="yes", conclusion="success",
+                          missing=[], unlinked=0, dco=0, commented=False, updated_at=1.0, mode="cla",
+                          version="1", signed=[{"id": 101, "login": "alice"}])
+    await store.sign(db, agreement="codertocat", user_id=101, login="alice", version="1", signed_at=1.0)
+    held = await held_check(db, REPO, cfg(), 2)
+    assert held.status == "in_progress" and "/cla recheck" in held.summary
+    held = await held_check(db, REPO, cfg(), 2, gh=reader_for({}, {}), opener=Account("bob", 102))
+    assert held.conclusion == "action_required" and "- `bob`" in held.summary
+    await apply_records(db, held.records)
+    assert (await held_check(db, REPO, cfg(), 2)).conclusion == "action_required"
+    # opened by alice herself: she is weighed once, and signed
+    await store.opener(db, repo=REPO, number=2, opener={"id": 101, "login": "alice", "type": "User"})
+    assert (await held_check(db, REPO, cfg(), 2)).conclusion == "success"
+    # recorded before verdicts kept their inputs: a pass cannot be weighed again, so it is held
+    await store.pr_status(db, repo=REPO, number=3, head_sha=HEAD, state="yes", conclusion="success",
+                          missing=[], unlinked=0, dco=0, commented=False, updated_at=1.0)
+    held = await held_check(db, REPO, cfg(), 3, gh=reader_for({}, {}), opener=Account("alice", 101))
+    assert held.status == "in_progress" and "/cla recheck" in held.summary
 
 
 async def test_a_groups_check_asks_a_bounded_number_of_membership_questions(db):

@@ -263,3 +263,45 @@ async def test_a_group_asked_again_asks_nobody_who_signed_twice(db):
     raised = cla_rules(version="2", **ACME)  # the answer kept still covers her
     [check] = of(await follow.follow_groups(job_context(db, raised)), UpsertCheckRun)
     assert (check.conclusion, check.title) == ("success", "Everyone has signed the CLA")
+
+
+async def test_a_verdict_recorded_before_the_opener_counted_never_passes_the_queue_without_them(db):
+    """bob opened the pull request; its commits are alice's, who signed. The verdict was recorded
+    by a version of the bot that neither required nor kept the opener: the group's check asks
+    GitHub who opened it and weighs them (bob must sign); a group the follow job finds without
+    that answer holds, saying how to have it asked; and the answer, once kept, is the follow
+    job's too."""
+    rules = cla_rules()
+    await sign(db, "alice")
+    gh = github([commit("a" * 40)])
+    gh.items[PULL_URL] = {**pull(), "user": dict(USERS["bob"])}
+    payload = pr_payload(1)
+    payload["pull_request"]["user"] = dict(USERS["bob"])
+    event, ctx = make_context("pull_request", payload, db=db, rules=rules, reader=gh, now=NOW)
+    actions = await cla.handlers.on_pull_request(event, ctx)
+    [record] = [a for a in actions if isinstance(a, Record) and a.op == "pr_status"]
+    # as the older bot recorded it: bob neither weighed nor kept
+    facts = {k: v for k, v in record.args["facts"].items() if k != "opener_kept"}
+    facts["who"] = [w for w in facts["who"] if w["role"] != "opener"]
+    await cla.FEATURE.writers["pr_status"](db, **{**record.args, "state": "yes", "conclusion": "success",
+                                                  "missing": [], "facts": facts, "read_revision": None})
+    await apply(db, [a for a in actions if isinstance(a, UpsertCheckRun)])
+
+    # a group the older bot reported (passing) is followed: no answer on record, so it holds
+    check, group_actions = await group_check(db, rules, gh)
+    await apply(db, [a for a in group_actions if not (isinstance(a, Record) and a.op == "opener")])
+    held = of(await follow.follow_groups(job_context(db, rules, now=NOW + timedelta(seconds=30))), UpsertCheckRun)
+    assert [(c.status, c.conclusion) for c in held] == [("in_progress", None)]
+    assert "Re-run this check" in held[0].summary
+
+    # the queue asks (or a re-run): GitHub names bob, who must sign; kept for the follow job
+    assert (check.conclusion, check.title) == ("action_required", "1 person needs to sign the CLA")
+    assert "`bob`" in check.summary
+    check, group_actions = await group_check(db, rules, gh)
+    assert check.conclusion == "action_required"
+    await apply(db, group_actions)
+    assert await follow.follow_groups(job_context(db, rules, now=NOW + timedelta(seconds=60))) == []
+    await sign(db, "bob")
+    [passed] = of(await follow.follow_groups(job_context(db, rules, now=NOW + timedelta(seconds=90))),
+                  UpsertCheckRun)
+    assert passed.conclusion == "success"
