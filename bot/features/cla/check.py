@@ -178,6 +178,9 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
     if comment:
         actions.append(UpsertComment(env.repo, number=number, marker=COMMENT_MARKER,
                                      body=cla_report.comment(verdict, ins)))
+    # Last, once the GitHub side was sent: a verdict left unsent is found by ``recheck_signed``.
+    actions.append(Record(env.repo, feature=FEATURE_NAME, op="published", args={
+        "repo": env.repo, "number": number, "revision": (int(previous["revision"]) if previous else 0) + 1}))
     waiting = ", ".join(m["login"] for m in missing[:10])
     actions.append(Note(env.repo, feature=FEATURE_NAME, number=number,
                         text=f"CLA check on {head[:7]}: {conclusion} ({verdict.commits} commits"

@@ -155,18 +155,28 @@ async def _record(env: CheckEnv, inv: Invocation, event: Event, ctx: Context, nu
 
 # --- periodic re-check ---------------------------------------------------------------------------
 
+# Seconds after which a verdict whose GitHub side was never sent is re-checked by the job: the
+# delivery or job that wrote it may still be sending it (or waiting to retry) until then.
+UNSENT_AFTER = 300.0
+
+
 async def recheck_signed(jctx: JobContext) -> list[Action]:
     """Catch-all for signatures that arrived in another repository sharing the agreement (or
-    while a delivery was lost): PRs still waiting for someone who has now signed."""
+    while a delivery was lost): PRs still waiting for someone who has now signed. And for
+    verdicts written but never sent (see ``store``): the process died between the two, or a
+    retry decided again without finding the pull request."""
     actions: list[Action] = []
     for handle in await jctx.repos():
         env = CheckEnv.from_handle(handle, jctx.db, jctx.clock)
-        if not handle.rules.enabled(FEATURE_NAME) or not _signs_cla(env.cfg):
+        if not handle.rules.enabled(FEATURE_NAME):
             continue
-        rows = await jctx.db.fetchall(
-            "SELECT DISTINCT w.number FROM cla_waiting w JOIN cla_signatures s"
-            " ON s.user_id = w.user_id AND s.agreement = ? AND s.version = ? WHERE w.repo = ?",
-            (agreement_key(handle.repo, env.cfg), env.version, handle.repo))
-        if rows:
-            actions += await recheck_numbers(env, [int(r["number"]) for r in rows])
+        numbers = await store.unsent(jctx.db, handle.repo, jctx.now().timestamp() - UNSENT_AFTER)
+        if _signs_cla(env.cfg):
+            rows = await jctx.db.fetchall(
+                "SELECT DISTINCT w.number FROM cla_waiting w JOIN cla_signatures s"
+                " ON s.user_id = w.user_id AND s.agreement = ? AND s.version = ? WHERE w.repo = ?",
+                (agreement_key(handle.repo, env.cfg), env.version, handle.repo))
+            numbers += [int(r["number"]) for r in rows]
+        if numbers:
+            actions += await recheck_numbers(env, numbers)
     return actions

@@ -8,6 +8,11 @@ since (a push decided meanwhile), the write is refused with StaleVerdict, a Retr
 check writes its verdict before any of its GitHub actions (``check.check_pull_request``), so
 the delivery or job stops there, before editing the comment or the labels for an old head, and
 is decided again on what GitHub and the store say then.
+
+A verdict written is unsent (``published`` 0) until a last Record after its GitHub actions marks
+that revision sent. A retry decides again rather than replaying, and a re-check found from the
+store (who waits for a signer) no longer finds a pull request its first attempt's verdict took
+off the list: ``unsent`` is how the periodic re-check finds those and sends them.
 """
 from __future__ import annotations
 
@@ -55,15 +60,15 @@ async def pr_status(db: Database, *, repo: str, number: int, head_sha: str, stat
         unchanged = "" if read_revision is None else " WHERE cla_pr_status.revision = ?"
         written = await db.execute(
             "INSERT INTO cla_pr_status (repo, number, head_sha, state, conclusion, missing, unlinked,"
-            " dco, commented, is_open, updated_at, mode, version, signed, facts, members, revision)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, 1)"
+            " dco, commented, is_open, updated_at, mode, version, signed, facts, members, revision, published)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, 1, 0)"
             " ON CONFLICT (repo, number) DO UPDATE SET head_sha = excluded.head_sha,"
             " state = excluded.state, conclusion = excluded.conclusion, missing = excluded.missing,"
             " unlinked = excluded.unlinked, dco = excluded.dco, is_open = 1,"
             " commented = CASE WHEN excluded.commented = 1 THEN 1 ELSE cla_pr_status.commented END,"
             " updated_at = excluded.updated_at, mode = excluded.mode, version = excluded.version,"
             " signed = excluded.signed, facts = excluded.facts, members = excluded.members,"
-            " revision = cla_pr_status.revision + 1" + unchanged,
+            " revision = cla_pr_status.revision + 1, published = 0" + unchanged,
             (repo, number, head_sha, state, conclusion, json.dumps(list(missing)), unlinked, dco,
              1 if commented else 0, float(updated_at), mode, None if version is None else str(version),
              json.dumps(list(signed)), None if facts is None else json.dumps(dict(facts)),
@@ -113,6 +118,12 @@ async def opener(db: Database, *, repo: str, number: int, opener: Mapping[str, A
                      (json.dumps(dict(opener or {})), repo, number))
 
 
+async def published(db: Database, *, repo: str, number: int, revision: int) -> None:
+    """The verdict written as ``revision`` had its GitHub actions sent (a later one is not)."""
+    await db.execute("UPDATE cla_pr_status SET published = 1 WHERE repo = ? AND number = ? AND revision = ?",
+                     (repo, number, int(revision)))
+
+
 async def pr_closed(db: Database, *, repo: str, number: int) -> None:
     async with db.transaction():
         await db.execute("UPDATE cla_pr_status SET is_open = 0 WHERE repo = ? AND number = ?",
@@ -120,7 +131,8 @@ async def pr_closed(db: Database, *, repo: str, number: int) -> None:
         await db.execute("DELETE FROM cla_waiting WHERE repo = ? AND number = ?", (repo, number))
 
 
-WRITERS = {"sign": sign, "pr_status": pr_status, "pr_closed": pr_closed, "members": members, "opener": opener}
+WRITERS = {"sign": sign, "pr_status": pr_status, "pr_closed": pr_closed, "members": members, "opener": opener,
+           "published": published}
 
 
 # --- reads ---------------------------------------------------------------------------------------
@@ -147,6 +159,14 @@ async def waiting_for(db: Database, repo: str, user_id: int) -> list[int]:
     rows = await db.fetchall(
         "SELECT number FROM cla_waiting WHERE repo = ? AND user_id = ? ORDER BY number",
         (repo, int(user_id)))
+    return [int(r["number"]) for r in rows]
+
+
+async def unsent(db: Database, repo: str, before: float) -> list[int]:
+    """Open pull requests whose verdict, written before ``before``, was never sent to GitHub."""
+    rows = await db.fetchall(
+        "SELECT number FROM cla_pr_status WHERE repo = ? AND is_open = 1 AND published = 0 AND updated_at < ?"
+        " ORDER BY number", (repo, float(before)))
     return [int(r["number"]) for r in rows]
 
 

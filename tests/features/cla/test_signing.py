@@ -343,3 +343,80 @@ async def test_a_verdict_is_written_only_over_the_revision_its_decision_read(db)
     assert (row["head_sha"], row["revision"]) == ("2" * 40, 2)
     await store.pr_status(db, head_sha="3" * 40, **args)     # a Record decided before revisions: as before
     assert (await store.status_of(db, REPO, 2))["revision"] == 3
+
+
+class FlakyGitHub:
+    """An installation API that records the writes the executor sends, and answers the first
+    check-run write with a 502: what a process dying between a verdict's Record and its check
+    run leaves behind (the Record done, the check never sent)."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[str, str, dict]] = []
+        self.failing = True
+
+    async def getiter(self, url, url_vars=None, **kw):
+        return
+        yield
+
+    def __getattr__(self, method):
+        async def call(url, url_vars=None, *args, data=None, **kw):
+            if "check-runs" in url and self.failing:
+                from bot.github import TransientGitHubError
+
+                self.failing = False
+                raise TransientGitHubError("502 Bad Gateway", status=502)
+            self.writes.append((method, url, dict(data or {})))
+            return {"id": 1}
+        return call
+
+
+async def test_a_verdict_recorded_before_its_check_run_failed_gets_its_check_run(db):
+    """bob signs on another issue: #2, waiting for him, is re-checked and its passing verdict
+    recorded; then the check run fails (a 502, or the process dies). Deciding again, the retried
+    delivery no longer finds #2 waiting for bob (the Record took it off), so nothing else would
+    ever send #2 its check: the periodic re-check finds the verdict never sent and sends it."""
+    from datetime import timedelta
+
+    from bot.executor import Executor
+    from bot.features.cla import FEATURE
+    from bot.github import TransientGitHubError
+
+    await store.sign(db, agreement="codertocat", user_id=101, login="alice", version="1", signed_at=1.0)
+    pair = "Pair\n\nCo-authored-by: Bob <102+bob@users.noreply.github.com>"
+    pr, commits = await open_pr(db, commits=[api_commit("2" * 40, message=pair)])
+    assert await store.waiting_for(db, REPO, 102) == [2]
+    reader = reader_for({2: pr}, {2: commits})
+    api = FlakyGitHub()
+
+    async def api_for(installation):
+        return api
+    executor = Executor(db, api_for=api_for, dry_run=False, features={"cla": FEATURE}, bot_login="bot")
+    signed = comment_payload(PHRASE, user="bob", number=7, on_pr=False)
+    for attempt in range(2):      # the delivery, then its retry (decided again)
+        event, ctx = make_context("issue_comment", signed, db=db, reader=reader)
+        actions = await handlers.on_comment(event, ctx)
+        try:
+            await executor.run(delivery_id="d-sign", installation_id=1, batches=[("cla.on_comment", actions)],
+                               retrying=attempt > 0)
+        except TransientGitHubError:
+            assert attempt == 0
+    row = await store.status_of(db, REPO, 2)
+    assert (row["state"], row["published"]) == ("yes", 0)
+    assert not [w for w in api.writes if "check-runs" in w[1]]
+
+    rules = cla_rules()
+
+    async def repos():
+        return [RepoHandle(REPO, 1, rules, reader, None)]
+    soon = datetime.fromtimestamp(row["updated_at"], timezone.utc) + timedelta(seconds=30)
+    jctx = JobContext(db=db, bot_login="bot", repos=repos, clock=lambda: soon)
+    assert await handlers.recheck_signed(jctx) == []     # a delivery may still be sending it
+    later = soon + timedelta(seconds=handlers.UNSENT_AFTER)
+    jctx = JobContext(db=db, bot_login="bot", repos=repos, clock=lambda: later)
+    actions = await handlers.recheck_signed(jctx)
+    await executor.run(delivery_id="job:cla-recheck-signed:1", installation_id=1,
+                       batches=[("cla-recheck-signed", actions)])
+    [check] = [w for w in api.writes if "check-runs" in w[1]]
+    assert (check[2]["head_sha"], check[2]["conclusion"]) == (pr["head"]["sha"], "success")
+    assert (await store.status_of(db, REPO, 2))["published"] == 1
+    assert await handlers.recheck_signed(jctx) == []     # sent: nothing more to do
