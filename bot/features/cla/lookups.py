@@ -185,18 +185,31 @@ class Membership:
 
 
 async def covered_members(gh: GitHubReader, accounts: list[Account], orgs: list[str], teams: list[str],
-                          *, budget: int = MAX_MEMBERSHIP_LOOKUPS) -> Membership:
+                          *, budget: int = MAX_MEMBERSHIP_LOOKUPS, logins_may_be_stale: bool = False) -> Membership:
     """Which accounts an organisation or team covers (corporate CLA), asking at most ``budget``
-    questions, in order: an account not fully answered within it is not asked at all."""
+    questions, in order: an account not fully answered within it is not asked at all.
+
+    Membership is asked by login and answered for whoever holds it now. ``logins_may_be_stale``:
+    the logins were recorded earlier (a renamed account's old login may be someone else's since),
+    so each account's login is read again by its id first (one request per account asked; an
+    account GitHub no longer knows is not asked)."""
     asked: set[int] = set()
     covered: set[int] = set()
     questions = [*((is_org_member, org) for org in orgs), *((is_team_member, team) for team in teams)]
     for account in accounts:
+        if budget <= 0:
+            break
+        login = account.login
+        if logins_may_be_stale:
+            now = await _user_by_id(gh, account.id)
+            if now is None:
+                continue
+            login = now.login
         for ask, group in questions:
             if budget <= 0:
                 return Membership(frozenset(asked), frozenset(covered))
             budget -= 1
-            if await ask(gh, group, account.login):
+            if await ask(gh, group, login):
                 covered.add(account.id)
                 break
         asked.add(account.id)

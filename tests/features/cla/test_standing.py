@@ -239,10 +239,36 @@ async def test_a_groups_check_asks_a_bounded_number_of_membership_questions(db):
 
     over = {"allowlist": {"orgs": ["corp"], "teams": ["corp/a"]}}
     await checked(db, strangers(200), **over)
-    reader = reader_for({}, {}, **{"/orgs/{org}/members/{username}": None})   # everyone a member of corp
+    reader = reader_for({}, {}, **{"/orgs/{org}/members/{username}": None,    # everyone a member of corp
+                                   "/user/{account_id}": lambda v: {"login": f"stranger{int(v['account_id']) - 10_000}",
+                                                                    "id": int(v["account_id"]), "type": "User"}})
     held = await held_check(db, REPO, cfg(**over), 2, gh=reader)
     asked = [u for u, _ in reader.calls if "/members/" in u or "/memberships/" in u]
     assert len(asked) == MAX_MEMBERSHIP_LOOKUPS
     missing = 200 + 1 - MAX_MEMBERSHIP_LOOKUPS
     assert (held.conclusion, held.title) == ("action_required", f"{missing} people need to sign the CLA")
     assert "questions are asked per check" in held.summary
+
+
+async def test_a_groups_check_asks_memberships_of_the_account_not_of_a_login_renamed_since(db):
+    """The facts keep the logins of the check's day; membership is asked by login. alice (101)
+    renamed since, and someone else, a member of acme, took "alice": asked by the old login,
+    GitHub would answer for them. The group's check asks by alice's login now, read by her id."""
+    from bot.github import PermanentGitHubError
+
+    over = {"allowlist": {"orgs": ["acme"]}}
+    await checked(db, [api_commit("a" * 40)], **over)                    # alice: unsigned, no member
+
+    def member(v):
+        if v["username"] != "alice":        # the new holder of the login
+            raise PermanentGitHubError("404 Not Found", status=404)
+
+    def user(v):
+        if int(v["account_id"]) != 101:
+            raise PermanentGitHubError("404 Not Found", status=404)
+        return {"login": "alice-renamed", "id": 101, "type": "User"}
+    reader = reader_for({}, {}, **{"/orgs/{org}/members/{username}": member, "/user/{account_id}": user})
+    held = await held_check(db, REPO, cfg(**over), 2, gh=reader, opener=Account("alice-renamed", 101))
+    assert (held.conclusion, held.title) == ("action_required", "1 person needs to sign the CLA")
+    asked = [v["username"] for u, v in reader.calls if "/members/" in u]
+    assert asked == ["alice-renamed"]

@@ -70,9 +70,15 @@ def github(commits: list[dict[str, Any]], members: Iterable[str] = (), team_memb
         if v["username"] not in team_members:
             raise PermanentGitHubError("404 Not Found", status=404)
         return {"state": "active"}
+    def user(v: dict[str, Any]) -> dict[str, Any]:
+        found = [u for u in USERS.values() if u["id"] == int(v["account_id"])]
+        if not found:
+            raise PermanentGitHubError("404 Not Found", status=404)
+        return dict(found[0])
     pr = pr_payload(len(commits))["pull_request"]
     commits = [*commits[:-1], {**commits[-1], "sha": HEAD}]  # the last one listed is the head
     return RecordingReader(items={PULL_URL: pull(), PR_BY_NUMBER: pr, ORG_MEMBER: member, TEAM_MEMBER: team_member,
+                                  "/user/{account_id}": user,
                                   "/search/commits{?q,per_page}": {"items": []},
                                   "/search/issues{?q,per_page}": {"items": []}},
                            lists={PR_COMMITS: commits})
