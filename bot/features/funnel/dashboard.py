@@ -126,8 +126,12 @@ async def repo_page(request: web.Request) -> web.Response:
     repo, rules = await access.one_shown(runtime, typed, private_too)
     section = rules.section("funnel")
     scope = scope_of(repo, section)
-    funnel = await funnel_for(runtime.db, scope, since, until, section)
-    org = f" of every repository of {escape(scope)} (org mode)" if scope != repo else ""
+    # In org mode the figures are the organisation's: to an anonymous viewer, of its public
+    # repositories only, or a private sibling's contributors would show on a public page.
+    among = await access.public_names(runtime) if scope != repo and not private_too else None
+    funnel = await funnel_for(runtime.db, scope, since, until, section, among=among)
+    which = "public repository" if among is not None else "repository"
+    org = f" of every {which} of {escape(scope)} (org mode)" if scope != repo else ""
     body = (f"<h1>Contributor flow: {escape(repo)}</h1><p>New contributors{org} first seen "
             f"{window_text(since, until)}; stages reached by the end.</p>"
             f"{_funnel_section(funnel)}{await _sla_section(runtime.db, repo, since, until)}")

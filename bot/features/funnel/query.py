@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 from ...core.funnel import BotPolicy, Funnel, compute
 from ...store.db import Database
@@ -21,8 +21,9 @@ def scope_of(repo: str, section: Mapping[str, Any]) -> str:
 
 
 async def funnel_for(db: Database, scope: str, since: datetime, until: datetime,
-                     section: Mapping[str, Any]) -> Funnel:
+                     section: Mapping[str, Any], *, among: Collection[str] | None = None) -> Funnel:
+    """``among``: only the repositories of these (lower-case) names count."""
     people = await store.contributors(db, scope, section.get("approver_teams") or (),
-                                      since.timestamp(), until.timestamp())
+                                      since.timestamp(), until.timestamp(), among=among)
     # Seconds of arithmetic for a large repository: off the loop that takes the webhooks.
     return await asyncio.to_thread(compute, people, since, until, bot_policy(section))

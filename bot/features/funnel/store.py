@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Collection, Iterable, Sequence
 
 from ...core.funnel import Contributor
 from ...store.db import Database
@@ -150,15 +150,16 @@ WRITERS = {"acts": record_acts, "team_grants": record_team_grants, "report": rec
 
 # --- reads ---------------------------------------------------------------------------
 
-async def repo_ids(db: Database, scope: str) -> list[int]:
-    """Ids of ``owner/name`` (all ids it has had), or of every repository of ``owner``."""
+async def repo_ids(db: Database, scope: str, among: Collection[str] | None = None) -> list[int]:
+    """Ids of ``owner/name`` (all ids it has had), or of every repository of ``owner``;
+    with ``among`` (lower-case names), only of the repositories named there."""
     scope = scope.lower().strip("/")
     if "/" in scope:
-        rows = await db.fetchall("SELECT repo_id FROM funnel_repos WHERE name_key = ?", (scope,))
+        rows = await db.fetchall("SELECT repo_id, name_key FROM funnel_repos WHERE name_key = ?", (scope,))
     else:
-        rows = await db.fetchall("SELECT repo_id FROM funnel_repos WHERE name_key LIKE ? ESCAPE '\\'",
+        rows = await db.fetchall("SELECT repo_id, name_key FROM funnel_repos WHERE name_key LIKE ? ESCAPE '\\'",
                                  (scope.replace("_", r"\_").replace("%", r"\%") + "/%",))
-    return [int(r["repo_id"]) for r in rows]
+    return [int(r["repo_id"]) for r in rows if among is None or r["name_key"] in among]
 
 
 FAR = 4_000_000_000_000  # after any instant: stands for "never" inside LEAST/min
@@ -177,14 +178,15 @@ async def _tuples(db: Database, sql: str, params: Sequence[Any]) -> list[Sequenc
 
 
 async def contributors(db: Database, scope: str, approver_teams: Sequence[str] = (),
-                       since: float | None = None, until: float | None = None) -> list[Contributor]:
+                       since: float | None = None, until: float | None = None, *,
+                       among: Collection[str] | None = None) -> list[Contributor]:
     """Contributors of a repository or an organisation (earliest instants over its repos),
     with the configured approver teams' memberships counted as approver rights.
 
     With ``since``/``until`` (epoch seconds), only people whose earliest instant of all
     falls in that range are read: the others cannot be new in it, and the database
-    drops them before Python sees a row."""
-    ids = await repo_ids(db, scope)
+    drops them before Python sees a row. ``among``: as for ``repo_ids``."""
+    ids = await repo_ids(db, scope, among)
     people: dict[int, list[Any]] = {}
     chunks = [ids[i:i + 500] for i in range(0, len(ids), 500)]
     for chunk in chunks:

@@ -163,9 +163,9 @@ async def test_pages_read_only_who_can_be_new_and_count_off_the_loop(db, monkeyp
     reads, threads = [], []
     real_read, real_compute = store.contributors, query.compute
 
-    async def read(db, scope, teams=(), since=None, until=None):
+    async def read(db, scope, teams=(), since=None, until=None, **kw):
         reads.append((scope, since, until))
-        return await real_read(db, scope, teams, since, until)
+        return await real_read(db, scope, teams, since, until, **kw)
 
     def compute(*args):
         threads.append(threading.get_ident())
@@ -291,3 +291,39 @@ async def test_a_wrong_token_is_a_401(db, headers):
         resp = await answer(handler, rt, path, owner, name, headers)
         assert resp.status == 401 and resp.headers["WWW-Authenticate"].startswith("Basic realm=")
         assert "s3cret" not in resp.text and "o/priv" not in resp.text
+
+
+async def test_org_mode_figures_count_only_public_repositories_for_anonymous_viewers(db):
+    """o/pub in org mode: its page shows the organisation's figures, and to an anonymous
+    viewer only those of the repositories known to be public."""
+    when = datetime(2026, 1, 10, tzinfo=UTC)
+    siblings = {"o/pub": False, "o/secret": True, "o/unsaid": None, "o/also-public": False}
+    for repo_id, (repo, private) in enumerate(siblings.items(), 1):
+        await state.remember_installation(db, repo, 1, private=private)
+    newcomers = {"o/pub": [11], "o/secret": [12, 13], "o/unsaid": [14], "o/also-public": [15],
+                 "o/uninstalled": [16]}
+    for repo_id, (repo, users) in enumerate(newcomers.items(), 1):
+        await store.record_acts(db, repo_id=repo_id, repo=repo,
+                                acts=[comment(u, u, f"u{u}", when) for u in users])
+    # mallory came to the private repository in December: not new there, but a public count
+    # must not know it (she would then be missing from o/pub's January).
+    await store.record_acts(db, repo_id=1, repo="o/pub", acts=[comment(20, 17, "mallory", when)])
+    await store.record_acts(db, repo_id=2, repo="o/secret",
+                            acts=[comment(21, 17, "mallory", datetime(2025, 12, 1, tzinfo=UTC))])
+    org = bundled_rules({"funnel": {"org_mode": True}})
+    rt = Runtime(db, {r: org for r in siblings}, token="s3cret")
+    anonymous = (await answer(repo_page, rt, f"/dashboard/o/pub{Q}", "o", "pub")).text
+    # u11, mallory (o/pub), u15 (o/also-public); not o/secret, o/unsaid nor o/uninstalled.
+    assert first_contact(anonymous) == 3
+    assert "every public repository of o (org mode)" in anonymous
+    assert "u12" not in anonymous and "secret" not in anonymous
+    signed_in = (await answer(repo_page, rt, f"/dashboard/o/pub{Q}", "o", "pub",
+                              {"Authorization": "Bearer s3cret"})).text
+    assert first_contact(signed_in) == 6           # u11..u16: mallory is not new in the organisation
+    assert "every repository of o (org mode)" in signed_in
+    # The overview and the other public repository's page say the same to anonymous viewers.
+    assert first_contact((await answer(index_page, rt, f"/dashboard{Q}")).text) == 3
+    assert first_contact((await answer(repo_page, rt, f"/dashboard/o/also-public{Q}", "o", "also-public")).text) == 3
+    # The private repository turns public: from then on it counts, for everyone.
+    await state.remember_installation(db, "o/secret", 1, private=False)
+    assert first_contact((await answer(repo_page, rt, f"/dashboard/o/pub{Q}", "o", "pub")).text) == 4
