@@ -39,7 +39,10 @@ def authorised(request: web.Request, token: str | None) -> bool:
     if not token or header is None:
         return False
     given = _presented(header)
-    if given is None or not hmac.compare_digest(given.encode(), token.encode()):
+    # aiohttp decodes header bytes that are not UTF-8 to lone surrogates: surrogateescape
+    # gives those bytes back (a wrong token, a 401) where a plain encode() raised (a 500).
+    if given is None or not hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
+                                                token.encode("utf-8", "surrogateescape")):
         raise web.HTTPUnauthorized(text="wrong dashboard token", headers={"WWW-Authenticate": REALM})
     return True
 

@@ -327,3 +327,41 @@ async def test_org_mode_figures_count_only_public_repositories_for_anonymous_vie
     # The private repository turns public: from then on it counts, for everyone.
     await state.remember_installation(db, "o/secret", 1, private=False)
     assert first_contact((await answer(repo_page, rt, f"/dashboard/o/pub{Q}", "o", "pub")).text) == 4
+
+
+@pytest.mark.parametrize("value, status", [
+    (b"Bearer \xff\xfe", 401),                      # not UTF-8: a wrong token, not a server error
+    (b"Bearer s3cret\xff", 401),
+    (b"Basic \xff\xfe", 401),
+    ("Bearer café".encode(), 401),                  # UTF-8, but not the token
+    (b"Bearer s3cret", 200),
+])
+async def test_credentials_in_any_bytes_are_answered_over_http(db, value, status):
+    """Sent as raw bytes over a real connection, as a client that is not a browser may send them."""
+    import asyncio
+    from http import HTTPStatus
+
+    from bot.features.funnel.dashboard import register
+
+    await state.remember_installation(db, "o/pub", 1, private=False)
+    app = web.Application()
+    app[RUNTIME] = Runtime(db, {}, token="s3cret")
+    register(app)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        for path in (b"/dashboard/", b"/dashboard/o/pub"):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET " + path + b"?since=2026-01-01&until=2026-01-31 HTTP/1.1\r\nHost: x\r\n"
+                         b"Connection: close\r\nAuthorization: " + value + b"\r\n\r\n")
+            await writer.drain()
+            head, _, body = (await reader.read()).partition(b"\r\n\r\n")
+            writer.close()
+            assert head.split(b"\r\n")[0] == f"HTTP/1.1 {status} {HTTPStatus(status).phrase}".encode(), path
+            if status == 401:
+                assert b"WWW-Authenticate: Basic realm=" in head and b"s3cret" not in body
+    finally:
+        await runner.cleanup()
