@@ -143,7 +143,9 @@ async def process(runtime: "Runtime", delivery: "StoredDelivery") -> Decision:
         if event.repo and event.installation_id:
             private = (event.payload.get("repository") or {}).get("private")
             await state.remember_installation(runtime.db, event.repo, int(event.installation_id),
-                                              private if isinstance(private, bool) else None)
+                                              private if isinstance(private, bool) else None,
+                                              private_at=delivery.received_at,
+                                              authoritative=event.qualified in state.VISIBILITY_EVENTS)
         decision = await decide(runtime, event)
         if decision.ignored:
             log.info("ignored: %s", decision.ignored)

@@ -17,13 +17,46 @@ def _upsert(db: Database, table: str, key_cols: tuple[str, ...], cols: dict[str,
             f" ON CONFLICT ({', '.join(key_cols)}) DO UPDATE SET {updates}")
 
 
+# The events whose whole point is the visibility change: what they say of it is authoritative.
+VISIBILITY_EVENTS = frozenset({"repository.privatized", "repository.publicized"})
+# The visibility a delivery says is applied only if that delivery is at least as new as the one
+# that set it. An ordinary delivery's payload is a snapshot from when it was sent, and a
+# recovered one is received (so dated) up to days later: it may make a repository private, but
+# never public again over a privatized event or a live read (``authoritative``). A publicized
+# event or the next live read does. Stuck private is the safe side: the dashboard hides it.
+_PRIVATE_APPLIES = (
+    "(repo_installations.private_at IS NULL OR excluded.private_at >= repo_installations.private_at)"
+    " AND (excluded.private_authoritative = 1 OR repo_installations.private_authoritative = 0"
+    " OR repo_installations.is_private IS NULL"
+    " OR NOT (repo_installations.is_private = 1 AND excluded.is_private = 0))")
+_REMEMBER_VISIBILITY = (
+    "INSERT INTO repo_installations (repo, installation_id, updated_at, is_private, private_at,"
+    " private_authoritative) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo) DO UPDATE SET"
+    " installation_id = excluded.installation_id, updated_at = excluded.updated_at,"
+    f" is_private = CASE WHEN {_PRIVATE_APPLIES} THEN excluded.is_private ELSE repo_installations.is_private END,"
+    # An ordinary delivery that agrees with a privatized/publicized event keeps it authoritative.
+    " private_authoritative = CASE WHEN NOT ({applies}) THEN repo_installations.private_authoritative"
+    " WHEN excluded.private_authoritative = 1 THEN 1"
+    " WHEN repo_installations.is_private = excluded.is_private THEN repo_installations.private_authoritative"
+    " ELSE 0 END,"
+    " private_at = CASE WHEN {applies} THEN excluded.private_at ELSE repo_installations.private_at END"
+).format(applies=_PRIVATE_APPLIES)
+
+
 async def remember_installation(db: Database, repo: str, installation_id: int,
-                                private: bool | None = None) -> None:
-    """``private``: the repository's visibility as the caller saw it; None keeps what is known."""
-    cols: dict[str, Any] = {"repo": repo, "installation_id": installation_id, "updated_at": time.time()}
-    if private is not None:
-        cols["is_private"] = int(private)
-    await db.execute(_upsert(db, "repo_installations", ("repo",), cols), tuple(cols.values()))
+                                private: bool | None = None, *, private_at: float | None = None,
+                                authoritative: bool = False) -> None:
+    """``private``: the repository's visibility as the caller saw it; None keeps what is known.
+    ``private_at``: when the delivery saying it was received (default now); ``authoritative``:
+    said by a repository.privatized/publicized event or read live from GitHub."""
+    now = time.time()
+    if private is None:
+        cols: dict[str, Any] = {"repo": repo, "installation_id": installation_id, "updated_at": now}
+        await db.execute(_upsert(db, "repo_installations", ("repo",), cols), tuple(cols.values()))
+        return
+    await db.execute(_REMEMBER_VISIBILITY, (repo, installation_id, now, int(private),
+                                            now if private_at is None else float(private_at),
+                                            int(authoritative)))
 
 
 async def forget_installation(db: Database, installation_id: int) -> None:

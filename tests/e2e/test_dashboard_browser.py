@@ -153,3 +153,53 @@ async def test_private_repositories_need_the_token(guarded, tmp_path):
     dom = await chromium(tmp_path, f"http://me:s3cret@{host}/dashboard/login", "--dump-dom")
     assert '<a href="/dashboard/octo/secret">octo/secret</a>' in dom
     assert bars(dom, "funnel-chart")[0].startswith("First contact: ") and 'id="cohort-chart"' in dom
+
+
+async def test_visibility_follows_the_newest_delivery_and_the_privatized_event(guarded):
+    """Deliveries out of order: a repository made private stays hidden from anonymous viewers
+    when an older delivery (or a recovered one, whose payload is a snapshot from before) says
+    public; only a publicized event makes it public again."""
+    import json
+    import time
+    import uuid
+
+    import aiohttp
+
+    from bot.store import deliveries
+    from tests.fixtures.webhooks import load_example
+
+    from .harness import retarget
+
+    def payload(event, action, private):
+        body = retarget(load_example(event, action), REPO, guarded.fake)
+        body["repository"].update(private=private, visibility="private" if private else "public")
+        return body
+
+    async def anonymous_status():
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{guarded.url}/dashboard/{REPO}") as resp:
+                return resp.status
+
+    async def queued_long_ago(private):
+        """A delivery received an hour ago (its processing failed and is retried now)."""
+        delivery_id = str(uuid.uuid4())
+        await deliveries.insert(guarded.runtime.db, delivery_id=delivery_id, event="issues", action="opened",
+                                repo=REPO, subject=f"{REPO}#1", installation_id=1,
+                                body=json.dumps(payload("issues", "opened", private)), now=time.time() - 3600)
+        await guarded.wait_for(delivery_id)
+
+    assert await anonymous_status() == 200
+    await guarded.deliver("issues", payload("issues", "opened", True))
+    assert await anonymous_status() == 404
+    await queued_long_ago(False)                               # older than the one that said private
+    assert await anonymous_status() == 404
+
+    await guarded.deliver("repository", payload("repository", "publicized", False))
+    assert await anonymous_status() == 200
+    await guarded.deliver("repository", payload("repository", "privatized", True))
+    assert await anonymous_status() == 404
+    # Received after the event, but a snapshot from before it (e.g. recovered days late).
+    await guarded.deliver("issues", payload("issues", "opened", False))
+    assert await anonymous_status() == 404
+    await guarded.deliver("repository", payload("repository", "publicized", False))
+    assert await anonymous_status() == 200

@@ -301,7 +301,8 @@ async def run_backfill(runtime: "Runtime", repo: str, since: datetime, *, restar
     api = await runtime.api(inst)
     info = await api.getitem("/repos/{owner}/{repo}", {"owner": owner, "repo": name})
     if isinstance(info.get("private"), bool):
-        await state.remember_installation(runtime.db, repo, inst, info["private"])
+        # Read live: authoritative, as a privatized/publicized event is.
+        await state.remember_installation(runtime.db, repo, inst, info["private"], authoritative=True)
     rules = (await runtime.rules_for(repo, inst)).rules
     # Saved progress belongs to one --since: another start date is another backfill.
     saved_since = await runtime.db.fetchval(
