@@ -67,6 +67,14 @@ async def installations(db: Database) -> list[dict[str, Any]]:
     return await db.fetchall("SELECT repo, installation_id, is_private FROM repo_installations ORDER BY repo")
 
 
+async def installation_named(db: Database, repo: str) -> dict[str, Any] | None:
+    """The installed repository ``repo`` names in any case (an operator's or a viewer's typing;
+    GitHub's names ignore case), as ``installations`` gives it, or None."""
+    # lower() in SQL folds ASCII only on SQLite: enough, GitHub's names are ASCII.
+    return await db.fetchone("SELECT repo, installation_id, is_private FROM repo_installations"
+                             " WHERE lower(repo) = ? ORDER BY repo LIMIT 1", (repo.lower(),))
+
+
 async def installation_for(db: Database, repo: str) -> int | None:
     return await db.fetchval("SELECT installation_id FROM repo_installations WHERE repo = ?", (repo,))
 

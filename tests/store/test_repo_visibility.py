@@ -59,3 +59,15 @@ async def test_rows_from_before_the_timestamp_take_any_delivery(db):
                      " VALUES (?, 1, 0, 1)", (REPO,))
     await state.remember_installation(db, REPO, 1, False, private_at=1.0)
     assert await private(db) == 0
+
+
+async def test_an_installed_repository_is_found_in_any_case(db):
+    """One look-up for the dashboard's typed names and the weekly report's operator input."""
+    from bot.features.funnel.weekly import installed_name
+
+    await state.remember_installation(db, "Octo/Widgets", 7, False)
+    row = await state.installation_named(db, "octo/WIDGETS")
+    assert (row["repo"], row["installation_id"], row["is_private"]) == ("Octo/Widgets", 7, 0)
+    assert await state.installation_named(db, "octo/gears") is None
+    assert await installed_name(db, "OCTO/widgets") == "Octo/Widgets"
+    assert await installed_name(db, "octo/gears") == "octo/gears"    # not installed: as typed

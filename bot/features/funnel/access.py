@@ -82,14 +82,11 @@ async def public_names(runtime: Any) -> set[str]:
 
 async def one_shown(runtime: Any, typed: str, private_too: bool) -> tuple[str, Any]:
     """(installed name, rules) of the repository typed in any case, or a 404."""
-    for row in await state.installations(runtime.db):
-        if row["repo"].lower() != typed.lower():
-            continue
-        if row["is_private"] == 0 or private_too:
-            rules = await rules_of(runtime, row["repo"], row["installation_id"])
-            if rules.enabled("funnel"):
-                return row["repo"], rules
-        break
+    row = await state.installation_named(runtime.db, typed)
+    if row is not None and (row["is_private"] == 0 or private_too):
+        rules = await rules_of(runtime, row["repo"], row["installation_id"])
+        if rules.enabled("funnel"):
+            return row["repo"], rules
     hint = "" if private_too or not runtime.settings.dashboard_token else (
         " (private ones are shown once signed in at /dashboard/login)")
     raise web.HTTPNotFound(text=f"no such repository on this dashboard{hint}")

@@ -186,10 +186,8 @@ async def run_weekly(jctx: JobContext) -> list[Action]:
 async def installed_name(db: Database, repo: str) -> str:
     """``repo`` as installed: the report's key is the repository as the job spells it,
     whatever case an operator types."""
-    for row in await state.installations(db):
-        if row["repo"].lower() == repo.lower():
-            return str(row["repo"])
-    return repo
+    row = await state.installation_named(db, repo)
+    return str(row["repo"]) if row is not None else repo
 
 
 async def post_weekly(runtime: "Runtime", repo: str, week: str, *, dry_run: bool) -> str:
