@@ -49,12 +49,9 @@ def _status(exc: BaseException) -> int | None:
 
 
 def has_write_access(data: Mapping[str, Any]) -> bool:
-    """Whether the collaborator permission answer grants write or above (read as
-    ``role_from_permission`` reads it)."""
-    role_name = str(data.get("role_name") or "").lower()
-    permission = str(data.get("permission") or "").lower()
-    return (role_name in ("admin", "maintain", "write") or permission == "admin"
-            or (role_name not in ("triage", "read") and permission == "write"))
+    """Whether the collaborator permission answer grants write or above: derived from
+    ``role_from_permission`` (write counted as maintainer), so the two cannot disagree."""
+    return MAINTAINER in role_from_permission(data, write_is_maintainer=True)
 
 
 def role_from_permission(data: Mapping[str, Any], *, write_is_maintainer: bool) -> set[str]:

@@ -46,6 +46,18 @@ def test_has_write_access(role_name, permission, expected):
     assert has_write_access({"role_name": role_name, "permission": permission}) is expected
 
 
+def test_write_access_and_roles_agree_on_every_answer():
+    """A CODEOWNERS owner counts only with write access; that and the maintainer role are one
+    reading of the permission answer, on any combination GitHub (or a custom role) gives."""
+    import itertools
+
+    role_names = ("admin", "maintain", "write", "triage", "read", "custom-role", "ADMIN", "", None)
+    permissions = ("admin", "write", "read", "none", "maintain", "triage", "Write", "", None)
+    for role_name, permission in itertools.product(role_names, permissions):
+        data = {"role_name": role_name, "permission": permission}
+        assert has_write_access(data) is ("maintainer" in role_from_permission(data, write_is_maintainer=True)), data
+
+
 async def test_roles_from_every_source(fake: FakeGitHub, reader):
     for login in ("stranger", "writer", "admin", "triage", "listed", "teamed", "owner1", "reviewer1",
                   "aliased", "codeowner", "codeteam", "codereader", "teamreader"):
