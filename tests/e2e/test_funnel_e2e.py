@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import sys
 from datetime import datetime, timedelta, timezone
@@ -185,10 +186,20 @@ async def test_a_week_is_posted_once_however_it_and_the_repository_are_written(b
     assert [d.title for d in bot.fake.repo(REPO).discussions] == [f"Contributor funnel: 2026-W03 ({REPO})"]
     assert await bot.runtime.db.fetchall("SELECT repo, week FROM funnel_reports") == [
         {"repo": REPO, "week": "2026-W03"}]
-    # Posted, then stopped before its figures were stored: they are stored, nothing is posted again.
+    # Posted, then stopped before its figures were stored: they are stored, nothing is posted again,
+    # and they are those the Discussion shows, though a newcomer of that week was heard of since.
     await bot.runtime.db.execute("DELETE FROM funnel_reports")
+    shown = int(re.search(r"\| First contact \| (\d+) \|", bot.fake.repo(REPO).discussions[0].body)[1])
+    fake, ser = bot.fake, bot.fake.serializer
+    bot.fake.add_user("latecomer")
+    late = fake.add_issue(REPO, title="Seen late", user="latecomer")
+    late.created_at = iso(week_bounds("2026-W03")[0] + timedelta(days=4))
+    await bot.deliver("issues", _payload(bot, "issues", "opened", issue=ser.issue(late),
+                                         sender=ser.user("latecomer")))
     assert "figures are now stored" in await post_weekly(bot.runtime, REPO, "2026-W03", dry_run=False)
-    assert await bot.runtime.db.fetchval("SELECT COUNT(*) FROM funnel_reports") == 1
+    figures = json.loads(await bot.runtime.db.fetchval("SELECT figures FROM funnel_reports"))
+    assert figures["week"][0] == {"name": "first_contact", "contributors": shown}
+    assert f"| First contact | {shown + 1} |" in await post_weekly(bot.runtime, REPO, "2026-W03", dry_run=True)
     assert len(bot.fake.repo(REPO).discussions) == 1
     # Keys sort as weeks: 2026-W10's report compares against 2026-W03's.
     assert "Change against the report of 2026-W03." in await post_weekly(

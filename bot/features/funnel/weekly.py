@@ -19,7 +19,8 @@ from ...core.actions import Action, CreateDiscussion, Record
 from ...store import state
 from ...store.db import Database
 from .query import funnel_for, scope_of
-from .report import ReportInputs, RfcItem, figures, render
+from .render import LABELS
+from .report import MARKER, ReportInputs, RfcItem, figures, render
 from .rules import WEEKDAYS
 from . import store
 
@@ -161,6 +162,49 @@ async def already_posted(db: Database, repo: str, category: str, week: str) -> b
     return await state.created_object(db, state.created_key(action, JOB_NAME)) is not None
 
 
+DISCUSSION_BODY = """query($owner: String!, $name: String!, $number: Int!) {
+  repository(owner: $owner, name: $name) { discussion(number: $number) { body } }
+}"""
+_STAGE_ROW = re.compile(r"^\| ([^|\n]+?) \| (\d+) \|", re.MULTILINE)
+
+
+def shown_figures(body: str) -> dict | None:
+    """What the next report compares against (each stage's contributors, as ``figures`` has
+    them), read from a posted report's body; None unless both stage tables are there as
+    ``render`` writes them."""
+    if MARKER not in body:
+        return None
+    _, _, rest = body.partition("\n## This week")
+    week_part, _, trailing_part = rest.partition("\n## Trailing ")
+    trailing_part = trailing_part.partition("\n### ")[0]   # the cohorts table follows
+    names = {label: name for name, label in LABELS.items()}
+    shown: dict[str, list[dict]] = {}
+    for key, part in (("week", week_part), ("trailing", trailing_part)):
+        rows = _STAGE_ROW.findall(part)
+        if [label for label, _ in rows] != list(names):
+            return None
+        shown[key] = [{"name": names[label], "contributors": int(n)} for label, n in rows]
+    return shown
+
+
+async def posted_figures(db: Database, gh: Any, repo: str, category: str, week: str) -> dict | None:
+    """The figures the week's Discussion shows, read back from it; None if it cannot be read
+    (no GitHub access, no URL recorded, edited out of shape)."""
+    action = CreateDiscussion(repo, category=category, title="", body="", dedupe_key=week)
+    url = await state.created_object(db, state.created_key(action, JOB_NAME)) or ""
+    number = url.rpartition("/discussions/")[2]
+    if gh is None or not number.isdigit():
+        return None
+    owner, name = repo.split("/", 1)   # renamed since: the number stays, the name is today's
+    try:
+        data = await gh.graphql(DISCUSSION_BODY, owner=owner, name=name, number=int(number))
+        body = data["repository"]["discussion"]["body"]
+    except Exception:
+        log.warning("the posted report of %s for %s could not be read back", week, repo, exc_info=True)
+        return None
+    return shown_figures(body) if isinstance(body, str) else None
+
+
 async def run_weekly(jctx: JobContext) -> list[Action]:
     now = jctx.now()
     actions: list[Action] = []
@@ -174,11 +218,13 @@ async def run_weekly(jctx: JobContext) -> list[Action]:
         # failed for good (no such category): retrying every quarter hour would not help.
         if await store.report_posted(jctx.db, handle.repo, week):
             continue
-        title, body, figs = await build(jctx.db, handle.repo, week, section, handle.gh, now)
-        post, record = actions_for(handle.repo, week, report["category"], title, body, figs)
-        # Posted but not recorded (the process stopped between the two): the figures are
-        # still stored, or the next report would have nothing to compare against.
         posted = await already_posted(jctx.db, handle.repo, report["category"], week)
+        # Posted but not recorded (the process stopped between the two): the figures are
+        # still stored, or the next report would have nothing to compare against; those the
+        # Discussion shows, so the next report's change is against what its readers saw.
+        shown = await posted_figures(jctx.db, handle.gh, handle.repo, report["category"], week) if posted else None
+        title, body, figs = await build(jctx.db, handle.repo, week, section, handle.gh, now)
+        post, record = actions_for(handle.repo, week, report["category"], title, body, shown or figs)
         actions += [record] if posted else [post, record]
     return actions
 
@@ -214,11 +260,15 @@ async def post_weekly(runtime: "Runtime", repo: str, week: str, *, dry_run: bool
     if dry_run:
         mark = f" (partial: the week ends {end:%Y-%m-%d %H:%M} UTC)" if partial else ""
         return f"# {title}{mark}\n\n{body}"
-    post, record = actions_for(repo, week, section["report"]["category"], title, body, figs)
-    if await already_posted(runtime.db, repo, section["report"]["category"], week):
+    category = section["report"]["category"]
+    post, record = actions_for(repo, week, category, title, body, figs)
+    if await already_posted(runtime.db, repo, category, week):
         if await store.report_posted(runtime.db, repo, week):
             return f"The report of {week} for {repo} was already posted."
-        post = None  # posted, its figures never stored: store them, as the job does
+        # Posted, its figures never stored: store them, as the job does (those it shows).
+        post = None
+        shown = await posted_figures(runtime.db, gh, repo, category, week)
+        record = actions_for(repo, week, category, title, body, shown or figs)[1]
     assert runtime.executor is not None
     outcome = await runtime.executor.run(
         delivery_id=f"cli:funnel-weekly:{repo}:{week}", installation_id=inst,

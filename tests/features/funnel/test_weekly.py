@@ -251,3 +251,75 @@ async def test_a_week_posted_but_not_recorded_gets_its_record_only(db):
     assert await run_weekly(_jctx(db, due + timedelta(minutes=30), RecordingReader())) == []
     nxt = await run_weekly(_jctx(db, due + timedelta(days=7), RecordingReader()))
     assert "Change against the report of 2026-W10." in nxt[0].body
+
+
+async def test_a_week_posted_but_not_recorded_stores_the_figures_its_discussion_shows(db):
+    """The next report's change is against the report its readers saw, not against figures
+    recomputed later (history imported or delivered late in between changes them)."""
+    await run(db, [("issues", issue_payload("opened", 1, "alice", MON + timedelta(hours=3)))])
+    due = due_at(WEEK, REPORT)
+    post, _ = await run_weekly(_jctx(db, due, RecordingReader()))
+    assert "| First contact | 1 |" in post.body
+    # Posted (the executor adds its own marker) and recorded as made, then the process stopped.
+    url = f"https://github.com/{REPO}/discussions/7"
+    await state.remember_created(db, state.created_key(post, JOB_NAME), REPO, "discussion", url)
+    # bob's issue of that week arrives late: recomputed, the week would have two newcomers.
+    await run(db, [("issues", issue_payload("opened", 2, "bob", MON + timedelta(days=1)))])
+
+    def discussion(query, owner, name, number):
+        assert (f"{owner}/{name}", number) == (REPO, 7)
+        return {"repository": {"discussion": {"body": f"{post.body}\n\n<!-- contributor-flow:key -->"}}}
+
+    reader = RecordingReader(graphql=discussion)
+    (record,) = await run_weekly(_jctx(db, due + timedelta(minutes=15), reader))
+    stored = record.args["figures"]
+    assert [(s["name"], s["contributors"]) for s in stored["week"]] == [
+        ("first_contact", 1), ("first_pr", 0), ("first_merge", 0), ("approver", 0)]
+    assert stored["trailing"][0]["contributors"] == 1
+    await FEATURE.writers[record.op](db, **record.args)
+    nxt = await run_weekly(_jctx(db, due + timedelta(days=7), RecordingReader()))
+    # W11 has no newcomer (-1 against the one shown, not -2); its trailing six months hold
+    # alice and bob, one more than shown.
+    assert "| First contact | 0 | n/a | n/a | n/a | -1 |" in nxt[0].body
+    assert "| First contact | 2 | 100% | 100% | n/a | +1 |" in nxt[0].body
+
+
+@pytest.mark.parametrize("answer", [
+    RuntimeError("GitHub unreachable"),
+    {"repository": {"discussion": None}},                                        # deleted
+    {"repository": {"discussion": {"body": "Edited away by a maintainer."}}},
+])
+async def test_a_posted_report_that_cannot_be_read_back_stores_figures_recomputed(db, answer):
+    await run(db, [("issues", issue_payload("opened", 1, "alice", MON + timedelta(hours=3)))])
+    due = due_at(WEEK, REPORT)
+    post, _ = await run_weekly(_jctx(db, due, RecordingReader()))
+    await state.remember_created(db, state.created_key(post, JOB_NAME), REPO, "discussion",
+                                 f"https://github.com/{REPO}/discussions/7")
+    await run(db, [("issues", issue_payload("opened", 2, "bob", MON + timedelta(days=1)))])
+
+    def discussion(query, **variables):
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    (record,) = await run_weekly(_jctx(db, due + timedelta(minutes=15), RecordingReader(graphql=discussion)))
+    assert record.args["figures"]["week"][0]["contributors"] == 2
+    assert set(record.args["figures"]["week"][0]) > {"name", "contributors", "rate_from_first"}
+
+
+def test_shown_figures_read_both_stage_tables_as_render_writes_them():
+    from bot.features.funnel.weekly import shown_figures
+
+    week = compute([Contributor(1, "a", (10, 20, None, None)), Contributor(2, "b", (30, None, None, None))],
+                   datetime.fromtimestamp(0, UTC), datetime.fromtimestamp(100, UTC))
+    trailing = compute([Contributor(3, "c", (5, None, None, None))],
+                       datetime.fromtimestamp(0, UTC), datetime.fromtimestamp(100, UTC))
+    previous = ("2026-W09", {"week": [{"name": "first_contact", "contributors": 7}], "trailing": []})
+    _, body = render(ReportInputs(scope=REPO, week=WEEK, week_funnel=week, trailing_funnel=trailing,
+                                  trailing_months=6, previous=previous))
+    shown = shown_figures(body)
+    assert [s["contributors"] for s in shown["week"]] == [2, 1, 0, 0]
+    assert [s["contributors"] for s in shown["trailing"]] == [1, 0, 0, 0]
+    assert shown_figures(body.replace("| First PR |", "| First pull |")) is None
+    from bot.features.funnel.report import MARKER
+    assert shown_figures(body.replace(MARKER, "")) is None
