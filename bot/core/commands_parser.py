@@ -10,13 +10,17 @@ the markdown block structure (CommonMark, as GitHub renders it):
 - fenced code (```` ``` ```` and ``~~~``, also inside list items) and indented code;
 - block quotes, including their lazy continuation lines (``> quoted`` followed
   directly by ``/close`` renders as one quoted paragraph, so it is quoted; only a
-  paragraph continues so, not a quoted heading, code block or thematic break);
-- HTML comments, on one line or many, as blocks or inline, and ``<pre>``-like blocks; a
-  comment block whose last line opens another comment (``<!-- a --> <!-- b``), or a list
-  item's block ending with the item before its ``-->``, hides what follows, as a browser
-  does, up to the next comment block;
-- inline code spans, which may span lines inside a paragraph (not past a heading, thematic
-  break or setext underline, which end it).
+  paragraph continues so, not a quoted heading, code block, HTML block, empty list item or
+  thematic break), also quotes opened after list markers (``- - > a``);
+- HTML blocks of CommonMark's seven kinds (comments, ``<pre>``-like blocks, ``<div>`` and
+  other block tags, a line holding one lone tag, ...), their text raw HTML, not prose; a
+  comment such a block leaves open (``<!-- a --> <!-- b``, a list item's block ending
+  with the item before its ``-->``, or a quoted one ending with the quote) hides what
+  follows, as a browser does, up to the next ``-->`` in raw HTML;
+- headings, ATX or setext (``/close`` underlined by ``===``);
+- inline code spans and comments, which may span lines inside a paragraph (not past a
+  heading, thematic break or setext underline, which end it); a comment's line break is
+  hidden with it, so ``/close<!--`` then ``-->text`` shows ``/closetext``.
 
 Paths such as ``/usr/bin`` or ``/close.`` are not commands: the name must end at
 whitespace. Line ends may be ``\\n``, ``\\r\\n`` or ``\\r``. A command line longer
@@ -64,8 +68,33 @@ _ATX_HEADING = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
 _THEMATIC_BREAK = re.compile(r" {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})")
 _SETEXT_UNDERLINE = re.compile(r" {0,3}(?:=+|-+)[ \t]*")
 _FAR = 1 << 62  # sorts after any end offset in (start, end) bisection
-# HTML blocks whose content is shown verbatim (CommonMark type 1): like code.
-_RAW_HTML = re.compile(r" {0,3}<(pre|script|style|textarea)(?=[\s>]|$)", re.I)
+_COMMENT_OPEN = re.compile(r"<!--(?:-?>)?")  # "<!-->" and "<!--->" are empty comments
+_COMMENT_CLOSE = re.compile(r"--!?>")         # as a browser ends one ("--!>" too)
+# Nested containers read on one line ("- - > a"); markdown-it stops at 20, and a bound keeps
+# each line's work linear.
+_MAX_NESTING = 64
+
+# HTML blocks (CommonMark's seven kinds): their text is raw HTML, never paragraph text, from a
+# line starting so to the line matching the end (or, for the last two, to a blank line).
+_ENDS_AT_BLANK = re.compile(r"(?!)")
+_BLOCK_TAGS = (
+    "address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup|dd|details|"
+    "dialog|dir|div|dl|dt|fieldset|figcaption|figure|footer|form|frame|frameset|h[1-6]|head|"
+    "header|hr|html|iframe|legend|li|link|main|menu|menuitem|nav|noframes|ol|optgroup|option|p|"
+    "param|search|section|source|summary|table|tbody|td|tfoot|th|thead|title|tr|track|ul")
+_ATTRIBUTE = r"""(?:\s+[A-Za-z_:][A-Za-z0-9_.:-]*(?:\s*=\s*(?:[^\s"'=<>`]+|'[^']*'|"[^"]*"))?)"""
+_HTML_BLOCKS = [
+    (re.compile(r"<(?:pre|script|style|textarea)(?=[\s>]|$)", re.I),
+     re.compile(r"</(?:pre|script|style|textarea)>", re.I)),
+    (re.compile(r"<!--"), re.compile(r"-->")),
+    (re.compile(r"<\?"), re.compile(r"\?>")),
+    (re.compile(r"<![A-Za-z]"), re.compile(r">")),
+    (re.compile(r"<!\[CDATA\["), re.compile(r"\]\]>")),
+    (re.compile(rf"</?(?:{_BLOCK_TAGS})(?=\s|/?>|$)", re.I), _ENDS_AT_BLANK),
+]
+# The seventh: a line holding one whole open or closing tag. It cannot interrupt a paragraph.
+_HTML_TAG_LINE = re.compile(
+    rf"(?:<[A-Za-z][A-Za-z0-9-]*{_ATTRIBUTE}*\s*/?>|</[A-Za-z][A-Za-z0-9-]*\s*>)\s*")
 
 
 @dataclass
@@ -77,11 +106,15 @@ class _Fence:
 
 
 def _expand_tabs(line: str) -> str:
-    """Leading tabs count as tab stops of four, as in CommonMark."""
+    """Tabs among a line's leading spaces, quote and list markers count as tab stops of four,
+    as in CommonMark (so ``>``, a tab and a fence is a quoted fence)."""
     if "\t" not in line:
         return line
-    lead = len(line) - len(line.lstrip(" \t"))
+    lead = _CONTAINER_PREFIX.match(line).end()
     return line[:lead].expandtabs(4) + line[lead:]
+
+
+_CONTAINER_PREFIX = re.compile(r"(?:[ \t>]|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))*")
 
 
 def _indent(line: str) -> int:
@@ -104,18 +137,55 @@ def _opens_fence(content: str) -> _Fence | None:
     return _Fence(marker[0], len(marker), 0)
 
 
-def _quoted_paragraph(inner: str, continuing: bool, in_list: bool) -> bool:
-    """Whether a quoted line (``inner``: what follows its ``>`` markers) is paragraph text,
-    which the next, unquoted line may continue lazily. When unsure it is: a quoted command
-    that runs is worse than a command missed."""
-    if _BLANK.fullmatch(inner):
-        return False
-    if _indent(inner) >= 4:
+def _containers(text: str) -> tuple[str, int, bool]:
+    """``text`` without the quote and list markers it opens with (``- > 1. a``): what
+    follows them, how many ``>`` there are, and whether a list item starts there."""
+    quotes, item = 0, False
+    for _ in range(_MAX_NESTING):
+        if m := _QUOTE_PREFIX.match(text):
+            quotes += m.group().count(">")
+        elif (m := _LIST_MARKER.match(text)) and not _THEMATIC_BREAK.fullmatch(text):
+            item = True
+        else:
+            break
+        text = text[m.end():]
+    return text, quotes, item
+
+
+def _html_block(content: str, continuing: bool) -> re.Pattern[str] | None:
+    """What ends the HTML block that ``content`` (indented at most three spaces) starts, or
+    None when it starts none. A line holding a lone tag cannot interrupt a paragraph, so it
+    starts none when one is ``continuing``."""
+    text = content.lstrip(" ")
+    if not text.startswith("<"):
+        return None
+    for start, end in _HTML_BLOCKS:
+        if start.match(text):
+            return end
+    return _ENDS_AT_BLANK if not continuing and _HTML_TAG_LINE.fullmatch(text) else None
+
+
+def _comment_open_after(html: str, was_open: bool) -> bool:
+    """Whether a comment is open after the raw HTML line ``html``, given whether one was
+    before it, as a browser reads comments. One left open runs on through what follows,
+    paragraphs too, up to the next ``-->`` of raw HTML (in paragraph text ``>`` is escaped)."""
+    is_open, i = was_open, 0
+    while m := (_COMMENT_CLOSE if is_open else _COMMENT_OPEN).search(html, i):
+        is_open, i = not is_open and m.group() == "<!--", m.end()
+    return is_open
+
+
+def _quoted_paragraph(leaf: str, continuing: bool, in_list: bool) -> bool:
+    """Whether a quoted line (``leaf``: what follows its quote and list markers, not a fence
+    or HTML) is paragraph text, which the next, unquoted line may continue lazily. When
+    unsure it is: a quoted command that runs is worse than a command missed."""
+    if _BLANK.fullmatch(leaf):
+        return False  # a blank line, or an empty list item
+    if _indent(leaf) >= 4:
         # Indented code, unless it continues the paragraph (or a list item's, whose
         # column is not tracked inside quotes).
         return continuing or in_list
-    return not (inner.lstrip().startswith("<!--") or _ATX_HEADING.match(inner)
-                or _THEMATIC_BREAK.fullmatch(inner) or _RAW_HTML.match(inner))
+    return not (_ATX_HEADING.match(leaf) or _THEMATIC_BREAK.fullmatch(leaf))
 
 
 def _interrupts_paragraph(line: str, list_item: bool) -> bool:
@@ -127,32 +197,33 @@ def _interrupts_paragraph(line: str, list_item: bool) -> bool:
     and a line indented four or more may only continue the paragraph."""
     if _indent(line) > 3:
         return False
-    return bool(list_item or _opens_fence(line) or line.lstrip().startswith("<!--")
-                or _ATX_HEADING.match(line) or _THEMATIC_BREAK.fullmatch(line)
-                or _RAW_HTML.match(line))
+    return bool(list_item or _opens_fence(line) or _html_block(line, continuing=True)
+                or _ATX_HEADING.match(line) or _THEMATIC_BREAK.fullmatch(line))
 
 
-def _leaves_comment_open(html: str) -> bool:
-    """Whether the last line of an HTML block leaves a comment open: its last ``<!--`` comes
-    after its last ``-->`` (an earlier opener is closed by that ``-->``, and ``<!-->`` is an
-    empty comment). The block ends there, but a browser hides what follows up to the next
-    ``-->`` of raw HTML (in paragraph text ``>`` is escaped), so all is hidden up to the next
-    comment block. Other raw HTML might close it sooner: hiding more only misses commands."""
-    return html.rfind("<!--") > html.rfind("-->")
+def _item_interrupts(marker: re.Match[str], content: str) -> bool:
+    """Whether a list item may start where the line would continue a paragraph: only a
+    bullet or ``1.``, with text after it."""
+    number = marker.group(2)[:-1]
+    return (not number or number.lstrip("0") == "1") \
+        and not _BLANK.fullmatch(content[marker.end():])
 
 
 def _paragraphs(text: str) -> list[list[str]]:
-    """The paragraph text of ``text``: lines outside code, quotes and HTML comment blocks,
-    grouped into paragraphs (inline code and inline comments may span their lines)."""
+    """The paragraph text of ``text``: lines outside code, quotes, headings and HTML blocks
+    (and outside a comment such a block left open), grouped into paragraphs (inline code and
+    inline comments may span their lines)."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     paragraphs: list[list[str]] = []
     para: list[str] = []
+    para_open = False           # a paragraph is open (its lines are hidden if a comment is)
     fence: _Fence | None = None
     quote_fence: _Fence | None = None
-    in_comment = False          # in an HTML comment block (it ends at a line with "-->")
-    comment_base = 0            # the column of the list item holding that block, 0 at top level
-    comment_left_open = False   # a block left a comment open: hidden up to the next comment block
-    raw_end: str | None = None  # the closing tag of an open <pre>-like block
+    html_end: re.Pattern[str] | None = None   # what ends the open HTML block
+    html_base = 0               # the column of the list item holding that block, 0 at top level
+    quote_html: re.Pattern[str] | None = None  # what ends the open HTML block in a quote
+    quote_html_at = (0, 0)      # and its quote's list column and depth (how many ">")
+    comment_open = False        # the raw HTML so far leaves a comment open: text is hidden
     quote_lazy = False          # the last line was a quoted paragraph line
     quote_list = False          # the open block quote holds a list (its columns are not tracked)
     after_blank = True
@@ -160,10 +231,10 @@ def _paragraphs(text: str) -> list[list[str]]:
     para_base = 0               # the column of the container of the open paragraph
 
     def flush() -> None:
-        nonlocal para
+        nonlocal para, para_open
         if para:
             paragraphs.append(para)
-        para = []
+        para, para_open = [], False
 
     i = 0
     while i < len(lines):
@@ -179,18 +250,20 @@ def _paragraphs(text: str) -> list[list[str]]:
                 continue
             else:
                 continue
-        if in_comment and not blank and _indent(line) < comment_base:
-            in_comment, comment_left_open = False, True  # the item ends, and its block, not the comment
-        elif in_comment:
-            if "-->" in line:
-                in_comment, comment_left_open = False, _leaves_comment_open(line)
-            continue
-        if raw_end is not None:
-            raw_end = None if raw_end in line.lower() else raw_end
-            continue
+        if html_end is not None:
+            if not blank and _indent(line) < html_base:
+                html_end = None  # the item ends, and its block (a comment in it stays open)
+            elif blank and html_end is _ENDS_AT_BLANK:
+                html_end = None
+            else:
+                comment_open = _comment_open_after(line, comment_open)
+                if html_end.search(line):
+                    html_end = None
+                continue
         if blank:
             flush()
-            quote_lazy, quote_fence, quote_list, after_blank = False, None, False, True
+            quote_lazy, quote_fence, quote_html, quote_list = False, None, None, False
+            after_blank = True
             continue
         indent = _indent(line)
         if after_blank:
@@ -198,20 +271,36 @@ def _paragraphs(text: str) -> list[list[str]]:
                 lists.pop()
         base = lists[-1] if lists and indent >= lists[-1] else 0
         content = line[base:]
-        if _ATX_HEADING.match(content) or _THEMATIC_BREAK.fullmatch(content) \
-                or (para and base == para_base and _SETEXT_UNDERLINE.fullmatch(content)):
-            # A heading or break is a block of its own, and a setext underline (in the
-            # paragraph's container: it is never lazy) ends its paragraph: no code span pairs a
-            # backtick across it.
-            flush()
-            quote_lazy, quote_fence, quote_list = False, None, False
+        if para_open and base == para_base and _SETEXT_UNDERLINE.fullmatch(content):
+            # An underline in the paragraph's container (it is never lazy) makes the paragraph
+            # a heading: no command, and no code span pairs a backtick across it.
+            para, para_open = [], False
+            quote_lazy, quote_fence, quote_html, quote_list = False, None, None, False
             continue
         marker = _LIST_MARKER.match(content)
+        if marker and para_open and not (indent < para_base or _item_interrupts(marker, content)):
+            # No item starts here ("2. a" or an empty "-" after paragraph text): the whole line
+            # continues the paragraph, so nothing after the marker starts a block either.
+            para.extend([] if comment_open else [line])
+            after_blank = False
+            continue
         if marker:
-            column = base + marker.end() if marker.group(3) else base + marker.end() + 1
+            flush()
+            quote_fence = quote_html = None  # a quote in the item is a new one
+        heading = _ATX_HEADING.match(content) or _THEMATIC_BREAK.fullmatch(content)
+        for _ in range(_MAX_NESTING):  # "- - 1. a" opens three items
+            if heading or not (item := _LIST_MARKER.match(content)):
+                break
+            column = base + item.end() if item.group(3) else base + item.end() + 1
             lists.append(column)
             base, content = column, line[column:] if len(line) > column else ""
+            heading = _ATX_HEADING.match(content) or _THEMATIC_BREAK.fullmatch(content)
         after_blank = False
+        if heading:
+            # A heading or break (also one in a list item) is a block of its own.
+            flush()
+            quote_lazy, quote_fence, quote_html, quote_list = False, None, None, False
+            continue
 
         quote = _QUOTE_PREFIX.match(content)
         if quote:
@@ -226,14 +315,33 @@ def _paragraphs(text: str) -> list[list[str]]:
                     quote_fence = None
                 quote_lazy = False
                 continue
-            quote_fence = _opens_fence(inner)
+            if quote_html is not None and (base, depth) >= quote_html_at and not (
+                    quote_html is _ENDS_AT_BLANK and _BLANK.fullmatch(inner)):
+                comment_open = _comment_open_after(inner, comment_open)
+                quote_html = None if quote_html.search(inner) else quote_html
+                continue
+            first = _LIST_MARKER.match(inner)
+            if quote_lazy and first and not _item_interrupts(first, inner):
+                continue  # "2. a" or an empty item continues the quoted paragraph
+            leaf, nested, item_here = _containers(inner)
+            quote_fence = _opens_fence(leaf) if _indent(leaf) <= 3 else None
             if quote_fence is not None:
-                quote_fence.quotes = depth
-            quote_list = quote_list or _LIST_MARKER.match(inner) is not None
-            quote_lazy = quote_fence is None and _quoted_paragraph(inner, quote_lazy, quote_list)
+                quote_fence.quotes = depth + nested
+                quote_lazy, quote_html = False, None
+                continue
+            html = _html_block(leaf, quote_lazy and not item_here) if _indent(leaf) <= 3 else None
+            if html is not None:
+                # Quoted HTML is still HTML: a comment it leaves open hides what follows.
+                comment_open = _comment_open_after(leaf, comment_open)
+                quote_html = None if html.search(leaf) else html
+                quote_html_at, quote_lazy = (base, depth), False
+                continue
+            quote_html = None
+            quote_list = quote_list or item_here
+            quote_lazy = _quoted_paragraph(leaf, quote_lazy, quote_list)
             continue
-        quote_fence = None
-        if quote_lazy and not para and not _interrupts_paragraph(line, marker is not None):
+        quote_fence = quote_html = None
+        if quote_lazy and not para_open and not _interrupts_paragraph(line, marker is not None):
             continue  # lazy continuation: still the quoted paragraph
         quote_lazy = quote_list = False
 
@@ -243,23 +351,18 @@ def _paragraphs(text: str) -> list[list[str]]:
             opened.base = base
             fence = opened
             continue
-        if _indent(content) >= 4 and not para:
+        if _indent(content) >= 4 and not para_open:
             # Indented code (it cannot interrupt a paragraph; then it is a continuation).
             continue
-        if content.lstrip().startswith("<!--") and _indent(content) <= 3:
+        html = _html_block(content, para_open) if _indent(content) <= 3 else None
+        if html is not None:
             flush()
-            in_comment, comment_base = "-->" not in content, base
-            comment_left_open = not in_comment and _leaves_comment_open(content)
+            comment_open = _comment_open_after(content, comment_open)
+            html_end, html_base = (None if html.search(content) else html), base
             continue
-        raw = _RAW_HTML.match(content)
-        if raw:
-            flush()
-            end = f"</{raw.group(1).lower()}>"
-            raw_end = None if end in content.lower() else end
-            continue
-        if not comment_left_open:
-            if not para:
-                para_base = base
+        if not para_open:
+            para_base, para_open = base, True
+        if not comment_open:
             para.append(line)
     flush()
     return paragraphs
@@ -344,7 +447,7 @@ def parse_commands(text: str | None) -> list[ParsedCommand]:
             offset += len(line) + 1
             if _inside(first, code) or _inside(first, comments):
                 continue
-            visible = _without(start, line, comments)
+            visible = _without(start, joined[start:_line_end(joined, start, comments)], comments)
             m = _COMMAND.match(visible)
             if not m:
                 continue
@@ -352,6 +455,17 @@ def parse_commands(text: str | None) -> list[ParsedCommand]:
             args = split_args(m.group(2)) if len(stripped) <= MAX_LINE else ()
             found.append(ParsedCommand(m.group(1).lower(), args, stripped))
     return found
+
+
+def _line_end(text: str, start: int, comments: list[tuple[int, int]]) -> int:
+    """Where the line of ``text`` starting at ``start`` ends as shown: at its first line break
+    outside a comment (``/close<!--`` then ``-->text`` shows ``/closetext``). The lines it
+    takes in start inside a comment, and are skipped: no text is looked at twice."""
+    end = text.find("\n", start)
+    while end >= 0 and _inside(end, comments):
+        k = bisect.bisect_right(comments, (end, _FAR)) - 1
+        end = text.find("\n", comments[k][1])
+    return len(text) if end < 0 else end
 
 
 def new_commands(text: str | None, previous: str | None) -> list[ParsedCommand]:

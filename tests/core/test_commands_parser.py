@@ -117,6 +117,53 @@ CASES: list[tuple[str, str, list[tuple[str, ...]]]] = [
     ("setext underline", "x `\n---\n/close `a\n/lgtm `", [("close", "`a")]),
     ("equals signs after a paragraph", "x `\n===\n/close `a\n/lgtm `", [("close", "`a")]),
     ("a lazy line is no setext underline", "- foo `\n=\n/lgtm `", []),
+    ("setext heading text is no command", "/close\n===\n/hold", [("hold",)]),
+    ("setext heading with dashes", "/close\n---", []),
+    # --- a comment spanning lines joins them, as shown ----------------------------------------
+    ("a comment joins the lines it spans", "/close<!--\n-->text", [("closetext",)]),
+    ("a joined line keeps its spaces", "/label a <!--\n--> b\n/hold", [("label", "a", "b"), ("hold",)]),
+    # --- HTML blocks: raw HTML, not paragraph text ------------------------------------------
+    ("script block", "<script>\n/close\n</script>\n/hold", [("hold",)]),
+    ("style block across blank lines", "<style>\n\n/close\n\n</style>\n/hold", [("hold",)]),
+    ("textarea block", "<textarea>\n/close\n</textarea>", []),
+    ("any raw end tag ends a raw block", "<textarea>\n/close\n</pre>\n/hold", [("hold",)]),
+    ("pre tag alone on its line", "<pre\n/close", []),
+    ("pre block in a list item", "- <pre>\n  /close\n  </pre>\n/hold", [("hold",)]),
+    ("a list item's pre block ends with the item", "- <pre>\n/close", [("close",)]),
+    ("div block", "<div>\n/close\n</div>", []),
+    ("unclosed block tag", "<details\n/close", []),
+    ("an HTML block ends at a blank line", "<div>\n/close\n\n/hold", [("hold",)]),
+    ("a lone tag starts an HTML block", "<span>\n/close", []),
+    ("a lone tag does not interrupt a paragraph", "text\n<span>\n/close", [("close",)]),
+    ("a block tag interrupts a paragraph", "text\n<div>\n/close", []),
+    ("processing instruction", "<?php\n/close\n?>\n/hold", [("hold",)]),
+    ("declaration", "<!DOCTYPE\n/close\n>\n/hold", [("hold",)]),
+    ("CDATA", "<![CDATA[\n/close\n]]>\n/hold", [("hold",)]),
+    ("any HTML block may leave a comment open", "<div><!--\n\n/close", []),
+    ("any HTML block's --> closes it", "<!-- a --> <!-- b\n/approve\n<div>-->\n\n/close",
+     [("close",)]),
+    # --- several list markers on one line; items ending paragraphs ---------------------------
+    ("nested list markers", "- - /close\n1. - /close\n* > /close", []),
+    ("quote in nested items, lazy line", "1. - > `a\n/close", []),
+    ("quote after two markers, lazy line", "- - > a\n/close", []),
+    ("heading in a list item", "- # `\n`\n/close\n`", []),
+    ("a list item interrupts a paragraph", "-```\n/close\n1. h```", [("close",)]),
+    ("item numbered 2 does not interrupt", "`a\n2. b\n/close `", []),
+    ("a sibling item ends the paragraph", "1. `a\n2. b\n/close `", [("close", "`")]),
+    ("an empty item does not interrupt", "`\n*\n/close `", []),
+    ("markers on a continuation line start nothing", "`\n2) <!--\n/close", [("close",)]),
+    # --- HTML and other blocks in block quotes -----------------------------------------------
+    ("a comment opened in a quote stays open", "> <!--\n/close", []),
+    ("a comment closed in the quote", "> <!--\n> x\n> -->\n/close", [("close",)]),
+    ("a comment left open in a quote", "> <!-- a --> <!-- b\n\n/close", []),
+    ("a quoted list item's comment", "> - <!--\n/close", []),
+    ("after a quoted HTML block", "> <div>\n/close", [("close",)]),
+    ("after a quoted empty item", "> -\n/close", [("close",)]),
+    ("after a quoted item's fence", ">- ```\n/close", [("close",)]),
+    ("tab after a quote marker", ">\t```\n/close", [("close",)]),
+    ("a quoted 2. continues the paragraph", ">>t\n>>2) ~~~\n/close", []),
+    ("a quote in an item is a new quote", ">```\n2) >`\n/close", []),
+    ("a quote in an item's HTML ends with it", "1. ><details\n>b\n/close", []),
 ]
 
 
@@ -151,6 +198,14 @@ LAZY: list[tuple[str, str, bool]] = [
     ("item numbered 2 after the quote", "> foo\n2. a\n   /close", False),
     ("empty item after the quote", "> foo\n-\n/close", False),
     ("heading after the quote", "> foo\n# h\n/close", False),
+    ("quoted HTML block", "> <div>\n/close", False),
+    ("quoted empty item", "> -\n/close", False),
+    ("quoted item's fence", ">- ```\n/close", False),
+    ("quoted fence after a tab", ">\t```\n/close", False),
+    ("quoted 2) continuing a paragraph", ">>t\n>>2) ~~~\n/close", True),
+    ("new quote in an item", ">```\n2) >`\n/close", True),
+    ("quote in nested items", "1. - > a\n/close", True),
+    ("quote after two bullets", "- - > a\n/close", True),
     ("thematic break after the quote", "> a\n***\n/close", False),
     ("dashes after the quote", "> a\n---\n/close", False),
 ]
@@ -178,7 +233,15 @@ RENDERED = [c for c in CASES if c[0] in {
     "reopened on a comment block's last line", "an opener inside a comment opens nothing",
     "empty comment", "a list item's comment block ends with the item",
     "an item's comment closed in the item", "empty inline comment hides nothing",
-    "a lazy line is no setext underline"}]
+    "a lazy line is no setext underline", "setext heading text is no command",
+    "setext heading with dashes", "a comment joins the lines it spans",
+    "a joined line keeps its spaces", "a list item's pre block ends with the item",
+    "any HTML block may leave a comment open", "any HTML block's --> closes it",
+    "heading in a list item", "a list item interrupts a paragraph",
+    "item numbered 2 does not interrupt", "a sibling item ends the paragraph",
+    "an empty item does not interrupt", "markers on a continuation line start nothing",
+    "a comment opened in a quote stays open", "a comment closed in the quote",
+    "a comment left open in a quote", "a quoted list item's comment"}]
 
 
 @pytest.mark.parametrize("text", [t for _, t, _ in RENDERED], ids=[c[0] for c in RENDERED])
@@ -341,6 +404,13 @@ SHAPES = {
     "headings with backticks": "# a `\n",
     "backtick lines": "a `\n",
     "backslashes": "\\",
+    "nested markers and quotes": "- > 1. ",
+    "nested marker lines": "- - > a\n",
+    "lone tag lines": "<a b='c'>\n",
+    "attributes": "<a b=c",
+    "quoted comment openers": "> <!-- a\n",
+    "comments joining lines": "/a <!--\n-->b\n",
+    "continuation markers": "`\n2. <!--\n",
 }
 
 
