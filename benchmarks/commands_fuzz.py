@@ -62,7 +62,8 @@ _TAG = re.compile(
     r"<(/?)([A-Za-z][A-Za-z0-9-]*)"
     r"(?:\s+[A-Za-z_:][\w.:-]*(?:\s*=\s*(?:[^\s\"'=<>`]+|'[^']*'|\"[^\"]*\"))?)*\s*/?>")
 # Containers a browser closes a <pre> with (its end tag pops the elements opened inside it).
-_CONTAINERS = {"li", "ul", "ol", "blockquote", "div", "details", "pre"}
+_CONTAINERS = {"li", "ul", "ol", "blockquote", "div", "details", "pre",
+               "h1", "h2", "h3", "h4", "h5", "h6"}
 
 
 def _shown_paragraph_text(html: str) -> str:

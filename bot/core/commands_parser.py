@@ -17,14 +17,18 @@ the markdown block structure (CommonMark, as GitHub renders it):
   comment such a block leaves open (``<!-- a --> <!-- b``, a list item's block ending
   with the item before its ``-->``, or a quoted one ending with the quote) hides what
   follows, as a browser does, up to the next ``-->`` in raw HTML;
+- text in a ``<pre>`` that paragraph text or an HTML block opened and left open (``Log:
+  <pre>``), up to its ``</pre>`` or the end of the list item holding it: it is shown
+  preformatted, like code;
 - headings, ATX or setext (``/close`` underlined by ``===``);
 - inline code spans and comments, which may span lines inside a paragraph (not past a
   heading, thematic break or setext underline, which end it); a comment's line break is
   hidden with it, so ``/close<!--`` then ``-->text`` shows ``/closetext``.
 
 Paths such as ``/usr/bin`` or ``/close.`` are not commands: the name must end at
-whitespace. Line ends may be ``\\n``, ``\\r\\n`` or ``\\r``. A command line longer
-than ``MAX_LINE`` is reported but not read. The module is pure, and linear in the text:
+whitespace (or at a backslash ending the line: a hard line break). Line ends may be
+``\\n``, ``\\r\\n`` or ``\\r``. A command line longer than ``MAX_LINE`` is reported but not
+read. The module is pure, and linear in the text:
 anyone can post a comment, and it is parsed before any role is checked.
 """
 from __future__ import annotations
@@ -68,8 +72,10 @@ _ATX_HEADING = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
 _THEMATIC_BREAK = re.compile(r" {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})")
 _SETEXT_UNDERLINE = re.compile(r" {0,3}(?:=+|-+)[ \t]*")
 _FAR = 1 << 62  # sorts after any end offset in (start, end) bisection
-_COMMENT_OPEN = re.compile(r"<!--(?:-?>)?")  # "<!-->" and "<!--->" are empty comments
-_COMMENT_CLOSE = re.compile(r"--!?>")         # as a browser ends one ("--!>" too)
+_COMMENT_CLOSE = re.compile(r"--!?>")  # as a browser ends a comment ("--!>" too)
+# Outside comments, what a browser keeps open across lines: comments ("<!-->" and "<!--->"
+# are empty ones) and <pre> elements.
+_HTML_OPENERS = re.compile(r"<!--(?:-?>)?|<pre(?=[\s/>]|$)|</pre\s*>", re.I)
 # Nested containers read on one line ("- - > a"); markdown-it stops at 20, and a bound keeps
 # each line's work linear.
 _MAX_NESTING = 64
@@ -95,6 +101,17 @@ _HTML_BLOCKS = [
 # The seventh: a line holding one whole open or closing tag. It cannot interrupt a paragraph.
 _HTML_TAG_LINE = re.compile(
     rf"(?:<[A-Za-z][A-Za-z0-9-]*{_ATTRIBUTE}*\s*/?>|</[A-Za-z][A-Za-z0-9-]*\s*>)\s*")
+# <pre> tags in paragraph text (inline HTML: whole tags only, others are shown as text).
+_INLINE_PRE = re.compile(rf"<pre{_ATTRIBUTE}*\s*/?>|</pre\s*>", re.I)
+
+
+@dataclass
+class _Paragraph:
+    lines: list[str]
+    text: str                       # the lines joined
+    code: list[tuple[int, int]]     # its code spans, comments and <pre> elements, as
+    comments: list[tuple[int, int]]  # [start, end) offsets in text
+    pre: list[tuple[int, int]]
 
 
 @dataclass
@@ -165,14 +182,44 @@ def _html_block(content: str, continuing: bool) -> re.Pattern[str] | None:
     return _ENDS_AT_BLANK if not continuing and _HTML_TAG_LINE.fullmatch(text) else None
 
 
-def _comment_open_after(html: str, was_open: bool) -> bool:
-    """Whether a comment is open after the raw HTML line ``html``, given whether one was
-    before it, as a browser reads comments. One left open runs on through what follows,
-    paragraphs too, up to the next ``-->`` of raw HTML (in paragraph text ``>`` is escaped)."""
-    is_open, i = was_open, 0
-    while m := (_COMMENT_CLOSE if is_open else _COMMENT_OPEN).search(html, i):
-        is_open, i = not is_open and m.group() == "<!--", m.end()
-    return is_open
+def _read_html(html: str, comment: bool, pre: int) -> tuple[bool, int]:
+    """What a browser has open after the raw HTML ``html``, given what was open before it:
+    a comment, and how many ``<pre>`` elements. A comment left open runs on through what
+    follows, paragraphs too, up to the next ``-->`` of raw HTML (in paragraph text ``>`` is
+    escaped); text in an open ``<pre>`` is preformatted, shown like code, up to ``</pre>``."""
+    i = 0
+    while m := (_COMMENT_CLOSE if comment else _HTML_OPENERS).search(html, i):
+        token, i = m.group().lower(), m.end()
+        if comment:
+            comment = False
+        elif token == "<!--":
+            comment = True
+        elif token.startswith("</"):
+            pre = max(pre - 1, 0)
+        elif token.startswith("<pre"):
+            pre += 1
+    return comment, pre
+
+
+def _pre_spans(text: str, code: list[tuple[int, int]], comments: list[tuple[int, int]]
+               ) -> tuple[list[tuple[int, int]], int]:
+    """The ``<pre>`` elements opened in paragraph text (not in its code or comments), as
+    [start, end) offsets, and how many are still open at its end: a browser keeps them open
+    past the paragraph."""
+    spans: list[tuple[int, int]] = []
+    depth = start = 0
+    for m in _INLINE_PRE.finditer(text):
+        if _inside(m.start(), code) or _inside(m.start(), comments):
+            continue
+        if m.group()[1] != "/":
+            start, depth = (m.start() if depth == 0 else start), depth + 1
+        elif depth:
+            depth -= 1
+            if depth == 0:
+                spans.append((start, m.end()))
+    if depth:
+        spans.append((start, len(text)))
+    return spans, depth
 
 
 def _quoted_paragraph(leaf: str, continuing: bool, in_list: bool) -> bool:
@@ -209,31 +256,37 @@ def _item_interrupts(marker: re.Match[str], content: str) -> bool:
         and not _BLANK.fullmatch(content[marker.end():])
 
 
-def _paragraphs(text: str) -> list[list[str]]:
+def _paragraphs(text: str) -> list[_Paragraph]:
     """The paragraph text of ``text``: lines outside code, quotes, headings and HTML blocks
-    (and outside a comment such a block left open), grouped into paragraphs (inline code and
-    inline comments may span their lines)."""
+    (and outside a comment or ``<pre>`` left open by raw HTML), grouped into paragraphs
+    (inline code, comments and ``<pre>`` may span their lines)."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    paragraphs: list[list[str]] = []
+    paragraphs: list[_Paragraph] = []
     para: list[str] = []
-    para_open = False           # a paragraph is open (its lines are hidden if a comment is)
+    para_open = False           # a paragraph is open (hidden if a comment or <pre> is open)
     fence: _Fence | None = None
     quote_fence: _Fence | None = None
     html_end: re.Pattern[str] | None = None   # what ends the open HTML block
     html_base = 0               # the column of the list item holding that block, 0 at top level
     quote_html: re.Pattern[str] | None = None  # what ends the open HTML block in a quote
-    quote_html_at = (0, 0)      # and its quote's list column and depth (how many ">")
+    quote_html_at = (0, 0, 0)   # and its quote's list column, depth (how many ">") and item
     comment_open = False        # the raw HTML so far leaves a comment open: text is hidden
+    pre_open = 0                # and <pre> elements: text is preformatted, hidden too
+    pre_base = 0                # the column of the list item holding them (it closes them)
     quote_lazy = False          # the last line was a quoted paragraph line
     quote_list = False          # the open block quote holds a list (its columns are not tracked)
     after_blank = True
-    lists: list[int] = []       # content columns of the open list items
+    lists: list[int] = []       # content columns of the open list items, increasing
     para_base = 0               # the column of the container of the open paragraph
 
     def flush() -> None:
-        nonlocal para, para_open
+        nonlocal para, para_open, pre_open, pre_base
         if para:
-            paragraphs.append(para)
+            joined = "\n".join(para)
+            code, comments = _hidden_spans(joined)
+            pre, pre_open = _pre_spans(joined, code, comments)
+            pre_base = para_base
+            paragraphs.append(_Paragraph(para, joined, code, comments, pre))
         para, para_open = [], False
 
     i = 0
@@ -256,20 +309,26 @@ def _paragraphs(text: str) -> list[list[str]]:
             elif blank and html_end is _ENDS_AT_BLANK:
                 html_end = None
             else:
-                comment_open = _comment_open_after(line, comment_open)
+                was_open = pre_open
+                comment_open, pre_open = _read_html(line, comment_open, pre_open)
+                pre_base = pre_base if was_open else html_base
                 if html_end.search(line):
                     html_end = None
                 continue
+        if pre_open and not blank and not para_open and _indent(line) < pre_base:
+            pre_open = 0  # the list item holding the <pre> ends, and so does the <pre>
         if blank:
             flush()
             quote_lazy, quote_fence, quote_html, quote_list = False, None, None, False
             after_blank = True
             continue
         indent = _indent(line)
-        if after_blank:
+        if after_blank or not (para_open or quote_lazy):
+            # Less indented than an item's content, and no lazy continuation: the item ended.
             while lists and indent < lists[-1]:
                 lists.pop()
-        base = lists[-1] if lists and indent >= lists[-1] else 0
+        k = bisect.bisect_right(lists, indent)
+        base = lists[k - 1] if k else 0  # the innermost item holding the line
         content = line[base:]
         if para_open and base == para_base and _SETEXT_UNDERLINE.fullmatch(content):
             # An underline in the paragraph's container (it is never lazy) makes the paragraph
@@ -281,23 +340,31 @@ def _paragraphs(text: str) -> list[list[str]]:
         if marker and para_open and not (indent < para_base or _item_interrupts(marker, content)):
             # No item starts here ("2. a" or an empty "-" after paragraph text): the whole line
             # continues the paragraph, so nothing after the marker starts a block either.
-            para.extend([] if comment_open else [line])
+            para.extend([] if comment_open or pre_open else [line])
             after_blank = False
             continue
         if marker:
             flush()
             quote_fence = quote_html = None  # a quote in the item is a new one
+            del lists[k:]  # items holding no line at this indent end
+            if pre_open and indent < pre_base:
+                pre_open = 0  # a new item: the one holding the <pre> ends, and the <pre>
         heading = _ATX_HEADING.match(content) or _THEMATIC_BREAK.fullmatch(content)
         for _ in range(_MAX_NESTING):  # "- - 1. a" opens three items
             if heading or not (item := _LIST_MARKER.match(content)):
                 break
-            column = base + item.end() if item.group(3) else base + item.end() + 1
+            # After the marker and one space, or more up to four when text follows them (five
+            # or more: one, then indented code).
+            spaced = item.group(3) and not _BLANK.fullmatch(content[item.end():]) \
+                and not content.startswith(" ", item.end())
+            column = base + (item.end() if spaced else item.end(2) + 1)
             lists.append(column)
             base, content = column, line[column:] if len(line) > column else ""
             heading = _ATX_HEADING.match(content) or _THEMATIC_BREAK.fullmatch(content)
         after_blank = False
-        if heading:
-            # A heading or break (also one in a list item) is a block of its own.
+        if heading or (marker and _BLANK.fullmatch(content)):
+            # A heading or break (also one in a list item) is a block of its own; an empty
+            # list item holds no paragraph.
             flush()
             quote_lazy, quote_fence, quote_html, quote_list = False, None, None, False
             continue
@@ -307,17 +374,19 @@ def _paragraphs(text: str) -> list[list[str]]:
             flush()
             inner = content[quote.end():]
             depth = quote.group().count(">")
-            if quote_fence is not None and depth < quote_fence.quotes:
-                quote_fence = None  # a shallower quote line closes the deeper quote and its fence
+            if quote_fence is not None and (depth < quote_fence.quotes or base != quote_fence.base):
+                quote_fence = None  # a shallower quote line (or another item's) closes the fence
             if quote_fence is not None:
                 if _FENCE_CLOSE.fullmatch(inner) and inner.strip()[0] == quote_fence.char \
                         and len(inner.strip()) >= quote_fence.length:
                     quote_fence = None
                 quote_lazy = False
                 continue
-            if quote_html is not None and (base, depth) >= quote_html_at and not (
-                    quote_html is _ENDS_AT_BLANK and _BLANK.fullmatch(inner)):
-                comment_open = _comment_open_after(inner, comment_open)
+            at_base, at_depth, at_column = quote_html_at
+            if quote_html is not None and base == at_base and depth >= at_depth and (
+                    _indent(inner) >= at_column if not _BLANK.fullmatch(inner)
+                    else quote_html is not _ENDS_AT_BLANK):
+                comment_open = _read_html(inner, comment_open, 0)[0]  # the quote ends a <pre>
                 quote_html = None if quote_html.search(inner) else quote_html
                 continue
             first = _LIST_MARKER.match(inner)
@@ -326,15 +395,18 @@ def _paragraphs(text: str) -> list[list[str]]:
             leaf, nested, item_here = _containers(inner)
             quote_fence = _opens_fence(leaf) if _indent(leaf) <= 3 else None
             if quote_fence is not None:
-                quote_fence.quotes = depth + nested
+                quote_fence.quotes, quote_fence.base = depth + nested, base
                 quote_lazy, quote_html = False, None
                 continue
             html = _html_block(leaf, quote_lazy and not item_here) if _indent(leaf) <= 3 else None
             if html is not None:
                 # Quoted HTML is still HTML: a comment it leaves open hides what follows.
-                comment_open = _comment_open_after(leaf, comment_open)
+                comment_open = _read_html(leaf, comment_open, 0)[0]
                 quote_html = None if html.search(leaf) else html
-                quote_html_at, quote_lazy = (base, depth), False
+                # (and the column of the quoted list item holding it: a line indented less
+                # ends the item and the block)
+                quote_html_at = (base, depth, len(inner) - len(leaf) if item_here else 0)
+                quote_lazy = False
                 continue
             quote_html = None
             quote_list = quote_list or item_here
@@ -357,12 +429,14 @@ def _paragraphs(text: str) -> list[list[str]]:
         html = _html_block(content, para_open) if _indent(content) <= 3 else None
         if html is not None:
             flush()
-            comment_open = _comment_open_after(content, comment_open)
+            if not pre_open:
+                pre_base = base
+            comment_open, pre_open = _read_html(content, comment_open, pre_open)
             html_end, html_base = (None if html.search(content) else html), base
             continue
         if not para_open:
             para_base, para_open = base, True
-        if not comment_open:
+        if not comment_open and not pre_open:
             para.append(line)
     flush()
     return paragraphs
@@ -438,17 +512,21 @@ def parse_commands(text: str | None) -> list[ParsedCommand]:
     """Every command in ``text``, in order."""
     found: list[ParsedCommand] = []
     for para in _paragraphs(text or ""):
-        joined = "\n".join(para)
-        code, comments = _hidden_spans(joined)
+        joined, code, comments = para.text, para.code, para.comments
         offset = 0
-        for line in para:
+        for line in para.lines:
             first = offset + _indent(line)
             start = offset
             offset += len(line) + 1
-            if _inside(first, code) or _inside(first, comments):
+            if _inside(first, code) or _inside(first, comments) or _inside(first, para.pre):
                 continue
-            visible = _without(start, joined[start:_line_end(joined, start, comments)], comments)
+            end = _line_end(joined, start, comments)
+            visible = _without(start, joined[start:end], comments)
             m = _COMMAND.match(visible)
+            if not m and end < len(joined) and (len(visible) - len(visible.rstrip("\\"))) % 2:
+                # "/close\" then a line break: the backslash is a hard break, not shown.
+                visible = visible[:-1]
+                m = _COMMAND.match(visible)
             if not m:
                 continue
             stripped = visible.strip()

@@ -121,7 +121,8 @@ CASES: list[tuple[str, str, list[tuple[str, ...]]]] = [
     ("setext heading with dashes", "/close\n---", []),
     # --- a comment spanning lines joins them, as shown ----------------------------------------
     ("a comment joins the lines it spans", "/close<!--\n-->text", [("closetext",)]),
-    ("a joined line keeps its spaces", "/label a <!--\n--> b\n/hold", [("label", "a", "b"), ("hold",)]),
+    ("a joined line keeps its spaces", "/label a <!--\n--> b\n/hold",
+     [("label", "a", "b"), ("hold",)]),
     # --- HTML blocks: raw HTML, not paragraph text ------------------------------------------
     ("script block", "<script>\n/close\n</script>\n/hold", [("hold",)]),
     ("style block across blank lines", "<style>\n\n/close\n\n</style>\n/hold", [("hold",)]),
@@ -164,6 +165,24 @@ CASES: list[tuple[str, str, list[tuple[str, ...]]]] = [
     ("a quoted 2. continues the paragraph", ">>t\n>>2) ~~~\n/close", []),
     ("a quote in an item is a new quote", ">```\n2) >`\n/close", []),
     ("a quote in an item's HTML ends with it", "1. ><details\n>b\n/close", []),
+    ("a quote in another item is another quote", "* >~~~\n>`\n/close", []),
+    # --- <pre> opened in paragraph text: what follows is preformatted, up to </pre> ---------
+    ("pre opened inline", "Log: <pre>\n/close\n</pre>\n/hold", [("hold",)]),
+    ("inline pre runs past the paragraph", "a <pre>\n\n/close", []),
+    ("pre closed inline", "a <pre>x</pre>\n/close", [("close",)]),
+    ("pre in code is text", "`<pre>`\n/close", [("close",)]),
+    ("pre in an inline comment is nothing", "a <!-- <pre> -->\n/close", [("close",)]),
+    ("a raw block may leave a pre open", "<pre></textarea>\n/close", []),
+    ("a list item's pre ends with the item", "- a <pre>\n\n/close", [("close",)]),
+    ("a sibling item ends the pre", "- a <pre>\n- b\n/close", [("close",)]),
+    # --- list item columns ----------------------------------------------------------------
+    ("an empty item holds no paragraph", "- a<PRE>\n-\n/close", [("close",)]),
+    ("five spaces after a marker: code in the item", "1.      =\n    <!--\n/close", []),
+    ("a paragraph at the margin ends the list", "+\n--\n  ~~~\n/close", []),
+    ("the innermost item holding a line", "1. 1. `\n    ```\n`\n/close `", []),
+    # --- a backslash before a line break is a hard break, not part of the name -------------
+    ("backslash hard break", "/close\\\nthen", [("close",)]),
+    ("a last line's backslash is shown", "/close\\", []),
 ]
 
 
@@ -223,8 +242,8 @@ def test_lazy_continuation_follows_commonmark(text, quoted):
 
 
 # Cases above checked against CommonMark's HTML as a browser reads it (an unclosed comment
-# runs to the end, "<!-->" is an empty one): the commands are the paragraph lines still shown
-# starting with /name.
+# or <pre> runs to the end, "<!-->" is an empty one): the commands are the paragraph lines
+# still shown starting with /name. (benchmarks/commands_fuzz.py compares many more.)
 RENDERED = [c for c in CASES if c[0] in {
     "heading's backtick pairs with nothing", "command after a heading with a backtick",
     "command on the line after a heading", "command in a heading line is not one", "thematic break",
@@ -241,7 +260,13 @@ RENDERED = [c for c in CASES if c[0] in {
     "item numbered 2 does not interrupt", "a sibling item ends the paragraph",
     "an empty item does not interrupt", "markers on a continuation line start nothing",
     "a comment opened in a quote stays open", "a comment closed in the quote",
-    "a comment left open in a quote", "a quoted list item's comment"}]
+    "a comment left open in a quote", "a quoted list item's comment",
+    "pre opened inline",
+    "inline pre runs past the paragraph", "pre closed inline", "pre in code is text",
+    "pre in an inline comment is nothing", "a raw block may leave a pre open",
+    "an empty item holds no paragraph", "five spaces after a marker: code in the item",
+    "a paragraph at the margin ends the list", "the innermost item holding a line",
+    "backslash hard break", "a last line's backslash is shown"}]
 
 
 @pytest.mark.parametrize("text", [t for _, t, _ in RENDERED], ids=[c[0] for c in RENDERED])
@@ -251,6 +276,7 @@ def test_hidden_text_follows_the_rendered_html(text):
     html = MarkdownIt("commonmark").render(text)
     html = re.sub(r"<!--(?:-?>|.*?(?:-->|\Z))", "", html, flags=re.S)
     html = re.sub(r"<code>.*?</code>", "", html, flags=re.S)
+    html = re.sub(r"<pre[\s>].*?(?:</pre>|</li>|\Z)", "", html, flags=re.S | re.I)
     shown = re.findall(r"(?m)^(?:<p>)?/([a-z]+)(?=\s|<|$)", html)
     assert [c.name for c in parse_commands(text)] == shown
 
@@ -411,6 +437,9 @@ SHAPES = {
     "quoted comment openers": "> <!-- a\n",
     "comments joining lines": "/a <!--\n-->b\n",
     "continuation markers": "`\n2. <!--\n",
+    "inline pre tags": "a <pre> b </pre>",
+    "pre openers": "x<pre\n",
+    "pre blocks left open": "<pre></style>\n",
 }
 
 
