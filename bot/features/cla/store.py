@@ -125,9 +125,12 @@ async def published(db: Database, *, repo: str, number: int, revision: int) -> N
 
 
 async def pr_closed(db: Database, *, repo: str, number: int) -> None:
+    """A close changes the state under the verdict as a new verdict does: it bumps the revision,
+    so a re-check that read the row before the close is refused (StaleVerdict) rather than
+    writing the PR open again and putting back who it waits for."""
     async with db.transaction():
-        await db.execute("UPDATE cla_pr_status SET is_open = 0 WHERE repo = ? AND number = ?",
-                         (repo, number))
+        await db.execute("UPDATE cla_pr_status SET is_open = 0, revision = revision + 1"
+                         " WHERE repo = ? AND number = ?", (repo, number))
         await db.execute("DELETE FROM cla_waiting WHERE repo = ? AND number = ?", (repo, number))
 
 
