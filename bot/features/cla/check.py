@@ -23,8 +23,13 @@ from . import lookups, recorded, store
 
 FEATURE_NAME = "cla"
 COMMENT_MARKER = "contributor-flow:cla"
-# Seconds before a check whose commit listing was behind the head is decided again.
+# Seconds before a check whose commit listing was behind the head is decided again, for at most
+# LISTING_GRACE seconds after the event arrived: a few tries, well within a delivery's attempts
+# (core.max_attempts), since a retry while deciding holds up every feature of the delivery. A
+# listing that still disagrees then is not one catching up with a push: a note says so and the
+# next push, re-run or ``/cla recheck`` decides the head.
 LISTING_RETRY = 10.0
+LISTING_GRACE = 30.0
 
 
 @dataclass
@@ -35,10 +40,14 @@ class CheckEnv:
     db: Database
     clock: Callable[[], datetime]
     memo: dict[str, Any] = field(default_factory=dict)
+    # When the event deciding arrived (epoch seconds); None for a periodic job, whose retries
+    # its queue bounds.
+    received_at: float | None = None
 
     @classmethod
     def from_context(cls, ctx: Context) -> "CheckEnv":
-        return cls(ctx.repo, ctx.rules.section(FEATURE_NAME), ctx.gh, ctx.db, ctx.now, ctx.memo)
+        return cls(ctx.repo, ctx.rules.section(FEATURE_NAME), ctx.gh, ctx.db, ctx.now, ctx.memo,
+                   received_at=ctx.event.received_at.timestamp())
 
     @classmethod
     def from_handle(cls, handle: RepoHandle, db: Database, clock: Callable[[], datetime]) -> "CheckEnv":
@@ -122,22 +131,41 @@ def _label_actions(env: CheckEnv, number: int, passed: bool, current: set[str],
     return out
 
 
-async def _listing_behind(env: CheckEnv, number: int, head: str, exc: Exception) -> list[Action]:
-    """The commit listing is another head's: never a verdict from it. While the pull request is
-    at ``head`` the listing is catching up with the push, so the check is decided again shortly;
-    moved on (a push since), ``head`` needs no verdict: the newer head's own event decides it."""
-    now = str(((await lookups.get_pull(env.gh, env.repo, number)).get("head") or {}).get("sha") or "")
+async def _listing_behind(env: CheckEnv, pr: Mapping[str, Any], exc: Exception,
+                          just_signed: Mapping[int, str] | None, previous: Mapping[str, Any] | None,
+                          *, refreshed: bool) -> list[Action]:
+    """The commit listing is another head's: never a verdict from it. Moved on (a push since),
+    the head needs no verdict: the newer head's own event decides it. Still at the head, the
+    pull request ``pr`` (a stored payload) may report a commit count that is no longer true (the
+    base branch changed, a pull request stacked below merged): it is decided again as GitHub
+    shows it now. Otherwise the listing is catching up with the push, so the check is decided
+    again shortly, for LISTING_GRACE after the event."""
+    number, head = int(pr["number"]), str(pr["head"]["sha"])
+    fresh = await lookups.get_pull(env.gh, env.repo, number)
+    now = str((fresh.get("head") or {}).get("sha") or "")
     if now and now != head:
         return [Note(env.repo, feature=FEATURE_NAME, number=number,
                      text=f"CLA check of {head[:7]} dropped: #{number} is at {now[:7]} now")]
+    if fresh.get("state", "open") != "open":
+        return [Note(env.repo, feature=FEATURE_NAME, number=number,
+                     text=f"CLA check of {head[:7]} dropped: #{number} is {fresh.get('state')} now")]
+    if not refreshed and now == head and fresh.get("commits") != pr.get("commits"):
+        return await check_pull_request(env, fresh, just_signed, previous=previous, refreshed=True)
+    if env.received_at is not None and env.clock().timestamp() - env.received_at >= LISTING_GRACE:
+        return [Note(env.repo, feature=FEATURE_NAME, number=number,
+                     text=f"CLA check of {head[:7]} left undecided: the commit listing still disagrees "
+                          f"with the pull request {LISTING_GRACE:.0f}s after the event ({exc})")]
     raise RetryLater(f"CLA check of {env.repo}#{number} at {head[:7]}: the commit listing is behind ({exc})",
                      retry_at=env.clock().timestamp() + LISTING_RETRY)
 
 
 async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
                              just_signed: Mapping[int, str] | None = None, *,
-                             previous: Mapping[str, Any] | None) -> list[Action]:
+                             previous: Mapping[str, Any] | None, refreshed: bool = False) -> list[Action]:
     """Every action for one PR: stored status, check run, labels, the single comment.
+
+    ``refreshed``: ``pr`` was read again because its commit listing disagreed with it (see
+    ``_listing_behind``), which is done once.
 
     ``previous``: the PR's stored verdict, read before ``pr`` was (see ``store``): the new verdict
     is written only if no other decision wrote one since, and before anything is done on GitHub,
@@ -149,7 +177,7 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
         # Better no verdict than a green check that skipped commits; the next event retries.
         return [Note(env.repo, feature=FEATURE_NAME, number=number, text=f"CLA check postponed: {exc}")]
     except lookups.ListingBehind as exc:
-        return await _listing_behind(env, number, head, exc)
+        return await _listing_behind(env, pr, exc, just_signed, previous, refreshed=refreshed)
     verdict = decided.verdict
     cfg = env.cfg
     ins = cla_report.Instructions(cfg["phrase"], cfg["document_url"],
