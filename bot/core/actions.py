@@ -54,12 +54,31 @@ class Action:
         return f"{self.kind}({', '.join(parts)})"
 
 
+@dataclass(frozen=True)
+class Guard:
+    """What must still be true of the store when the executor is about to send the action
+    carrying it: ``Feature.guards[op](db, **args)``, asked just before each such action, not
+    when the batch was decided. False: the action is skipped (superseded). For a decision that
+    another one may overtake while its actions wait for their turn (mutations are paced about a
+    second apart): a pull request's CLA verdict, written before its check run, labels and
+    comment, which a newer verdict for a push replaces meanwhile."""
+    feature: str = ""
+    op: str = ""
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _guard_field() -> Any:
+    # Quiet: unguarded actions keep the fingerprints and logs they had before guards existed.
+    return field(default=None, metadata={"quiet": True})
+
+
 # --- issues and pull requests -------------------------------------------------
 
 @dataclass(frozen=True)
 class AddLabels(Action):
     number: int = 0
     labels: tuple[str, ...] = ()
+    guard: Guard | None = _guard_field()
 
 
 @dataclass(frozen=True)
@@ -68,6 +87,7 @@ class RemoveLabel(Action):
     (see bot.labels_ledger); the executor also refuses otherwise."""
     number: int = 0
     label: str = ""
+    guard: Guard | None = _guard_field()
 
 
 @dataclass(frozen=True)
@@ -85,6 +105,7 @@ class UpsertComment(Action):
     number: int = 0
     marker: str = ""
     body: str = ""
+    guard: Guard | None = _guard_field()
     creates: ClassVar[bool] = True
 
 
@@ -172,6 +193,7 @@ class UpsertCheckRun(Action):
     details_url: str | None = None
     started_at: str | None = None
     completed_at: str | None = None
+    guard: Guard | None = _guard_field()
     creates: ClassVar[bool] = True
 
 
@@ -271,6 +293,8 @@ ACTION_TYPES: dict[str, type[Action]] = {
 def action_from_dict(data: Mapping[str, Any]) -> Action:
     data = dict(data)
     cls = ACTION_TYPES[data.pop("kind")]
+    if isinstance(data.get("guard"), Mapping):
+        data["guard"] = Guard(**data["guard"])
     for f in fields(cls):
         if isinstance(data.get(f.name), list):
             data[f.name] = tuple(data[f.name])

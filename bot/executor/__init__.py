@@ -119,6 +119,14 @@ class Executor:
                     continue
                 if isinstance(action, A.ReportOutcome):
                     action = _outcome_reaction(action, batch_ok)
+                guard = getattr(action, "guard", None)
+                if guard is not None and not await self._holds(guard):
+                    # Overtaken since it was decided: what replaced the decision sends its own.
+                    log.info("superseded: %s", action.describe(),
+                             extra={"delivery_id": delivery_id, "feature": feature})
+                    outcome.skipped.append(action.describe())
+                    await state.mark_action_done(self.db, delivery_id, fp, action.kind, "superseded")
+                    continue
                 repo_dry_run = self.repo_dry_run(getattr(action, "repo", ""))
                 sends = not action.local or (isinstance(action, A.Record) and action.needs_github)
                 if sends and (self.dry_run or repo_dry_run):
@@ -162,6 +170,12 @@ class Executor:
                 await state.mark_action_done(self.db, delivery_id, fp, action.kind,
                                              None if result is None else str(result)[:500])
         return outcome
+
+    async def _holds(self, guard: A.Guard) -> bool:
+        feature = self.features.get(guard.feature)
+        if feature is None or guard.op not in feature.guards:
+            raise LookupError(f"no guard {guard.feature}.{guard.op}")
+        return bool(await feature.guards[guard.op](self.db, **dict(guard.args)))
 
     def _count(self, action: A.Action, outcome: str) -> None:
         if self.metrics:

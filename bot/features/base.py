@@ -65,6 +65,9 @@ class Feature:
     commands: Sequence[CommandSpec] = ()
     jobs: Sequence[JobSpec] = ()
     writers: Mapping[str, Writer] = field(default_factory=dict)
+    # Conditions the executor asks just before sending an action that carries a Guard naming
+    # one (see core.actions.Guard): (db, **args) -> bool.
+    guards: Mapping[str, Callable[..., Awaitable[bool]]] = field(default_factory=dict)
     # Package holding this feature's SQL migrations (see bot.store.migrate), if any.
     migrations: str | None = None
     # Registers extra CLI sub-commands: (subparsers) -> None.

@@ -45,6 +45,7 @@ FEATURE = Feature(
         roles=("anyone",), handler=handlers.cla_command)],
     jobs=[JobSpec(name="cla-recheck-signed", every=timedelta(minutes=10), run=handlers.recheck_signed)],
     writers=store.WRITERS,
+    guards=store.GUARDS,
     migrations="bot.features.cla.migrations",
     cli=cli.register,
     rules=SECTION,

@@ -12,7 +12,8 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from ...context import Context, GitHubReader, RepoHandle
 from ...core import cla_report
-from ...core.actions import Action, AddLabels, Note, Record, RemoveLabel, UpsertCheckRun, UpsertComment
+from ...core.actions import (Action, AddLabels, Guard, Note, Record, RemoveLabel, UpsertCheckRun,
+                             UpsertComment)
 from ...core.cla import (Allowlist, Verdict, account_from_api, commit_from_api, contributions,
                          emails_to_resolve, evaluate)
 from ...core.retry import RetryLater
@@ -120,14 +121,14 @@ async def decide(env: CheckEnv, pr: Mapping[str, Any],
 
 
 def _label_actions(env: CheckEnv, number: int, passed: bool, current: set[str],
-                   ours: set[str]) -> list[Action]:
+                   ours: set[str], guard: Guard) -> list[Action]:
     labels = env.cfg["labels"]
     want, other = (labels["signed"], labels["missing"]) if passed else (labels["missing"], labels["signed"])
     out: list[Action] = []
     if want and want.lower() not in current:
-        out.append(AddLabels(env.repo, number=number, labels=(want,)))
+        out.append(AddLabels(env.repo, number=number, labels=(want,), guard=guard))
     if other and other.lower() in current and other.lower() in ours:
-        out.append(RemoveLabel(env.repo, number=number, label=other))
+        out.append(RemoveLabel(env.repo, number=number, label=other, guard=guard))
     return out
 
 
@@ -195,20 +196,25 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
         "signed": signed, "facts": recorded.facts_to_json(decided.facts),
         "members": recorded.members_to_json(decided.members),
         "read_revision": int(previous["revision"]) if previous else 0})]
+    # The revision this verdict is written as. Its GitHub actions are sent one by one, about a
+    # second apart (mutation pacing): each is sent only while this verdict is still the PR's, so
+    # a newer one (a push decided meanwhile, a close) is not contradicted by what follows.
+    revision = (int(previous["revision"]) if previous else 0) + 1
+    guard = Guard(FEATURE_NAME, "still_current", {"repo": env.repo, "number": number, "revision": revision})
     actions.append(UpsertCheckRun(
         env.repo, name=cfg["check_name"], head_sha=head, status="completed", conclusion=conclusion,
         title=cla_report.title(verdict), summary=cla_report.summary(verdict, ins),
-        details_url=cfg["document_url"] or None))
+        details_url=cfg["document_url"] or None, guard=guard))
 
     current = {str(label.get("name", "")).lower() for label in pr.get("labels") or []}
     ours = {label.lower() for label in await bot_labels(env.db, env.repo, number)}
-    actions += _label_actions(env, number, verdict.passed, current, ours)
+    actions += _label_actions(env, number, verdict.passed, current, ours, guard)
     if comment:
         actions.append(UpsertComment(env.repo, number=number, marker=COMMENT_MARKER,
-                                     body=cla_report.comment(verdict, ins)))
+                                     body=cla_report.comment(verdict, ins), guard=guard))
     # Last, once the GitHub side was sent: a verdict left unsent is found by ``recheck_signed``.
     actions.append(Record(env.repo, feature=FEATURE_NAME, op="published", args={
-        "repo": env.repo, "number": number, "revision": (int(previous["revision"]) if previous else 0) + 1}))
+        "repo": env.repo, "number": number, "revision": revision}))
     waiting = ", ".join(m["login"] for m in missing[:10])
     actions.append(Note(env.repo, feature=FEATURE_NAME, number=number,
                         text=f"CLA check on {head[:7]}: {conclusion} ({verdict.commits} commits"

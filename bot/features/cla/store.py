@@ -134,6 +134,15 @@ async def pr_closed(db: Database, *, repo: str, number: int) -> None:
         await db.execute("DELETE FROM cla_waiting WHERE repo = ? AND number = ?", (repo, number))
 
 
+async def still_current(db: Database, *, repo: str, number: int, revision: int) -> bool:
+    """Guard of a verdict's GitHub actions (core.actions.Guard): the verdict written as
+    ``revision`` is still the pull request's, nothing (a newer verdict, a close) written since."""
+    row = await db.fetchone("SELECT revision FROM cla_pr_status WHERE repo = ? AND number = ?", (repo, number))
+    return row is not None and int(row["revision"]) == int(revision)
+
+
+GUARDS = {"still_current": still_current}
+
 WRITERS = {"sign": sign, "pr_status": pr_status, "pr_closed": pr_closed, "members": members, "opener": opener,
            "published": published}
 

@@ -75,3 +75,82 @@ async def test_a_listing_that_keeps_disagreeing_is_retried_only_within_the_grace
     [note] = actions
     assert isinstance(note, Note) and "left undecided" in note.text and "2 commits listed for 3" in note.text
     assert await store.status_of(db, REPO, 2) is None
+
+
+# --- a verdict's GitHub actions overtaken by a newer verdict -------------------------------------
+
+class RacingGitHub:
+    """An installation API recording the writes the executor sends; ``meanwhile`` runs once,
+    as the first write is sent: another decision stored while this one's actions wait for
+    their turn (mutations are sent about a second apart)."""
+
+    def __init__(self, meanwhile) -> None:
+        self.writes: list[tuple[str, str]] = []
+        self.meanwhile = meanwhile
+
+    async def getiter(self, url, url_vars=None, **kw):
+        return
+        yield
+
+    async def getitem(self, url, url_vars=None, **kw):
+        return {}
+
+    def __getattr__(self, method):
+        async def call(url, url_vars=None, *args, data=None, **kw):
+            self.writes.append((method, url))
+            if self.meanwhile is not None:
+                run, self.meanwhile = self.meanwhile, None
+                await run()
+            return {"id": len(self.writes), "html_url": "https://example/1"}
+        return call
+
+
+async def test_a_verdict_overtaken_while_its_actions_are_sent_sends_no_more_of_them(db):
+    """The job's re-check of H1 stores its verdict and sends its check run; before its label
+    and comment go out, H2's synchronize stores H2's verdict (and sends its own). The job's
+    label and comment for H1 are not sent on top of H2's: each is sent only while its verdict is
+    still the pull request's."""
+    from bot.executor import Executor
+    from bot.features.cla import FEATURE
+
+    h1, h2 = "1" * 40, "2" * 40
+    payload = pr_payload("synchronize", head=h1, commits=1)
+    reader = reader_for({2: payload["pull_request"]}, {2: [api_commit(h1)]})
+    event, ctx = make_context("pull_request", payload, db=db, reader=reader, received=AT)
+    stale = await handlers.on_pull_request(event, ctx)          # alice has not signed: cla: no + comment
+    assert [type(a).__name__ for a in stale if not isinstance(a, (Record, Note))] == [
+        "UpsertCheckRun", "AddLabels", "UpsertComment"]
+
+    async def h2_decided():
+        row = await store.status_of(db, REPO, 2)
+        await store.pr_status(db, head_sha=h2, read_revision=int(row["revision"]),
+                              **{**VERDICT, "missing": [], "state": "yes", "conclusion": "success"})
+    api = RacingGitHub(h2_decided)
+
+    async def api_for(installation):
+        return api
+    executor = Executor(db, api_for=api_for, dry_run=False, features={"cla": FEATURE}, bot_login="bot")
+    outcome = await executor.run(delivery_id="d-h1", installation_id=1, batches=[("cla.on_pull_request", stale)])
+    assert [url for _, url in api.writes] == ["/repos/{owner}/{repo}/check-runs"]
+    assert {s.split("(")[0] for s in outcome.skipped} == {"AddLabels", "UpsertComment"}
+    row = await store.status_of(db, REPO, 2)
+    assert (row["head_sha"], row["state"], row["published"]) == (h2, "yes", 0)   # H1's never marks it sent
+
+
+async def test_a_verdict_not_overtaken_sends_all_its_actions(db):
+    from bot.executor import Executor
+    from bot.features.cla import FEATURE
+
+    payload = pr_payload("synchronize", head="1" * 40, commits=1)
+    reader = reader_for({2: payload["pull_request"]}, {2: [api_commit("1" * 40)]})
+    event, ctx = make_context("pull_request", payload, db=db, reader=reader, received=AT)
+    actions = await handlers.on_pull_request(event, ctx)
+    api = RacingGitHub(None)
+
+    async def api_for(installation):
+        return api
+    executor = Executor(db, api_for=api_for, dry_run=False, features={"cla": FEATURE}, bot_login="bot")
+    outcome = await executor.run(delivery_id="d-h1", installation_id=1, batches=[("cla.on_pull_request", actions)])
+    assert outcome.skipped == [] and outcome.failed == []
+    assert len(api.writes) == 3        # check run, label, comment
+    assert (await store.status_of(db, REPO, 2))["published"] == 1
