@@ -88,7 +88,9 @@ class Decided:
 
 
 async def decide(env: CheckEnv, pr: Mapping[str, Any],
-                 just_signed: Mapping[int, str] | None = None) -> Decided:
+                 just_signed: Mapping[int, str] | None = None, also_read: tuple[str, ...] = ()) -> Decided:
+    """``also_read``: agreement keys whose signatures count as the agreement's too (the owner's
+    login before a rename this check noticed, copied over only once its Record runs)."""
     cfg = env.cfg
     raw = await env.cached(f"cla:commits:{env.repo}#{pr['number']}@{pr['head']['sha']}",
                            lambda: lookups.pr_commits(env.gh, env.repo, pr))
@@ -101,7 +103,7 @@ async def decide(env: CheckEnv, pr: Mapping[str, Any],
                 for item in contributions(commits, committer_required=cfg["committer_required"],
                                           resolved=resolved, opener=opener)
                 if item.account is not None and allow.reason(item) is None}
-    signatures = await store.signed_versions(env.db, env.agreement, list(accounts), version)
+    signatures = await store.signed_versions(env.db, (env.agreement, *also_read), list(accounts), version)
     signatures.update(just_signed or {})
     unsigned = [a for uid, a in accounts.items() if signatures.get(uid) != version]
     members = recorded.Members(recorded.member_basis(cfg))
@@ -130,6 +132,35 @@ def _label_actions(env: CheckEnv, number: int, passed: bool, current: set[str],
     if other and other.lower() in current and other.lower() in ours:
         out.append(RemoveLabel(env.repo, number=number, label=other, guard=guard))
     return out
+
+
+async def _owner_sighting(env: CheckEnv, pr: Mapping[str, Any], seen_at: float
+                          ) -> tuple[list[Action], tuple[str, ...]]:
+    """Who owns the repository, as ``pr`` (read at ``seen_at``) shows it: the owner's id and login
+    are remembered, and a new login for the same id (the organisation or user renamed itself)
+    copies the default agreement's signatures to the new login's key (``store.owner_seen``), as
+    the default key is the owner's login. Keying agreements by owner id instead would need every
+    stored signature's owner id, which no migration can know. A transfer to another owner (another
+    id) copies nothing: another owner may mean another CLA. Returns the actions, and the old key
+    to read as well until the copy is done when this repository uses the default agreement."""
+    owner = ((pr.get("base") or {}).get("repo") or {}).get("owner") or {}
+    if owner.get("id") is None or not owner.get("login"):
+        return [], ()
+    owner_id, login = int(owner["id"]), str(owner["login"]).lower()
+    row = await store.owner_login(env.db, owner_id)
+    # Every check noticing it says so (a job checking several PRs repeats it): the writer is
+    # idempotent, and a check that ends without a verdict drops its actions, this one included.
+    record = Record(env.repo, feature=FEATURE_NAME, op="owner_seen",
+                    args={"owner_id": owner_id, "login": login, "seen_at": seen_at})
+    if row is None:
+        return [record], ()
+    if row["login"] == login or float(row["seen_at"]) > seen_at:
+        return [], ()
+    default = not env.cfg.get("agreement") and env.agreement == login
+    note = Note(env.repo, feature=FEATURE_NAME, number=int(pr["number"]),
+                text=f"repository owner {row['login']} is {login} now: CLA signatures of "
+                     f"agreement {row['login']} copied to {login}")
+    return [record, note], ((str(row["login"]),) if default else ())
 
 
 async def _listing_behind(env: CheckEnv, pr: Mapping[str, Any], exc: Exception,
@@ -162,8 +193,12 @@ async def _listing_behind(env: CheckEnv, pr: Mapping[str, Any], exc: Exception,
 
 async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
                              just_signed: Mapping[int, str] | None = None, *,
-                             previous: Mapping[str, Any] | None, refreshed: bool = False) -> list[Action]:
+                             previous: Mapping[str, Any] | None, refreshed: bool = False,
+                             seen_at: float | None = None) -> list[Action]:
     """Every action for one PR: stored status, check run, labels, the single comment.
+
+    ``seen_at``: when ``pr`` was read from GitHub (a stored payload: when its event arrived;
+    default: now), which orders what it says about the repository's owner (``_owner_sighting``).
 
     ``refreshed``: ``pr`` was read again because its commit listing disagreed with it (see
     ``_listing_behind``), which is done once.
@@ -172,8 +207,10 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
     is written only if no other decision wrote one since, and before anything is done on GitHub,
     so a decision overtaken by a newer one stops before contradicting it there."""
     number, head = int(pr["number"]), str(pr["head"]["sha"])
+    owner_actions, also_read = await _owner_sighting(
+        env, pr, env.clock().timestamp() if seen_at is None else seen_at)
     try:
-        decided = await decide(env, pr, just_signed)
+        decided = await decide(env, pr, just_signed, also_read)
     except lookups.IncompleteCommits as exc:
         # Better no verdict than a green check that skipped commits; the next event retries.
         return [Note(env.repo, feature=FEATURE_NAME, number=number, text=f"CLA check postponed: {exc}")]
@@ -188,7 +225,7 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
     comment = cfg["comment"] and (not verdict.passed or commented)
     missing = [{"id": s.account.id, "login": s.account.login} for s in verdict.missing]
     signed = [{"id": s.account.id, "login": s.account.login} for s in verdict.signed]
-    actions: list[Action] = [Record(env.repo, feature=FEATURE_NAME, op="pr_status", args={
+    actions: list[Action] = [*owner_actions, Record(env.repo, feature=FEATURE_NAME, op="pr_status", args={
         "repo": env.repo, "number": number, "head_sha": head, "state": "yes" if verdict.passed else "no",
         "conclusion": conclusion, "missing": missing, "unlinked": verdict.unlinked_emails,
         "dco": len(verdict.dco_failures), "commented": commented or comment,

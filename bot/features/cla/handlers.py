@@ -26,7 +26,8 @@ async def on_pull_request(event: Event, ctx: Context) -> list[Action]:
     if pr.get("state", "open") != "open":
         return []
     previous = await store.status_of(ctx.db, ctx.repo, int(pr["number"]))
-    return await check_pull_request(CheckEnv.from_context(ctx), pr, previous=previous)
+    return await check_pull_request(CheckEnv.from_context(ctx), pr, previous=previous,
+                                    seen_at=event.received_at.timestamp())
 
 
 async def on_base_changed(event: Event, ctx: Context) -> list[Action]:

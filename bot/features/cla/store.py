@@ -134,6 +134,33 @@ async def pr_closed(db: Database, *, repo: str, number: int) -> None:
         await db.execute("DELETE FROM cla_waiting WHERE repo = ? AND number = ?", (repo, number))
 
 
+async def owner_seen(db: Database, *, owner_id: int, login: str, seen_at: float) -> None:
+    """The repository owner ``owner_id`` shown with ``login`` by what was read at ``seen_at``.
+
+    Default agreements are keyed by the owner's login, so an owner renaming its login would leave
+    every signature under the old key. When the same id shows a new login, later than the one on
+    record was seen, the old key's signatures are copied (not moved: a repository whose rules name
+    the old login as its ``agreement`` keeps them) to the new key. A sighting older than the one
+    on record (a delivery sent before the rename, processed after it) changes nothing. Idempotent,
+    and safe with replicas: the owner's row is locked (SQLite: the transaction's write lock), and
+    a signature already under the new key stays as it is."""
+    login = login.lower()
+    lock = " FOR UPDATE" if db.dialect == "postgresql" else ""
+    async with db.transaction():
+        await db.execute("INSERT INTO cla_owners (owner_id, login, seen_at) VALUES (?, ?, ?)"
+                         " ON CONFLICT (owner_id) DO NOTHING", (int(owner_id), login, float(seen_at)))
+        row = await db.fetchone("SELECT login, seen_at FROM cla_owners WHERE owner_id = ?" + lock, (int(owner_id),))
+        if row is None or row["login"] == login or float(row["seen_at"]) > float(seen_at):
+            return
+        await db.execute("UPDATE cla_owners SET login = ?, seen_at = ? WHERE owner_id = ?",
+                         (login, float(seen_at), int(owner_id)))
+        await db.execute(
+            "INSERT INTO cla_signatures (agreement, user_id, version, login, signed_at, comment_url, repo,"
+            " recorded_by) SELECT ?, user_id, version, login, signed_at, comment_url, repo, recorded_by"
+            " FROM cla_signatures WHERE agreement = ? ON CONFLICT (agreement, user_id, version) DO NOTHING",
+            (login, row["login"]))
+
+
 async def still_current(db: Database, *, repo: str, number: int, revision: int) -> bool:
     """Guard of a verdict's GitHub actions (core.actions.Guard): the verdict written as
     ``revision`` is still the pull request's, nothing (a newer verdict, a close) written since."""
@@ -144,22 +171,25 @@ async def still_current(db: Database, *, repo: str, number: int, revision: int) 
 GUARDS = {"still_current": still_current}
 
 WRITERS = {"sign": sign, "pr_status": pr_status, "pr_closed": pr_closed, "members": members, "opener": opener,
-           "published": published}
+           "published": published, "owner_seen": owner_seen}
 
 
 # --- reads ---------------------------------------------------------------------------------------
 
-async def signed_versions(db: Database, agreement: str, user_ids: Sequence[int],
+async def signed_versions(db: Database, agreement: str | Sequence[str], user_ids: Sequence[int],
                           version: str) -> dict[int, str]:
-    """User id -> the current version if signed, else the latest older version signed."""
+    """User id -> the current version if signed, else the latest older version signed (under any
+    of the agreement keys given: an owner's new login and the old one not yet copied from)."""
     out: dict[int, str] = {}
+    keys = [agreement] if isinstance(agreement, str) else list(agreement)
+    keys_in = ", ".join("?" * len(keys))
     ids = sorted({int(i) for i in user_ids})
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         marks = ", ".join("?" * len(chunk))
         rows = await db.fetchall(
-            f"SELECT user_id, version FROM cla_signatures WHERE agreement = ? AND user_id IN ({marks})"
-            " ORDER BY signed_at", (agreement, *chunk))
+            f"SELECT user_id, version FROM cla_signatures WHERE agreement IN ({keys_in}) AND user_id IN ({marks})"
+            " ORDER BY signed_at", (*keys, *chunk))
         for row in rows:
             uid = int(row["user_id"])
             if out.get(uid) != str(version):
@@ -180,6 +210,11 @@ async def unsent(db: Database, repo: str, before: float) -> list[int]:
         "SELECT number FROM cla_pr_status WHERE repo = ? AND is_open = 1 AND published = 0 AND updated_at < ?"
         " ORDER BY number", (repo, float(before)))
     return [int(r["number"]) for r in rows]
+
+
+async def owner_login(db: Database, owner_id: int) -> dict[str, Any] | None:
+    """The login the owner was last seen with (lower case) and when (see ``owner_seen``)."""
+    return await db.fetchone("SELECT login, seen_at FROM cla_owners WHERE owner_id = ?", (int(owner_id),))
 
 
 async def status_of(db: Database, repo: str, number: int) -> dict[str, Any] | None:
