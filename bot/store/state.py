@@ -67,6 +67,12 @@ async def installations(db: Database) -> list[dict[str, Any]]:
     return await db.fetchall("SELECT repo, installation_id, is_private FROM repo_installations ORDER BY repo")
 
 
+async def public_repos(db: Database) -> set[str]:
+    """Lower-case names of the installed repositories known to be public: what a page or a
+    post anyone can read may count of an organisation (not known counts as private)."""
+    return {row["repo"].lower() for row in await installations(db) if row["is_private"] == 0}
+
+
 async def installation_named(db: Database, repo: str) -> dict[str, Any] | None:
     """The installed repository ``repo`` names in any case (an operator's or a viewer's typing;
     GitHub's names ignore case), as ``installations`` gives it, or None."""

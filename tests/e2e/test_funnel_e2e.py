@@ -414,3 +414,71 @@ async def test_member_and_membership_deliveries_record_approver_grants(bot):
     teams = await db.fetchall("SELECT org, team FROM funnel_team_grants")
     assert teams == [{"org": membership["organization"]["login"].lower(),
                       "team": membership["team"]["slug"].lower()}]
+
+
+# --- org mode: a report in a public repository counts only public repositories ------------------
+
+SECRET = "octo/secret"
+
+
+@pytest.fixture
+async def org_bot(fake_github, database_url, rules_dir):
+    """The bot with ``org_mode: true``: REPO public, SECRET private in the same organisation."""
+    path = Path(rules_dir) / "funnel.yml"
+    funnel = yaml.safe_load(path.read_text())
+    funnel["org_mode"] = True
+    path.write_text(yaml.safe_dump(funnel))
+    fake_github.add_repo(REPO)
+    fake_github.add_repo(SECRET, private=True)
+    fake_github.add_discussion_category(REPO, "Reports")
+    fake_github.add_discussion_category(SECRET, "Reports")
+    for login in ("newbie", "insider"):
+        fake_github.add_user(login)
+    async with BotHarness(fake_github, database_url=database_url, rules_dir=rules_dir) as harness:
+        yield harness
+
+
+async def _opened(bot, repo: str, user: str, when: datetime) -> None:
+    fake, ser = bot.fake, bot.fake.serializer
+    issue = fake.add_issue(repo, title="Question", user=user)
+    issue.created_at = iso(when)
+    payload = retarget(load_example("issues", "opened"), repo, fake)
+    payload["repository"]["private"] = fake.repo(repo).private   # as GitHub says it
+    payload.update(issue=ser.issue(issue), sender=ser.user(user))
+    await bot.deliver("issues", payload)
+
+
+@BOTH_BACKENDS
+async def test_an_org_report_posted_in_a_public_repository_leaves_private_siblings_out(org_bot):
+    """The job posts the public repository's report without the private sibling's newcomer,
+    its name or its figures, and stores what it posted (the private one's own report counts
+    both); the command prints the same. Once the
+    repository is made private, its report counts the whole organisation again."""
+    from bot.features.funnel.weekly import post_weekly
+
+    bot = org_bot
+    week = previous_week(datetime.now(timezone.utc))
+    start, _ = week_bounds(week)
+    await _opened(bot, REPO, "newbie", start + timedelta(days=1))
+    await _opened(bot, SECRET, "insider", start + timedelta(days=2))
+
+    await Scheduler(bot.runtime, holder="only").run_due(now=datetime.now(timezone.utc).timestamp())
+    [discussion] = bot.fake.repo(REPO).discussions
+    assert "| First contact | 1 | 100% | 100% | n/a |" in discussion.body
+    assert "[newbie](https://github.com/newbie)!" in discussion.body
+    assert "insider" not in discussion.body and "secret" not in discussion.body
+    # The private repository's own report, read by its readers only, counts both.
+    [inside] = bot.fake.repo(SECRET).discussions
+    assert "| First contact | 2 | 100% | 100% | n/a |" in inside.body and "public repositories" not in inside.body
+    stored = json.loads(await bot.runtime.db.fetchval("SELECT figures FROM funnel_reports WHERE week = ?", (week,)))
+    assert stored["week"][0]["contributors"] == 1 and stored["public_only"] is True
+    printed = await post_weekly(bot.runtime, REPO, week, dry_run=True)
+    assert "| First contact | 1 |" in printed and "insider" not in printed
+
+    bot.fake.repo(REPO).private = True
+    payload = retarget(load_example("repository", "privatized"), REPO, bot.fake)
+    payload["repository"]["private"] = True
+    await bot.deliver("repository", payload)
+    printed = await post_weekly(bot.runtime, REPO, week, dry_run=True)
+    assert "| First contact | 2 |" in printed and "[insider](https://github.com/insider)" in printed
+    assert "No change shown" not in printed and bot.fake.violations == []

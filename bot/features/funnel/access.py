@@ -77,7 +77,7 @@ async def shown(runtime: Any, private_too: bool) -> dict[str, Any]:
 async def public_names(runtime: Any) -> set[str]:
     """Lower-case names of the installed repositories known to be public: what an
     organisation's figures may count for an anonymous viewer (not known counts as private)."""
-    return {row["repo"].lower() for row in await state.installations(runtime.db) if row["is_private"] == 0}
+    return await state.public_repos(runtime.db)
 
 
 async def one_shown(runtime: Any, typed: str, private_too: bool) -> tuple[str, Any]:

@@ -10,6 +10,8 @@ from .dates import window_text
 from .render import LABELS, cohort_table, pct, stage_table
 
 MARKER = "<!-- contributor-flow:funnel-weekly -->"
+# After the scope, in a report that counts only public repositories (read back by shown_figures).
+PUBLIC_ONLY = " (its public repositories only: anyone can read this repository)"
 
 
 @dataclass(frozen=True)
@@ -30,13 +32,27 @@ class ReportInputs:
     sla_markdown: str | None = None                  # None: figures unavailable
     rfcs: Sequence[RfcItem] | None = None            # None: could not be read
     welcome_limit: int = 30
+    # Org mode in a repository anyone may read: only the organisation's public repositories count.
+    public_only: bool = False
+    # The week of the last report, when it counted another set of repositories (no change shown).
+    unlike_previous: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def figures(inputs: ReportInputs) -> dict:
-    """What the next report compares against."""
-    return {"week": [s.to_dict() for s in inputs.week_funnel.stages],
-            "trailing": [s.to_dict() for s in inputs.trailing_funnel.stages]}
+    """What the next report compares against; ``public_only`` says which repositories were
+    counted, so a report compares only against one that counted the same way (absent: all)."""
+    stored: dict = {"week": [s.to_dict() for s in inputs.week_funnel.stages],
+                    "trailing": [s.to_dict() for s in inputs.trailing_funnel.stages]}
+    if inputs.public_only:
+        stored["public_only"] = True
+    return stored
+
+
+def comparable(previous: dict, public_only: bool) -> bool:
+    """Whether an earlier report's stored figures counted the repositories this one counts:
+    a change against figures that held private repositories would tell them on a public page."""
+    return bool(previous.get("public_only")) == public_only
 
 
 def mermaid(funnel: Funnel, caption: str) -> str:
@@ -81,16 +97,22 @@ def render(inputs: ReportInputs) -> tuple[str, str]:
     week, trailing = inputs.week_funnel, inputs.trailing_funnel
     previous = inputs.previous
     title = f"Contributor funnel: {inputs.week} ({inputs.scope})"
+    counted = PUBLIC_ONLY if inputs.public_only else ""
+    if previous:
+        change = f"Change against the report of {previous[0]}."
+    elif inputs.unlike_previous:
+        change = f"No change shown: the report of {inputs.unlike_previous} counted other repositories."
+    else:
+        change = "No earlier report to compare with."
     parts = [
         MARKER,
         f"# Contributor funnel, week {inputs.week}",
-        f"Scope: `{inputs.scope}`. New contributors are people whose first contact (comment, issue, "
+        f"Scope: `{inputs.scope}`{counted}. New contributors are people whose first contact (comment, issue, "
         "pull request or review) falls in the window, with nothing earlier in the stored history; "
         "stages are counted as reached by the end of the window.",
         f"## This week, {window_text(week.since, week.until)}",  # its last day, not the next Monday
         stage_table(week.stages, previous[1].get("week") if previous else None),
-        (f"Change against the report of {previous[0]}." if previous else
-         "No earlier report to compare with."),
+        change,
         f"## Trailing {inputs.trailing_months} months",
         stage_table(trailing.stages, previous[1].get("trailing") if previous else None),
         mermaid(trailing, f"trailing {inputs.trailing_months} months"),

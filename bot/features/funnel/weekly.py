@@ -20,7 +20,7 @@ from ...store import state
 from ...store.db import Database
 from .query import funnel_for, scope_of
 from .render import LABELS
-from .report import MARKER, ReportInputs, RfcItem, figures, render
+from .report import MARKER, PUBLIC_ONLY, ReportInputs, RfcItem, comparable, figures, render
 from .rules import WEEKDAYS
 from . import store
 
@@ -127,19 +127,39 @@ async def rfcs_waiting(gh: Any, repo: str, labels: Sequence[str]) -> list[RfcIte
     return [found[n] for n in sorted(found)]
 
 
+async def counted_repos(db: Database, repo: str, scope: str) -> set[str] | None:
+    """Which repositories an org-mode report posted in ``repo`` may count (lower-case names),
+    or None for all of them. Its Discussion is as readable as ``repo``: in a public one anyone
+    reads it, so only the organisation's repositories known to be public count, as on the
+    anonymous dashboard (a private sibling's newcomers, cohorts or existence would show), and
+    ``repo`` itself. A posting repository of unknown visibility counts as public here: leaving
+    private siblings out is the safe mistake."""
+    if scope == repo:
+        return None
+    row = await state.installation_named(db, repo)
+    if row is not None and row["is_private"] == 1:
+        return None
+    return await state.public_repos(db) | {repo.lower()}
+
+
 async def build(db: Database, repo: str, week: str, section: Mapping[str, Any], gh: Any,
                 now: datetime) -> tuple[str, str, dict]:
     """(title, body, figures) of ``repo``'s report for ``week``."""
     report = section["report"]
     start, end = week_bounds(week)
     scope = scope_of(repo, section)
+    among = await counted_repos(db, repo, scope)
+    previous = await store.last_report(db, repo, week)
+    unlike = None
+    if previous is not None and not comparable(previous[1], among is not None):
+        unlike, previous = previous[0], None
     trailing_since = months_before(end, report["trailing_months"])
     inputs = ReportInputs(
         scope=scope, week=week,
-        week_funnel=await funnel_for(db, scope, start, end, section),
-        trailing_funnel=await funnel_for(db, scope, trailing_since, end, section),
+        week_funnel=await funnel_for(db, scope, start, end, section, among=among),
+        trailing_funnel=await funnel_for(db, scope, trailing_since, end, section, among=among),
         trailing_months=report["trailing_months"],
-        previous=await store.last_report(db, repo, week),
+        previous=previous, public_only=among is not None, unlike_previous=unlike,
         sla_markdown=await sla_markdown(db, repo, start, end, now),
         rfcs=await rfcs_waiting(gh, repo, report["rfc_labels"]),
         welcome_limit=report["welcome_limit"])
@@ -170,11 +190,11 @@ _STAGE_ROW = re.compile(r"^\| ([^|\n]+?) \| (\d+) \|", re.MULTILINE)
 
 def shown_figures(body: str) -> dict | None:
     """What the next report compares against (each stage's contributors, as ``figures`` has
-    them), read from a posted report's body; None unless both stage tables are there as
-    ``render`` writes them."""
+    them, and whether only public repositories counted), read from a posted report's body;
+    None unless both stage tables are there as ``render`` writes them."""
     if MARKER not in body:
         return None
-    _, _, rest = body.partition("\n## This week")
+    head, _, rest = body.partition("\n## This week")
     week_part, _, trailing_part = rest.partition("\n## Trailing ")
     trailing_part = trailing_part.partition("\n### ")[0]   # the cohorts table follows
     names = {label: name for name, label in LABELS.items()}
@@ -184,6 +204,8 @@ def shown_figures(body: str) -> dict | None:
         if [label for label, _ in rows] != list(names):
             return None
         shown[key] = [{"name": names[label], "contributors": int(n)} for label, n in rows]
+    if PUBLIC_ONLY in head:
+        shown["public_only"] = True
     return shown
 
 

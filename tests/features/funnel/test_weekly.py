@@ -323,3 +323,89 @@ def test_shown_figures_read_both_stage_tables_as_render_writes_them():
     assert shown_figures(body.replace("| First PR |", "| First pull |")) is None
     from bot.features.funnel.report import MARKER
     assert shown_figures(body.replace(MARKER, "")) is None
+
+
+# --- org mode: a report anyone can read counts only public repositories -------------------------
+
+ORG = bundled_rules({"funnel": {"org_mode": True}})
+SIBLINGS = {REPO: False, "octo/secret": True, "octo/unsaid": None, "octo/gears": False}
+
+
+async def _org_history(db, posting: bool | None = False) -> None:
+    """One newcomer in W10 in each sibling (and in an uninstalled one); ``posting``: what the
+    report's own repository is recorded as (None: never said)."""
+    from bot.features.funnel import store
+    from bot.features.funnel.extract import COMMENT, object_key
+
+    for repo, private in {**SIBLINGS, REPO: posting}.items():
+        await state.remember_installation(db, repo, 1, private=private)
+    newcomers = {REPO: "alice", "octo/secret": "sneaky", "octo/unsaid": "quiet", "octo/gears": "gina",
+                 "octo/gone": "uninstalled"}
+    for repo_id, (repo, login) in enumerate(newcomers.items(), 1):
+        act = [object_key(repo_id, COMMENT), COMMENT, 100 + repo_id, login, False,
+               int((MON + timedelta(days=1)).timestamp())]
+        await store.record_acts(db, repo_id=repo_id, repo=repo, acts=[act])
+
+
+def _contacts(figures: dict) -> tuple[int, int]:
+    return figures["week"][0]["contributors"], figures["trailing"][0]["contributors"]
+
+
+@pytest.mark.parametrize("posting", [False, None])
+async def test_an_org_report_in_a_public_repository_counts_only_public_repositories(db, posting):
+    """Posted where anyone reads it (or where the bot does not know: the safe side), the report
+    counts the repository itself and its siblings known to be public; not a private one, one
+    never said to be public, or one not installed. The stored figures are those posted."""
+    await _org_history(db, posting)
+    post, record = await run_weekly(_jctx(db, due_at(WEEK, REPORT), RecordingReader(), ORG))
+    assert "| First contact | 2 | 100% | 100% | n/a |" in post.body          # alice and gina
+    assert "[alice](https://github.com/alice), [gina](https://github.com/gina)" in post.body
+    for hidden in ("sneaky", "quiet", "uninstalled", "secret", "unsaid"):
+        assert hidden not in post.body
+    assert "Scope: `octo` (its public repositories only" in post.body
+    assert _contacts(record.args["figures"]) == (2, 2) and record.args["figures"]["public_only"] is True
+
+
+async def test_an_org_report_in_a_private_repository_counts_every_repository(db):
+    await _org_history(db, posting=True)
+    post, record = await run_weekly(_jctx(db, due_at(WEEK, REPORT), RecordingReader(), ORG))
+    assert "| First contact | 5 | 100% | 100% | n/a |" in post.body
+    assert "sneaky" in post.body and "public repositories only" not in post.body
+    assert _contacts(record.args["figures"]) == (5, 5) and "public_only" not in record.args["figures"]
+
+
+async def test_a_report_compares_only_against_one_that_counted_the_same_repositories(db):
+    """The week before was posted while the repository was private (every repository counted):
+    its change would tell the private ones' figures on a public page. The week after compares."""
+    await _org_history(db, posting=True)
+    due = due_at(WEEK, REPORT)
+    post, record = await run_weekly(_jctx(db, due - timedelta(days=7), RecordingReader(), ORG))
+    await FEATURE.writers[record.op](db, **record.args)                       # W09, all counted
+    await state.remember_installation(db, REPO, 1, private=False)            # made public
+    post, record = await run_weekly(_jctx(db, due, RecordingReader(), ORG))
+    assert "No change shown: the report of 2026-W09 counted other repositories." in post.body
+    assert "| Change |" not in post.body and "| First contact | 2 | 100% | 100% | n/a |\n" in post.body
+    await FEATURE.writers[record.op](db, **record.args)
+    nxt, _ = await run_weekly(_jctx(db, due + timedelta(days=7), RecordingReader(), ORG))
+    assert "Change against the report of 2026-W10." in nxt.body
+    assert "| First contact | 2 | 100% | 100% | n/a | +0 |" in nxt.body      # trailing, like with like
+
+
+async def test_a_public_report_posted_but_not_recorded_stores_what_it_shows(db):
+    """Read back from the Discussion, the figures still say they counted public repositories
+    only, so the next report compares against them."""
+    await _org_history(db)
+    due = due_at(WEEK, REPORT)
+    post, _ = await run_weekly(_jctx(db, due, RecordingReader(), ORG))
+    await state.remember_created(db, state.created_key(post, JOB_NAME), REPO, "discussion",
+                                 f"https://github.com/{REPO}/discussions/7")
+    reader = RecordingReader(graphql=lambda query, **v: {"repository": {"discussion": {"body": post.body}}})
+    (record,) = await run_weekly(_jctx(db, due + timedelta(minutes=15), reader, ORG))
+    assert record.args["figures"] == {"week": [{"name": "first_contact", "contributors": 2},
+                                               {"name": "first_pr", "contributors": 0},
+                                               {"name": "first_merge", "contributors": 0},
+                                               {"name": "approver", "contributors": 0}],
+                                      "trailing": record.args["figures"]["trailing"], "public_only": True}
+    await FEATURE.writers[record.op](db, **record.args)
+    nxt, _ = await run_weekly(_jctx(db, due + timedelta(days=7), RecordingReader(), ORG))
+    assert "Change against the report of 2026-W10." in nxt.body
