@@ -145,6 +145,7 @@ async def process(runtime: "Runtime", delivery: "StoredDelivery") -> Decision:
             await state.remember_installation(runtime.db, event.repo, int(event.installation_id),
                                               private if isinstance(private, bool) else None,
                                               private_at=delivery.received_at,
+                                              snapshot_at=repo_names.snapshot_time(event),
                                               authoritative=event.qualified in state.VISIBILITY_EVENTS)
         decision = await decide(runtime, event)
         if decision.ignored:

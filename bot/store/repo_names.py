@@ -57,6 +57,19 @@ class Sighting:
     former: str | None = None
 
 
+def snapshot_time(event: Event) -> float | None:
+    """When the repository as the payload has it was GitHub's (its ``updated_at``, epoch
+    seconds), however late the delivery is received; None when the payload does not say."""
+    repository = event.payload.get("repository")
+    if not isinstance(repository, Mapping):
+        return None
+    try:
+        updated = parse_time(repository.get("updated_at"))
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+    return updated.timestamp() if updated else None
+
+
 def sighting(event: Event, received_at: float) -> Sighting | None:
     repository = event.payload.get("repository")
     if not isinstance(repository, Mapping) or "/" not in event.repo:
@@ -65,12 +78,7 @@ def sighting(event: Event, received_at: float) -> Sighting | None:
         repo_id = int(repository["id"])
     except (KeyError, TypeError, ValueError):
         return None
-    try:
-        updated = parse_time(repository.get("updated_at"))
-    except (TypeError, ValueError):
-        updated = None
-    return Sighting(repo_id, event.repo, received_at, updated.timestamp() if updated else None,
-                    _former_name(event))
+    return Sighting(repo_id, event.repo, received_at, snapshot_time(event), _former_name(event))
 
 
 def _former_name(event: Event) -> str | None:

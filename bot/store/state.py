@@ -19,19 +19,41 @@ def _upsert(db: Database, table: str, key_cols: tuple[str, ...], cols: dict[str,
 
 # The events whose whole point is the visibility change: what they say of it is authoritative.
 VISIBILITY_EVENTS = frozenset({"repository.privatized", "repository.publicized"})
-# The visibility a delivery says is applied only if that delivery is at least as new as the one
-# that set it. An ordinary delivery's payload is a snapshot from when it was sent, and a
-# recovered one is received (so dated) up to days later: it may make a repository private, but
-# never public again over a privatized event or a live read (``authoritative``). A publicized
-# event or the next live read does. Stuck private is the safe side: the dashboard hides it.
+# Deliveries are ordered by two clocks: when each was received (``private_at``, of the newest
+# applied) and when GitHub took its payload's snapshot (``repository.updated_at``:
+# ``private_snapshot_at``, the newest applied). A recovered delivery is received (so dated) up to
+# days late, but its snapshot gives it away. Being wrongly hidden is the safe mistake, so:
+# - a delivery saying private applies if it is newer on either clock (a retried or concurrent
+#   delivery processed after a staler one still makes the repository private);
+# - one saying public applies only if it is newer on the received clock and, where both
+#   snapshots are known, not older on the payload's; and never over a privatized event or a live
+#   read (``authoritative``) unless it is one itself: a publicized event or the next live read.
+# Equal snapshots follow the received clock (GitHub's clock may not move between two events).
+_RECEIVED_NEWER = ("(repo_installations.private_at IS NULL"
+                   " OR excluded.private_at >= repo_installations.private_at)")
+_BOTH_SNAPSHOTS = ("repo_installations.private_snapshot_at IS NOT NULL"
+                   " AND excluded.private_snapshot_at IS NOT NULL")
+_SNAPSHOT_NOT_OLDER = (f"({_BOTH_SNAPSHOTS}"
+                       " AND excluded.private_snapshot_at >= repo_installations.private_snapshot_at)")
+_SNAPSHOT_OLDER = f"({_BOTH_SNAPSHOTS} AND excluded.private_snapshot_at < repo_installations.private_snapshot_at)"
 _PRIVATE_APPLIES = (
-    "(repo_installations.private_at IS NULL OR excluded.private_at >= repo_installations.private_at)"
+    f"({_RECEIVED_NEWER} OR (excluded.is_private = 1 AND {_SNAPSHOT_NOT_OLDER}))"
+    f" AND NOT (repo_installations.is_private = 1 AND excluded.is_private = 0 AND {_SNAPSHOT_OLDER})"
     " AND (excluded.private_authoritative = 1 OR repo_installations.private_authoritative = 0"
     " OR repo_installations.is_private IS NULL"
     " OR NOT (repo_installations.is_private = 1 AND excluded.is_private = 0))")
+
+
+def _newest(column: str) -> str:
+    """The later of the stored and the delivery's ``column``, either unknown (NULL) left out."""
+    return (f"CASE WHEN excluded.{column} IS NOT NULL AND (repo_installations.{column} IS NULL"
+            f" OR excluded.{column} > repo_installations.{column}) THEN excluded.{column}"
+            f" ELSE repo_installations.{column} END")
+
+
 _REMEMBER_VISIBILITY = (
     "INSERT INTO repo_installations (repo, installation_id, updated_at, is_private, private_at,"
-    " private_authoritative) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo) DO UPDATE SET"
+    " private_snapshot_at, private_authoritative) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repo) DO UPDATE SET"
     " installation_id = excluded.installation_id, updated_at = excluded.updated_at,"
     f" is_private = CASE WHEN {_PRIVATE_APPLIES} THEN excluded.is_private ELSE repo_installations.is_private END,"
     # An ordinary delivery that agrees with a privatized/publicized event keeps it authoritative.
@@ -39,16 +61,20 @@ _REMEMBER_VISIBILITY = (
     " WHEN excluded.private_authoritative = 1 THEN 1"
     " WHEN repo_installations.is_private = excluded.is_private THEN repo_installations.private_authoritative"
     " ELSE 0 END,"
-    " private_at = CASE WHEN {applies} THEN excluded.private_at ELSE repo_installations.private_at END"
-).format(applies=_PRIVATE_APPLIES)
+    # Both clocks only move forward: a delivery applied by one of them does not set the other back.
+    " private_at = CASE WHEN {applies} THEN {newest_received} ELSE repo_installations.private_at END,"
+    " private_snapshot_at = CASE WHEN {applies} THEN {newest_snapshot} ELSE repo_installations.private_snapshot_at END"
+).format(applies=_PRIVATE_APPLIES, newest_received=_newest("private_at"),
+         newest_snapshot=_newest("private_snapshot_at"))
 
 
 async def remember_installation(db: Database, repo: str, installation_id: int,
                                 private: bool | None = None, *, private_at: float | None = None,
-                                authoritative: bool = False) -> None:
+                                snapshot_at: float | None = None, authoritative: bool = False) -> None:
     """``private``: the repository's visibility as the caller saw it; None keeps what is known.
-    ``private_at``: when the delivery saying it was received (default now); ``authoritative``:
-    said by a repository.privatized/publicized event or read live from GitHub."""
+    ``private_at``: when the delivery saying it was received (default now); ``snapshot_at``:
+    its payload's ``repository.updated_at`` (epoch seconds), None when it has none;
+    ``authoritative``: said by a repository.privatized/publicized event or read live from GitHub."""
     now = time.time()
     if private is None:
         cols: dict[str, Any] = {"repo": repo, "installation_id": installation_id, "updated_at": now}
@@ -56,6 +82,7 @@ async def remember_installation(db: Database, repo: str, installation_id: int,
         return
     await db.execute(_REMEMBER_VISIBILITY, (repo, installation_id, now, int(private),
                                             now if private_at is None else float(private_at),
+                                            None if snapshot_at is None else float(snapshot_at),
                                             int(authoritative)))
 
 

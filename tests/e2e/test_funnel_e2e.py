@@ -438,12 +438,17 @@ async def org_bot(fake_github, database_url, rules_dir):
         yield harness
 
 
-async def _opened(bot, repo: str, user: str, when: datetime) -> None:
+async def _opened(bot, repo: str, user: str, when: datetime, *, private: bool | None = None,
+                  snapshot: datetime | None = None) -> None:
+    """``private``, ``snapshot``: the repository as the payload has it (default: as the fake has
+    it now), ``snapshot`` its ``updated_at``."""
     fake, ser = bot.fake, bot.fake.serializer
     issue = fake.add_issue(repo, title="Question", user=user)
     issue.created_at = iso(when)
     payload = retarget(load_example("issues", "opened"), repo, fake)
-    payload["repository"]["private"] = fake.repo(repo).private   # as GitHub says it
+    payload["repository"]["private"] = fake.repo(repo).private if private is None else private
+    if snapshot is not None:
+        payload["repository"]["updated_at"] = iso(snapshot)
     payload.update(issue=ser.issue(issue), sender=ser.user(user))
     await bot.deliver("issues", payload)
 
@@ -482,3 +487,31 @@ async def test_an_org_report_posted_in_a_public_repository_leaves_private_siblin
     printed = await post_weekly(bot.runtime, REPO, week, dry_run=True)
     assert "| First contact | 2 |" in printed and "[insider](https://github.com/insider)" in printed
     assert "No change shown" not in printed and bot.fake.violations == []
+
+
+@BOTH_BACKENDS
+async def test_a_stale_delivery_received_last_does_not_put_a_private_repository_in_a_public_report(org_bot):
+    """A delivery sent while SECRET was still public, recovered days later (received after the
+    one that said private): its payload's snapshot is older, so SECRET stays private and out
+    of the public repository's report."""
+    from bot.features.funnel.weekly import post_weekly
+    from bot.store import state
+
+    bot = org_bot
+    week = previous_week(datetime.now(timezone.utc))
+    start, _ = week_bounds(week)
+    made_private = start + timedelta(days=3)
+    await _opened(bot, REPO, "newbie", start + timedelta(days=1))
+    await _opened(bot, SECRET, "insider", start + timedelta(days=4), private=True, snapshot=made_private)
+    bot.fake.add_user("early")
+    await _opened(bot, SECRET, "early", start + timedelta(days=2), private=False,
+                  snapshot=made_private - timedelta(days=2))
+    assert {r["repo"]: r["is_private"] for r in await state.installations(bot.runtime.db)}[SECRET] == 1
+    printed = await post_weekly(bot.runtime, REPO, week, dry_run=True)
+    assert "| First contact | 1 |" in printed
+    assert "insider" not in printed and "early" not in printed
+    # A delivery with a newer snapshot saying public is believed: SECRET counts from then on.
+    await _opened(bot, SECRET, "insider", start + timedelta(days=5), private=False,
+                  snapshot=made_private + timedelta(days=1))
+    printed = await post_weekly(bot.runtime, REPO, week, dry_run=True)
+    assert "| First contact | 3 |" in printed and "[early](https://github.com/early)" in printed

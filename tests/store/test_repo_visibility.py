@@ -71,3 +71,68 @@ async def test_an_installed_repository_is_found_in_any_case(db):
     assert await state.installation_named(db, "octo/gears") is None
     assert await installed_name(db, "OCTO/widgets") == "Octo/Widgets"
     assert await installed_name(db, "octo/gears") == "octo/gears"    # not installed: as typed
+
+
+# --- the payload's clock: repository.updated_at ------------------------------------------------
+
+DAY = 86400.0
+
+
+async def test_a_stale_snapshot_received_last_does_not_make_a_repository_public(db):
+    """A delivery sent before the repository went private, recovered days later: the newest
+    received, but its payload's snapshot is older than the one that said private."""
+    await state.remember_installation(db, REPO, 1, False, private_at=100.0, snapshot_at=1 * DAY)
+    await state.remember_installation(db, REPO, 1, True, private_at=200.0, snapshot_at=5 * DAY)
+    await state.remember_installation(db, REPO, 1, False, private_at=900.0, snapshot_at=3 * DAY)
+    assert await private(db) == 1
+    # A delivery with the same snapshot or a newer one is believed (the received clock decides
+    # between equal snapshots: GitHub's may not have moved between two events).
+    await state.remember_installation(db, REPO, 1, False, private_at=950.0, snapshot_at=5 * DAY)
+    assert await private(db) == 0
+
+
+async def test_a_recovered_publicized_event_older_than_a_privatized_one_is_not_believed(db):
+    await state.remember_installation(db, REPO, 1, True, private_at=200.0, snapshot_at=2 * DAY,
+                                      authoritative=True)
+    await state.remember_installation(db, REPO, 1, False, private_at=400.0, snapshot_at=1 * DAY,
+                                      authoritative=True)
+    assert await private(db) == 1
+    await state.remember_installation(db, REPO, 1, False, private_at=500.0, snapshot_at=3 * DAY,
+                                      authoritative=True)
+    assert await private(db) == 0
+
+
+async def test_a_newer_snapshot_processed_after_a_stale_one_makes_a_repository_private(db):
+    """Received first but processed last (a retry, another worker): its snapshot is newer than
+    the stale one that made the repository public meanwhile."""
+    await state.remember_installation(db, REPO, 1, False, private_at=900.0, snapshot_at=1 * DAY)
+    await state.remember_installation(db, REPO, 1, True, private_at=800.0, snapshot_at=5 * DAY)
+    assert await private(db) == 1
+    # Neither clock went back: the stale one's receipt and the newer snapshot both stand.
+    await state.remember_installation(db, REPO, 1, False, private_at=850.0)           # no snapshot
+    await state.remember_installation(db, REPO, 1, False, private_at=950.0, snapshot_at=4 * DAY)
+    assert await private(db) == 1
+    # A newer public snapshot received later than both is believed.
+    await state.remember_installation(db, REPO, 1, False, private_at=950.0, snapshot_at=6 * DAY)
+    assert await private(db) == 0
+
+
+async def test_the_newest_snapshot_stands_behind_the_flag_whichever_delivery_set_it(db):
+    """A stale delivery saying private is believed (hiding is the safe mistake), but the newer
+    snapshot seen before still dates the flag: an older public snapshot after it stays out."""
+    await state.remember_installation(db, REPO, 1, False, private_at=100.0, snapshot_at=5 * DAY)
+    await state.remember_installation(db, REPO, 1, True, private_at=200.0, snapshot_at=2 * DAY)
+    assert await private(db) == 1
+    await state.remember_installation(db, REPO, 1, False, private_at=300.0, snapshot_at=4 * DAY)
+    assert await private(db) == 1
+    await state.remember_installation(db, REPO, 1, False, private_at=300.0, snapshot_at=5 * DAY)
+    assert await private(db) == 0
+
+
+async def test_without_snapshots_the_received_clock_decides_as_before(db):
+    await state.remember_installation(db, REPO, 1, True, private_at=200.0)
+    await state.remember_installation(db, REPO, 1, False, private_at=300.0, snapshot_at=1 * DAY)
+    assert await private(db) == 0
+    await state.remember_installation(db, REPO, 1, True, private_at=400.0, snapshot_at=None)
+    await state.remember_installation(db, REPO, 1, False, private_at=350.0, snapshot_at=9 * DAY)
+    assert await private(db) == 1                       # received before the one that said private
