@@ -20,6 +20,7 @@ from .log import delivery_context
 from .store import repo_names, state
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .features.base import Feature
     from .runtime import Runtime
     from .store.deliveries import StoredDelivery
 
@@ -62,6 +63,17 @@ def from_other_bot(event: Event, allowed_bots: Sequence[str]) -> bool:
             and event.sender_login not in allowed_bots)
 
 
+def hears(feature: "Feature", event: Event, *, own: bool, other_bot: bool) -> bool:
+    """Whether ``feature`` receives ``event``: its ``any_sender`` events from everyone, its
+    ``own_events`` from the bot itself too, every other event only from people (and bots
+    the repository allows, or any bot for a feature that ``accepts_bot_events``)."""
+    if event.qualified in feature.any_sender:
+        return True
+    if own:
+        return event.qualified in feature.own_events
+    return feature.accepts_bot_events or not other_bot
+
+
 def touches_config(event: Event, config_path: str) -> bool:
     """A push to the default branch that changed the repo's override file."""
     if event.name != "push":
@@ -93,8 +105,8 @@ async def decide(runtime: "Runtime", event: Event) -> Decision:
     bot_login = runtime.bot_login
     reason = ignore_reason(event, bot_login=bot_login)
     other_bot = from_other_bot(event, core["allowed_bots"])
-    features = [f for f in runtime.features if event.qualified in f.any_sender
-                or (not reason and (f.accepts_bot_events or not other_bot))]
+    features = [f for f in runtime.features
+                if hears(f, event, own=reason is not None, other_bot=other_bot)]
     if not features:
         return Decision(ignored=reason or f"sent by bot {event.sender_login}")
     if event.repo and not rules.enabled("core"):

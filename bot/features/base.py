@@ -83,6 +83,11 @@ class Feature:
     # Qualified events ("issues.closed") this feature receives whoever sent them, the bot
     # itself included: a fact such as a close is true whoever made it (the SLA clocks).
     any_sender: frozenset[str] = frozenset()
+    # Qualified events this feature also receives when the bot itself sent them: the bot's
+    # own act carrying out a person's command (``/reopen``) is that person's, and must have
+    # the effect theirs would. Other bots' stay filtered as above (``core.allowed_bots``,
+    # ``accepts_bot_events``): what is not a fact to record is no reaction owed to them.
+    own_events: frozenset[str] = frozenset()
     # How this feature's tables keep repository names besides ``repo`` columns, which a rename
     # or transfer moves by themselves (see bot.store.renames).
     repo_names: "NameColumns | None" = None

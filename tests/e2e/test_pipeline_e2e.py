@@ -109,6 +109,42 @@ async def test_a_feature_that_accepts_bot_events_sees_them_but_never_its_own(bot
     assert seen == ["dependabot[bot]"]
 
 
+async def test_a_feature_may_hear_the_bots_own_event_and_still_not_other_bots(bot, fake_github):
+    """``own_events``: the bot's own reopen (a maintainer's ``/reopen`` it carried out) reaches
+    the feature that asks for it, for that event only; other bots' stay filtered by
+    ``core.allowed_bots``, and a feature that did not ask never hears the bot's own."""
+    own, plain = [], []
+
+    def spy(into):
+        async def listen(event, ctx):
+            into.append((event.qualified, event.sender_login))
+            return []
+        return listen
+
+    heard_own = spy(own)
+    bot.runtime.features.append(Feature(
+        name="ownspy", handlers={"issues.reopened": [heard_own], "issues.closed": [heard_own]},
+        own_events=frozenset({"issues.reopened"})))
+    bot.runtime.features.append(Feature(name="plainspy", handlers={"issues.reopened": [spy(plain)]}))
+
+    async def send(action, login, type_):
+        def patch(p):
+            p["action"] = action
+            p["sender"] = {"login": login, "id": 7, "type": type_}
+        await bot.deliver_example("issues", "reopened", patch=patch)
+
+    for login, type_ in (("contributor-flow[bot]", "Bot"), ("stale[bot]", "Bot"), ("alice", "User")):
+        await send("reopened", login, type_)
+    await send("closed", "contributor-flow[bot]", "Bot")   # not declared: not heard
+    assert own == [("issues.reopened", "contributor-flow[bot]"), ("issues.reopened", "alice")]
+    assert plain == [("issues.reopened", "alice")]
+    # A bot the repository lets through is heard as a person is, by both.
+    fake_github.put_file(REPO, ".github/contributor-flow.yml", 'core:\n  allowed_bots: ["stale[bot]"]\n')
+    bot.runtime.repo_rules.invalidate(REPO)
+    await send("reopened", "stale[bot]", "Bot")
+    assert own[-1] == plain[-1] == ("issues.reopened", "stale[bot]")
+
+
 async def test_broken_repo_config_keeps_last_good_and_says_why(bot, fake_github):
     path = ".github/contributor-flow.yml"
     good, broken = "core:\n  max_attempts: 3\n", "core:\n  max_atempts: 4\n  dry_run: maybe\n"
