@@ -212,6 +212,52 @@ async def test_unclear_issue_is_asked_and_the_authors_kind_wins(bot):
     assert len(routed) == 1
 
 
+async def reopened(bot, issue, sender: str) -> None:
+    """The ``issues.reopened`` GitHub sends, naming ``sender``: the bot itself after a
+    ``/reopen`` it carried out."""
+    payload = retarget(load_example("issues", "reopened"), REPO, bot.fake)
+    payload["issue"] = bot.fake.serializer.issue(bot.fake.issue(REPO, issue.number))
+    payload["sender"] = bot.fake.serializer.user(sender)
+    await bot.deliver("issues", payload)
+
+
+@BOTH_BACKENDS
+async def test_a_kind_given_while_closed_is_routed_when_the_bot_carries_out_a_reopen(bot):
+    """``/reopen`` is carried out by the bot, so GitHub names the bot as the reopener: the
+    kind a maintainer gave while the issue was closed is routed all the same."""
+    fake = bot.fake
+    fake.add_user(fake.bot_login, type="Bot")
+    issue = await open_issue(bot, "Hello", "Just wanted to say something.")
+    await comment(bot, issue.number, "/close", "maint")
+    assert fake.issue(REPO, issue.number).state == "closed"
+    await comment(bot, issue.number, "/kind bug", "maint")
+    assert "bug" in fake.issue(REPO, issue.number).labels
+    assert fake.issue(REPO, issue.number).assignees == []                 # closed: not routed
+
+    await comment(bot, issue.number, "/reopen", "maint")
+    assert fake.issue(REPO, issue.number).state == "open"
+    await reopened(bot, issue, fake.bot_login)
+    assert "triage" in fake.issue(REPO, issue.number).labels
+    assert fake.issue(REPO, issue.number).assignees == ["alice"]
+    assert status_on(fake, "octo", 5, issue) == "Triage"
+
+
+async def test_another_bots_reopen_routes_nothing(bot):
+    fake = bot.fake
+    fake.add_user("stale[bot]", type="Bot")
+    issue = await open_issue(bot, "Hello", "Just wanted to say something.")
+    await comment(bot, issue.number, "/close", "maint")
+    await comment(bot, issue.number, "/kind bug", "maint")
+    fake.issue(REPO, issue.number).state = "open"
+    await reopened(bot, issue, "stale[bot]")
+    assert "triage" not in fake.issue(REPO, issue.number).labels
+    assert fake.issue(REPO, issue.number).assignees == []
+    assert fake.graphql_calls("addProjectV2ItemById") == []
+    # A person's reopen later routes it: the kind was kept, not lost on the bot's reopen.
+    await reopened(bot, issue, "maint")
+    assert fake.issue(REPO, issue.number).assignees == ["alice"]
+
+
 async def test_missing_board_is_reported_to_maintainers_once(bot):
     fake = bot.fake
     del fake.state.projects[("octo", 5)]

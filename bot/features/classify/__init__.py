@@ -24,4 +24,8 @@ FEATURE = Feature(
     migrations="bot.features.classify.migrations",
     rules=SECTION,
     cli=register,
+    # A maintainer's /reopen is carried out by the bot, whose own events are otherwise
+    # ignored: the kind given while the issue was closed is routed on that reopen as on a
+    # person's. Other bots' reopens start nothing (unless in core.allowed_bots).
+    own_events=frozenset({"issues.reopened"}),
 )
