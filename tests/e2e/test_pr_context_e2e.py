@@ -322,4 +322,46 @@ async def test_a_reopen_by_the_bots_own_reopen_command_brings_the_card_up_to_dat
         head = await bot.runtime.db.fetchval("SELECT head_sha FROM pr_context_heads WHERE number = ?",
                                              (pr.number,))
         assert head == pr.pull.head_sha
+        # The review requests the close ended count again: GitHub still lists them.
+        assert fake.issue(REPO, pr.number).pull.requested_reviewers == ["alice", "bob"]
+        assert await active_requests(bot, pr.number) == {"alice": True, "bob": True}
         assert fake.violations == []
+
+
+async def active_requests(bot, number: int) -> dict[str, bool]:
+    rows = await bot.runtime.db.fetchall(
+        "SELECT login, active FROM pr_context_review_requests WHERE repo = ? AND number = ?", (REPO, number))
+    return {r["login"]: bool(r["active"]) for r in rows}
+
+
+async def test_another_bots_reopen_gets_no_card_as_its_opening_got_none(bot):
+    """Bots not in ``core.allowed_bots`` get no card, labels or reviewers on opening, nor on
+    reopening; their close is still heard (a fact: it ends review requests)."""
+    fake = bot.fake
+    fake.add_user("dependabot[bot]", type="Bot")
+    pr = fake.add_pull(REPO, user="dependabot[bot]", files=["src/core/engine.py"])
+    await send(bot, pr.number, "opened")
+    assert cards(fake, pr.number) == []
+    fake.issue(REPO, pr.number).state = "closed"
+    await send(bot, pr.number, "closed")
+    fake.issue(REPO, pr.number).state = "open"
+    await send(bot, pr.number, "reopened")
+    assert cards(fake, pr.number) == [] and fake.issue(REPO, pr.number).labels == []
+    assert fake.issue(REPO, pr.number).pull.requested_reviewers == []
+
+
+async def test_a_persons_reopen_brings_back_only_the_requests_github_still_has(bot):
+    fake = bot.fake
+    pr = fake.add_pull(REPO, user="ann", files=["src/core/engine.py"])
+    await send(bot, pr.number, "opened")
+    assert fake.issue(REPO, pr.number).pull.requested_reviewers == ["alice", "bob"]
+    fake.issue(REPO, pr.number).state = "closed"
+    await send(bot, pr.number, "closed", sender="carol")
+    assert await active_requests(bot, pr.number) == {"alice": False, "bob": False}
+    # While it is closed, bob's request is withdrawn (its webhook lost, say).
+    fake.issue(REPO, pr.number).pull.requested_reviewers.remove("bob")
+    fake.issue(REPO, pr.number).state = "open"
+    await send(bot, pr.number, "reopened", sender="carol")
+    assert await active_requests(bot, pr.number) == {"alice": True, "bob": False}
+    assert fake.issue(REPO, pr.number).pull.requested_reviewers == ["alice"]   # bob not asked again
+    assert fake.violations == []

@@ -17,6 +17,7 @@ FEATURE = Feature(
     name=store.FEATURE,
     handlers={
         **{f"pull_request.{action}": [handlers.on_pull_request] for action in sorted(handlers.CARD_ACTIONS)},
+        "pull_request.reopened": [handlers.on_pull_request, handlers.on_reopened],
         "pull_request.closed": [handlers.on_closed],
         "pull_request.review_request_removed": [handlers.on_review_request_removed],
         "pull_request_review.submitted": [handlers.on_review_submitted],
@@ -28,10 +29,13 @@ FEATURE = Feature(
     rules=SECTION,
     cli=register,
     # A close ends the PR's review requests and a merge makes a past contributor whoever
-    # did it: the bot itself (/close), a stale bot, a merge bot. A reopen brings the card
-    # (and labels, reviewers) up to date with what changed while it was closed, whoever
-    # reopened it: the bot's own reopen is a maintainer's /reopen.
-    any_sender=frozenset({"pull_request.closed", "pull_request.reopened"}),
+    # did it: the bot itself (/close), a stale bot, a merge bot.
+    any_sender=frozenset({"pull_request.closed"}),
+    # A reopen brings the card (labels, reviewers, review requests counted again) up to date
+    # with what changed while it was closed. The bot's own reopen is a person's /reopen and
+    # does so; another bot's (dependabot reopening its PR) does not, as its opening or push
+    # would not: the card is a reaction owed to people, not a fact to record.
+    own_events=frozenset({"pull_request.reopened"}),
     # A transferred repository's merged PRs count for its new owner (scope "org"); the
     # first-timer decision is made once, when the card is first rendered: the first one stands.
     repo_names=NameColumns(owners={"pr_context_merged": "owner"}, keep_old=frozenset({"pr_context_prs"})),

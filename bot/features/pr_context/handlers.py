@@ -107,6 +107,13 @@ def label_actions(repo: str, number: int, impact: Impact, *, prefix: str, curren
     return out
 
 
+def requested_on_github(pr: Mapping[str, Any], owner: str) -> set[str]:
+    """Who the PR's copy says is requested, by anyone: logins and ``owner/team`` slugs, in
+    lower case (GitHub's "Alice" in the payload is the "alice" the bot asked)."""
+    users = {str(u.get("login", "")).lower() for u in pr.get("requested_reviewers") or ()}
+    return users | {f"{owner}/{t.get('slug', '')}".lower() for t in pr.get("requested_teams") or ()}
+
+
 async def _reviewer_actions(ctx: "Context", pr: Mapping[str, Any], impact: Impact,
                             owners: Mapping[str, Sequence[str]], cfg: Mapping[str, Any]
                             ) -> list[A.Action]:
@@ -116,10 +123,7 @@ async def _reviewer_actions(ctx: "Context", pr: Mapping[str, Any], impact: Impac
     names = reviewers.candidates(impact, owners)
     if not names:
         return []
-    # Lower case throughout: GitHub's "Alice" in the payload is the "alice" the bot asked.
-    already = {str(u.get("login", "")).lower() for u in pr.get("requested_reviewers") or ()}
-    already |= {f"{owner}/{t.get('slug', '')}".lower() for t in pr.get("requested_teams") or ()}
-    already |= await store.requested_before(ctx.db, ctx.repo, number)
+    already = requested_on_github(pr, owner) | await store.requested_before(ctx.db, ctx.repo, number)
     results = await review_request_results(ctx.db, ctx.repo, number, names)
     refused = {name for name, result in results.items() if result == "refused"}
     pending = [n for n in names if n.lower() not in already | refused]
@@ -270,6 +274,27 @@ async def on_closed(event: "Event", ctx: "Context") -> list[A.Action]:
             "repo": ctx.repo, "owner": event.owner, "number": number, "user_id": int(user["id"]),
             "login": str(user.get("login") or ""), "merged_at": merged_at.timestamp()}))
     return out
+
+
+async def on_reopened(event: "Event", ctx: "Context") -> list[A.Action]:
+    """The close ended the bot's requests on the PR; reopening brings back, as load, those
+    GitHub still lists on it (review requests outlive a close). One withdrawn or answered
+    while it was closed stays ended. Blindly reactivating would count those too."""
+    pr = event.payload.get("pull_request") or {}
+    if not pr:
+        return []
+    number = int(pr["number"])
+    stored = await store.review_requests(ctx.db, ctx.repo, number)
+    owner_info = (event.payload.get("repository") or {}).get("owner") or {}
+    listed = requested_on_github(pr, str(owner_info.get("login") or ctx.repo.split("/", 1)[0]))
+    if all(active == (login in listed) for login, active in stored.items()):
+        return []  # nothing the bot asked, or already in line (a redelivery)
+    back = sorted(login for login in stored if login in listed)
+    return [A.Record(ctx.repo, feature=FEATURE, op="sync_review_requests",
+                     args={"repo": ctx.repo, "number": number, "requested": sorted(listed)}),
+            A.Note(ctx.repo, feature=FEATURE, number=number,
+                   text="reopened: review requests still open on GitHub count again: "
+                        + (", ".join(back) or "none"))]
 
 
 async def on_review_request_removed(event: "Event", ctx: "Context") -> list[A.Action]:

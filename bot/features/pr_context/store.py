@@ -58,6 +58,20 @@ async def review_finished(db: "Database", *, repo: str, number: int, login: str 
                          " WHERE repo = ? AND number = ? AND lower(login) = ?", (repo, number, login.lower()))
 
 
+async def sync_review_requests(db: "Database", *, repo: str, number: int, requested: Sequence[str]) -> None:
+    """On reopening (a close ended them all): the bot's requests GitHub lists on the PR
+    (``requested``: logins and ``org/team`` slugs) count again, the others stay ended."""
+    listed = {name.lower() for name in requested}
+    rows = await db.fetchall(
+        "SELECT login, active FROM pr_context_review_requests WHERE repo = ? AND number = ?", (repo, number))
+    for row in rows:
+        active = row["login"].lower() in listed
+        if bool(row["active"]) != active:
+            await db.execute("UPDATE pr_context_review_requests SET active = ?"
+                             " WHERE repo = ? AND number = ? AND login = ?",
+                             (1 if active else 0, repo, number, row["login"]))
+
+
 async def remember_head(db: "Database", *, repo: str, number: int, head_sha: str) -> None:
     await db.execute(
         "INSERT INTO pr_context_heads (repo, number, head_sha, updated_at) VALUES (?, ?, ?, ?)"
@@ -71,6 +85,7 @@ WRITERS = {
     "record_merged": record_merged,
     "record_review_requests": record_review_requests,
     "review_finished": review_finished,
+    "sync_review_requests": sync_review_requests,
     "remember_head": remember_head,
 }
 
@@ -89,6 +104,13 @@ async def requested_before(db: "Database", repo: str, number: int) -> set[str]:
     rows = await db.fetchall(
         "SELECT login FROM pr_context_review_requests WHERE repo = ? AND number = ?", (repo, number))
     return {r["login"].lower() for r in rows}
+
+
+async def review_requests(db: "Database", repo: str, number: int) -> dict[str, bool]:
+    """The bot's requests on this PR, in lower case, and whether each still counts as load."""
+    rows = await db.fetchall(
+        "SELECT login, active FROM pr_context_review_requests WHERE repo = ? AND number = ?", (repo, number))
+    return {r["login"].lower(): bool(r["active"]) for r in rows}
 
 
 async def prs_with_head(db: "Database", repo: str, head_sha: str) -> list[int]:

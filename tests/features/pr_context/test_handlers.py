@@ -299,6 +299,49 @@ async def test_closing_and_review_events_end_review_load(db):
                             args={"repo": "Codertocat/Hello-World", "number": 7, "login": "alice"})]
 
 
+async def stored_requests(db, number=7):
+    rows = await db.fetchall("SELECT login, active FROM pr_context_review_requests"
+                             " WHERE repo = ? AND number = ? ORDER BY login", ("Codertocat/Hello-World", number))
+    return {r["login"]: bool(r["active"]) for r in rows}
+
+
+async def test_a_reopen_brings_back_the_review_requests_github_still_has(db):
+    """A close ends the PR's requests as load; on reopening, those GitHub still lists on the
+    PR count again (``load_source: store``), and only those: one withdrawn while it was
+    closed stays ended, and a request someone else made is not taken for the bot's."""
+    rules = bundled_rules({"components": {**RULES["components"], "reviewers": {
+        "max_per_pr": 3, "max_open_reviews": 1, "load_source": "store"}}})
+    gh = reader(files("src/core/a.py"), codeowners="src/core/ @Codertocat/Core-Team\n")
+    out = await run(db, pr_payload("opened"), gh, rules)
+    request = only(out, A.RequestReviewers)
+    assert (request.reviewers, request.team_reviewers) == (("alice", "bob"), ("Core-Team",))
+    await perform_records(db, out)
+    await perform_records(db, await run(db, pr_payload("closed"), reader([]), rules))
+    assert await stored_requests(db) == {"alice": False, "bob": False, "codertocat/core-team": False}
+
+    # Reopened: GitHub still has alice's and the team's requests (bob's was withdrawn while
+    # the PR was closed), and zed's, which someone else made.
+    reopened = pr_payload("reopened", requested=["Alice", "zed"])
+    reopened["pull_request"]["requested_teams"] = [{"name": "Core team", "id": 3, "slug": "core-team"}]
+    out = await run(db, reopened, gh, rules)
+    assert not [a for a in out if isinstance(a, A.RequestReviewers)]   # bob was asked once already
+    [sync] = records(out, "sync_review_requests")
+    assert sync.args == {"repo": "Codertocat/Hello-World", "number": 7,
+                         "requested": ["alice", "codertocat/core-team", "zed"]}
+    await perform_records(db, out)
+    assert await stored_requests(db) == {"alice": True, "bob": False, "codertocat/core-team": True}
+    # alice's open request is her load again: another PR asks bob, not her.
+    other = await run(db, pr_payload("opened", number=8), reader(files("src/core/b.py")), rules)
+    assert only(other, A.RequestReviewers).reviewers == ("bob",)
+    # Already in line with GitHub: a second reopen (a redelivery) records nothing.
+    assert records(await run(db, reopened, gh, rules), "sync_review_requests") == []
+
+
+async def test_a_reopen_of_a_pr_the_bot_asked_nobody_on_records_nothing(db):
+    out = await run(db, pr_payload("reopened", requested=["zed"]), reader(files("setup.py")))
+    assert records(out, "sync_review_requests") == []
+
+
 async def test_disabled_section_does_nothing(db):
     rules = bundled_rules({"components": {"enabled": False}})
     gh = reader(files("docs/a.md"))
