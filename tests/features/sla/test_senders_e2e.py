@@ -1,7 +1,8 @@
 """Closes and label removals stop the clocks whoever made them, end to end: real
 payloads through the real pipeline to the fake GitHub. The bot's own events and those
-of bots not in ``allowed_bots`` reach the SLA for these facts only, and no other
-feature hears them; a close whose webhook never came is found by the sweep."""
+of bots not in ``allowed_bots`` reach the SLA for these facts only, and a feature that
+does not declare them (``any_sender``) does not hear them; a close whose webhook never
+came is found by the sweep."""
 from __future__ import annotations
 
 import shutil
