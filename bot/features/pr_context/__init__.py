@@ -16,7 +16,7 @@ from .rules import SECTION
 FEATURE = Feature(
     name=store.FEATURE,
     handlers={
-        **{f"pull_request.{action}": [handlers.on_pull_request] for action in sorted(handlers.CARD_ACTIONS)},
+        **{f"pull_request.{action}": [handlers.on_pull_request] for action in sorted(handlers.CARD_ACTIONS - {"reopened"})},
         "pull_request.reopened": [handlers.on_pull_request, handlers.on_reopened],
         "pull_request.closed": [handlers.on_closed],
         "pull_request.review_request_removed": [handlers.on_review_request_removed],
