@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Any, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping, Sequence
 
 from ...context import GitHubReader
 from ...core import cla_report
 from ...core.actions import Record
+from ...core.retry import RetryLater
 from ...core.cla import Account, Contribution, Person, Standing, account_from_api, owed, weigh_again, with_opener
 from ...core.markdown import code
 from ...core.merge_group import HeldCheck
 from ...store.db import Database
 from . import lookups, recorded, store
-from .check import FEATURE_NAME, agreement_key, base_allowlist
+from .check import FEATURE_NAME, CheckEnv, agreement_key, base_allowlist, recheck_numbers
 
 RULES_CHANGED = "The CLA rules changed since the last check"
 MAX_LISTED = 50
@@ -73,18 +75,51 @@ def _opener_on_record(row: Mapping[str, Any], facts: recorded.Facts | None) -> t
 
 
 def _opener_unknown(row: Mapping[str, Any], number: int, *, weighable: bool) -> HeldCheck:
-    """A verdict recorded before whoever opened the pull request had to be covered: passing it
-    could let an unsigned opener through (they may have authored nothing), failing it would
-    take the pull request out of the queue for the bot's own gap. It waits; the check follows
-    #number's verdict, so ``/cla recheck`` there (or, when the inputs can be weighed again, a
-    re-run here, which asks GitHub who opened it) ends the wait."""
+    """A verdict recorded before whoever opened the pull request had to be covered, weighed
+    without GitHub (the follow job): passing it could let an unsigned opener through (they may
+    have authored nothing), failing it would take the pull request out of the queue for the
+    bot's own gap. It waits; a re-run of this check has GitHub (it asks who opened the pull
+    request, or checks it again when the inputs cannot be weighed), and the check follows
+    #number's verdict, so ``/cla recheck`` there ends the wait too. Never under ``mode: dco``,
+    which has no signer."""
     head = str(row["head_sha"])
-    how = ("Re-run this check (GitHub is asked then who opened it), or comment `/cla recheck` on "
-           f"#{number}." if weighable else f"Comment `/cla recheck` on #{number}: this check follows its new verdict.")
+    how = ("Re-run this check (GitHub is asked then who opened it)" if weighable
+           else "Re-run this check (the pull request is checked again then)")
     return HeldCheck(head, status="in_progress", title=f"Waiting to know who opened #{number}",
                      summary=(f"#{number}'s CLA verdict at {code(head[:7])} was recorded by a version of the bot "
                               "that did not check whoever opened the pull request, who must be covered too "
-                              f"(signed, or allowlisted): it cannot pass as it stands. {how}"))
+                              f"(signed, or allowlisted): it cannot pass as it stands. {how}, or comment "
+                              f"`/cla recheck` on #{number}: this check follows its new verdict."))
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def _checked_again(db: Database, repo: str, cfg: Mapping[str, Any], number: int, gh: GitHubReader,
+                         clock: Callable[[], datetime] | None, row: Mapping[str, Any]) -> HeldCheck:
+    """A passing verdict recorded before verdicts kept their inputs, with GitHub at hand (the
+    queue asking, or a re-run): it cannot be weighed again, so the pull request is checked again
+    now, as ``/cla recheck`` would check it, rather than waiting for someone to ask. Its actions
+    (the new verdict, the pull request's check run, labels, comment) come back as the
+    HeldCheck's records, sent before the group's check; the group's check is in progress until
+    the follow job weighs the new verdict (its next run)."""
+    head = str(row["head_sha"])
+    env = CheckEnv(repo, dict(cfg), gh, db, clock or _now)
+    try:
+        actions = await recheck_numbers(env, [number])
+    except RetryLater:
+        # The commit listing is catching up with a push (the job-like re-check does not wait for
+        # it here): the next re-run, or the push's own check, decides.
+        return _opener_unknown(row, number, weighable=False)
+    if not any(isinstance(a, Record) and a.op in ("pr_status", "pr_closed") for a in actions):
+        # No verdict (a commit walk that came up short): nothing new for the follow job to weigh.
+        return replace(_opener_unknown(row, number, weighable=False), records=tuple(actions))
+    return HeldCheck(head, status="in_progress", title=f"Checking #{number} again",
+                     summary=(f"#{number}'s CLA verdict at {code(head[:7])} was recorded by a version of the bot "
+                              "that did not keep what it was decided with, so it cannot be weighed again here: "
+                              f"#{number} is being checked again now, and this check follows its new verdict."),
+                     records=tuple(actions))
 
 
 async def _members(gh: GitHubReader | None, repo: str, number: int, row: Mapping[str, Any],
@@ -166,20 +201,29 @@ def _rules_changed(row: Mapping[str, Any], cfg: Mapping[str, Any], number: int) 
 
 
 async def held_check(db: Database, repo: str, cfg: Mapping[str, Any], number: int, *,
-                     gh: GitHubReader | None = None, opener: Account | None = None) -> HeldCheck | None:
+                     gh: GitHubReader | None = None, opener: Account | None = None,
+                     clock: Callable[[], datetime] | None = None) -> HeldCheck | None:
     """The pull request's CLA verdict weighed again now, for the head it was decided for; None
     when the bot never checked this pull request. ``gh``: GitHub, to ask memberships of (see
     ``_members``); its new answers come back as the HeldCheck's records. ``opener``: who opened
     the pull request as GitHub names them, read with ``gh`` (None without it: not read); kept
-    (a record) for a verdict recorded without them."""
+    (a record) for a verdict recorded without them. ``clock``: the time of a re-check of the
+    pull request made with ``gh`` (see ``_checked_again``)."""
     row = await store.status_of(db, repo, number)
     if row is None:
         return None
     head = str(row["head_sha"])
+    # DCO alone has no signer: who opened the pull request is nobody to cover, so a verdict
+    # recorded without them needs nothing more.
+    signers = cfg["mode"] != "dco"
     if row.get("version") is None or row.get("mode") is None:
         # Recorded before verdicts kept what they were decided with: carried as it is, unless it
-        # passes: whom it weighed is not known, so whether the opener was among them is not.
-        if row["state"] == "yes":
+        # passes: whom it weighed is not known (so whether the opener was among them is not),
+        # nor under which mode. With GitHub, the pull request is checked again; without it
+        # (the follow job) it waits, unless no signer is owed.
+        if row["state"] == "yes" and gh is not None:
+            return await _checked_again(db, repo, cfg, number, gh, clock, row)
+        if row["state"] == "yes" and signers:
             return _opener_unknown(row, number, weighable=False)
         missing = [str(m["login"]) for m in json.loads(row["missing"] or "[]")]
         return HeldCheck(head, conclusion=str(row["conclusion"]),
@@ -190,7 +234,7 @@ async def held_check(db: Database, repo: str, cfg: Mapping[str, Any], number: in
         return _rules_changed(row, cfg, number)  # what the other mode checks was never read
     known, on_record = _opener_on_record(row, facts)
     learned: tuple[Record, ...] = ()
-    if not known:
+    if not known and signers:
         if gh is None:
             return _opener_unknown(row, number, weighable=True)
         on_record = opener

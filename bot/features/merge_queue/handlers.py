@@ -97,12 +97,13 @@ async def decide_group(ctx: Context, group_sha: str, head_ref: str, base_ref: st
         else:
             assert pull is not None
             ahead = await store.ahead_of(ctx.db, ctx.repo, ref.stacked_on)
-            env = Env(ctx.repo, ctx.rules, ctx.db, group_sha, gh=ctx.gh)
+            env = Env(ctx.repo, ctx.rules, ctx.db, group_sha, gh=ctx.gh, clock=ctx.now)
             checks = await group_checks(env, pull, ahead=ahead)
             learned = env.learned
     return [
-        # First what was learned from GitHub deciding (membership answers): the group is live for
-        # the follow job once recorded below, and it must find them then, or say otherwise.
+        # First what was learned from GitHub deciding (membership answers, a pull request's
+        # verdict checked again): the group is live for the follow job once recorded below, and
+        # it must find them then, or say otherwise.
         *learned,
         *check_actions(ctx.repo, group_sha, checks),
         Record(ctx.repo, feature=FEATURE_NAME, op="requested", args={

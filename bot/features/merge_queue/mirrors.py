@@ -9,6 +9,7 @@ request (the CLA's, whatever head it is for: a verdict for another head is a fai
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 from ...context import GitHubReader
@@ -26,6 +27,7 @@ class Env:
     db: Database
     group_sha: str
     gh: GitHubReader | None = None   # None: decide from the store only (a periodic job)
+    clock: Callable[[], datetime] | None = None   # the deciding event's clock, with ``gh``
     # What the features learned deciding (their HeldChecks' records), for the caller to return.
     learned: list[Action] = field(default_factory=list)
 
@@ -49,9 +51,11 @@ async def _cla(env: Env, pull: Pull) -> dict[str, HeldCheck]:
     # GitHub, where there is one, answers organisation and team memberships as the pull
     # request's re-check would ask them; the answers are kept (the HeldCheck's records), so the
     # follow job, reading the store alone, says the same (see cla.standing). So is who opened
-    # the pull request, for a verdict recorded without them: read with the pull request.
+    # the pull request, for a verdict recorded without them: read with the pull request. One
+    # that cannot be weighed again gets the pull request checked again (its actions are the
+    # records then).
     held = await cla.held_check(env.db, env.repo, env.rules.section("cla"), pull.number, gh=env.gh,
-                                opener=pull.opener if env.gh is not None else None)
+                                opener=pull.opener if env.gh is not None else None, clock=env.clock)
     return {names[0]: held} if held is not None else {}
 
 

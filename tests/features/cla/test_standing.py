@@ -226,11 +226,18 @@ async def test_a_passing_verdict_recorded_before_its_facts_is_held_until_the_ope
     # opened by alice herself: she is weighed once, and signed
     await store.opener(db, repo=REPO, number=2, opener={"id": 101, "login": "alice", "type": "User"})
     assert (await held_check(db, REPO, cfg(), 2)).conclusion == "success"
-    # recorded before verdicts kept their inputs: a pass cannot be weighed again, so it is held
+    # recorded before verdicts kept their inputs: a pass cannot be weighed again, so without
+    # GitHub it is held; with it, the pull request is checked again (its actions the records)
     await store.pr_status(db, repo=REPO, number=3, head_sha=HEAD, state="yes", conclusion="success",
                           missing=[], unlinked=0, dco=0, commented=False, updated_at=1.0)
-    held = await held_check(db, REPO, cfg(), 3, gh=reader_for({}, {}), opener=Account("alice", 101))
+    held = await held_check(db, REPO, cfg(), 3)
     assert held.status == "in_progress" and "/cla recheck" in held.summary
+    pr = pr_payload(number=3)["pull_request"]
+    held = await held_check(db, REPO, cfg(), 3, gh=reader_for({3: pr}, {3: [api_commit("a" * 40)]}),
+                            opener=Account("alice", 101))
+    assert (held.status, held.title) == ("in_progress", "Checking #3 again")
+    [verdict] = [r for r in held.records if isinstance(r, Record) and r.op == "pr_status"]
+    assert (verdict.args["number"], verdict.args["state"], verdict.args["version"]) == (3, "yes", "1")
 
 
 async def test_a_groups_check_asks_a_bounded_number_of_membership_questions(db):
@@ -272,3 +279,26 @@ async def test_a_groups_check_asks_memberships_of_the_account_not_of_a_login_ren
     assert (held.conclusion, held.title) == ("action_required", "1 person needs to sign the CLA")
     asked = [v["username"] for u, v in reader.calls if "/members/" in u]
     assert asked == ["alice-renamed"]
+
+
+async def test_under_dco_no_verdict_is_held_waiting_for_the_opener(db):
+    """DCO has no signer, so the opener is nobody to wait for: without GitHub (the follow job),
+    facts kept without the opener are weighed as they are, and a passing verdict recorded before
+    verdicts kept their inputs is carried as recorded; under cla the same verdicts hold."""
+    await checked(db, [api_commit("a" * 40, message="Change\n\nSigned-off-by: Alice <alice@example.com>")],
+                  mode="dco")
+    row = await store.status_of(db, REPO, 2)
+    old = json.loads(row["facts"])
+    old.pop("opener_kept")
+    old["who"] = [w for w in old["who"] if w["role"] != "opener"]
+    await store.pr_status(db, **{k: row[k] for k in ("repo", "number", "head_sha", "state", "conclusion", "mode",
+                                                     "version", "unlinked", "dco", "updated_at")},
+                          missing=[], commented=False, facts=old)
+    held = await held_check(db, REPO, cfg(mode="dco"), 2)
+    assert (held.status, held.conclusion, held.records) == ("completed", "success", ())
+    assert held.status == "completed" and (await held_check(db, REPO, cfg(), 2)).status == "in_progress"
+    await store.pr_status(db, repo=REPO, number=3, head_sha=HEAD, state="yes", conclusion="success",
+                          missing=[], unlinked=0, dco=0, commented=False, updated_at=1.0)
+    held = await held_check(db, REPO, cfg(mode="dco"), 3)
+    assert (held.status, held.conclusion) == ("completed", "success")
+    assert (await held_check(db, REPO, cfg(), 3)).status == "in_progress"

@@ -21,7 +21,7 @@ from bot.github import PermanentGitHubError
 from tests.fixtures.webhooks import load_example
 from tests.helpers import RecordingReader, bundled_rules, make_context
 
-from .test_merge_queue import HEAD, NOW, NUMBER, PULL_URL, apply, group_payload, job_context, of, pull, rerun_payload
+from .test_merge_queue import HEAD, NOW, NUMBER, PULL_URL, REPO, apply, group_payload, job_context, of, pull, rerun_payload
 
 USERS = {
     "alice": {"login": "alice", "id": 101, "type": "User"},
@@ -311,3 +311,55 @@ async def test_a_verdict_recorded_before_the_opener_counted_never_passes_the_que
     [passed] = of(await follow.follow_groups(job_context(db, rules, now=NOW + timedelta(seconds=90))),
                   UpsertCheckRun)
     assert passed.conclusion == "success"
+
+
+async def test_under_dco_a_verdict_recorded_before_the_opener_counted_is_not_held_for_them(db):
+    """DCO has no signer: who opened the pull request is nobody to cover. A verdict whose facts
+    were recorded before the opener was kept is weighed from them as it stands, by the queue and
+    by the follow job alike, never held "waiting to know who opened" it."""
+    rules = cla_rules(mode="dco")
+    gh = github([commit("a" * 40, message=signed_off())])
+    event, ctx = make_context("pull_request", pr_payload(1), db=db, rules=rules, reader=gh, now=NOW)
+    actions = await cla.handlers.on_pull_request(event, ctx)
+    [record] = [a for a in actions if isinstance(a, Record) and a.op == "pr_status"]
+    facts = {k: v for k, v in record.args["facts"].items() if k != "opener_kept"}
+    facts["who"] = [w for w in facts["who"] if w["role"] != "opener"]
+    await cla.FEATURE.writers["pr_status"](db, **{**record.args, "facts": facts, "read_revision": None})
+
+    check, group_actions = await group_check(db, rules, gh)
+    assert (check.status, check.conclusion) == ("completed", "success")
+    assert not [a for a in group_actions if isinstance(a, Record) and a.op == "opener"]   # nothing to ask
+    await apply(db, group_actions)
+    # the follow job, without GitHub, says the same: nothing to update
+    assert of(await follow.follow_groups(job_context(db, rules, now=NOW + timedelta(seconds=30))),
+              UpsertCheckRun) == []
+
+
+@pytest.mark.parametrize("mode, message", [("cla", "Change"), ("dco", signed_off())])
+async def test_an_old_passing_verdict_gets_the_pull_request_checked_again_when_the_queue_asks(db, mode, message):
+    """A passing verdict recorded before verdicts kept their inputs (whom it weighed, under which
+    mode) cannot be weighed again. When the queue asks, GitHub is at hand: the pull request is
+    checked again then, as `/cla recheck` would check it, instead of the group waiting for
+    someone to comment; the follow job then weighs the new verdict."""
+    rules = cla_rules(mode=mode)
+    await sign(db, "alice")
+    gh = github([commit("a" * 40, message=message)])
+    await cla.FEATURE.writers["pr_status"](db, repo=REPO, number=NUMBER, head_sha=HEAD, state="yes",
+                                           conclusion="success", missing=[], unlinked=0, dco=0, commented=False,
+                                           updated_at=1.0)
+    event, ctx = make_context("merge_group", group_payload(), db=db, rules=rules, reader=gh, now=NOW)
+    actions = await handlers.on_checks_requested(event, ctx)
+    [group] = [c for c in of(actions, UpsertCheckRun) if c.head_sha != HEAD]
+    assert (group.status, group.title) == ("in_progress", f"Checking #{NUMBER} again")
+    assert "being checked again now" in group.summary and "/cla recheck" not in group.summary
+    # the pull request's own check, decided again with GitHub: its check run and its verdict
+    [own] = [c for c in of(actions, UpsertCheckRun) if c.head_sha == HEAD]
+    assert (own.name, own.conclusion) == ("cla", "success")
+    [verdict] = [a for a in actions if isinstance(a, Record) and a.op == "pr_status"]
+    assert (verdict.args["mode"], verdict.args["version"]) == (mode, "1")
+    # sent before the group's check and its record (the follow job must find the new verdict)
+    assert actions.index(verdict) < actions.index(group)
+    await apply(db, actions)
+    [followed] = of(await follow.follow_groups(job_context(db, rules, now=NOW + timedelta(seconds=30))),
+                    UpsertCheckRun)
+    assert (followed.head_sha, followed.status, followed.conclusion) == (group.head_sha, "completed", "success")
