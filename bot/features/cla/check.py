@@ -249,7 +249,10 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
     if comment:
         actions.append(UpsertComment(env.repo, number=number, marker=COMMENT_MARKER,
                                      body=cla_report.comment(verdict, ins), guard=guard))
-    # Last, once the GitHub side was sent: a verdict left unsent is found by ``recheck_signed``.
+    # Last, once the executor went past the GitHub side: a verdict left unsent (the process died,
+    # a transient failure retried in vain) is found by ``recheck_signed``. An action GitHub refused
+    # for good (a permanent error, logged by the executor) does not stop this one: re-sending it
+    # would be refused the same way, so "sent" means attempted to the end, not accepted.
     actions.append(Record(env.repo, feature=FEATURE_NAME, op="published", args={
         "repo": env.repo, "number": number, "revision": revision}))
     waiting = ", ".join(m["login"] for m in missing[:10])

@@ -1,6 +1,7 @@
 """Event handlers, slash commands and the periodic re-check of the CLA feature."""
 from __future__ import annotations
 
+import logging
 from typing import Any, Mapping
 
 from ...context import Context, JobContext
@@ -10,10 +11,13 @@ from ...core.events import Event, parse_time
 from ...core.markdown import code
 from ...core.merge_group import is_queue_branch
 from ...github.urls import is_repo_url
+from ...store.db import DatabaseUnavailable
 from ..base import Invocation
 from ..commands.errors import CommandError, CommandRefused
 from . import lookups, store
 from .check import FEATURE_NAME, CheckEnv, agreement_key, check_pull_request, recheck_numbers
+
+log = logging.getLogger("bot.features.cla")
 
 
 def _signs_cla(cfg: Mapping[str, Any]) -> bool:
@@ -159,25 +163,60 @@ async def _record(env: CheckEnv, inv: Invocation, event: Event, ctx: Context, nu
 # Seconds after which a verdict whose GitHub side was never sent is re-checked by the job: the
 # delivery or job that wrote it may still be sending it (or waiting to retry) until then.
 UNSENT_AFTER = 300.0
+# Runs of the job that re-check one head's verdict without a verdict being sent (see
+# ``store.job_tried``): a re-check that keeps failing (GitHub refusing the pull request, a commit
+# walk that comes up short, a listing that keeps disagreeing) is given up after an hour of tries,
+# with a note, rather than repeated (a big pull request walked page by page) every 10 minutes
+# forever. A push, a re-run or ``/cla recheck`` decides that pull request again.
+MAX_JOB_TRIES = 6
 
 
 async def recheck_signed(jctx: JobContext) -> list[Action]:
     """Catch-all for signatures that arrived in another repository sharing the agreement (or
     while a delivery was lost): PRs still waiting for someone who has now signed. And for
     verdicts written but never sent (see ``store``): the process died between the two, or a
-    retry decided again without finding the pull request."""
+    retry decided again without finding the pull request.
+
+    Each pull request is re-checked on its own: one that fails (GitHub refusing it, a commit
+    listing behind its head) is logged and noted, and the others' actions are kept, in every
+    repository; the job fails only when the store does."""
     actions: list[Action] = []
     for handle in await jctx.repos():
         env = CheckEnv.from_handle(handle, jctx.db, jctx.clock)
         if not handle.rules.enabled(FEATURE_NAME):
             continue
-        numbers = await store.unsent(jctx.db, handle.repo, jctx.now().timestamp() - UNSENT_AFTER)
+        numbers = await store.unsent(jctx.db, handle.repo, jctx.now().timestamp() - UNSENT_AFTER,
+                                     max_tries=MAX_JOB_TRIES)
         if _signs_cla(env.cfg):
-            rows = await jctx.db.fetchall(
-                "SELECT DISTINCT w.number FROM cla_waiting w JOIN cla_signatures s"
-                " ON s.user_id = w.user_id AND s.agreement = ? AND s.version = ? WHERE w.repo = ?",
-                (agreement_key(handle.repo, env.cfg), env.version, handle.repo))
-            numbers += [int(r["number"]) for r in rows]
-        if numbers:
-            actions += await recheck_numbers(env, numbers)
+            numbers += await store.waiting_for_signers(jctx.db, handle.repo, agreement_key(handle.repo, env.cfg),
+                                                       env.version, max_tries=MAX_JOB_TRIES)
+        for number in sorted(set(numbers)):
+            actions += await _job_recheck(env, number)
     return actions
+
+
+async def _job_recheck(env: CheckEnv, number: int) -> list[Action]:
+    """One pull request re-checked by the job, the try counted first (see MAX_JOB_TRIES)."""
+    row = await store.status_of(env.db, env.repo, number)
+    if row is None:
+        return []
+    head = str(row["head_sha"])
+    tries = (int(row["job_tries"]) if row["job_tries_head"] == head else 0) + 1
+    tried = Record(env.repo, feature=FEATURE_NAME, op="job_tried",
+                   args={"repo": env.repo, "number": number, "head_sha": head})
+    try:
+        done = await recheck_numbers(env, [number])
+    except DatabaseUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one pull request's failure is not the run's
+        log.warning("periodic CLA re-check of %s#%s at %s failed (try %d of %d): %s: %s", env.repo, number,
+                    head[:7], tries, MAX_JOB_TRIES, type(exc).__name__, exc)
+        done = [Note(env.repo, feature=FEATURE_NAME, number=number,
+                     text=f"periodic CLA re-check failed (try {tries} of {MAX_JOB_TRIES}): {type(exc).__name__}")]
+    sends = any(isinstance(a, Record) and a.op in ("published", "pr_closed") for a in done)
+    if tries >= MAX_JOB_TRIES and not sends:
+        log.warning("periodic CLA re-check of %s#%s at %s given up after %d tries", env.repo, number, head[:7], tries)
+        done.append(Note(env.repo, feature=FEATURE_NAME, number=number,
+                         text=f"periodic CLA re-check of {head[:7]} given up after {tries} tries: a push, a "
+                              "re-run of the check or /cla recheck decides it again"))
+    return [tried, *done]

@@ -10,7 +10,8 @@ the delivery or job stops there, before editing the comment or the labels for an
 is decided again on what GitHub and the store say then.
 
 A verdict written is unsent (``published`` 0) until a last Record after its GitHub actions marks
-that revision sent. A retry decides again rather than replaying, and a re-check found from the
+that revision sent (the executor went past each of them: one GitHub refused for good, logged,
+does not stop it, as sending it again would be refused again). A retry decides again rather than replaying, and a re-check found from the
 store (who waits for a signer) no longer finds a pull request its first attempt's verdict took
 off the list: ``unsent`` is how the periodic re-check finds those and sends them.
 """
@@ -119,9 +120,20 @@ async def opener(db: Database, *, repo: str, number: int, opener: Mapping[str, A
 
 
 async def published(db: Database, *, repo: str, number: int, revision: int) -> None:
-    """The verdict written as ``revision`` had its GitHub actions sent (a later one is not)."""
-    await db.execute("UPDATE cla_pr_status SET published = 1 WHERE repo = ? AND number = ? AND revision = ?",
-                     (repo, number, int(revision)))
+    """The verdict written as ``revision`` had its GitHub actions sent (a later one is not): the
+    executor went past each of them, sent or refused for good (a refusal is logged, and would be
+    refused again). The periodic job's tries start again (``job_tried``)."""
+    await db.execute("UPDATE cla_pr_status SET published = 1, job_tries = 0"
+                     " WHERE repo = ? AND number = ? AND revision = ?", (repo, number, int(revision)))
+
+
+async def job_tried(db: Database, *, repo: str, number: int, head_sha: str) -> None:
+    """The periodic job re-checked the verdict of ``head_sha`` once more (counted per head, and
+    only while that head's verdict is the pull request's): see ``job_given_up``."""
+    await db.execute(
+        "UPDATE cla_pr_status SET job_tries = CASE WHEN job_tries_head = ? THEN job_tries + 1 ELSE 1 END,"
+        " job_tries_head = ? WHERE repo = ? AND number = ? AND head_sha = ?",
+        (head_sha, head_sha, repo, number, head_sha))
 
 
 async def pr_closed(db: Database, *, repo: str, number: int) -> None:
@@ -171,7 +183,7 @@ async def still_current(db: Database, *, repo: str, number: int, revision: int) 
 GUARDS = {"still_current": still_current}
 
 WRITERS = {"sign": sign, "pr_status": pr_status, "pr_closed": pr_closed, "members": members, "opener": opener,
-           "published": published, "owner_seen": owner_seen}
+           "published": published, "owner_seen": owner_seen, "job_tried": job_tried}
 
 
 # --- reads ---------------------------------------------------------------------------------------
@@ -204,11 +216,29 @@ async def waiting_for(db: Database, repo: str, user_id: int) -> list[int]:
     return [int(r["number"]) for r in rows]
 
 
-async def unsent(db: Database, repo: str, before: float) -> list[int]:
-    """Open pull requests whose verdict, written before ``before``, was never sent to GitHub."""
+# A verdict row the periodic job has not given up (``job_tried`` fewer than ``max_tries`` times
+# for its head), as SQL over cla_pr_status aliased ``p``.
+_NOT_GIVEN_UP = " AND NOT (p.job_tries >= ? AND p.job_tries_head = p.head_sha)"
+
+
+async def unsent(db: Database, repo: str, before: float, *, max_tries: int) -> list[int]:
+    """Open pull requests whose verdict, written before ``before``, was never sent to GitHub,
+    and which the periodic job has not given up."""
     rows = await db.fetchall(
-        "SELECT number FROM cla_pr_status WHERE repo = ? AND is_open = 1 AND published = 0 AND updated_at < ?"
-        " ORDER BY number", (repo, float(before)))
+        "SELECT number FROM cla_pr_status p WHERE repo = ? AND is_open = 1 AND published = 0 AND updated_at < ?"
+        + _NOT_GIVEN_UP + " ORDER BY number", (repo, float(before), int(max_tries)))
+    return [int(r["number"]) for r in rows]
+
+
+async def waiting_for_signers(db: Database, repo: str, agreement: str, version: str, *,
+                              max_tries: int) -> list[int]:
+    """Pull requests waiting for someone who has signed ``version`` since (a signature made in
+    another repository of the agreement), which the periodic job has not given up."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT w.number FROM cla_waiting w JOIN cla_signatures s"
+        " ON s.user_id = w.user_id AND s.agreement = ? AND s.version = ?"
+        " JOIN cla_pr_status p ON p.repo = w.repo AND p.number = w.number WHERE w.repo = ?" + _NOT_GIVEN_UP
+        + " ORDER BY w.number", (agreement, str(version), repo, int(max_tries)))
     return [int(r["number"]) for r in rows]
 
 
