@@ -39,9 +39,10 @@ MAX_EMAIL_LOOKUPS = 20
 # Co-authored-by trailers into one commit: past this many the rest are reported as unlinked,
 # so one PR cannot spend the installation's hourly budget on each of its checks.
 MAX_ACCOUNT_LOOKUPS = 100
-# Each organisation or team membership question is a request too, and anyone can author commits
-# as hundreds of real accounts (noreply addresses name any id): past this many questions per
-# check the rest of the unsigned count as no member, the answer that lets nobody through.
+# Each organisation or team membership question is a request too (and, for logins recorded
+# earlier, reading each account's login now), and anyone can author commits as hundreds of real
+# accounts (noreply addresses name any id): past this many requests per check the rest of the
+# unsigned count as no member, the answer that lets nobody through.
 MAX_MEMBERSHIP_LOOKUPS = MAX_ACCOUNT_LOOKUPS
 
 
@@ -182,38 +183,48 @@ async def is_team_member(gh: GitHubReader, team: str, login: str) -> bool:
 class Membership:
     asked: frozenset[int]      # accounts GitHub answered about (every org and team, or one covering)
     covered: frozenset[int]    # of those, the ones an organisation or team covers
+    # Of those asked, the ones GitHub no longer knows by their id (deleted): no member of anything.
+    gone: frozenset[int] = frozenset()
 
 
 async def covered_members(gh: GitHubReader, accounts: list[Account], orgs: list[str], teams: list[str],
                           *, budget: int = MAX_MEMBERSHIP_LOOKUPS, logins_may_be_stale: bool = False) -> Membership:
-    """Which accounts an organisation or team covers (corporate CLA), asking at most ``budget``
-    questions, in order: an account not fully answered within it is not asked at all.
+    """Which accounts an organisation or team covers (corporate CLA), making at most ``budget``
+    requests, in order: an account not fully answered within it is not asked at all.
 
     Membership is asked by login and answered for whoever holds it now. ``logins_may_be_stale``:
     the logins were recorded earlier (a renamed account's old login may be someone else's since),
-    so each account's login is read again by its id first (one request per account asked; an
-    account GitHub no longer knows is not asked)."""
+    so each account's login is read again by its id first: one request more per account, counted
+    in ``budget`` like the questions. An account GitHub no longer knows is answered (``gone``:
+    no member), not asked about."""
     asked: set[int] = set()
     covered: set[int] = set()
+    gone: set[int] = set()
+
+    def answered() -> Membership:
+        return Membership(frozenset(asked), frozenset(covered), frozenset(gone))
     questions = [*((is_org_member, org) for org in orgs), *((is_team_member, team) for team in teams)]
     for account in accounts:
         if budget <= 0:
             break
         login = account.login
         if logins_may_be_stale:
+            budget -= 1
             now = await _user_by_id(gh, account.id)
             if now is None:
+                gone.add(account.id)
+                asked.add(account.id)
                 continue
             login = now.login
         for ask, group in questions:
             if budget <= 0:
-                return Membership(frozenset(asked), frozenset(covered))
+                return answered()
             budget -= 1
             if await ask(gh, group, login):
                 covered.add(account.id)
                 break
         asked.add(account.id)
-    return Membership(frozenset(asked), frozenset(covered))
+    return answered()
 
 
 async def open_prs_by(gh: GitHubReader, repo: str, login: str) -> list[int]:

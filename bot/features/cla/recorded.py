@@ -117,6 +117,8 @@ class Members:
     of: tuple[str, ...] = ()
     asked: frozenset[int] = frozenset()
     covered: frozenset[int] = frozenset()
+    # Of those asked, the accounts GitHub no longer knows (deleted): no member, whatever is asked.
+    gone: frozenset[int] = frozenset()
 
     def for_basis(self, basis: tuple[str, ...]) -> "Members":
         """The answers, if they were given for these orgs and teams: an org added since was never
@@ -130,11 +132,13 @@ class Members:
         """The newer answers over these (for the same orgs and teams; else only the newer)."""
         if newer.of != self.of:
             return newer
-        return Members(self.of, self.asked | newer.asked, (self.covered - newer.asked) | newer.covered)
+        return Members(self.of, self.asked | newer.asked, (self.covered - newer.asked) | newer.covered,
+                       (self.gone - newer.asked) | newer.gone)
 
 
 def members_to_json(members: Members) -> dict[str, Any]:
-    return {"of": list(members.of), "asked": sorted(members.asked), "covered": sorted(members.covered)}
+    out = {"of": list(members.of), "asked": sorted(members.asked), "covered": sorted(members.covered)}
+    return {**out, "gone": sorted(members.gone)} if members.gone else out
 
 
 def members_from_json(raw: str | Mapping[str, Any] | None) -> Members:
@@ -142,4 +146,5 @@ def members_from_json(raw: str | Mapping[str, Any] | None) -> Members:
     if not raw:
         return Members()
     data = json.loads(raw) if isinstance(raw, str) else raw
-    return Members(tuple(data["of"]), frozenset(map(int, data["asked"])), frozenset(map(int, data["covered"])))
+    return Members(tuple(data["of"]), frozenset(map(int, data["asked"])), frozenset(map(int, data["covered"])),
+                   frozenset(map(int, data.get("gone") or ())))

@@ -155,7 +155,7 @@ async def _members(gh: GitHubReader | None, repo: str, number: int, row: Mapping
     # by each account's login now.
     found = await lookups.covered_members(gh, ask, cfg["allowlist"]["orgs"], cfg["allowlist"]["teams"],
                                           logins_may_be_stale=True)
-    answers = recorded.Members(basis, found.asked, found.covered)
+    answers = recorded.Members(basis, found.asked, found.covered, found.gone)
     keep = Record(repo, feature=FEATURE_NAME, op="members", args={
         "repo": repo, "number": number, "head_sha": str(row["head_sha"]),
         **recorded.members_to_json(answers)})
@@ -167,9 +167,9 @@ def _listed(lines: list[str]) -> list[str]:
 
 
 def _notes(standing: Standing, *, number: int, decided_mode: str, unknown: Sequence[Account],
-           basis: Sequence[str], asked_now: bool) -> list[str]:
+           basis: Sequence[str], asked_now: bool, gone: Sequence[Account] = ()) -> list[str]:
     """What the shared standing summary does not say: a mode changed since the check, who needs
-    no signature now, and memberships nobody asked about."""
+    no signature now, accounts GitHub no longer knows, and memberships nobody asked about."""
     out: list[str] = []
     if decided_mode != standing.mode:
         out += ["", f"#{number} was checked in mode {code(decided_mode)}; the rules now say {code(standing.mode)}, "
@@ -178,14 +178,20 @@ def _notes(standing: Standing, *, number: int, decided_mode: str, unknown: Seque
     if standing.allowlisted:
         lines = [f"- {code(who)} ({reason})" for who, reason in standing.allowlisted]
         out += ["", f"### Allowlisted ({len(lines)})", *_listed(lines)]
+    if gone:
+        who = ", ".join(code(a.login) for a in gone[:MAX_LISTED])
+        more = f" and {len(gone) - MAX_LISTED} more" if len(gone) > MAX_LISTED else ""
+        out += ["", f"GitHub no longer knows {who}{more} (deleted since #{number} was checked): no member of "
+                f"{', '.join(code(b) for b in basis)}, and no re-run will change that."]
     if unknown:
         who = ", ".join(code(a.login) for a in unknown[:MAX_LISTED])
         more = f" and {len(unknown) - MAX_LISTED} more" if len(unknown) > MAX_LISTED else ""
         start = (f"Whether {who}{more} {'is' if len(unknown) == 1 else 'are'} covered as a member of "
                  f"{', '.join(code(b) for b in basis)}")
         if asked_now:
-            out += ["", f"{start} was not asked: at most {lookups.MAX_MEMBERSHIP_LOOKUPS} membership "
-                    "questions are asked per check, and whoever they do not reach counts as no member."]
+            out += ["", f"{start} was not asked: at most {lookups.MAX_MEMBERSHIP_LOOKUPS} requests about "
+                    "memberships (each account's login now, then its memberships) are made per check, and whoever "
+                    "they do not reach counts as no member."]
         else:
             out += ["", f"{start} was never asked for this head: GitHub is asked when "
                     "the merge queue asks for this check, or on its re-run, not while the check follows the "
@@ -260,6 +266,6 @@ async def held_check(db: Database, repo: str, cfg: Mapping[str, Any], number: in
     summary = cla_report.standing_summary(standing, number=number, head_sha=head,
                                           decided_version=row["version"], ins=ins)
     notes = _notes(standing, number=number, decided_mode=str(row["mode"]), unknown=unknown, basis=members.of,
-                   asked_now=gh is not None)
+                   asked_now=gh is not None, gone=[a for a in unsigned if a.id in members.gone])
     return HeldCheck(head, conclusion=standing.conclusion, title=cla_report.standing_title(standing),
                      summary="\n".join([summary, *notes])[:65_000], records=(*learned, *records))

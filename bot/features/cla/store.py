@@ -98,7 +98,7 @@ async def _kept_members(db: Database, repo: str, number: int, head_sha: str) -> 
 
 
 async def members(db: Database, *, repo: str, number: int, head_sha: str, of: Sequence[str],
-                  asked: Sequence[int], covered: Sequence[int]) -> None:
+                  asked: Sequence[int], covered: Sequence[int], gone: Sequence[int] = ()) -> None:
     """Membership answers GitHub gave while the verdict for ``head_sha`` was weighed again (a
     merge group's check), kept with that verdict: the follow job, which reads no GitHub, then
     says what the group's check said. A verdict for another head (a push since) keeps its own."""
@@ -106,7 +106,8 @@ async def members(db: Database, *, repo: str, number: int, head_sha: str, of: Se
         kept = await _kept_members(db, repo, number, head_sha)
         if kept is None:
             return
-        newer = recorded.Members(tuple(of), frozenset(map(int, asked)), frozenset(map(int, covered)))
+        newer = recorded.Members(tuple(of), frozenset(map(int, asked)), frozenset(map(int, covered)),
+                                 frozenset(map(int, gone)))
         merged = kept.merged(newer)
         await db.execute("UPDATE cla_pr_status SET members = ? WHERE repo = ? AND number = ? AND head_sha = ?",
                          (json.dumps(recorded.members_to_json(merged)), repo, number, head_sha))
