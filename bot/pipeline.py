@@ -145,33 +145,47 @@ async def decide(runtime: "Runtime", event: Event) -> Decision:
 
 
 async def process(runtime: "Runtime", delivery: "StoredDelivery") -> Decision:
-    event = parse_delivery(delivery)
+    received = parse_delivery(delivery)
     # Before anything is read or written under the repository's name: a rename or transfer
     # this delivery is the first to show moves the rows, and an older delivery still carrying
     # the old name is processed under the current one.
-    event = await repo_names.resolve(runtime.db, runtime.name_columns, event, delivery.received_at)
+    event = await repo_names.resolve(runtime.db, runtime.name_columns, received, delivery.received_at)
     with delivery_context(delivery_id=delivery.delivery_id, event=event.qualified,
                           repo=event.repo, subject=delivery.subject):
-        if event.repo and event.installation_id:
-            private = (event.payload.get("repository") or {}).get("private")
-            await state.remember_installation(runtime.db, event.repo, int(event.installation_id),
-                                              private if isinstance(private, bool) else None,
-                                              private_at=delivery.received_at,
-                                              snapshot_at=repo_names.snapshot_time(event),
-                                              authoritative=event.qualified in state.VISIBILITY_EVENTS)
-        decision = await decide(runtime, event)
-        if decision.ignored:
-            log.info("ignored: %s", decision.ignored)
-            return decision
-        assert runtime.executor is not None
-        outcome = await runtime.executor.run(
-            delivery_id=delivery.delivery_id, installation_id=event.installation_id,
-            batches=decision.batches, retrying=delivery.attempts > 0)
-        log.info("processed: %d done, %d skipped, %d failed, %d dry-run", len(outcome.done),
-                 len(outcome.skipped), len(outcome.failed), len(outcome.dry_run))
+        if repo_names.is_tombstone(event.repo):
+            # Sent before its repository left the name to another (which holds it now).
+            log.info("ignored: repository no longer named %s", received.repo)
+            return Decision(ignored="its repository no longer has that name")
+        decision = await _decide_and_act(runtime, delivery, event)
+        # Renamed while this ran (another subject's delivery moved the rows): what was
+        # written under the name it ran with follows the repository.
+        seen = repo_names.sighting(event, delivery.received_at)
+        if seen is not None:
+            await repo_names.follow(runtime.db, runtime.name_columns, seen.repo_id, event.repo)
         if decision.errors:
             raise HandlersFailed("; ".join(f"{name}: {err}" for name, err in decision.errors))
         return decision
+
+
+async def _decide_and_act(runtime: "Runtime", delivery: "StoredDelivery", event: Event) -> Decision:
+    if event.repo and event.installation_id:
+        private = (event.payload.get("repository") or {}).get("private")
+        await state.remember_installation(runtime.db, event.repo, int(event.installation_id),
+                                          private if isinstance(private, bool) else None,
+                                          private_at=delivery.received_at,
+                                          snapshot_at=repo_names.snapshot_time(event),
+                                          authoritative=event.qualified in state.VISIBILITY_EVENTS)
+    decision = await decide(runtime, event)
+    if decision.ignored:
+        log.info("ignored: %s", decision.ignored)
+        return decision
+    assert runtime.executor is not None
+    outcome = await runtime.executor.run(
+        delivery_id=delivery.delivery_id, installation_id=event.installation_id,
+        batches=decision.batches, retrying=delivery.attempts > 0)
+    log.info("processed: %d done, %d skipped, %d failed, %d dry-run", len(outcome.done),
+             len(outcome.skipped), len(outcome.failed), len(outcome.dry_run))
+    return decision
 
 
 class _NoGitHub:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, AsyncIterator, Callable, Sequence
 
 from .context import JobContext
 from .log import delivery_context
+from .store import repo_names
 from .store.db import DatabaseUnavailable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,6 +81,7 @@ async def run_job(runtime: "Runtime", job: "JobSpec", *, key: str,
     """Run one job now and perform its actions; returns the number of actions."""
     jctx = JobContext(db=runtime.db, bot_login=runtime.bot_login, repos=runtime.repo_handles,
                       clock=clock or (lambda: datetime.now(timezone.utc)), period_key=key)
+    started = time.time()
     with delivery_context(job=job.name):
         actions = list(await job.run(jctx))
         if actions:
@@ -87,6 +89,9 @@ async def run_job(runtime: "Runtime", job: "JobSpec", *, key: str,
             # The period is the idempotence key: a taken-over run skips what was done.
             await runtime.executor.run(delivery_id=f"job:{job.name}:{key}", installation_id=None,
                                        batches=[(job.name, actions)])
+        # A repository renamed while the job ran: what it wrote under the name it had read
+        # follows the repository.
+        await repo_names.follow_moved_since(runtime.db, runtime.name_columns, started)
     return len(actions)
 
 

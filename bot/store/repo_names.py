@@ -14,7 +14,16 @@ repository otherwise renames it only if it was received after the change and its
 no older than that snapshot: a missed delivery recovered later is received late, but its
 snapshot gives it away. Any other delivery with another name is older: it is processed under
 the current name (``with_repo_name``), and whatever rows its name still has (the mapping was
-first made from a newer delivery) are moved to the current name, once.
+first made from a newer delivery, or an attempt of it ran under that name) are moved to the
+current name.
+
+Work already running under the old name when the move happens (a delivery resolved just
+before it, a periodic job) keeps writing under that name: ``follow`` (after a delivery's
+actions) and ``follow_moved_since`` (after a job) move those rows too; a move takes the mapping
+table exclusively, so such work reads the new name after its last write or its writes were
+there for the move. A name another repository held (it left it unseen: deleted, or transferred
+where the App is not installed) is cleared first (``_evict``): that repository's rows are kept
+under a ``tombstone`` name, never merged into the newcomer's.
 """
 from __future__ import annotations
 
@@ -121,21 +130,38 @@ async def resolve(db: Database, decl: renames.Declarations, event: Event, receiv
             await db.execute("UPDATE repo_names SET snapshot_at = ? WHERE repo_id = ? AND full_name = ?"
                              " AND (snapshot_at IS NULL OR snapshot_at < ?)",
                              (seen.snapshot_at, seen.repo_id, seen.full_name, seen.snapshot_at))
+        if seen.former and seen.former != seen.full_name:
+            # The mapping learnt the new name from another delivery first (an issue comment
+            # processed before the rename's own): the name before may still hold rows.
+            await _adopt_former(db, decl, seen)
         return event
     if row is None and not seen.former:
         await db.execute("INSERT INTO repo_names (repo_id, full_name, changed_at, snapshot_at) VALUES (?, ?, ?, ?)"
                          " ON CONFLICT (repo_id) DO NOTHING",
                          (seen.repo_id, seen.full_name, seen.received_at, seen.snapshot_at))
-        if await current_name(db, seen.repo_id) == seen.full_name:
+        # Once per repository: is the name its alone (another id may have left it unseen)?
+        holders = await db.fetchall("SELECT repo_id, full_name FROM repo_names WHERE repo_id = ? OR full_name = ?",
+                                    (seen.repo_id, seen.full_name))
+        if [(int(r["repo_id"]), r["full_name"]) for r in holders] == [(seen.repo_id, seen.full_name)]:
             return event
     name = await _settle(db, decl, seen)
     return with_repo_name(event, name)
+
+
+async def _exclusive(db: Database) -> None:
+    """Inside the rename lock's transaction: every read of the mapping waits until this move
+    commits. Work that ran under a name (a delivery, a job) reads the mapping after its last
+    write (``follow``): either its rows were there for this move to take, or it reads the new
+    name and moves them itself. (SQLite: the transaction already holds every other statement.)"""
+    if db.dialect == "postgresql":
+        await db.execute("LOCK TABLE repo_names IN ACCESS EXCLUSIVE MODE")
 
 
 async def _settle(db: Database, decl: renames.Declarations, seen: Sighting) -> str:
     """Under the rename lock, one transaction: rename, or move an older name's rows. Returns
     the name the delivery is processed under."""
     async with db.advisory_lock(RENAME_LOCK):
+        await _exclusive(db)
         row = await db.fetchone("SELECT full_name, changed_at, snapshot_at FROM repo_names WHERE repo_id = ?",
                                 (seen.repo_id,))
         if row is None:
@@ -146,26 +172,125 @@ async def _settle(db: Database, decl: renames.Declarations, seen: Sighting) -> s
                              " VALUES (?, ?, ?, ?)", (seen.repo_id, row["full_name"], 0.0, None))
         current = row["full_name"]
         if current == seen.full_name:
+            # First sight under a name another repository's mapping still holds.
+            await _evict(db, decl, seen)
             return current
-        if newer(seen, row):
-            # GitHub names one repository at a time: a mapping still holding the new name is
-            # another repository's, renamed or deleted since (its later deliveries map it again).
-            await db.execute("DELETE FROM repo_names WHERE full_name = ? AND repo_id <> ?",
-                             (seen.full_name, seen.repo_id))
+        if newer(seen, row) and await _evict(db, decl, seen):
             await _move(db, decl, seen.repo_id, current, seen.full_name)
             await db.execute("UPDATE repo_names SET full_name = ?, changed_at = ?, snapshot_at = ? WHERE repo_id = ?",
                              (seen.full_name, seen.received_at, seen.snapshot_at, seen.repo_id))
             log.info("repository %s (id %d) is now %s", current, seen.repo_id, seen.full_name)
+            if seen.former and seen.former not in (current, seen.full_name):
+                await _adopt_former(db, decl, seen)
             return seen.full_name
-        # An older delivery: its name's rows, if any are left, belong under the current name,
-        # unless that name is another repository's now or was moved already.
-        taken = await db.fetchval("SELECT 1 FROM repo_names WHERE full_name = ? AND repo_id <> ?",
-                                  (seen.full_name, seen.repo_id))
-        moved = await db.fetchval("SELECT 1 FROM repo_former_names WHERE repo_id = ? AND full_name = ?",
-                                  (seen.repo_id, seen.full_name))
-        if not taken and not moved:
+        # An older delivery: its name's rows, if any are left (written by work that ran
+        # under it after the move, or before the mapping knew the name), belong under the
+        # current name, unless another repository holds that name now.
+        if not await _taken(db, seen.repo_id, seen.full_name):
             await _move(db, decl, seen.repo_id, seen.full_name, current)
         return current
+
+
+async def _taken(db: Database, repo_id: int, name: str) -> bool:
+    return bool(await db.fetchval("SELECT 1 FROM repo_names WHERE full_name = ? AND repo_id <> ?", (name, repo_id)))
+
+
+def tombstone(name: str, repo_id: int) -> str:
+    """Where a repository's rows go when another takes its name: no GitHub name has an @."""
+    return f"{name}@gone-{repo_id}"
+
+
+def is_tombstone(name: str) -> bool:
+    return "@gone-" in name
+
+
+async def _evict(db: Database, decl: renames.Declarations, seen: Sighting) -> bool:
+    """GitHub names one repository at a time: another id whose mapping still holds the name
+    ``seen`` carries left it (deleted, or transferred where the App is not installed: no event
+    said so). Its rows move out of the way, under ``tombstone``, before this repository's rows
+    come: merged, they would win key conflicts (its card, its labels). The mapping follows
+    them, so if that repository is seen again (under any name) its rows come back with it;
+    its installation row goes (periodic jobs act on installed repositories; its next delivery
+    records it again). False (nothing done) when the other claim is the later one: this
+    sighting's name is then stale."""
+    others = await db.fetchall("SELECT repo_id, changed_at, snapshot_at FROM repo_names"
+                               " WHERE full_name = ? AND repo_id <> ?", (seen.full_name, seen.repo_id))
+    if any(_later_claim(o, seen) for o in others):
+        log.warning("repository id %d seen as %s, which id %s holds since later: not renamed", seen.repo_id,
+                    seen.full_name, ", ".join(str(o["repo_id"]) for o in others))
+        return False
+    for other in others:
+        gone = tombstone(seen.full_name, int(other["repo_id"]))
+        await _move(db, decl, int(other["repo_id"]), seen.full_name, gone)
+        await db.execute("DELETE FROM repo_installations WHERE repo = ?", (gone,))
+        await db.execute("UPDATE repo_names SET full_name = ?, changed_at = ? WHERE repo_id = ?",
+                         (gone, seen.received_at, other["repo_id"]))
+        log.info("repository id %s no longer holds %s (id %d does): its rows kept as %s",
+                 other["repo_id"], seen.full_name, seen.repo_id, gone)
+    return True
+
+
+def _later_claim(other: Mapping[str, Any], seen: Sighting) -> bool:
+    """Whether another repository's mapping took the name after ``seen`` was sent. Both
+    snapshots known: GitHub's clocks decide (the repository that left a name was updated when
+    it left, before the one that took it was named so); else the receiving times."""
+    if seen.snapshot_at is not None and other["snapshot_at"] is not None:
+        return float(other["snapshot_at"]) >= seen.snapshot_at
+    return float(other["changed_at"]) >= seen.received_at
+
+
+async def _adopt_former(db: Database, decl: renames.Declarations, seen: Sighting) -> None:
+    """A repository event's name before (``seen.former``): its rows are this repository's,
+    unless another repository holds that name now or they were moved already."""
+    async with db.advisory_lock(RENAME_LOCK):
+        await _exclusive(db)
+        current = await current_name(db, seen.repo_id)
+        former = seen.former
+        if former is None or current is None or former == current or await _taken(db, seen.repo_id, former):
+            return
+        if await db.fetchval("SELECT 1 FROM repo_former_names WHERE repo_id = ? AND full_name = ?",
+                             (seen.repo_id, former)):
+            return
+        await _move(db, decl, seen.repo_id, former, current)
+
+
+async def follow(db: Database, decl: renames.Declarations, repo_id: int, ran_as: str) -> str | None:
+    """After work on repository ``repo_id`` that ran under the name ``ran_as`` (a delivery,
+    after its actions): if the repository was renamed meanwhile, what that work wrote under
+    ``ran_as`` after the move is moved to the current name. Its id says the rows are its own;
+    another repository holding ``ran_as`` now keeps it. One read when nothing was renamed.
+    Returns the name the rows were moved to, if any."""
+    current = await current_name(db, repo_id)
+    if current is None or current == ran_as:
+        return None
+    async with db.advisory_lock(RENAME_LOCK):
+        await _exclusive(db)
+        current = await current_name(db, repo_id)
+        if current is None or current == ran_as or await _taken(db, repo_id, ran_as):
+            return None
+        await _move(db, decl, repo_id, ran_as, current)
+        return current
+
+
+# Clocks of two replicas may differ: work started this long before a move may have run under
+# the name it moved.
+CLOCK_SKEW = 120.0
+
+
+async def follow_moved_since(db: Database, decl: renames.Declarations, started_at: float) -> list[str]:
+    """After work that named repositories from what it read (a periodic job): names moved
+    away since it started (``started_at``, epoch seconds) and held by no repository now may
+    have been written under again; each is moved to the name of the repository that left it
+    last. One read of the (small) former-names table. Returns the names followed."""
+    rows = await db.fetchall(
+        "SELECT f.repo_id, f.full_name FROM repo_former_names f WHERE f.moved_at >= ?"
+        " AND NOT EXISTS (SELECT 1 FROM repo_names n WHERE n.full_name = f.full_name)"
+        " ORDER BY f.moved_at DESC", (started_at - CLOCK_SKEW,))
+    followed: list[str] = []
+    for row in rows:
+        if row["full_name"] not in followed and await follow(db, decl, int(row["repo_id"]), row["full_name"]):
+            followed.append(row["full_name"])
+    return followed
 
 
 async def _move(db: Database, decl: renames.Declarations, repo_id: int, old: str, new: str) -> None:

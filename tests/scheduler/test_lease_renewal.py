@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from bot.features.base import JobSpec
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler, claim_period, period_key
+from bot.store import renames, repo_names
 
 # Short, so the tests are quick; not so short that a loaded machine delays a renewal past it.
 LEASE = 1.5
@@ -30,7 +31,8 @@ async def test_a_long_job_is_not_taken_over_while_it_runs(db):
         return []
 
     runtime = SimpleNamespace(db=db, features=[], metrics=Metrics(), bot_login="bot",
-                              repo_handles=no_repos, executor=None)
+                              repo_handles=no_repos, executor=None,
+                              name_columns=renames.Declarations.of([repo_names.CORE]))
     a = Scheduler(runtime, holder="a", extra_jobs=[job], lease=LEASE)
     started = time.time()
     running = asyncio.create_task(a.run_due(now=started))

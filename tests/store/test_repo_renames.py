@@ -4,6 +4,7 @@ on SQLite and PostgreSQL (the ``db`` fixture runs each test on both)."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -246,3 +247,146 @@ async def test_a_repository_event_names_the_former_name_even_without_a_mapping(d
     assert resolved.repo == "Octocoders/Hello-World"
     assert await repo_names.current_name(db, repo_id) == "Octocoders/Hello-World"
     assert await labels(db, "Octocoders/Hello-World") == {(5, "bug"): "classify"}
+
+
+# --- work running under a name while it is moved -------------------------------------------------
+
+CARD = "comment:{}#5:<!-- contributor-flow:context-card -->"
+
+
+async def test_what_a_delivery_running_under_the_old_name_writes_after_the_move_follows_it(db, decl):
+    """PR #5's delivery is resolved under the old name, then the rename (another subject) moves
+    the rows while it runs; its label and card are written under the old name after that. Its
+    own repository id says they are its rows: ``follow``, after its actions, moves them."""
+    await repo_names.resolve(db, decl, event(OLD), received_at=100.0)
+    in_flight = await repo_names.resolve(db, decl, event(OLD), received_at=150.0)
+    assert in_flight.repo == OLD
+    await repo_names.resolve(db, decl, event(NEW, updated_at="2026-03-02T10:00:00Z"), received_at=200.0)
+    await state.record_bot_label(db, in_flight.repo, 5, "bug", "classify")
+    await state.remember_created(db, CARD.format(OLD), OLD, "comment", "111")
+
+    assert await repo_names.follow(db, decl, REPO_ID, in_flight.repo) == NEW
+    assert await labels(db, NEW) == {(5, "bug"): "classify"} and await labels(db, OLD) == {}
+    assert await state.created_object(db, CARD.format(NEW)) == "111"
+    assert await state.created_object(db, CARD.format(OLD)) is None
+    # Work that ran under the current name: nothing to follow (one read).
+    assert await repo_names.follow(db, decl, REPO_ID, NEW) is None
+
+
+async def test_a_late_delivery_moves_rows_written_under_its_name_after_it_was_moved_once(db, decl):
+    """An attempt that ran under the old name and wrote after the move, then failed before it
+    could follow (a transient error): the retry, still carrying the old name, moves them; that
+    the name was moved once before does not stop it."""
+    await repo_names.resolve(db, decl, event(OLD), received_at=100.0)
+    await repo_names.resolve(db, decl, event(NEW, updated_at="2026-03-02T10:00:00Z"), received_at=200.0)
+    await state.record_bot_label(db, OLD, 5, "bug", "classify")   # written after the move
+    assert (await repo_names.resolve(db, decl, event(OLD), received_at=150.0)).repo == NEW
+    assert await labels(db, NEW) == {(5, "bug"): "classify"} and await labels(db, OLD) == {}
+
+
+async def test_a_name_another_repository_holds_now_is_never_followed(db, decl):
+    await repo_names.resolve(db, decl, event(OLD), received_at=100.0)
+    await repo_names.resolve(db, decl, event(NEW, updated_at="2026-03-02T10:00:00Z"), received_at=200.0)
+    await repo_names.resolve(db, decl, event(OLD, repo_id=999, updated_at="2026-03-03T10:00:00Z"),
+                             received_at=300.0)
+    await state.record_bot_label(db, OLD, 8, "question", "classify")   # 999's
+    assert await repo_names.follow(db, decl, REPO_ID, OLD) is None
+    assert await repo_names.follow_moved_since(db, decl, 0.0) == []
+    assert await labels(db, OLD) == {(8, "question"): "classify"} and await labels(db, NEW) == {}
+
+
+async def test_a_job_running_across_a_rename_has_what_it_wrote_under_the_old_name_moved(db, decl):
+    """A periodic job read the repository under its old name, the rename was moved while it
+    ran, and it wrote under the old name: after the job, names moved since it started that no
+    repository holds follow the repository that left them."""
+    await repo_names.resolve(db, decl, event(OLD), received_at=100.0)
+    started = time.time()
+    await repo_names.resolve(db, decl, event(NEW, updated_at="2026-03-02T10:00:00Z"), received_at=200.0)
+    await state.record_bot_label(db, OLD, 5, "stale", "sla")
+    assert await repo_names.follow_moved_since(db, decl, started) == [OLD]
+    assert await labels(db, NEW) == {(5, "stale"): "sla"} and await labels(db, OLD) == {}
+    # A move long before the job started is not looked at again.
+    await state.record_bot_label(db, OLD, 6, "other", "sla")
+    assert await repo_names.follow_moved_since(db, decl, started + 3600) == []
+    assert await labels(db, OLD) == {(6, "other"): "sla"}
+
+
+# --- a name another repository left --------------------------------------------------------------
+
+async def test_renaming_onto_a_name_another_repository_left_keeps_that_repositorys_rows_apart(db, decl):
+    """Repository 999 was octo/new, then left it unseen (deleted, or transferred where the App
+    is not installed); 4711 is renamed octo/old -> octo/new. 999's rows go under a tombstone
+    name, 4711's come with no conflict lost, and 999's come back if it is seen again."""
+    await repo_names.resolve(db, decl, event(NEW, repo_id=999), received_at=50.0)
+    await state.record_bot_label(db, NEW, 5, "stale-from-999", "classify")
+    await state.remember_created(db, CARD.format(NEW), NEW, "comment", "999-card")
+    await state.remember_installation(db, NEW, 1, False)
+    await repo_names.resolve(db, decl, event(OLD), received_at=100.0)
+    await state.remember_created(db, CARD.format(OLD), OLD, "comment", "4711-card")
+    await state.remember_installation(db, OLD, 1, True)
+
+    renamed = await repo_names.resolve(db, decl, event(NEW, updated_at="2026-03-02T10:00:00Z"), received_at=200.0)
+    assert renamed.repo == NEW
+    assert await labels(db, NEW) == {}
+    assert await state.created_object(db, CARD.format(NEW)) == "4711-card"
+    gone = repo_names.tombstone(NEW, 999)
+    assert gone == "octo/new@gone-999"
+    assert await labels(db, gone) == {(5, "stale-from-999"): "classify"}
+    assert await state.created_object(db, CARD.format(gone)) == "999-card"
+    assert await repo_names.current_name(db, 999) == gone
+    # Periodic jobs act on installed repositories: 4711 only (its own visibility), not the tombstone.
+    assert [(r["repo"], r["is_private"]) for r in await state.installations(db)] == [(NEW, 1)]
+
+    # A delivery 999 sent before, processed late, would be processed as the tombstone
+    # (pipeline ignores it), never as 4711.
+    assert (await repo_names.resolve(db, decl, event(NEW, repo_id=999), received_at=60.0)).repo == gone
+    assert await labels(db, NEW) == {}
+    # 999 seen again (transferred back to an installed organisation): its rows come with it.
+    back = await repo_names.resolve(db, decl, event("other/docs", repo_id=999, updated_at="2026-03-05T10:00:00Z"),
+                                    received_at=500.0)
+    assert back.repo == "other/docs"
+    assert await labels(db, "other/docs") == {(5, "stale-from-999"): "classify"}
+    assert await labels(db, gone) == {}
+
+
+async def test_a_first_sight_under_a_name_another_repository_left_takes_it(db, decl):
+    await repo_names.resolve(db, decl, event(NEW, repo_id=999), received_at=50.0)
+    await state.record_bot_label(db, NEW, 5, "stale-from-999", "classify")
+    # 4711 created under that name later, first seen now.
+    assert (await repo_names.resolve(db, decl, event(NEW, updated_at="2026-03-02T10:00:00Z"),
+                                     received_at=200.0)).repo == NEW
+    assert await labels(db, NEW) == {}
+    assert await repo_names.current_name(db, 999) == repo_names.tombstone(NEW, 999)
+    assert await repo_names.current_name(db, REPO_ID) == NEW
+
+
+async def test_a_stale_sighting_does_not_take_a_name_from_the_repository_holding_it_later(db, decl):
+    """4711's delivery was sent when it was octo/new, and 999 holds octo/new since (GitHub's
+    clock says so): 4711 is not renamed onto it and 999 keeps its rows."""
+    await repo_names.resolve(db, decl, event(OLD), received_at=100.0)
+    await repo_names.resolve(db, decl, event(NEW, repo_id=999, updated_at="2026-03-05T10:00:00Z"), received_at=150.0)
+    await state.record_bot_label(db, NEW, 8, "question", "classify")
+    stale = await repo_names.resolve(db, decl, event(NEW, updated_at="2026-03-02T10:00:00Z"), received_at=200.0)
+    assert stale.repo == OLD
+    assert await repo_names.current_name(db, 999) == NEW and await repo_names.current_name(db, REPO_ID) == OLD
+    assert await labels(db, NEW) == {(8, "question"): "classify"}
+
+
+async def test_the_renamed_event_moves_its_former_name_after_another_event_gave_the_new_one(db, decl):
+    """No mapping yet; an issue comment under the new name is processed before the rename's own
+    delivery (another subject): the name before, which that delivery says, still has rows."""
+    payload = load_example("repository", "renamed")
+    payload["changes"]["repository"]["name"]["from"] = "Hello-World-old"
+    rid = payload["repository"]["id"]
+    await state.record_bot_label(db, "Octocoders/Hello-World-old", 5, "bug", "classify")
+    await repo_names.resolve(db, decl, event("Octocoders/Hello-World", repo_id=rid), received_at=101.0)
+    assert await labels(db, "Octocoders/Hello-World-old") == {(5, "bug"): "classify"}
+    await repo_names.resolve(db, decl, Event(name="repository", payload=payload), received_at=100.0)
+    assert await labels(db, "Octocoders/Hello-World") == {(5, "bug"): "classify"}
+    assert await labels(db, "Octocoders/Hello-World-old") == {}
+    # A name another repository holds now is left to it.
+    await state.record_bot_label(db, "Octocoders/Taken", 7, "mine", "classify")
+    await repo_names.resolve(db, decl, event("Octocoders/Taken", repo_id=999), received_at=50.0)
+    payload["changes"]["repository"]["name"]["from"] = "Taken"
+    await repo_names.resolve(db, decl, Event(name="repository", payload=payload), received_at=102.0)
+    assert await labels(db, "Octocoders/Taken") == {(7, "mine"): "classify"}
