@@ -156,7 +156,7 @@ async def process(runtime: "Runtime", delivery: "StoredDelivery") -> Decision:
             # Sent before its repository left the name to another (which holds it now).
             log.info("ignored: repository no longer named %s", received.repo)
             return Decision(ignored="its repository no longer has that name")
-        decision = await _decide_and_act(runtime, delivery, event)
+        decision = await _decide_and_act(runtime, delivery, event, received.repo)
         # Renamed while this ran (another subject's delivery moved the rows): what was
         # written under the name it ran with follows the repository.
         seen = repo_names.sighting(event, delivery.received_at)
@@ -167,7 +167,8 @@ async def process(runtime: "Runtime", delivery: "StoredDelivery") -> Decision:
         return decision
 
 
-async def _decide_and_act(runtime: "Runtime", delivery: "StoredDelivery", event: Event) -> Decision:
+async def _decide_and_act(runtime: "Runtime", delivery: "StoredDelivery", event: Event,
+                          received_as: str) -> Decision:
     if event.repo and event.installation_id:
         private = (event.payload.get("repository") or {}).get("private")
         await state.remember_installation(runtime.db, event.repo, int(event.installation_id),
@@ -180,9 +181,12 @@ async def _decide_and_act(runtime: "Runtime", delivery: "StoredDelivery", event:
         log.info("ignored: %s", decision.ignored)
         return decision
     assert runtime.executor is not None
+    # Actions are fingerprinted with the name the delivery came with, whichever name it is
+    # processed under: a retry after a rename skips (and finds) what an attempt did before.
     outcome = await runtime.executor.run(
         delivery_id=delivery.delivery_id, installation_id=event.installation_id,
-        batches=decision.batches, retrying=delivery.attempts > 0)
+        batches=decision.batches, retrying=delivery.attempts > 0,
+        hashed_as={event.repo: received_as} if received_as and event.repo != received_as else None)
     log.info("processed: %d done, %d skipped, %d failed, %d dry-run", len(outcome.done),
              len(outcome.skipped), len(outcome.failed), len(outcome.dry_run))
     return decision

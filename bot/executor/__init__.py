@@ -33,18 +33,39 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (TransientGitHubError, RetryLater))
 
 
-def fingerprint(delivery_id: str, feature: str, index: int, action: A.Action) -> str:
-    raw = json.dumps([delivery_id, feature, index, action.to_dict()], sort_keys=True, default=str)
+# {name an action carries: name it is hashed with}: a delivery processed under its
+# repository's new name hashes as the name it came with (see ``Executor.run``).
+HashedAs = Mapping[str, str]
+
+
+def _hashed(value: Any, names: HashedAs) -> Any:
+    if isinstance(value, str):
+        return names.get(value, value)
+    if isinstance(value, Mapping):
+        return {k: _hashed(v, names) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_hashed(v, names) for v in value]
+    return value
+
+
+def fingerprint(delivery_id: str, feature: str, index: int, action: A.Action,
+                hashed_as: HashedAs | None = None) -> str:
+    data = action.to_dict()
+    if hashed_as:  # only values that are the name itself: a text mentioning it is what it says
+        data = _hashed(data, hashed_as)
+    raw = json.dumps([delivery_id, feature, index, data], sort_keys=True, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def place(delivery_id: str, feature: str, action: A.Action, ordinal: int) -> str:
+def place(delivery_id: str, feature: str, action: A.Action, ordinal: int,
+          hashed_as: HashedAs | None = None) -> str:
     """Where an action stands, not what it says: the delivery, the batch, its kind and
     target, and how many of that kind and target came before it in the batch. A retry
     decides again and may word a comment differently (an /explain that now sees the first
     attempt's notes, a status read at another instant): its place is still the same, so
     what the first attempt posted is found by it rather than posted twice."""
-    target = [getattr(action, "repo", ""), getattr(action, "number", None)]
+    repo = getattr(action, "repo", "")
+    target = [(hashed_as or {}).get(repo, repo), getattr(action, "number", None)]
     raw = json.dumps([delivery_id, feature, action.kind, target, ordinal], default=str)
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
@@ -97,16 +118,24 @@ class Executor:
         self.projects = projects.ProjectCache()
 
     async def run(self, *, delivery_id: str, installation_id: int | None,
-                  batches: Sequence[tuple[str, Sequence[A.Action]]], retrying: bool = False) -> Outcome:
+                  batches: Sequence[tuple[str, Sequence[A.Action]]], retrying: bool = False,
+                  hashed_as: HashedAs | None = None) -> Outcome:
         """Perform each feature's batch. Transient GitHub errors propagate (the delivery
-        is retried later and what succeeded is skipped); permanent ones fail one action."""
+        is retried later and what succeeded is skipped); permanent ones fail one action.
+
+        ``hashed_as``: for a delivery processed under another name than the one it came with
+        (its repository renamed since it was received), {processed-as: came-with}. Its
+        actions' fingerprints and places are made with the name it came with, the same in
+        every attempt, before or after the rename: the ledger skips what an earlier attempt
+        did, and a comment's marker is the one that attempt posted. Without a rename nothing
+        changes (a delivery in flight across an upgrade keeps its fingerprints)."""
         outcome = Outcome()
         apis: dict[int, Any] = {}
         for feature, batch in batches:
             batch_ok = True
             seen: collections.Counter[tuple[str, str, Any]] = collections.Counter()
             for index, action in enumerate(batch):
-                fp = fingerprint(delivery_id, feature, index, action)
+                fp = fingerprint(delivery_id, feature, index, action, hashed_as)
                 slot = (action.kind, getattr(action, "repo", ""), getattr(action, "number", None))
                 ordinal, seen[slot] = seen[slot], seen[slot] + 1
                 recorded = await state.action_result(self.db, delivery_id, fp)
@@ -149,7 +178,7 @@ class Executor:
                 # records the feature.
                 env = ActionEnv(api=api, db=self.db, bot_login=self.bot_login, fingerprint=fp,
                                 retrying=retrying, feature=feature.split(".", 1)[0],
-                                place=place(delivery_id, feature, action, ordinal),
+                                place=place(delivery_id, feature, action, ordinal, hashed_as),
                                 installation=None if inst is None else int(inst))
                 try:
                     result = await self._perform(action, env, delivery_id)
