@@ -152,14 +152,25 @@ WRITERS = {"acts": record_acts, "team_grants": record_team_grants, "report": rec
 
 async def repo_ids(db: Database, scope: str, among: Collection[str] | None = None) -> list[int]:
     """Ids of ``owner/name`` (all ids it has had), or of every repository of ``owner``;
-    with ``among`` (lower-case names), only of the repositories named there."""
+    with ``among`` (lower-case names), only of the repositories named there now.
+
+    ``among`` is matched by repository id: against the name the bot's id -> name mapping
+    (core ``repo_names``, which a rename updates at once) has for it, and only for an id the
+    mapping does not know against the funnel's own name (which follows the repository's next
+    funnel activity). A private repository renamed away from a name a public one takes
+    later is not counted as that public one."""
     scope = scope.lower().strip("/")
+    select = ("SELECT f.repo_id, f.name_key, n.full_name AS current_name FROM funnel_repos f"
+              " LEFT JOIN repo_names n ON n.repo_id = f.repo_id")
     if "/" in scope:
-        rows = await db.fetchall("SELECT repo_id, name_key FROM funnel_repos WHERE name_key = ?", (scope,))
+        rows = await db.fetchall(f"{select} WHERE f.name_key = ?", (scope,))
     else:
-        rows = await db.fetchall("SELECT repo_id, name_key FROM funnel_repos WHERE name_key LIKE ? ESCAPE '\\'",
+        rows = await db.fetchall(f"{select} WHERE f.name_key LIKE ? ESCAPE '\\'",
                                  (scope.replace("_", r"\_").replace("%", r"\%") + "/%",))
-    return [int(r["repo_id"]) for r in rows if among is None or r["name_key"] in among]
+    if among is None:
+        return [int(r["repo_id"]) for r in rows]
+    return [int(r["repo_id"]) for r in rows
+            if (r["current_name"].lower() if r["current_name"] is not None else r["name_key"]) in among]
 
 
 FAR = 4_000_000_000_000  # after any instant: stands for "never" inside LEAST/min

@@ -329,6 +329,35 @@ async def test_org_mode_figures_count_only_public_repositories_for_anonymous_vie
     assert first_contact((await answer(repo_page, rt, f"/dashboard/o/pub{Q}", "o", "pub")).text) == 4
 
 
+async def test_a_private_repository_renamed_away_from_a_public_name_is_not_counted_as_it(db):
+    """Repository 2 was o/site (private, its newcomers recorded under that name), renamed to
+    o/hidden; public repository 3 is o/site now. The funnel keeps repository 2's old name until
+    its next activity, but the public filter goes by repository id: the name the bot's mapping
+    has for it now."""
+    when = datetime(2026, 1, 10, tzinfo=UTC)
+    await state.remember_installation(db, "o/pub", 1, private=False)
+    await store.record_acts(db, repo_id=1, repo="o/pub", acts=[comment(11, 11, "u11", when)])
+    await store.record_acts(db, repo_id=2, repo="o/site", acts=[comment(u, u, f"u{u}", when) for u in (12, 13)])
+    # The rename (store/repo_names.py moved its installation row and recorded the new name).
+    await db.execute("INSERT INTO repo_names (repo_id, full_name, changed_at) VALUES (2, 'o/hidden', 1)")
+    await state.remember_installation(db, "o/hidden", 1, private=True)
+    await db.execute("INSERT INTO repo_names (repo_id, full_name, changed_at) VALUES (3, 'o/site', 2)")
+    await state.remember_installation(db, "o/site", 1, private=False)
+    await store.record_acts(db, repo_id=3, repo="o/site", acts=[comment(14, 14, "u14", when)])
+    org = bundled_rules({"funnel": {"org_mode": True}})
+    rt = Runtime(db, {r: org for r in ("o/pub", "o/site", "o/hidden")}, token="s3cret")
+    anonymous = (await answer(repo_page, rt, f"/dashboard/o/pub{Q}", "o", "pub")).text
+    assert first_contact(anonymous) == 2            # u11 (o/pub), u14 (o/site, id 3)
+    assert "u12" not in anonymous and "u13" not in anonymous
+    signed_in = (await answer(repo_page, rt, f"/dashboard/o/pub{Q}", "o", "pub",
+                              {"Authorization": "Bearer s3cret"})).text
+    assert first_contact(signed_in) == 4
+    # An id the mapping does not know is judged by the funnel's own name.
+    assert sorted(await store.repo_ids(db, "o", among={"o/pub", "o/site"})) == [1, 3]
+    await db.execute("DELETE FROM repo_names WHERE repo_id = 3")
+    assert sorted(await store.repo_ids(db, "o", among={"o/pub", "o/site"})) == [1, 3]
+
+
 @pytest.mark.parametrize("value, status", [
     (b"Bearer \xff\xfe", 401),                      # not UTF-8: a wrong token, not a server error
     (b"Bearer s3cret\xff", 401),
