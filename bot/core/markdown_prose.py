@@ -13,13 +13,20 @@ not prose:
   comment such a block leaves open (``<!-- a --> <!-- b``, a list item's block ending
   with the item before its ``-->``, or a quoted one ending with the quote) hides what
   follows, as a browser does, up to the next ``-->`` in raw HTML;
-- text in a ``<pre>`` that paragraph text or an HTML block opened and left open (``Log:
-  <pre>``), up to its ``</pre>`` or the end of the list item holding it: it is shown
-  preformatted, like code;
+- text in a ``<pre>``, ``<code>``, ``<tt>``, ``<kbd>`` or ``<samp>`` that paragraph text or
+  an HTML block opened and left open (``Log: <pre>``), up to its end tag or the end of the
+  list item holding it: it is shown preformatted, like code;
 - headings, ATX or setext (``/close`` underlined by ``===``);
+- link reference definitions at a paragraph's start (``[x]:``, a destination perhaps on the
+  next line, a title perhaps over several): GitHub shows nothing of them;
 - inline code spans and comments, which may span lines inside a paragraph (not past a
   heading, thematic break or setext underline, which end it); a comment's line break is
-  hidden with it, so ``/close<!--`` then ``-->text`` shows ``/closetext``.
+  hidden with it, so ``/close<!--`` then ``-->text`` shows ``/closetext``;
+- a line starting inside other raw HTML (a tag's attributes, ``<?...?>``, ``<![CDATA[...]]>``,
+  ``<!X...>``) or inside brackets (link text, image alt text) or a link's destination and
+  title, all of which may span lines (``bot.core.markdown_inline`` reads them);
+- a line nested in more than ``_MAX_NESTING`` list items and quotes, and what follows it up
+  to a blank line.
 
 What is left, line by line, is what ``prose_lines`` yields: each paragraph line that starts
 in shown text, as shown. Pure, and linear in the text: anyone can post a comment, and it is
@@ -31,6 +38,8 @@ import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from .markdown_inline import LinkTails, RawHtml, definitions_end
 
 __all__ = ["prose_lines"]
 
@@ -45,11 +54,22 @@ _THEMATIC_BREAK = re.compile(r" {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \
 _SETEXT_UNDERLINE = re.compile(r" {0,3}(?:=+|-+)[ \t]*")
 _FAR = 1 << 62  # sorts after any end offset in (start, end) bisection
 _COMMENT_CLOSE = re.compile(r"--!?>")  # as a browser ends a comment ("--!>" too)
+# Elements whose text is shown as code, kept open across lines (and paragraphs) by a browser:
+# <pre>, and the inline <code>, <tt>, <kbd>, <samp>. A browser carries an open <code> or <tt>
+# into the following paragraphs (it reopens formatting elements); a <kbd> or <samp> ends with
+# the paragraph opening it, but one an HTML block opens holds what follows. All are carried
+# here: a command missed is the lesser error.
+_PREFORMATTED = "pre|code|tt|kbd|samp"
 # Outside comments, what a browser keeps open across lines: comments ("<!-->" and "<!--->"
-# are empty ones) and <pre> elements.
-_HTML_OPENERS = re.compile(r"<!--(?:-?>)?|<pre(?=[\s/>]|$)|</pre\s*>", re.I)
+# are empty ones) and those elements.
+_HTML_OPENERS = re.compile(
+    rf"<!--(?:-?>)?|<(?:{_PREFORMATTED})(?=[\s/>]|$)|</(?:{_PREFORMATTED})\s*>", re.I)
+_TAG_NAME_AT = re.compile(r"</?([A-Za-z0-9]+)")
+Open = dict[str, int]  # the open preformatting elements, by name: how many of each
 # Nested containers read on one line ("- - > a"); markdown-it stops at 20, and a bound keeps
-# each line's work linear.
+# each line's work linear. cmark-gfm (GitHub) has no limit, so a line nested deeper is read
+# as hidden, with what follows it up to a blank line (a quote's lazy lines, say): failing
+# closed, since what such a line opens is not known.
 _MAX_NESTING = 64
 
 # HTML blocks (CommonMark's seven kinds): their text is raw HTML, never paragraph text, from a
@@ -73,17 +93,19 @@ _HTML_BLOCKS = [
 # The seventh: a line holding one whole open or closing tag. It cannot interrupt a paragraph.
 _HTML_TAG_LINE = re.compile(
     rf"(?:<[A-Za-z][A-Za-z0-9-]*{_ATTRIBUTE}*\s*/?>|</[A-Za-z][A-Za-z0-9-]*\s*>)\s*")
-# <pre> tags in paragraph text (inline HTML: whole tags only, others are shown as text).
-_INLINE_PRE = re.compile(rf"<pre{_ATTRIBUTE}*\s*/?>|</pre\s*>", re.I)
+# Their tags in paragraph text (inline HTML: whole tags only, others are shown as text).
+_INLINE_PRE = re.compile(
+    rf"<(?:{_PREFORMATTED}){_ATTRIBUTE}*\s*/?>|</(?:{_PREFORMATTED})\s*>", re.I)
 
 
 @dataclass
 class _Paragraph:
     lines: list[str]
     text: str                       # the lines joined
-    code: list[tuple[int, int]]     # its code spans, comments and <pre> elements, as
-    comments: list[tuple[int, int]]  # [start, end) offsets in text
-    pre: list[tuple[int, int]]
+    code: list[tuple[int, int]]     # its code spans, comments, <pre>-like elements and
+    comments: list[tuple[int, int]]  # other markup (raw HTML, links), as [start, end)
+    pre: list[tuple[int, int]]      # offsets in text
+    markup: list[tuple[int, int]]
 
 
 @dataclass
@@ -126,9 +148,10 @@ def _opens_fence(content: str) -> _Fence | None:
     return _Fence(marker[0], len(marker), 0)
 
 
-def _containers(text: str) -> tuple[str, int, bool]:
+def _containers(text: str) -> tuple[str, int, bool] | None:
     """``text`` without the quote and list markers it opens with (``- > 1. a``): what
-    follows them, how many ``>`` there are, and whether a list item starts there."""
+    follows them, how many ``>`` there are, and whether a list item starts there; None when
+    they nest deeper than ``_MAX_NESTING``."""
     quotes, item = 0, False
     for _ in range(_MAX_NESTING):
         if m := _QUOTE_PREFIX.match(text):
@@ -136,9 +159,9 @@ def _containers(text: str) -> tuple[str, int, bool]:
         elif (m := _LIST_MARKER.match(text)) and not _THEMATIC_BREAK.fullmatch(text):
             item = True
         else:
-            break
+            return text, quotes, item
         text = text[m.end():]
-    return text, quotes, item
+    return None
 
 
 def _html_block(content: str, continuing: bool) -> re.Pattern[str] | None:
@@ -154,44 +177,57 @@ def _html_block(content: str, continuing: bool) -> re.Pattern[str] | None:
     return _ENDS_AT_BLANK if not continuing and _HTML_TAG_LINE.fullmatch(text) else None
 
 
-def _read_html(html: str, comment: bool, pre: int) -> tuple[bool, int]:
+def _read_html(html: str, comment: bool, pre: Open) -> tuple[bool, Open]:
     """What a browser has open after the raw HTML ``html``, given what was open before it:
-    a comment, and how many ``<pre>`` elements. A comment left open runs on through what
-    follows, paragraphs too, up to the next ``-->`` of raw HTML (in paragraph text ``>`` is
-    escaped); text in an open ``<pre>`` is preformatted, shown like code, up to ``</pre>``."""
+    a comment, and the preformatting elements (``<pre>``, ``<code>``...). A comment left open
+    runs on through what follows, paragraphs too, up to the next ``-->`` of raw HTML (in
+    paragraph text ``>`` is escaped); text in an open ``<pre>`` or ``<code>`` is shown like
+    code, up to its end tag (another's does not end it)."""
     i = 0
     while m := (_COMMENT_CLOSE if comment else _HTML_OPENERS).search(html, i):
-        token, i = m.group().lower(), m.end()
+        token, i = m.group(), m.end()
         if comment:
             comment = False
-        elif token == "<!--":
-            comment = True
-        elif token.startswith("</"):
-            pre = max(pre - 1, 0)
-        elif token.startswith("<pre"):
-            pre += 1
+        elif token.startswith("<!--"):
+            comment = not token.endswith(">")
+        else:
+            pre = _tag_counted(pre, token)
     return comment, pre
 
 
+def _tag_counted(pre: Open, tag: str) -> Open:
+    """``pre`` after the start or end tag ``tag`` of a preformatting element."""
+    name = _TAG_NAME_AT.match(tag).group(1).lower()
+    depth = pre.get(name, 0) + (-1 if tag.startswith("</") else 1)
+    return {k: v for k, v in pre.items() if k != name} | ({name: depth} if depth > 0 else {})
+
+
+def _read_html_opened(html: str, comment: bool, pre: Open) -> tuple[bool, Open]:
+    """``comment`` and ``pre`` with whatever ``html`` may open, read as raw HTML, and nothing
+    closed: for a line whose blocks are not known, the safe side."""
+    opened_comment, opened = _read_html(html, False, {})
+    return comment or opened_comment, pre | {k: v + pre.get(k, 0) for k, v in opened.items()}
+
+
 def _pre_spans(text: str, code: list[tuple[int, int]], comments: list[tuple[int, int]]
-               ) -> tuple[list[tuple[int, int]], int]:
-    """The ``<pre>`` elements opened in paragraph text (not in its code or comments), as
-    [start, end) offsets, and how many are still open at its end: a browser keeps them open
-    past the paragraph."""
+               ) -> tuple[list[tuple[int, int]], Open]:
+    """The preformatting elements (``<pre>``, ``<code>``...) opened in paragraph text (not in
+    its code or comments), as [start, end) offsets, and those still open at its end: they are
+    carried past the paragraph."""
     spans: list[tuple[int, int]] = []
-    depth = start = 0
+    pre: Open = {}
+    start = 0
     for m in _INLINE_PRE.finditer(text):
         if _inside(m.start(), code) or _inside(m.start(), comments):
             continue
-        if m.group()[1] != "/":
-            start, depth = (m.start() if depth == 0 else start), depth + 1
-        elif depth:
-            depth -= 1
-            if depth == 0:
-                spans.append((start, m.end()))
-    if depth:
+        was_open, pre = bool(pre), _tag_counted(pre, m.group())
+        if pre and not was_open:
+            start = m.start()
+        elif was_open and not pre:
+            spans.append((start, m.end()))
+    if pre:
         spans.append((start, len(text)))
-    return spans, depth
+    return spans, pre
 
 
 def _quoted_paragraph(leaf: str, continuing: bool, in_list: bool) -> bool:
@@ -243,22 +279,29 @@ def _paragraphs(text: str) -> list[_Paragraph]:
     quote_html: re.Pattern[str] | None = None  # what ends the open HTML block in a quote
     quote_html_at = (0, 0, 0)   # and its quote's list column, depth (how many ">") and item
     comment_open = False        # the raw HTML so far leaves a comment open: text is hidden
-    pre_open = 0                # and <pre> elements: text is preformatted, hidden too
+    pre_open: Open = {}         # and <pre>, <code>...: text is shown as code, hidden too
     pre_base = 0                # the column of the list item holding them (it closes them)
     quote_lazy = False          # the last line was a quoted paragraph line
     quote_list = False          # the open block quote holds a list (its columns are not tracked)
     after_blank = True
     lists: list[int] = []       # content columns of the open list items, increasing
     para_base = 0               # the column of the container of the open paragraph
+    too_deep = False            # a line nested past _MAX_NESTING: hidden up to a blank line
 
     def flush() -> None:
         nonlocal para, para_open, pre_open, pre_base
         if para:
+            # Link reference definitions at its start are no text (cmark reads them when
+            # the paragraph ends; they end at a line's end).
+            text = "\n".join([para[0][para_base:].lstrip(" "), *para[1:]])
+            end = definitions_end(text)
+            del para[:len(para) if end == len(text) else text.count("\n", 0, end)]
+        if para:
             joined = "\n".join(para)
-            code, comments = _hidden_spans(joined)
+            code, comments, markup = _hidden_spans(joined)
             pre, pre_open = _pre_spans(joined, code, comments)
             pre_base = para_base
-            paragraphs.append(_Paragraph(para, joined, code, comments, pre))
+            paragraphs.append(_Paragraph(para, joined, code, comments, pre, markup))
         para, para_open = [], False
 
     i = 0
@@ -266,6 +309,10 @@ def _paragraphs(text: str) -> list[_Paragraph]:
         line = _expand_tabs(lines[i])
         i += 1
         blank = _BLANK.fullmatch(line) is not None
+        if too_deep and not blank:
+            comment_open, pre_open = _read_html_opened(line, comment_open, pre_open)
+            continue
+        too_deep = False
         if fence is not None:
             # A list item's fence also ends where the item ends (a less indented line).
             if not blank and fence.base and _indent(line) < fence.base:
@@ -288,7 +335,7 @@ def _paragraphs(text: str) -> list[_Paragraph]:
                     html_end = None
                 continue
         if pre_open and not blank and not para_open and _indent(line) < pre_base:
-            pre_open = 0  # the list item holding the <pre> ends, and so does the <pre>
+            pre_open = {}  # the list item holding the <pre> ends, and so does the <pre>
         if blank:
             flush()
             quote_lazy, quote_fence, quote_html, quote_list = False, None, None, False
@@ -320,7 +367,7 @@ def _paragraphs(text: str) -> list[_Paragraph]:
             quote_fence = quote_html = None  # a quote in the item is a new one
             del lists[k:]  # items holding no line at this indent end
             if pre_open and indent < pre_base:
-                pre_open = 0  # a new item: the one holding the <pre> ends, and the <pre>
+                pre_open = {}  # a new item: the one holding the <pre> ends, and the <pre>
         heading = _ATX_HEADING.match(content) or _THEMATIC_BREAK.fullmatch(content)
         for _ in range(_MAX_NESTING):  # "- - 1. a" opens three items
             if heading or not (item := _LIST_MARKER.match(content)):
@@ -333,6 +380,11 @@ def _paragraphs(text: str) -> list[_Paragraph]:
             lists.append(column)
             base, content = column, line[column:] if len(line) > column else ""
             heading = _ATX_HEADING.match(content) or _THEMATIC_BREAK.fullmatch(content)
+        else:
+            flush()
+            too_deep, quote_lazy, quote_fence, quote_html = True, False, None, None
+            comment_open, pre_open = _read_html_opened(content, comment_open, pre_open)
+            continue
         after_blank = False
         if heading or (marker and _BLANK.fullmatch(content)):
             # A heading or break (also one in a list item) is a block of its own; an empty
@@ -358,13 +410,17 @@ def _paragraphs(text: str) -> list[_Paragraph]:
             if quote_html is not None and base == at_base and depth >= at_depth and (
                     _indent(inner) >= at_column if not _BLANK.fullmatch(inner)
                     else quote_html is not _ENDS_AT_BLANK):
-                comment_open = _read_html(inner, comment_open, 0)[0]  # the quote ends a <pre>
+                comment_open = _read_html(inner, comment_open, {})[0]  # the quote ends a <pre>
                 quote_html = None if quote_html.search(inner) else quote_html
                 continue
             first = _LIST_MARKER.match(inner)
             if quote_lazy and first and not _item_interrupts(first, inner):
                 continue  # "2. a" or an empty item continues the quoted paragraph
-            leaf, nested, item_here = _containers(inner)
+            if (containers := _containers(inner)) is None:
+                too_deep, quote_lazy, quote_fence, quote_html = True, False, None, None
+                comment_open, pre_open = _read_html_opened(inner, comment_open, pre_open)
+                continue
+            leaf, nested, item_here = containers
             quote_fence = _opens_fence(leaf) if _indent(leaf) <= 3 else None
             if quote_fence is not None:
                 quote_fence.quotes, quote_fence.base = depth + nested, base
@@ -373,7 +429,7 @@ def _paragraphs(text: str) -> list[_Paragraph]:
             html = _html_block(leaf, quote_lazy and not item_here) if _indent(leaf) <= 3 else None
             if html is not None:
                 # Quoted HTML is still HTML: a comment it leaves open hides what follows.
-                comment_open = _read_html(leaf, comment_open, 0)[0]
+                comment_open = _read_html(leaf, comment_open, {})[0]
                 quote_html = None if html.search(leaf) else html
                 # (and the column of the quoted list item holding it: a line indented less
                 # ends the item and the block)
@@ -414,14 +470,26 @@ def _paragraphs(text: str) -> list[_Paragraph]:
     return paragraphs
 
 
-def _hidden_spans(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """(code spans, HTML comments) in paragraph text, as [start, end) offsets.
+Spans = list[tuple[int, int]]
+
+
+def _hidden_spans(text: str) -> tuple[Spans, Spans, Spans]:
+    """(code spans, HTML comments, other markup) in paragraph text, as [start, end) offsets,
+    each list sorted and not overlapping. The markup is what a line must not start in to be
+    shown as a line of text: raw HTML (a tag's attributes, ``<?...?>``, CDATA...), and links
+    and images, their text or alt text with their destination and title. Link text is shown,
+    but as a link: a command there is not run, the safe side; so any bracketed text is taken
+    for one (``[a\n/close\n]`` is a link when ``[a\n/close\n]: u`` is defined anywhere).
 
     No opener makes a scan to the end of the text: a code span closes at the next backtick
     run of its length (looked up among all runs, listed once), and once one ``<!--`` has no
-    ``-->`` after it, no later one has."""
-    code: list[tuple[int, int]] = []
-    comments: list[tuple[int, int]] = []
+    ``-->`` after it, no later one has; brackets pair on a stack, and raw HTML and link tails
+    are read by ``markdown_inline``, linear over the paragraph."""
+    code: Spans = []
+    comments: Spans = []
+    markup: Spans = []
+    brackets: list[int] = []    # where the open "[" (or "![") are
+    raw_html, tails = RawHtml(text), LinkTails(text)
     runs: dict[int, list[int]] = {}  # length -> starts of the backtick runs that long
     for m in re.finditer(r"`+", text):
         runs.setdefault(m.end() - m.start(), []).append(m.start())
@@ -454,8 +522,31 @@ def _hidden_spans(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int
                 i = end + 3
                 continue
             comments_close = False
+        if c == "<" and (end := raw_html.end(i)) > 0:
+            markup.append((i, end))
+            i = end
+            continue
+        if c == "[":
+            brackets.append(i - 1 if i and text[i - 1] == "!" else i)
+        elif c == "]" and brackets:
+            end = tails.end(i + 2) if text.startswith("(", i + 1) else -1
+            markup.append((brackets.pop(), max(end, i + 1)))
+            if end > 0:
+                i = end  # the tail is not read as text
+                continue
         i += 1
-    return code, comments
+    return code, comments, _union(markup)
+
+
+def _union(spans: Spans) -> Spans:
+    """The sorted, not overlapping spans covering what ``spans`` cover."""
+    merged: Spans = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _inside(offset: int, spans: list[tuple[int, int]]) -> bool:
@@ -491,7 +582,7 @@ def prose_lines(text: str) -> Iterator[tuple[str, bool]]:
             first = offset + _indent(line)
             start = offset
             offset += len(line) + 1
-            if _inside(first, code) or _inside(first, comments) or _inside(first, para.pre):
+            if any(_inside(first, spans) for spans in (code, comments, para.pre, para.markup)):
                 continue
             end = _line_end(joined, start, comments)
             yield _without(start, joined[start:end], comments), end < len(joined)

@@ -180,6 +180,51 @@ CASES: list[tuple[str, str, list[tuple[str, ...]]]] = [
     ("five spaces after a marker: code in the item", "1.      =\n    <!--\n/close", []),
     ("a paragraph at the margin ends the list", "+\n--\n  ~~~\n/close", []),
     ("the innermost item holding a line", "1. 1. `\n    ```\n`\n/close `", []),
+    # --- link reference definitions show nothing (checked against cmark-gfm) ---------------
+    ("definition with its destination on the next line", "[x]:\n/close", []),
+    ("a command's arguments as a destination and title", '[x]:\n/label "good first issue"', []),
+    ("a command in a definition's title", '[x]: /u "\n/close\n"', []),
+    ("a title in parentheses", "[x]: /u (\n/close\n)", []),
+    ("a definition complete on its line", "[x]: foo\n/close", [("close",)]),
+    ("a definition ending before a title that fails", '[x]: foo\n"t\n/close', [("close",)]),
+    ("several definitions", "[a]: b\n[c]:\n/close\n/hold", [("hold",)]),
+    ("a definition in a list item", "- [x]:\n  /close", []),
+    ("a blank label is no definition", "[ ]:\n/close", [("close",)]),
+    ("a definition only at a paragraph's start", "a\n[x]:\n/close", [("close",)]),
+    ("a title that does not close", '[x]: foo "t\n/close', [("close",)]),
+    # --- raw HTML, links and images spanning lines hide the lines starting in them ----------
+    ("in a tag's attribute value", 'x <span title="\n/close\n">y</span>', []),
+    ("between a tag's attributes", "<n e=\n/close >", []),
+    ("in an image tag's alt text", 'x <img alt="\n/close\n">', []),
+    ("in a processing instruction", "x <?\n/close\n?>", []),
+    ("in a CDATA section", "x <![CDATA[\n/close\n]]>", []),
+    ("in a declaration", "x <!X\n/close\ny>", []),
+    ("an unclosed tag hides nothing", "a <b\n/close", [("close",)]),
+    ("after a tag on its line", "x <b>\n/close", [("close",)]),
+    ("an unclosed instruction hides nothing", "x <?\n/close", [("close",)]),
+    ("in an image's alt text", "![\n/close\n](u)", []),
+    ("in a link's title", '[a](b "\n/close\n")', []),
+    ("as a link's destination", "[a](\n/close\n)", []),
+    ("in a link's text (shown, but as a link)", "[\n/close\n](u)", []),
+    ("in a reference image's alt text", "![\n/close\n][x]\n\n[x]: u", []),
+    ("after a link on its line", "[a](b)\n/close", [("close",)]),
+    ("after a link's title on the next line", '[a](b\n"t")\n/close', [("close",)]),
+    ("after a link, text with quotes", '[a](b)"x\n/close\n")', [("close",)]),
+    ("a destination with parentheses, then a title", '[a](b(c) "x\n/close\n")', []),
+    ("brackets on one line hide nothing after", "[WIP] a\n/close", [("close",)]),
+    ("a bracket in code pairs with nothing", "`[`\n/close\n]", [("close",)]),
+    # --- <code>, <tt>, <kbd>, <samp> opened as raw HTML: shown as code ---------------------
+    ("code opened inline", "x <code>\n/close\n</code>\n/hold", [("hold",)]),
+    ("code opened inline, past the paragraph", "x <code>\n\n/close", []),
+    ("tt, kbd and samp too", "x <tt>\n/close\n</tt> <kbd>\n/hold\n</kbd> <samp>\n/lgtm", []),
+    ("code closed inline", "x <code>y</code>\n/close", [("close",)]),
+    ("another element's end tag does not end code", "x <code>y</pre>\n/close", []),
+    ("code in a lone tag block runs past it", "<code>\n\n/close", []),
+    # --- containers nested past the parser's bound: hidden up to a blank line --------------
+    ("a quote nested past the bound", "- " * 65 + "> a\n/close\n\n/hold", [("hold",)]),
+    ("in a quote, nested past the bound", "> " + "- " * 65 + "a\n/close\n\n/hold", [("hold",)]),
+    ("a comment opened past the bound stays open", "- " * 65 + "<!--\n\n/close", []),
+    ("nested up to the bound", "- " * 60 + "> a\n/close\n\n/hold", [("hold",)]),
     # --- a backslash before a line break is a hard break, not part of the name -------------
     ("backslash hard break", "/close\\\nthen", [("close",)]),
     ("a last line's backslash is shown", "/close\\", []),
@@ -441,6 +486,20 @@ SHAPES = {
     "inline pre tags": "a <pre> b </pre>",
     "pre openers": "x<pre\n",
     "pre blocks left open": "<pre></style>\n",
+    "definitions": "[a]: b\n",
+    "definitions with titles": '[a]:\nb "c\nd"\n',
+    "titles left open": '[a]: b "c\n',
+    "tags across lines": "<a\nb='\nc'\n",
+    "quotes in attributes": "<a b='<a c=\"",
+    "attributes left open": "x <a b='c' d=\"",
+    "instructions left open": "a <?",
+    "link tails": "[a](b",
+    "link titles left open": "[a](b 'c\n",
+    "parentheses after brackets": "](((",
+    "images": "![a](<b",
+    "brackets": "[a\n",
+    "code tags": "a <code> b </tt>\n",
+    "nested past the bound": "- " * 70 + "> a\n",
 }
 
 
@@ -471,6 +530,23 @@ HUGE = {  # 16 to 64 times what GitHub takes in one comment
     "backtick runs of every length": (lambda: _backtick_runs(1 << 22),
                                       lambda huge: _commands("/hold\n" + huge + "\n/close"),
                                       lambda huge: [("hold",), ("close",)]),
+    # Unclosed attribute values, titles and instructions hide nothing, and cost no rescans.
+    "attributes and titles left open": (
+        lambda: "[a](b 'c <d e=\"f <?" * ((1 << 20) // 22),
+        lambda huge: _commands("/hold\n" + huge + "\n\n/close"),
+        lambda huge: [("hold",), ("close",)]),
+    # Link tails without whitespace share where their destination ends: what follows it (a
+    # title left open to the end) is read once, not once per tail.
+    "link tails sharing a destination's end": (
+        lambda: "[a](b" * (1 << 17) + " 'c" + "d" * (1 << 19),
+        lambda huge: _commands("/hold\n" + huge + "\n\n/close"),
+        lambda huge: [("hold",), ("close",)]),
+    # A definition that fails after long runs of spaces and of destination: no backtracking
+    # through every way of splitting the spaces.
+    "a definition failing after long runs": (
+        lambda: "[a]:" + " " * (1 << 19) + "b" * (1 << 19) + " x",
+        lambda huge: _commands("/hold\n" + huge + "\n/close"),
+        lambda huge: [("hold",), ("close",)]),
     # An unclosed quote is literal: the whole run is one argument, after the one before it.
     "escaped quotes in arguments": (lambda: '"a\\' * ((1 << 20) // 3),
                                     lambda huge: split_args('"b c" ' + huge),
