@@ -61,15 +61,16 @@ _COMMENT_CLOSE = re.compile(r"--!?>")  # as a browser ends a comment ("--!>" too
 # here: a command missed is the lesser error.
 _PREFORMATTED = "pre|code|tt|kbd|samp"
 # Outside comments, what a browser keeps open across lines: comments ("<!-->" and "<!--->"
-# are empty ones) and those elements.
+# are empty ones) and those elements; and what hides their tags: other "<!" and "<?" open a
+# bogus comment, up to the next ">".
 _HTML_OPENERS = re.compile(
-    rf"<!--(?:-?>)?|<(?:{_PREFORMATTED})(?=[\s/>]|$)|</(?:{_PREFORMATTED})\s*>", re.I)
+    rf"<!--(?:-?>)?|<[!?]|<(?:{_PREFORMATTED})(?=[\s/>]|$)|</(?:{_PREFORMATTED})\s*>", re.I)
 _TAG_NAME_AT = re.compile(r"</?([A-Za-z0-9]+)")
 Open = dict[str, int]  # the open preformatting elements, by name: how many of each
 # Nested containers read on one line ("- - > a"); markdown-it stops at 20, and a bound keeps
 # each line's work linear. cmark-gfm (GitHub) has no limit, so a line nested deeper is read
-# as hidden, with what follows it up to a blank line (a quote's lazy lines, say): failing
-# closed, since what such a line opens is not known.
+# as hidden, with the lines that would continue it lazily (as if it were a quoted paragraph):
+# failing closed, since what such a line holds is not known.
 _MAX_NESTING = 64
 
 # HTML blocks (CommonMark's seven kinds): their text is raw HTML, never paragraph text, from a
@@ -190,6 +191,11 @@ def _read_html(html: str, comment: bool, pre: Open) -> tuple[bool, Open]:
             comment = False
         elif token.startswith("<!--"):
             comment = not token.endswith(">")
+        elif token in ("<!", "<?"):
+            # A bogus comment: an end tag in it ends nothing. (Left open, it ends at the next
+            # tag GitHub writes, before any paragraph: it is not carried.)
+            end = html.find(">", i)
+            i = len(html) if end < 0 else end + 1
         else:
             pre = _tag_counted(pre, token)
     return comment, pre
@@ -202,11 +208,28 @@ def _tag_counted(pre: Open, tag: str) -> Open:
     return {k: v for k, v in pre.items() if k != name} | ({name: depth} if depth > 0 else {})
 
 
+def _formatting(pre: Open) -> Open:
+    """What of ``pre`` outlasts the list item holding it: ``<code>`` and ``<tt>``, which a
+    browser reopens after the item (formatting elements), not ``<pre>``, ``<kbd>``, ``<samp>``."""
+    return {k: v for k, v in pre.items() if k in ("code", "tt")}
+
+
 def _read_html_opened(html: str, comment: bool, pre: Open) -> tuple[bool, Open]:
     """``comment`` and ``pre`` with whatever ``html`` may open, read as raw HTML, and nothing
     closed: for a line whose blocks are not known, the safe side."""
     opened_comment, opened = _read_html(html, False, {})
-    return comment or opened_comment, pre | {k: v + pre.get(k, 0) for k, v in opened.items()}
+    return comment or opened_comment, _carried(pre, opened)
+
+
+def _code_opened(text: str) -> Open:
+    """The ``<code>`` and ``<tt>`` elements ``text`` (a heading's or quoted paragraph's, not
+    read otherwise) leaves open: they outlast its block."""
+    return _formatting(_read_html(text, False, {})[1])
+
+
+def _carried(pre: Open, opened: Open) -> Open:
+    """``pre`` with the elements ``opened`` also open."""
+    return pre | {k: v + pre.get(k, 0) for k, v in opened.items()}
 
 
 def _pre_spans(text: str, code: list[tuple[int, int]], comments: list[tuple[int, int]]
@@ -286,7 +309,6 @@ def _paragraphs(text: str) -> list[_Paragraph]:
     after_blank = True
     lists: list[int] = []       # content columns of the open list items, increasing
     para_base = 0               # the column of the container of the open paragraph
-    too_deep = False            # a line nested past _MAX_NESTING: hidden up to a blank line
 
     def flush() -> None:
         nonlocal para, para_open, pre_open, pre_base
@@ -309,10 +331,6 @@ def _paragraphs(text: str) -> list[_Paragraph]:
         line = _expand_tabs(lines[i])
         i += 1
         blank = _BLANK.fullmatch(line) is not None
-        if too_deep and not blank:
-            comment_open, pre_open = _read_html_opened(line, comment_open, pre_open)
-            continue
-        too_deep = False
         if fence is not None:
             # A list item's fence also ends where the item ends (a less indented line).
             if not blank and fence.base and _indent(line) < fence.base:
@@ -335,7 +353,8 @@ def _paragraphs(text: str) -> list[_Paragraph]:
                     html_end = None
                 continue
         if pre_open and not blank and not para_open and _indent(line) < pre_base:
-            pre_open = {}  # the list item holding the <pre> ends, and so does the <pre>
+            # The list item holding the <pre> ends, and so does the <pre>.
+            pre_open = _formatting(pre_open)
         if blank:
             flush()
             quote_lazy, quote_fence, quote_html, quote_list = False, None, None, False
@@ -367,7 +386,8 @@ def _paragraphs(text: str) -> list[_Paragraph]:
             quote_fence = quote_html = None  # a quote in the item is a new one
             del lists[k:]  # items holding no line at this indent end
             if pre_open and indent < pre_base:
-                pre_open = {}  # a new item: the one holding the <pre> ends, and the <pre>
+                # A new item: the one holding the <pre> ends, and the <pre>.
+                pre_open = _formatting(pre_open)
         heading = _ATX_HEADING.match(content) or _THEMATIC_BREAK.fullmatch(content)
         for _ in range(_MAX_NESTING):  # "- - 1. a" opens three items
             if heading or not (item := _LIST_MARKER.match(content)):
@@ -382,7 +402,10 @@ def _paragraphs(text: str) -> list[_Paragraph]:
             heading = _ATX_HEADING.match(content) or _THEMATIC_BREAK.fullmatch(content)
         else:
             flush()
-            too_deep, quote_lazy, quote_fence, quote_html = True, False, None, None
+            # Nested too deep to read: hidden, and its lazy continuation lines too, as if a
+            # quoted paragraph (the lines that would interrupt a paragraph are read). Whatever
+            # raw HTML it may open is taken as opened.
+            quote_lazy, quote_fence, quote_html = True, None, None
             comment_open, pre_open = _read_html_opened(content, comment_open, pre_open)
             continue
         after_blank = False
@@ -391,6 +414,7 @@ def _paragraphs(text: str) -> list[_Paragraph]:
             # list item holds no paragraph.
             flush()
             quote_lazy, quote_fence, quote_html, quote_list = False, None, None, False
+            pre_open = _carried(pre_open, _code_opened(content))  # outlasting the heading
             continue
 
         quote = _QUOTE_PREFIX.match(content)
@@ -410,14 +434,16 @@ def _paragraphs(text: str) -> list[_Paragraph]:
             if quote_html is not None and base == at_base and depth >= at_depth and (
                     _indent(inner) >= at_column if not _BLANK.fullmatch(inner)
                     else quote_html is not _ENDS_AT_BLANK):
-                comment_open = _read_html(inner, comment_open, {})[0]  # the quote ends a <pre>
+                # The quote ends a <pre>, not a <code> (a browser reopens it after).
+                comment_open, opened = _read_html(inner, comment_open, {})
+                pre_open = _carried(pre_open, _formatting(opened))
                 quote_html = None if quote_html.search(inner) else quote_html
                 continue
             first = _LIST_MARKER.match(inner)
             if quote_lazy and first and not _item_interrupts(first, inner):
                 continue  # "2. a" or an empty item continues the quoted paragraph
             if (containers := _containers(inner)) is None:
-                too_deep, quote_lazy, quote_fence, quote_html = True, False, None, None
+                quote_lazy, quote_html = True, None  # as past the bound above
                 comment_open, pre_open = _read_html_opened(inner, comment_open, pre_open)
                 continue
             leaf, nested, item_here = containers
@@ -429,7 +455,8 @@ def _paragraphs(text: str) -> list[_Paragraph]:
             html = _html_block(leaf, quote_lazy and not item_here) if _indent(leaf) <= 3 else None
             if html is not None:
                 # Quoted HTML is still HTML: a comment it leaves open hides what follows.
-                comment_open = _read_html(leaf, comment_open, {})[0]
+                comment_open, opened = _read_html(leaf, comment_open, {})
+                pre_open = _carried(pre_open, _formatting(opened))
                 quote_html = None if html.search(leaf) else html
                 # (and the column of the quoted list item holding it: a line indented less
                 # ends the item and the block)
@@ -439,10 +466,14 @@ def _paragraphs(text: str) -> list[_Paragraph]:
             quote_html = None
             quote_list = quote_list or item_here
             quote_lazy = _quoted_paragraph(leaf, quote_lazy, quote_list)
+            # A <code> its text leaves open outlasts the quote (a browser reopens it after).
+            pre_open = _carried(pre_open, _code_opened(leaf))
             continue
         quote_fence = quote_html = None
         if quote_lazy and not para_open and not _interrupts_paragraph(line, marker is not None):
-            continue  # lazy continuation: still the quoted paragraph
+            # Lazy continuation: still the quoted paragraph (a <code> it opens outlasts it).
+            pre_open = _carried(pre_open, _code_opened(line))
+            continue
         quote_lazy = quote_list = False
 
         opened = _opens_fence(content) if _indent(content) <= 3 else None
