@@ -1,7 +1,9 @@
 """Differential fuzz of the slash-command parser against CommonMark (markdown-it-py).
 
-Random comments are built from markdown fragments (list and quote markers, fences, backticks,
-HTML comments, ``<pre>``-like blocks, headings, breaks, ...) with commands ``/c0``, ``/c1``, ...
+Random comments are built from markdown fragments (list and quote markers, also nested past
+the parser's bound, fences, backticks, HTML comments, ``<pre>``-like blocks, inline tags whose
+attributes span lines, ``<code>``, ``<?...?>``, CDATA, link reference definitions, links and
+images, headings, breaks, ...) with commands ``/c0``, ``/c1``, ...
 (each name once, so a command is known by its name). Each comment is given to
 ``bot.core.commands_parser.parse_commands`` and to markdown-it-py's CommonMark renderer, and the
 two sets of commands are compared. For CommonMark a command is a source line starting (after at
@@ -39,7 +41,8 @@ from bot.core.commands_parser import parse_commands  # noqa: E402
 # --- the CommonMark side -----------------------------------------------------------------
 
 _P_OPEN, _P_CLOSE, _HIDDEN = "\ue000", "\ue001", "\ue002"  # never in generated comments
-_MD = MarkdownIt("commonmark")
+# cmark-gfm (GitHub) nests containers without limit; markdown-it stops at 20 unless told.
+_MD = MarkdownIt("commonmark", {"maxNesting": 1000})
 
 
 def _paragraph_open(self, tokens, idx, options, env):
@@ -70,10 +73,16 @@ def _shown_paragraph_text(html: str) -> str:
     """The text a browser shows in the marked (unquoted) paragraphs of ``html``, one line per
     line; markup other than comments becomes one ``_HIDDEN`` character (the parser keeps code
     and tags on a command's line, so ``/close`x``` is no command), code and ``<pre>`` content
-    too, and comments vanish, as HTML tokenizes them (``<!-->``, ``--!>``, unclosed: to the end)."""
+    too, and comments vanish, as HTML tokenizes them (``<!-->``, ``--!>``, unclosed: to the end).
+
+    An open ``<code>`` or ``<tt>`` (a code span's, or raw HTML's) lasts to its end tag, across
+    paragraphs: a browser reopens formatting elements a ``</p>`` closed. A ``<kbd>`` or
+    ``<samp>`` opened in a paragraph ends with it, one opened outside lasts to its end tag or
+    the end of the element holding it, as a ``<pre>`` does."""
     out: list[str] = []
     in_paragraph = False
-    code = False        # in <code>: a markdown-it code span, or raw HTML until </code> or </p>
+    code: Counter[str] = Counter()     # open <code>, <tt>
+    in_p: Counter[str] = Counter()     # <kbd>, <samp> opened in the paragraph
     stack: list[str] = []  # open container elements
     i, n = 0, len(html)
     while i < n:
@@ -82,9 +91,10 @@ def _shown_paragraph_text(html: str) -> str:
             in_paragraph, i = True, i + 1
             continue
         if c == _P_CLOSE:
-            in_paragraph, code, i = False, False, i + 1
+            in_paragraph, i = False, i + 1
+            in_p.clear()
             continue
-        hidden = code or "pre" in stack
+        hidden = +code or +in_p or any(name in stack for name in ("pre", "kbd", "samp"))
         if html.startswith("<!--", i):
             for empty in ("<!-->", "<!--->"):
                 if html.startswith(empty, i):
@@ -99,19 +109,19 @@ def _shown_paragraph_text(html: str) -> str:
                     if s == _P_OPEN:
                         in_paragraph = True
                     elif s == _P_CLOSE:
-                        in_paragraph, code = False, False
+                        in_paragraph = False
+                        in_p.clear()
                 if end < 0:
                     break
                 i = end + (3 if html.startswith("-->", end) else 4)
             continue
         if html.startswith("<?", i) or html.startswith("<!", i):
-            end = html.find(">", i)  # a bogus comment (processing instruction, CDATA, <!X ...>)
-            skipped = html[i:] if end < 0 else html[i:end]
-            if _P_CLOSE in skipped:
-                in_paragraph, code = False, False
-            if end < 0:
+            # A bogus comment (processing instruction, CDATA, <!X ...>) ends at the next ">",
+            # also a paragraph's tag (here a sentinel, read next).
+            ends = [e for e in (html.find(c, i) for c in (">", _P_OPEN, _P_CLOSE)) if e >= 0]
+            if not ends:
                 break
-            i = end + 1
+            i = min(ends) + (html[min(ends)] == ">")
             continue
         m = _TAG.match(html, i)
         if m:
@@ -119,9 +129,11 @@ def _shown_paragraph_text(html: str) -> str:
             i = m.end()
             if in_paragraph and not hidden and name != "br":
                 out.append(_HIDDEN)
-            if name == "code":
-                code = not closing
-            elif name in _CONTAINERS or name == "p":
+            kept_in_p = name in ("kbd", "samp") and (in_paragraph if not closing else in_p[name])
+            if name in ("code", "tt") or kept_in_p:
+                counts = code if name in ("code", "tt") else in_p
+                counts[name] = max(counts[name] + (-1 if closing else 1), 0)
+            elif name in _CONTAINERS or name in ("p", "kbd", "samp"):
                 if not closing and name != "p":
                     stack.append(name)
                 elif closing and name in stack:
@@ -169,11 +181,22 @@ def found(text: str) -> set[str]:
 
 PREFIXES = ["", "", "", "", " ", "  ", "   ", "    ", "\t", "- ", "* ", "+ ", "1. ", "2) ", "10. ",
             "> ", ">", "-", "- - ", "1. - ", "* > ", "> - ", "- > ", ">> ", "> > "]
+# Nested past markdown-it's default bound (20) and the parser's (64); rarer, as they are long
+# to shrink.
+DEEP = ["- " * 21 + "> ", "- " * 63 + "> ", "- " * 64, "- " * 70 + "> ", "> " + "- " * 70]
 ATOMS = ["text", "more words", "", "```", "~~~", "````", "```sh", "`", "``", "a `b", "b` c",
          "<!--", "-->", "<!-- x -->", "<!-->", "<!--->", "<pre>", "</pre>", "<PRE class=x>",
          "<pre", "<script>", "</script>", "<style>", "</style>", "<textarea>", "</textarea>",
          "# h", "## `x", "---", "===", "***", "- - -", "<div>", "</div>", "<details>",
-         "</details>", "\\", "a  ", "*em*", "[a]: /u"]
+         "</details>", "\\", "a  ", "*em*", "[a]: /u",
+         # link reference definitions, links and images, their parts apart (across lines)
+         "[x]:", "[x]: /u", '[x]: /u "', "[y]: <a b>", '"', "'", "(", ")", "[", "]", "![",
+         "](u)", '](u "', "](", '")', "[a](b", "[x]",
+         # inline raw HTML whose tags and attributes may span lines
+         '<span title="', '">', "<n e=", " e>", "<img alt='", "'>", "<?", "?>", "<![CDATA[", "]]>",
+         "<!X", "</b", "<a", "<b>", "</b>",
+         # code-like elements opened as raw HTML
+         "<code>", "</code>", "<tt>", "</tt>", "<kbd>", "</kbd>", "<samp>"]
 
 
 def comment(rng: random.Random) -> str:
@@ -183,6 +206,8 @@ def comment(rng: random.Random) -> str:
             lines.append("")
             continue
         prefix = "".join(rng.choice(PREFIXES) for _ in range(rng.choice((0, 1, 1, 2))))
+        if rng.random() < 0.02:
+            prefix = rng.choice(DEEP) + prefix
         parts = [rng.choice(ATOMS) for _ in range(rng.choice((1, 1, 2, 3)))]
         if rng.random() < 0.5:
             command = f"/c{next(names)}" + rng.choice(("", "", " x", "\t", "."))
