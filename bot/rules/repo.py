@@ -164,7 +164,7 @@ class RepoRules:
                 log.warning("reading %s of %s failed (%s); using the cached rules", self._path, repo, exc)
                 return entry.result
             raise
-        text, sha, problems = _decode(data, self._path)
+        text, sha, problems = decode_contents(data, self._path)
         if entry is not None and sha is not None and entry.result.source_sha == sha:
             entry = self._remember(repo, entry.result, entry)  # same blob: same answer
             if entry.result.origin == "override":
@@ -231,8 +231,9 @@ def _merge(bundled: Rules, text: str, source: str, sections: list[Section],
                                                    "the last good configuration stays in force")]
 
 
-def _decode(data: Any, path: str) -> tuple[str, str | None, list[Problem]]:
-    """(text, blob sha, problems) from a contents API answer."""
+def decode_contents(data: Any, path: str) -> tuple[str, str | None, list[Problem]]:
+    """(text, blob sha, problems) from a contents API answer. The config check reads the file
+    through this too, so it reports the file broken exactly when the bot will not apply it."""
     if not isinstance(data, dict) or data.get("type", "file") != "file":
         return "", None, [Problem(path, "", None, "expected a file, found a directory or a link")]
     sha = data.get("sha")
