@@ -97,9 +97,6 @@ async def decide(runtime: "Runtime", event: Event) -> Decision:
         runtime.repo_rules.invalidate(event.repo)
     result = await runtime.rules_for(event.repo, inst)
     rules = result.rules
-    if result.problems:
-        log.warning("repository rules are broken, using the last good ones: %s",
-                    "; ".join(str(p) for p in result.problems))
     core = rules.section("core")
     # Who the bot is is the deployment's (the App's login), never a repository's to say.
     bot_login = runtime.bot_login

@@ -179,6 +179,12 @@ class RepoRules:
         fallback = await self._last_good(repo, entry)
         result = RepoRulesResult(fallback or self._bundled, tuple(problems), sha,
                                  "last-good" if fallback is not None else "bundled")
+        # Logged here, once per version of the file read (the same blob is answered from the
+        # entry above), not by every event while it stays broken. The repository itself is
+        # told by the config check on the commit that changed the file.
+        log.warning("rules of %s are broken, using the %s ones: %s", repo,
+                    "last good" if fallback is not None else "bundled",
+                    "; ".join(str(p) for p in problems))
         return self._remember(repo, result, entry, good=fallback).result
 
     def _remember(self, repo: str, result: RepoRulesResult, entry: _Entry | None,

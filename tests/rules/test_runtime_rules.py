@@ -83,3 +83,33 @@ async def test_a_repository_whose_token_cannot_be_had_is_not_decided_on_bundled_
     with pytest.raises(GitHubError):
         await rt.rules_for("octo/off", 424242)
     assert (await rt.rules_for("octo/off", 1)).rules["core"]["enabled"] is False
+
+
+async def test_a_broken_file_is_logged_once_per_version_not_on_every_event(rt, fake_github, caplog):
+    """Every event of the repository used to log the same warning while the file stayed
+    broken: on a busy repository, a line per delivery saying nothing new."""
+    from bot.core.events import Event
+    from bot.pipeline import decide
+
+    fake_github.add_repo("octo/a")
+    fake_github.put_file("octo/a", CONFIG, "core:\n  allowed_bots: [renovate]\n")
+    await rt.rules_for("octo/a", 1)
+
+    def ping(n: int) -> Event:
+        return Event(name="ping", delivery_id=f"d-{n}", payload={
+            "zen": "z", "repository": {"full_name": "octo/a"}, "installation": {"id": 1}})
+
+    def broken_lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records
+                if r.levelname == "WARNING" and "allowed_bots" in r.getMessage()]
+
+    fake_github.put_file("octo/a", CONFIG, "core:\n  allowed_bots: 7\n")
+    for n in range(4):
+        rt.repo_rules.invalidate("octo/a")  # read again each time: the file is still broken
+        await decide(rt, ping(n))
+    assert len(broken_lines()) == 1 and "octo/a" in broken_lines()[0]
+
+    fake_github.put_file("octo/a", CONFIG, "core:\n  allowed_bots: 8\n")  # broken anew
+    rt.repo_rules.invalidate("octo/a")
+    await decide(rt, ping(9))
+    assert len(broken_lines()) == 2
