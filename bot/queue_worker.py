@@ -6,7 +6,8 @@
   A failed attempt goes back in line as procrastinate's retry, at the time the bot
   decided (GitHub's ``Retry-After``, else backoff); it keeps its subject's place meanwhile.
 - Each periodic job is a procrastinate periodic task: every replica's deferrer offers
-  each cron tick, procrastinate queues it once, one replica runs it.
+  each cron tick, procrastinate queues it once, one replica runs it. A tick that waited in line
+  until the next one was due (a run before it outlasted the period) is skipped.
 - A replica killed with -9 stops its procrastinate heartbeat; a periodic sweep puts the
   jobs it held back in line (procrastinate's stalled-jobs API), and the delivery's next
   attempt knows it is a retry.
@@ -55,6 +56,9 @@ JOB_RETRIES = 3      # attempts of a failed periodic job within its period
 # replica takes the job back (it normally takes milliseconds).
 END_GRACE = 30.0
 _SECOND_STEPS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30)
+# How long after a tick came due the ones before it count as overtaken (procrastinate's
+# deferrer queues a tick at its instant; this covers its lag).
+OVERTAKEN_SLACK = 5.0
 
 
 class DeliveryDead(Exception):
@@ -83,6 +87,13 @@ def tick_for(every: timedelta) -> timedelta:
     steps = sorted({*_SECOND_STEPS, *(60 * m for m in (*_SECOND_STEPS, 60)),
                     *(3600 * h for h in (1, 2, 3, 4, 6, 8, 12, 24))})
     return timedelta(seconds=max([t for t in steps if t <= s] or [1]))
+
+
+def overtaken(timestamp: float, every: float, now: float) -> bool:
+    """Whether a periodic job's tick at ``timestamp`` has been overtaken by the next one (due
+    a while ago, so queued by now): a run that took longer than the period holds the ticks it
+    overlapped behind the job's lock."""
+    return now >= timestamp + every + min(every, OVERTAKEN_SLACK)
 
 
 def sweep_every(stale_after: float) -> int:
@@ -225,6 +236,12 @@ class QueueWorker:
         async def run(context: "procrastinate.JobContext", timestamp: int, at_start: bool = False) -> None:
             key = f"start-{timestamp // 60}" if at_start else period_key(every, timestamp)
             try:
+                if not at_start and overtaken(timestamp, every, time.time()):
+                    # Every live replica queued the ticks after this one: they wait behind
+                    # it and decide on the same current state. Run, each stale tick would
+                    # follow the last, late, as long as runs stay slower than the period.
+                    log.info("job %s: tick %s overtaken while it waited; skipped", job.name, key)
+                    return
                 n = await run_job(self.runtime, job, key=key)
             except Exception:
                 metrics.jobs_run.labels(job=job.name, outcome="failed").inc()
