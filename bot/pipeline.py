@@ -35,6 +35,11 @@ CONVERSATION_EVENTS = frozenset({
 })
 
 
+# How long after GitHub sent an event a 404 on its item may be a read replica that has not
+# caught up yet (a delivery's first attempt only; see Executor.run's ``fresh``).
+REPLICA_LAG = 60.0
+
+
 class HandlersFailed(Exception):
     """One or more handlers raised; the others' actions were performed."""
 
@@ -183,7 +188,8 @@ async def _decide_and_act(runtime: "Runtime", delivery: "StoredDelivery", event:
     outcome = await runtime.executor.run(
         delivery_id=delivery.delivery_id, installation_id=event.installation_id,
         batches=decision.batches, retrying=delivery.attempts > 0,
-        hashed_as={event.repo: received_as} if received_as and event.repo != received_as else None)
+        hashed_as={event.repo: received_as} if received_as and event.repo != received_as else None,
+        fresh=delivery.attempts == 0 and time.time() - delivery.received_at < REPLICA_LAG)
     log.info("processed: %d done, %d skipped, %d failed, %d dry-run", len(outcome.done),
              len(outcome.skipped), len(outcome.failed), len(outcome.dry_run))
     return decision

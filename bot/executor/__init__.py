@@ -5,11 +5,12 @@ dry-run, the bot-label ledger, error classification and metrics.
 """
 from __future__ import annotations
 
+import asyncio
 import collections
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence
 
 from ..core import actions as A
@@ -23,6 +24,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..store.db import Database
 
 log = logging.getLogger("bot.executor")
+# Seconds before an action answered 404 moments after its event is performed again (GitHub's
+# read replicas catching up; see ``Executor.run``'s ``fresh``).
+REPLICA_WAIT = 1.0
 _FAILED = "failed: "  # how the ledger records an action that failed for good
 
 
@@ -31,6 +35,12 @@ def _is_transient(exc: BaseException) -> bool:
     from ..github import TransientGitHubError
 
     return isinstance(exc, (TransientGitHubError, RetryLater))
+
+
+def _not_found(exc: BaseException) -> bool:
+    from ..github import PermanentGitHubError
+
+    return isinstance(exc, PermanentGitHubError) and exc.status == 404
 
 
 # {name an action carries: name it is hashed with}: a delivery processed under its
@@ -90,6 +100,7 @@ class ActionEnv:
     feature: str
     place: str = ""   # see ``place``: what a retry that words it differently still shares
     installation: int | None = None  # whose token ``api`` holds
+    fresh: bool = False  # see ``Executor.run``: a 404 may be a replica not caught up yet
 
 
 ApiFactory = Callable[[int], Awaitable[Any]]
@@ -119,7 +130,7 @@ class Executor:
 
     async def run(self, *, delivery_id: str, installation_id: int | None,
                   batches: Sequence[tuple[str, Sequence[A.Action]]], retrying: bool = False,
-                  hashed_as: HashedAs | None = None) -> Outcome:
+                  hashed_as: HashedAs | None = None, fresh: bool = False) -> Outcome:
         """Perform each feature's batch. Transient GitHub errors propagate (the delivery
         is retried later and what succeeded is skipped); permanent ones fail one action.
 
@@ -128,7 +139,13 @@ class Executor:
         actions' fingerprints and places are made with the name it came with, the same in
         every attempt, before or after the rename: the ledger skips what an earlier attempt
         did, and a comment's marker is the one that attempt posted. Without a rename nothing
-        changes (a delivery in flight across an upgrade keeps its fingerprints)."""
+        changes (a delivery in flight across an upgrade keeps its fingerprints).
+
+        ``fresh``: a delivery's first attempt, moments after GitHub sent it. GitHub writes to a
+        primary and reads from replicas, and a webhook can outrun them: the item it announces
+        (or a card made by the delivery before) may answer 404 for a moment. Then the action is
+        performed once more after ``REPLICA_WAIT`` rather than failed for good (or a card made
+        again); later a 404 means gone."""
         outcome = Outcome()
         apis: dict[int, Any] = {}
         for feature, batch in batches:
@@ -179,9 +196,9 @@ class Executor:
                 env = ActionEnv(api=api, db=self.db, bot_login=self.bot_login, fingerprint=fp,
                                 retrying=retrying, feature=feature.split(".", 1)[0],
                                 place=place(delivery_id, feature, action, ordinal, hashed_as),
-                                installation=None if inst is None else int(inst))
+                                installation=None if inst is None else int(inst), fresh=fresh)
                 try:
-                    result = await self._perform(action, env, delivery_id)
+                    result = await self._perform_settled(action, env, delivery_id)
                 except Exception as exc:
                     if _is_transient(exc):
                         self._count(action, "transient")
@@ -209,6 +226,22 @@ class Executor:
     def _count(self, action: A.Action, outcome: str) -> None:
         if self.metrics:
             self.metrics.actions_executed.labels(kind=action.kind, outcome=outcome).inc()
+
+    async def _perform_settled(self, action: A.Action, env: ActionEnv, delivery_id: str) -> Any:
+        """``_perform``; on a 404 moments after the event (``fresh``), once more after
+        ``REPLICA_WAIT``, when a lagging replica has most likely caught up. Nothing was made
+        or changed by a call answered 404, so performing the action again is safe."""
+        if env.fresh:
+            try:
+                return await self._perform(action, env, delivery_id)
+            except Exception as exc:
+                if not _not_found(exc):
+                    raise
+                log.info("404 moments after the event (%s); trying again in %gs", exc, REPLICA_WAIT,
+                         extra={"delivery_id": delivery_id, "feature": env.feature})
+            await asyncio.sleep(REPLICA_WAIT)
+            env = replace(env, fresh=False)  # now a 404 means gone
+        return await self._perform(action, env, delivery_id)
 
     async def _perform(self, action: A.Action, env: ActionEnv, delivery_id: str) -> Any:
         if isinstance(action, A.Record):

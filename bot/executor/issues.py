@@ -98,7 +98,10 @@ async def upsert_comment(action: A.UpsertComment, env: "ActionEnv") -> Any:
             found = await env.api.getitem("/repos/{owner}/{repo}/issues/comments/{comment_id}",
                                           {**_split(action.repo), "comment_id": cached})
         except Exception as exc:
-            if _status(exc) != 404:
+            # Moments after the event, the card may be one a delivery just made that this
+            # read's replica does not have yet: made again, it would be there twice. The
+            # executor asks again a moment later (``fresh``); then a 404 means deleted.
+            if _status(exc) != 404 or env.fresh:
                 raise
             await state.forget_created(env.db, key)
     if found is None:
