@@ -60,18 +60,26 @@ def _payload(body: bytes, content_type: str) -> tuple[str, bytes | str]:
     return body.decode("utf-8"), body
 
 
+class UndecodableBody(ValueError):
+    """The body is not what its Content-Encoding says (e.g. plain text labelled gzip)."""
+
+
 async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
     """The body, or None once it is known to be longer than ``limit``: by its Content-Length,
     or, for a body sent chunked (no length), as soon as more than ``limit`` bytes have
     arrived. Nothing past that is kept (aiohttp discards the rest after the answer), so a
-    body never costs more than ``limit`` and one network read of memory."""
+    body never costs more than ``limit`` and one network read of memory.
+    ``UndecodableBody`` when aiohttp cannot decode it as its Content-Encoding says."""
     if request.content_length is not None and request.content_length > limit:
         return None
     body = bytearray()
-    while chunk := await request.content.readany():
-        body += chunk
-        if len(body) > limit:
-            return None
+    try:
+        while chunk := await request.content.readany():
+            body += chunk
+            if len(body) > limit:
+                return None
+    except web.RequestPayloadError:
+        raise UndecodableBody from None
     return bytes(body)
 
 
@@ -90,7 +98,10 @@ def make_handler(*, secret: str, store: GroupCommitter, metrics: "Metrics",
         return _json({"error": message}, status)
 
     async def webhook(request: web.Request) -> web.Response:
-        body = await _read_at_most(request, MAX_BODY)
+        try:
+            body = await _read_at_most(request, MAX_BODY)
+        except UndecodableBody:
+            return reject(400, "malformed", "body does not decode as its Content-Encoding says")
         if body is None:
             return reject(413, "too_large", "payload larger than 25 MB")
         if not signature_ok(key, body, request.headers.get("X-Hub-Signature-256")):

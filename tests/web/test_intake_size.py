@@ -123,3 +123,15 @@ async def test_a_compressed_body_is_measured_as_it_expands(intake, framing):
                            wire=gzip.compress(body))
     assert status == 413
     assert await deliveries.get(app[RUNTIME].db, "gz") is None
+
+
+@pytest.mark.parametrize("framing", ["chunked", "length"])
+async def test_a_body_that_is_not_what_its_encoding_says_is_400_not_a_server_error(intake, framing):
+    # Plain JSON labelled gzip: aiohttp cannot decompress it. A malformed body (anyone can
+    # send one, signed or not) is the client's 400, not a 500 with a traceback in the log.
+    app, port = intake
+    status, answer = await post(port, payload(1000), delivery="not-gzip", framing=framing,
+                                encoding=b"gzip")
+    assert status == 400 and b"Content-Encoding" in answer
+    assert await deliveries.get(app[RUNTIME].db, "not-gzip") is None
+    assert rejected(app, "malformed") == 1
