@@ -56,7 +56,10 @@ def test_text_bodies_are_read_too():
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b'{"a": 1,}', b"\xff\xfe", b"[1, 2]", b'"text"', b"",
-                                 b'{"n": 123456789012345678901234567890}'])
+                                 b'{"n": 123456789012345678901234567890}',
+                                 # simdjson skips a byte-order mark, the worker's JSON parser does
+                                 # not: acknowledged, such a delivery could only ever die.
+                                 b'\xef\xbb\xbf{"repository": {"full_name": "o/r"}}'])
 def test_malformed_bodies(raw):
     reader = EnvelopeReader()
     with pytest.raises(MalformedBody):
