@@ -19,6 +19,7 @@ from .auth import AppJWT, InstallationTokens
 from .client import InstallationAPI
 from .errors import PermanentGitHubError
 from .pacing import Gate, MutationPacer
+from .retry import MAX_SERVER_WAIT
 from .transport import InstallationState, Policy, Transport
 
 __all__ = ["GitHub"]
@@ -101,7 +102,9 @@ class GitHub:
     def hold(self, key: str, until_epoch: float) -> None:
         """Apply a hold another replica learned (``key``: installation id or "app")."""
         p = self._policy
-        instant = p.clock() + (until_epoch - p.wall_clock())
+        # No GitHub limit asks for more than an hour (see retry.MAX_SERVER_WAIT); a longer hold
+        # in the table (a garbled Retry-After an older version took at its word) is bounded.
+        instant = p.clock() + min(until_epoch - p.wall_clock(), MAX_SERVER_WAIT)
         self._holds[key] = max(self._holds.get(key, 0.0), instant)
         if key == "app":
             client = self._app_client

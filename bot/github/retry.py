@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -18,6 +19,11 @@ __all__ = ["Hold", "Kind", "Verdict", "classify", "exhausted_until", "backoff_de
 SECONDARY_DEFAULT_WAIT = 60.0
 # Reset instants are whole seconds; a small margin avoids arriving a moment too early.
 RESET_MARGIN = 1.0
+# The longest wait taken from a response: the primary limit's window. A longer one is no limit
+# of GitHub's (a broken proxy, a garbled header) and, shared between replicas through
+# github_holds, would hold the installation for good.
+MAX_SERVER_WAIT = 3600.0
+_DELTA_SECONDS = re.compile(r"[0-9]+")
 
 
 class Hold(Enum):
@@ -49,15 +55,13 @@ def parse_retry_after(value: str | None, now_epoch: float) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    if _DELTA_SECONDS.fullmatch(value):  # not float(): "inf", "nan" and "1e9" are none
+        return min(float(value), MAX_SERVER_WAIT)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return max(0.0, when.timestamp() - now_epoch)
+    return min(max(0.0, when.timestamp() - now_epoch), MAX_SERVER_WAIT)
 
 
 def classify(status: int, headers: Mapping[str, str], body: bytes, *, now_epoch: float) -> Verdict:
@@ -73,7 +77,7 @@ def classify(status: int, headers: Mapping[str, str], body: bytes, *, now_epoch:
                 reset = float(headers.get("x-ratelimit-reset", ""))
             except ValueError:
                 reset = now_epoch + SECONDARY_DEFAULT_WAIT
-            retry_after = max(0.0, reset - now_epoch) + RESET_MARGIN
+            retry_after = min(max(0.0, reset - now_epoch) + RESET_MARGIN, MAX_SERVER_WAIT)
         return Verdict(Kind.RETRY, "primary rate limit exhausted", retry_after, hold=Hold.RESOURCE)
     if status == 429 or (status == 403 and (retry_after is not None or _mentions_secondary(body))):
         return Verdict(Kind.RETRY, "secondary rate limit", retry_after,
@@ -95,7 +99,7 @@ def exhausted_until(headers: Mapping[str, str], now_epoch: float) -> float | Non
         reset = float(headers.get("x-ratelimit-reset", ""))
     except ValueError:
         return None
-    return max(0.0, reset - now_epoch) + RESET_MARGIN if reset > now_epoch else None
+    return min(reset - now_epoch + RESET_MARGIN, MAX_SERVER_WAIT) if reset > now_epoch else None
 
 
 def _mentions_secondary(body: bytes) -> bool:

@@ -136,3 +136,14 @@ async def test_mutations_are_spaced_per_installation(fake: FakeGitHub, make_gith
     assert all(b - a >= 0.24 for a, b in zip(posts, posts[1:]))
     reads = sorted(c.time for c in fake.calls_to("GET", "/repos/{owner}/{repo}"))
     assert reads[-1] - reads[0] < 0.5  # reads are not paced (paced, four would span at least 0.72 s)
+
+
+async def test_a_shared_hold_longer_than_any_github_limit_holds_an_hour_at_most(fake: FakeGitHub, make_github):
+    # A hold recorded in github_holds by an older version from a garbled Retry-After (years
+    # away) is read again at every start: it must not keep the installation silent for good.
+    github = make_github(max_wait=60.0)
+    github.hold("1", time.time() + 10 ** 9)
+    api = await github.installation(1)
+    with pytest.raises(RateLimited) as caught:
+        await api.getitem("/repos/{owner}/{repo}", REPO_VARS)
+    assert caught.value.retry_at <= time.time() + 3600 + 5

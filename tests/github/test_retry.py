@@ -35,6 +35,28 @@ def test_classify(status, headers, body, kind, wait, hold):
     assert verdict.hold is hold
 
 
+@pytest.mark.parametrize("headers, wait", [
+    # A wait no GitHub limit asks for (a broken proxy, a garbled header) would hold the
+    # installation, on every replica through github_holds, for ever: at most an hour, the
+    # primary limit's window.
+    ({"retry-after": "99999999999"}, 3600.0),
+    ({"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW + 10 ** 12))}, 3600.0),
+    # Not delta-seconds at all: as if there were no Retry-After (the secondary floor applies).
+    ({"retry-after": "inf"}, None),
+    ({"retry-after": "nan"}, None),
+    ({"retry-after": "1e9"}, None),
+])
+def test_a_wait_no_github_limit_asks_for_is_bounded(headers, wait):
+    verdict = classify(429, headers, b"", now_epoch=NOW)
+    assert verdict.kind is Kind.RETRY and verdict.wait == wait
+    assert verdict.wait is not None or verdict.floor == SECONDARY_DEFAULT_WAIT
+
+
+def test_an_emptied_budget_is_held_at_most_an_hour():
+    headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW + 10 ** 12))}
+    assert exhausted_until(headers, NOW) == 3600.0
+
+
 def test_secondary_limit_without_instructions_waits_at_least_a_minute():
     verdict = classify(403, {}, SECONDARY, now_epoch=NOW)
     assert verdict.floor == SECONDARY_DEFAULT_WAIT
