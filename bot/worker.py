@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from .github.errors import RateLimited
 from .log import delivery_context
 from .store import deliveries
 from .store.db import DatabaseUnavailable
@@ -183,15 +184,22 @@ async def _handle_in_context(runtime: "Runtime", d: "StoredDelivery",
         max_attempts = int(rules["core"]["max_attempts"])
         delay = retry_delay(d.attempts + 1, runtime.settings.retry_base, exc, now)
         error = f"{type(exc).__name__}: {exc}"
+        # Held back by GitHub's rate limits (nothing more was sent): no attempt of the
+        # delivery's. Counted, hours of an exhausted budget would make deliveries dead.
+        counted = not isinstance(exc, RateLimited)
 
         async def record_failure() -> Outcome:
             status = await deliveries.fail(runtime.db, d.seq, error=error,
-                                           max_attempts=max_attempts, retry_at=now + delay)
+                                           max_attempts=max_attempts, retry_at=now + delay,
+                                           counted=counted)
             metrics.deliveries_failed.labels(event=d.event).inc()
             if status == "dead":
                 metrics.deliveries_dead.labels(event=d.event).inc()
                 log.error("delivery %s is dead after %d attempts: %s", d.delivery_id,
                           d.attempts + 1, error, extra={"delivery_id": d.delivery_id})
+            elif not counted:
+                log.warning("delivery %s held back by GitHub's rate limits, retry in %.0fs: %s",
+                            d.delivery_id, delay, error, extra={"delivery_id": d.delivery_id})
             else:
                 log.warning("delivery %s failed (attempt %d), retry in %.0fs: %s", d.delivery_id,
                             d.attempts + 1, delay, error, extra={"delivery_id": d.delivery_id})

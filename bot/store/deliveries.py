@@ -238,12 +238,14 @@ async def finish(db: Database, seq: int, *, now: float | None = None) -> None:
 
 
 async def fail(db: Database, seq: int, *, error: str, max_attempts: int, retry_at: float,
-               now: float | None = None) -> str:
-    """Record a failed attempt; returns the new status (``failed`` or ``dead``)."""
+               now: float | None = None, counted: bool = True) -> str:
+    """Record a failed attempt; returns the new status (``failed`` or ``dead``).
+    ``counted=False``: a try GitHub's rate limits held back, which is no attempt of the
+    delivery's (it waits for GitHub however long that takes, and is never made dead by it)."""
     now = time.time() if now is None else now
     row = await db.fetchone("SELECT attempts FROM deliveries WHERE seq = ?", (seq,))
-    attempts = (row["attempts"] if row else 0) + 1
-    status = "dead" if attempts >= max_attempts else "failed"
+    attempts = (row["attempts"] if row else 0) + (1 if counted else 0)
+    status = "dead" if counted and attempts >= max_attempts else "failed"
     await db.execute(
         "UPDATE deliveries SET status = ?, attempts = ?, locked_by = NULL, last_error = ?,"
         " next_attempt_at = ?, updated_at = ? WHERE seq = ?",
