@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from .github.errors import RateLimited
+from .github.retry import SECONDARY_DEFAULT_WAIT
 from .log import delivery_context
 from .store import deliveries
 from .store.db import DatabaseUnavailable
@@ -187,6 +188,10 @@ async def _handle_in_context(runtime: "Runtime", d: "StoredDelivery",
         # Held back by GitHub's rate limits (nothing more was sent): no attempt of the
         # delivery's. Counted, hours of an exhausted budget would make deliveries dead.
         counted = not isinstance(exc, RateLimited)
+        if not counted and not getattr(exc, "retry_at", None):
+            # No instant given (a GraphQL RATE_LIMITED without a reset): the backoff, which
+            # grows with counted attempts only, would come back every few seconds.
+            delay = max(delay, SECONDARY_DEFAULT_WAIT)
 
         async def record_failure() -> Outcome:
             status = await deliveries.fail(runtime.db, d.seq, error=error,

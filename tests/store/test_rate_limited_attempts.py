@@ -49,3 +49,17 @@ async def test_rate_limited_tries_never_make_a_delivery_dead(database_url):
 
         outcome = await handle(rt, await _take(rt.db, "d"), broken)
         assert outcome.status == "failed" and (await deliveries.get(rt.db, "d")).attempts == 1
+
+
+async def test_rate_limited_without_an_instant_waits_a_minute_not_the_backoff(database_url):
+    settings = Settings(webhook_secret="s", database_url=database_url, retry_base=0.05)
+    async with open_runtime(settings, with_github=False) as rt:
+        await deliveries.insert(rt.db, delivery_id="g", event="issues", action="opened", repo="",
+                                subject="o/r#2", installation_id=None, body="{}")
+
+        async def graphql_rate_limited(runtime, d):
+            raise RateLimited("RATE_LIMITED", retry_at=0.0, status=200)
+
+        before = time.time()
+        outcome = await handle(rt, await _take(rt.db, "g"), graphql_rate_limited)
+        assert outcome.status == "failed" and outcome.retry_at >= before + 60
