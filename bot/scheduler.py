@@ -21,6 +21,8 @@ from .store import repo_names
 from .store.db import DatabaseUnavailable
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .core.actions import Action
+    from .executor import Outcome
     from .features.base import JobSpec
     from .runtime import Runtime
 
@@ -84,15 +86,29 @@ async def run_job(runtime: "Runtime", job: "JobSpec", *, key: str,
     started = time.time()
     with delivery_context(job=job.name):
         actions = list(await job.run(jctx))
-        if actions:
-            assert runtime.executor is not None
-            # The period is the idempotence key: a taken-over run skips what was done.
-            await runtime.executor.run(delivery_id=f"job:{job.name}:{key}", installation_id=None,
-                                       batches=[(job.name, actions)])
-        # A repository renamed while the job ran: what it wrote under the name it had read
-        # follows the repository.
-        await repo_names.follow_moved_since(runtime.db, runtime.name_columns, started)
+        # The period is the idempotence key: a taken-over run skips what was done.
+        await act_as_job(runtime, f"job:{job.name}:{key}", [(job.name, actions)], started=started)
     return len(actions)
+
+
+async def act_as_job(runtime: "Runtime", run_id: str, batches: "Sequence[tuple[str, Sequence[Action]]]", *,
+                     started: float, installation_id: int | None = None) -> "Outcome | None":
+    """Perform what a job decided (or a command doing a job's work, e.g. ``report weekly``),
+    ``run_id`` being the same in each of its attempts; ``started``: when it began reading
+    (epoch seconds). None when there was nothing to do."""
+    outcome = None
+    if any(actions for _, actions in batches):
+        assert runtime.executor is not None
+        # Each attempt reads the repositories' names afresh: one renamed since an earlier
+        # attempt is hashed as that attempt named it, so what it did is skipped.
+        hashed_as = await repo_names.names_of_first_attempt(
+            runtime.db, run_id, (getattr(a, "repo", "") for _, actions in batches for a in actions))
+        outcome = await runtime.executor.run(delivery_id=run_id, installation_id=installation_id,
+                                             batches=batches, hashed_as=hashed_as or None)
+    # A repository renamed while the job ran: what it wrote under the name it had read
+    # follows the repository.
+    await repo_names.follow_moved_since(runtime.db, runtime.name_columns, started)
+    return outcome
 
 
 def periodic_jobs(runtime: "Runtime", extra: "Sequence[JobSpec]" = ()) -> list["JobSpec"]:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from ..core.events import Event, parse_time, with_repo_name
 from . import renames, state
@@ -270,6 +270,42 @@ async def follow(db: Database, decl: renames.Declarations, repo_id: int, ran_as:
             return None
         await _move(db, decl, repo_id, ran_as, current)
         return current
+
+
+# The ledger row (``executed_actions``) recording the name a run's first attempt gave a
+# repository: not a fingerprint (those are hex), so no action's entry can be taken for it.
+_FIRST_NAME = "repo-id:{}"
+_FIRST_NAME_KIND = "name-hashed-as"
+
+
+async def names_of_first_attempt(db: Database, run_id: str, names: Iterable[str]) -> dict[str, str]:
+    """For work retried as a whole that reads its repositories afresh in each attempt (a
+    periodic job's period: one ``run_id`` in every attempt), the executor's ``hashed_as``:
+    {name now: name the run's first attempt acted under} for each repository renamed between
+    two attempts, so a retry's fingerprints and places are the first attempt's and the ledger
+    skips what it did, as a delivery's are the name it came with. The first attempt records
+    each known repository's name by id in the run's ledger; nothing is hashed differently
+    without a rename. Another repository that took the name between attempts is hashed
+    apart, so it is not skipped as the one that had it."""
+    wanted = sorted({name for name in names if name and "/" in name})
+    if not wanted:
+        return {}
+    marks = ", ".join("?" * len(wanted))
+    rows = await db.fetchall(f"SELECT repo_id, full_name FROM repo_names WHERE full_name IN ({marks})"
+                             " ORDER BY repo_id", tuple(wanted))
+    hashed: dict[str, str] = {}
+    for row in rows:
+        key, name = _FIRST_NAME.format(int(row["repo_id"])), row["full_name"]
+        first = await state.action_result(db, run_id, key)
+        if first is None:
+            taken = await db.fetchval("SELECT 1 FROM executed_actions WHERE delivery_id = ? AND kind = ?"
+                                      " AND result = ?", (run_id, _FIRST_NAME_KIND, name))
+            await state.mark_action_done(db, run_id, key, _FIRST_NAME_KIND,
+                                         f"{name}@id-{int(row['repo_id'])}" if taken else name)
+            first = await state.action_result(db, run_id, key)
+        if first and first != name:
+            hashed[name] = first
+    return hashed
 
 
 # Clocks of two replicas may differ: work started this long before a move may have run under

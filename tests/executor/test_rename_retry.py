@@ -95,3 +95,57 @@ def test_without_a_rename_fingerprints_and_places_are_what_they_were():
     renamed = A.Comment(repo=NEW, number=5, body="hi")
     assert fingerprint("d1", "commands.handle", 0, renamed, {NEW: REPO}) == fingerprint("d1", "commands.handle", 0, action)
     assert place("d1", "commands.handle", renamed, 0, {NEW: REPO}) == place("d1", "commands.handle", action, 0)
+
+
+# --- a periodic job retried after a rename ----------------------------------------------------
+
+async def _known_as(rt, repo_id: int, full_name: str, received_at: float, updated_at: str) -> None:
+    """The bot learns the repository's name from a delivery (store/repo_names.py)."""
+    from bot.store import repo_names
+    from tests.store.test_repo_renames import event
+
+    await repo_names.resolve(rt.db, rt.name_columns, event(full_name, repo_id=repo_id, updated_at=updated_at),
+                             received_at)
+
+
+def reminder_job(number: int):
+    """A job that reminds on ``number`` in whatever the installed repository is called now
+    (as the SLA sweep, the CLA re-check or the agenda read their repositories)."""
+    from datetime import timedelta
+
+    from bot.features.base import JobSpec
+
+    async def remind(jctx):
+        (row,) = await state.installations(jctx.db)
+        return [A.Comment(repo=row["repo"], number=number, body="A reminder."),
+                A.AddLabels(repo=row["repo"], number=number, labels=("stale",))]
+
+    return JobSpec("reminder", timedelta(minutes=15), remind)
+
+
+@BOTH_BACKENDS
+async def test_a_job_retried_after_a_rename_does_not_repeat_what_its_first_attempt_did(rt, fake_github):
+    from bot.scheduler import run_job
+
+    repo = fake_github.repo(REPO)
+    issue = fake_github.add_issue(REPO)
+    await _known_as(rt, repo.id, REPO, 100.0, "2026-03-01T10:00:00Z")
+    await state.remember_installation(rt.db, REPO, 1)
+    job = reminder_job(issue.number)
+    # The first attempt posts the reminder; adding the label fails transiently (not applied).
+    rt.executor = executor(rt, lambda api: LosesAnswers(api, lambda kind, what: what.endswith("/labels"),
+                                                        applied=False))
+    try:
+        await run_job(rt, job, key="7")
+    except TransientGitHubError:
+        pass
+    else:
+        raise AssertionError("the label's failure should have made the run transient")
+    # Renamed before the period is tried again: the retry reads the new name.
+    fake_github.rename_repo(REPO, NEW)
+    await _known_as(rt, repo.id, NEW, 200.0, "2026-03-02T10:00:00Z")
+    rt.executor = executor(rt, lambda api: api)
+    await run_job(rt, job, key="7")
+    (comment,) = fake_github.issue(NEW, issue.number).comments
+    assert comment.body.startswith("A reminder.")
+    assert fake_github.issue(NEW, issue.number).labels == ["stale"]

@@ -390,3 +390,19 @@ async def test_the_renamed_event_moves_its_former_name_after_another_event_gave_
     payload["changes"]["repository"]["name"]["from"] = "Taken"
     await repo_names.resolve(db, decl, Event(name="repository", payload=payload), received_at=102.0)
     assert await labels(db, "Octocoders/Taken") == {(7, "mine"): "classify"}
+
+
+async def test_a_jobs_retry_hashes_each_repository_as_its_first_attempt_named_it(db, decl):
+    """A periodic job's period retried after renames (tests/executor/test_rename_retry.py acts
+    it out): the renamed repository is hashed as the first attempt named it, back to that name
+    nothing is, and a repository that took the name meanwhile is hashed apart (it did nothing
+    in the first attempt: none of its actions may be skipped as done)."""
+    run = "job:sla-sweep:42"
+    await repo_names.resolve(db, decl, event(OLD), received_at=100.0)
+    assert await repo_names.names_of_first_attempt(db, run, [OLD, "octo/unknown"]) == {}
+    await repo_names.resolve(db, decl, event(NEW, updated_at="2026-03-02T10:00:00Z"), received_at=200.0)
+    await repo_names.resolve(db, decl, event(OLD, repo_id=999, updated_at="2026-03-03T10:00:00Z"), received_at=300.0)
+    assert await repo_names.names_of_first_attempt(db, run, [NEW, OLD]) == {NEW: OLD, OLD: f"{OLD}@id-999"}
+    # Stable over further attempts; another run is its own first attempt.
+    assert await repo_names.names_of_first_attempt(db, run, [OLD, NEW]) == {NEW: OLD, OLD: f"{OLD}@id-999"}
+    assert await repo_names.names_of_first_attempt(db, "job:sla-sweep:43", [NEW, OLD]) == {}
