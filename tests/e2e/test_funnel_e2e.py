@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -170,6 +171,30 @@ async def test_report_weekly_cli_prints_then_posts_once(bot, rules_dir):
     assert f"{current} has not ended" in await cli("--week", current, status=1)
     assert len(fake.graphql_calls("createDiscussion")) == 1
     assert len(fake.repo(REPO).discussions) == 1
+
+
+async def test_report_weekly_run_across_a_rename_records_its_week_under_the_new_name(bot):
+    """The command read the repository as octo/repo; the rename (another delivery) moved its
+    rows before the command recorded the week under that name. As after the scheduled job, the
+    record follows the repository: the job finds the week done under the new name."""
+    from bot.features.funnel.weekly import post_weekly
+    from bot.store import repo_names, state
+    from tests.store.test_repo_renames import event
+
+    await state.remember_installation(bot.runtime.db, REPO, 1)
+    await record_history(bot, week_bounds("2026-W03")[0])
+    run = bot.runtime.executor.run
+
+    async def renamed_meanwhile(**kw):
+        await repo_names.resolve(bot.runtime.db, bot.runtime.name_columns,
+                                 event("octo/renamed", repo_id=bot.fake.repo(REPO).id,
+                                       updated_at="2099-01-01T00:00:00Z"), received_at=time.time())
+        return await run(**kw)
+
+    bot.runtime.executor.run = renamed_meanwhile
+    assert "posted" in await post_weekly(bot.runtime, REPO, "2026-W03", dry_run=False)
+    assert await bot.runtime.db.fetchall("SELECT repo, week FROM funnel_reports") == [
+        {"repo": "octo/renamed", "week": "2026-W03"}]
 
 
 @BOTH_BACKENDS

@@ -263,8 +263,10 @@ async def post_weekly(runtime: "Runtime", repo: str, week: str, *, dry_run: bool
     still in progress is only printed (marked partial): posted, its figures would be final
     for good, since the week's report is posted once."""
     from ...context import ReadOnlyGitHub
+    from ...scheduler import act_as_job
 
     now = datetime.now(UTC)
+    started = now.timestamp()
     week = normal_week(week)
     _, end = week_bounds(week)
     partial = now < end
@@ -291,11 +293,13 @@ async def post_weekly(runtime: "Runtime", repo: str, week: str, *, dry_run: bool
         post = None
         shown = await posted_figures(runtime.db, gh, repo, category, week)
         record = actions_for(repo, week, category, title, body, shown or figs)[1]
-    assert runtime.executor is not None
-    outcome = await runtime.executor.run(
-        delivery_id=f"cli:funnel-weekly:{repo}:{week}", installation_id=inst,
-        # The job's name as the batch, as the scheduler runs it: one idempotence key either way.
-        batches=[(JOB_NAME, [record] if post is None else [post, record])])
+    # Performed as the scheduled job's are (a repository renamed while this ran: what it
+    # recorded under the name it read follows the repository), with the job's name as the
+    # batch: one idempotence key either way.
+    outcome = await act_as_job(runtime, f"cli:funnel-weekly:{repo}:{week}",
+                               [(JOB_NAME, [record] if post is None else [post, record])],
+                               started=started, installation_id=inst)
+    assert outcome is not None
     if post is None and not outcome.failed:
         return f"The report of {week} for {repo} was already posted; its figures are now stored."
     if outcome.failed:
