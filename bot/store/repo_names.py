@@ -140,8 +140,8 @@ async def resolve(db: Database, decl: renames.Declarations, event: Event, receiv
                          " ON CONFLICT (repo_id) DO NOTHING",
                          (seen.repo_id, seen.full_name, seen.received_at, seen.snapshot_at))
         # Once per repository: is the name its alone (another id may have left it unseen)?
-        holders = await db.fetchall("SELECT repo_id, full_name FROM repo_names WHERE repo_id = ? OR full_name = ?",
-                                    (seen.repo_id, seen.full_name))
+        holders = await db.fetchall("SELECT repo_id, full_name FROM repo_names"
+                                    " WHERE repo_id = ? OR lower(full_name) = ?", (seen.repo_id, seen.full_name.lower()))
         if [(int(r["repo_id"]), r["full_name"]) for r in holders] == [(seen.repo_id, seen.full_name)]:
             return event
     name = await _settle(db, decl, seen)
@@ -213,15 +213,17 @@ async def _evict(db: Database, decl: renames.Declarations, seen: Sighting) -> bo
     its installation row goes (periodic jobs act on installed repositories; its next delivery
     records it again). False (nothing done) when the other claim is the later one: this
     sighting's name is then stale."""
-    others = await db.fetchall("SELECT repo_id, changed_at, snapshot_at FROM repo_names"
-                               " WHERE full_name = ? AND repo_id <> ?", (seen.full_name, seen.repo_id))
+    # In any case: GitHub's names ignore it (octo/Old is the name octo/old was). lower() in
+    # SQL folds ASCII only on SQLite: enough, GitHub's names are ASCII.
+    others = await db.fetchall("SELECT repo_id, full_name, changed_at, snapshot_at FROM repo_names"
+                               " WHERE lower(full_name) = ? AND repo_id <> ?", (seen.full_name.lower(), seen.repo_id))
     if any(_later_claim(o, seen) for o in others):
         log.warning("repository id %d seen as %s, which id %s holds since later: not renamed", seen.repo_id,
                     seen.full_name, ", ".join(str(o["repo_id"]) for o in others))
         return False
     for other in others:
-        gone = tombstone(seen.full_name, int(other["repo_id"]))
-        await _move(db, decl, int(other["repo_id"]), seen.full_name, gone)
+        gone = tombstone(other["full_name"], int(other["repo_id"]))
+        await _move(db, decl, int(other["repo_id"]), other["full_name"], gone)
         await db.execute("DELETE FROM repo_installations WHERE repo = ?", (gone,))
         await db.execute("UPDATE repo_names SET full_name = ?, changed_at = ? WHERE repo_id = ?",
                          (gone, seen.received_at, other["repo_id"]))

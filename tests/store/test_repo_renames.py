@@ -406,3 +406,34 @@ async def test_a_jobs_retry_hashes_each_repository_as_its_first_attempt_named_it
     # Stable over further attempts; another run is its own first attempt.
     assert await repo_names.names_of_first_attempt(db, run, [OLD, NEW]) == {NEW: OLD, OLD: f"{OLD}@id-999"}
     assert await repo_names.names_of_first_attempt(db, "job:sla-sweep:43", [NEW, OLD]) == {}
+
+
+@pytest.mark.parametrize("taken_as", ["Octo/New", "OCTO/new"])
+async def test_a_name_another_repository_left_is_taken_from_it_in_any_case(db, decl, taken_as):
+    """GitHub's names ignore case: 999 held octo/new, and 4711 is now Octo/New (first seen so,
+    or renamed onto it). 999 left the name: its rows are set aside, not left beside 4711's as a
+    second repository under the same name, and jobs no longer act on it."""
+    await repo_names.resolve(db, decl, event(NEW, repo_id=999), received_at=50.0)
+    await state.record_bot_label(db, NEW, 5, "stale-from-999", "classify")
+    await state.remember_installation(db, NEW, 1)
+    await repo_names.resolve(db, decl, event(OLD), received_at=100.0)
+    await state.remember_installation(db, OLD, 1)
+    assert (await repo_names.resolve(db, decl, event(taken_as, updated_at="2026-03-02T10:00:00Z"),
+                                     received_at=200.0)).repo == taken_as
+    assert await repo_names.current_name(db, 999) == repo_names.tombstone(NEW, 999)
+    assert await labels(db, repo_names.tombstone(NEW, 999)) == {(5, "stale-from-999"): "classify"}
+    assert await labels(db, NEW) == {}
+    assert [r["repo"] for r in await state.installations(db)] == [taken_as]
+
+
+async def test_a_rename_that_changes_only_case_keeps_one_repository_under_githubs_new_spelling(db, decl):
+    await repo_names.resolve(db, decl, event(OLD), received_at=100.0)
+    await state.record_bot_label(db, OLD, 5, "bug", "classify")
+    await state.remember_installation(db, OLD, 1)
+    assert (await repo_names.resolve(db, decl, event("octo/Old", updated_at="2026-03-02T10:00:00Z"),
+                                     received_at=200.0)).repo == "octo/Old"
+    assert [r["repo"] for r in await state.installations(db)] == ["octo/Old"]
+    assert await labels(db, "octo/Old") == {(5, "bug"): "classify"}
+    # A delivery sent before it, in the old spelling: the new one, not renamed back.
+    assert (await repo_names.resolve(db, decl, event(OLD), received_at=150.0)).repo == "octo/Old"
+    assert await repo_names.current_name(db, REPO_ID) == "octo/Old"
