@@ -108,6 +108,13 @@ async def installation_named(db: Database, repo: str) -> dict[str, Any] | None:
                              " WHERE lower(repo) = ? ORDER BY repo LIMIT 1", (repo.lower(),))
 
 
+async def installed_name(db: Database, repo: str) -> str:
+    """``repo`` (an operator's typing, in any case) as the installed repository's rows are kept
+    under, GitHub's spelling; as typed when no installed repository has that name."""
+    row = await installation_named(db, repo)
+    return str(row["repo"]) if row is not None else repo
+
+
 async def installation_for(db: Database, repo: str) -> int | None:
     return await db.fetchval("SELECT installation_id FROM repo_installations WHERE repo = ?", (repo,))
 

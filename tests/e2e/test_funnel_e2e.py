@@ -396,6 +396,33 @@ async def test_backfill_command_finds_the_installation(fake_github, database_url
     assert fake.violations == []
 
 
+@pytest.mark.parametrize("installed", [True, False])
+async def test_backfill_keeps_the_repository_under_githubs_spelling_however_it_is_typed(
+        fake_github, database_url, installed):
+    """``backfill --repo OCTO/Repo``: GitHub finds the repository in any case; the bot keeps
+    its rows (installation, progress) under one name, GitHub's, not a second repository's
+    that periodic jobs would then act on twice."""
+    from bot.features.funnel.backfill import run_backfill
+    from bot.runtime import open_runtime
+    from bot.store import state
+    from tests.helpers import app_settings
+
+    fake_github.add_repo(REPO)
+    _history(fake_github)
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    async with open_runtime(app_settings(fake_github, database_url)) as runtime:
+        if installed:
+            await state.remember_installation(runtime.db, REPO, 1)
+        summary = await run_backfill(runtime, "OCTO/Repo", datetime(2020, 1, 1, tzinfo=timezone.utc),
+                                     sleep=no_wait)
+        assert "132 issues" in summary
+        assert [r["repo"] for r in await state.installations(runtime.db)] == [REPO]
+        assert {r["repo"] for r in await runtime.db.fetchall("SELECT repo FROM funnel_backfill")} == {REPO}
+
+
 async def test_backfill_reads_what_github_lists_since_the_start_in_any_case(fake_github, migrated_db):
     """The review comments GitHub lists from --since on (not older ones); approvers named in
     OWNERS in another case than their login's; collaborators through a team and the org's

@@ -63,7 +63,7 @@ async def test_rows_from_before_the_timestamp_take_any_delivery(db):
 
 async def test_an_installed_repository_is_found_in_any_case(db):
     """One look-up for the dashboard's typed names and the weekly report's operator input."""
-    from bot.features.funnel.weekly import installed_name
+    from bot.store.state import installed_name
 
     await state.remember_installation(db, "Octo/Widgets", 7, False)
     row = await state.installation_named(db, "octo/WIDGETS")

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Mapping
 
 from ...github import PermanentGitHubError, RateLimited
-from ...store import state
+from ...store import repo_names, state
 from ...store.db import Database
 from .approvers import approver_paths, is_owners_file, names_in, resolve, team_members
 from .extract import COMMENT, PR_OPENED, REVIEW, REVIEW_COMMENT, Grant, _act, acts_from, epoch, object_key
@@ -292,17 +292,26 @@ async def run_backfill(runtime: "Runtime", repo: str, since: datetime, *, restar
     owner, name = repo.split("/", 1)
     if runtime.github is None or runtime.github.dry_run:
         raise SystemExit("backfill reads GitHub: set GITHUB_APP_ID and GITHUB_PRIVATE_KEY")
-    inst = await state.installation_for(runtime.db, repo)
-    if inst is None:
+    installed = await state.installation_named(runtime.db, repo)
+    if installed is not None:
+        inst = int(installed["installation_id"])
+    else:
         found = await runtime.github.app().getitem("/repos/{owner}/{repo}/installation",
                                                    {"owner": owner, "repo": name})
         inst = int(found["id"])
-        await state.remember_installation(runtime.db, repo, inst)
     api = await runtime.api(inst)
     info = await api.getitem("/repos/{owner}/{repo}", {"owner": owner, "repo": name})
-    if isinstance(info.get("private"), bool):
-        # Read live: authoritative, as a privatized/publicized event is.
-        await state.remember_installation(runtime.db, repo, inst, info["private"], authoritative=True)
+    # GitHub finds a repository whatever the case of the name typed (and by a name it had):
+    # its rows go where the bot keeps that id's (repo_names), else under GitHub's spelling,
+    # never under a second name of the same repository.
+    kept = await repo_names.current_name(runtime.db, int(info["id"]))
+    if kept is None or repo_names.is_tombstone(kept):
+        kept = str(info.get("full_name") or "") or (installed or {}).get("repo") or repo
+    repo = kept
+    private = info.get("private")
+    # Read live: authoritative, as a privatized/publicized event is.
+    await state.remember_installation(runtime.db, repo, inst, private if isinstance(private, bool) else None,
+                                      authoritative=isinstance(private, bool))
     rules = (await runtime.rules_for(repo, inst)).rules
     # Saved progress belongs to one --since: another start date is another backfill.
     saved_since = await runtime.db.fetchval(
@@ -312,7 +321,7 @@ async def run_backfill(runtime: "Runtime", repo: str, since: datetime, *, restar
     job = Backfill(runtime.db, api, repo, int(info["id"]), since, rules.section("funnel"), sleep=sleep,
                    progress=Progress(f"backfill {repo}", unit="items"),
                    default_branch=str(info.get("default_branch") or ""),
-                   full_name=str(info.get("full_name") or repo))
+                   full_name=repo)
     await job.save("since", since.isoformat(), done=True)
     counts = await job.run()
     job.progress.close()  # type: ignore[union-attr]

@@ -70,7 +70,7 @@ async def _stored_rules(runtime: Any, scope: str) -> Any:
     """A repository's last good rules (its bot lists, approver teams), as its pages and
     reports count it; the command asks GitHub nothing. The bundled rules for an organisation,
     or a repository the bot holds none for."""
-    from .weekly import installed_name
+    from ...store.state import installed_name
 
     if "/" not in scope:
         return runtime.bundled

@@ -251,13 +251,6 @@ async def run_weekly(jctx: JobContext) -> list[Action]:
     return actions
 
 
-async def installed_name(db: Database, repo: str) -> str:
-    """``repo`` as installed: the report's key is the repository as the job spells it,
-    whatever case an operator types."""
-    row = await state.installation_named(db, repo)
-    return str(row["repo"]) if row is not None else repo
-
-
 async def post_weekly(runtime: "Runtime", repo: str, week: str, *, dry_run: bool) -> str:
     """``report weekly``: render, and unless dry-run create the Discussion (once). A week
     still in progress is only printed (marked partial): posted, its figures would be final
@@ -273,7 +266,8 @@ async def post_weekly(runtime: "Runtime", repo: str, week: str, *, dry_run: bool
     if partial and not dry_run:
         raise SystemExit(f"{week} has not ended (it ends {end:%Y-%m-%d %H:%M} UTC): its report can be "
                          "posted from then on; --dry-run prints the figures so far")
-    repo = await installed_name(runtime.db, repo)
+    # The report's key is the repository as the job spells it, whatever case an operator types.
+    repo = await state.installed_name(runtime.db, repo)
     inst = await state.installation_for(runtime.db, repo)
     gh = None
     if runtime.github is not None and not runtime.github.dry_run and inst is not None:

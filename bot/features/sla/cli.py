@@ -51,6 +51,7 @@ async def cmd_sweep(args: argparse.Namespace) -> int:
 async def cmd_report(args: argparse.Namespace) -> int:
     from ...runtime import open_runtime
     from ...cli.core_commands import settings_from_env
+    from ...store.state import installed_name
     from .report import sla_figures, to_json, to_markdown
 
     now = datetime.now(timezone.utc)
@@ -59,6 +60,7 @@ async def cmd_report(args: argparse.Namespace) -> int:
     if since >= until:
         raise SystemExit("--since must be before --until")
     async with open_runtime(settings_from_env(), with_github=False) as runtime:
-        figures = await sla_figures(runtime.db, args.repo, since, until, now)
+        repo = await installed_name(runtime.db, args.repo)
+        figures = await sla_figures(runtime.db, repo, since, until, now)
     print(to_json(figures) if args.format == "json" else to_markdown(figures), end="")
     return 0

@@ -91,3 +91,35 @@ async def test_figures(db):
     assert figures["all"]["items"] == 5
     md = to_markdown(figures)
     assert "| bugs | 72.0 h | 4 | 2 | 42.5 h | 72.5 h | 33% (1/3) | 2 | 2 |" in md
+
+
+async def test_the_report_command_finds_the_repository_however_its_name_is_typed(tmp_path):
+    """GitHub's names ignore case; an operator's typing may too. The figures are the stored
+    repository's, titled with its name as GitHub spells it."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from bot.runtime import load_features, migration_namespaces
+    from bot.store import state
+    from bot.store.db import connect
+    from bot.store.migrate import migrate
+
+    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    db = await connect(url)
+    try:
+        await migrate(db, migration_namespaces(load_features()))
+        await state.remember_installation(db, REPO, 1)
+        await deliver(db, issue_event("opened", number=1, labels=["bug"]), now=hours(0))
+    finally:
+        await db.close()
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "sla", "report", "--repo", REPO.upper(), "--format", "json",
+         "--since", (T0 - timedelta(days=1)).isoformat(), "--until", (T0 + timedelta(days=7)).isoformat()],
+        cwd=Path(__file__).resolve().parents[3], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
+    assert out.returncode == 0, out.stderr
+    figures = json.loads(out.stdout)
+    assert (figures["repo"], figures["all"]["items"]) == (REPO, 1)
