@@ -96,19 +96,22 @@ async def act_as_job(runtime: "Runtime", run_id: str, batches: "Sequence[tuple[s
     """Perform what a job decided (or a command doing a job's work, e.g. ``report weekly``),
     ``run_id`` being the same in each of its attempts; ``started``: when it began reading
     (epoch seconds). None when there was nothing to do."""
-    outcome = None
-    if any(actions for _, actions in batches):
-        assert runtime.executor is not None
+    if not any(actions for _, actions in batches):
+        await repo_names.follow_moved_since(runtime.db, runtime.name_columns, started)
+        return None
+    assert runtime.executor is not None
+    try:
         # Each attempt reads the repositories' names afresh: one renamed since an earlier
         # attempt is hashed as that attempt named it, so what it did is skipped.
         hashed_as = await repo_names.names_of_first_attempt(
             runtime.db, run_id, (getattr(a, "repo", "") for _, actions in batches for a in actions))
-        outcome = await runtime.executor.run(delivery_id=run_id, installation_id=installation_id,
-                                             batches=batches, hashed_as=hashed_as or None)
-    # A repository renamed while the job ran: what it wrote under the name it had read
-    # follows the repository.
-    await repo_names.follow_moved_since(runtime.db, runtime.name_columns, started)
-    return outcome
+        return await runtime.executor.run(delivery_id=run_id, installation_id=installation_id,
+                                          batches=batches, hashed_as=hashed_as or None)
+    finally:
+        # A repository renamed while the job ran: what it wrote under the name it had read
+        # follows the repository, also when the run failed part-way (its retry comes after
+        # its lease, too late for its own follow step to look back this far).
+        await repo_names.follow_moved_since(runtime.db, runtime.name_columns, started)
 
 
 def periodic_jobs(runtime: "Runtime", extra: "Sequence[JobSpec]" = ()) -> list["JobSpec"]:

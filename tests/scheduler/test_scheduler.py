@@ -58,3 +58,45 @@ async def test_what_a_job_writes_under_a_name_renamed_while_it_ran_follows_the_r
     assert await run_job(runtime, JobSpec("sweep", timedelta(minutes=5), sweep), key="1") == 1
     assert [d["summary"] for d in await state.decisions_for(db, NEW, 5)] == ["clock paused"]
     assert await state.decisions_for(db, OLD, 5) == []
+
+
+async def test_what_a_failed_job_wrote_under_a_name_renamed_while_it_ran_follows_the_repository(db):
+    """As above, but the run then fails (GitHub down for its last action): its period is tried
+    again only after its lease, later than a follow step starting then looks back. What it
+    wrote before failing follows the repository at once."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    import pytest
+
+    from bot.core.actions import Note
+    from bot.executor import Executor
+    from bot.features.base import JobSpec
+    from bot.github import TransientGitHubError
+    from bot.runtime import load_features
+    from bot.scheduler import run_job
+    from bot.store import renames, repo_names, state
+    from tests.store.test_repo_renames import NEW, OLD, REPO_ID, event
+
+    decl = renames.Declarations.of([repo_names.CORE, *(f.repo_names for f in load_features() if f.repo_names)])
+    await repo_names.resolve(db, decl, event(OLD), received_at=100.0)
+
+    async def sweep(jctx):
+        read_as = await repo_names.current_name(db, REPO_ID)
+        await repo_names.resolve(db, decl, event(NEW, updated_at="2026-03-02T10:00:00Z"), received_at=200.0)
+        return [Note(repo=read_as, number=5, feature="sla", text="clock paused")]
+
+    class FailsAfterwards(Executor):
+        async def run(self, **kw):
+            await super().run(**kw)
+            raise TransientGitHubError("gave up after 1 attempts: 502", status=502)
+
+    async def no_repos():
+        return []
+
+    runtime = SimpleNamespace(db=db, bot_login="bot", repo_handles=no_repos, name_columns=decl,
+                              executor=FailsAfterwards(db, api_for=None, dry_run=True, features={}, bot_login="bot"))
+    with pytest.raises(TransientGitHubError):
+        await run_job(runtime, JobSpec("sweep", timedelta(minutes=5), sweep), key="1")
+    assert [d["summary"] for d in await state.decisions_for(db, NEW, 5)] == ["clock paused"]
+    assert await state.decisions_for(db, OLD, 5) == []
