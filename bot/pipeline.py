@@ -158,12 +158,15 @@ async def process(runtime: "Runtime", delivery: "StoredDelivery") -> Decision:
             # Sent before its repository left the name to another (which holds it now).
             log.info("ignored: repository no longer named %s", received.repo)
             return Decision(ignored="its repository no longer has that name")
-        decision = await _decide_and_act(runtime, delivery, event, received.repo)
-        # Renamed while this ran (another subject's delivery moved the rows): what was
-        # written under the name it ran with follows the repository.
-        seen = repo_names.sighting(event, delivery.received_at)
-        if seen is not None:
-            await repo_names.follow(runtime.db, runtime.name_columns, seen.repo_id, event.repo)
+        try:
+            decision = await _decide_and_act(runtime, delivery, event, received.repo)
+        finally:
+            # Renamed while this ran (another subject's delivery moved the rows): what was
+            # written under the name it ran with follows the repository, also when it failed
+            # part-way (it may never be tried again: dead, or a later delivery decided first).
+            seen = repo_names.sighting(event, delivery.received_at)
+            if seen is not None:
+                await repo_names.follow(runtime.db, runtime.name_columns, seen.repo_id, event.repo)
         if decision.errors:
             raise HandlersFailed("; ".join(f"{name}: {err}" for name, err in decision.errors))
         return decision

@@ -192,6 +192,58 @@ async def test_a_delivery_running_while_the_rename_moves_the_rows_keeps_its_card
         assert fake.violations == []
 
 
+class RenamedMidwayThenDown(RenamedMidway):
+    """As RenamedMidway, then GitHub is down for the labels: the attempt fails after the
+    rename, having recorded its card under the old name."""
+
+    async def post(self, url, url_vars=None, **kw):
+        if self._meanwhile is None and url.endswith("/labels"):
+            from bot.github import TransientGitHubError
+
+            raise TransientGitHubError("gave up after 1 attempts: 502", status=502)
+        return await super().post(url, url_vars, **kw)
+
+
+@BOTH_BACKENDS
+async def test_a_delivery_failing_after_the_rename_moved_the_rows_still_moves_what_it_wrote(
+        fake_github, database_url, tmp_path):
+    """The attempt that was running while the rename moved the rows fails afterwards (a
+    transient error): what it recorded under the old name (its card) follows the repository
+    at once, not only if and when the delivery is tried again."""
+    from bot.github import TransientGitHubError
+    from bot.pipeline import process
+    from bot.store import deliveries
+
+    fake = fake_github
+    fake.add_repo(OLD)
+    fake.add_user("ann")
+    fake.add_user(fake.bot_login, type="Bot")
+    renamed_to = "octo/renamed"
+    async with BotHarness(fake, database_url=database_url, rules_dir=write_rules(tmp_path / "rules"),
+                          worker=False) as bot:
+        db, runtime = bot.runtime.db, bot.runtime
+        pr = fake.add_pull(OLD, user="ann", files=["src/core/engine.py"])
+        opened = await bot.deliver("pull_request", pr_payload(fake, OLD, pr.number, "opened"), wait=False)
+
+        async def rename() -> None:
+            fake.rename_repo(OLD, renamed_to)
+            payload = retarget(load_example("repository", "renamed"), renamed_to, fake)
+            payload["changes"]["repository"]["name"]["from"] = "repo"
+            payload["repository"] = {**payload["repository"], **fake.serializer.repo(fake.repo(renamed_to))}
+            await process(runtime, await deliveries.get(db, await bot.deliver("repository", payload, wait=False)))
+
+        api_for = runtime.executor.api_for
+
+        async def midway(installation_id):
+            return RenamedMidwayThenDown(await api_for(installation_id), rename, OLD, renamed_to)
+
+        runtime.executor.api_for = midway
+        with pytest.raises(TransientGitHubError):
+            await process(runtime, await deliveries.get(db, opened))
+        assert await db.fetchval("SELECT COUNT(*) FROM created_objects WHERE repo = ?", (OLD,)) == 0
+        assert await db.fetchval("SELECT COUNT(*) FROM created_objects WHERE repo = ?", (renamed_to,)) >= 1
+
+
 class LosesTheReply:
     """The installation client, except that the first comment posted reaches GitHub and its
     answer is lost (a 502 after GitHub acted)."""
