@@ -111,7 +111,15 @@ def with_repo_name(event: Event, full_name: str) -> Event:
             out = {k: renamed(v, k) for k, v in node.items()}
             if key in ("repository", "repo") and (node is repository or node.get("id") == repo_id):
                 out.update({k: v for k, v in (("full_name", full_name), ("name", name)) if k in node})
-                if isinstance(node.get("owner"), Mapping):
+                was = node.get("owner")
+                if isinstance(was, Mapping) and str(was.get("login") or "").lower() != owner.lower():
+                    # Another owner (a transfer) or the owner's new login: which, the payload
+                    # cannot say. Its id and node id are the old owner's: shown with the new
+                    # login, they would say the old owner renamed itself (the CLA would copy
+                    # its signatures to the new owner's agreement), so they are dropped.
+                    out["owner"] = {k: v for k, v in out["owner"].items() if k not in ("id", "node_id")}
+                    out["owner"]["login"] = owner
+                elif isinstance(was, Mapping):
                     out["owner"] = {**out["owner"], "login": owner}
             return out
         if isinstance(node, list):

@@ -437,3 +437,26 @@ async def test_a_rename_that_changes_only_case_keeps_one_repository_under_github
     # A delivery sent before it, in the old spelling: the new one, not renamed back.
     assert (await repo_names.resolve(db, decl, event(OLD), received_at=150.0)).repo == "octo/Old"
     assert await repo_names.current_name(db, REPO_ID) == "octo/Old"
+
+
+async def test_a_delivery_from_before_a_transfer_never_shows_the_old_owners_id_with_the_new_login(db, decl):
+    """Queued before octo/old moved to neworg, processed after: its repository is shown under
+    neworg/old, but its owner's id is octo's. Shown together they would say octo renamed its
+    login to neworg, and the CLA would copy octo's signatures to neworg's agreement
+    (cla.check._owner_sighting): the stale owner's identity is dropped instead."""
+    await repo_names.resolve(db, decl, event(OLD), received_at=100.0)
+    await repo_names.resolve(db, decl, event("neworg/old", updated_at="2026-03-02T10:00:00Z"), received_at=200.0)
+    late = event(OLD, name="pull_request", action="opened")
+    late.payload["pull_request"]["base"]["repo"]["id"] = REPO_ID
+    octo_id = late.payload["repository"]["owner"]["id"]
+    late.payload["pull_request"]["base"]["repo"]["owner"] = {**late.payload["repository"]["owner"]}
+    resolved = await repo_names.resolve(db, decl, late, received_at=150.0)
+    assert resolved.repo == "neworg/old"
+    for repo in (resolved.payload["repository"], resolved.payload["pull_request"]["base"]["repo"]):
+        assert repo["owner"]["login"] == "neworg" and repo["owner"].get("id") != octo_id
+    # A rename within the owner keeps the owner as it was.
+    await repo_names.resolve(db, decl, event("neworg/new", updated_at="2026-03-03T10:00:00Z"), received_at=300.0)
+    same_owner = event("neworg/old", name="pull_request", action="opened")
+    same_owner.payload["pull_request"]["base"]["repo"]["id"] = REPO_ID
+    kept = await repo_names.resolve(db, decl, same_owner, received_at=250.0)
+    assert kept.repo == "neworg/new" and kept.payload["repository"]["owner"] == same_owner.payload["repository"]["owner"]
