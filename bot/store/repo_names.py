@@ -173,8 +173,14 @@ async def _settle(db: Database, decl: renames.Declarations, seen: Sighting) -> s
         current = row["full_name"]
         if current == seen.full_name:
             # First sight under a name another repository's mapping still holds.
-            await _evict(db, decl, seen)
-            return current
+            if await _evict(db, decl, seen):
+                return current
+            # ... since later than this delivery was sent: its name now is unknown, and not
+            # this one (the API goes by name: processed so, it would act on the other's
+            # issues). Set aside as a repository that left its name is, until seen anew.
+            gone = tombstone(current, seen.repo_id)
+            await db.execute("UPDATE repo_names SET full_name = ? WHERE repo_id = ?", (gone, seen.repo_id))
+            return gone
         if newer(seen, row) and await _evict(db, decl, seen):
             await _move(db, decl, seen.repo_id, current, seen.full_name)
             await db.execute("UPDATE repo_names SET full_name = ?, changed_at = ?, snapshot_at = ? WHERE repo_id = ?",

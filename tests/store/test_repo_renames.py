@@ -460,3 +460,20 @@ async def test_a_delivery_from_before_a_transfer_never_shows_the_old_owners_id_w
     same_owner.payload["pull_request"]["base"]["repo"]["id"] = REPO_ID
     kept = await repo_names.resolve(db, decl, same_owner, received_at=250.0)
     assert kept.repo == "neworg/new" and kept.payload["repository"]["owner"] == same_owner.payload["repository"]["owner"]
+
+
+async def test_a_repository_first_seen_in_a_delivery_older_than_another_ones_claim_is_not_given_its_name(db, decl):
+    """999 is octo/new since 2026-03-05 (GitHub's clock). 4711, never seen before, shows up in a
+    delivery sent when it was octo/new (2026-03-02: a missed delivery recovered late): it is
+    not octo/new now. Processed under that name, the delivery would act on 999's issues (the
+    API goes by name); it is set aside like a repository that left its name (and ignored)."""
+    await repo_names.resolve(db, decl, event(NEW, repo_id=999, updated_at="2026-03-05T10:00:00Z"), received_at=150.0)
+    await state.record_bot_label(db, NEW, 8, "question", "classify")
+    stale = await repo_names.resolve(db, decl, event(NEW, updated_at="2026-03-02T10:00:00Z"), received_at=200.0)
+    assert repo_names.is_tombstone(stale.repo)
+    assert await repo_names.current_name(db, 999) == NEW and await repo_names.current_name(db, REPO_ID) != NEW
+    assert await labels(db, NEW) == {(8, "question"): "classify"}
+    # Seen later under the name it has now: known by it, nothing of 999's with it.
+    fresh = await repo_names.resolve(db, decl, event("octo/elsewhere", updated_at="2026-03-06T10:00:00Z"),
+                                     received_at=300.0)
+    assert fresh.repo == "octo/elsewhere" and await labels(db, "octo/elsewhere") == {}
