@@ -102,6 +102,20 @@ async def test_the_repository_renamed_event_moves_the_rows_before_any_other_even
     assert await repo_names.current_name(db, repo.id) == "octo/renamed"
 
 
+async def renamed_on_github(bot, renamed_to: str) -> None:
+    """octo/repo renamed on GitHub, and its repository.renamed delivery processed now."""
+    from bot.pipeline import process
+    from bot.store import deliveries
+
+    fake = bot.fake
+    fake.rename_repo(OLD, renamed_to)
+    payload = retarget(load_example("repository", "renamed"), renamed_to, fake)
+    payload["changes"]["repository"]["name"]["from"] = "repo"
+    payload["repository"] = {**payload["repository"], **fake.serializer.repo(fake.repo(renamed_to))}
+    await process(bot.runtime, await deliveries.get(bot.runtime.db, await bot.deliver("repository", payload,
+                                                                                        wait=False)))
+
+
 class RenamedMidway:
     """The installation client, except that once the card's comment is posted (GitHub made it,
     the answer is on its way) ``meanwhile`` runs: the rename processed by another subject's
@@ -155,12 +169,7 @@ async def test_a_delivery_running_while_the_rename_moves_the_rows_keeps_its_card
         opened = await bot.deliver("pull_request", pr_payload(fake, OLD, pr.number, "opened"), wait=False)
 
         async def rename() -> None:
-            fake.rename_repo(OLD, renamed_to)
-            payload = retarget(load_example("repository", "renamed"), renamed_to, fake)
-            payload["changes"]["repository"]["name"]["from"] = "repo"
-            payload["repository"] = {**payload["repository"], **fake.serializer.repo(fake.repo(renamed_to))}
-            sent = await bot.deliver("repository", payload, wait=False)
-            await process(runtime, await deliveries.get(db, sent))
+            await renamed_on_github(bot, renamed_to)
             assert await repo_names.current_name(db, repo_id) == renamed_to
 
         api_for = runtime.executor.api_for
@@ -226,11 +235,7 @@ async def test_a_delivery_failing_after_the_rename_moved_the_rows_still_moves_wh
         opened = await bot.deliver("pull_request", pr_payload(fake, OLD, pr.number, "opened"), wait=False)
 
         async def rename() -> None:
-            fake.rename_repo(OLD, renamed_to)
-            payload = retarget(load_example("repository", "renamed"), renamed_to, fake)
-            payload["changes"]["repository"]["name"]["from"] = "repo"
-            payload["repository"] = {**payload["repository"], **fake.serializer.repo(fake.repo(renamed_to))}
-            await process(runtime, await deliveries.get(db, await bot.deliver("repository", payload, wait=False)))
+            await renamed_on_github(bot, renamed_to)
 
         api_for = runtime.executor.api_for
 
@@ -304,11 +309,7 @@ async def test_a_command_retried_after_a_rename_replies_once(fake_github, databa
         replies = [x for x in fake.issue(OLD, issue.number).comments if x.user == fake.bot_login]
         assert len(replies) == 1
 
-        fake.rename_repo(OLD, renamed_to)
-        payload = retarget(load_example("repository", "renamed"), renamed_to, fake)
-        payload["changes"]["repository"]["name"]["from"] = "repo"
-        payload["repository"] = {**payload["repository"], **fake.serializer.repo(fake.repo(renamed_to))}
-        await process(runtime, await deliveries.get(db, await bot.deliver("repository", payload, wait=False)))
+        await renamed_on_github(bot, renamed_to)
 
         await process(runtime, dataclasses.replace(stored, attempts=1))
         replies = [x for x in fake.issue(renamed_to, issue.number).comments if x.user == fake.bot_login]
