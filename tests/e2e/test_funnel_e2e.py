@@ -393,6 +393,9 @@ async def test_backfill_command_finds_the_installation(fake_github, database_url
     funnel = json.loads(await cli("funnel", "--repo", REPO, "--since", "2020-01-01", "--format", "json"))
     # helper and newbie are new since 2020; maint and old-timer had rights before the window.
     assert [s["contributors"] for s in funnel["stages"]] == [2, 1, 1, 0]
+    # Typed in another case: the same figures, under the name as GitHub spells it.
+    typed = json.loads(await cli("funnel", "--repo", "OCTO/Repo", "--since", "2020-01-01", "--format", "json"))
+    assert typed["stages"] == funnel["stages"] and typed["scope"] == REPO
     assert fake.violations == []
 
 

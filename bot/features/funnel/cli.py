@@ -80,6 +80,7 @@ async def _stored_rules(runtime: Any, scope: str) -> Any:
 async def cmd_funnel(args: argparse.Namespace) -> int:
     from ...cli.core_commands import settings_from_env
     from ...runtime import open_runtime
+    from ...store.state import installed_name
     from .query import funnel_for
     from .render import FORMATS
 
@@ -88,13 +89,15 @@ async def cmd_funnel(args: argparse.Namespace) -> int:
     if since >= until:
         raise SystemExit("--since must be before --until")
     async with open_runtime(settings_from_env(), with_github=False) as runtime:
-        section = (await _stored_rules(runtime, args.repo)).section("funnel")
-        funnel = await funnel_for(runtime.db, args.repo, since, until, section)
+        # Shown as GitHub spells it, whatever case was typed (an organisation as typed).
+        scope = await installed_name(runtime.db, args.repo) if "/" in args.repo else args.repo
+        section = (await _stored_rules(runtime, scope)).section("funnel")
+        funnel = await funnel_for(runtime.db, scope, since, until, section)
         from .store import repo_ids
-        if not await repo_ids(runtime.db, args.repo):
-            print(f"no stored history for {args.repo}: run backfill or import-gharchive first",
+        if not await repo_ids(runtime.db, scope):
+            print(f"no stored history for {scope}: run backfill or import-gharchive first",
                   file=sys.stderr)
-    sys.stdout.write(FORMATS[args.format](funnel, args.repo))
+    sys.stdout.write(FORMATS[args.format](funnel, scope))
     return 0
 
 
