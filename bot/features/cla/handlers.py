@@ -5,6 +5,7 @@ import logging
 from typing import Any, Mapping
 
 from ...context import Context, JobContext
+from ...github import PermanentGitHubError
 from ...core.actions import Action, Note, React, Record
 from ...core.cla import Account, account_from_api, is_signature
 from ...core.events import Event, parse_time
@@ -113,7 +114,33 @@ async def on_comment(event: Event, ctx: Context) -> list[Action]:
     if comment.get("id") is not None and event.number is not None:
         actions.append(React(env.repo, number=event.number, content="+1", comment_id=int(comment["id"])))
     numbers = await _prs_to_recheck(env, signer, event.number, event.is_pull_request)
-    actions += await recheck_numbers(env, numbers, just_signed={signer.id: env.version})
+    actions += await _recheck_after_signing(env, numbers, signer, event.number or 0)
+    return actions
+
+
+async def _recheck_after_signing(env: CheckEnv, numbers: list[int], signer: Account, here: int) -> list[Action]:
+    """The signer's pull requests re-checked, each on its own. One GitHub refuses for good (a 403:
+    the repository blocked or access lost; a 451: a legal takedown) would be refused on every
+    retry, so failing the delivery for it would end in a dead delivery and the signature, the
+    first of its actions, lost: it is skipped (logged, noted on it and counted on ``here``, the
+    conversation signed in) and keeps waiting, so the periodic job tries it again."""
+    actions: list[Action] = []
+    refused: list[int] = []
+    for number in numbers:
+        try:
+            actions += await recheck_numbers(env, [number], just_signed={signer.id: env.version})
+        except PermanentGitHubError as exc:
+            refused.append(number)
+            log.warning("CLA re-check of %s#%s after %s signed skipped: GitHub refused it: %s",
+                        env.repo, number, signer.login, exc)
+            actions.append(Note(env.repo, feature=FEATURE_NAME, number=number,
+                                text=f"CLA re-check after {signer.login} signed skipped: #{number} could not "
+                                     f"be read (GitHub answered {exc.status})"))
+    if refused:
+        listed = ", ".join(f"#{n}" for n in refused)
+        actions.append(Note(env.repo, feature=FEATURE_NAME, number=here,
+                            text=f"{len(refused)} of {len(numbers)} pull requests to re-check after "
+                                 f"{signer.login} signed could not be read ({listed}): the signature is kept"))
     return actions
 
 
@@ -154,7 +181,7 @@ async def _record(env: CheckEnv, inv: Invocation, event: Event, ctx: Context, nu
              text=f"{sender} recorded CLA version {env.version} for {account.login}"),
     ]
     numbers = await _prs_to_recheck(env, account, number, event.is_pull_request)
-    actions += await recheck_numbers(env, numbers, just_signed={account.id: env.version})
+    actions += await _recheck_after_signing(env, numbers, account, number)
     return actions
 
 

@@ -420,3 +420,57 @@ async def test_a_verdict_recorded_before_its_check_run_failed_gets_its_check_run
     assert (check[2]["head_sha"], check[2]["conclusion"]) == (pr["head"]["sha"], "success")
     assert (await store.status_of(db, REPO, 2))["published"] == 1
     assert await handlers.recheck_signed(jctx) == []     # sent: nothing more to do
+
+
+async def test_a_waiting_pr_github_refuses_is_skipped_and_the_signature_kept(db):
+    """alice signs while #2, #3 and #4 wait for her. GitHub refuses #3 (403: the repository
+    blocked, access lost) and #4's commits (451: a legal takedown). Retrying would be refused
+    the same way, so failing the delivery would only end in a dead delivery and a lost
+    signature: the two are skipped (noted, counted), #2 is re-checked, the signature stored."""
+    from bot.core.actions import Note
+    from bot.github import PermanentGitHubError
+
+    prs, listings = {}, {}
+    for n in (2, 3, 4):
+        pr, commits = await open_pr(db, n)
+        prs[n], listings[n] = pr, commits
+    assert await store.waiting_for(db, REPO, 101) == [2, 3, 4]
+
+    def pull(v):
+        if int(v["number"]) == 3:
+            raise PermanentGitHubError("403 Repository access blocked", status=403)
+        return prs[int(v["number"])]
+    reader = reader_for(prs, listings, **{PULL_URL: pull})
+    listing = reader.lists["/repos/{owner}/{repo}/pulls/{number}/commits?per_page=100"]
+
+    def takedown(v):
+        if int(v["number"]) == 4:
+            raise PermanentGitHubError("451 Unavailable For Legal Reasons", status=451)
+        return listing(v)
+    reader.lists["/repos/{owner}/{repo}/pulls/{number}/commits?per_page=100"] = takedown
+    event, ctx = make_context("issue_comment", comment_payload(PHRASE, number=2), db=db, reader=reader)
+    actions = await handlers.on_comment(event, ctx)
+    assert [a.args["user_id"] for a in of(actions, Record) if a.op == "sign"] == [101]
+    assert [(c.head_sha, c.conclusion) for c in of(actions, UpsertCheckRun)] == [(prs[2]["head"]["sha"], "success")]
+    skipped = {n.number: n.text for n in of(actions, Note) if "could not be read" in n.text}
+    assert sorted(skipped) == [2, 3, 4] and "403" in skipped[3] and "451" in skipped[4]
+    assert "2 of 3" in skipped[2]       # the count, on the conversation signed in
+    await apply_records(db, actions)
+    assert await store.signed_versions(db, "codertocat", [101], "1") == {101: "1"}
+    # the refused PRs still wait for her: the periodic job tries them again (a bounded number of times)
+    assert await store.waiting_for(db, REPO, 101) == [3, 4]
+
+
+async def test_a_signature_recorded_by_a_maintainer_skips_a_pr_github_refuses(db):
+    from bot.github import PermanentGitHubError
+
+    pr2, c2 = await open_pr(db, 2, author="bob", commits=[api_commit("2" * 40, author="bob")])
+
+    def pull(v):
+        raise PermanentGitHubError("451 Unavailable For Legal Reasons", status=451)
+    reader = reader_for({2: pr2}, {2: c2}, **{PULL_URL: pull, "/users/{username}": USERS["bob"]})
+    event, ctx = make_context("issue_comment", comment_payload("/cla record @bob", user="carol", number=7),
+                              db=db, reader=reader, roles={"carol": ["maintainer"]})
+    actions = await handlers.cla_command(Invocation("cla", ("record", "@bob"), "/cla record @bob"), event, ctx)
+    assert [a.args["user_id"] for a in of(actions, Record) if a.op == "sign"] == [102]
+    assert not of(actions, UpsertCheckRun)
