@@ -1,6 +1,7 @@
 """The deliveries table: intake writes, the worker claims, operators list and retry."""
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -267,6 +268,26 @@ async def release_stale(db: Database) -> int:
 async def get(db: Database, delivery_id: str) -> StoredDelivery | None:
     row = await db.fetchone("SELECT * FROM deliveries WHERE delivery_id = ?", (delivery_id,))
     return StoredDelivery.from_row(row) if row else None
+
+
+async def owner_ids_named(db: Database, login: str, *, limit: int) -> list[tuple[int, float]]:
+    """(account id, received at) of the repository owner, as GitHub named it in each of the
+    ``limit`` latest deliveries kept from a repository of an owner then called ``login`` (any
+    case): who held a login when, in GitHub's words (a login renamed away, or taken by another
+    account since, answers for whoever holds it now on GitHub's API)."""
+    prefix = f"{login.lower()}/"
+    rows = await db.fetchall(
+        "SELECT received_at, body FROM deliveries WHERE lower(substr(repo, 1, ?)) = ? ORDER BY seq DESC LIMIT ?",
+        (len(prefix), prefix, int(limit)))
+    out: list[tuple[int, float]] = []
+    for row in rows:
+        try:
+            owner = (json.loads(_body_text(row["body"])).get("repository") or {}).get("owner") or {}
+            if str(owner.get("login") or "").lower() == login.lower() and owner.get("id") is not None:
+                out.append((int(owner["id"]), float(row["received_at"])))
+        except (ValueError, TypeError, AttributeError, lz4.block.LZ4BlockError):
+            continue  # a body of another shape says nothing about the owner
+    return out
 
 
 async def listing(db: Database, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from ...core.cla import (Allowlist, Verdict, account_from_api, commit_from_api, 
                          emails_to_resolve, evaluate)
 from ...core.retry import RetryLater
 from ...github import PermanentGitHubError
+from ...store import deliveries
 from ...store.db import Database
 from ...store.state import bot_labels
 from . import lookups, recorded, store
@@ -134,6 +135,51 @@ def _label_actions(env: CheckEnv, number: int, passed: bool, current: set[str],
     return out
 
 
+# A rename made before an owner was first remembered is looked for in the deliveries the bot
+# keeps (``_former_logins``), once per owner: at most this many agreement keys, and this many of
+# the latest deliveries of each.
+MAX_FORMER_KEYS = 50
+DELIVERIES_PER_LOGIN = 200
+
+
+def _owner_of(repository: Mapping[str, Any] | None) -> tuple[int, str] | None:
+    owner = (repository or {}).get("owner") or {}
+    if owner.get("id") is None or not owner.get("login"):
+        return None
+    return int(owner["id"]), str(owner["login"]).lower()
+
+
+async def owner_remembered(env: CheckEnv, repository: Mapping[str, Any] | None, seen_at: float) -> list[Action]:
+    """A signature's event remembers who owns the repository (see ``_owner_sighting``), so an
+    owner renaming itself before any of its pull requests is checked keeps the signature."""
+    owner = _owner_of(repository)
+    if owner is None:
+        return []
+    row = await store.owner_login(env.db, owner[0])
+    if row is not None and row["login"] == owner[1]:
+        return []
+    return [Record(env.repo, feature=FEATURE_NAME, op="owner_seen",
+                   args={"owner_id": owner[0], "login": owner[1], "seen_at": seen_at})]
+
+
+async def _former_logins(env: CheckEnv, owner_id: int, login: str, seen_at: float) -> tuple[str, ...]:
+    """Agreement keys that were this owner's login before it was first remembered, as the
+    deliveries kept from then say (GitHub's word at the time: the repository's owner, by id and
+    login). GitHub's API cannot say it: ``/users/{login}`` answers for whoever holds a login now,
+    and no endpoint lists an account's former logins. A key kept deliveries name no owner for (a
+    custom ``agreement``), or name another account for (a repository transferred from that
+    owner) or several (the login taken by someone else since: whose signature is whose is not
+    known), is none of this owner's; nor one seen after this sighting (renamed back since)."""
+    async def search() -> tuple[str, ...]:
+        found = []
+        for key in await store.unowned_agreements(env.db, login, limit=MAX_FORMER_KEYS):
+            seen = await deliveries.owner_ids_named(env.db, key, limit=DELIVERIES_PER_LOGIN)
+            if seen and {i for i, _ in seen} == {owner_id} and max(at for _, at in seen) < seen_at:
+                found.append(key)
+        return tuple(found)
+    return await env.cached(f"cla:former-logins:{owner_id}:{login}", search)
+
+
 async def _owner_sighting(env: CheckEnv, pr: Mapping[str, Any], seen_at: float
                           ) -> tuple[list[Action], tuple[str, ...]]:
     """Who owns the repository, as ``pr`` (read at ``seen_at``) shows it: the owner's id and login
@@ -141,26 +187,39 @@ async def _owner_sighting(env: CheckEnv, pr: Mapping[str, Any], seen_at: float
     copies the default agreement's signatures to the new login's key (``store.owner_seen``), as
     the default key is the owner's login. Keying agreements by owner id instead would need every
     stored signature's owner id, which no migration can know. A transfer to another owner (another
-    id) copies nothing: another owner may mean another CLA. Returns the actions, and the old key
-    to read as well until the copy is done when this repository uses the default agreement."""
-    owner = ((pr.get("base") or {}).get("repo") or {}).get("owner") or {}
-    if owner.get("id") is None or not owner.get("login"):
+    id) copies nothing: another owner may mean another CLA. The logins the owner had before it
+    was first remembered are looked for once (``_former_logins``). Returns the actions, and the
+    old keys to read as well until the copy is done when this repository uses the default
+    agreement."""
+    owner = _owner_of((pr.get("base") or {}).get("repo"))
+    if owner is None:
         return [], ()
-    owner_id, login = int(owner["id"]), str(owner["login"]).lower()
+    owner_id, login = owner
     row = await store.owner_login(env.db, owner_id)
+    searching = row is None or not row["history_searched"]
+    former = await _former_logins(env, owner_id, login, seen_at) if searching else ()
     # Every check noticing it says so (a job checking several PRs repeats it): the writer is
     # idempotent, and a check that ends without a verdict drops its actions, this one included.
-    record = Record(env.repo, feature=FEATURE_NAME, op="owner_seen",
-                    args={"owner_id": owner_id, "login": login, "seen_at": seen_at})
-    if row is None:
-        return [record], ()
-    if row["login"] == login or float(row["seen_at"]) > seen_at:
+    args: dict[str, Any] = {"owner_id": owner_id, "login": login, "seen_at": seen_at}
+    if searching:
+        args.update(former=list(former), searched=True)
+    record = Record(env.repo, feature=FEATURE_NAME, op="owner_seen", args=args)
+    renamed = row is not None and row["login"] != login and float(row["seen_at"]) <= seen_at
+    if not (searching or renamed):
         return [], ()
+    actions: list[Action] = [record]
+    old = [str(row["login"])] if renamed and row is not None else []
+    if old:
+        actions.append(Note(env.repo, feature=FEATURE_NAME, number=int(pr["number"]),
+                            text=f"repository owner {old[0]} is {login} now: CLA signatures of "
+                                 f"agreement {old[0]} copied to {login}"))
+    if former:
+        actions.append(Note(env.repo, feature=FEATURE_NAME, number=int(pr["number"]),
+                            text=f"repository owner {login} was {', '.join(former)} before it was first "
+                                 f"remembered (the deliveries kept from then say so): CLA signatures of "
+                                 f"agreement {', '.join(former)} copied to {login}"))
     default = not env.cfg.get("agreement") and env.agreement == login
-    note = Note(env.repo, feature=FEATURE_NAME, number=int(pr["number"]),
-                text=f"repository owner {row['login']} is {login} now: CLA signatures of "
-                     f"agreement {row['login']} copied to {login}")
-    return [record, note], ((str(row["login"]),) if default else ())
+    return actions, (tuple([*old, *former]) if default else ())
 
 
 async def _listing_behind(env: CheckEnv, pr: Mapping[str, Any], exc: Exception,

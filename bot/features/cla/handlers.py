@@ -16,7 +16,8 @@ from ...store.db import DatabaseUnavailable
 from ..base import Invocation
 from ..commands.errors import CommandError, CommandRefused
 from . import lookups, store
-from .check import FEATURE_NAME, CheckEnv, agreement_key, check_pull_request, recheck_numbers
+from .check import (FEATURE_NAME, CheckEnv, agreement_key, check_pull_request, owner_remembered,
+                    recheck_numbers)
 
 log = logging.getLogger("bot.features.cla")
 
@@ -110,6 +111,7 @@ async def on_comment(event: Event, ctx: Context) -> list[Action]:
         _sign_record(env, signer, at=created.timestamp(), url=str(comment.get("html_url") or "")),
         Note(env.repo, feature=FEATURE_NAME, number=event.number or 0,
              text=f"{signer.login} signed CLA version {env.version}"),
+        *await owner_remembered(env, event.payload.get("repository"), event.received_at.timestamp()),
     ]
     if comment.get("id") is not None and event.number is not None:
         actions.append(React(env.repo, number=event.number, content="+1", comment_id=int(comment["id"])))
@@ -179,6 +181,7 @@ async def _record(env: CheckEnv, inv: Invocation, event: Event, ctx: Context, nu
                      recorded_by=sender),
         Note(env.repo, feature=FEATURE_NAME, number=number,
              text=f"{sender} recorded CLA version {env.version} for {account.login}"),
+        *await owner_remembered(env, event.payload.get("repository"), event.received_at.timestamp()),
     ]
     numbers = await _prs_to_recheck(env, account, number, event.is_pull_request)
     actions += await _recheck_after_signing(env, numbers, account, number)

@@ -147,7 +147,8 @@ async def pr_closed(db: Database, *, repo: str, number: int) -> None:
         await db.execute("DELETE FROM cla_waiting WHERE repo = ? AND number = ?", (repo, number))
 
 
-async def owner_seen(db: Database, *, owner_id: int, login: str, seen_at: float) -> None:
+async def owner_seen(db: Database, *, owner_id: int, login: str, seen_at: float,
+                     former: Sequence[str] = (), searched: bool = False) -> None:
     """The repository owner ``owner_id`` shown with ``login`` by what was read at ``seen_at``.
 
     Default agreements are keyed by the owner's login, so an owner renaming its login would leave
@@ -156,22 +157,39 @@ async def owner_seen(db: Database, *, owner_id: int, login: str, seen_at: float)
     the old login as its ``agreement`` keeps them) to the new key. A sighting older than the one
     on record (a delivery sent before the rename, processed after it) changes nothing. Idempotent,
     and safe with replicas: the owner's row is locked (SQLite: the transaction's write lock), and
-    a signature already under the new key stays as it is."""
+    a signature already under the new key stays as it is.
+
+    ``searched``: the kept deliveries were searched for logins the owner had before it was first
+    remembered (``check._owner_sighting``), and ``former`` are those found: their signatures are
+    copied to the owner's login on record as well, once."""
     login = login.lower()
     lock = " FOR UPDATE" if db.dialect == "postgresql" else ""
     async with db.transaction():
         await db.execute("INSERT INTO cla_owners (owner_id, login, seen_at) VALUES (?, ?, ?)"
                          " ON CONFLICT (owner_id) DO NOTHING", (int(owner_id), login, float(seen_at)))
-        row = await db.fetchone("SELECT login, seen_at FROM cla_owners WHERE owner_id = ?" + lock, (int(owner_id),))
-        if row is None or row["login"] == login or float(row["seen_at"]) > float(seen_at):
+        row = await db.fetchone("SELECT login, seen_at, history_searched FROM cla_owners WHERE owner_id = ?" + lock,
+                                (int(owner_id),))
+        if row is None:
             return
-        await db.execute("UPDATE cla_owners SET login = ?, seen_at = ? WHERE owner_id = ?",
-                         (login, float(seen_at), int(owner_id)))
-        await db.execute(
-            "INSERT INTO cla_signatures (agreement, user_id, version, login, signed_at, comment_url, repo,"
-            " recorded_by) SELECT ?, user_id, version, login, signed_at, comment_url, repo, recorded_by"
-            " FROM cla_signatures WHERE agreement = ? ON CONFLICT (agreement, user_id, version) DO NOTHING",
-            (login, row["login"]))
+        current = str(row["login"])
+        if current != login and float(row["seen_at"]) <= float(seen_at):
+            await db.execute("UPDATE cla_owners SET login = ?, seen_at = ? WHERE owner_id = ?",
+                             (login, float(seen_at), int(owner_id)))
+            await _copy_signatures(db, current, login)
+            current = login
+        if searched and not row["history_searched"]:
+            await db.execute("UPDATE cla_owners SET history_searched = 1 WHERE owner_id = ?", (int(owner_id),))
+            for old in former:
+                if str(old).lower() != current:
+                    await _copy_signatures(db, str(old).lower(), current)
+
+
+async def _copy_signatures(db: Database, old: str, new: str) -> None:
+    await db.execute(
+        "INSERT INTO cla_signatures (agreement, user_id, version, login, signed_at, comment_url, repo,"
+        " recorded_by) SELECT ?, user_id, version, login, signed_at, comment_url, repo, recorded_by"
+        " FROM cla_signatures WHERE agreement = ? ON CONFLICT (agreement, user_id, version) DO NOTHING",
+        (new, old))
 
 
 async def still_current(db: Database, *, repo: str, number: int, revision: int) -> bool:
@@ -244,8 +262,21 @@ async def waiting_for_signers(db: Database, repo: str, agreement: str, version: 
 
 
 async def owner_login(db: Database, owner_id: int) -> dict[str, Any] | None:
-    """The login the owner was last seen with (lower case) and when (see ``owner_seen``)."""
-    return await db.fetchone("SELECT login, seen_at FROM cla_owners WHERE owner_id = ?", (int(owner_id),))
+    """The login the owner was last seen with (lower case), when, and whether the logins it had
+    before it was first remembered were searched for (see ``owner_seen``)."""
+    return await db.fetchone("SELECT login, seen_at, history_searched FROM cla_owners WHERE owner_id = ?",
+                             (int(owner_id),))
+
+
+async def unowned_agreements(db: Database, login: str, *, limit: int) -> list[str]:
+    """Agreement keys with signatures that are neither ``login`` nor the login of an owner on
+    record: a custom ``agreement``, or the login of an owner never remembered (or since
+    renamed), which the kept deliveries may place (``check._owner_sighting``)."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT agreement FROM cla_signatures WHERE agreement <> ?"
+        " AND agreement NOT IN (SELECT login FROM cla_owners) ORDER BY agreement LIMIT ?",
+        (login.lower(), int(limit)))
+    return [str(r["agreement"]) for r in rows]
 
 
 async def status_of(db: Database, repo: str, number: int) -> dict[str, Any] | None:
