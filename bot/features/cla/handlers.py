@@ -32,6 +32,20 @@ async def on_pull_request(event: Event, ctx: Context) -> list[Action]:
     if pr.get("state", "open") != "open":
         return []
     previous = await store.status_of(ctx.db, ctx.repo, int(pr["number"]))
+    if previous is not None and not previous["is_open"] and event.action != "reopened":
+        # A close was handled after this event was sent (GitHub delivers out of order): its
+        # payload still says open. Checked as it is, it would store the pull request open again
+        # with its waiting list, and send a check, labels and a comment to a closed one.
+        number, head = int(pr["number"]), str(pr["head"]["sha"])
+        try:
+            state = str((await lookups.get_pull(ctx.gh, ctx.repo, number)).get("state") or "")
+        except PermanentGitHubError as exc:
+            if exc.status not in (404, 410):
+                raise
+            state = "gone"
+        if state != "open":
+            return [Note(ctx.repo, feature=FEATURE_NAME, number=number,
+                         text=f"CLA check of {head[:7]} dropped: #{number} is {state} now")]
     return await check_pull_request(CheckEnv.from_context(ctx), pr, previous=previous,
                                     seen_at=event.received_at.timestamp())
 

@@ -154,3 +154,29 @@ async def test_a_verdict_not_overtaken_sends_all_its_actions(db):
     assert outcome.skipped == [] and outcome.failed == []
     assert len(api.writes) == 3        # check run, label, comment
     assert (await store.status_of(db, REPO, 2))["published"] == 1
+
+
+async def test_a_late_event_processed_after_the_close_does_not_open_the_pull_request_again(db):
+    """GitHub delivers out of order: #2's last synchronize (its payload says open) is handled
+    after its close. Its listing is the head's own, so nothing else stops it: it must not
+    store #2 open again with its waiting list, nor send a check, labels and a comment pinging
+    people on a closed pull request."""
+    head = "1" * 40
+    payload = pr_payload("synchronize", head=head)
+    reader = reader_for({2: payload["pull_request"]}, {2: [api_commit(head)]})
+    event, ctx = make_context("pull_request", pr_payload("opened", head=head), db=db, reader=reader, received=AT)
+    for action in await handlers.on_pull_request(event, ctx):
+        if isinstance(action, Record):
+            await store.WRITERS[action.op](db, **action.args)
+    await store.pr_closed(db, repo=REPO, number=2)
+    reader = reader_for({2: {**payload["pull_request"], "state": "closed"}}, {2: [api_commit(head)]})
+    event, ctx = make_context("pull_request", payload, db=db, reader=reader, received=AT)
+    actions = await handlers.on_pull_request(event, ctx)
+    assert not of(actions, UpsertCheckRun)
+    assert not [a for a in actions if not isinstance(a, (Record, Note))]
+    assert not [a for a in of(actions, Record) if a.op == "pr_status"]
+    # reopened, it is checked (and waits) again
+    reopened = pr_payload("reopened", head=head)
+    reader = reader_for({2: reopened["pull_request"]}, {2: [api_commit(head)]})
+    event, ctx = make_context("pull_request", reopened, db=db, reader=reader, received=AT)
+    assert of(await handlers.on_pull_request(event, ctx), UpsertCheckRun)
