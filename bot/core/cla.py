@@ -135,10 +135,11 @@ def account_from_api(user: Mapping[str, Any] | None) -> Account | None:
 
 
 # GitHub ids are positive 64-bit integers; a longer run of digits is not one (and would overflow
-# the store).
+# the store). ASCII digits only: ``\d`` alone also matches other scripts' digits, which int()
+# reads as the same id, so ``１０２+bob@…`` (an address GitHub links to nobody) would name bob.
 _MAX_ID = 2**63 - 1
 _NOREPLY = re.compile(r"^(?:(?P<id>\d{1,19})\+)?(?P<login>[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?)"
-                      r"@users\.noreply\.github\.com$", re.I)
+                      r"@users\.noreply\.github\.com$", re.I | re.ASCII)
 
 
 def noreply_id(email: str) -> int | None:

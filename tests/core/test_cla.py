@@ -61,6 +61,9 @@ def test_parse_person(value, expected):
     # not an id GitHub can have: no lookup, and nothing that would overflow the store
     ("99999999999999999999+bob@users.noreply.github.com", None, None),
     ("0+bob@users.noreply.github.com", None, None),
+    # digits of other scripts are no id GitHub writes (int() would read "１０２" as 102, bob's)
+    ("\uff11\uff10\uff12+bob@users.noreply.github.com", None, None),
+    ("\u0661\u0660\u0662+bob@users.noreply.github.com", None, None),
 ])
 def test_noreply_addresses(email, account_id, login):
     assert cla.noreply_id(email) == account_id
