@@ -246,7 +246,7 @@ async def sweep(jctx: JobContext) -> list[Action]:
     """The feature's periodic job: stages past their timeout, then the cancels still owed that
     are due again (see cancels). Cheap when nothing runs and nothing is owed: two queries."""
     return (await sweep_timeouts(jctx) + await cancels.sweep(jctx) + await _forget_ended_runs(jctx)
-            + await _forget_verified(jctx))
+            + await _forget_verified(jctx) + await _forget_refused(jctx))
 
 
 async def _forget_ended_runs(jctx: JobContext) -> list[Action]:
@@ -263,6 +263,14 @@ async def _forget_verified(jctx: JobContext) -> list[Action]:
     if not await store.any_verified_before(jctx.db, before):
         return []
     return [Record("", feature=FEATURE_NAME, op="forget_verified", args={"before": before})]
+
+
+async def _forget_refused(jctx: JobContext) -> list[Action]:
+    """The refusals not used for remembered.REFUSED_KEEP are forgotten (one query when none)."""
+    before = now_of(jctx) - remembered.REFUSED_KEEP
+    if not await store.any_refused_before(jctx.db, before):
+        return []
+    return [Record("", feature=FEATURE_NAME, op="forget_refused", args={"before": before})]
 
 
 async def sweep_timeouts(jctx: JobContext) -> list[Action]:

@@ -1,6 +1,6 @@
 """The verification of a head's patches for a decision (gate.gate): those verified before with
-the same bytes are taken as remembered (remembered.py), the others read and verified, at most
-MAX_PATCHES of them per decision."""
+the same bytes are taken as remembered (remembered.py), and so are those refused before, the
+others read and verified, at most MAX_PATCHES of them per decision."""
 from __future__ import annotations
 
 import asyncio
@@ -11,14 +11,14 @@ from ...core.actions import Action, Record
 from ...github.errors import PermanentGitHubError
 from . import lookups, pushes, remembered, store
 from .tracking import FEATURE_NAME
-from .verification import MAX_PATCHES, Verdict, signature_files, verify_patches
+from .verification import MAX_PATCHES, Verdict, explained, signature_files, verify_patches
 
 
 async def verify_head(ctx: Context, section: Mapping[str, Any], head_sha: str, patches: Sequence[str],
                       listing: lookups.Listing | None, *, pushed: bool) -> tuple[list[Verdict], bool, list[Action]]:
     """The verdicts on ``patches`` at ``head_sha``, whether some were left unverified, and the
-    record of what to remember. Those verified before with the bytes the listing names are not
-    read again (remembered); of the rest, MAX_PATCHES are read and verified, and the others left
+    record of what to remember. Those verified (or refused) before with the bytes the listing
+    names are not read again (remembered); of the rest, MAX_PATCHES are read and verified, and the others left
     to the next decision (a re-run, the next push), which finds these remembered. Without a
     listing nothing can be remembered: more than MAX_PATCHES are refused unread."""
     if listing is not None and listing.sha != head_sha:
@@ -36,11 +36,20 @@ async def verify_head(ctx: Context, section: Mapping[str, Any], head_sha: str, p
     keys = {p: k for p in patches if listing is not None and trust is not None
             and (k := remembered.listed_key(section, trust, p, signature_files(section, p), listing))}
     found = await store.verified(ctx.db, ctx.repo, list(keys.values()), since=now - remembered.KEEP) if keys else {}
+    # Refused before with the same bytes: refused again unread, so that a head with more refused
+    # patches than one decision reads goes on to the others at each decision, rather than reading
+    # the same refused ones for good.
+    unverified = [k for k in keys.values() if k not in found]
+    refused = (await store.refused(ctx.db, ctx.repo, unverified, since=now - remembered.REFUSED_KEEP)
+               if unverified else {})
     known = [Verdict(p, remembered.verified_from_row(found[keys[p]]), key=keys[p], remembered=True)
              for p in patches if keys.get(p) in found]
+    known += [Verdict(p, reason=explained(section, p, str(refused[keys[p]]["reason"])), key=keys[p], remembered=True)
+              for p in patches if keys.get(p) in refused]
+    decided = {**found, **refused}
     # A patch the listing shows deleted has nothing to verify (verify_patches would read as much):
     # left out here, or deleting more than MAX_PATCHES would be refused for good.
-    todo = [p for p in patches if keys.get(p) not in found and not (listing is not None and _gone(listing, p))]
+    todo = [p for p in patches if keys.get(p) not in decided and not (listing is not None and _gone(listing, p))]
     # Those without a key are never remembered, so they go first (each decision reads them all)
     # and leave room for the others; as many as one decision reads would leave none, and no
     # re-run would ever get further.
@@ -52,21 +61,23 @@ async def verify_head(ctx: Context, section: Mapping[str, Any], head_sha: str, p
     todo = unkeyed + [p for p in todo if p in keys]
     fresh = await verify_patches(ctx.gh, ctx.repo, head_sha, section, todo[:MAX_PATCHES], listing, trust)
     verdicts = sorted(known + fresh, key=lambda v: v.path)
-    # Remembered now: what verified with the listed bytes, and what was found remembered long
+    # Remembered now: what was decided with the listed bytes, and what was found remembered long
     # enough ago that its keeping is renewed (it is in use).
-    remember = [{"key": v.key, **remembered.verified_to_args(v.verified)} for v in verdicts
-                if v.verified is not None and v.key
-                and (not v.remembered or float(found[v.key]["at"]) < now - remembered.REFRESH)]
-    records: list[Action] = ([Record(ctx.repo, feature=FEATURE_NAME, op="remember_verified",
-                                     args={"repo": ctx.repo, "verified": remember, "at": now})] if remember else [])
+    renew = [v for v in verdicts if v.key and (not v.remembered or float(decided[v.key]["at"]) < now - remembered.REFRESH)]
+    remember = [{"key": v.key, **remembered.verified_to_args(v.verified)} for v in renew if v.verified is not None]
+    refuse = [{"key": v.key, "reason": v.reason} for v in renew if v.verified is None]
+    records: list[Action] = [
+        *([Record(ctx.repo, feature=FEATURE_NAME, op="remember_verified",
+                  args={"repo": ctx.repo, "verified": remember, "at": now})] if remember else []),
+        *([Record(ctx.repo, feature=FEATURE_NAME, op="remember_refused",
+                  args={"repo": ctx.repo, "refused": refuse, "at": now})] if refuse else [])]
     left = todo[MAX_PATCHES:]
     if left:
-        # Failures are never remembered, so a head with more than MAX_PATCHES refused patches
-        # stops going on here: it is refused for those anyway, and the table names them.
+        # The verdicts given now are remembered, refusals included: the next decision reads these.
         verdicts.append(Verdict(
             f"{len(left)} more patch{'es' if len(left) != 1 else ''}", count=len(left),
             reason=f"not verified yet: {MAX_PATCHES} patches are read and verified per decision, besides those "
-                   "verified before; the ones verified now are remembered, so Re-run this check (or push "
+                   "decided before; the ones decided now are remembered, so Re-run this check (or push "
                    "again) to verify the next ones"))
     return verdicts, bool(left), records
 

@@ -8,8 +8,10 @@ verifier that applies it: the ``trust`` section, the Sigstore trust root in use 
 certificates are checked at the time the transparency log recorded the signature, not now), and
 the code and libraries that verify. A tree listing gives each file's git blob SHA, a hash of its
 bytes, without reading them: those SHAs, with the ``keys_for`` answer and a fingerprint of all
-the rest (trust_fingerprint), make the key. Only a success is remembered, and only when the bytes
-verified hash to the SHAs listed. A signer or key removed, another trust root (a key revoked), a
+the rest (trust_fingerprint), make the key. A verdict is remembered only when the bytes verified hash
+to the SHAs listed: a success, and a refusal too (kept apart, for less long), for one decision
+reads at most verification.MAX_PATCHES patches, and a head with more refused ones than that would
+otherwise read the same refused ones at every re-run, never the others. A signer or key removed, another trust root (a key revoked), a
 new release of the verifying code or of sigstore, sigstore-models or cryptography: every key
 changes, and nothing verified before counts until verified again.
 
@@ -41,6 +43,9 @@ VERIFYING_PACKAGES = ("sigstore", "cryptography")
 # A remembered verification unused this long is forgotten (refreshed on use, at most daily).
 KEEP = 180 * 86400.0
 REFRESH = 86400.0
+# A refusal is remembered too (the same key), so that a head with more refused patches than one
+# decision reads goes on to the others at each re-run; kept shorter, as anyone can make them.
+REFUSED_KEEP = 30 * 86400.0
 # A pull request or push with more patches than this has its patch directories listed to find
 # the remembered ones; below it, reading each patch costs no more than the listing would.
 LIST_ABOVE = 10

@@ -128,6 +128,20 @@ async def forget_verified(db: Database, *, before: float) -> None:
     await db.execute("DELETE FROM patch_pipeline_verified WHERE at < ?", (before,))
 
 
+# A refusal's reason as kept: the check shows at most a few hundred characters of it.
+REFUSED_REASON_LEN = 1000
+
+
+async def remember_refused(db: Database, *, repo: str, refused: Sequence[Mapping[str, Any]], at: float) -> None:
+    """Patches refused (or found refused before) by a decision, by content key (remembered.py)."""
+    sql = _upsert_sql("patch_pipeline_refused", ("repo", "key", "reason", "at"), ("repo", "key"))
+    await db.executemany(sql, [(repo, v["key"], str(v["reason"])[:REFUSED_REASON_LEN], at) for v in refused])
+
+
+async def forget_refused(db: Database, *, before: float) -> None:
+    await db.execute("DELETE FROM patch_pipeline_refused WHERE at < ?", (before,))
+
+
 async def branch_deleted(db: Database, *, repo: str, branch: str) -> None:
     """The gated ``branch`` is gone: nothing is owed on it, and its head is no branch's any more
     (a pull request of that commit is decided as any other; a branch of that name made again
@@ -377,7 +391,8 @@ async def give_up_cancel(db: Database, *, repo: str, run_id: int, owed_before: f
 WRITERS = {"record_rejection": record_rejection, "save_run": save_run, "adopt_run": adopt_run,
            "branch_decided": branch_decided, "branch_deleted": branch_deleted,
            "forget_ended_runs": forget_ended_runs, "remember_verified": remember_verified,
-           "forget_verified": forget_verified,
+           "forget_verified": forget_verified, "remember_refused": remember_refused,
+           "forget_refused": forget_refused,
            "stray_stopped": stray_stopped, "cancel_attempted": cancel_attempted,
            "cancel_settled": cancel_settled, "run_ended": run_ended, "give_up_cancel": give_up_cancel}
 
@@ -469,11 +484,21 @@ async def ended_run(db: Database, repo: str, run_id: int) -> bool:
 async def verified(db: Database, repo: str, keys: Sequence[str], *, since: float) -> dict[str, dict[str, Any]]:
     """The remembered verifications among ``keys``, by key: those used ``since`` then (an older
     one is forgotten, whether or not the periodic job has dropped it yet)."""
+    return await _by_keys(db, "patch_pipeline_verified", repo, keys, since)
+
+
+async def refused(db: Database, repo: str, keys: Sequence[str], *, since: float) -> dict[str, dict[str, Any]]:
+    """The remembered refusals among ``keys``, by key, as ``verified`` finds the successes."""
+    return await _by_keys(db, "patch_pipeline_refused", repo, keys, since)
+
+
+async def _by_keys(db: Database, table: str, repo: str, keys: Sequence[str], since: float
+                   ) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     unique = sorted(set(keys))
     for at in range(0, len(unique), 500):  # well under any database's limit of bound values
         chunk = unique[at:at + 500]
-        rows = await db.fetchall(f"SELECT * FROM patch_pipeline_verified WHERE repo = ? AND at >= ? AND key IN "
+        rows = await db.fetchall(f"SELECT * FROM {table} WHERE repo = ? AND at >= ? AND key IN "
                                  f"({', '.join('?' * len(chunk))})", (repo, since, *chunk))
         found.update((str(r["key"]), r) for r in rows)
     return found
@@ -481,6 +506,10 @@ async def verified(db: Database, repo: str, keys: Sequence[str], *, since: float
 
 async def any_verified_before(db: Database, before: float) -> bool:
     return await db.fetchval("SELECT 1 FROM patch_pipeline_verified WHERE at < ? LIMIT 1", (before,)) is not None
+
+
+async def any_refused_before(db: Database, before: float) -> bool:
+    return await db.fetchval("SELECT 1 FROM patch_pipeline_refused WHERE at < ? LIMIT 1", (before,)) is not None
 
 
 async def any_ended_runs_before(db: Database, before: float) -> bool:

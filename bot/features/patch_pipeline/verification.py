@@ -74,6 +74,16 @@ def touched_patches(section: Mapping[str, Any], filenames: Iterable[str]) -> lis
     return sorted(found)
 
 
+def explained(section: Mapping[str, Any], patch: str, reason: str) -> str:
+    """A refusal's reason as shown for ``patch``: an unsigned one names the files looked for. A
+    refusal remembered by content (another patch of the same bytes, perhaps) is shown with this
+    patch's files, not those of the patch it was first given to."""
+    if reason.startswith("unsigned"):
+        bundle_path, sig_path = signature_files(section, patch)
+        return f"unsigned: neither {bundle_path} nor {sig_path} exists at this commit"
+    return reason
+
+
 def trust_policy(section: Mapping[str, Any]) -> TrustPolicy:
     """Raises SignatureInvalid for a configured key that is unusable (reported on the check)."""
     trust = section["trust"]
@@ -88,8 +98,8 @@ async def verify_patches(gh: GitHubReader, repo: str, head_sha: str, section: Ma
                          patches: Sequence[str], listing: lookups.Listing | None = None,
                          trust: str | None = None) -> list[Verdict]:
     """Each patch read at ``head_sha`` and verified. With the ``listing`` of the commit's patch
-    directories and the ``trust`` fingerprint (remembered.trust_fingerprint), a success whose
-    bytes are those listed carries its key to be remembered by."""
+    directories and the ``trust`` fingerprint (remembered.trust_fingerprint), a verdict (success or
+    refusal) whose bytes are those listed carries its key to be remembered by."""
     try:
         policy = trust_policy(section)
     except SignatureInvalid as exc:
@@ -108,18 +118,16 @@ async def verify_patches(gh: GitHubReader, repo: str, head_sha: str, section: Ma
         bundle = await lookups.file_at(gh, repo, bundle_path, head_sha)
         sig = await lookups.file_at(gh, repo, sig_path, head_sha)
         keys_allowed = any(glob_match(g, patch) for g in section["trust"]["keys_for"])
+        # Remembered by, success or refusal: only when the bytes read are those listed.
+        key = (remembered.read_key(section, trust, patch, (bundle_path, sig_path), (data, bundle, sig), listing)
+               if trust else None)
         try:
             # CPU-bound (certificate chains, ECDSA): keep the event loop free.
             verified = await asyncio.to_thread(verify_patch, Artifact.from_bytes(data), policy,
                                                bundle=bundle, signature_file=sig, keys_allowed=keys_allowed)
-            key = (remembered.read_key(section, trust, patch, (bundle_path, sig_path), (data, bundle, sig), listing)
-                   if trust else None)
             verdicts.append(Verdict(patch, verified, key=key))
         except SignatureInvalid as exc:
-            reason = str(exc)
-            if reason.startswith("unsigned"):
-                reason = f"unsigned: neither {bundle_path} nor {sig_path} exists at this commit"
-            verdicts.append(Verdict(patch, reason=reason))
+            verdicts.append(Verdict(patch, reason=explained(section, patch, str(exc)), key=key))
     return verdicts
 
 
@@ -142,7 +150,8 @@ def _row(v: Verdict) -> str:
     # A path is the contributor's text: GitHub splits cells on a bare "|" even inside a code
     # span, so an unescaped one would forge a "verified" row (neutralize() escapes its own).
     if v.verified is None:
-        return f"| {cell(code(v.path))} | ❌ {neutralize(v.reason, max_len=400)} | – | – | – |"
+        before = " (refused before with the same bytes, not read again)" if v.remembered else ""
+        return f"| {cell(code(v.path))} | ❌ {neutralize(v.reason, max_len=400)}{before} | – | – | – |"
     how = "keyless" if v.verified.method == "keyless" else "public key"
     by = v.verified.issuer if v.verified.method == "keyless" else f"key {v.verified.signer}"
     log_index = "–" if v.verified.log_index is None else str(v.verified.log_index)
@@ -170,9 +179,12 @@ def render(verdicts: Sequence[Verdict]) -> tuple[str, str, str]:
     bad = sum(v.count for v in verdicts if not v.ok)
     total = sum(v.count for v in verdicts)
     table = _table(verdicts)
-    again = sum(v.remembered for v in verdicts)
+    again = sum(v.remembered for v in verdicts if v.ok)
+    refused_again = sum(v.remembered for v in verdicts if not v.ok)
     known = (f" {again} of them verified before with the same bytes under the same trust policy "
              "(remembered), and not read again." if again else "")
+    known += (f" {refused_again} of them refused before with the same bytes under the same trust policy, "
+              "and not read again." if refused_again else "")
     if not bad:
         return "success", f"{total} patch{'es' if total != 1 else ''} signed", (
             "Every patch verifies against the trust policy; the verification pipeline was dispatched."

@@ -409,3 +409,55 @@ def test_a_patch_is_taken_as_deleted_only_when_the_listing_shows_no_file_and_no_
     assert gone(listed, "patches/0003.patch")               # not there
     assert not gone(listed, "patches/0002.patch")           # a directory there: read, refused as no file
     assert not gone(listed, "elsewhere/0001.patch")         # outside the listing: read
+
+
+async def test_a_head_with_more_refused_patches_than_one_decision_reads_goes_on_until_every_one_is_decided(flow):
+    """Refusals are remembered by content too: a re-run reads the patches not decided yet, not the
+    same refused ones again, so every patch of any queue gets its verdict after a few re-runs."""
+    stranger = KeyPair()  # not trusted
+    refused = MAX_PATCHES + 2
+    paths = queue(flow, C1, MAX_PATCHES + 5)
+    for i, path in enumerate(paths[:refused]):
+        flow.repo.put(C1, path + ".sig", signature(stranger, f"patch {i}\n".encode()))
+    first = await flow.send("push", push_payload("go", after=C1, files=paths))
+    sig = check_of(first, "patch-signature", C1)
+    assert sig.title == f"{MAX_PATCHES + 5} of {MAX_PATCHES + 5} patches not verified"
+    assert "5 more patches" in sig.summary and reads(flow) == read_with_signatures(*paths[:MAX_PATCHES])
+
+    again = await flow.send("check_run", rerequested("patch-signature", C1), at=T(5))
+    sig = check_of(again, "patch-signature", C1)
+    assert reads(flow) == read_with_signatures(*paths[MAX_PATCHES:])  # only those not decided yet
+    assert (sig.conclusion, sig.title) == ("failure", f"{refused} of {MAX_PATCHES + 5} patches not verified")
+    assert "more patches" not in sig.summary and "refused before" in sig.summary
+    assert sig.summary.count("❌") == refused and sig.summary.count("✅") == 3
+    assert not of(again, "DispatchWorkflow")
+
+    third = await flow.send("check_run", rerequested("patch-signature", C1), at=T(10))
+    assert reads(flow) == [] and check_of(third, "patch-signature", C1).title == sig.title
+
+
+async def test_a_refusal_remembered_is_shown_with_the_paths_of_the_patch_at_hand(flow):
+    """Two unsigned patches with the same bytes share a key: each is named with its own files."""
+    same = [f"{QUEUE}/{i:04}.patch" for i in range(12)]
+    for path in same:
+        flow.repo.put(C1, path, b"the same bytes\n")
+    await flow.send("push", tree_push(C1))
+    again = await flow.send("check_run", rerequested("patch-signature", C1), at=T(5))
+    summary = check_of(again, "patch-signature", C1).summary
+    for path in same:
+        assert f"neither {path}.sigstore.json nor {path}.sig exists" in summary.replace("\\", "")
+
+
+async def test_remembered_refusals_are_forgotten_sooner_and_never_read_as_verifications(flow):
+    queue(flow, C1, 12, key=KeyPair())  # signed by nobody trusted
+    first = await flow.send("push", tree_push(C1))
+    assert check_of(first, "patch-signature", C1).title == "12 of 13 patches not verified"
+    keys = [r["key"] for r in await flow.db.fetchall("SELECT key FROM patch_pipeline_refused WHERE repo = ?", (REPO,))]
+    assert len(keys) == 12 and await store.verified(flow.db, REPO, keys, since=0) == {}
+
+    sweep = lambda at: handlers.sweep(job_context(flow.db, flow.rules, flow.repo.reader(), at))  # noqa: E731
+    forgets = lambda actions: [a for a in actions if getattr(a, "op", "") == "forget_refused"]  # noqa: E731
+    assert not forgets(await sweep(T(remembered.REFUSED_KEEP - 60)))
+    await apply_records(flow.db, forgets(await sweep(T(remembered.REFUSED_KEEP + 60))))
+    assert await flow.db.fetchall("SELECT * FROM patch_pipeline_refused") == []
+    assert len(await flow.db.fetchall("SELECT * FROM patch_pipeline_verified")) == 1  # SIGNED_PATCH, kept longer
