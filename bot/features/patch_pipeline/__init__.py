@@ -45,6 +45,7 @@ FEATURE = Feature(
         "pull_request.opened": [handlers.on_pull_request],
         "pull_request.synchronize": [handlers.on_pull_request],
         "pull_request.reopened": [handlers.on_pull_request],
+        "pull_request.edited": [handlers.on_base_changed],
         "push": [handlers.on_push],
         "check_run.rerequested": [handlers.on_check_rerequested],
         "workflow_run": [handlers.on_workflow_run],

@@ -30,14 +30,37 @@ async def on_pull_request(event: Event, ctx: Context) -> list[Action]:
     pr = event.payload["pull_request"]
     number, head_sha = int(pr["number"]), str(pr["head"]["sha"])
     found = await store.run_for_head(ctx.db, ctx.repo, head_sha)
+    section = ctx.rules.section(SECTION)
+    if found is not None and _counts(found[0]) and (int(found[0]["number"]) != number or event.action == "edited"):
+        # Decided for another pull request of this head, or for this one before its base changed
+        # (on_base_changed): this one may bring patches that decision did not check (its base
+        # lacks some the other's had), and the head's pipeline must not read as a pass for them.
+        files = [f["filename"] for f in await lookups.pr_files(ctx.gh, ctx.repo, number)]
+        if not pushes.stands_for(section, found[0], files):
+            return await gate(ctx, number, head_sha, files) + await cancels.resend(ctx)
     if found is not None:
-        # Decided already (a redelivery, a reopen, a push back to an earlier head): only
-        # what runs for another head goes; /verify-patch decides this head again.
-        return [*_adopt(ctx, found[0], number),
-                *await supersede_others(ctx, ctx.rules.section(SECTION), number, head_sha),
+        # Decided already (a redelivery, a reopen, a push back to an earlier head, another pull
+        # request of the head checked for every patch this one brings): only what runs for
+        # another head goes; /verify-patch decides this head again.
+        return [*_adopt(ctx, found[0], number), *await supersede_others(ctx, section, number, head_sha),
                 *await cancels.resend(ctx)]
-    files = await lookups.pr_files(ctx.gh, ctx.repo, number)
-    return await gate(ctx, number, head_sha, [f["filename"] for f in files]) + await cancels.resend(ctx)
+    files = [f["filename"] for f in await lookups.pr_files(ctx.gh, ctx.repo, number)]
+    return await gate(ctx, number, head_sha, files) + await cancels.resend(ctx)
+
+
+async def on_base_changed(event: Event, ctx: Context) -> list[Action]:
+    """``edited`` with a new base branch: the pull request brings other patches now (a base
+    lacking some that the old one had), which the head's decision may not have checked."""
+    if "base" not in (event.payload.get("changes") or {}):
+        return []
+    return await on_pull_request(event, ctx)
+
+
+def _counts(row: Mapping[str, Any]) -> bool:
+    """Whether a head's decision reads as a pass on the commit (its pipeline runs or passed): only
+    then does a pull request bringing patches it did not check need it decided again. A refusal,
+    a failure or a superseded run passes nothing."""
+    return row["status"] in store.LIVE or pushes.passed(row)
 
 
 def _adopt(ctx: Context, row: Mapping[str, Any], number: int) -> list[Action]:

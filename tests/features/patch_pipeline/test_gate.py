@@ -260,3 +260,52 @@ async def test_a_pipe_in_a_patch_path_cannot_forge_table_cells(db, repo, key):
     assert [len(r) for r in rows] == [5, 5]
     [row] = [r for r in rows if "torvalds" in r[0]]
     assert row[0].startswith("<code>patches/x| ✅ verified") and row[1].startswith("❌ unsigned")
+
+
+UNSIGNED = "patches/kernel/0003-unsigned.patch"
+
+
+def second_pr_of_the_head(repo, number=8):
+    """Another pull request of the same head, against a base that lacks a patch the first one's
+    base had: this one brings that patch too, unsigned."""
+    repo.put(HEAD, UNSIGNED, b"From 3 Mon\nSubject: [PATCH] nobody signed this\n")
+    repo.pr_files[number] = [*repo.pr_files[7], UNSIGNED]
+    repo.pulls[number] = {"number": number, "state": "open", "head": {"sha": HEAD}}
+
+
+async def test_a_head_taken_over_by_a_pr_bringing_more_patches_is_decided_again(db, repo, key):
+    rule_set = rules(key)
+    assert of(await opened(db, repo, rule_set), "DispatchWorkflow")  # PR 7: its two patches, signed
+    second_pr_of_the_head(repo)
+    event, ctx = context("pull_request", pr_payload("opened", number=8), db=db, repo=repo, rules=rule_set)
+    actions = await handlers.on_pull_request(event, ctx)
+    await apply_records(db, actions)
+    sig = [c for c in of(actions, "UpsertCheckRun") if c.name == "patch-signature"]
+    assert sig and sig[0].conclusion == "failure" and UNSIGNED in sig[0].summary
+    assert not of(actions, "DispatchWorkflow")
+    row, _ = await run_for_head(db, REPO, HEAD)
+    assert (row["status"], row["number"]) == ("rejected", 8)
+
+
+async def test_a_head_taken_over_by_a_pr_bringing_no_other_patch_is_only_followed(db, repo, key):
+    rule_set = rules(key)
+    assert of(await opened(db, repo, rule_set), "DispatchWorkflow")
+    repo.pr_files[8], repo.pulls[8] = list(repo.pr_files[7]), {"number": 8, "state": "open", "head": {"sha": HEAD}}
+    event, ctx = context("pull_request", pr_payload("opened", number=8), db=db, repo=repo, rules=rule_set)
+    actions = await handlers.on_pull_request(event, ctx)
+    assert [a.op for a in of(actions, "Record")] == ["adopt_run"] and not of(actions, "UpsertCheckRun")
+
+
+async def test_a_pr_whose_base_changes_to_one_lacking_patches_is_decided_again(db, repo, key):
+    rule_set = rules(key)
+    assert of(await opened(db, repo, rule_set), "DispatchWorkflow")
+    repo.pr_files[7] = [*repo.pr_files[7], UNSIGNED]  # against the new base, it brings this one too
+    repo.put(HEAD, UNSIGNED, b"From 3 Mon\nSubject: [PATCH] nobody signed this\n")
+    payload = {**pr_payload("synchronize"), "action": "edited"}
+    payload["changes"] = {"base": {"ref": {"from": "release"}, "sha": {"from": "a" * 40}}}
+    event, ctx = context("pull_request", payload, db=db, repo=repo, rules=rule_set)
+    actions = await handlers.on_pull_request(event, ctx)
+    sig = [c for c in of(actions, "UpsertCheckRun") if c.name == "patch-signature"]
+    assert sig and sig[0].conclusion == "failure" and UNSIGNED in sig[0].summary
+    # A pipeline of the head that ran for fewer patches is ended, not left to pass.
+    assert [c.conclusion for c in of(actions, "UpsertCheckRun") if c.name == "patch-pipeline"] == ["cancelled"]
