@@ -2,6 +2,7 @@
 from one."""
 from __future__ import annotations
 
+from typing import Any, Mapping
 from urllib.parse import quote
 
 
@@ -19,3 +20,15 @@ def is_repo_url(url: object, repo: str) -> bool:
     ignoring case, as GitHub does."""
     text = str(url or "").casefold().rstrip("/")
     return bool(text) and text.endswith("/repos/" + repo.casefold())
+
+
+def based_here(pr_ref: Mapping[str, Any], repository: Mapping[str, Any]) -> bool:
+    """Whether a ``check_run.pull_requests`` entry is a PR of this repository. GitHub lists
+    every open PR whose head matches the commit, including PRs of forks and other
+    repositories: their numbers mean nothing here."""
+    base = (pr_ref.get("base") or {}).get("repo") or {}
+    if base.get("id") is not None and repository.get("id") is not None:
+        return int(base["id"]) == int(repository["id"])
+    if base.get("url") and repository.get("full_name"):
+        return is_repo_url(base["url"], str(repository["full_name"]))
+    return True  # nothing says otherwise

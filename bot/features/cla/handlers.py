@@ -11,7 +11,7 @@ from ...core.cla import Account, account_from_api, is_signature
 from ...core.events import Event, parse_time
 from ...core.markdown import code
 from ...core.merge_group import is_queue_branch
-from ...github.urls import is_repo_url
+from ...github.urls import based_here
 from ...store.db import DatabaseUnavailable
 from ..base import Invocation
 from ..commands.errors import CommandError, CommandRefused
@@ -57,18 +57,6 @@ async def on_base_changed(event: Event, ctx: Context) -> list[Action]:
     return await on_pull_request(event, ctx)
 
 
-def _based_here(pr_ref: Mapping[str, Any], repository: Mapping[str, Any]) -> bool:
-    """Whether a ``check_run.pull_requests`` entry is a PR of this repository. GitHub lists
-    every open PR whose head matches the commit, including PRs of forks and other
-    repositories: their numbers mean nothing here."""
-    base = (pr_ref.get("base") or {}).get("repo") or {}
-    if base.get("id") is not None and repository.get("id") is not None:
-        return int(base["id"]) == int(repository["id"])
-    if base.get("url") and repository.get("full_name"):
-        return is_repo_url(base["url"], str(repository["full_name"]))
-    return True  # nothing says otherwise
-
-
 async def on_check_rerequested(event: Event, ctx: Context) -> list[Action]:
     """"Re-run" on our check in GitHub's UI: check its pull requests again."""
     run = event.payload.get("check_run") or {}
@@ -79,7 +67,7 @@ async def on_check_rerequested(event: Event, ctx: Context) -> list[Action]:
         return []  # a merge group's check: merge_queue decides the group again, not the PR's
     repository = event.payload.get("repository") or {}
     numbers = [int(p["number"]) for p in run.get("pull_requests") or []
-               if p.get("number") is not None and _based_here(p, repository)]
+               if p.get("number") is not None and based_here(p, repository)]
     if not numbers and run.get("head_sha"):
         # GitHub leaves pull_requests empty when the head branch is in a fork (most CLA
         # cases); the check run is ours, so the PR we ran it for is on record by its head.

@@ -11,6 +11,7 @@ from ...core import pipeline as P
 from ...core.retry import RetryLater
 from ...core.actions import Action, Comment, Note, Record
 from ...core.events import Event
+from ...github.urls import based_here
 from ..base import Invocation
 from . import cancels, lookups, pushes, remembered, store, strays, tracking
 from .gate import SECTION, branch_decided, branches_at, gate, now_of, supersede_others
@@ -171,8 +172,10 @@ async def on_check_rerequested(event: Event, ctx: Context) -> list[Action]:
             or not str(check_run.get("external_id") or "").startswith("contributor-flow")):
         return []
     head_sha = str(check_run.get("head_sha") or "")
-    prs = check_run.get("pull_requests") or []
-    number = prs[0].get("number") if prs else None
+    # A fork's own pull requests of the same head are listed too: their numbers name others here.
+    repository = event.payload.get("repository") or {}
+    prs = [p for p in check_run.get("pull_requests") or [] if p.get("number") is not None and based_here(p, repository)]
+    number = prs[0]["number"] if prs else None
     found = await store.run_for_head(ctx.db, ctx.repo, head_sha)
     section = ctx.rules.section(SECTION)
     for branch in await branches_at(ctx, section, head_sha):

@@ -309,3 +309,18 @@ async def test_a_pr_whose_base_changes_to_one_lacking_patches_is_decided_again(d
     assert sig and sig[0].conclusion == "failure" and UNSIGNED in sig[0].summary
     # A pipeline of the head that ran for fewer patches is ended, not left to pass.
     assert [c.conclusion for c in of(actions, "UpsertCheckRun") if c.name == "patch-pipeline"] == ["cancelled"]
+
+
+async def test_rerun_ignores_pull_requests_of_other_repositories_listed_on_the_check(db, repo, key):
+    """GitHub lists on a check run every open PR whose head matches, a fork's own PRs included:
+    their numbers name other pull requests here (#3 is another head), not this one."""
+    rule_set = rules(key)
+    del repo.files[HEAD][KEYED + ".sig"]
+    await opened(db, repo, rule_set)
+    repo.put(HEAD, KEYED + ".sig", sig_file(key, KEY_PATCH))
+    repo.pulls[3] = {"number": 3, "state": "open", "head": {"sha": HEAD2}}
+    elsewhere = {"number": 3, "base": {"repo": {"id": 999, "url": "https://api.github.com/repos/someone/fork"}}}
+    payload = rerequested("patch-signature", prs=(elsewhere, {"number": 7}))
+    event, ctx = context("check_run", payload, db=db, repo=repo, rules=rule_set)
+    actions = await handlers.on_check_rerequested(event, ctx)
+    assert of(actions, "UpsertCheckRun")[0].conclusion == "success" and of(actions, "DispatchWorkflow")
