@@ -387,3 +387,13 @@ def component_problems(components: Sequence[Component]) -> list[str]:
             elif dep == comp.name:
                 problems.append(f"component {comp.name!r} depends on itself")
     return problems
+
+
+# The files API lists at most this many files of a pull request.
+GITHUB_FILE_LIMIT = 3000
+
+
+def listing_incomplete(listed: int, total: int) -> bool:
+    """Whether the files API left some of the PR's changed files out: it stops at 3,000,
+    and ``total`` is the PR's own ``changed_files``."""
+    return total > listed or listed >= GITHUB_FILE_LIMIT

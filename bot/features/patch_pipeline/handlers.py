@@ -4,6 +4,7 @@ to the gate (gate.py): a pull request's opened or pushed head, a push to a gated
 pushes), /verify-patch, "Re-run" on one of the checks."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ...context import Context, JobContext
@@ -11,6 +12,7 @@ from ...core import pipeline as P
 from ...core.retry import RetryLater
 from ...core.actions import Action, Comment, Note, Record
 from ...core.events import Event
+from ...core.impact import listing_incomplete
 from ...github.urls import based_here
 from ..base import Invocation
 from . import cancels, lookups, pushes, remembered, store, strays, tracking
@@ -36,17 +38,40 @@ async def on_pull_request(event: Event, ctx: Context) -> list[Action]:
         # Decided for another pull request of this head, or for this one before its base changed
         # (on_base_changed): this one may bring patches that decision did not check (its base
         # lacks some the other's had), and the head's pipeline must not read as a pass for them.
-        files = [f["filename"] for f in await lookups.pr_files(ctx.gh, ctx.repo, number)]
-        if not pushes.stands_for(section, found[0], files):
-            return await gate(ctx, number, head_sha, files) + await cancels.resend(ctx)
+        files = await pr_patch_files(ctx, section, pr)
+        if not pushes.stands_for(section, found[0], files.names):
+            return await files.gate(ctx, number, head_sha) + await cancels.resend(ctx)
     if found is not None:
         # Decided already (a redelivery, a reopen, a push back to an earlier head, another pull
         # request of the head checked for every patch this one brings): only what runs for
         # another head goes; /verify-patch decides this head again.
         return [*_adopt(ctx, found[0], number), *await supersede_others(ctx, section, number, head_sha),
                 *await cancels.resend(ctx)]
-    files = [f["filename"] for f in await lookups.pr_files(ctx.gh, ctx.repo, number)]
-    return await gate(ctx, number, head_sha, files) + await cancels.resend(ctx)
+    files = await pr_patch_files(ctx, section, pr)
+    return await files.gate(ctx, number, head_sha) + await cancels.resend(ctx)
+
+
+@dataclass(frozen=True)
+class PrFiles:
+    """The files a pull request changes, as the gate takes them (see pr_patch_files)."""
+    names: list[str]
+    unlisted: str | None = None
+    listing: lookups.Listing | None = None
+
+    async def gate(self, ctx: Context, number: int, head_sha: str) -> list[Action]:
+        return await gate(ctx, number, head_sha, self.names, unlisted=self.unlisted, listing=self.listing)
+
+
+async def pr_patch_files(ctx: Context, section: Mapping[str, Any], pr: Mapping[str, Any]) -> PrFiles:
+    """The files the pull request ``pr`` changes. The files API stops at 3,000: when it leaves
+    some out (fewer listed than the PR's ``changed_files``), a patch past them would go
+    unverified while those listed pass, so every patch of the head's tree is taken as well (or,
+    when the tree cannot be listed either, the head is refused saying so)."""
+    names = [f["filename"] for f in await lookups.pr_files(ctx.gh, ctx.repo, int(pr["number"]))]
+    if not listing_incomplete(len(names), int(pr.get("changed_files") or 0)):
+        return PrFiles(names)
+    tree = await pushes.tree_patches(ctx.gh, ctx.repo, section, str(pr["head"]["sha"]))
+    return PrFiles([*names, *tree.patches], tree.unlisted, tree.listing)
 
 
 async def on_base_changed(event: Event, ctx: Context) -> list[Action]:
@@ -157,11 +182,11 @@ async def verify_command(inv: Invocation, event: Event, ctx: Context) -> list[Ac
     pr = await lookups.get_pull(ctx.gh, ctx.repo, number)
     if pr.get("state") != "open":
         return [Comment(ctx.repo, number=number, body="`/verify-patch` works on open pull requests only.")]
-    files = [f["filename"] for f in await lookups.pr_files(ctx.gh, ctx.repo, number)]
-    if not touched_patches(ctx.rules.section(SECTION), files):
+    files = await pr_patch_files(ctx, ctx.rules.section(SECTION), pr)
+    if files.unlisted is None and not touched_patches(ctx.rules.section(SECTION), files.names):
         return [Comment(ctx.repo, number=number,
                         body="This pull request changes no patch files, so there is nothing to verify.")]
-    return await gate(ctx, number, str(pr["head"]["sha"]), files) + await cancels.resend(ctx)
+    return await files.gate(ctx, number, str(pr["head"]["sha"])) + await cancels.resend(ctx)
 
 
 async def on_check_rerequested(event: Event, ctx: Context) -> list[Action]:
@@ -191,8 +216,8 @@ async def on_check_rerequested(event: Event, ctx: Context) -> list[Action]:
     pr = await lookups.get_pull(ctx.gh, ctx.repo, int(number))
     if pr.get("state") != "open" or pr["head"]["sha"] != head_sha:
         return []  # an outdated head: its successor is the one that counts
-    files = [f["filename"] for f in await lookups.pr_files(ctx.gh, ctx.repo, int(number))]
-    return await gate(ctx, int(number), head_sha, files) + await cancels.resend(ctx)
+    files = await pr_patch_files(ctx, section, pr)
+    return await files.gate(ctx, int(number), head_sha) + await cancels.resend(ctx)
 
 
 async def _rerun_push(ctx: Context, row: Mapping[str, Any] | None, head_sha: str, branch: str) -> list[Action]:

@@ -13,17 +13,10 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
-from bot.core.impact import Impact
+from bot.core.impact import GITHUB_FILE_LIMIT, Impact, listing_incomplete  # noqa: F401 - re-exported
 from bot.core.markdown import cell, code, neutralize
 
-GITHUB_FILE_LIMIT = 3000
 _CHECKED = re.compile(r"^\s*[-*] \[[xX]\] (.+?)\s*$", re.M)
-
-
-def listing_incomplete(listed: int, total: int) -> bool:
-    """Whether the files API left some of the PR's changed files out: it stops at 3,000,
-    and ``total`` is the PR's own ``changed_files``."""
-    return total > listed or listed >= GITHUB_FILE_LIMIT
 
 
 @dataclass(frozen=True)

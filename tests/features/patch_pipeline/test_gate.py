@@ -324,3 +324,29 @@ async def test_rerun_ignores_pull_requests_of_other_repositories_listed_on_the_c
     event, ctx = context("check_run", payload, db=db, repo=repo, rules=rule_set)
     actions = await handlers.on_check_rerequested(event, ctx)
     assert of(actions, "UpsertCheckRun")[0].conclusion == "success" and of(actions, "DispatchWorkflow")
+
+
+async def test_a_pr_with_more_files_than_github_lists_is_gated_on_every_patch_of_its_head(db, repo, key):
+    """GitHub's files API stops at 3,000 files: a patch past them (3,000 files sorting before
+    patches/) would go unverified while the ones listed pass. The head's tree is read then."""
+    repo.put(HEAD, UNSIGNED, b"From 3 Mon\nSubject: [PATCH] nobody signed this\n")
+    padding = [f"aaa/{i:05}.txt" for i in range(3000 - 4)]
+    repo.pr_files[7] = [*padding, KEYLESS, KEYLESS + ".sigstore.json", KEYED, KEYED + ".sig"]  # as GitHub cuts it
+    payload = pr_payload("opened")
+    payload["pull_request"]["changed_files"] = len(repo.pr_files[7]) + 1  # UNSIGNED, left out
+    event, ctx = context("pull_request", payload, db=db, repo=repo, rules=rules(key))
+    actions = await handlers.on_pull_request(event, ctx)
+    [sig] = [c for c in of(actions, "UpsertCheckRun") if c.name == "patch-signature"]
+    assert sig.conclusion == "failure" and UNSIGNED in sig.summary
+    assert not of(actions, "DispatchWorkflow")
+
+
+async def test_verify_patch_on_a_pr_with_more_files_than_github_lists_reads_the_tree(db, repo, key):
+    repo.put(HEAD, UNSIGNED, b"From 3 Mon\nSubject: [PATCH] nobody signed this\n")
+    repo.pr_files[7] = [f"aaa/{i:05}.txt" for i in range(3000)]  # no patch among those listed
+    repo.pulls[7] = {"number": 7, "state": "open", "head": {"sha": HEAD}, "changed_files": 3005}
+    event, ctx = context("issue_comment", comment_payload(), db=db, repo=repo, rules=rules(key))
+    from bot.features.base import Invocation
+    actions = await handlers.verify_command(Invocation("verify-patch", (), "/verify-patch"), event, ctx)
+    [sig] = [c for c in of(actions, "UpsertCheckRun") if c.name == "patch-signature"]
+    assert sig.conclusion == "failure" and UNSIGNED in sig.summary and not of(actions, "DispatchWorkflow")
