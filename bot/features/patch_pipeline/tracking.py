@@ -111,10 +111,17 @@ def run_attempt(item: Mapping[str, Any]) -> int | None:
 def is_pipeline_workflow(section: Mapping[str, Any], workflow_run: Mapping[str, Any]) -> bool:
     """A run of the pipeline's workflow started the way the bot starts it. A pull request may
     edit that workflow to also run on ``pull_request`` with look-alike jobs: such runs are not
-    the pipeline, whatever their head SHA."""
+    the pipeline, whatever their head SHA. Nor is a ``workflow_dispatch`` run on another ref
+    than ``trigger.ref``: whoever may dispatch can run a branch's own copy of the workflow file,
+    whose jobs named as the stages pass at once, and title it with the head SHA."""
+    trigger = section["trigger"]
     path = str(workflow_run.get("path") or "")
-    return (path.split("@", 1)[0].rsplit("/", 1)[-1] == section["trigger"]["workflow"]
-            and workflow_run.get("event") == section["trigger"]["kind"])
+    if trigger["kind"] == "workflow_dispatch":
+        ref = str(trigger["ref"]).removeprefix("refs/heads/").removeprefix("refs/tags/")
+        if workflow_run.get("head_branch") != ref:
+            return False
+    return (path.split("@", 1)[0].rsplit("/", 1)[-1] == trigger["workflow"]
+            and workflow_run.get("event") == trigger["kind"])
 
 
 def created_at(workflow_run: Mapping[str, Any]) -> float | None:

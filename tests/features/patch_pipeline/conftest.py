@@ -201,7 +201,8 @@ def workflow_run_payload(action: str, *, run_id: int, head: str = HEAD, status: 
     p = load_example("workflow_run", "completed" if action == "completed" else "requested")
     p["action"] = action
     wr = p["workflow_run"]
-    wr.update(id=run_id, path=path, display_title=f"patch pipeline {head}", head_sha=MAIN,
+    # Dispatched on trigger.ref (GitHub's requested example names "master").
+    wr.update(id=run_id, path=path, display_title=f"patch pipeline {head}", head_sha=MAIN, head_branch="main",
               event="workflow_dispatch", status=status or ("completed" if action == "completed" else "queued"),
               conclusion=conclusion, created_at=created.strftime("%Y-%m-%dT%H:%M:%SZ"),
               html_url=f"https://github.com/{REPO}/actions/runs/{run_id}", run_attempt=attempt)

@@ -124,6 +124,18 @@ async def test_jobs_of_other_workflows_are_ignored(flow):
     assert await flow.job("lint", "in_progress", at=T(10), started=T(8)) == []
 
 
+async def test_a_run_of_the_pipeline_workflow_dispatched_on_another_branch_is_not_ours(flow):
+    """Anyone who may dispatch can run the workflow file of their own branch, jobs named as the
+    stages included and passing at once: the pipeline is the workflow on trigger.ref only."""
+    elsewhere = workflow_run_payload("requested", run_id=RUN)
+    elsewhere["workflow_run"]["head_branch"] = "look-alike"
+    assert await flow.send("workflow_run", elsewhere, at=T(5)) == []
+    flow.repo.runs[RUN] = elsewhere["workflow_run"]
+    assert await flow.job("patch-apply", "completed", "success", at=T(10), started=T(8), completed=T(9)) == []
+    _, run = await flow.state()
+    assert run.run_id is None and run.status == "dispatched"
+
+
 async def test_workflow_run_created_before_the_dispatch_is_not_ours(flow):
     old = workflow_run_payload("requested", run_id=RUN, created=NOW - timedelta(hours=1))
     assert await flow.send("workflow_run", old, at=T(5)) == []
