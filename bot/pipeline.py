@@ -11,11 +11,11 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .context import Context, ReadOnlyGitHub
 from .core.actions import Action
-from .core.events import Event, is_bot_account
+from .core.events import CONVERSATION_EVENTS, Event, from_other_bot
 from .log import delivery_context
 from .store import repo_names, state
 
@@ -25,14 +25,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .store.deliveries import StoredDelivery
 
 log = logging.getLogger("bot.pipeline")
-
-# Conversation events: here the bot's own and other bots' events are ignored.
-# Status events (workflow runs, check runs, installations, pushes) are kept: the bot
-# itself dispatches the workflows whose progress it tracks.
-CONVERSATION_EVENTS = frozenset({
-    "issues", "issue_comment", "pull_request", "pull_request_review",
-    "pull_request_review_comment", "discussion", "discussion_comment",
-})
 
 
 # How long after GitHub sent an event a 404 on its item may be a read replica that has not
@@ -61,11 +53,6 @@ def ignore_reason(event: Event, *, bot_login: str) -> str | None:
     if event.name in CONVERSATION_EVENTS and event.sender_login.casefold() == bot_login.casefold():
         return "caused by the bot itself"
     return None
-
-
-def from_other_bot(event: Event, allowed_bots: Sequence[str]) -> bool:
-    return (event.name in CONVERSATION_EVENTS and is_bot_account(event.sender)
-            and event.sender_login not in allowed_bots)
 
 
 def hears(feature: "Feature", event: Event, *, own: bool, other_bot: bool) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 
 @dataclass(frozen=True)
@@ -144,3 +144,19 @@ def parse_time(value: str | None) -> datetime | None:
     if isinstance(value, (int, float)):
         return datetime.fromtimestamp(value, timezone.utc)
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+# Conversation events: here the bot's own and other bots' events are ignored (see
+# bot.pipeline.hears) unless a feature asks for them. Status events (check and workflow
+# runs, pushes, installations) are kept: the bot dispatches the workflows it tracks.
+CONVERSATION_EVENTS = frozenset({
+    "issues", "issue_comment", "pull_request", "pull_request_review",
+    "pull_request_review_comment", "discussion", "discussion_comment",
+})
+
+
+def from_other_bot(event: Event, allowed_bots: Sequence[str]) -> bool:
+    """A conversation event from a bot the repository does not allow (``core.allowed_bots``).
+    The bot itself is one too: callers tell it apart by its login."""
+    return (event.name in CONVERSATION_EVENTS and is_bot_account(event.sender)
+            and event.sender_login not in allowed_bots)

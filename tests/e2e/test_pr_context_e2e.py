@@ -350,6 +350,30 @@ async def test_another_bots_reopen_gets_no_card_as_its_opening_got_none(bot):
     assert fake.issue(REPO, pr.number).pull.requested_reviewers == []
 
 
+async def test_another_bots_reopen_of_a_persons_pr_counts_its_requests_again_and_shows_nothing(bot):
+    """A stale bot closes a person's PR and reopens it (not in ``core.allowed_bots``): nothing
+    visible follows the reopen, but the requests GitHub still lists count as load again,
+    as after anyone's reopen (the close that ended them was heard whoever made it)."""
+    fake = bot.fake
+    fake.add_user("stale[bot]", type="Bot")
+    pr = fake.add_pull(REPO, user="ann", files=["src/core/engine.py"])
+    await send(bot, pr.number, "opened")
+    [card] = cards(fake, pr.number)
+    fake.issue(REPO, pr.number).state = "closed"
+    await send(bot, pr.number, "closed", sender="stale[bot]")
+    assert await active_requests(bot, pr.number) == {"alice": False, "bob": False}
+    # While it is closed, a push adds the docs; the bot's reopen would show them.
+    pr.pull.files.append(type(pr.pull.files[0])(filename="docs/engine.md"))
+    calls = len(fake.calls)
+    fake.issue(REPO, pr.number).state = "open"
+    await send(bot, pr.number, "reopened", sender="stale[bot]")
+    assert await active_requests(bot, pr.number) == {"alice": True, "bob": True}
+    assert [c.path for c in fake.calls[calls:] if c.method != "GET" and "access_tokens" not in c.path] == []
+    assert cards(fake, pr.number)[0].body == card.body
+    assert fake.issue(REPO, pr.number).labels == ["area/core"]
+    assert fake.violations == []
+
+
 async def test_a_persons_reopen_brings_back_only_the_requests_github_still_has(bot):
     fake = bot.fake
     pr = fake.add_pull(REPO, user="ann", files=["src/core/engine.py"])

@@ -29,13 +29,12 @@ FEATURE = Feature(
     rules=SECTION,
     cli=register,
     # A close ends the PR's review requests and a merge makes a past contributor whoever
-    # did it: the bot itself (/close), a stale bot, a merge bot.
-    any_sender=frozenset({"pull_request.closed"}),
-    # A reopen brings the card (labels, reviewers, review requests counted again) up to date
-    # with what changed while it was closed. The bot's own reopen is a person's /reopen and
-    # does so; another bot's (dependabot reopening its PR) does not, as its opening or push
-    # would not: the card is a reaction owed to people, not a fact to record.
-    own_events=frozenset({"pull_request.reopened"}),
+    # did it: the bot itself (/close), a stale bot, a merge bot. A reopen brings back those
+    # GitHub still lists, whoever did it too, or the stored load would stay short of GitHub.
+    # The card, labels and new review requests after a reopen are a reaction owed to people,
+    # allowed bots and the bot's own /reopen, not to another bot (dependabot reopening its PR),
+    # whose opening or push got none: on_pull_request tells them apart.
+    any_sender=frozenset({"pull_request.closed", "pull_request.reopened"}),
     # A transferred repository's merged PRs count for its new owner (scope "org"); the
     # first-timer decision is made once, when the card is first rendered: the first one stands.
     repo_names=NameColumns(owners={"pr_context_merged": "owner"}, keep_old=frozenset({"pr_context_prs"})),

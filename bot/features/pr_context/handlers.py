@@ -5,7 +5,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from bot.core import actions as A
-from bot.core.events import parse_time
+from bot.core.events import from_other_bot, parse_time
 from bot.core.impact import ChangedFile, CodeOwners, Component, Impact, compute_impact, owners_by_component
 from bot.core.merge_group import is_queue_branch
 from bot.store.state import review_request_results
@@ -158,7 +158,37 @@ async def _reviewer_actions(ctx: "Context", pr: Mapping[str, Any], impact: Impac
 async def on_pull_request(event: "Event", ctx: "Context") -> list[A.Action]:
     if event.action not in CARD_ACTIONS:
         return []
-    return await pr_actions(ctx, event.payload.get("pull_request") or {}, full=True)
+    if event.action == "reopened" and not _answers_to(event, ctx):
+        return []
+    pr = event.payload.get("pull_request") or {}
+    if pr and await _closed_since(ctx, pr):
+        return []
+    return await pr_actions(ctx, pr, full=True)
+
+
+def _answers_to(event: "Event", ctx: "Context") -> bool:
+    """A reopen is heard from anyone (``any_sender``): the review requests it brings back
+    are a fact whoever reopened. The card is a reaction owed to people, allowed bots and the
+    bot itself (a person's /reopen), not to other bots, whose opening got none."""
+    if event.sender_login.casefold() == ctx.bot_login.casefold():
+        return True
+    return not from_other_bot(event, ctx.rules.section("core")["allowed_bots"])
+
+
+def _instant(pr: Mapping[str, Any], ctx: "Context", *keys: str) -> float:
+    """The payload's own time for a close or reopen (deliveries come late and out of order)."""
+    for key in keys:
+        at = parse_time(pr.get(key))
+        if at is not None:
+            return at.timestamp()
+    return ctx.now().timestamp()
+
+
+async def _closed_since(ctx: "Context", pr: Mapping[str, Any]) -> bool:
+    """This copy of the PR is older than a close seen already (a late delivery: the reopen of
+    09:00 after the close of 10:00): the PR is closed, so nothing is written or asked on it."""
+    return await store.changed_state_after(ctx.db, ctx.repo, int(pr["number"]), "closed_at",
+                                           _instant(pr, ctx, "updated_at"))
 
 
 async def on_check_run(event: "Event", ctx: "Context") -> list[A.Action]:
@@ -265,8 +295,9 @@ async def on_closed(event: "Event", ctx: "Context") -> list[A.Action]:
     if not pr:
         return []
     number = int(pr["number"])
-    out: list[A.Action] = [A.Record(ctx.repo, feature=FEATURE, op="review_finished",
-                                    args={"repo": ctx.repo, "number": number})]
+    # Ordered against reopens by the payload's instant (see store.pr_closed).
+    out: list[A.Action] = [A.Record(ctx.repo, feature=FEATURE, op="pr_closed", args={
+        "repo": ctx.repo, "number": number, "at": _instant(pr, ctx, "closed_at", "updated_at")})]
     user = pr.get("user") or {}
     if pr.get("merged") and user.get("id"):
         merged_at = parse_time(pr.get("merged_at")) or ctx.now()
@@ -279,22 +310,28 @@ async def on_closed(event: "Event", ctx: "Context") -> list[A.Action]:
 async def on_reopened(event: "Event", ctx: "Context") -> list[A.Action]:
     """The close ended the bot's requests on the PR; reopening brings back, as load, those
     GitHub still lists on it (review requests outlive a close). One withdrawn or answered
-    while it was closed stays ended. Blindly reactivating would count those too."""
+    while it was closed stays ended. Blindly reactivating would count those too.
+    Heard whoever reopened (another bot's reopen included): the stored requests must stay
+    true to GitHub. The reopen's instant is always recorded, so a close from before it,
+    delivered later, is known for a late one (see store.pr_closed)."""
     pr = event.payload.get("pull_request") or {}
     if not pr:
         return []
     number = int(pr["number"])
-    stored = await store.review_requests(ctx.db, ctx.repo, number)
+    at = _instant(pr, ctx, "updated_at")
     owner_info = (event.payload.get("repository") or {}).get("owner") or {}
     listed = requested_on_github(pr, str(owner_info.get("login") or ctx.repo.split("/", 1)[0]))
+    out: list[A.Action] = [A.Record(ctx.repo, feature=FEATURE, op="sync_review_requests", args={
+        "repo": ctx.repo, "number": number, "requested": sorted(listed), "at": at})]
+    if await _closed_since(ctx, pr):
+        return out  # closed again since: the writer changes nothing either
+    stored = await store.review_requests(ctx.db, ctx.repo, number)
     if all(active == (login in listed) for login, active in stored.items()):
-        return []  # nothing the bot asked, or already in line (a redelivery)
+        return out  # nothing the bot asked, or already in line (a redelivery)
     back = sorted(login for login in stored if login in listed)
-    return [A.Record(ctx.repo, feature=FEATURE, op="sync_review_requests",
-                     args={"repo": ctx.repo, "number": number, "requested": sorted(listed)}),
-            A.Note(ctx.repo, feature=FEATURE, number=number,
-                   text="reopened: review requests still open on GitHub count again: "
-                        + (", ".join(back) or "none"))]
+    return [*out, A.Note(ctx.repo, feature=FEATURE, number=number,
+                         text="reopened: review requests still open on GitHub count again: "
+                              + (", ".join(back) or "none"))]
 
 
 async def on_review_request_removed(event: "Event", ctx: "Context") -> list[A.Action]:

@@ -58,18 +58,47 @@ async def review_finished(db: "Database", *, repo: str, number: int, login: str 
                          " WHERE repo = ? AND number = ? AND lower(login) = ?", (repo, number, login.lower()))
 
 
-async def sync_review_requests(db: "Database", *, repo: str, number: int, requested: Sequence[str]) -> None:
+async def pr_closed(db: "Database", *, repo: str, number: int, at: float) -> None:
+    """A close ends every request of the PR as load, unless the PR was seen reopened after
+    ``at`` (a late delivery): then it is open and they still count. See ``_state_change``."""
+    async with db.transaction():
+        if await _state_change(db, repo, number, "closed_at", "reopened_at", at):
+            await db.execute("UPDATE pr_context_review_requests SET active = 0 WHERE repo = ? AND number = ?",
+                             (repo, number))
+
+
+async def sync_review_requests(db: "Database", *, repo: str, number: int, requested: Sequence[str],
+                               at: float | None = None) -> None:
     """On reopening (a close ended them all): the bot's requests GitHub lists on the PR
-    (``requested``: logins and ``org/team`` slugs) count again, the others stay ended."""
+    (``requested``: logins and ``org/team`` slugs) count again, the others stay ended.
+    A reopen at ``at`` from before the latest close seen (a late delivery) changes nothing:
+    the PR is closed. (``at`` None: a Record queued before reopens were ordered.)"""
     listed = {name.lower() for name in requested}
-    rows = await db.fetchall(
-        "SELECT login, active FROM pr_context_review_requests WHERE repo = ? AND number = ?", (repo, number))
-    for row in rows:
-        active = row["login"].lower() in listed
-        if bool(row["active"]) != active:
-            await db.execute("UPDATE pr_context_review_requests SET active = ?"
-                             " WHERE repo = ? AND number = ? AND login = ?",
-                             (1 if active else 0, repo, number, row["login"]))
+    async with db.transaction():
+        if at is not None and not await _state_change(db, repo, number, "reopened_at", "closed_at", at):
+            return
+        rows = await db.fetchall(
+            "SELECT login, active FROM pr_context_review_requests WHERE repo = ? AND number = ?", (repo, number))
+        for row in rows:
+            active = row["login"].lower() in listed
+            if bool(row["active"]) != active:
+                await db.execute("UPDATE pr_context_review_requests SET active = ?"
+                                 " WHERE repo = ? AND number = ? AND login = ?",
+                                 (1 if active else 0, repo, number, row["login"]))
+
+
+async def _state_change(db: "Database", repo: str, number: int, column: str, other: str, at: float) -> bool:
+    """Remember a close or reopen (``column``) at ``at``, and say whether it is the PR's state
+    now: not if the other kind was seen strictly later. At one instant the one processed last
+    wins, as in the SLA clocks (two changes within one second cannot be ordered)."""
+    await db.execute(
+        f"INSERT INTO pr_context_open_state (repo, number, {column}) VALUES (?, ?, ?)"
+        f" ON CONFLICT (repo, number) DO UPDATE SET {column} = excluded.{column}"
+        f" WHERE pr_context_open_state.{column} IS NULL OR pr_context_open_state.{column} < excluded.{column}",
+        (repo, number, at))
+    later = await db.fetchval(f"SELECT {other} FROM pr_context_open_state WHERE repo = ? AND number = ?",
+                              (repo, number))
+    return later is None or float(later) <= at
 
 
 async def remember_head(db: "Database", *, repo: str, number: int, head_sha: str) -> None:
@@ -86,6 +115,7 @@ WRITERS = {
     "record_review_requests": record_review_requests,
     "review_finished": review_finished,
     "sync_review_requests": sync_review_requests,
+    "pr_closed": pr_closed,
     "remember_head": remember_head,
 }
 
@@ -111,6 +141,16 @@ async def review_requests(db: "Database", repo: str, number: int) -> dict[str, b
     rows = await db.fetchall(
         "SELECT login, active FROM pr_context_review_requests WHERE repo = ? AND number = ?", (repo, number))
     return {r["login"].lower(): bool(r["active"]) for r in rows}
+
+
+async def changed_state_after(db: "Database", repo: str, number: int, column: str, at: float) -> bool:
+    """Whether a close (``column`` "closed_at") or reopen ("reopened_at") of the PR was seen
+    strictly after ``at``."""
+    if column not in ("closed_at", "reopened_at"):
+        raise ValueError(column)
+    later = await db.fetchval(f"SELECT {column} FROM pr_context_open_state WHERE repo = ? AND number = ?",
+                              (repo, number))
+    return later is not None and float(later) > at
 
 
 async def prs_with_head(db: "Database", repo: str, head_sha: str) -> list[int]:

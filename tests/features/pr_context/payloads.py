@@ -50,6 +50,10 @@ def pr_payload(action: str = "opened", *, number: int = 7, author: str = "ann", 
                                    for i, login in enumerate(requested)],
               requested_teams=[], author_association=association, merged=merged)
     pr["user"] = {**pr["user"], "login": author, "id": author_id, "type": "User"}
+    if action == "reopened":
+        # GitHub's example reopen was recorded before its example close (15:21:18): a reopen
+        # that follows a close is later than it, and is ordered by this instant.
+        pr["updated_at"] = "2019-05-15T15:22:00Z"
     if changed_files is not None:
         pr["changed_files"] = changed_files
     if org:

@@ -290,7 +290,7 @@ async def test_three_thousand_files_are_said_to_be_incomplete(db):
 
 async def test_closing_and_review_events_end_review_load(db):
     out = await run(db, pr_payload("closed", merged=True), reader([]))
-    assert [r.op for r in out] == ["review_finished", "record_merged"]
+    assert [r.op for r in out] == ["pr_closed", "record_merged"]
     assert out[1].args["user_id"] == 501
     removed = pr_payload("review_request_removed")
     removed["requested_reviewer"] = {"login": "alice", "id": 1}
@@ -326,20 +326,72 @@ async def test_a_reopen_brings_back_the_review_requests_github_still_has(db):
     out = await run(db, reopened, gh, rules)
     assert not [a for a in out if isinstance(a, A.RequestReviewers)]   # bob was asked once already
     [sync] = records(out, "sync_review_requests")
-    assert sync.args == {"repo": "Codertocat/Hello-World", "number": 7,
-                         "requested": ["alice", "codertocat/core-team", "zed"]}
+    assert sync.args["requested"] == ["alice", "codertocat/core-team", "zed"]
     await perform_records(db, out)
     assert await stored_requests(db) == {"alice": True, "bob": False, "codertocat/core-team": True}
     # alice's open request is her load again: another PR asks bob, not her.
     other = await run(db, pr_payload("opened", number=8), reader(files("src/core/b.py")), rules)
     assert only(other, A.RequestReviewers).reviewers == ("bob",)
-    # Already in line with GitHub: a second reopen (a redelivery) records nothing.
-    assert records(await run(db, reopened, gh, rules), "sync_review_requests") == []
+    # Already in line with GitHub: a second reopen (a redelivery) changes and says nothing.
+    again = await run(db, reopened, gh, rules)
+    assert not [a for a in again if isinstance(a, A.Note) and a.text.startswith("reopened")]
+    await perform_records(db, again)
+    assert await stored_requests(db) == {"alice": True, "bob": False, "codertocat/core-team": True}
 
 
-async def test_a_reopen_of_a_pr_the_bot_asked_nobody_on_records_nothing(db):
+def closed_at(at: str):
+    payload = pr_payload("closed")
+    payload["pull_request"].update(closed_at=at, updated_at=at)
+    return payload
+
+
+def reopened_at(at: str, requested=("alice", "bob")):
+    payload = pr_payload("reopened", requested=requested)
+    payload["pull_request"]["updated_at"] = at
+    return payload
+
+
+STORE_LOAD = {"max_per_pr": 2, "max_open_reviews": 1, "load_source": "store"}
+
+
+async def test_a_reopen_delivered_after_a_later_close_brings_nothing_back(db):
+    """Reopened at 09:00 and closed again at 10:00, the close delivered first: the PR is
+    closed, so its requests stay ended (as load) and the reopen asks, labels and writes
+    nothing on it."""
+    rules = bundled_rules({"components": {**RULES["components"], "reviewers": STORE_LOAD}})
+    gh = reader(files("src/core/a.py", "docs/x.md"))
+    await perform_records(db, await run(db, pr_payload("opened"), reader(files("src/core/a.py")), rules))
+    await perform_records(db, await run(db, closed_at("2026-03-02T10:00:00Z"), reader([]), rules))
+    out = await run(db, reopened_at("2026-03-02T09:00:00Z"), gh, rules)
+    assert [a for a in out if not isinstance(a, (A.Record, A.Note))] == []
+    await perform_records(db, out)
+    assert await stored_requests(db) == {"alice": False, "bob": False}
+    other = await run(db, pr_payload("opened", number=8), reader(files("src/core/b.py")), rules)
+    assert only(other, A.RequestReviewers).reviewers == ("alice", "bob")   # neither is busy
+
+
+@pytest.mark.parametrize("close", ["2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"])
+async def test_a_close_delivered_after_a_later_reopen_ends_nothing(db, close):
+    """Closed at 09:00 and reopened at 10:00, the reopen delivered first: the PR is open and
+    its requests still count. At one instant the one processed last wins (one-second
+    timestamps cannot order them): then the close ends them, as it would have in order."""
+    rules = bundled_rules({"components": {**RULES["components"], "reviewers": STORE_LOAD}})
+    gh = reader(files("src/core/a.py"))
+    await perform_records(db, await run(db, pr_payload("opened"), gh, rules))
+    await perform_records(db, await run(db, reopened_at("2026-03-02T10:00:00Z"), gh, rules))
+    await perform_records(db, await run(db, closed_at(close), reader([]), rules))
+    late = close < "2026-03-02T10:00:00Z"
+    assert await stored_requests(db) == {"alice": late, "bob": late}
+    # And the reopen seen again (a redelivery) is in line with that order.
+    await perform_records(db, await run(db, reopened_at("2026-03-02T10:00:00Z"), gh, rules))
+    assert await stored_requests(db) == {"alice": True, "bob": True}
+
+
+async def test_a_reopen_of_a_pr_the_bot_asked_nobody_on_takes_nobody_for_its_request(db):
     out = await run(db, pr_payload("reopened", requested=["zed"]), reader(files("setup.py")))
-    assert records(out, "sync_review_requests") == []
+    assert not [a for a in out if isinstance(a, A.Note) and a.text.startswith("reopened")]
+    await perform_records(db, out)
+    assert await stored_requests(db) == {}
 
 
 async def test_disabled_section_does_nothing(db):
