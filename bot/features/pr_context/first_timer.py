@@ -21,7 +21,10 @@ from bot.github.urls import is_repo_url
 if TYPE_CHECKING:  # pragma: no cover
     from bot.context import Context
 
-FIRST_ASSOCIATIONS = frozenset({"FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER"})
+# Associations that say "no commit in the repository", so no merged pull request: GitHub
+# gives NONE, not FIRST_TIME_CONTRIBUTOR, to some such authors (one whose earlier pull
+# request was closed unmerged, say). CONTRIBUTOR and above have one, or are insiders.
+FIRST_ASSOCIATIONS = frozenset({"FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "NONE"})
 
 
 async def merged_in_store(ctx: "Context", *, user_id: int, repo: str, owner: str, scope: str,

@@ -274,6 +274,18 @@ async def test_search_failure_falls_back_to_author_association(db):
     assert only(out, A.RequestReviewers).reviewers == ("erin",)
 
 
+async def test_search_failure_welcomes_an_author_whose_earlier_pr_was_closed_unmerged(db):
+    """GitHub says NONE, not FIRST_TIME_CONTRIBUTOR, for some authors with no commit in the
+    repository (one whose earlier pull request was closed unmerged, say): no merged pull
+    request either, so a first-timer by this feature's rule. CONTRIBUTOR has one merged."""
+    def broken(url_vars):
+        raise PermanentGitHubError("Validation Failed", status=422)
+    for association, welcomed in (("NONE", True), ("CONTRIBUTOR", False), ("COLLABORATOR", False)):
+        gh = RecordingReader(items={SEARCH_URL: broken}, lists={FILES_URL: files("docs/a.md")})
+        out = await run(db, pr_payload("opened", association=association), gh)
+        assert ("Welcome" in only(out, A.UpsertComment).body) is welcomed, association
+
+
 async def test_user_text_is_neutralised(db):
     evil = "docs/@maintainers `x` <!-- contributor-flow:context-card:end --> [a](b).md"
     out = await run(db, pr_payload("opened", author="sneaky"), reader(files(evil)))
