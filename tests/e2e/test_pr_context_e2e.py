@@ -2,6 +2,8 @@
 validates every request against GitHub's OpenAPI description, with real pull_request payloads."""
 from __future__ import annotations
 
+import asyncio
+import inspect
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from bot.features import all_features
 from bot.rules.registry import sections_of
 from bot.settings import BUNDLED_RULES
 from tests.conftest import BOTH_BACKENDS
+from tests.fakegithub.routes import HANDLERS
 from tests.fixtures.webhooks import load_example
 
 from .harness import BotHarness, retarget
@@ -59,7 +62,7 @@ async def bot(fake_github, database_url, tmp_path):
         yield harness
 
 
-async def send(bot, number: int, action: str, *, sender: str | None = None) -> None:
+async def send(bot, number: int, action: str, *, sender: str | None = None, wait: bool = True) -> str:
     """A real example payload for ``action``, carrying the PR as the fake now has it, sent
     by the PR's author unless ``sender`` is given."""
     fake = bot.fake
@@ -69,7 +72,21 @@ async def send(bot, number: int, action: str, *, sender: str | None = None) -> N
     payload["repository"] = {**payload["repository"], **fake.serializer.repo(fake.repo(REPO))}
     payload["number"] = number
     payload["sender"] = fake.serializer.user(sender or issue.user)
-    await bot.deliver("pull_request", payload)
+    return await bot.deliver("pull_request", payload, wait=wait)
+
+
+async def send_check(bot, number: int, name: str = "patch-signature") -> None:
+    """A check of the PR's head completed (``refresh_on_checks`` has it), sent by its app."""
+    fake = bot.fake
+    pull = fake.issue(REPO, number).pull
+    run = fake.add_check_run(REPO, name, pull.head_sha, status="completed", conclusion="success")
+    payload = retarget(load_example("check_run", "created"), REPO, fake)
+    payload["action"] = "completed"
+    payload["repository"] = {**payload["repository"], **fake.serializer.repo(fake.repo(REPO))}
+    payload["check_run"] = {**fake.serializer.check_run(run), "pull_requests": [
+        {"number": number, "head": {"sha": pull.head_sha}, "base": {"ref": "main"}}]}
+    payload["sender"] = fake.serializer.user(fake.bot_login)
+    await bot.deliver("check_run", payload)
 
 
 def cards(fake, number: int):
@@ -348,6 +365,52 @@ async def test_another_bots_reopen_gets_no_card_as_its_opening_got_none(bot):
     await send(bot, pr.number, "reopened")
     assert cards(fake, pr.number) == [] and fake.issue(REPO, pr.number).labels == []
     assert fake.issue(REPO, pr.number).pull.requested_reviewers == []
+
+
+async def test_a_check_completing_while_the_card_is_first_written_makes_no_second_card(bot, monkeypatch):
+    """A check run's delivery (subject: the repository) runs beside the PR's own (subject: the
+    PR). Here it comes while the opening's card is being posted: both found no card, and both
+    posted one. Only the PR's events create the card; a check's completion edits it."""
+    fake = bot.fake
+    key = ("POST", COMMENTS_URL)
+    original = HANDLERS[key]
+    posting, release = asyncio.Event(), asyncio.Event()
+
+    async def hold_the_first_card(ctx):
+        if MARKER in str((ctx.body or {}).get("body")) and not posting.is_set():
+            posting.set()
+            await release.wait()
+        result = original(ctx)
+        return await result if inspect.isawaitable(result) else result
+
+    monkeypatch.setitem(HANDLERS, key, hold_the_first_card)
+    pr = fake.add_pull(REPO, user="ann", files=["src/core/engine.py"])
+    opened = await send(bot, pr.number, "opened", wait=False)
+    await asyncio.wait_for(posting.wait(), 15)
+    await send_check(bot, pr.number)
+    release.set()
+    await bot.wait_for(opened)
+    assert len(cards(fake, pr.number)) == 1
+    # Once it is there, a check's completion refreshes it in place.
+    await send_check(bot, pr.number)
+    assert len(cards(fake, pr.number)) == 1
+    assert fake.violations == []
+
+
+@pytest.mark.parametrize("mode", ["comment", "body"])
+async def test_a_check_completing_on_another_bots_pr_gives_it_no_card(fake_github, database_url, tmp_path, mode):
+    """dependabot's PR got no card on opening; its CI checks completing give it none either."""
+    fake = fake_github
+    fake.add_repo(REPO)
+    fake.add_user("dependabot[bot]", type="Bot")
+    fake.add_user(fake.bot_login, type="Bot")
+    rules = write_rules(tmp_path / "rules", card=mode)
+    async with BotHarness(fake, database_url=database_url, rules_dir=rules) as bot:
+        pr = fake.add_pull(REPO, user="dependabot[bot]", files=["src/core/engine.py"], body="Bumps x.")
+        await send(bot, pr.number, "opened")
+        await send_check(bot, pr.number)
+        assert cards(fake, pr.number) == [] and fake.issue(REPO, pr.number).body == "Bumps x."
+        assert fake.violations == []
 
 
 async def test_another_bots_reopen_of_a_persons_pr_counts_its_requests_again_and_shows_nothing(bot):

@@ -25,6 +25,7 @@ FEATURE = Feature(
         "check_run.completed": [handlers.on_check_run],
     },
     writers=store.WRITERS,
+    guards=store.GUARDS,
     migrations="bot.features.pr_context.migrations",
     rules=SECTION,
     cli=register,

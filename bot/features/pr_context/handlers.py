@@ -212,9 +212,17 @@ async def on_check_run(event: "Event", ctx: "Context") -> list[A.Action]:
     for number in numbers:
         pr = await ctx.gh.getitem("/repos/{owner}/{repo}/pulls/{pull_number}",
                                   {"owner": owner, "repo": name, "pull_number": number})
-        if (pr.get("head") or {}).get("sha") == head:  # else a newer push will tell
-            out += await pr_actions(ctx, pr, full=False)
+        if (pr.get("head") or {}).get("sha") != head:
+            continue  # a newer push will tell
+        if rules["card"] == "body" and not _has_body_section(str(pr.get("body") or "")):
+            continue  # no card to refresh: the PR's own events make it (see _card's guard)
+        out += await pr_actions(ctx, pr, full=False)
     return out
+
+
+def _has_body_section(body: str) -> bool:
+    start = body.find(f"<!-- {BODY_MARKER}:start -->")
+    return start != -1 and body.find(f"<!-- {BODY_MARKER}:end -->", start) != -1
 
 
 async def pr_actions(ctx: "Context", pr: Mapping[str, Any], *, full: bool) -> list[A.Action]:
@@ -235,7 +243,8 @@ async def pr_actions(ctx: "Context", pr: Mapping[str, Any], *, full: bool) -> li
     # only immutable values and thread-safe caches.
     impact, owners = await asyncio.to_thread(_impact_and_owners, components, files, co)
     first, first_actions = await _first_timer(ctx, pr, rules["first_timers"]["scope"])
-    out: list[A.Action] = [await _card(ctx, pr, rules, impact, owners, first, files_listed=len(files))]
+    out: list[A.Action] = [await _card(ctx, pr, rules, impact, owners, first, files_listed=len(files),
+                                       create=full)]
     out += await _head_record(ctx, number, str((pr.get("head") or {}).get("sha") or ""))
     if full and rules["labels"]["enabled"]:
         prefix = rules["labels"]["prefix"]
@@ -264,7 +273,11 @@ async def _head_record(ctx: "Context", number: int, head: str) -> list[A.Action]
 
 
 async def _card(ctx: "Context", pr: Mapping[str, Any], rules: Mapping[str, Any], impact: Impact,
-                owners: Mapping[str, tuple[str, ...]], first: bool, *, files_listed: int) -> A.Action:
+                owners: Mapping[str, tuple[str, ...]], first: bool, *, files_listed: int,
+                create: bool = True) -> A.Action:
+    """The card as an action. Without ``create`` (a check's completion, whose delivery runs
+    beside the PR's own) it only edits a card the PR's events made: two deliveries finding no
+    card at once would post two, and a PR that got none (another bot's) must not get one."""
     number = int(pr["number"])
     links, decision_tree = guide_links(rules, ctx.repo)
     body_mode = rules["card"] == "body"
@@ -286,7 +299,8 @@ async def _card(ctx: "Context", pr: Mapping[str, Any], rules: Mapping[str, Any],
         # The ticks are the author's: those on GitHub when the card is written win over
         # ``checked``, read from this event's copy of the description (maybe an older one).
         return A.UpsertBodySection(ctx.repo, number=number, marker=BODY_MARKER, body=card, keep_ticks=True)
-    return A.UpsertComment(ctx.repo, number=number, marker=CARD_MARKER, body=card)
+    guard = None if create else A.Guard(FEATURE, "card_written", {"repo": ctx.repo, "number": number})
+    return A.UpsertComment(ctx.repo, number=number, marker=CARD_MARKER, body=card, guard=guard)
 
 
 async def on_closed(event: "Event", ctx: "Context") -> list[A.Action]:

@@ -7,7 +7,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Sequence
 
+from bot.core import actions as A
 from bot.store import state
+
+from .rules import CARD_MARKER
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.store.db import Database
@@ -107,6 +110,17 @@ async def remember_head(db: "Database", *, repo: str, number: int, head_sha: str
         " ON CONFLICT (repo, number) DO UPDATE SET head_sha = excluded.head_sha,"
         " updated_at = excluded.updated_at",
         (repo, number, head_sha, time.time()))
+
+
+async def card_written(db: "Database", *, repo: str, number: int) -> bool:
+    """Guard: the PR's card comment exists, as the executor recorded it once it made or found
+    it. A check's completion only edits that card; the PR's own events create it, one at a
+    time (a check run's delivery runs beside the PR's, and both would post one)."""
+    key = state.created_key(A.UpsertComment(repo, number=number, marker=CARD_MARKER), FEATURE)
+    return key is not None and await state.created_object(db, key) is not None
+
+
+GUARDS = {"card_written": card_written}
 
 
 WRITERS = {
