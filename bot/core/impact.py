@@ -217,7 +217,10 @@ class CodeOwners:
                      for rule in reversed(self.rules))
 
 
-_OWNER = re.compile(r"@[A-Za-z0-9](?:[A-Za-z0-9-]*)(?:/[A-Za-z0-9_.-]+)?|[^@\s|`]+@[^@\s|`]+\.[^@\s|`]+")
+# A login (an Enterprise Managed User's ends in "_shortcode", as in bot.core.owners), an
+# org/team, or an e-mail address.
+_OWNER = re.compile(r"@[A-Za-z0-9][A-Za-z0-9-]*(?:_[A-Za-z0-9]{1,20}|/[A-Za-z0-9_.-]+)?"
+                    r"|[^@\s|`]+@[^@\s|`]+\.[^@\s|`]+")
 
 
 def parse_codeowners(text: str) -> CodeOwners:

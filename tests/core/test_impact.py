@@ -141,6 +141,14 @@ def test_codeowners_problems_are_reported_not_fatal():
     assert len(parsed.problems) == 2
 
 
+def test_codeowners_keeps_enterprise_managed_users():
+    """An Enterprise Managed User's login ends in "_shortcode" (as bot.core.owners and
+    markdown.is_login accept): a CODEOWNERS naming one names an owner, not a problem."""
+    parsed = parse_codeowners("src/ @alice_acme @acme/core-team @bob\n")
+    assert parsed.owners_of("src/a.py") == ("alice_acme", "acme/core-team", "bob")
+    assert parsed.problems == ()
+
+
 def test_codeowners_escaped_space_in_pattern():
     parsed = parse_codeowners("my\\ docs/ @writer\n")
     assert parsed.owners_of("my docs/a.md") == ("writer",)

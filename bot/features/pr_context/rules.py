@@ -34,7 +34,8 @@ class PathGlob(Str):
 
 
 _NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
-_OWNER = r"[A-Za-z0-9][A-Za-z0-9-]*(/[A-Za-z0-9_.-]+)?"
+# A login (an Enterprise Managed User's ends in "_shortcode") or an org/team slug.
+_OWNER = r"[A-Za-z0-9][A-Za-z0-9-]*(_[A-Za-z0-9]{1,20}|/[A-Za-z0-9_.-]+)?"
 
 COMPONENT = Obj({
     "name": Field(Str(pattern=_NAME), required=True,

@@ -50,3 +50,13 @@ def test_a_bad_path_glob_is_a_problem_and_the_override_is_not_applied():
         ".github/contributor-flow.yml:4: components.components[0].paths[1]: 'gen/[z-a]*.py'"
         " is not a valid path glob: character range z-a is reversed"]
     assert rules.section("components") == bundled.section("components")   # the good config stays
+
+
+def test_owners_may_be_enterprise_managed_users_but_not_mentions():
+    """An Enterprise Managed User's login ends in "_shortcode"; "@alice" is a mention, not a login."""
+    text = ("components:\n  - name: web\n    paths: [web/]\n"
+            "    owners: [alice_acme, acme/web-team, bob]\n")
+    value, problems = validate_section_text(text, SECTION, "x.yml")
+    assert problems == [] and value["components"][0]["owners"] == ["alice_acme", "acme/web-team", "bob"]
+    _, problems = validate_section_text(text.replace("bob", "'@bob'"), SECTION, "x.yml")
+    assert [p.line for p in problems] == [4]
