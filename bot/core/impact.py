@@ -291,10 +291,19 @@ class Impact:
     via: Mapping[str, str] = field(default_factory=dict)  # transitive -> what it depends on
     files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # direct -> its paths
     unmatched: tuple[str, ...] = ()             # paths in no component
+    # Changed files, not paths: a rename is one file with two paths. Direct -> how many of
+    # its files the change has; "" -> files with a path in no component. Empty: count paths.
+    counts: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def all(self) -> tuple[str, ...]:
         return self.direct + self.transitive
+
+    def file_count(self, name: str) -> int:
+        """Changed files touching direct component ``name`` ("" for no component)."""
+        if name in self.counts:
+            return self.counts[name]
+        return len(self.unmatched if name == "" else self.files.get(name, ()))
 
 
 def dependents_of(components: Sequence[Component], roots: Iterable[str]) -> dict[str, str]:
@@ -322,22 +331,28 @@ def dependents_of(components: Sequence[Component], roots: Iterable[str]) -> dict
 def compute_impact(components: Sequence[Component], files: Iterable[ChangedFile]) -> Impact:
     """Direct components in declaration order, then their transitive dependents (also in
     declaration order, so the card reads the same on every push)."""
+    files = list(files)
     by_component: dict[str, list[str]] = {}
     unmatched: list[str] = []
+    covering: dict[str, list[str]] = {}
     for path in touched_paths(files):
-        hit = False
-        for comp in components:
-            if comp.covers(path):
-                by_component.setdefault(comp.name, []).append(path)
-                hit = True
-        if not hit:
+        covering[path] = [comp.name for comp in components if comp.covers(path)]
+        for name in covering[path]:
+            by_component.setdefault(name, []).append(path)
+        if not covering[path]:
             unmatched.append(path)
+    counts: dict[str, int] = {}
+    for f in files:
+        names = {name for path in touched_paths([f]) for name in covering[path] or [""]}
+        for name in names:
+            counts[name] = counts.get(name, 0) + 1
     order = [c.name for c in components]
     direct = tuple(name for name in order if name in by_component)
     via = dependents_of(components, direct)
     transitive = tuple(name for name in order if name in via)
     return Impact(direct=direct, transitive=transitive, via={n: via[n] for n in transitive},
-                  files={n: tuple(by_component[n]) for n in direct}, unmatched=tuple(unmatched))
+                  files={n: tuple(by_component[n]) for n in direct}, unmatched=tuple(unmatched),
+                  counts=counts)
 
 
 def owners_by_component(components: Sequence[Component], impact: Impact,

@@ -97,7 +97,7 @@ def _render(data: CardData) -> str:
         out += ["**Components touched**", "", "| Component | Owners | Files |", "|---|---|---|"]
         for name in impact.direct:
             out.append(f"| {cell(_component(name, data.guide_links))} | {cell(_people(data.owners.get(name, ())))}"
-                       f" | {len(impact.files.get(name, ()))} |")
+                       f" | {impact.file_count(name)} |")
         out.append("")
     else:
         out += ["_No declared component is touched._", ""]
@@ -110,7 +110,7 @@ def _render(data: CardData) -> str:
                        f" | {through} |")
         out.append("")
     if impact.unmatched:
-        line = f"{len(impact.unmatched)} changed file(s) belong to no component"
+        line = f"{impact.file_count('')} changed file(s) belong to no component"
         other = data.owners.get("", ())
         out += [f"{line}; CODEOWNERS: {_people(other)}." if other else f"{line}.", ""]
     if listing_incomplete(data.files_listed, data.files_total):

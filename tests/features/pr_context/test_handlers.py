@@ -294,6 +294,18 @@ async def test_user_text_is_neutralised(db):
     assert "``docs/@maintainers `x` <\u200b!-- contributor-flow:context-card:end --\u200b> [a](b).md``" in body
 
 
+async def test_a_renamed_file_is_one_changed_file_on_the_card(db):
+    """A rename touches its old and new path (both count for components and owners), but it
+    is one changed file: the card counts files, not paths."""
+    changed = [{"filename": "docs/b.md", "previous_filename": "docs/a.md", "status": "renamed"},
+               {"filename": "tools/new.py", "previous_filename": "tools/old.py", "status": "renamed"},
+               {"filename": "docs/c.md", "status": "modified"}]
+    body = only(await run(db, pr_payload("opened"), reader(changed)), A.UpsertComment).body
+    assert "| [erin](https://github.com/erin) | 2 |" in body
+    assert "1 changed file(s) belong to no component" in body
+    assert "`docs/a.md`" in body and "`docs/b.md`" in body   # both paths are listed
+
+
 async def test_three_thousand_files_are_said_to_be_incomplete(db):
     out = await run(db, pr_payload("opened", changed_files=3500), reader(files("docs/a.md")))
     assert ("GitHub lists at most 3,000 files of a pull request; this one changes 3,500"
