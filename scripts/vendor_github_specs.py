@@ -39,6 +39,7 @@ KEEP_PATHS = [
     r"/repos/\{owner\}/\{repo\}/(collaborators|check-runs|check-suites|dispatches|statuses)(/.*)?",
     r"/repos/\{owner\}/\{repo\}/actions/(workflows|runs|jobs|artifacts)(/.*)?",
     r"/repos/\{owner\}/\{repo\}/installation",
+    r"/repos/\{owner\}/\{repo\}/(deployments|environments)(/.*)?",
     r"/orgs/\{org\}/installation",
     r"/users/\{username\}/installation",
     r"/repos/\{owner\}/\{repo\}/branches(/\{branch\})?",
@@ -53,13 +54,14 @@ KEEP_PATHS = [
 METHODS = ("get", "put", "post", "patch", "delete")
 # Webhook payload schemas kept (with what they reference) beside the REST operations, so tests
 # can check that a payload they deliver, vendored or derived from a neighbour, has GitHub's shape.
-KEEP_SCHEMAS = ["webhook-merge-group-checks-requested", "webhook-merge-group-destroyed"]
+KEEP_SCHEMAS = ["webhook-merge-group-checks-requested", "webhook-merge-group-destroyed",
+                "webhook-deployment-created", "webhook-deployment-status-created"]
 
 WEBHOOK_EVENTS = [
     "issues", "issue_comment", "pull_request", "pull_request_review", "pull_request_review_comment",
     "workflow_run", "workflow_job", "check_run", "check_suite", "installation",
     "installation_repositories", "member", "membership", "push", "ping", "repository", "discussion",
-    "label", "organization", "team", "merge_group",
+    "label", "organization", "team", "merge_group", "deployment", "deployment_status",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ EVENT_PERMISSION = {
     "check_run": "checks", "check_suite": "checks", "issue_comment": "issues", "issues": "issues", "member": "members",
     "membership": "members", "merge_group": "merge_queues", "pull_request": "pull_requests",
     "pull_request_review": "pull_requests", "pull_request_review_comment": "pull_requests",
-    "push": "contents", "workflow_job": "actions", "workflow_run": "actions", "repository": "metadata",
+    "push": "contents", "workflow_job": "actions", "deployment_status": "deployments", "workflow_run": "actions", "repository": "metadata",
 }
 # Sent to every App whatever it subscribes to.
 ALWAYS_SENT = {"installation", "installation_repositories"}

@@ -257,6 +257,19 @@ class CancelWorkflowRun(Action):
     attempt: int = 0
 
 
+@dataclass(frozen=True)
+class CreateDeployment(Action):
+    """One GitHub Deployment of ``sha`` to ``environment`` (the project's own workflow, ``on:
+    deployment``, deploys it). Creating is not idempotent: the executor looks for a deployment
+    of that commit in that environment first and creates none when there is one."""
+    sha: str = ""
+    environment: str = ""
+    required_contexts: tuple[str, ...] = ()
+    description: str = ""
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    creates: ClassVar[bool] = True
+
+
 # --- local state ----------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -286,7 +299,7 @@ ACTION_TYPES: dict[str, type[Action]] = {
     for cls in (AddLabels, RemoveLabel, Comment, UpsertComment, UpsertBodySection, React, ReportOutcome,
                 Assign, Unassign, RequestReviewers, RemoveReviewers, Close, Reopen,
                 UpsertCheckRun, AddToProject, CreateDiscussion, DispatchWorkflow,
-                RepositoryDispatch, CancelWorkflowRun, Record, Note)
+                RepositoryDispatch, CancelWorkflowRun, CreateDeployment, Record, Note)
 }
 
 

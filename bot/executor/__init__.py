@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence
 from ..core import actions as A
 from ..core.retry import RetryLater
 from ..store import state
-from . import checks, issues, projects, workflows
+from . import checks, deployments, issues, projects, workflows
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..features.base import Feature
@@ -291,4 +291,5 @@ _HANDLERS: dict[type, Callable[[Any, ActionEnv], Awaitable[Any]]] = {
     A.DispatchWorkflow: workflows.dispatch_workflow,
     A.RepositoryDispatch: workflows.repository_dispatch,
     A.CancelWorkflowRun: workflows.cancel_workflow_run,
+    A.CreateDeployment: deployments.create_deployment,
 }

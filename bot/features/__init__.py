@@ -18,6 +18,7 @@ def all_features() -> list[Feature]:
     from . import classify
     from . import route
     from . import merge_queue
+    from . import sandbox
 
     features: list[Feature] = [
         config_check.FEATURE,
@@ -32,5 +33,6 @@ def all_features() -> list[Feature]:
         classify.FEATURE,
         route.FEATURE,
         merge_queue.FEATURE,
+        sandbox.FEATURE,
     ]
     return features

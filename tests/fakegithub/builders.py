@@ -255,6 +255,18 @@ class StateBuilders:
         pull.head_sha = commit.sha
         return commit
 
+    def commit_on_branch(self, full_name: str, branch: str, message: str = "A change", *,
+                         author: str = "octocat", sha: str | None = None) -> Commit:
+        """A commit on top of ``branch`` (its head becomes the commit's parent), which then
+        points at it: a history that compare answers by ancestry (ahead, behind, diverged)."""
+        repo = self.repo(full_name)
+        parent = repo.branches.get(branch)
+        spec: dict[str, Any] = {"message": message, "author": author, **({"sha": sha} if sha else {})}
+        commit = self.make_commit(spec, default_author=author, parent=parent)
+        repo.commits[commit.sha] = commit
+        repo.branches[branch] = commit.sha
+        return commit
+
     def make_commit(self, spec: str | Commit | dict[str, Any], *, default_author: str,
                     parent: str | None = None) -> Commit:
         """A commit from a message, a Commit, or a dict with message/author (login or email)."""

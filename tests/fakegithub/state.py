@@ -214,6 +214,24 @@ class Dispatch:
 
 
 @dataclass
+class Deployment:
+    id: int
+    node_id: str
+    repo: str          # "owner/name"
+    sha: str
+    ref: str
+    environment: str
+    creator: str
+    created_at: str
+    task: str = "deploy"
+    description: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    required_contexts: list[str] | None = None
+    transient_environment: bool = False
+    production_environment: bool = False
+
+
+@dataclass
 class DiscussionCategory:
     id: str
     name: str
@@ -341,6 +359,7 @@ class State:
     statuses: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
     projects: dict[tuple[str, int], Project] = field(default_factory=dict)
     dispatches: list[Dispatch] = field(default_factory=list)
+    deployments: dict[int, Deployment] = field(default_factory=dict)
     deliveries: list[HookDelivery] = field(default_factory=list)
     nodes: dict[str, Any] = field(default_factory=dict)  # node id -> object
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1001))

@@ -465,6 +465,10 @@ async def test_answers_have_the_types_github_documents(gh: Client) -> None:
     await gh.request("POST", "/repos/o/r/issues/1/labels", json={"labels": ["triaged"]})
     await gh.request("POST", "/repos/o/r/pulls/2/comments", json={
         "body": "nit", "commit_id": fake.issue("o/r", 2).pull.head_sha, "path": "a.py", "line": 1})
+    shipped = fake.commit_on_branch("o/r", "main", "Ship it")
+    status, made, _ = await gh.request("POST", "/repos/o/r/deployments", json={
+        "ref": shipped.sha, "environment": "sandbox", "auto_merge": False, "required_contexts": []})
+    assert status == 201 and response_problems(spec.match("POST", "/repos/o/r/deployments")[0], 201, made) == []
     paths = ["/repos/o/r/issues/1", "/repos/o/r/issues", "/repos/o/r/issues/1/comments",
              "/repos/o/r/issues/1/reactions", "/repos/o/r/issues/1/events", "/repos/o/r/pulls/2",
              "/repos/o/r/pulls", "/repos/o/r/pulls/2/files", "/repos/o/r/pulls/2/commits",
@@ -476,7 +480,9 @@ async def test_answers_have_the_types_github_documents(gh: Client) -> None:
              "/repos/o/r/pulls/2/comments", "/repos/o/r/pulls/comments", "/repos/o/r/issues/comments",
              "/repos/o/r/collaborators", "/repos/o/r/git/trees/main?recursive=1", "/orgs/o/memberships/bob",
              "/repos/o/r/branches/main",
-             "/orgs/o/teams/core/memberships/bob", "/repos/o/r/commits"]
+             "/orgs/o/teams/core/memberships/bob", "/repos/o/r/commits",
+             f"/repos/o/r/deployments?sha={shipped.sha}&environment=sandbox", f"/repos/o/r/deployments/{made['id']}",
+             f"/repos/o/r/compare/{shipped.sha}...main"]
     problems = {}
     for path in paths:
         status, body, _ = await gh.request("GET", path)
@@ -486,3 +492,35 @@ async def test_answers_have_the_types_github_documents(gh: Client) -> None:
         if found:
             problems[path] = found
     assert problems == {}
+
+
+async def test_compare_answers_by_ancestry_on_a_branch_history(gh: Client) -> None:
+    fake = gh.fake
+    fake.add_repo("o/r")
+    first = fake.commit_on_branch("o/r", "main", "one")
+    second = fake.commit_on_branch("o/r", "main", "two")
+    side = fake.commit_on_branch("o/r", "side", "elsewhere")  # a new history: no common commit
+    answers = {}
+    for base, head in ((first.sha, second.sha), (second.sha, first.sha), (second.sha, second.sha),
+                       (first.sha, side.sha)):
+        status, body, _ = await gh.request("GET", f"/repos/o/r/compare/{base}...{head}")
+        assert status == 200
+        answers[(base, head)] = (body["status"], body["ahead_by"], body["behind_by"])
+    assert answers == {(first.sha, second.sha): ("ahead", 1, 0), (second.sha, first.sha): ("behind", 0, 1),
+                       (second.sha, second.sha): ("identical", 0, 0), (first.sha, side.sha): ("diverged", 1, 1)}
+
+
+async def test_deployments_are_listed_by_sha_and_environment(gh: Client) -> None:
+    fake = gh.fake
+    fake.add_repo("o/r")
+    head = fake.commit_on_branch("o/r", "main", "one")
+    for environment in ("sandbox", "production"):
+        status, _, _ = await gh.request("POST", "/repos/o/r/deployments", json={
+            "ref": head.sha, "environment": environment, "auto_merge": False, "required_contexts": []})
+        assert status == 201
+    status, listed, _ = await gh.request("GET", f"/repos/o/r/deployments?sha={head.sha}&environment=sandbox")
+    assert status == 200 and [d["environment"] for d in listed] == ["sandbox"]
+    assert listed[0]["creator"]["login"] == fake.bot_login and listed[0]["sha"] == head.sha
+    status, _, _ = await gh.request("POST", "/repos/o/r/deployments", json={
+        "ref": head.sha, "environment": "sandbox", "required_contexts": ["ci"]})
+    assert status == 409  # "ci" has not succeeded on the commit

@@ -11,6 +11,7 @@ from bot.store.renames import NameColumns
 
 from . import handlers, store
 from .cli import register
+from .handlers import merged_card
 from .rules import SECTION
 
 FEATURE = Feature(

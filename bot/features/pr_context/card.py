@@ -31,6 +31,7 @@ class CardData:
     welcome: tuple[str, ...] = ()
     cla_line: str | None = None
     patch_line: str | None = None
+    sandbox_line: str | None = None  # a merged PR's: whether its change is live in the sandbox
     response_time: str = ""
     files_listed: int = 0        # how many changed files the files API returned
     files_total: int = 0         # the PR's own changed_files count
@@ -135,7 +136,7 @@ def _render(data: CardData) -> str:
     if guides:
         out += ["**Contributing guide**: " + " · ".join(guides), ""]
 
-    status = [line for line in (data.cla_line, data.patch_line) if line]
+    status = [line for line in (data.cla_line, data.patch_line, data.sandbox_line) if line]
     if status:
         out += ["**Status**", ""] + [f"- {line}" for line in status] + [""]
     if data.response_time:

@@ -225,10 +225,12 @@ def _has_body_section(body: str) -> bool:
     return start != -1 and body.find(f"<!-- {BODY_MARKER}:end -->", start) != -1
 
 
-async def pr_actions(ctx: "Context", pr: Mapping[str, Any], *, full: bool) -> list[A.Action]:
-    """The card, and with ``full`` the area labels and review requests too."""
+async def pr_actions(ctx: "Context", pr: Mapping[str, Any], *, full: bool,
+                     merged: bool = False) -> list[A.Action]:
+    """The card, and with ``full`` the area labels and review requests too. A closed PR gets
+    none, but with ``merged`` a merged one gets its card (see ``merged_card``)."""
     rules = ctx.rules.section(SECTION.name)
-    if not rules["enabled"] or not pr or pr.get("state") == "closed":
+    if not rules["enabled"] or not pr or (pr.get("state") == "closed" and not (merged and pr.get("merged"))):
         return []
     draft = bool(pr.get("draft"))
     if draft and not rules["drafts"]:
@@ -256,6 +258,17 @@ async def pr_actions(ctx: "Context", pr: Mapping[str, Any], *, full: bool) -> li
     if full and rules["reviewers"]["enabled"] and not draft:
         out += await _reviewer_actions(ctx, pr, impact, owners, rules["reviewers"])
     return out + first_actions
+
+
+async def merged_card(ctx: "Context", pr: Mapping[str, Any]) -> list[A.Action]:
+    """The card of a merged PR written again, for a line another feature records after the
+    merge (the sandbox's, which a merged PR's own events can no longer refresh): the card
+    alone, edited in place, and only on a PR whose card this feature rendered while it was open
+    (it remembered its head then). The caller's ``ctx`` may be a job's: the repository, rules,
+    GitHub reader and store are what is read."""
+    if not pr or not pr.get("merged") or await store.head_of(ctx.db, ctx.repo, int(pr["number"])) is None:
+        return []
+    return await pr_actions(ctx, pr, full=False, merged=True)
 
 
 def _impact_and_owners(components: Sequence[Component], files: Sequence[ChangedFile],
@@ -289,6 +302,7 @@ async def _card(ctx: "Context", pr: Mapping[str, Any], rules: Mapping[str, Any],
         welcome=tuple(rules["first_timers"]["welcome"]),
         cla_line=await status.cla_line(ctx, ctx.repo, str((pr.get("head") or {}).get("sha") or "")),
         patch_line=await status.patch_line(ctx, ctx.repo, number, str((pr.get("head") or {}).get("sha") or "")),
+        sandbox_line=await status.sandbox_line(ctx, ctx.repo, number) if pr.get("merged") else None,
         response_time=status.response_time(ctx, rules["response_time"], labels),
         files_listed=files_listed, files_total=int(pr.get("changed_files") or 0),
         max_files_listed=rules["max_files_listed"], draft=bool(pr.get("draft")), checkboxes=body_mode,

@@ -1,8 +1,9 @@
-"""Lines the card borrows from other features: CLA, patch verification, response time.
+"""Lines the card borrows from other features: CLA, patch verification, sandbox, response time.
 
 Those features own their tables and export small read functions
 (``bot.features.cla.status_line(db, repo, sha)``,
-``bot.features.patch_pipeline.status_line(db, repo, number, head_sha)``). They are imported
+``bot.features.patch_pipeline.status_line(db, repo, number, head_sha)``,
+``bot.features.sandbox.status_line(db, repo, number)``). They are imported
 lazily: a deployment without one of them, or with it switched off, simply shows no line.
 """
 from __future__ import annotations
@@ -57,6 +58,10 @@ async def cla_line(ctx: "Context", repo: str, sha: str) -> str | None:
 
 async def patch_line(ctx: "Context", repo: str, number: int, head_sha: str) -> str | None:
     return await _borrowed_line(ctx, "bot.features.patch_pipeline", repo, number, head_sha)
+
+
+async def sandbox_line(ctx: "Context", repo: str, number: int) -> str | None:
+    return await _borrowed_line(ctx, "bot.features.sandbox", repo, number)
 
 
 def _sla_target(sla: Mapping[str, Any], labels: frozenset[str]) -> float | None:

@@ -15,7 +15,7 @@ Handler = Callable[[Ctx], Union[Reply, Awaitable[Reply]]]
 HANDLERS: dict[tuple[str, str], Handler] = {}
 
 MODULES = ("issues", "comments", "labels", "reactions", "pulls", "reviews", "repos", "checks",
-           "actions", "apps", "orgs", "search", "users")
+           "actions", "apps", "orgs", "search", "users", "deployments")
 _loaded = False
 
 

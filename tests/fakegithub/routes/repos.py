@@ -256,6 +256,38 @@ def get_commit(ctx: Ctx) -> Reply:
     return Reply(json={**ctx.ser.commit(repo.full_name, commit), "files": []})
 
 
+def _ancestors(repo: Repo, sha: str) -> list[str]:
+    """``sha`` and every commit it descends from (``Commit.parents``), nearest first."""
+    seen: list[str] = []
+    todo = [sha]
+    while todo:
+        current = todo.pop(0)
+        if current in seen or current not in repo.commits:
+            continue
+        seen.append(current)
+        todo += repo.commits[current].parents
+    return seen
+
+
+def _history(repo: Repo, base: str, head: str) -> Reply | None:
+    """Compare two commits of the repository's history (``commit_on_branch``) by ancestry, as
+    GitHub does: ``identical``, ``ahead`` (head descends from base), ``behind`` or ``diverged``.
+    None when either is no commit of that history (the pull-request comparison answers)."""
+    base_sha, head_sha = repo.branches.get(base, base), repo.branches.get(head, head)
+    if base_sha not in repo.commits or head_sha not in repo.commits:
+        return None
+    above_head, above_base = _ancestors(repo, head_sha), _ancestors(repo, base_sha)
+    ahead = [c for c in above_head if c not in above_base]
+    behind = [c for c in above_base if c not in above_head]
+    status = ("identical" if not ahead and not behind else "ahead" if not behind
+              else "behind" if not ahead else "diverged")
+    merge_base = next((c for c in above_head if c in above_base), base_sha)
+    return Reply(json={
+        "status": status, "ahead_by": len(ahead), "behind_by": len(behind), "total_commits": len(ahead),
+        "base_commit": {"sha": base_sha}, "merge_base_commit": {"sha": merge_base},
+        "commits": [], "files": []})
+
+
 @route("GET", "/repos/{owner}/{repo}/compare/{basehead}")
 def compare(ctx: Ctx) -> Reply:
     repo = ctx.repo()
@@ -268,6 +300,10 @@ def compare(ctx: Ctx) -> Reply:
                  and head in (i.pull.head_ref, i.pull.head_sha)), None)
     if pull is None and head not in repo.branches and head not in repo.commits:
         raise not_found()
+    if pull is None:
+        history = _history(repo, base, head)
+        if history is not None:
+            return history
     commits = pull.commits if pull else []
     files = pull.files if pull else []
     per_page, page = page_args(ctx, default=250)
