@@ -24,6 +24,7 @@ from .handlers import FEATURE_NAME, WAIT_DAYS
 from .rules import SECTION
 
 MAX_CARDS = 20
+LOOK_AT = 10 * MAX_CARDS  # due lines read a run: those of repositories out of reach are skipped
 # Settled lines (live, expired) are kept this long after the merge, then forgotten.
 KEEP_DAYS = 30
 REFRESH_EVENT = "contributor_flow.sandbox_card"  # the job's context: no delivery, no sender
@@ -61,20 +62,28 @@ async def refresh_cards(jctx: JobContext) -> list[Action]:
         for repo in await store.repos_to_expire(jctx.db, now - WAIT_DAYS * 86400)]
     actions += [Record(repo, feature=FEATURE_NAME, op="prune", args={"repo": repo, "before": now - KEEP_DAYS * 86400})
                 for repo in await store.repos_to_prune(jctx.db, now - KEEP_DAYS * 86400)]
-    due = await store.due_cards(jctx.db, MAX_CARDS)
+    due = await store.due_cards(jctx.db, LOOK_AT)
     if not due:
         return actions
     wanted = {row["repo"] for row in due}
     handles = {h.repo: h for h in await jctx.repos() if h.repo in wanted}
+    shown = 0
     for row in due:
         repo, number = str(row["repo"]), int(row["number"])
         handle = handles.get(repo)
+        if handle is None:
+            # Not in this run's repositories (its token or rules not to be had now, or the App
+            # uninstalled): left due for a later run; pruned with the rest in the end.
+            continue
+        if shown >= MAX_CARDS:
+            break
         if _on(handle):
-            assert handle is not None
             ctx = job_context(jctx, handle)
             pr = await _pull(ctx, number)
-            actions += await merged_card(ctx, pr) if pr else []
-        # Shown, or nothing to show it on (no card, the feature off, the repository gone).
+            card = await merged_card(ctx, pr) if pr else []
+            shown += 1 if card else 0
+            actions += card
+        # Shown, or nothing to show it on (no card, the PR gone, the section off).
         actions.append(Record(repo, feature=FEATURE_NAME, op="carded",
                               args={"repo": repo, "number": number, "version": int(row["line_version"])}))
     return actions

@@ -56,9 +56,10 @@ async def carded(db: Database, *, repo: str, number: int, version: int) -> None:
 
 async def prune(db: Database, *, repo: str, before: float) -> None:
     """Forget settled pull requests (live or expired) merged before ``before``: their card
-    keeps what it last said, and nothing renders it again."""
+    keeps what it last said, and nothing renders it again (nor tries to, for a repository out
+    of reach since)."""
     await db.execute("DELETE FROM sandbox_prs WHERE repo = ? AND state IN ('live', 'expired')"
-                     " AND merged_at < ? AND carded_version >= line_version", (repo, float(before)))
+                     " AND merged_at < ?", (repo, float(before)))
 
 
 WRITERS = {"merged": merged, "deployed": deployed, "expire": expire, "carded": carded, "prune": prune}
@@ -91,6 +92,5 @@ async def repos_to_expire(db: Database, before: float) -> list[str]:
 
 async def repos_to_prune(db: Database, before: float) -> list[str]:
     rows = await db.fetchall("SELECT DISTINCT repo FROM sandbox_prs WHERE state IN ('live', 'expired')"
-                             " AND merged_at < ? AND carded_version >= line_version ORDER BY repo",
-                             (float(before),))
+                             " AND merged_at < ? ORDER BY repo", (float(before),))
     return [r["repo"] for r in rows]

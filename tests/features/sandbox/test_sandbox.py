@@ -313,3 +313,20 @@ async def test_the_card_job_leaves_a_repository_with_the_section_off(db):
     handle = RepoHandle(repo=REPO, installation_id=1, rules=bundled_rules(), gh=reader, roles_of=fixed_roles({}))
     actions = await refresh.refresh_cards(job(db, [handle]))
     assert [a.op for a in actions] == ["carded"] and reader.calls == []
+
+
+async def test_a_repository_out_of_reach_stays_due_and_old_lines_are_forgotten(db):
+    await waiting(db, (1, MERGE))
+    await store.merged(db, repo="other/repo", number=5, merge_sha=OTHER_MERGE, base_ref="main",
+                       merged_at=(NOW - timedelta(hours=1)).timestamp())
+    handle = RepoHandle(repo="other/repo", installation_id=2, rules=bundled_rules(), gh=RecordingReader(),
+                        roles_of=fixed_roles({}))
+    actions = await refresh.refresh_cards(job(db, [handle]))   # REPO's token not to be had this run
+    assert [(a.op, a.args["repo"]) for a in actions] == [("carded", "other/repo")]
+    await apply(db, actions)
+    assert [r["repo"] for r in await store.due_cards(db, 10)] == [REPO]
+    # A month later: the line expired, then is forgotten with the settled ones.
+    later = NOW + timedelta(days=31)
+    await apply(db, await refresh.refresh_cards(job(db, [], now=later)))
+    await apply(db, await refresh.refresh_cards(job(db, [], now=later)))
+    assert await store.pull(db, REPO, 1) is None and await store.pull(db, "other/repo", 5) is None
