@@ -50,6 +50,8 @@ class Runtime:
     github: "GitHub | None" = None
     executor: Executor | None = None
     role_cache: cachetools.TTLCache = field(default_factory=lambda: cachetools.TTLCache(4096, 300))
+    # The App's login as GitHub names it (``GET /app``: ``<slug>[bot]``), read at start-up.
+    app_login: str | None = None
 
     @property
     def features_by_name(self) -> dict[str, "Feature"]:
@@ -62,7 +64,11 @@ class Runtime:
 
     @property
     def bot_login(self) -> str:
-        return self.bundled["core"]["bot_login"]
+        """Who the bot is: GitHub's name for the App when it could be read, else the rules'
+        ``core.bot_login``. An App registered under another name than the manifest's (App names
+        are global, the manifest's may be taken) would otherwise not know its own events and
+        comments: it would answer itself and never find its own cards."""
+        return self.app_login or self.bundled["core"]["bot_login"]
 
     @property
     def dry_run(self) -> bool:
@@ -178,6 +184,29 @@ def _hold_publisher(db: Database) -> Callable[[str, float], None]:
     return on_hold
 
 
+async def app_login(github: "GitHub", configured: str) -> str | None:
+    """``<slug>[bot]`` from ``GET /app`` (the App's JWT), or None when there are no credentials
+    or GitHub cannot say now (a start-up must not wait on GitHub: the rules' login stands)."""
+    if github.dry_run:
+        return None
+    from .github import GitHubError
+
+    try:
+        found = await asyncio.wait_for(github.app().getitem("/app"), timeout=15)
+    except (GitHubError, asyncio.TimeoutError, aiohttp.ClientError) as exc:
+        log.warning("could not read the App's name from GitHub (%s); using core.bot_login %s",
+                    type(exc).__name__, configured)
+        return None
+    slug = found.get("slug") if isinstance(found, dict) else None
+    if not isinstance(slug, str) or not slug:
+        return None
+    login = f"{slug}[bot]"
+    if login != configured:
+        log.warning("the App is %s on GitHub but core.bot_login says %s: the bot goes by %s",
+                    login, configured, login)
+    return login
+
+
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, *, with_github: bool = True,
                        metrics: Metrics | None = None) -> AsyncIterator[Runtime]:
@@ -203,6 +232,7 @@ async def open_runtime(settings: Settings, *, with_github: bool = True,
                                     metrics=runtime.metrics,
                                     mutation_interval=settings.mutation_interval,
                                     on_hold=_hold_publisher(db) if db.dialect != "sqlite" else None)
+            runtime.app_login = await app_login(runtime.github, runtime.bundled["core"]["bot_login"])
             # A dry run asked for (core.dry_run) is not the same as no credentials to send with:
             # see Executor.chosen_dry_run.
             runtime.executor = Executor(db, api_for=None if runtime.github.dry_run else runtime.api,
