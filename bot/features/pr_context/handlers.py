@@ -8,6 +8,7 @@ from bot.core import actions as A
 from bot.core.events import from_other_bot, parse_time
 from bot.core.impact import ChangedFile, CodeOwners, Component, Impact, compute_impact, owners_by_component
 from bot.core.merge_group import is_queue_branch
+from bot.github.urls import based_here
 from bot.store.state import review_request_results
 
 from . import lookups, reviewers, status, store
@@ -202,7 +203,11 @@ async def on_check_run(event: "Event", ctx: "Context") -> list[A.Action]:
         return []  # a merge queue's group commit (see merge_queue): no pull request's card shows it
     owner, name = ctx.repo.split("/", 1)
     head = str(run.get("head_sha") or "")
-    numbers = [int(ref["number"]) for ref in run.get("pull_requests") or () if ref.get("number")]
+    repository = event.payload.get("repository") or {}
+    # Other repositories' PRs on the same commit (a fork's own) are listed too: their numbers
+    # name nothing, or another PR, here.
+    numbers = [int(ref["number"]) for ref in run.get("pull_requests") or ()
+               if ref.get("number") and based_here(ref, repository)]
     if not numbers and head:
         # GitHub sends an empty list when the head branch is in a fork (most first-timers):
         # the PR is found by its head, as this feature stored it, or by a search.

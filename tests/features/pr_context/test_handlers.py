@@ -527,6 +527,23 @@ async def test_fork_check_run_without_a_stored_head_searches_by_commit(db, cla_v
     assert not [a for a in out if isinstance(a, A.UpsertComment)]
 
 
+async def test_a_check_run_naming_another_repositorys_pr_reads_no_pr_of_that_number_here(db, cla_verdict):
+    """GitHub lists every open PR whose head is the commit, a fork's own PRs included: #99 of
+    the fork is no PR here (reading #99 here would be a 404, or another PR). The PR is found
+    by its head instead."""
+    pr = fork_pr()
+    gh = reader(files("src/core/a.py"), by_commit={"f00d": [7]})
+    gh.items["/repos/{owner}/{repo}/pulls/{pull_number}"] = pr
+    payload = fork_check_run(pr, "f00d")
+    here = payload["repository"]
+    payload["check_run"]["pull_requests"] = [{
+        "number": 99, "head": {"sha": "f00d"},
+        "base": {"ref": "main", "repo": {"id": here["id"] + 1, "url": "https://api.github.com/repos/contributor/Hello-World"}}}]
+    out = await run(db, payload, gh, event="check_run")
+    assert "- CLA: ✅ everyone is covered" in only(out, A.UpsertComment).body
+    assert [v["pull_number"] for u, v in gh.calls if u == "/repos/{owner}/{repo}/pulls/{pull_number}"] == [7]
+
+
 async def test_a_merge_groups_check_run_refreshes_no_card_and_searches_nothing(db, cla_verdict):
     """The bot's own checks on a merge queue's group commit (see merge_queue) name no pull
     request: looking one up by the commit would cost a search per group check for nothing."""
