@@ -8,7 +8,6 @@ from typing import Any, Sequence
 
 from ...store.db import Database
 
-WAITING = ("waiting", "failed")
 _NEWER = ("(deployment_id IS NULL OR deployment_id < ? OR (deployment_id = ? AND status_id < ?))")
 
 
