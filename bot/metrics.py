@@ -23,6 +23,9 @@ class Metrics:
             "cf_deliveries_failed", "Delivery attempts that failed (will be retried)", ["event"], registry=r)
         self.deliveries_dead = Counter(
             "cf_deliveries_dead", "Deliveries given up after the configured attempts", ["event"], registry=r)
+        self.intake_bytes_in_flight = Gauge(
+            "cf_intake_bytes_in_flight", "Webhook body bytes held before their signature is checked",
+            registry=r)
         self.queue_depth = Gauge(
             "cf_queue_depth", "Deliveries waiting or being processed", registry=r)
         self.handler_seconds = Histogram(

@@ -36,6 +36,9 @@ class Settings:
     stale_after: float = 90.0
     # Shows private repositories on the dashboard to whoever presents it (never printed).
     dashboard_token: str | None = None
+    # Bytes of webhook bodies being read at once, before their signature is checked: anyone
+    # can send a 25 MB body, so without a shared cap many at once would exhaust memory.
+    intake_budget: int = 64 * 1024 * 1024
 
     @property
     def has_app_credentials(self) -> bool:
@@ -90,6 +93,7 @@ class Settings:
             retry_base=_number(env, "BOT_RETRY_BASE", 5.0, minimum=0),
             stale_after=_number(env, "BOT_STALE_AFTER", 90.0, minimum=0, above=True),
             dashboard_token=(env.get("BOT_DASHBOARD_TOKEN") or "").strip() or None,
+            intake_budget=int(_number(env, "BOT_INTAKE_BUDGET_MB", 64, whole=True, minimum=1)) << 20,
         )
 
 

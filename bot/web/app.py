@@ -90,7 +90,8 @@ def create_app(settings: Settings, *, run_worker: bool = True, run_scheduler: bo
             app[WORKER] = worker
             committer = GroupCommitter(runtime.db)
             app[INTAKE] = make_handler(secret=settings.webhook_secret, store=committer,
-                                       metrics=runtime.metrics, notify=worker.wake.set)
+                                       metrics=runtime.metrics, notify=worker.wake.set,
+                                       budget=settings.intake_budget)
             yield
             await committer.close()
             stop.set()

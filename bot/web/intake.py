@@ -26,6 +26,9 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("bot.intake")
 
 MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+# What a request refused for lack of budget is told: the budget frees as soon as the bodies
+# being read are checked, and GitHub's redelivery (or recovery) brings a refused delivery back.
+BUSY_RETRY_AFTER = "5"
 
 # The headers intake stores. They are not covered by the signature: a captured signed body can
 # be replayed with any header values, so their shape is checked before they go near the store
@@ -64,20 +67,67 @@ class UndecodableBody(ValueError):
     """The body is not what its Content-Encoding says (e.g. plain text labelled gzip)."""
 
 
-async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
+class OverBudget(Exception):
+    """Reading this body would take the bytes held by unverified requests past the budget."""
+
+
+class ReadBudget:
+    """Bytes of bodies held at once before their signature is checked, over all requests.
+
+    The per-request cap alone lets N unsigned requests cost N x 25 MB. One event loop takes
+    and gives back, so plain arithmetic is enough (no lock)."""
+
+    def __init__(self, capacity: int, gauge=None) -> None:
+        self.capacity = capacity
+        self.in_use = 0
+        self._gauge = gauge
+
+    def take(self, amount: int) -> bool:
+        if self.in_use + amount > self.capacity:
+            return False
+        self.in_use += amount
+        self._show()
+        return True
+
+    def give_back(self, amount: int) -> None:
+        self.in_use -= amount
+        self._show()
+
+    def _show(self) -> None:
+        if self._gauge is not None:
+            self._gauge.set(self.in_use)
+
+
+async def _read_at_most(request: web.Request, limit: int, budget: ReadBudget,
+                        held: list[int]) -> bytes | None:
     """The body, or None once it is known to be longer than ``limit``: by its Content-Length,
     or, for a body sent chunked (no length), as soon as more than ``limit`` bytes have
     arrived. Nothing past that is kept (aiohttp discards the rest after the answer), so a
     body never costs more than ``limit`` and one network read of memory.
+
+    Its bytes are charged to ``budget`` before they are kept: the declared length up front
+    (so a request that cannot fit is refused unread), anything more (a chunked or compressed
+    body) as it arrives. ``OverBudget`` when the budget cannot take them. ``held[0]`` is what
+    this request holds: the caller gives it back, whatever happens here.
     ``UndecodableBody`` when aiohttp cannot decode it as its Content-Encoding says."""
-    if request.content_length is not None and request.content_length > limit:
+    declared = request.content_length
+    if declared is not None and declared > limit:
         return None
+    if declared:
+        if not budget.take(declared):
+            raise OverBudget
+        held[0] = declared
     body = bytearray()
     try:
         while chunk := await request.content.readany():
-            body += chunk
-            if len(body) > limit:
+            if len(body) + len(chunk) > limit:
                 return None
+            extra = len(body) + len(chunk) - held[0]
+            if extra > 0:
+                if not budget.take(extra):
+                    raise OverBudget
+                held[0] += extra
+            body += chunk
     except web.RequestPayloadError:
         raise UndecodableBody from None
     return bytes(body)
@@ -88,8 +138,15 @@ def _json(data: dict, status: int) -> web.Response:
 
 
 def make_handler(*, secret: str, store: GroupCommitter, metrics: "Metrics",
-                 notify: Callable[[], None]) -> Callable[[web.Request], object]:
+                 notify: Callable[[], None],
+                 budget: int = 64 * 1024 * 1024) -> Callable[[web.Request], object]:
     key = secret.encode()
+    unverified = ReadBudget(budget, metrics.intake_bytes_in_flight)
+    # A body larger than the whole budget could never be read: refused as too large, not
+    # as busy (which would have GitHub try it again and again).
+    limit = min(MAX_BODY, budget)
+    too_large = ("payload larger than 25 MB" if limit == MAX_BODY else
+                 f"payload larger than this service's intake budget ({limit} bytes)")
     envelopes = EnvelopeReader()
     received = {}  # counter per event name: .labels() looks the child up on every call
 
@@ -98,14 +155,23 @@ def make_handler(*, secret: str, store: GroupCommitter, metrics: "Metrics",
         return _json({"error": message}, status)
 
     async def webhook(request: web.Request) -> web.Response:
-        try:
-            body = await _read_at_most(request, MAX_BODY)
-        except UndecodableBody:
-            return reject(400, "malformed", "body does not decode as its Content-Encoding says")
-        if body is None:
-            return reject(413, "too_large", "payload larger than 25 MB")
-        if not signature_ok(key, body, request.headers.get("X-Hub-Signature-256")):
-            return reject(401, "signature", "missing or invalid X-Hub-Signature-256")
+        held = [0]
+        try:  # the finally gives the bytes back on every way out, a client gone included
+            try:
+                body = await _read_at_most(request, limit, unverified, held)
+            except UndecodableBody:
+                return reject(400, "malformed", "body does not decode as its Content-Encoding says")
+            except OverBudget:
+                response = reject(503, "busy", "intake busy reading other requests, try again later")
+                response.headers["Retry-After"] = BUSY_RETRY_AFTER
+                return response
+            if body is None:
+                return reject(413, "too_large", too_large)
+            if not signature_ok(key, body, request.headers.get("X-Hub-Signature-256")):
+                return reject(401, "signature", "missing or invalid X-Hub-Signature-256")
+        finally:
+            unverified.give_back(held[0])
+        # Signed from here on: the body is GitHub's own, no longer charged to the budget.
         event_name = request.headers.get("X-GitHub-Event", "").strip()
         delivery_id = request.headers.get("X-GitHub-Delivery", "").strip()
         if not event_name or not delivery_id:

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CONFIG_VARS = ("BOT_WORKER_CONCURRENCY", "BOT_MUTATION_INTERVAL", "BOT_RETRY_BASE", "BOT_STALE_AFTER",
                "LOG_LEVEL", "LOG_FORMAT", "GITHUB_APP_ID", "GITHUB_PRIVATE_KEY", "GITHUB_PRIVATE_KEY_FILE",
-               "BOT_RULES_DIR", "PORT", "BOT_DASHBOARD_TOKEN")
+               "BOT_RULES_DIR", "PORT", "BOT_DASHBOARD_TOKEN", "BOT_INTAKE_BUDGET_MB")
 
 
 @pytest.fixture
@@ -53,6 +53,7 @@ def bot(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess
     ("BOT_MUTATION_INTERVAL", "1s"), ("BOT_MUTATION_INTERVAL", "-1"), ("BOT_MUTATION_INTERVAL", "nan"),
     ("BOT_RETRY_BASE", "five"), ("BOT_RETRY_BASE", "inf"),
     ("BOT_STALE_AFTER", "90s"), ("BOT_STALE_AFTER", "0"),
+    ("BOT_INTAKE_BUDGET_MB", "0"), ("BOT_INTAKE_BUDGET_MB", "64MB"),
     ("LOG_LEVEL", "verbose"), ("LOG_FORMAT", "xml"),
 ])
 def test_a_bad_setting_is_named_in_one_line(env, capsys, name, value):
@@ -66,8 +67,9 @@ def test_good_settings_are_taken(env, capsys):
     from bot.settings import Settings
 
     env(BOT_WORKER_CONCURRENCY="3", BOT_MUTATION_INTERVAL="0", BOT_RETRY_BASE="0.1", BOT_STALE_AFTER="10",
-        LOG_LEVEL="debug", LOG_FORMAT="JSON")
+        LOG_LEVEL="debug", LOG_FORMAT="JSON", BOT_INTAKE_BUDGET_MB="100")
     s = Settings.from_env()
+    assert s.intake_budget == 100 * 1024 * 1024
     assert (s.worker_concurrency, s.mutation_interval, s.retry_base, s.stale_after) == (3, 0.0, 0.1, 10.0)
     assert (s.log_level, s.log_format) == ("DEBUG", "json")
     assert run(["deliveries"], capsys)[0] == 0
