@@ -115,11 +115,12 @@ async def decide(runtime: "Runtime", event: Event) -> Decision:
             try:
                 actions = list(await handler(event, ctx))
             except Exception as exc:
-                from .core.retry import RetryLater
+                from .core.retry import PermanentFailure, RetryLater
                 from .github import TransientGitHubError
 
                 # GitHub is down, or the store says to come back: retry the whole delivery.
-                if isinstance(exc, (TransientGitHubError, RetryLater)):
+                # Or it can never be done (the installation is gone): end it now.
+                if isinstance(exc, (TransientGitHubError, RetryLater, PermanentFailure)):
                     raise
                 log.exception("handler %s.%s failed", feature.name, handler.__name__,
                               extra={"feature": feature.name})

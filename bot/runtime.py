@@ -90,13 +90,15 @@ class Runtime:
     async def rules_for(self, repo: str, installation_id: int | None) -> RepoRulesResult:
         if not repo or self.github is None or installation_id is None:
             return RepoRulesResult(self.bundled)
-        from .github import GitHubError, PermanentGitHubError
+        from .github import GitHubError, InstallationGone, PermanentGitHubError
 
         # No token now (GitHub refuses the App's credentials): raised, so the delivery is
         # tried again later rather than decided on bundled rules the repository may not want.
         api = await self.api(installation_id)
         try:
             return await self.repo_rules.get(repo, api)
+        except InstallationGone:
+            raise  # not a file out of reach: nothing of this installation can be done
         except PermanentGitHubError as exc:
             # No access to the file (e.g. dry-run against a private repo): bundled rules.
             log.warning("repo rules unavailable for %s: %s", repo, exc)

@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from .core.retry import PermanentFailure
 from .github.errors import RateLimited
 from .github.retry import SECONDARY_DEFAULT_WAIT
 from .log import delivery_context
@@ -188,6 +189,11 @@ async def _handle_in_context(runtime: "Runtime", d: "StoredDelivery",
         # Held back by GitHub's rate limits (nothing more was sent): no attempt of the
         # delivery's. Counted, hours of an exhausted budget would make deliveries dead.
         counted = not isinstance(exc, RateLimited)
+        # Cannot succeed however often it is tried (the installation is gone, a payload GitHub
+        # would not send): dead now, not after max_attempts of the same answer.
+        final = isinstance(exc, PermanentFailure)
+        if final:
+            max_attempts = 0
         if not counted and not getattr(exc, "retry_at", None):
             # No instant given (a GraphQL RATE_LIMITED without a reset): the backoff, which
             # grows with counted attempts only, would come back every few seconds.
@@ -200,6 +206,10 @@ async def _handle_in_context(runtime: "Runtime", d: "StoredDelivery",
             metrics.deliveries_failed.labels(event=d.event).inc()
             if status == "dead":
                 metrics.deliveries_dead.labels(event=d.event).inc()
+            if final:
+                log.warning("delivery %s dropped, it cannot succeed: %s", d.delivery_id, error,
+                            extra={"delivery_id": d.delivery_id})
+            elif status == "dead":
                 log.error("delivery %s is dead after %d attempts: %s", d.delivery_id,
                           d.attempts + 1, error, extra={"delivery_id": d.delivery_id})
             elif not counted:

@@ -11,6 +11,13 @@ from __future__ import annotations
 import time
 
 
+class PermanentFailure(Exception):
+    """The delivery cannot succeed however often it is tried (its installation is gone, its
+    payload is not what GitHub sends): the worker ends it at once, recorded as dead with this
+    message, instead of retrying it until it dies. ``deliveries retry`` still brings it back
+    should the cause go away (the App installed again)."""
+
+
 class RetryLater(Exception):
     def __init__(self, message: str, *, retry_at: float | None = None) -> None:
         super().__init__(message)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence
 
 from ..core import actions as A
-from ..core.retry import RetryLater
+from ..core.retry import PermanentFailure, RetryLater
 from ..store import state
 from . import checks, deployments, issues, projects, workflows
 
@@ -38,9 +38,11 @@ def _is_transient(exc: BaseException) -> bool:
 
 
 def _not_found(exc: BaseException) -> bool:
+    """The item answered 404 (not the installation: that one ends the delivery)."""
     from ..github import PermanentGitHubError
 
-    return isinstance(exc, PermanentGitHubError) and exc.status == 404
+    return (isinstance(exc, PermanentGitHubError) and exc.status == 404
+            and not isinstance(exc, PermanentFailure))
 
 
 # {name an action carries: name it is hashed with}: a delivery processed under its
@@ -202,6 +204,12 @@ class Executor:
                 except Exception as exc:
                     if _is_transient(exc):
                         self._count(action, "transient")
+                        raise
+                    if isinstance(exc, PermanentFailure):
+                        # No fault of this action's (the installation is gone): the whole
+                        # delivery ends; recorded as failed, the action would be skipped
+                        # should the delivery be retried by hand once that is mended.
+                        self._count(action, "failed")
                         raise
                     batch_ok = False
                     self._count(action, "failed")

@@ -5,8 +5,9 @@
     await api.getitem("/repos/{owner}/{repo}", {"owner": o, "repo": r})
 """
 from .client import InstallationAPI
-from .errors import GitHubError, PermanentGitHubError, RateLimited, TransientGitHubError
+from .errors import (GitHubError, InstallationGone, PermanentGitHubError, RateLimited,
+                     TransientGitHubError)
 from .hub import GitHub
 
 __all__ = ["GitHub", "InstallationAPI", "GitHubError", "TransientGitHubError",
-           "PermanentGitHubError", "RateLimited"]
+           "PermanentGitHubError", "RateLimited", "InstallationGone"]

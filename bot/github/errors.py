@@ -10,9 +10,11 @@ from typing import Any
 
 import gidgethub
 
+from ..core.retry import PermanentFailure
+
 __all__ = [
     "GitHubError", "TransientGitHubError", "PermanentGitHubError", "RateLimited",
-    "redact", "translate",
+    "InstallationGone", "redact", "translate",
 ]
 
 # Anything that could carry a credential. Patterns with a group keep that prefix for context.
@@ -69,6 +71,16 @@ class RateLimited(TransientGitHubError):
 
 class PermanentGitHubError(GitHubError):
     """Retrying will not help (404, 422, 401, other 4xx): drop or report the action."""
+
+
+class InstallationGone(PermanentGitHubError, PermanentFailure):
+    """GitHub answered 404 to minting the installation's token: the App was uninstalled (or
+    the installation never existed). Nothing this installation's deliveries ask can be done."""
+
+    def __init__(self, installation_id: int, *, endpoint: str | None = None) -> None:
+        self.installation_id = installation_id
+        super().__init__(f"installation {installation_id} is gone: GitHub answered 404 to minting "
+                         "its token (the App was uninstalled?)", status=404, endpoint=endpoint)
 
 
 def translate(exc: Exception, endpoint: str | None, *, rate_limit_reset: float | None = None

@@ -17,7 +17,7 @@ from cachetools import LRUCache
 
 from .auth import AppJWT, InstallationTokens
 from .client import InstallationAPI
-from .errors import PermanentGitHubError
+from .errors import InstallationGone, PermanentGitHubError
 from .pacing import Gate, MutationPacer
 from .retry import MAX_SERVER_WAIT
 from .transport import InstallationState, Policy, Transport
@@ -137,8 +137,14 @@ class GitHub:
         return InstallationAPI(self._session, transport, installation_id=installation_id)
 
     async def _mint(self, installation_id: int) -> dict[str, Any]:
-        answer = await self.app().post("/app/installations/{installation_id}/access_tokens",
-                                       {"installation_id": installation_id}, data=b"")
+        try:
+            answer = await self.app().post("/app/installations/{installation_id}/access_tokens",
+                                           {"installation_id": installation_id}, data=b"")
+        except PermanentGitHubError as exc:
+            # The App's JWT was taken (a refused one is 401), the installation was not found.
+            if exc.status == 404:
+                raise InstallationGone(installation_id, endpoint=exc.endpoint) from None
+            raise
         if not isinstance(answer, dict) or "token" not in answer:
             raise PermanentGitHubError("token endpoint answered without a token",
                                        endpoint="/app/installations/{n}/access_tokens")

@@ -17,7 +17,7 @@ import aiohttp
 from cachetools import LRUCache
 
 from .endpoints import endpoint_label, is_content_creating, resource_of
-from .errors import PermanentGitHubError, RateLimited, TransientGitHubError
+from .errors import InstallationGone, PermanentGitHubError, RateLimited, TransientGitHubError
 from .pacing import Gate, MutationPacer
 from .retry import Hold, Kind, backoff_delay, classify, exhausted_until
 
@@ -168,9 +168,12 @@ class Transport:
         """The authorization header. Minting a token can fail in the middle of a delivery (the
         cached one expired or was revoked, and GitHub refuses the App's JWT just then: clocks
         that disagree). That says nothing about this request: it was never sent, so it is worth
-        another attempt later, never a permanent failure of the action that made it."""
+        another attempt later, never a permanent failure of the action that made it. Except when
+        the installation itself is gone (the App uninstalled): then nothing of it will work."""
         try:
             return await self._auth()
+        except InstallationGone:
+            raise  # uninstalled: no later attempt gets a token either
         except PermanentGitHubError as exc:
             raise TransientGitHubError(f"no credentials for this request: {exc}", status=exc.status,
                                        endpoint=endpoint) from None
