@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from .context import Context, ReadOnlyGitHub
 from .core.actions import Action
 from .core.events import CONVERSATION_EVENTS, Event, from_other_bot
+from .core.payload_shape import shape_problem
+from .core.retry import PermanentFailure
 from .log import delivery_context
 from .store import repo_names, state
 
@@ -36,6 +38,11 @@ class HandlersFailed(Exception):
     """One or more handlers raised; the others' actions were performed."""
 
 
+class MalformedPayload(PermanentFailure):
+    """A stored body that is not JSON, or whose fields the pipeline relies on have types
+    GitHub never sends (intake refuses those now; a row can be older than that check)."""
+
+
 @dataclass
 class Decision:
     batches: list[tuple[str, list[Action]]] = field(default_factory=list)
@@ -44,7 +51,15 @@ class Decision:
 
 
 def parse_delivery(delivery: "StoredDelivery") -> Event:
-    payload = json.loads(delivery.body)
+    try:
+        payload = json.loads(delivery.body)
+    except ValueError:
+        raise MalformedPayload("stored body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise MalformedPayload("stored body is not a JSON object")
+    problem = shape_problem(payload)
+    if problem is not None:
+        raise MalformedPayload(problem)
     return Event(name=delivery.event, payload=payload, delivery_id=delivery.delivery_id,
                  received_at=datetime.fromtimestamp(delivery.received_at, timezone.utc))
 

@@ -14,14 +14,16 @@ from dataclasses import dataclass
 
 import simdjson
 
+from ..core.payload_shape import MISSING, shape_problem
+
 
 class MalformedBody(ValueError):
     """Not JSON, or not one object: answered 400."""
 
 
 class UnexpectedFields(ValueError):
-    """Valid JSON whose repository / installation / issue / pull_request have the wrong
-    shape, so there is no subject to queue it under: answered 400."""
+    """Valid JSON with a field the pipeline relies on of a type GitHub never sends (see
+    core.payload_shape): answered 400 with the message, which names the field."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,17 @@ def _field(obj, key: str):
         return None
 
 
+def _shape_get(obj, key: str):
+    try:
+        return obj[key]
+    except KeyError:
+        return MISSING
+
+
+def _is_object(value) -> bool:
+    return isinstance(value, _Object)
+
+
 def _envelope(event_name: str, doc) -> Envelope:
     if not isinstance(doc, _Object):
         raise MalformedBody("body must be a JSON object")
@@ -105,6 +118,12 @@ def _envelope(event_name: str, doc) -> Envelope:
 
     def top(key: str):
         return doc[key] if key in present else None
+
+    # Acknowledged, a payload of the wrong shape could only fail in processing until it died.
+    problem = shape_problem(doc, get=_shape_get, is_object=_is_object,
+                            get_top=lambda key: doc[key] if key in present else MISSING)
+    if problem is not None:
+        raise UnexpectedFields(problem)
 
     action = _scalar(top("action"), "action")
     repository = _object(top("repository") or None, "repository")

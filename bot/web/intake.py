@@ -182,10 +182,10 @@ def make_handler(*, secret: str, store: GroupCommitter, metrics: "Metrics",
         try:
             text, json_body = _payload(body, request.content_type or "")
             envelope = envelopes.read(event_name, json_body)
-        except UnexpectedFields:
-            # e.g. "repository" not an object, a number that is not one: no subject to queue it under.
-            return reject(400, "malformed", "payload fields have unexpected types "
-                                            "(repository, installation, issue or pull_request)")
+        except UnexpectedFields as exc:
+            # e.g. "repository" not an object, "installation.id" a string: processing could
+            # only fail on it, every retry, so it is refused now (the message names the field).
+            return reject(400, "malformed", str(exc))
         except MalformedBody as exc:
             return reject(400, "malformed", str(exc))
         except UnicodeDecodeError:

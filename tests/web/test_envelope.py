@@ -38,7 +38,7 @@ def test_one_reader_serves_many_bodies_in_a_row():
     ({"repository": {"full_name": "o/r"}, "issue": {"number": 7}}, "o/r#7"),
     # pull_request wins over issue, as in Event.item
     ({"repository": {"full_name": "o/r"}, "issue": {"number": 7}, "pull_request": {"number": 9}}, "o/r#9"),
-    ({"repository": {"full_name": "o/r"}, "number": "12"}, "o/r#12"),
+    ({"repository": {"full_name": "o/r"}, "number": 12}, "o/r#12"),
     ({"repository": {"full_name": "o/r"}, "issue": {"title": "no number"}, "number": 3}, "o/r#3"),
     ({"repository": {"full_name": "o/r"}}, "o/r"),
     ({"repository": {}, "installation": {"id": 42}}, "installation:42"),
@@ -76,10 +76,30 @@ def test_malformed_bodies(raw):
     {"repository": {"full_name": "o/r"}, "issue": {"number": {"n": 1}}},
     {"repository": {"full_name": "o/r"}, "number": [1]},
     {"repository": {"full_name": {"x": 1}}},
+    # GitHub sends numbers as JSON integers: a string would fail wherever it is counted on.
+    {"repository": {"full_name": "o/r"}, "number": "12"},
+    {"repository": {"full_name": "o/r", "id": "abc"}},
+    {"installation": {"id": "1"}},
+    {"installation": {"id": 1.0}},
+    {"sender": [{"login": "a"}]},
 ])
 def test_fields_of_the_wrong_shape(payload):
     with pytest.raises(UnexpectedFields):
         EnvelopeReader().read("issues", orjson.dumps(payload))
+
+
+@pytest.mark.parametrize("payload, message", [
+    ({"repository": {"full_name": "o/r", "id": "abc"}}, "repository.id must be an integer, not a string"),
+    ({"installation": {"id": True}}, "installation.id must be an integer, not a boolean"),
+    ({"sender": ["a"]}, "sender must be an object, not a list"),
+    ({"issue": {"number": 1, "user": {"login": 7}}}, "issue.user.login must be a string, not an integer"),
+])
+def test_the_refusal_names_the_field_and_what_it_should_be(payload, message):
+    with pytest.raises(UnexpectedFields, match=message):
+        EnvelopeReader().read("issues", orjson.dumps(payload))
+    # The worker's check of a stored row says the same.
+    from bot.core.payload_shape import shape_problem
+    assert message in shape_problem(payload)
 
 
 def test_a_proxy_left_alive_does_not_break_the_next_read():
