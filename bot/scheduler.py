@@ -121,11 +121,13 @@ def periodic_jobs(runtime: "Runtime", extra: "Sequence[JobSpec]" = ()) -> list["
 
 class Scheduler:
     def __init__(self, runtime: "Runtime", *, holder: str, tick: float = 10.0,
-                 extra_jobs: "Sequence[JobSpec]" = (), lease: float = LEASE) -> None:
+                 extra_jobs: "Sequence[JobSpec]" = (), lease: float = LEASE,
+                 clock: Callable[[], float] = time.time) -> None:
         self.runtime = runtime
         self.holder = holder
         self.tick = tick
         self.lease = lease
+        self.clock = clock
         # Jobs of the service itself (delivery recovery) that need more than a JobContext.
         self.extra_jobs = list(extra_jobs)
 
@@ -133,9 +135,15 @@ class Scheduler:
         return periodic_jobs(self.runtime, self.extra_jobs)
 
     async def run_due(self, now: float | None = None) -> list[str]:
-        now = time.time() if now is None else now
+        """Run the jobs whose current period has not run. ``now`` (tests) fixes the instant
+        for every job; otherwise each job's period is judged when its turn comes: the jobs
+        before it may have run long, and the instant the tick began may belong to a period
+        already over (claimed late, then the current one claimed at the next tick, seconds
+        later: the job run twice back to back)."""
+        fixed = now
         ran = []
         for job in self.jobs():
+            now = self.clock() if fixed is None else fixed
             key = period_key(job.every.total_seconds(), now)
             if not await claim_period(self.runtime.db, job.name, key, self.holder, now, self.lease):
                 continue
