@@ -82,8 +82,11 @@ class ReadBudget:
         self.in_use = 0
         self._gauge = gauge
 
+    def fits(self, amount: int) -> bool:
+        return self.in_use + amount <= self.capacity
+
     def take(self, amount: int) -> bool:
-        if self.in_use + amount > self.capacity:
+        if not self.fits(amount):
             return False
         self.in_use += amount
         self._show()
@@ -105,28 +108,25 @@ async def _read_at_most(request: web.Request, limit: int, budget: ReadBudget,
     arrived. Nothing past that is kept (aiohttp discards the rest after the answer), so a
     body never costs more than ``limit`` and one network read of memory.
 
-    Its bytes are charged to ``budget`` before they are kept: the declared length up front
-    (so a request that cannot fit is refused unread), anything more (a chunked or compressed
-    body) as it arrives. ``OverBudget`` when the budget cannot take them. ``held[0]`` is what
-    this request holds: the caller gives it back, whatever happens here.
-    ``UndecodableBody`` when aiohttp cannot decode it as its Content-Encoding says."""
+    Its bytes are charged to ``budget`` as they arrive, before they are kept; a declared
+    length that does not fit in what is left is refused unread. Only what arrived is held, not
+    what was declared: a client that declares 25 MB and then stalls holds what it sent, so a few
+    stalled connections cannot shut the door on GitHub. ``OverBudget`` when the budget cannot
+    take them. ``held[0]`` is what this request holds: the caller gives it back, whatever
+    happens here. ``UndecodableBody`` when aiohttp cannot decode it as its Content-Encoding says."""
     declared = request.content_length
     if declared is not None and declared > limit:
         return None
-    if declared:
-        if not budget.take(declared):
-            raise OverBudget
-        held[0] = declared
+    if declared and not budget.fits(declared):
+        raise OverBudget
     body = bytearray()
     try:
         while chunk := await request.content.readany():
             if len(body) + len(chunk) > limit:
                 return None
-            extra = len(body) + len(chunk) - held[0]
-            if extra > 0:
-                if not budget.take(extra):
-                    raise OverBudget
-                held[0] += extra
+            if not budget.take(len(chunk)):
+                raise OverBudget
+            held[0] += len(chunk)
             body += chunk
     except web.RequestPayloadError:
         raise UndecodableBody from None

@@ -113,8 +113,8 @@ async def intake(database_url):
 
 async def test_a_request_past_the_budget_is_503_at_once_and_the_budget_comes_back_on_disconnect(intake):
     app, port = intake
-    # Unsigned, declares 800 KB, sends 1 KB and stalls: its declared length is held.
-    reader, writer = await start_slow_sender(port, declared=800_000, sent=1000)
+    # Unsigned, declares 900 KB, sends 800 KB and stalls.
+    reader, writer = await start_slow_sender(port, declared=900_000, sent=800_000)
     await eventually(lambda: in_flight(app) == 800_000)
     body = payload(400_000)
     began = time.monotonic()
@@ -130,6 +130,17 @@ async def test_a_request_past_the_budget_is_503_at_once_and_the_budget_comes_bac
     assert status == 202
     assert await deliveries.get(app[RUNTIME].db, "squeezed") is not None
     assert in_flight(app) == 0
+
+
+async def test_a_stalled_sender_holds_what_it_sent_not_what_it_declared(intake):
+    # Else a few connections declaring 25 MB and sending nothing would keep GitHub out.
+    app, port = intake
+    reader, writer = await start_slow_sender(port, declared=BUDGET, sent=1000)
+    await eventually(lambda: in_flight(app) == 1000)
+    status, _, _ = await post(port, payload(400_000), delivery="beside")
+    assert status == 202
+    writer.close()
+    await eventually(lambda: in_flight(app) == 0)
 
 
 async def test_chunked_bodies_are_charged_as_they_arrive(intake):
