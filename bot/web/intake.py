@@ -67,6 +67,10 @@ class UndecodableBody(ValueError):
     """The body is not what its Content-Encoding says (e.g. plain text labelled gzip)."""
 
 
+class ClientGone(Exception):
+    """The client closed the connection before its body was complete."""
+
+
 class OverBudget(Exception):
     """Reading this body would take the bytes held by unverified requests past the budget."""
 
@@ -130,6 +134,9 @@ async def _read_at_most(request: web.Request, limit: int, budget: ReadBudget,
             body += chunk
     except web.RequestPayloadError:
         raise UndecodableBody from None
+    except ConnectionError:
+        # Anyone can open a request and hang up: not worth aiohttp's traceback in the log.
+        raise ClientGone from None
     return bytes(body)
 
 
@@ -161,6 +168,8 @@ def make_handler(*, secret: str, store: GroupCommitter, metrics: "Metrics",
                 body = await _read_at_most(request, limit, unverified, held)
             except UndecodableBody:
                 return reject(400, "malformed", "body does not decode as its Content-Encoding says")
+            except ClientGone:
+                return reject(400, "incomplete", "connection closed before the body was complete")
             except OverBudget:
                 response = reject(503, "busy", "intake busy reading other requests, try again later")
                 response.headers["Retry-After"] = BUSY_RETRY_AFTER

@@ -111,7 +111,8 @@ async def intake(database_url):
         await runner.cleanup()
 
 
-async def test_a_request_past_the_budget_is_503_at_once_and_the_budget_comes_back_on_disconnect(intake):
+async def test_a_request_past_the_budget_is_503_at_once_and_the_budget_comes_back_on_disconnect(
+        intake, caplog):
     app, port = intake
     # Unsigned, declares 900 KB, sends 800 KB and stalls.
     reader, writer = await start_slow_sender(port, declared=900_000, sent=800_000)
@@ -126,6 +127,8 @@ async def test_a_request_past_the_budget_is_503_at_once_and_the_budget_comes_bac
 
     writer.close()  # the client goes away mid-body: what it held is given back
     await eventually(lambda: in_flight(app) == 0)
+    await eventually(lambda: rejected(app, "incomplete") == 1)
+    assert "Traceback" not in caplog.text and "Error handling request" not in caplog.text
     status, _, _ = await post(port, body, delivery="squeezed")
     assert status == 202
     assert await deliveries.get(app[RUNTIME].db, "squeezed") is not None
