@@ -54,7 +54,9 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("comment.user.login", STRING),
     ("changes", OBJECT),
 )
-_PATHS = tuple((name.split("."), kind) for name, kind in FIELDS)
+# (field, its parent's name or None at the top, its key, kind): worked out once, not per body.
+_PATHS = tuple((name, name.rpartition(".")[0] or None, name.rpartition(".")[2], kind)
+               for name, kind in FIELDS)
 
 
 def _dict_get(obj: Mapping[str, Any], key: str) -> Any:
@@ -96,19 +98,18 @@ def shape_problem(payload: Any, *, get: Callable[[Any, str], Any] = _dict_get,
     it; None when all are right. ``get(obj, key)`` returns MISSING for an absent key;
     ``get_top(key)``, when given, looks up the top level (a reader that knows its keys)."""
     objects: dict[str, Any] = {}
-    for parts, kind in _PATHS:
-        if len(parts) == 1:
-            value = get_top(parts[0]) if get_top is not None else get(payload, parts[0])
+    for name, parent_name, key, kind in _PATHS:
+        if parent_name is None:
+            value = get_top(key) if get_top is not None else get(payload, key)
         else:
-            parent = objects.get(".".join(parts[:-1]))
+            parent = objects.get(parent_name)
             if parent is None:
                 continue  # absent, null, or already reported
-            value = get(parent, parts[-1])
+            value = get(parent, key)
         if value is MISSING or value is None:
             continue
         if not _fits(value, kind, is_object):
-            return (f"payload field {'.'.join(parts)} must be {kind}, "
-                    f"not {_kind_of(value, is_object)}")
-        if kind == OBJECT:
-            objects[".".join(parts)] = value
+            return f"payload field {name} must be {kind}, not {_kind_of(value, is_object)}"
+        if kind is OBJECT:
+            objects[name] = value
     return None
