@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 MISSING = object()
+# What an INTEGER / BIGINT column holds: ids are stored (repository.id by repo_names).
+_INT64 = range(-(2 ** 63), 2 ** 63)
 
 # Kinds GitHub sends for these fields; null (or absent) is always accepted: GitHub sends null
 # for several (a deleted user, an issue body), and the pipeline reads them all with a default.
@@ -110,6 +112,8 @@ def shape_problem(payload: Any, *, get: Callable[[Any, str], Any] = _dict_get,
             continue
         if not _fits(value, kind, is_object):
             return f"payload field {name} must be {kind}, not {_kind_of(value, is_object)}"
+        if kind is INTEGER and value not in _INT64:
+            return f"payload field {name} is out of range (more than 64 bits)"
         if kind is OBJECT:
             objects[name] = value
     return None

@@ -106,6 +106,8 @@ async def test_payload_fields_the_database_cannot_hold_are_400(intake):
     nul_form = b"payload=" + quote('{"repository": {"full_name": "o/r"}, "x": "a\x00b"}').encode()
     assert await intake.post(body=nul_repo, delivery=b"nul") == 400
     assert await intake.post(body=wide_installation, delivery=b"wide") == 400
+    wide_repository = b'{"repository": {"full_name": "o/r", "id": 9223372036854775808}}'
+    assert await intake.post(body=wide_repository, delivery=b"wide-repo") == 400
     assert await intake.post(body=nul_form, delivery=b"form",
                              content_type=b"application/x-www-form-urlencoded") == 400
     assert await deliveries.listing(intake.db) == []
