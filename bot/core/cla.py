@@ -371,14 +371,17 @@ def dco_failures(commits: Sequence[Commit], allow: Allowlist) -> list[DcoFailure
     Merge commits are skipped (their content is already signed off in their parents) and so
     are bots when the allowlist lets bots through. The rest of the allowlist (logins, email
     domains, members) stands in for a CLA signature, not for the per-commit certificate of
-    origin: a corporate CLA does not sign off a commit."""
-    known = known_accounts(commits)
+    origin: a corporate CLA does not sign off a commit.
+
+    A bot is the commit's author as GitHub resolved that very commit (``author_account``: its
+    type and login are the API's), never an account found through the author's email text
+    elsewhere (``known_accounts``: another commit's author, this commit's committer): anyone can
+    write a bot's noreply address into a commit, and the sign-off is the one thing DCO asks."""
     out = []
     for c in commits:
         if c.parents > 1:
             continue
-        account = c.author_account or known.get(c.author.key)
-        if allow.bots and account is not None and account.is_bot:
+        if allow.bots and c.author_account is not None and c.author_account.is_bot:
             continue
         values = trailer_values(c.message, "Signed-off-by")
         emails = {p.key for p in map(parse_person, values) if p is not None}

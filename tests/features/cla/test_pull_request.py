@@ -402,3 +402,23 @@ async def test_a_late_event_for_an_older_head_of_a_big_pull_request_changes_noth
     assert "dropped: #2 is at 2222222 now" in of(actions, Note)[0].text
     await apply_records(db, actions)
     assert await store.status_of(db, REPO, 2) == before
+
+
+async def test_dco_exempts_a_bot_only_as_github_resolved_the_commit_author(db):
+    # Anyone can write a bot's noreply address as a commit's author (and committer). The sign-off
+    # is excused only when GitHub resolved that commit's own author to a Bot account, never
+    # because the address text matches an identity GitHub linked elsewhere in the pull request.
+    rules = cla_rules({"mode": "dco"})
+    bot_email = "49699333+dependabot[bot]@users.noreply.github.com"
+    real_bot = api_commit("b" * 40, author="dependabot[bot]", email=bot_email, message="Bump")
+    for linked in (None, "bob"):  # GitHub linked no account, or a person's
+        spoof = api_commit("a" * 40, author=linked, name="dependabot[bot]", email=bot_email, message="Sneak")
+        # ... while the same address names the bot as this commit's committer, or on another commit
+        as_committer = {**spoof, "committer": dict(USERS["dependabot[bot]"])}
+        for commits, culprit in (([as_committer], HEAD), ([spoof, real_bot], "a" * 40)):
+            actions, _ = await run(db, pr_payload(commits=len(commits)), commits, rules=rules)
+            check = of(actions, UpsertCheckRun)[0]
+            assert (check.conclusion, check.title) == ("failure", "1 commit without a matching Signed-off-by")
+            assert f"`{culprit[:7]}`" in check.summary
+    actions, _ = await run(db, pr_payload(), [real_bot], rules=rules)
+    assert of(actions, UpsertCheckRun)[0].conclusion == "success"
