@@ -6,6 +6,7 @@ an event context.
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Awaitable, Callable, Mapping
@@ -45,6 +46,10 @@ class CheckEnv:
     # When the event deciding arrived (epoch seconds); None for a periodic job, whose retries
     # its queue bounds.
     received_at: float | None = None
+    # The periodic job: one run's actions hold many pull requests'. A verdict of its overtaken
+    # before it is stored drops that pull request's actions only (``store.pr_status``'s
+    # ``stale``), instead of failing the run (retried only once its lease ends) for all of them.
+    shared_batch: bool = False
 
     @classmethod
     def from_context(cls, ctx: Context) -> "CheckEnv":
@@ -52,8 +57,10 @@ class CheckEnv:
                    received_at=ctx.event.received_at.timestamp())
 
     @classmethod
-    def from_handle(cls, handle: RepoHandle, db: Database, clock: Callable[[], datetime]) -> "CheckEnv":
-        return cls(handle.repo, handle.rules.section(FEATURE_NAME), handle.gh, db, clock)
+    def from_handle(cls, handle: RepoHandle, db: Database, clock: Callable[[], datetime],
+                    *, shared_batch: bool = False) -> "CheckEnv":
+        return cls(handle.repo, handle.rules.section(FEATURE_NAME), handle.gh, db, clock,
+                   shared_batch=shared_batch)
 
     async def cached(self, key: str, load: Callable[[], Awaitable[Any]]) -> Any:
         if key not in self.memo:
@@ -282,6 +289,10 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
     conclusion = verdict.conclusion
     commented = bool(previous and previous["commented"])
     comment = cfg["comment"] and (not verdict.passed or commented)
+    # In a shared batch a stale verdict is dropped, not retried: the newer one may then hold the
+    # same revision, so this decision names itself for its guards and its "sent" mark.
+    decision = {"decision": uuid.uuid4().hex} if env.shared_batch else {}
+    stale_args = {**decision, "stale": "skip"} if env.shared_batch else {}
     missing = [{"id": s.account.id, "login": s.account.login} for s in verdict.missing]
     signed = [{"id": s.account.id, "login": s.account.login} for s in verdict.signed]
     actions: list[Action] = [*owner_actions, Record(env.repo, feature=FEATURE_NAME, op="pr_status", args={
@@ -291,12 +302,13 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
         "updated_at": env.clock().timestamp(), "mode": verdict.mode, "version": verdict.version,
         "signed": signed, "facts": recorded.facts_to_json(decided.facts),
         "members": recorded.members_to_json(decided.members),
-        "read_revision": int(previous["revision"]) if previous else 0})]
+        "read_revision": int(previous["revision"]) if previous else 0, **stale_args})]
     # The revision this verdict is written as. Its GitHub actions are sent one by one, about a
     # second apart (mutation pacing): each is sent only while this verdict is still the PR's, so
     # a newer one (a push decided meanwhile, a close) is not contradicted by what follows.
     revision = (int(previous["revision"]) if previous else 0) + 1
-    guard = Guard(FEATURE_NAME, "still_current", {"repo": env.repo, "number": number, "revision": revision})
+    mine = {"repo": env.repo, "number": number, "revision": revision, **decision}
+    guard = Guard(FEATURE_NAME, "still_current", mine)
     actions.append(UpsertCheckRun(
         env.repo, name=cfg["check_name"], head_sha=head, status="completed", conclusion=conclusion,
         title=cla_report.title(verdict), summary=cla_report.summary(verdict, ins),
@@ -312,8 +324,7 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
     # a transient failure retried in vain) is found by ``recheck_signed``. An action GitHub refused
     # for good (a permanent error, logged by the executor) does not stop this one: re-sending it
     # would be refused the same way, so "sent" means attempted to the end, not accepted.
-    actions.append(Record(env.repo, feature=FEATURE_NAME, op="published", args={
-        "repo": env.repo, "number": number, "revision": revision}))
+    actions.append(Record(env.repo, feature=FEATURE_NAME, op="published", args=mine))
     waiting = ", ".join(m["login"] for m in missing[:10])
     actions.append(Note(env.repo, feature=FEATURE_NAME, number=number,
                         text=f"CLA check on {head[:7]}: {conclusion} ({verdict.commits} commits"

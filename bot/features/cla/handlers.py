@@ -214,7 +214,7 @@ async def recheck_signed(jctx: JobContext) -> list[Action]:
     repository; the job fails only when the store does."""
     actions: list[Action] = []
     for handle in await jctx.repos():
-        env = CheckEnv.from_handle(handle, jctx.db, jctx.clock)
+        env = CheckEnv.from_handle(handle, jctx.db, jctx.clock, shared_batch=True)
         if not handle.rules.enabled(FEATURE_NAME):
             continue
         numbers = await store.unsent(jctx.db, handle.repo, jctx.now().timestamp() - UNSENT_AFTER,

@@ -18,11 +18,14 @@ off the list: ``unsent`` is how the periodic re-check finds those and sends them
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Mapping, Sequence
 
 from ...core.retry import RetryLater
 from ...store.db import Database
 from . import recorded
+
+log = logging.getLogger("bot.features.cla")
 
 
 class StaleVerdict(RetryLater):
@@ -44,7 +47,8 @@ async def pr_status(db: Database, *, repo: str, number: int, head_sha: str, stat
                     commented: bool, updated_at: float, mode: str | None = None,
                     version: str | None = None, signed: Sequence[Mapping[str, Any]] = (),
                     facts: Mapping[str, Any] | None = None, members: Mapping[str, Any] | None = None,
-                    read_revision: int | None = None) -> None:
+                    read_revision: int | None = None, decision: str | None = None,
+                    stale: str = "retry") -> None:
     """The latest verdict of a PR and who it waits for (replaces the previous one), with what it
     was decided with (mode, version, who counted as signed; the facts of its commits and the
     membership answers, see ``recorded``): see ``standing``. A verdict for the head already on
@@ -53,7 +57,14 @@ async def pr_status(db: Database, *, repo: str, number: int, head_sha: str, stat
 
     ``read_revision``: the row's revision when the decision read it (0: there was none); a row
     written since by another decision refuses this one (StaleVerdict). None: written whatever is
-    there (a Record decided before revisions were kept)."""
+    there (a Record decided before revisions were kept).
+
+    ``decision``: a token naming this decision, kept with the verdict, which its guards and its
+    ``published`` mark then compare too. ``stale="skip"``: a refused verdict is dropped without
+    failing the batch (the periodic job, whose run holds other pull requests' actions: one
+    overtaken pull request must not hold them up until the run's lease ends); its other
+    actions, guarded by ``decision``, are skipped as superseded, and the newer decision sends
+    its own."""
     async with db.transaction():
         kept = None if members is None else await _kept_members(db, repo, number, head_sha)
         if kept is not None:
@@ -61,20 +72,24 @@ async def pr_status(db: Database, *, repo: str, number: int, head_sha: str, stat
         unchanged = "" if read_revision is None else " WHERE cla_pr_status.revision = ?"
         written = await db.execute(
             "INSERT INTO cla_pr_status (repo, number, head_sha, state, conclusion, missing, unlinked,"
-            " dco, commented, is_open, updated_at, mode, version, signed, facts, members, revision, published)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, 1, 0)"
+            " dco, commented, is_open, updated_at, mode, version, signed, facts, members, revision, published,"
+            " decision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, 1, 0, ?)"
             " ON CONFLICT (repo, number) DO UPDATE SET head_sha = excluded.head_sha,"
             " state = excluded.state, conclusion = excluded.conclusion, missing = excluded.missing,"
             " unlinked = excluded.unlinked, dco = excluded.dco, is_open = 1,"
             " commented = CASE WHEN excluded.commented = 1 THEN 1 ELSE cla_pr_status.commented END,"
             " updated_at = excluded.updated_at, mode = excluded.mode, version = excluded.version,"
             " signed = excluded.signed, facts = excluded.facts, members = excluded.members,"
-            " revision = cla_pr_status.revision + 1, published = 0" + unchanged,
+            " revision = cla_pr_status.revision + 1, published = 0, decision = excluded.decision" + unchanged,
             (repo, number, head_sha, state, conclusion, json.dumps(list(missing)), unlinked, dco,
              1 if commented else 0, float(updated_at), mode, None if version is None else str(version),
              json.dumps(list(signed)), None if facts is None else json.dumps(dict(facts)),
-             None if members is None else json.dumps(dict(members)),
+             None if members is None else json.dumps(dict(members)), decision,
              *(() if read_revision is None else (int(read_revision),))))
+        if not written and stale == "skip":
+            log.info("CLA verdict of %s#%s at %s superseded: written since revision %s was read",
+                     repo, number, head_sha[:7], read_revision)
+            return
         if not written:
             raise StaleVerdict(f"the CLA verdict of {repo}#{number} was written since revision {read_revision} "
                                f"was read: deciding {head_sha[:7]} again")
@@ -120,12 +135,14 @@ async def opener(db: Database, *, repo: str, number: int, opener: Mapping[str, A
                      (json.dumps(dict(opener or {})), repo, number))
 
 
-async def published(db: Database, *, repo: str, number: int, revision: int) -> None:
+async def published(db: Database, *, repo: str, number: int, revision: int, decision: str | None = None) -> None:
     """The verdict written as ``revision`` had its GitHub actions sent (a later one is not): the
     executor went past each of them, sent or refused for good (a refusal is logged, and would be
     refused again). The periodic job's tries start again (``job_tried``)."""
+    same = "" if decision is None else " AND decision = ?"
     await db.execute("UPDATE cla_pr_status SET published = 1, job_tries = 0"
-                     " WHERE repo = ? AND number = ? AND revision = ?", (repo, number, int(revision)))
+                     " WHERE repo = ? AND number = ? AND revision = ?" + same,
+                     (repo, number, int(revision), *(() if decision is None else (decision,))))
 
 
 async def job_tried(db: Database, *, repo: str, number: int, head_sha: str) -> None:
@@ -192,11 +209,15 @@ async def _copy_signatures(db: Database, old: str, new: str) -> None:
         (new, old))
 
 
-async def still_current(db: Database, *, repo: str, number: int, revision: int) -> bool:
+async def still_current(db: Database, *, repo: str, number: int, revision: int,
+                        decision: str | None = None) -> bool:
     """Guard of a verdict's GitHub actions (core.actions.Guard): the verdict written as
-    ``revision`` is still the pull request's, nothing (a newer verdict, a close) written since."""
-    row = await db.fetchone("SELECT revision FROM cla_pr_status WHERE repo = ? AND number = ?", (repo, number))
-    return row is not None and int(row["revision"]) == int(revision)
+    ``revision`` (by ``decision``, when it names itself) is still the pull request's, nothing (a
+    newer verdict, a close) written since."""
+    row = await db.fetchone("SELECT revision, decision FROM cla_pr_status WHERE repo = ? AND number = ?",
+                            (repo, number))
+    return (row is not None and int(row["revision"]) == int(revision)
+            and (decision is None or row["decision"] == decision))
 
 
 GUARDS = {"still_current": still_current}

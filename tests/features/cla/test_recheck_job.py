@@ -108,3 +108,41 @@ async def test_a_verdict_sent_starts_the_tries_again(db):
     assert (await store.status_of(db, REPO, 2))["job_tries"] == 2
     await store.published(db, repo=REPO, number=2, revision=1)
     assert (await store.status_of(db, REPO, 2))["job_tries"] == 0
+
+
+async def test_a_verdict_overtaken_before_the_job_stores_it_holds_up_no_other_pull_request(db):
+    """The job re-checks #2 and #3 (both unsent). Before its actions run, a push to #2 is
+    decided (a newer verdict, written since the job read #2's). #2's re-check stops there: no
+    check run, label or comment for the old head, and the push's verdict is not marked sent by
+    it; #3's actions in the same run go out all the same, rather than the whole run failing and
+    waiting for its lease to end."""
+    from bot.executor import Executor
+    from bot.features.cla import FEATURE
+    from .test_races import RacingGitHub
+
+    prs = {n: pull(n) for n in (2, 3)}
+    for pr in prs.values():
+        await unsent(db, REPO, pr)
+    reader = reader_for(prs, {n: [api_commit(f"{n}" * 40)] for n in prs})
+    actions = await handlers.recheck_signed(job(db, RepoHandle(REPO, 1, cla_rules(), reader, None)))
+    assert {c.head_sha for c in of(actions, UpsertCheckRun)} == {prs[2]["head"]["sha"], prs[3]["head"]["sha"]}
+
+    pushed = "f" * 40
+    row = await store.status_of(db, REPO, 2)
+    await store.pr_status(db, repo=REPO, number=2, head_sha=pushed, state="no", conclusion="action_required",
+                          missing=[{"id": 101, "login": "alice"}], unlinked=0, dco=0, commented=False,
+                          updated_at=2.0, mode="cla", version="1", read_revision=int(row["revision"]))
+    api = RacingGitHub(None)
+
+    async def api_for(installation):
+        return api
+    executor = Executor(db, api_for=api_for, dry_run=False, features={"cla": FEATURE}, bot_login="bot")
+    outcome = await executor.run(delivery_id="job:cla-recheck-signed:1", installation_id=1,
+                                 batches=[("cla-recheck-signed", actions)])
+    assert outcome.failed == []
+    sent = [a for a in actions if isinstance(a, UpsertCheckRun) and a.describe() in outcome.done]
+    assert [c.head_sha for c in sent] == [prs[3]["head"]["sha"]]
+    assert not [s for s in outcome.done if "#2" in s and not s.startswith(("Record", "Note"))]
+    two, three = await store.status_of(db, REPO, 2), await store.status_of(db, REPO, 3)
+    assert (two["head_sha"], two["published"]) == (pushed, 0)
+    assert three["published"] == 1
