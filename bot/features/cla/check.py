@@ -21,7 +21,7 @@ from ...core.retry import RetryLater
 from ...github import PermanentGitHubError
 from ...store import deliveries
 from ...store.db import Database
-from ...store.state import bot_labels
+from ...store.state import bot_labels, created_key, created_object
 from . import lookups, recorded, store
 
 FEATURE_NAME = "cla"
@@ -229,6 +229,15 @@ async def _owner_sighting(env: CheckEnv, pr: Mapping[str, Any], seen_at: float
     return actions, (tuple([*old, *former]) if default else ())
 
 
+async def comment_posted(env: CheckEnv, number: int) -> bool:
+    """Whether the PR's CLA comment was really posted (the executor remembers each sticky
+    comment it made or found, by its marker), not merely decided: a failing verdict's comment
+    overtaken by a newer verdict before it went out was never posted, so a later passing verdict
+    has no comment to turn into "everyone signed"."""
+    key = created_key(UpsertComment(env.repo, number=number, marker=COMMENT_MARKER), FEATURE_NAME)
+    return key is not None and await created_object(env.db, key) is not None
+
+
 async def _listing_behind(env: CheckEnv, pr: Mapping[str, Any], exc: Exception,
                           just_signed: Mapping[int, str] | None, previous: Mapping[str, Any] | None,
                           *, refreshed: bool) -> list[Action]:
@@ -287,7 +296,7 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
     ins = cla_report.Instructions(cfg["phrase"], cfg["document_url"],
                                   str((pr.get("base") or {}).get("ref") or "main"))
     conclusion = verdict.conclusion
-    commented = bool(previous and previous["commented"])
+    commented = await comment_posted(env, number)
     comment = cfg["comment"] and (not verdict.passed or commented)
     # In a shared batch a stale verdict is dropped, not retried: the newer one may then hold the
     # same revision, so this decision names itself for its guards and its "sent" mark.
@@ -298,7 +307,7 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
     actions: list[Action] = [*owner_actions, Record(env.repo, feature=FEATURE_NAME, op="pr_status", args={
         "repo": env.repo, "number": number, "head_sha": head, "state": "yes" if verdict.passed else "no",
         "conclusion": conclusion, "missing": missing, "unlinked": verdict.unlinked_emails,
-        "dco": len(verdict.dco_failures), "commented": commented or comment,
+        "dco": len(verdict.dco_failures), "commented": commented,
         "updated_at": env.clock().timestamp(), "mode": verdict.mode, "version": verdict.version,
         "signed": signed, "facts": recorded.facts_to_json(decided.facts),
         "members": recorded.members_to_json(decided.members),

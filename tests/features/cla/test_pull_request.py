@@ -157,8 +157,13 @@ async def test_labels_flip_and_only_bot_added_ones_are_removed(db):
 
 
 async def test_comment_is_edited_to_passing_once_it_exists(db):
+    from bot.store.state import created_key, remember_created
+
     actions, _ = await run(db, pr_payload(), [api_commit("a" * 40)])
     await apply_records(db, actions)
+    # the executor posted the failing comment (it remembers it by its marker)
+    [posted] = of(actions, UpsertComment)
+    await remember_created(db, created_key(posted, "cla"), REPO, "comment", "1")
     await sign(db, 101, "alice")
     actions, _ = await run(db, pr_payload("synchronize"), [api_commit("a" * 40)])
     comment = of(actions, UpsertComment)[0]

@@ -180,3 +180,51 @@ async def test_a_late_event_processed_after_the_close_does_not_open_the_pull_req
     reader = reader_for({2: reopened["pull_request"]}, {2: [api_commit(head)]})
     event, ctx = make_context("pull_request", reopened, db=db, reader=reader, received=AT)
     assert of(await handlers.on_pull_request(event, ctx), UpsertCheckRun)
+
+
+async def test_a_comment_overtaken_before_it_was_posted_does_not_count_as_posted(db):
+    """H1's failing verdict (alice has not signed) is stored and its check run sent; before its
+    comment goes out, alice signs and H2's synchronize is decided: passing. No CLA comment was
+    ever posted (H1's is skipped as superseded), so H2's verdict posts no "everyone signed"
+    comment either. Once a failing comment was really posted, a passing verdict edits it."""
+    from bot.core.actions import UpsertComment
+    from bot.executor import Executor
+    from bot.features.cla import FEATURE
+
+    h1, h2 = "1" * 40, "2" * 40
+
+    async def decide(head):
+        payload = pr_payload("synchronize", head=head, commits=1)
+        reader = reader_for({2: payload["pull_request"]}, {2: [api_commit(head)]})
+        event, ctx = make_context("pull_request", payload, db=db, reader=reader, received=AT)
+        return await handlers.on_pull_request(event, ctx)
+
+    first = await decide(h1)
+    assert of(first, UpsertComment)
+    later: list = []
+
+    async def h2_decided():
+        await store.sign(db, agreement="codertocat", user_id=101, login="alice", version="1", signed_at=1.0)
+        later.extend(await decide(h2))
+        [stored] = [a for a in later if isinstance(a, Record) and a.op == "pr_status"]
+        await store.pr_status(db, **stored.args)       # H2's verdict stored, its actions to follow
+    api = RacingGitHub(h2_decided)
+
+    async def api_for(installation):
+        return api
+    executor = Executor(db, api_for=api_for, dry_run=False, features={"cla": FEATURE}, bot_login="bot")
+    outcome = await executor.run(delivery_id="d-h1", installation_id=1, batches=[("cla.on_pull_request", first)])
+    assert "UpsertComment" in {s.split("(")[0] for s in outcome.skipped}
+    assert of(later, UpsertCheckRun)[0].conclusion == "success"
+    assert not of(later, UpsertComment)
+
+    # the same, with H1's comment posted: H2's passing verdict edits it
+    await db.execute("DELETE FROM cla_signatures")
+    await db.execute("DELETE FROM cla_pr_status")
+    api.meanwhile = None
+    first = await decide(h1)
+    outcome = await executor.run(delivery_id="d-h1b", installation_id=1, batches=[("cla.on_pull_request", first)])
+    assert outcome.skipped == [] and outcome.failed == []
+    await store.sign(db, agreement="codertocat", user_id=101, login="alice", version="1", signed_at=1.0)
+    later = await decide(h2)
+    assert of(later, UpsertCheckRun)[0].conclusion == "success" and of(later, UpsertComment)
