@@ -21,7 +21,7 @@ from ...core.retry import RetryLater
 from ...github import PermanentGitHubError
 from ...store import deliveries
 from ...store.db import Database
-from ...store.state import bot_labels, created_key, created_object
+from ...store.state import bot_labels, created_key, created_object, released_bot_labels
 from . import lookups, recorded, store
 
 FEATURE_NAME = "cla"
@@ -131,11 +131,14 @@ async def decide(env: CheckEnv, pr: Mapping[str, Any],
 
 
 def _label_actions(env: CheckEnv, number: int, passed: bool, current: set[str],
-                   ours: set[str], guard: Guard) -> list[Action]:
+                   ours: set[str], taken_off: set[str], guard: Guard) -> list[Action]:
+    """``current``: the labels on the PR now (read from GitHub, not the payload's copy);
+    ``ours``: those the bot put on and nobody took off since (the label ledger); ``taken_off``:
+    those the bot put on and someone took off since, which the bot does not put back."""
     labels = env.cfg["labels"]
     want, other = (labels["signed"], labels["missing"]) if passed else (labels["missing"], labels["signed"])
     out: list[Action] = []
-    if want and want.lower() not in current:
+    if want and want.lower() not in current and want.lower() not in taken_off:
         out.append(AddLabels(env.repo, number=number, labels=(want,), guard=guard))
     if other and other.lower() in current and other.lower() in ours:
         out.append(RemoveLabel(env.repo, number=number, label=other, guard=guard))
@@ -323,9 +326,10 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
         title=cla_report.title(verdict), summary=cla_report.summary(verdict, ins),
         details_url=cfg["document_url"] or None, guard=guard))
 
-    current = {str(label.get("name", "")).lower() for label in pr.get("labels") or []}
+    current = {name.lower() for name in await lookups.pr_labels(env.gh, env.repo, number)}
     ours = {label.lower() for label in await bot_labels(env.db, env.repo, number)}
-    actions += _label_actions(env, number, verdict.passed, current, ours, guard)
+    taken_off = {label.lower() for label in await released_bot_labels(env.db, env.repo, number)}
+    actions += _label_actions(env, number, verdict.passed, current, ours, taken_off, guard)
     if comment:
         actions.append(UpsertComment(env.repo, number=number, marker=COMMENT_MARKER,
                                      body=cla_report.comment(verdict, ins), guard=guard))

@@ -63,6 +63,14 @@ async def get_pull(gh: GitHubReader, repo: str, number: int) -> Mapping[str, Any
     return await gh.getitem("/repos/{owner}/{repo}/pulls/{number}", {**_split(repo), "number": number})
 
 
+async def pr_labels(gh: GitHubReader, repo: str, number: int) -> list[str]:
+    """The labels on the pull request now: a payload's list is a copy from when its event was
+    sent (or the pull request was read), which the bot's own last check or a person may have
+    changed since."""
+    return [str(label.get("name") or "") async for label in gh.getiter(
+        "/repos/{owner}/{repo}/issues/{issue_number}/labels?per_page=100", {**_split(repo), "issue_number": number})]
+
+
 async def pr_commits(gh: GitHubReader, repo: str, pr: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     expected = int(pr.get("commits") or 0)
     if 0 < expected <= PR_COMMITS_LIMIT:

@@ -19,6 +19,7 @@ PULL_URL = "/repos/{owner}/{repo}/pulls/{number}"
 SEARCH_COMMITS = "/search/commits{?q,per_page}"
 SEARCH_ISSUES = "/search/issues{?q,per_page}"
 USER_BY_ID = "/user/{account_id}"
+LABELS_URL = "/repos/{owner}/{repo}/issues/{issue_number}/labels"
 
 USERS = {
     "alice": {"login": "alice", "id": 101, "type": "User"},
@@ -87,7 +88,11 @@ def reader_for(prs: dict[int, dict[str, Any]], commits: dict[int, list[dict[str,
                   SEARCH_COMMITS: {"items": []}, SEARCH_ISSUES: {"items": []}, USER_BY_ID: user_by_id}
     base_items.update(items)
     reader = RecordingReader(items=base_items)
-    reader.lists.update({COMMITS_URL: listing, COMPARE_URL: compare})  # callables: per-PR answers
+    def labels(v):  # as the pull request (``prs``) shows them now
+        return list(prs[int(v["issue_number"])].get("labels") or [])
+
+    reader.lists.update({COMMITS_URL: listing, COMPARE_URL: compare,  # callables: per-PR answers
+                         f"{LABELS_URL}?per_page=100": labels})
     return reader
 
 

@@ -6,7 +6,7 @@ import json
 from bot.core.actions import AddLabels, Note, Record, RemoveLabel, UpsertCheckRun, UpsertComment
 from bot.features.cla import handlers, status_line, store
 from bot.store.state import record_bot_label
-from .conftest import (COMMITS_URL, COMPARE_URL, HEAD, REPO, SEARCH_COMMITS, USER_BY_ID, USERS, apply_records, api_commit,
+from .conftest import (COMMITS_URL, COMPARE_URL, HEAD, LABELS_URL, REPO, SEARCH_COMMITS, USER_BY_ID, USERS, apply_records, api_commit,
                        make_context, pr_payload, reader_for)
 from .conftest import cla_rules
 
@@ -15,9 +15,10 @@ def of(actions, kind):
     return [a for a in actions if isinstance(a, kind)]
 
 
-async def run(db, payload, commits, *, rules=None, action="opened", **items):
+async def run(db, payload, commits, *, rules=None, action="opened", now=None, **items):
+    """``now``: the pull request as GitHub shows it now (default: as the payload shows it)."""
     pr = payload["pull_request"]
-    reader = reader_for({pr["number"]: pr}, {pr["number"]: commits}, **items)
+    reader = reader_for({pr["number"]: now or pr}, {pr["number"]: commits}, **items)
     event, ctx = make_context("pull_request", payload, db=db, rules=rules, reader=reader)
     handler = handlers.on_pull_request
     actions = await handler(event, ctx)
@@ -154,6 +155,31 @@ async def test_labels_flip_and_only_bot_added_ones_are_removed(db):
     assert of(actions, AddLabels)[0].labels == ("cla: yes",)
     actions, _ = await run(db, pr_payload(labels=["cla: yes"]), [api_commit("a" * 40)])
     assert not of(actions, AddLabels)
+
+
+async def test_labels_are_decided_on_the_pull_request_as_it_is_now_not_an_old_payload(db):
+    # The delivery's payload was copied before the bot's last check labelled the PR: it shows no
+    # label. Now passing, the bot still takes its own "cla: no" off (GitHub says it is there).
+    from bot.store.state import release_bot_label
+
+    await record_bot_label(db, REPO, 2, "cla: no", "cla")
+    await sign(db, 101, "alice")
+    now = pr_payload(labels=["cla: no"])["pull_request"]
+    actions, reader = await run(db, pr_payload("synchronize"), [api_commit("a" * 40)], now=now)
+    assert [a.label for a in of(actions, RemoveLabel)] == ["cla: no"]
+    assert of(actions, AddLabels)[0].labels == ("cla: yes",)
+    assert any(url.startswith(LABELS_URL) for url, _ in reader.calls)
+    # Someone took the bot's "cla: no" off since it was put on: still failing, it is not put
+    # back (whatever the payload says), nor is one a person put back by hand taken off.
+    await db.execute("DELETE FROM cla_signatures")
+    await release_bot_label(db, REPO, 2, "cla: no", "maintainer")
+    actions, _ = await run(db, pr_payload("synchronize"), [api_commit("a" * 40)],
+                           now=pr_payload()["pull_request"])
+    assert of(actions, UpsertCheckRun)[0].conclusion == "action_required"
+    assert not of(actions, AddLabels)
+    await sign(db, 101, "alice")
+    actions, _ = await run(db, pr_payload("synchronize"), [api_commit("a" * 40)], now=now)
+    assert not of(actions, RemoveLabel)
 
 
 async def test_comment_is_edited_to_passing_once_it_exists(db):
