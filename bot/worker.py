@@ -188,7 +188,9 @@ async def _handle_in_context(runtime: "Runtime", d: "StoredDelivery",
         error = f"{type(exc).__name__}: {exc}"
         # Held back by GitHub's rate limits (nothing more was sent): no attempt of the
         # delivery's. Counted, hours of an exhausted budget would make deliveries dead.
-        counted = not isinstance(exc, RateLimited)
+        # Nor is a wait a feature bounds by time itself (``RetryLater(counted=False)``: the CLA
+        # check's grace for a commit listing catching up with a push).
+        counted = not isinstance(exc, RateLimited) and getattr(exc, "counted", True)
         # Cannot succeed however often it is tried (the installation is gone, a payload GitHub
         # would not send): dead now, not after max_attempts of the same answer.
         final = isinstance(exc, PermanentFailure)
@@ -212,9 +214,12 @@ async def _handle_in_context(runtime: "Runtime", d: "StoredDelivery",
             elif status == "dead":
                 log.error("delivery %s is dead after %d attempts: %s", d.delivery_id,
                           d.attempts + 1, error, extra={"delivery_id": d.delivery_id})
-            elif not counted:
+            elif isinstance(exc, RateLimited):
                 log.warning("delivery %s held back by GitHub's rate limits, retry in %.0fs: %s",
                             d.delivery_id, delay, error, extra={"delivery_id": d.delivery_id})
+            elif not counted:
+                log.info("delivery %s decided again in %.0fs (no attempt counted): %s",
+                         d.delivery_id, delay, error, extra={"delivery_id": d.delivery_id})
             else:
                 log.warning("delivery %s failed (attempt %d), retry in %.0fs: %s", d.delivery_id,
                             d.attempts + 1, delay, error, extra={"delivery_id": d.delivery_id})

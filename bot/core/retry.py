@@ -19,8 +19,12 @@ class PermanentFailure(Exception):
 
 
 class RetryLater(Exception):
-    def __init__(self, message: str, *, retry_at: float | None = None) -> None:
+    def __init__(self, message: str, *, retry_at: float | None = None, counted: bool = True) -> None:
         super().__init__(message)
         # Epoch seconds. Default: now, for a decision that only needs to be made again on
         # the current state (no backing off).
         self.retry_at = time.time() if retry_at is None else float(retry_at)
+        # False: a wait the raiser bounds itself, by time (a grace since the event, after which
+        # it decides without waiting), so it is no attempt of the delivery's: a low
+        # ``core.max_attempts`` would otherwise end the delivery (dead) inside that grace.
+        self.counted = counted

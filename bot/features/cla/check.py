@@ -27,10 +27,11 @@ from . import lookups, recorded, store
 FEATURE_NAME = "cla"
 COMMENT_MARKER = "contributor-flow:cla"
 # Seconds before a check whose commit listing was behind the head is decided again, for at most
-# LISTING_GRACE seconds after the event arrived: a few tries, well within a delivery's attempts
-# (core.max_attempts), since a retry while deciding holds up every feature of the delivery. A
-# listing that still disagrees then is not one catching up with a push: a note says so and the
-# next push, re-run or ``/cla recheck`` decides the head.
+# LISTING_GRACE seconds after the event arrived: a few tries, which count as no attempts of the
+# delivery's (core.max_attempts, which may be as low as 1), since the grace bounds them by time
+# and a retry while deciding holds up every feature of the delivery. A listing that still
+# disagrees then is not one catching up with a push: a note says so and the next push, re-run
+# or ``/cla recheck`` decides the head.
 LISTING_RETRY = 10.0
 LISTING_GRACE = 30.0
 
@@ -265,8 +266,10 @@ async def _listing_behind(env: CheckEnv, pr: Mapping[str, Any], exc: Exception,
         return [Note(env.repo, feature=FEATURE_NAME, number=number,
                      text=f"CLA check of {head[:7]} left undecided: the commit listing still disagrees "
                           f"with the pull request {LISTING_GRACE:.0f}s after the event ({exc})")]
+    # Not counted as an attempt of the delivery: the grace bounds these waits by time, and a
+    # low core.max_attempts must not end the delivery (dead) inside it.
     raise RetryLater(f"CLA check of {env.repo}#{number} at {head[:7]}: the commit listing is behind ({exc})",
-                     retry_at=env.clock().timestamp() + LISTING_RETRY)
+                     retry_at=env.clock().timestamp() + LISTING_RETRY, counted=env.received_at is None)
 
 
 async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],

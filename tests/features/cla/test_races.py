@@ -228,3 +228,55 @@ async def test_a_comment_overtaken_before_it_was_posted_does_not_count_as_posted
     await store.sign(db, agreement="codertocat", user_id=101, login="alice", version="1", signed_at=1.0)
     later = await decide(h2)
     assert of(later, UpsertCheckRun)[0].conclusion == "success" and of(later, UpsertComment)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_listing_grace_is_not_cut_short_by_few_delivery_attempts(database_url, tmp_path):
+    """core.max_attempts: 2. The listing is behind for the whole grace: the worker tries the
+    delivery again each time the check asks (every LISTING_RETRY seconds), and those waits are
+    no attempts of the delivery's, so it ends with the grace's note, not dead after two tries
+    (the check undecided and every other feature's actions of the delivery lost with it)."""
+    import shutil
+    import time
+    from pathlib import Path
+
+    import yaml
+
+    from bot.runtime import open_runtime
+    from bot.settings import BUNDLED_RULES, Settings
+    from bot.store import deliveries
+    from bot.worker import handle
+
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    shutil.copy(Path(BUNDLED_RULES) / "cla.yml", rules_dir / "cla.yml")
+    core = yaml.safe_load((Path(BUNDLED_RULES) / "core.yml").read_text())
+    (rules_dir / "core.yml").write_text(yaml.safe_dump({**core, "max_attempts": 2}))
+    head = "9" * 40
+    payload = pr_payload("synchronize", head=head, commits=3)
+    reader = reader_for({2: payload["pull_request"]}, {2: [api_commit("8" * 40), api_commit(head)]},
+                        head_last=False)
+    settings = Settings(webhook_secret="s", database_url=database_url, retry_base=0.05, rules_dir=str(rules_dir))
+    async with open_runtime(settings, with_github=False) as rt:
+        assert int(rt.bundled["core"]["max_attempts"]) == 2
+        await deliveries.insert(rt.db, delivery_id="d", event="pull_request", action="synchronize", repo="",
+                                subject=f"{REPO}#2", installation_id=None, body="{}")
+        decided: list = []
+        statuses: list[str] = []
+        for attempt in range(6):
+            now = AT + timedelta(seconds=attempt * check.LISTING_RETRY)
+
+            async def process(runtime, d):
+                event, ctx = make_context("pull_request", payload, db=runtime.db, reader=reader,
+                                          received=AT, now=now)
+                decided.extend(await handlers.on_pull_request(event, ctx))
+            row = await deliveries.get(rt.db, "d")
+            taken = (await deliveries.claim(rt.db, worker="w", busy_subjects=set(), limit=1,
+                                            now=time.time() + 10 ** 6))[0]
+            assert taken.seq == row.seq
+            statuses.append((await handle(rt, taken, process)).status)
+            if statuses[-1] != "failed":
+                break
+    assert statuses == ["failed", "failed", "failed", "done"]
+    [note] = decided
+    assert isinstance(note, Note) and "left undecided" in note.text
