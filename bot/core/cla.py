@@ -250,15 +250,23 @@ def contributions(commits: Sequence[Commit], *, committer_required: bool,
     """Every (commit, role, identity) whose owner must be covered, accounts filled in where known.
 
     ``resolved`` maps lower-cased co-author emails to accounts (or None) as the feature found them.
-    ``opener``: the account that opened the pull request, see ``with_opener``."""
+    ``opener``: the account that opened the pull request, see ``with_opener``.
+
+    A commit's author and committer are the accounts GitHub resolved on that very commit
+    (``author_account``/``committer_account``: login, type and id are the API's), never one found
+    through the email text elsewhere (``known_accounts``: another commit, this commit's other
+    role): GitHub links an email the same way on every commit, so an author it left unlinked
+    where the text matches a linked identity wrote that text by hand (a bot's noreply address to
+    pass as allowlisted, a signer's email to pass as signed). Unlinked, it must be fixed or
+    covered like any other unlinked email. Co-author trailers are text GitHub never links: for
+    them the PR's own links are the best evidence there is."""
     known = known_accounts(commits)
 
     out: list[Contribution] = []
     for c in commits:
-        out.append(Contribution(c.sha, "author", c.author, c.author_account or known.get(c.author.key)))
+        out.append(Contribution(c.sha, "author", c.author, c.author_account))
         if committer_required and not _is_web_flow(c.committer, c.committer_account):
-            out.append(Contribution(c.sha, "committer", c.committer,
-                                    c.committer_account or known.get(c.committer.key)))
+            out.append(Contribution(c.sha, "committer", c.committer, c.committer_account))
         for p in co_authors(c):
             out.append(Contribution(c.sha, "co-author", p, known.get(p.key) or resolved.get(p.key)))
     return with_opener(out, opener)

@@ -453,3 +453,25 @@ async def test_dco_exempts_a_bot_only_as_github_resolved_the_commit_author(db):
             assert f"`{culprit[:7]}`" in check.summary
     actions, _ = await run(db, pr_payload(), [real_bot], rules=rules)
     assert of(actions, UpsertCheckRun)[0].conclusion == "success"
+
+
+async def test_cla_covers_an_unlinked_author_whatever_account_its_email_text_matches(db):
+    # A commit GitHub linked to nobody (author: null) is an unlinked email, even when the same
+    # address names a bot GitHub linked as this commit's committer or on another commit: anyone
+    # can write a bot's noreply address (or a signer's email) into a commit's author field.
+    await sign(db, 101, "alice")  # who opened it
+    bot_email = "49699333+dependabot[bot]@users.noreply.github.com"
+    real_bot = api_commit("b" * 40, author="dependabot[bot]", email=bot_email, message="Bump")
+    spoof = api_commit("a" * 40, author=None, name="dependabot[bot]", email=bot_email, message="Sneak")
+    as_committer = {**spoof, "committer": dict(USERS["dependabot[bot]"])}
+    by_alice = {**api_commit("c" * 40, author=None, email="alice@example.com"),
+                "committer": dict(USERS["alice"])}  # alice signed: her email text vouches for nobody either
+    for commits, culprit in (([as_committer], HEAD), ([spoof, real_bot], "a" * 40), ([by_alice], HEAD)):
+        for required in (False, True):
+            rules = cla_rules({"committer_required": required})
+            actions, _ = await run(db, pr_payload(commits=len(commits)), commits, rules=rules)
+            check = of(actions, UpsertCheckRun)[0]
+            assert (check.conclusion, check.title) == ("failure", "1 commit email not linked to a GitHub account")
+            assert f"`{culprit[:7]}`" in check.summary
+    actions, _ = await run(db, pr_payload(), [real_bot])
+    assert of(actions, UpsertCheckRun)[0].conclusion == "success"
