@@ -287,10 +287,15 @@ class Record(Action):
 
 @dataclass(frozen=True)
 class Note(Action):
-    """A decision worth explaining later (/explain) that changes nothing on GitHub."""
+    """A decision worth explaining later (/explain) that changes nothing on GitHub.
+
+    ``guard``: a note about a decision another may overtake (see ``Guard``) is recorded only
+    while that decision still stands, like the GitHub actions it explains: /explain must not
+    tell of a verdict that was dropped."""
     feature: str = ""
     number: int = 0
     text: str = ""
+    guard: Guard | None = _guard_field()
     local: ClassVar[bool] = True
 
 

@@ -324,6 +324,17 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
     revision = (int(previous["revision"]) if previous else 0) + 1
     mine = {"repo": env.repo, "number": number, "revision": revision, **decision}
     guard = Guard(FEATURE_NAME, "still_current", mine)
+    # Right after the verdict is stored, guarded as its GitHub actions are: a verdict dropped as
+    # overtaken (the periodic job's ``stale`` skip) leaves no note, and the newer one records its
+    # own. Not after the GitHub actions: a verdict stored whose check run went out before a newer
+    # one overtook it was still decided, and /explain should say so.
+    waiting = ", ".join(m["login"] for m in missing[:10])
+    actions.append(Note(env.repo, feature=FEATURE_NAME, number=number,
+                        text=f"CLA check on {head[:7]}: {conclusion} ({verdict.commits} commits"
+                             + (f"; waiting for {waiting}" if waiting else "")
+                             + (f"; {verdict.unlinked_emails} unlinked" if verdict.unlinked else "")
+                             + (f"; {len(verdict.dco_failures)} without sign-off" if verdict.dco_failures else "")
+                             + ")", guard=guard))
     actions.append(UpsertCheckRun(
         env.repo, name=cfg["check_name"], head_sha=head, status="completed", conclusion=conclusion,
         title=cla_report.title(verdict), summary=cla_report.summary(verdict, ins),
@@ -341,13 +352,6 @@ async def check_pull_request(env: CheckEnv, pr: Mapping[str, Any],
     # for good (a permanent error, logged by the executor) does not stop this one: re-sending it
     # would be refused the same way, so "sent" means attempted to the end, not accepted.
     actions.append(Record(env.repo, feature=FEATURE_NAME, op="published", args=mine))
-    waiting = ", ".join(m["login"] for m in missing[:10])
-    actions.append(Note(env.repo, feature=FEATURE_NAME, number=number,
-                        text=f"CLA check on {head[:7]}: {conclusion} ({verdict.commits} commits"
-                             + (f"; waiting for {waiting}" if waiting else "")
-                             + (f"; {verdict.unlinked_emails} unlinked" if verdict.unlinked else "")
-                             + (f"; {len(verdict.dco_failures)} without sign-off" if verdict.dco_failures else "")
-                             + ")"))
     return actions
 
 

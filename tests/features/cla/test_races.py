@@ -135,6 +135,9 @@ async def test_a_verdict_overtaken_while_its_actions_are_sent_sends_no_more_of_t
     assert {s.split("(")[0] for s in outcome.skipped} == {"AddLabels", "UpsertComment"}
     row = await store.status_of(db, REPO, 2)
     assert (row["head_sha"], row["state"], row["published"]) == (h2, "yes", 0)   # H1's never marks it sent
+    # H1's verdict was stored (and its check run sent) before H2's overtook it: /explain tells of it
+    from bot.store.state import decisions_for
+    assert [d for d in await decisions_for(db, REPO, 2) if d["summary"].startswith("CLA check on 1111111")]
 
 
 async def test_a_verdict_not_overtaken_sends_all_its_actions(db):

@@ -146,3 +146,8 @@ async def test_a_verdict_overtaken_before_the_job_stores_it_holds_up_no_other_pu
     two, three = await store.status_of(db, REPO, 2), await store.status_of(db, REPO, 3)
     assert (two["head_sha"], two["published"]) == (pushed, 0)
     assert three["published"] == 1
+    # /explain: the dropped verdict left no "CLA check on ..." note for #2; #3's verdict did
+    from bot.store.state import decisions_for
+    notes = {n: [d["summary"] for d in await decisions_for(db, REPO, n)] for n in (2, 3)}
+    assert not [t for t in notes[2] if t.startswith("CLA check on")], notes[2]
+    assert [t for t in notes[3] if t.startswith(f"CLA check on {prs[3]['head']['sha'][:7]}")], notes[3]
