@@ -21,9 +21,10 @@ from .tracking import FEATURE_NAME, changed, specs
 from .verification import SIGNATURE_CHECK, is_patch, touched_patches
 
 # How long after a push GitHub may still show its branch where it was, asked again every
-# STALE_READ_RETRY: a few tries, well within a delivery's attempts (core.max_attempts), since a
-# retried delivery holds up the repository's others. Past it the branch was moved back since:
-# the push is no head (it decides and records nothing; it never passes).
+# STALE_READ_RETRY: a few tries, which count as no attempts of the delivery's (core.max_attempts,
+# which may be as low as 1: the grace bounds them by time), kept few since a retried delivery
+# holds up the repository's others. Past it the branch was moved back since: the push is no head
+# (it decides and records nothing; it never passes).
 STALE_READ_GRACE = 20.0
 STALE_READ_RETRY = 8.0
 USAGE = "/verify-patch"
@@ -171,7 +172,7 @@ async def _is_head(ctx: Context, push: pushes.Push) -> bool:
     fresh = ctx.now().timestamp() - ctx.event.received_at.timestamp() < STALE_READ_GRACE
     if head is not None and head == push.before and push.before != push.after and fresh:
         raise RetryLater(f"GitHub does not show the push to {push.branch} yet ({head[:7]})",
-                         retry_at=ctx.now().timestamp() + STALE_READ_RETRY)
+                         retry_at=ctx.now().timestamp() + STALE_READ_RETRY, counted=False)
     return head == push.after
 
 

@@ -898,3 +898,53 @@ async def test_a_decision_that_failed_does_not_stop_the_next_call_in_the_deliver
     with pytest.raises(RuntimeError):
         await handlers.gate(ctx, 7, HEAD, SIGNED)
     assert of(await handlers.gate(ctx, 7, HEAD, SIGNED), "DispatchWorkflow")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_wait_for_a_push_github_does_not_show_yet_is_not_cut_short_by_few_attempts(
+        database_url, key, tmp_path):
+    """core.max_attempts: 2. GitHub shows the branch where it was for the whole grace: the worker
+    decides the push again each time the feature asks (every STALE_READ_RETRY seconds), and those
+    waits are no attempts of the delivery's, so it ends having decided the push (no head: nothing),
+    not dead after two tries with every other feature's actions of the delivery lost with it."""
+    import shutil
+    import time
+    from pathlib import Path
+
+    import yaml
+
+    from bot.runtime import open_runtime
+    from bot.settings import Settings
+    from bot.store import deliveries
+    from bot.worker import handle
+
+    rules_dir = tmp_path / "rules"
+    shutil.copytree(BUNDLED_RULES, rules_dir)
+    core = yaml.safe_load((Path(BUNDLED_RULES) / "core.yml").read_text())
+    (rules_dir / "core.yml").write_text(yaml.safe_dump({**core, "max_attempts": 2}))
+    settings = Settings(webhook_secret="s", database_url=database_url, retry_base=0.05, rules_dir=str(rules_dir))
+    async with open_runtime(settings, with_github=False) as rt:
+        assert int(rt.bundled["core"]["max_attempts"]) == 2
+        flow = SignedFlow(rt.db, key)
+        flow.rules = rules(key, push_branches=["go"])
+        await known(flow, "go", MAIN)
+        flow.repo.branches["go"] = MAIN  # a read that has not caught up with the push, all along
+        await deliveries.insert(rt.db, delivery_id="d", event="push", action="", repo="",
+                                subject=f"{REPO}@go", installation_id=None, body="{}")
+        decided: list = []
+        statuses: list[str] = []
+        for attempt in range(6):
+            at = NOW + timedelta(seconds=attempt * handlers.STALE_READ_RETRY)
+
+            async def process(runtime, d):
+                decided.extend(await flow.decide("push", push_payload("go", after=C1, files=SIGNED), at,
+                                                 moves_branch=False, received=NOW))
+            row = await deliveries.get(rt.db, "d")
+            taken = (await deliveries.claim(rt.db, worker="w", busy_subjects=set(), limit=1,
+                                            now=time.time() + 10 ** 6))[0]
+            assert taken.seq == row.seq
+            statuses.append((await handle(rt, taken, process)).status)
+            if statuses[-1] != "failed":
+                break
+    assert statuses == ["failed", "failed", "failed", "done"]
+    assert decided == []  # past the grace the push is no head: nothing decided
