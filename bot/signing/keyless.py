@@ -46,10 +46,33 @@ def certificate_identity(cert: x509.Certificate) -> tuple[list[str], str | None]
             raw = cert.extensions.get_extension_for_oid(oid).value.value  # type: ignore[attr-defined]
         except x509.ExtensionNotFound:
             continue
-        # v2 is a DER UTF8String (tag 0x0c, short length); v1 is the bare string.
-        issuer = (raw[2:] if oid == _ISSUER_V2 and raw[:1] == b"\x0c" else raw).decode(errors="replace")
+        # v2 is a DER UTF8String; v1 is the bare string. A v2 value that is not one names no
+        # issuer (no signer can match it) rather than a guess at its bytes.
+        issuer = _der_utf8string(raw) if oid == _ISSUER_V2 else raw.decode(errors="replace")
         break
     return sans, issuer
+
+
+def _der_utf8string(raw: bytes) -> str | None:
+    """The text of a DER UTF8String (tag 0x0c), or None when ``raw`` is not exactly one. Its
+    length is short-form below 128 bytes and long-form (0x80 | n, then n big-endian bytes) from
+    128 up: an OIDC issuer URL may well be longer than 127 bytes."""
+    if len(raw) < 2 or raw[0] != 0x0C:
+        return None
+    first, offset = raw[1], 2
+    if first < 0x80:
+        length = first
+    else:
+        count = first & 0x7F
+        if not 1 <= count <= 4 or len(raw) < 2 + count:
+            return None
+        length = int.from_bytes(raw[2:2 + count], "big")
+        offset += count
+        if length < 0x80 or raw[2] == 0:  # DER: the shortest form only
+            return None
+    if len(raw) != offset + length:
+        return None
+    return raw[offset:].decode(errors="replace")
 
 
 def parse_bundle(raw: bytes) -> Bundle:

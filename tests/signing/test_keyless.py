@@ -93,3 +93,49 @@ def test_explicit_trusted_root_is_used_instead_of_the_instance(vectors, tmp_path
     with pytest.raises(SignatureInvalid, match="unusable trusted root"):
         _verify(vectors, "bundle_v3.txt", "bundle_v3.txt.sigstore",
                 [Signer("william@yossarian.net", GITHUB_OAUTH)], trusted_root_json=b'{"mediaType": 1}')
+
+
+def _certificate_with_issuer(issuer: str):
+    """A self-signed certificate carrying Fulcio's v2 issuer extension, DER-encoded as Fulcio does."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID, ObjectIdentifier
+
+    value = issuer.encode()
+    n = len(value)
+    length = bytes([n]) if n < 0x80 else bytes([0x80 | ((n.bit_length() + 7) // 8)]) + n.to_bytes((n.bit_length() + 7) // 8, "big")
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sigstore-test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(minutes=10))
+            .add_extension(x509.SubjectAlternativeName([x509.RFC822Name("dev@example.org")]), critical=False)
+            .add_extension(x509.UnrecognizedExtension(ObjectIdentifier("1.3.6.1.4.1.57264.1.8"),
+                                                      b"\x0c" + length + value), critical=False)
+            .sign(key, hashes.SHA256()))
+
+
+@pytest.mark.parametrize("size", [20, 127, 128, 300, 70000])
+def test_issuer_of_any_length_is_read_from_the_certificate(size):
+    # A self-hosted OIDC issuer URL can exceed 127 bytes: DER then uses a long-form length.
+    from bot.signing.keyless import certificate_identity
+
+    issuer = "https://issuer.example/" + "x" * (size - len("https://issuer.example/"))
+    sans, found = certificate_identity(_certificate_with_issuer(issuer))
+    assert (sans, found) == (["dev@example.org"], issuer)
+
+
+def test_malformed_issuer_length_reads_as_no_issuer():
+    # A length running past the value never yields a (truncated) issuer that could match a signer.
+    from cryptography import x509
+    from cryptography.x509.oid import ObjectIdentifier
+
+    from bot.signing.keyless import _der_utf8string
+
+    assert _der_utf8string(b"\x0c\x82\x01\x00abc") is None
+    assert _der_utf8string(b"\x0c\x05abc") is None
+    assert _der_utf8string(b"\x0c\x81\x05abcde") is None  # long form where short form is required (DER)
+    assert _der_utf8string(b"\x0c\x03abc") == "abc"
