@@ -2,6 +2,7 @@
 periodic timeout sweep; every change is saved and shown on the ``patch-pipeline`` check."""
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping, Sequence
 
 from ...core import pipeline as P
@@ -16,6 +17,8 @@ FEATURE_NAME = "patch_pipeline"
 PIPELINE_CHECK = "patch-pipeline"
 # A workflow run created this long before our dispatch is someone else's (clock skew allowance).
 DISPATCH_SKEW = 120.0
+# A full commit SHA in a run-name (the workflow's `run-name` names the head it was dispatched for).
+_SHA = re.compile(r"(?<![0-9a-f])[0-9a-f]{40}(?![0-9a-f])")
 
 
 def specs(section: Mapping[str, Any]) -> tuple[P.StageSpec, ...]:
@@ -130,12 +133,15 @@ def created_at(workflow_run: Mapping[str, Any]) -> float | None:
 
 def could_start(head_sha: str, dispatched_at: float, workflow_run: Mapping[str, Any]) -> bool:
     """Whether the dispatch of ``head_sha`` at ``dispatched_at`` may have started this
-    workflow run: the run names the head SHA (its run-name, or its own head) and was created
-    after the dispatch (clock skew allowed)."""
+    workflow run: the run names the head SHA and was created after the dispatch (clock skew
+    allowed). A run-name naming a commit names its head alone. The run's own head_sha is the
+    commit of the ref it was dispatched on, the same for every dispatch: it only stands in for
+    a run-name that names no commit, else a gated ``trigger.ref``'s head would take the run of
+    every pull request dispatched while it is that head."""
     title = str(workflow_run.get("display_title") or "")
     created = created_at(workflow_run)
-    return ((head_sha in title or workflow_run.get("head_sha") == head_sha)
-            and (created is None or created >= dispatched_at - DISPATCH_SKEW))
+    named = head_sha in title if _SHA.search(title) else workflow_run.get("head_sha") == head_sha
+    return named and (created is None or created >= dispatched_at - DISPATCH_SKEW)
 
 
 async def find_run(db: Database, repo: str, workflow_run: Mapping[str, Any]

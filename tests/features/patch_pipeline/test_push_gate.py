@@ -948,3 +948,26 @@ async def test_the_wait_for_a_push_github_does_not_show_yet_is_not_cut_short_by_
                 break
     assert statuses == ["failed", "failed", "failed", "done"]
     assert decided == []  # past the grace the push is no head: nothing decided
+
+
+async def test_a_gated_trigger_ref_head_does_not_take_the_runs_dispatched_for_pull_requests(db, key):
+    """trigger.ref (``main``) is itself gated: every workflow_dispatch run has ``main``'s commit
+    as its head_sha, so the branch head's pipeline would match the run of any pull request's
+    dispatch by head_sha alone. A run whose run-name names a head SHA is that head's only."""
+    f = SignedFlow(db, key)
+    f.key = key
+    f.rules = rules(key, push_branches=["main"])
+    await known(f, "main", "0" * 39 + "1")
+    sign(f, MAIN)
+    assert of(await f.send("pull_request", pr_payload("opened")), "DispatchWorkflow")
+    assert of(await f.send("push", push_payload("main", after=MAIN, before="0" * 39 + "1", files=SIGNED),
+                           at=T(2)), "DispatchWorkflow")
+    # The pull request's run: dispatched on main (head_sha MAIN), run-name naming HEAD.
+    await f.send("workflow_run", workflow_run_payload("requested", run_id=RUN, head=HEAD), at=T(5))
+    _, pr_run = await f.state(HEAD)
+    _, branch_run = await f.state(MAIN)
+    assert (pr_run.run_id, branch_run.run_id) == (RUN, None)
+    # The branch head's own run (run-name naming MAIN) is the branch's.
+    await f.send("workflow_run", workflow_run_payload("requested", run_id=RUN + 1, head=MAIN), at=T(6))
+    _, branch_run = await f.state(MAIN)
+    assert branch_run.run_id == RUN + 1
