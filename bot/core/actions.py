@@ -233,12 +233,16 @@ class DispatchWorkflow(Action):
     workflow: str = ""
     ref: str = ""
     inputs: Mapping[str, str] = field(default_factory=dict)
+    # Inputs that, when the inputs are over GitHub's size limit, are sent as "git-blob:<sha>"
+    # instead: the JSON of the value, stored as a blob in the repository (see executor.workflows).
+    by_reference: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class RepositoryDispatch(Action):
     event_type: str = ""
     client_payload: Mapping[str, Any] = field(default_factory=dict)
+    by_reference: tuple[str, ...] = ()  # as DispatchWorkflow's, for the client_payload
 
 
 @dataclass(frozen=True)

@@ -262,6 +262,7 @@ class Repo:
     private: bool = False
     # ref (branch name or sha) -> path -> text
     files: dict[str, dict[str, str]] = field(default_factory=dict)
+    blobs: dict[str, bytes] = field(default_factory=dict)  # sha -> bytes made by POST git/blobs
     branches: dict[str, str] = field(default_factory=dict)  # name -> head sha
     labels: dict[str, Label] = field(default_factory=dict)  # lower-cased name -> label
     collaborators: dict[str, str] = field(default_factory=dict)  # login -> role

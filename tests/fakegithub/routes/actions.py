@@ -13,6 +13,8 @@ for a completed run, 404 for an unknown one.
 
 from __future__ import annotations
 
+import json
+
 from ..context import Ctx, GitHubError, Reply, not_found, paginate
 from ..state import Dispatch, Workflow, WorkflowRun, now_iso
 from . import route
@@ -54,6 +56,9 @@ def dispatch(ctx: Ctx) -> Reply:
     inputs = ctx.body.get("inputs") or {}
     if len(inputs) > 25:
         raise GitHubError(422, "you may only define up to 25 `inputs` for a `workflow_dispatch` event")
+    if len(json.dumps(inputs)) > 65_535:
+        # GitHub: the maximum payload for a workflow_dispatch's inputs is 65,535 characters.
+        raise GitHubError(422, "inputs are too large")
     ref = ctx.body["ref"]
     branch = ref.removeprefix("refs/heads/")
     if branch not in repo.branches and not ref.startswith("refs/tags/"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Mapping
 
 from ..context import Ctx, GitHubError, Reply, not_found, page_args, link_header, paginate
@@ -191,6 +192,21 @@ def get_tree(ctx: Ctx) -> Reply:
                        "tree": tree[:ctx.fake.tree_limit] if truncated else tree, "truncated": truncated})
 
 
+@route("POST", "/repos/{owner}/{repo}/git/blobs")
+def create_blob(ctx: Ctx) -> Reply:
+    """A blob in the repository's object store, reachable by its git SHA (no ref needed)."""
+    import base64
+
+    repo = ctx.repo()
+    encoding = ctx.body.get("encoding", "utf-8")
+    if encoding not in ("utf-8", "base64"):
+        raise GitHubError(422, f"encoding must be utf-8 or base64, not {encoding}")
+    raw = base64.b64decode(ctx.body["content"]) if encoding == "base64" else ctx.body["content"].encode()
+    sha = hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest()
+    repo.blobs[sha] = raw
+    return Reply(status=201, json={"sha": sha, "url": f"{ctx.fake.url}/repos/{repo.full_name}/git/blobs/{sha}"})
+
+
 @route("GET", "/repos/{owner}/{repo}/git/blobs/{file_sha}")
 def get_blob(ctx: Ctx) -> Reply:
     """A file's bytes by blob sha (what the contents API sends instead above 1 MB)."""
@@ -198,14 +214,13 @@ def get_blob(ctx: Ctx) -> Reply:
     import hashlib
 
     repo = ctx.repo()
-    for files in repo.files.values():
-        for text in files.values():
-            raw = text.encode()
-            if hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest() == ctx.params["file_sha"]:
-                return Reply(json={"sha": ctx.params["file_sha"], "node_id": f"B_{ctx.params['file_sha'][:12]}",
-                                   "size": len(raw), "encoding": "base64",
-                                   "content": base64.encodebytes(raw).decode(),
-                                   "url": f"{ctx.fake.url}/repos/{repo.full_name}/git/blobs/{ctx.params['file_sha']}"})
+    made = [repo.blobs[ctx.params["file_sha"]]] if ctx.params["file_sha"] in repo.blobs else []
+    for raw in [*made, *(text.encode() for files in repo.files.values() for text in files.values())]:
+        if hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest() == ctx.params["file_sha"]:
+            return Reply(json={"sha": ctx.params["file_sha"], "node_id": f"B_{ctx.params['file_sha'][:12]}",
+                               "size": len(raw), "encoding": "base64",
+                               "content": base64.encodebytes(raw).decode(),
+                               "url": f"{ctx.fake.url}/repos/{repo.full_name}/git/blobs/{ctx.params['file_sha']}"})
     raise not_found()
 
 
@@ -386,6 +401,9 @@ def repository_dispatch(ctx: Ctx) -> Reply:
     payload = ctx.body.get("client_payload") or {}
     if len(payload) > 10:
         raise GitHubError(422, "client_payload may have at most 10 top-level properties")
+    if len(json.dumps(payload).encode()) >= 64 * 1024:
+        # GitHub: "The total size of the JSON payload must be less than 64KB."
+        raise GitHubError(422, "client_payload is too large")
     ctx.state.dispatches.append(Dispatch(kind="repository", repo=repo.full_name, workflow=None,
                                          ref=repo.default_branch, inputs=payload,
                                          event_type=ctx.body["event_type"]))
