@@ -452,3 +452,35 @@ async def test_a_persons_reopen_brings_back_only_the_requests_github_still_has(b
     assert await active_requests(bot, pr.number) == {"alice": True, "bob": False}
     assert fake.issue(REPO, pr.number).pull.requested_reviewers == ["alice"]   # bob not asked again
     assert fake.violations == []
+
+
+async def _card_with_codeowners(fake_github, database_url, tmp_path, text: str) -> str:
+    fake = fake_github
+    fake.add_repo(REPO, files={".github/CODEOWNERS": text})
+    for login in ("alice", "bob", "erin", "ann"):
+        fake.add_user(login)
+        fake.set_permission(REPO, login, "write")
+    async with BotHarness(fake, database_url=database_url, rules_dir=write_rules(tmp_path / "rules")) as bot:
+        pr = fake.add_pull(REPO, user="ann", files=["src/core/a.py"])
+        await send(bot, pr.number, "opened")
+        [card] = cards(fake, pr.number)
+        assert fake.violations == []
+        return card.body
+
+
+async def test_a_codeowners_file_over_1_mb_is_read_through_the_blob_api(fake_github, database_url, tmp_path):
+    """GitHub's contents API leaves ``content`` empty from 1 MB (up to 100 MB)."""
+    text = "# owners of a large monorepo\n" * 50_000 + "src/core/ @erin\n"
+    assert 1024 * 1024 < len(text) < 3 * 1024 * 1024
+    card = await _card_with_codeowners(fake_github, database_url, tmp_path, text)
+    assert "[erin](https://github.com/erin)" in card
+    assert fake_github.calls_to("GET", "/repos/{owner}/{repo}/git/blobs/{file_sha}")
+
+
+async def test_a_codeowners_file_over_3_mb_is_ignored_as_github_does(fake_github, database_url, tmp_path, caplog):
+    text = "src/core/ @erin\n" + "# owners of a larger monorepo\n" * 110_000
+    assert len(text) > 3 * 1024 * 1024
+    card = await _card_with_codeowners(fake_github, database_url, tmp_path, text)
+    assert "erin" not in card and "**Components touched**" in card
+    assert "CODEOWNERS" in card and "3 MB" in card
+    assert not fake_github.calls_to("GET", "/repos/{owner}/{repo}/git/blobs/{file_sha}")

@@ -39,6 +39,7 @@ class CardData:
     draft: bool = False
     checkboxes: bool = False     # body mode: the author can tick items, so keep their ticks
     checked: frozenset[str] = frozenset()
+    codeowners_note: str | None = None  # why the CODEOWNERS file named no owner (ignored, as GitHub does)
 
 
 def _path(path: str) -> str:
@@ -114,6 +115,8 @@ def _render(data: CardData) -> str:
         line = f"{impact.file_count('')} changed file(s) belong to no component"
         other = data.owners.get("", ())
         out += [f"{line}; CODEOWNERS: {_people(other)}." if other else f"{line}.", ""]
+    if data.codeowners_note:
+        out += [f"> {data.codeowners_note}", ""]
     if listing_incomplete(data.files_listed, data.files_total):
         out += [f"> GitHub lists at most {GITHUB_FILE_LIMIT:,} files of a pull request; this one changes "
                 f"{max(data.files_total, data.files_listed):,}, so components touched only by the "

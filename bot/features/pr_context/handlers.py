@@ -250,8 +250,9 @@ async def pr_actions(ctx: "Context", pr: Mapping[str, Any], *, full: bool,
     # only immutable values and thread-safe caches.
     impact, owners = await asyncio.to_thread(_impact_and_owners, components, files, co)
     first, first_actions = await _first_timer(ctx, pr, rules["first_timers"]["scope"])
+    note = lookups.CODEOWNERS_TOO_LARGE if co is not None and lookups.CODEOWNERS_TOO_LARGE in co.problems else None
     out: list[A.Action] = [await _card(ctx, pr, rules, impact, owners, first, files_listed=len(files),
-                                       create=full)]
+                                       create=full, codeowners_note=note)]
     out += await _head_record(ctx, number, str((pr.get("head") or {}).get("sha") or ""))
     if full and rules["labels"]["enabled"]:
         prefix = rules["labels"]["prefix"]
@@ -292,7 +293,7 @@ async def _head_record(ctx: "Context", number: int, head: str) -> list[A.Action]
 
 async def _card(ctx: "Context", pr: Mapping[str, Any], rules: Mapping[str, Any], impact: Impact,
                 owners: Mapping[str, tuple[str, ...]], first: bool, *, files_listed: int,
-                create: bool = True) -> A.Action:
+                create: bool = True, codeowners_note: str | None = None) -> A.Action:
     """The card as an action. Without ``create`` (a check's completion, whose delivery runs
     beside the PR's own) it only edits a card the PR's events made: two deliveries finding no
     card at once would post two, and a PR that got none (another bot's) must not get one."""
@@ -312,6 +313,7 @@ async def _card(ctx: "Context", pr: Mapping[str, Any], rules: Mapping[str, Any],
         files_listed=files_listed, files_total=int(pr.get("changed_files") or 0),
         max_files_listed=rules["max_files_listed"], draft=bool(pr.get("draft")), checkboxes=body_mode,
         checked=checked_items(_body_section(str(pr.get("body") or ""))) if body_mode else frozenset(),
+        codeowners_note=codeowners_note,
     )
     card = render_card(data)
     if body_mode:

@@ -17,6 +17,11 @@ log = logging.getLogger("bot.features.pr_context")
 
 # Where GitHub looks for CODEOWNERS, in its order; the first file found is the only one used.
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
+# GitHub does not load a CODEOWNERS file of 3 MB or more (it then requests no code owner).
+CODEOWNERS_MAX_BYTES = 3 * 1024 * 1024
+CODEOWNERS_TOO_LARGE = ("The CODEOWNERS file is over 3 MB, so GitHub ignores it, and so does this card: "
+                        "no owner comes from it.")
+BLOB = "/repos/{owner}/{repo}/git/blobs/{file_sha}"
 
 
 def _status(exc: BaseException) -> int | None:
@@ -54,8 +59,24 @@ async def codeowners(ctx: "Context", ref: str) -> CodeOwners | None:
                 return None
             if not isinstance(item, dict) or item.get("type") != "file":
                 continue
+            size = int(item.get("size") or 0)
+            if size >= CODEOWNERS_MAX_BYTES:
+                log.warning("CODEOWNERS in %s is %d bytes: GitHub ignores one of 3 MB or more", ctx.repo, size)
+                return CodeOwners(problems=(CODEOWNERS_TOO_LARGE,))
+            content = item.get("content") or ""
+            if not content and size:
+                # From 1 MB the contents API sends no content (encoding "none"): the blob API does.
+                try:
+                    blob: Any = await ctx.gh.getitem(BLOB, {"owner": owner, "repo": name, "file_sha": item["sha"]})
+                except Exception as exc:
+                    status = _status(exc)
+                    if status is None or status >= 500 or status == 429:
+                        raise  # transient: the delivery is retried
+                    log.warning("CODEOWNERS blob unreadable in %s: %s", ctx.repo, exc)
+                    return None
+                content = blob.get("content") or ""
             try:
-                text = base64.b64decode(item.get("content") or "").decode("utf-8", "replace")
+                text = base64.b64decode(content).decode("utf-8", "replace")
             except (binascii.Error, ValueError):
                 return None
             return parse_codeowners(text)
