@@ -75,7 +75,7 @@ async def send(bot, number: int, action: str, *, sender: str | None = None, wait
     return await bot.deliver("pull_request", payload, wait=wait)
 
 
-async def send_check(bot, number: int, name: str = "patch-signature") -> None:
+async def send_check(bot, number: int, name: str = "patch-signature", *, wait: bool = True) -> str:
     """A check of the PR's head completed (``refresh_on_checks`` has it), sent by its app."""
     fake = bot.fake
     pull = fake.issue(REPO, number).pull
@@ -86,7 +86,7 @@ async def send_check(bot, number: int, name: str = "patch-signature") -> None:
     payload["check_run"] = {**fake.serializer.check_run(run), "pull_requests": [
         {"number": number, "head": {"sha": pull.head_sha}, "base": {"ref": "main"}}]}
     payload["sender"] = fake.serializer.user(fake.bot_login)
-    await bot.deliver("check_run", payload)
+    return await bot.deliver("check_run", payload, wait=wait)
 
 
 def cards(fake, number: int):
@@ -387,9 +387,12 @@ async def test_a_check_completing_while_the_card_is_first_written_makes_no_secon
     pr = fake.add_pull(REPO, user="ann", files=["src/core/engine.py"])
     opened = await send(bot, pr.number, "opened", wait=False)
     await asyncio.wait_for(posting.wait(), 15)
-    await send_check(bot, pr.number)
+    # Its delivery waits for the card being posted (it is decided again once it is there).
+    checked = await send_check(bot, pr.number, wait=False)
+    await asyncio.sleep(0.5)
     release.set()
     await bot.wait_for(opened)
+    assert await bot.wait_for(checked) == "done"
     assert len(cards(fake, pr.number)) == 1
     # Once it is there, a check's completion refreshes it in place.
     await send_check(bot, pr.number)
@@ -484,3 +487,48 @@ async def test_a_codeowners_file_over_3_mb_is_ignored_as_github_does(fake_github
     assert "erin" not in card and "**Components touched**" in card
     assert "CODEOWNERS" in card and "3 MB" in card
     assert not fake_github.calls_to("GET", "/repos/{owner}/{repo}/git/blobs/{file_sha}")
+
+
+async def test_a_check_completing_while_the_card_is_first_posted_reaches_the_card(fake_github, database_url,
+                                                                                tmp_path, monkeypatch):
+    """The CLA check completes while the opening's card is being posted: its delivery finds no
+    card to edit yet. The card still comes to show the verdict, without waiting for another event."""
+    fake = fake_github
+    fake.add_repo(REPO)
+    fake.add_user("ann")
+    rules = Path(write_rules(tmp_path / "rules", reviewers={"enabled": False}))
+    (rules / "cla.yml").write_text((Path(BUNDLED_RULES) / "cla.yml").read_text())
+    key = ("POST", COMMENTS_URL)
+    original = HANDLERS[key]
+    posting, release = asyncio.Event(), asyncio.Event()
+
+    async def hold_the_first_card(ctx):
+        if MARKER in str((ctx.body or {}).get("body")) and not posting.is_set():
+            posting.set()
+            await release.wait()
+        result = original(ctx)
+        return await result if inspect.isawaitable(result) else result
+
+    monkeypatch.setitem(HANDLERS, key, hold_the_first_card)
+    async with BotHarness(fake, database_url=database_url, rules_dir=str(rules)) as bot:
+        pr = fake.add_pull(REPO, user="ann", files=["docs/a.md"])
+        opened = await send(bot, pr.number, "opened", wait=False)
+        await asyncio.wait_for(posting.wait(), 15)
+        # The verdict is recorded; the check run reporting it completes now (the CLA feature's
+        # own is posted after the card, but GitHub may deliver a check's completion any time).
+        run = fake.add_check_run(REPO, "cla", pr.pull.head_sha, status="completed", conclusion="action_required")
+        payload = retarget(load_example("check_run", "created"), REPO, fake)
+        payload["action"] = "completed"
+        payload["repository"] = {**payload["repository"], **fake.serializer.repo(fake.repo(REPO))}
+        payload["check_run"] = {**fake.serializer.check_run(run), "pull_requests": [
+            {"number": pr.number, "head": {"sha": run.head_sha}, "base": {"ref": "main"}}]}
+        payload["sender"] = fake.serializer.user(fake.bot_login)
+        checked = await bot.deliver("check_run", payload, wait=False)
+        await asyncio.sleep(1.0)  # the check's delivery is decided while the card is held
+        release.set()
+        await bot.wait_for(opened)
+        await bot.settle(timeout=20)
+        assert await bot.status(checked) == "done"
+        [card] = cards(fake, pr.number)
+        assert "- CLA: ❌ waiting for `ann` to sign" in card.body
+        assert fake.violations == []

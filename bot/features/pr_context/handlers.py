@@ -251,8 +251,14 @@ async def pr_actions(ctx: "Context", pr: Mapping[str, Any], *, full: bool,
     impact, owners = await asyncio.to_thread(_impact_and_owners, components, files, co)
     first, first_actions = await _first_timer(ctx, pr, rules["first_timers"]["scope"])
     note = lookups.CODEOWNERS_TOO_LARGE if co is not None and lookups.CODEOWNERS_TOO_LARGE in co.problems else None
-    out: list[A.Action] = [await _card(ctx, pr, rules, impact, owners, first, files_listed=len(files),
-                                       create=full, codeowners_note=note)]
+    out: list[A.Action] = []
+    if rules["card"] != "body" and not merged and not await store.card_written(ctx.db, repo=ctx.repo, number=number):
+        # The first card: a check's refresh decided while it is posted waits for it (store.await_card).
+        # (A merged PR's card is only ever edited, by a job, once the open PR's events made it.)
+        out.append(A.Record(ctx.repo, feature=FEATURE, op="card_posting" if full else "await_card",
+                            args={"repo": ctx.repo, "number": number}))
+    out.append(await _card(ctx, pr, rules, impact, owners, first, files_listed=len(files),
+                           create=full, codeowners_note=note))
     out += await _head_record(ctx, number, str((pr.get("head") or {}).get("sha") or ""))
     if full and rules["labels"]["enabled"]:
         prefix = rules["labels"]["prefix"]

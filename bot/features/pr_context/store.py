@@ -8,6 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any, Sequence
 
 from bot.core import actions as A
+from bot.core.retry import RetryLater
 from bot.store import state
 
 from .rules import CARD_MARKER
@@ -122,6 +123,36 @@ async def card_written(db: "Database", *, repo: str, number: int) -> bool:
 
 GUARDS = {"card_written": card_written}
 
+# How long a check's refresh waits for a card whose first posting is under way (the PR's
+# delivery posts it within seconds; one that failed is retried and renders the news itself).
+CARD_WAIT = 60.0
+CARD_WAIT_STEP = 2.0
+
+
+def _posting_key(repo: str, number: int) -> str:
+    return f"{FEATURE}:card-posting:{repo}#{number}"
+
+
+async def card_posting(db: "Database", *, repo: str, number: int) -> None:
+    """Writer, just before the PR's delivery posts its first card: a check's completion
+    decided meanwhile (its delivery runs beside the PR's) waits for it (await_card)."""
+    # The time of writing, not of the event: the wait is for this posting, whenever it runs.
+    await state.replace_created(db, _posting_key(repo, number), repo, "card-posting", str(time.time()))
+
+
+async def await_card(db: "Database", *, repo: str, number: int) -> None:
+    """Writer, before a check's edit of the card: while the card is being posted for the
+    first time (noted less than CARD_WAIT ago) and is not there yet, the check's delivery is
+    decided again shortly (RetryLater), then on the posted card, so the card shows what the
+    check brought without waiting for the PR's next event. Otherwise nothing: no card is
+    coming (another bot's PR), and the guarded edit is skipped."""
+    if await card_written(db, repo=repo, number=number):
+        return
+    noted = await state.created_object(db, _posting_key(repo, number))
+    now = time.time()
+    if noted is not None and now - float(noted) < CARD_WAIT:
+        raise RetryLater(f"the card of {repo}#{number} is being posted", retry_at=now + CARD_WAIT_STEP)
+
 
 WRITERS = {
     "remember_first_timer": remember_first_timer,
@@ -131,6 +162,8 @@ WRITERS = {
     "sync_review_requests": sync_review_requests,
     "pr_closed": pr_closed,
     "remember_head": remember_head,
+    "card_posting": card_posting,
+    "await_card": await_card,
 }
 
 
