@@ -232,17 +232,14 @@ class CreateDiscussion(Action):
 class DispatchWorkflow(Action):
     workflow: str = ""
     ref: str = ""
+    # Over GitHub's size limit, the largest inputs go as "git-blob:<sha>" (executor.workflows).
     inputs: Mapping[str, str] = field(default_factory=dict)
-    # Inputs that, when the inputs are over GitHub's size limit, are sent as "git-blob:<sha>"
-    # instead: the JSON of the value, stored as a blob in the repository (see executor.workflows).
-    by_reference: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class RepositoryDispatch(Action):
     event_type: str = ""
-    client_payload: Mapping[str, Any] = field(default_factory=dict)
-    by_reference: tuple[str, ...] = ()  # as DispatchWorkflow's, for the client_payload
+    client_payload: Mapping[str, Any] = field(default_factory=dict)  # as DispatchWorkflow's inputs
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..core import actions as A
 from ..core.events import parse_time
@@ -148,15 +148,18 @@ PAYLOAD_LIMIT = 64 * 1024 - 512
 BLOB_REFERENCE = "git-blob:"
 
 
-async def _by_reference(env: "ActionEnv", repo: str, values: dict[str, Any], keys: Sequence[str],
+async def _by_reference(env: "ActionEnv", repo: str, values: dict[str, Any],
                         size: Callable[[dict[str, Any]], int], limit: int) -> dict[str, Any]:
-    """``values`` within ``limit``: its ``keys`` (the largest first) replaced, while it is over,
-    by "git-blob:<sha>" of a blob holding the value (a string as it is, else its JSON). A blob is
+    """``values`` within ``limit``: while it is over, its largest value is replaced by
+    "git-blob:<sha>" of a blob holding it (a string as it is, else its JSON); the patch
+    pipeline's list of patches is the one that grows. Decided here rather than by the feature:
+    the action, and so its fingerprint (what a delivery retried across an upgrade finds done),
+    stays as it was, and only the executor knows GitHub's limits. A blob is
     content-addressed: a retry stores the same one and sends the same reference, which the
     workflow can check (``git hash-object``) and read with its own token
     (``GET /repos/{owner}/{repo}/git/blobs/{sha}``)."""
     values = dict(values)
-    for key in sorted((k for k in keys if k in values), key=lambda k: -len(json.dumps(values[k]))):
+    for key in sorted(values, key=lambda k: -len(json.dumps(values[k]))):
         if size(values) <= limit:
             break
         value = values[key]
@@ -165,7 +168,7 @@ async def _by_reference(env: "ActionEnv", repo: str, values: dict[str, Any], key
                                   data={"content": content, "encoding": "utf-8"})
         values[key] = BLOB_REFERENCE + str(blob["sha"])
     if size(values) > limit:
-        raise ValueError(f"dispatch over GitHub's limit ({size(values)} > {limit}) even with {list(keys)} by reference")
+        raise ValueError(f"dispatch over GitHub's limit ({size(values)} > {limit}) with every value by reference")
     return values
 
 
@@ -173,14 +176,14 @@ async def dispatch_workflow(action: A.DispatchWorkflow, env: "ActionEnv") -> Any
     inputs = {k: str(v) for k, v in dict(action.inputs).items()}
     if len(inputs) > 25:
         raise ValueError("workflow_dispatch takes at most 25 inputs")
-    inputs = await _by_reference(env, action.repo, inputs, action.by_reference,
-                                 lambda v: len(json.dumps(v, ensure_ascii=False)), INPUTS_LIMIT)
     url_vars = {**_split(action.repo), "workflow_id": action.workflow}
     guard = _Dispatch(env, action.repo, "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs",
                       url_vars, "workflow_dispatch", _branch(action.ref), inputs.get("head_sha", ""))
     already = await guard.before_sending()
     if already:
         return already
+    inputs = await _by_reference(env, action.repo, inputs,
+                                 lambda v: len(json.dumps(v, ensure_ascii=False)), INPUTS_LIMIT)
     await env.api.post("/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", url_vars,
                        data={"ref": action.ref, "inputs": inputs})
     return "dispatched"
@@ -190,13 +193,13 @@ async def repository_dispatch(action: A.RepositoryDispatch, env: "ActionEnv") ->
     payload = dict(action.client_payload)
     if len(payload) > 10:
         raise ValueError("repository_dispatch client_payload takes at most 10 keys")
-    payload = await _by_reference(env, action.repo, payload, action.by_reference,
-                                  lambda v: len(json.dumps(v).encode()), PAYLOAD_LIMIT)
     guard = _Dispatch(env, action.repo, "/repos/{owner}/{repo}/actions/runs", _split(action.repo),
                       "repository_dispatch", None, str(payload.get("head_sha") or ""))
     already = await guard.before_sending()
     if already:
         return already
+    payload = await _by_reference(env, action.repo, payload,
+                                  lambda v: len(json.dumps(v).encode()), PAYLOAD_LIMIT)
     await env.api.post("/repos/{owner}/{repo}/dispatches", _split(action.repo),
                        data={"event_type": action.event_type[:100], "client_payload": payload})
     return "dispatched"

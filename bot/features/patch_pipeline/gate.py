@@ -29,13 +29,13 @@ def dispatch_action(repo: str, section: Mapping[str, Any], number: int, head_sha
     trigger = section["trigger"]
     if trigger["kind"] == "repository_dispatch":
         return RepositoryDispatch(repo, event_type=trigger["event_type"], client_payload={
-            "pr_number": number, "head_sha": head_sha, "patches": list(patches), "signer": signers},
-            by_reference=("patches",))
-    # A pull request of ~1,500 patches lists more than GitHub takes in a dispatch: the list then
-    # goes as a git blob, which the workflow reads by its SHA (README: Dispatch).
+            "pr_number": number, "head_sha": head_sha, "patches": list(patches), "signer": signers})
+    # A pull request of ~1,500 patches lists more than GitHub takes in a dispatch: the executor
+    # then sends the list, the largest value, as a git blob the workflow reads by its SHA
+    # (README: Dispatch).
     return DispatchWorkflow(repo, workflow=trigger["workflow"], ref=trigger["ref"], inputs={
         "pr_number": str(number), "head_sha": head_sha, "patches": json.dumps(list(patches)),
-        "signer": signers}, by_reference=("patches",))
+        "signer": signers})
 
 
 async def supersede_others(ctx: Context, section: Mapping[str, Any], number: int,
