@@ -151,7 +151,10 @@ async def await_card(db: "Database", *, repo: str, number: int) -> None:
     noted = await state.created_object(db, _posting_key(repo, number))
     now = time.time()
     if noted is not None and now - float(noted) < CARD_WAIT:
-        raise RetryLater(f"the card of {repo}#{number} is being posted", retry_at=now + CARD_WAIT_STEP)
+        # Bounded by CARD_WAIT, not by the delivery's attempts (core.max_attempts 6 would end it
+        # dead after 12 s): these waits are no attempts.
+        raise RetryLater(f"the card of {repo}#{number} is being posted", retry_at=now + CARD_WAIT_STEP,
+                         counted=False)
 
 
 WRITERS = {

@@ -102,3 +102,17 @@ async def test_real_features_lines_reach_the_card_module(db):
     assert (await status.patch_line(ctx, "o/r", 7, "a" * 40)).startswith("Patch signatures: ❌ not verified")
     # The PR's next head took its patches out: that verdict is not this head's.
     assert await status.patch_line(ctx, "o/r", 7, "b" * 40) is None
+
+
+async def test_waiting_for_a_card_being_posted_is_no_attempt_of_the_checks_delivery(db):
+    """The check's refresh waits (every CARD_WAIT_STEP, up to CARD_WAIT) for a card whose first
+    posting is under way. Those waits are bounded by time, not by core.max_attempts: counted,
+    a delivery with the default 6 attempts would end dead after about 12 s of waiting."""
+    from bot.core.retry import RetryLater
+    from bot.features.pr_context import store
+
+    await store.await_card(db, repo="o/r", number=5)  # nothing being posted: no wait
+    await store.card_posting(db, repo="o/r", number=5)
+    with pytest.raises(RetryLater) as waited:
+        await store.await_card(db, repo="o/r", number=5)
+    assert waited.value.counted is False
