@@ -190,7 +190,9 @@ async def _handle_in_context(runtime: "Runtime", d: "StoredDelivery",
         # delivery's. Counted, hours of an exhausted budget would make deliveries dead.
         # Nor is a wait a feature bounds by time itself (``RetryLater(counted=False)``: the CLA
         # check's grace for a commit listing catching up with a push).
-        counted = not isinstance(exc, RateLimited) and getattr(exc, "counted", True)
+        # Named here: record_failure may run after this except block, when ``exc`` is gone.
+        rate_limited = isinstance(exc, RateLimited)
+        counted = not rate_limited and getattr(exc, "counted", True)
         # Cannot succeed however often it is tried (the installation is gone, a payload GitHub
         # would not send): dead now, not after max_attempts of the same answer.
         final = isinstance(exc, PermanentFailure)
@@ -214,7 +216,7 @@ async def _handle_in_context(runtime: "Runtime", d: "StoredDelivery",
             elif status == "dead":
                 log.error("delivery %s is dead after %d attempts: %s", d.delivery_id,
                           d.attempts + 1, error, extra={"delivery_id": d.delivery_id})
-            elif isinstance(exc, RateLimited):
+            elif rate_limited:
                 log.warning("delivery %s held back by GitHub's rate limits, retry in %.0fs: %s",
                             d.delivery_id, delay, error, extra={"delivery_id": d.delivery_id})
             elif not counted:
