@@ -195,7 +195,12 @@ async def _handle_in_context(runtime: "Runtime", d: "StoredDelivery",
         counted = not rate_limited and getattr(exc, "counted", True)
         # Cannot succeed however often it is tried (the installation is gone, a payload GitHub
         # would not send): dead now, not after max_attempts of the same answer.
-        final = isinstance(exc, PermanentFailure)
+        # Except just after the delivery arrived: GitHub can answer 404 to minting a token for an
+        # installation made a second ago (not yet everywhere), so that answer is believed only
+        # once the delivery is older than the exception's settling time; until then it is an
+        # ordinary, counted failure, retried with the backoff.
+        final = (isinstance(exc, PermanentFailure)
+                 and now - d.received_at >= getattr(exc, "settle_after", 0.0))
         if final:
             max_attempts = 0
         if not counted and not getattr(exc, "retry_at", None):

@@ -77,6 +77,10 @@ class InstallationGone(PermanentGitHubError, PermanentFailure):
     """GitHub answered 404 to minting the installation's token: the App was uninstalled (or
     the installation never existed). Nothing this installation's deliveries ask can be done."""
 
+    # A brand-new installation can be answered 404 for a moment (GitHub's replicas): a
+    # delivery younger than this is retried as usual (see worker).
+    settle_after = 120.0
+
     def __init__(self, installation_id: int, *, endpoint: str | None = None) -> None:
         self.installation_id = installation_id
         super().__init__(f"installation {installation_id} is gone: GitHub answered 404 to minting "
