@@ -5,6 +5,8 @@ looked at, so an unsigned request learns nothing and stores nothing.
 """
 from __future__ import annotations
 
+import asyncio
+
 import hashlib
 import hmac
 import logging
@@ -29,6 +31,11 @@ MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 # What a request refused for lack of budget is told: the budget frees as soon as the bodies
 # being read are checked, and GitHub's redelivery (or recovery) brings a refused delivery back.
 BUSY_RETRY_AFTER = "5"
+# How long a body may take to arrive. GitHub gives up on a delivery it has no answer to within
+# 10 s, so a body still coming after that is not a delivery GitHub waits for: a client that
+# sends part of one and stalls would otherwise hold its share of the budget for as long as it
+# keeps the connection open (a few such would keep every signed delivery out).
+BODY_READ_DEADLINE = 10.0
 
 # The headers intake stores. They are not covered by the signature: a captured signed body can
 # be replayed with any header values, so their shape is checked before they go near the store
@@ -148,8 +155,10 @@ def _json(data: dict, status: int) -> web.Response:
 
 def make_handler(*, secret: str, store: GroupCommitter, metrics: "Metrics",
                  notify: Callable[[], None],
-                 budget: int = 64 * 1024 * 1024) -> Callable[[web.Request], object]:
+                 budget: int = 64 * 1024 * 1024,
+                 read_deadline: float | None = None) -> Callable[[web.Request], object]:
     key = secret.encode()
+    deadline = BODY_READ_DEADLINE if read_deadline is None else read_deadline
     unverified = ReadBudget(budget, metrics.intake_bytes_in_flight)
     # A body larger than the whole budget could never be read: refused as too large, not
     # as busy (which would have GitHub try it again and again).
@@ -167,7 +176,10 @@ def make_handler(*, secret: str, store: GroupCommitter, metrics: "Metrics",
         held = [0]
         try:  # the finally gives the bytes back on every way out, a client gone included
             try:
-                body = await _read_at_most(request, limit, unverified, held)
+                async with asyncio.timeout(deadline):
+                    body = await _read_at_most(request, limit, unverified, held)
+            except TimeoutError:
+                return reject(408, "slow", f"body not received within {deadline:g} s")
             except UndecodableBody:
                 return reject(400, "malformed", "body does not decode as its Content-Encoding says")
             except ClientGone:

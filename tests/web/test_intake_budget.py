@@ -199,3 +199,30 @@ async def test_signed_deliveries_get_through_under_normal_load(database_url):
         assert in_flight(app) == 0
     finally:
         await runner.cleanup()
+
+
+async def test_a_sender_that_stalls_mid_body_is_cut_off_at_the_deadline_and_gives_its_bytes_back(
+        database_url, monkeypatch):
+    # Else a few connections each sending most of a budget-sized body and stalling would keep
+    # every signed delivery out for as long as they keep their sockets open.
+    from bot.web import intake as intake_module
+
+    monkeypatch.setattr(intake_module, "BODY_READ_DEADLINE", 1.0)
+    app = create_app(Settings(webhook_secret=SECRET, database_url=database_url, intake_budget=BUDGET),
+                     run_worker=False, run_scheduler=False)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = site._server.sockets[0].getsockname()[1]
+        reader, writer = await start_slow_sender(port, declared=900_000, sent=800_000)
+        await eventually(lambda: in_flight(app) == 800_000)
+        status, _, text = await answer(reader)  # the server answers without the rest
+        assert status == 408 and b"1 s" in text
+        assert in_flight(app) == 0 and rejected(app, "slow") == 1
+        writer.close()
+        status, _, _ = await post(port, payload(400_000), delivery="after")
+        assert status == 202
+    finally:
+        await runner.cleanup()
