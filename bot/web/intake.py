@@ -155,10 +155,9 @@ def _json(data: dict, status: int) -> web.Response:
 
 def make_handler(*, secret: str, store: GroupCommitter, metrics: "Metrics",
                  notify: Callable[[], None],
-                 budget: int = 64 * 1024 * 1024,
-                 read_deadline: float | None = None) -> Callable[[web.Request], object]:
+                 budget: int = 64 * 1024 * 1024) -> Callable[[web.Request], object]:
     key = secret.encode()
-    deadline = BODY_READ_DEADLINE if read_deadline is None else read_deadline
+    deadline = BODY_READ_DEADLINE
     unverified = ReadBudget(budget, metrics.intake_bytes_in_flight)
     # A body larger than the whole budget could never be read: refused as too large, not
     # as busy (which would have GitHub try it again and again).

@@ -8,6 +8,7 @@ request held is given back however it ends (answered, refused, or the client gon
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -97,10 +98,10 @@ async def eventually(condition, timeout: float = 10) -> None:
         await asyncio.sleep(0.05)
 
 
-@pytest_asyncio.fixture
-async def intake(database_url):
-    app = create_app(Settings(webhook_secret=SECRET, database_url=database_url,
-                              intake_budget=BUDGET), run_worker=False, run_scheduler=False)
+@contextlib.asynccontextmanager
+async def serving(settings: Settings):
+    """The app on a real TCP port: (app, port)."""
+    app = create_app(settings, run_worker=False, run_scheduler=False)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -109,6 +110,13 @@ async def intake(database_url):
         yield app, site._server.sockets[0].getsockname()[1]
     finally:
         await runner.cleanup()
+
+
+@pytest_asyncio.fixture
+async def intake(database_url):
+    async with serving(Settings(webhook_secret=SECRET, database_url=database_url,
+                                intake_budget=BUDGET)) as served:
+        yield served
 
 
 async def test_a_request_past_the_budget_is_503_at_once_and_the_budget_comes_back_on_disconnect(
@@ -185,20 +193,11 @@ async def test_a_body_larger_than_the_whole_budget_is_413_not_a_retry_forever(in
 
 async def test_signed_deliveries_get_through_under_normal_load(database_url):
     # The default budget: 50 ordinary deliveries at once are all taken.
-    app = create_app(Settings(webhook_secret=SECRET, database_url=database_url),
-                     run_worker=False, run_scheduler=False)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        port = site._server.sockets[0].getsockname()[1]
+    async with serving(Settings(webhook_secret=SECRET, database_url=database_url)) as (app, port):
         results = await asyncio.gather(*[post(port, payload(20_000), delivery=f"n-{i}")
                                          for i in range(50)])
         assert [status for status, _, _ in results] == [202] * 50
         assert in_flight(app) == 0
-    finally:
-        await runner.cleanup()
 
 
 async def test_a_sender_that_stalls_mid_body_is_cut_off_at_the_deadline_and_gives_its_bytes_back(
@@ -208,14 +207,8 @@ async def test_a_sender_that_stalls_mid_body_is_cut_off_at_the_deadline_and_give
     from bot.web import intake as intake_module
 
     monkeypatch.setattr(intake_module, "BODY_READ_DEADLINE", 1.0)
-    app = create_app(Settings(webhook_secret=SECRET, database_url=database_url, intake_budget=BUDGET),
-                     run_worker=False, run_scheduler=False)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        port = site._server.sockets[0].getsockname()[1]
+    async with serving(Settings(webhook_secret=SECRET, database_url=database_url,
+                                intake_budget=BUDGET)) as (app, port):
         reader, writer = await start_slow_sender(port, declared=900_000, sent=800_000)
         await eventually(lambda: in_flight(app) == 800_000)
         status, _, text = await answer(reader)  # the server answers without the rest
@@ -224,5 +217,3 @@ async def test_a_sender_that_stalls_mid_body_is_cut_off_at_the_deadline_and_give
         writer.close()
         status, _, _ = await post(port, payload(400_000), delivery="after")
         assert status == 202
-    finally:
-        await runner.cleanup()
