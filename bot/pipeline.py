@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from . import installations
 from .context import Context, ReadOnlyGitHub
 from .core.actions import Action
 from .core.events import CONVERSATION_EVENTS, Event, from_other_bot
@@ -184,6 +185,7 @@ async def _decide_and_act(runtime: "Runtime", delivery: "StoredDelivery", event:
                                           private_at=delivery.received_at,
                                           snapshot_at=repo_names.snapshot_time(event),
                                           authoritative=event.qualified in state.VISIBILITY_EVENTS)
+    await installations.follow(runtime.db, event, delivery.received_at)
     decision = await decide(runtime, event)
     if decision.ignored:
         log.info("ignored: %s", decision.ignored)

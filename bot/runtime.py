@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
@@ -117,8 +118,12 @@ class Runtime:
         """For a job or a page rather than a delivery (which is retried instead): the rules in
         force for ``repo``, or when they cannot be read now (GitHub down) the last good ones
         known for it; None when there are none."""
+        from .github import InstallationGone
+
         try:
             return (await self.rules_for(repo, installation_id)).rules
+        except InstallationGone:
+            raise  # not an outage: the repository is no longer the App's (see repo_handles)
         except Exception as exc:
             log.warning("rules of %s unavailable (%s: %s); using the last good ones", repo,
                         type(exc).__name__, exc)
@@ -132,9 +137,14 @@ class Runtime:
         """Every known repository for a periodic job. One repository whose token or rules
         cannot be had now is left out of this run (and logged): it must not stop the job
         for all the others."""
-        handles = []
+        from .github import InstallationGone
+
+        handles: list[RepoHandle] = []
+        gone: set[int] = set()
         for row in await state.installations(self.db):
             repo, inst = row["repo"], row["installation_id"]
+            if inst in gone:
+                continue
             try:
                 api = await self.api(inst)
                 rules = await self.rules_or_last_good(repo, inst)
@@ -142,6 +152,10 @@ class Runtime:
                     # Without them the bundled rules could turn on what the repository
                     # switched off.
                     raise LookupError("its rules cannot be read now and none are known")
+            except InstallationGone:
+                gone.add(inst)
+                await self._installation_gone(inst)
+                continue
             except Exception as exc:
                 log.warning("repository %s left out of this job run: %s: %s", repo,
                             type(exc).__name__, exc)
@@ -150,6 +164,23 @@ class Runtime:
             handles.append(RepoHandle(repo=repo, installation_id=inst, rules=rules, gh=reader,
                                       roles_of=self.roles_for(repo, rules, reader)))
         return handles
+
+    async def _installation_gone(self, inst: int) -> None:
+        """GitHub answers 404 to minting ``inst``'s token: uninstalled, and the
+        ``installation.deleted`` delivery never came (or is not processed yet). Forgotten, so
+        that the next job runs neither mint for it nor log it again; a delivery from it
+        received later brings its repositories back. An installation a delivery told of
+        moments ago is only left out: GitHub may not know a new one everywhere yet."""
+        from .github import InstallationGone
+
+        seen = await state.installation_seen_at(self.db, inst)
+        if seen is not None and time.time() - seen < InstallationGone.settle_after:
+            log.info("installation %d left out of this job run: GitHub does not know it (yet)", inst)
+            return
+        repos = await state.forget_installation(self.db, inst)
+        listed = ", ".join(repos[:5]) + (f" and {len(repos) - 5} more" if len(repos) > 5 else "")
+        log.warning("installation %d is gone (GitHub answers 404 to minting its token): "
+                    "its repositories (%s) leave the periodic jobs", inst, listed or "none")
 
     async def close(self) -> None:
         if self.session is not None:

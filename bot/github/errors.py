@@ -83,8 +83,11 @@ class InstallationGone(PermanentGitHubError, PermanentFailure):
 
     def __init__(self, installation_id: int, *, endpoint: str | None = None) -> None:
         self.installation_id = installation_id
+        # No status: the 404 was the token's, not the request's. Code that reads a 404 as
+        # "that item does not exist" (no config file, not a collaborator, issue deleted) must
+        # not take an uninstall for one.
         super().__init__(f"installation {installation_id} is gone: GitHub answered 404 to minting "
-                         "its token (the App was uninstalled?)", status=404, endpoint=endpoint)
+                         "its token (the App was uninstalled?)", status=None, endpoint=endpoint)
 
 
 def translate(exc: Exception, endpoint: str | None, *, rate_limit_reset: float | None = None

@@ -51,6 +51,8 @@ CORE = renames.NameColumns(
         "repo_names.full_name": "the mapping itself",
         "repo_former_names.full_name": "the names a repository had: what this table is for",
         "repo_former_names.renamed_to": "the name the rows were moved to then",
+        "installation_departures.full_name": "a repository taken out of the App's installation: "
+                                             "no delivery tells of its renames any more",
     },
 )
 

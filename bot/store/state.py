@@ -74,8 +74,12 @@ async def remember_installation(db: Database, repo: str, installation_id: int,
     """``private``: the repository's visibility as the caller saw it; None keeps what is known.
     ``private_at``: when the delivery saying it was received (default now); ``snapshot_at``:
     its payload's ``repository.updated_at`` (epoch seconds), None when it has none;
-    ``authoritative``: said by a repository.privatized/publicized event or read live from GitHub."""
+    ``authoritative``: said by a repository.privatized/publicized event or read live from GitHub.
+    Nothing is remembered for an installation or a repository that left it (``forget_*``) no
+    earlier than ``private_at``: a delivery queued before the uninstall must not bring it back."""
     now = time.time()
+    if await _departed(db, repo, installation_id, now if private_at is None else float(private_at)):
+        return
     if private is None:
         cols: dict[str, Any] = {"repo": repo, "installation_id": installation_id, "updated_at": now}
         await db.execute(_upsert(db, "repo_installations", ("repo",), cols), tuple(cols.values()))
@@ -86,8 +90,43 @@ async def remember_installation(db: Database, repo: str, installation_id: int,
                                             int(authoritative)))
 
 
-async def forget_installation(db: Database, installation_id: int) -> None:
+async def _departed(db: Database, repo: str, installation_id: int, seen_at: float) -> bool:
+    return await db.fetchval(
+        "SELECT 1 FROM installation_departures WHERE installation_id = ? AND full_name IN ('', ?)"
+        " AND gone_at >= ?", (installation_id, repo, seen_at)) is not None
+
+
+async def forget_installation(db: Database, installation_id: int, *, at: float | None = None) -> list[str]:
+    """The App was uninstalled (as GitHub said ``at``, default now): its repositories leave
+    ``installations`` for good (a reinstall is another installation id). Returns their names."""
+    gone = [r["repo"] for r in await db.fetchall(
+        "SELECT repo FROM repo_installations WHERE installation_id = ? ORDER BY repo", (installation_id,))]
+    await _record_departure(db, installation_id, "", time.time() if at is None else at)
     await db.execute("DELETE FROM repo_installations WHERE installation_id = ?", (installation_id,))
+    return gone
+
+
+async def forget_repos(db: Database, installation_id: int, repos: Iterable[str], *, at: float) -> None:
+    """Repositories taken out of an installation, as a delivery received ``at`` said; one put
+    back later (a newer delivery) is remembered again."""
+    for repo in repos:
+        await _record_departure(db, installation_id, repo, at)
+        await db.execute("DELETE FROM repo_installations WHERE installation_id = ? AND repo = ?",
+                         (installation_id, repo))
+
+
+async def _record_departure(db: Database, installation_id: int, full_name: str, at: float) -> None:
+    # The latest word wins: a repository removed, added back and removed again is gone since the last.
+    await db.execute("INSERT INTO installation_departures (installation_id, full_name, gone_at) VALUES (?, ?, ?)"
+                     " ON CONFLICT (installation_id, full_name) DO UPDATE SET gone_at ="
+                     " CASE WHEN excluded.gone_at > installation_departures.gone_at THEN excluded.gone_at"
+                     " ELSE installation_departures.gone_at END", (installation_id, full_name, at))
+
+
+async def installation_seen_at(db: Database, installation_id: int) -> float | None:
+    """When a delivery last told of the installation (its newest repository row), or None."""
+    return await db.fetchval("SELECT MAX(updated_at) FROM repo_installations WHERE installation_id = ?",
+                             (installation_id,))
 
 
 async def installations(db: Database) -> list[dict[str, Any]]:

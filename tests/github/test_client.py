@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from bot.github import GitHub, InstallationAPI, PermanentGitHubError
+from bot.github import GitHub, InstallationAPI, InstallationGone, PermanentGitHubError
 from tests.fakegithub.server import FakeGitHub
 
 from .conftest import REPO, ShiftableClock, counter
@@ -146,7 +146,10 @@ async def test_app_client_uses_a_jwt(fake: FakeGitHub, github: GitHub):
 
 
 async def test_unknown_installation_fails_permanently(fake: FakeGitHub, github: GitHub):
-    with pytest.raises(PermanentGitHubError) as caught:
+    with pytest.raises(InstallationGone) as caught:
         await github.installation(999)
-    assert caught.value.status == 404
+    assert isinstance(caught.value, PermanentGitHubError) and caught.value.installation_id == 999
+    # The 404 was the token's: code reading a status 404 as "that item is not there" must not
+    # take an uninstall for a missing file or a deleted issue.
+    assert caught.value.status is None
     assert caught.value.endpoint == "/app/installations/{n}/access_tokens"

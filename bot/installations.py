@@ -1,0 +1,68 @@
+"""Which repositories the App is installed on, as GitHub's installation events say.
+
+The periodic jobs (SLA sweep, weekly report, CLA re-checks...) walk ``repo_installations``,
+which every delivery naming a repository fills in. Without following the App's own lifecycle
+events an uninstalled repository stayed there for good: each job run minted a token for it,
+was answered 404 and logged it, forever. So:
+
+- ``installation.deleted``: every repository of the installation is forgotten;
+- ``installation_repositories.removed``: those repositories are forgotten;
+- ``installation.created`` / ``installation_repositories.added``: the repositories are known
+  at once (with their visibility), before any event of theirs arrives, so a job such as the
+  weekly report already counts them.
+
+A delivery queued before the removal and processed after it does not bring the repository back
+(``state.forget_*`` records when it left). ``installation.suspend`` changes nothing here: the
+repositories come back with ``unsuspend`` and GitHub keeps them; a job meanwhile leaves them out
+of its run as it does any repository it cannot read (see ``Runtime.repo_handles``).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable, Mapping
+
+from .core.events import Event
+from .store import state
+from .store.db import Database
+
+log = logging.getLogger(__name__)
+
+EVENTS = frozenset({"installation", "installation_repositories"})
+
+
+def _names(repos: Any) -> list[tuple[str, bool | None]]:
+    """``(full_name, private)`` of a payload's repository list; entries GitHub would not send
+    (no full name) are passed over."""
+    out = []
+    for repo in repos if isinstance(repos, list) else ():
+        name = repo.get("full_name") if isinstance(repo, Mapping) else None
+        if isinstance(name, str) and "/" in name:
+            private = repo.get("private")
+            out.append((name, private if isinstance(private, bool) else None))
+    return out
+
+
+async def follow(db: Database, event: Event, received_at: float) -> None:
+    """Apply what an ``installation`` or ``installation_repositories`` delivery says."""
+    if event.name not in EVENTS or not event.installation_id:
+        return
+    inst, p, action = int(event.installation_id), event.payload, event.payload.get("action")
+    if event.name == "installation" and action == "deleted":
+        gone = await state.forget_installation(db, inst, at=received_at)
+        log.info("installation %d removed: %d repositories forgotten", inst, len(gone))
+        return
+    if event.name == "installation":
+        added = _names(p.get("repositories")) if action in ("created", "new_permissions_accepted") else []
+        removed: list[tuple[str, bool | None]] = []
+    else:
+        added, removed = _names(p.get("repositories_added")), _names(p.get("repositories_removed"))
+    if removed:
+        await state.forget_repos(db, inst, (name for name, _ in removed), at=received_at)
+        log.info("installation %d: %d repositories removed", inst, len(removed))
+    await _remember(db, inst, added, received_at)
+
+
+async def _remember(db: Database, inst: int, repos: Iterable[tuple[str, bool | None]],
+                    received_at: float) -> None:
+    for name, private in repos:
+        await state.remember_installation(db, name, inst, private, private_at=received_at)

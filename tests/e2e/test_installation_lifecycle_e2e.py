@@ -1,0 +1,121 @@
+"""The repositories the periodic jobs walk follow the App's own lifecycle: an uninstall or a
+repository taken out of the installation forgets them (a job no longer mints a token for them
+and logs a 404 at every run), an install or an added repository makes them known at once, and a
+delivery queued before the removal does not bring them back. When the uninstall's delivery never
+came, the first job run that is answered 404 for the installation's token forgets it."""
+from __future__ import annotations
+
+import logging
+import time
+
+from bot.github.errors import InstallationGone
+from bot.store import state
+from tests.conftest import BOTH_BACKENDS
+
+TOKENS = "/app/installations/{installation_id}/access_tokens"
+
+
+def repos_of(payload_repos):
+    return lambda p: p.update(payload_repos)
+
+
+def listed(*names, private=False):
+    return [{"id": 1000 + sum(map(ord, n)), "node_id": f"R_{n}", "name": n.split("/")[1],
+             "full_name": n, "private": private} for n in names]
+
+
+async def known(bot) -> dict[str, tuple[int, int | None]]:
+    return {r["repo"]: (r["installation_id"], r["is_private"]) for r in await state.installations(bot.runtime.db)}
+
+
+@BOTH_BACKENDS
+async def test_install_add_remove_uninstall(bot):
+    await bot.deliver_example("installation", "created", patch=repos_of(
+        {"repositories": listed("octo/repo") + listed("octo/secret", private=True)}))
+    assert await known(bot) == {"octo/repo": (1, 0), "octo/secret": (1, 1)}
+
+    await bot.deliver_example("installation_repositories", "added", patch=repos_of(
+        {"repositories_added": listed("octo/tools"), "repositories_removed": []}))
+    await bot.deliver_example("installation_repositories", "removed", patch=repos_of(
+        {"repositories_added": [], "repositories_removed": listed("octo/secret")}))
+    assert set(await known(bot)) == {"octo/repo", "octo/tools"}
+    assert {h.repo for h in await bot.runtime.repo_handles()} == {"octo/repo", "octo/tools"}
+
+    await bot.deliver_example("installation", "deleted", patch=repos_of(
+        {"repositories": listed("octo/repo", "octo/tools")}))
+    assert await known(bot) == {}
+    before = len(bot.fake.calls_to("POST", TOKENS, ok_only=False))
+    assert await bot.runtime.repo_handles() == []
+    assert len(bot.fake.calls_to("POST", TOKENS, ok_only=False)) == before  # nothing asked of GitHub
+
+
+@BOTH_BACKENDS
+async def test_a_repository_added_back_is_known_again(bot):
+    await bot.deliver_example("installation_repositories", "removed", patch=repos_of(
+        {"repositories_added": [], "repositories_removed": listed("octo/repo")}))
+    assert "octo/repo" not in await known(bot)
+    await bot.deliver_example("installation_repositories", "added", patch=repos_of(
+        {"repositories_added": listed("octo/repo"), "repositories_removed": []}))
+    assert (await known(bot))["octo/repo"] == (1, 0)
+
+
+async def test_a_delivery_received_before_the_uninstall_does_not_bring_it_back(db):
+    at = time.time()
+    await state.remember_installation(db, "octo/repo", 7)
+    assert await state.forget_installation(db, 7, at=at) == ["octo/repo"]
+    # Queued before the uninstall, processed after it: not remembered.
+    await state.remember_installation(db, "octo/repo", 7, False, private_at=at - 5)
+    assert await state.installations(db) == []
+    # Received after the uninstall (GitHub's 404 was wrong after all, and the installation
+    # still sends deliveries): the latest word wins, it is known again.
+    await state.remember_installation(db, "octo/repo", 7, private_at=at + 5)
+    assert [r["repo"] for r in await state.installations(db)] == ["octo/repo"]
+    await db.execute("DELETE FROM repo_installations")
+    await state.forget_repos(db, 8, ["octo/a"], at=at)
+    await state.remember_installation(db, "octo/a", 8, True, private_at=at - 1)
+    await state.remember_installation(db, "octo/b", 8, True, private_at=at - 1)  # not removed
+    assert [r["repo"] for r in await state.installations(db)] == ["octo/b"]
+    await state.remember_installation(db, "octo/a", 8, True, private_at=at + 1)  # added back since
+    assert [r["repo"] for r in await state.installations(db)] == ["octo/a", "octo/b"]
+
+
+@BOTH_BACKENDS
+async def test_a_job_forgets_an_installation_github_no_longer_has(bot, caplog, monkeypatch):
+    """The uninstall's delivery was lost: the first job run answered 404 for the token forgets
+    the installation (once, with one warning); the next runs neither mint nor log."""
+    caplog.set_level(logging.INFO)
+    await bot.deliver_example("issues", "opened")
+    await state.remember_installation(bot.runtime.db, "octo/other", 1)
+    bot.fake.add_repo("acme/kept")
+    bot.fake.add_installation("acme", installation_id=5)
+    await state.remember_installation(bot.runtime.db, "acme/kept", 5)
+    monkeypatch.setattr(InstallationGone, "settle_after", 0.0)
+    bot.fake.state.installations.pop(1)
+    bot.fake.auth.tokens.clear()
+    bot.runtime.repo_rules.invalidate("octo/repo")
+    bot.runtime.repo_rules.invalidate("octo/other")
+
+    handles = await bot.runtime.repo_handles()
+    assert [h.repo for h in handles] == ["acme/kept"]
+    assert set(await known(bot)) == {"acme/kept"}
+    gone = [r.getMessage() for r in caplog.records if "installation 1 is gone" in r.getMessage()]
+    assert len(gone) == 1 and "octo/other" in gone[0] and "octo/repo" in gone[0]
+    mints = len(bot.fake.calls_to("POST", TOKENS, ok_only=False))
+    caplog.clear()
+
+    assert [h.repo for h in await bot.runtime.repo_handles()] == ["acme/kept"]
+    assert len(bot.fake.calls_to("POST", TOKENS, ok_only=False)) == mints
+    assert not [r for r in caplog.records if "installation 1" in r.getMessage()]
+
+
+async def test_an_installation_told_of_moments_ago_is_only_left_out(bot):
+    """GitHub may answer 404 for an installation made a second ago: a job run then leaves it
+    out without forgetting it, and it is there for the next run."""
+    await bot.deliver_example("issues", "opened", patch=lambda p: p.update(installation={"id": 779}))
+    assert (await known(bot))["octo/repo"][0] == 779
+    bot.runtime.repo_rules.invalidate("octo/repo")
+    assert await bot.runtime.repo_handles() == []
+    assert (await known(bot))["octo/repo"][0] == 779
+    bot.fake.add_installation("octo", installation_id=779)
+    bot.runtime.repo_rules.invalidate("octo/repo")
+    assert [h.repo for h in await bot.runtime.repo_handles()] == ["octo/repo"]
