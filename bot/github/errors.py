@@ -73,9 +73,13 @@ class PermanentGitHubError(GitHubError):
     """Retrying will not help (404, 422, 401, other 4xx): drop or report the action."""
 
 
-class InstallationGone(PermanentGitHubError, PermanentFailure):
+class InstallationGone(GitHubError, PermanentFailure):
     """GitHub answered 404 to minting the installation's token: the App was uninstalled (or
-    the installation never existed). Nothing this installation's deliveries ask can be done."""
+    the installation never existed). Nothing this installation's deliveries ask can be done.
+
+    Not a PermanentGitHubError: code catching those means "this item cannot be had" (a user
+    unknown, a file missing) and goes on without it; an uninstall must reach the worker, which
+    ends the delivery, or the job, which forgets the installation."""
 
     # A brand-new installation can be answered 404 for a moment (GitHub's replicas): a
     # delivery younger than this is retried as usual (see worker).

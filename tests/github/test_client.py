@@ -148,7 +148,9 @@ async def test_app_client_uses_a_jwt(fake: FakeGitHub, github: GitHub):
 async def test_unknown_installation_fails_permanently(fake: FakeGitHub, github: GitHub):
     with pytest.raises(InstallationGone) as caught:
         await github.installation(999)
-    assert isinstance(caught.value, PermanentGitHubError) and caught.value.installation_id == 999
+    assert caught.value.installation_id == 999
+    # Not an item that cannot be had (what code catching PermanentGitHubError goes on without).
+    assert not isinstance(caught.value, PermanentGitHubError)
     # The 404 was the token's: code reading a status 404 as "that item is not there" must not
     # take an uninstall for a missing file or a deleted issue.
     assert caught.value.status is None
