@@ -12,9 +12,9 @@ was answered 404 and logged it, forever. So:
   weekly report already counts them.
 
 A delivery queued before the removal and processed after it does not bring the repository back
-(``state.forget_*`` records when it left). ``installation.suspend`` changes nothing here: the
-repositories come back with ``unsuspend`` and GitHub keeps them; a job meanwhile leaves them out
-of its run as it does any repository it cannot read (see ``Runtime.repo_handles``).
+(``state.forget_*`` records when it left). ``installation.suspend`` keeps the repositories but
+records the suspension: no token can be minted until ``unsuspend``, so the jobs leave them out
+quietly (``Runtime.repo_handles``) instead of failing for each at every run.
 """
 from __future__ import annotations
 
@@ -50,6 +50,11 @@ async def follow(db: Database, event: Event, received_at: float) -> None:
     if event.name == "installation" and action == "deleted":
         gone = await state.forget_installation(db, inst, at=received_at)
         log.info("installation %d removed: %d repositories forgotten", inst, len(gone))
+        return
+    if event.name == "installation" and action in ("suspend", "unsuspend"):
+        await state.set_suspended(db, inst, action == "suspend", at=received_at)
+        log.info("installation %d %sed: the periodic jobs %s its repositories", inst, action,
+                 "leave out" if action == "suspend" else "take up again")
         return
     if event.name == "installation":
         added = _names(p.get("repositories")) if action in ("created", "new_permissions_accepted") else []

@@ -118,12 +118,12 @@ class Runtime:
         """For a job or a page rather than a delivery (which is retried instead): the rules in
         force for ``repo``, or when they cannot be read now (GitHub down) the last good ones
         known for it; None when there are none."""
-        from .github import InstallationGone
+        from .github import InstallationUnavailable
 
         try:
             return (await self.rules_for(repo, installation_id)).rules
-        except InstallationGone:
-            raise  # not an outage: the repository is no longer the App's (see repo_handles)
+        except InstallationUnavailable:
+            raise  # uninstalled or suspended, not an outage: see repo_handles
         except Exception as exc:
             log.warning("rules of %s unavailable (%s: %s); using the last good ones", repo,
                         type(exc).__name__, exc)
@@ -137,13 +137,15 @@ class Runtime:
         """Every known repository for a periodic job. One repository whose token or rules
         cannot be had now is left out of this run (and logged): it must not stop the job
         for all the others."""
-        from .github import InstallationGone
+        from .github import InstallationGone, InstallationSuspended
 
         handles: list[RepoHandle] = []
         gone: set[int] = set()
+        suspended = await state.suspended_installations(self.db)
+        now = time.time()
         for row in await state.installations(self.db):
             repo, inst = row["repo"], row["installation_id"]
-            if inst in gone:
+            if inst in gone or now - suspended.get(inst, -SUSPENDED_PROBE) < SUSPENDED_PROBE:
                 continue
             try:
                 api = await self.api(inst)
@@ -156,10 +158,21 @@ class Runtime:
                 gone.add(inst)
                 await self._installation_gone(inst)
                 continue
+            except InstallationSuspended:
+                gone.add(inst)
+                if not await state.set_suspended(self.db, inst, True, at=time.time()):
+                    log.warning("installation %d is suspended (GitHub refuses its token): its "
+                                "repositories are left out of the periodic jobs until it is "
+                                "unsuspended", inst)
+                continue
             except Exception as exc:
                 log.warning("repository %s left out of this job run: %s: %s", repo,
                             type(exc).__name__, exc)
                 continue
+            if inst in suspended:  # probed, and its token minted again: unsuspended
+                await state.set_suspended(self.db, inst, False, at=time.time())
+                suspended.pop(inst)
+                log.info("installation %d is no longer suspended", inst)
             reader = ReadOnlyGitHub(api)
             handles.append(RepoHandle(repo=repo, installation_id=inst, rules=rules, gh=reader,
                                       roles_of=self.roles_for(repo, rules, reader)))
@@ -186,6 +199,11 @@ class Runtime:
         if self.session is not None:
             await self.session.close()
         await self.db.close()
+
+
+# How often a job tries the token of an installation recorded as suspended, should the
+# unsuspend delivery be lost.
+SUSPENDED_PROBE = 3600.0
 
 
 def load_features() -> list["Feature"]:

@@ -5,9 +5,10 @@
     await api.getitem("/repos/{owner}/{repo}", {"owner": o, "repo": r})
 """
 from .client import InstallationAPI
-from .errors import (GitHubError, InstallationGone, PermanentGitHubError, RateLimited,
-                     TransientGitHubError)
+from .errors import (GitHubError, InstallationGone, InstallationSuspended, InstallationUnavailable,
+                     PermanentGitHubError, RateLimited, TransientGitHubError)
 from .hub import GitHub
 
 __all__ = ["GitHub", "InstallationAPI", "GitHubError", "TransientGitHubError",
-           "PermanentGitHubError", "RateLimited", "InstallationGone"]
+           "PermanentGitHubError", "RateLimited", "InstallationGone", "InstallationSuspended",
+           "InstallationUnavailable"]

@@ -73,7 +73,24 @@ class PermanentGitHubError(GitHubError):
     """Retrying will not help (404, 422, 401, other 4xx): drop or report the action."""
 
 
-class InstallationGone(GitHubError, PermanentFailure):
+class InstallationUnavailable(GitHubError):
+    """Minting the installation's token was refused for the installation's own sake (gone,
+    suspended): nothing of it can be read now, which says nothing about any one item."""
+
+
+class InstallationSuspended(TransientGitHubError, InstallationUnavailable):
+    """GitHub answered 403 "This installation has been suspended" to minting the token: an
+    owner suspended the App there. Until it is unsuspended (hours, or never) nothing can be
+    done: a delivery is retried as for an outage; a job leaves the installation out (see
+    ``Runtime.repo_handles``)."""
+
+    def __init__(self, installation_id: int, *, endpoint: str | None = None) -> None:
+        self.installation_id = installation_id
+        super().__init__(f"installation {installation_id} is suspended: GitHub refuses to mint "
+                         "its token until an owner unsuspends the App", status=None, endpoint=endpoint)
+
+
+class InstallationGone(InstallationUnavailable, PermanentFailure):
     """GitHub answered 404 to minting the installation's token: the App was uninstalled (or
     the installation never existed). Nothing this installation's deliveries ask can be done.
 

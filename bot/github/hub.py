@@ -17,7 +17,7 @@ from cachetools import LRUCache
 
 from .auth import AppJWT, InstallationTokens
 from .client import InstallationAPI
-from .errors import InstallationGone, PermanentGitHubError
+from .errors import InstallationGone, InstallationSuspended, PermanentGitHubError
 from .pacing import Gate, MutationPacer
 from .retry import MAX_SERVER_WAIT
 from .transport import InstallationState, Policy, Transport
@@ -144,6 +144,8 @@ class GitHub:
             # The App's JWT was taken (a refused one is 401), the installation was not found.
             if exc.status == 404:
                 raise InstallationGone(installation_id, endpoint=exc.endpoint) from None
+            if exc.status == 403 and "suspended" in exc.message.lower():
+                raise InstallationSuspended(installation_id, endpoint=exc.endpoint) from None
             raise
         if not isinstance(answer, dict) or "token" not in answer:
             raise PermanentGitHubError("token endpoint answered without a token",

@@ -19,7 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Literal, Mapping, Protocol
 
-from ..core.retry import PermanentFailure
+from ..github.errors import InstallationUnavailable
 from ..github.urls import file_path
 from .loader import Rules, merge_repo_override
 from .registry import Section
@@ -159,8 +159,8 @@ class RepoRules:
         try:
             data = await api.getitem(CONTENTS_URL, {"owner": owner, "repo": name, "path": file_path(self._path)})
         except Exception as exc:
-            if isinstance(exc, PermanentFailure):
-                raise  # the installation is gone: no rules of it to keep using
+            if isinstance(exc, InstallationUnavailable):
+                raise  # uninstalled or suspended: not a read to ride out on cached rules
             if getattr(exc, "status", None) == 404:
                 return self._remember(repo, RepoRulesResult(self._bundled), entry).result
             if entry is not None:  # GitHub trouble: what we had beats failing the event

@@ -123,6 +123,29 @@ async def _record_departure(db: Database, installation_id: int, full_name: str, 
                      " ELSE installation_departures.gone_at END", (installation_id, full_name, at))
 
 
+async def set_suspended(db: Database, installation_id: int, suspended: bool, *, at: float) -> bool:
+    """Record that the installation is (no longer) suspended, as said ``at``; a word older than
+    the one recorded changes nothing. Returns whether the installation was recorded as
+    suspended before."""
+    before = await db.fetchval("SELECT suspended FROM installation_suspensions WHERE installation_id = ?",
+                               (installation_id,))
+    await db.execute(
+        "INSERT INTO installation_suspensions (installation_id, suspended, at, probed_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (installation_id) DO UPDATE SET"
+        " suspended = CASE WHEN excluded.at >= installation_suspensions.at THEN excluded.suspended"
+        " ELSE installation_suspensions.suspended END,"
+        " at = CASE WHEN excluded.at >= installation_suspensions.at THEN excluded.at"
+        " ELSE installation_suspensions.at END,"
+        " probed_at = excluded.probed_at", (installation_id, int(suspended), at, at))
+    return bool(before)
+
+
+async def suspended_installations(db: Database) -> dict[int, float]:
+    """Installations recorded as suspended: when a job last tried each one's token."""
+    rows = await db.fetchall("SELECT installation_id, probed_at FROM installation_suspensions WHERE suspended = 1")
+    return {int(r["installation_id"]): float(r["probed_at"]) for r in rows}
+
+
 async def installation_seen_at(db: Database, installation_id: int) -> float | None:
     """When a delivery last told of the installation (its newest repository row), or None."""
     return await db.fetchval("SELECT MAX(updated_at) FROM repo_installations WHERE installation_id = ?",

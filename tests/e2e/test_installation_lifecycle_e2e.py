@@ -9,7 +9,7 @@ import logging
 import time
 
 from bot.github.errors import InstallationGone
-from bot.store import state
+from bot.store import deliveries, state
 from tests.conftest import BOTH_BACKENDS
 
 TOKENS = "/app/installations/{installation_id}/access_tokens"
@@ -119,3 +119,68 @@ async def test_an_installation_told_of_moments_ago_is_only_left_out(bot):
     bot.fake.add_installation("octo", installation_id=779)
     bot.runtime.repo_rules.invalidate("octo/repo")
     assert [h.repo for h in await bot.runtime.repo_handles()] == ["octo/repo"]
+
+
+# --- suspended: an owner suspended the App on the installation ---------------------------------
+
+@BOTH_BACKENDS
+async def test_a_suspended_installation_is_left_out_until_unsuspended(bot):
+    await bot.deliver_example("issues", "opened")
+    await bot.deliver_example("installation", "suspend")
+    bot.fake.state.installations[1].suspended = True
+    bot.fake.auth.tokens.clear()
+    before = len(bot.fake.calls_to("POST", TOKENS, ok_only=False))
+    assert await bot.runtime.repo_handles() == []
+    assert len(bot.fake.calls_to("POST", TOKENS, ok_only=False)) == before  # not even tried
+    assert "octo/repo" in await known(bot)  # kept: it comes back with the App
+
+    bot.fake.state.installations[1].suspended = False
+    await bot.deliver_example("installation", "unsuspend")
+    bot.runtime.repo_rules.invalidate("octo/repo")
+    assert [h.repo for h in await bot.runtime.repo_handles()] == ["octo/repo"]
+
+
+@BOTH_BACKENDS
+async def test_a_job_finds_an_installation_suspended_and_tries_it_now_and_then(bot, caplog, monkeypatch):
+    """The suspend delivery was lost: the job run refused a token records the suspension with
+    one warning; the next runs leave it out without asking GitHub, until the hourly probe finds
+    it unsuspended."""
+    import bot.runtime as runtime_module
+
+    caplog.set_level(logging.INFO)
+    await bot.deliver_example("issues", "opened")
+    bot.fake.state.installations[1].suspended = True
+    bot.fake.auth.tokens.clear()
+    bot.runtime.repo_rules.invalidate("octo/repo")
+
+    assert await bot.runtime.repo_handles() == []
+    warned = [r for r in caplog.records if "installation 1 is suspended" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].levelno == logging.WARNING
+    caplog.clear()
+    mints = len(bot.fake.calls_to("POST", TOKENS, ok_only=False))
+    assert await bot.runtime.repo_handles() == []
+    assert len(bot.fake.calls_to("POST", TOKENS, ok_only=False)) == mints
+
+    monkeypatch.setattr(runtime_module, "SUSPENDED_PROBE", 0.0)  # the hour has passed
+    bot.runtime.repo_rules.invalidate("octo/repo")
+    assert await bot.runtime.repo_handles() == []  # tried: still suspended, not warned again
+    assert len(bot.fake.calls_to("POST", TOKENS, ok_only=False)) == mints + 1
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "installation 1" in r.getMessage()]
+
+    bot.fake.state.installations[1].suspended = False
+    bot.runtime.repo_rules.invalidate("octo/repo")
+    assert [h.repo for h in await bot.runtime.repo_handles()] == ["octo/repo"]
+    assert await state.suspended_installations(bot.runtime.db) == {}
+
+
+async def test_a_delivery_for_a_suspended_installation_is_retried_not_dead(bot):
+    """Suspension ends when an owner says so: a delivery waits as through an outage (and can
+    be run again by hand once it is dead), unlike one for an uninstalled App."""
+    await bot.deliver_example("issues", "opened")
+    bot.fake.state.installations[1].suspended = True
+    bot.fake.auth.tokens.clear()
+    bot.runtime.repo_rules.invalidate("octo/repo")
+    delivery = await bot.deliver_example("issues", "opened", wait=False)
+    assert await bot.wait_for(delivery, states=("failed", "dead")) == "failed"
+    stored = await deliveries.get(bot.runtime.db, delivery)
+    assert "installation 1 is suspended" in stored.last_error

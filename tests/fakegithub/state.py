@@ -329,6 +329,7 @@ class Installation:
     id: int
     account: str
     repos: list[str] | None = None  # None: every repo of the account
+    suspended: bool = False  # an owner suspended the App here: no token is minted
 
 
 @dataclass

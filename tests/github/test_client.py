@@ -5,7 +5,8 @@ import asyncio
 
 import pytest
 
-from bot.github import GitHub, InstallationAPI, InstallationGone, PermanentGitHubError
+from bot.github import (GitHub, InstallationAPI, InstallationGone, InstallationSuspended, PermanentGitHubError,
+                        TransientGitHubError)
 from tests.fakegithub.server import FakeGitHub
 
 from .conftest import REPO, ShiftableClock, counter
@@ -155,3 +156,11 @@ async def test_unknown_installation_fails_permanently(fake: FakeGitHub, github: 
     # take an uninstall for a missing file or a deleted issue.
     assert caught.value.status is None
     assert caught.value.endpoint == "/app/installations/{n}/access_tokens"
+
+
+async def test_a_suspended_installation_is_an_outage_of_that_installation(fake: FakeGitHub, github: GitHub):
+    fake.add_installation("acme", installation_id=321).suspended = True
+    with pytest.raises(InstallationSuspended) as caught:
+        await github.installation(321)
+    assert isinstance(caught.value, TransientGitHubError) and caught.value.installation_id == 321
+    assert caught.value.status is None  # the token's 403, not a refusal of some item

@@ -59,13 +59,13 @@ def challenge(request: web.Request, token: str | None) -> None:
 async def rules_of(runtime: Any, repo: str, installation_id: int | None) -> Any:
     """The rules in force for ``repo``; when GitHub cannot say now, the last good ones the
     bot holds for it, and only without those the bundled rules (the page is still useful).
-    An installation GitHub no longer has is a job's to forget (``Runtime.repo_handles``);
-    until then the page shows what the bot holds."""
-    from ...github import InstallationGone
+    An installation GitHub no longer has (or suspended) is a job's to forget or leave out
+    (``Runtime.repo_handles``); until then the page shows what the bot holds."""
+    from ...github import InstallationUnavailable
 
     try:
         return await runtime.rules_or_last_good(repo, installation_id) or runtime.bundled
-    except InstallationGone:
+    except InstallationUnavailable:
         return await runtime.repo_rules.fallback(repo) or runtime.bundled
 
 

@@ -6,7 +6,7 @@ import asyncio
 from datetime import datetime, timezone
 from typing import Any
 
-from ..context import Ctx, Reply, not_found
+from ..context import Ctx, GitHubError, Reply, not_found
 from ..state import Installation
 from . import route
 
@@ -48,6 +48,8 @@ def create_token(ctx: Ctx) -> Reply:
     inst = ctx.state.installations.get(ctx.params["installation_id"])
     if inst is None:
         raise not_found()
+    if inst.suspended:
+        raise GitHubError(403, "This installation has been suspended")
     tok = ctx.fake.auth.mint(inst.id)
     ctx.fake.auth.tokens_minted += 1
     expires = datetime.fromtimestamp(tok.expires_at, timezone.utc).replace(microsecond=0)
