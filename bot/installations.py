@@ -15,6 +15,10 @@ A delivery queued before the removal and processed after it does not bring the r
 (``state.forget_*`` records when it left). ``installation.suspend`` keeps the repositories but
 records the suspension: no token can be minted until ``unsuspend``, so the jobs leave them out
 quietly (``Runtime.repo_handles``) instead of failing for each at every run.
+
+Repositories themselves: ``repository.deleted`` forgets one; an archived one (read-only: every
+write refused) is left out of the jobs until unarchived, as the ``repository.archived`` field of
+the newest delivery naming it says.
 """
 from __future__ import annotations
 
@@ -43,7 +47,9 @@ def _names(repos: Any) -> list[tuple[str, bool | None]]:
 
 
 async def follow(db: Database, event: Event, received_at: float) -> None:
-    """Apply what an ``installation`` or ``installation_repositories`` delivery says."""
+    """Apply what a delivery says of the installation or of its repository."""
+    if event.repo and event.installation_id:
+        await _repository(db, event, int(event.installation_id), received_at)
     if event.name not in EVENTS or not event.installation_id:
         return
     inst, p, action = int(event.installation_id), event.payload, event.payload.get("action")
@@ -71,3 +77,13 @@ async def _remember(db: Database, inst: int, repos: Iterable[tuple[str, bool | N
                     received_at: float) -> None:
     for name, private in repos:
         await state.remember_installation(db, name, inst, private, private_at=received_at)
+
+
+async def _repository(db: Database, event: Event, inst: int, received_at: float) -> None:
+    if event.qualified == "repository.deleted":
+        await state.forget_repos(db, inst, [event.repo], at=received_at)
+        log.info("repository %s deleted: forgotten", event.repo)
+        return
+    archived = (event.payload.get("repository") or {}).get("archived")
+    if isinstance(archived, bool):
+        await state.set_archived(db, event.repo, archived, at=received_at)

@@ -142,10 +142,11 @@ class Runtime:
         handles: list[RepoHandle] = []
         gone: set[int] = set()
         suspended = await state.suspended_installations(self.db)
+        archived = await state.archived_repos(self.db)  # read-only: any write would be refused
         now = time.time()
         for row in await state.installations(self.db):
             repo, inst = row["repo"], row["installation_id"]
-            if inst in gone or now - suspended.get(inst, -SUSPENDED_PROBE) < SUSPENDED_PROBE:
+            if repo in archived or inst in gone or now - suspended.get(inst, -SUSPENDED_PROBE) < SUSPENDED_PROBE:
                 continue
             try:
                 api = await self.api(inst)

@@ -146,6 +146,18 @@ async def suspended_installations(db: Database) -> dict[int, float]:
     return {int(r["installation_id"]): float(r["probed_at"]) for r in rows}
 
 
+async def set_archived(db: Database, repo: str, archived: bool, *, at: float) -> None:
+    """Whether ``repo`` is archived, as a delivery received ``at`` said (its payload's
+    ``repository.archived``); a delivery received before the one recorded changes nothing."""
+    await db.execute("UPDATE repo_installations SET archived = ?, archived_at = ?"
+                     " WHERE repo = ? AND (archived_at IS NULL OR archived_at <= ?)",
+                     (int(archived), at, repo, at))
+
+
+async def archived_repos(db: Database) -> set[str]:
+    return {r["repo"] for r in await db.fetchall("SELECT repo FROM repo_installations WHERE archived = 1")}
+
+
 async def installation_seen_at(db: Database, installation_id: int) -> float | None:
     """When a delivery last told of the installation (its newest repository row), or None."""
     return await db.fetchval("SELECT MAX(updated_at) FROM repo_installations WHERE installation_id = ?",

@@ -184,3 +184,44 @@ async def test_a_delivery_for_a_suspended_installation_is_retried_not_dead(bot):
     assert await bot.wait_for(delivery, states=("failed", "dead")) == "failed"
     stored = await deliveries.get(bot.runtime.db, delivery)
     assert "installation 1 is suspended" in stored.last_error
+
+
+# --- repositories deleted or archived ----------------------------------------------------------
+
+def repository_event(action: str, archived: bool):
+    """GitHub's examples have none for these actions: the edited one, with the action and the
+    flag GitHub's payloads carry."""
+    def patch(p):
+        p["action"] = action
+        p.pop("changes", None)
+        p["repository"]["archived"] = archived
+    return patch
+
+
+@BOTH_BACKENDS
+async def test_an_archived_repository_is_left_out_until_unarchived(bot):
+    bot.fake.add_repo("octo/tools")
+    await bot.deliver_example("issues", "opened", repo="octo/tools")
+    await bot.deliver_example("issues", "opened")
+    await bot.deliver_example("repository", "edited", patch=repository_event("archived", True))
+    assert [h.repo for h in await bot.runtime.repo_handles()] == ["octo/tools"]
+    assert "octo/repo" in await known(bot)  # still installed: the dashboard keeps its figures
+    await bot.deliver_example("repository", "edited", patch=repository_event("unarchived", False))
+    assert [h.repo for h in await bot.runtime.repo_handles()] == ["octo/repo", "octo/tools"]
+
+
+async def test_archived_follows_the_newest_delivery_received(db):
+    await state.remember_installation(db, "octo/repo", 1)
+    await state.set_archived(db, "octo/repo", True, at=100.0)
+    await state.set_archived(db, "octo/repo", False, at=90.0)  # received before: changes nothing
+    assert await state.archived_repos(db) == {"octo/repo"}
+    await state.set_archived(db, "octo/repo", False, at=110.0)
+    assert await state.archived_repos(db) == set()
+
+
+@BOTH_BACKENDS
+async def test_a_deleted_repository_is_forgotten(bot):
+    await bot.deliver_example("issues", "opened")
+    await bot.deliver_example("repository", "edited", patch=repository_event("deleted", False))
+    assert "octo/repo" not in await known(bot)
+    assert await bot.runtime.repo_handles() == []
