@@ -15,16 +15,19 @@ frozenset among ``anyone, author, triager, maintainer, approver``:
 
 What GitHub grants a login is cached per (repo, login) in the TTL cache the caller
 owns (cachetools.TTLCache), the parsed owner files per repo; failures are not cached.
+Both are keyed by the repository's access ``generation`` too, which the caller reads from
+the store once per delivery or job: a delivery saying access changed moves it (see
+core/access.py), so older answers stop being used on every replica at once.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-from typing import Any, Mapping, MutableMapping
+from typing import Any, Hashable, Mapping, MutableMapping
 
 from .context import GitHubReader, RoleLookup
-from .core.owners import Owners, parse_aliases, parse_codeowners, parse_owners
+from .core.owners import CODEOWNERS_PATHS, Owners, parse_aliases, parse_codeowners, parse_owners
 from .github.urls import file_path
 
 log = logging.getLogger(__name__)
@@ -32,7 +35,6 @@ log = logging.getLogger(__name__)
 ANYONE, AUTHOR, TRIAGER, MAINTAINER, APPROVER = "anyone", "author", "triager", "maintainer", "approver"
 ALL_ROLES = (ANYONE, AUTHOR, TRIAGER, MAINTAINER, APPROVER)
 
-CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")  # GitHub's search order
 _RAW = "application/vnd.github.raw"
 
 
@@ -73,13 +75,14 @@ class _Resolver:
     """One resolution of what GitHub grants one login (uncached; the lookup caches)."""
 
     def __init__(self, gh: GitHubReader, repo: str, rules: Mapping[str, Any],
-                 cache: MutableMapping[Any, Any]) -> None:
+                 cache: MutableMapping[Any, Any], generation: Hashable = ()) -> None:
         self.gh = gh
         self.repo = repo
         # Events without a repository (ping, installation) get a lookup too: never asked.
         self.owner, _, self.name = repo.partition("/")
         self.rules = rules
         self.cache = cache
+        self.generation = generation
 
     async def granted(self, login: str) -> frozenset[str]:
         lower = login.lower()
@@ -142,7 +145,7 @@ class _Resolver:
 
     async def owners(self) -> tuple[Owners, Owners]:
         """(OWNERS with its aliases, CODEOWNERS): the latter count only with write access."""
-        key = ("owners-files", self.repo)
+        key = ("owners-files", self.repo, self.generation)
         cached = self.cache.get(key)
         if cached is not None:
             return cached
@@ -178,12 +181,14 @@ def _fingerprint(rules: Mapping[str, Any]) -> str:
 
 
 def make_role_lookup(gh_reader: GitHubReader, repo: str, rules_section: Mapping[str, Any],
-                     cache: MutableMapping[Any, Any]) -> RoleLookup:
+                     cache: MutableMapping[Any, Any], generation: Hashable = ()) -> RoleLookup:
     """``roles_of(login, item_author=None) -> frozenset[str]`` for one repository.
 
     ``rules_section`` is the repository's ``commands`` section (plain dict); ``cache`` is a
-    long-lived TTL cache shared across deliveries (e.g. ``TTLCache(4096, ttl=300)``)."""
-    resolver = _Resolver(gh_reader, repo, rules_section, cache)
+    long-lived TTL cache shared across deliveries (e.g. ``TTLCache(4096, ttl=300)``);
+    ``generation`` the repository's access generation as the store has it now (answers
+    cached under another one are not used)."""
+    resolver = _Resolver(gh_reader, repo, rules_section, cache, generation)
     fingerprint = _fingerprint(rules_section)
 
     async def roles_of(login: str, *, item_author: str | None = None) -> frozenset[str]:
@@ -192,7 +197,7 @@ def make_role_lookup(gh_reader: GitHubReader, repo: str, rules_section: Mapping[
             roles.add(AUTHOR)
         if not login:
             return frozenset(roles)
-        key = ("roles", repo, login.lower(), fingerprint)
+        key = ("roles", repo, login.lower(), fingerprint, generation)
         granted = cache.get(key)
         if granted is None:
             granted = await resolver.granted(login)

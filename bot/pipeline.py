@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from . import installations
 from .context import Context, ReadOnlyGitHub
+from .core import access as access_changes
 from .core.actions import Action
 from .core.events import CONVERSATION_EVENTS, Event, from_other_bot
 from .core.payload_shape import shape_problem
 from .core.retry import PermanentFailure
 from .log import delivery_context
-from .store import repo_names, state
+from .store import access, repo_names, state
 
 if TYPE_CHECKING:  # pragma: no cover
     from .features.base import Feature
@@ -83,27 +84,19 @@ def hears(feature: "Feature", event: Event, *, own: bool, other_bot: bool) -> bo
 
 
 def touches_config(event: Event, config_path: str) -> bool:
-    """A push to the default branch that changed the repo's override file."""
-    if event.name != "push":
-        return False
-    repo = event.payload.get("repository") or {}
-    if event.payload.get("ref") != f"refs/heads/{repo.get('default_branch')}":
-        return False
-    commits = event.payload.get("commits")
-    if not isinstance(commits, list):
-        return True  # not a list GitHub would send: read the rules again rather than fail the delivery
-    for c in commits:
-        lists = [c.get(k) for k in ("added", "modified", "removed")] if isinstance(c, dict) else [None]
-        if not all(isinstance(names, list) for names in lists) or any(config_path in names for names in lists):
-            return True
-    return False
+    """A push to the default branch that changed the repo's override file (or may have: a
+    commit list GitHub would not send reads the rules again rather than fail the delivery)."""
+    return access_changes.touches_default_branch(event, (config_path,))
 
 
 async def decide(runtime: "Runtime", event: Event) -> Decision:
     inst = event.installation_id
     if touches_config(event, runtime.repo_rules.config_path):
         runtime.repo_rules.invalidate(event.repo)
-    result = await runtime.rules_for(event.repo, inst)
+    # Read once per delivery, not per role asked: rules and roles cached before the last
+    # access change the store knows of (whichever replica recorded it) are not used.
+    generation = await access.generation(runtime.db, event.repo) if event.repo else (0, 0)
+    result = await runtime.rules_for(event.repo, inst, generation=generation)
     rules = result.rules
     core = rules.section("core")
     # Who the bot is is the deployment's (the App's login), never a repository's to say.
@@ -120,7 +113,7 @@ async def decide(runtime: "Runtime", event: Event) -> Decision:
     reader = ReadOnlyGitHub(api) if api is not None else _NoGitHub()
 
     ctx = Context(event=event, rules=rules, gh=reader, db=runtime.db,
-                  roles_of=runtime.roles_for(event.repo, rules, reader),
+                  roles_of=runtime.roles_for(event.repo, rules, reader, generation),
                   bot_login=bot_login, rules_problems=tuple(result.problems))
     decision = Decision()
     for feature in features:
@@ -186,6 +179,11 @@ async def _decide_and_act(runtime: "Runtime", delivery: "StoredDelivery", event:
                                           snapshot_at=repo_names.snapshot_time(event),
                                           authoritative=event.qualified in state.VISIBILITY_EVENTS)
     await installations.follow(runtime.db, event, delivery.received_at)
+    changed = access_changes.changed_scopes(event, runtime.repo_rules.config_path)
+    if changed:
+        # Before deciding, and whether or not a feature hears the event: every replica's next
+        # delivery there reads the new generation and asks GitHub again.
+        await access.bump(runtime.db, changed)
     decision = await decide(runtime, event)
     if decision.ignored:
         log.info("ignored: %s", decision.ignored)

@@ -17,6 +17,7 @@ import aiohttp
 import cachetools
 
 from .context import ReadOnlyGitHub, RepoHandle, RoleLookup
+from .core.access import generation_of
 from .executor import Executor
 from .metrics import Metrics
 from .permissions import make_role_lookup
@@ -24,7 +25,7 @@ from .rules.loader import Rules, load_bundled
 from .rules.registry import sections_of
 from .rules.repo import RepoRules, RepoRulesResult
 from .settings import Settings
-from .store import holds, renames, repo_names, state
+from .store import access, holds, renames, repo_names, state
 from .store.db import Database, DatabaseUnavailable, connect
 from .store.migrate import migrate
 
@@ -88,7 +89,10 @@ class Runtime:
             raise LookupError("no installation for this repository")
         return await self.github.installation(int(installation_id))
 
-    async def rules_for(self, repo: str, installation_id: int | None) -> RepoRulesResult:
+    async def rules_for(self, repo: str, installation_id: int | None, *,
+                        generation: tuple[int, int] | None = None) -> RepoRulesResult:
+        """``generation``: ``repo``'s access generation read for this delivery; rules cached
+        under another one are read again (a push changed them, maybe on another replica)."""
         if not repo or self.github is None or installation_id is None:
             return RepoRulesResult(self.bundled)
         from .github import GitHubError, InstallationGone, PermanentGitHubError
@@ -97,7 +101,7 @@ class Runtime:
         # tried again later rather than decided on bundled rules the repository may not want.
         api = await self.api(installation_id)
         try:
-            return await self.repo_rules.get(repo, api)
+            return await self.repo_rules.get(repo, api, generation=generation)
         except InstallationGone:
             raise  # not a file out of reach: nothing of this installation can be done
         except PermanentGitHubError as exc:
@@ -129,9 +133,11 @@ class Runtime:
                         type(exc).__name__, exc)
             return await self.repo_rules.fallback(repo)
 
-    def roles_for(self, repo: str, rules: Rules, reader: Any) -> RoleLookup:
+    def roles_for(self, repo: str, rules: Rules, reader: Any, generation: tuple[int, int]) -> RoleLookup:
+        """``generation``: ``repo``'s access generation read from the store for this delivery
+        or job (store/access.py): roles cached under an older one are not used."""
         section = rules.section("commands") if "commands" in rules else {}
-        return make_role_lookup(reader, repo, section, self.role_cache)
+        return make_role_lookup(reader, repo, section, self.role_cache, generation)
 
     async def repo_handles(self) -> list[RepoHandle]:
         """Every known repository for a periodic job. One repository whose token or rules
@@ -144,6 +150,7 @@ class Runtime:
         suspended = await state.suspended_installations(self.db)
         archived = await state.archived_repos(self.db)  # read-only: any write would be refused
         now = time.time()
+        generations = await access.every_generation(self.db)  # once for all the repositories
         for row in await state.installations(self.db):
             repo, inst = row["repo"], row["installation_id"]
             if repo in archived or inst in gone or now - suspended.get(inst, -SUSPENDED_PROBE) < SUSPENDED_PROBE:
@@ -176,7 +183,8 @@ class Runtime:
                 log.info("installation %d is no longer suspended", inst)
             reader = ReadOnlyGitHub(api)
             handles.append(RepoHandle(repo=repo, installation_id=inst, rules=rules, gh=reader,
-                                      roles_of=self.roles_for(repo, rules, reader)))
+                                      roles_of=self.roles_for(repo, rules, reader,
+                                                              generation_of(repo, generations))))
         return handles
 
     async def _installation_gone(self, inst: int) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from bot.features import all_features
+from bot.core import access
 from bot.store import repo_names
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +20,7 @@ EVENT_PERMISSION = {
     "membership": "members", "merge_group": "merge_queues", "pull_request": "pull_requests",
     "pull_request_review": "pull_requests", "pull_request_review_comment": "pull_requests",
     "push": "contents", "workflow_job": "actions", "deployment_status": "deployments", "workflow_run": "actions", "repository": "metadata",
+    "team": "members", "organization": "members",
 }
 # Sent to every App whatever it subscribes to.
 ALWAYS_SENT = {"installation", "installation_repositories"}
@@ -31,6 +33,7 @@ def manifest() -> dict:
 def test_manifest_subscribes_to_exactly_the_handled_events():
     handled = {key.split(".")[0] for f in all_features() for key in f.handlers} - ALWAYS_SENT
     handled |= repo_names.EVENTS  # heard by the core: a rename or transfer moves the rows
+    handled |= access.EVENTS  # heard by the core: access changed, cached roles are dropped
     assert set(manifest()["default_events"]) == handled
 
 

@@ -17,6 +17,7 @@ import yaml
 # Enterprise Managed Users' logins end in "_SHORTCODE" (as in bot.core.markdown.is_login).
 _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:_[A-Za-z0-9]{1,20})?")
 _TEAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9_.-]+")
+CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")  # GitHub's search order
 
 
 @dataclass(frozen=True)

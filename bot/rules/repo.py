@@ -17,7 +17,7 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Literal, Mapping, Protocol
+from typing import Any, Callable, Hashable, Iterable, Literal, Mapping, Protocol
 
 from ..github.errors import InstallationUnavailable
 from ..github.urls import file_path
@@ -73,6 +73,7 @@ class _Entry:
     expires_at: float
     good: Rules | None = None       # rules from the last override that validated
     good_sha: str | None = None     # its blob sha, once saved to the store
+    generation: Hashable = None     # the repository's access generation when read (see get)
 
 
 class RepoRules:
@@ -119,9 +120,14 @@ class RepoRules:
             log.exception("could not load the last good rules of %s", repo)
             return None
 
-    async def get(self, repo: str, api: ContentsReader) -> RepoRulesResult:
+    async def get(self, repo: str, api: ContentsReader, *, generation: Hashable = None) -> RepoRulesResult:
+        """``generation``: the repository's access generation as the caller read it from the
+        store (core/access.py); a push changing the rules moves it, so rules cached under
+        another one are read again at once, also on a replica the push never reached. None
+        (a job, a page): the cache's time alone decides."""
         entry = self._entries.get(repo)
-        if entry is not None and entry.expires_at > self._clock():
+        if entry is not None and entry.expires_at > self._clock() and (
+                generation is None or entry.generation == generation):
             return entry.result
         # One fetch per repository at a time: a burst of events must not mean a burst of reads.
         pending = self._inflight.get(repo)
@@ -139,7 +145,7 @@ class RepoRules:
         future: asyncio.Future[RepoRulesResult] = asyncio.get_running_loop().create_future()
         self._inflight[repo] = future
         try:
-            result = await self._refresh(repo, api)
+            result = await self._refresh(repo, api, generation)
         except asyncio.CancelledError:
             future.cancel()
             raise
@@ -153,7 +159,7 @@ class RepoRules:
         finally:
             del self._inflight[repo]
 
-    async def _refresh(self, repo: str, api: ContentsReader) -> RepoRulesResult:
+    async def _refresh(self, repo: str, api: ContentsReader, generation: Hashable = None) -> RepoRulesResult:
         entry = self._entries.get(repo)
         owner, _, name = repo.partition("/")
         try:
@@ -162,21 +168,23 @@ class RepoRules:
             if isinstance(exc, InstallationUnavailable):
                 raise  # uninstalled or suspended: not a read to ride out on cached rules
             if getattr(exc, "status", None) == 404:
-                return self._remember(repo, RepoRulesResult(self._bundled), entry).result
+                return self._remember(repo, RepoRulesResult(self._bundled), entry,
+                                      generation=generation).result
             if entry is not None:  # GitHub trouble: what we had beats failing the event
                 log.warning("reading %s of %s failed (%s); using the cached rules", self._path, repo, exc)
                 return entry.result
             raise
         text, sha, problems = decode_contents(data, self._path)
         if entry is not None and sha is not None and entry.result.source_sha == sha:
-            entry = self._remember(repo, entry.result, entry)  # same blob: same answer
+            entry = self._remember(repo, entry.result, entry, generation=generation)  # same blob: same answer
             if entry.result.origin == "override":
                 await self._save(repo, text, sha, entry)  # only if an earlier save failed
             return entry.result
         if not problems:
             rules, problems = _merge(self._bundled, text, self._path, self._sections, repo)
         if not problems:
-            entry = self._remember(repo, RepoRulesResult(rules, (), sha, "override"), entry, good=rules)
+            entry = self._remember(repo, RepoRulesResult(rules, (), sha, "override"), entry, good=rules,
+                                   generation=generation)
             await self._save(repo, text, sha, entry)
             return entry.result
         fallback = await self._last_good(repo, entry)
@@ -188,16 +196,18 @@ class RepoRules:
         log.warning("rules of %s are broken, using the %s ones: %s", repo,
                     "last good" if fallback is not None else "bundled",
                     "; ".join(str(p) for p in problems))
-        return self._remember(repo, result, entry, good=fallback).result
+        return self._remember(repo, result, entry, good=fallback, generation=generation).result
 
     def _remember(self, repo: str, result: RepoRulesResult, entry: _Entry | None,
-                  good: Rules | None = None) -> _Entry:
+                  good: Rules | None = None, generation: Hashable = None) -> _Entry:
         expires_at = self._clock() + self._ttl
         if entry is None:
             entry = _Entry(result, expires_at)
         entry.result, entry.expires_at = result, expires_at
         if good is not None:
             entry.good = good
+        if generation is not None:  # read now: current for this generation (a job's None keeps it)
+            entry.generation = generation
         self._entries[repo] = entry
         self._entries.move_to_end(repo)
         while len(self._entries) > self._max_repos:

@@ -108,6 +108,28 @@ async def test_a_valid_override_is_merged_cached_and_saved(api, store, clock):
     assert len(api.calls) == 2
 
 
+async def test_another_access_generation_reads_the_rules_again_within_the_ttl(api, store, clock):
+    """A push changing the file moves the repository's access generation in the store: a
+    replica the push never reached reads the rules again at its next delivery."""
+    repo_rules = service(store, clock)
+    api.put(REPO, GOOD, "sha1")
+    first = await repo_rules.get(REPO, api, generation=(0, 0))
+    assert await repo_rules.get(REPO, api, generation=(0, 0)) is first
+    assert await repo_rules.get(REPO, api) is first  # a job's None: the TTL alone decides
+    assert len(api.calls) == 1
+    api.put(REPO, "cla:\n  phrase: I agree to the new CLA\n", "sha2")
+    changed = await repo_rules.get(REPO, api, generation=(1, 0))
+    assert changed.rules.section("cla")["phrase"] == "I agree to the new CLA"
+    assert await repo_rules.get(REPO, api, generation=(1, 0)) is changed
+    assert len(api.calls) == 2
+    # GitHub cannot answer: the rules read before are used, and asked for again next time.
+    api.error = TransientGitHubError("Bad Gateway", status=502)
+    assert await repo_rules.get(REPO, api, generation=(2, 0)) is changed
+    api.error = None
+    await repo_rules.get(REPO, api, generation=(2, 0))
+    assert len(api.calls) == 4
+
+
 async def test_a_broken_override_keeps_the_last_good_rules_and_says_why(api, store, clock):
     repo_rules = service(store, clock)
     api.put(REPO, GOOD, "sha1")

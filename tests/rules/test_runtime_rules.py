@@ -63,10 +63,10 @@ async def test_one_repo_without_a_token_or_rules_is_left_out_of_a_job_run_alone(
     await rt.rules_for("octo/known", 1)
     real_get = rt.repo_rules.get
 
-    async def get(repo, api):
+    async def get(repo, api, **kw):
         if repo in ("octo/down", "octo/known"):
             raise TransientGitHubError("gave up after 3 attempts: 502")
-        return await real_get(repo, api)
+        return await real_get(repo, api, **kw)
 
     monkeypatch.setattr(rt.repo_rules, "get", get)
     handles = {h.repo: h for h in await rt.repo_handles()}

@@ -165,6 +165,24 @@ async def test_changed_access_shows_once_the_cache_expires(fake: FakeGitHub, rea
     assert await roles_of("writer") == {"anyone"}
 
 
+async def test_another_access_generation_asks_github_again(fake: FakeGitHub, reader):
+    """The caller passes the repository's access generation (moved by a delivery saying access
+    changed): answers and owner files cached under another one are not used."""
+    fake.add_user("owner1")
+    fake.put_file(REPO, "OWNERS", "approvers: [owner1]\n")
+    fake.set_permission(REPO, "writer", "write")
+    cache: TTLCache = TTLCache(100, ttl=300)
+    before = make_role_lookup(reader, REPO, bundled_rules(), cache, (0, 0))
+    assert "maintainer" in await before("writer") and "approver" in await before("owner1")
+    fake.set_permission(REPO, "writer", "read")
+    fake.put_file(REPO, "OWNERS", "approvers: []\n")
+    assert "maintainer" in await make_role_lookup(reader, REPO, bundled_rules(), cache, (0, 0))("writer")
+    after = make_role_lookup(reader, REPO, bundled_rules(), cache, (1, 0))
+    assert await after("writer") == {"anyone"}
+    assert await after("owner1") == {"anyone"}
+    assert len(fake.calls_to("GET", PERMISSION)) == 4  # writer and owner1, once per generation
+
+
 async def test_owner_files_can_be_switched_off(fake: FakeGitHub, reader):
     fake.add_user("owner1")
     fake.put_file(REPO, "OWNERS", "approvers: [owner1]\n")
