@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.core import sla
 from bot.features.sla import SWEEP, store
 from bot.features.sla.report import sla_figures
 from bot.scheduler import run_job
@@ -197,3 +198,28 @@ async def test_clock_from_the_classifier_label(fake_github, database_url):
         assert c.clock.started == t0
         await sweep(bot, t0 + timedelta(hours=49))
         assert len(marked(fake, issue.number, WARNING)) == 1
+
+
+async def test_triage_needs_info_pauses_the_clock_with_the_bundled_rules(bot):
+    """`/triage needs-info` puts on the label the commands section names for it
+    (`triage/needs-information` by default), not one of `pause_labels`: the issue waits on
+    its author all the same, and nobody is to be called to it meanwhile. The bot's own
+    label is read from its ledger (real instants: this test lives in the present)."""
+    fake = bot.fake
+    t0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=2)
+    issue = fake.add_issue(REPO, title="It crashes", user="reporter", labels=["bug"])
+    issue.created_at = issue.updated_at = iso(t0)
+    await opened(bot, issue)
+    asked = t0 + timedelta(hours=2)
+    await comment(bot, issue.number, "/triage needs-info", "maint", asked)
+    assert "triage/needs-information" in fake.issue(REPO, issue.number).labels
+    await sweep(bot, asked + timedelta(minutes=10))
+    [c] = await store.clocks(bot.runtime.db, REPO, number=issue.number)
+    assert c.clock.answered is None                     # commands only: no answer
+    assert sla.state(c.clock, t0 + timedelta(hours=49)) == sla.PAUSED
+    await sweep(bot, t0 + timedelta(hours=49))
+    assert marked(fake, issue.number, WARNING) == []
+    # The author's answer resumes the clock: 2 h before the question, then from the answer.
+    await comment(bot, issue.number, "Here is the trace", "reporter", t0 + timedelta(hours=50))
+    [c] = await store.clocks(bot.runtime.db, REPO, number=issue.number)
+    assert round(sla.counted(c.clock, t0 + timedelta(hours=60)) / 3600, 2) == 12

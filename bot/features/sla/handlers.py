@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ...core.actions import Action, Note
 from . import store
-from .policy import label_names, matching, policies_for
+from .policy import label_names, matching, pause_labels, policies_for
 from .records import activity, is_pause_label, pause_reason, record, start, track, when
 from .responses import response_actions, talks_to_the_bot
 from .transfer import carried_over
@@ -27,7 +27,7 @@ VERDICTS = frozenset({"approved", "changes_requested"})
 
 
 async def on_opened(event: "Event", ctx: "Context") -> list[Action]:
-    section = ctx.rules.section("sla")
+    waiting = pause_labels(ctx.rules)
     item, number = event.item or {}, event.number
     labels = label_names(item)
     entered = matching(policies_for(ctx.rules), is_pr=event.is_pull_request, labels=labels)
@@ -38,7 +38,7 @@ async def on_opened(event: "Event", ctx: "Context") -> list[Action]:
     actions: list[Action] = [track(ctx, event)]
     actions += [start(ctx, number, p, opened) for p in entered]
     actions += [record(ctx, "open_pause", number=number, reason=pause_reason(label), at=opened.timestamp())
-                for label in labels if is_pause_label(section, label)]
+                for label in labels if is_pause_label(waiting, label)]
     if entered:
         actions.append(Note(ctx.repo, feature="sla", number=number,
                             text="SLA clock started for " + ", ".join(p.name for p in entered)))
@@ -67,7 +67,7 @@ async def on_labeled(event: "Event", ctx: "Context") -> list[Action]:
             actions.append(start(ctx, number, policy, at))
             actions.append(Note(ctx.repo, feature="sla", number=number,
                                 text=f"SLA clock started for {policy.name} (label {label})"))
-    if tracked is not None and is_pause_label(section, label):
+    if tracked is not None and is_pause_label(pause_labels(ctx.rules), label):
         actions.append(record(ctx, "open_pause", number=number, reason=pause_reason(label),
                               at=at.timestamp()))
     if section["label_change_counts"]:
@@ -87,7 +87,7 @@ async def on_unlabeled(event: "Event", ctx: "Context") -> list[Action]:
         return []  # an item the bot does not follow
     actions: list[Action] = [record(ctx, "label_removed", number=number, label=label, at=at.timestamp()),
                              *activity(ctx, tracked, number, at)]
-    if is_pause_label(section, label):
+    if is_pause_label(pause_labels(ctx.rules), label):
         actions.append(record(ctx, "end_pauses", number=number, reasons=[pause_reason(label)],
                               at=at.timestamp()))
     labels = [name for name in label_names(item) if name.casefold() != label.casefold()]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
 from ...core.actions import Action, Note, Record
 from ...store.db import Database
 from . import store
-from .policy import Policy, label_names, matching, policies_for
+from .policy import Policy, label_names, matching, pause_labels, policies_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...rules.loader import Rules
@@ -88,9 +88,8 @@ async def _added(db: Database, repo: str, rules: "Rules") -> list[Action]:
     by_item: dict[int, list[dict]] = {}
     for row in rows:
         by_item.setdefault(row["number"], []).append(row)
-    section = rules.section("sla")
     policies = policies_for(rules)
-    pause_labels = {p.casefold() for p in section["pause_labels"]}
+    waiting = pause_labels(rules)
     have = await store.policies_with_clocks(db, repo)
     known = {(r["number"], r["label"], float(r["added_at"])) for r in await db.fetchall(
         "SELECT number, label, added_at FROM sla_ledger WHERE repo = ?", (repo,))}
@@ -113,10 +112,10 @@ async def _added(db: Database, repo: str, rules: "Rules") -> list[Action]:
             continue  # the clocks are stopped: pauses change nothing
         for row in labels:
             label, added = row["label"], float(row["added_at"])
-            if _relevant(label, policies, pause_labels) and (number, label, added) not in known:
+            if _relevant(label, policies, waiting) and (number, label, added) not in known:
                 seen.append([number, label, added])
             reason = f"label:{label.casefold()}"
-            if label.casefold() in pause_labels and not await db.fetchval(
+            if label.casefold() in waiting and not await db.fetchval(
                     "SELECT 1 FROM sla_pauses WHERE repo = ? AND number = ? AND reason = ?"
                     " AND started_at >= ?", (repo, number, reason, added - 1)):
                 # From the label's own instant; an answer by the author since ends it
@@ -163,8 +162,7 @@ async def _taken_off(db: Database, repo: str, rules: "Rules", now: datetime,
     by_item: dict[int, list[dict]] = {}
     for row in rows:
         by_item.setdefault(row["number"], []).append(row)
-    section = rules.section("sla")
-    pause_labels = {p.casefold() for p in section["pause_labels"]}
+    waiting = pause_labels(rules)
     policies = policies_for(rules)
     actions: list[Action] = []
     forget: list[list[Any]] = []
@@ -182,7 +180,7 @@ async def _taken_off(db: Database, repo: str, rules: "Rules", now: datetime,
         still_in = {p.name for p in matching(policies, is_pr=bool(first["is_pr"]), labels=labels)}
         for label in unseen:
             actions.append(_record(repo, "label_removed", number=number, label=label, at=at))
-            if label.casefold() in pause_labels:
+            if label.casefold() in waiting:
                 # Never before the label went on: the activity that dates the removal may
                 # come before it, and a wait that began after an undo is not ended by it.
                 actions.append(_record(repo, "end_pauses", number=number,

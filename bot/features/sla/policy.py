@@ -64,6 +64,19 @@ def policies_from(section: Mapping[str, Any], classify: Mapping[str, Any] | None
     return out
 
 
+def pause_labels(rules: Any) -> frozenset[str]:
+    """The labels that make an item wait on its author (casefolded): the section's
+    ``pause_labels``, and the label ``/triage needs-info`` puts on (the commands section
+    names it, ``triage/needs-information`` by default): a maintainer asking for
+    information that way waits on the author as much as with ``needs-info`` by hand."""
+    labels = {str(p).casefold() for p in rules.section("sla")["pause_labels"]}
+    triage = (other_section(rules, "commands") or {}).get("triage")
+    state = triage.get("needs-info") if isinstance(triage, Mapping) else None
+    if isinstance(state, Mapping) and state.get("label"):
+        labels.add(str(state["label"]).casefold())
+    return frozenset(labels)
+
+
 def policies_for(rules: Any) -> list[Policy]:
     """The SLA policies of a repository's rules (a ``Rules``)."""
     return policies_from(rules.section("sla"), other_section(rules, "classify"))

@@ -39,8 +39,9 @@ def pause_reason(label: str) -> str:
     return f"label:{label.casefold()}"
 
 
-def is_pause_label(section: Mapping[str, Any], label: str) -> bool:
-    return label.casefold() in {p.casefold() for p in section["pause_labels"]}
+def is_pause_label(waiting: "frozenset[str]", label: str) -> bool:
+    """Whether ``label`` is one of ``waiting`` (``policy.pause_labels``: casefolded)."""
+    return label.casefold() in waiting
 
 
 def activity(ctx: "Context", tracked: Mapping[str, Any] | None, number: int, at: datetime,

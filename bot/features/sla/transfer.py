@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Sequence
 from ...core.actions import Action, Note
 from ...core.events import parse_time
 from . import store
-from .policy import label_names
+from .policy import label_names, pause_labels
 from .records import is_pause_label, pause_reason, record, start, track, when
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,7 +31,6 @@ async def carried_over(event: "Event", ctx: "Context", entered: Sequence["Policy
     if came_from is None:
         return None
     old_repo, old_number = came_from
-    section = ctx.rules.section("sla")
     item, number = event.item or {}, event.number
     # The arrival only when the payload has no instant; never before the issue's creation.
     moved = max(parse_time(item.get("updated_at")) or event.received_at, when(item, "created_at", ctx))
@@ -59,7 +58,7 @@ async def carried_over(event: "Event", ctx: "Context", entered: Sequence["Policy
     # A waiting label that came without a pause of its own waits from the move.
     actions += [record(ctx, "open_pause", number=number, reason=pause_reason(label), at=moved.timestamp())
                 for label in label_names(item)
-                if is_pause_label(section, label) and pause_reason(label) not in reasons]
+                if is_pause_label(pause_labels(ctx.rules), label) and pause_reason(label) not in reasons]
     if old is not None and old["first_response_at"] is not None:
         actions.append(record(ctx, "record_response", number=number, at=float(old["first_response_at"]),
                               responder=old["first_responder"], kind=old["first_response_kind"]))
