@@ -223,3 +223,22 @@ async def test_triage_needs_info_pauses_the_clock_with_the_bundled_rules(bot):
     await comment(bot, issue.number, "Here is the trace", "reporter", t0 + timedelta(hours=50))
     [c] = await store.clocks(bot.runtime.db, REPO, number=issue.number)
     assert round(sla.counted(c.clock, t0 + timedelta(hours=60)) / 3600, 2) == 12
+
+
+async def test_a_triage_that_closes_the_issue_is_the_maintainers_answer(bot):
+    """`/triage duplicate #N` (and `/triage wontfix`) close the issue for the maintainer, as
+    `/close` does, and tell the reporter why: their answer, though GitHub reports the bot as
+    the closer. Without it a reopened duplicate was called "no response from the project"."""
+    fake = bot.fake
+    issue = new_issue(fake)
+    await opened(bot, issue)
+    await comment(bot, issue.number, "/triage duplicate #3", "maint", T0 + timedelta(hours=5))
+    assert fake.issue(REPO, issue.number).state == "closed"
+    [c] = await store.clocks(bot.runtime.db, REPO, number=issue.number)
+    assert c.clock.answered == T0 + timedelta(hours=5)
+    # /triage accepted closes nothing and says nothing to the reporter: no answer.
+    other = new_issue(fake)
+    await opened(bot, other)
+    await comment(bot, other.number, "/triage accepted", "maint", T0 + timedelta(hours=5))
+    [c] = await store.clocks(bot.runtime.db, REPO, number=other.number)
+    assert c.clock.answered is None

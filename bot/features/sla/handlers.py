@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ...core.actions import Action, Note
 from . import store
-from .policy import label_names, matching, pause_labels, policies_for
+from .policy import answer_commands, label_names, matching, pause_labels, policies_for
 from .records import activity, is_pause_label, pause_reason, record, start, track, when
 from .responses import response_actions, talks_to_the_bot
 from .transfer import carried_over
@@ -148,7 +148,7 @@ async def _reply(ctx: "Context", number: int, user: Mapping[str, Any] | None, at
             actions.append(record(ctx, "end_pauses", number=number, reasons=AUTHOR_WAIT, at=at.timestamp()))
         return actions
     actions = [*activity(ctx, tracked, number, at)]
-    if not verdict and talks_to_the_bot(body, ctx.rules.section("sla")["answer_commands"]):
+    if not verdict and talks_to_the_bot(body, answer_commands(ctx.rules)):
         return actions  # commands (/label, /triage needs-info, /sla status) answer no one
     return actions + await response_actions(ctx, number=number, user=user, at=at, kind=kind)
 

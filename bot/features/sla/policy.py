@@ -77,6 +77,19 @@ def pause_labels(rules: Any) -> frozenset[str]:
     return frozenset(labels)
 
 
+def answer_commands(rules: Any) -> list[str]:
+    """The commands that answer the reporter even alone in a comment: the section's
+    ``answer_commands``, and each ``/triage STATE`` the commands section makes close the
+    item (``duplicate``, ``wontfix`` by default): like ``/close``, the responder's close,
+    though GitHub reports the bot as the closer."""
+    names = [str(n) for n in rules.section("sla")["answer_commands"]]
+    triage = (other_section(rules, "commands") or {}).get("triage")
+    if isinstance(triage, Mapping):
+        names += [f"triage {state}" for state, conf in triage.items()
+                  if isinstance(conf, Mapping) and conf.get("close", "no") != "no"]
+    return names
+
+
 def policies_for(rules: Any) -> list[Policy]:
     """The SLA policies of a repository's rules (a ``Rules``)."""
     return policies_from(rules.section("sla"), other_section(rules, "classify"))

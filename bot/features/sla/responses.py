@@ -33,9 +33,12 @@ def talks_to_the_bot(body: str | None, answer_commands: Iterable[str] = ()) -> b
     commands = parse_commands(body)
     if not commands:
         return False
-    answering = {name.lstrip("/").casefold() for name in answer_commands}
-    if any(c.name in answering for c in commands):
-        return False
+    # "close" is the command whatever its arguments; "triage duplicate" only with that
+    # first argument (``/triage accepted`` tells the reporter nothing).
+    answering = {tuple(name.lstrip("/").casefold().split()[:2]) for name in answer_commands}
+    for c in commands:
+        if (c.name,) in answering or (c.name, *(a.casefold() for a in c.args[:1])) in answering:
+            return False
     lines = Counter(c.line for c in commands)
     for line in _HTML_COMMENT.sub("", body or "").splitlines():
         line = line.strip()

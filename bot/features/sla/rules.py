@@ -54,7 +54,9 @@ SECTION = Section(
                                      doc="A label change by a responder counts as a response."),
         "answer_commands": Field(List(Str()), default=["close"],
                                  doc="Slash commands that answer the reporter even in a comment "
-                                     "holding nothing else (closing is an answer; /label is not)."),
+                                     "holding nothing else (closing is an answer; /label is not); "
+                                     "'NAME ARG' names one with its first argument. Each /triage "
+                                     "state that closes the item is one too."),
         "ignore_responses_within": Field(Duration(), default="30s",
                                          doc="Responses this soon after opening are automated."),
         "pause_labels": Field(List(Str()), default=["needs-info", "waiting-for-author"],
