@@ -46,8 +46,9 @@ async def bot(fake_github, database_url, rules_dir):
     boards.forget()  # board ids are cached per process; each test has its own fake
     fake = fake_github
     fake.add_repo(REPO)
-    for login in ("reporter", "alice", "bob", "carol"):
-        fake.add_user(login)
+    fake.add_user("reporter")
+    for login in ("alice", "bob", "carol"):  # the triage rotation: GitHub assigns members only
+        fake.add_org_member("octo", login)
     fake.set_permission(REPO, "maint", "write")
     fake.add_project("octo", 5, "Triage", fields={"Status": ["Triage", "Done"]})
     fake.add_project("octo", 6, "RFC Draft Board",

@@ -244,3 +244,23 @@ async def test_repository_override_changes_who_may_do_what(bot):
     pr = new_item(fake, pr=True, author="auth")
     await say(bot, pr.number, "/approve", "mary")
     assert fake.issue(REPO, pr.number).labels == ["approved"]
+
+
+async def test_assign_says_who_github_would_not_assign(bot):
+    """GitHub silently leaves out people it cannot assign (no access, not of the
+    organisation, never took part): a `+1` would say it was done. The reply names them
+    inertly and nothing changes; the people it can assign are assigned as asked."""
+    fake = bot.fake
+    issue = new_item(fake, pr=False, author="someone")
+    fake.add_user("passer-by")
+    comment = await say(bot, issue.number, "/assign @carol @passer-by", "mary")
+    assert fake.issue(REPO, issue.number).assignees == []
+    assert reactions(fake, comment) == []
+    [reply] = bot_replies(fake, issue.number)
+    assert reply.startswith("@mary ") and "cannot assign `passer-by` here" in reply  # in code: no ping
+    assert "nothing was changed" in reply
+    # Once they take part in the issue, GitHub lets them be assigned.
+    await say(bot, issue.number, "I can take this one.", "passer-by")
+    comment = await say(bot, issue.number, "/assign @carol @passer-by", "mary")
+    assert fake.issue(REPO, issue.number).assignees == ["carol", "passer-by"]
+    assert reactions(fake, comment) == ["+1"]

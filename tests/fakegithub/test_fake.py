@@ -168,9 +168,29 @@ async def test_reactions_labels_contents_patch_and_search(gh: Client) -> None:
     assert [i["number"] for i in found["items"]] == [2]
 
 
+async def test_only_people_github_lets_be_assigned_are(gh: Client) -> None:
+    """Collaborators with triage or more, members of the organisation, the author and
+    commenters; anyone else is left out silently by the POST and is 404 to the check."""
+    fake = gh.fake
+    fake.add_issue("o/r", user="alice")
+    fake.set_permission("o/r", "tri", "triage")
+    fake.add_org_member("o", "member")
+    for login in ("stranger", "reader", "talker"):
+        fake.add_user(login)
+    fake.set_permission("o/r", "reader", "read")
+    fake.add_comment("o/r", 1, "me too", "talker")
+    for login, can in (("alice", True), ("tri", True), ("member", True), ("talker", True),
+                       ("stranger", False), ("reader", False), ("nobody-at-all", False)):
+        status = (await gh.request("GET", f"/repos/o/r/issues/1/assignees/{login}"))[0]
+        assert status == (204 if can else 404), login
+    _, issue, _ = await gh.request("POST", "/repos/o/r/issues/1/assignees",
+                                   json={"assignees": ["stranger", "tri", "reader"]})
+    assert [a["login"] for a in issue["assignees"]] == ["tri"]
+
+
 async def test_changes_through_the_api_are_logged_as_issue_events(gh: Client) -> None:
     gh.fake.add_issue("o/r", user="alice", labels=["old"])
-    gh.fake.add_user("bob")
+    gh.fake.set_permission("o/r", "bob", "triage")  # assignable
     await gh.request("POST", "/repos/o/r/issues/1/labels", json={"labels": ["triaged"]})
     await gh.request("DELETE", "/repos/o/r/issues/1/labels/old")
     await gh.request("POST", "/repos/o/r/issues/1/assignees", json={"assignees": ["bob"]})

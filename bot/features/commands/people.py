@@ -4,8 +4,10 @@ from __future__ import annotations
 from ...context import Context
 from ...core.actions import Action, Assign, RemoveReviewers, RequestReviewers, Unassign
 from ...core.events import Event
+from ...github.errors import PermanentGitHubError
 from ..base import CommandSpec, Invocation
 from . import common
+from .common import shown
 from .errors import CommandError
 
 MAX_PEOPLE = 10  # GitHub's own limit on assignees per issue
@@ -20,9 +22,31 @@ def _people(inv: Invocation, event: Event, *, allow_teams: bool = False) -> tupl
     return users, teams
 
 
+async def _not_assignable(ctx: Context, number: int, users: list[str]) -> list[str]:
+    """Those GitHub would not assign here. It leaves them out of an assignment without a
+    word (201 all the same), so the bot asks first rather than report a +1 for nothing."""
+    owner, repo = ctx.repo.split("/", 1)
+    refused = []
+    for login in users:
+        try:
+            await ctx.gh.getitem("/repos/{owner}/{repo}/issues/{issue_number}/assignees/{assignee}",
+                                 {"owner": owner, "repo": repo, "issue_number": number, "assignee": login})
+        except PermanentGitHubError as exc:
+            if exc.status != 404:
+                raise
+            refused.append(login)
+    return refused
+
+
 async def assign(inv: Invocation, event: Event, ctx: Context) -> list[Action]:
     users, _ = _people(inv, event)
-    return [Assign(repo=ctx.repo, number=common.number(event), assignees=tuple(users))]
+    number = common.number(event)
+    refused = await _not_assignable(ctx, number, users)
+    if refused:
+        raise CommandError("GitHub cannot assign " + ", ".join(shown(u) for u in refused) + " here: only "
+                           "collaborators, members of the organization and people who took part in "
+                           "this conversation can be assigned; nothing was changed")
+    return [Assign(repo=ctx.repo, number=number, assignees=tuple(users))]
 
 
 async def unassign(inv: Invocation, event: Event, ctx: Context) -> list[Action]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..context import Ctx, GitHubError, Reply, not_found, paginate
 from ..state import now_iso
 from . import route
+from .repos import RANK, role_of
 
 
 def _issue_list(ctx: Ctx, pulls_too: bool = True) -> list:
@@ -84,14 +85,30 @@ def update_issue(ctx: Ctx) -> Reply:
     return Reply(json=ctx.ser.issue(issue))
 
 
+def _assignable(ctx: Ctx, issue, login: str) -> str | None:
+    """The account's login when GitHub lets it be assigned to ``issue``: people with triage
+    access or more (as ``GET /repos/.../assignees/{assignee}``), members of the owning
+    organisation, and people who took part in the issue (its author, its commenters)."""
+    user = ctx.state.user(login)
+    if user is None:
+        return None
+    repo = ctx.repo()
+    org = ctx.state.org(repo.owner)
+    took_part = {issue.user.lower(), *(c.user.lower() for c in issue.comments)}
+    if (RANK.index(role_of(ctx, repo, user.login)) >= RANK.index("triage")
+            or (org is not None and user.login in org.members) or user.login.lower() in took_part):
+        return user.login
+    return None
+
+
 @route("POST", "/repos/{owner}/{repo}/issues/{issue_number}/assignees")
 def add_assignees(ctx: Ctx) -> Reply:
     issue = ctx.issue()
     for login in (ctx.body or {}).get("assignees", []):
         # GitHub silently ignores people who cannot be assigned, and keeps the account's spelling.
-        user = ctx.state.user(login)
-        if user is not None and user.login not in issue.assignees:
-            issue.assignees.append(user.login)
+        found = _assignable(ctx, issue, login)
+        if found is not None and found not in issue.assignees:
+            issue.assignees.append(found)
     return Reply(status=201, json=ctx.ser.issue(issue))
 
 
@@ -105,8 +122,7 @@ def remove_assignees(ctx: Ctx) -> Reply:
 
 @route("GET", "/repos/{owner}/{repo}/issues/{issue_number}/assignees/{assignee}")
 def check_assignee(ctx: Ctx) -> Reply:
-    ctx.issue()
-    if ctx.state.user(ctx.params["assignee"]) is None:
+    if _assignable(ctx, ctx.issue(), ctx.params["assignee"]) is None:
         raise not_found()
     return Reply(status=204)
 

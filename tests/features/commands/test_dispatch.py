@@ -15,6 +15,7 @@ from .payloads import AUTHOR, REPO, example
 ROLES = {"maint": {"maintainer"}, "tri": {"triager"}, "appr": {"approver"}, "alice": set(),
          "boss": {"maintainer", "approver"}}
 LABELS = "/repos/{owner}/{repo}/labels/{name}"
+ASSIGNABLE = "/repos/{owner}/{repo}/issues/{issue_number}/assignees/{assignee}"
 
 
 def reader(*known_labels: str) -> RecordingReader:
@@ -25,7 +26,7 @@ def reader(*known_labels: str) -> RecordingReader:
             if name.lower() == uv["name"].lower():
                 return {"name": name}
         raise PermanentGitHubError("Not Found", status=404)
-    return RecordingReader({LABELS: label})
+    return RecordingReader({LABELS: label, ASSIGNABLE: None})  # anyone can be assigned
 
 
 async def run(db, event: str, action: str, body: str, *, rules=None, gh=None, features=None, **kw):
