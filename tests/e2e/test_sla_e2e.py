@@ -17,7 +17,9 @@ import yaml
 from bot.core import sla
 from bot.features.sla import SWEEP, store
 from bot.features.sla.report import sla_figures
-from bot.scheduler import run_job
+from bot.context import JobContext
+from bot.core.actions import UpsertComment
+from bot.scheduler import act_as_job, run_job
 from bot.settings import BUNDLED_RULES
 from tests.conftest import BOTH_BACKENDS
 from tests.fixtures.webhooks import load_example
@@ -242,3 +244,28 @@ async def test_a_triage_that_closes_the_issue_is_the_maintainers_answer(bot):
     await comment(bot, other.number, "/triage accepted", "maint", T0 + timedelta(hours=5))
     [c] = await store.clocks(bot.runtime.db, REPO, number=other.number)
     assert c.clock.answered is None
+
+
+async def test_an_answer_recorded_while_the_sweeps_calls_wait_their_turn_withdraws_them(bot):
+    """The sweep decides every due clock at once; its comments and labels then go out paced
+    about a second apart, minutes for a backlog. A maintainer's answer (or a close) the
+    worker records meanwhile means nobody is to be called to that item: those calls are
+    skipped, and the clock is not marked warned or breached."""
+    fake = bot.fake
+    answered, waiting = new_issue(fake), new_issue(fake)
+    await opened(bot, answered)
+    await opened(bot, waiting)
+    at = T0 + timedelta(hours=80)
+    key = f"test:{at.isoformat()}"
+    jctx = JobContext(db=bot.runtime.db, bot_login=bot.runtime.bot_login, repos=bot.runtime.repo_handles,
+                      clock=lambda: at, period_key=key)
+    decided = list(await SWEEP.run(jctx))
+    assert {a.number for a in decided if isinstance(a, UpsertComment)} == {answered.number, waiting.number}
+    await comment(bot, answered.number, "Reproduced, fixing.", "maint", at)   # while they wait
+    await act_as_job(bot.runtime, f"job:{SWEEP.name}:{key}", [(SWEEP.name, decided)], started=0)
+    assert marked(fake, answered.number, BREACH) == [] and "sla/breached" not in fake.issue(
+        REPO, answered.number).labels
+    [c] = await store.clocks(bot.runtime.db, REPO, number=answered.number)
+    assert c.clock.answered == at and c.breached_at is None and c.warned_at is None
+    assert len(marked(fake, waiting.number, BREACH)) == 1 and "sla/breached" in fake.issue(
+        REPO, waiting.number).labels

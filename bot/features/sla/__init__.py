@@ -16,7 +16,7 @@ from .commands import COMMANDS
 from .handlers import ANY_SENDER, HANDLERS
 from .ledger import WRITERS as LEDGER_WRITERS
 from .rules import SECTION
-from .store import WRITERS
+from .store import GUARDS, WRITERS
 from .sweep import run_sweep
 
 SWEEP = JobSpec(name="sla-sweep", every=timedelta(minutes=10), run=run_sweep)
@@ -27,6 +27,7 @@ FEATURE = Feature(
     commands=COMMANDS,
     jobs=(SWEEP,),
     writers={**WRITERS, **LEDGER_WRITERS},
+    guards=GUARDS,
     migrations="bot.features.sla.migrations",
     cli=register,
     rules=SECTION,

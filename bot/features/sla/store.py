@@ -225,11 +225,18 @@ async def set_closed(db: Database, *, repo: str, number: int, closed: bool, at: 
             await _end_pauses(db, repo, number, ["closed"], at)
 
 
+# The clock is unanswered and its item open: the sweep's calls are still owed.
+_OWED = (" AND answered_at IS NULL AND NOT EXISTS (SELECT 1 FROM sla_items i WHERE i.repo = sla_clocks.repo"
+         " AND i.number = sla_clocks.number AND i.closed_at IS NOT NULL)")
+
+
 async def mark_warned(db: Database, *, repo: str, number: int, policy: str, at: float) -> None:
+    """Only while still owed (``still_owed``): an answer or close recorded since the sweep
+    decided withdrew its warning, and a reopened item is warned in its turn."""
     async with db.transaction():
         if await db.execute(
                 "UPDATE sla_clocks SET warned_at = ? WHERE repo = ? AND number = ? AND policy = ?"
-                " AND warned_at IS NULL", (at, repo, number, policy)):
+                " AND warned_at IS NULL" + _OWED, (at, repo, number, policy)):
             await _event(db, repo, number, policy, "warned", at)
 
 
@@ -238,8 +245,19 @@ async def mark_breached(db: Database, *, repo: str, number: int, policy: str, at
     async with db.transaction():
         if await db.execute(
                 "UPDATE sla_clocks SET breached_at = ?, due_at = ? WHERE repo = ? AND number = ?"
-                " AND policy = ? AND breached_at IS NULL", (at, due, repo, number, policy)):
+                " AND policy = ? AND breached_at IS NULL" + _OWED, (at, due, repo, number, policy)):
             await _event(db, repo, number, policy, "breached", at, f"due {dt(due).isoformat()}")
+
+
+async def still_owed(db: Database, *, repo: str, number: int, policy: str) -> bool:
+    """Guard of the sweep's warning and breach calls, asked just before each is sent: the
+    sweep decides every due clock at once and its calls go out paced, so an answer or a
+    close the worker records meanwhile must withdraw those not sent yet."""
+    return bool(await db.fetchval("SELECT 1 FROM sla_clocks WHERE repo = ? AND number = ? AND policy = ?"
+                                  + _OWED, (repo, number, policy)))
+
+
+GUARDS = {"still_owed": still_owed}
 
 
 async def note_activity(db: Database, *, repo: str, number: int, at: float, by_author: bool = False) -> None:

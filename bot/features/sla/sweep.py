@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ...core import sla
-from ...core.actions import Action, AddLabels, Note, Record, UpsertComment
+from ...core.actions import Action, AddLabels, Guard, Note, Record, UpsertComment
 from ...core.events import parse_time
 from ...github.errors import GitHubError
 from ...github.urls import is_repo_url
@@ -148,24 +148,26 @@ async def sweep_repo(db: Database, repo: str, rules: "Rules", now: datetime,
             continue
         who = audience(section, policies.get(clock.policy), routing)
         args = {"repo": repo, "number": clock.number, "policy": clock.policy, "at": now.timestamp()}
+        # Sent paced, a while after this decision: withdrawn if answered or closed meanwhile.
+        owed = Guard("sla", "still_owed", {"repo": repo, "number": clock.number, "policy": clock.policy})
         if due == sla.BREACHED:
             due_at = sla.due_at(clock.clock, now)
             escalate = [section["escalate_to"]] if section["escalate_to"] else who
             actions += [
-                AddLabels(repo, number=clock.number, labels=(section["breach_label"],)),
+                AddLabels(repo, number=clock.number, labels=(section["breach_label"],), guard=owed),
                 UpsertComment(repo, number=clock.number, marker=f"contributor-flow:sla-breach:{clock.policy}",
-                              body=_breach(clock, escalate)),
+                              body=_breach(clock, escalate), guard=owed),
                 Record(repo, feature="sla", op="mark_breached",
                        args={**args, "due": due_at.timestamp() if due_at else now.timestamp()}),
                 Record(repo, feature="sla", op="mark_warned", args=args),
-                Note(repo, feature="sla", number=clock.number, text=f"SLA breached ({clock.policy})"),
+                Note(repo, feature="sla", number=clock.number, text=f"SLA breached ({clock.policy})", guard=owed),
             ]
         else:
             actions += [
                 UpsertComment(repo, number=clock.number, marker=f"contributor-flow:sla-warning:{clock.policy}",
-                              body=_warning(clock, who, sla.due_at(clock.clock, now))),
+                              body=_warning(clock, who, sla.due_at(clock.clock, now)), guard=owed),
                 Record(repo, feature="sla", op="mark_warned", args=args),
-                Note(repo, feature="sla", number=clock.number, text=f"SLA warning ({clock.policy})"),
+                Note(repo, feature="sla", number=clock.number, text=f"SLA warning ({clock.policy})", guard=owed),
             ]
     return actions
 

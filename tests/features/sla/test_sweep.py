@@ -7,12 +7,15 @@ from datetime import datetime, timezone
 import pytest
 
 from bot.core import sla
-from bot.core.actions import AddLabels, Record, UpsertComment
+from bot.core.actions import AddLabels, Guard, Record, UpsertComment
 from bot.features.sla import store
 from bot.features.sla.policy import kind_labels, policies_for, rotation_members
 from tests.helpers import RecordingReader, bundled_rules
 
 from .conftest import REPO, T0, apply, comment_event, deliver, hours, iso, issue_event, sweep
+
+# The sweep's calls are sent only while the clock is still owed an answer.
+OWED = Guard("sla", "still_owed", {"repo": REPO, "number": 7, "policy": "bugs"})
 
 
 def comments(actions):
@@ -29,7 +32,7 @@ async def test_two_sweeps_one_warning_then_one_breach(db):
     assert "@org/triagers" in warning.body and "2026-03-05 10:00 UTC" in warning.body
     assert await sweep(db, hours(50), rules) == []
     breach = await sweep(db, hours(73), rules)
-    assert AddLabels(REPO, number=7, labels=("sla/breached",)) in breach
+    assert AddLabels(REPO, number=7, labels=("sla/breached",), guard=OWED) in breach
     [escalation] = comments(breach)
     assert escalation.marker == "contributor-flow:sla-breach:bugs" and "@org/triagers" in escalation.body
     assert await sweep(db, hours(90), rules) == []
@@ -237,7 +240,7 @@ async def test_an_item_github_cannot_tell_about_waits_for_the_next_run(db):
     [c] = await store.clocks(db, REPO)
     assert not c.closed and c.breached_at is None
     open_item = RecordingReader({ISSUE: {"number": 7, "state": "open", "labels": [{"name": "bug"}]}})
-    assert AddLabels(REPO, number=7, labels=("sla/breached",)) in await sweep(db, hours(74), gh=open_item)
+    assert AddLabels(REPO, number=7, labels=("sla/breached",), guard=OWED) in await sweep(db, hours(74), gh=open_item)
 
 
 async def test_an_item_moved_on_github_is_closed_not_escalated_though_the_read_follows_the_move(db):
