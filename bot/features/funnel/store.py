@@ -151,26 +151,35 @@ WRITERS = {"acts": record_acts, "team_grants": record_team_grants, "report": rec
 # --- reads ---------------------------------------------------------------------------
 
 async def repo_ids(db: Database, scope: str, among: Collection[str] | None = None) -> list[int]:
-    """Ids of ``owner/name`` (all ids it has had), or of every repository of ``owner``;
-    with ``among`` (lower-case names), only of the repositories named there now.
+    """Ids of the repositories named ``owner/name`` now (every id that name has had), or of
+    every repository of ``owner``; with ``among`` (lower-case names), only of the
+    repositories named there now.
 
-    ``among`` is matched by repository id: against the name the bot's id -> name mapping
-    (core ``repo_names``, which a rename updates at once) has for it, and only for an id the
-    mapping does not know against the funnel's own name (which follows the repository's next
-    funnel activity). A private repository renamed away from a name a public one takes
-    later is not counted as that public one."""
+    A repository's name now is the one the bot's id -> name mapping (core ``repo_names``,
+    which a rename or transfer updates at once) has for it, and only for an id the mapping
+    does not know the funnel's own name (which follows the repository's next funnel
+    activity). So a repository renamed on Sunday is counted under its new name in Monday's
+    report though nothing has happened there since; a private repository renamed away from
+    a name a public one takes later is not counted as that public one."""
     scope = scope.lower().strip("/")
-    select = ("SELECT f.repo_id, f.name_key, n.full_name AS current_name FROM funnel_repos f"
-              " LEFT JOIN repo_names n ON n.repo_id = f.repo_id")
+    columns = "f.repo_id, f.name_key, n.full_name AS current_name"
     if "/" in scope:
-        rows = await db.fetchall(f"{select} WHERE f.name_key = ?", (scope,))
+        test, arg = "= ?", scope
     else:
-        rows = await db.fetchall(f"{select} WHERE f.name_key LIKE ? ESCAPE '\\'",
-                                 (scope.replace("_", r"\_").replace("%", r"\%") + "/%",))
-    if among is None:
-        return [int(r["repo_id"]) for r in rows]
-    return [int(r["repo_id"]) for r in rows
-            if (r["current_name"].lower() if r["current_name"] is not None else r["name_key"]) in among]
+        test, arg = "LIKE ? ESCAPE '\\'", scope.replace("_", r"\_").replace("%", r"\%") + "/%"
+    # Under the funnel's name (indexed), or under the mapping's (a table of installed
+    # repositories only): the current name of each is checked below.
+    rows = await db.fetchall(
+        f"SELECT {columns} FROM funnel_repos f LEFT JOIN repo_names n ON n.repo_id = f.repo_id"
+        f" WHERE f.name_key {test} UNION SELECT {columns} FROM repo_names n"
+        f" JOIN funnel_repos f ON f.repo_id = n.repo_id WHERE lower(n.full_name) {test}", (arg, arg))
+
+    def now_named(row: Any) -> str:
+        return row["current_name"].lower() if row["current_name"] is not None else row["name_key"]
+
+    inside = (lambda name: name == scope) if "/" in scope else (lambda name: name.startswith(scope + "/"))
+    return sorted(int(r["repo_id"]) for r in rows
+                  if inside(now_named(r)) and (among is None or now_named(r) in among))
 
 
 FAR = 4_000_000_000_000  # after any instant: stands for "never" inside LEAST/min

@@ -297,3 +297,26 @@ async def test_rights_granted_count_from_when_the_delivery_came_not_when_it_was_
     assert [(g["user_id"], g["at"]) for g in grants] == [(11, int(received.timestamp()))]
     teams = await db.fetchall("SELECT user_id, at FROM funnel_team_grants")
     assert [(g["user_id"], g["at"]) for g in teams] == [(12, int(received.timestamp()))]
+
+
+async def test_a_renamed_repository_keeps_its_figures_before_its_next_funnel_event(db):
+    """A rename (or transfer) is known at once from the bot's id -> name mapping; the funnel's
+    own name follows only the next conversation event. A quiet repository renamed on Sunday
+    must not get a weekly report (or a dashboard page) of zeros on Monday, and its old name,
+    which another repository may take, no longer counts its history."""
+    from bot.runtime import load_features
+    from bot.store import renames, repo_names
+    from tests.store.test_repo_renames import event
+
+    await run(db, [("issues", issue_payload("opened", 1, "alice", h(0))),
+                   ("pull_request", pr_payload("opened", 2, "bob", h(5)))])
+    decl = renames.Declarations.of([repo_names.CORE, *(f.repo_names for f in load_features() if f.repo_names)])
+    await repo_names.resolve(db, decl, event(REPO, repo_id=REPO_ID), received_at=100.0)
+    await repo_names.resolve(db, decl, event("Octo/Gadgets", repo_id=REPO_ID, updated_at="2026-03-02T10:00:00Z"),
+                             received_at=200.0)
+    f = await funnel_for(db, "octo/gadgets", *MARCH, SECTION)
+    assert [s.contributors for s in f.stages] == [2, 1, 0, 0]
+    assert f.newcomers == ("alice", "bob")
+    org = await funnel_for(db, "octo", *MARCH, SECTION)
+    assert org.stages[0].contributors == 2
+    assert (await funnel_for(db, REPO, *MARCH, SECTION)).stages[0].contributors == 0
