@@ -125,20 +125,31 @@ async def test_weekly_report_posted_once_by_two_replicas(bot):
     assert bot.fake.violations == []
 
 
-async def test_missing_category_fails_once_per_week_not_every_quarter_hour(bot):
+async def test_a_missing_category_holds_the_report_until_it_exists(bot):
+    """The category is looked for (read-only) before anything is posted or stored: while it is
+    missing the week stays open, so the report goes out once a maintainer creates it, and the
+    next report never compares against figures nobody saw."""
     from bot.store import state
 
-    bot.fake.repo(REPO).discussion_categories.clear()
+    categories = bot.fake.repo(REPO).discussion_categories
+    kept = list(categories)
+    categories.clear()
     await state.remember_installation(bot.runtime.db, REPO, 1)
     scheduler = Scheduler(bot.runtime, holder="only")
     now = datetime.now(timezone.utc).timestamp()
-    await scheduler.run_due(now=now)
-    await scheduler.run_due(now=now + 15 * 60)
-    lookups = [c for c in bot.fake.graphql_calls() if "discussionCategories" in str(c.json)]
-    assert len(lookups) == 1                      # looked up once, found missing, week closed
-    assert bot.fake.graphql_calls("createDiscussion") == []
     week = previous_week(datetime.now(timezone.utc))
+    await scheduler.run_due(now=now)
+    assert bot.fake.graphql_calls("createDiscussion") == []
+    assert await bot.runtime.db.fetchval("SELECT COUNT(*) FROM funnel_reports WHERE week = ?", (week,)) == 0
+
+    categories.extend(kept)                        # a maintainer creates it
+    await scheduler.run_due(now=now + 15 * 60)
+    assert len(bot.fake.graphql_calls("createDiscussion")) == 1
     assert await bot.runtime.db.fetchval("SELECT COUNT(*) FROM funnel_reports WHERE week = ?", (week,)) == 1
+    await scheduler.run_due(now=now + 30 * 60)
+    assert len(bot.fake.graphql_calls("createDiscussion")) == 1
+    assert bot.fake.violations == []
+
 
 async def test_report_weekly_cli_prints_then_posts_once(bot, rules_dir):
     fake = bot.fake

@@ -182,6 +182,32 @@ async def already_posted(db: Database, repo: str, category: str, week: str) -> b
     return await state.created_object(db, state.created_key(action, JOB_NAME)) is not None
 
 
+CATEGORIES = """query($owner: String!, $name: String!) {
+  repository(owner: $owner, name: $name) { discussionCategories(first: 50) { nodes { name } } }
+}"""
+
+
+async def missing_category(gh: Any, repo: str, category: str) -> str | None:
+    """Why the report's Discussion category cannot be used now, or None if it can (or if
+    there is no GitHub access to ask: the executor then says)."""
+    from ...github import TransientGitHubError
+
+    if gh is None:
+        return None
+    owner, name = repo.split("/", 1)
+    try:
+        data = await gh.graphql(CATEGORIES, owner=owner, name=name)
+    except TransientGitHubError:
+        raise  # the next run asks again
+    except Exception as exc:
+        log.info("discussion categories of %s: %s", repo, exc)
+        data = None
+    nodes = (((data or {}).get("repository") or {}).get("discussionCategories") or {}).get("nodes") or []
+    if any(node and node.get("name", "").casefold() == category.casefold() for node in nodes):
+        return None
+    return f"the Discussion category {category!r} does not exist in {repo} (or the app cannot see it)"
+
+
 DISCUSSION_BODY = """query($owner: String!, $name: String!, $number: Int!) {
   repository(owner: $owner, name: $name) { discussion(number: $number) { body } }
 }"""
@@ -237,10 +263,18 @@ async def run_weekly(jctx: JobContext) -> list[Action]:
         if not handle.rules.enabled("funnel") or not report["enabled"] or week is None:
             continue
         # Done when recorded, and also when the Record after the post ran although the post
-        # failed for good (no such category): retrying every quarter hour would not help.
+        # failed for good (the category is checked below, before that): retrying every
+        # quarter hour would not help.
         if await store.report_posted(jctx.db, handle.repo, week):
             continue
         posted = await already_posted(jctx.db, handle.repo, report["category"], week)
+        # Asked before anything is posted or stored: a week closed while its category is
+        # missing (or renamed) would never go out once a maintainer makes it, and the next
+        # report would compare against figures nobody saw. Each run asks again until it exists.
+        problem = None if posted else await missing_category(handle.gh, handle.repo, report["category"])
+        if problem:
+            log.warning("weekly report of %s for %s held: %s", week, handle.repo, problem)
+            continue
         # Posted but not recorded (the process stopped between the two): the figures are
         # still stored, or the next report would have nothing to compare against; those the
         # Discussion shows, so the next report's change is against what its readers saw.
@@ -280,6 +314,10 @@ async def post_weekly(runtime: "Runtime", repo: str, week: str, *, dry_run: bool
         return f"# {title}{mark}\n\n{body}"
     category = section["report"]["category"]
     post, record = actions_for(repo, week, category, title, body, figs)
+    if not await already_posted(runtime.db, repo, category, week):
+        problem = await missing_category(gh, repo, category)
+        if problem:  # nothing stored: the job (or this command) posts it once the category exists
+            raise SystemExit(f"not posted: {problem}")
     if await already_posted(runtime.db, repo, category, week):
         if await store.report_posted(runtime.db, repo, week):
             return f"The report of {week} for {repo} was already posted."

@@ -9,7 +9,7 @@ import pytest
 from bot.context import JobContext, RepoHandle
 from bot.core.actions import CreateDiscussion, Record
 from bot.core.funnel import Contributor, compute
-from bot.features.funnel import FEATURE
+from bot.features.funnel import FEATURE, store
 from bot.features.funnel.report import ReportInputs, RfcItem, render
 from bot.features.funnel.weekly import (JOB_NAME, due_at, iso_week, months_before, normal_week, previous_week,
                                         run_weekly, week_bounds)
@@ -140,8 +140,24 @@ def test_render_without_sla_rfcs_or_history():
     assert "No earlier report to compare with." in body
 
 
+class _WithCategory:
+    """``reader``, in a repository that has the report's category (the job asks first)."""
+
+    def __init__(self, reader, names=("Reports",)):
+        self.reader, self.names = reader, names
+
+    def __getattr__(self, name):
+        return getattr(self.reader, name)
+
+    async def graphql(self, query, **variables):
+        if "discussionCategories" in query:
+            return {"repository": {"discussionCategories": {"nodes": [{"name": n} for n in self.names]}}}
+        return await self.reader.graphql(query, **variables)
+
+
 def _jctx(db, now, reader, rules=None):
     rules = rules or bundled_rules()
+    reader = reader if isinstance(reader, _WithCategory) else _WithCategory(reader)
 
     async def repos():
         return [RepoHandle(repo=REPO, installation_id=1, rules=rules, gh=reader, roles_of=fixed_roles({}))]
@@ -185,12 +201,23 @@ async def test_job_respects_switches(db):
 
 
 async def test_a_week_whose_post_failed_for_good_is_not_retried(db):
-    # The Discussion could not be created (e.g. no such category): the executor still runs
-    # the Record that follows it, and the job leaves the week alone from then on.
+    # The Discussion could not be created for good although its category was there: the
+    # executor still runs the Record that follows it, and the job leaves the week alone.
     due = due_at(WEEK, REPORT)
     post, record = await run_weekly(_jctx(db, due, RecordingReader()))
     await FEATURE.writers[record.op](db, **record.args)
     assert await run_weekly(_jctx(db, due + timedelta(minutes=15), RecordingReader())) == []
+
+
+async def test_a_missing_or_renamed_category_holds_the_week_open(db):
+    """Nothing is posted or stored while the category is missing (renamed on GitHub, say):
+    the report goes out at the first run that finds it."""
+    due = due_at(WEEK, REPORT)
+    renamed = _WithCategory(RecordingReader(), names=("Weekly reports",))
+    assert await run_weekly(_jctx(db, due, renamed)) == []
+    assert not await store.report_posted(db, REPO, WEEK)
+    post, record = await run_weekly(_jctx(db, due + timedelta(minutes=15), RecordingReader()))
+    assert isinstance(post, CreateDiscussion) and post.dedupe_key == WEEK
 
 
 def test_discussion_documents_are_valid_against_githubs_schema():
@@ -198,9 +225,10 @@ def test_discussion_documents_are_valid_against_githubs_schema():
     import graphql as gql
 
     from bot.executor.projects import CATEGORIES, CREATE_DISCUSSION
+    from bot.features.funnel.weekly import CATEGORIES as REPORT_CATEGORIES
     from tests.fakegithub.graphql import schema
 
-    for document in (CATEGORIES, CREATE_DISCUSSION):
+    for document in (CATEGORIES, CREATE_DISCUSSION, REPORT_CATEGORIES):
         assert gql.validate(schema(), gql.parse(document)) == []
     broken = CREATE_DISCUSSION.replace("categoryId:", "category:")
     assert gql.validate(schema(), gql.parse(broken))   # the check does catch a wrong argument
