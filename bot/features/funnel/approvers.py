@@ -66,9 +66,12 @@ async def resolve(db: Database, gh: Any, logins: Iterable[str]) -> dict[str, tup
     found: dict[str, tuple[int, str]] = {}
     for start in range(0, len(wanted), 200):
         chunk = wanted[start:start + 200]
+        # Logins change hands: two stored users may hold the same name, the one who renamed
+        # away still under it. The name belongs to the one last seen with it (oldest first,
+        # so the newest is written last).
         rows = await db.fetchall(
-            f"SELECT user_id, login FROM funnel_users WHERE lower(login) IN ({', '.join('?' * len(chunk))})",
-            chunk)
+            f"SELECT user_id, login FROM funnel_users WHERE lower(login) IN ({', '.join('?' * len(chunk))})"
+            " ORDER BY seen_at, user_id", chunk)
         found.update({r["login"].lower(): (int(r["user_id"]), r["login"]) for r in rows})
     for login in wanted:
         if login in found:

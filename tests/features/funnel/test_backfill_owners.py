@@ -79,3 +79,15 @@ async def test_undated_approvers_are_no_windows_new_contributors(db):
         assert f.newcomers == (("stranger",) if since <= datetime.fromtimestamp(when, UTC) < until else ()), since
     people = {c.login: c for c in await store.contributors(db, "o/r")}
     assert all(people[f"maint{i}"].stages[3] == UNDATED for i in range(40))   # approvers all along
+
+
+async def test_a_name_two_stored_users_have_held_goes_to_the_one_seen_with_it_last(db):
+    """Logins change hands: user 5 took "alice" in 2026 after user 9 (seen as alice in a 2024
+    archive hour) had renamed away. An OWNERS file naming alice makes user 5 the approver."""
+    from bot.features.funnel.approvers import resolve
+    from bot.features.funnel.store import UPSERT_USER
+
+    for uid, login, seen in ((5, "alice", datetime(2026, 3, 1, tzinfo=UTC)),
+                             (9, "Alice", datetime(2024, 3, 1, tzinfo=UTC))):
+        await db.execute(UPSERT_USER, (uid, login, 0, int(seen.timestamp())))
+    assert await resolve(db, RecordingReader(), ["ALICE"]) == {"alice": (5, "alice")}
