@@ -114,6 +114,10 @@ class Backfill:
             page += 1
             await self.save(stream, str(page))
 
+    def now(self) -> int:
+        """What the API shows is current: its logins are people's names as of now."""
+        return int(self.clock())
+
     def batch(self) -> Batch:
         batch = Batch()
         # Read from the API now: the repository's current name, newer than any archived one.
@@ -133,7 +137,7 @@ class Backfill:
                                                       "direction": "asc", "since": self._since()}):
             batch = self.batch()
             for item in items:
-                batch.add_acts(self.repo_id, acts_from("issues", {"issue": item}, self.repo_id))
+                batch.add_acts(self.repo_id, acts_from("issues", {"issue": item}, self.repo_id), self.now())
             await self.write("issues", batch, len(items))
             # Their reviews are read later, whoever the author is: a deleted author's PR has
             # no act of its own but may have reviewers who count.
@@ -148,7 +152,7 @@ class Backfill:
             batch = self.batch()
             for c in items:
                 batch.add_acts(self.repo_id, _act(object_key(c["id"], kind), kind, c.get("user"),
-                                                  c.get("created_at")))
+                                                  c.get("created_at")), self.now())
             await self.write(stream, batch, len(items))
 
     async def reviews(self) -> None:
@@ -171,7 +175,7 @@ class Backfill:
             async for r in self.api.getiter(url, {**self.owner_name, "pull_number": number, "per_page": PER_PAGE}):
                 n += 1
                 batch.add_acts(self.repo_id, _act(object_key(r["id"], REVIEW), REVIEW, r.get("user"),
-                                                  r.get("submitted_at")))
+                                                  r.get("submitted_at")), self.now())
             await self.write("reviews", batch, n)
             await self.save("reviews", str(number))
         await self.save("reviews", str(numbers[-1] if numbers else last), done=True)
@@ -188,7 +192,7 @@ class Backfill:
         for index in range(int(cursor or 0), len(steps)):
             grants = await steps[index]()
             batch = self.batch()
-            batch.add_grants(self.repo_id, grants)
+            batch.add_grants(self.repo_id, grants, self.now())
             await self.write("approvers", batch, len(grants))
             await self.save("approvers", str(index + 1))
         await self.save("approvers", str(len(steps)), done=True)

@@ -124,14 +124,14 @@ def fold(batch: Batch, obj: dict[str, Any], name: str) -> int:
         grants = member_grant(payload, obj.get("created_at"))
         if grants:
             batch.add_repo(repo_id, repo_name, seen)
-            batch.add_grants(repo_id, grants)
+            batch.add_grants(repo_id, grants, seen)
         return len(grants)
     acts = acts_from(name, payload, repo_id)
     if not acts and trimmed_pull(name, payload):
         acts = _opened_by_actor(obj, payload, repo_id)
     if acts:
         batch.add_repo(repo_id, repo_name, seen or max(a.at for a in acts))
-        batch.add_acts(repo_id, acts)
+        batch.add_acts(repo_id, acts, seen)
     return len(acts)
 
 

@@ -84,15 +84,18 @@ class Batch:
         if old is None or seen_at >= old[1]:
             self.repos[int(repo_id)] = (name, int(seen_at))
 
-    def add_acts(self, repo_id: int, acts: Iterable[Act]) -> None:
+    def add_acts(self, repo_id: int, acts: Iterable[Act], seen_at: int = 0) -> None:
+        """``seen_at``: when the source showed these logins (a delivery's arrival, an archive
+        event's time, a backfill's read). A login is current as of then, not as of the act: a
+        payload about an old issue names its author as they are called now."""
         for a in acts:
-            self._user(a.user_id, a.login, a.is_bot, a.at)
+            self._user(a.user_id, a.login, a.is_bot, max(a.at, seen_at))
             self.acts[a.key] = (repo_id, a.user_id, a.kind, a.at)
             self._stage(repo_id, a.user_id, a.stage, a.at)
 
-    def add_grants(self, repo_id: int, grants: Iterable[Grant]) -> None:
+    def add_grants(self, repo_id: int, grants: Iterable[Grant], seen_at: int = 0) -> None:
         for g in grants:
-            self._user(g.user_id, g.login, False, g.at)
+            self._user(g.user_id, g.login, False, max(g.at, seen_at))
             key = (repo_id, g.user_id, g.source)
             self.grants[key] = min(g.at, self.grants.get(key, g.at))
             self._stage(repo_id, g.user_id, 3, g.at)
@@ -122,11 +125,13 @@ async def write_batch(db: Database, batch: Batch) -> None:
 async def record_acts(db: Database, *, repo_id: int, repo: str, acts: Sequence[Sequence[Any]] = (),
                       grants: Sequence[Sequence[Any]] = (), seen_at: float | None = None) -> None:
     """acts: [key, kind, user_id, login, is_bot, at]; grants: [user_id, login, source, at];
-    seen_at: when ``repo`` was the repository's name (default: now, as for a live event)."""
+    seen_at: when ``repo`` and the logins were the repository's and the people's names
+    (default: now, as for a live event)."""
     batch = Batch()
-    batch.add_repo(repo_id, repo, int(time.time() if seen_at is None else seen_at))
-    batch.add_acts(repo_id, [Act(*a) for a in acts])
-    batch.add_grants(repo_id, [Grant(*g) for g in grants])
+    seen = int(time.time() if seen_at is None else seen_at)
+    batch.add_repo(repo_id, repo, seen)
+    batch.add_acts(repo_id, [Act(*a) for a in acts], seen)
+    batch.add_grants(repo_id, [Grant(*g) for g in grants], seen)
     await write_batch(db, batch)
 
 

@@ -320,3 +320,17 @@ async def test_a_renamed_repository_keeps_its_figures_before_its_next_funnel_eve
     org = await funnel_for(db, "octo", *MARCH, SECTION)
     assert org.stages[0].contributors == 2
     assert (await funnel_for(db, REPO, *MARCH, SECTION)).stages[0].contributors == 0
+
+
+async def test_a_renamed_contributor_is_named_as_last_seen_not_as_at_their_last_act(db):
+    """alice renames herself to alice2 after her last act; a delivery about her issue then
+    carries the new login, dated by the issue's opening. The report must welcome (and link)
+    the name she has now: the old one may belong to someone else by then."""
+    renamed = {**USERS["alice"], "login": "alice2"}
+    await run(db, [("issues", issue_payload("opened", 1, "alice", h(0))),
+                   ("issue_comment", comment_payload(1, "alice", h(0), "alice", h(1), 5101))], now=h(1))
+    later = comment_payload(1, "bob", h(0), "bob", h(48), 5102)
+    later["issue"]["user"] = renamed
+    await run(db, [("issue_comment", later)], now=h(48))
+    _, f = await counts(db)
+    assert f.newcomers == ("alice2", "bob")
