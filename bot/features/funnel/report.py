@@ -78,9 +78,11 @@ def _welcome(logins: Sequence[str], limit: int) -> str:
     shown = [f"[{neutralize(l)}](https://github.com/{l})" for l in logins[:limit]
              if l.replace("-", "").replace("[bot]", "").isalnum()]
     more = len(logins) - len(shown)
-    text = ", ".join(shown) if shown else ""
+    if not shown:  # names not to be shown (welcome_limit 0) or none a plain login
+        return f"Welcome to {more} new contributor{'s' if more != 1 else ''}! 🎉"
+    text = ", ".join(shown)
     if more > 0:
-        text += f"{' and' if text else ''} {more} more"
+        text += f" and {more} more"
     return f"Welcome to {text}! 🎉"
 
 

@@ -10,7 +10,7 @@ from bot.context import JobContext, RepoHandle
 from bot.core.actions import CreateDiscussion, Record
 from bot.core.funnel import Contributor, compute
 from bot.features.funnel import FEATURE, store
-from bot.features.funnel.report import ReportInputs, RfcItem, render
+from bot.features.funnel.report import ReportInputs, RfcItem, _welcome, render
 from bot.features.funnel.weekly import (JOB_NAME, due_at, iso_week, months_before, normal_week, previous_week,
                                         run_weekly, week_bounds)
 from bot.store import state
@@ -128,6 +128,16 @@ def test_render_has_every_part():
     assert "Welcome to [newbie](https://github.com/newbie)!" in body
     assert "old-hand" not in body.split("## New contributors")[1]
     assert "RFC: a @\u200bteam plan" in body                          # no ping from a title
+
+
+@pytest.mark.parametrize("logins, limit, expected", [
+    (["ann", "bob", "cy"], 2, "Welcome to [ann](https://github.com/ann), [bob](https://github.com/bob) and 1 more!"),
+    (["ann", "bob"], 0, "Welcome to 2 new contributors!"),
+    (["ann"], 0, "Welcome to 1 new contributor!"),
+    ([], 5, "No new contributors this week."),
+])
+def test_welcome_line(logins, limit, expected):
+    assert _welcome(logins, limit).startswith(expected)
 
 
 def test_render_without_sla_rfcs_or_history():
