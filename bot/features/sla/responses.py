@@ -68,6 +68,18 @@ async def why_not(ctx: "Context", section: Mapping[str, Any], tracked: Mapping[s
     return None
 
 
+async def comment_answers(ctx: "Context", section: Mapping[str, Any], tracked: Mapping[str, Any],
+                          comment: Mapping[str, Any], at: datetime, answer_commands: Iterable[str]) -> bool:
+    """Whether a comment is the item's first response: the live handler's decision
+    (``handlers._reply``) for a comment read back from GitHub by the sweep."""
+    user = comment.get("user")
+    if user and user.get("id") is not None and int(user["id"]) == int(tracked["author_id"] or -1):
+        return False  # the author's own comment answers no one
+    if talks_to_the_bot(str(comment.get("body") or ""), answer_commands):
+        return False  # commands only
+    return await why_not(ctx, section, tracked, user, at) is None
+
+
 async def response_actions(ctx: "Context", *, number: int, user: Mapping[str, Any] | None,
                            at: datetime, kind: str) -> list[Action]:
     """Stop the clocks when this is the first qualifying response; nothing otherwise."""

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Mapping
+from dataclasses import dataclass
+from datetime import timezone
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ...core import sla
 from ...core.actions import Action, AddLabels, Guard, Note, Record, UpsertComment
@@ -23,7 +25,8 @@ from ...github.urls import is_repo_url
 from ...store.db import Database
 from . import store
 from .ledger import ItemReader, reconcile
-from .policy import Policy, mentions, other_section, policies_for, rotation_members
+from .policy import Policy, answer_commands, mentions, other_section, policies_for, rotation_members
+from .responses import comment_answers, response_actions
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...context import GitHubReader, JobContext
@@ -116,6 +119,42 @@ async def _closed_on_github(read: ItemReader, repo: str, number: int, now: datet
                  else "gone from GitHub (deleted or moved): clocks stopped")]
 
 
+@dataclass
+class _SweepContext:
+    """What the response decision (``responses``) reads, for the sweep's repository."""
+    db: Database
+    repo: str
+    rules: "Rules"
+    roles_of: Callable[..., Any]
+    bot_login: str
+
+
+async def _answered_on_github(gh: "GitHubReader", rctx: _SweepContext, number: int) -> list[Action] | None:
+    """The first response GitHub has but the SLA never saw (its delivery lost or dead):
+    its actions, dated by the comment, or None when there is none or the comments cannot
+    be read (then the sweep decides as without them, and the next run asks again)."""
+    tracked = await store.item(rctx.db, rctx.repo, number)
+    if tracked is None or tracked["first_response_at"] is not None:
+        return None
+    section = rctx.rules.section("sla")
+    commands = answer_commands(rctx.rules)
+    owner, name = rctx.repo.split("/", 1)
+    since = datetime.fromtimestamp(float(tracked["opened_at"]), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        async for comment in gh.getiter("/repos/{owner}/{repo}/issues/{issue_number}/comments{?since,per_page}",
+                                        {"owner": owner, "repo": name, "issue_number": number,
+                                         "since": since, "per_page": 100}):
+            at = parse_time(comment.get("created_at"))
+            if at is None:
+                continue
+            if await comment_answers(rctx, section, tracked, comment, at, commands):  # type: ignore[arg-type]
+                return await response_actions(rctx, number=number, user=comment.get("user"),  # type: ignore[arg-type]
+                                              at=at, kind="comment")
+    except (GitHubError, LookupError) as exc:
+        log.warning("SLA sweep cannot read the comments of %s#%s: %s", rctx.repo, number, exc)
+    return None
+
+
 def _due(clock: store.StoredClock, now: datetime) -> str | None:
     state = sla.state(clock.clock, now)
     if state == sla.BREACHED and clock.breached_at is None:
@@ -126,7 +165,8 @@ def _due(clock: store.StoredClock, now: datetime) -> str | None:
 
 
 async def sweep_repo(db: Database, repo: str, rules: "Rules", now: datetime,
-                     gh: "GitHubReader | None" = None) -> list[Action]:
+                     gh: "GitHubReader | None" = None, roles_of: Callable[..., Any] | None = None,
+                     bot_login: str = "") -> list[Action]:
     section = rules.section("sla")
     read = item_reader(gh, repo)
     actions = await reconcile(db, repo, rules, now, read)
@@ -146,6 +186,12 @@ async def sweep_repo(db: Database, repo: str, rules: "Rules", now: datetime,
             actions += instead
             changed.add(clock.number)
             continue
+        if gh is not None and roles_of is not None:
+            answered = await _answered_on_github(gh, _SweepContext(db, repo, rules, roles_of, bot_login), clock.number)
+            if answered:
+                actions += answered
+                changed.add(clock.number)
+                continue
         who = audience(section, policies.get(clock.policy), routing)
         args = {"repo": repo, "number": clock.number, "policy": clock.policy, "at": now.timestamp()}
         # Sent paced, a while after this decision: withdrawn if answered or closed meanwhile.
@@ -179,7 +225,8 @@ async def run_sweep(jctx: "JobContext") -> list[Action]:
         if not handle.rules.enabled("sla"):
             continue
         try:
-            actions += await sweep_repo(jctx.db, handle.repo, handle.rules, now, handle.gh)
+            actions += await sweep_repo(jctx.db, handle.repo, handle.rules, now, handle.gh,
+                                          handle.roles_of, jctx.bot_login)
         except Exception:  # one repository's bad state must not stop the others
             log.exception("SLA sweep failed for %s", handle.repo)
     return actions

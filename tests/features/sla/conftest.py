@@ -103,7 +103,7 @@ async def deliver(db, event: tuple[str, dict], *, now: datetime, rules=None) -> 
 async def sweep(db, now: datetime, rules=None, gh=None) -> list:
     """One sweep of the one repository at ``now``, its Records applied."""
     handle = RepoHandle(repo=REPO, installation_id=1, rules=rules or bundled_rules(), gh=gh,
-                        roles_of=fixed_roles({}))
+                        roles_of=fixed_roles(ROLES))
 
     async def repos():
         return [handle]

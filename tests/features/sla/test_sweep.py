@@ -284,3 +284,54 @@ async def test_a_policy_taken_out_of_the_rules_is_no_longer_enforced(db):
     assert [a.number for a in breached if isinstance(a, AddLabels)] == [7]
     # Put back, the policy is enforced again from its running clock.
     assert 8 in [a.number for a in comments(await sweep(db, hours(74), both))]
+
+
+COMMENTS = "/repos/{owner}/{repo}/issues/{issue_number}/comments{?since,per_page}"
+OPEN = {ISSUE: {"number": 7, "state": "open", "labels": [{"name": "bug"}]}}
+
+
+def _comment(user, at, body="Thanks, looking into it."):
+    from .conftest import USERS
+    return {"user": dict(USERS[user]), "created_at": iso(at), "body": body}
+
+
+async def test_an_answer_whose_delivery_was_lost_stops_the_clock_instead_of_a_warning(db):
+    # The triager answered at hour 20; that comment's webhook never reached the bot.
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    reader = RecordingReader(OPEN, lists={COMMENTS: [_comment("reporter", hours(10)), _comment("triage", hours(20))]})
+    actions = await sweep(db, hours(49), gh=reader)
+    assert not comments(actions)
+    [c] = await store.clocks(db, REPO)
+    assert c.warned_at is None and c.clock.answered == hours(20)
+    reads = [call for call in reader.calls if call[0] == COMMENTS]
+    assert len(reads) == 1 and reads[0][1]["issue_number"] == 7
+    assert await sweep(db, hours(80), gh=reader) == []
+
+
+@pytest.mark.parametrize("found", [
+    [_comment("reporter", hours(20))],                     # the author
+    [_comment("ci[bot]", hours(20))],                      # a bot, responder role or not
+    [_comment("triage", hours(20), body="/label bug")],    # commands only
+    [_comment("visitor", hours(20))],                      # not a responder
+])
+async def test_comments_that_are_no_answer_leave_the_item_warned(db, found):
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    reader = RecordingReader(OPEN, lists={COMMENTS: found})
+    [warning] = comments(await sweep(db, hours(49), gh=reader))
+    assert warning.number == 7
+    assert len([call for call in reader.calls if call[0] == COMMENTS]) == 1
+
+
+async def test_comments_that_cannot_be_read_leave_the_decision_as_before(db):
+    from bot.github import TransientGitHubError
+
+    class Down(RecordingReader):
+        async def getiter(self, url, url_vars=None, **kw):
+            self.calls.append((url, dict(url_vars or {})))
+            raise TransientGitHubError("502 bad gateway", status=502)
+            yield  # pragma: no cover
+
+    await deliver(db, issue_event("opened", labels=["bug"]), now=hours(0))
+    reader = Down(OPEN)
+    [warning] = comments(await sweep(db, hours(49), gh=reader))
+    assert warning.number == 7 and [c for c in reader.calls if c[0] == COMMENTS]
