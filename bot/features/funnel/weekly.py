@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from ...context import JobContext
 from ...core.actions import Action, CreateDiscussion, Record
 from ...store import state
+from ..discussion_categories import missing_category
 from ...store.db import Database
 from .query import funnel_for, scope_of
 from .render import LABELS
@@ -182,30 +183,8 @@ async def already_posted(db: Database, repo: str, category: str, week: str) -> b
     return await state.created_object(db, state.created_key(action, JOB_NAME)) is not None
 
 
-CATEGORIES = """query($owner: String!, $name: String!) {
-  repository(owner: $owner, name: $name) { discussionCategories(first: 50) { nodes { name } } }
-}"""
 
 
-async def missing_category(gh: Any, repo: str, category: str) -> str | None:
-    """Why the report's Discussion category cannot be used now, or None if it can (or if
-    there is no GitHub access to ask: the executor then says)."""
-    from ...github import TransientGitHubError
-
-    if gh is None:
-        return None
-    owner, name = repo.split("/", 1)
-    try:
-        data = await gh.graphql(CATEGORIES, owner=owner, name=name)
-    except TransientGitHubError:
-        raise  # the next run asks again
-    except Exception as exc:
-        log.info("discussion categories of %s: %s", repo, exc)
-        data = None
-    nodes = (((data or {}).get("repository") or {}).get("discussionCategories") or {}).get("nodes") or []
-    if any(node and node.get("name", "").casefold() == category.casefold() for node in nodes):
-        return None
-    return f"the Discussion category {category!r} does not exist in {repo} (or the app cannot see it)"
 
 
 DISCUSSION_BODY = """query($owner: String!, $name: String!, $number: Int!) {

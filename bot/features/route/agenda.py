@@ -18,6 +18,7 @@ from ...context import JobContext, RepoHandle
 from ...core.actions import Action, CreateDiscussion, UpsertComment
 from ...core.markdown import neutralize
 from ...store import state
+from ..discussion_categories import missing_category
 from . import store
 from .plan import problems_solved, report_problem
 from .rules import WEEKDAYS
@@ -25,13 +26,6 @@ from .rules import WEEKDAYS
 log = logging.getLogger("bot.route")
 JOB_NAME = "rfc-review-agenda"
 
-CATEGORIES = """
-query($owner: String!, $name: String!) {
-  repository(owner: $owner, name: $name) {
-    discussionCategories(first: 50) { nodes { name } }
-  }
-}
-"""
 
 
 def zone(name: str) -> ZoneInfo:
@@ -114,22 +108,6 @@ async def posted(db, repo: str, agenda: Mapping[str, Any], week: str) -> bool:
     return await state.created_object(db, state.created_key(action, JOB_NAME)) is not None
 
 
-async def missing_category(gh: Any, repo: str, category: str) -> str | None:
-    """Why the agenda's Discussion category cannot be used, or None if it can."""
-    from ...github import TransientGitHubError
-
-    owner, name = repo.split("/", 1)
-    try:
-        data = await gh.graphql(CATEGORIES, owner=owner, name=name)
-    except TransientGitHubError:
-        raise  # the next run asks again
-    except Exception as exc:
-        log.info("discussion categories of %s: %s", repo, exc)
-        data = None
-    nodes = (((data or {}).get("repository") or {}).get("discussionCategories") or {}).get("nodes") or []
-    if any(node and node["name"].casefold() == category.casefold() for node in nodes):
-        return None
-    return f"the Discussion category {category!r} does not exist in {repo} (or the app cannot see it)"
 
 
 def _category_key(repo: str, agenda: Mapping[str, Any]) -> str:

@@ -235,7 +235,7 @@ def test_discussion_documents_are_valid_against_githubs_schema():
     import graphql as gql
 
     from bot.executor.projects import CATEGORIES, CREATE_DISCUSSION
-    from bot.features.funnel.weekly import CATEGORIES as REPORT_CATEGORIES
+    from bot.features.discussion_categories import CATEGORIES as REPORT_CATEGORIES
     from tests.fakegithub.graphql import schema
 
     for document in (CATEGORIES, CREATE_DISCUSSION, REPORT_CATEGORIES):
